@@ -1,0 +1,1 @@
+"""winloss.cli."""

@@ -1,0 +1,111 @@
+"""The ``winloss`` command line: a thin layer over :class:`winloss.Workspace`.
+
+Commands are registered by name in :data:`COMMANDS` and imported only when invoked, so
+``winloss --help`` stays fast. Each command parses options, makes one library call, renders.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+#: command name -> "module:attribute" (modules under winloss.cli); help text shown in --help
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("winloss.cli.data_commands:demo", "Generate a demo company, import it, run everything."),
+    "import": ("winloss.cli.data_commands:import_cmd", "Import a CSV/Excel/Parquet file into the store."),
+    "template": ("winloss.cli.data_commands:template", "Print the CSV header of a table."),
+    "schema": ("winloss.cli.data_commands:schema", "Show the data model (columns, types, when known)."),
+    "deals": ("winloss.cli.data_commands:deals", "List and filter stored deals."),
+    "info": ("winloss.cli.data_commands:info", "Summarise the store."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target[0].split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class State:
+    """Options shared by every command; builds the workspace on demand."""
+
+    def __init__(self, db: str | None, debug: bool) -> None:
+        self.db = db
+        self.debug = debug
+        self._workspace: Any = None
+
+    def workspace(self) -> Any:
+        if self._workspace is None:
+            from winloss.workspace import Workspace
+
+            self._workspace = Workspace(self.db)
+        return self._workspace
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="WINLOSS_DB", default=None, metavar="PATH",
+              help="The DuckDB store file [env WINLOSS_DB; default ./winloss.duckdb].")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="winloss", prog_name="winloss")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, debug: bool) -> None:
+    """winloss: why deals are won or lost, and what to do about it.
+
+    Start with `winloss demo`, or import your CRM export with `winloss import deals FILE`.
+    """
+    ctx.obj = State(db, debug)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning winloss errors into one-line messages."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(
+        os.environ.get("WINLOSS_DEBUG")
+    )
+    try:
+        cli.main(args=argv, prog_name="winloss", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the one place errors become messages
+        from winloss.errors import WinlossError
+
+        if debug:
+            raise
+        if isinstance(exc, WinlossError):
+            click.echo(f"error: {exc}", err=True)
+            return exc.exit_code
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the "
+                   "traceback, and please report it)", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Render command results: tables for people, JSON and CSV for automation (always to stdout)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+FORMATS = ("table", "json", "csv")
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    help="Output format: a table for people, JSON or CSV for automation.",
+)
+
+
+def _json_default(obj: Any) -> Any:
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(obj, (dt.date, dt.datetime, pd.Timestamp)):
+        return obj.isoformat()
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return None if np.isnan(obj) else float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return str(obj)
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, default=_json_default, ensure_ascii=False)
+
+
+def emit_frame(frame: Any, fmt: str, *, title: str | None = None, max_rows: int = 200) -> None:
+    """Write a DataFrame to stdout in the chosen format."""
+    import pandas as pd
+
+    df: pd.DataFrame = frame
+    if fmt == "json":
+        records = json.loads(df.to_json(orient="records", date_format="iso"))
+        click.echo(dumps(records))
+    elif fmt == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False, header_style="bold")
+        for col in df.columns:
+            justify = "right" if pd.api.types.is_numeric_dtype(df[col].dtype) else "left"
+            table.add_column(str(col), justify=justify, overflow="fold")
+        for row in df.head(max_rows).itertuples(index=False):
+            table.add_row(*[_cell(v) for v in row])
+        console = Console(file=sys.stdout, width=max(100, Console().width))
+        console.print(table)
+        if len(df) > max_rows:
+            click.echo(f"… {len(df) - max_rows} more rows (use --format csv for all)", err=True)
+
+
+def _cell(value: Any) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    return str(value)
+
+
+def emit_mapping(data: dict[str, Any], fmt: str, *, title: str | None = None) -> None:
+    """Write a dict to stdout: key/value table, JSON, or CSV of key,value."""
+    if fmt == "json":
+        click.echo(dumps(data))
+        return
+    import pandas as pd
+
+    rows = [{"key": k, "value": v if not isinstance(v, (dict, list)) else dumps(v)}
+            for k, v in data.items()]
+    emit_frame(pd.DataFrame(rows), fmt, title=title)
+
+
+def message(text: str) -> None:
+    """A message for people: stderr, so stdout stays data."""
+    click.echo(text, err=True)

@@ -1,0 +1,89 @@
+"""The winloss exception tree.
+
+::
+
+    WinlossError                 every error winloss raises on purpose; the CLI prints its message
+    ├── UsageError               a bad option, table name, period or setting
+    ├── InputError               a file that cannot be read or mapped (names the file)
+    │   ├── ValidationError      bad values: names file, row, column and what to do
+    │   └── DuplicateKeyError    the same id more than once in one file
+    ├── StoreError               the store cannot be opened, migrated or written
+    └── InsufficientDataError    too few deals for the analysis asked for
+
+Every message says what to do next; the CLI shows it on one line (``--debug`` for the traceback).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WinlossError(Exception):
+    """Base of every error winloss raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(WinlossError):
+    """A bad option, table name, period or setting."""
+
+    exit_code = 2
+
+
+class InputError(WinlossError):
+    """A file that cannot be read or mapped."""
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """One bad cell: where it is, what is wrong and what to do."""
+
+    row: int  # 1-based line/row in the source file, header = 1
+    column: str  # column label in the source file
+    value: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column!r}: {self.problem} (value {self.value!r})"
+
+
+class ValidationError(InputError):
+    """Bad values in an input file; ``problems`` lists every bad cell found."""
+
+    def __init__(self, file: str, problems: list[CellProblem], *, hint: str = "") -> None:
+        self.file = file
+        self.problems = problems
+        shown = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        message = f"{file}: {len(problems)} invalid value(s): {shown}{more}."
+        if hint:
+            message += " " + hint
+        message += " Nothing was imported."
+        super().__init__(message)
+
+
+class DuplicateKeyError(InputError):
+    """The same key more than once in one file."""
+
+    def __init__(self, file: str, key: str, duplicates: dict[str, list[int]]) -> None:
+        self.file = file
+        self.duplicates = duplicates
+        shown = "; ".join(
+            f"{k!r} on rows {', '.join(map(str, rows))}" for k, rows in list(duplicates.items())[:5]
+        )
+        more = f" (and {len(duplicates) - 5} more)" if len(duplicates) > 5 else ""
+        self.surplus_rows = sum(len(rows) - 1 for rows in duplicates.values())
+        super().__init__(
+            f"{file}: {self.surplus_rows} duplicate row(s): {len(duplicates)} {key} value(s) "
+            f"occur more than once: {shown}{more}. "
+            "Fix the file, or choose a policy with --on-duplicate keep-last|keep-first. "
+            "Nothing was imported."
+        )
+
+
+class StoreError(WinlossError):
+    """The store cannot be opened, migrated or written."""
+
+
+class InsufficientDataError(WinlossError):
+    """Too few deals (or outcomes) for the analysis asked for."""

@@ -1,0 +1,197 @@
+"""Vectorised value normalisation: numbers, dates, booleans, vocabularies.
+
+Every converter works on the *distinct* values of a column (``pandas.factorize``) and maps the
+result back, so a million-row column with a few thousand distinct dates costs a few thousand parses.
+Each converter returns the converted series and a boolean mask of cells that could not be read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from winloss.model.vocabulary import BOOL_SYNONYMS, normalise_token
+
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%y",
+    "%d/%m/%y",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d %B %Y",
+    "%Y%m%d",
+)
+
+_CURRENCY = re.compile(r"(?i)^\s*(?:[A-Z]{3}\s*)?[$€£¥₹]?\s*|\s*(?:[$€£¥₹]|[A-Z]{3})?\s*$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def by_distinct(
+    series: pd.Series, convert: Callable[[pd.Series], tuple[pd.Series, np.ndarray]]
+) -> tuple[pd.Series, np.ndarray]:
+    """Apply ``convert`` to the distinct non-missing values of ``series`` and map back.
+
+    Returns the converted series (missing where the input was missing or invalid) and the mask
+    of invalid cells.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    uniq = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    converted, bad = convert(uniq)
+    bad = np.asarray(bad, dtype=bool)
+    conv_values = converted.to_numpy()
+    valid = codes >= 0
+    if pd.api.types.is_datetime64_any_dtype(converted.dtype):
+        out = np.full(len(series), np.datetime64("NaT"), dtype=conv_values.dtype)
+    elif pd.api.types.is_float_dtype(converted.dtype):
+        out = np.full(len(series), np.nan)
+    else:
+        out = np.full(len(series), None, dtype=object)
+    out[valid] = conv_values[codes[valid]]
+    bad_cells = np.zeros(len(series), dtype=bool)
+    bad_cells[valid] = bad[codes[valid]]
+    return pd.Series(out, index=series.index), bad_cells
+
+
+def clean_strings(series: pd.Series, missing: frozenset[str]) -> pd.Series:
+    """Strip whitespace and turn the mapping's missing markers into missing values."""
+    if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
+        return series
+    s = series.astype("string").str.strip()
+    return s.mask(s.isin(missing))
+
+
+def parse_numbers(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Numbers with thousands separators, currency symbols/codes, (negatives) and decimal commas."""
+    if pd.api.types.is_numeric_dtype(uniq.dtype):
+        return uniq.astype(float), np.zeros(len(uniq), dtype=bool)
+    s = uniq.astype(str).str.strip()
+    negative = s.str.match(r"^\(.*\)$")
+    s = s.str.replace(r"^\((.*)\)$", r"\1", regex=True)
+    s = s.str.replace(_CURRENCY, "", regex=True).str.replace("%", "", regex=False)
+    s = s.str.replace(r"[\s\u00a0\u202f']", "", regex=True)
+    # 1.234.567,89 or 1234,5 -> decimal comma; 1,234,567.89 -> thousands comma
+    decimal_comma = s.str.match(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$|^[+-]?\d+,\d{1,2}$")
+    s = s.where(~decimal_comma, s.str.replace(".", "", regex=False).str.replace(",", ".",
+                                                                                regex=False))
+    thousands = s.str.match(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+    s = s.where(~thousands, s.str.replace(",", "", regex=False))
+    ok = s.str.match(_NUMBER)
+    values = pd.to_numeric(s.where(ok), errors="coerce").astype(float)
+    values = values.where(~negative, -values)
+    return values, ~ok.to_numpy(dtype=bool)
+
+
+def parse_dates(uniq: pd.Series, *, day_first: bool = False) -> tuple[pd.Series, np.ndarray]:
+    """Dates and timestamps in common formats; the format reading most values wins per column.
+
+    A tie between month-first and day-first formats is settled by ``day_first``.
+    """
+    if pd.api.types.is_datetime64_any_dtype(uniq.dtype):
+        return uniq.dt.tz_localize(None) if uniq.dt.tz else uniq, np.zeros(len(uniq), bool)
+    s = uniq.astype(str).str.strip()
+    best: pd.Series | None = None
+    best_count = -1
+    order = list(DATE_FORMATS)
+    if day_first:
+        order.sort(key=lambda f: 0 if f.startswith("%d") else 1)
+    result = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    remaining = pd.Series(True, index=s.index)
+    for fmt in order:
+        parsed = pd.to_datetime(s, format=fmt, errors="coerce")
+        count = int(parsed.notna().sum())
+        if count > best_count:
+            best, best_count = parsed, count
+        if count == len(s):
+            break
+    assert best is not None
+    result = best
+    remaining = result.isna()
+    if remaining.any():
+        # mixed formats: fill what is left, format by format, in order
+        for fmt in order:
+            if not remaining.any():
+                break
+            parsed = pd.to_datetime(s[remaining], format=fmt, errors="coerce")
+            result = result.where(~remaining, parsed.reindex(result.index))
+            remaining = result.isna()
+        if remaining.any():
+            iso = pd.to_datetime(s[remaining], format="ISO8601", errors="coerce", utc=True)
+            iso = iso.dt.tz_localize(None)
+            result = result.where(~remaining, iso.reindex(result.index))
+            remaining = result.isna()
+    return result.astype("datetime64[ns]"), remaining.to_numpy(dtype=bool)
+
+
+def parse_bools(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """yes/no/true/false/1/0/y/n and friends."""
+    if pd.api.types.is_bool_dtype(uniq.dtype):
+        return uniq.astype(object), np.zeros(len(uniq), dtype=bool)
+    tokens = uniq.astype(str).map(normalise_token)
+    values = tokens.map(BOOL_SYNONYMS)
+    bad = values.isna().to_numpy(dtype=bool)
+    return values.astype(object), bad
+
+
+def parse_vocabulary(
+    uniq: pd.Series, lookup: dict[str, str]
+) -> tuple[pd.Series, np.ndarray]:
+    """Map values onto a controlled vocabulary through normalised tokens and synonyms."""
+    tokens = uniq.astype(str).map(normalise_token)
+    values = tokens.map(lookup)
+    return values.astype(object), values.isna().to_numpy(dtype=bool)
+
+
+def infer_type(series: pd.Series, *, day_first: bool = False) -> str:
+    """Infer the logical type of a custom column from its non-missing values.
+
+    ``bool`` for two yes/no-like values, ``int``/``float`` when every value is a number, ``date`` when
+    every value is a date, ``category`` for repeated labels, ``string`` for free text and ids
+    (mostly distinct values), which are kept but not analysed.
+    """
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(series.dtype):
+        return "float"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return "date"
+    values = series.dropna()
+    if values.empty:
+        return "string"
+    uniq = pd.Series(values.unique().astype(str))
+    tokens = uniq.map(normalise_token)
+    if len(uniq) <= 2 and tokens.isin(list(BOOL_SYNONYMS)).all() and not tokens.isin(
+        ["1", "0", "1.0", "0.0"]
+    ).all():
+        return "bool"
+    nums, bad = parse_numbers(uniq)
+    if not bad.any():
+        return "int" if bool(np.all(np.mod(nums.to_numpy(), 1) == 0)) else "float"
+    if uniq.str.contains(r"[-/.]\d|\d[-/.]", regex=True).all():
+        _, bad_d = parse_dates(uniq, day_first=day_first)
+        if not bad_d.any():
+            return "date"
+    n_unique, n = len(uniq), len(values)
+    if n_unique > 50 and n_unique > 0.5 * n:
+        return "string"
+    return "category"

@@ -1,0 +1,307 @@
+"""Field mappings: how the columns of a CRM export map onto the canonical schema.
+
+A :class:`Mapping` names, for each canonical role, the source column (matched case-insensitively,
+with alternatives so one preset serves the API and report spellings), how outcome values are read,
+which values mean "missing", which extra columns are known only after the outcome, and optional
+lookup files joined on a key (e.g. Maven's ``accounts.csv``). Presets for real exports live in
+:data:`PRESETS`; a YAML/JSON mapping file and ``--column ROLE=SOURCE`` flags build the same object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from winloss.errors import UsageError
+
+#: Pseudo-roles that are not stored but help derive ``outcome``.
+OUTCOME_HELPER_ROLES = ("is_won", "is_closed")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Join a side file on a key to add columns (e.g. account sector from accounts.csv)."""
+
+    file: str  # relative to the imported file's folder, or absolute
+    left_on: str  # source column label in the main file
+    right_on: str  # key column in the lookup file
+    columns: dict[str, str]  # lookup column -> role or custom column name
+    reference_for: str | None = None  # canonical field whose reference vocabulary the key is
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How one file maps onto a canonical table.
+
+    ``columns`` maps a canonical role to one or more candidate source labels (first present wins).
+    """
+
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    won_values: tuple[str, ...] = ()
+    lost_values: tuple[str, ...] = ()
+    open_values: tuple[str, ...] = ()
+    missing_values: tuple[str, ...] = ("", "NA", "N/A", "n/a", "null", "NULL", "NaN", "nan", "-")
+    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    after_outcome: tuple[str, ...] = ()  # extra source columns known only after the outcome
+    ignore: tuple[str, ...] = ()  # source labels or regular expressions (prefix "re:")
+    no_dates: bool = False  # the file has no dates at all (quarter analyses are skipped)
+    day_first: bool = False
+    lookups: tuple[Lookup, ...] = ()
+    preset: str | None = None
+    signature: tuple[str, ...] = ()  # labels whose presence identifies the preset
+
+    def with_columns(self, overrides: dict[str, str]) -> Mapping:
+        cols = dict(self.columns)
+        for role, source in overrides.items():
+            cols[role] = (source,)
+        return replace(self, columns=cols)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "columns": {k: list(v) for k, v in self.columns.items()},
+            "won_values": list(self.won_values),
+            "lost_values": list(self.lost_values),
+            "open_values": list(self.open_values),
+            "missing_values": list(self.missing_values),
+            "value_maps": self.value_maps,
+            "after_outcome": list(self.after_outcome),
+            "ignore": list(self.ignore),
+            "no_dates": self.no_dates,
+            "day_first": self.day_first,
+        }
+
+    def is_ignored(self, label: str) -> bool:
+        for pattern in self.ignore:
+            if pattern.startswith("re:"):
+                if re.search(pattern[3:], label, flags=re.IGNORECASE):
+                    return True
+            elif pattern.casefold() == label.casefold():
+                return True
+        return False
+
+
+def _cols(**roles: str | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    return {k: (v,) if isinstance(v, str) else v for k, v in roles.items()}
+
+
+SALESFORCE = Mapping(
+    preset="salesforce",
+    signature=("Opportunity Name", "Stage"),
+    columns=_cols(
+        deal_id=("Opportunity ID", "Id", "Opportunity Id"),
+        account_id=("Account ID", "AccountId"),
+        account_name=("Account Name", "Account.Name"),
+        owner=("Opportunity Owner", "Owner.Name", "OwnerId"),
+        stage=("Stage", "StageName"),
+        amount=("Amount", "Amount (converted)"),
+        currency=("Opportunity Currency", "CurrencyIsoCode", "Amount Currency"),
+        closed_at=("Close Date", "CloseDate"),
+        created_at=("Created Date", "CreatedDate"),
+        is_won=("Won", "IsWon"),
+        is_closed=("Closed", "IsClosed"),
+        source=("Lead Source", "LeadSource"),
+        loss_reason=("Loss Reason", "Loss_Reason__c", "Closed Lost Reason"),
+        competitor=("Competitor", "Competitor__c", "Main Competitor"),
+        industry=("Industry", "Account.Industry"),
+        region=("Region", "Billing State/Province", "Billing Country"),
+    ),
+    after_outcome=("Probability (%)", "Probability", "Forecast Category", "ForecastCategory",
+                   "Fiscal Period", "Age", "Stage Duration", "Last Stage Change Date",
+                   "Last Modified Date", "Next Step", "NextStep"),
+    ignore=("Opportunity Name", "Name", "Fiscal Period"),
+)
+
+HUBSPOT = Mapping(
+    preset="hubspot",
+    signature=("Deal Name", "Deal Stage"),
+    columns=_cols(
+        deal_id=("Record ID", "hs_object_id", "Deal ID"),
+        account_name=("Associated Company", "Company name", "Associated Company (Primary)"),
+        owner=("Deal owner", "Deal Owner", "hubspot_owner_id"),
+        stage=("Deal Stage", "dealstage"),
+        amount=("Amount", "amount", "Amount in company currency"),
+        currency=("Currency", "deal_currency_code"),
+        closed_at=("Close Date", "closedate"),
+        created_at=("Create Date", "createdate"),
+        is_won=("Is Closed Won", "hs_is_closed_won"),
+        is_closed=("Is Deal Closed?", "Is Closed", "hs_is_closed"),
+        loss_reason=("Closed Lost Reason", "closed_lost_reason"),
+        win_reason=("Closed Won Reason", "closed_won_reason"),
+        source=("Original Source Type", "Original Source", "hs_analytics_source"),
+    ),
+    ignore=("Deal Name", "dealname", r"re:^date (entered|exited) ", r"re:^hs_date_(entered|exited)_",
+            "re:^(last modified date|hs_lastmodifieddate)$"),
+    after_outcome=("Deal probability", "hs_deal_stage_probability", "Forecast category",
+                   "Days to close", "days_to_close"),
+)
+
+IBM_SALES_WIN_LOSS = Mapping(
+    preset="ibm-win-loss",
+    signature=("Opportunity Number", "Opportunity Result"),
+    columns=_cols(
+        deal_id="Opportunity Number",
+        outcome="Opportunity Result",
+        amount="Opportunity Amount USD",
+        region="Region",
+        product="Supplies Subgroup",
+    ),
+    won_values=("Won",),
+    lost_values=("Loss",),
+    # The seven columns below are only known once the deal has closed.
+    after_outcome=(
+        "Elapsed Days In Sales Stage",
+        "Sales Stage Change Count",
+        "Total Days Identified Through Closing",
+        "Total Days Identified Through Qualified",
+        "Ratio Days Identified To Total Days",
+        "Ratio Days Validated To Total Days",
+        "Ratio Days Qualified To Total Days",
+    ),
+    no_dates=True,
+)
+
+MAVEN_CRM = Mapping(
+    preset="maven-crm",
+    signature=("opportunity_id", "deal_stage", "engage_date"),
+    columns=_cols(
+        deal_id="opportunity_id",
+        owner="sales_agent",
+        product="product",
+        account_name="account",
+        account_id="account",
+        stage="deal_stage",
+        outcome="deal_stage",
+        created_at="engage_date",
+        closed_at="close_date",
+        amount="close_value",
+    ),
+    won_values=("Won",),
+    lost_values=("Lost",),
+    open_values=("Engaging", "Prospecting"),
+    lookups=(
+        Lookup("accounts.csv", "account", "account",
+               {"sector": "industry", "revenue": "account_revenue", "employees": "employees",
+                "year_established": "year_established", "office_location": "office_location",
+                "subsidiary_of": "subsidiary_of"}, reference_for="account_name"),
+        Lookup("sales_teams.csv", "sales_agent", "sales_agent",
+               {"manager": "manager", "regional_office": "region"}, reference_for="owner"),
+        Lookup("products.csv", "product", "product", {"series": "product_series"},
+               reference_for="product"),
+    ),
+)
+
+PRESETS: dict[str, Mapping] = {
+    m.preset: m for m in (SALESFORCE, HUBSPOT, IBM_SALES_WIN_LOSS, MAVEN_CRM) if m.preset
+}
+
+
+def detect_preset(labels: list[str]) -> Mapping | None:
+    """The preset whose signature labels all appear in ``labels`` (case-insensitive), if any."""
+    have = {label.casefold() for label in labels}
+    for m in PRESETS.values():
+        if m.signature and all(s.casefold() in have for s in m.signature):
+            return m
+    return None
+
+
+def parse_column_flags(flags: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Parse ``ROLE=SOURCE_COLUMN`` flags."""
+    out: dict[str, str] = {}
+    for flag in flags:
+        if "=" not in flag:
+            raise UsageError(f"--column {flag!r}: write it as ROLE=SOURCE_COLUMN, e.g. "
+                             "--column deal_id='Opportunity ID'")
+        role, source = flag.split("=", 1)
+        out[role.strip()] = source.strip()
+    return out
+
+
+def load_mapping_file(path: str | Path) -> Mapping:
+    """Read a YAML or JSON mapping file (see README: "Mapping files")."""
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"mapping file {p} does not exist")
+    text = p.read_text(encoding="utf-8")
+    data: Any
+    if p.suffix.lower() == ".json":
+        data = json.loads(text)
+    else:
+        import yaml
+
+        data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise UsageError(f"{p}: a mapping file is a mapping of keys such as columns:, won_values:")
+    return mapping_from_dict(data, origin=str(p))
+
+
+def mapping_from_dict(data: dict[str, Any], *, origin: str = "mapping") -> Mapping:
+    known = {"preset", "columns", "won_values", "lost_values", "open_values", "missing_values",
+             "value_maps", "after_outcome", "ignore", "no_dates", "day_first"}
+    unknown = set(data) - known
+    if unknown:
+        raise UsageError(f"{origin}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
+    base = PRESETS.get(str(data["preset"])) if data.get("preset") else None
+    if data.get("preset") and base is None:
+        raise UsageError(f"{origin}: unknown preset {data['preset']!r}; "
+                         f"choose one of {sorted(PRESETS)}")
+    m = base or Mapping()
+    cols = dict(m.columns)
+    for role, src in (data.get("columns") or {}).items():
+        cols[role] = tuple(src) if isinstance(src, list) else (str(src),)
+
+    def tup(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        v = data.get(key)
+        return default if v is None else tuple(str(x) for x in v)
+
+    return replace(
+        m,
+        columns=cols,
+        won_values=tup("won_values", m.won_values),
+        lost_values=tup("lost_values", m.lost_values),
+        open_values=tup("open_values", m.open_values),
+        missing_values=tup("missing_values", m.missing_values),
+        value_maps={**m.value_maps, **(data.get("value_maps") or {})},
+        after_outcome=m.after_outcome + tup("after_outcome", ()),
+        ignore=m.ignore + tup("ignore", ()),
+        no_dates=bool(data.get("no_dates", m.no_dates)),
+        day_first=bool(data.get("day_first", m.day_first)),
+    )
+
+
+def resolve_mapping(
+    *,
+    preset: str | None = None,
+    mapping_file: str | Path | None = None,
+    columns: dict[str, str] | None = None,
+    won_values: tuple[str, ...] = (),
+    lost_values: tuple[str, ...] = (),
+    no_dates: bool | None = None,
+    labels: list[str] | None = None,
+) -> Mapping:
+    """Build the mapping for an import from a preset name, a mapping file and CLI flags.
+
+    Without a preset or file, a preset is detected from the file's column labels when one fits.
+    """
+    if preset and preset != "auto":
+        if preset not in PRESETS:
+            raise UsageError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        m = PRESETS[preset]
+    elif mapping_file:
+        m = load_mapping_file(mapping_file)
+    else:
+        m = (detect_preset(labels) if labels else None) or Mapping()
+    if mapping_file and preset and preset != "auto":
+        m = replace(load_mapping_file(mapping_file), preset=m.preset)
+    if columns:
+        m = m.with_columns(columns)
+    if won_values:
+        m = replace(m, won_values=tuple(won_values))
+    if lost_values:
+        m = replace(m, lost_values=tuple(lost_values))
+    if no_dates is not None and no_dates:
+        m = replace(m, no_dates=True)
+    return m

@@ -1,0 +1,251 @@
+"""The :class:`Workspace` facade: one object that owns the store and runs every operation.
+
+The CLI, the web app and the tests all build a ``Workspace``; each CLI command is one call on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from winloss.errors import UsageError
+from winloss.ingest.prepare import DuplicatePolicy, UnknownValuePolicy, prepare
+from winloss.ingest.readers import RawFrame, frame_as_raw, read_file
+from winloss.model.mapping import Mapping, resolve_mapping
+from winloss.model.period import Quarter, parse_quarter
+from winloss.model.schema import DEALS, DERIVED_DEAL_FIELDS, ONE_OUTCOME_FIELDS, Table, table_for
+from winloss.store.duckdb_store import DuckDBStore, ImportResult, default_db_path, frame_sha256
+
+
+@dataclass(frozen=True)
+class DealField:
+    """A deal attribute as the analyses see it: canonical, derived or custom."""
+
+    name: str
+    dtype: str  # category, int, float, bool, date, string
+    known: str  # before / after the outcome
+    origin: str  # canonical / derived / custom
+    label: str
+    analyse: bool  # a candidate attribute for concentrations and models
+
+    @property
+    def post_outcome(self) -> bool:
+        return self.known == "after"
+
+
+@dataclass(frozen=True)
+class DealFilter:
+    """Which deals an operation looks at. Dates are inclusive; quarter uses closed_at."""
+
+    quarter: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    segment: str | None = None
+    outcome: str | None = None
+    owner: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {k: (str(v) if v is not None else None) for k, v in self.__dict__.items()}
+
+
+class Workspace:
+    """A winloss workspace: the store plus every operation on it.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file; ``None`` uses ``$WINLOSS_DB`` or ``./winloss.duckdb``; ``":memory:"`` keeps
+        everything in memory (used by ``winloss analyze FILE``).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        self.path = str(path) if path is not None else default_db_path()
+        self.store = DuckDBStore(self.path, read_only=read_only)
+        self.no_dates = False
+
+    # -- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_file(
+        cls,
+        file: str | Path | pd.DataFrame,
+        *,
+        preset: str | None = None,
+        mapping: str | Path | None = None,
+        columns: dict[str, str] | None = None,
+        won_values: tuple[str, ...] = (),
+        lost_values: tuple[str, ...] = (),
+        on_duplicate: DuplicatePolicy = "keep-last",
+        unknown_values: UnknownValuePolicy = "keep",
+    ) -> Workspace:
+        """An in-memory workspace holding one file of deals, for direct analysis.
+
+        A file without ids or dates is accepted: rows are numbered and the time-based parts of the
+        analyses are skipped.
+        """
+        ws = cls(":memory:")
+        ws.import_deals(file, preset=preset, mapping=mapping, columns=columns,
+                        won_values=won_values, lost_values=lost_values, on_duplicate=on_duplicate,
+                        unknown_values=unknown_values, generate_ids=True)
+        return ws
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- settings ---------------------------------------------------------------------------
+    @property
+    def fiscal_year_start_month(self) -> int:
+        return self.store.fiscal_year_start_month
+
+    def set_fiscal_year_start(self, month: int) -> None:
+        if not 1 <= month <= 12:
+            raise UsageError("the fiscal year starts in a month 1..12")
+        self.store.set_setting("fiscal_year_start_month", str(month))
+
+    def quarter(self, text: str) -> Quarter:
+        return parse_quarter(text, self.fiscal_year_start_month)
+
+    # -- import -----------------------------------------------------------------------------
+    def import_file(
+        self,
+        table: str | Table,
+        file: str | Path | pd.DataFrame,
+        *,
+        preset: str | None = None,
+        mapping: str | Path | Mapping | None = None,
+        columns: dict[str, str] | None = None,
+        won_values: tuple[str, ...] = (),
+        lost_values: tuple[str, ...] = (),
+        no_dates: bool | None = None,
+        on_duplicate: DuplicatePolicy = "error",
+        unknown_values: UnknownValuePolicy = "error",
+        sheet: str | int | None = None,
+        generate_ids: bool = False,
+    ) -> ImportResult:
+        """Validate ``file`` and upsert it into ``table`` in one transaction.
+
+        Re-importing the same file changes nothing (rows are upserted by their key). A file with
+        any invalid value, or a duplicated key under the default policy, imports nothing.
+        """
+        tbl = table if isinstance(table, Table) else table_for(table)
+        raw: RawFrame = (frame_as_raw(file) if isinstance(file, pd.DataFrame)
+                         else read_file(file, sheet=sheet))
+        if isinstance(mapping, Mapping):
+            m = mapping
+            if columns:
+                m = m.with_columns(columns)
+        else:
+            m = resolve_mapping(
+                preset=preset if tbl is DEALS else (preset or None),
+                mapping_file=mapping, columns=columns, won_values=won_values,
+                lost_values=lost_values, no_dates=no_dates,
+                labels=list(raw.frame.columns) if tbl is DEALS else None,
+            )
+        prepared = prepare(raw, tbl, m, on_duplicate=on_duplicate,
+                           unknown_values=unknown_values, generate_ids=generate_ids)
+        if m.no_dates or (tbl is DEALS and "created_at" not in prepared.frame.columns):
+            self.no_dates = True
+            self.store.set_setting("no_dates", "1")
+        return self.store.write(prepared, content_sha256=frame_sha256(prepared.frame),
+                                preset=m.preset)
+
+    def import_deals(self, file: str | Path | pd.DataFrame, **kwargs: Any) -> ImportResult:
+        return self.import_file(DEALS, file, **kwargs)
+
+    # -- reading ----------------------------------------------------------------------------
+    def field_catalog(self) -> list[DealField]:
+        """Every deal attribute: canonical, derived and custom, with type and when it is known."""
+        out: list[DealField] = []
+        present = set(self.store.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'deals_enriched'"
+        )["column_name"])
+        for f in DEALS.fields + DERIVED_DEAL_FIELDS:
+            if f.name not in present:
+                continue
+            origin = "derived" if f in DERIVED_DEAL_FIELDS else "canonical"
+            analyse = f.analyse and f.name not in ONE_OUTCOME_FIELDS
+            out.append(DealField(f.name, f.dtype, "after" if f.known == "after" else "before",
+                                 origin, f.description, analyse))
+        for cf in self.store.custom_fields("deals"):
+            out.append(DealField(cf.name, cf.dtype, cf.known, "custom", cf.label, cf.analyse))
+        return out
+
+    def deals(self, flt: DealFilter | None = None, *, closed_only: bool = False) -> pd.DataFrame:
+        """Deals with derived fields, filtered; one row per deal, ordered by created_at, deal_id."""
+        flt = flt or DealFilter()
+        where: list[str] = []
+        params: list[Any] = []
+        if closed_only:
+            where.append("outcome IN ('won', 'lost')")
+        if flt.quarter:
+            q = self.quarter(flt.quarter)
+            where.append("closed_at BETWEEN ? AND ?")
+            params += [q.start, q.end]
+        if flt.since:
+            where.append("coalesce(closed_at, created_at) >= ?")
+            params.append(flt.since)
+        if flt.until:
+            where.append("coalesce(closed_at, created_at) <= ?")
+            params.append(flt.until)
+        for col in ("segment", "outcome", "owner"):
+            val = getattr(flt, col)
+            if val is not None:
+                where.append(f"{col} = ?")
+                params.append(val)
+        sql = "SELECT * FROM deals_enriched"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at NULLS FIRST, deal_id"
+        return self.store.query(sql, params)
+
+    def closed_deals(self, flt: DealFilter | None = None) -> pd.DataFrame:
+        return self.deals(flt, closed_only=True)
+
+    def table(self, name: str) -> pd.DataFrame:
+        tbl = table_for(name)
+        return self.store.query(f'SELECT * FROM "{tbl.name}"')
+
+    def has_dates(self) -> bool:
+        row = self.store.con.execute(
+            "SELECT count(*) FROM deals WHERE created_at IS NOT NULL").fetchone()
+        return bool(row and row[0] > 0)
+
+    def info(self) -> dict[str, Any]:
+        """A summary of the store: counts per table, outcomes, date range, custom fields."""
+        s = self.store
+        counts = {t: s.count(t) for t in ("deals", "stakeholders", "activities", "stage_history",
+                                          "subscriptions", "usage_events", "captures")}
+        outcomes = dict(s.con.execute(
+            "SELECT outcome, count(*) FROM deals GROUP BY 1 ORDER BY 1").fetchall())
+        rng = s.con.execute(
+            "SELECT min(created_at), max(created_at), min(closed_at), max(closed_at) FROM deals"
+        ).fetchone()
+        quarters = [r[0] for r in s.con.execute(
+            "SELECT DISTINCT quarter FROM deals_enriched WHERE quarter IS NOT NULL ORDER BY 1"
+        ).fetchall()]
+        imports = s.query("SELECT table_name, file, rows_read, inserted, updated, imported_at "
+                          "FROM imports ORDER BY import_id DESC LIMIT 10")
+        return {
+            "store": self.path,
+            "schema_version": s.schema_version,
+            "tables": counts,
+            "outcomes": outcomes,
+            "created": [str(rng[0]) if rng[0] else None, str(rng[1]) if rng[1] else None],
+            "closed": [str(rng[2]) if rng[2] else None, str(rng[3]) if rng[3] else None],
+            "quarters": quarters,
+            "fiscal_year_start_month": self.fiscal_year_start_month,
+            "custom_fields": [
+                {"name": c.name, "label": c.label, "dtype": c.dtype, "known": c.known}
+                for c in s.custom_fields("deals")
+            ],
+            "recent_imports": imports.astype(str).to_dict(orient="records"),
+        }
