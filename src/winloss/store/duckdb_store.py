@@ -64,8 +64,34 @@ def _migration_1(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
+    """Analysis runs and the quarterly registers (findings, actions) that make the repeat a
+    first-class operation; model scores for open deals."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS analysis_runs (run_id VARCHAR PRIMARY KEY, kind VARCHAR, "
+        "period VARCHAR, params VARCHAR, result VARCHAR, created_at TIMESTAMP)"
+    )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS findings_register (period VARCHAR, finding_key VARCHAR, "
+        "run_id VARCHAR, statement VARCHAR, direction VARCHAR, n BIGINT, wins BIGINT, "
+        "win_rate DOUBLE, ci_low DOUBLE, ci_high DOUBLE, lift DOUBLE, p_value DOUBLE, "
+        "q_value DOUBLE, status VARCHAR, payload VARCHAR, recorded_at TIMESTAMP, "
+        "PRIMARY KEY (period, finding_key))"
+    )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS action_register (period VARCHAR, action_key VARCHAR, "
+        "kind VARCHAR, title VARCHAR, status VARCHAR, payload VARCHAR, measured VARCHAR, "
+        "recorded_at TIMESTAMP, PRIMARY KEY (period, action_key))"
+    )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS scores (run_id VARCHAR, deal_id VARCHAR, probability DOUBLE, "
+        "ci_low DOUBLE, ci_high DOUBLE, factors VARCHAR, scored_at TIMESTAMP, "
+        "PRIMARY KEY (run_id, deal_id))"
+    )
+
+
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2]
 
 
 @dataclass(frozen=True)
