@@ -68,6 +68,11 @@ class Workspace:
         self.no_dates = False
 
     # -- construction -----------------------------------------------------------------------
+    @staticmethod
+    def default_path() -> str:
+        """The store used without --db: ``$WINLOSS_DB`` or ``./winloss.duckdb``."""
+        return default_db_path()
+
     @classmethod
     def from_file(
         cls,

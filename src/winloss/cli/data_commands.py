@@ -1,0 +1,208 @@
+"""Data commands: demo, import, template, schema, deals, info."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from winloss.cli.main import State, pass_state
+from winloss.cli.render import emit_frame, emit_mapping, format_option, message
+
+TABLE_CHOICES = ("deals", "stakeholders", "activities", "stages", "subscriptions", "usage",
+                 "captures")
+
+
+def mapping_options(f: click.decorators.FC) -> click.decorators.FC:
+    """The field-mapping options shared by ``import`` and the commands that read a FILE."""
+    f = click.option("--preset", type=click.Choice(["auto", "salesforce", "hubspot",
+                                                    "ibm-win-loss", "maven-crm"]),
+                     default=None, help="A CRM export preset (default: detected from the "
+                     "header when one fits).")(f)
+    f = click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False),
+                     help="A YAML/JSON mapping file (see README: Mapping files).")(f)
+    f = click.option("--column", "columns", multiple=True, metavar="ROLE=SOURCE_COLUMN",
+                     help="Map a source column to a role, e.g. --column deal_id='Opp ID'. "
+                     "Repeatable.")(f)
+    f = click.option("--won-value", "won_values", multiple=True, metavar="VALUE",
+                     help="An outcome value that means won (others then mean lost unless "
+                     "they are open synonyms, or --lost-value is given). Repeatable.")(f)
+    f = click.option("--lost-value", "lost_values", multiple=True, metavar="VALUE",
+                     help="An outcome value that means lost. Repeatable.")(f)
+    return f
+
+
+@click.command("import")
+@click.argument("table", type=click.Choice(TABLE_CHOICES))
+@click.argument("file", type=click.Path(dir_okay=False))
+@mapping_options
+@click.option("--no-dates", is_flag=True, help="The file has no dates (time analyses skipped).")
+@click.option("--on-duplicate", type=click.Choice(["error", "keep-last", "keep-first"]),
+              default="error", show_default=True,
+              help="What to do with an id that occurs more than once in the file.")
+@click.option("--unknown-values", type=click.Choice(["error", "other", "keep"]), default="error",
+              show_default=True,
+              help="Values outside a controlled vocabulary: refuse, store as 'other', or keep.")
+@click.option("--sheet", default=None, help="Excel sheet name (default: the first).")
+@format_option
+@pass_state
+def import_cmd(state: State, table: str, file: str, preset: str | None,
+               mapping_file: str | None, columns: tuple[str, ...], won_values: tuple[str, ...],
+               lost_values: tuple[str, ...], no_dates: bool, on_duplicate: str,
+               unknown_values: str, sheet: str | None, fmt: str) -> None:
+    """Import FILE (CSV, Excel or Parquet) into TABLE, validated and all-or-nothing.
+
+    Re-importing a file is safe: rows are upserted by their id.
+    """
+    from winloss.model.mapping import parse_column_flags
+
+    ws = state.workspace()
+    result = ws.import_file(
+        table, file, preset=preset, mapping=mapping_file, columns=parse_column_flags(columns),
+        won_values=won_values, lost_values=lost_values, no_dates=no_dates or None,
+        on_duplicate=on_duplicate, unknown_values=unknown_values, sheet=sheet,  # type: ignore[arg-type]
+    )
+    for note in result.notes:
+        message(f"note: {note}")
+    message(f"imported {result.rows_read:,} rows from {Path(file).name} into {result.table}: "
+            f"{result.inserted:,} new, {result.updated:,} updated ({ws.path})")
+    emit_mapping(result.to_dict(), fmt, title="import")
+
+
+@click.command()
+@click.argument("table", type=click.Choice(TABLE_CHOICES), default="deals")
+def template(table: str) -> None:
+    """Print the CSV header of TABLE with the documented columns."""
+    from winloss.model.schema import table_for, template_header
+
+    click.echo(",".join(template_header(table_for(table))))
+
+
+@click.command()
+@click.option("--markdown", is_flag=True, help="Print the data model as Markdown (README).")
+@format_option
+def schema(markdown: bool, fmt: str) -> None:
+    """Show the data model: every table's columns, types and when each is known."""
+    import pandas as pd
+
+    from winloss.model.schema import DEALS, DERIVED_DEAL_FIELDS, TABLES, data_model_markdown
+
+    if markdown:
+        click.echo(data_model_markdown())
+        return
+    rows = []
+    for t in TABLES.values():
+        extra = DERIVED_DEAL_FIELDS if t is DEALS else ()
+        for f in t.fields + extra:
+            rows.append({"table": t.name, "column": f.name, "type": f.dtype, "known": f.known,
+                         "required": f.required,
+                         "values": " / ".join(f.vocabulary) if f.vocabulary else "",
+                         "description": f.description})
+    emit_frame(pd.DataFrame(rows), fmt, title="winloss data model", max_rows=10_000)
+
+
+@click.command()
+@click.option("--quarter", help="Deals closed in this fiscal quarter, e.g. 2026Q3.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
+@click.option("--segment", help="Only this segment.")
+@click.option("--outcome", type=click.Choice(["won", "lost", "open"]), help="Only this outcome.")
+@click.option("--owner", help="Only this owner.")
+@click.option("--columns", "cols", default="deal_id,account_name,owner,segment,outcome,amount,"
+              "created_at,closed_at,quarter", show_default=True,
+              help="Comma-separated columns to show ('all' for every column).")
+@click.option("--limit", type=int, default=50, show_default=True, help="At most this many rows "
+              "(0 = all).")
+@format_option
+@pass_state
+def deals(state: State, quarter: str | None, since: dt.datetime | None,
+          until: dt.datetime | None, segment: str | None, outcome: str | None,
+          owner: str | None, cols: str, limit: int, fmt: str) -> None:
+    """List and filter stored deals."""
+    from winloss.errors import UsageError
+    from winloss.workspace import DealFilter
+
+    ws = state.workspace()
+    frame = ws.deals(DealFilter(quarter=quarter, since=since.date() if since else None,
+                                until=until.date() if until else None, segment=segment,
+                                outcome=outcome, owner=owner))
+    if cols != "all":
+        wanted = [c.strip() for c in cols.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in frame.columns]
+        if unknown:
+            raise UsageError(f"unknown column(s) {unknown}; see `winloss schema` for names")
+        frame = frame[wanted]
+    message(f"{len(frame):,} deal(s)")
+    if limit:
+        frame = frame.head(limit)
+    emit_frame(frame, fmt, title="deals", max_rows=max(limit, 1) if limit else 10**9)
+
+
+@click.command()
+@format_option
+@pass_state
+def info(state: State, fmt: str) -> None:
+    """Summarise the store: rows per table, outcomes, dates, quarters, custom fields."""
+    data = state.workspace().info()
+    if fmt != "table":
+        emit_mapping(data, fmt)
+        return
+    from rich.console import Console
+
+    console = Console()
+    console.print(f"[bold]store[/] {data['store']} (schema v{data['schema_version']})")
+    console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in data["tables"].items()))
+    console.print("deals by outcome: " + ", ".join(f"{k} {v:,}" for k, v in
+                                                   data["outcomes"].items()))
+    console.print(f"created {data['created'][0]} … {data['created'][1]}; closed "
+                  f"{data['closed'][0]} … {data['closed'][1]}")
+    console.print(f"quarters: {', '.join(data['quarters']) or '(no close dates)'} "
+                  f"(fiscal year starts in month {data['fiscal_year_start_month']})")
+    if data["custom_fields"]:
+        console.print("custom fields: " + ", ".join(
+            f"{c['name']} ({c['dtype']}{', after outcome' if c['known'] == 'after' else ''})"
+            for c in data["custom_fields"]))
+
+
+@click.command()
+@click.option("--deals", "n_deals", type=click.IntRange(50, 2_000_000), default=3000,
+              show_default=True, help="How many deals to generate.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              default="winloss-report.html", show_default=True,
+              help="Where to write the quarterly HTML report.")
+@click.option("--fresh/--keep", default=True, show_default=True,
+              help="Start from an empty store (default) or add to the existing one.")
+@format_option
+@pass_state
+def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, fmt: str) -> None:
+    """Generate a demo company, import it into the store and run every analysis.
+
+    Uses the embedded store (./winloss.duckdb unless --db/WINLOSS_DB); no server needed.
+    """
+    from rich.console import Console
+
+    from winloss.demo.run import DemoOptions, run_demo
+    from winloss.workspace import Workspace
+
+    path = state.db or Workspace.default_path()
+    if fresh and path != ":memory:":
+        for suffix in ("", ".wal"):
+            p = Path(path + suffix)
+            if p.exists():
+                p.unlink()
+    console = Console(stderr=True)
+    with console.status("demo") as status:
+        ws = state.workspace()
+        result = run_demo(ws, DemoOptions(deals=n_deals, seed=seed, report_path=report_path),
+                          progress=lambda msg: status.update(msg))
+    message("demo store " + ws.path + ": " + ", ".join(f"{k} {v:,}" for k, v in
+                                                      result.rows.items()))
+    if fmt != "table":
+        emit_mapping(result.to_dict(), fmt)
+        return
+    out = Console()
+    for name, summary in result.steps:
+        out.rule(f"[bold]{name}")
+        out.print(summary)

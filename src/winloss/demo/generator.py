@@ -1,0 +1,359 @@
+"""The demo company behind ``winloss demo``: seeded, realistic, with known planted patterns.
+
+*Northwind Analytics* sells a B2B analytics platform. By default ≈3,000 deals are created over eight
+quarters ending at ``as_of`` (2026-09-30), with ≈10 % still open at that date. Every table of the data
+model is generated: deals with SPICED fields, stakeholders, activities, stage history,
+subscriptions, usage events and win/loss captures.
+
+Planted patterns (log-odds effects on winning; everything else is noise):
+
+==========================================  ============  =========================================
+condition                                   effect        how it shows
+==========================================  ============  =========================================
+critical event ≤ 120 days after creation    +1.1          a discovered threshold near 120 days
+no critical event recorded                  −0.6          missingness is itself a finding
+fewer than 2 stakeholders                   −1.0          a discovered threshold ``stakeholders < 2``
+champion hired ≤ 180 days before creation   +0.9          newly hired champions want to make a mark
+pain_category = ux                          −0.9          "we lose when UX is the main pain"
+decision maker engaged                      +0.7
+criteria co-created with us                 +0.5
+source = referral                           +0.6
+source = product-led in Enterprise          −1.2          an interaction: PLG helps SMB, not Enterprise
+source = product-led in SMB                 +0.6
+strategic importance high                   +0.3
+==========================================  ============  =========================================
+
+Noise: ``region``, ``industry``, ``product`` and the custom column ``lead_temperature`` have no effect.
+Post-outcome fields behave as in real CRMs: won deals close faster (``cycle_days``), lost deals carry a
+``loss_reason``, and captures are made days to weeks after the close.
+
+Data-quality defects planted for the audit: two reps leave most SPICED fields blank; a few industry
+values are misspelt ("helthcare", "fintech " with a trailing blank); some deals are created already
+closed; some close dates are pushed three or more times; captures of one rep come late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+AS_OF = dt.date(2026, 9, 30)
+
+SEGMENTS = np.array(["SMB", "Mid-Market", "Enterprise"])
+REGIONS = np.array(["North America", "EMEA", "APAC", "LATAM"])
+INDUSTRIES = np.array(["software", "fintech", "healthcare", "retail", "manufacturing",
+                       "education"])
+PRODUCTS = np.array(["Core", "Analytics", "Platform"])
+SOURCES = np.array(["inbound", "outbound", "referral", "partner", "product-led", "event"])
+PAINS = np.array(["technology", "process", "ux", "cost", "compliance"])
+CONSEQUENCES = {"technology": "missed deadline", "process": "missed financial goal",
+                "ux": "ux complaints", "cost": "missed financial goal",
+                "compliance": "missed deadline"}
+IMPACTS = np.array(["increase revenue", "reduce cost", "improve customer experience"])
+TITLES = np.array(["VP Sales", "Head of RevOps", "CFO", "IT Director", "Sales Manager", "COO",
+                   "Head of Data"])
+OWNERS = np.array(["Ava Chen", "Ben Okafor", "Carla Ruiz", "Dev Patel", "Emma Larsen",
+                   "Felix Wagner", "Grace Kim", "Hugo Martin", "Isla Brown", "Jonas Berg",
+                   "Kira Novak", "Leo Rossi"])
+SLOPPY_OWNERS = ("Hugo Martin", "Leo Rossi")  # leave SPICED fields blank
+LATE_CAPTURE_OWNER = "Kira Novak"
+LOSS_REASONS = np.array(["Price", "No decision", "Lost to competitor", "Timing",
+                         "Missing features"])
+WIN_REASONS = np.array(["Product fit", "Relationship", "Price", "Time to value"])
+COMPETITORS = np.array(["Tableau", "Looker", "Power BI", "In-house", ""])
+STAGES = ["Prospecting", "Qualification", "Discovery", "Demo", "Proposal", "Negotiation"]
+ACTIONS = np.array(["email", "call", "discovery call", "demo", "proposal", "trial",
+                    "executive meeting"])
+
+#: The planted log-odds effects (see the module docstring); tests check the analyses find them.
+PLANTED = {
+    "critical_event_within_days": 120,
+    "stakeholders_below": 2,
+    "champion_new_within_days": 180,
+}
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """All tables of a demo company, in canonical column names."""
+
+    deals: pd.DataFrame
+    stakeholders: pd.DataFrame
+    activities: pd.DataFrame
+    stage_history: pd.DataFrame
+    subscriptions: pd.DataFrame
+    usage_events: pd.DataFrame
+    captures: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"deals": self.deals, "stakeholders": self.stakeholders,
+                "activities": self.activities, "stage_history": self.stage_history,
+                "subscriptions": self.subscriptions, "usage_events": self.usage_events,
+                "captures": self.captures}
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
+                   quarters: int = 8, defects: bool = True) -> pd.DataFrame:
+    """Generate ``n`` deals (vectorised; 1M deals take seconds) with the planted patterns."""
+    rng = np.random.default_rng(seed)
+    end = np.datetime64(as_of)
+    span = quarters * 91
+    created = end - rng.integers(20, span, n).astype("timedelta64[D]")
+    segment = rng.choice(SEGMENTS, n, p=[0.45, 0.35, 0.20])
+    region = rng.choice(REGIONS, n, p=[0.45, 0.30, 0.15, 0.10])
+    industry = rng.choice(INDUSTRIES, n)
+    product = rng.choice(PRODUCTS, n, p=[0.5, 0.3, 0.2])
+    source = rng.choice(SOURCES, n, p=[0.32, 0.28, 0.12, 0.10, 0.12, 0.06])
+    owner = rng.choice(OWNERS, n)
+    seg_scale = np.select([segment == "SMB", segment == "Mid-Market"], [9_000, 35_000], 140_000)
+    amount = np.round(seg_scale * rng.lognormal(0, 0.5, n), -2)
+    has_ce = rng.random(n) < 0.72
+    days_to_ce = rng.integers(10, 360, n)
+    tenure = np.round(rng.exponential(700, n)).astype(int) + 5
+    stakeholders = np.clip(rng.poisson(np.select([segment == "SMB", segment == "Mid-Market"],
+                                                 [1.6, 2.6], 3.8)), 1, 12)
+    pain = rng.choice(PAINS, n, p=[0.28, 0.26, 0.18, 0.16, 0.12])
+    dm_engaged = rng.random(n) < np.clip(0.25 + 0.1 * stakeholders, 0, 0.85)
+    co_created = rng.random(n) < 0.4
+    importance = rng.choice(np.array(["low", "medium", "high"]), n, p=[0.25, 0.45, 0.30])
+    temperature = rng.choice(np.array(["hot", "warm", "cold"]), n)  # noise custom column
+
+    logit = np.full(n, -1.35)
+    logit += np.where(has_ce, np.where(days_to_ce <= 120, 1.1, 0.0), -0.6)
+    logit += np.where(stakeholders < 2, -1.0, 0.0)
+    logit += np.where(tenure <= 180, 0.9, 0.0)
+    logit += np.where(pain == "ux", -0.9, 0.0)
+    logit += np.where(dm_engaged, 0.7, 0.0)
+    logit += np.where(co_created, 0.5, 0.0)
+    logit += np.where(source == "referral", 0.6, 0.0)
+    plg = source == "product-led"
+    logit += np.where(plg & (segment == "Enterprise"), -1.2, 0.0)
+    logit += np.where(plg & (segment == "SMB"), 0.6, 0.0)
+    logit += np.where(importance == "high", 0.3, 0.0)
+    won = rng.random(n) < _sigmoid(logit)
+
+    cycle = np.round(np.where(won, rng.gamma(3.0, 22, n), rng.gamma(3.0, 30, n))).astype(int) + 7
+    cycle = cycle * np.select([segment == "SMB", segment == "Mid-Market"], [1, 1.5], 2.2)
+    cycle = np.round(cycle).astype(int)
+    closed = created + cycle.astype("timedelta64[D]")
+    is_open = closed > end
+    outcome = np.where(is_open, "open", np.where(won, "won", "lost"))
+    created_ts = pd.to_datetime(created)
+    ids = np.char.add("D-", np.char.zfill(np.arange(1, n + 1).astype(str), 6))
+    accounts = rng.integers(1, max(2, n // 3), n)
+    account_id = np.char.add("A-", np.char.zfill(accounts.astype(str), 5))
+
+    deals = pd.DataFrame({
+        "deal_id": ids,
+        "account_id": account_id,
+        "account_name": np.char.add("Account ", accounts.astype(str)),
+        "owner": owner,
+        "created_at": created_ts,
+        "closed_at": pd.to_datetime(np.where(is_open, np.datetime64("NaT"), closed)),
+        "outcome": outcome,
+        "stage": np.where(is_open, rng.choice(np.array(STAGES), n),
+                          np.where(won, "Closed Won", "Closed Lost")),
+        "amount": amount,
+        "currency": "USD",
+        "segment": segment,
+        "region": region,
+        "industry": industry,
+        "product": product,
+        "source": source,
+        "introduced_by": np.select([source == "referral", source == "partner",
+                                    source == "event"], ["customer", "partner", "event"], "none"),
+        "champion_title": rng.choice(TITLES, n),
+        "champion_start_date": created_ts - pd.to_timedelta(tenure, unit="D"),
+        "pain_category": pain,
+        "pain_consequence": pd.Series(pain).map(CONSEQUENCES).to_numpy(),
+        "impact_type": rng.choice(IMPACTS, n),
+        "impact_value": np.round(amount * rng.uniform(2, 8, n), -2),
+        "strategic_importance": importance,
+        "critical_event": np.where(has_ce, rng.choice(np.array(
+            ["board review", "fiscal year end", "system sunset", "audit", "product launch"]), n),
+            None),
+        "critical_event_date": pd.to_datetime(np.where(
+            has_ce, created + days_to_ce.astype("timedelta64[D]"), np.datetime64("NaT"))),
+        "decision_criteria": rng.choice(np.array(["price", "integration", "ease of use",
+                                                  "security", "time to value"]), n),
+        "criteria_co_created": co_created,
+        "stakeholders": stakeholders,
+        "decision_maker_engaged": dm_engaged,
+        "loss_reason": np.where(outcome == "lost", rng.choice(LOSS_REASONS, n), None),
+        "win_reason": np.where(outcome == "won", rng.choice(WIN_REASONS, n), None),
+        "competitor": np.where(is_open, None, rng.choice(COMPETITORS, n)),
+        "lead_temperature": temperature,
+    })
+    deals["competitor"] = deals["competitor"].replace("", None)
+    fresh = np.round(rng.exponential(6, n)).astype(int) + 1
+    fresh = np.where(owner == LATE_CAPTURE_OWNER, fresh + 40, fresh)
+    deals["captured_at"] = deals["closed_at"] + pd.to_timedelta(fresh, unit="D")
+    deals.loc[deals["captured_at"] > pd.Timestamp(as_of), "captured_at"] = pd.NaT
+    if defects:
+        _plant_defects(deals, rng)
+    return deals
+
+
+def _plant_defects(deals: pd.DataFrame, rng: np.random.Generator) -> None:
+    n = len(deals)
+    sloppy = deals["owner"].isin(SLOPPY_OWNERS).to_numpy() & (rng.random(n) < 0.7)
+    for col in ("champion_title", "champion_start_date", "pain_category", "pain_consequence",
+                "impact_type", "impact_value", "critical_event", "decision_criteria"):
+        deals.loc[sloppy, col] = None
+    typo = rng.random(n) < 0.01
+    deals.loc[typo & (deals["industry"] == "healthcare").to_numpy(), "industry"] = "helthcare"
+    deals.loc[typo & (deals["industry"] == "fintech").to_numpy(), "industry"] = "fintech "
+    created_closed = (rng.random(n) < 0.008) & (deals["outcome"] != "open").to_numpy()
+    deals.loc[created_closed, "created_at"] = deals.loc[created_closed, "closed_at"]
+
+
+def _people(deals: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    rows: list[tuple[object, ...]] = []
+    roles_pool = ["influencer", "user", "economic_buyer", "blocker", "other"]
+    routes = ["direct", "through champion", "customer introduction", "partner introduction",
+              "consensus across threads"]
+    for d in deals.itertuples(index=False):
+        k = int(d.stakeholders)
+        created = d.created_at
+        for j in range(k):
+            if j == 0:
+                role, title = "champion", d.champion_title
+            elif j == 1 and d.decision_maker_engaged:
+                role, title = "decision_maker", rng.choice(["CEO", "CFO", "COO", "CRO"])
+            else:
+                role, title = rng.choice(roles_pool), rng.choice(
+                    ["Analyst", "Manager", "Director", "Engineer", "Procurement"])
+            engaged = created + pd.Timedelta(days=int(rng.integers(0, 40)))
+            rows.append((d.deal_id, f"{d.deal_id}-C{j + 1}", f"Contact {j + 1} of {d.deal_id}",
+                         title, role, "c-level" if role == "decision_maker" else "manager",
+                         None, engaged, "direct" if j == 0 else rng.choice(routes)))
+    return pd.DataFrame(rows, columns=["deal_id", "contact_id", "name", "title", "role",
+                                       "seniority", "start_date", "engaged_at", "reached_via"])
+
+
+def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
+                           as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    acts: list[tuple[object, ...]] = []
+    stages: list[tuple[object, ...]] = []
+    end = pd.Timestamp(as_of)
+    for d in deals.itertuples(index=False):
+        start = d.created_at
+        stop = d.closed_at if pd.notna(d.closed_at) else end
+        length = max(1, int((stop - start).days))
+        won = d.outcome == "won"
+        k = int(rng.integers(3, 9)) + (3 if won else 0)
+        days = np.sort(rng.integers(0, length + 1, k))
+        path = ["email", "call", "discovery call"] + list(rng.choice(
+            ACTIONS, k - 3, p=[0.25, 0.2, 0.05, 0.2, 0.1, 0.1, 0.1]))
+        if won:
+            path[-1] = "proposal"
+        for j, (day, action) in enumerate(zip(days, path, strict=True)):
+            acts.append((f"{d.deal_id}-A{j + 1}", d.deal_id, f"{d.deal_id}-C1", action,
+                         start + pd.Timedelta(days=int(day), hours=int(rng.integers(8, 18))),
+                         "outbound" if j % 3 else "inbound", "completed"))
+        reached = len(STAGES) if d.outcome != "open" else STAGES.index(d.stage) + 1
+        seq = [s for s in STAGES[:reached] if not (s == "Demo" and rng.random() < 0.1)]
+        if d.outcome != "open":
+            seq.append("Closed Won" if won else "Closed Lost")
+        times = np.sort(rng.integers(0, length + 1, len(seq)))
+        times[0] = 0
+        if d.outcome != "open":
+            times[-1] = length
+        close_date = (stop + pd.Timedelta(days=int(rng.integers(0, 30)))).normalize()
+        pushes = 3 if rng.random() < 0.05 else 0
+        for j, (stage, t) in enumerate(zip(seq, times, strict=True)):
+            shown = close_date - pd.Timedelta(days=30 * max(0, pushes - j)) if pushes else close_date
+            stages.append((d.deal_id, stage, start + pd.Timedelta(days=int(t), minutes=j),
+                           shown, d.amount))
+    activities = pd.DataFrame(acts, columns=["activity_id", "deal_id", "contact_id", "type",
+                                             "occurred_at", "direction", "outcome"])
+    history = pd.DataFrame(stages, columns=["deal_id", "stage", "entered_at", "close_date",
+                                            "amount"])
+    return activities, history
+
+
+def _subscriptions(deals: pd.DataFrame, rng: np.random.Generator,
+                   as_of: dt.date) -> pd.DataFrame:
+    rows: list[tuple[object, ...]] = []
+    won = deals[deals["outcome"] == "won"].sort_values("closed_at")
+    first = won.drop_duplicates("account_id")
+    end = pd.Timestamp(as_of)
+    for d in first.itertuples(index=False):
+        mrr = round(float(d.amount) / 12, 2)
+        start = d.closed_at.normalize()
+        rows.append((d.account_id, start, start + pd.DateOffset(months=3), mrr, "new"))
+        period = start + pd.DateOffset(months=3)
+        while period <= end:
+            r = rng.random()
+            if r < 0.04:
+                rows.append((d.account_id, period, None, 0.0, "churn"))
+                break
+            if r < 0.16:
+                mrr = round(mrr * rng.uniform(1.1, 1.5), 2)
+                event = "expansion"
+            elif r < 0.20:
+                mrr = round(mrr * rng.uniform(0.6, 0.9), 2)
+                event = "contraction"
+            else:
+                event = "renewal"
+            rows.append((d.account_id, period, period + pd.DateOffset(months=3), mrr, event))
+            period = period + pd.DateOffset(months=3)
+    return pd.DataFrame(rows, columns=["account_id", "period_start", "period_end", "mrr",
+                                       "event"])
+
+
+def _usage(deals: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    rows: list[tuple[object, ...]] = []
+    plg = deals[deals["source"] == "product-led"].drop_duplicates("account_id")
+    for d in plg.itertuples(index=False):
+        users = int(rng.integers(1, 6))
+        t0 = d.created_at - pd.Timedelta(days=int(rng.integers(5, 60)))
+        for u in range(users):
+            uid = f"{d.account_id}-U{u + 1}"
+            t = t0 + pd.Timedelta(days=int(rng.integers(0, 10)), hours=u)
+            rows.append((d.account_id, uid, "signup", t))
+            if rng.random() < 0.7:
+                rows.append((d.account_id, uid, "activated", t + pd.Timedelta(days=2)))
+                for m in range(int(rng.integers(0, 4))):
+                    rows.append((d.account_id, uid, "report_shared",
+                                 t + pd.Timedelta(days=3 + 7 * m)))
+            if u == 0 and users > 1:
+                rows.append((d.account_id, uid, "invited_user", t + pd.Timedelta(days=1)))
+    frame = pd.DataFrame(rows, columns=["account_id", "user_id", "event", "occurred_at"])
+    return frame.drop_duplicates(["account_id", "user_id", "event", "occurred_at"])
+
+
+def _captures(deals: pd.DataFrame) -> pd.DataFrame:
+    closed = deals[(deals["outcome"] != "open") & deals["captured_at"].notna()]
+    cap = closed[["deal_id", "captured_at", "source", "introduced_by", "champion_title",
+                  "champion_start_date", "pain_category", "pain_consequence", "impact_type",
+                  "impact_value", "strategic_importance", "critical_event",
+                  "critical_event_date", "decision_criteria", "criteria_co_created",
+                  "stakeholders", "decision_maker_engaged"]].copy()
+    cap.insert(2, "respondent", "rep")
+    cap["primary_reason"] = closed["loss_reason"].fillna(closed["win_reason"])
+    cap["notes"] = None
+    return cap
+
+
+def generate_demo(n_deals: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF) -> DemoData:
+    """Generate the demo company: every table, seeded."""
+    rng = np.random.default_rng(seed + 1)
+    deals = generate_deals(n_deals, seed=seed, as_of=as_of)
+    activities, history = _activities_and_stages(deals, rng, as_of)
+    return DemoData(
+        deals=deals,
+        stakeholders=_people(deals, rng),
+        activities=activities,
+        stage_history=history,
+        subscriptions=_subscriptions(deals, rng, as_of),
+        usage_events=_usage(deals, rng),
+        captures=_captures(deals),
+    )

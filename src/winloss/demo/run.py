@@ -1,0 +1,68 @@
+"""``winloss demo``: generate the demo company, import every table, run every analysis.
+
+Each analysis adds itself to :data:`DEMO_STEPS`; the demo runs them in order on the imported store,
+so the demo always shows everything the product can do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from winloss.demo.generator import AS_OF, generate_demo
+from winloss.model.schema import TABLES
+from winloss.workspace import Workspace
+
+#: A step takes the workspace and the demo options and returns a short text summary.
+DemoStep = Callable[[Workspace, "DemoOptions"], str]
+
+#: (title, "module:function") in run order; each analysis adds its own line here.
+DEMO_STEPS: list[tuple[str, str]] = [
+    ("The store", "winloss.demo.steps:store_summary"),
+]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    deals: int = 3000
+    seed: int = 7
+    as_of: dt.date = AS_OF
+    report_path: str | None = None
+
+
+@dataclass
+class DemoResult:
+    """What the demo did: rows per table and a summary per analysis step."""
+
+    store: str
+    rows: dict[str, int]
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"store": self.store, "rows": self.rows,
+                "steps": [{"step": s, "summary": t} for s, t in self.steps],
+                "outputs": self.outputs}
+
+
+def run_demo(ws: Workspace, options: DemoOptions,
+             progress: Callable[[str], None] | None = None) -> DemoResult:
+    """Generate, import and analyse the demo company in ``ws``."""
+    say = progress or (lambda _msg: None)
+    say(f"generating {options.deals:,} deals (seed {options.seed})")
+    data = generate_demo(options.deals, seed=options.seed, as_of=options.as_of)
+    rows: dict[str, int] = {}
+    for name, frame in data.tables().items():
+        say(f"importing {name} ({len(frame):,} rows)")
+        result = ws.import_file(TABLES[name], frame, on_duplicate="keep-last")
+        rows[name] = result.inserted + result.updated
+    out = DemoResult(store=ws.path, rows=rows)
+    for name, target in DEMO_STEPS:
+        say(f"running {name}")
+        module_name, attr = target.split(":")
+        step: DemoStep = getattr(importlib.import_module(module_name), attr)
+        out.steps.append((name, step(ws, options)))
+    return out
