@@ -41,7 +41,7 @@ DATE_FORMATS = (
     "%Y%m%d",
 )
 
-_CURRENCY = re.compile(r"(?i)^\s*(?:[A-Z]{3}\s*)?[$€£¥₹]?\s*|\s*(?:[$€£¥₹]|[A-Z]{3})?\s*$")
+_CURRENCY = re.compile(r"^\s*(?:[A-Z]{3}\s*)?[$€£¥₹]?\s*|\s*(?:[$€£¥₹]|[A-Z]{3})?\s*$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 

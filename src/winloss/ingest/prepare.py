@@ -153,9 +153,9 @@ def _outcome(
     rest_lost = bool(mapping.won_values) and not mapping.lost_values
 
     def convert(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
-        tokens = uniq.astype(str).map(normalise_token)
-        out = tokens.map(explicit)
-        out = out.fillna(tokens.map(OUTCOME_SYNONYMS))
+        tokens = uniq.astype(str).astype(object).map(normalise_token)
+        out = tokens.map(explicit).astype(object)
+        out = out.fillna(tokens.map(OUTCOME_SYNONYMS).astype(object))
         if rest_lost:
             out = out.fillna("lost")
         return out.astype(object), out.isna().to_numpy(dtype=bool)
@@ -179,7 +179,7 @@ def _outcome(
             problems.add_mask(bad_c, frame[mapped["is_closed"]], rows, mapped["is_closed"],
                               "not a yes/no value")
         elif "stage" in mapped:
-            st = frame[mapped["stage"]].fillna("").map(normalise_token)
+            st = frame[mapped["stage"]].astype(object).fillna("").map(normalise_token)
             closed = pd.Series(st.str.contains("closed") | st.map(explicit).isin(["won", "lost"]),
                                index=frame.index).astype(object)
         else:
@@ -188,9 +188,9 @@ def _outcome(
                        np.where(won.fillna(False).astype(bool), "won", "lost"), "open")
         return pd.Series(out, index=frame.index, dtype="string")
     if "stage" in mapped:
-        tokens = frame[mapped["stage"]].fillna("").map(normalise_token)
-        out = tokens.map(explicit)
-        syn = tokens.map(OUTCOME_SYNONYMS)
+        tokens = frame[mapped["stage"]].astype(object).fillna("").map(normalise_token)
+        out = tokens.map(explicit).astype(object)
+        syn = tokens.map(OUTCOME_SYNONYMS).astype(object)
         out = out.fillna(syn.where(syn.isin(["won", "lost"]))).fillna("open")
         return out.astype("string")
     return None

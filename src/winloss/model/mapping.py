@@ -200,12 +200,19 @@ PRESETS: dict[str, Mapping] = {
 
 
 def detect_preset(labels: list[str]) -> Mapping | None:
-    """The preset whose signature labels all appear in ``labels`` (case-insensitive), if any."""
+    """The preset that best fits a file's column labels (case-insensitive), if any fits.
+
+    A preset fits when its id column is present and at least three of its roles match; the one
+    with the most matching roles wins.
+    """
     have = {label.casefold() for label in labels}
+    best: tuple[int, Mapping] | None = None
     for m in PRESETS.values():
-        if m.signature and all(s.casefold() in have for s in m.signature):
-            return m
-    return None
+        hits = sum(any(c.casefold() in have for c in cands) for cands in m.columns.values())
+        id_ok = any(c.casefold() in have for c in m.columns.get("deal_id", ()))
+        if id_ok and hits >= 3 and (best is None or hits > best[0]):
+            best = (hits, m)
+    return best[1] if best else None
 
 
 def parse_column_flags(flags: tuple[str, ...] | list[str]) -> dict[str, str]:

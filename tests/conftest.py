@@ -1,0 +1,45 @@
+"""Shared fixtures: the real datasets folder, temporary workspaces, a small demo store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("WINLOSS_SHARED_DATA", REPO.parent / "shared" / "data"))
+IBM_CSV = SHARED_DATA / "ibm_sales_win_loss" / "WA_Fn-UseC_-Sales-Win-Loss.csv"
+MAVEN_CSV = SHARED_DATA / "maven_crm_sales_opportunities" / "sales_pipeline.csv"
+
+
+def require(path: Path) -> Path:
+    """Skip the test, with the reason, when a real dataset is not present."""
+    if not path.exists():
+        pytest.skip(f"real dataset not found at {path} (set WINLOSS_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[object]:
+    from winloss import Workspace
+
+    w = Workspace(tmp_path / "test.duckdb")
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo store (600 deals) built once per session; open it read-only or copy it."""
+    from winloss import Workspace
+    from winloss.demo.generator import generate_demo
+    from winloss.model.schema import TABLES
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    w = Workspace(path)
+    for name, frame in generate_demo(600, seed=3).tables().items():
+        w.import_file(TABLES[name], frame, on_duplicate="keep-last")
+    w.close()
+    return path

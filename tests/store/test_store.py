@@ -1,0 +1,85 @@
+"""The DuckDB store: migrations, settings, fiscal quarters, derived fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from winloss import StoreError, Workspace
+from winloss.model.period import parse_quarter, quarter_of
+from winloss.store.duckdb_store import MIGRATIONS, DuckDBStore
+
+
+def test_new_store_is_at_the_latest_schema_and_reopens(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    s = DuckDBStore(path)
+    assert s.schema_version == len(MIGRATIONS)
+    s.close()
+    s2 = DuckDBStore(path)
+    assert s2.schema_version == len(MIGRATIONS)
+    s2.close()
+
+
+def test_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    s = DuckDBStore(path)
+    s.con.execute("UPDATE _meta SET value = '999' WHERE key = 'schema_version'")
+    s.close()
+    with pytest.raises(StoreError, match="newer winloss"):
+        DuckDBStore(path)
+
+
+@pytest.mark.parametrize(
+    ("start_month", "day", "expected"),
+    [(1, "2026-03-31", "2026Q1"), (1, "2026-04-01", "2026Q2"), (2, "2026-02-01", "2027Q1"),
+     (2, "2026-01-31", "2026Q4"), (7, "2026-07-15", "2027Q1"), (7, "2026-06-30", "2026Q4"),
+     (10, "2026-12-31", "2027Q1")],
+)
+def test_fiscal_quarters_agree_between_python_and_sql(tmp_path: Path, start_month: int,
+                                                      day: str, expected: str) -> None:
+    d = dt.date.fromisoformat(day)
+    q = quarter_of(d, start_month)
+    assert str(q) == expected
+    assert q.start <= d <= q.end
+    assert parse_quarter(expected, start_month) == q
+    ws = Workspace(tmp_path / "q.duckdb")
+    ws.set_fiscal_year_start(start_month)
+    ws.import_deals(pd.DataFrame({"deal_id": ["a"], "outcome": ["won"],
+                                  "created_at": ["2020-01-01"], "closed_at": [day]}))
+    assert ws.deals()["quarter"].tolist() == [expected]
+    ws.close()
+
+
+def test_quarter_navigation() -> None:
+    q = parse_quarter("2026Q1")
+    assert str(q.previous()) == "2025Q4" and str(q.next()) == "2026Q2"
+    assert q.start == dt.date(2026, 1, 1) and q.end == dt.date(2026, 3, 31)
+
+
+def test_derived_fields(ws: Workspace) -> None:
+    ws.import_deals(pd.DataFrame({
+        "deal_id": ["a", "b"], "outcome": ["won", "open"],
+        "created_at": ["2026-01-10", "2026-02-01"], "closed_at": ["2026-03-01", None],
+        "critical_event_date": ["2026-04-20", None],
+        "champion_start_date": ["2025-12-01", "2020-02-01"]}))
+    d = ws.deals().set_index("deal_id")
+    assert d.loc["a", "cycle_days"] == 50
+    assert d.loc["a", "days_to_critical_event"] == 100
+    assert d.loc["a", "champion_tenure_days"] == 40
+    assert pd.isna(d.loc["b", "cycle_days"]) and pd.isna(d.loc["b", "quarter"])
+    assert d.loc["b", "champion_tenure_days"] == (dt.date(2026, 2, 1) - dt.date(2020, 2, 1)).days
+
+
+def test_filters(demo_store: Path) -> None:
+    from winloss import DealFilter
+
+    ws = Workspace(demo_store, read_only=True)
+    allq = ws.closed_deals()
+    q = ws.closed_deals(DealFilter(quarter="2026Q2"))
+    assert len(q) == (allq["quarter"] == "2026Q2").sum() > 0
+    smb = ws.deals(DealFilter(segment="SMB"))
+    assert set(smb["segment"]) == {"SMB"}
+    ws.close()
