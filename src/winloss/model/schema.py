@@ -282,8 +282,9 @@ CAPTURES = Table(
         Field("criteria_co_created", "bool", "Criteria shaped with us", group=_D),
         Field("stakeholders", "int", "Stakeholders involved", minimum=0, group=_D),
         Field("decision_maker_engaged", "bool", "Decision maker engaged", group=_D),
-        Field("primary_reason", "category", "Main reason for the outcome", group=_A),
-        Field("notes", "string", "Free text", group=_A),
+        Field("primary_reason", "category", "Main reason for the outcome", known="after",
+              group=_A),
+        Field("notes", "string", "Free text", known="after", group=_A, analyse=False),
     ),
 )
 

@@ -1,0 +1,104 @@
+"""The CLI's data commands, driven in-process through click's runner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from winloss.cli.main import COMMANDS, cli, main
+from winloss.model.schema import DEALS
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(cli, list(args), catch_exceptions=True)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_template_prints_the_documented_columns() -> None:
+    code, out, _ = run("template", "deals")
+    assert code == 0
+    assert out.strip().split(",") == list(DEALS.names)
+
+
+def test_import_info_and_deals_round_trip(tmp_path: Path) -> None:
+    db = str(tmp_path / "w.duckdb")
+    csv = tmp_path / "d.csv"
+    csv.write_text("deal_id,outcome,created_at,closed_at,amount,segment\n"
+                   "a,won,2026-01-01,2026-02-01,100,SMB\nb,lost,2026-01-05,2026-03-01,50,SMB\n"
+                   "c,open,2026-03-01,,70,Enterprise\n")
+    code, out, err = run("--db", db, "import", "deals", str(csv), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["inserted"] == 3
+    assert "imported 3 rows" in err  # messages go to stderr, data to stdout
+    code, out, _ = run("--db", db, "deals", "--format", "json", "--outcome", "won")
+    assert [d["deal_id"] for d in json.loads(out)] == ["a"]
+    code, out, _ = run("--db", db, "deals", "--format", "csv", "--columns", "deal_id,amount")
+    assert out.splitlines() == ["deal_id,amount", "a,100.0", "b,50.0", "c,70.0"]
+    code, out, _ = run("--db", db, "info", "--format", "json")
+    info = json.loads(out)
+    assert info["tables"]["deals"] == 3 and info["outcomes"] == {"lost": 1, "open": 1, "won": 1}
+    assert info["quarters"] == ["2026Q1"]
+
+
+def test_errors_are_one_line_with_exit_codes(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.duckdb")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("deal_id,outcome,created_at\na,won,someday\n")
+    assert main(["--db", db, "import", "deals", str(bad)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    assert "row 2" in err and "'created_at'" in err
+    assert main(["--db", db, "import", "deals", str(tmp_path / "missing.csv")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert main(["--db", db, "deals", "--quarter", "Q9"]) == 2  # usage error
+    assert main(["--db", db, "nonsense"]) == 2
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name in COMMANDS:
+        assert f"winloss {name}" in readme, f"`winloss {name}` is not documented in README.md"
+
+
+def test_readme_data_model_is_generated_from_the_schema() -> None:
+    from winloss.model.schema import data_model_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert data_model_markdown() in readme, "README data model is stale: run " \
+        "`winloss schema --markdown` and paste it into the README"
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    """`winloss --help` must stay fast: no pandas, DuckDB, numpy or sklearn at import."""
+    code = ("import sys; from winloss.cli.main import main; "
+            "import contextlib, io\n"
+            "with contextlib.redirect_stdout(io.StringIO()): rc = main(['--help'])\n"
+            "heavy = [m for m in ('pandas', 'duckdb', 'numpy', 'sklearn', 'scipy') "
+            "if m in sys.modules]\n"
+            "print(rc, heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "0 []"
+
+
+def test_python_dash_m_works() -> None:
+    out = subprocess.run([sys.executable, "-m", "winloss", "template", "stages"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "deal_id,stage,entered_at,close_date,amount"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    root = Path(__file__).resolve().parents[2]
+    lines = (root / "README.md").read_text().split("```bash\n", 1)[1].split("```", 1)[0]
+    install_and_demo, install_and_test = lines.strip().splitlines()
+    assert "winloss demo" in install_and_demo
+    assert install_and_test in (root / ".ci" / "run").read_text()

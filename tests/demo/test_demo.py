@@ -1,0 +1,69 @@
+"""The demo company: seeded, complete, with the documented planted patterns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from click.testing import CliRunner
+
+from winloss import Workspace
+from winloss.cli.main import cli
+from winloss.demo.generator import generate_deals, generate_demo
+
+
+def test_generator_is_seeded() -> None:
+    a = generate_deals(300, seed=11)
+    b = generate_deals(300, seed=11)
+    pd.testing.assert_frame_equal(a, b)
+    assert not generate_deals(300, seed=12).equals(a)
+
+
+def test_planted_effects_show_in_raw_rates() -> None:
+    """Independent check of the planted directions with plain pandas on a large sample."""
+    d = generate_deals(40_000, seed=5, defects=False)
+    closed = d[d["outcome"] != "open"].copy()
+    won = closed["outcome"] == "won"
+    ce_days = (closed["critical_event_date"] - closed["created_at"]).dt.days
+    tenure = (closed["created_at"] - closed["champion_start_date"]).dt.days
+
+    def rate(mask: pd.Series) -> float:
+        return float(won[mask].mean())
+
+    assert rate(ce_days <= 120) > rate(ce_days > 120) + 0.15
+    assert rate(closed["stakeholders"] < 2) < rate(closed["stakeholders"] >= 2) - 0.10
+    assert rate(tenure <= 180) > rate(tenure > 180) + 0.10
+    assert rate(closed["pain_category"] == "ux") < rate(closed["pain_category"] != "ux") - 0.10
+    plg = closed["source"] == "product-led"
+    assert rate(plg & (closed["segment"] == "SMB")) > rate(plg & (closed["segment"] ==
+                                                                  "Enterprise")) + 0.15
+    by_region = closed.groupby("region")["outcome"].apply(lambda s: (s == "won").mean())
+    assert by_region.max() - by_region.min() < 0.04  # noise column
+
+
+def test_demo_tables_are_consistent() -> None:
+    data = generate_demo(400, seed=2)
+    deals = data.deals
+    assert set(data.stakeholders["deal_id"]) <= set(deals["deal_id"])
+    assert set(data.activities["deal_id"]) == set(deals["deal_id"])
+    per_deal = data.stakeholders.groupby("deal_id").size()
+    assert (per_deal == deals.set_index("deal_id").loc[per_deal.index, "stakeholders"]).all()
+    won_accounts = set(deals.loc[deals["outcome"] == "won", "account_id"])
+    assert set(data.subscriptions["account_id"]) == won_accounts
+    assert np.all(data.captures["captured_at"] >= deals.set_index("deal_id").loc[
+        data.captures["deal_id"], "closed_at"].to_numpy())
+
+
+def test_demo_command_builds_the_store(tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    result = CliRunner().invoke(cli, ["--db", str(db), "demo", "--deals", "300", "--seed", "4",
+                                      "--report", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    ws = Workspace(db)
+    info = ws.info()
+    ws.close()
+    assert info["tables"]["deals"] == 300
+    assert all(info["tables"][t] > 0 for t in info["tables"])
+    assert len(info["quarters"]) == 8
+    assert "The store" in result.stdout
