@@ -18,7 +18,13 @@ from winloss.ingest.readers import RawFrame, frame_as_raw, read_file
 from winloss.model.mapping import Mapping, resolve_mapping
 from winloss.model.period import Quarter, parse_quarter
 from winloss.model.schema import DEALS, DERIVED_DEAL_FIELDS, ONE_OUTCOME_FIELDS, Table, table_for
-from winloss.store.duckdb_store import DuckDBStore, ImportResult, default_db_path, frame_sha256
+from winloss.store.duckdb_store import (
+    DuckDBStore,
+    ImportResult,
+    default_db_path,
+    file_sha256,
+    frame_sha256,
+)
 
 
 @dataclass(frozen=True)
@@ -157,11 +163,13 @@ class Workspace:
             )
         prepared = prepare(raw, tbl, m, on_duplicate=on_duplicate,
                            unknown_values=unknown_values, generate_ids=generate_ids)
+        del raw  # the text frame is no longer needed: free it before the store writes
         if m.no_dates or (tbl is DEALS and "created_at" not in prepared.frame.columns):
             self.no_dates = True
             self.store.set_setting("no_dates", "1")
-        return self.store.write(prepared, content_sha256=frame_sha256(prepared.frame),
-                                preset=m.preset)
+        digest = (frame_sha256(prepared.frame) if isinstance(file, pd.DataFrame)
+                  else file_sha256(file))
+        return self.store.write(prepared, content_sha256=digest, preset=m.preset)
 
     def import_deals(self, file: str | Path | pd.DataFrame, **kwargs: Any) -> ImportResult:
         return self.import_file(DEALS, file, **kwargs)

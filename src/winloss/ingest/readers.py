@@ -119,8 +119,11 @@ def read_csv(path: Path) -> RawFrame:
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read as CSV ({exc}); check the delimiter and encoding "
                          "or save it again as UTF-8 CSV") from exc
-    frame = table.to_pandas(types_mapper=pd.ArrowDtype if False else None)
-    frame = frame.astype("string")
+    # straight to Arrow-backed strings: no Python string objects for a million rows
+    string_dtype = pd.StringDtype("pyarrow")
+    frame = table.to_pandas(types_mapper=lambda t: string_dtype if t == pa.string() else None,
+                            self_destruct=True)
+    del table
     rows = pd.Series(range(2, len(frame) + 2), index=frame.index)
     notes: list[str] = []
     frame, rows, dropped = _drop_footer(frame, rows)

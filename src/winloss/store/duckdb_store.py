@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from winloss.errors import StoreError, UsageError
 from winloss.ingest.prepare import CustomField, PreparedImport
@@ -124,9 +125,12 @@ class DuckDBStore:
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(self.path, read_only=read_only,
-                                      config={"autoinstall_known_extensions": False,
-                                              "autoload_known_extensions": False})
+            self.con = duckdb.connect(self.path, read_only=read_only, config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                # bounded memory: DuckDB spills to disk beyond this (1M-deal imports stay < 2 GB)
+                "memory_limit": os.environ.get("WINLOSS_DUCKDB_MEMORY", "1GB"),
+            })
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}; check the path or "
                              "close the other program using it") from exc
@@ -237,22 +241,27 @@ class DuckDBStore:
             types = {r[0]: r[1] for r in self.con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_name = ?", [table.name]).fetchall()}
-            self.con.register("_incoming", frame)
+            # Arrow, not pandas: DuckDB scans it without materialising Python strings
+            self.con.register("_incoming", pa.Table.from_pandas(frame, preserve_index=False))
             select = ", ".join(f"CAST({_q(c)} AS {types[c]}) AS {_q(c)}" for c in cols)
             on = " AND ".join(f"t.{_q(k)} = i.{_q(k)}" for k in key)
             updated = self.con.execute(
                 f"SELECT count(*) FROM _incoming i JOIN {_q(table.name)} t ON {on}"
             ).fetchone()[0]
             non_key = [c for c in cols if c not in key]
-            action = (
-                "DO UPDATE SET " + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in non_key)
-                if non_key else "DO NOTHING"
-            )
-            self.con.execute(
-                f"INSERT INTO {_q(table.name)} ({', '.join(_q(c) for c in cols)}) "
-                f"SELECT {select} FROM _incoming "
-                f"ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}"
-            )
+            insert = (f"INSERT INTO {_q(table.name)} ({', '.join(_q(c) for c in cols)}) "
+                      f"SELECT {select} FROM _incoming")
+            if updated == 0:
+                # nothing to update: a plain insert (ON CONFLICT costs memory on big files)
+                self.con.execute(insert)
+            else:
+                action = (
+                    "DO UPDATE SET " + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in non_key)
+                    if non_key else "DO NOTHING"
+                )
+                self.con.execute(
+                    f"{insert} ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}"
+                )
             for fieldname, values in prepared.references.items():
                 self.con.executemany(
                     "INSERT OR REPLACE INTO reference_values VALUES (?, ?, ?)",
@@ -309,4 +318,13 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     """A content hash of a prepared frame (import log; equal files give equal hashes)."""
     h = hashlib.sha256()
     h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """A streaming content hash of a file (import log)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
     return h.hexdigest()
