@@ -243,7 +243,8 @@ class Workspace:
             "SELECT min(created_at), max(created_at), min(closed_at), max(closed_at) FROM deals"
         ).fetchone()
         quarters = [r[0] for r in s.con.execute(
-            "SELECT DISTINCT quarter FROM deals_enriched WHERE quarter IS NOT NULL ORDER BY 1"
+            "SELECT DISTINCT quarter FROM deals_enriched WHERE quarter IS NOT NULL "
+            "AND outcome IN ('won', 'lost') ORDER BY 1"
         ).fetchall()]
         imports = s.query("SELECT table_name, file, rows_read, inserted, updated, imported_at "
                           "FROM imports ORDER BY import_id DESC LIMIT 10")
@@ -262,3 +263,10 @@ class Workspace:
             ],
             "recent_imports": imports.astype(str).to_dict(orient="records"),
         }
+
+    # -- the quarterly review -----------------------------------------------------------------
+    def report(self, *, quarter: str | None = None) -> Any:
+        """The quarterly review (:class:`winloss.report.document.QuarterlyReport`)."""
+        from winloss.report.document import build_report
+
+        return build_report(self, quarter)

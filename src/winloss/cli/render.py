@@ -8,37 +8,14 @@ from typing import Any
 
 import click
 
+from winloss.serialize import dumps
+
 FORMATS = ("table", "json", "csv")
 
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
     help="Output format: a table for people, JSON or CSV for automation.",
 )
-
-
-def _json_default(obj: Any) -> Any:
-    import datetime as dt
-
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(obj, (dt.date, dt.datetime, pd.Timestamp)):
-        return obj.isoformat()
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return None if np.isnan(obj) else float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return str(obj)
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, default=_json_default, ensure_ascii=False)
 
 
 def emit_frame(frame: Any, fmt: str, *, title: str | None = None, max_rows: int = 200) -> None:

@@ -95,6 +95,12 @@ class DemoData:
                 "captures": self.captures}
 
 
+def _quarters_back(as_of: dt.date, quarters: int) -> dt.date:
+    """First day of the calendar quarter ``quarters - 1`` quarters before the one holding as_of."""
+    index = as_of.year * 4 + (as_of.month - 1) // 3 - (quarters - 1)
+    return dt.date(index // 4, (index % 4) * 3 + 1, 1)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -104,7 +110,13 @@ def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
     """Generate ``n`` deals (vectorised; 1M deals take seconds) with the planted patterns."""
     rng = np.random.default_rng(seed)
     end = np.datetime64(as_of)
-    span = quarters * 91
+    first_quarter_start = np.datetime64(_quarters_back(as_of, quarters))
+    # Deals are created from a few months before the first quarter so that every quarter's closes
+    # mix short and long cycles; deals that closed before the first quarter are dropped.
+    n_wanted = n
+    n = int(n * 1.3) + 50
+    lead_in = 150
+    span = int((end - first_quarter_start).astype(int)) + lead_in
     created = end - rng.integers(20, span, n).astype("timedelta64[D]")
     segment = rng.choice(SEGMENTS, n, p=[0.45, 0.35, 0.20])
     region = rng.choice(REGIONS, n, p=[0.45, 0.30, 0.15, 0.10])
@@ -156,7 +168,8 @@ def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
         "account_name": np.char.add("Account ", accounts.astype(str)),
         "owner": owner,
         "created_at": created_ts,
-        "closed_at": pd.to_datetime(np.where(is_open, np.datetime64("NaT"), closed)),
+        # open deals carry their expected close date, as CRMs do (Salesforce CloseDate)
+        "closed_at": pd.to_datetime(closed),
         "outcome": outcome,
         "stage": np.where(is_open, rng.choice(np.array(STAGES), n),
                           np.where(won, "Closed Won", "Closed Lost")),
@@ -195,7 +208,14 @@ def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
     fresh = np.round(rng.exponential(6, n)).astype(int) + 1
     fresh = np.where(owner == LATE_CAPTURE_OWNER, fresh + 40, fresh)
     deals["captured_at"] = deals["closed_at"] + pd.to_timedelta(fresh, unit="D")
-    deals.loc[deals["captured_at"] > pd.Timestamp(as_of), "captured_at"] = pd.NaT
+    deals.loc[(deals["captured_at"] > pd.Timestamp(as_of)).to_numpy() | is_open,
+              "captured_at"] = pd.NaT
+    in_window = ~(deals["closed_at"] < pd.Timestamp(first_quarter_start)).to_numpy()
+    deals = deals[in_window].head(n_wanted).reset_index(drop=True)
+    deals["deal_id"] = np.char.add("D-", np.char.zfill(np.arange(1, len(deals) + 1).astype(str),
+                                                       6))
+    n = len(deals)
+    rng = np.random.default_rng(seed + 1000)
     if defects:
         _plant_defects(deals, rng)
     return deals
@@ -245,7 +265,7 @@ def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
     end = pd.Timestamp(as_of)
     for d in deals.itertuples(index=False):
         start = d.created_at
-        stop = d.closed_at if pd.notna(d.closed_at) else end
+        stop = d.closed_at if d.outcome != "open" else end
         length = max(1, int((stop - start).days))
         won = d.outcome == "won"
         k = int(rng.integers(3, 9)) + (3 if won else 0)
@@ -266,7 +286,7 @@ def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
         times[0] = 0
         if d.outcome != "open":
             times[-1] = length
-        close_date = (stop + pd.Timedelta(days=int(rng.integers(0, 30)))).normalize()
+        close_date = (d.closed_at + pd.Timedelta(days=int(rng.integers(0, 30)))).normalize()
         pushes = 3 if rng.random() < 0.05 else 0
         for j, (stage, t) in enumerate(zip(seq, times, strict=True)):
             shown = close_date - pd.Timedelta(days=30 * max(0, pushes - j)) if pushes else close_date

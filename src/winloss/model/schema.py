@@ -126,7 +126,8 @@ DEALS = Table(
         Field("account_name", "string", "Account (customer) name", analyse=False),
         Field("owner", "category", "Opportunity owner (rep)"),
         Field("created_at", "date", "When the opportunity was created", required=True),
-        Field("closed_at", "date", "When it was won or lost (empty while open)", known="after"),
+        Field("closed_at", "date", "When it was won or lost; for an open deal, its expected "
+              "close date (the CRM's Close Date)", known="after"),
         Field("outcome", "category", "won, lost or open", required=True, vocabulary=OUTCOMES,
               known="after", analyse=False),
         Field("stage", "category", "Current or final pipeline stage", known="after"),

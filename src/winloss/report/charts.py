@@ -1,0 +1,190 @@
+"""Small, dependency-free SVG charts for the self-contained HTML report.
+
+Charts are inline SVG: they open offline, need no script or CDN, scale, and print cleanly to PDF.
+Every chart carries a ``<title>`` and ``data-chart`` attribute so tests (and screen readers) find it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+WIN = "#1f7a4d"
+LOSS = "#b3261e"
+NEUTRAL = "#3b5b92"
+GRID = "#d9dde3"
+TEXT = "#1d2430"
+
+
+def _fmt(value: float, pct: bool) -> str:
+    if pct:
+        return f"{value:.0%}"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if abs(value) >= 1e3:
+        return f"{value / 1e3:.0f}k"
+    return f"{value:.3g}"
+
+
+def _svg(name: str, title: str, width: int, height: int, body: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{escape(name)}" '
+        f'role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'style="max-width:{width}px" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f"{body}</svg>"
+    )
+
+
+def hbar_chart(name: str, title: str, labels: Sequence[str], values: Sequence[float], *,
+               lows: Sequence[float] | None = None, highs: Sequence[float] | None = None,
+               reference: float | None = None, pct: bool = True,
+               colors: Sequence[str] | None = None, width: int = 720) -> str:
+    """Horizontal bars with optional interval whiskers and a reference line (e.g. baseline)."""
+    n = len(labels)
+    row_h, left, right, top = 26, 300, 60, 24
+    height = top + n * row_h + 24
+    hi_vals = list(highs) if highs is not None else list(values)
+    vmax = max([*hi_vals, reference or 0, 1e-9]) * 1.05
+    if pct:
+        vmax = min(1.0, max(vmax, 0.05))
+    plot_w = width - left - right
+
+    def x(v: float) -> float:
+        return left + plot_w * max(0.0, v) / vmax
+
+    parts: list[str] = []
+    for i in range(5):
+        gx = left + plot_w * i / 4
+        parts.append(f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{height - 20}" '
+                     f'stroke="{GRID}" />')
+        parts.append(f'<text x="{gx:.1f}" y="{height - 6}" font-size="11" fill="{TEXT}" '
+                     f'text-anchor="middle">{_fmt(vmax * i / 4, pct)}</text>')
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        y = top + i * row_h
+        color = colors[i] if colors else NEUTRAL
+        short = label if len(label) <= 46 else label[:45] + "…"
+        parts.append(f'<text x="{left - 8}" y="{y + 15}" font-size="12" fill="{TEXT}" '
+                     f'text-anchor="end"><title>{escape(label)}</title>{escape(short)}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 4}" width="{max(0.5, x(v) - left):.1f}" '
+                     f'height="{row_h - 10}" fill="{color}" rx="2" />')
+        if lows is not None and highs is not None:
+            lo, hi = x(lows[i]), x(highs[i])
+            cy = y + row_h / 2 - 1
+            parts.append(f'<line x1="{lo:.1f}" y1="{cy:.1f}" x2="{hi:.1f}" y2="{cy:.1f}" '
+                         f'stroke="{TEXT}" stroke-width="1.5" />')
+        parts.append(f'<text x="{x(hi_vals[i]) + 6:.1f}" y="{y + 15}" font-size="11" '
+                     f'fill="{TEXT}">{_fmt(v, pct)}</text>')
+    if reference is not None:
+        rx = x(reference)
+        parts.append(f'<line x1="{rx:.1f}" y1="{top - 8}" x2="{rx:.1f}" y2="{height - 20}" '
+                     f'stroke="{TEXT}" stroke-dasharray="4 3" />')
+        parts.append(f'<text x="{rx + 4:.1f}" y="{top - 10}" font-size="11" fill="{TEXT}">'
+                     f"overall {_fmt(reference, pct)}</text>")
+    return _svg(name, title, width, height, "".join(parts))
+
+
+def line_chart(name: str, title: str, x_labels: Sequence[str],
+               series: dict[str, Sequence[float | None]], *, pct: bool = True,
+               colors: Sequence[str] | None = None, width: int = 720, height: int = 260,
+               bands: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None) -> str:
+    """Lines over ordered x labels (quarters); ``None`` leaves a gap; optional shaded bands."""
+    left, right, top, bottom = 56, 150, 16, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for s in series.values() for v in s if v is not None and not math.isnan(v)]
+    if bands:
+        values += [v for lo, hi in bands.values() for v in (*lo, *hi)]
+    vmax = max(values + [1e-9]) * 1.1
+    vmin = min(0.0, min(values + [0.0]))
+    if pct:
+        vmax = min(1.0, vmax)
+    n = max(1, len(x_labels) - 1)
+
+    def px(i: int) -> float:
+        return left + plot_w * i / n
+
+    def py(v: float) -> float:
+        return top + plot_h * (1 - (v - vmin) / (vmax - vmin or 1))
+
+    palette = list(colors or [NEUTRAL, WIN, LOSS, "#8a5a00", "#6b3fa0"])
+    parts: list[str] = []
+    for i in range(5):
+        v = vmin + (vmax - vmin) * i / 4
+        parts.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + plot_w}" y2="{py(v):.1f}" '
+                     f'stroke="{GRID}" />')
+        parts.append(f'<text x="{left - 6}" y="{py(v) + 4:.1f}" font-size="11" fill="{TEXT}" '
+                     f'text-anchor="end">{_fmt(v, pct)}</text>')
+    step = max(1, len(x_labels) // 10)
+    for i, lab in enumerate(x_labels):
+        if i % step == 0 or i == len(x_labels) - 1:
+            parts.append(f'<text x="{px(i):.1f}" y="{height - 12}" font-size="11" fill="{TEXT}" '
+                         f'text-anchor="middle">{escape(str(lab))}</text>')
+    for k, (label, (lo, hi)) in enumerate((bands or {}).items()):
+        color = palette[k % len(palette)]
+        pts = [f"{px(i):.1f},{py(v):.1f}" for i, v in enumerate(hi)]
+        pts += [f"{px(i):.1f},{py(v):.1f}" for i, v in reversed(list(enumerate(lo)))]
+        parts.append(f'<polygon points="{" ".join(pts)}" fill="{color}" opacity="0.15">'
+                     f"<title>{escape(label)}</title></polygon>")
+    for k, (label, vals) in enumerate(series.items()):
+        color = palette[k % len(palette)]
+        segment: list[str] = []
+        for i, v in enumerate(vals):
+            if v is None or math.isnan(v):
+                if len(segment) > 1:
+                    parts.append(f'<polyline points="{" ".join(segment)}" fill="none" '
+                                 f'stroke="{color}" stroke-width="2" />')
+                segment = []
+                continue
+            segment.append(f"{px(i):.1f},{py(v):.1f}")
+            parts.append(f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="3" fill="{color}">'
+                         f"<title>{escape(label)} {escape(str(x_labels[i]))}: "
+                         f"{_fmt(v, pct)}</title></circle>")
+        if len(segment) > 1:
+            parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{color}" '
+                         f'stroke-width="2" />')
+        parts.append(f'<rect x="{left + plot_w + 14}" y="{top + 18 * k}" width="12" height="12" '
+                     f'fill="{color}" />')
+        parts.append(f'<text x="{left + plot_w + 32}" y="{top + 18 * k + 10}" font-size="12" '
+                     f'fill="{TEXT}">{escape(label)}</text>')
+    return _svg(name, title, width, height, "".join(parts))
+
+
+def reliability_chart(name: str, title: str, predicted: Sequence[float],
+                      observed: Sequence[float], counts: Sequence[int], *,
+                      width: int = 360) -> str:
+    """Predicted vs observed win rate per probability bin, against the diagonal."""
+    height = width
+    pad = 40
+    plot = width - 2 * pad
+
+    def p(v: float) -> float:
+        return pad + plot * v
+
+    def q(v: float) -> float:
+        return pad + plot * (1 - v)
+
+    parts = [f'<rect x="{pad}" y="{pad}" width="{plot}" height="{plot}" fill="none" '
+             f'stroke="{GRID}" />',
+             f'<line x1="{p(0)}" y1="{q(0)}" x2="{p(1)}" y2="{q(1)}" stroke="{GRID}" '
+             f'stroke-dasharray="4 3" />']
+    for i in range(6):
+        v = i / 5
+        parts.append(f'<text x="{p(v):.1f}" y="{height - 14}" font-size="10" fill="{TEXT}" '
+                     f'text-anchor="middle">{v:.0%}</text>')
+        parts.append(f'<text x="{pad - 6}" y="{q(v) + 4:.1f}" font-size="10" fill="{TEXT}" '
+                     f'text-anchor="end">{v:.0%}</text>')
+    total = max(1, sum(counts))
+    pts = []
+    for pr, ob, c in zip(predicted, observed, counts, strict=True):
+        if c == 0:
+            continue
+        r = 3 + 9 * math.sqrt(c / total)
+        pts.append(f"{p(pr):.1f},{q(ob):.1f}")
+        parts.append(f'<circle cx="{p(pr):.1f}" cy="{q(ob):.1f}" r="{r:.1f}" fill="{NEUTRAL}" '
+                     f'opacity="0.8"><title>predicted {pr:.0%}, observed {ob:.0%}, {c} deals'
+                     f"</title></circle>")
+    if len(pts) > 1:
+        parts.append(f'<polyline points="{" ".join(pts)}" fill="none" stroke="{NEUTRAL}" />')
+    parts.append(f'<text x="{width / 2}" y="{pad - 14}" font-size="12" fill="{TEXT}" '
+                 f'text-anchor="middle">predicted vs observed win rate</text>')
+    return _svg(name, title, width, height, "".join(parts))

@@ -1,0 +1,167 @@
+"""The quarterly report: sections assembled into one self-contained HTML file and its JSON twin.
+
+A section is one small module under :mod:`winloss.report.sections` with a ``build(ctx)`` function
+returning a :class:`Section` (or ``None`` when it has nothing to say); :data:`SECTIONS` lists them in
+order. Adding a section (Bowtie, action paths, buying committee, PLG …) is one module and one line.
+Analyses are computed once per report through :class:`ReportContext` and shared between sections.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from winloss.model.period import Quarter
+from winloss.workspace import Workspace
+
+#: Report sections in order, as "module:function".
+SECTIONS: list[str] = [
+    "winloss.report.sections.headline:build",
+]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report: its HTML body, the same content as data, its charts."""
+
+    key: str
+    title: str
+    html: str
+    data: dict[str, Any]
+    charts: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class ReportContext:
+    """What sections share: the workspace, the quarter, and analyses computed once on demand."""
+
+    def __init__(self, ws: Workspace, quarter: Quarter) -> None:
+        self.ws = ws
+        self.quarter = quarter
+        self._cache: dict[str, Any] = {}
+        self.notes: list[str] = []
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute ``key`` once; a failure becomes a note, and ``None``, rather than no report."""
+        if key not in self._cache:
+            from winloss.errors import WinlossError
+
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self._cache[key] = compute()
+            except WinlossError as exc:
+                self.notes.append(f"{key}: {exc}")
+                self._cache[key] = None
+        return self._cache[key]
+
+
+@dataclass(frozen=True)
+class QuarterlyReport:
+    """A rendered quarterly review: sections plus metadata; saves as HTML or JSON."""
+
+    period: str
+    store: str
+    generated_at: str
+    sections: tuple[Section, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "store": self.store,
+            "generated_at": self.generated_at,
+            "sections": [{"key": s.key, "title": s.title, "data": s.data,
+                          "charts": list(s.charts), "notes": list(s.notes)}
+                         for s in self.sections],
+            "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        from winloss.serialize import dumps
+
+        return dumps(self.to_dict())
+
+    def to_html(self) -> str:
+        from winloss.report.template import render_page
+
+        return render_page(self)
+
+    def save(self, path: str | Path) -> Path:
+        """Write HTML (``.html``) or JSON (``.json``), chosen by the file's suffix."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        text = self.to_json() if p.suffix.lower() == ".json" else self.to_html()
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)  # never a half-written report
+        return p
+
+
+def latest_closed_quarter(ws: Workspace) -> Quarter | None:
+    """The most recent quarter with closed deals."""
+    row = ws.store.con.execute(
+        "SELECT max(quarter) FROM deals_enriched WHERE outcome IN ('won','lost')").fetchone()
+    return ws.quarter(row[0]) if row and row[0] else None
+
+
+def build_report(ws: Workspace, quarter: str | Quarter | None = None) -> QuarterlyReport:
+    """Build the quarterly report for ``quarter`` (default: the latest quarter with closes)."""
+    from winloss.errors import InsufficientDataError
+
+    q = ws.quarter(quarter) if isinstance(quarter, str) else quarter
+    if q is None:
+        q = latest_closed_quarter(ws)
+    if q is None:
+        raise InsufficientDataError("the store has no closed deals with close dates; import "
+                                    "deals with closed_at (or run `winloss demo`)")
+    ctx = ReportContext(ws, q)
+    sections: list[Section] = []
+    for target in SECTIONS:
+        module_name, attr = target.split(":")
+        build = getattr(importlib.import_module(module_name), attr)
+        section = build(ctx)
+        if section is not None:
+            sections.append(section)
+    return QuarterlyReport(
+        period=str(q), store=ws.path,
+        generated_at=dt.datetime.now().replace(microsecond=0).isoformat(),
+        sections=tuple(sections), notes=tuple(ctx.notes),
+    )
+
+
+def table_html(rows: list[dict[str, Any]], columns: list[tuple[str, str]], *,
+               numeric: set[str] | None = None, css_class: str = "") -> str:
+    """A plain HTML table; ``columns`` is (key, header)."""
+    numeric = numeric or set()
+    head = "".join(f"<th{' class=num' if k in numeric else ''}>{escape(h)}</th>"
+                   for k, h in columns)
+    body = []
+    for r in rows:
+        cells = "".join(
+            f"<td{' class=num' if k in numeric else ''}>{escape(_text(r.get(k)))}</td>"
+            for k, _ in columns)
+        body.append(f"<tr>{cells}</tr>")
+    cls = f' class="{css_class}"' if css_class else ""
+    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return str(value)

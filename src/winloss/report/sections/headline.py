@@ -1,0 +1,116 @@
+"""Headline numbers and trends: deals closed, win rate with its interval, won revenue, cycle."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from winloss.analyze.exact_tests import wilson_interval
+from winloss.report.charts import hbar_chart, line_chart
+from winloss.report.document import ReportContext, Section, table_html
+
+
+def quarterly_summary(ws: Any, until: str) -> pd.DataFrame:
+    """Closed deals, wins, win rate (Wilson 95 %), won revenue and median cycle per quarter."""
+    frame = ws.store.query(
+        "SELECT quarter, count(*) AS deals, sum(CASE WHEN outcome = 'won' THEN 1 ELSE 0 END) "
+        "AS wins, sum(CASE WHEN outcome = 'won' THEN amount ELSE 0 END) AS won_revenue, "
+        "median(cycle_days) AS median_cycle_days FROM deals_enriched "
+        "WHERE outcome IN ('won', 'lost') AND quarter IS NOT NULL AND quarter <= ? "
+        "GROUP BY quarter ORDER BY quarter", [until])
+    if frame.empty:
+        return frame
+    lo, hi = wilson_interval(frame["wins"].to_numpy(float), frame["deals"].to_numpy(float))
+    frame["win_rate"] = frame["wins"] / frame["deals"]
+    frame["ci_low"], frame["ci_high"] = lo, hi
+    return frame
+
+
+def _kpi(label: str, value: str, delta: str = "", cls: str = "") -> str:
+    return (f'<div class="kpi"><div class="label">{escape(label)}</div>'
+            f'<div class="value">{escape(value)}</div>'
+            f'<div class="delta {cls}">{escape(delta)}</div></div>')
+
+
+def _delta(now: float, before: float | None, *, pct_points: bool = False,
+           money: bool = False) -> tuple[str, str]:
+    if before is None or before != before or now != now:
+        return "no earlier quarter", ""
+    diff = now - before
+    cls = "up" if diff > 0 else "down" if diff < 0 else ""
+    if pct_points:
+        return f"{diff * 100:+.1f} pts vs last quarter", cls
+    if money:
+        return f"{diff:+,.0f} vs last quarter", cls
+    return f"{diff:+,.0f} vs last quarter", cls
+
+
+def build(ctx: ReportContext) -> Section | None:
+    q = str(ctx.quarter)
+    summary = quarterly_summary(ctx.ws, q)
+    if summary.empty or q not in set(summary["quarter"]):
+        ctx.notes.append(f"no closed deals in {q}")
+        return None
+    now = summary.set_index("quarter").loc[q]
+    prev_q = str(ctx.quarter.previous())
+    prev = summary.set_index("quarter").loc[prev_q] if prev_q in set(summary["quarter"]) else None
+    get = (lambda k: float(prev[k])) if prev is not None else (lambda k: None)
+    kpis = [
+        _kpi("closed deals", f"{int(now['deals']):,}", *_delta(now["deals"], get("deals"))),
+        _kpi("win rate", f"{now['win_rate']:.0%}",
+             *_delta(now["win_rate"], get("win_rate"), pct_points=True)),
+        _kpi("95 % interval", f"{now['ci_low']:.0%}–{now['ci_high']:.0%}"),
+        _kpi("won revenue", f"{now['won_revenue']:,.0f}",
+             *_delta(now["won_revenue"], get("won_revenue"), money=True)),
+        _kpi("median cycle (days)", f"{now['median_cycle_days']:.0f}",
+             *_delta(now["median_cycle_days"], get("median_cycle_days"))),
+    ]
+    charts = [line_chart(
+        "win-rate-trend", "Win rate per quarter with 95 % interval", summary["quarter"].tolist(),
+        {"win rate": summary["win_rate"].tolist()},
+        bands={"95 % interval": (summary["ci_low"].tolist(), summary["ci_high"].tolist())})]
+    names = ["win-rate-trend"]
+    closed = ctx.ws.closed_deals()
+    closed = closed[closed["quarter"] == q]
+    by_segment: list[dict[str, Any]] = []
+    if "segment" in closed and closed["segment"].notna().any():
+        g = closed.groupby("segment")["outcome"].agg(
+            deals="size", wins=lambda s: int((s == "won").sum())).reset_index()
+        lo, hi = wilson_interval(g["wins"].to_numpy(float), g["deals"].to_numpy(float))
+        g["win_rate"] = g["wins"] / g["deals"]
+        g["ci_low"], g["ci_high"] = lo, hi
+        g = g.sort_values("win_rate", ascending=False)
+        by_segment = g.to_dict(orient="records")
+        charts.append(hbar_chart(
+            "win-rate-by-segment", f"Win rate by segment in {q} (95 % interval)",
+            g["segment"].astype(str).tolist(), g["win_rate"].tolist(), lows=g["ci_low"].tolist(),
+            highs=g["ci_high"].tolist(), reference=float(now["win_rate"])))
+        names.append("win-rate-by-segment")
+    trend = summary.assign(win_rate=summary["win_rate"].round(4),
+                           ci_low=summary["ci_low"].round(4), ci_high=summary["ci_high"].round(4))
+    html = (f'<div class="kpis">{"".join(kpis)}</div>' + "".join(charts) +
+            "<h3>Quarter by quarter</h3>" + table_html(
+                [{**r, "win_rate": f"{r['win_rate']:.1%}",
+                  "interval": f"{r['ci_low']:.0%}–{r['ci_high']:.0%}"}
+                 for r in trend.to_dict(orient="records")],
+                [("quarter", "quarter"), ("deals", "closed"), ("wins", "won"),
+                 ("win_rate", "win rate"), ("interval", "95 % interval"),
+                 ("won_revenue", "won revenue"), ("median_cycle_days", "median cycle days")],
+                numeric={"deals", "wins", "win_rate", "won_revenue", "median_cycle_days"}))
+    data = {
+        "quarter": q,
+        "closed_deals": int(now["deals"]),
+        "wins": int(now["wins"]),
+        "win_rate": float(now["win_rate"]),
+        "win_rate_ci": [float(now["ci_low"]), float(now["ci_high"])],
+        "won_revenue": float(now["won_revenue"]),
+        "median_cycle_days": (float(now["median_cycle_days"])
+                              if not np.isnan(now["median_cycle_days"]) else None),
+        "previous_quarter": prev_q if prev is not None else None,
+        "trend": trend.to_dict(orient="records"),
+        "by_segment": by_segment,
+    }
+    return Section("headline", "Headline numbers and trends", html, data, tuple(names))
