@@ -29,7 +29,7 @@ def _fmt(value: float, pct: bool) -> str:
 
 def _svg(name: str, title: str, width: int, height: int, body: str) -> str:
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{escape(name)}" '
+        f'<svg class="chart" data-chart="{escape(name)}" '
         f'role="img" viewBox="0 0 {width} {height}" width="100%" '
         f'style="max-width:{width}px" aria-label="{escape(title)}"><title>{escape(title)}</title>'
         f"{body}</svg>"
