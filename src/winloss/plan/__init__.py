@@ -1,1 +1,1 @@
-"""winloss.plan."""
+"""Findings become an action plan: qualification rules, adjustments, the quarterly register."""
