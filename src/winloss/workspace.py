@@ -270,3 +270,12 @@ class Workspace:
         from winloss.report.document import build_report
 
         return build_report(self, quarter)
+
+    # -- win/loss concentrations --------------------------------------------------------------
+    def analyze(self, flt: DealFilter | None = None, **settings: Any) -> Any:
+        """Where wins and losses concentrate, with evidence
+        (:class:`winloss.analyze.concentrations.ConcentrationAnalysis`; ``settings`` are its
+        fields). Analysing one quarter records the findings register."""
+        from winloss.analyze.concentrations import ConcentrationAnalysis
+
+        return ConcentrationAnalysis(deal_filter=flt, **settings).run(self)

@@ -1,0 +1,176 @@
+"""Closed deals as compact numpy columns, read from the store through Arrow.
+
+The concentration search never touches pandas rows: DuckDB filters and projects the deals, Arrow
+dictionary-encodes the text columns in C++, and every attribute arrives as integer codes
+(categorical) or float64 values with NaN for missing (numeric).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from winloss.workspace import DealField, DealFilter, Workspace
+
+CATEGORICAL_DTYPES = frozenset({"category", "string", "bool"})
+NUMERIC_DTYPES = frozenset({"int", "float"})
+DATE_DTYPES = frozenset({"date", "timestamp"})
+
+
+@dataclass(frozen=True)
+class CategoricalColumn:
+    """A categorical attribute: ``codes`` index ``labels``; -1 marks a missing value."""
+
+    name: str
+    codes: NDArray[np.int32]
+    labels: tuple[Any, ...]
+
+    @property
+    def missing(self) -> NDArray[np.bool_]:
+        return self.codes < 0
+
+    def code_of(self, value: Any) -> int | None:
+        for i, label in enumerate(self.labels):
+            if label == value:
+                return i
+        return None
+
+    def take(self, rows: NDArray[np.intp]) -> CategoricalColumn:
+        return CategoricalColumn(self.name, self.codes[rows], self.labels)
+
+
+@dataclass(frozen=True)
+class NumericColumn:
+    """A numeric attribute as float64; NaN marks a missing value."""
+
+    name: str
+    values: NDArray[np.float64]
+    integer: bool
+
+    @property
+    def missing(self) -> NDArray[np.bool_]:
+        return np.isnan(self.values)
+
+    def take(self, rows: NDArray[np.intp]) -> NumericColumn:
+        return NumericColumn(self.name, self.values[rows], self.integer)
+
+
+Column = CategoricalColumn | NumericColumn
+
+
+@dataclass(frozen=True)
+class DealTable:
+    """Closed deals of one period: outcome, amount, quarter and the candidate attributes."""
+
+    won: NDArray[np.bool_]
+    amount: NDArray[np.float64] | None
+    quarter: CategoricalColumn | None
+    columns: dict[str, Column]
+    fields: dict[str, DealField] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.won.size)
+
+    @property
+    def wins(self) -> int:
+        return int(self.won.sum())
+
+    def with_outcomes(self, won: NDArray[np.bool_]) -> DealTable:
+        """The same deals with other outcomes (label-shuffle checks)."""
+        return DealTable(np.asarray(won, dtype=bool), self.amount, self.quarter, self.columns,
+                         self.fields)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def filter_sql(ws: Workspace, flt: DealFilter | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of closed deals for a filter (the semantics of ``Workspace.deals``)."""
+    where = ["outcome IN ('won', 'lost')"]
+    params: list[Any] = []
+    if flt is not None:
+        if flt.quarter:
+            quarter = ws.quarter(flt.quarter)
+            where.append("closed_at BETWEEN ? AND ?")
+            params += [quarter.start, quarter.end]
+        if flt.since:
+            where.append("coalesce(closed_at, created_at) >= ?")
+            params.append(flt.since)
+        if flt.until:
+            where.append("coalesce(closed_at, created_at) <= ?")
+            params.append(flt.until)
+        for column in ("segment", "outcome", "owner"):
+            value = getattr(flt, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+    return " AND ".join(where), params
+
+
+def _categorical(name: str, array: pa.ChunkedArray) -> CategoricalColumn:
+    if pa.types.is_boolean(array.type):
+        values = array.to_numpy(zero_copy_only=False)
+        valid = ~np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        codes = np.full(len(array), -1, dtype=np.int32)
+        codes[valid] = np.asarray(values[valid], dtype=bool).astype(np.int32)
+        return CategoricalColumn(name, codes, (False, True))
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = pc.cast(array, pa.string())
+    encoded = pc.dictionary_encode(array).combine_chunks()
+    indices = encoded.indices.fill_null(-1) if encoded.null_count else encoded.indices
+    codes = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    return CategoricalColumn(name, codes, tuple(encoded.dictionary.to_pylist()))
+
+
+def _numeric(name: str, array: pa.ChunkedArray, integer: bool) -> NumericColumn:
+    values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+    return NumericColumn(name, np.asarray(values, dtype=np.float64), integer)
+
+
+def load_deal_table(
+    ws: Workspace,
+    flt: DealFilter | None,
+    fields: list[DealField],
+    *,
+    since: Any = None,
+    until: Any = None,
+) -> DealTable:
+    """Read closed deals of ``flt`` with the given attribute fields.
+
+    ``since``/``until`` further restrict ``closed_at`` (used to read earlier quarters).
+    """
+    where, params = filter_sql(ws, flt)
+    if since is not None:
+        where += " AND closed_at >= ?"
+        params.append(since)
+    if until is not None:
+        where += " AND closed_at <= ?"
+        params.append(until)
+    present = {f.name for f in ws.field_catalog()}
+    extra: list[str] = [c for c in ("amount", "quarter") if c in present]
+    names = list(dict.fromkeys([f.name for f in fields] + extra))
+    select = ", ".join(["outcome = 'won' AS _won"] + [_q(n) for n in names])
+    sql = f"SELECT {select} FROM deals_enriched WHERE {where} ORDER BY deal_id"
+    table = ws.store.con.sql(sql, params=params).to_arrow_table()
+    won = np.asarray(table.column("_won").to_numpy(zero_copy_only=False), dtype=bool)
+    by_name = {f.name: f for f in fields}
+    columns: dict[str, Column] = {}
+    for f in fields:
+        array = table.column(f.name)
+        if f.dtype in NUMERIC_DTYPES:
+            columns[f.name] = _numeric(f.name, array, f.dtype == "int")
+        else:
+            columns[f.name] = _categorical(f.name, array)
+    amount = (_numeric("amount", table.column("amount"), False).values
+              if "amount" in table.column_names else None)
+    quarter = (_categorical("quarter", table.column("quarter"))
+               if "quarter" in table.column_names else None)
+    return DealTable(won, amount, quarter, columns, by_name)

@@ -1,0 +1,137 @@
+"""``winloss analyze``: where wins and losses concentrate, on the store or directly on a file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from winloss.cli.data_commands import mapping_options
+from winloss.cli.main import State, pass_state
+from winloss.cli.render import emit_frame, format_option, message
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True))
+@click.option("--quarter", help="Deals closed in this fiscal quarter, e.g. 2026Q3 (also records "
+              "the findings register and compares with the previous quarter).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
+@click.option("--segment", help="Only this segment.")
+@click.option("--owner", help="Only this owner.")
+@mapping_options
+@click.option("--on-duplicate", type=click.Choice(["error", "keep-last", "keep-first"]),
+              default="keep-last", show_default=True,
+              help="FILE only: what to do with an id that occurs more than once.")
+@click.option("--depth", type=click.IntRange(1, 2), default=2, show_default=True,
+              help="1: single conditions; 2: also pairs of conditions.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.05, show_default=True, help="False-discovery level of the findings.")
+@click.option("--min-support", type=click.IntRange(min=1), default=None,
+              help="Fewest deals a condition must cover [default: max(20, 1 % of the deals)].")
+@click.option("--max-findings", type=click.IntRange(min=1), default=20, show_default=True,
+              help="At most this many findings.")
+@click.option("--field", "fields", multiple=True, metavar="NAME",
+              help="Only these attributes (repeatable).")
+@click.option("--exclude", multiple=True, metavar="NAME", help="Leave out this attribute "
+              "(repeatable).")
+@click.option("--no-record", is_flag=True, help="Do not record the findings register.")
+@format_option
+@pass_state
+def analyze(state: State, file: str | None, quarter: str | None, since: dt.datetime | None,
+            until: dt.datetime | None, segment: str | None, owner: str | None,
+            preset: str | None, mapping_file: str | None, columns: tuple[str, ...],
+            won_values: tuple[str, ...], lost_values: tuple[str, ...], on_duplicate: str,
+            depth: int, alpha: float, min_support: int | None, max_findings: int,
+            fields: tuple[str, ...], exclude: tuple[str, ...], no_record: bool,
+            fmt: str) -> None:
+    """Find where wins and losses concentrate, with counts, intervals and corrected q-values.
+
+    Without FILE the store's closed deals are analysed. With FILE (CSV, Excel or Parquet) the
+    file is analysed directly with the same mapping options as `winloss import`; a file without
+    ids or dates works too (the quarter-over-quarter parts are then skipped).
+    """
+    from winloss.errors import UsageError
+    from winloss.model.mapping import parse_column_flags
+    from winloss.workspace import DealFilter, Workspace
+
+    if file is None and (preset or mapping_file or columns or won_values or lost_values):
+        raise UsageError("--preset, --mapping, --column, --won-value and --lost-value apply to "
+                         "a FILE: `winloss analyze FILE --column outcome=Status`")
+    flt = DealFilter(quarter=quarter, since=since.date() if since else None,
+                     until=until.date() if until else None, segment=segment, owner=owner)
+    settings: dict[str, Any] = {"max_depth": depth, "alpha": alpha, "min_support": min_support,
+                                "max_findings": max_findings, "exclude": exclude,
+                                "fields": fields or None, "record": not no_record}
+    if file is not None:
+        ws = Workspace.from_file(file, preset=preset, mapping=mapping_file,
+                                 columns=parse_column_flags(columns), won_values=won_values,
+                                 lost_values=lost_values,
+                                 on_duplicate=on_duplicate)  # type: ignore[arg-type]
+    else:
+        ws = state.workspace()
+    try:
+        from rich.console import Console
+
+        with Console(stderr=True).status("looking for concentrations of wins and losses…"):
+            result = ws.analyze(flt, **settings)
+    finally:
+        if file is not None:
+            ws.close()
+    render(result, fmt)
+
+
+def render(result: Any, fmt: str) -> None:
+    """Write a :class:`ConcentrationResult`: JSON as documented, CSV of the summary, or a table
+    followed by one sentence per finding."""
+    if fmt == "json":
+        click.echo(result.to_json())
+        return
+    if fmt == "csv":
+        emit_frame(result.summary, "csv")
+        return
+    message(f"{result.period}: {result.deals:,} closed deals, {result.wins:,} won "
+            f"({100 * result.baseline_win_rate:.0f} %); {result.hypotheses_tested:,} hypotheses "
+            f"tested in {result.families_tested:,} families; {len(result.findings)} finding(s) "
+            f"at q ≤ {result.alpha:g}")
+    for note in result.notes:
+        message(f"note: {note}")
+    for warning in result.warnings:
+        message(f"warning: {warning}")
+    if not result.findings:
+        message("no concentration of wins or losses stands out beyond chance")
+        return
+    emit_frame(_table(result), "table", title=f"Win/loss concentrations — {result.period}")
+    for finding in result.findings:
+        click.echo(f"{finding.id}. {finding.statement}")
+
+
+def _table(result: Any) -> Any:
+    import pandas as pd
+
+    rows = []
+    for f in result.findings:
+        row = {
+            "id": f.id,
+            "finding": f.summary_text + (" †" if f.post_outcome else ""),
+            "dir": f.direction,
+            "n": f.n,
+            "win rate (95 % CI)": (f"{100 * f.win_rate:.0f} % ({100 * f.ci_low:.0f}–"
+                                   f"{100 * f.ci_high:.0f})"),
+            "rest": f"{100 * f.rest_win_rate:.0f} %",
+            "lift": round(f.lift, 2),
+            "q": f"{f.q_value:.0e}" if f.q_value > 0 else "<1e-300",
+            "adjusted": (f"{100 * f.adjusted_effect:+.0f} pts"
+                         + ("" if f.holds_when_adjusted else " n.s.")
+                         if f.adjusted_effect is not None else ""),
+        }
+        if f.quarters_seen is not None:
+            row["held"] = f"{f.quarters_held}/{f.quarters_seen}"
+        if f.register_status:
+            row["status"] = f.register_status
+        rows.append(row)
+    frame = pd.DataFrame(rows).fillna("")
+    if any(f.post_outcome for f in result.findings):
+        message("† known only after the outcome: explains, does not predict")
+    return frame
