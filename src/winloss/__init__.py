@@ -24,7 +24,19 @@ _EXPORTS: dict[str, str] = {
     "InsufficientDataError": "winloss.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "DealField",
+    "DealFilter",
+    "DuplicateKeyError",
+    "InputError",
+    "InsufficientDataError",
+    "StoreError",
+    "UsageError",
+    "ValidationError",
+    "WinlossError",
+    "Workspace",
+    "__version__",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from winloss.errors import (

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from winloss import Workspace
-
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 

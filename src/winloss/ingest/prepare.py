@@ -107,7 +107,7 @@ def _convert(
             frac = values.notna() & (values.astype(float) % 1 != 0)
             bad = bad | frac.to_numpy(dtype=bool)
             values = values.where(~frac).astype("Int64") if len(values) else values.astype("Int64")
-        return values, bad, f"not a number; write digits such as 1200 or 1,200.50"
+        return values, bad, "not a number; write digits such as 1200 or 1,200.50"
     if f.dtype in ("date", "timestamp"):
         values, bad = by_distinct(raw, lambda u: parse_dates(u, day_first=mapping.day_first))
         values = pd.to_datetime(values)

@@ -8,7 +8,7 @@ the CSV templates are all derived from these definitions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 DType = Literal["string", "category", "int", "float", "bool", "date", "timestamp"]

@@ -8,6 +8,7 @@ changes. No extension is loaded, so nothing is downloaded at run time.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -289,10 +290,8 @@ class DuckDBStore:
                                  "nothing was imported") from exc
             raise
         finally:
-            try:
+            with contextlib.suppress(duckdb.Error):
                 self.con.unregister("_incoming")
-            except duckdb.Error:
-                pass
         if table is DEALS:
             self._create_views()
         return ImportResult(
