@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("winloss.cli.data_commands:info", "Summarise the store."),
     "analyze": ("winloss.cli.analyze_commands:analyze",
                 "Find where wins and losses concentrate, on the store or a FILE."),
+    "plan": ("winloss.cli.plan_commands:plan",
+             "The action plan: capture fixes, backtested rules, adjustments; CSV/JSON/YAML."),
     "report": ("winloss.cli.report_commands:report",
                "Write the quarterly review as one self-contained HTML file (or JSON)."),
 }

@@ -180,5 +180,17 @@ def rule_from_finding(finding: dict[str, Any], closed: pd.DataFrame, *,
         outside = ~match
         rate_out = won[outside].mean() if outside.any() else 1.0
         action = "require" if rate_out <= require_max_rate_ratio * won.mean() else "prioritise"
-    key = f"{action}:" + "&".join(f"{c['field']}{c['op']}{c.get('value')}" for c in conditions)
+    key = rule_key(action, conditions)
     return QualificationRule(key, action, conditions, finding.get("statement", ""), direction)
+
+
+def rule_key(action: str, conditions: tuple[dict[str, Any], ...]) -> str:
+    """A stable key for the register: a numeric threshold that drifts (120 → 116 days) is the same
+    rule re-measured, a different category is a different rule."""
+    parts = []
+    for c in sorted(conditions, key=lambda c: (c["field"], c["op"])):
+        value = c.get("value")
+        numeric = c["op"] in ("<", "<=", ">", ">=", "between")
+        side = {"<": "<", "<=": "<", ">": ">", ">=": ">"}.get(c["op"], c["op"])
+        parts.append(f"{c['field']}{side}" if numeric else f"{c['field']}{c['op']}{value}")
+    return f"{action}:" + "&".join(parts)

@@ -24,6 +24,8 @@ from winloss.workspace import Workspace
 #: Report sections in order, as "module:function".
 SECTIONS: list[str] = [
     "winloss.report.sections.headline:build",
+    "winloss.report.sections.changes:build",
+    "winloss.report.sections.findings:build",
 ]
 
 

@@ -1,0 +1,56 @@
+"""The action-plan command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from winloss.cli.main import State, pass_state
+from winloss.cli.render import emit_frame, message
+
+
+@click.command()
+@click.option("--quarter", help="The quarter under review, e.g. 2026Q3 (default: the latest "
+              "quarter with closed deals).")
+@click.option("--window", type=click.IntRange(1, 40), default=None,
+              help="Quarters on which findings are discovered (default: half the quarters, at "
+              "most 4); the quarters before are the backtest.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "yaml"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Also export the plan to a file: .csv, .json, .yaml/.yml (for the CRM admin).")
+@click.option("--no-record", is_flag=True, help="Do not write the actions to the quarterly "
+              "register.")
+@pass_state
+def plan(state: State, quarter: str | None, window: int | None, fmt: str,
+         output: str | None, no_record: bool) -> None:
+    """The action plan: capture fixes, backtested qualification rules, forecast, scoring and
+    targeting adjustments — kept in a quarterly register and re-measured every quarter."""
+    ws = state.workspace()
+    result = ws.plan(quarter=quarter, window=window, record=not no_record)
+    renders = {"json": result.to_json, "yaml": result.to_yaml, "csv": result.to_csv}
+    if output:
+        suffix = Path(output).suffix.lower().lstrip(".")
+        kind = {"yml": "yaml"}.get(suffix, suffix)
+        if kind not in renders:
+            from winloss.errors import UsageError
+
+            raise UsageError(f"{output}: export as .csv, .json or .yaml")
+        tmp = Path(output + ".tmp")
+        tmp.write_text(renders[kind](), encoding="utf-8")
+        tmp.replace(output)
+        message(f"wrote the plan to {output}")
+    for note in result.notes:
+        message(f"note: {note}")
+    if fmt in renders:
+        click.echo(renders[fmt](), nl=False)
+        return
+    message(f"action plan for {result.period}: findings from {', '.join(result.discovery_quarters)}"
+            f"; backtest on {', '.join(result.backtest_quarters) or 'no earlier quarter'}")
+    emit_frame(result.summary, "table", title=f"Action plan — {result.period}")
+    from rich.console import Console
+
+    console = Console()
+    for a in result.actions:
+        console.print(f"[bold]{a.kind} #{a.priority}[/] {a.title}\n  {a.detail}")

@@ -1,0 +1,336 @@
+"""The action plan: findings and audit turned into actions, backtested, kept in a quarterly register.
+
+Three kinds of action, as in the method:
+
+1. ``capture`` — data-capture and integrity changes, from the audit's ranked fix list;
+2. ``qualification`` — rules from significant findings discovered on a recent window of quarters and
+   backtested on the quarters before it (out of sample);
+3. ``forecast`` / ``scoring`` / ``targeting`` — per-segment confidence corrections from calibration,
+   lead-scoring changes, target-account and expansion lists.
+
+Each action lands in the ``action_register`` with a status, and every later plan re-measures the
+actions of earlier quarters on the newest quarter, so "did the change work?" has an answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from winloss.errors import InsufficientDataError
+from winloss.model.period import Quarter
+from winloss.plan.rules import (
+    QualificationRule,
+    backtest_rule,
+    backtest_totals,
+    conditions_mask,
+    rule_from_finding,
+)
+from winloss.serialize import dumps
+from winloss.workspace import DealFilter, Workspace
+
+#: Fields that describe the seller, not the deal: findings on them are coaching, not qualification.
+SELLER_FIELDS = frozenset({"owner"})
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Settings of an action plan.
+
+    Parameters
+    ----------
+    quarter
+        The quarter under review (default: the latest with closed deals).
+    window
+        Quarters (ending at ``quarter``) on which findings are discovered; the quarters before
+        the window are the backtest. ``None`` takes half the quarters, at most four.
+    alpha
+        Findings with q ≤ alpha become rules.
+    max_rules
+        At most this many qualification rules, strongest evidence first.
+    record
+        Write the actions to the quarterly register.
+    """
+
+    quarter: str | None = None
+    window: int | None = None
+    alpha: float = 0.05
+    max_rules: int = 8
+    record: bool = True
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action of the plan, in the form a CRM admin can load (CSV/JSON/YAML)."""
+
+    key: str
+    kind: str  # capture / qualification / forecast / scoring / targeting
+    title: str
+    detail: str
+    priority: int
+    evidence: dict[str, Any] = field(default_factory=dict)
+    status: str = "proposed"
+    measured: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "kind": self.kind, "title": self.title, "detail": self.detail,
+                "priority": self.priority, "status": self.status, "evidence": self.evidence,
+                "measured": self.measured}
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    """The plan for one quarter; ``actions`` in priority order within each kind."""
+
+    period: str
+    discovery_quarters: tuple[str, ...]
+    backtest_quarters: tuple[str, ...]
+    actions: tuple[Action, ...]
+    lists: dict[str, list[dict[str, Any]]]
+    notes: tuple[str, ...]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame([{"kind": a.kind, "priority": a.priority, "status": a.status,
+                              "title": a.title} for a in self.actions])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "discovery_quarters": list(self.discovery_quarters),
+                "backtest_quarters": list(self.backtest_quarters),
+                "actions": [a.to_dict() for a in self.actions], "lists": self.lists,
+                "notes": list(self.notes)}
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return str(yaml.safe_dump(json.loads(self.to_json()), sort_keys=False,
+                                  allow_unicode=True))
+
+    def to_csv(self) -> str:
+        """One row per action: key, kind, priority, status, title, detail, evidence (JSON)."""
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["key", "kind", "priority", "status", "title", "detail", "evidence"])
+        for a in self.actions:
+            writer.writerow([a.key, a.kind, a.priority, a.status, a.title, a.detail,
+                             dumps(a.evidence, indent=None)])
+        return buf.getvalue()
+
+
+def closed_quarters(ws: Workspace) -> list[str]:
+    rows = ws.store.con.execute(
+        "SELECT DISTINCT quarter FROM deals_enriched WHERE outcome IN ('won','lost') "
+        "AND quarter IS NOT NULL ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def split_quarters(quarters: list[str], review: str, window: int | None
+                   ) -> tuple[list[str], list[str]]:
+    """Discovery window (ending at ``review``) and the earlier backtest quarters."""
+    upto = [q for q in quarters if q <= review]
+    if not upto:
+        return [], []
+    w = window if window is not None else max(1, min(4, len(upto) // 2))
+    w = max(1, min(w, len(upto)))
+    return upto[-w:], upto[:-w]
+
+
+def _rule_title(rule: QualificationRule, finding: dict[str, Any]) -> str:
+    words = finding.get("conditions_text") or " and ".join(
+        _condition_words(c) for c in rule.conditions)
+    if rule.action == "deprioritise":
+        return f"Deprioritise deals where {words}"
+    if rule.action == "require":
+        return f"Require {words} to qualify a deal"
+    return f"Prioritise deals where {words}"
+
+
+def _condition_words(c: dict[str, Any]) -> str:
+    field_name = str(c["field"]).replace("_", " ")
+    op, value = c["op"], c.get("value")
+    if op == "is_missing":
+        return f"no {field_name} is recorded"
+    if op == "between":
+        return f"{field_name} between {value[0]:g} and {value[1]:g}"
+    if isinstance(value, bool):
+        return f"{field_name} is {'yes' if value else 'no'}"
+    names = {"==": "is", "!=": "is not", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{field_name} {names[op]} {shown}"
+
+
+def window_analysis(ws: Workspace, review: Quarter, discovery: list[str]) -> dict[str, Any]:
+    """Concentrations on the closed deals of the discovery window (the documented JSON)."""
+    start = ws.quarter(discovery[0]).start
+    result = ws.analyze(DealFilter(since=start, until=review.end), record=False)
+    data: dict[str, Any] = result.to_dict()
+    return data
+
+
+def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter,
+                          discovery: list[str], backtest: list[str], notes: list[str],
+                          analysis: dict[str, Any] | None = None
+                          ) -> tuple[list[Action], dict[str, Any]]:
+    """Rules from significant, pre-outcome findings of the discovery window, backtested."""
+    if not discovery:
+        return [], {}
+    data = analysis if analysis is not None else window_analysis(ws, review, discovery)
+    closed = ws.closed_deals()
+    window_deals = closed[closed["quarter"].isin(discovery)]
+    actions: list[Action] = []
+    for finding in data["findings"]:
+        if finding["post_outcome"] or finding["q_value"] > settings.alpha:
+            continue
+        fields = {c["field"] for c in finding["conditions"]}
+        if fields & SELLER_FIELDS:
+            notes.append(f"coaching, not qualification: {finding['statement']}")
+            continue
+        rule = rule_from_finding(finding, window_deals)
+        rows = backtest_rule(rule, closed, backtest)
+        totals = backtest_totals(rows)
+        evidence = {
+            "finding": {k: finding[k] for k in ("id", "conditions", "direction", "n", "wins",
+                                                "win_rate", "ci_low", "ci_high", "q_value",
+                                                "quarters_held", "quarters_seen", "statement")},
+            "action": rule.action,
+            "conditions": list(rule.conditions),
+            "backtest": {"quarters": [r.to_dict() for r in rows], "totals": totals},
+        }
+        if totals.get("quarters"):
+            t = totals
+            if rule.action == "prioritise":
+                detail = (f"{finding['statement']} Backtest on {t['quarters']} earlier quarter(s): "
+                          "a prioritisation rule drops no deal; score such deals up.")
+            else:
+                detail = (f"{finding['statement']} Backtest on {t['quarters']} earlier quarter(s):"
+                          f" it would have dropped {t['excluded_deals']:,} deals — "
+                          f"{t['avoided_losses']:,} losses avoided ({t['days_saved']:,.0f} selling "
+                          f"days saved) against {t['excluded_wins']:,} wins lost "
+                          f"({t['excluded_won_revenue']:,.0f} won revenue); win rate "
+                          f"{_pct(t['win_rate_before'])} → {_pct(t['win_rate_after'])}.")
+        else:
+            detail = f"{finding['statement']} No earlier quarter to backtest on."
+        actions.append(Action(key=f"qualification:{rule.key}", kind="qualification",
+                              title=_rule_title(rule, finding), detail=detail, priority=0,
+                              evidence=evidence))
+    actions = _rank_rules(actions)[: settings.max_rules]
+    return actions, data
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.0%}"
+
+
+def _rank_rules(actions: list[Action]) -> list[Action]:
+    """Order rules that drop deals by losses avoided per win lost in the backtest (the higher, the
+    cheaper the rule), then by evidence (q-value); prioritisation rules, which drop nothing, last.
+    """
+    def score(a: Action) -> tuple[int, float, float]:
+        t = a.evidence["backtest"]["totals"]
+        if a.evidence["action"] == "prioritise" or not t.get("quarters"):
+            return (1, 0.0, float(a.evidence["finding"]["q_value"]))
+        avoided, lost = t.get("avoided_losses", 0), t.get("excluded_wins", 0)
+        ratio = avoided / lost if lost else float(avoided) * 10
+        return (0, -ratio, float(a.evidence["finding"]["q_value"]))
+
+    ranked = sorted(actions, key=score)
+    return [Action(a.key, a.kind, a.title, a.detail, i + 1, a.evidence) for i, a in
+            enumerate(ranked)]
+
+
+def remeasure(ws: Workspace, review: Quarter, previous: pd.DataFrame) -> list[dict[str, Any]]:
+    """Re-measure earlier qualification rules on the review quarter's closed deals."""
+    closed = ws.closed_deals()
+    now = closed[closed["quarter"] == str(review)]
+    out: list[dict[str, Any]] = []
+    for row in previous.itertuples(index=False):
+        if row.kind != "qualification":
+            continue
+        payload = json.loads(row.payload)
+        conditions = payload.get("conditions", [])
+        then = closed[closed["quarter"] == row.period]
+        m_now = conditions_mask(now, conditions) if len(now) else None
+        m_then = conditions_mask(then, conditions) if len(then) else None
+        if m_now is None or m_then is None:
+            continue
+        won_now = (now["outcome"] == "won").to_numpy()
+        share_now, share_then = float(m_now.mean()), float(m_then.mean())
+        inside = float(won_now[m_now].mean()) if m_now.any() else None
+        outside = float(won_now[~m_now].mean()) if (~m_now).any() else None
+        held = None
+        if inside is not None and outside is not None:
+            held = inside < outside if payload.get("action") == "deprioritise" else inside > outside
+        adopted = share_now <= 0.75 * share_then if payload.get("action") == "deprioritise" \
+            else share_now >= 1.25 * share_then if share_then > 0 else None
+        status = ("effect held" if held else "effect faded") if held is not None else "no data"
+        if adopted:
+            status += ", adopted"
+        out.append({"key": row.action_key, "proposed_in": row.period, "title": row.title,
+                    "share_matching_then": share_then, "share_matching_now": share_now,
+                    "win_rate_matching_now": inside, "win_rate_rest_now": outside,
+                    "status": status})
+    return out
+
+
+def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
+               extra_actions: list[Action] | None = None,
+               lists: dict[str, list[dict[str, Any]]] | None = None,
+               analysis: dict[str, Any] | None = None) -> ActionPlan:
+    """Build the action plan for a quarter (qualification rules and the register)."""
+    settings = settings or PlanSettings()
+    quarters = closed_quarters(ws)
+    if not quarters:
+        raise InsufficientDataError("no closed deals with close dates: the plan needs quarters "
+                                    "to discover and backtest rules on")
+    review = ws.quarter(settings.quarter) if settings.quarter else ws.quarter(quarters[-1])
+    discovery, backtest = split_quarters(quarters, str(review), settings.window)
+    notes: list[str] = []
+    if not backtest:
+        notes.append("no quarter before the discovery window: rules are not backtested")
+    actions, _ = qualification_actions(ws, settings, review, discovery, backtest, notes,
+                                       analysis)
+    actions = list(extra_actions or []) + actions
+    previous = ws.store.query("SELECT * FROM action_register WHERE period < ? ORDER BY period",
+                              [str(review)])
+    remeasured = remeasure(ws, review, previous)
+    prior_keys = set(previous["action_key"]) if len(previous) else set()
+    final: list[Action] = []
+    for a in actions:
+        status = "kept" if a.key in prior_keys else "proposed"
+        measured = next((m for m in remeasured if m["key"] == a.key), {})
+        final.append(Action(a.key, a.kind, a.title, a.detail, a.priority, a.evidence, status,
+                            measured))
+    plan = ActionPlan(str(review), tuple(discovery), tuple(backtest), tuple(final),
+                      {**(lists or {}), "remeasured": remeasured}, tuple(notes))
+    if settings.record:
+        record_plan(ws, plan)
+    return plan
+
+
+def record_plan(ws: Workspace, plan: ActionPlan) -> None:
+    """Write the plan's actions to the register (idempotent per period and key)."""
+    con = ws.store.con
+    now = dt.datetime.now().replace(microsecond=0)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM action_register WHERE period = ?", [plan.period])
+        for a in plan.actions:
+            con.execute(
+                "INSERT INTO action_register VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [plan.period, a.key, a.kind, a.title, a.status,
+                 dumps({"conditions": a.evidence.get("conditions", []),
+                        "action": a.evidence.get("action")}, indent=None),
+                 dumps(a.measured, indent=None), now])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise

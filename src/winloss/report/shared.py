@@ -1,0 +1,35 @@
+"""Analyses the report sections share, computed once per report through the context cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from winloss.report.document import ReportContext
+
+
+def discovery_split(ctx: ReportContext) -> tuple[list[str], list[str]]:
+    """The discovery window (recent quarters up to the review) and the earlier backtest quarters."""
+    from winloss.plan.action_plan import closed_quarters, split_quarters
+
+    return ctx.cached("split", lambda: split_quarters(closed_quarters(ctx.ws), str(ctx.quarter),
+                                                      None))  # type: ignore[no-any-return]
+
+
+def window_findings(ctx: ReportContext) -> dict[str, Any] | None:
+    """Concentrations on the discovery window (documented JSON form)."""
+    from winloss.plan.action_plan import window_analysis
+
+    discovery, _ = discovery_split(ctx)
+    if not discovery:
+        return None
+    return ctx.cached(  # type: ignore[no-any-return]
+        "window_findings", lambda: window_analysis(ctx.ws, ctx.quarter, discovery))
+
+
+def quarter_findings(ctx: ReportContext) -> dict[str, Any] | None:
+    """Concentrations of the review quarter alone; records the findings register."""
+    from winloss.workspace import DealFilter
+
+    return ctx.cached(  # type: ignore[no-any-return]
+        "quarter_findings",
+        lambda: ctx.ws.analyze(DealFilter(quarter=str(ctx.quarter))).to_dict())
