@@ -1,0 +1,106 @@
+"""``winloss analyze`` on the store and on a file, driven in-process through click's runner."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from tests.analyze.planted import planted_deals
+from winloss import Workspace
+from winloss.cli.main import cli, main
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=True)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("analyze") / "w.duckdb"
+    ws = Workspace(path)
+    ws.import_deals(planted_deals(4000, seed=21))
+    ws.close()
+    return path
+
+
+def test_store_mode_json_follows_the_documented_shape(store: Path) -> None:
+    code, out, err = run("--db", str(store), "analyze", "--format", "json", "--no-record")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["period"] == "all" and data["deals"] == 4000
+    assert data["hypotheses_tested"] > 1000
+    assert data["findings"] and all(f["q_value"] <= 0.05 for f in data["findings"])
+    fields = {c["field"] for f in data["findings"] for c in f["conditions"]}
+    assert {"pain_category", "stakeholders"} <= fields
+
+
+def test_store_mode_quarter_records_the_register(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    ws = Workspace(db)
+    ws.import_deals(planted_deals(12000, seed=21))
+    ws.close()
+    code, out, err = run("--db", str(db), "analyze", "--quarter", "2025Q4", "--segment", "SMB",
+                         "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["period"] == "2025Q4" and data["filters"]["segment"] == "SMB"
+    assert data["findings"] and data["register"]
+    assert {f["register_status"] for f in data["findings"]} <= {"new", "stronger", "weaker",
+                                                                 "steady"}
+    ws = Workspace(db)
+    rows = ws.store.con.execute("SELECT period, count(*) FROM findings_register "
+                                "GROUP BY 1").fetchall()
+    ws.close()
+    assert rows == [("2025Q4 segment=SMB", len(data["register"]))]
+
+
+def test_store_mode_table_and_csv(store: Path) -> None:
+    code, out, err = run("--db", str(store), "analyze", "--no-record")
+    assert code == 0, err
+    assert "closed deals" in err and "hypotheses tested" in err  # messages on stderr
+    assert "F1. Deals " in out and "95 % CI" in out
+    code, out, _ = run("--db", str(store), "analyze", "--format", "csv", "--no-record",
+                       "--depth", "1")
+    frame = pd.read_csv(io.StringIO(out))
+    assert {"id", "finding", "direction", "n", "win_rate", "q_value", "statement"} <= set(
+        frame.columns)
+    assert len(frame) >= 3 and not frame["finding"].str.contains("&").any()
+
+
+def test_file_mode_with_a_column_mapping_and_won_value(tmp_path: Path) -> None:
+    deals = planted_deals(3000, seed=4).drop(columns=["deal_id", "created_at", "closed_at"])
+    deals = deals.rename(columns={"outcome": "Closed As", "pain_category": "Main Pain"})
+    deals["Closed As"] = deals["Closed As"].map({"won": "Signed", "lost": "No deal"})
+    path = tmp_path / "deals.csv"
+    deals.to_csv(path, index=False)
+    code, out, err = run("analyze", str(path), "--column", "outcome=Closed As",
+                         "--column", "pain_category=Main Pain", "--won-value", "Signed",
+                         "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["deals"] == 3000
+    assert any("quarter-over-quarter" in n for n in data["notes"])
+    ux = [f for f in data["findings"]
+          if f["conditions"] == [{"field": "pain_category", "op": "==", "value": "ux"}]]
+    assert ux and ux[0]["direction"] == "loss" and ux[0]["quarters_seen"] is None
+
+
+def test_mapping_options_without_a_file_are_a_usage_error(store: Path) -> None:
+    assert main(["--db", str(store), "analyze", "--won-value", "Won"]) == 2
+
+
+def test_too_few_deals_is_a_one_line_error(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tiny.csv"
+    planted_deals(10, seed=1).to_csv(path, index=False)
+    assert main(["analyze", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: only 10 closed deal(s)") and "\n" not in err
