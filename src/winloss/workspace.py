@@ -286,3 +286,16 @@ class Workspace:
         from winloss.analyze.concentrations import ConcentrationAnalysis
 
         return ConcentrationAnalysis(deal_filter=flt, **settings).run(self)
+
+    # -- data-integrity audit -----------------------------------------------------------------
+    def audit(self, flt: DealFilter | None = None, *, quarter: str | None = None,
+              since: dt.date | None = None, until: dt.date | None = None,
+              **settings: Any) -> Any:
+        """The data-integrity audit and its ranked fix list
+        (:class:`winloss.analyze.audit.AuditResult`; ``settings`` are fields of
+        :class:`winloss.analyze.audit.DataAudit`)."""
+        from winloss.analyze.audit import DataAudit
+
+        if flt is None and (quarter or since or until):
+            flt = DealFilter(quarter=quarter, since=since, until=until)
+        return DataAudit(deal_filter=flt, **settings).run(self)

@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "The action plan: capture fixes, backtested rules, adjustments; CSV/JSON/YAML."),
     "report": ("winloss.cli.report_commands:report",
                "Write the quarterly review as one self-contained HTML file (or JSON)."),
+    "audit": ("winloss.cli.audit_commands:audit",
+              "Audit data integrity: blanks, late captures, odd dates, typos; a ranked fix list."),
 }
 
 

@@ -22,6 +22,7 @@ DemoStep = Callable[[Workspace, "DemoOptions"], str]
 #: (title, "module:function") in run order; each analysis adds its own line here.
 DEMO_STEPS: list[tuple[str, str]] = [
     ("The store", "winloss.demo.steps:store_summary"),
+    ("Data integrity", "winloss.analyze.audit:demo_step"),
 ]
 
 
