@@ -168,6 +168,19 @@ def _condition_words(c: dict[str, Any]) -> str:
     return f"{field_name} {names[op]} {shown}"
 
 
+def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
+    """Data-capture and integrity changes: the audit's ranked fix list, high and medium first."""
+    issues = [i for i in audit.issues if i.severity in ("high", "medium")] or list(audit.issues)
+    out = []
+    for i in issues[:max_actions]:
+        unblocks = f" Unblocks: {', '.join(i.unblocks)}." if i.unblocks else ""
+        out.append(Action(
+            key=f"capture:{i.key}", kind="capture", title=i.action,
+            detail=f"{i.title}.{unblocks}", priority=i.rank,
+            evidence={"issue": i.to_dict(), "share": i.share, "action": "capture"}))
+    return out
+
+
 def window_analysis(ws: Workspace, review: Quarter, discovery: list[str]) -> dict[str, Any]:
     """Concentrations on the closed deals of the discovery window (the documented JSON)."""
     start = ws.quarter(discovery[0]).start
@@ -247,12 +260,28 @@ def _rank_rules(actions: list[Action]) -> list[Action]:
             enumerate(ranked)]
 
 
-def remeasure(ws: Workspace, review: Quarter, previous: pd.DataFrame) -> list[dict[str, Any]]:
-    """Re-measure earlier qualification rules on the review quarter's closed deals."""
+def remeasure(ws: Workspace, review: Quarter, previous: pd.DataFrame,
+              quarter_audit: Any = None) -> list[dict[str, Any]]:
+    """Re-measure earlier actions on the review quarter: qualification rules on its closed deals
+    (does the effect hold, did the team adopt the rule?), capture fixes on its audit (is the
+    share of affected deals falling?)."""
     closed = ws.closed_deals()
     now = closed[closed["quarter"] == str(review)]
     out: list[dict[str, Any]] = []
+    now_issues = {i.key: i for i in quarter_audit.issues} if quarter_audit is not None else {}
     for row in previous.itertuples(index=False):
+        if row.kind == "capture" and quarter_audit is not None:
+            payload = json.loads(row.payload)
+            key = row.action_key.split(":", 1)[1]
+            then_share = payload.get("share")
+            issue = now_issues.get(key)
+            share_now = issue.share if issue is not None else 0.0
+            improving = then_share is not None and share_now < 0.8 * then_share
+            out.append({"key": row.action_key, "proposed_in": row.period, "title": row.title,
+                        "share_then": then_share, "share_now": share_now,
+                        "status": "fixed" if issue is None else
+                        "improving" if improving else "not improving"})
+            continue
         if row.kind != "qualification":
             continue
         payload = json.loads(row.payload)
@@ -296,12 +325,14 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     notes: list[str] = []
     if not backtest:
         notes.append("no quarter before the discovery window: rules are not backtested")
+    audit = ws.audit(until=review.end)
+    quarter_audit = ws.audit(quarter=str(review))
     actions, _ = qualification_actions(ws, settings, review, discovery, backtest, notes,
                                        analysis)
-    actions = list(extra_actions or []) + actions
+    actions = capture_actions(audit) + actions + list(extra_actions or [])
     previous = ws.store.query("SELECT * FROM action_register WHERE period < ? ORDER BY period",
                               [str(review)])
-    remeasured = remeasure(ws, review, previous)
+    remeasured = remeasure(ws, review, previous, quarter_audit)
     prior_keys = set(previous["action_key"]) if len(previous) else set()
     final: list[Action] = []
     for a in actions:
@@ -328,7 +359,8 @@ def record_plan(ws: Workspace, plan: ActionPlan) -> None:
                 "INSERT INTO action_register VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [plan.period, a.key, a.kind, a.title, a.status,
                  dumps({"conditions": a.evidence.get("conditions", []),
-                        "action": a.evidence.get("action")}, indent=None),
+                        "action": a.evidence.get("action"),
+                        "share": a.evidence.get("share")}, indent=None),
                  dumps(a.measured, indent=None), now])
         con.execute("COMMIT")
     except Exception:

@@ -26,6 +26,8 @@ SECTIONS: list[str] = [
     "winloss.report.sections.headline:build",
     "winloss.report.sections.changes:build",
     "winloss.report.sections.findings:build",
+    "winloss.report.sections.plan:build",
+    "winloss.report.sections.quality:build",
 ]
 
 

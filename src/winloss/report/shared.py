@@ -33,3 +33,16 @@ def quarter_findings(ctx: ReportContext) -> dict[str, Any] | None:
     return ctx.cached(  # type: ignore[no-any-return]
         "quarter_findings",
         lambda: ctx.ws.analyze(DealFilter(quarter=str(ctx.quarter))).to_dict())
+
+
+def action_plan(ctx: ReportContext) -> Any:
+    """The action plan of the review quarter (recorded in the register)."""
+    from winloss.plan.action_plan import PlanSettings, build_plan
+
+    return ctx.cached("plan", lambda: build_plan(
+        ctx.ws, PlanSettings(quarter=str(ctx.quarter)), analysis=window_findings(ctx)))
+
+
+def audit(ctx: ReportContext) -> Any:
+    """The data-integrity audit of everything up to the end of the review quarter."""
+    return ctx.cached("audit", lambda: ctx.ws.audit(until=ctx.quarter.end))
