@@ -22,8 +22,8 @@ importance of what it damages (:data:`IMPORTANCE_WEIGHTS`: SPICED and outcome-cr
 fields and the capture process 2, stage path and custom fields 1), doubled
 (:data:`BLOCKING_FACTOR`) when the issue blocks an analysis outright — a SPICED or key field below
 60 % completeness, a field never filled, amounts zeroed on most lost deals. Issues are ranked by
-score (ties by key). Severity: ``high`` when blocking, or share ≥ 25 %, or weight ≥ 3 with share ≥
-10 %; ``medium`` when share ≥ 5 %, or weight ≥ 3 with share ≥ 1 %; ``low`` otherwise.
+score (ties by key). Severity: ``high`` when blocking, or share ≥ 25 %, or weight ≥ 3 with
+share ≥ 10 %; ``medium`` when share ≥ 5 %, or weight ≥ 3 with share ≥ 1 %; ``low`` otherwise.
 """
 
 from __future__ import annotations
@@ -47,12 +47,14 @@ from winloss.analyze.audit_checks import (
     CheckOutput,
     DealColumn,
     Scope,
-    back_dated,
     capture_freshness,
     completeness,
+    field_importance,
+)
+from winloss.analyze.deal_record_checks import (
+    back_dated,
     deal_dates,
     duplicates,
-    field_importance,
     suspicious_values,
 )
 from winloss.analyze.stage_history_checks import stage_checks

@@ -1,4 +1,5 @@
-"""The checks of the data-integrity audit, each a few SQL queries on the store.
+"""The checks of the data-integrity audit, each a few SQL queries on the store: the shared base
+(scope, issue, check output), completeness and capture freshness.
 
 Every check takes the :class:`Scope` (the deals the audit looks at) and returns a
 :class:`CheckOutput`: detail tables and issue drafts. Ranking (weights, scores, severity) is done
@@ -147,11 +148,11 @@ def field_unblocks(name: str) -> str:
     return _UNBLOCKS_BY_FIELD.get(name, f"concentrations and per-segment models on {name}")
 
 
-def _examples(frame: pd.DataFrame, column: str = "deal_id", k: int = 5) -> tuple[str, ...]:
+def example_ids(frame: pd.DataFrame, column: str = "deal_id", k: int = 5) -> tuple[str, ...]:
     return tuple(str(v) for v in frame[column].head(k))
 
 
-def _fmt(n: int) -> str:
+def fmt_count(n: int) -> str:
     return f"{n:,}"
 
 
@@ -238,11 +239,11 @@ def _completeness_issues(store: DuckDBStore, scope: Scope, overall: pd.DataFrame
             continue
         names = group["field"].tolist()
         n = int(group["deals"].max())
-        title = (f"{label} field{'s' if len(names) > 1 else ''} never filled on {_fmt(n)} closed "
-                 f"deals: {', '.join(names)}")
+        title = (f"{label} field{'s' if len(names) > 1 else ''} never filled on "
+                 f"{fmt_count(n)} closed deals: {', '.join(names)}")
         if importance == "spiced":
-            action = ("Start a SPICED capture for every closed deal, won and lost (the capture form "
-                      "or `winloss import captures`), with these fields required.")
+            action = ("Start a SPICED capture for every closed deal, won and lost (the capture "
+                      "form or `winloss import captures`), with these fields required.")
         else:
             action = (f"Map {', '.join(names)} from the CRM export (--column or a mapping file), "
                       "or make them required in the CRM.")
@@ -262,8 +263,9 @@ def _completeness_issues(store: DuckDBStore, scope: Scope, overall: pd.DataFrame
                  f"{blocking_below:.0%} needed)" if blocking else "weakens its analysis")
         issues.append(AuditIssue(
             key=f"completeness:{name}", check="completeness",
-            title=(f"{name} blank on {_fmt(int(rec['blank']))} of {_fmt(int(rec['deals']))} "
-                   f"{rec['applies_to']} ({_pct(float(rec['completeness']))} complete; {state})"),
+            title=(f"{name} blank on {fmt_count(int(rec['blank']))} of "
+                   f"{fmt_count(int(rec['deals']))} {rec['applies_to']} "
+                   f"({_pct(float(rec['completeness']))} complete; {state})"),
             deals=int(rec["blank"]), of=int(rec["deals"]), universe=str(rec["applies_to"]),
             importance=str(rec["importance"]),
             action=(f"Make {name} required at close, with an explicit 'unknown'/'none' choice so a "
@@ -292,8 +294,8 @@ def _group_issue(store: DuckDBStore, scope: Scope, group: str, fields: pd.DataFr
                       for r in fields.sort_values(["completeness", "field"]).to_dict("records"))
     return AuditIssue(
         key=f"completeness:{group.lower().replace(' ', '_')}", check="completeness",
-        title=(f"{group} fields blank on {_fmt(int(counts['blank']))} of "
-               f"{_fmt(int(counts['closed']))} closed deals (complete: {shown}; {state})"
+        title=(f"{group} fields blank on {fmt_count(int(counts['blank']))} of "
+               f"{fmt_count(int(counts['closed']))} closed deals (complete: {shown}; {state})"
                + (f"; {_pct(culprits[1])} of them from {' and '.join(culprits[0])}"
                   if culprits else "")),
         deals=int(counts["blank"]), of=int(counts["closed"]), universe="closed deals",
@@ -337,7 +339,7 @@ def _owner_issues(overall: pd.DataFrame, by_owner: pd.DataFrame,
     total_filled, total_cells = per_owner["filled"].sum(), per_owner["cells"].sum()
     issues = []
     for owner, rec in per_owner.iterrows():
-        if rec["deals"] < min_owner_deals or rec["cells"] == 0:
+        if owner == NO_OWNER or rec["deals"] < min_owner_deals or rec["cells"] == 0:
             continue
         rest_cells = total_cells - rec["cells"]
         if rest_cells == 0:
@@ -412,7 +414,7 @@ def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
     if captured == 0:
         out.issues.append(AuditIssue(
             key="freshness:none", check="capture freshness",
-            title=f"No capture date on any of {_fmt(closed)} closed deals: freshness unknown",
+            title=f"No capture date on any of {fmt_count(closed)} closed deals: freshness unknown",
             deals=closed, of=closed, universe="closed deals", importance="process",
             action=(f"Record when each win/loss capture is made (captured_at) and make it within "
                     f"{fresh_days} days of the close, while details are fresh."),
@@ -422,7 +424,8 @@ def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
     if never:
         out.issues.append(AuditIssue(
             key="freshness:never", check="capture freshness",
-            title=f"{_fmt(never)} of {_fmt(closed)} closed deals have no win/loss capture",
+            title=(f"{fmt_count(never)} of {fmt_count(closed)} closed deals have no win/loss "
+                   "capture"),
             deals=never, of=closed, universe="closed deals", importance="process",
             action=("Capture every closed deal, won and lost alike, within "
                     f"{fresh_days} days of the close (a two-minute form right after the answer)."),
@@ -431,8 +434,9 @@ def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
     if late:
         out.issues.append(AuditIssue(
             key="freshness:late", check="capture freshness",
-            title=(f"{_fmt(late)} of {_fmt(captured)} captures were made more than {fresh_days} "
-                   f"days after the close (median {float(t['median_days']):.0f} days)"),
+            title=(f"{fmt_count(late)} of {fmt_count(captured)} captures were made more than "
+                   f"{fresh_days} days after the close (median {float(t['median_days']):.0f} "
+                   "days)"),
             deals=late, of=captured, universe="captured deals", importance="process",
             action=(f"Schedule the capture within {fresh_days} days of every close (a CRM task "
                     "created when the stage turns Closed)."),
@@ -440,9 +444,11 @@ def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
     owners = per_owner[(per_owner["owner"] != "(all)")
                        & (per_owner["captured"] >= min_owner_deals)]
     for rec in owners.to_dict(orient="records"):
-        rest_median = _rest_median(store, scope, str(rec["owner"]))
         own_median = float(rec["median_days"])
-        if rest_median is None or pd.isna(own_median):
+        if pd.isna(own_median) or own_median <= fresh_days:
+            continue  # fresh enough: no need to compare with the rest of the team
+        rest_median = _rest_median(store, scope, str(rec["owner"]))
+        if rest_median is None:
             continue
         if own_median > fresh_days and own_median > 2 * rest_median:
             share = rec[f"share_within_{fresh_days}_days"]
@@ -465,182 +471,3 @@ def _rest_median(store: DuckDBStore, scope: Scope, owner: str) -> float | None:
                         [owner], ctes=_CAPTURE_CTES)
     value = frame["m"].iloc[0]
     return None if pd.isna(value) else float(value)
-
-
-# -- dates ----------------------------------------------------------------------------------------
-def deal_dates(store: DuckDBStore, scope: Scope, *, max_rows: int) -> CheckOutput:
-    """Deals created already closed (created = closed) and closed before they were created."""
-    out = CheckOutput()
-    counts = scope.query(store, (
-        f"SELECT count(*) FILTER (WHERE {CLOSED}) AS closed, "
-        f"count(*) FILTER (WHERE {CLOSED} AND created_at = closed_at) AS created_closed, "
-        "count(*) FILTER (WHERE closed_at < created_at) AS closed_before_created FROM scope")
-    ).iloc[0]
-    detail = scope.query(store, (
-        "SELECT deal_id, owner, outcome, created_at, closed_at, CASE WHEN closed_at < created_at "
-        "THEN 'closed before created' ELSE 'created already closed' END AS problem FROM scope "
-        f"WHERE ({CLOSED} AND created_at = closed_at) OR closed_at < created_at "
-        "ORDER BY problem, deal_id LIMIT ?"), [max_rows])
-    out.tables["date_problems"] = detail
-    closed = int(counts["closed"])
-    n = int(counts["created_closed"])
-    if n:
-        out.issues.append(AuditIssue(
-            key="dates:created-closed", check="created already closed",
-            title=f"{_fmt(n)} closed deals were created already closed (created = closed date)",
-            deals=n, of=closed, universe="closed deals", importance="process",
-            action=("Create the opportunity when the deal starts, not at the close; for these "
-                    "deals set created_at to the real start date."),
-            unblocks=("cycle time, stage conversion and days to critical event on these deals",),
-            field="created_at",
-            examples=_examples(detail[detail["problem"] == "created already closed"])))
-    n = int(counts["closed_before_created"])
-    if n:
-        out.issues.append(AuditIssue(
-            key="dates:closed-before-created", check="impossible dates",
-            title=f"{_fmt(n)} deals close before they were created (back-dated or swapped dates)",
-            deals=n, of=closed, universe="closed deals", importance="outcome",
-            action="Correct created_at or closed_at on these deals; block close dates before the "
-                   "creation date in the CRM.",
-            unblocks=("cycle time, quarters and time-based backtests on these deals",),
-            field="closed_at",
-            examples=_examples(detail[detail["problem"] == "closed before created"])))
-    return out
-
-
-def back_dated(store: DuckDBStore, scope: Scope) -> CheckOutput:
-    """Records dated before their deal could have them: stage entries and activities before the
-    deal was created, captures before it closed."""
-    out = CheckOutput()
-    sources = (
-        ("stage_history", "stage entries before the deal was created",
-         "SELECT h.deal_id FROM stage_history h JOIN scope s USING (deal_id) "
-         "WHERE CAST(h.entered_at AS DATE) < s.created_at"),
-        ("activities", "activities before the deal was created",
-         "SELECT a.deal_id FROM activities a JOIN scope s USING (deal_id) "
-         "WHERE CAST(a.occurred_at AS DATE) < s.created_at"),
-        ("captures", "captures made before the deal closed",
-         "SELECT c.deal_id FROM captures c JOIN scope s USING (deal_id) "
-         "WHERE CAST(c.captured_at AS DATE) < s.closed_at UNION ALL "
-         "SELECT deal_id FROM scope WHERE captured_at < closed_at"),
-    )
-    total = int(scope.query(store, "SELECT count(*) AS n FROM scope")["n"].iloc[0])
-    rows = []
-    for table, what, sql in sources:
-        found = scope.query(store, f"SELECT deal_id, count(*) AS records FROM ({sql}) "
-                            "GROUP BY deal_id ORDER BY deal_id")
-        n = len(found)
-        rows.append({"source": table, "problem": what, "deals": n,
-                     "records": int(found["records"].sum()) if n else 0})
-        if n:
-            out.issues.append(AuditIssue(
-                key=f"back-dated:{table}", check="back-dated records",
-                title=f"{_fmt(n)} deals have {what} ({_fmt(int(found['records'].sum()))} records)",
-                deals=n, of=total, universe="deals", importance="process",
-                action=(f"Find the import or sync that writes {table} dates before the deal's "
-                        "own dates and correct them; re-import the fixed records."),
-                unblocks=("time-based backtests without leakage, stage timing and action "
-                          "paths",),
-                examples=_examples(found)))
-    out.tables["back_dated"] = pd.DataFrame(rows)
-    return out
-
-
-# -- duplicates and suspicious values -------------------------------------------------------------
-def _norm_sql(expr: str) -> str:
-    return f"regexp_replace(lower(trim({expr})), '[^0-9a-z]', '', 'g')"
-
-
-def duplicates(store: DuckDBStore, scope: Scope, name_columns: list[str], *,
-               max_rows: int) -> CheckOutput:
-    """Deals with the same account, amount and creation date (a zero or missing amount is not
-    evidence), or the same deal name at the same account (a custom name column)."""
-    out = CheckOutput()
-    account = _norm_sql("coalesce(account_name, account_id)")
-    keys = [("account, amount and created date",
-             f"{account} || '|' || CAST(amount AS VARCHAR) || '|' || CAST(created_at AS VARCHAR)",
-             "amount > 0 AND created_at IS NOT NULL")]
-    for col in name_columns:
-        keys.append((f"{col} and account", f"{_norm_sql(q(col))} || '|' || {account}",
-                     f"nullif(trim({q(col)}), '') IS NOT NULL"))
-    total = int(scope.query(store, "SELECT count(*) AS n FROM scope")["n"].iloc[0])
-    frames = []
-    for label, key, condition in keys:
-        groups = scope.query(store, (
-            f"SELECT {key} AS dup_key, count(*) AS deals, "
-            "list(deal_id ORDER BY deal_id) AS deal_ids, count(*) OVER () AS n_groups, "
-            "sum(count(*)) OVER () AS n_deals FROM scope "
-            f"WHERE {condition} AND coalesce(account_name, account_id) IS NOT NULL "
-            "GROUP BY 1 HAVING count(*) > 1 ORDER BY deals DESC, dup_key LIMIT ?"), [max_rows])
-        n_groups = int(groups["n_groups"].iloc[0]) if len(groups) else 0
-        n_deals = int(groups["n_deals"].iloc[0]) if len(groups) else 0
-        groups = groups.drop(columns=["n_groups", "n_deals"])
-        groups.insert(0, "match", label)
-        groups["deal_ids"] = groups["deal_ids"].map(lambda ids: ", ".join(map(str, ids)))
-        frames.append(groups)
-        if n_deals:
-            out.issues.append(AuditIssue(
-                key=f"duplicates:{label}", check="duplicates",
-                title=(f"{_fmt(n_deals)} deals in {_fmt(n_groups)} groups share the same {label} "
-                       f"({_fmt(n_deals - n_groups)} likely duplicates)"),
-                deals=n_deals, of=total, universe="deals", importance="outcome",
-                action=("Merge the duplicated opportunities in the CRM (keep the oldest id) and "
-                        "re-import; add a duplicate rule on " + label + "."),
-                unblocks=("win rates and counts that do not count a deal twice",),
-                examples=tuple(groups["deal_ids"].head(3))))
-    out.tables["duplicates"] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return out
-
-
-def suspicious_values(store: DuckDBStore, scope: Scope) -> CheckOutput:
-    """Lost deals with amount 0, amounts at or below 0 elsewhere, deals without an account."""
-    out = CheckOutput()
-    no_account = ("nullif(trim(account_name), '') IS NULL AND "
-                  "nullif(trim(account_id), '') IS NULL")
-    frame = scope.query(store, (
-        "SELECT coalesce(outcome, '(none)') AS outcome, count(*) AS deals, "
-        "count(*) FILTER (WHERE amount = 0) AS amount_zero, "
-        "count(*) FILTER (WHERE amount < 0) AS amount_negative, "
-        f"count(*) FILTER (WHERE {no_account}) AS no_account "
-        "FROM scope GROUP BY 1 ORDER BY 1"))
-    out.tables["suspicious_values"] = frame
-    by = frame.set_index("outcome")
-    total = int(frame["deals"].sum())
-
-    def get(outcome: str, column: str) -> int:
-        return int(by.loc[outcome, column]) if outcome in by.index else 0
-
-    lost, lost_zero = get("lost", "deals"), get("lost", "amount_zero")
-    if lost_zero:
-        blocking = lost_zero >= 0.5 * lost
-        out.issues.append(AuditIssue(
-            key="values:lost-amount-zero", check="suspicious values",
-            title=f"{_fmt(lost_zero)} of {_fmt(lost)} lost deals have amount 0",
-            deals=lost_zero, of=lost, universe="lost deals", importance="outcome",
-            action=("Keep the deal's expected value when it is lost (do not zero the amount at "
-                    "close), or export the last open amount."),
-            unblocks=("lost revenue, deal size of wins vs losses and revenue-weighted "
-                      "findings",), blocking=blocking, field="amount"))
-    zero_other = sum(get(o, "amount_zero") for o in by.index if o != "lost")
-    negative = int(frame["amount_negative"].sum())
-    if zero_other or negative:
-        out.issues.append(AuditIssue(
-            key="values:amount-not-positive", check="suspicious values",
-            title=(f"{_fmt(zero_other + negative)} won or open deals have an amount of 0 or "
-                   f"less ({_fmt(negative)} negative)"),
-            deals=zero_other + negative, of=total, universe="deals", importance="outcome",
-            action="Enter the real deal value; make amount required and positive in the CRM.",
-            unblocks=("the forecast and revenue-weighted findings",), field="amount"))
-    missing = int(frame["no_account"].sum())
-    if missing:
-        parts = ", ".join(f"{_fmt(int(r['no_account']))} {r['outcome']}"
-                          for r in frame.to_dict(orient="records") if r["no_account"])
-        out.issues.append(AuditIssue(
-            key="values:no-account", check="suspicious values",
-            title=f"{_fmt(missing)} deals have no account ({parts})",
-            deals=missing, of=total, universe="deals", importance="key",
-            action=("Link every opportunity to an account (account id or name) before it enters "
-                    "the pipeline."),
-            unblocks=("account targeting, expansion lists and the account attributes joined to "
-                      "deals (industry, size)",), field="account_name"))
-    return out

@@ -95,7 +95,7 @@ _DIGITS = re.compile(r"\d+")
 
 
 def normalise(value: str) -> str:
-    """Case-folded, accent-free, with spaces and punctuation removed: ``" GTX-Pro"`` → ``gtxpro``."""
+    """Case-folded, accent-free, without spaces and punctuation: ``" GTX-Pro"`` → ``gtxpro``."""
     text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
     return _NON_ALNUM.sub("", text.casefold())
 
@@ -238,18 +238,21 @@ def column_variants(counts: Mapping[str, int]) -> list[Variant]:
 def closest_term(value: str, terms: Iterable[str]) -> tuple[str, int] | None:
     """The term ``value`` is a variant of (same normalised form or a small edit), if exactly one
     term is closest."""
+    return _closest(value, [(t, normalise(t)) for t in terms])
+
+
+def _closest(value: str, keyed_terms: list[tuple[str, str]]) -> tuple[str, int] | None:
     key = normalise(value)
     if not key:
         return None
     scored: list[tuple[int, str]] = []
-    for term in terms:
-        tk = normalise(term)
+    for term, tk in keyed_terms:
         if tk == key:
             return term, 0
-        if abs(len(tk) - len(key)) > 2 or _distinct_labels(value, term) or _plural_only(key, tk):
+        if abs(len(tk) - len(key)) > 2 or _plural_only(key, tk):
             continue
         d = _close(key, tk)
-        if d is not None:
+        if d is not None and not _distinct_labels(value, term):
             scored.append((d, term))
     if not scored:
         return None
@@ -261,28 +264,29 @@ def closest_term(value: str, terms: Iterable[str]) -> tuple[str, int] | None:
 
 def term_variants(counts: Mapping[str, int], terms: Iterable[str], *, source: str,
                   reason: str, only: Iterable[str] | None = None) -> list[Variant]:
-    """Values of a column (``only`` those, if given) that are variants of a known term."""
-    term_list = list(dict.fromkeys(terms))
-    present = {normalise(v) for v in counts}
-    known = {normalise(t) for t in term_list}
+    """Values of a column (``only`` those, if given) that are variants of a term.
+
+    With ``source="known term"`` a value that is itself a known term is left alone, and only terms
+    the column never uses are proposed (the column's own values are compared by
+    :func:`column_variants`).
+    """
+    keyed = [(t, normalise(t)) for t in dict.fromkeys(terms)]
     candidates = list(only) if only is not None else list(counts)
     if len(candidates) > MAX_DISTINCT:
         return []
+    if source == "known term":
+        present = {normalise(v) for v in counts}
+        known = {k for _, k in keyed}
+        candidates = [v for v in candidates if normalise(v) not in known]
+        keyed = [(t, k) for t, k in keyed if k not in present]
     out: list[Variant] = []
     for value in candidates:
-        key = normalise(value)
-        if not key or (key in known and source == "known term"):
-            continue
-        usable = [t for t in term_list if normalise(t) not in present or normalise(t) == key]
-        match = closest_term(value, usable if source == "known term" else term_list)
-        if match is None:
+        match = _closest(value, keyed)
+        if match is None or match[0] == value:
             continue
         term, d = match
-        if term == value:
-            continue
-        n = int(counts.get(value, 0))
-        out.append(Variant(value, n, term, int(counts.get(term, 0)), d, similarity(value, term),
-                           reason, source))
+        out.append(Variant(value, int(counts.get(value, 0)), term, int(counts.get(term, 0)), d,
+                           similarity(value, term), reason, source))
     return out
 
 
@@ -438,9 +442,9 @@ def _issue(column: CategoricalColumn, variants: list[Variant], total: int) -> Au
     merges = [v for v in variants if v.suggested is not None][:3]
     if merges:
         pairs = ", ".join(f"'{v.value}' into '{v.suggested}'" for v in merges)
-        action = (f"Merge {pairs}{more if len(merges) == len(variants) else ''} in the CRM picklist "
-                  f"(or map them under value_maps: {column.name}: in the mapping file) and "
-                  "re-import.")
+        rest = " (and the others in the vocabulary table)" if len(variants) > len(merges) else ""
+        action = (f"Merge {pairs}{rest} in the CRM picklist (or map them under value_maps: "
+                  f"{column.name}: in the mapping file) and re-import.")
     else:
         action = (f"Correct {', '.join(repr(v.value) for v in variants[:3])} in the CRM or add "
                   "them to the reference file, then re-import.")
