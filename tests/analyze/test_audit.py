@@ -330,6 +330,21 @@ def test_quarter_filter(stage_ws: Workspace) -> None:
     assert narrow.issue("stages:skip").deals == 1
 
 
+def test_typos_in_activity_types_count_deals(tmp_path: Path) -> None:
+    with Workspace(tmp_path / "acts.duckdb") as ws:
+        ws.import_deals(pd.DataFrame({"deal_id": list("abcdefghij"), "outcome": "won",
+                                      "created_at": "2026-01-01", "closed_at": "2026-02-01"}))
+        acts = [{"activity_id": f"{d}{i}", "deal_id": d, "type": "discovery call",
+                 "occurred_at": "2026-01-05"} for i in range(3) for d in "abcdefghij"]
+        acts.append({"activity_id": "z", "deal_id": "a", "type": "discovry call",
+                     "occurred_at": "2026-01-06"})
+        ws.import_file(TABLES["activities"], pd.DataFrame(acts))
+        row = ws.audit().vocabulary.iloc[0]
+    assert (row["column"], row["value"], row["suggested"]) == (
+        "activities.type", "discovry call", "discovery call")
+    assert (row["deals"], row["suggested_deals"]) == (1, 10)  # deals, not activity rows
+
+
 # -- result, ranking and similarity ---------------------------------------------------------------
 def test_result_is_frozen_and_serialises(stage_ws: Workspace) -> None:
     result = stage_ws.audit()

@@ -229,6 +229,17 @@ class DataAudit:
         from winloss import __version__
 
         store = ws.store
+        # DuckDB draws a progress bar on the terminal for long queries: never from a library
+        progress = store.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+        store.con.execute("SET enable_progress_bar = false")
+        try:
+            return self._run(ws, __version__)
+        finally:
+            if progress and progress[0]:
+                store.con.execute("SET enable_progress_bar = true")
+
+    def _run(self, ws: Workspace, version: str) -> AuditResult:
+        store = ws.store
         scope = self.scope(ws)
         deal_cols, categorical, name_cols = self._columns(ws)
         outputs: list[CheckOutput] = [
@@ -263,7 +274,7 @@ class DataAudit:
             "closed": [_date(facts["closed_from"]), _date(facts["closed_to"])],
             "filter": flt.describe() if flt is not None else {},
             "settings": settings, "weights": dict(IMPORTANCE_WEIGHTS),
-            "blocking_factor": BLOCKING_FACTOR, "version": __version__,
+            "blocking_factor": BLOCKING_FACTOR, "version": version,
         }
         return AuditResult(issues=rank_issues(issues), inputs=inputs, notes=tuple(notes),
                            tables=tables)

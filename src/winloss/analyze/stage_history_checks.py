@@ -3,10 +3,10 @@
 The usual stage order is inferred from the data, not typed in:
 
 1. each deal's stage entries are numbered in time order (position 1, 2, …); a stage's place in the
-   order is the **median position** at which deals enter it, and stages with equal medians share a
+   order is the **median position** at which it is entered, and stages with equal medians share a
    level (e.g. "Closed Won" and "Closed Lost");
-2. a **lost stage** — where at least 90 % of the deals entering it end, and at least 90 % of those
-   are lost — can be reached from anywhere: a deal may be lost at any point, so moving into it is
+2. a **lost stage** — where at least 90 % of its entries end their deal, and at least 90 % of those
+   deals are lost — can be reached from anywhere: a deal may be lost at any point, so moving into it is
    never a skip;
 3. a stage is **usual** when at least ``usual_share`` of the deals that get further (to a higher
    level, lost stages aside) pass through it; optional stages that most deals bypass are left out
@@ -33,8 +33,11 @@ _TEMP = "_winloss_audit_stage_path"
 _VISITS = "_winloss_audit_stage_visits"
 _MOVES = "_winloss_audit_stage_moves"
 _PUSHES = "_winloss_audit_close_date_pushes"
-#: A stage is a lost stage when this share of its deals end there and this share of them is lost.
+#: A stage is a lost stage when this share of its entries end a deal and this share of those deals
+#: is lost.
 LOST_STAGE_SHARE = 0.9
+#: At most this many stages (the most entered) are placed on the path.
+MAX_STAGES = 63
 
 
 def _levels_values(levels: pd.DataFrame) -> tuple[str, list[object]]:
@@ -45,36 +48,53 @@ def _levels_values(levels: pd.DataFrame) -> tuple[str, list[object]]:
     return f"lv(stage, level, lost_stage) AS (VALUES {rows})", params
 
 
-def stage_order(store: DuckDBStore, scope: Scope, *, usual_share: float) -> pd.DataFrame:
+def stage_order(store: DuckDBStore, *, usual_share: float) -> pd.DataFrame:
     """Every stage with its median entry position, level, and whether it is lost or usual.
 
-    A stage's entry position in a deal is the position of its first entry.
+    Reads the sorted history temp table; stages beyond the :data:`MAX_STAGES` most entered are
+    left out of the path.
     """
     stats = store.query(
-        "SELECT stage, median(first_pos) AS median_position, count(*) AS deals, "
-        "avg(CASE WHEN ends_here THEN 1.0 ELSE 0.0 END) AS final_share, "
-        "avg(CASE WHEN ends_here AND outcome = 'lost' THEN 1.0 "
-        "WHEN ends_here AND outcome = 'won' THEN 0.0 END) AS lost_share "
-        f"FROM {_VISITS} GROUP BY stage ORDER BY median_position, stage")
+        "SELECT stage, count(*) AS entries, median(pos) AS median_position, "
+        "avg(CASE WHEN pos = last_pos THEN 1.0 ELSE 0.0 END) AS final_share, "
+        "avg(CASE WHEN pos = last_pos AND outcome = 'lost' THEN 1.0 "
+        "WHEN pos = last_pos AND outcome = 'won' THEN 0.0 END) AS lost_share "
+        f"FROM {_TEMP} GROUP BY stage ORDER BY entries DESC, stage")
     if stats.empty:
         return stats
+    stats = stats.head(MAX_STAGES).copy()
+    stats["bit"] = range(len(stats))
     stats["lost_stage"] = ((stats["final_share"] >= LOST_STAGE_SHARE)
                            & (stats["lost_share"].fillna(0) >= LOST_STAGE_SHARE))
     stats["level"] = stats["median_position"].rank(method="dense").astype(int)
-    values, params = _levels_values(stats)
-    usual = store.query(
-        f"WITH {values}, "
-        f"top AS (SELECT v.deal_id, max(lv.level) AS top FROM {_VISITS} v JOIN lv USING (stage) "
-        "WHERE NOT lv.lost_stage GROUP BY v.deal_id) "
-        "SELECT lv.stage, count(*) AS deals_beyond, count(v.deal_id) AS passed_through "
-        "FROM lv JOIN top ON top.top > lv.level "
-        f"LEFT JOIN {_VISITS} v ON v.deal_id = top.deal_id AND v.stage = lv.stage "
-        "WHERE NOT lv.lost_stage GROUP BY lv.stage", params)
-    stats = stats.merge(usual, on="stage", how="left")
-    stats[["deals_beyond", "passed_through"]] = stats[["deals_beyond", "passed_through"]].fillna(
-        0).astype(int)
+    # one row per deal with the set of stages it entered as a bit mask: every "how many deals
+    # entered S" and "how many that got further passed through S" is then a filtered count
+    bits = ", ".join("(?, ?)" for _ in range(len(stats)))
+    params: list[object] = []
+    for stage, bit in zip(stats["stage"], stats["bit"], strict=True):
+        params += [stage, int(bit)]
+    store.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_VISITS} AS WITH b(stage, bit) AS (VALUES {bits}) "
+        "SELECT p.deal_id, bit_or(CAST(1 AS UBIGINT) << CAST(b.bit AS UBIGINT)) AS visited "
+        f"FROM {_TEMP} p JOIN b USING (stage) GROUP BY p.deal_id", params)
+    counts = []
+    for rec in stats.to_dict(orient="records"):
+        mask = 1 << int(rec["bit"])
+        beyond = sum(1 << int(b) for b, lvl, lost in zip(stats["bit"], stats["level"],
+                                                         stats["lost_stage"], strict=True)
+                     if lvl > rec["level"] and not lost)
+        counts += [f"count(*) FILTER (WHERE visited & {mask}::UBIGINT <> 0)",
+                   f"count(*) FILTER (WHERE visited & {beyond}::UBIGINT <> 0)",
+                   f"count(*) FILTER (WHERE visited & {beyond}::UBIGINT <> 0 "
+                   f"AND visited & {mask}::UBIGINT <> 0)"]
+    row = store.con.execute(f"SELECT {', '.join(counts)} FROM {_VISITS}").fetchone()
+    values = list(row) if row else [0] * len(counts)
+    stats["deals"] = [int(v) for v in values[0::3]]
+    stats["deals_beyond"] = [int(v) for v in values[1::3]]
+    stats["passed_through"] = [int(v) for v in values[2::3]]
     share = stats["passed_through"] / stats["deals_beyond"].where(stats["deals_beyond"] > 0)
     stats["usual"] = stats["lost_stage"] | share.isna() | (share >= usual_share)
+    stats.loc[stats["lost_stage"], ["deals_beyond", "passed_through"]] = 0
     # the level on the path of usual stages, on which skips and regressions are judged; lost
     # stages come after every other stage (entering one is no skip, leaving one is a regression)
     on_path = stats["usual"] & ~stats["lost_stage"]
@@ -82,6 +102,7 @@ def stage_order(store: DuckDBStore, scope: Scope, *, usual_share: float) -> pd.D
         method="dense").astype("Int64")
     top = int(stats["path_level"].max()) if on_path.any() else 0
     stats.loc[stats["lost_stage"], "path_level"] = top + 1
+    stats = stats.sort_values(["median_position", "stage"])
     return stats[["stage", "median_position", "level", "path_level", "deals", "lost_stage",
                   "usual", "deals_beyond", "passed_through"]].reset_index(drop=True)
 
@@ -110,11 +131,7 @@ def stage_checks(store: DuckDBStore, scope: Scope, *, usual_share: float,
     store.con.execute("SET preserve_insertion_order = false")
     try:
         store.con.execute(f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS {sql}", list(scope.params))
-        store.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_VISITS} AS SELECT deal_id, stage, "
-            "min(pos) AS first_pos, bool_or(pos = last_pos) AS ends_here, "
-            f"any_value(outcome) AS outcome FROM {_TEMP} GROUP BY deal_id, stage")
-        order = stage_order(store, scope, usual_share=usual_share)
+        order = stage_order(store, usual_share=usual_share)
         out.tables["stage_order"] = order
         _skips_and_regressions(store, order, int(deals_with_history), out)
         _pushes(store, int(deals_with_history), min_pushes, max_rows, out)

@@ -300,15 +300,22 @@ class CategoricalColumn:
     vocabulary: tuple[str, ...] | None = None
     known_terms: bool = True  # also compare with KNOWN_TERMS (not for people's names)
 
-    def counts_sql(self) -> str:
-        """Deals per value, as SQL over the ``scope`` CTE."""
-        if "." in self.name:
-            table, column = self.name.split(".", 1)
-            return (f"SELECT t.{q(column)} AS value, count(DISTINCT t.deal_id) AS deals "
-                    f"FROM {q(table)} t JOIN scope USING (deal_id) WHERE t.{q(column)} IS NOT NULL "
-                    "GROUP BY 1")
-        return (f"SELECT {q(self.name)} AS value, count(*) AS deals FROM scope "
-                f"WHERE {q(self.name)} IS NOT NULL GROUP BY 1")
+    @property
+    def in_deals(self) -> bool:
+        return "." not in self.name
+
+    def counts_sql(self, *, distinct_deals: bool = False) -> str:
+        """Rows per value as SQL over the ``scope`` CTE: deals for a deal column; for a column of
+        another table, its rows (cheap), or its distinct deals with ``distinct_deals``."""
+        if self.in_deals:
+            return (f"SELECT {q(self.name)} AS value, count(*) AS deals FROM scope "
+                    f"WHERE {q(self.name)} IS NOT NULL GROUP BY 1")
+        table, column = self.name.split(".", 1)
+        count = "count(DISTINCT t.deal_id)" if distinct_deals else "count(*)"
+        where = f"t.{q(column)} IN (SELECT unnest(?))" if distinct_deals else "TRUE"
+        return (f"SELECT t.{q(column)} AS value, {count} AS deals FROM {q(table)} t "
+                f"JOIN scope USING (deal_id) WHERE t.{q(column)} IS NOT NULL AND {where} "
+                "GROUP BY 1")
 
 
 def _styled(term: str, like: str) -> str:
@@ -400,6 +407,8 @@ def vocabulary_check(store: DuckDBStore, scope: Scope,
                                    reference_file=files.get(column.name, ""), unmatched=missing)
         if not variants:
             continue
+        if not column.in_deals:
+            variants = _count_deals(store, scope, column, variants)
         for v in variants:
             rows.append({"column": column.name, **dataclasses.asdict(v)})
         out.issues.append(_issue(column, variants, total))
@@ -407,6 +416,17 @@ def vocabulary_check(store: DuckDBStore, scope: Scope,
         rows, columns=["column", "value", "deals", "suggested", "suggested_deals", "distance",
                        "similarity", "reason", "source"])
     return out
+
+
+def _count_deals(store: DuckDBStore, scope: Scope, column: CategoricalColumn,
+                 variants: list[Variant]) -> list[Variant]:
+    """Variants of a stage or activity column found on row counts, with their deals counted."""
+    values = sorted({v.value for v in variants} | {v.suggested for v in variants if v.suggested})
+    frame = scope.query(store, column.counts_sql(distinct_deals=True), [values])
+    deals = dict(zip(frame["value"].astype(str), frame["deals"].astype(int), strict=True))
+    return [dataclasses.replace(v, deals=deals.get(v.value, 0),
+                                suggested_deals=deals.get(v.suggested or "", 0))
+            for v in variants]
 
 
 def reference_files(store: DuckDBStore) -> dict[str, str]:
