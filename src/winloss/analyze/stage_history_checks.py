@@ -5,9 +5,9 @@ The usual stage order is inferred from the data, not typed in:
 1. each deal's stage entries are numbered in time order (position 1, 2, …); a stage's place in the
    order is the **median position** at which it is entered, and stages with equal medians share a
    level (e.g. "Closed Won" and "Closed Lost");
-2. a **lost stage** — where at least 90 % of its entries end their deal, and at least 90 % of those
-   deals are lost — can be reached from anywhere: a deal may be lost at any point, so moving into it is
-   never a skip;
+2. a **lost stage** — where at least 90 % of its entries end their deal, and at least 90 % of
+   those deals are lost — can be reached from anywhere: a deal may be lost at any point, so moving
+   into it is never a skip;
 3. a stage is **usual** when at least ``usual_share`` of the deals that get further (to a higher
    level, lost stages aside) pass through it; optional stages that most deals bypass are left out
    of the path before transitions are judged, so bypassing them is no skip;
