@@ -271,8 +271,13 @@ def stage_ws(tmp_path: Path) -> Workspace:
     path("LOSTEARLY", ["Lead", "Lost"])  # lost early: no skip
     path("LEGAL", ["Lead", "Qualify", "Demo", "Legal", "Proposal", "Won"])  # an optional stage
     path("EARLY", [*PATH, "Won"], start="2026-01-01")  # entered before created (2026-01-10)
+    frame = pd.DataFrame(deals)
+    frame["Opportunity Name"] = [f"Deal {d['deal_id']}" for d in deals]
+    frame.loc[frame["deal_id"].isin(["N0", "N1"]), "Opportunity Name"] = "Pilot"  # two accounts
+    frame.loc[frame["deal_id"] == "DUP1", "Opportunity Name"] = "Twin expansion"
+    frame.loc[frame["deal_id"] == "DUP2", "Opportunity Name"] = "twin-Expansion"
     ws = Workspace(tmp_path / "stages.duckdb")
-    ws.import_deals(pd.DataFrame(deals))
+    ws.import_deals(frame)
     ws.import_file(TABLES["stage_history"], pd.DataFrame(rows))
     ws.import_file(TABLES["activities"], pd.DataFrame([
         {"activity_id": "a1", "deal_id": "N0", "type": "call", "occurred_at": "2025-12-20 10:00"},
@@ -317,6 +322,8 @@ def test_duplicates_and_impossible_dates(stage_ws: Workspace) -> None:
     dup = result.issue("duplicates:account, amount and created date")
     assert dup.deals == 2  # DUP1/DUP2 (account names normalised); the zero amounts are no evidence
     assert dup.examples == ("DUP1, DUP2",)
+    named = result.issue("duplicates:opportunity_name and account")
+    assert named.deals == 2 and named.examples == ("DUP1, DUP2",)  # "Pilot" is at two accounts
     assert result.issue("dates:created-closed").examples == ("SAMEDAY",)
     assert result.issue("dates:closed-before-created").examples == ("SWAPPED",)
     assert result.issue("values:lost-amount-zero").deals == 2
