@@ -14,6 +14,11 @@ IBM_CSV = SHARED_DATA / "ibm_sales_win_loss" / "WA_Fn-UseC_-Sales-Win-Loss.csv"
 MAVEN_CSV = SHARED_DATA / "maven_crm_sales_opportunities" / "sales_pipeline.csv"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="Rewrite the golden files in tests/golden/ from the current output.")
+
+
 def require(path: Path) -> Path:
     """Skip the test, with the reason, when a real dataset is not present."""
     if not path.exists():
@@ -40,6 +45,21 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     w = Workspace(path)
     for name, frame in generate_demo(600, seed=3).tables().items():
+        w.import_file(TABLES[name], frame, on_duplicate="keep-last")
+    w.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_store_1500(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1,500-deal demo store: enough deals for significant findings in a 4-quarter window."""
+    from winloss import Workspace
+    from winloss.demo.generator import generate_demo
+    from winloss.model.schema import TABLES
+
+    path = tmp_path_factory.mktemp("demo1500") / "demo.duckdb"
+    w = Workspace(path)
+    for name, frame in generate_demo(1500, seed=3).tables().items():
         w.import_file(TABLES[name], frame, on_duplicate="keep-last")
     w.close()
     return path

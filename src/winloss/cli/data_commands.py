@@ -205,4 +205,7 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
     out = Console()
     for name, summary in result.steps:
         out.rule(f"[bold]{name}")
-        out.print(summary)
+        out.print(summary, highlight=False)
+    report = Path(report_path).resolve()
+    if report.exists():
+        message(f"report: {report}")

@@ -23,6 +23,9 @@ DemoStep = Callable[[Workspace, "DemoOptions"], str]
 DEMO_STEPS: list[tuple[str, str]] = [
     ("The store", "winloss.demo.steps:store_summary"),
     ("Data integrity", "winloss.analyze.audit:demo_step"),
+    ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
+    ("Action plan", "winloss.demo.steps:action_plan"),
+    ("Quarterly report", "winloss.demo.steps:quarterly_report"),
 ]
 
 

@@ -20,3 +20,42 @@ def store_summary(ws: Workspace, options: DemoOptions) -> str:
         f"{data['quarters'][0]}–{data['quarters'][-1]}; "
         + ", ".join(f"{k} {v:,}" for k, v in data["tables"].items() if k != "deals")
     )
+
+
+def concentrations(ws: Workspace, options: DemoOptions) -> str:
+    """Findings of the latest quarter (recorded in the register) and of all quarters."""
+    from winloss.workspace import DealFilter
+
+    quarters = ws.info()["quarters"]
+    if len(quarters) > 1:  # the previous quarter first, so the register has a comparison
+        ws.analyze(DealFilter(quarter=quarters[-2]))
+    latest = ws.analyze(DealFilter(quarter=quarters[-1])) if quarters else None
+    result = ws.analyze()
+    data = result.to_dict()
+    lines = [f"{data['deals']:,} closed deals, {data['hypotheses_tested']:,} hypotheses tested; "
+             f"{len(data['findings'])} findings at q ≤ {data['alpha']}:"]
+    lines += [f"  {f['id']}. {f['statement']}" for f in data["findings"]]
+    if latest is not None:
+        register = latest.to_dict().get("register") or []
+        changes = ", ".join(f"{r['status']}: {r['key']}" for r in register[:6])
+        lines.append(f"{quarters[-1]} vs {quarters[-2] if len(quarters) > 1 else '—'}: "
+                     f"{changes or 'no change'}")
+    return "\n".join(lines)
+
+
+def action_plan(ws: Workspace, options: DemoOptions) -> str:
+    """The action plan of the latest quarter, with the previous quarter's plan re-measured."""
+    quarters = ws.info()["quarters"]
+    if len(quarters) > 1:
+        ws.plan(quarter=quarters[-2])
+    plan = ws.plan()
+    return "\n".join(f"{a.kind} #{a.priority} [{a.status}] {a.title}" for a in plan.actions)
+
+
+def quarterly_report(ws: Workspace, options: DemoOptions) -> str:
+    """Write the quarterly HTML report and return its path."""
+    from pathlib import Path
+
+    report = ws.report()
+    path = report.save(options.report_path or "winloss-report.html")
+    return f"{len(report.sections)} sections for {report.period}: {Path(path).resolve()}"

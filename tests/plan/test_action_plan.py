@@ -1,0 +1,89 @@
+"""The action plan on a demo store: rules are pre-outcome, backtests add up, exports load."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from winloss import Workspace
+from winloss.cli.main import cli
+from winloss.model.schema import deal_field_known
+
+
+@pytest.fixture
+def ws(demo_store_1500: Path, tmp_path: Path) -> Workspace:
+    copy = tmp_path / "demo.duckdb"
+    shutil.copy(demo_store_1500, copy)
+    return Workspace(copy)
+
+
+def test_rules_use_only_pre_outcome_fields_and_backtest_out_of_sample(ws: Workspace) -> None:
+    plan = ws.plan()
+    rules = [a for a in plan.actions if a.kind == "qualification"]
+    assert rules
+    assert not set(plan.discovery_quarters) & set(plan.backtest_quarters)
+    closed = ws.closed_deals()
+    for a in rules:
+        for c in a.evidence["conditions"]:
+            assert deal_field_known(c["field"]) == "before", c
+        totals = a.evidence["backtest"]["totals"]
+        # independent recomputation of the backtest with plain pandas
+        back = closed[closed["quarter"].isin(plan.backtest_quarters)]
+        mask = pd.Series(True, index=back.index)
+        for c in a.evidence["conditions"]:
+            col = back[c["field"]]
+            op, v = c["op"], c["value"]
+            m = {"<=": col <= v, "<": col < v, ">": col > v, ">=": col >= v,
+                 "==": col == v, "!=": col != v}[op]
+            mask &= m.fillna(False).astype(bool)
+        excluded = mask if a.evidence["action"] == "deprioritise" else (
+            ~mask if a.evidence["action"] == "require" else mask & False)
+        won = back["outcome"] == "won"
+        assert totals["excluded_deals"] == int(excluded.sum())
+        assert totals["excluded_wins"] == int((excluded & won).sum())
+        assert totals["avoided_losses"] == int((excluded & ~won).sum())
+        assert totals["days_saved"] == pytest.approx(
+            back.loc[excluded & ~won, "cycle_days"].sum())
+
+
+def test_register_records_and_remeasures(ws: Workspace) -> None:
+    first = ws.plan(quarter="2026Q2")
+    assert all(a.status == "proposed" for a in first.actions)
+    second = ws.plan(quarter="2026Q3")
+    kept = [a for a in second.actions if a.status == "kept"]
+    assert kept and all(a.measured for a in kept)
+    reg = ws.store.query("SELECT period, count(*) AS n FROM action_register GROUP BY 1")
+    assert dict(zip(reg["period"], reg["n"], strict=True)) == {
+        "2026Q2": len(first.actions), "2026Q3": len(second.actions)}
+    again = ws.plan(quarter="2026Q3")  # idempotent per period
+    assert ws.store.count("action_register") == len(first.actions) + len(again.actions)
+
+
+def test_cli_exports_csv_json_yaml(demo_store_1500: Path, tmp_path: Path) -> None:
+    db = tmp_path / "d.duckdb"
+    shutil.copy(demo_store_1500, db)
+    runner = CliRunner()
+    for suffix in ("csv", "json", "yaml"):
+        out = tmp_path / f"plan.{suffix}"
+        result = runner.invoke(cli, ["--db", str(db), "plan", "--no-record", "-o", str(out),
+                                     "--format", "json"])
+        assert result.exit_code == 0, result.output
+        printed = json.loads(result.stdout)
+        text = out.read_text()
+        if suffix == "csv":
+            rows = list(csv.DictReader(io.StringIO(text)))
+            assert [r["key"] for r in rows] == [a["key"] for a in printed["actions"]]
+            assert all(json.loads(r["evidence"]) is not None for r in rows)
+        elif suffix == "json":
+            assert json.loads(text) == printed
+        else:
+            assert yaml.safe_load(text) == printed
+    assert Workspace(db).store.count("action_register") == 0  # --no-record
