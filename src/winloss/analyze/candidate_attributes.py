@@ -87,11 +87,9 @@ def informative_attributes(table: DealTable, fields: list[DealField]) -> tuple[l
                 skipped[f.name] = ("known only after the outcome and restates it "
                                    "(every value is all wins or all losses)")
                 continue
-        else:
-            values = column.values[~missing]
-            if values.min() == values.max() and not missing.any():
-                skipped[f.name] = "a single value in this period"
-                continue
+        elif not missing.any() and np.nanmin(column.values) == np.nanmax(column.values):
+            skipped[f.name] = "a single value in this period"
+            continue
         names.append(f.name)
     return names, skipped
 

@@ -154,6 +154,8 @@ class _KeptModel:
         unique, self.inverse = dense_patterns(self.keys, k)
         self.design = pattern_design(unique, k)
         groups = unique.size
+        # one bincount per score test: key = 4 * pattern + 2 * in_candidate + won
+        self.base_key = self.inverse * 4 + self.won
         n = np.bincount(self.inverse, minlength=groups).astype(np.float64)
         wins = np.bincount(self.inverse, weights=self.won, minlength=groups).astype(np.float64)
         _, self.prob, info = fit_pooled_logistic(self.design, n, wins, ridge=self.ridge)
@@ -169,9 +171,9 @@ class _KeptModel:
         """Mean excess of wins over the model's expectation in ``mask`` and the score test's
         p-value of adding ``mask`` to the model."""
         groups = self.design.shape[0]
-        idx = self.inverse[mask]
-        n_in = np.bincount(idx, minlength=groups).astype(np.float64)
-        w_in = np.bincount(idx, weights=self.won[mask], minlength=groups)
+        cells = np.bincount(self.base_key + 2 * mask, minlength=4 * groups).reshape(groups, 2, 2)
+        n_in = cells[:, 1, :].sum(axis=1).astype(np.float64)
+        w_in = cells[:, 1, 1].astype(np.float64)
         score = float(np.sum(w_in - n_in * self.prob))
         excess = score / max(float(n_in.sum()), 1.0)
         weight = n_in * self.variance

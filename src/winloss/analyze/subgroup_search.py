@@ -47,7 +47,7 @@ class SearchSettings:
     max_cuts: int = 100
     range_cuts: int = 19
     pair_cuts: int = 9
-    screen_p: float = 0.25  # pair tests whose approximate p-value exceeds this stay approximate
+    screen_p: float = 0.1  # pair tests whose approximate p-value exceeds this stay approximate
 
 
 @dataclass(frozen=True)
@@ -110,41 +110,68 @@ def _quantile_positions(cumulative: FloatArray, total: float, count: int) -> Int
     return np.unique(np.clip(idx, 0, cumulative.size - 1)).astype(np.int64)
 
 
-def candidate_cuts(values: FloatArray, max_cuts: int) -> FloatArray:
-    """Candidate cut points: data values at evenly spaced quantiles (every distinct value when
-    there are few), excluding the maximum so that ``x <= cut`` never holds for every deal."""
-    present = values[~np.isnan(values)]
+def _choose_cuts(distinct: FloatArray, cumulative: FloatArray, max_cuts: int) -> FloatArray:
+    """Every distinct value but the largest when there are few; else the values at evenly spaced
+    quantiles (inverted CDF), so ``x <= cut`` never holds for every deal."""
+    if distinct.size - 1 <= max_cuts:
+        return distinct[:-1].astype(np.float64)
+    targets = cumulative[-1] * np.arange(1, max_cuts + 1) / (max_cuts + 1)
+    chosen = np.unique(np.searchsorted(cumulative, targets, side="left"))
+    chosen = chosen[chosen < distinct.size - 1]
+    return distinct[chosen].astype(np.float64)
+
+
+def numeric_codes(values: FloatArray, max_cuts: int) -> tuple[FloatArray, NDArray[np.int32]]:
+    """Candidate cut points from the data and each deal's bin: 0 for ``x <= cuts[0]``, j for
+    ``cuts[j-1] < x <= cuts[j]``, ``len(cuts)`` above the last cut, ``len(cuts) + 1`` missing.
+
+    Integer-valued fields (day counts, stakeholders) are binned through a lookup table over their
+    range (every distinct value is a candidate when there are few); other fields take the values
+    at evenly spaced quantiles by a partial sort. Both bin every deal exactly."""
+    present_mask = ~np.isnan(values)
+    present = values[present_mask]
+    codes = np.empty(values.size, dtype=np.int32)
     if present.size == 0:
-        return np.zeros(0)
-    if present.size > 200_000:
-        present = np.random.default_rng(0).choice(present, 200_000, replace=False)
-    fine = np.unique(np.quantile(present, np.linspace(0, 1, 4 * max_cuts + 1),
-                                 method="inverted_cdf"))
-    if fine.size - 1 > max_cuts:
-        fine = np.unique(np.quantile(present, np.linspace(0, 1, max_cuts + 1),
-                                     method="inverted_cdf"))
-    return np.asarray(fine[:-1], dtype=np.float64)
+        codes.fill(1)
+        return np.zeros(0), codes
+    low, high = float(present.min()), float(present.max())
+    if high - low <= 2_000_000 and np.array_equal(present, np.round(present)):
+        offset = (present - low).astype(np.int64)
+        counts = np.bincount(offset)
+        positions = np.flatnonzero(counts)
+        cuts = _choose_cuts(positions + low, np.cumsum(counts[positions]), max_cuts)
+        lookup = np.searchsorted(cuts, np.arange(counts.size) + low, side="left")
+        codes[present_mask] = lookup[offset]
+    else:
+        # values at evenly spaced quantiles (inverted CDF) by one partial sort
+        targets = np.ceil(present.size * np.arange(1, max_cuts + 1) / (max_cuts + 1)) - 1
+        kth = np.unique(np.append(targets.astype(np.int64), present.size - 1))
+        parted = np.partition(present, kth)
+        cuts = np.unique(parted[kth])
+        cuts = cuts[cuts < high].astype(np.float64)
+        codes[present_mask] = np.searchsorted(cuts, present, side="left")
+    codes[~present_mask] = cuts.size + 1
+    return cuts, codes
 
 
 def encode(table: DealTable, names: list[str], settings: SearchSettings) -> list[EncodedAttribute]:
     """Code every attribute for the search."""
-    encoded: list[EncodedAttribute] = []
-    for index, name in enumerate(names):
+
+    def one(item: tuple[int, str]) -> EncodedAttribute:
+        index, name = item
         column = table.columns[name]
         if isinstance(column, NumericColumn):
-            cuts = candidate_cuts(column.values, settings.max_cuts)
-            codes = np.searchsorted(cuts, column.values, side="left").astype(np.int32)
-            missing_code = cuts.size + 1
-            codes[np.isnan(column.values)] = missing_code
-            encoded.append(EncodedAttribute(index, name, True, column.integer, codes,
-                                            missing_code, cuts=cuts, values=column.values))
-        else:
-            assert isinstance(column, CategoricalColumn)
-            missing_code = len(column.labels)
-            codes = np.where(column.codes < 0, missing_code, column.codes).astype(np.int32)
-            encoded.append(EncodedAttribute(index, name, False, False, codes, missing_code,
-                                            labels=column.labels))
-    return encoded
+            cuts, codes = numeric_codes(column.values, settings.max_cuts)
+            return EncodedAttribute(index, name, True, column.integer, codes, cuts.size + 1,
+                                    cuts=cuts, values=column.values)
+        assert isinstance(column, CategoricalColumn)
+        missing_code = len(column.labels)
+        codes = np.where(column.codes < 0, missing_code, column.codes).astype(np.int32)
+        return EncodedAttribute(index, name, False, False, codes, missing_code,
+                                labels=column.labels)
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(one, enumerate(names)))
 
 
 def coded_mask(cond: CodedCondition, attr: EncodedAttribute) -> NDArray[np.bool_]:
