@@ -28,7 +28,7 @@ Post-outcome fields behave as in real CRMs: won deals close faster (``cycle_days
 ``loss_reason``, and captures are made days to weeks after the close.
 
 Data-quality defects planted for the audit: two reps leave most SPICED fields blank; a few industry
-values are misspelt ("helthcare", "fintech " with a trailing blank); some deals are created already
+values are misspelt ("helthcare", "fintec"); some deals are created already
 closed; some close dates are pushed three or more times; captures of one rep come late.
 """
 
@@ -229,7 +229,7 @@ def _plant_defects(deals: pd.DataFrame, rng: np.random.Generator) -> None:
         deals.loc[sloppy, col] = None
     typo = rng.random(n) < 0.01
     deals.loc[typo & (deals["industry"] == "healthcare").to_numpy(), "industry"] = "helthcare"
-    deals.loc[typo & (deals["industry"] == "fintech").to_numpy(), "industry"] = "fintech "
+    deals.loc[typo & (deals["industry"] == "fintech").to_numpy(), "industry"] = "fintec"
     created_closed = (rng.random(n) < 0.008) & (deals["outcome"] != "open").to_numpy()
     deals.loc[created_closed, "created_at"] = deals.loc[created_closed, "closed_at"]
 

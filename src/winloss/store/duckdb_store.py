@@ -135,6 +135,8 @@ class DuckDBStore:
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}; check the path or "
                              "close the other program using it") from exc
+        # stdout is for data: no DuckDB progress bar (a per-connection setting)
+        self.con.execute("SET enable_progress_bar = false")
         if not read_only:
             self.migrate()
 
