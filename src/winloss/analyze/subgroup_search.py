@@ -139,7 +139,8 @@ def numeric_codes(values: FloatArray, max_cuts: int) -> tuple[FloatArray, NDArra
         offset = (present - low).astype(np.int64)
         counts = np.bincount(offset)
         positions = np.flatnonzero(counts)
-        cuts = _choose_cuts(positions + low, np.cumsum(counts[positions]), max_cuts)
+        cuts = _choose_cuts((positions + low).astype(np.float64),
+                            np.cumsum(counts[positions]).astype(np.float64), max_cuts)
         lookup = np.searchsorted(cuts, np.arange(counts.size) + low, side="left")
         codes[present_mask] = lookup[offset]
     else:
