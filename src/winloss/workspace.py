@@ -299,3 +299,54 @@ class Workspace:
         if flt is None and (quarter or since or until):
             flt = DealFilter(quarter=quarter, since=since, until=until)
         return DataAudit(deal_filter=flt, **settings).run(self)
+
+    # -- win probability, forecast, leads and accounts -----------------------------------------
+    def evaluate_model(self, flt: DealFilter | None = None, **settings: Any) -> Any:
+        """Out-of-sample metrics of the win model beside its baselines
+        (:class:`winloss.analyze.evaluation.EvaluationResult`; ``settings`` are fields of
+        :class:`winloss.analyze.evaluation.ModelEvaluation`)."""
+        from winloss.analyze.evaluation import ModelEvaluation
+
+        return ModelEvaluation(**settings).run(self, flt)
+
+    def score_deals(self, flt: DealFilter | None = None, **settings: Any) -> Any:
+        """Calibrated P(win) with interval and top factors for open deals
+        (:class:`winloss.analyze.scoring.ScoreResult`; ``settings`` are fields of
+        :class:`winloss.analyze.scoring.Scoring`)."""
+        from winloss.analyze.scoring import Scoring
+
+        return Scoring(**settings).run(self, flt)
+
+    def score_leads(self, flt: DealFilter | None = None, **settings: Any) -> Any:
+        """Lead scores from creation-time fields, graded A–D
+        (:class:`winloss.analyze.leads.LeadScoring`)."""
+        from winloss.analyze.leads import LeadScoring
+
+        return LeadScoring(**settings).run(self, flt)
+
+    def forecast(self, quarter: str, **settings: Any) -> Any:
+        """Expected bookings of a quarter with P10/P50/P90
+        (:class:`winloss.analyze.forecast.Forecast`)."""
+        from winloss.analyze.forecast import Forecast
+
+        return Forecast(quarter, **settings).run(self)
+
+    def forecast_backtest(self, **settings: Any) -> Any:
+        """Forecasts replayed at past quarter starts vs actual bookings
+        (:class:`winloss.analyze.forecast.ForecastBacktest`)."""
+        from winloss.analyze.forecast import ForecastBacktest
+
+        return ForecastBacktest(**settings).run(self)
+
+    def target_accounts(self, **settings: Any) -> Any:
+        """Accounts ranked by ideal-customer fit and expansion potential
+        (:class:`winloss.analyze.targeting.AccountTargeting`)."""
+        from winloss.analyze.targeting import AccountTargeting
+
+        return AccountTargeting(**settings).run(self)
+
+    def save_scores(self, result: Any) -> str:
+        """Store a score or lead-score result (``scores`` and ``analysis_runs``); returns the run id."""
+        from winloss.analyze.model_runs import save_scores
+
+        return save_scores(self, result)

@@ -29,6 +29,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Write the quarterly review as one self-contained HTML file (or JSON)."),
     "audit": ("winloss.cli.audit_commands:audit",
               "Audit data integrity: blanks, late captures, odd dates, typos; a ranked fix list."),
+    "model": ("winloss.cli.model_commands:model",
+              "The win-probability model: `model evaluate` out of sample, beside baselines."),
+    "score": ("winloss.cli.model_commands:score",
+              "Score open deals: calibrated win probability, interval, top factors."),
+    "forecast": ("winloss.cli.model_commands:forecast",
+                 "Quarter bookings forecast with P10/P50/P90, by segment and owner; --backtest."),
+    "leads": ("winloss.cli.model_commands:leads",
+              "Lead scores from creation-time fields, graded A-D; CSV keyed by the CRM id."),
+    "accounts": ("winloss.cli.model_commands:accounts",
+                 "Rank accounts by ideal-customer fit and expansion potential."),
 }
 
 

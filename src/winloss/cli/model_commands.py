@@ -1,0 +1,301 @@
+"""Model commands: ``model evaluate``, ``score``, ``forecast``, ``leads`` and ``accounts``.
+
+Each works on the store, and the FILE-taking ones also directly on a CSV/Excel/Parquet file with
+the import mapping options (an in-memory workspace; nothing is written).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from winloss.cli.data_commands import mapping_options
+from winloss.cli.main import State, pass_state
+from winloss.cli.render import emit_frame, format_option, message
+
+
+def file_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """FILE argument, mapping options and ``--on-duplicate`` for commands that read a file."""
+    f = click.option("--on-duplicate", type=click.Choice(["error", "keep-last", "keep-first"]),
+                     default="keep-last", show_default=True,
+                     help="FILE only: what to do with an id that occurs more than once.")(f)
+    f = mapping_options(f)
+    return click.argument("file", required=False,
+                          type=click.Path(dir_okay=False, exists=True))(f)
+
+
+def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--exclude", multiple=True, metavar="FIELD",
+                     help="Never use this field (repeatable).")(f)
+    f = click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed of every random choice.")(f)
+    return f
+
+
+@contextmanager
+def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Iterator[Any]:
+    """The store's workspace, or an in-memory one holding FILE (closed afterwards)."""
+    from winloss.errors import UsageError
+    from winloss.model.mapping import parse_column_flags
+    from winloss.workspace import Workspace
+
+    mapping_given = any(opts.get(k) for k in ("preset", "mapping_file", "columns", "won_values",
+                                              "lost_values"))
+    if file is None:
+        if mapping_given:
+            raise UsageError("--preset, --mapping, --column, --won-value and --lost-value apply "
+                             "to a FILE, e.g. `winloss model evaluate deals.csv --column "
+                             "outcome=Status`")
+        yield state.workspace()
+        return
+    ws = Workspace.from_file(file, preset=opts.get("preset"), mapping=opts.get("mapping_file"),
+                             columns=parse_column_flags(opts.get("columns") or ()),
+                             won_values=opts.get("won_values") or (),
+                             lost_values=opts.get("lost_values") or (),
+                             on_duplicate=opts.get("on_duplicate", "keep-last"))
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def busy(text: str) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True).status(text)
+
+
+def _caveats(result: Any) -> None:
+    for caveat in getattr(result, "caveats", ()):
+        message(f"note: {caveat}")
+
+
+# -- model evaluate -------------------------------------------------------------------------------
+@click.group("model")
+def model() -> None:
+    """The win-probability model: evaluate it out of sample, beside its baselines."""
+
+
+@model.command("evaluate")
+@file_options
+@click.option("--method", type=click.Choice(["auto", "cv", "time-split"]), default="auto",
+              show_default=True, help="time-split (train on earlier quarters, test on the next) "
+              "when deals have dates; cv (stratified k-fold) otherwise.")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Folds of the cross-validation.")
+@click.option("--include-post-outcome", is_flag=True,
+              help="Explanatory fit: also use fields known only at or after the close. The "
+              "output is labelled 'explanatory, not predictive'.")
+@model_options
+@click.option("--save", is_flag=True, help="Record the evaluation in the store's analysis runs.")
+@format_option
+@pass_state
+def evaluate(state: State, /, file: str | None, method: str, folds: int,
+             include_post_outcome: bool, exclude: tuple[str, ...], seed: int, save: bool,
+             fmt: str, **opts: Any) -> None:
+    """Evaluate the win model on closed deals: AUC, Brier, log loss, ECE, beside the baselines.
+
+    Fields known only after the outcome, and fields that leak it, are excluded with the reason.
+    """
+    from winloss.analyze.scoring import ModelSettings
+
+    settings = ModelSettings(purpose="explanatory" if include_post_outcome else "win",
+                             exclude=exclude, seed=seed, n_bootstrap=0)
+    with workspace_for(state, file, opts) as ws, busy("evaluating the win model…"):
+        result = ws.evaluate_model(settings=settings, method=method, folds=folds)
+        if save and file is None:
+            from winloss.analyze.model_runs import record_run
+
+            message(f"recorded run {record_run(ws, 'model-evaluate', result)}")
+    _caveats(result)
+    if fmt == "json":
+        click.echo(result.to_json())
+        return
+    emit_frame(result.summary, fmt, title=f"win model ({result.label}), {result.method}, "
+               f"{result.n_test:,} test deals")
+    if fmt == "table":
+        if result.excluded_fields:
+            import pandas as pd
+
+            emit_frame(pd.DataFrame(list(result.excluded_fields))[["field", "reason"]], fmt,
+                       title="excluded fields")
+        emit_frame(result.reliability, fmt, title="reliability (observed vs predicted)")
+
+
+# -- score ------------------------------------------------------------------------------------------
+@click.command("score")
+@file_options
+@click.option("--all", "include_closed", is_flag=True,
+              help="Score closed deals too (in-sample: optimistic).")
+@click.option("--train-on-store", is_flag=True,
+              help="FILE: score its deals with a model trained on the store's closed deals.")
+@click.option("--top", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Factors for and against per deal.")
+@click.option("--no-explain", is_flag=True, help="Skip the per-deal factors (faster).")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Table: at most this many deals (0 = all); JSON and CSV hold all.")
+@model_options
+@click.option("--save", is_flag=True, help="Store the scores (table `scores`) under a run id.")
+@format_option
+@pass_state
+def score(state: State, /, file: str | None, include_closed: bool, train_on_store: bool, top: int,
+          no_explain: bool, limit: int, exclude: tuple[str, ...], seed: int, save: bool,
+          fmt: str, **opts: Any) -> None:
+    """Score open deals: calibrated win probability, its interval and the top factors."""
+    from winloss.analyze.scoring import ModelSettings, Scoring
+
+    analysis = Scoring(ModelSettings(exclude=exclude, seed=seed), include_closed=include_closed,
+                       explain=not no_explain, top=top)
+    with workspace_for(state, file, opts) as ws, busy("fitting and scoring…"):
+        trainer = state.workspace() if (file is not None and train_on_store) else None
+        result = analysis.run(ws, train_on=trainer)
+        if save and file is None:
+            message(f"stored {len(result.scores):,} scores as run {ws.save_scores(result)}")
+        elif save:
+            message("note: --save applies to the store, not to a FILE (nothing is written)")
+    _emit_scores(result, fmt, limit, title="win probability of open deals",
+                 table_columns=("deal_id", "account_name", "owner", "probability", "ci_low",
+                                "ci_high", "factors_for", "factors_against"))
+
+
+def _emit_scores(result: Any, fmt: str, limit: int, *, title: str,
+                 columns: tuple[str, ...] = (), table_columns: tuple[str, ...] = ()) -> None:
+    _caveats(result)
+    if fmt == "json":
+        click.echo(result.to_json())
+        return
+    frame = result.scores.drop(columns=["factors"], errors="ignore")
+    if columns:
+        frame = frame[[c for c in columns if c in frame.columns]]
+    if fmt == "csv":
+        emit_frame(frame, fmt)
+        return
+    if table_columns:
+        frame = frame[[c for c in table_columns if c in frame.columns]]
+    if frame.empty:
+        message("no deals to score (no open deals; use --all to score closed deals)")
+    shown = frame.head(limit) if limit else frame
+    emit_frame(shown, fmt, title=f"{title} (model: {result.model['model']}, calibration: "
+               f"{result.model['calibration']['method']})", max_rows=len(shown) or 1)
+    if len(frame) > len(shown):
+        message(f"… {len(frame) - len(shown)} more deals (use --limit 0, or --format csv)")
+    if not result.importances.empty:
+        emit_frame(result.importances, fmt, title="what matters (permutation importance)")
+
+
+# -- leads ------------------------------------------------------------------------------------------
+@click.command("leads")
+@file_options
+@click.option("--all", "include_closed", is_flag=True, help="Score closed deals too.")
+@click.option("--train-on-store", is_flag=True,
+              help="FILE: score its deals with a model trained on the store's closed deals.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Table: at most this many leads (0 = all).")
+@model_options
+@click.option("--save", is_flag=True, help="Store the scores (table `scores`) under a run id.")
+@format_option
+@pass_state
+def leads(state: State, /, file: str | None, include_closed: bool, train_on_store: bool,
+          limit: int, exclude: tuple[str, ...], seed: int, save: bool, fmt: str,
+          **opts: Any) -> None:
+    """Lead scores from fields known at creation, graded A–D; `--format csv` for the CRM."""
+    from winloss.analyze.leads import EXPORT_COLUMNS, LeadScoring
+    from winloss.analyze.scoring import ModelSettings
+
+    analysis = LeadScoring(ModelSettings(purpose="lead", exclude=exclude, seed=seed),
+                           include_closed=include_closed)
+    with workspace_for(state, file, opts) as ws, busy("scoring leads…"):
+        trainer = state.workspace() if (file is not None and train_on_store) else None
+        result = analysis.run(ws, train_on=trainer)
+        if save and file is None:
+            message(f"stored {len(result.scores):,} lead scores as run "
+                    f"{ws.save_scores(result)}")
+    _emit_scores(result, fmt, limit, title="lead scores", columns=EXPORT_COLUMNS)
+
+
+# -- forecast ----------------------------------------------------------------------------------------
+@click.command("forecast")
+@click.option("--quarter", help="The fiscal quarter to forecast, e.g. 2026Q4.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]),
+              help="Snapshot date [default: the later of the quarter start and the store's "
+              "last date].")
+@click.option("--by", default="segment,owner", show_default=True,
+              help="Comma-separated breakdown dimensions.")
+@click.option("--draws", type=click.IntRange(100, 1_000_000), default=10_000,
+              show_default=True, help="Simulated quarters.")
+@click.option("--backtest", is_flag=True,
+              help="Replay past quarters: forecast at each start vs actual, interval coverage.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation.")
+@format_option
+@pass_state
+def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: str, draws: int,
+             backtest: bool, seed: int, fmt: str) -> None:
+    """Expected bookings of the open deals due in a quarter, with P10/P50/P90."""
+    from winloss.analyze.scoring import ModelSettings
+    from winloss.errors import UsageError
+
+    ws = state.workspace()
+    settings = ModelSettings(n_bootstrap=0, seed=seed)
+    if backtest:
+        with busy("replaying past quarters…"):
+            result = ws.forecast_backtest(settings=settings,
+                                          quarters=(quarter,) if quarter else ())
+        _caveats(result)
+        if fmt == "json":
+            click.echo(result.to_json())
+            return
+        emit_frame(result.quarters, fmt, title=f"forecast backtest: {result.coverage:.0%} of "
+                   f"quarters inside P10–P90 (nominal {result.interval:.0%})")
+        return
+    if not quarter:
+        raise UsageError("give --quarter, e.g. --quarter 2026Q4 (or --backtest)")
+    with busy(f"forecasting {quarter}…"):
+        result = ws.forecast(quarter, as_of=as_of.date() if as_of else None,
+                             by=tuple(b.strip() for b in by.split(",") if b.strip()),
+                             draws=draws, settings=settings)
+    _caveats(result)
+    if fmt == "json":
+        click.echo(result.to_json())
+        return
+    t = result.totals
+    emit_frame(result.summary, fmt, title=f"{result.quarter} bookings forecast as of "
+               f"{result.as_of}: expected {t['expected']:,.0f} (P10 {t['p10']:,.0f}, "
+               f"P90 {t['p90']:,.0f})", max_rows=500)
+    if fmt == "table":
+        emit_frame(result.comparison, fmt, title="the same deals by other methods")
+
+
+# -- accounts ----------------------------------------------------------------------------------------
+@click.command("accounts")
+@file_options
+@click.option("--rank-by", type=click.Choice(["fit", "expansion"]), default="fit",
+              show_default=True, help="Ideal-customer fit, or expansion potential of customers.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Table: at most this many accounts (0 = all).")
+@model_options
+@format_option
+@pass_state
+def accounts(state: State, /, file: str | None, rank_by: str, limit: int,
+             exclude: tuple[str, ...], seed: int, fmt: str, **opts: Any) -> None:
+    """Rank accounts by fit to the deals we win (ICP) and by expansion potential."""
+    from winloss.analyze.scoring import ModelSettings
+    from winloss.analyze.targeting import AccountTargeting
+
+    analysis = AccountTargeting(rank_by=rank_by,  # type: ignore[arg-type]
+                                settings=ModelSettings(purpose="account", exclude=exclude,
+                                                       seed=seed))
+    with workspace_for(state, file, opts) as ws, busy("ranking accounts…"):
+        result = analysis.run(ws)
+    _caveats(result)
+    if fmt == "json":
+        click.echo(result.to_json())
+        return
+    frame = result.accounts
+    if fmt == "table" and limit:
+        frame = frame.head(limit)
+    emit_frame(frame, fmt, title=f"accounts by {rank_by} (win rate overall "
+               f"{result.base_rate:.0%})", max_rows=max(len(frame), 1))
