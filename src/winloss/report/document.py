@@ -27,6 +27,7 @@ SECTIONS: list[str] = [
     "winloss.report.sections.changes:build",
     "winloss.report.sections.findings:build",
     "winloss.report.sections.plan:build",
+    "winloss.report.sections.forecast:build",
     "winloss.report.sections.quality:build",
 ]
 
