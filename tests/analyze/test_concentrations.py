@@ -241,6 +241,7 @@ def test_a_file_without_ids_or_dates_is_analysed(tmp_path: Path) -> None:
     result = ws.analyze()
     ws.close()
     assert result.deals == 2500 and result.findings
+    assert any("no id column" in n for n in result.notes)
     assert any("quarter-over-quarter" in n for n in result.notes)
     assert all(f.quarters_held is None and f.quarters_seen is None for f in result.findings)
     assert result.register is None
@@ -299,4 +300,4 @@ def test_ibm_findings_mark_post_outcome_columns() -> None:
         if f.post_outcome:
             assert "known only after the outcome" in f.statement
         assert not fields & {"loss_reason", "win_reason"}
-    assert any("no close dates" in n for n in result.notes)
+    assert any("quarter-over-quarter" in n for n in result.notes)

@@ -20,6 +20,7 @@ The method (details in docs/concentrations.md):
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 import uuid
@@ -187,13 +188,13 @@ class ConcentrationAnalysis:
                 return dataclasses.replace(self, deal_filter=flt)._run(
                     ws, with_register=with_register, compare_previous=compare_previous)
         table, fields, names, skipped = self._load(ws, flt)
-        notes: list[str] = []
+        notes = _file_notes(ws)
         core = self._core(table, names)
         dated = table.quarter is not None and bool((table.quarter.codes >= 0).any())
         history: dict[int, list[QuarterRate]] = {}
         quarters: tuple[str, ...] = ()
         single_quarter = bool(flt is not None and flt.quarter)
-        if not dated:
+        if not dated and not any("quarter-over-quarter" in n for n in notes):
             notes.append("the deals have no close dates: quarter-over-quarter comparison and the "
                          "findings register are skipped")
         elif core.findings:
@@ -428,6 +429,15 @@ class ConcentrationAnalysis:
             run_id=run_id, elapsed_seconds=round(time.perf_counter() - started, 3),
             version=__version__,
         )
+
+
+def _file_notes(ws: Workspace) -> list[str]:
+    """What reading a file for direct analysis noted (generated ids, no dates, duplicates)."""
+    if ws.path != ":memory:":
+        return []
+    rows = ws.store.con.execute("SELECT notes FROM imports WHERE table_name = 'deals' "
+                                "ORDER BY import_id").fetchall()
+    return [str(note) for (raw,) in rows for note in json.loads(raw or "[]")]
 
 
 def _check_sufficient(table: DealTable, flt: DealFilter | None) -> None:
