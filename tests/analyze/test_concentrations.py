@@ -301,3 +301,31 @@ def test_ibm_findings_mark_post_outcome_columns() -> None:
             assert "known only after the outcome" in f.statement
         assert not fields & {"loss_reason", "win_reason"}
     assert any("quarter-over-quarter" in n for n in result.notes)
+
+
+def test_conditions_select_deals_and_read_as_words() -> None:
+    from winloss.analyze.conditions import Condition
+    from winloss.analyze.deal_table import CategoricalColumn, NumericColumn
+
+    days = NumericColumn("days_to_critical_event", np.array([10.0, 120.0, 121.0, np.nan]), True)
+    pain = CategoricalColumn("pain_category", np.array([0, 1, -1, 0], dtype=np.int32),
+                             ("ux", "cost"))
+    engaged = CategoricalColumn("decision_maker_engaged", np.array([1, 0, 0, -1],
+                                                                  dtype=np.int32), (False, True))
+    assert Condition("days_to_critical_event", "<=", 120).mask(days).tolist() == [
+        True, True, False, False]
+    assert Condition("days_to_critical_event", "between", (120, 121)).mask(days).tolist() == [
+        False, True, True, False]
+    assert Condition("days_to_critical_event", "is_missing", True).mask(days).tolist() == [
+        False, False, False, True]
+    assert Condition("pain_category", "==", "ux").mask(pain).tolist() == [True, False, False, True]
+    assert Condition("pain_category", "!=", "ux").mask(pain).tolist() == [False, True, False, False]
+    assert Condition("decision_maker_engaged", "==", False).mask(engaged).tolist() == [
+        False, True, True, False]
+    assert Condition("days_to_critical_event", "<=", 120).phrase(integer=True) == (
+        "whose critical event was at most 120 days away")
+    assert Condition("stakeholders", "<=", 1).phrase(integer=True) == "with at most 1 stakeholder"
+    assert Condition("decision_maker_engaged", "==", False).phrase() == (
+        "where the decision maker was not engaged")
+    assert Condition("pain_category", "is_missing", True).phrase() == (
+        "with no pain category recorded")

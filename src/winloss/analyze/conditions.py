@@ -72,6 +72,9 @@ class Condition:
         label = self.field.replace("_", " ")
         if self.op == "is_missing":
             return f"with no {label} recorded"
+        if self.field in _BOOL_PHRASES and isinstance(self.value, bool | np.bool_):
+            positive = bool(self.value) == (self.op == "==")
+            return _BOOL_PHRASES[self.field][0 if positive else 1]
         if not self.is_threshold and self.op in ("==", "!="):
             value = _value_words(self.value)
             verb = "was" if self.op == "==" else "was not"
@@ -84,6 +87,13 @@ class Condition:
             return text
         return f"whose {label} was {bound}"
 
+
+_BOOL_PHRASES: dict[str, tuple[str, str]] = {
+    "decision_maker_engaged": ("where the decision maker was engaged",
+                               "where the decision maker was not engaged"),
+    "criteria_co_created": ("whose decision criteria we shaped with the customer",
+                            "whose decision criteria we did not shape with the customer"),
+}
 
 _NUMERIC_PHRASES: dict[str, str] = {
     "days_to_critical_event": "whose critical event was {bound} days away",
