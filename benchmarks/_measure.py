@@ -20,7 +20,11 @@ def measure(code: str, *, python: str = sys.executable, timeout: int = 3600) -> 
         _extra = {}
         exec(compile(sys.stdin.read(), "<bench>", "exec"))
         _wall = time.perf_counter() - _t0
-        _peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM belongs to this process image (reset by exec); ru_maxrss is inherited from the
+        # parent on Linux and would overstate a light job started by a heavy parent.
+        _hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+        _peak = (int(_hwm[0].split()[1]) if _hwm else
+                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
         print("__RESULT__" + json.dumps({"seconds": _wall, "peak_mb": _peak, **_extra}))
         """
     )
