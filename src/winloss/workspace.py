@@ -228,9 +228,7 @@ class Workspace:
         return self.store.query(f'SELECT * FROM "{tbl.name}"')
 
     def has_dates(self) -> bool:
-        row = self.store.con.execute(
-            "SELECT count(*) FROM deals WHERE created_at IS NOT NULL").fetchone()
-        return bool(row and row[0] > 0)
+        return bool(self.store.scalar("SELECT count(*) FROM deals WHERE created_at IS NOT NULL"))
 
     def info(self) -> dict[str, Any]:
         """A summary of the store: counts per table, outcomes, date range, custom fields."""
@@ -239,9 +237,8 @@ class Workspace:
                                           "subscriptions", "usage_events", "captures")}
         outcomes = dict(s.con.execute(
             "SELECT outcome, count(*) FROM deals GROUP BY 1 ORDER BY 1").fetchall())
-        rng = s.con.execute(
-            "SELECT min(created_at), max(created_at), min(closed_at), max(closed_at) FROM deals"
-        ).fetchone()
+        rng = s.row(
+            "SELECT min(created_at), max(created_at), min(closed_at), max(closed_at) FROM deals")
         quarters = [r[0] for r in s.con.execute(
             "SELECT DISTINCT quarter FROM deals_enriched WHERE quarter IS NOT NULL "
             "AND outcome IN ('won', 'lost') ORDER BY 1"

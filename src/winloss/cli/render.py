@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -34,7 +34,8 @@ def emit_frame(frame: Any, fmt: str, *, title: str | None = None, max_rows: int 
 
         table = Table(title=title, show_lines=False, header_style="bold")
         for col in df.columns:
-            justify = "right" if pd.api.types.is_numeric_dtype(df[col].dtype) else "left"
+            justify: Literal["right", "left"] = (
+                "right" if pd.api.types.is_numeric_dtype(df[col].dtype) else "left")
             table.add_column(str(col), justify=justify, overflow="fold")
         for row in df.head(max_rows).itertuples(index=False):
             table.add_row(*[_cell(v) for v in row])

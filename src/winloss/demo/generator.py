@@ -101,6 +101,11 @@ def _quarters_back(as_of: dt.date, quarters: int) -> dt.date:
     return dt.date(index // 4, (index % 4) * 3 + 1, 1)
 
 
+def _blank(n: int) -> np.ndarray:
+    """An object array of missing values (the other branch of a ``np.where``)."""
+    return np.full(n, None, dtype=object)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -191,7 +196,7 @@ def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
         "strategic_importance": importance,
         "critical_event": np.where(has_ce, rng.choice(np.array(
             ["board review", "fiscal year end", "system sunset", "audit", "product launch"]), n),
-            None),
+            _blank(n)),
         "critical_event_date": pd.to_datetime(np.where(
             has_ce, created + days_to_ce.astype("timedelta64[D]"), np.datetime64("NaT"))),
         "decision_criteria": rng.choice(np.array(["price", "integration", "ease of use",
@@ -199,9 +204,9 @@ def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
         "criteria_co_created": co_created,
         "stakeholders": stakeholders,
         "decision_maker_engaged": dm_engaged,
-        "loss_reason": np.where(outcome == "lost", rng.choice(LOSS_REASONS, n), None),
-        "win_reason": np.where(outcome == "won", rng.choice(WIN_REASONS, n), None),
-        "competitor": np.where(is_open, None, rng.choice(COMPETITORS, n)),
+        "loss_reason": np.where(outcome == "lost", rng.choice(LOSS_REASONS, n), _blank(n)),
+        "win_reason": np.where(outcome == "won", rng.choice(WIN_REASONS, n), _blank(n)),
+        "competitor": np.where(is_open, _blank(n), rng.choice(COMPETITORS, n)),
         "lead_temperature": temperature,
     })
     deals["competitor"] = deals["competitor"].replace("", None)

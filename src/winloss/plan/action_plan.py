@@ -156,7 +156,8 @@ def _rule_title(rule: QualificationRule, finding: dict[str, Any]) -> str:
 
 def _condition_words(c: dict[str, Any]) -> str:
     field_name = str(c["field"]).replace("_", " ")
-    op, value = c["op"], c.get("value")
+    op: str = c["op"]
+    value: Any = c.get("value")
     if op == "is_missing":
         return f"no {field_name} is recorded"
     if op == "between":

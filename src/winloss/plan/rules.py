@@ -26,7 +26,8 @@ OPS = ("==", "!=", "<", "<=", ">", ">=", "between", "is_missing")
 def condition_mask(frame: pd.DataFrame, condition: dict[str, Any]) -> np.ndarray:
     """Rows of ``frame`` meeting one ``{field, op, value}`` condition (missing never matches,
     except for ``is_missing``)."""
-    field, op, value = condition["field"], condition["op"], condition.get("value")
+    field, op = condition["field"], condition["op"]
+    value: Any = condition.get("value")
     if op not in OPS:
         raise UsageError(f"unknown condition operator {op!r}; use one of {', '.join(OPS)}")
     if field not in frame.columns:

@@ -128,17 +128,17 @@ def line_chart(name: str, title: str, x_labels: Sequence[str],
     for k, (label, vals) in enumerate(series.items()):
         color = palette[k % len(palette)]
         segment: list[str] = []
-        for i, v in enumerate(vals):
-            if v is None or math.isnan(v):
+        for i, value in enumerate(vals):
+            if value is None or math.isnan(value):
                 if len(segment) > 1:
                     parts.append(f'<polyline points="{" ".join(segment)}" fill="none" '
                                  f'stroke="{color}" stroke-width="2" />')
                 segment = []
                 continue
-            segment.append(f"{px(i):.1f},{py(v):.1f}")
-            parts.append(f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="3" fill="{color}">'
+            segment.append(f"{px(i):.1f},{py(value):.1f}")
+            parts.append(f'<circle cx="{px(i):.1f}" cy="{py(value):.1f}" r="3" fill="{color}">'
                          f"<title>{escape(label)} {escape(str(x_labels[i]))}: "
-                         f"{_fmt(v, pct)}</title></circle>")
+                         f"{_fmt(value, pct)}</title></circle>")
         if len(segment) > 1:
             parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{color}" '
                          f'stroke-width="2" />')

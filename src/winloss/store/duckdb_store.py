@@ -248,9 +248,8 @@ class DuckDBStore:
             self.con.register("_incoming", pa.Table.from_pandas(frame, preserve_index=False))
             select = ", ".join(f"CAST({_q(c)} AS {types[c]}) AS {_q(c)}" for c in cols)
             on = " AND ".join(f"t.{_q(k)} = i.{_q(k)}" for k in key)
-            updated = self.con.execute(
-                f"SELECT count(*) FROM _incoming i JOIN {_q(table.name)} t ON {on}"
-            ).fetchone()[0]
+            updated = self.scalar(
+                f"SELECT count(*) FROM _incoming i JOIN {_q(table.name)} t ON {on}")
             non_key = [c for c in cols if c not in key]
             insert = (f"INSERT INTO {_q(table.name)} ({', '.join(_q(c) for c in cols)}) "
                       f"SELECT {select} FROM _incoming")
@@ -275,8 +274,7 @@ class DuckDBStore:
                     "INSERT OR REPLACE INTO unmatched_values VALUES (?, ?, ?, ?)",
                     [[fieldname, str(v), int(n), prepared.file] for v, n in counts.items()],
                 )
-            next_id = self.con.execute(
-                "SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
+            next_id = self.scalar("SELECT coalesce(max(import_id), 0) + 1 FROM imports")
             inserted = len(frame) - int(updated)
             self.con.execute(
                 "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -305,11 +303,23 @@ class DuckDBStore:
         )
 
     # -- reading ----------------------------------------------------------------------------
+    def scalar(self, sql: str, params: Iterable[Any] | None = None) -> Any:
+        """The first value of the first row of a query (``None`` when there is no row)."""
+        row = self.con.execute(sql, list(params) if params is not None else []).fetchone()
+        return row[0] if row else None
+
+    def row(self, sql: str, params: Iterable[Any] | None = None) -> tuple[Any, ...]:
+        """The first row of a query that always returns one (aggregates)."""
+        found = self.con.execute(sql, list(params) if params is not None else []).fetchone()
+        if found is None:
+            raise StoreError(f"the store returned no row for: {sql}")
+        return tuple(found)
+
     def query(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
         return self.con.execute(sql, list(params) if params is not None else []).df()
 
     def count(self, table: str) -> int:
-        return int(self.con.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()[0])
+        return int(self.scalar(f"SELECT count(*) FROM {_q(table)}"))
 
     def close(self) -> None:
         self.con.close()
