@@ -233,3 +233,34 @@ def test_created_dates_are_not_predictors() -> None:
     assert model.choice is not None
     assert not {"created_at", "closed_at", "quarter", "cycle_days"} & set(model.choice.names())
     assert dt.date(2024, 1, 1)  # dates exist in the frame but are not used
+
+
+def test_large_inputs_use_sampled_and_rescaled_bootstrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shortcuts for millions of deals, exercised at small scale: intervals from a sample of
+    scored deals, and refits on m of n training deals rescaled by √(m/n), agree with the exact
+    per-deal bootstrap on average width within 35%."""
+    import winloss.analyze.scoring as scoring
+
+    ws = workspace(make_deals(3000, seed=6))
+    closed, catalog = ws.closed_deals(), ws.field_catalog()
+    probe = make_deals(2000, seed=7)
+    exact_model = WinModel(ModelSettings(n_bootstrap=20)).fit(closed, catalog)
+    exact = exact_model.predict(probe)
+    assert exact.attrs["interval_method"] == "bootstrap per deal"
+    monkeypatch.setattr(scoring, "EXACT_INTERVALS", 500)
+    monkeypatch.setattr(scoring, "INTERVAL_SAMPLE", 600)
+    sampled = exact_model.predict(probe)
+    assert sampled.attrs["interval_method"].startswith("bootstrap on 600 sampled deals")
+    np.testing.assert_allclose(sampled["probability"], exact["probability"])
+    assert (sampled["ci_low"] <= sampled["probability"]).all()
+    assert (sampled["probability"] <= sampled["ci_high"]).all()
+
+    def width(r: pd.DataFrame) -> float:
+        return float((r["ci_high"] - r["ci_low"]).mean())
+
+    assert width(sampled) == pytest.approx(width(exact), rel=0.35)
+    monkeypatch.setattr(scoring, "EXACT_INTERVALS", 100_000)
+    monkeypatch.setattr(scoring, "BOOTSTRAP_MAX", 600)
+    m_of_n = WinModel(ModelSettings(n_bootstrap=20)).fit(closed, catalog)
+    assert m_of_n.bootstrap_scale == pytest.approx(np.sqrt(600 / m_of_n._boot_rows.size))
+    assert width(m_of_n.predict(probe)) == pytest.approx(width(exact), rel=0.35)

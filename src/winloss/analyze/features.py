@@ -123,9 +123,11 @@ def choose_fields(catalog: list[Any], frame: pd.DataFrame, *, purpose: Purpose =
     """
     chosen: list[Predictor] = []
     excluded: list[dict[str, str]] = []
+    seen: set[str] = set()
     for f in catalog:
-        if f.name in NEVER_PREDICTORS or not f.analyse:
+        if f.name in NEVER_PREDICTORS or not f.analyse or f.name in seen:
             continue
+        seen.add(f.name)
         if f.name not in frame.columns or frame[f.name].notna().sum() == 0:
             continue
         kind = _kind(f.dtype)

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
-from winloss.analyze.calibration import CalibrationMap, choose_calibration, log_loss
+from winloss.analyze.calibration import EPS, CalibrationMap, choose_calibration, log_loss
 from winloss.analyze.classifiers import CANDIDATES, Classifier, Logistic, make_classifier
 from winloss.analyze.features import (
     FeatureEncoder,
@@ -53,6 +54,12 @@ BOOSTING_MIN = 200
 HOLDOUT_MIN = 2000
 #: Background deals per field for the what-if explanations.
 BACKGROUND = 16
+#: Up to this many deals, each gets its own bootstrap interval (see :meth:`WinModel.predict`).
+EXACT_INTERVALS = 100_000
+#: Deals scored by the bootstrap refits when there are more than :data:`EXACT_INTERVALS`.
+INTERVAL_SAMPLE = 50_000
+#: Bootstrap refits use at most this many deals (m-out-of-n bootstrap, spread rescaled).
+BOOTSTRAP_MAX = 200_000
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,7 @@ class WinModel:
         self.calibration_scores: dict[str, float] = {}
         self.selection: dict[str, float] = {}
         self.replicas: list[Classifier] = []
+        self.bootstrap_scale = 1.0
         self.importances = pd.DataFrame()
         self.validation = "none"
         self.n_train = 0
@@ -262,8 +270,11 @@ class WinModel:
         self.replicas = []
         rng = np.random.default_rng(s.seed + 1)
         assert self.classifier is not None and self.encoder is not None
+        # m-out-of-n bootstrap for very large data: refits on m deals, spread scaled by √(m/n)
+        m = min(len(rows), BOOTSTRAP_MAX)
+        self.bootstrap_scale = float(np.sqrt(m / len(rows)))
         for _ in range(b):
-            pick = rows[rng.integers(0, len(rows), len(rows))]
+            pick = rows[rng.integers(0, len(rows), m)]
             if len(np.unique(y[pick])) < 2:
                 continue
             data = self.encoder.transform(closed.iloc[pick], training=True)
@@ -302,19 +313,57 @@ class WinModel:
         return self.calibration.apply(self.classifier.predict(data))
 
     def predict(self, frame: pd.DataFrame, *, intervals: bool = True) -> pd.DataFrame:
-        """``probability`` and (with replicas) ``ci_low``/``ci_high`` for each row of ``frame``."""
+        """``probability`` and (with replicas) ``ci_low``/``ci_high`` for each row of ``frame``.
+
+        Up to :data:`EXACT_INTERVALS` deals every deal gets its own bootstrap interval. Beyond, the
+        refits score a sample of :data:`INTERVAL_SAMPLE` deals and each deal takes the median
+        spread (on the logit scale) of sampled deals with a similar probability; the method used
+        is in ``result.attrs["interval_method"]``.
+        """
         assert self.encoder is not None and self.classifier is not None
         data = self.encoder.transform(frame)
         p = self.calibration.apply(self.classifier.predict(data))
         out = pd.DataFrame({"probability": p}, index=frame.index)
-        if intervals and self.replicas:
+        if not (intervals and self.replicas):
+            return out
+        a = (1 - self.settings.interval) / 2
+        if len(frame) <= EXACT_INTERVALS:
             reps = np.column_stack([self.calibration.apply(r.predict(data))
                                     for r in self.replicas])
-            a = (1 - self.settings.interval) / 2
             lo, hi = np.quantile(reps, [a, 1 - a], axis=1)
-            out["ci_low"] = np.minimum(lo, p)
-            out["ci_high"] = np.maximum(hi, p)
+            if self.bootstrap_scale < 1:
+                z = logit(np.clip(p, EPS, 1 - EPS))
+                lo = expit(z + self.bootstrap_scale * (logit(np.clip(lo, EPS, 1 - EPS)) - z))
+                hi = expit(z + self.bootstrap_scale * (logit(np.clip(hi, EPS, 1 - EPS)) - z))
+            out.attrs["interval_method"] = "bootstrap per deal"
+        else:
+            lo, hi = self._sampled_interval(frame, p, a)
+            out.attrs["interval_method"] = (f"bootstrap on {INTERVAL_SAMPLE:,} sampled deals, "
+                                            "spread by predicted probability")
+        out["ci_low"] = np.minimum(lo, p)
+        out["ci_high"] = np.maximum(hi, p)
         return out
+
+    def _sampled_interval(self, frame: pd.DataFrame, p: np.ndarray, a: float
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Bootstrap spreads measured on a sample, applied by bins of predicted probability."""
+        assert self.encoder is not None
+        rng = np.random.default_rng(self.settings.seed)
+        take = np.sort(rng.choice(len(frame), INTERVAL_SAMPLE, replace=False))
+        sample = self.encoder.transform(frame.iloc[take])
+        reps = np.column_stack([self.calibration.apply(r.predict(sample))
+                                for r in self.replicas])
+        z = logit(np.clip(p, EPS, 1 - EPS))
+        zs = z[take]
+        q = logit(np.clip(np.quantile(reps, [a, 1 - a], axis=1), EPS, 1 - EPS))
+        edges = np.unique(np.quantile(zs, np.linspace(0, 1, 51)[1:-1]))
+        bins_s, bins_all = np.digitize(zs, edges), np.digitize(z, edges)
+        down = pd.Series(q[0] - zs).groupby(bins_s).median()
+        up = pd.Series(q[1] - zs).groupby(bins_s).median()
+        d_lo = down.reindex(range(len(edges) + 1)).ffill().bfill().to_numpy()
+        d_hi = up.reindex(range(len(edges) + 1)).ffill().bfill().to_numpy()
+        d_lo, d_hi = d_lo * self.bootstrap_scale, d_hi * self.bootstrap_scale
+        return expit(z + d_lo[bins_all]), expit(z + d_hi[bins_all])
 
     def explain(self, frame: pd.DataFrame, top: int = 3) -> list[dict[str, list[dict[str, Any]]]]:
         """Top factors for and against each deal, in plain words with the effect in points.
@@ -359,6 +408,7 @@ class WinModel:
             "calibration": self.calibration.to_dict(),
             "calibration_log_loss": self.calibration_scores,
             "bootstrap_refits": len(self.replicas),
+            "bootstrap_scale": self.bootstrap_scale,
             "n_train": self.n_train,
             "base_rate": self.base_rate,
             "fields_used": self.choice.names(),
