@@ -263,11 +263,13 @@ class Workspace:
 
     # -- the quarterly review -----------------------------------------------------------------
     def plan(self, *, quarter: str | None = None, window: int | None = None,
-             record: bool = True) -> Any:
-        """The action plan (:class:`winloss.plan.action_plan.ActionPlan`) for a quarter."""
+             record: bool = True, adjustments: bool = True) -> Any:
+        """The action plan (:class:`winloss.plan.action_plan.ActionPlan`) for a quarter;
+        ``adjustments=False`` leaves out the model-based forecast/scoring/targeting actions."""
         from winloss.plan.action_plan import PlanSettings, build_plan
 
-        return build_plan(self, PlanSettings(quarter=quarter, window=window, record=record))
+        return build_plan(self, PlanSettings(quarter=quarter, window=window, record=record,
+                                             adjustments=adjustments))
 
     def report(self, *, quarter: str | None = None) -> Any:
         """The quarterly review (:class:`winloss.report.document.QuarterlyReport`)."""

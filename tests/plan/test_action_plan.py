@@ -26,7 +26,7 @@ def ws(demo_store_1500: Path, tmp_path: Path) -> Workspace:
 
 
 def test_rules_use_only_pre_outcome_fields_and_backtest_out_of_sample(ws: Workspace) -> None:
-    plan = ws.plan()
+    plan = ws.plan(adjustments=False)
     rules = [a for a in plan.actions if a.kind == "qualification"]
     assert rules
     assert not set(plan.discovery_quarters) & set(plan.backtest_quarters)
@@ -55,15 +55,15 @@ def test_rules_use_only_pre_outcome_fields_and_backtest_out_of_sample(ws: Worksp
 
 
 def test_register_records_and_remeasures(ws: Workspace) -> None:
-    first = ws.plan(quarter="2026Q2")
+    first = ws.plan(quarter="2026Q2", adjustments=False)
     assert all(a.status == "proposed" for a in first.actions)
-    second = ws.plan(quarter="2026Q3")
+    second = ws.plan(quarter="2026Q3", adjustments=False)
     kept = [a for a in second.actions if a.status == "kept"]
     assert kept and all(a.measured for a in kept)
     reg = ws.store.query("SELECT period, count(*) AS n FROM action_register GROUP BY 1")
     assert dict(zip(reg["period"], reg["n"], strict=True)) == {
         "2026Q2": len(first.actions), "2026Q3": len(second.actions)}
-    again = ws.plan(quarter="2026Q3")  # idempotent per period
+    again = ws.plan(quarter="2026Q3", adjustments=False)  # idempotent per period
     assert ws.store.count("action_register") == len(first.actions) + len(again.actions)
 
 
@@ -74,7 +74,7 @@ def test_cli_exports_csv_json_yaml(demo_store_1500: Path, tmp_path: Path) -> Non
     for suffix in ("csv", "json", "yaml"):
         out = tmp_path / f"plan.{suffix}"
         result = runner.invoke(cli, ["--db", str(db), "plan", "--no-record", "-o", str(out),
-                                     "--format", "json"])
+                                     "--format", "json", "--no-adjustments"])
         assert result.exit_code == 0, result.output
         printed = json.loads(result.stdout)
         text = out.read_text()
@@ -87,3 +87,16 @@ def test_cli_exports_csv_json_yaml(demo_store_1500: Path, tmp_path: Path) -> Non
         else:
             assert yaml.safe_load(text) == printed
     assert Workspace(db).store.count("action_register") == 0  # --no-record
+
+
+def test_plan_has_forecast_scoring_and_targeting_adjustments(ws: Workspace) -> None:
+    plan = ws.plan(record=False)
+    kinds = [a.kind for a in plan.actions]
+    assert {"capture", "qualification", "forecast", "scoring", "targeting"} <= set(kinds)
+    calibration = plan.lists["segment_calibration"]
+    assert {r["dimension"] for r in calibration} == {"segment", "owner"}
+    assert all(0 <= r["q_value"] <= 1 for r in calibration)
+    assert plan.lists["target_accounts"] and plan.lists["expansion"]
+    expansion_ids = {r["account_id"] for r in plan.lists["expansion"]}
+    won_accounts = set(ws.closed_deals().query("outcome == 'won'")["account_id"])
+    assert expansion_ids <= won_accounts  # only customers are expanded

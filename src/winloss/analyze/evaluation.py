@@ -62,6 +62,9 @@ class EvaluationResult(ResultMixin):
     settings: dict[str, Any]
     inputs: dict[str, Any]
     caveats: tuple[str, ...] = ()
+    #: Out-of-sample predictions: deal_id, the split, segment/owner/quarter when present,
+    #: probability and won — what per-segment calibration corrections are computed from.
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -163,10 +166,14 @@ class ModelEvaluation:
         models: Counter[str] = Counter()
         calibrations: Counter[str] = Counter()
         split_info: list[dict[str, Any]] = []
+        oos: list[pd.DataFrame] = []
+        keep = [c for c in ("deal_id", "segment", "owner", "region", "quarter")
+                if c in closed.columns]
         for train, test, name in splits:
             tr, te = closed.iloc[train].reset_index(drop=True), closed.iloc[test]
             model = WinModel(settings).fit(tr, catalog, open_deals=open_deals, importance=False)
             p = model.predict_frame(te)
+            oos.append(te[keep].assign(split=name, probability=p, won=y[test]))
             pooled_y.append(y[test])
             pooled["winloss"].append(p)
             for ex in model.excluded:
@@ -214,6 +221,7 @@ class ModelEvaluation:
             inputs={"n_closed": len(y), "won": int(y.sum()), "lost": int(len(y) - y.sum()),
                     "date_range": _date_range(closed), **(inputs or {})},
             caveats=tuple(caveats),
+            predictions=pd.concat(oos, ignore_index=True) if oos else pd.DataFrame(),
         )
 
     def _time_splits(self, closed: pd.DataFrame, y: np.ndarray

@@ -22,13 +22,16 @@ from winloss.cli.render import emit_frame, message
               help="Also export the plan to a file: .csv, .json, .yaml/.yml (for the CRM admin).")
 @click.option("--no-record", is_flag=True, help="Do not write the actions to the quarterly "
               "register.")
+@click.option("--no-adjustments", is_flag=True, help="Leave out the forecast, scoring and "
+              "targeting adjustments (no model is fitted; faster).")
 @pass_state
 def plan(state: State, quarter: str | None, window: int | None, fmt: str,
-         output: str | None, no_record: bool) -> None:
+         output: str | None, no_record: bool, no_adjustments: bool) -> None:
     """The action plan: capture fixes, backtested qualification rules, forecast, scoring and
     targeting adjustments — kept in a quarterly register and re-measured every quarter."""
     ws = state.workspace()
-    result = ws.plan(quarter=quarter, window=window, record=not no_record)
+    result = ws.plan(quarter=quarter, window=window, record=not no_record,
+                     adjustments=not no_adjustments)
     renders = {"json": result.to_json, "yaml": result.to_yaml, "csv": result.to_csv}
     if output:
         suffix = Path(output).suffix.lower().lstrip(".")

@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,8 @@ class PlanSettings:
         At most this many qualification rules, strongest evidence first.
     record
         Write the actions to the quarterly register.
+    adjustments
+        Add forecast, scoring and targeting adjustments (fits the win model; slower).
     """
 
     quarter: str | None = None
@@ -63,6 +66,7 @@ class PlanSettings:
     alpha: float = 0.05
     max_rules: int = 8
     record: bool = True
+    adjustments: bool = True
 
 
 @dataclass(frozen=True)
@@ -314,7 +318,8 @@ def remeasure(ws: Workspace, review: Quarter, previous: pd.DataFrame,
 def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
                extra_actions: list[Action] | None = None,
                lists: dict[str, list[dict[str, Any]]] | None = None,
-               analysis: dict[str, Any] | None = None) -> ActionPlan:
+               analysis: dict[str, Any] | None = None,
+               cache: Callable[[str, Callable[[], Any]], Any] | None = None) -> ActionPlan:
     """Build the action plan for a quarter (qualification rules and the register)."""
     settings = settings or PlanSettings()
     quarters = closed_quarters(ws)
@@ -331,6 +336,14 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     actions, _ = qualification_actions(ws, settings, review, discovery, backtest, notes,
                                        analysis)
     actions = capture_actions(audit) + actions + list(extra_actions or [])
+    lists = dict(lists or {})
+    if settings.adjustments:
+        from winloss.plan.adjustments import adjustment_actions
+
+        more, more_lists, more_notes = adjustment_actions(ws, cache)
+        actions += more
+        lists.update(more_lists)
+        notes += more_notes
     previous = ws.store.query("SELECT * FROM action_register WHERE period < ? ORDER BY period",
                               [str(review)])
     remeasured = remeasure(ws, review, previous, quarter_audit)
@@ -342,7 +355,7 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
         final.append(Action(a.key, a.kind, a.title, a.detail, a.priority, a.evidence, status,
                             measured))
     plan = ActionPlan(str(review), tuple(discovery), tuple(backtest), tuple(final),
-                      {**(lists or {}), "remeasured": remeasured}, tuple(notes))
+                      {**lists, "remeasured": remeasured}, tuple(notes))
     if settings.record:
         record_plan(ws, plan)
     return plan

@@ -40,7 +40,8 @@ def action_plan(ctx: ReportContext) -> Any:
     from winloss.plan.action_plan import PlanSettings, build_plan
 
     return ctx.cached("plan", lambda: build_plan(
-        ctx.ws, PlanSettings(quarter=str(ctx.quarter)), analysis=window_findings(ctx)))
+        ctx.ws, PlanSettings(quarter=str(ctx.quarter)), analysis=window_findings(ctx),
+        cache=ctx.cached))
 
 
 def audit(ctx: ReportContext) -> Any:
