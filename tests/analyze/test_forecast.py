@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -204,3 +205,19 @@ def test_maven_forecast_and_backtest() -> None:
     assert 0 <= backtest.coverage <= 1
     assert set(backtest.errors) == {"winloss model", "historical win rate"}
     ws.close()
+
+
+def test_demo_step_summarises_model_scores_and_forecast(demo_store: Path,
+                                                         tmp_path: Path) -> None:
+    from winloss.analyze.model_demo import demo_step
+    from winloss.demo.run import DemoOptions
+
+    copy = tmp_path / "demo.duckdb"
+    copy.write_bytes(demo_store.read_bytes())
+    ws = Workspace(copy)
+    text = demo_step(ws, DemoOptions(deals=600))
+    n_open = int((ws.deals()["outcome"] == "open").sum())
+    ws.close()
+    assert text.startswith("win model (time-split")
+    assert f"{n_open:,} open deals scored" in text
+    assert "2026Q4 forecast" in text and "P10" in text

@@ -264,3 +264,18 @@ def test_large_inputs_use_sampled_and_rescaled_bootstrap(monkeypatch: pytest.Mon
     m_of_n = WinModel(ModelSettings(n_bootstrap=20)).fit(closed, catalog)
     assert m_of_n.bootstrap_scale == pytest.approx(np.sqrt(600 / m_of_n._boot_rows.size))
     assert width(m_of_n.predict(probe)) == pytest.approx(width(exact), rel=0.35)
+
+
+def test_nothing_to_score_and_no_skill_are_said_plainly() -> None:
+    from winloss.analyze.leads import LeadScoring
+
+    empty = Scoring().run(workspace(make_deals(200)))
+    assert empty.scores.empty and any("no deals to score" in c for c in empty.caveats)
+    noise = make_deals(600, open_share=0.1, seed=8)
+    closed = noise["outcome"] != "open"
+    noise.loc[closed, "outcome"] = np.where(
+        np.random.default_rng(12345).random(int(closed.sum())) < 0.4, "won", "lost")
+    leads = LeadScoring().run(workspace(noise))
+    assert leads.model["model"] == "base_rate"
+    assert (leads.scores["lead_grade"] == "-").all()
+    assert any("no grades" in c for c in leads.caveats)

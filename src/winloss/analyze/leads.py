@@ -64,6 +64,10 @@ class LeadScoring:
                                      "include_closed": self.include_closed})
         scores = result.scores
         scores.insert(1, "lead_score", np.round(scores["probability"] * 100).astype(int))
+        if model.model_name == "base_rate" or cutoffs[0] <= cutoffs[2]:
+            scores.insert(2, "lead_grade", "-")
+            return replace(result, caveats=(*result.caveats, "the creation-time fields do not "
+                                            "separate won from lost deals: no grades"))
         scores.insert(2, "lead_grade", grades(scores["probability"].to_numpy(), cutoffs))
         return result
 

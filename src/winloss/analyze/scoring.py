@@ -52,6 +52,8 @@ MIN_PER_CLASS = 5
 BOOSTING_MIN = 200
 #: From this many closed deals one held-out split replaces 5-fold out-of-fold predictions.
 HOLDOUT_MIN = 2000
+#: A candidate must beat the win rate's held-out log loss by this much (nats) to be used.
+MIN_SKILL = 0.002
 #: Background deals per field for the what-if explanations.
 BACKGROUND = 16
 #: Up to this many deals, each gets its own bootstrap interval (see :meth:`WinModel.predict`).
@@ -255,7 +257,8 @@ class WinModel:
     def _best(self, names: list[str]) -> str:
         """The candidate with the lowest held-out log loss; the win rate if none beats it."""
         best = min(names, key=lambda k: self.selection[k])
-        if self.settings.model == "auto" and self.selection["base_rate"] <= self.selection[best]:
+        if (self.settings.model == "auto"
+                and self.selection[best] > self.selection["base_rate"] - MIN_SKILL):
             self.caveats.append("no field predicts the outcome better than the overall win rate "
                                 "on held-out deals: the model falls back to the win rate")
             return "base_rate"
@@ -309,6 +312,8 @@ class WinModel:
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated P(win) for each row of ``frame``."""
         assert self.encoder is not None and self.classifier is not None
+        if len(frame) == 0:
+            return np.zeros(0)
         data = self.encoder.transform(frame)
         return self.calibration.apply(self.classifier.predict(data))
 
@@ -321,6 +326,9 @@ class WinModel:
         is in ``result.attrs["interval_method"]``.
         """
         assert self.encoder is not None and self.classifier is not None
+        if len(frame) == 0:
+            cols = ["probability"] + (["ci_low", "ci_high"] if intervals and self.replicas else [])
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
         data = self.encoder.transform(frame)
         p = self.calibration.apply(self.classifier.predict(data))
         out = pd.DataFrame({"probability": p}, index=frame.index)
@@ -509,6 +517,8 @@ def score_frame(model: WinModel, targets: pd.DataFrame, *, kind: str = "score",
         caveats.append(f"factors not computed for more than {max_explained:,} deals")
     if (targets.get("outcome", pd.Series(dtype=str)) != "open").any():
         caveats.append("closed deals are scored in-sample: their probabilities are optimistic")
+    if len(targets) == 0:
+        caveats.append("no deals to score: there are no open deals (score closed ones with --all)")
     scores = scores.sort_values("probability", ascending=False, ignore_index=True)
     info = {"n_scored": len(scores), "scored_at": dt.datetime.now().isoformat(timespec="seconds"),
             **(inputs or {})}
