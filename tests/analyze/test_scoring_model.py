@@ -22,7 +22,7 @@ def make_deals(n: int = 800, *, seed: int = 0, open_share: float = 0.0, dated: b
     """Deals whose P(win) is known: region north +1.5, referral +1.0, stakeholders +0.4 each.
 
     With ``leaks``: ``signed_amount`` is zero for every lost deal, ``result_code`` restates the
-    outcome (1% noise) and ``contract_ref`` is empty for every open deal.
+    outcome (1% noise) and ``contract_ref`` (a contract type) is empty for every open deal.
     """
     rng = np.random.default_rng(seed)
     region = rng.choice(["north", "south", "east", "west"], n)
@@ -53,7 +53,7 @@ def make_deals(n: int = 800, *, seed: int = 0, open_share: float = 0.0, dated: b
         code = np.where(won, "A", "B")
         flip = rng.random(n) < 0.01
         frame["result_code"] = np.where(flip, np.where(code == "A", "B", "A"), code)
-        frame["contract_ref"] = np.where(is_open, None, rng.integers(1000, 9999, n).astype(str))
+        frame["contract_ref"] = np.where(is_open, None, rng.choice(["MSA", "SOW", "PO"], n))
     return frame
 
 
@@ -279,3 +279,15 @@ def test_nothing_to_score_and_no_skill_are_said_plainly() -> None:
     assert leads.model["model"] == "base_rate"
     assert (leads.scores["lead_grade"] == "-").all()
     assert any("no grades" in c for c in leads.caveats)
+
+
+def test_identifier_like_columns_are_not_predictors() -> None:
+    frame = make_deals(300)
+    frame["opportunity_number"] = np.arange(1_000_000, 1_000_300)  # an id kept as a custom column
+    frame["note"] = [f"call back {i}" for i in range(300)]
+    ws = workspace(frame)
+    model = WinModel(ModelSettings(n_bootstrap=0)).fit(ws.closed_deals(), ws.field_catalog())
+    reasons = {e["field"]: e["reason"] for e in model.excluded}
+    assert reasons["opportunity_number"].startswith("looks like an identifier (100% distinct")
+    assert model.choice is not None and "stakeholders" in model.choice.names()
+    assert "note" not in model.choice.names()  # free text: the import marks it not analysed

@@ -53,6 +53,8 @@ MIN_LEVEL_COUNT = 5
 MAX_LEVELS = 200
 #: A numeric field with at least this many distinct values gets roundness/frequency companions.
 MANY_VALUES = 20
+#: A non-decimal field with at least this share of distinct values is treated as an identifier.
+ID_LIKE_SHARE = 0.9
 MISSING = "(missing)"
 OTHER = "(other)"
 
@@ -105,6 +107,11 @@ def plain_label(f: Any) -> str:
     return PLAIN_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
+def _distinct_share(col: pd.Series) -> float:
+    values = col.dropna()
+    return float(values.nunique() / len(values)) if len(values) else 0.0
+
+
 def _kind(dtype: str) -> Literal["category", "numeric"] | None:
     if dtype in ("int", "float"):
         return "numeric"
@@ -135,6 +142,11 @@ def choose_fields(catalog: list[Any], frame: pd.DataFrame, *, purpose: Purpose =
             continue
         if f.name in exclude:
             excluded.append({"field": f.name, "reason": "excluded by the user"})
+            continue
+        share = _distinct_share(frame[f.name])
+        if f.dtype != "float" and share >= ID_LIKE_SHARE and frame[f.name].notna().sum() >= 50:
+            excluded.append({"field": f.name, "reason": f"looks like an identifier ({share:.0%} "
+                             "distinct values): ids and free text say nothing about new deals"})
             continue
         if f.known == "after" and purpose != "explanatory":
             who = "the schema" if f.origin != "custom" else "the import preset or mapping"
