@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -76,8 +75,10 @@ def test_planted_effects_are_found_explained_and_ranked() -> None:
     assert len(north) > 0
     south = scores[scores["factors_against"].str.contains("Region is (?:south|east|west)")]
     assert len(south) > 0
-    first = scores["factors"].iloc[0]
-    assert {"field", "text", "effect"} <= set(first["for"][0]) if first["for"] else True
+    first = scores["factors"].iloc[0]  # the most likely win has reasons for it, largest first
+    assert first["for"] and set(first["for"][0]) == {"field", "text", "effect"}
+    effects = [f["effect"] for f in first["for"]]
+    assert effects == sorted(effects, reverse=True) and effects[0] > 0
 
 
 def test_calibrated_probabilities_track_the_known_ones() -> None:
@@ -231,8 +232,8 @@ def test_created_dates_are_not_predictors() -> None:
     ws = workspace(make_deals(400, dated=True))
     model = WinModel(ModelSettings(n_bootstrap=0)).fit(ws.closed_deals(), ws.field_catalog())
     assert model.choice is not None
+    assert ws.closed_deals()["created_at"].notna().all()  # dates exist but are not predictors
     assert not {"created_at", "closed_at", "quarter", "cycle_days"} & set(model.choice.names())
-    assert dt.date(2024, 1, 1)  # dates exist in the frame but are not used
 
 
 def test_large_inputs_use_sampled_and_rescaled_bootstrap(monkeypatch: pytest.MonkeyPatch) -> None:

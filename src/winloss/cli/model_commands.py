@@ -248,8 +248,14 @@ def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: s
         if fmt == "json":
             click.echo(result.to_json())
             return
-        emit_frame(result.quarters, fmt, title=f"forecast backtest: {result.coverage:.0%} of "
-                   f"quarters inside P10–P90 (nominal {result.interval:.0%})")
+        frame = result.quarters
+        if fmt == "table":
+            frame = frame[[c for c in ("quarter", "n_open", "expected", "p10", "p90", "actual",
+                                       "in_interval", "expected_wins", "actual_wins",
+                                       "win_rate_method", "stage_method") if c in frame.columns]]
+        emit_frame(frame, fmt, title=f"forecast backtest: {result.coverage:.0%} of quarters "
+                   f"inside P10–P90 (nominal {result.interval:.0%}; wins "
+                   f"{result.wins_coverage:.0%})")
         return
     if not quarter:
         raise UsageError("give --quarter, e.g. --quarter 2026Q4 (or --backtest)")
