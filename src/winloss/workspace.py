@@ -154,6 +154,12 @@ class Workspace:
             m = mapping
             if columns:
                 m = m.with_columns(columns)
+        elif tbl is not DEALS and mapping is None and not preset:
+            from winloss.model.mapping import TABLE_ALIASES
+
+            m = TABLE_ALIASES.get(tbl.name, Mapping())
+            if columns:
+                m = m.with_columns(columns)
         else:
             m = resolve_mapping(
                 preset=preset if tbl is DEALS else (preset or None),

@@ -192,3 +192,18 @@ def test_other_tables_import(ws: Workspace, tmp_path: Path) -> None:
                                                "contact_id": "ContactId"})
     roles = ws.table("stakeholders").set_index("contact_id")["role"].to_dict()
     assert roles == {"C1": "decision_maker", "C2": "influencer"}
+
+
+def test_salesforce_history_and_tasks_map_without_flags(ws: Workspace, tmp_path: Path) -> None:
+    hist = write(tmp_path, "OpportunityHistory.csv",
+                 "OpportunityId,StageName,CreatedDate,CloseDate,Amount\n"
+                 "006A1,Prospecting,2026-01-10T09:00:00Z,2026-03-31,1000\n"
+                 "006A1,Closed Won,2026-03-15T10:00:00Z,2026-03-15,1200\n")
+    ws.import_file("stages", hist)
+    h = ws.table("stages").sort_values("entered_at")
+    assert h["stage"].tolist() == ["Prospecting", "Closed Won"]
+    assert h["amount"].tolist() == [1000, 1200]
+    tasks = write(tmp_path, "Task.csv", "Id,WhatId,WhoId,Type,ActivityDate,Status\n"
+                                       "00T1,006A1,003X,Call,2026-01-12,Completed\n")
+    ws.import_file("activities", tasks)
+    assert ws.table("activities")["type"].tolist() == ["Call"]

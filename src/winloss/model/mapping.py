@@ -194,6 +194,45 @@ MAVEN_CRM = Mapping(
     ),
 )
 
+#: Column aliases for the tables other than deals: Salesforce API/report names and common labels.
+TABLE_ALIASES: dict[str, Mapping] = {
+    "stakeholders": Mapping(preset="salesforce-contact-roles", columns=_cols(
+        deal_id=("OpportunityId", "Opportunity ID", "Deal ID"),
+        contact_id=("ContactId", "Contact ID", "Id"),
+        name=("Contact.Name", "Contact Name", "Name"),
+        title=("Contact.Title", "Title", "Job Title"),
+        role=("Role", "Contact Role", "Buying Role"),
+    )),
+    "activities": Mapping(preset="salesforce-activities", columns=_cols(
+        activity_id=("Id", "Activity ID", "Task ID"),
+        deal_id=("WhatId", "Opportunity ID", "OpportunityId", "Deal ID"),
+        contact_id=("WhoId", "Contact ID"),
+        type=("Type", "TaskSubtype", "Activity Type", "Subject"),
+        occurred_at=("ActivityDate", "Activity Date", "Date", "CreatedDate", "Created Date"),
+        outcome=("Status", "CallDisposition", "Outcome"),
+    )),
+    "stage_history": Mapping(preset="salesforce-opportunity-history", columns=_cols(
+        deal_id=("OpportunityId", "Opportunity ID", "Deal ID"),
+        stage=("StageName", "Stage", "To Stage", "Deal Stage"),
+        entered_at=("CreatedDate", "Created Date", "Last Modified", "Date", "Changed At"),
+        close_date=("CloseDate", "Close Date"),
+        amount=("Amount",),
+    )),
+    "subscriptions": Mapping(preset="subscriptions", columns=_cols(
+        account_id=("AccountId", "Account ID", "customerID", "Customer ID"),
+        period_start=("Period Start", "Start Date", "StartDate"),
+        period_end=("Period End", "End Date", "EndDate"),
+        mrr=("MRR", "Monthly Recurring Revenue", "MonthlyCharges"),
+        event=("Event", "Type", "Change Type"),
+    )),
+    "usage_events": Mapping(preset="usage", columns=_cols(
+        account_id=("AccountId", "Account ID", "company_id", "org_id"),
+        user_id=("UserId", "User ID", "user", "distinct_id"),
+        event=("Event", "event_name", "Event Name"),
+        occurred_at=("Timestamp", "time", "occurred", "Event Time", "created_at"),
+    )),
+}
+
 PRESETS: dict[str, Mapping] = {
     m.preset: m for m in (SALESFORCE, HUBSPOT, IBM_SALES_WIN_LOSS, MAVEN_CRM) if m.preset
 }
