@@ -25,6 +25,8 @@ def demo_step(ws: Workspace, options: DemoOptions) -> str:
     deals = ws.deals()
     last = data_end(deals) or options.as_of
     quarter = quarter_of(last + dt.timedelta(days=1), ws.fiscal_year_start_month)
+    if (quarter.end - last).days < 14:  # the quarter is all but over: forecast the next one
+        quarter = quarter.next()
     forecast = Forecast(str(quarter), draws=5000).run(ws)
     plain = evaluation.baselines["gradient_boosting_plain"]
     t = forecast.totals

@@ -24,6 +24,7 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("The store", "winloss.demo.steps:store_summary"),
     ("Data integrity", "winloss.analyze.audit:demo_step"),
     ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
+    ("Win probability and forecast", "winloss.analyze.model_demo:demo_step"),
     ("Action plan", "winloss.demo.steps:action_plan"),
     ("Quarterly report", "winloss.demo.steps:quarterly_report"),
 ]
