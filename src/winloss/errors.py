@@ -76,7 +76,8 @@ class DuplicateKeyError(InputError):
         super().__init__(
             f"{file}: {self.surplus_rows} duplicate row(s): {len(duplicates)} {key} value(s) "
             f"occur more than once: {shown}{more}. "
-            "Fix the file, or choose a policy with --on-duplicate keep-last|keep-first. "
+            "List them all with --check; fix the file, or choose a policy with "
+            "--on-duplicate keep-last|keep-first. "
             "Nothing was imported."
         )
 

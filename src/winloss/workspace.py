@@ -147,6 +147,65 @@ class Workspace:
         Re-importing the same file changes nothing (rows are upserted by their key). A file with
         any invalid value, or a duplicated key under the default policy, imports nothing.
         """
+        prepared, m = self._prepare_file(
+            table, file, preset=preset, mapping=mapping, columns=columns, won_values=won_values,
+            lost_values=lost_values, no_dates=no_dates, on_duplicate=on_duplicate,
+            unknown_values=unknown_values, sheet=sheet, generate_ids=generate_ids)
+        if m.no_dates or (prepared.table is DEALS and "created_at" not in prepared.frame.columns):
+            self.no_dates = True
+            self.store.set_setting("no_dates", "1")
+        digest = (frame_sha256(prepared.frame) if isinstance(file, pd.DataFrame)
+                  else file_sha256(file))
+        return self.store.write(prepared, content_sha256=digest, preset=m.preset)
+
+    def check_file(self, table: str | Table, file: str | Path | pd.DataFrame,
+                   **options: Any) -> pd.DataFrame:
+        """Validate ``file`` as :meth:`import_file` would, write nothing, and list every problem.
+
+        One row per problem (``kind``: invalid value, duplicate id, file), with row, column, value
+        and what is wrong; an empty frame means the file would import as it is.
+        """
+        from winloss.errors import DuplicateKeyError, InputError, ValidationError
+
+        columns = ["kind", "row", "column", "value", "problem"]
+        try:
+            self._prepare_file(table, file, **options)
+        except ValidationError as exc:
+            return pd.DataFrame([{"kind": "invalid value", "row": p.row, "column": p.column,
+                                  "value": p.value, "problem": p.problem}
+                                 for p in exc.problems], columns=columns)
+        except DuplicateKeyError as exc:
+            tbl = table if isinstance(table, Table) else table_for(table)
+            key_name = "/".join(tbl.key)
+            rows = []
+            for key, found in exc.duplicates.items():
+                for r in found:
+                    others = ", ".join(str(x) for x in found if x != r)
+                    rows.append({"kind": "duplicate id", "row": r, "column": key_name,
+                                 "value": key, "problem": f"also on row(s) {others}"})
+            return pd.DataFrame(rows, columns=columns)
+        except InputError as exc:
+            return pd.DataFrame([{"kind": "file", "row": None, "column": None, "value": None,
+                                  "problem": str(exc)}], columns=columns)
+        return pd.DataFrame(columns=columns)
+
+    def _prepare_file(
+        self,
+        table: str | Table,
+        file: str | Path | pd.DataFrame,
+        *,
+        preset: str | None = None,
+        mapping: str | Path | Mapping | None = None,
+        columns: dict[str, str] | None = None,
+        won_values: tuple[str, ...] = (),
+        lost_values: tuple[str, ...] = (),
+        no_dates: bool | None = None,
+        on_duplicate: DuplicatePolicy = "error",
+        unknown_values: UnknownValuePolicy = "error",
+        sheet: str | int | None = None,
+        generate_ids: bool = False,
+    ) -> tuple[Any, Mapping]:
+        """Read, map and validate a file: (prepared import, the mapping used)."""
         tbl = table if isinstance(table, Table) else table_for(table)
         raw: RawFrame = (frame_as_raw(file) if isinstance(file, pd.DataFrame)
                          else read_file(file, sheet=sheet))
@@ -169,13 +228,7 @@ class Workspace:
             )
         prepared = prepare(raw, tbl, m, on_duplicate=on_duplicate,
                            unknown_values=unknown_values, generate_ids=generate_ids)
-        del raw  # the text frame is no longer needed: free it before the store writes
-        if m.no_dates or (tbl is DEALS and "created_at" not in prepared.frame.columns):
-            self.no_dates = True
-            self.store.set_setting("no_dates", "1")
-        digest = (frame_sha256(prepared.frame) if isinstance(file, pd.DataFrame)
-                  else file_sha256(file))
-        return self.store.write(prepared, content_sha256=digest, preset=m.preset)
+        return prepared, m
 
     def import_deals(self, file: str | Path | pd.DataFrame, **kwargs: Any) -> ImportResult:
         return self.import_file(DEALS, file, **kwargs)

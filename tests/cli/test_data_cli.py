@@ -102,3 +102,30 @@ def test_ci_runs_the_readme_test_command() -> None:
     install_and_demo, install_and_test = lines.strip().splitlines()
     assert "winloss demo" in install_and_demo
     assert install_and_test in (root / ".ci" / "run").read_text()
+
+
+def test_import_check_lists_every_problem_and_writes_nothing(tmp_path: Path) -> None:
+    db = str(tmp_path / "w.duckdb")
+    f = tmp_path / "d.csv"
+    f.write_text("deal_id,outcome,created_at\na,won,2026-01-01\nb,lost,2026-01-02\n"
+                 "a,lost,2026-01-03\nc,won,2026-01-04\nc,won,2026-01-05\nc,won,2026-01-06\n")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--db", db, "import", "deals", str(f), "--check",
+                                 "--format", "json"])
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)
+    assert sorted((r["value"], r["row"]) for r in rows) == [
+        ("a", 2), ("a", 4), ("c", 5), ("c", 6), ("c", 7)]
+    assert "nothing was imported" in result.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("deal_id,outcome,created_at\na,won,someday\nb,maybe,2026-01-01\n")
+    result = runner.invoke(cli, ["--db", db, "import", "deals", str(bad), "--check",
+                                 "--format", "json"])
+    rows = json.loads(result.stdout)
+    assert {(r["row"], r["column"]) for r in rows} == {(2, "created_at"), (3, "outcome")}
+    ok = runner.invoke(cli, ["--db", db, "import", "deals", str(bad).replace("bad", "d"),
+                             "--check", "--on-duplicate", "keep-last"])
+    assert ok.exit_code == 0 and "no problems" in ok.stderr
+    from winloss import Workspace
+
+    assert Workspace(db).store.count("deals") == 0

@@ -45,12 +45,14 @@ def mapping_options(f: click.decorators.FC) -> click.decorators.FC:
               show_default=True,
               help="Values outside a controlled vocabulary: refuse, store as 'other', or keep.")
 @click.option("--sheet", default=None, help="Excel sheet name (default: the first).")
+@click.option("--check", is_flag=True, help="Validate only: list every problem (bad values, "
+              "duplicated ids with their rows) and write nothing. Exit 1 when there are any.")
 @format_option
 @pass_state
 def import_cmd(state: State, table: str, file: str, preset: str | None,
                mapping_file: str | None, columns: tuple[str, ...], won_values: tuple[str, ...],
                lost_values: tuple[str, ...], no_dates: bool, on_duplicate: str,
-               unknown_values: str, sheet: str | None, fmt: str) -> None:
+               unknown_values: str, sheet: str | None, check: bool, fmt: str) -> None:
     """Import FILE (CSV, Excel or Parquet) into TABLE, validated and all-or-nothing.
 
     Re-importing a file is safe: rows are upserted by their id.
@@ -58,11 +60,18 @@ def import_cmd(state: State, table: str, file: str, preset: str | None,
     from winloss.model.mapping import parse_column_flags
 
     ws = state.workspace()
-    result = ws.import_file(
-        table, file, preset=preset, mapping=mapping_file, columns=parse_column_flags(columns),
-        won_values=won_values, lost_values=lost_values, no_dates=no_dates or None,
-        on_duplicate=on_duplicate, unknown_values=unknown_values, sheet=sheet,  # type: ignore[arg-type]
-    )
+    options = dict(preset=preset, mapping=mapping_file, columns=parse_column_flags(columns),
+                   won_values=won_values, lost_values=lost_values, no_dates=no_dates or None,
+                   on_duplicate=on_duplicate, unknown_values=unknown_values, sheet=sheet)
+    if check:
+        problems = ws.check_file(table, file, **options)
+        if problems.empty:
+            message(f"{Path(file).name}: no problems; it would import as it is")
+            return
+        message(f"{Path(file).name}: {len(problems):,} problem(s); nothing was imported")
+        emit_frame(problems, fmt, title="problems", max_rows=10**9)
+        raise SystemExit(1)
+    result = ws.import_file(table, file, **options)  # type: ignore[arg-type]
     for note in result.notes:
         message(f"note: {note}")
     message(f"imported {result.rows_read:,} rows from {Path(file).name} into {result.table}: "
