@@ -253,31 +253,42 @@ class Workspace:
 
     def deals(self, flt: DealFilter | None = None, *, closed_only: bool = False) -> pd.DataFrame:
         """Deals with derived fields, filtered; one row per deal, ordered by created_at, deal_id."""
-        flt = flt or DealFilter()
-        where: list[str] = []
-        params: list[Any] = []
-        if closed_only:
-            where.append("outcome IN ('won', 'lost')")
-        if flt.quarter:
-            q = self.quarter(flt.quarter)
-            where.append("closed_at BETWEEN ? AND ?")
-            params += [q.start, q.end]
-        if flt.since:
-            where.append("coalesce(closed_at, created_at) >= ?")
-            params.append(flt.since)
-        if flt.until:
-            where.append("coalesce(closed_at, created_at) <= ?")
-            params.append(flt.until)
-        for col in ("segment", "outcome", "owner"):
-            val = getattr(flt, col)
-            if val is not None:
-                where.append(f"{col} = ?")
-                params.append(val)
+        where_sql, params = self.filter_sql(flt, closed_only=closed_only)
+        where = [where_sql] if where_sql != "TRUE" else []
         sql = "SELECT * FROM deals_enriched"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at NULLS FIRST, deal_id"
         return self.store.query(sql, params)
+
+    def filter_sql(self, flt: DealFilter | None, *, closed_only: bool = False
+                   ) -> tuple[str, list[Any]]:
+        """The SQL condition (on ``deals_enriched``) and parameters of a deal filter.
+
+        ``quarter`` selects by close date; ``since``/``until`` by close date, or creation date
+        for deals without one; every bound is inclusive. ``"TRUE"`` when nothing is filtered.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if closed_only:
+            where.append("outcome IN ('won', 'lost')")
+        if flt is not None:
+            if flt.quarter:
+                q = self.quarter(flt.quarter)
+                where.append("closed_at BETWEEN ? AND ?")
+                params += [q.start, q.end]
+            if flt.since:
+                where.append("coalesce(closed_at, created_at) >= ?")
+                params.append(flt.since)
+            if flt.until:
+                where.append("coalesce(closed_at, created_at) <= ?")
+                params.append(flt.until)
+            for col in ("segment", "outcome", "owner"):
+                value = getattr(flt, col)
+                if value is not None:
+                    where.append(f"{col} = ?")
+                    params.append(value)
+        return " AND ".join(where) or "TRUE", params
 
     def closed_deals(self, flt: DealFilter | None = None) -> pd.DataFrame:
         return self.deals(flt, closed_only=True)

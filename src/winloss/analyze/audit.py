@@ -284,24 +284,8 @@ class DataAudit:
         flt = self.deal_filter
         if flt is None:
             return Scope()
-        where: list[str] = []
-        params: list[Any] = []
-        if flt.quarter:
-            q = ws.quarter(flt.quarter)
-            where.append("closed_at BETWEEN ? AND ?")
-            params += [q.start, q.end]
-        if flt.since:
-            where.append("coalesce(closed_at, created_at) >= ?")
-            params.append(flt.since)
-        if flt.until:
-            where.append("coalesce(closed_at, created_at) <= ?")
-            params.append(flt.until)
-        for col in ("segment", "outcome", "owner"):
-            value = getattr(flt, col)
-            if value is not None:
-                where.append(f"{col} = ?")
-                params.append(value)
-        return Scope(" AND ".join(where) or "TRUE", tuple(params))
+        where, params = ws.filter_sql(flt)
+        return Scope(where, tuple(params))
 
     @staticmethod
     def _columns(ws: Workspace) -> tuple[list[DealColumn], list[CategoricalColumn], list[str]]:

@@ -96,25 +96,8 @@ def _q(name: str) -> str:
 
 def filter_sql(ws: Workspace, flt: DealFilter | None) -> tuple[str, list[Any]]:
     """The WHERE clause of closed deals for a filter (the semantics of ``Workspace.deals``)."""
-    where = ["outcome IN ('won', 'lost')"]
-    params: list[Any] = []
-    if flt is not None:
-        if flt.quarter:
-            quarter = ws.quarter(flt.quarter)
-            where.append("closed_at BETWEEN ? AND ?")
-            params += [quarter.start, quarter.end]
-        if flt.since:
-            where.append("coalesce(closed_at, created_at) >= ?")
-            params.append(flt.since)
-        if flt.until:
-            where.append("coalesce(closed_at, created_at) <= ?")
-            params.append(flt.until)
-        for column in ("segment", "outcome", "owner"):
-            value = getattr(flt, column)
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-    return " AND ".join(where), params
+    where, params = ws.filter_sql(flt, closed_only=True)
+    return where, params
 
 
 def _categorical(name: str, array: pa.ChunkedArray) -> CategoricalColumn:
