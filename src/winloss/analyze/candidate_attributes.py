@@ -19,6 +19,7 @@ from winloss.analyze.deal_table import (
     NUMERIC_DTYPES,
     CategoricalColumn,
     DealTable,
+    NumericColumn,
 )
 from winloss.errors import UsageError
 from winloss.model.schema import ONE_OUTCOME_FIELDS
@@ -77,6 +78,10 @@ def informative_attributes(table: DealTable, fields: list[DealField]) -> tuple[l
         if missing.all():
             skipped[f.name] = "no values in this period"
             continue
+        leak = _set_for_one_outcome(column, table.won)
+        if leak:
+            skipped[f.name] = leak
+            continue
         if isinstance(column, CategoricalColumn):
             present = column.codes[~missing]
             distinct = int(np.count_nonzero(np.bincount(present)))
@@ -92,6 +97,29 @@ def informative_attributes(table: DealTable, fields: list[DealField]) -> tuple[l
             continue
         names.append(f.name)
     return names, skipped
+
+
+def _set_for_one_outcome(column: CategoricalColumn | NumericColumn,
+                         won: np.ndarray) -> str | None:
+    """The reason a field is filled in at the outcome, when it is: set (non-empty, non-zero) for
+    at least half of one outcome and at most 2 % of the other — the check the win model's leakage
+    control applies (e.g. Maven's amount, 0 on every lost deal)."""
+    from winloss.analyze.leakage import SET_SHARE, UNSET_SHARE
+
+    won = np.asarray(won, dtype=bool)
+    if not won.any() or won.all():
+        return None
+    if isinstance(column, NumericColumn):
+        flag = ~column.missing & (np.nan_to_num(column.values) != 0)
+    else:
+        flag = ~column.missing
+    share_won, share_lost = float(flag[won].mean()), float(flag[~won].mean())
+    hi, lo = max(share_won, share_lost), min(share_won, share_lost)
+    if hi >= SET_SHARE and lo <= UNSET_SHARE:
+        set_for, not_for = ("won", "lost") if share_won > share_lost else ("lost", "won")
+        return (f"set (non-empty, non-zero) for {hi:.0%} of {set_for} deals but {lo:.0%} of "
+                f"{not_for} deals: filled in at the outcome, so it restates it (a leak)")
+    return None
 
 
 def _restates_outcome(codes: np.ndarray, won: np.ndarray, levels: int) -> bool:

@@ -1,0 +1,31 @@
+"""A field filled in at the outcome never becomes a concentration (the model's leakage rule)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from winloss import Workspace
+
+
+def test_amount_zero_on_every_lost_deal_is_skipped_as_a_leak() -> None:
+    rng = np.random.default_rng(4)
+    n = 600
+    won = rng.random(n) < 0.4
+    segment = rng.choice(["SMB", "Enterprise"], n)
+    won |= (segment == "Enterprise") & (rng.random(n) < 0.3)
+    frame = pd.DataFrame({
+        "deal_id": [f"d{i}" for i in range(n)],
+        "outcome": np.where(won, "won", "lost"),
+        "created_at": "2026-01-01",
+        "amount": np.where(won, rng.integers(1_000, 50_000, n), 0),  # Maven-style: lost = 0
+        "segment": segment,
+    })
+    ws = Workspace(":memory:")
+    ws.import_deals(frame)
+    data = ws.analyze(record=False).to_dict()
+    assert "amount" in data["skipped_attributes"]
+    assert "leak" in data["skipped_attributes"]["amount"]
+    fields = {c["field"] for f in data["findings"] for c in f["conditions"]}
+    assert "amount" not in fields
+    assert "segment" in fields  # the real effect is still found
