@@ -31,6 +31,7 @@ from winloss.analyze.scoring import (
     WinModel,
     _stratified_folds,
     check_enough,
+    companion_caveat,
     outcome_vector,
 )
 from winloss.errors import UsageError
@@ -167,6 +168,7 @@ class ModelEvaluation:
         calibrations: Counter[str] = Counter()
         split_info: list[dict[str, Any]] = []
         oos: list[pd.DataFrame] = []
+        companions: set[str] = set()
         keep = [c for c in ("deal_id", "segment", "owner", "region", "quarter")
                 if c in closed.columns]
         for train, test, name in splits:
@@ -174,6 +176,8 @@ class ModelEvaluation:
             model = WinModel(settings).fit(tr, catalog, open_deals=open_deals, importance=False)
             p = model.predict_frame(te)
             oos.append(te[keep].assign(split=name, probability=p, won=y[test]))
+            if model.encoder is not None:
+                companions.update(n.name for n in model.encoder.numeric if n.companions)
             pooled_y.append(y[test])
             pooled["winloss"].append(p)
             for ex in model.excluded:
@@ -204,6 +208,8 @@ class ModelEvaluation:
         if metrics["auc"] <= baselines.get("base_rate", {}).get("auc", 0.5) + 0.02:
             caveats.append("the model barely beats the base rate: the fields say little about "
                            "the outcome")
+        if companions:
+            caveats.append(companion_caveat(sorted(companions)))
         label = ("explanatory, not predictive" if settings.purpose == "explanatory"
                  else "predictive")
         if settings.purpose == "explanatory":

@@ -88,6 +88,10 @@ class ModelSettings:
         Single-field AUC from which a field is treated as a leak.
     exclude
         Fields never to use.
+    value_companions
+        Give many-valued numeric fields (amounts) two companions: how round the value is and
+        how common the exact value is. Fair when the value is entered before the outcome; turn
+        off when the CRM rewrites won deals' amounts at close (then they leak).
     seed
         Seed of every random choice.
     """
@@ -102,10 +106,18 @@ class ModelSettings:
     max_auc: float = 0.95
     exclude: tuple[str, ...] = ()
     account_level: tuple[str, ...] = ()
+    value_companions: bool = True
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def companion_caveat(fields: list[str]) -> str:
+    """The disclosure that value companions are in use (see ``ModelSettings.value_companions``)."""
+    return (f"uses how round {', '.join(fields)} is and how common its exact value is: fair when "
+            "entered before the outcome, a leak if the CRM rewrites won deals' values at close "
+            "(compare with --no-value-companions)")
 
 
 def outcome_vector(frame: pd.DataFrame) -> np.ndarray:
@@ -182,7 +194,10 @@ class WinModel:
         self.excluded = [*choice.excluded, *(lk.to_dict() for lk in leaks)]
         self.n_train = len(y)
         self.base_rate = float(y.mean())
-        self.encoder = FeatureEncoder(predictors).fit(closed)
+        self.encoder = FeatureEncoder(predictors, companions=s.value_companions).fit(closed)
+        with_companions = [n.name for n in self.encoder.numeric if n.companions]
+        if with_companions:
+            self.caveats.append(companion_caveat(with_companions))
         names = [s.model] if s.model != "auto" else [
             c for c in s.candidates if c != "gradient_boosting" or len(y) >= BOOSTING_MIN]
         if len(y) < BOOSTING_MIN and "gradient_boosting" in s.candidates and s.model == "auto":

@@ -90,13 +90,16 @@ def model() -> None:
 @click.option("--include-post-outcome", is_flag=True,
               help="Explanatory fit: also use fields known only at or after the close. The "
               "output is labelled 'explanatory, not predictive'.")
+@click.option("--no-value-companions", is_flag=True,
+              help="Do not derive how round an amount is and how common its exact value is "
+              "(use when the CRM rewrites won deals' amounts at close).")
 @model_options
 @click.option("--save", is_flag=True, help="Record the evaluation in the store's analysis runs.")
 @format_option
 @pass_state
 def evaluate(state: State, /, file: str | None, method: str, folds: int,
-             include_post_outcome: bool, exclude: tuple[str, ...], seed: int, save: bool,
-             fmt: str, **opts: Any) -> None:
+             include_post_outcome: bool, no_value_companions: bool, exclude: tuple[str, ...],
+             seed: int, save: bool, fmt: str, **opts: Any) -> None:
     """Evaluate the win model on closed deals: AUC, Brier, log loss, ECE, beside the baselines.
 
     Fields known only after the outcome, and fields that leak it, are excluded with the reason.
@@ -104,7 +107,8 @@ def evaluate(state: State, /, file: str | None, method: str, folds: int,
     from winloss.analyze.scoring import ModelSettings
 
     settings = ModelSettings(purpose="explanatory" if include_post_outcome else "win",
-                             exclude=exclude, seed=seed, n_bootstrap=0)
+                             exclude=exclude, seed=seed, n_bootstrap=0,
+                             value_companions=not no_value_companions)
     with workspace_for(state, file, opts) as ws, busy("evaluating the win model…"):
         result = ws.evaluate_model(settings=settings, method=method, folds=folds)
         if save and file is None:

@@ -1,4 +1,4 @@
-"""A field filled in at the outcome never becomes a concentration (the model's leakage rule)."""
+"""Leak controls: fields filled in at the outcome, and the disclosure of value companions."""
 
 from __future__ import annotations
 
@@ -29,3 +29,20 @@ def test_amount_zero_on_every_lost_deal_is_skipped_as_a_leak() -> None:
     fields = {c["field"] for f in data["findings"] for c in f["conditions"]}
     assert "amount" not in fields
     assert "segment" in fields  # the real effect is still found
+
+
+def test_value_companions_are_disclosed_and_can_be_turned_off() -> None:
+    from winloss.analyze.scoring import ModelSettings
+
+    rng = np.random.default_rng(5)
+    n = 400
+    amount = rng.integers(1, 400, n) * 250.0
+    won = rng.random(n) < 0.4
+    frame = pd.DataFrame({"deal_id": [f"d{i}" for i in range(n)],
+                          "outcome": np.where(won, "won", "lost"),
+                          "amount": amount, "segment": rng.choice(["a", "b"], n)})
+    ws = Workspace.from_file(frame)
+    on = ws.evaluate_model()
+    assert any("how round amount is" in c for c in on.caveats)
+    off = ws.evaluate_model(settings=ModelSettings(value_companions=False, n_bootstrap=0))
+    assert not any("how round" in c for c in off.caveats)
