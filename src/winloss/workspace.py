@@ -6,7 +6,7 @@ The CLI, the web app and the tests all build a ``Workspace``; each CLI command i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,7 @@ class Workspace:
         won_values: tuple[str, ...] = (),
         lost_values: tuple[str, ...] = (),
         no_dates: bool | None = None,
+        day_first: bool | None = None,
         on_duplicate: DuplicatePolicy = "error",
         unknown_values: UnknownValuePolicy = "error",
         sheet: str | int | None = None,
@@ -149,8 +150,9 @@ class Workspace:
         """
         prepared, m = self._prepare_file(
             table, file, preset=preset, mapping=mapping, columns=columns, won_values=won_values,
-            lost_values=lost_values, no_dates=no_dates, on_duplicate=on_duplicate,
-            unknown_values=unknown_values, sheet=sheet, generate_ids=generate_ids)
+            lost_values=lost_values, no_dates=no_dates, day_first=day_first,
+            on_duplicate=on_duplicate, unknown_values=unknown_values, sheet=sheet,
+            generate_ids=generate_ids)
         if m.no_dates or (prepared.table is DEALS and "created_at" not in prepared.frame.columns):
             self.no_dates = True
             self.store.set_setting("no_dates", "1")
@@ -200,6 +202,7 @@ class Workspace:
         won_values: tuple[str, ...] = (),
         lost_values: tuple[str, ...] = (),
         no_dates: bool | None = None,
+        day_first: bool | None = None,
         on_duplicate: DuplicatePolicy = "error",
         unknown_values: UnknownValuePolicy = "error",
         sheet: str | int | None = None,
@@ -226,6 +229,8 @@ class Workspace:
                 lost_values=lost_values, no_dates=no_dates,
                 labels=list(raw.frame.columns) if tbl is DEALS else None,
             )
+        if day_first:
+            m = replace(m, day_first=True)
         prepared = prepare(raw, tbl, m, on_duplicate=on_duplicate,
                            unknown_values=unknown_values, generate_ids=generate_ids)
         return prepared, m

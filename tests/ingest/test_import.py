@@ -207,3 +207,18 @@ def test_salesforce_history_and_tasks_map_without_flags(ws: Workspace, tmp_path:
                                        "00T1,006A1,003X,Call,2026-01-12,Completed\n")
     ws.import_file("activities", tasks)
     assert ws.table("activities")["type"].tolist() == ["Call"]
+
+
+def test_ambiguous_day_month_dates_get_a_note_and_day_first_reads_them(
+        ws: Workspace, tmp_path: Path) -> None:
+    f = write(tmp_path, "dmy.csv", "deal_id,outcome,created_at,closed_at\n"
+                                   "a,won,02/01/2025,02/07/2025\nb,lost,03/01/2025,04/02/2025\n")
+    r = ws.import_deals(f)
+    assert any("month-first and day-first" in n and "created_at" in n for n in r.notes)
+    assert ws.deals().set_index("deal_id").loc["a", "cycle_days"] == 6
+    ws.import_deals(f, day_first=True)
+    d = ws.deals().set_index("deal_id")
+    assert d.loc["a", "created_at"] == pd.Timestamp("2025-01-02")
+    assert d.loc["a", "cycle_days"] == (pd.Timestamp("2025-07-02") - pd.Timestamp("2025-01-02")).days
+    unambiguous = write(tmp_path, "iso.csv", "deal_id,outcome,created_at\nc,won,2025-01-02\n")
+    assert not any("day-first" in n for n in ws.import_deals(unambiguous).notes)

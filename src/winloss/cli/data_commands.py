@@ -38,6 +38,8 @@ def mapping_options(f: click.decorators.FC) -> click.decorators.FC:
 @click.argument("file", type=click.Path(dir_okay=False))
 @mapping_options
 @click.option("--no-dates", is_flag=True, help="The file has no dates (time analyses skipped).")
+@click.option("--day-first", is_flag=True, help="Dates are day-first (31/12/2026) where the "
+              "order is ambiguous; the default is month-first.")
 @click.option("--on-duplicate", type=click.Choice(["error", "keep-last", "keep-first"]),
               default="error", show_default=True,
               help="What to do with an id that occurs more than once in the file.")
@@ -51,7 +53,7 @@ def mapping_options(f: click.decorators.FC) -> click.decorators.FC:
 @pass_state
 def import_cmd(state: State, table: str, file: str, preset: str | None,
                mapping_file: str | None, columns: tuple[str, ...], won_values: tuple[str, ...],
-               lost_values: tuple[str, ...], no_dates: bool, on_duplicate: str,
+               lost_values: tuple[str, ...], no_dates: bool, day_first: bool, on_duplicate: str,
                unknown_values: str, sheet: str | None, check: bool, fmt: str) -> None:
     """Import FILE (CSV, Excel or Parquet) into TABLE, validated and all-or-nothing.
 
@@ -62,6 +64,7 @@ def import_cmd(state: State, table: str, file: str, preset: str | None,
     ws = state.workspace()
     options = dict(preset=preset, mapping=mapping_file, columns=parse_column_flags(columns),
                    won_values=won_values, lost_values=lost_values, no_dates=no_dates or None,
+                   day_first=day_first or None,
                    on_duplicate=on_duplicate, unknown_values=unknown_values, sheet=sheet)
     if check:
         problems = ws.check_file(table, file, **options)

@@ -141,6 +141,28 @@ def parse_dates(uniq: pd.Series, *, day_first: bool = False) -> tuple[pd.Series,
     return result.astype("datetime64[ns]"), remaining.to_numpy(dtype=bool)
 
 
+_DAY_MONTH_PAIRS = (("%m/%d/%Y", "%d/%m/%Y"), ("%m/%d/%y", "%d/%m/%y"), ("%m-%d-%Y", "%d-%m-%Y"),
+                    ("%m.%d.%Y", "%d.%m.%Y"), ("%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"))
+
+
+def ambiguous_day_month(series: pd.Series) -> bool:
+    """True when every date of a text column reads both month-first and day-first, and the two
+    readings differ (e.g. 02/01/2025): the order cannot be told from the data."""
+    if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
+        return False
+    uniq = pd.Series(series.dropna().unique()).astype(str).str.strip()
+    if uniq.empty:
+        return False
+    for month_first, day_first in _DAY_MONTH_PAIRS:
+        a = pd.to_datetime(uniq, format=month_first, errors="coerce")
+        if a.isna().any():
+            continue
+        b = pd.to_datetime(uniq, format=day_first, errors="coerce")
+        if b.notna().all() and bool((a != b).any()):
+            return True
+    return False
+
+
 def parse_bools(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """yes/no/true/false/1/0/y/n and friends."""
     if pd.api.types.is_bool_dtype(uniq.dtype):

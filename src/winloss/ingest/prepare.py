@@ -16,6 +16,7 @@ import pandas as pd
 
 from winloss.errors import CellProblem, DuplicateKeyError, InputError, UsageError, ValidationError
 from winloss.ingest.normalize import (
+    ambiguous_day_month,
     by_distinct,
     clean_strings,
     infer_type,
@@ -296,6 +297,11 @@ def prepare(
             continue
         values, bad, text = _convert(f, frame[label], mapping=mapping, unknown=unknown_values)
         problems.add_mask(bad, frame[label], rows, label, text)
+        if f.dtype in ("date", "timestamp") and ambiguous_day_month(frame[label]):
+            order = "day-first" if mapping.day_first else "month-first"
+            other = "without --day-first" if mapping.day_first else "with --day-first"
+            notes.append(f"column {label!r}: every date reads both month-first and day-first; "
+                         f"read {order} (import again {other} if that is wrong)")
         if f.minimum is not None and f.dtype in ("int", "float"):
             below = (values.astype(float) < f.minimum).fillna(False).to_numpy(dtype=bool)
             problems.add_mask(below, frame[label], rows, label,

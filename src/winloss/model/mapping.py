@@ -326,6 +326,7 @@ def resolve_mapping(
     won_values: tuple[str, ...] = (),
     lost_values: tuple[str, ...] = (),
     no_dates: bool | None = None,
+    day_first: bool | None = None,
     labels: list[str] | None = None,
 ) -> Mapping:
     """Build the mapping for an import from a preset name, a mapping file and CLI flags.
@@ -350,4 +351,6 @@ def resolve_mapping(
         m = replace(m, lost_values=tuple(lost_values))
     if no_dates is not None and no_dates:
         m = replace(m, no_dates=True)
+    if day_first:
+        m = replace(m, day_first=True)
     return m
