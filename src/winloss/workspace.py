@@ -313,7 +313,9 @@ class Workspace:
         outcomes = dict(s.con.execute(
             "SELECT outcome, count(*) FROM deals GROUP BY 1 ORDER BY 1").fetchall())
         rng = s.row(
-            "SELECT min(created_at), max(created_at), min(closed_at), max(closed_at) FROM deals")
+            "SELECT min(created_at), max(created_at), "
+            "min(closed_at) FILTER (WHERE outcome IN ('won', 'lost')), "
+            "max(closed_at) FILTER (WHERE outcome IN ('won', 'lost')) FROM deals")
         quarters = [r[0] for r in s.con.execute(
             "SELECT DISTINCT quarter FROM deals_enriched WHERE quarter IS NOT NULL "
             "AND outcome IN ('won', 'lost') ORDER BY 1"

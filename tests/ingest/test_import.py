@@ -222,3 +222,14 @@ def test_ambiguous_day_month_dates_get_a_note_and_day_first_reads_them(
     assert d.loc["a", "cycle_days"] == (pd.Timestamp("2025-07-02") - pd.Timestamp("2025-01-02")).days
     unambiguous = write(tmp_path, "iso.csv", "deal_id,outcome,created_at\nc,won,2025-01-02\n")
     assert not any("day-first" in n for n in ws.import_deals(unambiguous).notes)
+
+
+def test_repeated_header_and_header_only_files_say_so(ws: Workspace, tmp_path: Path) -> None:
+    f = write(tmp_path, "dup.csv", "deal_id,outcome,created_at,amount,amount\n"
+                                   "a,won,2026-01-01,5,7\n")
+    r = ws.import_deals(f)
+    assert any("repeats 'amount'" in n for n in r.notes)
+    assert ws.deals()["amount_2"].tolist() == [7]
+    empty = write(tmp_path, "empty.csv", "deal_id,outcome,created_at\n")
+    r = ws.import_deals(empty)
+    assert r.inserted == 0 and any("no data rows" in n for n in r.notes)

@@ -124,13 +124,13 @@ def schema(markdown: bool, fmt: str) -> None:
 @click.option("--columns", "cols", default="deal_id,account_name,owner,segment,outcome,amount,"
               "created_at,closed_at,quarter", show_default=True,
               help="Comma-separated columns to show ('all' for every column).")
-@click.option("--limit", type=int, default=50, show_default=True, help="At most this many rows "
-              "(0 = all).")
+@click.option("--limit", type=int, default=None, help="At most this many rows (0 = all; "
+              "default 50 for a table, all for JSON and CSV).")
 @format_option
 @pass_state
 def deals(state: State, quarter: str | None, since: dt.datetime | None,
           until: dt.datetime | None, segment: str | None, outcome: str | None,
-          owner: str | None, cols: str, limit: int, fmt: str) -> None:
+          owner: str | None, cols: str, limit: int | None, fmt: str) -> None:
     """List and filter stored deals."""
     from winloss.errors import UsageError
     from winloss.workspace import DealFilter
@@ -145,7 +145,11 @@ def deals(state: State, quarter: str | None, since: dt.datetime | None,
         if unknown:
             raise UsageError(f"unknown column(s) {unknown}; see `winloss schema` for names")
         frame = frame[wanted]
-    message(f"{len(frame):,} deal(s)")
+    if limit is None:
+        limit = 50 if fmt == "table" else 0
+    shown = min(limit, len(frame)) if limit else len(frame)
+    message(f"{len(frame):,} deal(s)" + (f"; showing {shown:,} (--limit 0 for all)"
+                                          if shown < len(frame) else ""))
     if limit:
         frame = frame.head(limit)
     emit_frame(frame, fmt, title="deals", max_rows=max(limit, 1) if limit else 10**9)
@@ -167,8 +171,11 @@ def info(state: State, fmt: str) -> None:
     console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in data["tables"].items()))
     console.print("deals by outcome: " + ", ".join(f"{k} {v:,}" for k, v in
                                                    data["outcomes"].items()))
-    console.print(f"created {data['created'][0]} … {data['created'][1]}; closed "
-                  f"{data['closed'][0]} … {data['closed'][1]}")
+    if data["created"][0] or data["closed"][0]:
+        console.print(f"created {data['created'][0] or '—'} … {data['created'][1] or '—'}; "
+                      f"closed {data['closed'][0] or '—'} … {data['closed'][1] or '—'}")
+    else:
+        console.print("no dates (quarter-over-quarter and time-ordered analyses are skipped)")
     console.print(f"quarters: {', '.join(data['quarters']) or '(no close dates)'} "
                   f"(fiscal year starts in month {data['fiscal_year_start_month']})")
     if data["custom_fields"]:

@@ -37,9 +37,9 @@ def concentrations(ws: Workspace, options: DemoOptions) -> str:
     lines += [f"  {f['id']}. {f['statement']}" for f in data["findings"]]
     if latest is not None:
         register = latest.to_dict().get("register") or []
-        changes = ", ".join(f"{r['status']}: {r['key']}" for r in register[:6])
-        lines.append(f"{quarters[-1]} vs {quarters[-2] if len(quarters) > 1 else '—'}: "
-                     f"{changes or 'no change'}")
+        lines.append(f"{quarters[-1]} against {quarters[-2] if len(quarters) > 1 else '—'}: "
+                     f"{len(register) or 'no'} change(s)")
+        lines += [f"  {r['status']}: {r['statement']}" for r in register[:6]]
     return "\n".join(lines)
 
 

@@ -64,6 +64,18 @@ def _detect_delimiter(sample: str) -> str:
         return max(counts, key=lambda d: counts[d])
 
 
+def duplicate_labels(labels: list[str]) -> list[str]:
+    """Header labels that occur more than once (kept as ``label_2`` …, with a note)."""
+    seen: set[str] = set()
+    dups: list[str] = []
+    for raw in labels:
+        label = str(raw).strip()
+        if label and label in seen and label not in dups:
+            dups.append(label)
+        seen.add(label)
+    return dups
+
+
 def _unique_labels(labels: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -125,7 +137,10 @@ def read_csv(path: Path) -> RawFrame:
                             self_destruct=True)
     del table
     rows = pd.Series(range(2, len(frame) + 2), index=frame.index)
-    notes: list[str] = []
+    notes: list[str] = [f"the header repeats {d!r}: the second is kept as {d + '_2'!r}"
+                        for d in duplicate_labels(header)]
+    if frame.empty:
+        notes.append("the file has a header but no data rows")
     frame, rows, dropped = _drop_footer(frame, rows)
     if dropped:
         notes.append(f"dropped {dropped} report footer line(s) at the end of the file")

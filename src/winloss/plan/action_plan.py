@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from winloss.analyze.features import CREATION_TIME_FIELDS
 from winloss.errors import InsufficientDataError
 from winloss.model.period import Quarter
 from winloss.plan.rules import (
@@ -204,6 +205,7 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
     data = analysis if analysis is not None else window_analysis(ws, review, discovery)
     closed = ws.closed_deals()
     window_deals = closed[closed["quarter"].isin(discovery)]
+    custom_fields = {f.name for f in ws.field_catalog() if f.origin == "custom"}
     actions: list[Action] = []
     for finding in data["findings"]:
         if finding["post_outcome"] or finding["q_value"] > settings.alpha:
@@ -215,11 +217,17 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
         rule = rule_from_finding(finding, window_deals)
         rows = backtest_rule(rule, closed, backtest)
         totals = backtest_totals(rows)
+        later = sorted(fields - set(CREATION_TIME_FIELDS) - custom_fields)
+        when = ("at creation" if not later else
+                f"during the deal ({', '.join(later)} recorded as at the close; earlier in the "
+                "cycle the value may still change, so apply the rule at the stage where it is "
+                "known)")
         evidence = {
             "finding": {k: finding[k] for k in ("id", "conditions", "direction", "n", "wins",
                                                 "win_rate", "ci_low", "ci_high", "q_value",
                                                 "quarters_held", "quarters_seen", "statement")},
             "action": rule.action,
+            "applies": when,
             "conditions": list(rule.conditions),
             "backtest": {"quarters": [r.to_dict() for r in rows], "totals": totals},
         }
@@ -237,6 +245,8 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
                           f"{_pct(t['win_rate_before'])} → {_pct(t['win_rate_after'])}.")
         else:
             detail = f"{finding['statement']} No earlier quarter to backtest on."
+        if later:
+            detail += f" Known {when}."
         actions.append(Action(key=f"qualification:{rule.key}", kind="qualification",
                               title=_rule_title(rule, finding), detail=detail, priority=0,
                               evidence=evidence))
