@@ -100,3 +100,16 @@ def test_plan_has_forecast_scoring_and_targeting_adjustments(ws: Workspace) -> N
     expansion_ids = {r["account_id"] for r in plan.lists["expansion"]}
     won_accounts = set(ws.closed_deals().query("outcome == 'won'")["account_id"])
     assert expansion_ids <= won_accounts  # only customers are expanded
+
+
+def test_plan_on_an_all_won_store_still_lists_capture_fixes(tmp_path: Path) -> None:
+    from winloss.demo.generator import generate_deals
+
+    deals = generate_deals(400, seed=9)
+    deals = deals[deals["outcome"] != "open"].assign(outcome="won", loss_reason=None)
+    ws = Workspace(tmp_path / "won.duckdb")
+    ws.import_deals(deals)
+    plan = ws.plan(adjustments=False)
+    assert [a for a in plan.actions if a.kind == "capture"]
+    assert not [a for a in plan.actions if a.kind == "qualification"]
+    assert any("no qualification rules" in n for n in plan.notes)

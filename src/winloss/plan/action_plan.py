@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from winloss.analyze.features import CREATION_TIME_FIELDS
-from winloss.errors import InsufficientDataError
+from winloss.errors import InsufficientDataError, WinlossError
 from winloss.model.period import Quarter
 from winloss.plan.rules import (
     QualificationRule,
@@ -343,8 +343,12 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
         notes.append("no quarter before the discovery window: rules are not backtested")
     audit = ws.audit(until=review.end)
     quarter_audit = ws.audit(quarter=str(review))
-    actions, _ = qualification_actions(ws, settings, review, discovery, backtest, notes,
-                                       analysis)
+    try:
+        actions, _ = qualification_actions(ws, settings, review, discovery, backtest, notes,
+                                           analysis)
+    except WinlossError as exc:  # e.g. no lost deals: the capture fixes still stand
+        actions = []
+        notes.append(f"no qualification rules: {exc}")
     actions = capture_actions(audit) + actions + list(extra_actions or [])
     lists = dict(lists or {})
     if settings.adjustments:
