@@ -46,3 +46,15 @@ def test_value_companions_are_disclosed_and_can_be_turned_off() -> None:
     assert any("how round amount is" in c for c in on.caveats)
     off = ws.evaluate_model(settings=ModelSettings(value_companions=False, n_bootstrap=0))
     assert not any("how round" in c for c in off.caveats)
+
+
+def test_forecast_backtest_warns_of_one_sided_misses() -> None:
+    from winloss.analyze.forecast import bias_caveats
+
+    table = pd.DataFrame({"expected": [120.0, 130, 150], "actual": [100.0, 100, 100],
+                          "in_interval": [False, False, False]})
+    notes = bias_caveats(table, 0.8)
+    assert any("too high in every one of 3" in n for n in notes)
+    assert any("too narrow" in n for n in notes)
+    mixed = table.assign(expected=[90.0, 130, 100.5], in_interval=[True, True, True])
+    assert bias_caveats(mixed, 0.8) == []

@@ -434,8 +434,32 @@ class ForecastBacktest:
                     "a snapshot make it look better than a real-time forecast would have been")
         if len(table) < 8:
             caveats.add(f"coverage from {len(table)} quarter(s) only: a rough check")
+        caveats.update(bias_caveats(table, self.interval))
         return BacktestResult(
             table, float(table["in_interval"].mean()), float(table["wins_in_interval"].mean()),
             self.interval, errors, {"store": ws.path, "draws": self.draws},
             tuple(sorted(caveats)))
 
+
+
+def bias_caveats(table: pd.DataFrame, interval: float) -> list[str]:
+    """Warnings when replayed forecasts miss on one side every time, or cover far too little.
+
+    Missing on the same side in every one of 3+ quarters happens by chance with probability
+    2 × 0.5^k when the median is unbiased: below 0.25 from k = 3 on.
+    """
+    out: list[str] = []
+    if len(table) < 3:
+        return out
+    over = table["expected"] > table["actual"]
+    if over.all() or (~over).all():
+        side = "too high" if over.all() else "too low"
+        ratio = (table["expected"] / table["actual"].where(table["actual"] > 0)).median()
+        out.append(f"the forecast was {side} in every one of {len(table)} replayed quarters "
+                   f"(median forecast/actual {ratio:.2f}): a systematic bias — read the live "
+                   "forecast with that in mind")
+    coverage = float(table["in_interval"].mean())
+    if coverage < interval - 0.3:
+        out.append(f"only {coverage:.0%} of replayed quarters fell inside P10–P90 (nominal "
+                   f"{interval:.0%}): the intervals are too narrow for this pipeline")
+    return out

@@ -31,7 +31,8 @@ def demo_step(ws: Workspace, options: DemoOptions) -> str:
     plain = evaluation.baselines["gradient_boosting_plain"]
     t = forecast.totals
     return (
-        f"win model ({evaluation.method}, {evaluation.n_test:,} test deals): AUC "
+        f"win model ({evaluation.method} on the last 2 quarters, {evaluation.n_test:,} test "
+        f"deals): AUC "
         f"{evaluation.metrics['auc']:.3f}, Brier {evaluation.metrics['brier']:.3f} (plain "
         f"boosting {plain['auc']:.3f} / {plain['brier']:.3f}); {len(scores.scores):,} open deals "
         f"scored; {quarter} forecast {t['expected']:,.0f} (P10 {t['p10']:,.0f} – P90 "
