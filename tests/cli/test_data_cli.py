@@ -129,3 +129,14 @@ def test_import_check_lists_every_problem_and_writes_nothing(tmp_path: Path) -> 
     from winloss import Workspace
 
     assert Workspace(db).store.count("deals") == 0
+
+
+def test_settings_fiscal_year_start_moves_quarters(tmp_path: Path) -> None:
+    db = str(tmp_path / "w.duckdb")
+    csv = tmp_path / "d.csv"
+    csv.write_text("deal_id,outcome,created_at,closed_at\na,won,2025-03-01,2025-04-15\n")
+    run("--db", db, "import", "deals", str(csv))
+    code, out, _ = run("--db", db, "settings", "--fiscal-year-start", "4", "--format", "json")
+    assert code == 0 and json.loads(out)["fiscal_year_start_month"] == 4
+    _, out, _ = run("--db", db, "deals", "--format", "json", "--columns", "deal_id,quarter")
+    assert json.loads(out) == [{"deal_id": "a", "quarter": "2026Q1"}]

@@ -228,3 +228,19 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
     report = Path(report_path).resolve()
     if report.exists():
         message(f"report: {report}")
+
+
+@click.command()
+@click.option("--fiscal-year-start", type=click.IntRange(1, 12), default=None, metavar="MONTH",
+              help="The month (1–12) the fiscal year starts in. A fiscal year is named by the "
+              "calendar year in which it ends: with April, April 2025 opens FY2026Q1.")
+@format_option
+@pass_state
+def settings(state: State, fiscal_year_start: int | None, fmt: str) -> None:
+    """Show the store's settings, or change them."""
+    ws = state.workspace()
+    if fiscal_year_start is not None:
+        ws.set_fiscal_year_start(fiscal_year_start)
+        message(f"fiscal year starts in month {fiscal_year_start}; quarters are recomputed")
+    emit_mapping({"store": ws.path, "fiscal_year_start_month": ws.fiscal_year_start_month,
+                  "schema_version": ws.store.schema_version}, fmt, title="settings")

@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("winloss.cli.data_commands:schema", "Show the data model (columns, types, when known)."),
     "deals": ("winloss.cli.data_commands:deals", "List and filter stored deals."),
     "info": ("winloss.cli.data_commands:info", "Summarise the store."),
+    "settings": ("winloss.cli.data_commands:settings",
+                 "Show or change the store's settings (fiscal year start)."),
     "analyze": ("winloss.cli.analyze_commands:analyze",
                 "Find where wins and losses concentrate, on the store or a FILE."),
     "plan": ("winloss.cli.plan_commands:plan",
