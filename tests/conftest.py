@@ -35,31 +35,25 @@ def ws(tmp_path: Path) -> Iterator[object]:
     w.close()
 
 
+def _demo_store(factory: pytest.TempPathFactory, deals: int) -> Path:
+    from winloss import Workspace
+    from winloss.demo.generator import generate_demo
+    from winloss.demo.run import import_demo
+
+    path = factory.mktemp(f"demo{deals}") / "demo.duckdb"
+    w = Workspace(path)
+    import_demo(w, generate_demo(deals, seed=3))
+    w.close()
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo store (600 deals) built once per session; open it read-only or copy it."""
-    from winloss import Workspace
-    from winloss.demo.generator import generate_demo
-    from winloss.model.schema import TABLES
-
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    w = Workspace(path)
-    for name, frame in generate_demo(600, seed=3).tables().items():
-        w.import_file(TABLES[name], frame, on_duplicate="keep-last")
-    w.close()
-    return path
+    return _demo_store(tmp_path_factory, 600)
 
 
 @pytest.fixture(scope="session")
 def demo_store_1500(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1,500-deal demo store: enough deals for significant findings in a 4-quarter window."""
-    from winloss import Workspace
-    from winloss.demo.generator import generate_demo
-    from winloss.model.schema import TABLES
-
-    path = tmp_path_factory.mktemp("demo1500") / "demo.duckdb"
-    w = Workspace(path)
-    for name, frame in generate_demo(1500, seed=3).tables().items():
-        w.import_file(TABLES[name], frame, on_duplicate="keep-last")
-    w.close()
-    return path
+    return _demo_store(tmp_path_factory, 1500)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from winloss.demo.generator import AS_OF, generate_demo
+from winloss.demo.generator import AS_OF, DemoData, generate_demo
 from winloss.model.schema import TABLES
 from winloss.workspace import Workspace
 
@@ -53,17 +53,25 @@ class DemoResult:
                 "outputs": self.outputs}
 
 
+def import_demo(ws: Workspace, data: DemoData,
+                progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Import every table of a generated demo company; rows stored per table."""
+    rows: dict[str, int] = {}
+    for name, frame in data.tables().items():
+        if progress is not None:
+            progress(f"importing {name} ({len(frame):,} rows)")
+        result = ws.import_file(TABLES[name], frame, on_duplicate="keep-last")
+        rows[name] = result.inserted + result.updated
+    return rows
+
+
 def run_demo(ws: Workspace, options: DemoOptions,
              progress: Callable[[str], None] | None = None) -> DemoResult:
     """Generate, import and analyse the demo company in ``ws``."""
     say = progress or (lambda _msg: None)
     say(f"generating {options.deals:,} deals (seed {options.seed})")
     data = generate_demo(options.deals, seed=options.seed, as_of=options.as_of)
-    rows: dict[str, int] = {}
-    for name, frame in data.tables().items():
-        say(f"importing {name} ({len(frame):,} rows)")
-        result = ws.import_file(TABLES[name], frame, on_duplicate="keep-last")
-        rows[name] = result.inserted + result.updated
+    rows = import_demo(ws, data, progress=say)
     out = DemoResult(store=ws.path, rows=rows)
     for name, target in DEMO_STEPS:
         say(f"running {name}")
