@@ -72,10 +72,10 @@ def test_invalid_values_name_file_row_column_and_import_nothing(ws: Workspace,
 
 
 def test_missing_required_column_says_how_to_map_it(ws: Workspace, tmp_path: Path) -> None:
-    f = write(tmp_path, "x.csv", "id,result,when\n1,won,2026-01-01\n")
+    f = write(tmp_path, "x.csv", "ref,result,when\n1,won,2026-01-01\n")
     with pytest.raises(InputError, match=r"--column deal_id=COLUMN"):
         ws.import_deals(f, columns={"outcome": "result"})
-    r = ws.import_deals(f, columns={"deal_id": "id", "outcome": "result", "created_at": "when"})
+    r = ws.import_deals(f, columns={"deal_id": "ref", "outcome": "result", "created_at": "when"})
     assert r.inserted == 1
 
 
@@ -233,3 +233,17 @@ def test_repeated_header_and_header_only_files_say_so(ws: Workspace, tmp_path: P
     empty = write(tmp_path, "empty.csv", "deal_id,outcome,created_at\n")
     r = ws.import_deals(empty)
     assert r.inserted == 0 and any("no data rows" in n for n in r.notes)
+
+
+def test_common_labels_map_without_flags_and_all_missing_columns_are_named(
+        ws: Workspace, tmp_path: Path) -> None:
+    f = write(tmp_path, "any.csv", "Deal ID;Company;Created;Close Date;Outcome;Value\n"
+                                   "1;Acme;2026-01-02;2026-02-03;Won;1.500,00\n")
+    ws.import_deals(f)
+    d = ws.deals().set_index("deal_id")
+    assert d.loc["1", "account_name"] == "Acme" and d.loc["1", "amount"] == 1500
+    g = write(tmp_path, "bare.csv", "ref,result\n1,won\n")
+    with pytest.raises(InputError) as info:
+        ws.import_deals(g, columns={"outcome": "result"})
+    assert "'deal_id', 'created_at'" in str(info.value)
+    assert "--column deal_id=COLUMN --column created_at=COLUMN" in str(info.value)

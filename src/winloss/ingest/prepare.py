@@ -317,7 +317,22 @@ def prepare(
             )
         out["outcome"] = outcome
 
-    # required columns and values
+    # required columns and values: every missing column named at once
+    missing_required = [
+        f.name for f in table.fields
+        if f.required and f.name != "outcome" and f.name not in out.columns
+        and not (f.name == "deal_id" and generate_ids)
+        and not (f.name == "created_at" and (mapping.no_dates or generate_ids))
+    ]
+    if missing_required:
+        hint = (" If the file really has no dates, pass --no-dates." if "created_at" in
+                missing_required else "")
+        flags = " ".join(f"--column {name}=COLUMN" for name in missing_required)
+        raise InputError(
+            f"{raw.file}: required column(s) {', '.join(map(repr, missing_required))} not "
+            f"found among {', '.join(labels[:12])}{'…' if len(labels) > 12 else ''}; map them "
+            f"with {flags} or a mapping file.{hint}"
+        )
     for f in table.fields:
         if not f.required or f.name == "outcome":
             continue

@@ -233,6 +233,30 @@ TABLE_ALIASES: dict[str, Mapping] = {
     )),
 }
 
+#: Common labels of deal exports from any CRM or spreadsheet, used when no preset fits.
+GENERIC_DEALS = Mapping(
+    preset=None,
+    columns=_cols(
+        deal_id=("Deal ID", "Opportunity ID", "Opportunity Id", "Record ID", "ID", "Id",
+                 "Deal Id", "Deal Number", "Opportunity Number"),
+        account_id=("Account ID", "Company ID", "Customer ID"),
+        account_name=("Account", "Account Name", "Company", "Company Name", "Customer",
+                      "Organization"),
+        owner=("Owner", "Deal Owner", "Opportunity Owner", "Sales Rep", "Rep",
+               "Account Executive", "Salesperson"),
+        created_at=("Created", "Created Date", "Create Date", "Created At", "Creation Date",
+                    "Open Date", "Opened", "Add Time"),
+        closed_at=("Close Date", "Closed Date", "Closed At", "Closing Date", "Won Time",
+                   "Date Closed"),
+        outcome=("Outcome", "Result", "Won/Lost", "Win/Loss", "Status", "Deal Status"),
+        stage=("Stage", "Deal Stage", "Pipeline Stage"),
+        amount=("Amount", "Value", "Deal Value", "Deal Size", "Deal Amount", "Revenue"),
+        source=("Source", "Lead Source", "Deal Source"),
+        loss_reason=("Lost Reason", "Loss Reason", "Closed Lost Reason"),
+        win_reason=("Win Reason", "Closed Won Reason"),
+    ),
+)
+
 PRESETS: dict[str, Mapping] = {
     m.preset: m for m in (SALESFORCE, HUBSPOT, IBM_SALES_WIN_LOSS, MAVEN_CRM) if m.preset
 }
@@ -340,7 +364,7 @@ def resolve_mapping(
     elif mapping_file:
         m = load_mapping_file(mapping_file)
     else:
-        m = (detect_preset(labels) if labels else None) or Mapping()
+        m = (detect_preset(labels) if labels else None) or GENERIC_DEALS
     if mapping_file and preset and preset != "auto":
         m = replace(load_mapping_file(mapping_file), preset=m.preset)
     if columns:
