@@ -54,6 +54,7 @@ def test_errors_are_one_line_with_exit_codes(tmp_path: Path,
     bad = tmp_path / "bad.csv"
     bad.write_text("deal_id,outcome,created_at\na,won,someday\n")
     assert main(["--db", db, "import", "deals", str(bad)]) == 1
+    assert not Path(db).exists()  # a failed first import leaves no empty store behind
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
     assert "row 2" in err and "'created_at'" in err

@@ -60,7 +60,10 @@ def import_cmd(state: State, table: str, file: str, preset: str | None,
     Re-importing a file is safe: rows are upserted by their id.
     """
     from winloss.model.mapping import parse_column_flags
+    from winloss.workspace import Workspace
 
+    db_path = Path(state.db or Workspace.default_path())
+    new_store = not db_path.exists()
     ws = state.workspace()
     options = dict(preset=preset, mapping=mapping_file, columns=parse_column_flags(columns),
                    won_values=won_values, lost_values=lost_values, no_dates=no_dates or None,
@@ -74,7 +77,14 @@ def import_cmd(state: State, table: str, file: str, preset: str | None,
         message(f"{Path(file).name}: {len(problems):,} problem(s); nothing was imported")
         emit_frame(problems, fmt, title="problems", max_rows=10**9)
         raise SystemExit(1)
-    result = ws.import_file(table, file, **options)  # type: ignore[arg-type]
+    try:
+        result = ws.import_file(table, file, **options)  # type: ignore[arg-type]
+    except Exception:
+        if new_store and ws.store.count("imports") == 0:  # leave no empty store behind
+            ws.close()
+            for p in (db_path, Path(str(db_path) + ".wal")):
+                p.unlink(missing_ok=True)
+        raise
     for note in result.notes:
         message(f"note: {note}")
     message(f"imported {result.rows_read:,} rows from {Path(file).name} into {result.table}: "
