@@ -22,8 +22,10 @@ def _fmt(value: float, pct: bool) -> str:
         return f"{value:.0%}"
     if abs(value) >= 1e6:
         return f"{value / 1e6:.1f}M"
-    if abs(value) >= 1e3:
+    if abs(value) >= 1e4:
         return f"{value / 1e3:.0f}k"
+    if abs(value) >= 1e3:
+        return f"{value / 1e3:.1f}k"
     return f"{value:.3g}"
 
 
