@@ -152,3 +152,13 @@ def test_errors_are_one_line_messages(tmp_path: Path, capsys: pytest.CaptureFixt
     make_deals(20).drop(columns=["true_p"]).to_csv(tiny, index=False)
     assert main(["model", "evaluate", str(tiny)]) == 1
     assert "at least 30 closed deals" in capsys.readouterr().err
+
+
+def test_backtest_of_a_quarter_that_has_not_ended_is_a_usage_error(tmp_path: Path) -> None:
+    from winloss.demo.generator import generate_deals
+
+    db = tmp_path / "d.duckdb"
+    ws = Workspace(db)
+    ws.import_deals(generate_deals(300, seed=2))
+    ws.close()
+    assert main(["--db", str(db), "forecast", "--backtest", "--quarter", "2027Q1"]) == 2

@@ -245,6 +245,13 @@ def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: s
     ws = state.workspace()
     settings = ModelSettings(n_bootstrap=0, seed=seed)
     if backtest:
+        if quarter:
+            from winloss.analyze.forecast import data_end
+
+            last = data_end(ws.deals())
+            if last is not None and ws.quarter(quarter).end > last:
+                raise UsageError(f"{quarter} has not ended in the data (last date {last}): the "
+                                 "backtest replays past quarters; drop --quarter to replay all")
         with busy("replaying past quarters…"):
             result = ws.forecast_backtest(settings=settings,
                                           quarters=(quarter,) if quarter else ())
