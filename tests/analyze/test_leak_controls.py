@@ -58,3 +58,11 @@ def test_forecast_backtest_warns_of_one_sided_misses() -> None:
     assert any("too narrow" in n for n in notes)
     mixed = table.assign(expected=[90.0, 130, 100.5], in_interval=[True, True, True])
     assert bias_caveats(mixed, 0.8) == []
+
+
+def test_too_few_deals_to_test_anything_says_why() -> None:
+    frame = pd.DataFrame({"outcome": ["won", "lost"] * 12 + ["won"],
+                          "segment": ["a", "b", "c"] * 8 + ["a"]})
+    result = Workspace.from_file(frame).analyze(record=False).to_dict()
+    assert result["hypotheses_tested"] == 0
+    assert any("min_support" in w for w in result["warnings"])

@@ -412,6 +412,11 @@ class ConcentrationAnalysis:
         if table.n < 200:
             warnings.append(f"only {table.n} closed deals: only large differences can be "
                             "detected")
+        if core.hypotheses_tested == 0:
+            support = self.support_for(table.n)
+            warnings.append(f"no condition could be tested: a condition needs at least "
+                            f"{support} deals (min_support) and deals outside it; lower it with "
+                            "--min-support, knowing that small groups prove little")
         if any(f.post_outcome for f in findings):
             warnings.append("findings marked post_outcome use fields known only after the "
                             "outcome: they explain, they do not predict")
