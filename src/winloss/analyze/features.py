@@ -201,10 +201,11 @@ class FeatureEncoder:
     """Fitted on training deals; turns frames of the predictor fields into model inputs."""
 
     def __init__(self, predictors: tuple[Predictor, ...], *, max_bins: int = 10,
-                 companions: bool = True) -> None:
+                 companions: bool = True, min_level_count: int = MIN_LEVEL_COUNT) -> None:
         self.predictors = predictors
         self.max_bins = max_bins
         self.companions = companions
+        self.min_level_count = min_level_count
         self.numeric: list[_Numeric] = []
         self.categories: list[_Category] = []
 
@@ -230,7 +231,8 @@ class FeatureEncoder:
             else:
                 s = _as_text(col)
                 vc = s.value_counts()
-                keep = [str(k) for k, n in vc.items() if n >= MIN_LEVEL_COUNT and k != MISSING]
+                keep = [str(k) for k, n in vc.items()
+                        if n >= self.min_level_count and k != MISSING]
                 keep = sorted(keep[:MAX_LEVELS])
                 self.categories.append(_Category(p.name, [*keep, OTHER, MISSING]))
         return self

@@ -31,6 +31,7 @@ from scipy.special import expit, logit
 from winloss.analyze.calibration import EPS, CalibrationMap, choose_calibration, log_loss
 from winloss.analyze.classifiers import CANDIDATES, Classifier, Logistic, make_classifier
 from winloss.analyze.features import (
+    MIN_LEVEL_COUNT,
     FeatureEncoder,
     FieldChoice,
     Purpose,
@@ -56,6 +57,8 @@ HOLDOUT_MIN = 2000
 MIN_SKILL = 0.002
 #: Background deals per field for the what-if explanations.
 BACKGROUND = 16
+#: Account targeting: a category level needs this many rows, else it joins "other".
+ACCOUNT_MIN_LEVEL_COUNT = 20
 #: Up to this many deals, each gets its own bootstrap interval (see :meth:`WinModel.predict`).
 EXACT_INTERVALS = 100_000
 #: Deals scored by the bootstrap refits when there are more than :data:`EXACT_INTERVALS`.
@@ -194,7 +197,10 @@ class WinModel:
         self.excluded = [*choice.excluded, *(lk.to_dict() for lk in leaks)]
         self.n_train = len(y)
         self.base_rate = float(y.mean())
-        self.encoder = FeatureEncoder(predictors, companions=s.value_companions).fit(closed)
+        # accounts are few: a level needs more of them before it earns its own effect
+        min_level = ACCOUNT_MIN_LEVEL_COUNT if s.purpose == "account" else MIN_LEVEL_COUNT
+        self.encoder = FeatureEncoder(predictors, companions=s.value_companions,
+                                      min_level_count=min_level).fit(closed)
         with_companions = [n.name for n in self.encoder.numeric if n.companions]
         if with_companions:
             self.caveats.append(companion_caveat(with_companions))

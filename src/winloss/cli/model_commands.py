@@ -312,7 +312,12 @@ def accounts(state: State, /, file: str | None, rank_by: str, limit: int,
         click.echo(result.to_json())
         return
     frame = result.accounts
-    if fmt == "table" and limit:
-        frame = frame.head(limit)
+    if fmt == "table":
+        if limit:
+            frame = frame.head(limit)
+        # a terminal shows the columns that rank; CSV and JSON carry all of them
+        frame = frame[[c for c in ("rank", "account_name", "won", "lost", "open", "tier",
+                                   "icp_fit", "expansion_potential", "next_products",
+                                   "fit_reasons") if c in frame.columns]]
     emit_frame(frame, fmt, title=f"accounts by {rank_by} (win rate overall "
                f"{result.base_rate:.0%})", max_rows=max(len(frame), 1))
