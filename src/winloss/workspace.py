@@ -71,7 +71,6 @@ class Workspace:
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
         self.path = str(path) if path is not None else default_db_path()
         self.store = DuckDBStore(self.path, read_only=read_only)
-        self.no_dates = False
 
     # -- construction -----------------------------------------------------------------------
     @staticmethod
@@ -153,9 +152,6 @@ class Workspace:
             lost_values=lost_values, no_dates=no_dates, day_first=day_first,
             on_duplicate=on_duplicate, unknown_values=unknown_values, sheet=sheet,
             generate_ids=generate_ids)
-        if m.no_dates or (prepared.table is DEALS and "created_at" not in prepared.frame.columns):
-            self.no_dates = True
-            self.store.set_setting("no_dates", "1")
         digest = (frame_sha256(prepared.frame) if isinstance(file, pd.DataFrame)
                   else file_sha256(file))
         return self.store.write(prepared, content_sha256=digest, preset=m.preset)

@@ -113,8 +113,6 @@ def parse_dates(uniq: pd.Series, *, day_first: bool = False) -> tuple[pd.Series,
     order = list(DATE_FORMATS)
     if day_first:
         order.sort(key=lambda f: 0 if f.startswith("%d") else 1)
-    result = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    remaining = pd.Series(True, index=s.index)
     for fmt in order:
         parsed = pd.to_datetime(s, format=fmt, errors="coerce")
         count = int(parsed.notna().sum())

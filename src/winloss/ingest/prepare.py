@@ -107,7 +107,7 @@ def _convert(
         if f.dtype == "int":
             frac = values.notna() & (values.astype(float) % 1 != 0)
             bad = bad | frac.to_numpy(dtype=bool)
-            values = values.where(~frac).astype("Int64") if len(values) else values.astype("Int64")
+            values = values.where(~frac).astype("Int64")
         return values, bad, "not a number; write digits such as 1200 or 1,200.50"
     if f.dtype in ("date", "timestamp"):
         values, bad = by_distinct(raw, lambda u: parse_dates(u, day_first=mapping.day_first))
@@ -361,7 +361,6 @@ def prepare(
                 notes.append(f"{int((empty & is_open).sum())} open deal(s) have no created date")
             empty = empty & ~is_open
         label = mapped[f.name]
-        already_bad = np.zeros(len(out), dtype=bool)
         raw_col = frame[label]
         already_bad = raw_col.notna().to_numpy()  # non-empty but unreadable: reported already
         problems.add_mask(empty & ~already_bad, raw_col.fillna(""), rows, label,
@@ -373,7 +372,7 @@ def prepare(
 
     # custom attributes
     custom: list[CustomField] = []
-    used = set(mapped.values()) | {label for role, label in mapped.items()}
+    used = set(mapped.values())
     lookup_roles = {t for lk in mapping.lookups for t in lk.columns.values()}
     taken = set(out.columns)
     after = {a.casefold() for a in mapping.after_outcome}
