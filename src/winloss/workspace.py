@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pandas as pd
 
@@ -25,6 +25,45 @@ from winloss.store.duckdb_store import (
     file_sha256,
     frame_sha256,
 )
+
+
+class ImportOptions(TypedDict, total=False):
+    """Keyword options of :meth:`Workspace.import_file` and :meth:`Workspace.check_file`.
+
+    preset
+        A CRM preset name (``salesforce``, ``hubspot``, ``ibm-win-loss``, ``maven-crm``, ``auto``);
+        by default one is detected from the header.
+    mapping
+        A mapping file (YAML/JSON) or a :class:`~winloss.model.mapping.Mapping`.
+    columns
+        Role → source column overrides (``--column ROLE=SOURCE``).
+    won_values, lost_values
+        Outcome values meaning won / lost.
+    no_dates
+        The file has no dates at all.
+    day_first
+        Read ambiguous dates day-first (default month-first).
+    on_duplicate
+        ``error`` (default), ``keep-last`` or ``keep-first``.
+    unknown_values
+        Values outside a vocabulary: ``error`` (default), ``other`` or ``keep``.
+    sheet
+        Excel sheet name or index.
+    generate_ids
+        Number rows without an id and do not require dates (direct analysis of a file).
+    """
+
+    preset: str | None
+    mapping: str | Path | Mapping | None
+    columns: dict[str, str] | None
+    won_values: tuple[str, ...]
+    lost_values: tuple[str, ...]
+    no_dates: bool | None
+    day_first: bool | None
+    on_duplicate: DuplicatePolicy
+    unknown_values: UnknownValuePolicy
+    sheet: str | int | None
+    generate_ids: bool
 
 
 @dataclass(frozen=True)
@@ -125,39 +164,21 @@ class Workspace:
         return parse_quarter(text, self.fiscal_year_start_month)
 
     # -- import -----------------------------------------------------------------------------
-    def import_file(
-        self,
-        table: str | Table,
-        file: str | Path | pd.DataFrame,
-        *,
-        preset: str | None = None,
-        mapping: str | Path | Mapping | None = None,
-        columns: dict[str, str] | None = None,
-        won_values: tuple[str, ...] = (),
-        lost_values: tuple[str, ...] = (),
-        no_dates: bool | None = None,
-        day_first: bool | None = None,
-        on_duplicate: DuplicatePolicy = "error",
-        unknown_values: UnknownValuePolicy = "error",
-        sheet: str | int | None = None,
-        generate_ids: bool = False,
-    ) -> ImportResult:
+    def import_file(self, table: str | Table, file: str | Path | pd.DataFrame,
+                    **options: Unpack[ImportOptions]) -> ImportResult:
         """Validate ``file`` and upsert it into ``table`` in one transaction.
 
-        Re-importing the same file changes nothing (rows are upserted by their key). A file with
-        any invalid value, or a duplicated key under the default policy, imports nothing.
+        ``options`` are those of :class:`ImportOptions`. Re-importing the same file changes
+        nothing (rows are upserted by their key). A file with any invalid value, or a duplicated
+        key under the default policy, imports nothing.
         """
-        prepared, m = self._prepare_file(
-            table, file, preset=preset, mapping=mapping, columns=columns, won_values=won_values,
-            lost_values=lost_values, no_dates=no_dates, day_first=day_first,
-            on_duplicate=on_duplicate, unknown_values=unknown_values, sheet=sheet,
-            generate_ids=generate_ids)
+        prepared, m = self._prepare_file(table, file, **options)
         digest = (frame_sha256(prepared.frame) if isinstance(file, pd.DataFrame)
                   else file_sha256(file))
         return self.store.write(prepared, content_sha256=digest, preset=m.preset)
 
     def check_file(self, table: str | Table, file: str | Path | pd.DataFrame,
-                   **options: Any) -> pd.DataFrame:
+                   **options: Unpack[ImportOptions]) -> pd.DataFrame:
         """Validate ``file`` as :meth:`import_file` would, write nothing, and list every problem.
 
         One row per problem (``kind``: invalid value, duplicate id, file), with row, column, value
@@ -187,31 +208,17 @@ class Workspace:
                                   "problem": str(exc)}], columns=columns)
         return pd.DataFrame(columns=columns)
 
-    def _prepare_file(
-        self,
-        table: str | Table,
-        file: str | Path | pd.DataFrame,
-        *,
-        preset: str | None = None,
-        mapping: str | Path | Mapping | None = None,
-        columns: dict[str, str] | None = None,
-        won_values: tuple[str, ...] = (),
-        lost_values: tuple[str, ...] = (),
-        no_dates: bool | None = None,
-        day_first: bool | None = None,
-        on_duplicate: DuplicatePolicy = "error",
-        unknown_values: UnknownValuePolicy = "error",
-        sheet: str | int | None = None,
-        generate_ids: bool = False,
-    ) -> tuple[Any, Mapping]:
+    def _prepare_file(self, table: str | Table, file: str | Path | pd.DataFrame,
+                      **options: Unpack[ImportOptions]) -> tuple[Any, Mapping]:
         """Read, map and validate a file: (prepared import, the mapping used)."""
         tbl = table if isinstance(table, Table) else table_for(table)
         raw: RawFrame = (frame_as_raw(file) if isinstance(file, pd.DataFrame)
-                         else read_file(file, sheet=sheet))
+                         else read_file(file, sheet=options.get("sheet")))
+        mapping = options.get("mapping")
+        preset = options.get("preset")
+        columns = options.get("columns")
         if isinstance(mapping, Mapping):
-            m = mapping
-            if columns:
-                m = m.with_columns(columns)
+            m = mapping.with_columns(columns) if columns else mapping
         elif tbl is not DEALS and mapping is None and not preset:
             from winloss.model.mapping import TABLE_ALIASES
 
@@ -220,19 +227,22 @@ class Workspace:
                 m = m.with_columns(columns)
         else:
             m = resolve_mapping(
-                preset=preset if tbl is DEALS else (preset or None),
-                mapping_file=mapping, columns=columns, won_values=won_values,
-                lost_values=lost_values, no_dates=no_dates,
+                preset=preset, mapping_file=mapping, columns=columns,
+                won_values=options.get("won_values", ()),
+                lost_values=options.get("lost_values", ()), no_dates=options.get("no_dates"),
                 labels=list(raw.frame.columns) if tbl is DEALS else None,
             )
-        if day_first:
+        if options.get("day_first"):
             m = replace(m, day_first=True)
-        prepared = prepare(raw, tbl, m, on_duplicate=on_duplicate,
-                           unknown_values=unknown_values, generate_ids=generate_ids)
+        prepared = prepare(raw, tbl, m, on_duplicate=options.get("on_duplicate", "error"),
+                           unknown_values=options.get("unknown_values", "error"),
+                           generate_ids=options.get("generate_ids", False))
         return prepared, m
 
-    def import_deals(self, file: str | Path | pd.DataFrame, **kwargs: Any) -> ImportResult:
-        return self.import_file(DEALS, file, **kwargs)
+    def import_deals(self, file: str | Path | pd.DataFrame,
+                     **options: Unpack[ImportOptions]) -> ImportResult:
+        """:meth:`import_file` into ``deals``."""
+        return self.import_file(DEALS, file, **options)
 
     # -- reading ----------------------------------------------------------------------------
     def field_catalog(self) -> list[DealField]:
