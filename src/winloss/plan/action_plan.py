@@ -176,6 +176,8 @@ def _condition_words(c: dict[str, Any]) -> str:
 
 def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
     """Data-capture and integrity changes: the audit's ranked fix list, high and medium first."""
+    if audit is None:  # the audit could not run (the report notes why)
+        return []
     issues = [i for i in audit.issues if i.severity in ("high", "medium")] or list(audit.issues)
     out = []
     for i in issues[:max_actions]:
@@ -341,7 +343,9 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     notes: list[str] = []
     if not backtest:
         notes.append("no quarter before the discovery window: rules are not backtested")
-    audit = ws.audit(until=review.end)
+    # the report shares one audit between its plan and data-quality sections
+    audit = (cache("audit", lambda: ws.audit(until=review.end)) if cache is not None
+             else ws.audit(until=review.end))
     quarter_audit = ws.audit(quarter=str(review))
     try:
         actions, _ = qualification_actions(ws, settings, review, discovery, backtest, notes,
