@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
+from tests.cli.runner import run
 from winloss import Workspace
-from winloss.cli.main import cli, main
+from winloss.cli.main import main
 from winloss.demo.generator import LATE_CAPTURE_OWNER
 
 
@@ -23,9 +23,6 @@ def db(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(target)
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_json_holds_the_ranked_fix_list_and_the_detail_tables(db: str) -> None:

@@ -10,16 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.cli.runner import run
 from winloss.cli.main import COMMANDS, cli, main
 from winloss.model.schema import DEALS
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    result = runner.invoke(cli, list(args), catch_exceptions=True)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_template_prints_the_documented_columns() -> None:

@@ -9,19 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from tests.analyze.test_forecast import pipeline_deals
 from tests.analyze.test_scoring_model import make_deals
+from tests.cli.runner import run
 from winloss import Workspace
-from winloss.cli.main import cli, main
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=True)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+from winloss.cli.main import main
 
 
 @pytest.fixture(scope="module")
