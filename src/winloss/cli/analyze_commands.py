@@ -7,23 +7,19 @@ from typing import Any
 
 import click
 
-from winloss.cli.data_commands import mapping_options
+from winloss.cli.file_input import file_options, workspace_for
 from winloss.cli.main import State, pass_state
 from winloss.cli.render import emit_frame, format_option, message
 
 
 @click.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True))
+@file_options
 @click.option("--quarter", help="Deals closed in this fiscal quarter, e.g. 2026Q3 (also records "
               "the findings register and compares with the previous quarter).")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
 @click.option("--segment", help="Only this segment.")
 @click.option("--owner", help="Only this owner.")
-@mapping_options
-@click.option("--on-duplicate", type=click.Choice(["error", "keep-last", "keep-first"]),
-              default="keep-last", show_default=True,
-              help="FILE only: what to do with an id that occurs more than once.")
 @click.option("--depth", type=click.IntRange(1, 2), default=2, show_default=True,
               help="1: single conditions; 2: also pairs of conditions.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -52,33 +48,20 @@ def analyze(state: State, file: str | None, quarter: str | None, since: dt.datet
     file is analysed directly with the same mapping options as `winloss import`; a file without
     ids or dates works too (the quarter-over-quarter parts are then skipped).
     """
-    from winloss.errors import UsageError
-    from winloss.model.mapping import parse_column_flags
-    from winloss.workspace import DealFilter, Workspace
+    from rich.console import Console
 
-    if file is None and (preset or mapping_file or columns or won_values or lost_values):
-        raise UsageError("--preset, --mapping, --column, --won-value and --lost-value apply to "
-                         "a FILE: `winloss analyze FILE --column outcome=Status`")
+    from winloss.workspace import DealFilter
+
     flt = DealFilter(quarter=quarter, since=since.date() if since else None,
                      until=until.date() if until else None, segment=segment, owner=owner)
     settings: dict[str, Any] = {"max_depth": depth, "alpha": alpha, "min_support": min_support,
                                 "max_findings": max_findings, "exclude": exclude,
                                 "fields": fields or None, "record": not no_record}
-    if file is not None:
-        ws = Workspace.from_file(file, preset=preset, mapping=mapping_file,
-                                 columns=parse_column_flags(columns), won_values=won_values,
-                                 lost_values=lost_values,
-                                 on_duplicate=on_duplicate)  # type: ignore[arg-type]
-    else:
-        ws = state.workspace()
-    try:
-        from rich.console import Console
-
-        with Console(stderr=True).status("looking for concentrations of wins and losses…"):
-            result = ws.analyze(flt, **settings)
-    finally:
-        if file is not None:
-            ws.close()
+    opts = {"preset": preset, "mapping_file": mapping_file, "columns": columns,
+            "won_values": won_values, "lost_values": lost_values, "on_duplicate": on_duplicate}
+    with workspace_for(state, file, opts) as ws, Console(stderr=True).status(
+            "looking for concentrations of wins and losses…"):
+        result = ws.analyze(flt, **settings)
     render(result, fmt)
 
 

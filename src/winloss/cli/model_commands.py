@@ -7,25 +7,14 @@ the import mapping options (an in-memory workspace; nothing is written).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from winloss.cli.data_commands import mapping_options
+from winloss.cli.file_input import file_options, workspace_for
 from winloss.cli.main import State, pass_state
 from winloss.cli.render import emit_frame, format_option, message
-
-
-def file_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """FILE argument, mapping options and ``--on-duplicate`` for commands that read a file."""
-    f = click.option("--on-duplicate", type=click.Choice(["error", "keep-last", "keep-first"]),
-                     default="keep-last", show_default=True,
-                     help="FILE only: what to do with an id that occurs more than once.")(f)
-    f = mapping_options(f)
-    return click.argument("file", required=False,
-                          type=click.Path(dir_okay=False, exists=True))(f)
 
 
 def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,33 +23,6 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed of every random choice.")(f)
     return f
-
-
-@contextmanager
-def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Iterator[Any]:
-    """The store's workspace, or an in-memory one holding FILE (closed afterwards)."""
-    from winloss.errors import UsageError
-    from winloss.model.mapping import parse_column_flags
-    from winloss.workspace import Workspace
-
-    mapping_given = any(opts.get(k) for k in ("preset", "mapping_file", "columns", "won_values",
-                                              "lost_values"))
-    if file is None:
-        if mapping_given:
-            raise UsageError("--preset, --mapping, --column, --won-value and --lost-value apply "
-                             "to a FILE, e.g. `winloss model evaluate deals.csv --column "
-                             "outcome=Status`")
-        yield state.workspace()
-        return
-    ws = Workspace.from_file(file, preset=opts.get("preset"), mapping=opts.get("mapping_file"),
-                             columns=parse_column_flags(opts.get("columns") or ()),
-                             won_values=opts.get("won_values") or (),
-                             lost_values=opts.get("lost_values") or (),
-                             on_duplicate=opts.get("on_duplicate", "keep-last"))
-    try:
-        yield ws
-    finally:
-        ws.close()
 
 
 def busy(text: str) -> Any:
