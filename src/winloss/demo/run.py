@@ -25,8 +25,7 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("Data integrity", "winloss.analyze.audit:demo_step"),
     ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
     ("Win probability and forecast", "winloss.analyze.model_demo:demo_step"),
-    ("Action plan", "winloss.demo.steps:action_plan"),
-    ("Quarterly report", "winloss.demo.steps:quarterly_report"),
+    ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
 ]
 
 

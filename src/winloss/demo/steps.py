@@ -43,19 +43,19 @@ def concentrations(ws: Workspace, options: DemoOptions) -> str:
     return "\n".join(lines)
 
 
-def action_plan(ws: Workspace, options: DemoOptions) -> str:
-    """The action plan of the latest quarter, with the previous quarter's plan re-measured."""
+def plan_and_report(ws: Workspace, options: DemoOptions) -> str:
+    """The previous quarter's plan (so this one re-measures it), then the quarterly report, whose
+    plan section is the latest quarter's plan: it is computed once, for both."""
+    from pathlib import Path
+
     quarters = ws.info()["quarters"]
     if len(quarters) > 1:
         ws.plan(quarter=quarters[-2])
-    plan = ws.plan()
-    return "\n".join(f"{a.kind} #{a.priority} [{a.status}] {a.title}" for a in plan.actions)
-
-
-def quarterly_report(ws: Workspace, options: DemoOptions) -> str:
-    """Write the quarterly HTML report and return its path."""
-    from pathlib import Path
-
     report = ws.report()
     path = report.save(options.report_path or "winloss-report.html")
-    return f"{len(report.sections)} sections for {report.period}: {Path(path).resolve()}"
+    plan = next((sec.data for sec in report.sections if sec.key == "plan"), {"actions": []})
+    lines = [f"{a['kind']} #{a['priority']} [{a['status']}] {a['title']}"
+             for a in plan["actions"]]
+    lines.append(f"report: {len(report.sections)} sections for {report.period}: "
+                 f"{Path(path).resolve()}")
+    return "\n".join(lines)
