@@ -50,10 +50,10 @@ EXHAUSTIVE = ("SimpleDFS", "DFS-bitset", "Apriori", "BestFirstSearch", "SimpleSe
 WINLOSS_JOB = """
 import time
 from winloss import Workspace
-from winloss.analyze.concentrations import ConcentrationAnalysis
+from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 ws = Workspace({path!r}, read_only=True)
 t0 = time.perf_counter()
-result = ConcentrationAnalysis(record=False).run(ws)
+result = ConcentrationAnalysis(record=False).run(ws.store)
 _extra["search_seconds"] = time.perf_counter() - t0
 _extra["hypotheses"] = result.hypotheses_tested
 _extra["subgroups"] = [

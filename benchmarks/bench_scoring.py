@@ -37,7 +37,7 @@ SETUP = """
 import numpy as np, pandas as pd
 from winloss import Workspace
 from winloss.demo.generator import generate_deals
-from winloss.analyze.scoring import ModelSettings, WinModel
+from winloss.analyze.scoring.analysis import ModelSettings, WinModel
 
 def peak_mb():
     for line in open("/proc/self/status"):

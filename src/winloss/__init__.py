@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "Workspace": "winloss.workspace",
-    "DealField": "winloss.workspace",
-    "DealFilter": "winloss.workspace",
+    "DealField": "winloss.model.deals",
+    "DealFilter": "winloss.model.deals",
     "WinlossError": "winloss.errors",
     "UsageError": "winloss.errors",
     "InputError": "winloss.errors",
@@ -48,7 +48,8 @@ if TYPE_CHECKING:  # pragma: no cover
         ValidationError,
         WinlossError,
     )
-    from winloss.workspace import DealField, DealFilter, Workspace
+    from winloss.model.deals import DealField, DealFilter
+    from winloss.workspace import Workspace
 
 
 def __getattr__(name: str) -> Any:

@@ -23,6 +23,8 @@ def jsonable(obj: Any) -> Any:
         return bool(obj)
     if isinstance(obj, np.ndarray):
         return obj.tolist()
+    if isinstance(obj, pd.DataFrame):
+        return obj.to_dict(orient="records")
     if obj is pd.NA or obj is pd.NaT:
         return None
     if hasattr(obj, "to_dict"):

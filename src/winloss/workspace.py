@@ -6,7 +6,7 @@ The CLI, the web app and the tests all build a ``Workspace``; each CLI command i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
@@ -15,9 +15,10 @@ import pandas as pd
 from winloss.errors import UsageError
 from winloss.ingest.prepare import DuplicatePolicy, UnknownValuePolicy, prepare
 from winloss.ingest.readers import RawFrame, frame_as_raw, read_file
+from winloss.model.deals import DealField, DealFilter
 from winloss.model.mapping import Mapping, resolve_mapping
-from winloss.model.period import Quarter, parse_quarter
-from winloss.model.schema import DEALS, DERIVED_DEAL_FIELDS, ONE_OUTCOME_FIELDS, Table, table_for
+from winloss.model.period import Quarter
+from winloss.model.schema import DEALS, Table, table_for
 from winloss.store.duckdb_store import (
     DuckDBStore,
     ImportResult,
@@ -64,37 +65,6 @@ class ImportOptions(TypedDict, total=False):
     unknown_values: UnknownValuePolicy
     sheet: str | int | None
     generate_ids: bool
-
-
-@dataclass(frozen=True)
-class DealField:
-    """A deal attribute as the analyses see it: canonical, derived or custom."""
-
-    name: str
-    dtype: str  # category, int, float, bool, date, string
-    known: str  # before / after the outcome
-    origin: str  # canonical / derived / custom
-    label: str
-    analyse: bool  # a candidate attribute for concentrations and models
-
-    @property
-    def post_outcome(self) -> bool:
-        return self.known == "after"
-
-
-@dataclass(frozen=True)
-class DealFilter:
-    """Which deals an operation looks at. Dates are inclusive; quarter uses closed_at."""
-
-    quarter: str | None = None
-    since: dt.date | None = None
-    until: dt.date | None = None
-    segment: str | None = None
-    outcome: str | None = None
-    owner: str | None = None
-
-    def describe(self) -> dict[str, Any]:
-        return {k: (str(v) if v is not None else None) for k, v in self.__dict__.items()}
 
 
 class Workspace:
@@ -161,7 +131,7 @@ class Workspace:
         self.store.set_setting("fiscal_year_start_month", str(month))
 
     def quarter(self, text: str) -> Quarter:
-        return parse_quarter(text, self.fiscal_year_start_month)
+        return self.store.quarter(text)
 
     # -- import -----------------------------------------------------------------------------
     def import_file(self, table: str | Table, file: str | Path | pd.DataFrame,
@@ -247,69 +217,20 @@ class Workspace:
     # -- reading ----------------------------------------------------------------------------
     def field_catalog(self) -> list[DealField]:
         """Every deal attribute: canonical, derived and custom, with type and when it is known."""
-        out: list[DealField] = []
-        present = set(self.store.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'deals_enriched'"
-        )["column_name"])
-        for f in DEALS.fields + DERIVED_DEAL_FIELDS:
-            if f.name not in present:
-                continue
-            origin = "derived" if f in DERIVED_DEAL_FIELDS else "canonical"
-            analyse = f.analyse and f.name not in ONE_OUTCOME_FIELDS
-            out.append(DealField(f.name, f.dtype, "after" if f.known == "after" else "before",
-                                 origin, f.description, analyse))
-        for cf in self.store.custom_fields("deals"):
-            out.append(DealField(cf.name, cf.dtype, cf.known, "custom", cf.label, cf.analyse))
-        return out
+        return self.store.field_catalog()
 
     def deals(self, flt: DealFilter | None = None, *, closed_only: bool = False) -> pd.DataFrame:
         """Deals with derived fields, filtered; one row per deal, ordered by created_at, deal_id."""
-        where_sql, params = self.filter_sql(flt, closed_only=closed_only)
-        where = [where_sql] if where_sql != "TRUE" else []
-        sql = "SELECT * FROM deals_enriched"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at NULLS FIRST, deal_id"
-        return self.store.query(sql, params)
-
-    def filter_sql(self, flt: DealFilter | None, *, closed_only: bool = False
-                   ) -> tuple[str, list[Any]]:
-        """The SQL condition (on ``deals_enriched``) and parameters of a deal filter.
-
-        ``quarter`` selects by close date; ``since``/``until`` by close date, or creation date
-        for deals without one; every bound is inclusive. ``"TRUE"`` when nothing is filtered.
-        """
-        where: list[str] = []
-        params: list[Any] = []
-        if closed_only:
-            where.append("outcome IN ('won', 'lost')")
-        if flt is not None:
-            if flt.quarter:
-                q = self.quarter(flt.quarter)
-                where.append("closed_at BETWEEN ? AND ?")
-                params += [q.start, q.end]
-            if flt.since:
-                where.append("coalesce(closed_at, created_at) >= ?")
-                params.append(flt.since)
-            if flt.until:
-                where.append("coalesce(closed_at, created_at) <= ?")
-                params.append(flt.until)
-            for col in ("segment", "outcome", "owner"):
-                value = getattr(flt, col)
-                if value is not None:
-                    where.append(f"{col} = ?")
-                    params.append(value)
-        return " AND ".join(where) or "TRUE", params
+        return self.store.deals(flt, closed_only=closed_only)
 
     def closed_deals(self, flt: DealFilter | None = None) -> pd.DataFrame:
-        return self.deals(flt, closed_only=True)
+        return self.store.closed_deals(flt)
 
     def table(self, name: str) -> pd.DataFrame:
-        tbl = table_for(name)
-        return self.store.query(f'SELECT * FROM "{tbl.name}"')
+        return self.store.table(name)
 
     def has_dates(self) -> bool:
-        return bool(self.store.scalar("SELECT count(*) FROM deals WHERE created_at IS NOT NULL"))
+        return self.store.has_dates()
 
     def info(self) -> dict[str, Any]:
         """A summary of the store: counts per table, outcomes, date range, custom fields."""
@@ -363,72 +284,72 @@ class Workspace:
     # -- win/loss concentrations --------------------------------------------------------------
     def analyze(self, flt: DealFilter | None = None, **settings: Any) -> Any:
         """Where wins and losses concentrate, with evidence
-        (:class:`winloss.analyze.concentrations.ConcentrationAnalysis`; ``settings`` are its
+        (:class:`winloss.analyze.concentrations.analysis.ConcentrationAnalysis`; ``settings`` are its
         fields). Analysing one quarter records the findings register."""
-        from winloss.analyze.concentrations import ConcentrationAnalysis
+        from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 
-        return ConcentrationAnalysis(deal_filter=flt, **settings).run(self)
+        return ConcentrationAnalysis(deal_filter=flt, **settings).run(self.store)
 
     # -- data-integrity audit -----------------------------------------------------------------
     def audit(self, flt: DealFilter | None = None, *, quarter: str | None = None,
               since: dt.date | None = None, until: dt.date | None = None,
               **settings: Any) -> Any:
         """The data-integrity audit and its ranked fix list
-        (:class:`winloss.analyze.audit.AuditResult`; ``settings`` are fields of
-        :class:`winloss.analyze.audit.DataAudit`)."""
-        from winloss.analyze.audit import DataAudit
+        (:class:`winloss.analyze.audit.analysis.AuditResult`; ``settings`` are fields of
+        :class:`winloss.analyze.audit.analysis.DataAudit`)."""
+        from winloss.analyze.audit.analysis import DataAudit
 
         if flt is None and (quarter or since or until):
             flt = DealFilter(quarter=quarter, since=since, until=until)
-        return DataAudit(deal_filter=flt, **settings).run(self)
+        return DataAudit(deal_filter=flt, **settings).run(self.store)
 
     # -- win probability, forecast, leads and accounts -----------------------------------------
     def evaluate_model(self, flt: DealFilter | None = None, **settings: Any) -> Any:
         """Out-of-sample metrics of the win model beside its baselines
-        (:class:`winloss.analyze.evaluation.EvaluationResult`; ``settings`` are fields of
-        :class:`winloss.analyze.evaluation.ModelEvaluation`)."""
-        from winloss.analyze.evaluation import ModelEvaluation
+        (:class:`winloss.analyze.scoring.evaluation.EvaluationResult`; ``settings`` are fields of
+        :class:`winloss.analyze.scoring.evaluation.ModelEvaluation`)."""
+        from winloss.analyze.scoring.evaluation import ModelEvaluation
 
-        return ModelEvaluation(**settings).run(self, flt)
+        return ModelEvaluation(**settings).run(self.store, flt)
 
     def score_deals(self, flt: DealFilter | None = None, **settings: Any) -> Any:
         """Calibrated P(win) with interval and top factors for open deals
-        (:class:`winloss.analyze.scoring.ScoreResult`; ``settings`` are fields of
-        :class:`winloss.analyze.scoring.Scoring`)."""
-        from winloss.analyze.scoring import Scoring
+        (:class:`winloss.analyze.scoring.analysis.ScoreResult`; ``settings`` are fields of
+        :class:`winloss.analyze.scoring.analysis.Scoring`)."""
+        from winloss.analyze.scoring.analysis import Scoring
 
-        return Scoring(**settings).run(self, flt)
+        return Scoring(**settings).run(self.store, flt)
 
     def score_leads(self, flt: DealFilter | None = None, **settings: Any) -> Any:
         """Lead scores from creation-time fields, graded A–D
-        (:class:`winloss.analyze.leads.LeadScoring`)."""
-        from winloss.analyze.leads import LeadScoring
+        (:class:`winloss.analyze.scoring.leads.LeadScoring`)."""
+        from winloss.analyze.scoring.leads import LeadScoring
 
-        return LeadScoring(**settings).run(self, flt)
+        return LeadScoring(**settings).run(self.store, flt)
 
     def forecast(self, quarter: str, **settings: Any) -> Any:
         """Expected bookings of a quarter with P10/P50/P90
-        (:class:`winloss.analyze.forecast.Forecast`)."""
-        from winloss.analyze.forecast import Forecast
+        (:class:`winloss.analyze.forecast.analysis.Forecast`)."""
+        from winloss.analyze.forecast.analysis import Forecast
 
-        return Forecast(quarter, **settings).run(self)
+        return Forecast(quarter, **settings).run(self.store)
 
     def forecast_backtest(self, **settings: Any) -> Any:
         """Forecasts replayed at past quarter starts vs actual bookings
-        (:class:`winloss.analyze.forecast.ForecastBacktest`)."""
-        from winloss.analyze.forecast import ForecastBacktest
+        (:class:`winloss.analyze.forecast.analysis.ForecastBacktest`)."""
+        from winloss.analyze.forecast.analysis import ForecastBacktest
 
-        return ForecastBacktest(**settings).run(self)
+        return ForecastBacktest(**settings).run(self.store)
 
     def target_accounts(self, **settings: Any) -> Any:
         """Accounts ranked by ideal-customer fit and expansion potential
-        (:class:`winloss.analyze.targeting.AccountTargeting`)."""
-        from winloss.analyze.targeting import AccountTargeting
+        (:class:`winloss.analyze.targeting.analysis.AccountTargeting`)."""
+        from winloss.analyze.targeting.analysis import AccountTargeting
 
-        return AccountTargeting(**settings).run(self)
+        return AccountTargeting(**settings).run(self.store)
 
     def save_scores(self, result: Any) -> str:
         """Store a score or lead-score result (``scores`` and ``analysis_runs``); returns the run id."""
-        from winloss.analyze.model_runs import save_scores
+        from winloss.analyze.scoring.model_runs import save_scores
 
-        return save_scores(self, result)
+        return save_scores(self.store, result)

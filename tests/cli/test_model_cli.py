@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.analyze.test_forecast import pipeline_deals
-from tests.analyze.test_scoring_model import make_deals
+from tests.analyze.forecast.test_forecast import pipeline_deals
+from tests.analyze.scoring.test_scoring_model import make_deals
 from tests.cli.runner import run
 from winloss import Workspace
 from winloss.cli.main import main

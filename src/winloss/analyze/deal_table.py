@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
-    from winloss.workspace import DealField, DealFilter, Workspace
+    from winloss.model.deals import DealField, DealFilter, DealSource
 
 CATEGORICAL_DTYPES = frozenset({"category", "string", "bool"})
 NUMERIC_DTYPES = frozenset({"int", "float"})
@@ -90,16 +90,6 @@ class DealTable:
                          self.fields)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def filter_sql(ws: Workspace, flt: DealFilter | None) -> tuple[str, list[Any]]:
-    """The WHERE clause of closed deals for a filter (the semantics of ``Workspace.deals``)."""
-    where, params = ws.filter_sql(flt, closed_only=True)
-    return where, params
-
-
 def _categorical(name: str, array: pa.ChunkedArray) -> CategoricalColumn:
     if pa.types.is_boolean(array.type):
         values = array.to_numpy(zero_copy_only=False)
@@ -121,7 +111,7 @@ def _numeric(name: str, array: pa.ChunkedArray, integer: bool) -> NumericColumn:
 
 
 def load_deal_table(
-    ws: Workspace,
+    source: DealSource,
     flt: DealFilter | None,
     fields: list[DealField],
     *,
@@ -132,20 +122,10 @@ def load_deal_table(
 
     ``since``/``until`` further restrict ``closed_at`` (used to read earlier quarters).
     """
-    where, params = filter_sql(ws, flt)
-    if since is not None:
-        where += " AND closed_at >= ?"
-        params.append(since)
-    if until is not None:
-        where += " AND closed_at <= ?"
-        params.append(until)
-    present = {f.name for f in ws.field_catalog()}
+    present = {f.name for f in source.field_catalog()}
     extra: list[str] = [c for c in ("amount", "quarter") if c in present]
     names = list(dict.fromkeys([f.name for f in fields] + extra))
-    select = ", ".join(["outcome = 'won' AS _won"] + [_q(n) for n in names])
-    # no ORDER BY: every statistic is order-free, and DuckDB keeps the stored order by default
-    sql = f"SELECT {select} FROM deals_enriched WHERE {where}"
-    table = ws.store.con.sql(sql, params=params).to_arrow_table()
+    table = source.closed_deal_columns(names, flt, since=since, until=until)
     won = np.asarray(table.column("_won").to_numpy(zero_copy_only=False), dtype=bool)
     by_name = {f.name: f for f in fields}
 

@@ -50,7 +50,7 @@ def analyze(state: State, file: str | None, quarter: str | None, since: dt.datet
     """
     from rich.console import Console
 
-    from winloss.workspace import DealFilter
+    from winloss.model.deals import DealFilter
 
     flt = DealFilter(quarter=quarter, since=since.date() if since else None,
                      until=until.date() if until else None, segment=segment, owner=owner)

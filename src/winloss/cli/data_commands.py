@@ -143,7 +143,7 @@ def deals(state: State, quarter: str | None, since: dt.datetime | None,
           owner: str | None, cols: str, limit: int | None, fmt: str) -> None:
     """List and filter stored deals."""
     from winloss.errors import UsageError
-    from winloss.workspace import DealFilter
+    from winloss.model.deals import DealFilter
 
     ws = state.workspace()
     frame = ws.deals(DealFilter(quarter=quarter, since=since.date() if since else None,

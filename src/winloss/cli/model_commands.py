@@ -66,7 +66,7 @@ def evaluate(state: State, /, file: str | None, method: str, folds: int,
 
     Fields known only after the outcome, and fields that leak it, are excluded with the reason.
     """
-    from winloss.analyze.scoring import ModelSettings
+    from winloss.analyze.scoring.analysis import ModelSettings
 
     settings = ModelSettings(purpose="explanatory" if include_post_outcome else "win",
                              exclude=exclude, seed=seed, n_bootstrap=0,
@@ -74,7 +74,7 @@ def evaluate(state: State, /, file: str | None, method: str, folds: int,
     with workspace_for(state, file, opts) as ws, busy("evaluating the win model…"):
         result = ws.evaluate_model(settings=settings, method=method, folds=folds)
         if save and file is None:
-            from winloss.analyze.model_runs import record_run
+            from winloss.analyze.scoring.model_runs import record_run
 
             message(f"recorded run {record_run(ws, 'model-evaluate', result)}")
     _caveats(result)
@@ -112,13 +112,13 @@ def score(state: State, /, file: str | None, include_closed: bool, train_on_stor
           no_explain: bool, limit: int, exclude: tuple[str, ...], seed: int, save: bool,
           fmt: str, **opts: Any) -> None:
     """Score open deals: calibrated win probability, its interval and the top factors."""
-    from winloss.analyze.scoring import ModelSettings, Scoring
+    from winloss.analyze.scoring.analysis import ModelSettings, Scoring
 
     analysis = Scoring(ModelSettings(exclude=exclude, seed=seed), include_closed=include_closed,
                        explain=not no_explain, top=top)
     with workspace_for(state, file, opts) as ws, busy("fitting and scoring…"):
-        trainer = state.workspace() if (file is not None and train_on_store) else None
-        result = analysis.run(ws, train_on=trainer)
+        trainer = state.workspace().store if (file is not None and train_on_store) else None
+        result = analysis.run(ws.store, train_on=trainer)
         if save and file is None:
             message(f"stored {len(result.scores):,} scores as run {ws.save_scores(result)}")
         elif save:
@@ -169,14 +169,14 @@ def leads(state: State, /, file: str | None, include_closed: bool, train_on_stor
           limit: int, exclude: tuple[str, ...], seed: int, save: bool, fmt: str,
           **opts: Any) -> None:
     """Lead scores from fields known at creation, graded A–D; `--format csv` for the CRM."""
-    from winloss.analyze.leads import EXPORT_COLUMNS, LeadScoring
-    from winloss.analyze.scoring import ModelSettings
+    from winloss.analyze.scoring.analysis import ModelSettings
+    from winloss.analyze.scoring.leads import EXPORT_COLUMNS, LeadScoring
 
     analysis = LeadScoring(ModelSettings(purpose="lead", exclude=exclude, seed=seed),
                            include_closed=include_closed)
     with workspace_for(state, file, opts) as ws, busy("scoring leads…"):
-        trainer = state.workspace() if (file is not None and train_on_store) else None
-        result = analysis.run(ws, train_on=trainer)
+        trainer = state.workspace().store if (file is not None and train_on_store) else None
+        result = analysis.run(ws.store, train_on=trainer)
         if save and file is None:
             message(f"stored {len(result.scores):,} lead scores as run "
                     f"{ws.save_scores(result)}")
@@ -201,14 +201,14 @@ def leads(state: State, /, file: str | None, include_closed: bool, train_on_stor
 def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: str, draws: int,
              backtest: bool, seed: int, fmt: str) -> None:
     """Expected bookings of the open deals due in a quarter, with P10/P50/P90."""
-    from winloss.analyze.scoring import ModelSettings
+    from winloss.analyze.scoring.analysis import ModelSettings
     from winloss.errors import UsageError
 
     ws = state.workspace()
     settings = ModelSettings(n_bootstrap=0, seed=seed)
     if backtest:
         if quarter:
-            from winloss.analyze.forecast import data_end
+            from winloss.analyze.forecast.analysis import data_end
 
             last = data_end(ws.deals())
             if last is not None and ws.quarter(quarter).end > last:
@@ -261,14 +261,14 @@ def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: s
 def accounts(state: State, /, file: str | None, rank_by: str, limit: int,
              exclude: tuple[str, ...], seed: int, fmt: str, **opts: Any) -> None:
     """Rank accounts by fit to the deals we win (ICP) and by expansion potential."""
-    from winloss.analyze.scoring import ModelSettings
-    from winloss.analyze.targeting import AccountTargeting
+    from winloss.analyze.scoring.analysis import ModelSettings
+    from winloss.analyze.targeting.analysis import AccountTargeting
 
     analysis = AccountTargeting(rank_by=rank_by,  # type: ignore[arg-type]
                                 settings=ModelSettings(purpose="account", exclude=exclude,
                                                        seed=seed))
     with workspace_for(state, file, opts) as ws, busy("ranking accounts…"):
-        result = analysis.run(ws)
+        result = analysis.run(ws.store)
     _caveats(result)
     if fmt == "json":
         click.echo(result.to_json())

@@ -22,9 +22,9 @@ DemoStep = Callable[[Workspace, "DemoOptions"], str]
 #: (title, "module:function") in run order; each analysis adds its own line here.
 DEMO_STEPS: list[tuple[str, str]] = [
     ("The store", "winloss.demo.steps:store_summary"),
-    ("Data integrity", "winloss.analyze.audit:demo_step"),
+    ("Data integrity", "winloss.demo.steps:data_integrity"),
     ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
-    ("Win probability and forecast", "winloss.analyze.model_demo:demo_step"),
+    ("Win probability and forecast", "winloss.demo.steps:win_model"),
     ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
 ]
 

@@ -24,7 +24,7 @@ def store_summary(ws: Workspace, options: DemoOptions) -> str:
 
 def concentrations(ws: Workspace, options: DemoOptions) -> str:
     """Findings of the latest quarter (recorded in the register) and of all quarters."""
-    from winloss.workspace import DealFilter
+    from winloss.model.deals import DealFilter
 
     quarters = ws.info()["quarters"]
     if len(quarters) > 1:  # the previous quarter first, so the register has a comparison
@@ -59,3 +59,40 @@ def plan_and_report(ws: Workspace, options: DemoOptions) -> str:
     lines.append(f"report: {len(report.sections)} sections for {report.period}: "
                  f"{Path(path).resolve()}")
     return "\n".join(lines)
+
+
+def data_integrity(ws: Workspace, options: DemoOptions) -> str:
+    """The demo's data-integrity step: the top of the fix list."""
+    result = ws.audit()
+    high = sum(1 for i in result.issues if i.severity == "high")
+    lines = [f"{len(result.issues)} data-integrity issues ({high} high severity); top fixes:"]
+    for i in result.issues[:5]:
+        lines.append(f"  {i.rank}. [{i.severity}] {i.title}")
+    return "\n".join(lines)
+
+
+def win_model(ws: Workspace, options: DemoOptions) -> str:
+    """One paragraph: out-of-sample quality beside plain boosting, scores, the next quarter."""
+    evaluation = ws.evaluate_model(max_splits=2)
+    scores = ws.score_deals(explain=False)
+    import datetime as dt
+
+    from winloss.analyze.forecast.analysis import data_end
+    from winloss.model.period import quarter_of
+
+    deals = ws.deals()
+    last = data_end(deals) or options.as_of
+    quarter = quarter_of(last + dt.timedelta(days=1), ws.fiscal_year_start_month)
+    if (quarter.end - last).days < 14:  # the quarter is all but over: forecast the next one
+        quarter = quarter.next()
+    forecast = ws.forecast(str(quarter), draws=5000)
+    plain = evaluation.baselines["gradient_boosting_plain"]
+    t = forecast.totals
+    return (
+        f"win model ({evaluation.method} on the last 2 quarters, {evaluation.n_test:,} test "
+        f"deals): AUC "
+        f"{evaluation.metrics['auc']:.3f}, Brier {evaluation.metrics['brier']:.3f} (plain "
+        f"boosting {plain['auc']:.3f} / {plain['brier']:.3f}); {len(scores.scores):,} open deals "
+        f"scored; {quarter} forecast {t['expected']:,.0f} (P10 {t['p10']:,.0f} – P90 "
+        f"{t['p90']:,.0f}) from {t['n_deals']:,} open deals"
+    )

@@ -24,8 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from winloss.analyze.features import CREATION_TIME_FIELDS
+from winloss.analyze.scoring.features import CREATION_TIME_FIELDS
 from winloss.errors import InsufficientDataError, WinlossError
+from winloss.model.deals import DealFilter
 from winloss.model.period import Quarter
 from winloss.plan.rules import (
     QualificationRule,
@@ -35,7 +36,7 @@ from winloss.plan.rules import (
     rule_from_finding,
 )
 from winloss.serialize import dumps
-from winloss.workspace import DealFilter, Workspace
+from winloss.workspace import Workspace
 
 #: Fields that describe the seller, not the deal: findings on them are coaching, not qualification.
 SELLER_FIELDS = frozenset({"owner"})

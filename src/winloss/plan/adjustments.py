@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from winloss.analyze.exact_tests import benjamini_hochberg, wilson_interval
+from winloss.analyze.stats.exact_tests import benjamini_hochberg, wilson_interval
 
 if TYPE_CHECKING:
     from winloss.plan.action_plan import Action

@@ -28,7 +28,7 @@ def window_findings(ctx: ReportContext) -> dict[str, Any] | None:
 
 def quarter_findings(ctx: ReportContext) -> dict[str, Any] | None:
     """Concentrations of the review quarter alone; records the findings register."""
-    from winloss.workspace import DealFilter
+    from winloss.model.deals import DealFilter
 
     return ctx.cached(  # type: ignore[no-any-return]
         "quarter_findings",

@@ -25,6 +25,7 @@ import pyarrow as pa
 from winloss.errors import StoreError, UsageError
 from winloss.ingest.prepare import CustomField, PreparedImport
 from winloss.model.schema import DEALS, DUCKDB_TYPES, TABLES, Table
+from winloss.store.deal_reads import DealReads
 
 DEFAULT_DB = "winloss.duckdb"
 
@@ -118,7 +119,7 @@ class ImportResult:
         }
 
 
-class DuckDBStore:
+class DuckDBStore(DealReads):
     """A winloss store in one DuckDB file (or in memory with ``":memory:"``)."""
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from winloss.analyze.exact_tests import wilson_interval
+from winloss.analyze.stats.exact_tests import wilson_interval
 from winloss.report.charts import hbar_chart, line_chart
 from winloss.report.document import ReportContext, Section, table_html
 

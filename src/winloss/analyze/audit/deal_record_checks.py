@@ -1,0 +1,203 @@
+"""Audit checks on deal records: impossible dates, back-dated records, duplicates and suspicious
+values (zero amounts, deals without an account)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from winloss.analyze.audit.checks import (
+    CLOSED,
+    AuditIssue,
+    CheckOutput,
+    Scope,
+    example_ids,
+    fmt_count,
+    q,
+)
+
+if TYPE_CHECKING:
+    from winloss.store.duckdb_store import DuckDBStore
+
+
+# -- dates ----------------------------------------------------------------------------------------
+def deal_dates(store: DuckDBStore, scope: Scope, *, max_rows: int) -> CheckOutput:
+    """Deals created already closed (created = closed) and closed before they were created."""
+    out = CheckOutput()
+    counts = scope.query(store, (
+        f"SELECT count(*) FILTER (WHERE {CLOSED}) AS closed, "
+        f"count(*) FILTER (WHERE {CLOSED} AND created_at = closed_at) AS created_closed, "
+        "count(*) FILTER (WHERE closed_at < created_at) AS closed_before_created FROM scope")
+    ).iloc[0]
+    detail = scope.query(store, (
+        "SELECT deal_id, owner, outcome, created_at, closed_at, CASE WHEN closed_at < created_at "
+        "THEN 'closed before created' ELSE 'created already closed' END AS problem FROM scope "
+        f"WHERE ({CLOSED} AND created_at = closed_at) OR closed_at < created_at "
+        "ORDER BY problem, deal_id LIMIT ?"), [max_rows])
+    out.tables["date_problems"] = detail
+    closed = int(counts["closed"])
+    n = int(counts["created_closed"])
+    if n:
+        out.issues.append(AuditIssue(
+            key="dates:created-closed", check="created already closed",
+            title=(f"{fmt_count(n)} closed deals were created already closed (created = closed "
+                   "date)"),
+            deals=n, of=closed, universe="closed deals", importance="process",
+            action=("Create the opportunity when the deal starts, not at the close; for these "
+                    "deals set created_at to the real start date."),
+            unblocks=("cycle time, stage conversion and days to critical event on these deals",),
+            field="created_at",
+            examples=example_ids(detail[detail["problem"] == "created already closed"])))
+    n = int(counts["closed_before_created"])
+    if n:
+        out.issues.append(AuditIssue(
+            key="dates:closed-before-created", check="impossible dates",
+            title=(f"{fmt_count(n)} deals close before they were created (back-dated or swapped "
+                   "dates)"),
+            deals=n, of=closed, universe="closed deals", importance="outcome",
+            action="Correct created_at or closed_at on these deals; block close dates before the "
+                   "creation date in the CRM.",
+            unblocks=("cycle time, quarters and time-based backtests on these deals",),
+            field="closed_at",
+            examples=example_ids(detail[detail["problem"] == "closed before created"])))
+    return out
+
+
+def back_dated(store: DuckDBStore, scope: Scope) -> CheckOutput:
+    """Records dated before their deal could have them: stage entries and activities before the
+    deal was created, captures before it closed."""
+    out = CheckOutput()
+    sources = (
+        ("stage_history", "stage entries before the deal was created",
+         "SELECT h.deal_id FROM stage_history h JOIN scope s USING (deal_id) "
+         "WHERE CAST(h.entered_at AS DATE) < s.created_at"),
+        ("activities", "activities before the deal was created",
+         "SELECT a.deal_id FROM activities a JOIN scope s USING (deal_id) "
+         "WHERE CAST(a.occurred_at AS DATE) < s.created_at"),
+        ("captures", "captures made before the deal closed",
+         "SELECT c.deal_id FROM captures c JOIN scope s USING (deal_id) "
+         "WHERE CAST(c.captured_at AS DATE) < s.closed_at UNION ALL "
+         "SELECT deal_id FROM scope WHERE captured_at < closed_at"),
+    )
+    total = int(scope.query(store, "SELECT count(*) AS n FROM scope")["n"].iloc[0])
+    rows = []
+    for table, what, sql in sources:
+        found = scope.query(store, f"SELECT deal_id, count(*) AS records FROM ({sql}) "
+                            "GROUP BY deal_id ORDER BY deal_id")
+        n = len(found)
+        rows.append({"source": table, "problem": what, "deals": n,
+                     "records": int(found["records"].sum()) if n else 0})
+        if n:
+            out.issues.append(AuditIssue(
+                key=f"back-dated:{table}", check="back-dated records",
+                title=(f"{fmt_count(n)} deals have {what} "
+                       f"({fmt_count(int(found['records'].sum()))} records)"),
+                deals=n, of=total, universe="deals", importance="process",
+                action=(f"Find the import or sync that writes {table} dates before the deal's "
+                        "own dates and correct them; re-import the fixed records."),
+                unblocks=("time-based backtests without leakage, stage timing and action "
+                          "paths",),
+                examples=example_ids(found)))
+    out.tables["back_dated"] = pd.DataFrame(rows)
+    return out
+
+
+# -- duplicates and suspicious values -------------------------------------------------------------
+def _norm_sql(expr: str) -> str:
+    return f"regexp_replace(lower(trim({expr})), '[^0-9a-z]', '', 'g')"
+
+
+def duplicates(store: DuckDBStore, scope: Scope, name_columns: list[str], *,
+               max_rows: int) -> CheckOutput:
+    """Deals with the same account, amount and creation date (a zero or missing amount is not
+    evidence), or the same deal name at the same account (a custom name column)."""
+    out = CheckOutput()
+    account = _norm_sql("coalesce(account_name, account_id)")
+    keys = [("account, amount and created date",
+             f"{account} || '|' || CAST(amount AS VARCHAR) || '|' || CAST(created_at AS VARCHAR)",
+             "amount > 0 AND created_at IS NOT NULL")]
+    for col in name_columns:
+        keys.append((f"{col} and account", f"{_norm_sql(q(col))} || '|' || {account}",
+                     f"nullif(trim({q(col)}), '') IS NOT NULL"))
+    total = int(scope.query(store, "SELECT count(*) AS n FROM scope")["n"].iloc[0])
+    frames = []
+    for label, key, condition in keys:
+        groups = scope.query(store, (
+            f"SELECT {key} AS dup_key, count(*) AS deals, "
+            "list(deal_id ORDER BY deal_id) AS deal_ids, count(*) OVER () AS n_groups, "
+            "sum(count(*)) OVER () AS n_deals FROM scope "
+            f"WHERE {condition} AND coalesce(account_name, account_id) IS NOT NULL "
+            "GROUP BY 1 HAVING count(*) > 1 ORDER BY deals DESC, dup_key LIMIT ?"), [max_rows])
+        n_groups = int(groups["n_groups"].iloc[0]) if len(groups) else 0
+        n_deals = int(groups["n_deals"].iloc[0]) if len(groups) else 0
+        groups = groups.drop(columns=["n_groups", "n_deals"])
+        groups.insert(0, "match", label)
+        groups["deal_ids"] = groups["deal_ids"].map(lambda ids: ", ".join(map(str, ids)))
+        frames.append(groups)
+        if n_deals:
+            out.issues.append(AuditIssue(
+                key=f"duplicates:{label}", check="duplicates",
+                title=(f"{fmt_count(n_deals)} deals in {fmt_count(n_groups)} groups share the "
+                       f"same {label} ({fmt_count(n_deals - n_groups)} likely duplicates)"),
+                deals=n_deals, of=total, universe="deals", importance="outcome",
+                action=("Merge the duplicated opportunities in the CRM (keep the oldest id) and "
+                        "re-import; add a duplicate rule on " + label + "."),
+                unblocks=("win rates and counts that do not count a deal twice",),
+                examples=tuple(groups["deal_ids"].head(3))))
+    out.tables["duplicates"] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return out
+
+
+def suspicious_values(store: DuckDBStore, scope: Scope) -> CheckOutput:
+    """Lost deals with amount 0, amounts at or below 0 elsewhere, deals without an account."""
+    out = CheckOutput()
+    no_account = ("nullif(trim(account_name), '') IS NULL AND "
+                  "nullif(trim(account_id), '') IS NULL")
+    frame = scope.query(store, (
+        "SELECT coalesce(outcome, '(none)') AS outcome, count(*) AS deals, "
+        "count(*) FILTER (WHERE amount = 0) AS amount_zero, "
+        "count(*) FILTER (WHERE amount < 0) AS amount_negative, "
+        f"count(*) FILTER (WHERE {no_account}) AS no_account "
+        "FROM scope GROUP BY 1 ORDER BY 1"))
+    out.tables["suspicious_values"] = frame
+    by = frame.set_index("outcome")
+    total = int(frame["deals"].sum())
+
+    def get(outcome: str, column: str) -> int:
+        return int(by.loc[outcome, column]) if outcome in by.index else 0
+
+    lost, lost_zero = get("lost", "deals"), get("lost", "amount_zero")
+    if lost_zero:
+        blocking = lost_zero >= 0.5 * lost
+        out.issues.append(AuditIssue(
+            key="values:lost-amount-zero", check="suspicious values",
+            title=f"{fmt_count(lost_zero)} of {fmt_count(lost)} lost deals have amount 0",
+            deals=lost_zero, of=lost, universe="lost deals", importance="outcome",
+            action=("Keep the deal's expected value when it is lost (do not zero the amount at "
+                    "close), or export the last open amount."),
+            unblocks=("lost revenue, deal size of wins vs losses and revenue-weighted "
+                      "findings",), blocking=blocking, field="amount"))
+    zero_other = sum(get(o, "amount_zero") for o in by.index if o != "lost")
+    negative = int(frame["amount_negative"].sum())
+    if zero_other or negative:
+        out.issues.append(AuditIssue(
+            key="values:amount-not-positive", check="suspicious values",
+            title=(f"{fmt_count(zero_other + negative)} won or open deals have an amount of 0 or "
+                   f"less ({fmt_count(negative)} negative)"),
+            deals=zero_other + negative, of=total, universe="deals", importance="outcome",
+            action="Enter the real deal value; make amount required and positive in the CRM.",
+            unblocks=("the forecast and revenue-weighted findings",), field="amount"))
+    missing = int(frame["no_account"].sum())
+    if missing:
+        parts = ", ".join(f"{fmt_count(int(r['no_account']))} {r['outcome']}"
+                          for r in frame.to_dict(orient="records") if r["no_account"])
+        out.issues.append(AuditIssue(
+            key="values:no-account", check="suspicious values",
+            title=f"{fmt_count(missing)} deals have no account ({parts})",
+            deals=missing, of=total, universe="deals", importance="key",
+            action=("Link every opportunity to an account (account id or name) before it enters "
+                    "the pipeline."),
+            unblocks=("account targeting, expansion lists and the account attributes joined to "
+                      "deals (industry, size)",), field="account_name"))
+    return out

@@ -1,0 +1,1 @@
+"""concentrations analysis."""

@@ -1,0 +1,184 @@
+"""The result of a concentration analysis: findings and their documented JSON shape.
+
+The JSON (``to_dict``/``to_json``) is what automation uses; docs/concentrations.md documents it
+and a test pins its keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from winloss.analyze.concentrations.conditions import Condition, short_text
+from winloss.analyze.concentrations.findings_register import QuarterRate, RegisterEntry
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One concentration of wins or losses, with its evidence."""
+
+    id: str
+    key: str
+    conditions: tuple[Condition, ...]
+    direction: str
+    n: int
+    wins: int
+    win_rate: float
+    ci_low: float
+    ci_high: float
+    rest_n: int
+    rest_wins: int
+    rest_win_rate: float
+    difference: float
+    lift: float
+    p_value: float
+    q_value: float
+    p_value_added: float | None
+    adjusted_effect: float | None
+    adjusted_odds_ratio: float | None
+    adjusted_p_value: float | None
+    holds_when_adjusted: bool | None
+    post_outcome: bool
+    post_outcome_fields: tuple[str, ...]
+    won_revenue_share: float | None
+    threshold_interval: dict[str, Any] | None
+    quarters_held: int | None
+    quarters_seen: int | None
+    by_quarter: tuple[QuarterRate, ...]
+    register_status: str | None
+    statement: str
+
+    @property
+    def summary_text(self) -> str:
+        """The conditions in compact form, e.g. ``pain_category == ux & stakeholders <= 1``."""
+        return short_text(self.conditions)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON object of a finding."""
+        return {
+            "id": self.id,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "direction": self.direction,
+            "n": self.n,
+            "wins": self.wins,
+            "win_rate": self.win_rate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "lift": self.lift,
+            "p_value": self.p_value,
+            "q_value": self.q_value,
+            "adjusted_effect": self.adjusted_effect,
+            "post_outcome": self.post_outcome,
+            "quarters_held": self.quarters_held,
+            "quarters_seen": self.quarters_seen,
+            "statement": self.statement,
+            "key": self.key,
+            "rest_n": self.rest_n,
+            "rest_wins": self.rest_wins,
+            "rest_win_rate": self.rest_win_rate,
+            "difference": self.difference,
+            "p_value_added": self.p_value_added,
+            "adjusted_odds_ratio": self.adjusted_odds_ratio,
+            "adjusted_p_value": self.adjusted_p_value,
+            "holds_when_adjusted": self.holds_when_adjusted,
+            "post_outcome_fields": list(self.post_outcome_fields),
+            "won_revenue_share": self.won_revenue_share,
+            "threshold_interval": self.threshold_interval,
+            "by_quarter": [q.to_dict() for q in self.by_quarter],
+            "register_status": self.register_status,
+        }
+
+
+@dataclass(frozen=True)
+class ConcentrationResult:
+    """What one concentration analysis found, and the inputs it found it in."""
+
+    period: str
+    filters: dict[str, Any]
+    deals: int
+    wins: int
+    baseline_win_rate: float
+    hypotheses_tested: int
+    families_tested: int
+    families_selected: int
+    alpha: float
+    findings: tuple[Finding, ...]
+    register: tuple[RegisterEntry, ...] | None
+    attributes: tuple[str, ...]
+    post_outcome_attributes: tuple[str, ...]
+    skipped_attributes: dict[str, str]
+    quarters: tuple[str, ...]
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+    settings: dict[str, Any]
+    run_id: str | None
+    elapsed_seconds: float
+    version: str = field(default="")
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per finding: the numbers a table shows."""
+        rows = [{
+            "id": f.id, "finding": short_text(f.conditions), "direction": f.direction,
+            "n": f.n, "wins": f.wins, "win_rate": f.win_rate, "ci_low": f.ci_low,
+            "ci_high": f.ci_high, "rest_win_rate": f.rest_win_rate, "lift": f.lift,
+            "p_value": f.p_value, "q_value": f.q_value, "adjusted_effect": f.adjusted_effect,
+            "won_revenue_share": f.won_revenue_share, "quarters_held": f.quarters_held,
+            "quarters_seen": f.quarters_seen, "post_outcome": f.post_outcome,
+            "register_status": f.register_status, "statement": f.statement,
+        } for f in self.findings]
+        columns = ["id", "finding", "direction", "n", "wins", "win_rate", "ci_low", "ci_high",
+                   "rest_win_rate", "lift", "p_value", "q_value", "adjusted_effect",
+                   "won_revenue_share", "quarters_held", "quarters_seen", "post_outcome",
+                   "register_status", "statement"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape (see docs/concentrations.md)."""
+        return {
+            "period": self.period,
+            "deals": self.deals,
+            "wins": self.wins,
+            "baseline_win_rate": self.baseline_win_rate,
+            "hypotheses_tested": self.hypotheses_tested,
+            "findings": [f.to_dict() for f in self.findings],
+            "filters": self.filters,
+            "alpha": self.alpha,
+            "families_tested": self.families_tested,
+            "families_selected": self.families_selected,
+            "register": ([e.to_dict() for e in self.register]
+                         if self.register is not None else None),
+            "attributes": list(self.attributes),
+            "post_outcome_attributes": list(self.post_outcome_attributes),
+            "skipped_attributes": self.skipped_attributes,
+            "quarters": list(self.quarters),
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            "settings": self.settings,
+            "run_id": self.run_id,
+            "version": self.version,
+            "elapsed_seconds": self.elapsed_seconds,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, default=_json_default, allow_nan=False)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dt.date | dt.datetime):
+        return obj.isoformat()
+    return str(obj)
+
+
+def finite(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)

@@ -1,0 +1,465 @@
+"""Quarterly bookings forecast from the open pipeline, and its backtest.
+
+For each deal open at the snapshot date (``as_of``):
+
+* P(win) comes from the calibrated win-probability model trained on deals closed before ``as_of``;
+* P(close in the quarter) is 1 when its expected close date (the CRM close date of an open deal, or
+  the close date its stage history showed at ``as_of``) falls in the quarter and 0 when it falls
+  outside; without a close date it comes from the Kaplan–Meier time-to-close of past deals at the
+  deal's age (see :mod:`winloss.analyze.forecast.forecast_math`);
+* its value is its amount — or, when the amount is missing or leaks the outcome (e.g. zero for every
+  lost deal), a draw from the won amounts of past deals of the same product or segment.
+
+Bookings are a sum of independent Bernoulli wins times amounts; the P10/P50/P90 come from 10,000
+simulated quarters, in total and by segment and owner. Beside the model, the same deals are valued
+with the historical win rate and, where present, the CRM's own probability field or the win rate of
+each pipeline stage (from the stage history).
+
+The backtest replays past quarters: a snapshot at each quarter start from the deals then open, a
+model trained only on deals closed before it, and the actual bookings of those deals in the quarter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from winloss.analyze.forecast.forecast_math import (
+    AmountSampler,
+    close_in_window,
+    kaplan_meier,
+    quantiles,
+    quarter_spread,
+    simulate_bookings,
+)
+from winloss.analyze.result_json import ResultMixin
+from winloss.analyze.scoring.analysis import ModelSettings, WinModel, check_enough, outcome_vector
+from winloss.errors import InsufficientDataError, UsageError
+
+if TYPE_CHECKING:
+    from winloss.model.deals import DealSource
+    from winloss.model.period import Quarter
+
+#: Custom fields holding the CRM's own win probability (Salesforce "Probability (%)", HubSpot …).
+PROBABILITY_FIELDS = ("probability", "deal_probability", "hs_deal_stage_probability",
+                      "stage_probability", "win_probability")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One forecast: the deals open at ``as_of`` valued for the window, and the simulation."""
+
+    deals: pd.DataFrame
+    totals: dict[str, Any]
+    by: dict[str, pd.DataFrame]
+    comparison: pd.DataFrame
+    model: dict[str, Any]
+    caveats: tuple[str, ...]
+
+
+def _days(a: Any, b: Any) -> np.ndarray:
+    """(a − b) in days, elementwise (NaN where missing)."""
+    delta = pd.to_datetime(pd.Series(a)).reset_index(drop=True) - pd.to_datetime(
+        pd.Series(b)).reset_index(drop=True)
+    return np.asarray(delta.dt.days.to_numpy(dtype=float))
+
+
+def _history_as_of(history: pd.DataFrame | None, as_of: dt.date) -> pd.DataFrame:
+    """Per deal, the last stage-history row entered before ``as_of`` (stage, close date, amount)."""
+    if history is None or history.empty:
+        return pd.DataFrame(columns=["deal_id", "stage", "close_date", "amount"])
+    h = history[pd.to_datetime(history["entered_at"]) < pd.Timestamp(as_of)]
+    h = h.sort_values(["deal_id", "entered_at"]).groupby("deal_id", as_index=False).tail(1)
+    return h[["deal_id", "stage", "close_date", "amount"]]
+
+
+def stage_win_rates(deals: pd.DataFrame, history: pd.DataFrame | None,
+                    as_of: dt.date) -> dict[str, float]:
+    """Win rate of the deals closed before ``as_of`` that passed through each stage."""
+    if history is None or history.empty:
+        return {}
+    closed = deals[deals["outcome"].isin(["won", "lost"])
+                   & (pd.to_datetime(deals["closed_at"]) < pd.Timestamp(as_of))]
+    h = history[history["deal_id"].isin(closed["deal_id"])][["deal_id", "stage"]]
+    h = h.drop_duplicates().merge(closed[["deal_id", "outcome"]], on="deal_id")
+    rates = h.groupby("stage")["outcome"].agg(lambda s: float((s == "won").mean()))
+    counts = h.groupby("stage").size()
+    return {str(k): float(v) for k, v in rates.items() if counts[k] >= 10}
+
+
+def crm_probability(frame: pd.DataFrame) -> pd.Series | None:
+    """The CRM's own probability field as 0–1, if the deals carry one."""
+    for name in PROBABILITY_FIELDS:
+        if name in frame.columns and pd.api.types.is_numeric_dtype(frame[name].dtype):
+            v = pd.to_numeric(frame[name], errors="coerce").astype(float)
+            if v.notna().any():
+                return v / 100.0 if v.max() > 1 else v
+    return None
+
+
+def forecast_snapshot(deals: pd.DataFrame, catalog: list[Any], *, start: dt.date, end: dt.date,
+                      as_of: dt.date, history: pd.DataFrame | None = None, live: bool = True,
+                      settings: ModelSettings | None = None, by: tuple[str, ...] = (),
+                      draws: int = 10_000, interval: float = 0.8, seed: int = 0) -> Snapshot:
+    """Forecast bookings in [``start``, ``end``] from the deals open at ``as_of``.
+
+    ``live=True`` uses the open deals and their CRM close dates; ``live=False`` (backtest) rebuilds
+    the pipeline of ``as_of`` from deals created before it and closed on or after it.
+    """
+    settings = settings or ModelSettings(n_bootstrap=0)
+    caveats: list[str] = []
+    ts = pd.Timestamp(as_of)
+    closed_at = pd.to_datetime(deals["closed_at"])
+    created = pd.to_datetime(deals["created_at"])
+    is_closed = deals["outcome"].isin(["won", "lost"])
+    train = deals[is_closed & (closed_at < ts)].reset_index(drop=True)
+    if train["closed_at"].isna().all() if len(train) else True:
+        raise InsufficientDataError(
+            "the forecast needs closed deals with close dates before the snapshot; import deals "
+            "with created and closed dates")
+    check_enough(outcome_vector(train), "the forecast's win model")
+    if live:
+        pipeline = deals[(deals["outcome"] == "open") & ~(created > ts)]
+    else:
+        pipeline = deals[(created < ts) & ((closed_at >= ts) | (deals["outcome"] == "open"))]
+    pipeline = pipeline.reset_index(drop=True)
+    open_now = deals[deals["outcome"] == "open"]
+    model = WinModel(settings).fit(train, catalog, open_deals=open_now, importance=False)
+    caveats += model.caveats
+    p_win = model.predict_frame(pipeline) if len(pipeline) else np.zeros(0)
+
+    # -- timing: expected close date, else Kaplan-Meier at the deal's age --------------------
+    snap = _history_as_of(history, as_of)
+    hist = pipeline[["deal_id"]].merge(snap, on="deal_id", how="left")
+    expected = pd.to_datetime(hist["close_date"])
+    if live:
+        expected = pd.to_datetime(pipeline["closed_at"]).fillna(expected)
+    expected = expected.where(expected >= ts)  # an overdue close date says nothing: use timing
+    seen = deals[created < ts]
+    durations = np.where(seen["outcome"].isin(["won", "lost"]) & (seen["closed_at"] < ts),
+                         _days(seen["closed_at"], seen["created_at"]),
+                         _days(pd.Series([ts] * len(seen)), seen["created_at"]))
+    observed = (seen["outcome"].isin(["won", "lost"]) & (seen["closed_at"] < ts)).to_numpy()
+    times, surv = kaplan_meier(durations, observed)
+    age = _days(pd.Series([ts] * len(pipeline)), pipeline["created_at"])
+    w0, w1 = max((start - as_of).days, 0), (end - as_of).days
+    p_timing = close_in_window(times, surv, age, w0, w1)
+    due = expected.notna().to_numpy()
+    in_window = ((expected >= pd.Timestamp(start)) & (expected <= pd.Timestamp(end))).to_numpy()
+    p_close = np.where(due, in_window.astype(float), p_timing)
+    if (~due).any():
+        caveats.append(f"{int((~due).sum())} deal(s) without a usable close date: their timing "
+                       "comes from past deals' time-to-close at the same age")
+    if np.isnan(age).any():
+        caveats.append(f"{int(np.isnan(age).sum())} open deal(s) without a created date are "
+                       "treated as new")
+
+    # -- value: amount, else won amounts of similar deals ------------------------------------
+    leaky_amount = any(e["field"] == "amount" and "check" in e for e in model.excluded)
+    amount = pd.to_numeric(pipeline.get("amount"), errors="coerce").to_numpy(dtype=float) \
+        if "amount" in pipeline.columns else np.full(len(pipeline), np.nan)
+    if not live and "amount" in hist.columns and hist["amount"].notna().any():
+        amount = np.where(hist["amount"].notna(), hist["amount"].to_numpy(dtype=float), amount)
+    sampler = AmountSampler.fit(train[train["outcome"] == "won"])
+    impute = np.ones(len(pipeline), dtype=bool) if leaky_amount else ~(amount > 0)
+    if leaky_amount:
+        caveats.append("amount leaks the outcome, so every deal is valued by the won amounts of "
+                       f"past deals{' of the same ' + sampler.key if sampler.key else ''}")
+    elif impute.any():
+        caveats.append(f"{int(impute.sum())} deal(s) without an amount are valued by the won "
+                       "amounts of past deals")
+    value = np.where(impute, sampler.means(pipeline) if len(pipeline) else 0.0, amount)
+    value = np.nan_to_num(value)
+
+    p_book = p_win * p_close
+    groups = {dim: pipeline[dim].fillna("(none)").astype(str).to_numpy()
+              for dim in by if dim in pipeline.columns and pipeline[dim].notna().any()}
+    spread, estimated = quarter_spread(train)
+    if not estimated:
+        caveats.append(f"fewer than three quarters of history: the quarter-to-quarter spread of "
+                       f"the win rate is assumed ({spread} on the logit scale)")
+    sim = simulate_bookings(p_win, p_close, value, pools=sampler.pools(pipeline), impute=impute,
+                            groups=groups, quarter_sd=spread, draws=draws, seed=seed)
+    lo, mid, hi = quantiles(sim.bookings, interval)
+    wlo, wmid, whi = quantiles(sim.wins, interval)
+    table = pipeline[[c for c in ("deal_id", "account_name", "owner", "segment", "stage")
+                      if c in pipeline.columns]].copy()
+    table["amount"] = value
+    table["amount_estimated"] = impute
+    table["expected_close"] = expected.dt.date.to_numpy() if len(pipeline) else []
+    table["p_win"], table["p_close"], table["p_booked"] = p_win, p_close, p_book
+    table["expected"] = p_book * value
+    totals = {"n_deals": len(pipeline), "pipeline": float(value.sum()),
+              "pipeline_in_window": float((value * p_close).sum()),
+              "expected": float((p_book * value).sum()), "p10": lo, "p50": mid, "p90": hi,
+              "expected_wins": float(p_book.sum()), "wins_p10": wlo, "wins_p50": wmid,
+              "wins_p90": whi, "quarter_spread": spread}
+    by_tables = {}
+    for dim, per in sim.group_bookings.items():
+        rows = []
+        for g, draws_g in per.items():
+            mask = groups[dim] == g
+            glo, gmid, ghi = quantiles(draws_g, interval)
+            rows.append({dim: g, "n_deals": int(mask.sum()),
+                         "pipeline": float(value[mask].sum()),
+                         "expected": float((p_book * value)[mask].sum()), "p10": glo,
+                         "p50": gmid, "p90": ghi})
+        by_tables[dim] = pd.DataFrame(rows).sort_values("expected", ascending=False,
+                                                        ignore_index=True)
+    comparison = _comparison(train, pipeline, history, as_of, p_book, p_close, value, live)
+    return Snapshot(table, totals, by_tables, comparison, model.describe(), tuple(caveats))
+
+
+def _comparison(train: pd.DataFrame, pipeline: pd.DataFrame, history: pd.DataFrame | None,
+                as_of: dt.date, p_book: np.ndarray, p_close: np.ndarray, value: np.ndarray,
+                live: bool) -> pd.DataFrame:
+    """Expected bookings of the same deals by the model and by the simpler methods."""
+    rate = float((train["outcome"] == "won").mean())
+    rows = [{"method": "winloss model", "expected": float((p_book * value).sum())},
+            {"method": "historical win rate", "expected": float((rate * p_close * value).sum())}]
+    crm = crm_probability(pipeline) if live else None
+    if crm is not None:
+        p = crm.fillna(rate).to_numpy(dtype=float)
+        rows.append({"method": "CRM probability field", "expected": float((p * p_close * value)
+                                                                          .sum())})
+    rates = stage_win_rates(train, history, as_of)
+    if rates:
+        stage = (pipeline["stage"] if live else
+                 pipeline[["deal_id"]].merge(_history_as_of(history, as_of), on="deal_id",
+                                             how="left")["stage"])
+        p = stage.map(rates).fillna(rate).to_numpy(dtype=float)
+        rows.append({"method": "stage win rates", "expected": float((p * p_close * value).sum())})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class ForecastResult(ResultMixin):
+    """Expected bookings of a quarter with P10/P50/P90, by group, beside simpler methods."""
+
+    quarter: str
+    as_of: dt.date
+    totals: dict[str, Any]
+    by: dict[str, pd.DataFrame]
+    comparison: pd.DataFrame
+    deals: pd.DataFrame
+    model: dict[str, Any]
+    inputs: dict[str, Any]
+    caveats: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The total, then one row per group of each dimension."""
+        rows = [{"dimension": "total", "group": "all", **{k: self.totals[k] for k in (
+            "n_deals", "pipeline", "expected", "p10", "p50", "p90")}}]
+        for dim, table in self.by.items():
+            for rec in table.to_dict(orient="records"):
+                rows.append({"dimension": dim, "group": rec.pop(dim), **rec})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quarter": self.quarter, "as_of": self.as_of.isoformat(), **self.totals,
+                "won_to_date": self.inputs.get("won_to_date"),
+                "by": {k: self.frame_records(v) for k, v in self.by.items()},
+                "comparison": self.frame_records(self.comparison),
+                "deals": self.frame_records(self.deals), "model": self.model,
+                "inputs": self.inputs, "caveats": list(self.caveats)}
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Forecast a quarter's bookings from the open pipeline.
+
+    Parameters
+    ----------
+    quarter
+        The fiscal quarter, e.g. ``2026Q3``.
+    as_of
+        Snapshot date; default: the later of the quarter start and the last date in the store
+        (capped at the quarter end), so the result does not depend on today's date.
+    by
+        Dimensions for the breakdown.
+    draws
+        Simulated quarters.
+    interval
+        Central coverage of the interval (0.8 = P10–P90).
+    """
+
+    quarter: str
+    as_of: dt.date | None = None
+    by: tuple[str, ...] = ("segment", "owner")
+    draws: int = 10_000
+    interval: float = 0.8
+    settings: ModelSettings = field(default_factory=lambda: ModelSettings(n_bootstrap=0))
+
+    def run(self, source: DealSource) -> ForecastResult:
+        q = source.quarter(self.quarter)
+        deals = source.deals()
+        as_of = self.as_of or _default_as_of(deals, q)
+        history = source.table("stage_history")
+        snap = forecast_snapshot(deals, source.field_catalog(), start=q.start, end=q.end,
+                                 as_of=as_of, history=history, live=True,
+                                 settings=self.settings, by=self.by, draws=self.draws,
+                                 interval=self.interval, seed=self.settings.seed)
+        closed_at = pd.to_datetime(deals["closed_at"])
+        won_now = deals[(deals["outcome"] == "won") & (closed_at >= pd.Timestamp(q.start))
+                        & (closed_at < pd.Timestamp(as_of))]
+        inputs = {"store": source.path, "window": [q.start.isoformat(), q.end.isoformat()],
+                  "won_to_date": float(pd.to_numeric(won_now["amount"]).fillna(0).sum()),
+                  "won_to_date_deals": len(won_now), "draws": self.draws,
+                  "interval": self.interval}
+        return ForecastResult(str(q), as_of, snap.totals, snap.by, snap.comparison, snap.deals,
+                              snap.model, inputs, snap.caveats)
+
+
+def data_end(deals: pd.DataFrame) -> dt.date | None:
+    """The last date the store knows about: latest creation or actual close (not expected)."""
+    closed = deals["outcome"].isin(["won", "lost"])
+    last = pd.concat([pd.to_datetime(deals["created_at"]),
+                      pd.to_datetime(deals.loc[closed, "closed_at"])]).max()
+    return last.date() if pd.notna(last) else None
+
+
+def _default_as_of(deals: pd.DataFrame, q: Quarter) -> dt.date:
+    last = data_end(deals)
+    if last is not None and q.end < last:
+        raise UsageError(f"{q} ended before the latest data ({last}): forecast a current or "
+                         "future quarter, or replay past quarters with the backtest")
+    latest = last + dt.timedelta(days=1) if last is not None else q.start
+    return min(max(q.start, latest), q.end)
+
+
+@dataclass(frozen=True)
+class BacktestResult(ResultMixin):
+    """Forecast at each past quarter's start vs what those deals actually booked."""
+
+    quarters: pd.DataFrame
+    coverage: float
+    wins_coverage: float
+    interval: float
+    errors: dict[str, float]
+    inputs: dict[str, Any]
+    caveats: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.quarters
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quarters": self.frame_records(self.quarters), "coverage": self.coverage,
+                "wins_coverage": self.wins_coverage, "nominal_coverage": self.interval,
+                "mean_abs_pct_error": self.errors, "inputs": self.inputs,
+                "caveats": list(self.caveats)}
+
+
+@dataclass(frozen=True)
+class ForecastBacktest:
+    """Replay past quarters: forecast at each quarter's start, compare with the actual bookings.
+
+    Parameters
+    ----------
+    quarters
+        Quarters to replay; default: every complete quarter with enough earlier closed deals.
+    """
+
+    quarters: tuple[str, ...] = ()
+    draws: int = 5_000
+    interval: float = 0.8
+    settings: ModelSettings = field(default_factory=lambda: ModelSettings(n_bootstrap=0))
+
+    def run(self, source: DealSource) -> BacktestResult:
+        deals = source.deals()
+        history = source.table("stage_history")
+        closed_at = pd.to_datetime(deals["closed_at"])
+        is_closed = deals["outcome"].isin(["won", "lost"])
+        last = data_end(deals)
+        if closed_at[is_closed].isna().all() or last is None:
+            raise InsufficientDataError("the backtest needs close dates; import deals with dates")
+        names = self.quarters or tuple(sorted(
+            deals.loc[is_closed, "quarter"].dropna().astype(str).unique()))
+        rows: list[dict[str, Any]] = []
+        caveats: set[str] = set()
+        for name in names:
+            q = source.quarter(name)
+            if q.end > last:
+                continue
+            try:
+                snap = forecast_snapshot(deals, source.field_catalog(), start=q.start, end=q.end,
+                                         as_of=q.start, history=history, live=False,
+                                         settings=self.settings, draws=self.draws,
+                                         interval=self.interval, seed=self.settings.seed)
+            except InsufficientDataError:
+                if self.quarters:
+                    raise
+                continue
+            ids = set(snap.deals["deal_id"])
+            in_q = (closed_at >= pd.Timestamp(q.start)) & (closed_at <= pd.Timestamp(q.end))
+            won_q = deals[(deals["outcome"] == "won") & in_q]
+            booked = won_q[won_q["deal_id"].isin(ids)]
+            actual = float(pd.to_numeric(booked["amount"]).fillna(0).sum())
+            t = snap.totals
+            comp = dict(zip(snap.comparison["method"], snap.comparison["expected"], strict=True))
+            rows.append({
+                "quarter": str(q), "as_of": q.start.isoformat(), "n_open": t["n_deals"],
+                "expected": t["expected"], "p10": t["p10"], "p50": t["p50"], "p90": t["p90"],
+                "actual": actual, "in_interval": t["p10"] <= actual <= t["p90"],
+                "expected_wins": t["expected_wins"], "wins_p10": t["wins_p10"],
+                "wins_p90": t["wins_p90"], "actual_wins": len(booked),
+                "wins_in_interval": t["wins_p10"] <= len(booked) <= t["wins_p90"],
+                "win_rate_method": comp.get("historical win rate"),
+                "stage_method": comp.get("stage win rates"),
+                "booked_by_new_deals": float(pd.to_numeric(
+                    won_q.loc[~won_q["deal_id"].isin(ids), "amount"]).fillna(0).sum()),
+                "model": snap.model["model"],
+            })
+            caveats.update(re.sub(r"^\d+ deal\(s\)", "some deals", c) for c in snap.caveats)
+        if not rows:
+            raise InsufficientDataError(
+                "no past quarter can be replayed: each needs 30+ deals closed before it (both "
+                "outcomes), deals open at its start and a complete quarter of data")
+        table = pd.DataFrame(rows)
+        errors = {}
+        for col, label in (("expected", "winloss model"), ("win_rate_method", "historical win "
+                           "rate"), ("stage_method", "stage win rates")):
+            if table[col].notna().all():
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ape = np.abs(table[col] - table["actual"]) / table["actual"]
+                errors[label] = float(ape[np.isfinite(ape)].mean()) if np.isfinite(
+                    ape).any() else float("nan")
+        caveats.add("the backtest uses today's field values of past deals; fields edited after "
+                    "a snapshot make it look better than a real-time forecast would have been")
+        if len(table) < 8:
+            caveats.add(f"coverage from {len(table)} quarter(s) only: a rough check")
+        caveats.update(bias_caveats(table, self.interval))
+        return BacktestResult(
+            table, float(table["in_interval"].mean()), float(table["wins_in_interval"].mean()),
+            self.interval, errors, {"store": source.path, "draws": self.draws},
+            tuple(sorted(caveats)))
+
+
+
+def bias_caveats(table: pd.DataFrame, interval: float) -> list[str]:
+    """Warnings when replayed forecasts miss on one side every time, or cover far too little.
+
+    Missing on the same side in every one of 3+ quarters happens by chance with probability
+    2 × 0.5^k when the median is unbiased: below 0.25 from k = 3 on.
+    """
+    out: list[str] = []
+    if len(table) < 3:
+        return out
+    over = table["expected"] > table["actual"]
+    if over.all() or (~over).all():
+        side = "too high" if over.all() else "too low"
+        ratio = (table["expected"] / table["actual"].where(table["actual"] > 0)).median()
+        out.append(f"the forecast was {side} in every one of {len(table)} replayed quarters "
+                   f"(median forecast/actual {ratio:.2f}): a systematic bias — read the live "
+                   "forecast with that in mind")
+    coverage = float(table["in_interval"].mean())
+    if coverage < interval - 0.3:
+        out.append(f"only {coverage:.0%} of replayed quarters fell inside P10–P90 (nominal "
+                   f"{interval:.0%}): the intervals are too narrow for this pipeline")
+    return out

@@ -1,0 +1,547 @@
+"""The win-probability model: choose, calibrate, bootstrap, explain — and score open deals.
+
+:class:`WinModel` is fitted on closed deals. It picks its predictors for a purpose (see
+:mod:`winloss.analyze.scoring.features`), drops leaking fields (:mod:`winloss.analyze.scoring.leakage`), chooses a
+classifier by held-out log loss among gradient boosting, logistic regression and Odoo-style naive
+Bayes (:mod:`winloss.analyze.scoring.classifiers`), and calibrates it on held-out predictions
+(:mod:`winloss.analyze.stats.calibration`):
+
+* from :data:`HOLDOUT_MIN` closed deals one stratified held-out split serves model choice and
+  calibration;
+* below that, 5-fold out-of-fold predictions serve both and the chosen model is refitted on all
+  deals; gradient boosting is only tried from :data:`BOOSTING_MIN` deals.
+
+Each probability carries a bootstrap interval (the chosen model refitted on resampled deals), and
+each deal its top factors for and against in plain words.
+
+:class:`Scoring` is the analysis behind ``winloss score``: it fits the model on the closed deals of a
+workspace and scores the open ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from winloss.analyze.result_json import ResultMixin
+from winloss.analyze.scoring.classifiers import CANDIDATES, Classifier, Logistic, make_classifier
+from winloss.analyze.scoring.features import (
+    MIN_LEVEL_COUNT,
+    FeatureEncoder,
+    FieldChoice,
+    Purpose,
+    choose_fields,
+    describe_value,
+)
+from winloss.analyze.scoring.leakage import find_leaks
+from winloss.analyze.stats.calibration import EPS, CalibrationMap, choose_calibration, log_loss
+from winloss.errors import InsufficientDataError
+
+if TYPE_CHECKING:
+    from winloss.model.deals import DealFilter, DealSource
+
+#: Fewer closed deals than this and the model refuses to fit.
+MIN_CLOSED = 30
+#: Each outcome needs at least this many deals.
+MIN_PER_CLASS = 5
+#: From this many closed deals gradient boosting is a candidate.
+BOOSTING_MIN = 200
+#: From this many closed deals one held-out split replaces 5-fold out-of-fold predictions.
+HOLDOUT_MIN = 2000
+#: A candidate must beat the win rate's held-out log loss by this much (nats) to be used.
+MIN_SKILL = 0.002
+#: Background deals per field for the what-if explanations.
+BACKGROUND = 16
+#: Account targeting: a category level needs this many rows, else it joins "other".
+ACCOUNT_MIN_LEVEL_COUNT = 20
+#: Up to this many deals, each gets its own bootstrap interval (see :meth:`WinModel.predict`).
+EXACT_INTERVALS = 100_000
+#: Deals scored by the bootstrap refits when there are more than :data:`EXACT_INTERVALS`.
+INTERVAL_SAMPLE = 50_000
+#: Bootstrap refits use at most this many deals (m-out-of-n bootstrap, spread rescaled).
+BOOTSTRAP_MAX = 200_000
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How the win-probability model is built.
+
+    Parameters
+    ----------
+    purpose
+        ``win`` (default), ``lead`` (creation-time fields), ``account`` (account attributes) or
+        ``explanatory`` (also the at-close fields: explains, never predicts).
+    model
+        ``auto`` chooses among ``candidates`` by held-out log loss; or one of them by name.
+    calibration
+        ``auto`` (none/sigmoid/isotonic chosen on held-out data), ``sigmoid``, ``isotonic`` or
+        ``none``.
+    holdout
+        Share of closed deals held out for model choice and calibration (large data).
+    n_bootstrap
+        Refits for the per-deal interval; ``None`` = by size (30, 20 or 10), 0 = no intervals.
+    interval
+        Central coverage of the interval (0.8 = 10th to 90th percentile).
+    max_auc
+        Single-field AUC from which a field is treated as a leak.
+    exclude
+        Fields never to use.
+    value_companions
+        Give many-valued numeric fields (amounts) two companions: how round the value is and
+        how common the exact value is. Fair when the value is entered before the outcome; turn
+        off when the CRM rewrites won deals' amounts at close (then they leak).
+    seed
+        Seed of every random choice.
+    """
+
+    purpose: Purpose = "win"
+    model: str = "auto"
+    candidates: tuple[str, ...] = CANDIDATES
+    calibration: str = "auto"
+    holdout: float = 0.2
+    n_bootstrap: int | None = None
+    interval: float = 0.8
+    max_auc: float = 0.95
+    exclude: tuple[str, ...] = ()
+    account_level: tuple[str, ...] = ()
+    value_companions: bool = True
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def companion_caveat(fields: list[str]) -> str:
+    """The disclosure that value companions are in use (see ``ModelSettings.value_companions``)."""
+    return (f"uses how round {', '.join(fields)} is and how common its exact value is: fair when "
+            "entered before the outcome, a leak if the CRM rewrites won deals' values at close "
+            "(compare with --no-value-companions)")
+
+
+def outcome_vector(frame: pd.DataFrame) -> np.ndarray:
+    """1 for won, 0 for lost."""
+    return np.asarray((frame["outcome"] == "won").to_numpy(dtype=np.int64))
+
+
+def check_enough(y: np.ndarray, what: str = "the win-probability model") -> None:
+    """Raise :class:`InsufficientDataError` unless there are enough closed deals of each outcome."""
+    n, wins = len(y), int(y.sum())
+    if n < MIN_CLOSED:
+        raise InsufficientDataError(
+            f"{what} needs at least {MIN_CLOSED} closed deals; there are {n}. Import more closed "
+            "deals (won and lost), or widen the filter.")
+    if wins < MIN_PER_CLASS or n - wins < MIN_PER_CLASS:
+        raise InsufficientDataError(
+            f"{what} needs won and lost deals (at least {MIN_PER_CLASS} of each); there are "
+            f"{wins} won and {n - wins} lost. Import deals of both outcomes.")
+
+
+def _stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(y), dtype=int)
+    for cls in (0, 1):
+        idx = np.flatnonzero(y == cls)
+        rng.shuffle(idx)
+        fold[idx] = np.arange(len(idx)) % k
+    return fold
+
+
+class WinModel:
+    """A calibrated P(win) model fitted on closed deals. Use :meth:`fit`, then :meth:`predict`."""
+
+    def __init__(self, settings: ModelSettings | None = None) -> None:
+        self.settings = settings or ModelSettings()
+        self.choice: FieldChoice | None = None
+        self.excluded: list[dict[str, str]] = []
+        self.encoder: FeatureEncoder | None = None
+        self.classifier: Classifier | None = None
+        self.calibration = CalibrationMap()
+        self.calibration_scores: dict[str, float] = {}
+        self.selection: dict[str, float] = {}
+        self.replicas: list[Classifier] = []
+        self.bootstrap_scale = 1.0
+        self.importances = pd.DataFrame()
+        self.validation = "none"
+        self.n_train = 0
+        self.base_rate = float("nan")
+        self.caveats: list[str] = []
+        self._background = pd.DataFrame()
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(self, closed: pd.DataFrame, catalog: list[Any], *,
+            open_deals: pd.DataFrame | None = None, importance: bool = True) -> WinModel:
+        """Fit on ``closed`` deals (won/lost) with predictors chosen from ``catalog``.
+
+        ``open_deals`` feed the "empty while open" leakage check; ``importance=False`` skips the
+        permutation importances.
+        """
+        s = self.settings
+        y = outcome_vector(closed)
+        check_enough(y)
+        choice = choose_fields(catalog, closed, purpose=s.purpose, exclude=s.exclude,
+                               account_level=s.account_level)
+        leaks = find_leaks(closed, y, choice.predictors, open_deals=open_deals,
+                           max_auc=s.max_auc, seed=s.seed)
+        leaked = {lk.field for lk in leaks}
+        predictors = tuple(p for p in choice.predictors if p.name not in leaked)
+        if not predictors:
+            raise InsufficientDataError(
+                "no field is left to predict from (every candidate field is empty, known only "
+                "after the outcome, or leaks it); import fields known before the outcome")
+        self.choice = replace(choice, predictors=predictors)
+        self.excluded = [*choice.excluded, *(lk.to_dict() for lk in leaks)]
+        self.n_train = len(y)
+        self.base_rate = float(y.mean())
+        # accounts are few: a level needs more of them before it earns its own effect
+        min_level = ACCOUNT_MIN_LEVEL_COUNT if s.purpose == "account" else MIN_LEVEL_COUNT
+        self.encoder = FeatureEncoder(predictors, companions=s.value_companions,
+                                      min_level_count=min_level).fit(closed)
+        with_companions = [n.name for n in self.encoder.numeric if n.companions]
+        if with_companions:
+            self.caveats.append(companion_caveat(with_companions))
+        names = [s.model] if s.model != "auto" else [
+            c for c in s.candidates if c != "gradient_boosting" or len(y) >= BOOSTING_MIN]
+        if len(y) < BOOSTING_MIN and "gradient_boosting" in s.candidates and s.model == "auto":
+            self.caveats.append(f"gradient boosting not tried below {BOOSTING_MIN} closed deals")
+        if len(y) < 200:
+            self.caveats.append(f"only {len(y)} closed deals: probabilities are rough — read the "
+                                "intervals")
+        if len(y) >= HOLDOUT_MIN:
+            raw_cal, y_cal, imp_rows = self._choose_on_holdout(closed, y, names)
+        else:
+            raw_cal, y_cal, imp_rows = self._choose_out_of_fold(closed, y, names)
+        self.calibration, self.calibration_scores = choose_calibration(
+            raw_cal, y_cal, method=s.calibration, seed=s.seed)
+        rng = np.random.default_rng(s.seed)
+        take = rng.choice(len(closed), size=min(BACKGROUND, len(closed)), replace=False)
+        self._background = closed.iloc[np.sort(take)][self.choice.names()].reset_index(drop=True)
+        self._fit_replicas(closed, y)
+        if importance:
+            self.importances = self._permutation_importance(closed.iloc[imp_rows], y[imp_rows])
+        return self
+
+    def _choose_on_holdout(self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fit candidates on most deals, choose on the held-out rest; returns its predictions."""
+        assert self.encoder is not None
+        seed = self.settings.seed
+        # a stratified random hold-out: a "latest deals" hold-out was tried and rejected because
+        # win rates swing within a quarter (Maven: ~80% in the last month, ~50% in the first)
+        fold = _stratified_folds(y, int(round(1 / self.settings.holdout)), seed)
+        fit_idx, held = np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
+        self.validation = "stratified hold-out"
+        fit_data = self.encoder.transform(closed.iloc[fit_idx], training=True)
+        held_data = self.encoder.transform(closed.iloc[held], training=True)
+        fitted = {name: make_classifier(name, seed).fit(fit_data, y[fit_idx]) for name in names}
+        preds = {name: clf.predict(held_data) for name, clf in fitted.items()}
+        y_held = y[held]
+        self.selection = {k: log_loss(y_held, v) for k, v in preds.items()}
+        self.selection["base_rate"] = log_loss(y_held, np.full(len(held), y[fit_idx].mean()))
+        best = self._best(names)
+        self.classifier = fitted.get(best) or make_classifier(best, seed).fit(fit_data,
+                                                                               y[fit_idx])
+        self._boot_rows = fit_idx
+        return self.classifier.predict(held_data), y_held, held
+
+    def _choose_out_of_fold(self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Choose by 5-fold out-of-fold log loss, refit the winner on all deals."""
+        assert self.encoder is not None
+        seed, k = self.settings.seed, 5
+        fold = _stratified_folds(y, k, seed)
+        self.validation = f"{k}-fold out-of-fold"
+        data = self.encoder.transform(closed, training=True)
+        # the logistic penalty is chosen once on all deals (3-fold), then held fixed in the folds
+        penalty = Logistic(seed=seed).fit(data, y).C if "logistic" in names else None
+
+        def fresh(name: str) -> Classifier:
+            return Logistic(penalty, seed) if name == "logistic" else make_classifier(name, seed)
+
+        oof = {name: np.zeros(len(y)) for name in [*names, "base_rate"]}
+        for j in range(k):
+            tr, te = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
+            tr_data = self.encoder.transform(closed.iloc[tr], training=True)
+            te_data = self.encoder.transform(closed.iloc[te], training=True)
+            for name in oof:
+                oof[name][te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
+        self.selection = {name: log_loss(y, v) for name, v in oof.items()}
+        best = self._best(names)
+        self.classifier = fresh(best).fit(data, y)
+        self._boot_rows = np.arange(len(y))
+        return oof[best], y, np.arange(len(y))
+
+    def _best(self, names: list[str]) -> str:
+        """The candidate with the lowest held-out log loss; the win rate if none beats it."""
+        best = min(names, key=lambda k: self.selection[k])
+        if (self.settings.model == "auto"
+                and self.selection[best] > self.selection["base_rate"] - MIN_SKILL):
+            self.caveats.append("no field predicts the outcome better than the overall win rate "
+                                "on held-out deals: the model falls back to the win rate")
+            return "base_rate"
+        return best
+
+    def _fit_replicas(self, closed: pd.DataFrame, y: np.ndarray) -> None:
+        s = self.settings
+        rows = self._boot_rows
+        b = s.n_bootstrap
+        if b is None:
+            b = 30 if len(rows) <= 2000 else 20 if len(rows) <= 20000 else 10
+        self.replicas = []
+        rng = np.random.default_rng(s.seed + 1)
+        assert self.classifier is not None and self.encoder is not None
+        # m-out-of-n bootstrap for very large data: refits on m deals, spread scaled by √(m/n)
+        m = min(len(rows), BOOTSTRAP_MAX)
+        self.bootstrap_scale = float(np.sqrt(m / len(rows)))
+        for _ in range(b):
+            pick = rows[rng.integers(0, len(rows), m)]
+            if len(np.unique(y[pick])) < 2:
+                continue
+            data = self.encoder.transform(closed.iloc[pick], training=True)
+            self.replicas.append(self.classifier.refit_copy().fit(data, y[pick]))
+
+    def _permutation_importance(self, frame: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+        """Increase in log loss when one field is shuffled (on held-out or out-of-fold deals)."""
+        assert self.choice is not None
+        frame = frame[self.choice.names()].reset_index(drop=True)
+        if len(frame) > 20000:
+            frame = frame.sample(20000, random_state=self.settings.seed)
+            y = y[frame.index.to_numpy()]
+            frame = frame.reset_index(drop=True)
+        base = log_loss(y, self.predict_frame(frame))
+        rng = np.random.default_rng(self.settings.seed)
+        rows = []
+        for p in self.choice.predictors:
+            shuffled = frame.copy()
+            shuffled[p.name] = frame[p.name].to_numpy()[rng.permutation(len(frame))]
+            rows.append({"field": p.name, "label": p.label,
+                         "importance": log_loss(y, self.predict_frame(shuffled)) - base})
+        out = pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
+        total = out["importance"].clip(lower=0).sum()
+        out["share"] = out["importance"].clip(lower=0) / total if total > 0 else 0.0
+        return out
+
+    # -- predicting -------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self.classifier.name if self.classifier is not None else "unfitted"
+
+    def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(win) for each row of ``frame``."""
+        assert self.encoder is not None and self.classifier is not None
+        if len(frame) == 0:
+            return np.zeros(0)
+        data = self.encoder.transform(frame)
+        return self.calibration.apply(self.classifier.predict(data))
+
+    def predict(self, frame: pd.DataFrame, *, intervals: bool = True) -> pd.DataFrame:
+        """``probability`` and (with replicas) ``ci_low``/``ci_high`` for each row of ``frame``.
+
+        Up to :data:`EXACT_INTERVALS` deals every deal gets its own bootstrap interval. Beyond, the
+        refits score a sample of :data:`INTERVAL_SAMPLE` deals and each deal takes the median
+        spread (on the logit scale) of sampled deals with a similar probability; the method used
+        is in ``result.attrs["interval_method"]``.
+        """
+        assert self.encoder is not None and self.classifier is not None
+        if len(frame) == 0:
+            cols = ["probability"] + (["ci_low", "ci_high"] if intervals and self.replicas else [])
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        data = self.encoder.transform(frame)
+        p = self.calibration.apply(self.classifier.predict(data))
+        out = pd.DataFrame({"probability": p}, index=frame.index)
+        if not (intervals and self.replicas):
+            return out
+        a = (1 - self.settings.interval) / 2
+        if len(frame) <= EXACT_INTERVALS:
+            reps = np.column_stack([self.calibration.apply(r.predict(data))
+                                    for r in self.replicas])
+            lo, hi = np.quantile(reps, [a, 1 - a], axis=1)
+            if self.bootstrap_scale < 1:
+                z = logit(np.clip(p, EPS, 1 - EPS))
+                lo = expit(z + self.bootstrap_scale * (logit(np.clip(lo, EPS, 1 - EPS)) - z))
+                hi = expit(z + self.bootstrap_scale * (logit(np.clip(hi, EPS, 1 - EPS)) - z))
+            out.attrs["interval_method"] = "bootstrap per deal"
+        else:
+            lo, hi = self._sampled_interval(frame, p, a)
+            out.attrs["interval_method"] = (f"bootstrap on {INTERVAL_SAMPLE:,} sampled deals, "
+                                            "spread by predicted probability")
+        out["ci_low"] = np.minimum(lo, p)
+        out["ci_high"] = np.maximum(hi, p)
+        return out
+
+    def _sampled_interval(self, frame: pd.DataFrame, p: np.ndarray, a: float
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Bootstrap spreads measured on a sample, applied by bins of predicted probability."""
+        assert self.encoder is not None
+        rng = np.random.default_rng(self.settings.seed)
+        take = np.sort(rng.choice(len(frame), INTERVAL_SAMPLE, replace=False))
+        sample = self.encoder.transform(frame.iloc[take])
+        reps = np.column_stack([self.calibration.apply(r.predict(sample))
+                                for r in self.replicas])
+        z = logit(np.clip(p, EPS, 1 - EPS))
+        zs = z[take]
+        q = logit(np.clip(np.quantile(reps, [a, 1 - a], axis=1), EPS, 1 - EPS))
+        edges = np.unique(np.quantile(zs, np.linspace(0, 1, 51)[1:-1]))
+        bins_s, bins_all = np.digitize(zs, edges), np.digitize(z, edges)
+        down = pd.Series(q[0] - zs).groupby(bins_s).median()
+        up = pd.Series(q[1] - zs).groupby(bins_s).median()
+        d_lo = down.reindex(range(len(edges) + 1)).ffill().bfill().to_numpy()
+        d_hi = up.reindex(range(len(edges) + 1)).ffill().bfill().to_numpy()
+        d_lo, d_hi = d_lo * self.bootstrap_scale, d_hi * self.bootstrap_scale
+        return expit(z + d_lo[bins_all]), expit(z + d_hi[bins_all])
+
+    def explain(self, frame: pd.DataFrame, top: int = 3) -> list[dict[str, list[dict[str, Any]]]]:
+        """Top factors for and against each deal, in plain words with the effect in points.
+
+        A field's effect is P(win) of the deal minus the mean P(win) when that field alone takes
+        the values of :data:`BACKGROUND` typical closed deals (a what-if comparison).
+        """
+        assert self.choice is not None and self.encoder is not None
+        frame = frame[self.choice.names()].reset_index(drop=True)
+        n, k = len(frame), len(self._background)
+        if n == 0:
+            return []
+        p = self.predict_frame(frame)
+        effects = np.zeros((n, len(self.choice.predictors)))
+        rep = frame.loc[np.repeat(np.arange(n), k)].reset_index(drop=True)
+        for j, pred in enumerate(self.choice.predictors):
+            what_if = rep.copy()
+            what_if[pred.name] = np.tile(self._background[pred.name].to_numpy(), n)
+            q = self.predict_frame(what_if).reshape(n, k).mean(axis=1)
+            effects[:, j] = p - q
+        out = []
+        for i in range(n):
+            order = np.argsort(-effects[i])
+            factors = [{"field": self.choice.predictors[j].name,
+                        "text": describe_value(self.encoder, self.choice.predictors[j],
+                                               frame.iat[i, j]),
+                        "effect": float(effects[i, j])} for j in order]
+            out.append({"for": [f for f in factors if f["effect"] > 0.005][:top],
+                        "against": [f for f in factors[::-1] if f["effect"] < -0.005][:top]})
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """What was fitted: model, calibration, fields used and excluded, caveats."""
+        assert self.choice is not None
+        return {
+            "purpose": self.settings.purpose,
+            "label": ("explanatory, not predictive" if self.settings.purpose == "explanatory"
+                      else "predictive"),
+            "model": self.model_name,
+            "selection_log_loss": self.selection,
+            "validation": self.validation,
+            "calibration": self.calibration.to_dict(),
+            "calibration_log_loss": self.calibration_scores,
+            "bootstrap_refits": len(self.replicas),
+            "bootstrap_scale": self.bootstrap_scale,
+            "n_train": self.n_train,
+            "base_rate": self.base_rate,
+            "fields_used": self.choice.names(),
+            "excluded_fields": self.excluded,
+            "caveats": list(self.caveats),
+        }
+
+
+def phrase(factor: dict[str, Any]) -> str:
+    """``Region is Pacific (+6 pts)``."""
+    return f"{factor['text']} ({factor['effect'] * 100:+.0f} pts)"
+
+
+# -- the analysis behind `winloss score` ---------------------------------------------------------
+@dataclass(frozen=True)
+class ScoreResult(ResultMixin):
+    """Scores of deals: probability, interval and top factors; the model and global importances."""
+
+    kind: str
+    scores: pd.DataFrame
+    importances: pd.DataFrame
+    model: dict[str, Any]
+    inputs: dict[str, Any]
+    caveats: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.scores
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "inputs": self.inputs, "model": self.model,
+                "importances": self.frame_records(self.importances),
+                "deals": self.frame_records(self.scores), "caveats": list(self.caveats)}
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Fit the model on the closed deals of a workspace and score its open deals (or all deals).
+
+    Parameters
+    ----------
+    settings
+        Model settings; ``purpose="lead"`` gives the lead score.
+    include_closed
+        Score closed deals too (in-sample: their scores are optimistic).
+    explain
+        Add the top factors for and against (skipped above ``max_explained`` deals).
+    top
+        Factors per side.
+    """
+
+    settings: ModelSettings = field(default_factory=ModelSettings)
+    include_closed: bool = False
+    explain: bool = True
+    top: int = 3
+    max_explained: int = 50_000
+
+    def run(self, source: DealSource, flt: DealFilter | None = None, *,
+            train_on: DealSource | None = None) -> ScoreResult:
+        """Score the deals of ``source`` with a model trained on ``train_on`` (default ``source``)."""
+        trainer = train_on or source
+        all_train = trainer.deals()
+        closed = all_train[all_train["outcome"].isin(["won", "lost"])].reset_index(drop=True)
+        open_train = all_train[all_train["outcome"] == "open"]
+        model = WinModel(self.settings).fit(closed, trainer.field_catalog(),
+                                            open_deals=open_train)
+        targets = source.deals(flt)
+        if not self.include_closed:
+            targets = targets[targets["outcome"] == "open"]
+        targets = targets.reset_index(drop=True)
+        return score_frame(model, targets, kind="lead" if self.settings.purpose == "lead"
+                           else "score", explain=self.explain, top=self.top,
+                           max_explained=self.max_explained,
+                           inputs={"store": source.path, "filter": (flt.describe() if flt else None),
+                                   "include_closed": self.include_closed})
+
+
+def score_frame(model: WinModel, targets: pd.DataFrame, *, kind: str = "score",
+                explain: bool = True, top: int = 3, max_explained: int = 50_000,
+                inputs: dict[str, Any] | None = None) -> ScoreResult:
+    """Score ``targets`` with a fitted model: one row per deal, keyed by ``deal_id``."""
+    caveats = list(model.caveats)
+    pred = model.predict(targets)
+    keep = [c for c in ("deal_id", "account_name", "owner", "segment", "stage", "amount",
+                        "outcome") if c in targets.columns]
+    scores = targets[keep].copy()
+    scores["probability"] = pred["probability"].to_numpy()
+    if "ci_low" in pred:
+        scores["ci_low"] = pred["ci_low"].to_numpy()
+        scores["ci_high"] = pred["ci_high"].to_numpy()
+    if explain and 0 < len(targets) <= max_explained:
+        factors = model.explain(targets, top=top)
+        scores["factors_for"] = ["; ".join(phrase(f) for f in fx["for"]) for fx in factors]
+        scores["factors_against"] = ["; ".join(phrase(f) for f in fx["against"])
+                                     for fx in factors]
+        scores["factors"] = factors
+    elif explain and len(targets) > max_explained:
+        caveats.append(f"factors not computed for more than {max_explained:,} deals")
+    if (targets.get("outcome", pd.Series(dtype=str)) != "open").any():
+        caveats.append("closed deals are scored in-sample: their probabilities are optimistic")
+    if len(targets) == 0:
+        caveats.append("no deals to score: there are no open deals (score closed ones with --all)")
+    scores = scores.sort_values("probability", ascending=False, ignore_index=True)
+    info = {"n_scored": len(scores), "scored_at": dt.datetime.now().isoformat(timespec="seconds"),
+            **(inputs or {})}
+    return ScoreResult(kind=kind, scores=scores, importances=model.importances,
+                       model=model.describe(), inputs=info, caveats=tuple(caveats))

@@ -1,0 +1,232 @@
+"""Account targeting: rank accounts by fit to the deals we win (ICP) and by expansion potential.
+
+*Fit* is the calibrated P(win) of a deal at the account, from a win model restricted to attributes
+of the account (:data:`winloss.analyze.scoring.features.ACCOUNT_FIELDS` and custom fields that are constant
+within accounts), with a bootstrap interval, its lift over the overall win rate and the attributes
+that raise it. *Expansion potential* applies to customers (accounts with a won deal): the products
+similar customers bought and this one has not (white space), each weighted by how many customers
+adopted it and valued at its median won amount; without a product field, the repeat-purchase rate
+times the median won amount. Where the store holds subscriptions, current MRR and its change over the
+last year are shown beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from winloss.analyze.result_json import ResultMixin
+from winloss.analyze.scoring.analysis import ModelSettings, WinModel, phrase
+from winloss.analyze.scoring.features import ACCOUNT_FIELDS, NEVER_PREDICTORS
+from winloss.errors import InsufficientDataError
+
+if TYPE_CHECKING:
+    from winloss.model.deals import DealSource
+
+#: A field is an account attribute when it is constant within at least this share of accounts.
+CONSTANT_SHARE = 0.9
+#: Tier A from this lift of fit over the overall win rate; tier C below :data:`TIER_C`.
+TIER_A = 1.25
+TIER_C = 0.8
+
+
+def account_key(deals: pd.DataFrame) -> str:
+    """``account_id`` when present, else ``account_name``."""
+    for key in ("account_id", "account_name"):
+        if key in deals.columns and deals[key].notna().any():
+            return key
+    raise InsufficientDataError("account targeting needs an account id or name on the deals; "
+                                "map a column to account_id or account_name when importing")
+
+
+def account_level_fields(deals: pd.DataFrame, catalog: list[Any], key: str,
+                         share: float = CONSTANT_SHARE) -> tuple[list[str], list[str]]:
+    """Fields constant within accounts (account attributes), and candidates that are not."""
+    multi = deals[deals[key].notna()]
+    multi = multi[multi.groupby(key)[key].transform("size") >= 2]
+    constant: list[str] = []
+    varying: list[str] = []
+    for f in catalog:
+        if (f.known != "before" or not f.analyse or f.name in NEVER_PREDICTORS
+                or f.name not in deals.columns or deals[f.name].notna().sum() == 0):
+            continue
+        if f.origin != "custom" and f.name not in ACCOUNT_FIELDS:
+            continue
+        if multi.empty:
+            constant.append(f.name)
+            continue
+        distinct = multi.groupby(key)[f.name].nunique(dropna=True)
+        (constant if float((distinct <= 1).mean()) >= share else varying).append(f.name)
+    return constant, varying
+
+
+def _mode(s: pd.Series) -> Any:
+    m = s.dropna().mode()
+    return m.iloc[0] if len(m) else None
+
+
+@dataclass(frozen=True)
+class TargetingResult(ResultMixin):
+    """Accounts ranked by fit or expansion potential, with the ICP model behind the fit."""
+
+    accounts: pd.DataFrame
+    rank_by: str
+    base_rate: float
+    profile_fields: tuple[str, ...]
+    importances: pd.DataFrame
+    model: dict[str, Any]
+    inputs: dict[str, Any]
+    caveats: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.accounts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank_by": self.rank_by, "base_rate": self.base_rate,
+                "profile_fields": list(self.profile_fields),
+                "accounts": self.frame_records(self.accounts),
+                "importances": self.frame_records(self.importances), "model": self.model,
+                "inputs": self.inputs, "caveats": list(self.caveats)}
+
+
+@dataclass(frozen=True)
+class AccountTargeting:
+    """Rank accounts by ideal-customer-profile fit and by expansion potential.
+
+    Parameters
+    ----------
+    rank_by
+        ``fit`` or ``expansion``.
+    settings
+        Settings of the fit model (``purpose`` is always ``account``).
+    """
+
+    rank_by: Literal["fit", "expansion"] = "fit"
+    settings: ModelSettings = field(default_factory=lambda: ModelSettings(purpose="account"))
+
+    def run(self, source: DealSource) -> TargetingResult:
+        deals = source.deals()
+        subscriptions = source.table("subscriptions")
+        return self.run_frame(deals, source.field_catalog(), subscriptions=subscriptions,
+                              inputs={"store": source.path})
+
+    def run_frame(self, deals: pd.DataFrame, catalog: list[Any], *,
+                  subscriptions: pd.DataFrame | None = None,
+                  inputs: dict[str, Any] | None = None) -> TargetingResult:
+        """Rank the accounts of a frame of deals."""
+        caveats: list[str] = []
+        key = account_key(deals)
+        deals = deals[deals[key].notna()].copy()
+        deals[key] = deals[key].astype(str)
+        constant, varying = account_level_fields(deals, catalog, key)
+        profile_fields = constant or [f for f in ACCOUNT_FIELDS if f in varying]
+        if not constant and profile_fields:
+            caveats.append(f"{', '.join(profile_fields)} vary within accounts; each account's "
+                           "profile uses its most common value")
+        if not profile_fields:
+            raise InsufficientDataError(
+                "no account attribute to build a profile from: import segment, region, industry "
+                "or account-level custom fields (e.g. employees, revenue)")
+        settings = replace(self.settings, purpose="account", account_level=tuple(profile_fields))
+        closed = deals[deals["outcome"].isin(["won", "lost"])].reset_index(drop=True)
+        model = WinModel(settings).fit(closed, catalog,
+                                       open_deals=deals[deals["outcome"] == "open"])
+        assert model.choice is not None
+        used = model.choice.names()
+        profiles = deals.groupby(key).agg({f: _mode for f in used}).reset_index()
+        stats = _account_stats(deals, key)
+        pred = model.predict(profiles)
+        table = stats.merge(profiles, on=key, how="left")
+        table["icp_fit"] = pred["probability"].to_numpy()
+        if "ci_low" in pred:
+            table["icp_low"] = pred["ci_low"].to_numpy()
+            table["icp_high"] = pred["ci_high"].to_numpy()
+        table["icp_lift"] = table["icp_fit"] / model.base_rate
+        table["tier"] = np.select([table["icp_lift"] >= TIER_A, table["icp_lift"] < TIER_C],
+                                  ["A", "C"], "B")
+        factors = model.explain(profiles, top=2)
+        table["fit_reasons"] = ["; ".join(phrase(f) for f in fx["for"]) for fx in factors]
+        expansion, exp_caveat = _expansion(deals, key)
+        if exp_caveat:
+            caveats.append(exp_caveat)
+        table = table.merge(expansion, on=key, how="left")
+        table["expansion_potential"] = table["expansion_potential"].fillna(0.0)
+        table["next_products"] = table["next_products"].fillna("")
+        if subscriptions is not None and not subscriptions.empty and key == "account_id":
+            table = table.merge(_mrr(subscriptions), on="account_id", how="left")
+        sort = "icp_fit" if self.rank_by == "fit" else "expansion_potential"
+        table = table.sort_values([sort, "won_amount"], ascending=False, ignore_index=True)
+        table.insert(0, "rank", np.arange(1, len(table) + 1))
+        caveats += model.caveats
+        return TargetingResult(
+            accounts=table, rank_by=self.rank_by, base_rate=model.base_rate,
+            profile_fields=tuple(used), importances=model.importances, model=model.describe(),
+            inputs={"accounts": len(table), "key": key, **(inputs or {})},
+            caveats=tuple(caveats))
+
+
+def _account_stats(deals: pd.DataFrame, key: str) -> pd.DataFrame:
+    amount = pd.to_numeric(deals.get("amount"), errors="coerce").fillna(0.0)
+    d = pd.DataFrame({key: deals[key], "won": deals["outcome"] == "won",
+                      "lost": deals["outcome"] == "lost", "open": deals["outcome"] == "open"})
+    d["won_amount"] = np.where(d["won"], amount, 0.0)
+    d["open_pipeline"] = np.where(d["open"], amount, 0.0)
+    g = d.groupby(key).agg(deals=("won", "size"), won=("won", "sum"), lost=("lost", "sum"),
+                           open=("open", "sum"), won_amount=("won_amount", "sum"),
+                           open_pipeline=("open_pipeline", "sum")).reset_index()
+    closed = g["won"] + g["lost"]
+    g["win_rate"] = np.where(closed > 0, g["won"] / closed.where(closed > 0, 1), np.nan)
+    if "account_name" in deals.columns and key != "account_name":
+        names = deals.groupby(key)["account_name"].agg(_mode).reset_index()
+        g = names.merge(g, on=key)
+    return g
+
+
+def _expansion(deals: pd.DataFrame, key: str) -> tuple[pd.DataFrame, str | None]:
+    """White-space products of each customer, weighted by adoption among customers and valued at
+    the product's median won amount."""
+    won = deals[deals["outcome"] == "won"]
+    amount = pd.to_numeric(won.get("amount"), errors="coerce")
+    customers = won[key].unique()
+    if len(customers) == 0:
+        return pd.DataFrame({key: [], "expansion_potential": [], "next_products": []}), \
+            "no won deals: no customer to expand"
+    if "product" not in won.columns or won["product"].isna().all():
+        repeat = float((won.groupby(key).size() >= 2).mean())
+        median = float(amount[amount > 0].median()) if (amount > 0).any() else 0.0
+        return pd.DataFrame({key: customers, "expansion_potential": repeat * median,
+                             "next_products": ""}), \
+            "no product field: expansion potential = repeat-purchase rate × median won amount"
+    owned = won.groupby(key)["product"].agg(lambda s: set(s.dropna().astype(str)))
+    adoption = won.groupby(won["product"].astype(str))[key].nunique() / len(customers)
+    value = amount.where(amount > 0).groupby(won["product"].astype(str)).median().fillna(0.0)
+    rows = []
+    for account, have in owned.items():
+        gaps = [(p, float(adoption[p] * value.get(p, 0.0))) for p in adoption.index
+                if p not in have]
+        gaps.sort(key=lambda x: -x[1])
+        rows.append({key: account, "expansion_potential": sum(v for _, v in gaps),
+                     "next_products": ", ".join(p for p, _ in gaps[:3])})
+    return pd.DataFrame(rows), None
+
+
+def _mrr(subscriptions: pd.DataFrame) -> pd.DataFrame:
+    """Current MRR per account and its change over the last year (from subscription periods)."""
+    s = subscriptions.copy()
+    s["period_start"] = pd.to_datetime(s["period_start"])
+    latest = s["period_start"].max()
+    year_ago = latest - pd.Timedelta(days=365)
+
+    def at(day: pd.Timestamp) -> pd.Series:
+        before = s[s["period_start"] <= day].sort_values("period_start")
+        return before.groupby("account_id")["mrr"].last()
+
+    now, then = at(latest), at(year_ago)
+    out = pd.DataFrame({"mrr": now}).join(pd.DataFrame({"mrr_year_ago": then}), how="left")
+    out["mrr_change"] = out["mrr"] - out["mrr_year_ago"].fillna(0.0)
+    return out.reset_index()
+

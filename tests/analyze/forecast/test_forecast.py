@@ -1,0 +1,223 @@
+"""Forecast arithmetic against references, the forecast on a store, and the backtest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from tests.conftest import MAVEN_CSV, require
+from winloss import InsufficientDataError, UsageError, Workspace
+from winloss.analyze.forecast.analysis import Forecast, ForecastBacktest
+from winloss.analyze.forecast.forecast_math import (
+    close_in_window,
+    kaplan_meier,
+    quarter_spread,
+    simulate_bookings,
+    survival_at,
+)
+
+AS_OF = pd.Timestamp("2025-12-31")
+
+
+def pipeline_deals(n: int = 4000, *, seed: int = 0, probability_field: bool = False
+                   ) -> pd.DataFrame:
+    """Deals created over two years up to 2025-12-31; P(win) depends on region only.
+
+    Deals still open at 2025-12-31 carry their (true) expected close date in closed_at, as CRMs do.
+    """
+    rng = np.random.default_rng(seed)
+    created = AS_OF - pd.to_timedelta(rng.integers(0, 730, n), unit="D")
+    region = rng.choice(["north", "south"], n)
+    segment = rng.choice(["SMB", "Enterprise"], n)
+    p = np.where(region == "north", 0.6, 0.25)
+    won = rng.random(n) < p
+    cycle = rng.gamma(2.0, 30, n).round().astype(int) + 5
+    closed = created + pd.to_timedelta(cycle, unit="D")
+    is_open = closed > AS_OF
+    frame = pd.DataFrame({
+        "deal_id": [f"F{i:05d}" for i in range(n)],
+        "created_at": created,
+        "closed_at": closed,
+        "outcome": np.where(is_open, "open", np.where(won, "won", "lost")),
+        "region": region,
+        "segment": segment,
+        "owner": rng.choice(["Ann", "Bo", "Cy"], n),
+        "amount": np.round(rng.lognormal(9, 0.5, n), -1),
+    })
+    if probability_field:
+        frame["probability"] = np.where(is_open, 50.0, np.nan)  # a CRM's "Probability (%)"
+    return frame
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    ws = Workspace(tmp_path_factory.mktemp("fc") / "f.duckdb")
+    ws.import_deals(pipeline_deals(probability_field=True))
+    return ws
+
+
+def test_kaplan_meier_matches_statsmodels() -> None:
+    """Reference: statsmodels.duration.survfunc.SurvfuncRight; tolerance 1e-12."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    rng = np.random.default_rng(2)
+    durations = rng.integers(1, 120, 300).astype(float)
+    observed = rng.random(300) < 0.7
+    times, surv = kaplan_meier(durations, observed)
+    ref = SurvfuncRight(durations, observed.astype(int))
+    np.testing.assert_allclose(times, ref.surv_times, atol=1e-12)
+    np.testing.assert_allclose(surv, ref.surv_prob, atol=1e-12)
+    assert survival_at(times, surv, np.array([0.0]))[0] == 1.0
+
+
+def test_close_in_window_by_hand() -> None:
+    """Closes at 10, 20, 30, 40 days, none censored: S = .75, .5, .25, 0 after each.
+
+    Open at age 15, window of the next 10 days (T in 15..25): (S(14) − S(25)) / S(14) = 1/3.
+    Open at age 35: the only later close is at 40 → certain within 10 days.
+    """
+    times, surv = kaplan_meier(np.array([10, 20, 30, 40.0]), np.ones(4, dtype=bool))
+    p = close_in_window(times, surv, np.array([15.0, 35.0]), 0, 10)
+    np.testing.assert_allclose(p, [1 / 3, 1.0], atol=1e-12)
+    # a window starting later: T in 25..35 for a deal of age 15 → (S(24) − S(35)) / S(14) = 1/3
+    assert close_in_window(times, surv, np.array([15.0]), 10, 20)[0] == pytest.approx(1 / 3)
+
+
+def test_stale_deals_get_little_chance_to_close() -> None:
+    """Deals that stayed open past every observed close (censored) are not expected to close."""
+    durations = np.r_[np.full(50, 20.0), np.full(50, 400.0)]
+    observed = np.r_[np.ones(50, dtype=bool), np.zeros(50, dtype=bool)]
+    times, surv = kaplan_meier(durations, observed)
+    assert close_in_window(times, surv, np.array([200.0]), 0, 90)[0] == 0.0
+
+
+def test_simulation_matches_the_exact_poisson_binomial() -> None:
+    """Reference: the exact distribution of the number of wins by dynamic programming, and the
+    analytic mean Σ p·a and variance Σ p(1−p)·a² of bookings; tolerance 4 Monte Carlo SE."""
+    rng = np.random.default_rng(8)
+    p = rng.uniform(0.05, 0.9, 40)
+    amount = rng.uniform(1_000, 50_000, 40)
+    sim = simulate_bookings(p, np.ones(40), amount, draws=200_000, seed=1)
+    dist = np.array([1.0])
+    for pi in p:
+        dist = np.convolve(dist, [1 - pi, pi])
+    cdf = np.cumsum(dist)
+    for q in (0.1, 0.5, 0.9):
+        exact = int(np.searchsorted(cdf, q))
+        assert np.quantile(sim.wins, q) == pytest.approx(exact, abs=1)
+    mean, var = (p * amount).sum(), (p * (1 - p) * amount**2).sum()
+    se = np.sqrt(var / len(sim.bookings))
+    assert abs(sim.bookings.mean() - mean) < 4 * se
+    assert sim.bookings.var() == pytest.approx(var, rel=0.02)
+
+
+def test_shared_quarter_effect_widens_the_interval() -> None:
+    p = np.full(500, 0.4)
+    narrow = simulate_bookings(p, np.ones(500), np.ones(500), draws=5000, seed=0)
+    wide = simulate_bookings(p, np.ones(500), np.ones(500), quarter_sd=0.3, draws=5000, seed=0)
+    assert np.std(wide.wins) > 2 * np.std(narrow.wins)
+
+
+def test_quarter_spread_is_zero_for_a_stable_win_rate() -> None:
+    rng = np.random.default_rng(4)
+    quarters = np.repeat([f"2024Q{q}" for q in range(1, 5)] + ["2025Q1", "2025Q2"], 400)
+    stable = pd.DataFrame({"quarter": quarters,
+                           "outcome": np.where(rng.random(2400) < 0.3, "won", "lost")})
+    sd, estimated = quarter_spread(stable)
+    assert estimated and sd < 0.1
+    shifts = np.repeat([-0.8, 0.8, -0.8, 0.8, 0.0, 0.0], 400)
+    moving = stable.assign(outcome=np.where(rng.random(2400) < expit(-0.85 + shifts), "won",
+                                            "lost"))
+    assert quarter_spread(moving)[0] > 0.4
+    assert quarter_spread(stable.head(800)) == (0.3, False)
+
+
+def test_forecast_of_the_next_quarter(store: Workspace) -> None:
+    result = Forecast("2026Q1").run(store.store)
+    t = result.totals
+    assert result.as_of == dt.date(2026, 1, 1)
+    deals = result.deals
+    due = pd.to_datetime(deals["expected_close"]).between("2026-01-01", "2026-03-31")
+    assert (deals.loc[due, "p_close"] == 1).all() and (deals.loc[~due, "p_close"] == 0).all()
+    assert t["expected"] == pytest.approx((deals["p_win"] * deals["amount"])[due].sum())
+    assert t["p10"] <= t["p50"] <= t["p90"]
+    assert t["p10"] < t["expected"] < t["p90"]
+    north = deals.merge(store.deals()[["deal_id", "region"]], on="deal_id")
+    rates = north.groupby("region")["p_win"].mean()
+    assert rates["north"] > 0.5 > 0.35 > rates["south"]
+    seg = result.by["segment"]
+    assert seg["expected"].sum() == pytest.approx(t["expected"])
+    assert seg["n_deals"].sum() == len(deals) and set(result.by) == {"segment", "owner"}
+    methods = dict(zip(result.comparison["method"], result.comparison["expected"], strict=True))
+    pipeline_due = deals.loc[due, "amount"].sum()
+    assert methods["CRM probability field"] == pytest.approx(0.5 * pipeline_due)
+    assert methods["historical win rate"] < pipeline_due
+    summary = result.summary
+    assert summary.iloc[0]["dimension"] == "total"
+    assert set(summary["dimension"]) == {"total", "segment", "owner"}
+
+
+def test_forecast_refuses_a_past_quarter(store: Workspace) -> None:
+    with pytest.raises(UsageError, match="ended before the latest data"):
+        Forecast("2025Q2").run(store.store)
+
+
+def test_backtest_covers_the_actual_bookings(store: Workspace) -> None:
+    """Stationary deals: the 80% interval of won deals should hold most quarters' actuals."""
+    result = ForecastBacktest(draws=2000).run(store.store)
+    table = result.quarters
+    assert len(table) >= 5
+    assert (table["p10"] <= table["p90"]).all()
+    assert result.wins_coverage >= 0.6
+    assert result.coverage >= 0.5
+    assert result.errors["winloss model"] < 0.2
+    assert list(table["quarter"]) == sorted(table["quarter"])
+    assert (pd.to_datetime(table["as_of"]) <= pd.Timestamp("2025-10-01")).all()
+
+
+def test_forecast_needs_dates() -> None:
+    frame = pipeline_deals(200).drop(columns=["created_at", "closed_at"])
+    ws = Workspace.from_file(frame)
+    with pytest.raises(InsufficientDataError, match="dates"):
+        ForecastBacktest().run(ws.store)
+
+
+@pytest.mark.realdata
+def test_maven_forecast_and_backtest() -> None:
+    """Maven: open deals have no amount and no close date; amounts come from past won deals of
+    the same product, timing from the time-to-close curve. The backtest replays 2017Q2–Q4."""
+    ws = Workspace(":memory:")
+    ws.import_deals(require(MAVEN_CSV))
+    forecast = Forecast("2018Q1").run(ws.store)
+    assert forecast.as_of == dt.date(2018, 1, 1)
+    assert forecast.totals["n_deals"] == 2089
+    assert forecast.deals["amount_estimated"].all()
+    assert any("amount leaks the outcome" in c for c in forecast.caveats)
+    backtest = ForecastBacktest(draws=2000).run(ws.store)
+    table = backtest.quarters
+    assert list(table["quarter"]) == ["2017Q2", "2017Q3", "2017Q4"]
+    assert (table["actual"] > 0).all()
+    assert 0 <= backtest.coverage <= 1
+    assert set(backtest.errors) == {"winloss model", "historical win rate"}
+    ws.close()
+
+
+def test_demo_step_summarises_model_scores_and_forecast(demo_store: Path,
+                                                         tmp_path: Path) -> None:
+    from winloss.demo.run import DemoOptions
+    from winloss.demo.steps import win_model as demo_step
+
+    copy = tmp_path / "demo.duckdb"
+    copy.write_bytes(demo_store.read_bytes())
+    ws = Workspace(copy)
+    text = demo_step(ws, DemoOptions(deals=600))
+    n_open = int((ws.deals()["outcome"] == "open").sum())
+    ws.close()
+    assert text.startswith("win model (time-split")
+    assert f"{n_open:,} open deals scored" in text
+    assert "2026Q4 forecast" in text and "P10" in text

@@ -1,0 +1,294 @@
+"""The win-probability model on synthetic deals with planted effects and planted leaks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from winloss import InsufficientDataError, Workspace
+from winloss.analyze.scoring.analysis import ModelSettings, Scoring, WinModel
+from winloss.analyze.scoring.evaluation import ModelEvaluation
+from winloss.analyze.scoring.features import CREATION_TIME_FIELDS, roundness
+
+
+def make_deals(n: int = 800, *, seed: int = 0, open_share: float = 0.0, dated: bool = False,
+               leaks: bool = False) -> pd.DataFrame:
+    """Deals whose P(win) is known: region north +1.5, referral +1.0, stakeholders +0.4 each.
+
+    With ``leaks``: ``signed_amount`` is zero for every lost deal, ``result_code`` restates the
+    outcome (1% noise) and ``contract_ref`` (a contract type) is empty for every open deal.
+    """
+    rng = np.random.default_rng(seed)
+    region = rng.choice(["north", "south", "east", "west"], n)
+    source = rng.choice(["referral", "inbound", "outbound"], n)
+    stakeholders = rng.integers(1, 6, n)
+    logit = -1.6 + 1.5 * (region == "north") + 1.0 * (source == "referral") + 0.4 * stakeholders
+    p = expit(logit)
+    won = rng.random(n) < p
+    is_open = rng.random(n) < open_share
+    outcome = np.where(is_open, "open", np.where(won, "won", "lost"))
+    frame = pd.DataFrame({
+        "deal_id": [f"D{i:05d}" for i in range(n)],
+        "outcome": outcome,
+        "region": region,
+        "source": source,
+        "stakeholders": stakeholders,
+        "amount": np.round(rng.lognormal(10, 0.6, n), -2),
+        "noise": rng.choice(["x", "y", "z"], n),
+        "true_p": p,
+    })
+    if dated:
+        created = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 540, n), unit="D")
+        frame["created_at"] = created
+        closed = created + pd.to_timedelta(rng.integers(10, 90, n), unit="D")
+        frame["closed_at"] = np.where(is_open, pd.NaT, closed)
+    if leaks:
+        frame["signed_amount"] = np.where(outcome == "won", frame["amount"], 0.0)
+        code = np.where(won, "A", "B")
+        flip = rng.random(n) < 0.01
+        frame["result_code"] = np.where(flip, np.where(code == "A", "B", "A"), code)
+        frame["contract_ref"] = np.where(is_open, None, rng.choice(["MSA", "SOW", "PO"], n))
+    return frame
+
+
+def workspace(frame: pd.DataFrame) -> Workspace:
+    return Workspace.from_file(frame.drop(columns=["true_p"]))
+
+
+def test_planted_effects_are_found_explained_and_ranked() -> None:
+    ws = workspace(make_deals(1200, open_share=0.1))
+    result = Scoring().run(ws.store)
+    scores = result.scores
+    assert result.kind == "score" and (scores["outcome"] == "open").all()
+    assert scores["probability"].between(0, 1).all()
+    assert (scores["ci_low"] <= scores["probability"]).all()
+    assert (scores["probability"] <= scores["ci_high"]).all()
+    top = set(result.importances["field"].head(3))
+    assert {"region", "source", "stakeholders"} == top
+    assert result.importances.set_index("field").loc["noise", "share"] < 0.05
+    north = scores[scores["factors_for"].str.contains("Region is north")]
+    assert len(north) > 0
+    south = scores[scores["factors_against"].str.contains("Region is (?:south|east|west)")]
+    assert len(south) > 0
+    first = scores["factors"].iloc[0]  # the most likely win has reasons for it, largest first
+    assert first["for"] and set(first["for"][0]) == {"field", "text", "effect"}
+    effects = [f["effect"] for f in first["for"]]
+    assert effects == sorted(effects, reverse=True) and effects[0] > 0
+
+
+def test_calibrated_probabilities_track_the_known_ones() -> None:
+    """Scored on fresh deals, the model's probabilities are close to the planted ones."""
+    train = make_deals(3000, seed=1)
+    fresh = make_deals(3000, seed=2)
+    ws = workspace(train)
+    closed = ws.closed_deals()
+    model = WinModel(ModelSettings(n_bootstrap=0)).fit(closed, ws.field_catalog())
+    p = model.predict_frame(fresh)
+    assert np.mean(np.abs(p - fresh["true_p"])) < 0.05
+    assert abs(p.mean() - fresh["true_p"].mean()) < 0.03  # training win rate is 0.546 vs 0.563
+    in_sample = model.predict_frame(closed)
+    assert abs(in_sample.mean() - (closed["outcome"] == "won").mean()) < 0.01
+
+
+def test_leaks_are_excluded_with_their_reasons() -> None:
+    ws = workspace(make_deals(900, open_share=0.1, leaks=True))
+    model = WinModel(ModelSettings(n_bootstrap=0)).fit(
+        ws.closed_deals(), ws.field_catalog(), open_deals=ws.deals().query("outcome == 'open'"))
+    reasons = {e["field"]: e for e in model.excluded}
+    assert reasons["signed_amount"]["check"] == "one outcome only"
+    assert "won deals" in reasons["signed_amount"]["reason"]
+    assert reasons["result_code"]["check"] == "near-perfect separation"
+    assert reasons["contract_ref"]["check"] == "empty while open"
+    assert model.choice is not None
+    used = set(model.choice.names())
+    assert not used & {"signed_amount", "result_code", "contract_ref"}
+    assert {"region", "source", "stakeholders"} <= used
+
+
+def test_evaluation_reports_metrics_baselines_and_exclusions() -> None:
+    ws = workspace(make_deals(900, leaks=True))
+    result = ModelEvaluation(folds=4).run(ws.store)
+    data = json.loads(result.to_json())
+    for key in ("method", "auc", "brier", "log_loss", "ece", "n_train", "n_test", "baselines",
+                "excluded_fields"):
+        assert key in data
+    assert data["method"] == "cv" and data["n_test"] == 900
+    assert set(data["baselines"]) == {"base_rate", "naive_bayes", "logistic",
+                                      "gradient_boosting_plain"}
+    for metrics in data["baselines"].values():
+        assert set(metrics) == {"auc", "brier", "log_loss", "ece"}
+    excluded = {e["field"] for e in data["excluded_fields"]}
+    assert {"signed_amount", "result_code"} <= excluded
+    assert data["auc"] > data["baselines"]["base_rate"]["auc"] + 0.1
+    assert data["auc"] < 0.9  # the leaks did not get in: the planted signal alone is ~0.75
+    assert list(result.summary.columns) == ["model", "auc", "brier", "log_loss", "ece"]
+
+
+def test_time_split_trains_on_earlier_quarters_only() -> None:
+    ws = workspace(make_deals(1500, dated=True))
+    result = ModelEvaluation(max_splits=3).run(ws.store)
+    assert result.method == "time-split"
+    assert len(result.splits) == 3
+    quarters = ws.closed_deals()["quarter"]
+    tested = [s["split"].split("test ")[1] for s in result.splits]
+    assert tested == sorted(quarters.unique())[-3:]
+    assert result.n_test == int(quarters.isin(tested).sum())
+    first = result.splits[0]
+    assert first["n_train"] == int((quarters < tested[0]).sum())
+
+
+def test_file_without_dates_is_cross_validated() -> None:
+    frame = make_deals(300).drop(columns=["deal_id"])
+    result = ModelEvaluation(folds=3).run(workspace(frame).store)
+    assert result.method == "cv" and result.n_test == 300 and len(result.splits) == 3
+    with pytest.raises(Exception, match="time split"):
+        ModelEvaluation(method="time-split").run(workspace(frame).store)
+
+
+def test_small_data_still_works_and_says_how_uncertain() -> None:
+    small = WinModel().fit(workspace(make_deals(30, seed=4)).closed_deals(),
+                           workspace(make_deals(30, seed=4)).field_catalog())
+    assert small.model_name in ("logistic", "naive_bayes", "base_rate")
+    assert any("only 30 closed deals" in c for c in small.caveats)
+    ws_big = workspace(make_deals(3000, seed=4))
+    big = WinModel().fit(ws_big.closed_deals(), ws_big.field_catalog())
+    probe = make_deals(200, seed=9)
+    width_small = (lambda r: (r["ci_high"] - r["ci_low"]).mean())(small.predict(probe))
+    width_big = (lambda r: (r["ci_high"] - r["ci_low"]).mean())(big.predict(probe))
+    assert width_small > 2 * width_big
+    assert small.predict(probe)["probability"].between(0, 1).all()
+
+
+def test_too_few_deals_or_one_outcome_is_refused() -> None:
+    ws = workspace(make_deals(29))
+    with pytest.raises(InsufficientDataError, match="at least 30 closed deals"):
+        WinModel().fit(ws.closed_deals(), ws.field_catalog())
+    one = make_deals(60)
+    one["outcome"] = "won"
+    ws = workspace(one)
+    with pytest.raises(InsufficientDataError, match="won and lost"):
+        ModelEvaluation().run(ws.store)
+
+
+def test_lead_scoring_uses_creation_time_fields_only() -> None:
+    from winloss.analyze.scoring.leads import LeadScoring, export_frame
+
+    frame = make_deals(800, open_share=0.15)
+    frame["decision_maker_engaged"] = np.random.default_rng(0).random(800) < 0.5
+    result = LeadScoring().run(workspace(frame).store)
+    used = set(result.model["fields_used"])
+    assert "stakeholders" not in used and "decision_maker_engaged" not in used
+    assert used <= set(CREATION_TIME_FIELDS) | {"noise"}
+    reasons = {e["field"]: e["reason"] for e in result.model["excluded_fields"]}
+    assert "not known when a deal is created" in reasons["stakeholders"]
+    export = export_frame(result)
+    assert list(export.columns[:3]) == ["deal_id", "lead_score", "lead_grade"]
+    assert export["deal_id"].is_unique and set(export["lead_grade"]) <= set("ABCD")
+    assert export["lead_score"].between(0, 100).all()
+
+
+def test_explanatory_fit_is_labelled_and_uses_after_outcome_fields() -> None:
+    frame = make_deals(400)
+    rng = np.random.default_rng(1)
+    # a post-outcome field: the competitor is recorded mostly for lost deals
+    frame["competitor"] = np.where((frame["outcome"] == "lost") & (rng.random(400) < 0.7),
+                                   "Rival", "none")
+    ws = workspace(frame)
+    predictive = ModelEvaluation(folds=3).run(ws.store)
+    assert "competitor" in {e["field"] for e in predictive.excluded_fields}
+    explanatory = ModelEvaluation(settings=ModelSettings(purpose="explanatory"), folds=3).run(ws.store)
+    assert explanatory.label == "explanatory, not predictive"
+    assert "competitor" in explanatory.fields_used
+    assert explanatory.metrics["auc"] > predictive.metrics["auc"]
+    assert any("must not be used to score open deals" in c for c in explanatory.caveats)
+
+
+def test_amount_companions() -> None:
+    np.testing.assert_array_equal(roundness(np.array([36144, 50000, 0, 120, np.nan])),
+                                  [0, 4, 0, 1, np.nan])
+
+
+def test_scores_are_saved_in_the_store(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "s.duckdb")
+    frame = make_deals(300, open_share=0.2)
+    ws.import_deals(frame.drop(columns=["true_p"]), no_dates=True)
+    result = ws.score_deals()
+    run_id = ws.save_scores(result)
+    stored = ws.store.query("SELECT * FROM scores WHERE run_id = ?", [run_id])
+    assert len(stored) == len(result.scores) == int((frame["outcome"] == "open").sum())
+    assert stored["probability"].between(0, 1).all()
+    run = ws.store.query("SELECT kind, result FROM analysis_runs WHERE run_id = ?", [run_id])
+    assert run["kind"].iloc[0] == "score"
+    assert json.loads(run["result"].iloc[0])["inputs"]["n_scored"] == len(stored)
+    ws.close()
+
+
+def test_created_dates_are_not_predictors() -> None:
+    ws = workspace(make_deals(400, dated=True))
+    model = WinModel(ModelSettings(n_bootstrap=0)).fit(ws.closed_deals(), ws.field_catalog())
+    assert model.choice is not None
+    assert ws.closed_deals()["created_at"].notna().all()  # dates exist but are not predictors
+    assert not {"created_at", "closed_at", "quarter", "cycle_days"} & set(model.choice.names())
+
+
+def test_large_inputs_use_sampled_and_rescaled_bootstrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shortcuts for millions of deals, exercised at small scale: intervals from a sample of
+    scored deals, and refits on m of n training deals rescaled by √(m/n), agree with the exact
+    per-deal bootstrap on average width within 35%."""
+    import winloss.analyze.scoring.analysis as scoring
+
+    ws = workspace(make_deals(3000, seed=6))
+    closed, catalog = ws.closed_deals(), ws.field_catalog()
+    probe = make_deals(2000, seed=7)
+    exact_model = WinModel(ModelSettings(n_bootstrap=20)).fit(closed, catalog)
+    exact = exact_model.predict(probe)
+    assert exact.attrs["interval_method"] == "bootstrap per deal"
+    monkeypatch.setattr(scoring, "EXACT_INTERVALS", 500)
+    monkeypatch.setattr(scoring, "INTERVAL_SAMPLE", 600)
+    sampled = exact_model.predict(probe)
+    assert sampled.attrs["interval_method"].startswith("bootstrap on 600 sampled deals")
+    np.testing.assert_allclose(sampled["probability"], exact["probability"])
+    assert (sampled["ci_low"] <= sampled["probability"]).all()
+    assert (sampled["probability"] <= sampled["ci_high"]).all()
+
+    def width(r: pd.DataFrame) -> float:
+        return float((r["ci_high"] - r["ci_low"]).mean())
+
+    assert width(sampled) == pytest.approx(width(exact), rel=0.35)
+    monkeypatch.setattr(scoring, "EXACT_INTERVALS", 100_000)
+    monkeypatch.setattr(scoring, "BOOTSTRAP_MAX", 600)
+    m_of_n = WinModel(ModelSettings(n_bootstrap=20)).fit(closed, catalog)
+    assert m_of_n.bootstrap_scale == pytest.approx(np.sqrt(600 / m_of_n._boot_rows.size))
+    assert width(m_of_n.predict(probe)) == pytest.approx(width(exact), rel=0.35)
+
+
+def test_nothing_to_score_and_no_skill_are_said_plainly() -> None:
+    from winloss.analyze.scoring.leads import LeadScoring
+
+    empty = Scoring().run(workspace(make_deals(200)).store)
+    assert empty.scores.empty and any("no deals to score" in c for c in empty.caveats)
+    noise = make_deals(600, open_share=0.1, seed=8)
+    closed = noise["outcome"] != "open"
+    noise.loc[closed, "outcome"] = np.where(
+        np.random.default_rng(12345).random(int(closed.sum())) < 0.4, "won", "lost")
+    leads = LeadScoring().run(workspace(noise).store)
+    assert leads.model["model"] == "base_rate"
+    assert (leads.scores["lead_grade"] == "-").all()
+    assert any("no grades" in c for c in leads.caveats)
+
+
+def test_identifier_like_columns_are_not_predictors() -> None:
+    frame = make_deals(300)
+    frame["opportunity_number"] = np.arange(1_000_000, 1_000_300)  # an id kept as a custom column
+    frame["note"] = [f"call back {i}" for i in range(300)]
+    ws = workspace(frame)
+    model = WinModel(ModelSettings(n_bootstrap=0)).fit(ws.closed_deals(), ws.field_catalog())
+    reasons = {e["field"]: e["reason"] for e in model.excluded}
+    assert reasons["opportunity_number"].startswith("looks like an identifier (100% distinct")
+    assert model.choice is not None and "stakeholders" in model.choice.names()
+    assert "note" not in model.choice.names()  # free text: the import marks it not analysed

@@ -1,0 +1,101 @@
+"""Account targeting: ideal-customer fit from account attributes, white-space expansion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from tests.conftest import MAVEN_CSV, require
+from winloss import InsufficientDataError, Workspace
+from winloss.analyze.targeting.analysis import AccountTargeting, account_level_fields
+
+
+def account_deals(n_accounts: int = 300, *, seed: int = 0) -> pd.DataFrame:
+    """Accounts with a fixed industry and size; fintech accounts win far more (+1.6 logit).
+
+    Each deal sells one of three products; the deal's own region varies within the account.
+    """
+    rng = np.random.default_rng(seed)
+    industry = rng.choice(["fintech", "retail", "education"], n_accounts)
+    employees = rng.integers(10, 5000, n_accounts)
+    rows = []
+    for a in range(n_accounts):
+        for _ in range(int(rng.integers(1, 6))):
+            p = expit(-1.0 + 1.6 * (industry[a] == "fintech"))
+            rows.append({"account_id": f"A{a:04d}", "account_name": f"Account {a}",
+                         "industry": industry[a], "employees": int(employees[a]),
+                         "region": rng.choice(["north", "south"]),
+                         "product": rng.choice(["Core", "Plus", "Max"], p=[0.6, 0.3, 0.1]),
+                         "amount": float(rng.choice([1000.0, 3000.0, 9000.0])),
+                         "outcome": "won" if rng.random() < p else "lost"})
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "deal_id", [f"D{i:05d}" for i in range(len(frame))])
+    return frame
+
+
+@pytest.fixture(scope="module")
+def ws() -> Workspace:
+    return Workspace.from_file(account_deals())
+
+
+def test_account_attributes_are_detected(ws: Workspace) -> None:
+    deals = ws.deals()
+    constant, varying = account_level_fields(deals, ws.field_catalog(), "account_id")
+    assert {"industry", "employees"} <= set(constant)
+    assert "region" in varying
+
+
+def test_fit_ranks_the_planted_profile_first(ws: Workspace) -> None:
+    result = AccountTargeting().run(ws.store)
+    table = result.accounts
+    assert list(table["rank"]) == list(range(1, len(table) + 1))
+    assert table["account_id"].is_unique and len(table) == 300
+    assert "region" not in result.profile_fields and "industry" in result.profile_fields
+    top = table.head(50)
+    assert (top["industry"] == "fintech").mean() > 0.9
+    assert (top["tier"] == "A").all() and (top["icp_lift"] > 1.25).all()
+    assert top["fit_reasons"].str.contains("Industry is fintech").all()
+    assert (table["icp_low"] <= table["icp_fit"]).all()
+    assert (table["icp_fit"] <= table["icp_high"]).all()
+    fintech = table[table["industry"] == "fintech"]
+    observed = fintech["won"].sum() / (fintech["won"] + fintech["lost"]).sum()
+    assert fintech["icp_fit"].mean() == pytest.approx(observed, abs=0.06)
+
+
+def test_expansion_is_white_space_times_adoption_times_value(ws: Workspace) -> None:
+    """Hand check on one customer: the potential is Σ over products it has not won of
+    (share of customers that won the product) × (median won amount of the product)."""
+    result = AccountTargeting(rank_by="expansion").run(ws.store)
+    table = result.accounts
+    assert table["expansion_potential"].is_monotonic_decreasing
+    deals = ws.deals()
+    won = deals[deals["outcome"] == "won"]
+    customers = won["account_id"].nunique()
+    row = table[table["won"] > 0].iloc[len(table[table["won"] > 0]) // 2]
+    have = set(won.loc[won["account_id"] == row["account_id"], "product"])
+    expected = 0.0
+    for product, group in won.groupby("product"):
+        if product not in have:
+            expected += group["account_id"].nunique() / customers * group["amount"].median()
+    assert row["expansion_potential"] == pytest.approx(expected)
+    never_won = table[table["won"] == 0]
+    assert (never_won["expansion_potential"] == 0).all()
+
+
+def test_targeting_needs_accounts() -> None:
+    frame = account_deals(50).drop(columns=["account_id", "account_name"])
+    with pytest.raises(InsufficientDataError, match="account id or name"):
+        AccountTargeting().run(Workspace.from_file(frame).store)
+
+
+@pytest.mark.realdata
+def test_maven_accounts() -> None:
+    ws = Workspace(":memory:")
+    ws.import_deals(require(MAVEN_CSV))
+    result = AccountTargeting().run(ws.store)
+    assert len(result.accounts) == 85
+    assert {"employees", "industry", "account_revenue"} <= set(result.profile_fields)
+    assert result.accounts["won"].sum() == 4238
+    ws.close()
