@@ -1,10 +1,16 @@
-"""Shared fixtures: the real datasets folder, temporary workspaces, a small demo store."""
+"""Shared fixtures: the real datasets folder, temporary workspaces, a small demo store and its
+report, the browser."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +63,50 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_store_1500(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1,500-deal demo store: enough deals for significant findings in a 4-quarter window."""
     return _demo_store(tmp_path_factory, 1500)
+
+
+#: The clock of the demo report the golden and report tests read.
+REPORT_NOW = dt.datetime(2026, 10, 1, 9, 30)
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """The demo store's quarterly report, saved as HTML and JSON, and the texts read back."""
+
+    html_path: Path
+    json_path: Path
+    html: str
+    json_text: str
+    data: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def demo_report(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> DemoReport:
+    """The 600-deal demo store's report, built once per session on a copy, with the clock fixed
+    at :data:`REPORT_NOW` and the store opened by a relative path (the report names the store
+    ``demo.duckdb``, not a temporary directory)."""
+    from winloss import Workspace
+
+    out = tmp_path_factory.mktemp("report")
+    shutil.copy(demo_store, out / "demo.duckdb")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(out)
+        ws = Workspace("demo.duckdb")
+        try:
+            report = ws.report(now=REPORT_NOW)
+            html_path = report.save(out / "report.html")
+            json_path = report.save(out / "report.json")
+        finally:
+            ws.close()
+    json_text = json_path.read_text(encoding="utf-8")
+    return DemoReport(html_path, json_path, html_path.read_text(encoding="utf-8"), json_text,
+                      json.loads(json_text))
+
+
+@pytest.fixture(scope="session")
+def browser() -> tuple[str, str]:
+    """Chromium and chromedriver paths. Request it before expensive session fixtures: a missing
+    browser then skips (fails under CI) before the report is built."""
+    from tests.browser import require_browser
+
+    return require_browser()

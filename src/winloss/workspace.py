@@ -267,19 +267,22 @@ class Workspace:
 
     # -- the quarterly review -----------------------------------------------------------------
     def plan(self, *, quarter: str | None = None, window: int | None = None,
-             record: bool = True, adjustments: bool = True) -> Any:
+             record: bool = True, adjustments: bool = True,
+             now: dt.datetime | None = None) -> Any:
         """The action plan (:class:`winloss.plan.action_plan.ActionPlan`) for a quarter;
-        ``adjustments=False`` leaves out the model-based forecast/scoring/targeting actions."""
+        ``adjustments=False`` leaves out the model-based forecast/scoring/targeting actions;
+        ``now`` is when it is recorded (default: the current time)."""
         from winloss.plan.action_plan import PlanSettings, build_plan
 
         return build_plan(self, PlanSettings(quarter=quarter, window=window, record=record,
-                                             adjustments=adjustments))
+                                             adjustments=adjustments), now=now)
 
-    def report(self, *, quarter: str | None = None) -> Any:
-        """The quarterly review (:class:`winloss.report.document.QuarterlyReport`)."""
+    def report(self, *, quarter: str | None = None, now: dt.datetime | None = None) -> Any:
+        """The quarterly review (:class:`winloss.report.document.QuarterlyReport`); ``now`` is its
+        clock (``generated_at``; default: the current time)."""
         from winloss.report.document import build_report
 
-        return build_report(self, quarter)
+        return build_report(self, quarter, now=now)
 
     # -- win/loss concentrations --------------------------------------------------------------
     def analyze(self, flt: DealFilter | None = None, **settings: Any) -> Any:

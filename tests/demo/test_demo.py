@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from click.testing import CliRunner
 
+from tests.html_tree import parse_html
 from winloss import Workspace
 from winloss.cli.main import cli
 from winloss.demo.generator import generate_deals, generate_demo
@@ -62,8 +63,22 @@ def test_demo_command_builds_the_store(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     ws = Workspace(db)
     info = ws.info()
+    closed = ws.closed_deals()
     ws.close()
     assert info["tables"]["deals"] == 300
     assert all(info["tables"][t] > 0 for t in info["tables"])
     assert len(info["quarters"]) == 8
     assert "The store" in result.stdout
+    # the report the demo wrote, read back: every section, its charts, the latest quarter's numbers
+    report = tmp_path / "r.html"
+    assert f"report: 6 sections for {info['quarters'][-1]}:" in result.stdout
+    root, _ = parse_html(report.read_text(encoding="utf-8"))
+    sections = root.find("main").children_named("section")
+    assert [s.attrs["id"] for s in sections] == [
+        "headline", "changes", "findings", "plan", "forecast", "quality"]
+    assert len(root.find_all("svg")) >= 6
+    kpis = {k.children_named("div")[0].text: k.children_named("div")[1].text
+            for k in sections[0].find_all("div", **{"class": "kpi"})}
+    latest = closed[closed["quarter"] == info["quarters"][-1]]
+    assert kpis["closed deals"] == f"{len(latest):,}"
+    assert kpis["win rate"] == f"{(latest['outcome'] == 'won').mean():.0%}"

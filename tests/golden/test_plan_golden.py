@@ -7,32 +7,15 @@ Floats are compared with a relative tolerance of 1e-9 (library versions may move
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.golden.compare import assert_json_close
 from winloss import Workspace
 
 GOLDEN = Path(__file__).with_name("plan_demo_1500_seed3.json")
-
-
-def _close(a: Any, b: Any, path: str = "$") -> None:
-    if isinstance(a, float) or isinstance(b, float):
-        assert isinstance(a, (int, float)) and isinstance(b, (int, float)), path
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), f"{path}: {a} != {b}"
-    elif isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), f"{path}: keys differ"
-        for k in a:
-            _close(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), f"{path}: lengths differ"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _close(x, y, f"{path}[{i}]")
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
 
 
 def test_plan_json_matches_golden(demo_store_1500: Path, tmp_path: Path,
@@ -47,7 +30,7 @@ def test_plan_json_matches_golden(demo_store_1500: Path, tmp_path: Path,
     if request.config.getoption("--update-golden"):
         GOLDEN.write_text(json.dumps(plan, indent=2, ensure_ascii=False) + "\n")
     expected = json.loads(GOLDEN.read_text())
-    _close(plan, expected)
+    assert_json_close(plan, expected)
     kinds = {a["kind"] for a in plan["actions"]}
     assert {"capture", "qualification"} <= kinds
     assert plan["lists"]["remeasured"], "the earlier quarter's actions were not re-measured"

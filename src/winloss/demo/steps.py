@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from winloss.demo.run import DemoOptions
     from winloss.workspace import Workspace
 
@@ -53,7 +55,8 @@ def plan_and_report(ws: Workspace, options: DemoOptions) -> str:
         ws.plan(quarter=quarters[-2])
     report = ws.report()
     path = report.save(options.report_path or "winloss-report.html")
-    plan = next((sec.data for sec in report.sections if sec.key == "plan"), {"actions": []})
+    plan: dict[str, Any] = next((sec.data for sec in report.sections if sec.key == "plan"),
+                                {"actions": []})
     lines = [f"{a['kind']} #{a['priority']} [{a['status']}] {a['title']}"
              for a in plan["actions"]]
     lines.append(f"report: {len(report.sections)} sections for {report.period}: "

@@ -332,8 +332,12 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
                extra_actions: list[Action] | None = None,
                lists: dict[str, list[dict[str, Any]]] | None = None,
                analysis: dict[str, Any] | None = None,
-               cache: Callable[[str, Callable[[], Any]], Any] | None = None) -> ActionPlan:
-    """Build the action plan for a quarter (qualification rules and the register)."""
+               cache: Callable[[str, Callable[[], Any]], Any] | None = None,
+               now: dt.datetime | None = None) -> ActionPlan:
+    """Build the action plan for a quarter (qualification rules and the register).
+
+    ``now`` is when the plan is recorded in the register (default: the current local time).
+    """
     settings = settings or PlanSettings()
     quarters = closed_quarters(ws)
     if not quarters:
@@ -376,14 +380,15 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     plan = ActionPlan(str(review), tuple(discovery), tuple(backtest), tuple(final),
                       {**lists, "remeasured": remeasured}, tuple(notes))
     if settings.record:
-        record_plan(ws, plan)
+        record_plan(ws, plan, now=now)
     return plan
 
 
-def record_plan(ws: Workspace, plan: ActionPlan) -> None:
-    """Write the plan's actions to the register (idempotent per period and key)."""
+def record_plan(ws: Workspace, plan: ActionPlan, *, now: dt.datetime | None = None) -> None:
+    """Write the plan's actions to the register (idempotent per period and key), recorded at
+    ``now`` (default: the current local time)."""
     con = ws.store.con
-    now = dt.datetime.now().replace(microsecond=0)
+    now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM action_register WHERE period = ?", [plan.period])

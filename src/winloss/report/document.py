@@ -4,6 +4,8 @@ A section is one small module under :mod:`winloss.report.sections` with a ``buil
 returning a :class:`Section` (or ``None`` when it has nothing to say); :data:`SECTIONS` lists them in
 order. Adding a section (Bowtie, action paths, buying committee, PLG …) is one module and one line.
 Analyses are computed once per report through :class:`ReportContext` and shared between sections.
+The clock is injected (``now``): the same store and the same ``now`` give the same HTML and JSON,
+byte for byte, which the golden tests rely on.
 """
 
 from __future__ import annotations
@@ -47,9 +49,10 @@ class Section:
 class ReportContext:
     """What sections share: the workspace, the quarter, and analyses computed once on demand."""
 
-    def __init__(self, ws: Workspace, quarter: Quarter) -> None:
+    def __init__(self, ws: Workspace, quarter: Quarter, now: dt.datetime) -> None:
         self.ws = ws
         self.quarter = quarter
+        self.now = now
         self._cache: dict[str, Any] = {}
         self.notes: list[str] = []
 
@@ -117,8 +120,13 @@ def latest_closed_quarter(ws: Workspace) -> Quarter | None:
     return ws.quarter(row[0]) if row and row[0] else None
 
 
-def build_report(ws: Workspace, quarter: str | Quarter | None = None) -> QuarterlyReport:
-    """Build the quarterly report for ``quarter`` (default: the latest quarter with closes)."""
+def build_report(ws: Workspace, quarter: str | Quarter | None = None, *,
+                 now: dt.datetime | None = None) -> QuarterlyReport:
+    """Build the quarterly report for ``quarter`` (default: the latest quarter with closes).
+
+    ``now`` is the report's clock (its ``generated_at`` and the time the plan is recorded);
+    default: the current local time.
+    """
     from winloss.errors import InsufficientDataError
 
     q = ws.quarter(quarter) if isinstance(quarter, str) else quarter
@@ -127,7 +135,8 @@ def build_report(ws: Workspace, quarter: str | Quarter | None = None) -> Quarter
     if q is None:
         raise InsufficientDataError("the store has no closed deals with close dates; import "
                                     "deals with closed_at (or run `winloss demo`)")
-    ctx = ReportContext(ws, q)
+    now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
+    ctx = ReportContext(ws, q, now)
     sections: list[Section] = []
     for target in SECTIONS:
         module_name, attr = target.split(":")
@@ -137,7 +146,7 @@ def build_report(ws: Workspace, quarter: str | Quarter | None = None) -> Quarter
             sections.append(section)
     return QuarterlyReport(
         period=str(q), store=ws.path,
-        generated_at=dt.datetime.now().replace(microsecond=0).isoformat(),
+        generated_at=now.isoformat(),
         sections=tuple(sections), notes=tuple(ctx.notes),
     )
 

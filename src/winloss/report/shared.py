@@ -41,7 +41,7 @@ def action_plan(ctx: ReportContext) -> Any:
 
     return ctx.cached("plan", lambda: build_plan(
         ctx.ws, PlanSettings(quarter=str(ctx.quarter)), analysis=window_findings(ctx),
-        cache=ctx.cached))
+        cache=ctx.cached, now=ctx.now))
 
 
 def audit(ctx: ReportContext) -> Any:

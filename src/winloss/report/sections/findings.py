@@ -9,6 +9,11 @@ from winloss.report.charts import LOSS, WIN, hbar_chart
 from winloss.report.document import ReportContext, Section
 from winloss.report.shared import discovery_split, window_findings
 
+#: Keys of the analysis that describe one execution, not the deals: its random id (the window
+#: analysis is not recorded, so the id names nothing in the store) and its wall time. Left out of
+#: the report so that the same store and clock give the same report, byte for byte.
+RUN_ONLY_KEYS = frozenset({"run_id", "elapsed_seconds"})
+
 
 def _finding_html(f: dict[str, Any]) -> str:
     tags = '<span class="tag post">known only after the outcome: explains, does not ' \
@@ -54,5 +59,6 @@ def build(ctx: ReportContext) -> Section | None:
         body = '<p class="note">No concentration passed the significance bar in this window.' \
             "</p>"
     return Section("findings", "Where wins and losses concentrate", intro + "".join(charts) +
-                   body, {"period": period, "analysis": data}, names,
+                   body, {"period": period, "analysis": {k: v for k, v in data.items()
+                                                         if k not in RUN_ONLY_KEYS}}, names,
                    tuple(data.get("warnings", [])))

@@ -1,0 +1,95 @@
+"""The SVG charts, parsed: one mark per value, positions that follow the values, labels escaped."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.html_tree import Element, parse_html
+from winloss.report.charts import hbar_chart, line_chart, reliability_chart
+
+
+def _svg(markup: str) -> Element:
+    root, _ = parse_html(markup)
+    svgs = root.find_all("svg")
+    assert len(svgs) == 1
+    return svgs[0]
+
+
+def _bars(svg: Element) -> list[float]:
+    return [float(r.attrs["width"] or "nan") for r in svg.find_all("rect")]
+
+
+def test_hbar_chart_draws_one_bar_per_value_in_proportion() -> None:
+    svg = _svg(hbar_chart("rates", "Win rate <by> segment", ["A", "B", "C"], [0.2, 0.4, 0.1]))
+    assert svg.attrs["data-chart"] == "rates"
+    assert svg.attrs["aria-label"] == svg.children_named("title")[0].text == "Win rate <by> segment"
+    widths = _bars(svg)
+    assert len(widths) == 3
+    assert widths[1] == pytest.approx(2 * widths[0], abs=0.1)  # linear from the axis
+    assert widths[0] == pytest.approx(2 * widths[2], abs=0.1)
+    values = [t.own_text for t in svg.iter("text") if "text-anchor" not in t.attrs]
+    assert values == ["20%", "40%", "10%"]
+
+
+def test_hbar_chart_whiskers_reference_and_long_labels() -> None:
+    long = "critical_event_date within 120 days & stakeholders >= 2 & segment = SMB"
+    svg = _svg(
+        hbar_chart(
+            "f", "t", [long, "<b>&"], [0.3, 0.5], lows=[0.2, 0.4], highs=[0.4, 0.6], reference=0.35
+        )
+    )
+    labels = [t for t in svg.iter("text") if t.attrs.get("text-anchor") == "end"]
+    assert labels[0].children_named("title")[0].text == long  # full label on hover
+    assert labels[0].own_text == long[:45] + "…"
+    assert labels[1].own_text == "<b>&"  # text, not markup
+    whiskers = [ln for ln in svg.iter("line") if ln.attrs.get("stroke-width") == "1.5"]
+    assert len(whiskers) == 2
+    assert all(float(w.attrs["x1"] or 0) < float(w.attrs["x2"] or 0) for w in whiskers)
+    assert "overall 35%" in [t.own_text for t in svg.iter("text")]
+
+
+def test_hbar_chart_counts_are_not_percentages() -> None:
+    svg = _svg(hbar_chart("n", "t", ["x"], [12_500.0], pct=False))
+    assert "12k" in [t.own_text for t in svg.iter("text")]
+
+
+def test_line_chart_breaks_at_missing_values() -> None:
+    svg = _svg(
+        line_chart(
+            "trend", "t", ["Q1", "Q2", "Q3", "Q4", "Q5"], {"win rate": [0.2, 0.3, None, 0.5, 0.4]}
+        )
+    )
+    points = [c for c in svg.iter("circle")]
+    assert len(points) == 4
+    lines = svg.find_all("polyline")
+    assert [len((p.attrs["points"] or "").split()) for p in lines] == [2, 2]
+    ys = [float(c.attrs["cy"] or "nan") for c in points]
+    assert ys[0] > ys[1] > ys[3] > ys[2]  # SVG y grows downwards: higher rate, smaller y
+    assert points[1].children_named("title")[0].text == "win rate Q2: 30%"
+
+
+def test_line_chart_band_and_nan() -> None:
+    svg = _svg(
+        line_chart(
+            "b",
+            "t",
+            ["Q1", "Q2"],
+            {"a": [0.2, math.nan]},
+            bands={"interval": ([0.1, 0.2], [0.3, 0.4])},
+        )
+    )
+    band = svg.find("polygon")
+    assert band.children_named("title")[0].text == "interval"
+    assert len((band.attrs["points"] or "").split()) == 4
+    assert len(svg.find_all("circle")) == 1 and not svg.find_all("polyline")
+
+
+def test_reliability_chart_skips_empty_bins_and_sizes_by_count() -> None:
+    svg = _svg(reliability_chart("rel", "t", [0.1, 0.5, 0.9], [0.2, 0.5, 0.8], [10, 0, 90]))
+    circles = svg.find_all("circle")
+    assert len(circles) == 2
+    r_small, r_big = (float(c.attrs["r"] or "nan") for c in circles)
+    assert r_big > r_small
+    assert circles[1].children_named("title")[0].text == "predicted 90%, observed 80%, 90 deals"

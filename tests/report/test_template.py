@@ -1,0 +1,96 @@
+"""The page template and the shared table helper: section text escaped, section HTML kept."""
+
+from __future__ import annotations
+
+import math
+
+from tests.html_tree import parse_html
+from winloss.report.document import QuarterlyReport, Section, table_html
+
+EVIL = "<script>alert(1)</script>"
+
+
+def _report(notes: tuple[str, ...] = ()) -> QuarterlyReport:
+    sections = (
+        Section(
+            "first",
+            f"First {EVIL}",
+            "<p>trusted <em>section</em> markup</p>",
+            {"n": 1},
+            notes=(f"note {EVIL}",),
+        ),
+        Section("second", "Second", "<p>two</p>", {}),
+    )
+    return QuarterlyReport(
+        f"2026Q3{EVIL}", f"/tmp/{EVIL}.duckdb", "2026-10-01T09:30:00", sections, notes
+    )
+
+
+def test_page_escapes_titles_period_store_and_notes() -> None:
+    html = _report(notes=(f"report note {EVIL}",)).to_html()
+    assert "<script" not in html
+    root, _ = parse_html(html)
+    assert root.find("title").text == f"winloss quarterly review 2026Q3{EVIL}"
+    assert root.find("header").find("p").text == (
+        f"Store /tmp/{EVIL}.duckdb · generated 2026-10-01T09:30:00 by winloss"
+    )
+    first = root.find("section", id="first")
+    assert first.find("h2").text == f"First {EVIL}"
+    assert first.find("em").text == "section"  # a section's own HTML is inserted as markup
+    assert first.find("p", **{"class": "note"}).text == f"note {EVIL}"
+    assert [li.text for li in root.find("section", id="notes").iter("li")] == [
+        f"report note {EVIL}"
+    ]
+    assert [a.attrs["href"] for a in root.find("nav").iter("a")] == ["#first", "#second"]
+
+
+def test_page_without_notes_has_no_notes_section() -> None:
+    root, _ = parse_html(_report().to_html())
+    assert [s.attrs["id"] for s in root.find("main").children_named("section")] == [
+        "first",
+        "second",
+    ]
+
+
+def test_json_twin_carries_the_same_sections() -> None:
+    import json
+
+    data = json.loads(_report().to_json())
+    assert [(s["key"], s["title"], s["data"]) for s in data["sections"]] == [
+        ("first", f"First {EVIL}", {"n": 1}),
+        ("second", "Second", {}),
+    ]
+    assert data["generated_at"] == "2026-10-01T09:30:00"
+
+
+def test_table_html_escapes_and_formats_cells() -> None:
+    rows = [
+        {
+            "name": EVIL,
+            "amount": 1234.5,
+            "rate": 0.12345,
+            "missing": math.nan,
+            "tags": ["a", "b"],
+            "none": None,
+        }
+    ]
+    html = table_html(
+        rows,
+        [
+            ("name", "name <n>"),
+            ("amount", "amount"),
+            ("rate", "rate"),
+            ("missing", "missing"),
+            ("tags", "tags"),
+            ("none", "none"),
+        ],
+        numeric={"amount", "rate"},
+        css_class="wide",
+    )
+    assert "<script" not in html
+    root, _ = parse_html(html)
+    table = root.find("table", **{"class": "wide"})
+    assert [th.text for th in table.iter("th")][0] == "name <n>"
+    cells = table.find("tbody").find_all("td")
+    assert [c.text for c in cells] == [EVIL, "1,234", "0.123", "", "a, b", ""]
+    assert [c.attrs.get("class") for c in cells][:3] == [None, "num", "num"]
