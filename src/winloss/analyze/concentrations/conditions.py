@@ -105,11 +105,15 @@ _NUMERIC_PHRASES: dict[str, str] = {
 
 
 def format_number(value: float, integer: bool = False) -> str:
-    """A number for a sentence: integers plainly, others with three significant digits."""
+    """A number for a sentence: integers plainly, others with at least three significant digits
+    and as many more as it takes to print the value exactly as applied (a cut at 59.55 reads
+    59.55, not 59.5: the printed rule must select the same deals)."""
     if integer or float(value).is_integer():
         return f"{int(round(value)):,}"
     magnitude = math.floor(math.log10(abs(value))) if value else 0
     decimals = max(0, 2 - magnitude)
+    while decimals < 10 and float(f"{value:.{decimals}f}") != float(value):
+        decimals += 1
     return f"{value:,.{decimals}f}"
 
 
