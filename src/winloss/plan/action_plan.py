@@ -187,6 +187,29 @@ def _negated(c: dict[str, Any]) -> dict[str, Any]:
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 
+def _unblocks_words(items: tuple[str, ...]) -> str:
+    """"a on x (X), a on y (X)" → "a on x and y": one analysis list, said once."""
+    from winloss.analyze.concentrations.conditions import plain_label
+
+    grouped: dict[str, list[str]] = {}
+    for item in dict.fromkeys(items):
+        head, sep, tail = item.partition(" on ")
+        if not sep:
+            grouped.setdefault(item, [])
+            continue
+        name = tail.split(" (")[0]
+        grouped.setdefault(head, []).append(plain_label(name))
+    parts = []
+    for head, names in grouped.items():
+        names = list(dict.fromkeys(names))
+        if not names:
+            parts.append(head)
+        else:
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            parts.append(f"{head} on {listed}")
+    return "; ".join(parts)
+
+
 def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
     """Data-capture and integrity changes: the audit's ranked fix list, high and medium first."""
     if audit is None:  # the audit could not run (the report notes why)
@@ -194,7 +217,7 @@ def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
     issues = [i for i in audit.issues if i.severity in ("high", "medium")] or list(audit.issues)
     out = []
     for i in issues[:max_actions]:
-        unblocks = f" Unblocks: {', '.join(i.unblocks)}." if i.unblocks else ""
+        unblocks = f" Unblocks: {_unblocks_words(i.unblocks)}." if i.unblocks else ""
         out.append(Action(
             key=f"capture:{i.key}", kind="capture", title=i.action,
             detail=f"{i.title}.{unblocks}", priority=i.rank,
@@ -264,8 +287,8 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
             else:
                 detail = (f"{finding['statement']} {where}:"
                           f" it would have dropped {t['excluded_deals']:,} deals — "
-                          f"{t['avoided_losses']:,} losses avoided ({t['days_saved']:,.0f} selling "
-                          f"days, worth {_value(t['saving'], t)}) against "
+                          f"{t['avoided_losses']:,} losses avoided ({_effort(t)}, worth "
+                          f"{_value(t['saving'], t)}) against "
                           f"{t['excluded_wins']:,} wins lost ({t['excluded_won_revenue']:,.0f} won "
                           f"revenue); win rate {_pct(t['win_rate_before'])} → "
                           f"{_pct(t['win_rate_after'])}.")
@@ -293,6 +316,12 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
                      "save (lists.rules_not_proposed)")
     data = {**data, "rules_not_proposed": rejected}
     return actions, data
+
+
+def _effort(t: dict[str, Any]) -> str:
+    if t["effort_unit"] == "selling days":
+        return f"{t['days_saved']:,.0f} selling days"
+    return "the selling effort of as many deals; no cycle days to count"
 
 
 def _value(v: float, totals: dict[str, Any]) -> str:

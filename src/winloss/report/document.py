@@ -32,6 +32,16 @@ SECTIONS: list[str] = [
 ]
 
 
+#: Sections that also work without close dates (a store of undated deals, e.g. the IBM file);
+#: the others need quarters and are skipped with the reason.
+UNDATED_SECTIONS: list[str] = [
+    "winloss.report.sections.headline:build",
+    "winloss.report.sections.findings:build",
+    "winloss.report.sections.plan:build",
+    "winloss.report.sections.quality:build",
+]
+
+
 @dataclass(frozen=True)
 class Section:
     """One section of the report: its HTML body, the same content as data, its charts."""
@@ -45,9 +55,12 @@ class Section:
 
 
 class ReportContext:
-    """What sections share: the workspace, the quarter, and analyses computed once on demand."""
+    """What sections share: the workspace, the quarter, and analyses computed once on demand.
 
-    def __init__(self, ws: Workspace, quarter: Quarter) -> None:
+    ``quarter`` is ``None`` for a store whose deals have no close dates: only
+    :data:`UNDATED_SECTIONS` are built then."""
+
+    def __init__(self, ws: Workspace, quarter: Quarter | None) -> None:
         self.ws = ws
         self.quarter = quarter
         self._cache: dict[str, Any] = {}
@@ -124,19 +137,27 @@ def build_report(ws: Workspace, quarter: str | Quarter | None = None) -> Quarter
     q = ws.quarter(quarter) if isinstance(quarter, str) else quarter
     if q is None:
         q = latest_closed_quarter(ws)
-    if q is None:
-        raise InsufficientDataError("the store has no closed deals with close dates; import "
-                                    "deals with closed_at (or run `winloss demo`)")
+    targets = SECTIONS
     ctx = ReportContext(ws, q)
+    if q is None:
+        row = ws.store.con.execute(
+            "SELECT count(*) FROM deals WHERE outcome IN ('won', 'lost')").fetchone()
+        if not row or not row[0]:
+            raise InsufficientDataError("the store has no closed deals; import won and lost "
+                                        "deals (or run `winloss demo`)")
+        targets = [t for t in SECTIONS if t in UNDATED_SECTIONS]
+        ctx.notes.append("the deals have no close dates: the report covers every closed deal; "
+                         "trends by quarter, what changed since last quarter, the backtest of "
+                         "rules and the forecast need close dates and are skipped")
     sections: list[Section] = []
-    for target in SECTIONS:
+    for target in targets:
         module_name, attr = target.split(":")
         build = getattr(importlib.import_module(module_name), attr)
         section = build(ctx)
         if section is not None:
             sections.append(section)
     return QuarterlyReport(
-        period=str(q), store=ws.path,
+        period=str(q) if q is not None else "all closed deals", store=ws.path,
         generated_at=dt.datetime.now().replace(microsecond=0).isoformat(),
         sections=tuple(sections), notes=tuple(ctx.notes),
     )
