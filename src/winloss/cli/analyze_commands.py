@@ -59,10 +59,51 @@ def analyze(state: State, file: str | None, quarter: str | None, since: dt.datet
                                 "fields": fields or None, "record": not no_record}
     opts = {"preset": preset, "mapping_file": mapping_file, "columns": columns,
             "won_values": won_values, "lost_values": lost_values, "on_duplicate": on_duplicate}
-    with workspace_for(state, file, opts) as ws, Console(stderr=True).status(
-            "looking for concentrations of wins and losses…"):
-        result = ws.analyze(flt, **settings)
+    from winloss.model.schema import ONE_OUTCOME_FIELDS
+
+    one_outcome = tuple(f for f in fields if f in ONE_OUTCOME_FIELDS)
+    rest = tuple(f for f in fields if f not in ONE_OUTCOME_FIELDS)
+    with workspace_for(state, file, opts) as ws:
+        if one_outcome:
+            # a loss reason exists on lost deals only: described among them, not compared
+            describe_one_outcome(ws.qbr(flt), one_outcome, fmt)
+            if not rest:
+                return
+            settings["fields"] = rest
+        with Console(stderr=True).status("looking for concentrations of wins and losses…"):
+            result = ws.analyze(flt, **settings)
     render(result, fmt)
+
+
+def describe_one_outcome(result: Any, fields: tuple[str, ...], fmt: str) -> None:
+    """Shares of each value among the deals of its one outcome, overall and by quarter, segment
+    and owner, with Wilson intervals (the QBR reasons tables)."""
+    import pandas as pd
+
+    shares = [s for s in result.reasons if s.field in fields]
+    if fmt == "json":
+        from winloss.serialize import dumps
+
+        click.echo(dumps({"scope": result.scope, "fields": list(fields), "descriptive": True,
+                          "note": "a field of one outcome only is described among the deals "
+                                  "of that outcome, not compared across outcomes",
+                          "shares": [s.to_dict() for s in shares]}))
+        return
+    frame = pd.DataFrame([s.to_dict() for s in shares])
+    if fmt == "csv":
+        emit_frame(frame, "csv")
+        return
+    message(f"{', '.join(fields)}: recorded for one outcome only, so described among those "
+            f"deals ({result.scope}) rather than compared; shares with 95 % intervals")
+    if frame.empty:
+        message("no values recorded in this scope")
+        return
+    for (field, by), g in frame.groupby(["field", "by"], sort=False):
+        table = pd.DataFrame({
+            "group": g["group"], "value": g["value"], "deals": g["deals"], "of": g["group_deals"],
+            "share (95 % CI)": [f"{100 * a:.0f} % ({100 * b:.0f}–{100 * c:.0f})" for a, b, c
+                                in zip(g["share"], g["ci_low"], g["ci_high"], strict=True)]})
+        emit_frame(table, "table", title=f"{field.replace('_', ' ')} by {by}")
 
 
 def render(result: Any, fmt: str) -> None:

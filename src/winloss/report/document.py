@@ -26,6 +26,7 @@ SECTIONS: list[str] = [
     "winloss.report.sections.headline:build",
     "winloss.report.sections.changes:build",
     "winloss.report.sections.findings:build",
+    "winloss.report.sections.qbr:build",
     "winloss.report.sections.plan:build",
     "winloss.report.sections.forecast:build",
     "winloss.report.sections.quality:build",
@@ -37,6 +38,7 @@ SECTIONS: list[str] = [
 UNDATED_SECTIONS: list[str] = [
     "winloss.report.sections.headline:build",
     "winloss.report.sections.findings:build",
+    "winloss.report.sections.qbr:build",
     "winloss.report.sections.plan:build",
     "winloss.report.sections.quality:build",
 ]
