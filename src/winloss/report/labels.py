@@ -8,18 +8,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from winloss.analyze.concentrations.conditions import PLAIN_LABELS
+from winloss.analyze.scoring.model_names import MODEL_NAMES
 
 #: Short labels of the canonical and derived deal fields (shared with the finding sentences).
 FIELD_LABELS = PLAIN_LABELS
 
-#: Plain names of the win models and their baselines.
-MODEL_NAMES: dict[str, str] = {
-    "base_rate": "overall win rate (no model)",
-    "naive_bayes": "simple probabilistic model",
-    "logistic": "logistic regression",
-    "gradient_boosting": "gradient boosting",
-    "gradient_boosting_plain": "gradient boosting, uncalibrated",
-}
 
 
 def field_label(name: str) -> str:
@@ -57,4 +50,11 @@ def percent(value: float | None, digits: int = 0) -> str:
     """``0.358`` → ``36 %``; empty for a missing value."""
     if value is None or value != value:
         return ""
-    return f"{100 * value:.{digits}f} %"
+    return f"{100 * value:.{digits}f}\u00a0%"  # never "36" and "%" on two lines
+
+
+def interval(low: float | None, high: float | None) -> str:
+    """``0.29, 0.40`` → ``29–40 %``."""
+    if low is None or high is None or low != low or high != high:
+        return ""
+    return f"{100 * low:.0f}–{100 * high:.0f}\u00a0%"

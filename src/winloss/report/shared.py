@@ -13,8 +13,9 @@ def discovery_split(ctx: ReportContext) -> tuple[list[str], list[str]]:
 
     if ctx.quarter is None:
         return [], []
-    return ctx.cached("split", lambda: split_quarters(closed_quarters(ctx.ws), str(ctx.quarter),
-                                                      None))  # type: ignore[no-any-return]
+    split: tuple[list[str], list[str]] = ctx.cached(
+        "split", lambda: split_quarters(closed_quarters(ctx.ws), str(ctx.quarter), None))
+    return split
 
 
 def window_findings(ctx: ReportContext) -> dict[str, Any] | None:

@@ -114,12 +114,12 @@ def related_conditions(hyp: Hypotheses, q: NDArray[np.float64], attrs: list[Enco
                if len(d.conditions) == 1 and d.conditions[0].kind in ("le", "gt")}
     groups: dict[tuple[object, ...], list[int]] = {}
     directions: dict[int, str] = {}
-    for h in single:
+    for h in (int(x) for x in single):
         cond = hyp.conditions[hyp.first[h]]
         n, w = float(hyp.n[h]), float(hyp.wins[h])
         rest = (wins - w) / max(total - n, 1.0)
         direction = "win" if w / n > rest else "loss"
-        directions[int(h)] = direction
+        directions[h] = direction
         if cond in driver_conditions or _shape(cond, direction) in driver_shapes:
             continue
         if cond.kind in ("le", "gt", "window"):
@@ -130,7 +130,7 @@ def related_conditions(hyp: Hypotheses, q: NDArray[np.float64], attrs: list[Enco
                                        else "window", direction)
         else:
             key = (cond.attribute, cond.kind, cond.a)
-        groups.setdefault(key, []).append(int(h))
+        groups.setdefault(key, []).append(h)
     with_threshold = {(k[0], k[2]) for k in groups if k[1] == "threshold"}
     chosen: list[tuple[int, int]] = []
     for key, members in groups.items():

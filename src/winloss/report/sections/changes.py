@@ -11,6 +11,8 @@ ORDER = {"new": 0, "stronger": 1, "weaker": 2, "gone": 3, "held": 4, "same": 4}
 
 
 def build(ctx: ReportContext) -> Section | None:
+    if ctx.quarter is None:  # no close dates: nothing to compare quarter over quarter
+        return None
     data = quarter_findings(ctx)
     if data is None:
         return None

@@ -12,7 +12,7 @@ from typing import Any
 
 from winloss.report.charts import LOSS, WIN, hbar_chart
 from winloss.report.document import ReportContext, Section, table_html
-from winloss.report.labels import condition_label, percent
+from winloss.report.labels import condition_label, interval, percent
 from winloss.report.shared import discovery_split, window_findings
 
 
@@ -24,7 +24,7 @@ def _finding_html(f: dict[str, Any]) -> str:
     held = (f"; held in {f['quarters_held']} of {f['quarters_seen']} quarters"
             if f.get("quarters_seen") else "")
     evidence = (f"{f['n']:,} deals, {f['wins']:,} won: {percent(f['win_rate'])} "
-                f"(95 % CI {percent(f['ci_low'])}–{percent(f['ci_high'])}) against "
+                f"(95 % CI {interval(f['ci_low'], f['ci_high'])}) against "
                 f"{percent(f['rest_win_rate'])} for the rest; q = {f['q_value']:.2g}{held}"
                 + (f"; {adjusted}" if adjusted else ""))
     return (f'<div class="finding {escape(f["direction"])}"><div><strong>{escape(f["id"])}.'

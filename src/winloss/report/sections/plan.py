@@ -6,8 +6,8 @@ from html import escape
 from typing import Any
 
 from winloss.report.charts import LOSS, WIN, hbar_chart
-from winloss.report.document import ReportContext, Section, table_html
-from winloss.report.labels import field_label, percent
+from winloss.report.document import ReportContext, Section, _text, table_html
+from winloss.report.labels import field_label, interval, percent
 from winloss.report.shared import action_plan
 
 KIND_TITLES = {
@@ -73,7 +73,7 @@ def _list_table(key: str, rows: list[dict[str, Any]]) -> str:
         for c in PERCENT_COLUMNS & set(row):
             row[c] = percent(row[c]) if isinstance(row[c], (int, float)) else row[c]
         if key == "segment_calibration":
-            row["interval"] = f"{percent(r.get('ci_low'))}–{percent(r.get('ci_high'))}"
+            row["interval"] = interval(r.get("ci_low"), r.get("ci_high"))
             row["correction"] = (f"× {r['correction']:.2f}" if r.get("miscalibrated")
                                  else "none needed")
         if isinstance(row.get("next_products"), list):
@@ -85,7 +85,7 @@ def _list_table(key: str, rows: list[dict[str, Any]]) -> str:
     note = ""
     if constant:
         note = ('<p class="note">Same on every row: ' + "; ".join(
-            f"{escape(h)} {escape(str(shown[0].get(k)))}" for k, h in constant) + ".</p>")
+            f"{escape(h)} {escape(_text(shown[0].get(k)))}" for k, h in constant) + ".</p>")
     if len(shown) > 1 and len({tuple(str(r.get(k)) for k, _ in varying) for r in shown}) == 1:
         return note + f'<p class="note">{len(shown)} rows, all alike.</p>'
     return note + table_html(shown, varying)
@@ -143,19 +143,20 @@ def _backtest_html(plan: Any, data: dict[str, Any], charts: list[str]) -> str:
         return ""
     unit = rows[0]["unit"]
     worth = "won revenue" if unit == "revenue" else "wins"
+    for number, r in enumerate(rows, start=1):
+        r["label"] = f"Rule {number}"
     html = (f"<p>{escape(data['value_measure'].capitalize())}.</p>" + table_html(
         [{**r, "losses": f"{r['losses']:,}", "days": f"{r['days']:,.0f}",
           "saving": _money(r["saving"]) if unit == "revenue" else f"{r['saving']:.1f}",
           "wins": f"{r['wins']:,}", "revenue": _money(r["revenue"]),
           "net": _money(r["net"]) if unit == "revenue" else f"{r['net']:+.1f}"} for r in rows],
-        [("rule", "rule"), ("status", "status"), ("losses", "losses avoided"),
+        [("label", ""), ("rule", "rule"), ("status", "status"), ("losses", "losses avoided"),
          ("days", "selling days saved"), ("saving", f"worth ({worth})"),
          ("wins", "wins lost"), ("revenue", "won revenue lost"), ("net", "net")],
         numeric={"losses", "days", "saving", "wins", "revenue", "net"}))
     labels, values, colors = [], [], []
     for r in rows:
-        name = r["rule"] if len(r["rule"]) <= 40 else r["rule"][:39] + "…"
-        labels += [f"{name}: time saved", f"{name}: won revenue lost"]
+        labels += [f"{r['label']}: selling time saved", f"{r['label']}: {worth} lost"]
         values += [float(r["saving"]), float(r["revenue"] if unit == "revenue" else r["wins"])]
         colors += [WIN, LOSS]
     chart = hbar_chart("rule-backtest", f"Backtest of each rule: selling time saved (valued in "

@@ -3,6 +3,7 @@ conversion and pipeline coverage — over the same quarters as the findings."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -13,7 +14,7 @@ from winloss.report.shared import discovery_split
 
 
 def _cell(share: float, low: float, high: float) -> str:
-    return f"{percent(share)} ({100 * low:.0f}–{100 * high:.0f})"
+    return f"{percent(share)} ({100 * low:.0f}–{100 * high:.0f})".replace(" (", "\u00a0(")
 
 
 def _pivot(shares: list[Any], by: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
@@ -59,7 +60,6 @@ def build(ctx: ReportContext) -> Section | None:
     competitors = [r for r in result.competitors if r.deals >= 5]
     if competitors:
         charts.append("competitor-win-rates")
-        parts.append("<h3>Win rate against each competitor</h3>")
         overall = sum(r.wins for r in competitors) / max(1, sum(r.deals for r in competitors))
         parts.append(hbar_chart(
             "competitor-win-rates", "Win rate against each competitor (95 % interval)",
@@ -69,21 +69,21 @@ def build(ctx: ReportContext) -> Section | None:
     segments = [r for r in result.win_rates if r.dimension == "segment" and r.quarter]
     if segments:
         quarters = sorted({str(r.quarter) for r in segments})
-        series: dict[str, list[float | None]] = {}
+        values: dict[str, list[float | None]] = {}
         for r in segments:
-            series.setdefault(r.group, [None] * len(quarters))[quarters.index(str(r.quarter))] \
+            values.setdefault(r.group, [None] * len(quarters))[quarters.index(str(r.quarter))] \
                 = r.win_rate
+        series: dict[str, Sequence[float | None]] = dict(values)
         charts.append("segment-win-rate-trend")
-        parts.append("<h3>Win rate by segment over the quarters</h3>")
         parts.append(line_chart("segment-win-rate-trend", "Win rate by segment per quarter",
                                 quarters, series))
     for dim in ("owner", "source"):
-        rows = [r for r in result.win_rates if r.dimension == dim and r.quarter is None]
-        if rows:
+        group_rates = [r for r in result.win_rates if r.dimension == dim and r.quarter is None]
+        if group_rates:
             parts.append(f"<h3>Win rate by {dim}</h3>")
             parts.append(table_html(
                 [{"group": r.group, "deals": f"{r.deals:,}", "won": f"{r.wins:,}",
-                  "rate": _cell(r.win_rate, r.ci_low, r.ci_high)} for r in rows],
+                  "rate": _cell(r.win_rate, r.ci_low, r.ci_high)} for r in group_rates],
                 [("group", dim), ("deals", "closed"), ("won", "won"),
                  ("rate", "win rate (95 % interval)")], numeric={"deals", "won"}))
     if result.stages:
