@@ -17,13 +17,21 @@ from winloss import Workspace
 from winloss.analyze.concentrations.conditions import format_number
 from winloss.errors import InsufficientDataError
 
-FINDING_KEYS = ("id", "conditions", "direction", "n", "wins", "win_rate", "ci_low", "ci_high",
-                "q_value")
+FINDING_KEYS = (
+    "id",
+    "conditions",
+    "direction",
+    "n",
+    "wins",
+    "win_rate",
+    "ci_low",
+    "ci_high",
+    "q_value",
+)
 
 
 @pytest.fixture(scope="module")
-def outputs(demo_store_1500: Path, tmp_path_factory: pytest.TempPathFactory
-            ) -> dict[str, Any]:
+def outputs(demo_store_1500: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The report (model-heavy parts stubbed: they are not compared here), then the CLI on the
     same store."""
     path = tmp_path_factory.mktemp("consistency") / "demo.duckdb"
@@ -33,8 +41,13 @@ def outputs(demo_store_1500: Path, tmp_path_factory: pytest.TempPathFactory
     def skipped(*_: Any, **__: Any) -> Any:
         raise InsufficientDataError("not needed for the consistency test")
 
-    for name in ("evaluate_model", "score_deals", "forecast_backtest", "score_leads",
-                 "target_accounts"):
+    for name in (
+        "evaluate_model",
+        "score_deals",
+        "forecast_backtest",
+        "score_leads",
+        "target_accounts",
+    ):
         mp.setattr(Workspace, name, skipped)
     ws = Workspace(path)
     report = ws.report()
@@ -56,9 +69,11 @@ def outputs(demo_store_1500: Path, tmp_path_factory: pytest.TempPathFactory
         return json.loads(out)
 
     return {
-        "sections": sections, "quarter": quarter,
-        "window_cli": cli_json("analyze", "--since", str(since), "--until", str(until),
-                               "--no-record"),
+        "sections": sections,
+        "quarter": quarter,
+        "window_cli": cli_json(
+            "analyze", "--since", str(since), "--until", str(until), "--no-record"
+        ),
         "quarter_cli": cli_json("analyze", "--quarter", quarter, "--no-record"),
         "plan_cli": cli_json("plan", "--no-record", "--no-adjustments"),
         "forecast_cli": cli_json("forecast", "--quarter", nxt),
@@ -76,13 +91,13 @@ def test_window_findings_are_one_computation(outputs: dict[str, Any]) -> None:
     cli = outputs["window_cli"]
     assert (report["deals"], report["wins"]) == (cli["deals"], cli["wins"])
     assert [_pick(f) for f in report["findings"]] == [_pick(f) for f in cli["findings"]]
-    assert [_pick(f) for f in report["related_findings"]] == \
-        [_pick(f) for f in cli["related_findings"]]
+    assert [_pick(f) for f in report["related_findings"]] == [
+        _pick(f) for f in cli["related_findings"]
+    ]
     # the plan's rules cite the same findings, in the report and in `winloss plan`
     by_id = {f["id"]: _pick(f) for f in cli["findings"]}
     for plan in (outputs["sections"]["plan"], outputs["plan_cli"]):
-        cited = [a["evidence"]["finding"] for a in plan["actions"]
-                 if a["kind"] == "qualification"]
+        cited = [a["evidence"]["finding"] for a in plan["actions"] if a["kind"] == "qualification"]
         assert cited
         for finding in cited:
             assert {k: finding[k] for k in FINDING_KEYS} == by_id[finding["id"]]
@@ -95,14 +110,18 @@ def test_latest_quarter_counts_agree(outputs: dict[str, Any]) -> None:
     assert (head["closed_deals"], head["wins"]) == (cli["deals"], cli["wins"])
     assert head["win_rate"] == pytest.approx(cli["baseline_win_rate"], abs=1e-12)
     # the "what changed" rows are the quarter's own findings (statement and difference)
-    register = {r["key"]: r for r in outputs["sections"]["changes"]["register"]
-                if r["status"] != "gone"}
+    register = {
+        r["key"]: r for r in outputs["sections"]["changes"]["register"] if r["status"] != "gone"
+    }
     for f in cli["findings"]:
         assert register[f["key"]]["statement"] == f["statement"]
         assert register[f["key"]]["difference"] == pytest.approx(f["difference"], abs=1e-12)
     # the QBR section counts the same window as the findings
-    assert outputs["sections"]["qbr"]["inputs"]["n"] == outputs["qbr_cli"]["inputs"]["n"] \
+    assert (
+        outputs["sections"]["qbr"]["inputs"]["n"]
+        == outputs["qbr_cli"]["inputs"]["n"]
         == outputs["window_cli"]["deals"]
+    )
 
 
 def test_forecast_figures_agree(outputs: dict[str, Any]) -> None:
@@ -124,8 +143,11 @@ def test_plan_and_audit_count_the_same_deals(outputs: dict[str, Any]) -> None:
 
 def test_printed_thresholds_are_the_applied_ones(outputs: dict[str, Any]) -> None:
     """A threshold in a sentence reads back as exactly the cut the analysis applied."""
-    findings = [*outputs["window_cli"]["findings"], *outputs["window_cli"]["related_findings"],
-                *outputs["quarter_cli"]["findings"]]
+    findings = [
+        *outputs["window_cli"]["findings"],
+        *outputs["window_cli"]["related_findings"],
+        *outputs["quarter_cli"]["findings"],
+    ]
     checked = 0
     for f in findings:
         for c in f["conditions"]:

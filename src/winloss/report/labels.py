@@ -14,7 +14,6 @@ from winloss.analyze.scoring.model_names import MODEL_NAMES
 FIELD_LABELS = PLAIN_LABELS
 
 
-
 def field_label(name: str) -> str:
     """A field's plain label."""
     return FIELD_LABELS.get(name, name.replace("_", " "))
@@ -23,7 +22,7 @@ def field_label(name: str) -> str:
 def model_name(name: str) -> str:
     """A model's plain name (``winloss (…)`` labels keep their words in brackets)."""
     if name.startswith("winloss (") and name.endswith(")"):
-        inner = name[len("winloss ("):-1]
+        inner = name[len("winloss (") : -1]
         return f"winloss model ({MODEL_NAMES.get(inner, inner.replace('_', ' '))})"
     return MODEL_NAMES.get(name, name.replace("_", " "))
 
@@ -35,12 +34,13 @@ def condition_label(conditions: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for c in conditions:
         value = c.get("value")
-        cond = Condition(str(c["field"]), c["op"],
-                         tuple(value) if isinstance(value, list) else value)
+        cond = Condition(
+            str(c["field"]), c["op"], tuple(value) if isinstance(value, list) else value
+        )
         text = cond.phrase(integer=isinstance(value, int) and not isinstance(value, bool))
         for lead in ("whose ", "where ", "with "):
             if text.startswith(lead):
-                text = text[len(lead):]
+                text = text[len(lead) :]
                 break
         parts.append(text)
     return " and ".join(parts)

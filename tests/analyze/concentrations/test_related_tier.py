@@ -35,19 +35,23 @@ def _categorical_b2b(n: int = 700, seed: int = 5) -> pd.DataFrame:
     sponsor = rng.random(n) < 0.5
     logit = -0.2 - 1.9 * competitors + 0.9 * sponsor + 0.5 * (region == "East")
     won = rng.random(n) < 1 / (1 + np.exp(-logit))
-    return pd.DataFrame({
-        "Opportunity": [f"O{i:04d}" for i in range(n)],
-        "Competitors Present": np.where(competitors, "Yes", "No"),
-        "Formal Tender": np.where(tender, "Yes", "No"),
-        "Region": region, "Company Size": size,
-        "Executive Sponsor": np.where(sponsor, "Yes", "No"),
-        "Noise": rng.choice(["a", "b", "c"], n),
-        "Status": np.where(won, "Won", "Lost"),
-    })
+    return pd.DataFrame(
+        {
+            "Opportunity": [f"O{i:04d}" for i in range(n)],
+            "Competitors Present": np.where(competitors, "Yes", "No"),
+            "Formal Tender": np.where(tender, "Yes", "No"),
+            "Region": region,
+            "Company Size": size,
+            "Executive Sponsor": np.where(sponsor, "Yes", "No"),
+            "Noise": rng.choice(["a", "b", "c"], n),
+            "Status": np.where(won, "Won", "Lost"),
+        }
+    )
 
 
-def _independent_significant(frame: pd.DataFrame, outcome: str, won_value: str,
-                             min_support: int, alpha: float = 0.05) -> list[tuple[str, str]]:
+def _independent_significant(
+    frame: pd.DataFrame, outcome: str, won_value: str, min_support: int, alpha: float = 0.05
+) -> list[tuple[str, str]]:
     """(column, value) pairs whose Fisher test against the rest is significant after
     Benjamini–Hochberg over every value tested (values with at least ``min_support`` deals in
     and out, as the analysis tests; of a two-valued column one value, its complement is the same
@@ -66,8 +70,10 @@ def _independent_significant(frame: pd.DataFrame, outcome: str, won_value: str,
             n_in = int(inside.sum())
             if n_in < min_support or len(frame) - n_in < min_support:
                 continue
-            table = [[int((won & inside).sum()), int((~won & inside).sum())],
-                     [int((won & ~inside).sum()), int((~won & ~inside).sum())]]
+            table = [
+                [int((won & inside).sum()), int((~won & inside).sum())],
+                [int((won & ~inside).sum()), int((~won & ~inside).sum())],
+            ]
             tests.append((column, str(value)))
             p_values.append(float(fisher_exact(table)[1]))
     reject = multipletests(p_values, alpha=alpha, method="fdr_bh")[0]
@@ -78,8 +84,7 @@ def _listed(data: dict) -> list[dict]:
     return [*data["findings"], *data["related_findings"]]
 
 
-def _covers(findings: list[dict], field: str, value: str, frame: pd.DataFrame,
-            column: str) -> bool:
+def _covers(findings: list[dict], field: str, value: str, frame: pd.DataFrame, column: str) -> bool:
     values = {str(v) for v in frame[column].dropna().unique()}
     for f in findings:
         if len(f["conditions"]) != 1:
@@ -97,8 +102,18 @@ def test_every_significant_single_condition_is_in_a_tier(tmp_path: Path) -> None
     frame = _categorical_b2b()
     path = tmp_path / "b2b.csv"
     frame.to_csv(path, index=False)
-    code, out, err = run("analyze", str(path), "--column", "outcome=Status", "--won-value",
-                         "Won", "--lost-value", "Lost", "--format", "json")
+    code, out, err = run(
+        "analyze",
+        str(path),
+        "--column",
+        "outcome=Status",
+        "--won-value",
+        "Won",
+        "--lost-value",
+        "Lost",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert {f["tier"] for f in data["findings"]} <= {"driver"}
@@ -109,15 +124,23 @@ def test_every_significant_single_condition_is_in_a_tier(tmp_path: Path) -> None
     listed = _listed(data)
     fields = {c["field"] for f in listed for c in f["conditions"]}
     for column, value in significant:
-        field = next(x for x in fields | {column.lower().replace(" ", "_")}
-                     if x.replace("_", "").replace(" ", "") ==
-                     column.lower().replace(" ", ""))
+        field = next(
+            x
+            for x in fields | {column.lower().replace(" ", "_")}
+            if x.replace("_", "").replace(" ", "") == column.lower().replace(" ", "")
+        )
         assert _covers(listed, field, value, frame, column), (column, value)
     # the tender is explained by the competitors, and says so
-    tender = [f for f in data["related_findings"]
-              if f["conditions"][0]["field"].replace("_", "") == "formaltender"]
-    competitor_ids = {f["id"] for f in data["findings"]
-                      if f["conditions"][0]["field"].replace("_", "") == "competitorspresent"}
+    tender = [
+        f
+        for f in data["related_findings"]
+        if f["conditions"][0]["field"].replace("_", "") == "formaltender"
+    ]
+    competitor_ids = {
+        f["id"]
+        for f in data["findings"]
+        if f["conditions"][0]["field"].replace("_", "") == "competitorspresent"
+    }
     assert tender and competitor_ids & set(tender[0]["explained_by"])
     effect = tender[0]["conditional_effect"]
     assert set(effect) >= {"given", "difference", "p_value", "holds"}
@@ -132,16 +155,31 @@ def test_related_effect_given_drivers_matches_statsmodels(tmp_path: Path) -> Non
     frame = _categorical_b2b(seed=9)
     path = tmp_path / "b2b.csv"
     frame.to_csv(path, index=False)
-    code, out, err = run("analyze", str(path), "--column", "outcome=Status", "--won-value",
-                         "Won", "--lost-value", "Lost", "--format", "json", "--depth", "1")
+    code, out, err = run(
+        "analyze",
+        str(path),
+        "--column",
+        "outcome=Status",
+        "--won-value",
+        "Won",
+        "--lost-value",
+        "Lost",
+        "--format",
+        "json",
+        "--depth",
+        "1",
+    )
     assert code == 0, err
     data = json.loads(out)
     won = (frame["Status"] == "Won").to_numpy().astype(float)
 
     def mask(f: dict) -> np.ndarray:
         c = f["conditions"][0]
-        column = next(col for col in frame.columns
-                      if col.lower().replace(" ", "") == c["field"].replace("_", ""))
+        column = next(
+            col
+            for col in frame.columns
+            if col.lower().replace(" ", "") == c["field"].replace("_", "")
+        )
         value = c["value"]
         if isinstance(value, bool):  # Yes/No columns are read as booleans
             value = "Yes" if value else "No"
@@ -162,15 +200,32 @@ def test_related_effect_given_drivers_matches_statsmodels(tmp_path: Path) -> Non
 def test_telco_tenure_is_listed() -> None:
     """On Telco, tenure ≤ 16 months (54 % against 84 %) must not disappear."""
     require(TELCO)
-    code, out, err = run("analyze", str(TELCO), "--column", "deal_id=customerID", "--column",
-                         "outcome=Churn", "--won-value", "No", "--lost-value", "Yes",
-                         "--format", "json")
+    code, out, err = run(
+        "analyze",
+        str(TELCO),
+        "--column",
+        "deal_id=customerID",
+        "--column",
+        "outcome=Churn",
+        "--won-value",
+        "No",
+        "--lost-value",
+        "Yes",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     data = json.loads(out)
-    tenure = [f for f in _listed(data) if len(f["conditions"]) == 1
-              and f["conditions"][0]["field"] == "tenure"
-              and ((f["direction"] == "loss" and f["conditions"][0]["op"] == "<=")
-                   or (f["direction"] == "win" and f["conditions"][0]["op"] == ">"))]
+    tenure = [
+        f
+        for f in _listed(data)
+        if len(f["conditions"]) == 1
+        and f["conditions"][0]["field"] == "tenure"
+        and (
+            (f["direction"] == "loss" and f["conditions"][0]["op"] == "<=")
+            or (f["direction"] == "win" and f["conditions"][0]["op"] == ">")
+        )
+    ]
     assert tenure, "tenure is the strongest single driver of churn and must be listed"
     frame = pd.read_csv(TELCO)
     f = tenure[0]

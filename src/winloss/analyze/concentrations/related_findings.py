@@ -80,8 +80,11 @@ def single_q_values(hyp: Hypotheses, attrs: list[EncodedAttribute]) -> NDArray[n
     cond_attr = np.array([c.attribute for c in hyp.conditions], dtype=np.int64)
     cond_kind = np.array([c.kind for c in hyp.conditions], dtype=object)
     first = hyp.first.clip(min=0)
-    is_numeric_test = numeric_attr[cond_attr[first]] & (cond_kind[first] != "missing") \
-        if hyp.size else np.zeros(0, dtype=bool)
+    is_numeric_test = (
+        numeric_attr[cond_attr[first]] & (cond_kind[first] != "missing")
+        if hyp.size
+        else np.zeros(0, dtype=bool)
+    )
     for cls in (False, True):
         idx = np.flatnonzero(single & (is_numeric_test == cls))
         if idx.size:
@@ -89,10 +92,17 @@ def single_q_values(hyp: Hypotheses, attrs: list[EncodedAttribute]) -> NDArray[n
     return out
 
 
-def related_conditions(hyp: Hypotheses, q: NDArray[np.float64], attrs: list[EncodedAttribute],
-                       won: NDArray[np.bool_], drivers: list[tuple[Candidate, NDArray[np.bool_]]],
-                       post_attr: list[bool], *, alpha: float, ridge: float
-                       ) -> tuple[list[RelatedCondition], int]:
+def related_conditions(
+    hyp: Hypotheses,
+    q: NDArray[np.float64],
+    attrs: list[EncodedAttribute],
+    won: NDArray[np.bool_],
+    drivers: list[tuple[Candidate, NDArray[np.bool_]]],
+    post_attr: list[bool],
+    *,
+    alpha: float,
+    ridge: float,
+) -> tuple[list[RelatedCondition], int]:
     """Significant single conditions that are not drivers, with their relation to the drivers.
 
     Returns the related conditions (pre-outcome first, then by evidence) and how many more
@@ -104,14 +114,24 @@ def related_conditions(hyp: Hypotheses, q: NDArray[np.float64], attrs: list[Enco
     total, wins = int(won.size), int(won.sum())
     single = np.flatnonzero((hyp.second < 0) & ((q <= alpha) | (q_single <= alpha)))
     driver_conditions = {d.conditions[0] for d, _ in drivers if len(d.conditions) == 1}
-    driver_shapes = {_shape(d.conditions[0], d.direction) for d, _ in drivers
-                     if len(d.conditions) == 1}
-    driver_numeric = {(d.conditions[0].attribute, d.direction) for d, _ in drivers
-                      if len(d.conditions) == 1 and d.conditions[0].kind in ("le", "gt", "window")}
+    driver_shapes = {
+        _shape(d.conditions[0], d.direction) for d, _ in drivers if len(d.conditions) == 1
+    }
+    driver_numeric = {
+        (d.conditions[0].attribute, d.direction)
+        for d, _ in drivers
+        if len(d.conditions) == 1 and d.conditions[0].kind in ("le", "gt", "window")
+    }
     # "x <= a wins more" and "x > b wins less" on one field tell one story (the driver's)
-    flipped = {(d.conditions[0].attribute, "gt" if d.conditions[0].kind == "le" else "le",
-                "loss" if d.direction == "win" else "win") for d, _ in drivers
-               if len(d.conditions) == 1 and d.conditions[0].kind in ("le", "gt")}
+    flipped = {
+        (
+            d.conditions[0].attribute,
+            "gt" if d.conditions[0].kind == "le" else "le",
+            "loss" if d.direction == "win" else "win",
+        )
+        for d, _ in drivers
+        if len(d.conditions) == 1 and d.conditions[0].kind in ("le", "gt")
+    }
     groups: dict[tuple[object, ...], list[int]] = {}
     directions: dict[int, str] = {}
     for h in (int(x) for x in single):
@@ -123,11 +143,17 @@ def related_conditions(hyp: Hypotheses, q: NDArray[np.float64], attrs: list[Enco
         if cond in driver_conditions or _shape(cond, direction) in driver_shapes:
             continue
         if cond.kind in ("le", "gt", "window"):
-            if (cond.attribute, direction) in driver_numeric or \
-                    (cond.attribute, cond.kind, direction) in flipped:
+            if (cond.attribute, direction) in driver_numeric or (
+                cond.attribute,
+                cond.kind,
+                direction,
+            ) in flipped:
                 continue
-            key: tuple[object, ...] = (cond.attribute, "threshold" if cond.kind != "window"
-                                       else "window", direction)
+            key: tuple[object, ...] = (
+                cond.attribute,
+                "threshold" if cond.kind != "window" else "window",
+                direction,
+            )
         else:
             key = (cond.attribute, cond.kind, cond.a)
         groups.setdefault(key, []).append(h)
@@ -138,16 +164,22 @@ def related_conditions(hyp: Hypotheses, q: NDArray[np.float64], attrs: list[Enco
             continue
         best = max(members, key=lambda h: float(hyp.strength[h]))
         chosen.append((best, len(members) - 1))
-    chosen.sort(key=lambda pair: (post_attr[hyp.conditions[hyp.first[pair[0]]].attribute],
-                                  -float(hyp.strength[pair[0]])))
+    chosen.sort(
+        key=lambda pair: (
+            post_attr[hyp.conditions[hyp.first[pair[0]]].attribute],
+            -float(hyp.strength[pair[0]]),
+        )
+    )
     left_off = max(0, len(chosen) - MAX_RELATED)
     chosen = chosen[:MAX_RELATED]
 
     driver_post = [any(post_attr[c.attribute] for c in d.conditions) for d, _ in drivers]
     pre_idx = tuple(i for i, p in enumerate(driver_post) if not p)
     all_idx = tuple(range(len(drivers)))
-    models = {pre_idx: _model([drivers[i][1] for i in pre_idx], won, ridge),
-              all_idx: _model([m for _, m in drivers], won, ridge)}
+    models = {
+        pre_idx: _model([drivers[i][1] for i in pre_idx], won, ridge),
+        all_idx: _model([m for _, m in drivers], won, ridge),
+    }
     alone = [_model([m], won, ridge) for _, m in drivers]
     base = wins / total
     out: list[RelatedCondition] = []
@@ -170,11 +202,31 @@ def related_conditions(hyp: Hypotheses, q: NDArray[np.float64], attrs: list[Enco
         n, w = int(hyp.n[h]), int(hyp.wins[h])
         rest_rate = (wins - w) / max(total - n, 1)
         candidate = Candidate(
-            hypothesis=h, family=int(hyp.family[h]), conditions=(cond,), n=n, wins=w,
-            p_value=float(hyp.p_value[h]), q_value=float(q[h]), p_added=None,
-            direction=direction, difference=w / n - rest_rate, strength=float(hyp.strength[h]))
-        out.append(RelatedCondition(candidate, to_condition(cond, attrs[cond.attribute]), mask, float(q_single[h]), similar, excess, p,
-                                    given, tuple(i for _, i in shares)))
+            hypothesis=h,
+            family=int(hyp.family[h]),
+            conditions=(cond,),
+            n=n,
+            wins=w,
+            p_value=float(hyp.p_value[h]),
+            q_value=float(q[h]),
+            p_added=None,
+            direction=direction,
+            difference=w / n - rest_rate,
+            strength=float(hyp.strength[h]),
+        )
+        out.append(
+            RelatedCondition(
+                candidate,
+                to_condition(cond, attrs[cond.attribute]),
+                mask,
+                float(q_single[h]),
+                similar,
+                excess,
+                p,
+                given,
+                tuple(i for _, i in shares),
+            )
+        )
     return out, left_off
 
 

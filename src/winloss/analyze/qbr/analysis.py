@@ -111,25 +111,60 @@ class QbrResult(AnalysisResult):
     @property
     def summary(self) -> pd.DataFrame:
         """Every share and rate as one long table."""
-        rows = [{"table": f"{s.field} by {s.by}", "group": s.group, "value": s.value,
-                 "deals": s.deals, "of": s.group_deals, "rate": s.share, "ci_low": s.ci_low,
-                 "ci_high": s.ci_high} for s in self.reasons]
-        rows += [{"table": f"win rate by {r.dimension}" + (" and quarter" if r.quarter else ""),
-                  "group": r.group if r.quarter is None else f"{r.group} {r.quarter}",
-                  "value": "won", "deals": r.wins, "of": r.deals, "rate": r.win_rate,
-                  "ci_low": r.ci_low, "ci_high": r.ci_high} for r in self.win_rates]
-        rows += [{"table": "stage conversion", "group": s.stage, "value": s.next_stage,
-                  "deals": s.moved_on, "of": s.reached, "rate": s.rate, "ci_low": s.ci_low,
-                  "ci_high": s.ci_high} for s in self.stages]
-        return pd.DataFrame(rows, columns=["table", "group", "value", "deals", "of", "rate",
-                                           "ci_low", "ci_high"])
+        rows = [
+            {
+                "table": f"{s.field} by {s.by}",
+                "group": s.group,
+                "value": s.value,
+                "deals": s.deals,
+                "of": s.group_deals,
+                "rate": s.share,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+            }
+            for s in self.reasons
+        ]
+        rows += [
+            {
+                "table": f"win rate by {r.dimension}" + (" and quarter" if r.quarter else ""),
+                "group": r.group if r.quarter is None else f"{r.group} {r.quarter}",
+                "value": "won",
+                "deals": r.wins,
+                "of": r.deals,
+                "rate": r.win_rate,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+            }
+            for r in self.win_rates
+        ]
+        rows += [
+            {
+                "table": "stage conversion",
+                "group": s.stage,
+                "value": s.next_stage,
+                "deals": s.moved_on,
+                "of": s.reached,
+                "rate": s.rate,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+            }
+            for s in self.stages
+        ]
+        return pd.DataFrame(
+            rows, columns=["table", "group", "value", "deals", "of", "rate", "ci_low", "ci_high"]
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"inputs": self.inputs.to_dict(), "scope": self.scope,
-                "reasons": [s.to_dict() for s in self.reasons],
-                "win_rates": [r.to_dict() for r in self.win_rates],
-                "stages": [s.to_dict() for s in self.stages], "coverage": self.coverage,
-                "skipped": list(self.skipped), "warnings": list(self.warnings)}
+        return {
+            "inputs": self.inputs.to_dict(),
+            "scope": self.scope,
+            "reasons": [s.to_dict() for s in self.reasons],
+            "win_rates": [r.to_dict() for r in self.win_rates],
+            "stages": [s.to_dict() for s in self.stages],
+            "coverage": self.coverage,
+            "skipped": list(self.skipped),
+            "warnings": list(self.warnings),
+        }
 
 
 @dataclass(frozen=True)
@@ -152,19 +187,27 @@ class QbrAnalysis:
 
     def run(self, store: DuckDBStore) -> QbrResult:
         where, params = store.filter_sql(self.deal_filter, closed_only=True)
-        overall = q.outcome_counts(store, ["quarter"], where, params) \
-            if "quarter" in q.available(store, q.GROUP_COLUMNS) else pd.DataFrame()
-        total = int(store.query(f"SELECT count(*) AS n FROM deals_enriched WHERE {where}",
-                                params)["n"].iloc[0])
+        overall = (
+            q.outcome_counts(store, ["quarter"], where, params)
+            if "quarter" in q.available(store, q.GROUP_COLUMNS)
+            else pd.DataFrame()
+        )
+        total = int(
+            store.query(f"SELECT count(*) AS n FROM deals_enriched WHERE {where}", params)[
+                "n"
+            ].iloc[0]
+        )
         if total == 0:
-            raise InsufficientDataError("no closed deals in this scope: widen the period or "
-                                        "import won and lost deals")
+            raise InsufficientDataError(
+                "no closed deals in this scope: widen the period or import won and lost deals"
+            )
         present = set(q.available(store, q.GROUP_COLUMNS | q.REASON_COLUMNS))
         dated = bool(len(overall) and overall["quarter"].notna().any())
         skipped: list[str] = []
         warnings: list[str] = []
-        dims = [d for d in ("quarter", "segment", "owner") if d in present
-                and (d != "quarter" or dated)]
+        dims = [
+            d for d in ("quarter", "segment", "owner") if d in present and (d != "quarter" or dated)
+        ]
         if not dated:
             skipped.append("by quarter: the deals have no close dates")
         reasons: list[Share] = []
@@ -194,19 +237,35 @@ class QbrAnalysis:
         period = _period(flt)
         scope = f"closed deals of {period}" if period != "all" else "all closed deals"
         if flt is not None and (flt.segment or flt.owner):
-            scope += "".join(f", {k} {getattr(flt, k)}" for k in ("segment", "owner")
-                             if getattr(flt, k))
-        return QbrResult(AnalysisInputs.of(total, period=period, flt=flt), scope,
-                         tuple(reasons), tuple(r for r in rates if r.deals > 0), tuple(stages),
-                         coverage, tuple(skipped), tuple(dict.fromkeys(warnings)))
+            scope += "".join(
+                f", {k} {getattr(flt, k)}" for k in ("segment", "owner") if getattr(flt, k)
+            )
+        return QbrResult(
+            AnalysisInputs.of(total, period=period, flt=flt),
+            scope,
+            tuple(reasons),
+            tuple(r for r in rates if r.deals > 0),
+            tuple(stages),
+            coverage,
+            tuple(skipped),
+            tuple(dict.fromkeys(warnings)),
+        )
 
     def _any_outcome(self, store: DuckDBStore) -> tuple[str, list[Any]]:
         """The scope for stage conversion: every deal (open ones are censored, not failures)."""
         flt = self.deal_filter
         return store.filter_sql(flt) if flt is not None else ("TRUE", [])
 
-    def _shares(self, store: DuckDBStore, field: str, outcome: str, by: str | None, where: str,
-                params: list[Any], warnings: list[str]) -> list[Share]:
+    def _shares(
+        self,
+        store: DuckDBStore,
+        field: str,
+        outcome: str,
+        by: str | None,
+        where: str,
+        params: list[Any],
+        warnings: list[str],
+    ) -> list[Share]:
         counts = q.reason_counts(store, field, outcome, by, where, params)
         if counts.empty:
             return []
@@ -221,24 +280,37 @@ class QbrAnalysis:
                 continue
             g = g.sort_values("deals", ascending=False)
             top = g.head(self.top_reasons)
-            rest = int(g["deals"].iloc[self.top_reasons:].sum())
+            rest = int(g["deals"].iloc[self.top_reasons :].sum())
             values = list(zip(top["reason"], top["deals"].astype(int), strict=True))
             if rest:
                 values.append(("other", rest))
             k = np.array([v[1] for v in values], dtype=float)
             lo, hi = wilson_interval(k, np.full(k.size, n, dtype=float))
             for (reason, deals), low, high in zip(values, lo, hi, strict=True):
-                out.append(Share(field, by or "all", str(group), str(reason), int(deals), n,
-                                 deals / n, float(low), float(high)))
+                out.append(
+                    Share(
+                        field,
+                        by or "all",
+                        str(group),
+                        str(reason),
+                        int(deals),
+                        n,
+                        deals / n,
+                        float(low),
+                        float(high),
+                    )
+                )
         if small:
-            warnings.append(f"{small} group(s) with fewer than {self.min_group_deals} deals are "
-                            f"left out of the {field} tables")
+            warnings.append(
+                f"{small} group(s) with fewer than {self.min_group_deals} deals are "
+                f"left out of the {field} tables"
+            )
         return out
 
-    def _rates(self, store: DuckDBStore, dim: str, by_quarter: bool, where: str,
-               params: list[Any]) -> list[Rate]:
-        counts = q.outcome_counts(store, [dim, "quarter"] if by_quarter else [dim], where,
-                                  params)
+    def _rates(
+        self, store: DuckDBStore, dim: str, by_quarter: bool, where: str, params: list[Any]
+    ) -> list[Rate]:
+        counts = q.outcome_counts(store, [dim, "quarter"] if by_quarter else [dim], where, params)
         if counts.empty:
             return []
         lo, hi = wilson_interval(counts["wins"].to_numpy(float), counts["deals"].to_numpy(float))
@@ -248,10 +320,18 @@ class QbrAnalysis:
             quarter = getattr(r, "quarter", None) if by_quarter else None
             if by_quarter and quarter is None:
                 continue
-            out.append(Rate(dim, "(none recorded)" if pd.isna(group) else str(group),
-                            str(quarter) if quarter is not None else None, int(r.deals),
-                            int(r.wins), r.wins / r.deals if r.deals else float("nan"),
-                            float(lo[i]), float(hi[i])))
+            out.append(
+                Rate(
+                    dim,
+                    "(none recorded)" if pd.isna(group) else str(group),
+                    str(quarter) if quarter is not None else None,
+                    int(r.deals),
+                    int(r.wins),
+                    r.wins / r.deals if r.deals else float("nan"),
+                    float(lo[i]),
+                    float(hi[i]),
+                )
+            )
         return out
 
     def _coverage(self, store: DuckDBStore, by_quarter: pd.DataFrame) -> dict[str, Any] | None:
@@ -264,9 +344,14 @@ class QbrAnalysis:
         average = float(recent["won_revenue"].mean())
         pipe = q.open_pipeline(store, nxt.start, nxt.end).iloc[0]
         amount = float(pipe["amount"])
-        return {"quarter": str(nxt), "open_deals": int(pipe["deals"]), "open_pipeline": amount,
-                "average_bookings": average, "quarters_averaged": list(recent["quarter"]),
-                "coverage": amount / average if average > 0 else None}
+        return {
+            "quarter": str(nxt),
+            "open_deals": int(pipe["deals"]),
+            "open_pipeline": amount,
+            "average_bookings": average,
+            "quarters_averaged": list(recent["quarter"]),
+            "coverage": amount / average if average > 0 else None,
+        }
 
 
 def stage_conversion(entries: pd.DataFrame) -> list[StageStep]:
@@ -283,8 +368,9 @@ def stage_conversion(entries: pd.DataFrame) -> list[StageStep]:
     if entries.empty:
         return []
     entries["position"] = entries.groupby("deal_id").cumcount()
-    order = (entries.groupby("stage")["position"].median().sort_values(kind="mergesort")
-             .index.tolist())
+    order = (
+        entries.groupby("stage")["position"].median().sort_values(kind="mergesort").index.tolist()
+    )
     rank = {s: i for i, s in enumerate(order)}
     entries["rank"] = entries["stage"].map(rank)
     furthest = entries.groupby("deal_id").agg(top=("rank", "max"), outcome=("outcome", "first"))
@@ -299,16 +385,36 @@ def stage_conversion(entries: pd.DataFrame) -> list[StageStep]:
         n = int((reached & ~censored).sum())
         k = int(moved.sum())
         lo, hi = wilson_interval([k], [max(n, 1)])
-        steps.append(StageStep(str(order[i]), str(order[i + 1]), n, k, int(censored.sum()),
-                               k / n if n else float("nan"), float(lo[0]), float(hi[0])))
+        steps.append(
+            StageStep(
+                str(order[i]),
+                str(order[i + 1]),
+                n,
+                k,
+                int(censored.sum()),
+                k / n if n else float("nan"),
+                float(lo[0]),
+                float(hi[0]),
+            )
+        )
     last = len(order) - 1
     reached = top >= last
     censored = reached & is_open
     n = int((reached & ~censored).sum())
     k = int((reached & won).sum())
     lo, hi = wilson_interval([k], [max(n, 1)])
-    steps.append(StageStep(str(order[last]), "won", n, k, int(censored.sum()),
-                           k / n if n else float("nan"), float(lo[0]), float(hi[0])))
+    steps.append(
+        StageStep(
+            str(order[last]),
+            "won",
+            n,
+            k,
+            int(censored.sum()),
+            k / n if n else float("nan"),
+            float(lo[0]),
+            float(hi[0]),
+        )
+    )
     return steps
 
 
