@@ -51,6 +51,7 @@ def outputs(demo_store_1500: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         mp.setattr(Workspace, name, skipped)
     ws = Workspace(path)
     report = ws.report()
+    html = report.to_html()
     ws.close()
     mp.undo()
     sections = {s.key: s.data for s in report.sections}
@@ -70,6 +71,7 @@ def outputs(demo_store_1500: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
     return {
         "sections": sections,
+        "html": html,
         "quarter": quarter,
         "window_cli": cli_json(
             "analyze", "--since", str(since), "--until", str(until), "--no-record"
@@ -161,3 +163,38 @@ def test_printed_thresholds_are_the_applied_ones(outputs: dict[str, Any]) -> Non
     # and a cut with a decimal tail keeps it (59.55 is not printed 59.5)
     assert format_number(59.55) == "59.55" and format_number(1337.25) == "1,337.25"
     assert re.fullmatch(r"[\d,]+", format_number(72700.0))
+
+
+def test_report_reads_without_help(outputs: dict[str, Any]) -> None:
+    """#9 points 4 and 9 on the rendered page."""
+    from winloss.report.charts import nice_ticks
+    from winloss.report.labels import model_name
+
+    html = outputs["html"]
+    findings = outputs["sections"]["findings"]["analysis"]
+    chart = re.search(r'data-chart="findings-win-rates".*?</svg>', html, re.S)
+    assert chart is not None
+    labels = re.findall(r"<title>([^<]*)</title>", chart.group(0))[1:]
+    drawn = [f for f in findings["findings"] if not f["post_outcome"]]
+    assert len(labels) == min(12, len(drawn))
+    assert not any("==" in t or "_" in t for t in labels)  # plain words, not field names
+    assert not any("cycle" in t for t in labels)  # post-outcome drivers are never a bar
+    post = [f for f in findings["findings"] if f["post_outcome"]]
+    if post:
+        assert html.index("Known only after the outcome") > html.index("Drivers known before")
+    # the plan's subsections are numbered 1, 2, 3 … once each
+    plan = html[html.index('id="plan"'):]
+    plan = plan[:plan.index("</section>")]
+    numbers = [int(n) for n in re.findall(r"<h3>(\d+)\. ", plan)]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert html.count("Target accounts") <= 1
+    for cell in re.findall(r"<td>(.*?)</td>", plan):
+        assert cell.count("Unblocks:") <= 1
+    assert "won revenue lost" in plan  # the backtest table
+    # every tick on every axis is a round number
+    for ticks in re.findall(r'text-anchor="middle">(\d+)\u00a0?%</text>', html):
+        assert int(ticks) % 5 == 0
+    assert nice_ticks(0, 0.47) == pytest.approx([0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    assert nice_ticks(0, 614) == [0, 200, 400, 600, 800]
+    assert model_name("gradient_boosting_plain") == "gradient boosting, uncalibrated"
+    assert "break-after: avoid" in html and "<figcaption>" in html

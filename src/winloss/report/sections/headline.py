@@ -118,7 +118,8 @@ def build(ctx: ReportContext) -> Section | None:
     ]
     charts = [line_chart(
         "win-rate-trend", "Win rate per quarter with 95 % interval (* partial quarter)",
-        [q + ("*" if p else "") for q, p in zip(summary["quarter"], summary["partial"],
+        [q + ("*" if isinstance(p, str) else "") for q, p in zip(summary["quarter"],
+                                                                summary["partial"],
                                                 strict=True)],
         {"win rate": summary["win_rate"].tolist()},
         bands={"95 % interval": (summary["ci_low"].tolist(), summary["ci_high"].tolist())})]
@@ -144,7 +145,8 @@ def build(ctx: ReportContext) -> Section | None:
                            ).drop(columns=["first_close", "last_close"])
     html = (f'<div class="kpis">{"".join(kpis)}</div>' + "".join(charts) +
             "<h3>Quarter by quarter</h3>" + table_html(
-                [{**r, "quarter": r["quarter"] + (f" ({r['partial']})" if r["partial"] else ""),
+                [{**r, "quarter": r["quarter"] + (f" ({r['partial']})"
+                                             if isinstance(r["partial"], str) else ""),
                   "win_rate": f"{r['win_rate']:.1%}",
                   "interval": f"{r['ci_low']:.0%}–{r['ci_high']:.0%}",
                   "won_revenue": f"{r['won_revenue']:,.0f}"}
@@ -163,7 +165,7 @@ def build(ctx: ReportContext) -> Section | None:
         "median_cycle_days": (float(now["median_cycle_days"])
                               if not np.isnan(now["median_cycle_days"]) else None),
         "previous_quarter": prev_q if prev is not None else None,
-        "partial": now["partial"],
+        "partial": now["partial"] if isinstance(now["partial"], str) else None,
         "trend": trend.to_dict(orient="records"),
         "by_segment": by_segment,
     }
