@@ -8,11 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
 
 from winloss.errors import UsageError
+
+if TYPE_CHECKING:
+    from winloss.analyze.qbr.analysis import QbrResult
 from winloss.ingest.prepare import DuplicatePolicy, UnknownValuePolicy, prepare
 from winloss.ingest.readers import RawFrame, frame_as_raw, read_file
 from winloss.model.deals import DealField, DealFilter
@@ -283,6 +286,15 @@ class Workspace:
         from winloss.report.document import build_report
 
         return build_report(self, quarter, now=now)
+
+    def qbr(self, flt: DealFilter | None = None, **settings: Any) -> QbrResult:
+        """The QBR basics (:class:`winloss.analyze.qbr.analysis.QbrResult`): loss and win reasons
+        by quarter, segment and owner, win rates against competitors and by group, stage
+        conversion and coverage; ``settings`` are fields of
+        :class:`winloss.analyze.qbr.analysis.QbrAnalysis`."""
+        from winloss.analyze.qbr.analysis import QbrAnalysis
+
+        return QbrAnalysis(deal_filter=flt, **settings).run(self.store)
 
     # -- win/loss concentrations --------------------------------------------------------------
     def analyze(self, flt: DealFilter | None = None, **settings: Any) -> Any:

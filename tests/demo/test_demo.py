@@ -71,11 +71,13 @@ def test_demo_command_builds_the_store(tmp_path: Path) -> None:
     assert "The store" in result.stdout
     # the report the demo wrote, read back: every section, its charts, the latest quarter's numbers
     report = tmp_path / "r.html"
-    assert f"report: 6 sections for {info['quarters'][-1]}:" in result.stdout
     root, _ = parse_html(report.read_text(encoding="utf-8"))
     sections = root.find("main").children_named("section")
-    assert [s.attrs["id"] for s in sections] == [
-        "headline", "changes", "findings", "plan", "forecast", "quality"]
+    assert f"report: {len(sections)} sections for {info['quarters'][-1]}:" in result.stdout
+    ids = [s.attrs["id"] for s in sections]
+    # the review's core sections, in order, whatever analyses add beside them
+    core = ["headline", "changes", "findings", "plan", "forecast", "quality"]
+    assert [i for i in ids if i in core] == core
     assert len(root.find_all("svg")) >= 6
     kpis = {k.children_named("div")[0].text: k.children_named("div")[1].text
             for k in sections[0].find_all("div", **{"class": "kpi"})}

@@ -113,3 +113,39 @@ def test_plan_on_an_all_won_store_still_lists_capture_fixes(tmp_path: Path) -> N
     assert [a for a in plan.actions if a.kind == "capture"]
     assert not [a for a in plan.actions if a.kind == "qualification"]
     assert any("no qualification rules" in n for n in plan.notes)
+
+
+def test_proposed_rules_save_more_than_they_cost(ws: Workspace) -> None:
+    """#9 point 6: every rule's backtest reports wins and won revenue lost; a rule that drops
+    deals is proposed only when the selling time it frees (cycle days of the avoided losses at
+    the team's won revenue per selling day) is worth more than the won revenue it gives up —
+    recomputed here with pandas."""
+    plan = ws.plan(adjustments=False)
+    data = plan.to_dict()
+    assert "won revenue" in data["value_measure"]
+    closed = ws.closed_deals()
+    back = closed[closed["quarter"].isin(plan.backtest_quarters)]
+    per_day = (back.loc[back["outcome"] == "won", "amount"].fillna(0).sum()
+               / back["cycle_days"].fillna(0).sum())
+    judged = 0
+    for a in plan.actions:
+        if a.kind != "qualification":
+            continue
+        totals = a.evidence["backtest"]["totals"]
+        assert {"excluded_wins", "excluded_won_revenue", "saving", "cost"} <= set(totals)
+        if a.evidence["action"] in ("deprioritise", "require"):
+            judged += 1
+            assert totals["saving"] == pytest.approx(totals["days_saved"] * per_day)
+            assert totals["excluded_won_revenue"] < totals["saving"]
+        else:  # coach / prioritise: no deal dropped
+            assert totals["excluded_deals"] == 0
+    for r in data["lists"]["rules_not_proposed"]:
+        assert r["won_revenue_lost"] >= r["saving"]
+        assert r["saving"] == pytest.approx(r["days_saved"] * per_day)
+    # things the rep controls are never "deprioritise"
+    for a in plan.actions:
+        fields = {c["field"] for c in a.evidence.get("conditions", [])}
+        if fields and fields <= {"stakeholders", "criteria_co_created",
+                                 "decision_maker_engaged"}:
+            assert a.evidence["action"] == "coach", a.title
+    assert judged + len(data["lists"]["rules_not_proposed"]) > 0

@@ -59,15 +59,33 @@ def test_deprioritise_rule_backtest_by_hand() -> None:
     assert totals["win_rate_before"] == pytest.approx(5 / 10)
     assert totals["win_rate_after"] == pytest.approx(4 / 5)
     assert totals["losses_avoided_per_win_lost"] == 4
+    # the value measure by hand: won revenue 30+40+80+90+100 = 340 over 750 selling days
+    # (every closed deal's cycle); 240 days saved are worth 240 * 340 / 750 = 108.8 against the
+    # 30 of won revenue given up
+    assert totals["value_unit"] == "revenue" and totals["effort_unit"] == "selling days"
+    assert totals["saving"] == pytest.approx(108.8) and totals["cost"] == 30.0
+    assert totals["net_value"] == pytest.approx(78.8) and totals["pays_off"] is True
+    # without amounts, wins take the place of revenue: 5 wins / 750 days * 240 = 1.6 > 1 win
+    no_amount = backtest_totals(backtest_rule(rule, FIXTURE.drop(columns="amount"),
+                                              ["2026Q1", "2026Q2"]))
+    assert no_amount["value_unit"] == "wins"
+    assert no_amount["saving"] == pytest.approx(1.6) and no_amount["cost"] == 1.0
 
 
 def test_win_finding_becomes_require_or_prioritise() -> None:
     # deals with >= 2 stakeholders win 4 of 5; outside it 1 of 5 (0.2 <= 0.6 * 0.5) -> require
+    # (a field the rep does not control: the same split as a region)
+    fixture = FIXTURE.assign(region=np.where(FIXTURE["stakeholders"] >= 2, "A", "B"))
+    finding = {"conditions": [{"field": "region", "op": "==", "value": "A"}],
+               "direction": "win", "statement": "s"}
+    rule = rule_from_finding(finding, fixture)
+    assert rule.action == "require"
+    np.testing.assert_array_equal(rule.excluded(fixture), FIXTURE["stakeholders"] < 2)
+    # stakeholders are the rep's to change: a coaching action, which drops no deal
     finding = {"conditions": [{"field": "stakeholders", "op": ">=", "value": 2}],
                "direction": "win", "statement": "s"}
     rule = rule_from_finding(finding, FIXTURE)
-    assert rule.action == "require"
-    np.testing.assert_array_equal(rule.excluded(FIXTURE), FIXTURE["stakeholders"] < 2)
+    assert rule.action == "coach" and rule.excluded(FIXTURE).sum() == 0
     # process pain: outside it, deals still win 3 of 8 (0.375 > 0.3) -> prioritise, excludes none
     finding = {"conditions": [{"field": "pain_category", "op": "==", "value": "process"}],
                "direction": "win", "statement": "s"}

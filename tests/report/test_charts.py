@@ -42,7 +42,7 @@ def test_hbar_chart_whiskers_reference_and_long_labels() -> None:
     )
     labels = [t for t in svg.iter("text") if t.attrs.get("text-anchor") == "end"]
     assert labels[0].children_named("title")[0].text == long  # full label on hover
-    assert labels[0].own_text == long[:45] + "…"
+    assert labels[0].own_text == long[:41] + "…"
     assert labels[1].own_text == "<b>&"  # text, not markup
     whiskers = [ln for ln in svg.iter("line") if ln.attrs.get("stroke-width") == "1.5"]
     assert len(whiskers) == 2

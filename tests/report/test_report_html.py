@@ -24,7 +24,7 @@ EVIL = "<script>alert(1)</script> & \"Co\" 'x'"
 EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Co&quot; &#x27;x&#x27;"
 
 #: Sections the demo company always produces, in report order.
-DEMO_SECTIONS = ["headline", "changes", "findings", "plan", "forecast", "quality"]
+DEMO_SECTIONS = ["headline", "changes", "findings", "qbr", "plan", "forecast", "quality"]
 
 
 def _sections(root: Element) -> list[Element]:
@@ -89,7 +89,7 @@ def test_sections_and_table_of_contents_follow_the_json(
 
 def test_each_chart_is_an_inline_svg_in_its_section(page: Element, demo_report: DemoReport) -> None:
     svgs = page.find_all("svg")
-    assert len(svgs) == sum(len(s["charts"]) for s in demo_report.data["sections"]) == 7
+    assert len(svgs) == sum(len(s["charts"]) for s in demo_report.data["sections"]) == 9
     for s in demo_report.data["sections"]:
         charts = _section(page, s["key"]).find_all("svg")
         assert [c.attrs["data-chart"] for c in charts] == s["charts"]
@@ -143,13 +143,14 @@ def test_findings_section_shows_every_finding(page: Element, demo_report: DemoRe
     analysis = _json_section(demo_report.data, "findings")["data"]["analysis"]
     section = _section(page, "findings")
     intro = section.children_named("p")[0].text
-    assert intro.startswith(f"{analysis['deals']:,} closed deals in ")
+    assert intro.startswith(f"Scope: {analysis['deals']:,} closed deals of ")
     assert f"{analysis['hypotheses_tested']:,} hypotheses were tested" in intro
     shown = [d for d in section.find_all("div") if d.attrs.get("class", "").startswith("finding")]
     assert len(shown) == len(analysis["findings"])
     # 600 demo deals give no finding at q <= 0.05 in the four-quarter window: the note says so
     assert analysis["findings"] == []
-    assert "No concentration passed the significance bar" in section.text
+    assert "No driver on a field known before the outcome passed the significance bar" in (
+        section.text)
 
 
 def test_plan_section_shows_every_action(page: Element, demo_report: DemoReport) -> None:

@@ -59,53 +59,116 @@ def analyze(state: State, file: str | None, quarter: str | None, since: dt.datet
                                 "fields": fields or None, "record": not no_record}
     opts = {"preset": preset, "mapping_file": mapping_file, "columns": columns,
             "won_values": won_values, "lost_values": lost_values, "on_duplicate": on_duplicate}
-    with workspace_for(state, file, opts) as ws, Console(stderr=True).status(
-            "looking for concentrations of wins and losses…"):
-        result = ws.analyze(flt, **settings)
+    from winloss.model.schema import ONE_OUTCOME_FIELDS
+
+    one_outcome = tuple(f for f in fields if f in ONE_OUTCOME_FIELDS)
+    rest = tuple(f for f in fields if f not in ONE_OUTCOME_FIELDS)
+    with workspace_for(state, file, opts) as ws:
+        if one_outcome:
+            # a loss reason exists on lost deals only: described among them, not compared
+            describe_one_outcome(ws.qbr(flt), one_outcome, fmt)
+            if not rest:
+                return
+            settings["fields"] = rest
+        with Console(stderr=True).status("looking for concentrations of wins and losses…"):
+            result = ws.analyze(flt, **settings)
     render(result, fmt)
 
 
+def describe_one_outcome(result: Any, fields: tuple[str, ...], fmt: str) -> None:
+    """Shares of each value among the deals of its one outcome, overall and by quarter, segment
+    and owner, with Wilson intervals (the QBR reasons tables)."""
+    import pandas as pd
+
+    shares = [s for s in result.reasons if s.field in fields]
+    if fmt == "json":
+        from winloss.serialize import dumps
+
+        click.echo(dumps({"scope": result.scope, "fields": list(fields), "descriptive": True,
+                          "note": "a field of one outcome only is described among the deals "
+                                  "of that outcome, not compared across outcomes",
+                          "shares": [s.to_dict() for s in shares]}))
+        return
+    frame = pd.DataFrame([s.to_dict() for s in shares])
+    if fmt == "csv":
+        emit_frame(frame, "csv")
+        return
+    message(f"{', '.join(fields)}: recorded for one outcome only, so described among those "
+            f"deals ({result.scope}) rather than compared; shares with 95 % intervals")
+    if frame.empty:
+        message("no values recorded in this scope")
+        return
+    for (field, by), g in frame.groupby(["field", "by"], sort=False):
+        table = pd.DataFrame({
+            "group": g["group"], "value": g["value"], "deals": g["deals"], "of": g["group_deals"],
+            "share (95 % CI)": [f"{100 * a:.0f} % ({100 * b:.0f}–{100 * c:.0f})" for a, b, c
+                                in zip(g["share"], g["ci_low"], g["ci_high"], strict=True)]})
+        emit_frame(table, "table", title=f"{field.replace('_', ' ')} by {by}")
+
+
 def render(result: Any, fmt: str) -> None:
-    """Write a :class:`ConcentrationResult`: JSON as documented, CSV of the summary, or a table
-    followed by one sentence per finding."""
+    """Write a :class:`ConcentrationResult`: JSON as documented, CSV of the summary, or tables
+    (predictive drivers, then after-the-outcome drivers, then related findings) followed by one
+    sentence per finding."""
     if fmt == "json":
         click.echo(result.to_json())
         return
     if fmt == "csv":
         emit_frame(result.summary, "csv")
         return
-    message(f"{result.period}: {result.deals:,} closed deals, {result.wins:,} won "
+    message(f"{result.scope_text()}: {result.deals:,} closed deals, {result.wins:,} won "
             f"({100 * result.baseline_win_rate:.0f} %); {result.hypotheses_tested:,} hypotheses "
-            f"tested in {result.families_tested:,} families; {len(result.findings)} finding(s) "
-            f"at q ≤ {result.alpha:g}")
+            f"tested in {result.families_tested:,} families; {len(result.findings)} driver(s) "
+            f"and {len(result.related)} related finding(s) at q ≤ {result.alpha:g}")
     for note in result.notes:
         message(f"note: {note}")
     for warning in result.warnings:
         message(f"warning: {warning}")
-    if not result.findings:
+    if not result.findings and not result.related:
         message("no concentration of wins or losses stands out beyond chance")
         return
-    emit_frame(_table(result), "table", title=f"Win/loss concentrations — {result.period}")
-    for finding in result.findings:
+    before, after = result.predictive_findings, result.post_outcome_findings
+    if before:
+        emit_frame(_table(before), "table",
+                   title=f"Drivers known before the outcome — {result.scope_text()}")
+    if after:
+        emit_frame(_table(after), "table",
+                   title="† Known only after the outcome: they explain, they do not predict")
+    if result.related:
+        emit_frame(_related_table(result.related), "table",
+                   title="Related findings: also significant, explained by the drivers named")
+    for finding in (*before, *after):
         click.echo(f"{finding.id}. {finding.statement}")
 
 
-def _table(result: Any) -> Any:
+def _rate(f: Any) -> str:
+    return f"{100 * f.win_rate:.0f} % ({100 * f.ci_low:.0f}–{100 * f.ci_high:.0f})"
+
+
+def _points(value: float) -> str:
+    points = round(100 * value)
+    return f"{points:+d}" if points else "0"
+
+
+def _q(value: float) -> str:
+    return f"{value:.0e}" if value > 0 else "<1e-300"
+
+
+def _table(findings: Any) -> Any:
     import pandas as pd
 
     rows = []
-    for f in result.findings:
+    for f in findings:
         row = {
             "id": f.id,
             "finding": f.summary_text + (" †" if f.post_outcome else ""),
             "dir": f.direction,
             "n": f.n,
-            "win rate (95 % CI)": (f"{100 * f.win_rate:.0f} % ({100 * f.ci_low:.0f}–"
-                                   f"{100 * f.ci_high:.0f})"),
+            "win rate (95 % CI)": _rate(f),
             "rest": f"{100 * f.rest_win_rate:.0f} %",
             "lift": round(f.lift, 2),
-            "q": f"{f.q_value:.0e}" if f.q_value > 0 else "<1e-300",
-            "adjusted": (f"{100 * f.adjusted_effect:+.0f} pts"
+            "q": _q(f.q_value),
+            "adjusted": (f"{_points(f.adjusted_effect)} pts"
                          + ("" if f.holds_when_adjusted else " n.s.")
                          if f.adjusted_effect is not None else ""),
         }
@@ -114,7 +177,26 @@ def _table(result: Any) -> Any:
         if f.register_status:
             row["status"] = f.register_status
         rows.append(row)
-    frame = pd.DataFrame(rows).fillna("")
-    if any(f.post_outcome for f in result.findings):
-        message("† known only after the outcome: explains, does not predict")
-    return frame
+    return pd.DataFrame(rows).fillna("")
+
+
+def _related_table(findings: Any) -> Any:
+    import pandas as pd
+
+    rows = []
+    for f in findings:
+        effect = f.conditional_effect or {}
+        diff = effect.get("difference")
+        rows.append({
+            "id": f.id,
+            "finding": f.summary_text + (" †" if f.post_outcome else "")
+            + (f" (+{f.similar_conditions} similar)" if f.similar_conditions else ""),
+            "n": f.n,
+            "win rate (95 % CI)": _rate(f),
+            "rest": f"{100 * f.rest_win_rate:.0f} %",
+            "q": _q(min(f.q_value, f.q_value_single if f.q_value_single is not None else 1.0)),
+            "related to": ", ".join(f.explained_by) or "—",
+            "given drivers": ("" if diff is None else f"{_points(diff)} pts"
+                              + ("" if effect.get("holds") else " n.s.")),
+        })
+    return pd.DataFrame(rows)

@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Lead scores from creation-time fields, graded A-D; CSV keyed by the CRM id."),
     "accounts": ("winloss.cli.model_commands:accounts",
                  "Rank accounts by ideal-customer fit and expansion potential."),
+    "qbr": ("winloss.cli.qbr_commands:qbr",
+            "QBR basics: loss/win reasons, competitors, win rates by group, stages, coverage."),
 }
 
 

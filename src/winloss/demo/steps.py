@@ -34,9 +34,13 @@ def concentrations(ws: Workspace, options: DemoOptions) -> str:
     latest = ws.analyze(DealFilter(quarter=quarters[-1])) if quarters else None
     result = ws.analyze()
     data = result.to_dict()
-    lines = [f"{data['deals']:,} closed deals, {data['hypotheses_tested']:,} hypotheses tested; "
-             f"{len(data['findings'])} findings at q ≤ {data['alpha']}:"]
-    lines += [f"  {f['id']}. {f['statement']}" for f in data["findings"]]
+    lines = [f"{result.scope_text()}: {data['deals']:,} closed deals, "
+             f"{data['hypotheses_tested']:,} hypotheses tested; {len(data['findings'])} drivers "
+             f"and {len(data['related_findings'])} related findings at q ≤ {data['alpha']}:"]
+    lines += [f"  {f.id}. {f.statement}" for f in result.predictive_findings]
+    if result.post_outcome_findings:
+        lines.append("  known only after the outcome (they explain, they do not predict):")
+        lines += [f"  {f.id}. {f.statement}" for f in result.post_outcome_findings]
     if latest is not None:
         register = latest.to_dict().get("register") or []
         lines.append(f"{quarters[-1]} against {quarters[-2] if len(quarters) > 1 else '—'}: "
@@ -88,7 +92,7 @@ def win_model(ws: Workspace, options: DemoOptions) -> str:
     quarter = quarter_of(last + dt.timedelta(days=1), ws.fiscal_year_start_month)
     if (quarter.end - last).days < 14:  # the quarter is all but over: forecast the next one
         quarter = quarter.next()
-    forecast = ws.forecast(str(quarter), draws=5000)
+    forecast = ws.forecast(str(quarter))  # the report's and the CLI's defaults: one figure
     plain = evaluation.baselines["gradient_boosting_plain"]
     t = forecast.totals
     return (

@@ -87,7 +87,7 @@ def parse_numbers(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     negative = s.str.match(r"^\(.*\)$")
     s = s.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     s = s.str.replace(_CURRENCY, "", regex=True).str.replace("%", "", regex=False)
-    s = s.str.replace(r"[\s\u00a0\u202f']", "", regex=True)
+    s = s.str.replace("[\\s\u00a0\u202f']", "", regex=True)  # real NBSPs: Arrow regex has no \\u
     # 1.234.567,89 or 1234,5 -> decimal comma; 1,234,567.89 -> thousands comma
     decimal_comma = s.str.match(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$|^[+-]?\d+,\d{1,2}$")
     s = s.where(~decimal_comma, s.str.replace(".", "", regex=False).str.replace(",", ".",

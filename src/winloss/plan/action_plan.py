@@ -29,6 +29,7 @@ from winloss.errors import InsufficientDataError, WinlossError
 from winloss.model.deals import DealFilter
 from winloss.model.period import Quarter
 from winloss.plan.rules import (
+    VALUE_MEASURE,
     QualificationRule,
     backtest_rule,
     backtest_totals,
@@ -107,7 +108,8 @@ class ActionPlan:
                               "title": a.title} for a in self.actions])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"period": self.period, "discovery_quarters": list(self.discovery_quarters),
+        return {"period": self.period, "value_measure": VALUE_MEASURE,
+                "discovery_quarters": list(self.discovery_quarters),
                 "backtest_quarters": list(self.backtest_quarters),
                 "actions": [a.to_dict() for a in self.actions], "lists": self.lists,
                 "notes": list(self.notes)}
@@ -151,28 +153,61 @@ def split_quarters(quarters: list[str], review: str, window: int | None
 
 
 def _rule_title(rule: QualificationRule, finding: dict[str, Any]) -> str:
-    words = finding.get("conditions_text") or " and ".join(
-        _condition_words(c) for c in rule.conditions)
+    words = _deal_words(rule.conditions)
     if rule.action == "deprioritise":
-        return f"Deprioritise deals where {words}"
+        return f"Deprioritise deals {words}"
     if rule.action == "require":
-        return f"Require {words} to qualify a deal"
-    return f"Prioritise deals where {words}"
+        return f"Require deals {words} to qualify"
+    if rule.action == "coach":
+        target = (_deal_words(tuple(_negated(c) for c in rule.conditions))
+                  if rule.finding_direction == "loss" else words)
+        return f"Before the proposal, require deals {target}; coach reps to get there"
+    return f"Prioritise deals {words}"
 
 
-def _condition_words(c: dict[str, Any]) -> str:
-    field_name = str(c["field"]).replace("_", " ")
-    op: str = c["op"]
-    value: Any = c.get("value")
-    if op == "is_missing":
-        return f"no {field_name} is recorded"
-    if op == "between":
-        return f"{field_name} between {value[0]:g} and {value[1]:g}"
-    if isinstance(value, bool):
-        return f"{field_name} is {'yes' if value else 'no'}"
-    names = {"==": "is", "!=": "is not", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-    shown = f"{value:g}" if isinstance(value, float) else str(value)
-    return f"{field_name} {names[op]} {shown}"
+def _deal_words(conditions: tuple[dict[str, Any], ...]) -> str:
+    """Plain words completing "deals …" (the finding's own phrasing)."""
+    from winloss.analyze.concentrations.conditions import Condition
+
+    return " and ".join(
+        Condition(c["field"], c["op"], tuple(c["value"]) if isinstance(c.get("value"), list)
+                  else c.get("value")).phrase(integer=isinstance(c.get("value"), int))
+        for c in conditions)
+
+
+def _negated(c: dict[str, Any]) -> dict[str, Any]:
+    value = c.get("value")
+    if isinstance(value, bool) and c["op"] in ("==", "!="):
+        return {**c, "value": not value}
+    if c["op"] in _NEGATED:
+        return {**c, "op": _NEGATED[c["op"]]}
+    return c
+
+
+_NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+def _unblocks_words(items: tuple[str, ...]) -> str:
+    """"a on x (X), a on y (X)" → "a on x and y": one analysis list, said once."""
+    from winloss.analyze.concentrations.conditions import plain_label
+
+    grouped: dict[str, list[str]] = {}
+    for item in dict.fromkeys(items):
+        head, sep, tail = item.partition(" on ")
+        if not sep:
+            grouped.setdefault(item, [])
+            continue
+        name = tail.split(" (")[0]
+        grouped.setdefault(head, []).append(plain_label(name))
+    parts = []
+    for head, names in grouped.items():
+        names = list(dict.fromkeys(names))
+        if not names:
+            parts.append(head)
+        else:
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            parts.append(f"{head} on {listed}")
+    return "; ".join(parts)
 
 
 def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
@@ -182,7 +217,7 @@ def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
     issues = [i for i in audit.issues if i.severity in ("high", "medium")] or list(audit.issues)
     out = []
     for i in issues[:max_actions]:
-        unblocks = f" Unblocks: {', '.join(i.unblocks)}." if i.unblocks else ""
+        unblocks = f" Unblocks: {_unblocks_words(i.unblocks)}." if i.unblocks else ""
         out.append(Action(
             key=f"capture:{i.key}", kind="capture", title=i.action,
             detail=f"{i.title}.{unblocks}", priority=i.rank,
@@ -198,18 +233,22 @@ def window_analysis(ws: Workspace, review: Quarter, discovery: list[str]) -> dic
     return data
 
 
-def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter,
+def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter | None,
                           discovery: list[str], backtest: list[str], notes: list[str],
                           analysis: dict[str, Any] | None = None
                           ) -> tuple[list[Action], dict[str, Any]]:
     """Rules from significant, pre-outcome findings of the discovery window, backtested."""
-    if not discovery:
-        return [], {}
-    data = analysis if analysis is not None else window_analysis(ws, review, discovery)
     closed = ws.closed_deals()
-    window_deals = closed[closed["quarter"].isin(discovery)]
+    if discovery:
+        assert review is not None
+        data = analysis if analysis is not None else window_analysis(ws, review, discovery)
+        window_deals = closed[closed["quarter"].isin(discovery)]
+    else:  # no close dates: every closed deal, and the rules are judged in sample
+        data = analysis if analysis is not None else ws.analyze(record=False).to_dict()
+        window_deals = closed
     custom_fields = {f.name for f in ws.field_catalog() if f.origin == "custom"}
     actions: list[Action] = []
+    rejected: list[dict[str, Any]] = []
     for finding in data["findings"]:
         if finding["post_outcome"] or finding["q_value"] > settings.alpha:
             continue
@@ -218,8 +257,11 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
             notes.append(f"coaching, not qualification: {finding['statement']}")
             continue
         rule = rule_from_finding(finding, window_deals)
-        rows = backtest_rule(rule, closed, backtest)
-        totals = backtest_totals(rows)
+        if backtest:
+            rows = backtest_rule(rule, closed, backtest)
+        else:  # nothing earlier to test on: the value test runs on the discovery deals
+            rows = backtest_rule(rule, window_deals.assign(quarter="in sample"), ["in sample"])
+        totals = {**backtest_totals(rows), "in_sample": not backtest}
         later = sorted(fields - set(CREATION_TIME_FIELDS) - custom_fields)
         when = ("at creation" if not later else
                 f"during the deal ({', '.join(later)} recorded as at the close; earlier in the "
@@ -236,25 +278,54 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
         }
         if totals.get("quarters"):
             t = totals
-            if rule.action == "prioritise":
-                detail = (f"{finding['statement']} Backtest on {t['quarters']} earlier quarter(s): "
-                          "a prioritisation rule drops no deal; score such deals up.")
+            where = ("In sample (no earlier quarter to backtest on)" if t["in_sample"] else
+                     f"Backtest on {t['quarters']} earlier quarter(s)")
+            if rule.action in ("prioritise", "coach"):
+                detail = (f"{finding['statement']} {where}: deals where it held won {_pct(t['win_rate_matching'])} "
+                          f"against {_pct(t['win_rate_rest'])} for the rest "
+                          f"({t['matching_deals']:,} deals). Drops no deal.")
             else:
-                detail = (f"{finding['statement']} Backtest on {t['quarters']} earlier quarter(s):"
+                detail = (f"{finding['statement']} {where}:"
                           f" it would have dropped {t['excluded_deals']:,} deals — "
-                          f"{t['avoided_losses']:,} losses avoided ({t['days_saved']:,.0f} selling "
-                          f"days saved) against {t['excluded_wins']:,} wins lost "
-                          f"({t['excluded_won_revenue']:,.0f} won revenue); win rate "
-                          f"{_pct(t['win_rate_before'])} → {_pct(t['win_rate_after'])}.")
+                          f"{t['avoided_losses']:,} losses avoided ({_effort(t)}, worth "
+                          f"{_value(t['saving'], t)}) against "
+                          f"{t['excluded_wins']:,} wins lost ({t['excluded_won_revenue']:,.0f} won "
+                          f"revenue); win rate {_pct(t['win_rate_before'])} → "
+                          f"{_pct(t['win_rate_after'])}.")
         else:
             detail = f"{finding['statement']} No earlier quarter to backtest on."
         if later:
             detail += f" Known {when}."
-        actions.append(Action(key=f"qualification:{rule.key}", kind="qualification",
-                              title=_rule_title(rule, finding), detail=detail, priority=0,
-                              evidence=evidence))
+        action = Action(key=f"qualification:{rule.key}", kind="qualification",
+                        title=_rule_title(rule, finding), detail=detail, priority=0,
+                        evidence=evidence)
+        drops = rule.action in ("deprioritise", "require")
+        if drops and totals.get("quarters") and not totals["pays_off"]:
+            rejected.append({
+                "rule": action.title, "finding": finding["id"],
+                "losses_avoided": totals["avoided_losses"], "days_saved": totals["days_saved"],
+                "saving": totals["saving"], "wins_lost": totals["excluded_wins"],
+                "won_revenue_lost": totals["excluded_won_revenue"], "cost": totals["cost"],
+                "value_unit": totals["value_unit"],
+                "reason": "gives up more than it saves in the backtest"})
+            continue
+        actions.append(action)
     actions = _rank_rules(actions)[: settings.max_rules]
+    if rejected:
+        notes.append(f"{len(rejected)} rule(s) not proposed: they would give up more than they "
+                     "save (lists.rules_not_proposed)")
+    data = {**data, "rules_not_proposed": rejected}
     return actions, data
+
+
+def _effort(t: dict[str, Any]) -> str:
+    if t["effort_unit"] == "selling days":
+        return f"{t['days_saved']:,.0f} selling days"
+    return "the selling effort of as many deals; no cycle days to count"
+
+
+def _value(v: float, totals: dict[str, Any]) -> str:
+    return f"{v:,.0f} won revenue" if totals["value_unit"] == "revenue" else f"{v:,.1f} wins"
 
 
 def _pct(v: float | None) -> str:
@@ -262,16 +333,14 @@ def _pct(v: float | None) -> str:
 
 
 def _rank_rules(actions: list[Action]) -> list[Action]:
-    """Order rules that drop deals by losses avoided per win lost in the backtest (the higher, the
-    cheaper the rule), then by evidence (q-value); prioritisation rules, which drop nothing, last.
-    """
+    """Order rules that drop deals by their net value in the backtest (selling time saved minus
+    won revenue given up, see :data:`winloss.plan.rules.VALUE_MEASURE`), then by evidence
+    (q-value); coaching and prioritisation, which drop nothing, after them."""
     def score(a: Action) -> tuple[int, float, float]:
         t = a.evidence["backtest"]["totals"]
-        if a.evidence["action"] == "prioritise" or not t.get("quarters"):
+        if a.evidence["action"] in ("prioritise", "coach") or not t.get("quarters"):
             return (1, 0.0, float(a.evidence["finding"]["q_value"]))
-        avoided, lost = t.get("avoided_losses", 0), t.get("excluded_wins", 0)
-        ratio = avoided / lost if lost else float(avoided) * 10
-        return (0, -ratio, float(a.evidence["finding"]["q_value"]))
+        return (0, -float(t["net_value"]), float(a.evidence["finding"]["q_value"]))
 
     ranked = sorted(actions, key=score)
     return [Action(a.key, a.kind, a.title, a.detail, i + 1, a.evidence) for i, a in
@@ -340,26 +409,33 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     """
     settings = settings or PlanSettings()
     quarters = closed_quarters(ws)
+    notes: list[str] = []
     if not quarters:
-        raise InsufficientDataError("no closed deals with close dates: the plan needs quarters "
-                                    "to discover and backtest rules on")
+        return _undated_plan(ws, settings, extra_actions=extra_actions, lists=lists,
+                             analysis=analysis, cache=cache)
     review = ws.quarter(settings.quarter) if settings.quarter else ws.quarter(quarters[-1])
     discovery, backtest = split_quarters(quarters, str(review), settings.window)
-    notes: list[str] = []
     if not backtest:
-        notes.append("no quarter before the discovery window: rules are not backtested")
-    # the report shares one audit between its plan and data-quality sections
-    audit = (cache("audit", lambda: ws.audit(until=review.end)) if cache is not None
-             else ws.audit(until=review.end))
+        notes.append("no quarter before the discovery window: rules are judged in sample, on "
+                     "the discovery quarters")
+    # the report shares one audit between its plan and data-quality sections; the plan of the
+    # latest quarter audits every deal, as `winloss audit` does (open deals and deals without
+    # dates included), an earlier quarter's plan the deals dated up to its end
+    audit = (cache("audit", lambda: plan_audit(ws, review)) if cache is not None
+             else plan_audit(ws, review))
+    notes.append(audit_scope_note(ws, review))
     quarter_audit = ws.audit(quarter=str(review))
+    rejected: list[dict[str, Any]] = []
     try:
-        actions, _ = qualification_actions(ws, settings, review, discovery, backtest, notes,
-                                           analysis)
+        actions, qdata = qualification_actions(ws, settings, review, discovery, backtest, notes,
+                                               analysis)
+        rejected = list(qdata.get("rules_not_proposed", []))
     except WinlossError as exc:  # e.g. no lost deals: the capture fixes still stand
         actions = []
         notes.append(f"no qualification rules: {exc}")
     actions = capture_actions(audit) + actions + list(extra_actions or [])
     lists = dict(lists or {})
+    lists["rules_not_proposed"] = rejected
     if settings.adjustments:
         from winloss.plan.adjustments import adjustment_actions
 
@@ -382,6 +458,64 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     if settings.record:
         record_plan(ws, plan, now=now)
     return plan
+
+
+def _is_latest(ws: Workspace, review: Quarter) -> bool:
+    quarters = closed_quarters(ws)
+    return not quarters or str(review) >= quarters[-1]
+
+
+def plan_audit(ws: Workspace, review: Quarter | None) -> Any:
+    """The audit the plan's capture actions come from (see :func:`audit_scope_note`)."""
+    if review is None or _is_latest(ws, review):
+        return ws.audit()
+    return ws.audit(until=review.end)
+
+
+def audit_scope_note(ws: Workspace, review: Quarter | None) -> str:
+    """Which deals the capture actions count."""
+    if review is None or _is_latest(ws, review):
+        return ("capture actions count every deal in the store, open ones and ones without "
+                "dates included (as `winloss audit`)")
+    return (f"capture actions count the deals closed (or, when open, created) up to "
+            f"{review.end}; deals without any date are not counted")
+
+
+def _undated_plan(ws: Workspace, settings: PlanSettings, *,
+                  extra_actions: list[Action] | None,
+                  lists: dict[str, list[dict[str, Any]]] | None,
+                  analysis: dict[str, Any] | None,
+                  cache: Callable[[str, Callable[[], Any]], Any] | None) -> ActionPlan:
+    """The plan of a store without close dates: capture fixes, rules judged in sample, the
+    adjustments; no backtest, no quarterly register (both need quarters)."""
+    closed = ws.closed_deals()
+    if closed.empty:
+        raise InsufficientDataError("no closed deals: the plan needs won and lost deals")
+    notes = ["the deals have no close dates: rules are judged in sample on every closed deal "
+             "(a backtest needs earlier quarters), and the plan is not recorded in the quarterly "
+             "register (it is kept per quarter)"]
+    audit = cache("audit", lambda: plan_audit(ws, None)) if cache is not None \
+        else plan_audit(ws, None)
+    notes.append(audit_scope_note(ws, None))
+    rejected: list[dict[str, Any]] = []
+    try:
+        actions, qdata = qualification_actions(ws, settings, None, [], [], notes, analysis)
+        rejected = list(qdata.get("rules_not_proposed", []))
+    except WinlossError as exc:
+        actions = []
+        notes.append(f"no qualification rules: {exc}")
+    actions = capture_actions(audit) + actions + list(extra_actions or [])
+    all_lists = dict(lists or {})
+    all_lists["rules_not_proposed"] = rejected
+    if settings.adjustments:
+        from winloss.plan.adjustments import adjustment_actions
+
+        more, more_lists, more_notes = adjustment_actions(ws, cache)
+        actions += more
+        all_lists.update(more_lists)
+        notes += more_notes
+    return ActionPlan("all", (), (), tuple(actions), {**all_lists, "remeasured": []},
+                      tuple(notes))
 
 
 def record_plan(ws: Workspace, plan: ActionPlan, *, now: dt.datetime | None = None) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from winloss.analyze.scoring.model_names import plain_model_name
 from winloss.analyze.stats.exact_tests import benjamini_hochberg, wilson_interval
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ def scoring_actions(leads: Any) -> list[Action]:
         key="scoring:lead-weights", kind="scoring",
         title="Score new leads on what is known at creation: " + ", ".join(
             i["label"] for i in top[:3]),
-        detail=(f"The lead model ({model.get('model', 'model')}, chosen by validation) weighs "
+        detail=(f"The lead model ({plain_model_name(str(model.get('model', 'model')))}, "
+                f"chosen by validation) weighs "
                 f"{words}. Load the scores into the CRM with `winloss leads --format csv` "
                 "(keyed by the CRM id)."),
         priority=1, evidence={"action": "scoring", "importances": top})]

@@ -19,7 +19,19 @@ import pandas as pd
 
 from winloss.errors import UsageError
 
-RuleAction = Literal["deprioritise", "require", "prioritise"]
+RuleAction = Literal["deprioritise", "require", "prioritise", "coach"]
+
+#: Fields the seller controls during the deal: findings on them become require/coach actions
+#: (get the deal there), never "deprioritise" (walk away from it).
+CONTROLLABLE_FIELDS = frozenset({"stakeholders", "criteria_co_created", "decision_maker_engaged"})
+
+#: The value measure rules are judged on (stated in the plan).
+VALUE_MEASURE = (
+    "a rule is proposed only when the selling time it frees is worth more than the won revenue "
+    "it gives up: the cycle days of the lost deals it avoids, valued at the team's won revenue "
+    "per selling day in the backtest quarters (won revenue ÷ cycle days of every closed deal), "
+    "against the won revenue of the deals it would have dropped; without amounts, wins take the "
+    "place of revenue, and without cycle days each deal counts as one unit of selling effort")
 OPS = ("==", "!=", "<", "<=", ">", ">=", "between", "is_missing")
 
 
@@ -82,7 +94,7 @@ class QualificationRule:
             return match
         if self.action == "require":
             return ~match
-        return np.zeros(len(frame), dtype=bool)
+        return np.zeros(len(frame), dtype=bool)  # prioritise / coach drop no deal
 
     def matched(self, frame: pd.DataFrame) -> np.ndarray:
         return conditions_mask(frame, list(self.conditions))
@@ -101,6 +113,11 @@ class BacktestQuarter:
     days_saved: float
     win_rate_before: float
     win_rate_after: float | None
+    won_revenue: float = 0.0
+    selling_days: float = 0.0
+    wins: int = 0
+    matching_deals: int = 0
+    matching_wins: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -120,6 +137,7 @@ def backtest_rule(rule: QualificationRule, closed: pd.DataFrame,
             continue
         won = (frame["outcome"] == "won").to_numpy()
         excluded = rule.excluded(frame)
+        match = rule.matched(frame)
         amount = frame["amount"].fillna(0).to_numpy(dtype=float) if "amount" in frame \
             else np.zeros(len(frame))
         cycle = frame["cycle_days"].astype(float).fillna(0).to_numpy() if "cycle_days" in frame \
@@ -135,6 +153,11 @@ def backtest_rule(rule: QualificationRule, closed: pd.DataFrame,
             days_saved=float(cycle[excluded & ~won].sum()),
             win_rate_before=float(won.mean()),
             win_rate_after=float(won[kept].mean()) if kept.any() else None,
+            won_revenue=float(amount[won].sum()),
+            selling_days=float(cycle.sum()),
+            wins=int(won.sum()),
+            matching_deals=int(match.sum()),
+            matching_wins=int((match & won).sum()),
         ))
     return out
 
@@ -160,7 +183,40 @@ def backtest_totals(rows: list[BacktestQuarter]) -> dict[str, Any]:
         "win_rate_after": (wins_before - ex_wins) / kept if kept else None,
         "losses_avoided_per_win_lost": (sum(r.avoided_losses for r in rows) / ex_wins
                                         if ex_wins else None),
+        "matching_deals": sum(r.matching_deals for r in rows),
+        "win_rate_matching": (sum(r.matching_wins for r in rows)
+                              / max(1, sum(r.matching_deals for r in rows))),
+        "win_rate_rest": ((wins_before - sum(r.matching_wins for r in rows))
+                          / max(1, deals - sum(r.matching_deals for r in rows))),
+        **rule_value(rows),
     }
+
+
+def rule_value(rows: list[BacktestQuarter]) -> dict[str, Any]:
+    """What a rule saves and costs on the value measure (:data:`VALUE_MEASURE`).
+
+    ``value_unit`` is ``revenue`` when the deals have amounts, else ``wins``; ``cost`` is what the
+    dropped won deals were worth; ``saving`` the selling effort of the avoided losses, valued at
+    the unit earned per selling day (or per deal without cycle days); ``net`` = saving − cost.
+    """
+    revenue = sum(r.won_revenue for r in rows)
+    unit = "revenue" if revenue > 0 else "wins"
+    earned = revenue if unit == "revenue" else float(sum(r.wins for r in rows))
+    cost = (sum(r.excluded_won_revenue for r in rows) if unit == "revenue"
+            else float(sum(r.excluded_wins for r in rows)))
+    days = sum(r.selling_days for r in rows)
+    if days > 0:
+        effort = "selling days"
+        per = earned / days
+        saved_effort = sum(r.days_saved for r in rows)
+    else:
+        effort = "deals"
+        per = earned / max(1, sum(r.deals for r in rows))
+        saved_effort = float(sum(r.avoided_losses for r in rows))
+    saving = saved_effort * per
+    return {"value_unit": unit, "effort_unit": effort, "value_per_effort": per,
+            "saving": saving, "cost": cost, "net_value": saving - cost,
+            "pays_off": bool(saving > cost)}
 
 
 def rule_from_finding(finding: dict[str, Any], closed: pd.DataFrame, *,
@@ -173,8 +229,11 @@ def rule_from_finding(finding: dict[str, Any], closed: pd.DataFrame, *,
     """
     conditions = tuple(finding["conditions"])
     direction = finding["direction"]
-    if direction == "loss":
-        action: RuleAction = "deprioritise"
+    action: RuleAction
+    if {c["field"] for c in conditions} <= CONTROLLABLE_FIELDS:
+        action = "coach"
+    elif direction == "loss":
+        action = "deprioritise"
     else:
         match = conditions_mask(closed, list(conditions))
         won = (closed["outcome"] == "won").to_numpy()

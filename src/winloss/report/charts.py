@@ -21,20 +21,35 @@ def _fmt(value: float, pct: bool) -> str:
     if pct:
         return f"{value:.0%}"
     if abs(value) >= 1e6:
-        return f"{value / 1e6:.1f}M"
-    if abs(value) >= 1e4:
-        return f"{value / 1e3:.0f}k"
+        return f"{value / 1e6:.3g}M"
     if abs(value) >= 1e3:
-        return f"{value / 1e3:.1f}k"
+        return f"{value / 1e3:.3g}k"
     return f"{value:.3g}"
 
 
+def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
+    """Round-number axis ticks covering ``[low, high]``: steps of 1, 2, 2.5 or 5 × 10^k, so an
+    axis reads 0/10/20/30 % or 0/200/400/600, never 12/23/35/47."""
+    if not math.isfinite(low) or not math.isfinite(high) or high <= low:
+        high = low + 1.0
+    raw = (high - low) / max(1, count - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw - 1e-12)
+    start = math.floor(low / step + 1e-9) * step
+    ticks = [start]
+    while ticks[-1] < high - 1e-9:
+        ticks.append(round(ticks[-1] + step, 12))
+    return ticks
+
+
 def _svg(name: str, title: str, width: int, height: int, body: str) -> str:
+    """The chart with its title shown above it (a caption) and kept for screen readers."""
     return (
+        f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
         f'<svg class="chart" data-chart="{escape(name)}" '
         f'role="img" viewBox="0 0 {width} {height}" width="100%" '
         f'style="max-width:{width}px" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-        f"{body}</svg>"
+        f"{body}</svg></figure>"
     )
 
 
@@ -47,25 +62,27 @@ def hbar_chart(name: str, title: str, labels: Sequence[str], values: Sequence[fl
     row_h, left, right, top = 26, 300, 60, 24
     height = top + n * row_h + 24
     hi_vals = list(highs) if highs is not None else list(values)
-    vmax = max([*hi_vals, reference or 0, 1e-9]) * 1.05
+    vmax = max([*hi_vals, reference or 0, 1e-9])
     if pct:
         vmax = min(1.0, max(vmax, 0.05))
+    ticks = nice_ticks(0.0, vmax)
+    vmax = ticks[-1]
     plot_w = width - left - right
 
     def x(v: float) -> float:
         return left + plot_w * max(0.0, v) / vmax
 
     parts: list[str] = []
-    for i in range(5):
-        gx = left + plot_w * i / 4
+    for tick in ticks:
+        gx = x(tick)
         parts.append(f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{height - 20}" '
                      f'stroke="{GRID}" />')
         parts.append(f'<text x="{gx:.1f}" y="{height - 6}" font-size="11" fill="{TEXT}" '
-                     f'text-anchor="middle">{_fmt(vmax * i / 4, pct)}</text>')
+                     f'text-anchor="middle">{_fmt(tick, pct)}</text>')
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         y = top + i * row_h
         color = colors[i] if colors else NEUTRAL
-        short = label if len(label) <= 46 else label[:45] + "…"
+        short = label if len(label) <= 42 else label[:41] + "…"
         parts.append(f'<text x="{left - 8}" y="{y + 15}" font-size="12" fill="{TEXT}" '
                      f'text-anchor="end"><title>{escape(label)}</title>{escape(short)}</text>')
         parts.append(f'<rect x="{left}" y="{y + 4}" width="{max(0.5, x(v) - left):.1f}" '
@@ -96,10 +113,12 @@ def line_chart(name: str, title: str, x_labels: Sequence[str],
     values = [v for s in series.values() for v in s if v is not None and not math.isnan(v)]
     if bands:
         values += [v for lo, hi in bands.values() for v in (*lo, *hi)]
-    vmax = max(values + [1e-9]) * 1.1
+    vmax = max(values + [1e-9])
     vmin = min(0.0, min(values + [0.0]))
     if pct:
         vmax = min(1.0, vmax)
+    ticks = nice_ticks(vmin, vmax)
+    vmin, vmax = ticks[0], ticks[-1]
     n = max(1, len(x_labels) - 1)
 
     def px(i: int) -> float:
@@ -110,8 +129,7 @@ def line_chart(name: str, title: str, x_labels: Sequence[str],
 
     palette = list(colors or [NEUTRAL, WIN, LOSS, "#8a5a00", "#6b3fa0"])
     parts: list[str] = []
-    for i in range(5):
-        v = vmin + (vmax - vmin) * i / 4
+    for v in ticks:
         parts.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + plot_w}" y2="{py(v):.1f}" '
                      f'stroke="{GRID}" />')
         parts.append(f'<text x="{left - 6}" y="{py(v) + 4:.1f}" font-size="11" fill="{TEXT}" '

@@ -28,8 +28,20 @@ SECTIONS: list[str] = [
     "winloss.report.sections.headline:build",
     "winloss.report.sections.changes:build",
     "winloss.report.sections.findings:build",
+    "winloss.report.sections.qbr:build",
     "winloss.report.sections.plan:build",
     "winloss.report.sections.forecast:build",
+    "winloss.report.sections.quality:build",
+]
+
+
+#: Sections that also work without close dates (a store of undated deals, e.g. the IBM file);
+#: the others need quarters and are skipped with the reason.
+UNDATED_SECTIONS: list[str] = [
+    "winloss.report.sections.headline:build",
+    "winloss.report.sections.findings:build",
+    "winloss.report.sections.qbr:build",
+    "winloss.report.sections.plan:build",
     "winloss.report.sections.quality:build",
 ]
 
@@ -47,9 +59,12 @@ class Section:
 
 
 class ReportContext:
-    """What sections share: the workspace, the quarter, and analyses computed once on demand."""
+    """What sections share: the workspace, the quarter, and analyses computed once on demand.
 
-    def __init__(self, ws: Workspace, quarter: Quarter, now: dt.datetime) -> None:
+    ``quarter`` is ``None`` for a store whose deals have no close dates: only
+    :data:`UNDATED_SECTIONS` are built then."""
+
+    def __init__(self, ws: Workspace, quarter: Quarter | None, now: dt.datetime) -> None:
         self.ws = ws
         self.quarter = quarter
         self.now = now
@@ -132,20 +147,28 @@ def build_report(ws: Workspace, quarter: str | Quarter | None = None, *,
     q = ws.quarter(quarter) if isinstance(quarter, str) else quarter
     if q is None:
         q = latest_closed_quarter(ws)
-    if q is None:
-        raise InsufficientDataError("the store has no closed deals with close dates; import "
-                                    "deals with closed_at (or run `winloss demo`)")
+    targets = SECTIONS
     now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
     ctx = ReportContext(ws, q, now)
+    if q is None:
+        row = ws.store.con.execute(
+            "SELECT count(*) FROM deals WHERE outcome IN ('won', 'lost')").fetchone()
+        if not row or not row[0]:
+            raise InsufficientDataError("the store has no closed deals; import won and lost "
+                                        "deals (or run `winloss demo`)")
+        targets = [t for t in SECTIONS if t in UNDATED_SECTIONS]
+        ctx.notes.append("the deals have no close dates: the report covers every closed deal; "
+                         "trends by quarter, what changed since last quarter, the backtest of "
+                         "rules and the forecast need close dates and are skipped")
     sections: list[Section] = []
-    for target in SECTIONS:
+    for target in targets:
         module_name, attr = target.split(":")
         build = getattr(importlib.import_module(module_name), attr)
         section = build(ctx)
         if section is not None:
             sections.append(section)
     return QuarterlyReport(
-        period=str(q), store=ws.path,
+        period=str(q) if q is not None else "all closed deals", store=ws.path,
         generated_at=now.isoformat(),
         sections=tuple(sections), notes=tuple(ctx.notes),
     )

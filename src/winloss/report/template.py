@@ -41,7 +41,13 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
        background: #e8ebf0; color: var(--muted); margin-left: 6px; }
 .tag.post { background: #fff1d6; color: #8a5a00; }
 .note { color: var(--muted); font-size: 13px; }
-svg.chart { display: block; margin: 8px 0 16px; }
+svg.chart { display: block; margin: 4px 0 16px; }
+figure.chart { margin: 12px 0; break-inside: avoid; page-break-inside: avoid; }
+figure.chart figcaption { font-weight: 600; font-size: 14px; }
+h2, h3 { break-after: avoid; page-break-after: avoid; }
+h3 + table, h3 + p, h3 + figure { break-before: avoid; page-break-before: avoid; }
+tr, .finding, .kpi { break-inside: avoid; page-break-inside: avoid; }
+.related td { font-size: 12px; }
 footer { color: var(--muted); font-size: 12px; padding: 16px 40px; border-top: 1px solid var(--line); }
 @media print {
   @page { size: A4; margin: 14mm; }
@@ -52,7 +58,8 @@ footer { color: var(--muted); font-size: 12px; padding: 16px 40px; border-top: 1
   main { padding: 0; max-width: none; }
   section { page-break-before: auto; }
   section h2 { page-break-after: avoid; }
-  svg.chart, table, .finding, .kpis { page-break-inside: avoid; }
+  svg.chart, figure.chart, .finding, .kpis { break-inside: avoid; page-break-inside: avoid; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
   a { color: inherit; text-decoration: none; }
 }
 """

@@ -328,4 +328,4 @@ def test_conditions_select_deals_and_read_as_words() -> None:
     assert Condition("decision_maker_engaged", "==", False).phrase() == (
         "where the decision maker was not engaged")
     assert Condition("pain_category", "is_missing", True).phrase() == (
-        "with no pain category recorded")
+        "with no main pain recorded")

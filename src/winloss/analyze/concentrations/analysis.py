@@ -52,6 +52,10 @@ from winloss.analyze.concentrations.findings_register import (
     read_register,
     write_register,
 )
+from winloss.analyze.concentrations.related_findings import (
+    RelatedCondition,
+    related_conditions,
+)
 from winloss.analyze.concentrations.result import ConcentrationResult, Finding, finite
 from winloss.analyze.concentrations.subgroup_search import SearchSettings, search, to_condition
 from winloss.analyze.deal_table import DealTable, NumericColumn, load_deal_table
@@ -73,6 +77,8 @@ class _Core:
     hypotheses_tested: int
     families_tested: int
     families_selected: int
+    related: list[RelatedCondition] = dataclasses.field(default_factory=list)
+    related_left_off: int = 0
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,9 @@ class ConcentrationAnalysis:
                 history[i] = rates_by_quarter(f["conditions"], history_table)
             if history_table.quarter is not None:
                 quarters = tuple(sorted(str(q) for q in history_table.quarter.labels))
+        if not single_quarter and table.quarter is not None:
+            seen = np.unique(table.quarter.codes[table.quarter.codes >= 0])
+            quarters = tuple(sorted(str(table.quarter.labels[i]) for i in seen))
         findings = self._words(core, table, history, earlier=single_quarter)
         register: tuple[RegisterEntry, ...] | None = None
         run_id = str(uuid.uuid4())
@@ -231,11 +240,15 @@ class ConcentrationAnalysis:
         hyp, attrs = search(table, names, settings)
         q, selected, n_families = family_q_values(hyp, self.alpha)
         candidates = discoveries(hyp, q, total, wins, self.alpha)
+        post = {name: bool(table.fields[name].post_outcome) if name in table.fields else False
+                for name in names}
+        post_attr = [post[a.name] for a in attrs]
+        # predictive findings first: a field known only after the outcome (the cycle length)
+        # must not "explain away" the pre-outcome facts that caused it
+        candidates.sort(key=lambda c: any(post_attr[x.attribute] for x in c.conditions))
         chosen = select_findings(candidates, attrs, table.won, max_findings=self.max_findings,
                                  max_overlap=self.max_overlap,
                                  min_difference=self.min_difference, ridge=self.ridge)
-        post = {name: bool(table.fields[name].post_outcome) if name in table.fields else False
-                for name in names}
         adjusted = self._adjusted([m for _, m in chosen], [c for c, _ in chosen], table.won,
                                   post, attrs)
         explained = self._explained_parts([c for c, _ in chosen], adjusted)
@@ -244,6 +257,8 @@ class ConcentrationAnalysis:
             chosen = [pair for i, pair in enumerate(chosen) if i not in explained]
             adjusted = self._adjusted([m for _, m in chosen], [c for c, _ in chosen],
                                       table.won, post, attrs)
+        related, left_off = related_conditions(hyp, q, attrs, table.won, chosen, post_attr,
+                                               alpha=self.alpha, ridge=self.ridge)
         won_amount = None
         if table.amount is not None and np.isfinite(table.amount[table.won]).any():
             won_amount = np.where(table.won & np.isfinite(table.amount), table.amount, 0.0)
@@ -270,7 +285,11 @@ class ConcentrationAnalysis:
                 "adjusted": effect, "threshold_interval": interval, "share": share,
                 "post_fields": tuple(dict.fromkeys(c.field for c in conditions if post[c.field])),
             })
-        return _Core(findings, hyp.size, n_families, selected)
+        if won_amount is not None and won_amount.sum() > 0:
+            related = [dataclasses.replace(
+                r, won_revenue_share=float(won_amount[r.mask].sum() / won_amount.sum()))
+                for r in related]
+        return _Core(findings, hyp.size, n_families, selected, related, left_off)
 
     def _explained_parts(self, cands: list[Any], adjusted: list[Any]) -> set[int]:
         """Single findings on a field of a kept combination that do not hold once adjusted:
@@ -359,6 +378,61 @@ class ConcentrationAnalysis:
             ))
         return out
 
+    def _related_words(self, core: _Core, table: DealTable) -> list[Finding]:
+        """The related tier: each significant single condition that is not a driver, with the
+        drivers that explain it and its effect given them."""
+        total, wins = table.n, table.wins
+        baseline = wins / total
+        integers = frozenset(name for name, col in table.columns.items()
+                             if isinstance(col, NumericColumn) and col.integer)
+        driver_ids = [f"F{i}" for i in range(1, len(core.findings) + 1)]
+        out: list[Finding] = []
+        for number, r in enumerate(core.related, start=1):
+            cand = r.candidate
+            conditions = (r.condition,)
+            n, w = cand.n, cand.wins
+            rate = w / n
+            rest_n, rest_w = total - n, wins - w
+            rest_rate = rest_w / rest_n if rest_n else float("nan")
+            low, high = (float(v[0]) for v in wilson_interval([w], [n]))
+            post_fields = tuple(c.field for c in conditions
+                                if table.fields.get(c.field) is not None
+                                and table.fields[c.field].post_outcome)
+            explained = tuple(driver_ids[i] for i in r.explained_by)
+            given = [driver_ids[i] for i in r.given]
+            holds = (r.conditional_p_value <= self.alpha
+                     and (r.conditional_difference > 0) == (cand.direction == "win"))
+            text = statement(conditions, direction=cand.direction, n=n, win_rate=rate,
+                             ci_low=low, ci_high=high, rest_win_rate=rest_rate,
+                             quarters_held=None, quarters_seen=None, earlier_quarters=False,
+                             post_outcome_fields=post_fields, holds_when_adjusted=None,
+                             integers=integers)
+            if explained:
+                text = text[:-1] + f"; related to {', '.join(explained)}"
+                one = len(explained) == 1
+                text += (f", and it still adds to {'it' if one else 'them'}" if holds else
+                         f", which {'explains' if one else 'explain'} it") + "."
+            elif given and not holds:
+                text = text[:-1] + "; the drivers together explain it."
+            out.append(Finding(
+                id=f"R{number}", key=_finding_key(conditions, cand.direction),
+                conditions=conditions, direction=cand.direction, n=n, wins=w, win_rate=rate,
+                ci_low=low, ci_high=high, rest_n=rest_n, rest_wins=rest_w,
+                rest_win_rate=rest_rate, difference=rate - rest_rate, lift=rate / baseline,
+                p_value=cand.p_value, q_value=cand.q_value, p_value_added=None,
+                adjusted_effect=None, adjusted_odds_ratio=None, adjusted_p_value=None,
+                holds_when_adjusted=None, post_outcome=bool(post_fields),
+                post_outcome_fields=post_fields, won_revenue_share=r.won_revenue_share,
+                threshold_interval=None, quarters_held=None, quarters_seen=None, by_quarter=(),
+                register_status=None, statement=text, tier="related", explained_by=explained,
+                conditional_effect={"given": given,
+                                    "difference": finite(r.conditional_difference),
+                                    "p_value": finite(r.conditional_p_value),
+                                    "holds": bool(holds)},
+                similar_conditions=r.similar_conditions, q_value_single=finite(r.q_single),
+            ))
+        return out
+
     def _history_table(self, store: DuckDBStore, core: _Core, fields: list[DealField]) -> DealTable:
         """Closed deals of the earlier quarters (same segment/owner), for the findings' fields."""
         assert self.deal_filter is not None and self.deal_filter.quarter
@@ -424,6 +498,9 @@ class ConcentrationAnalysis:
         if any(f.post_outcome for f in findings):
             warnings.append("findings marked post_outcome use fields known only after the "
                             "outcome: they explain, they do not predict")
+        if core.related_left_off:
+            notes.append(f"{core.related_left_off} more related finding(s) not listed (the "
+                         "strongest 100 are)")
         if len(core.findings) >= self.max_findings:
             notes.append(f"showing the strongest {self.max_findings} non-redundant findings "
                          "(max_findings)")
@@ -436,7 +513,7 @@ class ConcentrationAnalysis:
             skipped_attributes=dict(sorted(skipped.items())), quarters=quarters,
             notes=tuple(notes), warnings=tuple(warnings), settings=self.settings(),
             run_id=run_id, elapsed_seconds=round(time.perf_counter() - started, 3),
-            version=__version__,
+            version=__version__, related=tuple(self._related_words(core, table)),
         )
 
 

@@ -69,7 +69,7 @@ class Condition:
     def phrase(self, *, integer: bool = False) -> str:
         """Words for the condition, completing "Deals …"."""
         template = _NUMERIC_PHRASES.get(self.field)
-        label = self.field.replace("_", " ")
+        label = plain_label(self.field)
         if self.op == "is_missing":
             return f"with no {label} recorded"
         if self.field in _BOOL_PHRASES and isinstance(self.value, bool | np.bool_):
@@ -86,6 +86,30 @@ class Condition:
                 text = text[:-1]  # "at most 1 stakeholder"
             return text
         return f"whose {label} was {bound}"
+
+
+#: Plain labels of canonical and derived fields, for sentences and the report.
+PLAIN_LABELS: dict[str, str] = {
+    "amount": "deal value",
+    "introduced_by": "introducer",
+    "champion_title": "champion's title",
+    "pain_category": "main pain",
+    "pain_consequence": "consequence of the pain",
+    "impact_type": "hoped-for impact",
+    "impact_value": "size of the hoped-for impact",
+    "strategic_importance": "strategic importance",
+    "criteria_co_created": "decision criteria shaped with the customer",
+    "stakeholders": "stakeholders involved",
+    "decision_maker_engaged": "decision maker engaged",
+    "cycle_days": "sales cycle (days)",
+    "days_to_critical_event": "days from creation to the critical event",
+    "champion_tenure_days": "champion's tenure at creation (days)",
+}
+
+
+def plain_label(name: str) -> str:
+    """A field's plain label: ``pain_category`` → ``main pain``."""
+    return PLAIN_LABELS.get(name, name.replace("_", " "))
 
 
 _BOOL_PHRASES: dict[str, tuple[str, str]] = {
@@ -105,11 +129,15 @@ _NUMERIC_PHRASES: dict[str, str] = {
 
 
 def format_number(value: float, integer: bool = False) -> str:
-    """A number for a sentence: integers plainly, others with three significant digits."""
+    """A number for a sentence: integers plainly, others with at least three significant digits
+    and as many more as it takes to print the value exactly as applied (a cut at 59.55 reads
+    59.55, not 59.5: the printed rule must select the same deals)."""
     if integer or float(value).is_integer():
         return f"{int(round(value)):,}"
     magnitude = math.floor(math.log10(abs(value))) if value else 0
     decimals = max(0, 2 - magnitude)
+    while decimals < 10 and float(f"{value:.{decimals}f}") != float(value):
+        decimals += 1
     return f"{value:,.{decimals}f}"
 
 

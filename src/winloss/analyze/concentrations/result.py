@@ -53,6 +53,11 @@ class Finding:
     by_quarter: tuple[QuarterRate, ...]
     register_status: str | None
     statement: str
+    tier: str = "driver"
+    explained_by: tuple[str, ...] = ()
+    conditional_effect: dict[str, Any] | None = None
+    similar_conditions: int = 0
+    q_value_single: float | None = None
 
     @property
     def summary_text(self) -> str:
@@ -92,6 +97,11 @@ class Finding:
             "threshold_interval": self.threshold_interval,
             "by_quarter": [q.to_dict() for q in self.by_quarter],
             "register_status": self.register_status,
+            "tier": self.tier,
+            "explained_by": list(self.explained_by),
+            "conditional_effect": self.conditional_effect,
+            "similar_conditions": self.similar_conditions,
+            "q_value_single": self.q_value_single,
         }
 
 
@@ -120,6 +130,30 @@ class ConcentrationResult:
     run_id: str | None
     elapsed_seconds: float
     version: str = field(default="")
+    related: tuple[Finding, ...] = ()
+
+    @property
+    def predictive_findings(self) -> tuple[Finding, ...]:
+        """Drivers on fields known before the outcome: what a leader can act on."""
+        return tuple(f for f in self.findings if not f.post_outcome)
+
+    @property
+    def post_outcome_findings(self) -> tuple[Finding, ...]:
+        """Drivers on fields known only after the outcome: they explain, never a headline."""
+        return tuple(f for f in self.findings if f.post_outcome)
+
+    def scope_text(self) -> str:
+        """Which deals the figures describe, e.g. ``closed deals of 2026Q3, segment SMB``."""
+        scope = {k: v for k, v in self.filters.items() if k not in ("quarter", "since", "until")}
+        if self.period == "all":
+            period = (f"all closed deals ({self.quarters[0]}–{self.quarters[-1]})"
+                      if self.quarters else "all closed deals")
+        elif self.period == "table":
+            period = "the deals given"
+        else:
+            period = f"closed deals of {self.period}"
+        extra = ", ".join(f"{k} {v}" for k, v in scope.items())
+        return period + (f", {extra}" if extra else "")
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -147,7 +181,9 @@ class ConcentrationResult:
             "wins": self.wins,
             "baseline_win_rate": self.baseline_win_rate,
             "hypotheses_tested": self.hypotheses_tested,
+            "scope": self.scope_text(),
             "findings": [f.to_dict() for f in self.findings],
+            "related_findings": [f.to_dict() for f in self.related],
             "filters": self.filters,
             "alpha": self.alpha,
             "families_tested": self.families_tested,

@@ -11,6 +11,8 @@ ORDER = {"new": 0, "stronger": 1, "weaker": 2, "gone": 3, "held": 4, "same": 4}
 
 
 def build(ctx: ReportContext) -> Section | None:
+    if ctx.quarter is None:  # no close dates: nothing to compare quarter over quarter
+        return None
     data = quarter_findings(ctx)
     if data is None:
         return None
@@ -21,7 +23,9 @@ def build(ctx: ReportContext) -> Section | None:
                 " Each quarter's review records one.</p>")
         return Section("changes", "What changed since last quarter", html,
                        {"previous": prev, "register": []})
-    rows = sorted(register, key=lambda r: (ORDER.get(r["status"], 9), r["key"]))
+    # predictive findings first; those on fields known only after the outcome last
+    rows = sorted(register, key=lambda r: ("known only after the outcome" in (r["statement"] or ""),
+                                           ORDER.get(r["status"], 9), r["key"]))
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -35,7 +39,10 @@ def build(ctx: ReportContext) -> Section | None:
         [("status", "status"), ("direction", "direction"), ("statement", "finding"),
          ("difference", f"difference {ctx.quarter}"), ("previous_difference",
                                                         f"difference {prev}")])
-    html = (f"<p>Findings of {escape(str(ctx.quarter))} against {escape(prev)}: "
-            f"{escape(summary)}.</p>{table}")
+    html = (f"<p>Scope: the {data['deals']:,} closed deals of {escape(str(ctx.quarter))} "
+            f"alone, against the findings recorded for {escape(prev)}: {escape(summary)}. One "
+            "quarter holds fewer deals than the window of the findings above, so its cut points "
+            "and rates differ from theirs.</p>"
+            f"{table}")
     return Section("changes", "What changed since last quarter", html,
                    {"previous": prev, "register": rows})

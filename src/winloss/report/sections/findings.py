@@ -1,4 +1,9 @@
-"""Findings: where wins and losses concentrate over the recent quarters, with their evidence."""
+"""Findings: where wins and losses concentrate over the recent quarters, with their evidence.
+
+Predictive drivers (fields known before the outcome) lead; drivers on fields known only after the
+outcome have their own list and never a place in the chart; the related findings (significant, but
+explained by a driver) follow in one compact table.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from html import escape
 from typing import Any
 
 from winloss.report.charts import LOSS, WIN, hbar_chart
-from winloss.report.document import ReportContext, Section
+from winloss.report.document import ReportContext, Section, table_html
+from winloss.report.labels import condition_label, interval, percent
 from winloss.report.shared import discovery_split, window_findings
 
 #: Keys of the analysis that describe one execution, not the deals: its random id (the window
@@ -16,18 +22,41 @@ RUN_ONLY_KEYS = frozenset({"run_id", "elapsed_seconds"})
 
 
 def _finding_html(f: dict[str, Any]) -> str:
-    tags = '<span class="tag post">known only after the outcome: explains, does not ' \
-        'predict</span>' if f["post_outcome"] else ""
     adjusted = ""
     if f.get("holds_when_adjusted") is not None:
         adjusted = ("holds when the other findings are accounted for" if f["holds_when_adjusted"]
                     else "does not hold once the other findings are accounted for")
-    evidence = (f"n = {f['n']:,}, wins {f['wins']:,}; win rate {f['win_rate']:.0%} "
-                f"(95 % CI {f['ci_low']:.0%}–{f['ci_high']:.0%}) vs {f['rest_win_rate']:.0%}; "
-                f"lift {f['lift']:.2f}; q = {f['q_value']:.2g}; held in {f['quarters_held']} of "
-                f"{f['quarters_seen']} quarters" + (f"; {adjusted}" if adjusted else ""))
-    return (f'<div class="finding {escape(f["direction"])}"><div>{escape(f["statement"])}{tags}'
-            f'</div><div class="evidence">{escape(evidence)}</div></div>')
+    held = (f"; held in {f['quarters_held']} of {f['quarters_seen']} quarters"
+            if f.get("quarters_seen") else "")
+    evidence = (f"{f['n']:,} deals, {f['wins']:,} won: {percent(f['win_rate'])} "
+                f"(95 % CI {interval(f['ci_low'], f['ci_high'])}) against "
+                f"{percent(f['rest_win_rate'])} for the rest; q = {f['q_value']:.2g}{held}"
+                + (f"; {adjusted}" if adjusted else ""))
+    return (f'<div class="finding {escape(f["direction"])}"><div><strong>{escape(f["id"])}.'
+            f'</strong> {escape(f["statement"])}</div><div class="evidence">{escape(evidence)}'
+            "</div></div>")
+
+
+def _related_table(related: list[dict[str, Any]]) -> str:
+    rows = []
+    for f in related:
+        effect = f.get("conditional_effect") or {}
+        diff = effect.get("difference")
+        given = ("" if diff is None else
+                 (f"{round(100 * diff):+d} pts" if round(100 * diff) else "0 pts")
+                 + ("" if effect.get("holds") else " (explained)"))
+        rows.append({
+            "id": f["id"],
+            "finding": condition_label(f["conditions"]) + (" †" if f["post_outcome"] else ""),
+            "deals": f"{f['n']:,}",
+            "won": f"{percent(f['win_rate'])} vs {percent(f['rest_win_rate'])}",
+            "related": ", ".join(f.get("explained_by") or []) or "—",
+            "given": given,
+        })
+    return table_html(rows, [("id", "#"), ("finding", "deals where"), ("deals", "deals"),
+                             ("won", "won (vs rest)"), ("related", "related to"),
+                             ("given", "beyond the drivers")],
+                      numeric={"deals"}, css_class="related")
 
 
 def build(ctx: ReportContext) -> Section | None:
@@ -36,29 +65,45 @@ def build(ctx: ReportContext) -> Section | None:
     if data is None:
         return None
     findings = data["findings"]
-    period = f"{discovery[0]}–{discovery[-1]}" if len(discovery) > 1 else discovery[0]
-    intro = (f'<p>{data["deals"]:,} closed deals in {escape(period)}, {data["wins"]:,} won '
-             f'({data["baseline_win_rate"]:.0%}). {data["hypotheses_tested"]:,} hypotheses were '
-             "tested; a finding is shown when its q-value (Benjamini–Hochberg over all of them) "
-             "is at most 0.05.</p>")
+    related = data.get("related_findings", [])
+    before = [f for f in findings if not f["post_outcome"]]
+    after = [f for f in findings if f["post_outcome"]]
+    if discovery:
+        period = f"{discovery[0]}–{discovery[-1]}" if len(discovery) > 1 else discovery[0]
+    else:
+        period = "all closed deals (no close dates)"
+    intro = (f"<p>Scope: {data['deals']:,} closed deals of {escape(period)} — the window the "
+             f"action plan's rules are discovered on — {data['wins']:,} won "
+             f"({percent(data['baseline_win_rate'])}). {data['hypotheses_tested']:,} hypotheses "
+             "were tested; a finding is shown when its q-value (corrected for every hypothesis "
+             "tried) is at most 0.05. <em>Drivers</em> are the short set that explains the "
+             "rest; <em>related findings</em> are also significant, and the drivers named "
+             "explain them.</p>")
     charts: list[str] = []
     names: tuple[str, ...] = ()
-    if findings:
-        top = findings[:12]
+    parts = [intro]
+    if before:
+        top = before[:12]
         charts.append(hbar_chart(
-            "findings-win-rates", "Win rate of each finding (95 % interval) against the overall "
-            "rate", [f"{f['id']}. " + " & ".join(
-                f"{c['field']} {c['op']} {c.get('value')}" for c in f["conditions"])
-                for f in top],
+            "findings-win-rates", "Win rate where each driver holds (95 % interval) against "
+            "the overall rate", [f"{f['id']}. {condition_label(f['conditions'])}" for f in top],
             [f["win_rate"] for f in top], lows=[f["ci_low"] for f in top],
             highs=[f["ci_high"] for f in top], reference=data["baseline_win_rate"],
             colors=[WIN if f["direction"] == "win" else LOSS for f in top]))
         names = ("findings-win-rates",)
-        body = "".join(_finding_html(f) for f in findings)
+        parts.append("<h3>Drivers known before the outcome</h3>")
+        parts += charts
+        parts += [_finding_html(f) for f in before]
     else:
-        body = '<p class="note">No concentration passed the significance bar in this window.' \
-            "</p>"
-    return Section("findings", "Where wins and losses concentrate", intro + "".join(charts) +
-                   body, {"period": period, "analysis": {k: v for k, v in data.items()
-                                                         if k not in RUN_ONLY_KEYS}}, names,
+        parts.append('<p class="note">No driver on a field known before the outcome passed '
+                     "the significance bar in this window.</p>")
+    if after:
+        parts.append("<h3>† Known only after the outcome: they explain, they do not predict</h3>")
+        parts += [_finding_html(f) for f in after]
+    if related:
+        parts.append("<h3>Related findings</h3>")
+        parts.append(_related_table(related))
+    return Section("findings", "Where wins and losses concentrate", "".join(parts),
+                   {"period": period, "analysis": {k: v for k, v in data.items()
+                                                   if k not in RUN_ONLY_KEYS}}, names,
                    tuple(data.get("warnings", [])))

@@ -8,6 +8,7 @@ from typing import Any
 
 from winloss.report.charts import line_chart, reliability_chart
 from winloss.report.document import ReportContext, Section, table_html
+from winloss.report.labels import model_name, percent
 
 
 def _kpi(label: str, value: str, sub: str = "") -> str:
@@ -22,7 +23,6 @@ def build(ctx: ReportContext) -> Section | None:
     backtest = ctx.cached("forecast_backtest", lambda: ws.forecast_backtest())
     evaluation = ctx.cached("evaluation", lambda: ws.evaluate_model())
     scores = ctx.cached("scores", lambda: ws.score_deals())
-    accounts = ctx.cached("accounts", lambda: ws.target_accounts())
     if all(x is None for x in (forecast, backtest, evaluation)):
         return None
     parts: list[str] = []
@@ -72,10 +72,16 @@ def build(ctx: ReportContext) -> Section | None:
                      f"({e['n_train']:,} for training); fields known only after the outcome are "
                      "excluded: " + escape(", ".join(x["field"] for x in e["excluded_fields"])
                                           or "none") + ".</p>")
-        parts.append(table_html(evaluation.summary.to_dict(orient="records"),
-                                [("model", "model"), ("auc", "AUC"), ("brier", "Brier"),
-                                 ("log_loss", "log loss"), ("ece", "ECE")],
-                                numeric={"auc", "brier", "log_loss", "ece"}))
+        parts.append("<p>How well each model ranks and predicts held-out deals: AUC (0.5 is "
+                     "chance, 1 is perfect ranking), Brier score (lower is better) and "
+                     "calibration error (the average gap between predicted and observed win "
+                     "rates, lower is better).</p>")
+        parts.append(table_html(
+            [{"model": model_name(str(r["model"])), "auc": f"{r['auc']:.2f}",
+              "brier": f"{r['brier']:.3f}", "ece": percent(r["ece"], 1)}
+             for r in evaluation.summary.to_dict(orient="records")],
+            [("model", "model"), ("auc", "AUC"), ("brier", "Brier score"),
+             ("ece", "calibration error")], numeric={"auc", "brier", "ece"}))
         rel = evaluation.reliability
         if len(rel):
             charts.append("reliability")
@@ -93,14 +99,6 @@ def build(ctx: ReportContext) -> Section | None:
              for r in top.to_dict(orient="records")],
             [("deal_id", "deal"), ("account_name", "account"), ("owner", "owner"),
              ("p", "P(win)"), ("factors_for", "for"), ("factors_against", "against")]))
-    if accounts is not None and len(accounts.summary):
-        top = accounts.summary.head(10)
-        data["target_accounts"] = top.to_dict(orient="records")
-        parts.append("<h3>Target accounts</h3>")
-        cols = [c for c in ("rank", "account_name", "tier", "icp_fit", "expansion_potential",
-                            "fit_reasons") if c in top.columns]
-        parts.append(table_html(top.to_dict(orient="records"), [(c, c.replace("_", " "))
-                                                                  for c in cols],
-                                numeric={"rank", "icp_fit", "expansion_potential"}))
+    # target accounts are listed once, in the action plan (lists.target_accounts)
     notes = tuple((backtest.to_dict().get("caveats") or []) if backtest is not None else [])
     return Section("forecast", "Forecast and scores", "".join(parts), data, tuple(charts), notes)

@@ -18,7 +18,8 @@ def quarterly_summary(ws: Any, until: str) -> pd.DataFrame:
     frame = ws.store.query(
         "SELECT quarter, count(*) AS deals, sum(CASE WHEN outcome = 'won' THEN 1 ELSE 0 END) "
         "AS wins, sum(CASE WHEN outcome = 'won' THEN amount ELSE 0 END) AS won_revenue, "
-        "median(cycle_days) AS median_cycle_days FROM deals_enriched "
+        "median(cycle_days) AS median_cycle_days, min(closed_at) AS first_close, "
+        "max(closed_at) AS last_close FROM deals_enriched "
         "WHERE outcome IN ('won', 'lost') AND quarter IS NOT NULL AND quarter <= ? "
         "GROUP BY quarter ORDER BY quarter", [until])
     if frame.empty:
@@ -26,7 +27,30 @@ def quarterly_summary(ws: Any, until: str) -> pd.DataFrame:
     lo, hi = wilson_interval(frame["wins"].to_numpy(float), frame["deals"].to_numpy(float))
     frame["win_rate"] = frame["wins"] / frame["deals"]
     frame["ci_low"], frame["ci_high"] = lo, hi
+    frame["partial"] = partial_quarters(ws, frame)
     return frame
+
+
+#: A first or last quarter whose closes start (end) more than this many days inside it is partial.
+PARTIAL_DAYS = 14
+
+
+def partial_quarters(ws: Any, frame: pd.DataFrame) -> list[str | None]:
+    """Why the first and last quarters are partial (their closes cover only part of them), e.g.
+    Maven's first quarter holds only March closes; ``None`` for whole quarters."""
+    out: list[str | None] = [None] * len(frame)
+    if frame.empty:
+        return out
+    first = ws.quarter(str(frame["quarter"].iloc[0]))
+    start = pd.Timestamp(frame["first_close"].iloc[0]).date()
+    if (start - first.start).days > PARTIAL_DAYS:
+        out[0] = f"partial: closes from {start.isoformat()}"
+    last = ws.quarter(str(frame["quarter"].iloc[-1]))
+    end = pd.Timestamp(frame["last_close"].iloc[-1]).date()
+    if (last.end - end).days > PARTIAL_DAYS:
+        note = f"partial: closes up to {end.isoformat()}"
+        out[-1] = note if out[-1] is None else f"{out[-1]}; {note}"
+    return out
 
 
 def _kpi(label: str, value: str, delta: str = "", cls: str = "") -> str:
@@ -48,7 +72,31 @@ def _delta(now: float, before: float | None, *, pct_points: bool = False,
     return f"{diff:+,.0f} vs last quarter", cls
 
 
+def _undated(ctx: ReportContext) -> Section | None:
+    """The headline of a store without close dates: every closed deal at once, no trend."""
+    closed = ctx.ws.closed_deals()
+    if closed.empty:
+        return None
+    won = closed["outcome"] == "won"
+    deals, wins = len(closed), int(won.sum())
+    lo, hi = (float(v[0]) for v in wilson_interval([wins], [deals]))
+    revenue = (float(closed.loc[won, "amount"].fillna(0).sum())
+               if "amount" in closed and closed["amount"].notna().any() else None)
+    kpis = [_kpi("closed deals", f"{deals:,}", "all of them (no close dates)"),
+            _kpi("win rate", f"{wins / deals:.0%}"), _kpi("95 % interval", f"{lo:.0%}–{hi:.0%}")]
+    if revenue is not None:
+        kpis.append(_kpi("won revenue", f"{revenue:,.0f}"))
+    html = (f'<div class="kpis">{"".join(kpis)}</div><p class="note">The deals have no close '
+            "dates: the trend by quarter is skipped.</p>")
+    data = {"quarter": None, "closed_deals": deals, "wins": wins, "win_rate": wins / deals,
+            "win_rate_ci": [lo, hi], "won_revenue": revenue, "trend": [],
+            "skipped": ["trend by quarter: the deals have no close dates"]}
+    return Section("headline", "Headline numbers", html, data)
+
+
 def build(ctx: ReportContext) -> Section | None:
+    if ctx.quarter is None:
+        return _undated(ctx)
     q = str(ctx.quarter)
     summary = quarterly_summary(ctx.ws, q)
     if summary.empty or q not in set(summary["quarter"]):
@@ -69,7 +117,10 @@ def build(ctx: ReportContext) -> Section | None:
              *_delta(now["median_cycle_days"], get("median_cycle_days"))),
     ]
     charts = [line_chart(
-        "win-rate-trend", "Win rate per quarter with 95 % interval", summary["quarter"].tolist(),
+        "win-rate-trend", "Win rate per quarter with 95 % interval (* partial quarter)",
+        [q + ("*" if isinstance(p, str) else "") for q, p in zip(summary["quarter"],
+                                                                summary["partial"],
+                                                strict=True)],
         {"win rate": summary["win_rate"].tolist()},
         bands={"95 % interval": (summary["ci_low"].tolist(), summary["ci_high"].tolist())})]
     names = ["win-rate-trend"]
@@ -90,11 +141,15 @@ def build(ctx: ReportContext) -> Section | None:
             highs=g["ci_high"].tolist(), reference=float(now["win_rate"])))
         names.append("win-rate-by-segment")
     trend = summary.assign(win_rate=summary["win_rate"].round(4),
-                           ci_low=summary["ci_low"].round(4), ci_high=summary["ci_high"].round(4))
+                           ci_low=summary["ci_low"].round(4), ci_high=summary["ci_high"].round(4)
+                           ).drop(columns=["first_close", "last_close"])
     html = (f'<div class="kpis">{"".join(kpis)}</div>' + "".join(charts) +
             "<h3>Quarter by quarter</h3>" + table_html(
-                [{**r, "win_rate": f"{r['win_rate']:.1%}",
-                  "interval": f"{r['ci_low']:.0%}–{r['ci_high']:.0%}"}
+                [{**r, "quarter": r["quarter"] + (f" ({r['partial']})"
+                                             if isinstance(r["partial"], str) else ""),
+                  "win_rate": f"{r['win_rate']:.1%}",
+                  "interval": f"{r['ci_low']:.0%}–{r['ci_high']:.0%}",
+                  "won_revenue": f"{r['won_revenue']:,.0f}"}
                  for r in trend.to_dict(orient="records")],
                 [("quarter", "quarter"), ("deals", "closed"), ("wins", "won"),
                  ("win_rate", "win rate"), ("interval", "95 % interval"),
@@ -110,6 +165,7 @@ def build(ctx: ReportContext) -> Section | None:
         "median_cycle_days": (float(now["median_cycle_days"])
                               if not np.isnan(now["median_cycle_days"]) else None),
         "previous_quarter": prev_q if prev is not None else None,
+        "partial": now["partial"] if isinstance(now["partial"], str) else None,
         "trend": trend.to_dict(orient="records"),
         "by_segment": by_segment,
     }

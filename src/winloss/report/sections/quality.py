@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from winloss.analyze.concentrations.conditions import plain_label
 from winloss.report.charts import LOSS, NEUTRAL, WIN, hbar_chart, line_chart
 from winloss.report.document import ReportContext, Section, table_html
 from winloss.report.shared import audit
@@ -23,7 +24,7 @@ def build(ctx: ReportContext) -> Section | None:
         charts.append("spiced-completeness")
         parts.append(hbar_chart(
             "spiced-completeness", "Completeness of each SPICED field on closed deals",
-            [f"{r.group}: {r.field}" for r in spiced.itertuples()],
+            [f"{r.group}: {plain_label(str(r.field))}" for r in spiced.itertuples()],
             spiced["completeness"].astype(float).tolist(),
             colors=[WIN if c >= 0.9 else NEUTRAL if c >= 0.6 else LOSS
                     for c in spiced["completeness"]]))

@@ -1,0 +1,1 @@
+"""QBR basics: reasons, win rates by group and competitor, stage conversion, coverage."""

@@ -1,0 +1,428 @@
+"""QBR basics: the tables a sales leader brings to a quarterly business review.
+
+- **reasons** — loss reasons among lost deals and win reasons among won deals, overall and by
+  quarter, segment and owner: each reason's share with its Wilson 95 % interval. A field carried by
+  one outcome only (a loss reason exists only on lost deals) cannot be compared across outcomes; it
+  is described among the deals that carry it.
+- **competitors** — the win rate against each main competitor (Wilson interval).
+- **win rates** — by segment, owner and source, per quarter and over the period.
+- **stages** — stage-to-stage conversion where stage history exists: of the deals that reached a
+  stage and have since moved on or closed, the share that reached the next one (deals still open
+  at the stage are not counted as failures); stages are ordered by when deals usually enter them.
+- **coverage** — open pipeline expected to close in the next quarter against the average won
+  revenue of the last four quarters.
+
+>>> from winloss.analyze.qbr.analysis import QbrAnalysis
+>>> result = QbrAnalysis().run(store)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from winloss.analyze.base import AnalysisInputs, AnalysisResult
+from winloss.analyze.stats.exact_tests import wilson_interval
+from winloss.errors import InsufficientDataError
+from winloss.store import qbr_queries as q
+
+if TYPE_CHECKING:
+    from winloss.model.deals import DealFilter
+    from winloss.store.duckdb_store import DuckDBStore
+
+#: Stage names that end a deal (they are the outcome, not a step).
+TERMINAL_STAGE = re.compile(r"closed|won|lost", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Share:
+    """One reason's share among the deals of one outcome in one group."""
+
+    field: str
+    by: str  # all / quarter / segment / owner
+    group: str
+    value: str  # the reason ("(none recorded)" when blank)
+    deals: int
+    group_deals: int
+    share: float
+    ci_low: float
+    ci_high: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A win rate of one group (and quarter, when over quarters)."""
+
+    dimension: str  # competitor / segment / owner / source
+    group: str
+    quarter: str | None
+    deals: int
+    wins: int
+    win_rate: float
+    ci_low: float
+    ci_high: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class StageStep:
+    """Conversion from one stage to the next."""
+
+    stage: str
+    next_stage: str
+    reached: int
+    moved_on: int
+    still_open: int
+    rate: float
+    ci_low: float
+    ci_high: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class QbrResult(AnalysisResult):
+    """The QBR tables of one period and scope."""
+
+    inputs: AnalysisInputs
+    scope: str
+    reasons: tuple[Share, ...]
+    win_rates: tuple[Rate, ...]
+    stages: tuple[StageStep, ...]
+    coverage: dict[str, Any] | None
+    skipped: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def competitors(self) -> tuple[Rate, ...]:
+        return tuple(r for r in self.win_rates if r.dimension == "competitor")
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Every share and rate as one long table."""
+        rows = [
+            {
+                "table": f"{s.field} by {s.by}",
+                "group": s.group,
+                "value": s.value,
+                "deals": s.deals,
+                "of": s.group_deals,
+                "rate": s.share,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+            }
+            for s in self.reasons
+        ]
+        rows += [
+            {
+                "table": f"win rate by {r.dimension}" + (" and quarter" if r.quarter else ""),
+                "group": r.group if r.quarter is None else f"{r.group} {r.quarter}",
+                "value": "won",
+                "deals": r.wins,
+                "of": r.deals,
+                "rate": r.win_rate,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+            }
+            for r in self.win_rates
+        ]
+        rows += [
+            {
+                "table": "stage conversion",
+                "group": s.stage,
+                "value": s.next_stage,
+                "deals": s.moved_on,
+                "of": s.reached,
+                "rate": s.rate,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+            }
+            for s in self.stages
+        ]
+        return pd.DataFrame(
+            rows, columns=["table", "group", "value", "deals", "of", "rate", "ci_low", "ci_high"]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inputs": self.inputs.to_dict(),
+            "scope": self.scope,
+            "reasons": [s.to_dict() for s in self.reasons],
+            "win_rates": [r.to_dict() for r in self.win_rates],
+            "stages": [s.to_dict() for s in self.stages],
+            "coverage": self.coverage,
+            "skipped": list(self.skipped),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class QbrAnalysis:
+    """Settings of the QBR tables.
+
+    Parameters
+    ----------
+    deal_filter
+        Which closed deals (quarter, since/until, segment, owner); all by default.
+    top_reasons
+        At most this many reasons per group (the rest pooled as "other").
+    min_group_deals
+        Groups with fewer deals are left out of the by-group tables (counted in a warning).
+    """
+
+    deal_filter: DealFilter | None = None
+    top_reasons: int = 8
+    min_group_deals: int = 5
+
+    def run(self, store: DuckDBStore) -> QbrResult:
+        where, params = store.filter_sql(self.deal_filter, closed_only=True)
+        overall = (
+            q.outcome_counts(store, ["quarter"], where, params)
+            if "quarter" in q.available(store, q.GROUP_COLUMNS)
+            else pd.DataFrame()
+        )
+        total = int(
+            store.query(f"SELECT count(*) AS n FROM deals_enriched WHERE {where}", params)[
+                "n"
+            ].iloc[0]
+        )
+        if total == 0:
+            raise InsufficientDataError(
+                "no closed deals in this scope: widen the period or import won and lost deals"
+            )
+        present = set(q.available(store, q.GROUP_COLUMNS | q.REASON_COLUMNS))
+        dated = bool(len(overall) and overall["quarter"].notna().any())
+        skipped: list[str] = []
+        warnings: list[str] = []
+        dims = [
+            d for d in ("quarter", "segment", "owner") if d in present and (d != "quarter" or dated)
+        ]
+        if not dated:
+            skipped.append("by quarter: the deals have no close dates")
+        reasons: list[Share] = []
+        for field, outcome in (("loss_reason", "lost"), ("win_reason", "won")):
+            if field not in present:
+                skipped.append(f"{field}: not in the data")
+                continue
+            for by in (None, *dims):
+                reasons += self._shares(store, field, outcome, by, where, params, warnings)
+        rates: list[Rate] = []
+        if "competitor" in present:
+            rates += self._rates(store, "competitor", False, where, params)
+        for dim in ("segment", "owner", "source"):
+            if dim in present:
+                rates += self._rates(store, dim, False, where, params)
+                if dated:
+                    rates += self._rates(store, dim, True, where, params)
+        stages: list[StageStep] = []
+        if q.has_stage_history(store):
+            stages = stage_conversion(q.stage_entries(store, *self._any_outcome(store)))
+        else:
+            skipped.append("stage conversion: no stage history imported")
+        coverage = self._coverage(store, overall) if dated else None
+        if not dated:
+            skipped.append("pipeline coverage: the deals have no close dates")
+        flt = self.deal_filter
+        period = _period(flt)
+        scope = f"closed deals of {period}" if period != "all" else "all closed deals"
+        if flt is not None and (flt.segment or flt.owner):
+            scope += "".join(
+                f", {k} {getattr(flt, k)}" for k in ("segment", "owner") if getattr(flt, k)
+            )
+        return QbrResult(
+            AnalysisInputs.of(total, period=period, flt=flt),
+            scope,
+            tuple(reasons),
+            tuple(r for r in rates if r.deals > 0),
+            tuple(stages),
+            coverage,
+            tuple(skipped),
+            tuple(dict.fromkeys(warnings)),
+        )
+
+    def _any_outcome(self, store: DuckDBStore) -> tuple[str, list[Any]]:
+        """The scope for stage conversion: every deal (open ones are censored, not failures)."""
+        flt = self.deal_filter
+        return store.filter_sql(flt) if flt is not None else ("TRUE", [])
+
+    def _shares(
+        self,
+        store: DuckDBStore,
+        field: str,
+        outcome: str,
+        by: str | None,
+        where: str,
+        params: list[Any],
+        warnings: list[str],
+    ) -> list[Share]:
+        counts = q.reason_counts(store, field, outcome, by, where, params)
+        if counts.empty:
+            return []
+        counts["reason"] = counts["reason"].fillna("(none recorded)").astype(str)
+        counts["grp"] = counts["grp"].fillna("(none)").astype(str)
+        out: list[Share] = []
+        small = 0
+        for group, g in counts.groupby("grp", sort=True):
+            n = int(g["deals"].sum())
+            if by is not None and n < self.min_group_deals:
+                small += 1
+                continue
+            g = g.sort_values("deals", ascending=False)
+            top = g.head(self.top_reasons)
+            rest = int(g["deals"].iloc[self.top_reasons :].sum())
+            values = list(zip(top["reason"], top["deals"].astype(int), strict=True))
+            if rest:
+                values.append(("other", rest))
+            k = np.array([v[1] for v in values], dtype=float)
+            lo, hi = wilson_interval(k, np.full(k.size, n, dtype=float))
+            for (reason, deals), low, high in zip(values, lo, hi, strict=True):
+                out.append(
+                    Share(
+                        field,
+                        by or "all",
+                        str(group),
+                        str(reason),
+                        int(deals),
+                        n,
+                        deals / n,
+                        float(low),
+                        float(high),
+                    )
+                )
+        if small:
+            warnings.append(
+                f"{small} group(s) with fewer than {self.min_group_deals} deals are "
+                f"left out of the {field} tables"
+            )
+        return out
+
+    def _rates(
+        self, store: DuckDBStore, dim: str, by_quarter: bool, where: str, params: list[Any]
+    ) -> list[Rate]:
+        counts = q.outcome_counts(store, [dim, "quarter"] if by_quarter else [dim], where, params)
+        if counts.empty:
+            return []
+        lo, hi = wilson_interval(counts["wins"].to_numpy(float), counts["deals"].to_numpy(float))
+        out = []
+        for i, r in enumerate(counts.itertuples(index=False)):
+            group = getattr(r, dim)
+            quarter = getattr(r, "quarter", None) if by_quarter else None
+            if by_quarter and quarter is None:
+                continue
+            out.append(
+                Rate(
+                    dim,
+                    "(none recorded)" if pd.isna(group) else str(group),
+                    str(quarter) if quarter is not None else None,
+                    int(r.deals),
+                    int(r.wins),
+                    r.wins / r.deals if r.deals else float("nan"),
+                    float(lo[i]),
+                    float(hi[i]),
+                )
+            )
+        return out
+
+    def _coverage(self, store: DuckDBStore, by_quarter: pd.DataFrame) -> dict[str, Any] | None:
+        dated = by_quarter.dropna(subset=["quarter"])
+        if dated.empty:
+            return None
+        last = store.quarter(str(dated["quarter"].iloc[-1]))
+        nxt = last.next()
+        recent = dated.tail(4)
+        average = float(recent["won_revenue"].mean())
+        pipe = q.open_pipeline(store, nxt.start, nxt.end).iloc[0]
+        amount = float(pipe["amount"])
+        return {
+            "quarter": str(nxt),
+            "open_deals": int(pipe["deals"]),
+            "open_pipeline": amount,
+            "average_bookings": average,
+            "quarters_averaged": list(recent["quarter"]),
+            "coverage": amount / average if average > 0 else None,
+        }
+
+
+def stage_conversion(entries: pd.DataFrame) -> list[StageStep]:
+    """Stage-to-stage conversion from stage entries (deal_id, stage, entered_at, outcome).
+
+    Stages are ordered by the median position at which deals enter them; terminal stages
+    (closed/won/lost) are the outcome. A deal *reached* a stage when it entered it or any later
+    one; of those, it *moved on* when it reached the next stage or was won; a deal still open at
+    its furthest stage is censored there.
+    """
+    if entries.empty:
+        return []
+    entries = entries[~entries["stage"].astype(str).str.contains(TERMINAL_STAGE)].copy()
+    if entries.empty:
+        return []
+    entries["position"] = entries.groupby("deal_id").cumcount()
+    order = (
+        entries.groupby("stage")["position"].median().sort_values(kind="mergesort").index.tolist()
+    )
+    rank = {s: i for i, s in enumerate(order)}
+    entries["rank"] = entries["stage"].map(rank)
+    furthest = entries.groupby("deal_id").agg(top=("rank", "max"), outcome=("outcome", "first"))
+    top = furthest["top"].to_numpy()
+    won = (furthest["outcome"] == "won").to_numpy()
+    is_open = (furthest["outcome"] == "open").to_numpy()
+    steps = []
+    for i in range(len(order) - 1):
+        reached = top >= i
+        moved = reached & ((top >= i + 1) | won)
+        censored = reached & ~moved & is_open
+        n = int((reached & ~censored).sum())
+        k = int(moved.sum())
+        lo, hi = wilson_interval([k], [max(n, 1)])
+        steps.append(
+            StageStep(
+                str(order[i]),
+                str(order[i + 1]),
+                n,
+                k,
+                int(censored.sum()),
+                k / n if n else float("nan"),
+                float(lo[0]),
+                float(hi[0]),
+            )
+        )
+    last = len(order) - 1
+    reached = top >= last
+    censored = reached & is_open
+    n = int((reached & ~censored).sum())
+    k = int((reached & won).sum())
+    lo, hi = wilson_interval([k], [max(n, 1)])
+    steps.append(
+        StageStep(
+            str(order[last]),
+            "won",
+            n,
+            k,
+            int(censored.sum()),
+            k / n if n else float("nan"),
+            float(lo[0]),
+            float(hi[0]),
+        )
+    )
+    return steps
+
+
+def _period(flt: DealFilter | None) -> str:
+    if flt is None:
+        return "all"
+    if flt.quarter:
+        return str(flt.quarter).upper()
+    if flt.since or flt.until:
+        return f"{flt.since or ''}..{flt.until or ''}"
+    return "all"

@@ -1,0 +1,89 @@
+"""Named queries of the QBR basics (:mod:`winloss.analyze.qbr`): counts grouped in the store.
+
+Every function takes the :class:`~winloss.store.duckdb_store.DuckDBStore`, a SQL condition on
+``deals_enriched`` with its parameters (from ``store.filter_sql``) and returns a small DataFrame of
+counts; the statistics are computed from them in numpy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from winloss.store.duckdb_store import DuckDBStore
+
+#: Columns a QBR table may be grouped by (identifiers are never taken from user input).
+GROUP_COLUMNS = frozenset(
+    {"quarter", "segment", "owner", "source", "region", "competitor", "product", "industry"}
+)
+REASON_COLUMNS = frozenset({"loss_reason", "win_reason", "competitor"})
+
+
+def _columns(store: DuckDBStore) -> set[str]:
+    rows = store.con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'deals_enriched'"
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def available(store: DuckDBStore, names: frozenset[str]) -> list[str]:
+    """Which of ``names`` the deals carry."""
+    return sorted(names & _columns(store))
+
+
+def outcome_counts(
+    store: DuckDBStore, by: list[str], where: str, params: list[Any]
+) -> pd.DataFrame:
+    """Closed deals, wins and won revenue per group of ``by`` (columns of GROUP_COLUMNS)."""
+    if not set(by) <= GROUP_COLUMNS:
+        raise ValueError(f"cannot group by {by}")
+    keys = ", ".join(by)
+    return store.query(
+        f"SELECT {keys}, count(*) AS deals, "
+        "count(*) FILTER (WHERE outcome = 'won') AS wins, "
+        "coalesce(sum(amount) FILTER (WHERE outcome = 'won'), 0) AS won_revenue "
+        f"FROM deals_enriched WHERE outcome IN ('won', 'lost') AND ({where}) "
+        f"GROUP BY {keys} ORDER BY {keys}",
+        params,
+    )
+
+
+def reason_counts(
+    store: DuckDBStore, reason: str, outcome: str, by: str | None, where: str, params: list[Any]
+) -> pd.DataFrame:
+    """Deals of ``outcome`` per (group, reason); a missing reason is ``NULL``."""
+    if reason not in REASON_COLUMNS or (by is not None and by not in GROUP_COLUMNS):
+        raise ValueError(f"cannot count {reason} by {by}")
+    group = by or "'all'"
+    return store.query(
+        f"SELECT {group} AS grp, {reason} AS reason, count(*) AS deals FROM deals_enriched "
+        f"WHERE outcome = ? AND ({where}) GROUP BY ALL ORDER BY 1, 3 DESC",
+        [outcome, *params],
+    )
+
+
+def stage_entries(store: DuckDBStore, where: str, params: list[Any]) -> pd.DataFrame:
+    """Every stage entry of the deals in scope with the deal's outcome, in time order."""
+    return store.query(
+        "SELECT h.deal_id, h.stage, h.entered_at, d.outcome FROM stage_history h "
+        f"JOIN deals_enriched d USING (deal_id) WHERE ({where}) "
+        "ORDER BY h.deal_id, h.entered_at",
+        params,
+    )
+
+
+def has_stage_history(store: DuckDBStore) -> bool:
+    row = store.con.execute("SELECT count(*) FROM stage_history").fetchone()
+    return bool(row and row[0])
+
+
+def open_pipeline(store: DuckDBStore, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Open deals expected to close in ``[start, end]``: count and amount."""
+    return store.query(
+        "SELECT count(*) AS deals, coalesce(sum(amount), 0) AS amount FROM deals_enriched "
+        "WHERE outcome = 'open' AND closed_at BETWEEN ? AND ?",
+        [start, end],
+    )

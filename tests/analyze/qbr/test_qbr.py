@@ -1,0 +1,166 @@
+"""QBR basics (#9 point 8), every figure against an independent pandas computation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from tests.cli.runner import run
+from winloss import Workspace
+from winloss.analyze.qbr.analysis import stage_conversion
+from winloss.model.schema import TABLES
+
+
+def _deals(n: int = 400, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    created = [dt.date(2025, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 300, n)]
+    closed = [
+        c + dt.timedelta(days=int(d))
+        for c, d in zip(created, rng.integers(20, 120, n), strict=True)
+    ]
+    outcome = np.where(rng.random(n) < 0.4, "won", "lost")
+    outcome[:30] = "open"
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"D{i}" for i in range(n)],
+            "created_at": created,
+            "closed_at": closed,
+            "outcome": outcome,
+            "amount": rng.integers(1, 50, n) * 1000.0,
+            "segment": rng.choice(["SMB", "Mid-Market", "Enterprise"], n),
+            "owner": rng.choice(["Ann", "Bob", "Cy"], n),
+            "source": rng.choice(["inbound", "outbound", "referral"], n),
+            "competitor": rng.choice(["Acme", "Globex", None], n),
+        }
+    )
+    lost = frame["outcome"] == "lost"
+    won = frame["outcome"] == "won"
+    frame["loss_reason"] = np.where(lost, rng.choice(["Price", "Timing", "No decision"], n), None)
+    frame["win_reason"] = np.where(won, rng.choice(["Fit", "Price"], n), None)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    path = tmp_path_factory.mktemp("qbr") / "q.duckdb"
+    frame = _deals()
+    ws = Workspace(path)
+    ws.import_deals(frame)
+    rows = []
+    for r in frame.itertuples():
+        stages = ["Qualify", "Demo", "Proposal"][: 1 + int(r.Index) % 3]
+        for i, s in enumerate(stages):
+            rows.append(
+                {
+                    "deal_id": r.deal_id,
+                    "stage": s,
+                    "entered_at": pd.Timestamp(r.created_at) + pd.Timedelta(days=i),
+                }
+            )
+        if r.outcome != "open":
+            rows.append(
+                {
+                    "deal_id": r.deal_id,
+                    "stage": f"Closed {r.outcome.title()}",
+                    "entered_at": pd.Timestamp(r.closed_at),
+                }
+            )
+    ws.import_file(TABLES["stage_history"], pd.DataFrame(rows))
+    ws.close()
+    return path, frame
+
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return float(lo), float(hi)
+
+
+def test_reasons_and_rates_match_pandas(store: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = store
+    ws = Workspace(path)
+    result = ws.qbr()
+    ws.close()
+    closed = frame[frame["outcome"] != "open"]
+    assert result.inputs.n == len(closed)
+    lost = closed[closed["outcome"] == "lost"]
+    expected = lost["loss_reason"].value_counts()
+    shares = {s.value: s for s in result.reasons if s.field == "loss_reason" and s.by == "all"}
+    assert set(shares) == set(expected.index)
+    for reason, k in expected.items():
+        s = shares[reason]
+        assert (s.deals, s.group_deals) == (k, len(lost))
+        assert (s.ci_low, s.ci_high) == pytest.approx(_wilson(int(k), len(lost)), abs=1e-9)
+    # by owner
+    for owner, g in lost.groupby("owner"):
+        counts = g["loss_reason"].value_counts()
+        got = {
+            s.value: s.deals
+            for s in result.reasons
+            if s.field == "loss_reason" and s.by == "owner" and s.group == owner
+        }
+        assert got == counts.to_dict()
+    # win rate against each competitor, and by segment per quarter
+    for name, g in closed.groupby(closed["competitor"].fillna("(none recorded)")):
+        r = next(x for x in result.competitors if x.group == name)
+        wins = int((g["outcome"] == "won").sum())
+        assert (r.deals, r.wins) == (len(g), wins)
+        assert (r.ci_low, r.ci_high) == pytest.approx(_wilson(wins, len(g)), abs=1e-9)
+    quarters = pd.PeriodIndex(pd.to_datetime(closed["closed_at"]), freq="Q").astype(str)
+    for (segment, quarter), g in closed.groupby([closed["segment"], quarters]):
+        r = next(
+            x
+            for x in result.win_rates
+            if x.dimension == "segment" and x.group == segment and x.quarter == quarter
+        )
+        assert (r.deals, r.wins) == (len(g), int((g["outcome"] == "won").sum()))
+
+
+def test_stage_conversion_counts_open_deals_as_censored(store: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = store
+    ws = Workspace(path)
+    steps = ws.qbr().stages
+    ws.close()
+    assert [s.stage for s in steps] == ["Qualify", "Demo", "Proposal"]
+    # by hand: deal i reaches stage index i % 3; open deals are the first 30
+    furthest = frame.index.to_series() % 3
+    is_open = frame["outcome"] == "open"
+    won = frame["outcome"] == "won"
+    for i, step in enumerate(steps[:-1]):
+        reached = furthest >= i
+        moved = reached & ((furthest >= i + 1) | won)
+        censored = reached & ~moved & is_open
+        assert step.reached == int((reached & ~censored).sum())
+        assert step.moved_on == int(moved.sum())
+        assert step.still_open == int(censored.sum())
+    last = steps[-1]
+    reached = furthest >= 2
+    assert last.next_stage == "won"
+    assert last.moved_on == int((reached & won).sum())
+    assert (
+        stage_conversion(pd.DataFrame(columns=["deal_id", "stage", "entered_at", "outcome"])) == []
+    )
+
+
+def test_cli_and_one_outcome_fields(store: tuple[Path, pd.DataFrame]) -> None:
+    path, frame = store
+    code, out, err = run("--db", str(path), "qbr", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["scope"] == "all closed deals" and data["coverage"] is not None
+    code, out, err = run("--db", str(path), "analyze", "--field", "loss_reason", "--no-record")
+    assert code == 0, err
+    assert "no values" not in err and "described" in err
+    assert "Price" in out
+    code, out, err = run(
+        "--db", str(path), "analyze", "--field", "loss_reason", "--format", "json", "--no-record"
+    )
+    data = json.loads(out)
+    lost = frame[frame["outcome"] == "lost"]
+    overall = {s["value"]: s["deals"] for s in data["shares"] if s["by"] == "all"}
+    assert overall == lost["loss_reason"].value_counts().to_dict()
