@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Lead scores from creation-time fields, graded A-D; CSV keyed by the CRM id."),
     "accounts": ("winloss.cli.model_commands:accounts",
                  "Rank accounts by ideal-customer fit and expansion potential."),
+    "bowtie": ("winloss.cli.bowtie_commands:bowtie",
+               "The Bowtie: VM/CR/Δt per stage before and after the sale, retention, NRR, LTV."),
+    "simulate": ("winloss.cli.bowtie_commands:simulate",
+                 "Compounding simulator: revenue per quarter, levers ranked, P(growth target)."),
 }
 
 

@@ -1,0 +1,298 @@
+"""Named store queries of the Bowtie: cohort funnels and retention, counted in SQL.
+
+Each function takes the :class:`~winloss.store.duckdb_store.DuckDBStore` and returns a compact
+DataFrame (counts per stage, cohort and duration; one row per customer; MRR per account and date);
+the survival arithmetic runs on these in :mod:`winloss.analyze.bowtie`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import duckdb
+import pandas as pd
+
+if TYPE_CHECKING:
+    from winloss.store.duckdb_store import DuckDBStore
+
+_MAP = "_bowtie_stage_map"
+_ENTRIES = "_bowtie_entries"
+
+
+def cohort_sql(column: str, cohort: str, fiscal_year_start_month: int = 1) -> str:
+    """SQL labelling a timestamp column by month (``2026-07``) or fiscal quarter (``2026Q3``)."""
+    if cohort == "month":
+        return f"strftime({column}, '%Y-%m')"
+    shift = (12 - (fiscal_year_start_month - 1)) % 12
+    moved = f"({column} + INTERVAL {shift} MONTH)"
+    return f"(CAST(year({moved}) AS VARCHAR) || 'Q' || CAST(quarter({moved}) AS VARCHAR))"
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[None]:
+    con.register(name, frame)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
+
+
+def stage_name_counts(store: DuckDBStore) -> pd.DataFrame:
+    """Distinct stage names with their row counts: ``source`` (stage_history / deals), name, rows."""
+    return store.query(
+        "SELECT 'stage_history' AS source, stage AS name, count(*) AS rows FROM stage_history "
+        "WHERE stage IS NOT NULL GROUP BY stage "
+        "UNION ALL SELECT 'deals' AS source, stage AS name, count(*) AS rows FROM deals "
+        "WHERE stage IS NOT NULL GROUP BY stage ORDER BY source, name")
+
+
+def data_as_of(store: DuckDBStore) -> dt.date | None:
+    """The latest date anywhere in deals, stage history and subscriptions (the default as-of)."""
+    value = store.query(
+        "SELECT max(d) AS d FROM (SELECT max(created_at) AS d FROM deals "
+        "UNION ALL SELECT max(closed_at) FROM deals WHERE outcome <> 'open' "
+        "UNION ALL SELECT CAST(max(entered_at) AS DATE) FROM stage_history "
+        "UNION ALL SELECT max(period_start) FROM subscriptions)")["d"].iloc[0]
+    if pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def presale_spell_counts(store: DuckDBStore, stage_map: Sequence[tuple[str, str, int]], *,
+                         as_of: dt.date, cohort: str, entry_stage_order: int,
+                         since: dt.date | None = None, until: dt.date | None = None
+                         ) -> pd.DataFrame:
+    """Counts of pre-sale stage spells: stage order, cohort, days, advanced, lost, censored.
+
+    A deal enters a Bowtie stage at the first entry of any CRM stage mapped onto it (deals without
+    stage history enter stage ``entry_stage_order`` at ``created_at``, or their mapped current
+    stage if open); a won deal enters commit at ``closed_at`` at the latest. A spell ends by
+    advancing (the first later Bowtie stage entered), by loss (``closed_at`` of a lost deal, or a
+    stage mapped to ``lost``), or is censored at ``as_of`` (deals still open). ``since``/``until``
+    bound the entry date (inclusive).
+    """
+    frame = pd.DataFrame(list(stage_map), columns=["crm_stage", "bowtie_stage", "ord"])
+    con = store.con
+    label = cohort_sql("entered_at", cohort, store.fiscal_year_start_month)
+    sql = f"""
+    WITH hist AS (
+      SELECT h.deal_id, m.ord, h.entered_at
+      FROM stage_history h JOIN {_MAP} m
+        ON lower(regexp_replace(trim(h.stage), '\\s+', ' ', 'g')) = m.crm_stage
+    ),
+    with_hist AS (SELECT DISTINCT deal_id FROM hist),
+    lost_stage AS (SELECT deal_id, min(entered_at) AS lost_at FROM hist WHERE ord < 0
+                   GROUP BY deal_id),
+    entries AS (
+      SELECT deal_id, ord, min(entered_at) AS entered_at FROM (
+        SELECT deal_id, ord, entered_at FROM hist WHERE ord >= 0
+        UNION ALL
+        SELECT d.deal_id,
+               CASE WHEN d.outcome = 'open' AND m.ord >= 0 THEN m.ord ELSE ? END,
+               CAST(d.created_at AS TIMESTAMP)
+        FROM deals d LEFT JOIN {_MAP} m
+          ON lower(regexp_replace(trim(d.stage), '\\s+', ' ', 'g')) = m.crm_stage
+        WHERE d.created_at IS NOT NULL
+          AND d.deal_id NOT IN (SELECT deal_id FROM with_hist)
+        UNION ALL
+        SELECT deal_id, 3, CAST(closed_at AS TIMESTAMP) FROM deals
+        WHERE outcome = 'won' AND closed_at IS NOT NULL
+      ) GROUP BY deal_id, ord
+    ),
+    spells AS (
+      SELECT e.deal_id, e.ord, e.entered_at,
+             min(e.entered_at) OVER (PARTITION BY e.deal_id ORDER BY e.ord
+                                     ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_at
+      FROM entries e
+    ),
+    ended AS (
+      SELECT s.ord, {label} AS cohort, s.entered_at, s.next_at,
+             CASE WHEN s.next_at IS NULL AND d.outcome = 'lost'
+                  THEN coalesce(CAST(d.closed_at AS TIMESTAMP), l.lost_at,
+                                CAST(? AS TIMESTAMP)) END AS lost_at
+      FROM spells s JOIN deals d USING (deal_id) LEFT JOIN lost_stage l USING (deal_id)
+      WHERE s.entered_at <= CAST(? AS TIMESTAMP)
+        AND (CAST(? AS DATE) IS NULL OR CAST(s.entered_at AS DATE) >= ?)
+        AND (CAST(? AS DATE) IS NULL OR CAST(s.entered_at AS DATE) <= ?)
+    )
+    SELECT ord, cohort,
+           greatest(0, date_diff('day', entered_at,
+                    coalesce(next_at, lost_at, CAST(? AS TIMESTAMP)))) AS days,
+           count(*) FILTER (WHERE next_at IS NOT NULL) AS advanced,
+           count(*) FILTER (WHERE next_at IS NULL AND lost_at IS NOT NULL) AS lost,
+           count(*) FILTER (WHERE next_at IS NULL AND lost_at IS NULL) AS censored
+    FROM ended GROUP BY ALL ORDER BY ord, cohort, days
+    """
+    params = [entry_stage_order, as_of, as_of, since, since, until, until, as_of]
+    with _registered(con, _MAP, frame):
+        return con.execute(sql, params).df()
+
+
+def deal_cycle_counts(store: DuckDBStore, *, as_of: dt.date, cohort: str,
+                      since: dt.date | None = None, until: dt.date | None = None
+                      ) -> pd.DataFrame:
+    """Counts of days from creation to close per creation cohort: won, lost, censored (open)."""
+    label = cohort_sql("created_at", cohort, store.fiscal_year_start_month)
+    return store.query(f"""
+        SELECT {label} AS cohort,
+               greatest(0, date_diff('day', created_at,
+                        CASE WHEN outcome = 'open' THEN CAST(? AS DATE) ELSE closed_at END))
+                 AS days,
+               count(*) FILTER (WHERE outcome = 'won') AS won,
+               count(*) FILTER (WHERE outcome = 'lost') AS lost,
+               count(*) FILTER (WHERE outcome = 'open') AS censored
+        FROM deals
+        WHERE created_at IS NOT NULL AND created_at <= ?
+          AND (outcome = 'open' OR closed_at IS NOT NULL)
+          AND (CAST(? AS DATE) IS NULL OR created_at >= ?)
+          AND (CAST(? AS DATE) IS NULL OR created_at <= ?)
+        GROUP BY ALL ORDER BY cohort, days""", [as_of, as_of, since, since, until, until])
+
+
+def undated_deals(store: DuckDBStore) -> pd.DataFrame:
+    """Deals the funnel cannot place in time: no creation date, or closed without a close date."""
+    return store.query(
+        "SELECT outcome, coalesce(stage, '(no stage)') AS stage, count(*) AS deals FROM deals "
+        "WHERE created_at IS NULL OR (outcome <> 'open' AND closed_at IS NULL) "
+        "GROUP BY ALL ORDER BY deals DESC")
+
+
+def customer_lives(store: DuckDBStore, *, as_of: dt.date, onboarding_events: Sequence[str],
+                   impact_events: Sequence[str]) -> pd.DataFrame:
+    """One row per customer (account with a subscription) and its post-sale milestones.
+
+    Columns: account_id, segment (of its first won deal), start, start_mrr, churn_at,
+    onboarded_at, impact_at (first milestone on or after the start), expansion_1_at,
+    expansion_2_at, renewals, expansions, current_mrr (at ``as_of``).
+    """
+    events = pd.DataFrame(
+        [(e, "onboarding") for e in onboarding_events] + [(e, "impact") for e in impact_events],
+        columns=["event", "kind"])
+    sql = """
+    WITH subs AS (
+      SELECT account_id, period_start, event, mrr FROM subscriptions
+      WHERE period_start <= CAST(? AS DATE)
+    ),
+    firsts AS (
+      SELECT account_id, min(period_start) AS start,
+             min(period_start) FILTER (WHERE event = 'churn') AS churn_at,
+             count(*) FILTER (WHERE event = 'renewal') AS renewals,
+             count(*) FILTER (WHERE event = 'expansion') AS expansions
+      FROM subs GROUP BY account_id
+    ),
+    start_mrr AS (
+      SELECT s.account_id, max(s.mrr) AS start_mrr FROM subs s JOIN firsts f
+        ON s.account_id = f.account_id AND s.period_start = f.start AND s.event <> 'churn'
+      GROUP BY s.account_id
+    ),
+    expansions AS (
+      SELECT account_id, max(period_start) FILTER (WHERE k = 1) AS expansion_1_at,
+             max(period_start) FILTER (WHERE k = 2) AS expansion_2_at
+      FROM (SELECT account_id, period_start,
+                   row_number() OVER (PARTITION BY account_id ORDER BY period_start) AS k
+            FROM subs WHERE event = 'expansion')
+      WHERE k <= 2 GROUP BY account_id
+    ),
+    latest AS (
+      SELECT account_id, CASE WHEN bool_or(event = 'churn') THEN 0 ELSE max(mrr) END
+               AS current_mrr
+      FROM subs s
+      WHERE period_start = (SELECT max(period_start) FROM subs t
+                            WHERE t.account_id = s.account_id)
+      GROUP BY account_id
+    ),
+    milestones AS (
+      SELECT u.account_id,
+             min(u.occurred_at) FILTER (WHERE e.kind = 'onboarding') AS onboarded_at,
+             min(u.occurred_at) FILTER (WHERE e.kind = 'impact') AS impact_at
+      FROM usage_events u
+      JOIN _bowtie_events e ON lower(trim(u.event)) = e.event
+      JOIN firsts f ON f.account_id = u.account_id
+      WHERE CAST(u.occurred_at AS DATE) >= f.start AND CAST(u.occurred_at AS DATE) <= ?
+      GROUP BY u.account_id
+    ),
+    segment AS (
+      SELECT account_id, arg_min(segment, closed_at) AS segment FROM deals
+      WHERE outcome = 'won' AND account_id IS NOT NULL GROUP BY account_id
+    )
+    SELECT f.account_id, g.segment, f.start, m.start_mrr, f.churn_at, ms.onboarded_at,
+           ms.impact_at, x.expansion_1_at, x.expansion_2_at, f.renewals, f.expansions,
+           l.current_mrr
+    FROM firsts f LEFT JOIN start_mrr m USING (account_id) LEFT JOIN expansions x USING (account_id)
+    LEFT JOIN latest l USING (account_id) LEFT JOIN milestones ms USING (account_id)
+    LEFT JOIN segment g USING (account_id)
+    ORDER BY f.start, f.account_id
+    """
+    with _registered(store.con, "_bowtie_events", events):
+        return store.con.execute(sql, [as_of, as_of]).df()
+
+
+def mrr_windows(store: DuckDBStore, windows: Sequence[tuple[str, dt.date, dt.date]]
+                ) -> pd.DataFrame:
+    """MRR at the start and end of each window for customers with MRR > 0 at its start.
+
+    ``windows`` are (label, start, end). The MRR of an account at a date is that of its latest
+    subscription row starting on or before the date (0 after a churn). Columns: window,
+    account_id, mrr_start, mrr_end.
+    """
+    frame = pd.DataFrame(list(windows), columns=["window", "start_at", "end_at"])
+    sql = """
+    WITH rows AS (
+      SELECT account_id, period_start,
+             CASE WHEN bool_or(event = 'churn') THEN 0.0 ELSE max(mrr) END AS mrr
+      FROM subscriptions GROUP BY account_id, period_start
+    ),
+    accounts AS (SELECT DISTINCT account_id FROM rows),
+    grid AS (
+      SELECT w.window, a.account_id, CAST(w.start_at AS DATE) AS start_at,
+             CAST(w.end_at AS DATE) AS end_at
+      FROM _bowtie_windows w CROSS JOIN accounts a
+    ),
+    at_start AS (
+      SELECT g.window, g.account_id, g.end_at, r.mrr AS mrr_start
+      FROM grid g ASOF JOIN rows r
+        ON g.account_id = r.account_id AND g.start_at >= r.period_start
+    )
+    SELECT s.window, s.account_id, s.mrr_start, r.mrr AS mrr_end
+    FROM at_start s ASOF JOIN rows r
+      ON s.account_id = r.account_id AND s.end_at >= r.period_start
+    WHERE s.mrr_start > 0
+    ORDER BY s.window, s.account_id
+    """
+    with _registered(store.con, "_bowtie_windows", frame):
+        return store.con.execute(sql).df()
+
+
+def nurture_returns(store: DuckDBStore) -> pd.DataFrame:
+    """Lost deals and the account's next deal created after the loss (if any).
+
+    Columns: deal_id, account_id, closed_at, next_created_at, next_outcome.
+    """
+    return store.query("""
+        WITH lost AS (
+          SELECT deal_id, account_id, closed_at FROM deals
+          WHERE outcome = 'lost' AND account_id IS NOT NULL AND closed_at IS NOT NULL
+        )
+        SELECT l.deal_id, l.account_id, l.closed_at,
+               arg_min(d.created_at, d.created_at) AS next_created_at,
+               arg_min(d.outcome, d.created_at) AS next_outcome
+        FROM lost l LEFT JOIN deals d
+          ON d.account_id = l.account_id AND d.deal_id <> l.deal_id
+         AND d.created_at > l.closed_at
+        GROUP BY l.deal_id, l.account_id, l.closed_at
+        ORDER BY l.closed_at, l.deal_id""")
+
+
+def first_time_win_rate(store: DuckDBStore) -> tuple[int, int]:
+    """(won, closed) of deals whose account had no earlier lost deal: the nurture baseline."""
+    row = store.query("""
+        SELECT count(*) FILTER (WHERE d.outcome = 'won') AS won, count(*) AS closed
+        FROM deals d
+        WHERE d.outcome IN ('won', 'lost') AND NOT EXISTS (
+          SELECT 1 FROM deals p WHERE p.account_id = d.account_id AND p.outcome = 'lost'
+            AND p.closed_at < d.created_at)""").iloc[0]
+    return int(row["won"]), int(row["closed"])
