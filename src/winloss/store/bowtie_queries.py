@@ -107,16 +107,16 @@ def presale_spell_counts(store: DuckDBStore, stage_map: Sequence[tuple[str, str,
       SELECT e.deal_id, e.ord, e.entered_at,
              min(e.entered_at) OVER (PARTITION BY e.deal_id ORDER BY e.ord
                                      ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_at
-      FROM entries e
+      FROM entries e WHERE e.entered_at <= CAST(? AS TIMESTAMP)
     ),
     ended AS (
       SELECT s.ord, {label} AS cohort, s.entered_at, s.next_at,
              CASE WHEN s.next_at IS NULL AND d.outcome = 'lost'
-                  THEN coalesce(CAST(d.closed_at AS TIMESTAMP), l.lost_at,
-                                CAST(? AS TIMESTAMP)) END AS lost_at
+                   AND coalesce(CAST(d.closed_at AS TIMESTAMP), l.lost_at)
+                       <= CAST(? AS TIMESTAMP)
+                  THEN coalesce(CAST(d.closed_at AS TIMESTAMP), l.lost_at) END AS lost_at
       FROM spells s JOIN deals d USING (deal_id) LEFT JOIN lost_stage l USING (deal_id)
-      WHERE s.entered_at <= CAST(? AS TIMESTAMP)
-        AND (CAST(? AS DATE) IS NULL OR CAST(s.entered_at AS DATE) >= ?)
+      WHERE (CAST(? AS DATE) IS NULL OR CAST(s.entered_at AS DATE) >= ?)
         AND (CAST(? AS DATE) IS NULL OR CAST(s.entered_at AS DATE) <= ?)
     )
     SELECT ord, cohort,
@@ -128,6 +128,7 @@ def presale_spell_counts(store: DuckDBStore, stage_map: Sequence[tuple[str, str,
     FROM ended GROUP BY ALL ORDER BY ord, cohort, days
     """
     params = [entry_stage_order, as_of, as_of, since, since, until, until, as_of]
+    # spells: as_of (entries), as_of (loss); filters; as_of (censoring)
     with _registered(con, _MAP, frame):
         return con.execute(sql, params).df()
 
@@ -140,17 +141,20 @@ def deal_cycle_counts(store: DuckDBStore, *, as_of: dt.date, cohort: str,
     return store.query(f"""
         SELECT {label} AS cohort,
                greatest(0, date_diff('day', created_at,
-                        CASE WHEN outcome = 'open' THEN CAST(? AS DATE) ELSE closed_at END))
+                        CASE WHEN state = 'open' THEN CAST(? AS DATE) ELSE closed_at END))
                  AS days,
-               count(*) FILTER (WHERE outcome = 'won') AS won,
-               count(*) FILTER (WHERE outcome = 'lost') AS lost,
-               count(*) FILTER (WHERE outcome = 'open') AS censored
-        FROM deals
+               count(*) FILTER (WHERE state = 'won') AS won,
+               count(*) FILTER (WHERE state = 'lost') AS lost,
+               count(*) FILTER (WHERE state = 'open') AS censored
+        FROM (SELECT created_at, closed_at,
+                     CASE WHEN outcome <> 'open' AND closed_at > CAST(? AS DATE) THEN 'open'
+                          ELSE outcome END AS state
+              FROM deals) AS d
         WHERE created_at IS NOT NULL AND created_at <= ?
-          AND (outcome = 'open' OR closed_at IS NOT NULL)
+          AND (state = 'open' OR closed_at IS NOT NULL)
           AND (CAST(? AS DATE) IS NULL OR created_at >= ?)
           AND (CAST(? AS DATE) IS NULL OR created_at <= ?)
-        GROUP BY ALL ORDER BY cohort, days""", [as_of, as_of, since, since, until, until])
+        GROUP BY ALL ORDER BY cohort, days""", [as_of, as_of, as_of, since, since, until, until])
 
 
 def undated_deals(store: DuckDBStore) -> pd.DataFrame:

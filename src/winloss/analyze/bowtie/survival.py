@@ -35,7 +35,6 @@ class CompetingRisks:
     n_lost: int
     n_censored: int
     max_follow_up: float
-    exits: FloatArray  # advanced + lost at each time
     censorings: FloatArray  # censored at each time
 
     def at(self, t: float) -> tuple[float, float, float]:
@@ -51,9 +50,8 @@ class CompetingRisks:
         return float(self.times[hit[0]]) if len(hit) else float("nan")
 
     def known_by(self, horizon: float) -> int:
-        """Subjects whose status at ``horizon`` is known: exited by then, or followed past it."""
-        return int(self.exits[self.times <= horizon].sum()
-                   + self.censorings[self.times >= horizon].sum())
+        """Subjects whose status at ``horizon`` is known: all but those censored before it."""
+        return int(self.n - self.censorings[self.times < horizon].sum())
 
 
 def competing_risks(durations: npt.ArrayLike, advanced: npt.ArrayLike, lost: npt.ArrayLike,
@@ -86,7 +84,7 @@ def competing_risks(durations: npt.ArrayLike, advanced: npt.ArrayLike, lost: npt
         times=times, at_risk=at_risk, survival=survival, advanced=cif_a, lost=cif_l,
         n=int(total.sum()), n_advanced=int(a_t.sum()), n_lost=int(l_t.sum()),
         n_censored=int(c_t.sum()), max_follow_up=float(times[-1]) if len(times) else 0.0,
-        exits=a_t + l_t, censorings=c_t,
+        censorings=c_t,
     )
 
 
