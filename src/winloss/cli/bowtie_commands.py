@@ -114,7 +114,8 @@ def bowtie(state: State, cohort: str, period: str | None, since: dt.datetime | N
         tables[name] = result.cohorts[["stage", "cohort", "volume", "conversion",
                                        "conversion_ci_low", "conversion_ci_high",
                                        "naive_conversion", "median_days", "censored"]]
-    emit_frame(tables[name], fmt, title=f"Bowtie — {name} (as of {result.as_of})", max_rows=500)
+    when = "" if churn_table else f" (as of {result.as_of})"
+    emit_frame(tables[name], fmt, title=f"Bowtie — {name}{when}", max_rows=500)
     if fmt == "table" and detail is None:
         ret = result.retention.to_dict()
         if ret["nrr"] is not None:
