@@ -47,7 +47,8 @@ def stage_name_counts(store: DuckDBStore) -> pd.DataFrame:
         "SELECT 'stage_history' AS source, stage AS name, count(*) AS rows FROM stage_history "
         "WHERE stage IS NOT NULL GROUP BY stage "
         "UNION ALL SELECT 'deals' AS source, stage AS name, count(*) AS rows FROM deals "
-        "WHERE stage IS NOT NULL GROUP BY stage ORDER BY source, name")
+        "WHERE stage IS NOT NULL GROUP BY stage ORDER BY source, name"
+    )
 
 
 def data_as_of(store: DuckDBStore) -> dt.date | None:
@@ -56,16 +57,24 @@ def data_as_of(store: DuckDBStore) -> dt.date | None:
         "SELECT max(d) AS d FROM (SELECT max(created_at) AS d FROM deals "
         "UNION ALL SELECT max(closed_at) FROM deals WHERE outcome <> 'open' "
         "UNION ALL SELECT CAST(max(entered_at) AS DATE) FROM stage_history "
-        "UNION ALL SELECT max(period_start) FROM subscriptions)")["d"].iloc[0]
+        "UNION ALL SELECT max(period_start) FROM subscriptions)"
+    )["d"].iloc[0]
     if pd.isna(value):
         return None
-    return pd.Timestamp(value).date()
+    day: dt.date = pd.Timestamp(value).date()
+    return day
 
 
-def presale_spell_counts(store: DuckDBStore, stage_map: Sequence[tuple[str, str, int]], *,
-                         as_of: dt.date, cohort: str, entry_stage_order: int,
-                         since: dt.date | None = None, until: dt.date | None = None
-                         ) -> pd.DataFrame:
+def presale_spell_counts(
+    store: DuckDBStore,
+    stage_map: Sequence[tuple[str, str, int]],
+    *,
+    as_of: dt.date,
+    cohort: str,
+    entry_stage_order: int,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> pd.DataFrame:
     """Counts of pre-sale stage spells: stage order, cohort, days, advanced, lost, censored.
 
     A deal enters a Bowtie stage at the first entry of any CRM stage mapped onto it (deals without
@@ -133,12 +142,18 @@ def presale_spell_counts(store: DuckDBStore, stage_map: Sequence[tuple[str, str,
         return con.execute(sql, params).df()
 
 
-def deal_cycle_counts(store: DuckDBStore, *, as_of: dt.date, cohort: str,
-                      since: dt.date | None = None, until: dt.date | None = None
-                      ) -> pd.DataFrame:
+def deal_cycle_counts(
+    store: DuckDBStore,
+    *,
+    as_of: dt.date,
+    cohort: str,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> pd.DataFrame:
     """Counts of days from creation to close per creation cohort: won, lost, censored (open)."""
     label = cohort_sql("created_at", cohort, store.fiscal_year_start_month)
-    return store.query(f"""
+    return store.query(
+        f"""
         SELECT {label} AS cohort,
                greatest(0, date_diff('day', created_at,
                         CASE WHEN state = 'open' THEN CAST(? AS DATE) ELSE closed_at END))
@@ -154,7 +169,9 @@ def deal_cycle_counts(store: DuckDBStore, *, as_of: dt.date, cohort: str,
           AND (state = 'open' OR closed_at IS NOT NULL)
           AND (CAST(? AS DATE) IS NULL OR created_at >= ?)
           AND (CAST(? AS DATE) IS NULL OR created_at <= ?)
-        GROUP BY ALL ORDER BY cohort, days""", [as_of, as_of, as_of, since, since, until, until])
+        GROUP BY ALL ORDER BY cohort, days""",
+        [as_of, as_of, as_of, since, since, until, until],
+    )
 
 
 def undated_deals(store: DuckDBStore) -> pd.DataFrame:
@@ -162,11 +179,17 @@ def undated_deals(store: DuckDBStore) -> pd.DataFrame:
     return store.query(
         "SELECT outcome, coalesce(stage, '(no stage)') AS stage, count(*) AS deals FROM deals "
         "WHERE created_at IS NULL OR (outcome <> 'open' AND closed_at IS NULL) "
-        "GROUP BY ALL ORDER BY deals DESC")
+        "GROUP BY ALL ORDER BY deals DESC"
+    )
 
 
-def customer_lives(store: DuckDBStore, *, as_of: dt.date, onboarding_events: Sequence[str],
-                   impact_events: Sequence[str]) -> pd.DataFrame:
+def customer_lives(
+    store: DuckDBStore,
+    *,
+    as_of: dt.date,
+    onboarding_events: Sequence[str],
+    impact_events: Sequence[str],
+) -> pd.DataFrame:
     """One row per customer (account with a subscription) and its post-sale milestones.
 
     Columns: account_id, segment (of its first won deal), start, start_mrr, churn_at,
@@ -175,7 +198,8 @@ def customer_lives(store: DuckDBStore, *, as_of: dt.date, onboarding_events: Seq
     """
     events = pd.DataFrame(
         [(e, "onboarding") for e in onboarding_events] + [(e, "impact") for e in impact_events],
-        columns=["event", "kind"])
+        columns=["event", "kind"],
+    )
     sql = """
     WITH subs AS (
       SELECT account_id, period_start, event, mrr FROM subscriptions
@@ -235,8 +259,9 @@ def customer_lives(store: DuckDBStore, *, as_of: dt.date, onboarding_events: Seq
         return store.con.execute(sql, [as_of, as_of]).df()
 
 
-def mrr_windows(store: DuckDBStore, windows: Sequence[tuple[str, dt.date, dt.date]]
-                ) -> pd.DataFrame:
+def mrr_windows(
+    store: DuckDBStore, windows: Sequence[tuple[str, dt.date, dt.date]]
+) -> pd.DataFrame:
     """MRR at the start and end of each window for customers with MRR > 0 at its start.
 
     ``windows`` are (label, start, end). The MRR of an account at a date is that of its latest

@@ -34,7 +34,9 @@ def test_telco_retention_churn_and_ltv_per_contract() -> None:
         mine = curves[curves["group"] == contract]
         np.testing.assert_allclose(
             mine["retention"].to_numpy(),
-            kmf.survival_function_at_times(mine["month"].to_numpy()).to_numpy(), atol=1e-6)
+            kmf.survival_function_at_times(mine["month"].to_numpy()).to_numpy(),
+            atol=1e-6,
+        )
         churn = churned.sum() / tenure.sum()
         assert ltv.loc[contract, "monthly_churn"] == pytest.approx(churn, rel=1e-12)
         arpu = part["MonthlyCharges"].mean()
@@ -45,8 +47,9 @@ def test_telco_retention_churn_and_ltv_per_contract() -> None:
         assert ltv.loc[contract, "ltv_observed"] == pytest.approx(arpu * s.sum(), rel=1e-6)
         assert ltv.loc[contract, "ltv_simple"] == pytest.approx(arpu / churn, rel=1e-9)
     # month-to-month customers churn most and are worth least
-    assert ltv.loc["Month-to-month", "ltv"] < ltv.loc["One year", "ltv"] < ltv.loc["Two year",
-                                                                                  "ltv"]
+    assert (
+        ltv.loc["Month-to-month", "ltv"] < ltv.loc["One year", "ltv"] < ltv.loc["Two year", "ltv"]
+    )
 
 
 def _aalen_johansen_by_hand(days: np.ndarray, won: np.ndarray, lost: np.ndarray) -> float:
@@ -76,8 +79,9 @@ def test_maven_presale_funnel_by_quarter_with_open_deals_censored() -> None:
     dated = raw[raw["engage_date"].notna()].copy()
     as_of = max(raw["engage_date"].max(), raw["close_date"].max())
     assert result.as_of == as_of.date()
-    dated["quarter"] = (dated["engage_date"].dt.year.astype(str) + "Q"
-                        + dated["engage_date"].dt.quarter.astype(str))
+    dated["quarter"] = (
+        dated["engage_date"].dt.year.astype(str) + "Q" + dated["engage_date"].dt.quarter.astype(str)
+    )
     dated["days"] = (dated["close_date"].fillna(as_of) - dated["engage_date"]).dt.days
     cohorts = result.cohorts[result.cohorts["stage"] == "selection"].set_index("cohort")
     pooled_h = float(dated["days"].max())
@@ -91,7 +95,8 @@ def test_maven_presale_funnel_by_quarter_with_open_deals_censored() -> None:
         assert row["naive_conversion"] == pytest.approx(won.mean())
         if part["days"].max() >= pooled_h:
             assert row["conversion"] == pytest.approx(
-                _aalen_johansen_by_hand(part["days"].to_numpy(), won, lost), abs=1e-9)
+                _aalen_johansen_by_hand(part["days"].to_numpy(), won, lost), abs=1e-9
+            )
             checked += 1
     assert checked >= 1
     # the censored estimate is above "open = lost" in the last quarter, where most are open

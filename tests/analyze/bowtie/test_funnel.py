@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from winloss import Workspace
-from winloss.analyze.bowtie.analysis import Bowtie
 from winloss.analyze.bowtie.stages import StageMapping
 from winloss.errors import UsageError
 
@@ -24,23 +23,35 @@ def _ts(day: int) -> str:
 def funnel_ws(tmp_path: Path) -> Workspace:
     """Five deals (see test_funnel_by_hand for the spells they make)."""
     ws = Workspace(tmp_path / "funnel.duckdb")
-    deals = pd.DataFrame({
-        "deal_id": ["D1", "D2", "D3", "D4", "D5"],
-        "account_id": ["A1", "A2", "A3", "A4", "A5"],
-        "created_at": [_ts(1), _ts(1), _ts(1), _ts(25), _ts(1)],
-        "closed_at": [_ts(31), _ts(16), None, None, _ts(5)],
-        "outcome": ["won", "lost", "open", "open", "lost"],
-        "stage": ["Closed Won", "Closed Lost", "Discovery", "Prospecting", "Closed Lost"],
-        "amount": [1200.0, 500.0, 800.0, 300.0, 100.0],
-    })
-    history = pd.DataFrame([
-        ("D1", "Prospecting", _ts(1)), ("D1", "Discovery", _ts(11)), ("D1", "Demo", _ts(21)),
-        ("D1", "Closed Won", _ts(31)),
-        ("D2", "Prospecting", _ts(1)), ("D2", "Discovery", _ts(6)), ("D2", "Closed Lost", _ts(16)),
-        ("D3", "Prospecting", _ts(1)), ("D3", "Weird Stage", _ts(15)), ("D3", "Discovery", _ts(21)),
-        ("D4", "Prospecting", _ts(25)),
-        ("D5", "Prospecting", _ts(1)), ("D5", "Closed Lost", _ts(5)),
-    ], columns=["deal_id", "stage", "entered_at"])
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2", "D3", "D4", "D5"],
+            "account_id": ["A1", "A2", "A3", "A4", "A5"],
+            "created_at": [_ts(1), _ts(1), _ts(1), _ts(25), _ts(1)],
+            "closed_at": [_ts(31), _ts(16), None, None, _ts(5)],
+            "outcome": ["won", "lost", "open", "open", "lost"],
+            "stage": ["Closed Won", "Closed Lost", "Discovery", "Prospecting", "Closed Lost"],
+            "amount": [1200.0, 500.0, 800.0, 300.0, 100.0],
+        }
+    )
+    history = pd.DataFrame(
+        [
+            ("D1", "Prospecting", _ts(1)),
+            ("D1", "Discovery", _ts(11)),
+            ("D1", "Demo", _ts(21)),
+            ("D1", "Closed Won", _ts(31)),
+            ("D2", "Prospecting", _ts(1)),
+            ("D2", "Discovery", _ts(6)),
+            ("D2", "Closed Lost", _ts(16)),
+            ("D3", "Prospecting", _ts(1)),
+            ("D3", "Weird Stage", _ts(15)),
+            ("D3", "Discovery", _ts(21)),
+            ("D4", "Prospecting", _ts(25)),
+            ("D5", "Prospecting", _ts(1)),
+            ("D5", "Closed Lost", _ts(5)),
+        ],
+        columns=["deal_id", "stage", "entered_at"],
+    )
     ws.import_file("deals", deals)
     ws.import_file("stages", history)
     return ws
@@ -86,8 +97,9 @@ def test_unmapped_stages_are_reported(funnel_ws: Workspace) -> None:
     result = funnel_ws.bowtie(as_of=AS_OF)
     assert result.unmapped_stages["name"].tolist() == ["Weird Stage"]
     assert any("Weird Stage" in w for w in result.warnings)
-    mapped = funnel_ws.bowtie(as_of=AS_OF, mapping=StageMapping.from_config(
-        {"stages": {"education": ["weird   stage"]}}))
+    mapped = funnel_ws.bowtie(
+        as_of=AS_OF, mapping=StageMapping.from_config({"stages": {"education": ["weird   stage"]}})
+    )
     assert mapped.unmapped_stages.empty
     # D3 now enters education on the 15th (its first education stage): 16 days to the as-of
     ed = mapped.stages.set_index("stage").loc["education"]
@@ -104,12 +116,17 @@ def test_cohorts_split_by_entry_month(funnel_ws: Workspace) -> None:
 def test_deals_without_history_enter_at_creation(tmp_path: Path) -> None:
     """Without stage history a deal enters selection at creation; won → commit at the close."""
     ws = Workspace(tmp_path / "plain.duckdb")
-    ws.import_file("deals", pd.DataFrame({
-        "deal_id": ["a", "b", "c", "d"],
-        "created_at": ["2026-01-01"] * 4,
-        "closed_at": ["2026-01-11", "2026-01-21", None, "2026-01-06"],
-        "outcome": ["won", "won", "open", "lost"],
-    }))
+    ws.import_file(
+        "deals",
+        pd.DataFrame(
+            {
+                "deal_id": ["a", "b", "c", "d"],
+                "created_at": ["2026-01-01"] * 4,
+                "closed_at": ["2026-01-11", "2026-01-21", None, "2026-01-06"],
+                "outcome": ["won", "won", "open", "lost"],
+            }
+        ),
+    )
     result = ws.bowtie(as_of=dt.date(2026, 1, 16))
     sel = result.stages.set_index("stage").loc["selection"]
     # d lost at 5; a won at 10; b still open at the as-of (15 days): censored; c open: censored

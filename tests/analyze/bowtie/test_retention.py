@@ -19,18 +19,34 @@ from winloss.store import bowtie_queries
 def subs_ws(tmp_path: Path) -> Workspace:
     """A expands 100→150, B contracts 200→150, C churns (100), D starts inside the window."""
     ws = Workspace(tmp_path / "subs.duckdb")
-    ws.import_file("deals", pd.DataFrame({
-        "deal_id": ["a", "b", "c", "d"], "account_id": ["A", "B", "C", "D"],
-        "created_at": ["2024-11-01"] * 3 + ["2025-05-01"],
-        "closed_at": ["2024-12-31"] * 3 + ["2025-05-31"],
-        "outcome": ["won"] * 4, "segment": ["SMB", "SMB", "Enterprise", "Enterprise"],
-    }))
-    ws.import_file("subscriptions", pd.DataFrame([
-        ("A", "2025-01-01", 100.0, "new"), ("A", "2025-07-01", 150.0, "expansion"),
-        ("B", "2025-01-01", 200.0, "new"), ("B", "2025-06-01", 150.0, "contraction"),
-        ("C", "2025-01-01", 100.0, "new"), ("C", "2025-09-01", 0.0, "churn"),
-        ("D", "2025-06-01", 500.0, "new"),
-    ], columns=["account_id", "period_start", "mrr", "event"]))
+    ws.import_file(
+        "deals",
+        pd.DataFrame(
+            {
+                "deal_id": ["a", "b", "c", "d"],
+                "account_id": ["A", "B", "C", "D"],
+                "created_at": ["2024-11-01"] * 3 + ["2025-05-01"],
+                "closed_at": ["2024-12-31"] * 3 + ["2025-05-31"],
+                "outcome": ["won"] * 4,
+                "segment": ["SMB", "SMB", "Enterprise", "Enterprise"],
+            }
+        ),
+    )
+    ws.import_file(
+        "subscriptions",
+        pd.DataFrame(
+            [
+                ("A", "2025-01-01", 100.0, "new"),
+                ("A", "2025-07-01", 150.0, "expansion"),
+                ("B", "2025-01-01", 200.0, "new"),
+                ("B", "2025-06-01", 150.0, "contraction"),
+                ("C", "2025-01-01", 100.0, "new"),
+                ("C", "2025-09-01", 0.0, "churn"),
+                ("D", "2025-06-01", 500.0, "new"),
+            ],
+            columns=["account_id", "period_start", "mrr", "event"],
+        ),
+    )
     return ws
 
 
@@ -41,7 +57,8 @@ def test_grr_nrr_by_hand(subs_ws: Workspace) -> None:
     churn 100/400; and NRR = 1 + 0.125 − 0.125 − 0.25.
     """
     windows = bowtie_queries.mrr_windows(
-        subs_ws.store, [("y", dt.date(2025, 1, 1), dt.date(2026, 1, 1))])
+        subs_ws.store, [("y", dt.date(2025, 1, 1), dt.date(2026, 1, 1))]
+    )
     assert sorted(windows["account_id"]) == ["A", "B", "C"]
     row = revenue_retention(windows).iloc[0]
     assert row["mrr_start"] == 400 and row["mrr_end"] == 300
@@ -50,8 +67,9 @@ def test_grr_nrr_by_hand(subs_ws: Workspace) -> None:
     assert row["expansion"] == pytest.approx(0.125)
     assert row["contraction"] == pytest.approx(0.125)
     assert row["revenue_churn"] == pytest.approx(0.25)
-    assert row["nrr"] == pytest.approx(1 + row["expansion"] - row["contraction"]
-                                       - row["revenue_churn"])
+    assert row["nrr"] == pytest.approx(
+        1 + row["expansion"] - row["contraction"] - row["revenue_churn"]
+    )
 
 
 def test_bowtie_reports_the_trailing_window(subs_ws: Workspace) -> None:
@@ -81,7 +99,7 @@ def test_lifetime_value_by_hand() -> None:
     assert value.ltv == pytest.approx(60.0)
     assert value.ltv_simple == pytest.approx(60.0)
     discounted = lifetime_value("all", months, churned, np.full(4, 10.0), monthly_discount=0.01)
-    terms = np.array([1, .75, .75, .5, .5]) / 1.01 ** np.arange(5)
+    terms = np.array([1, 0.75, 0.75, 0.5, 0.5]) / 1.01 ** np.arange(5)
     q = (5 / 6) / 1.01
     assert discounted.ltv == pytest.approx(10 * (terms.sum() + terms[-1] * q / (1 - q)))
     assert discounted.ltv < value.ltv
@@ -89,10 +107,15 @@ def test_lifetime_value_by_hand() -> None:
 
 def test_churn_table_columns_and_errors(tmp_path: Path) -> None:
     ws = Workspace(":memory:")
-    frame = pd.DataFrame({"customerID": ["a", "b", "c", "d"], "tenure": ["1", "3", "4", "4"],
-                          "MonthlyCharges": ["10", "10", "10", "10"],
-                          "Churn": ["Yes", "Yes", "No", "No"],
-                          "Contract": ["m", "m", "y", "y"]})
+    frame = pd.DataFrame(
+        {
+            "customerID": ["a", "b", "c", "d"],
+            "tenure": ["1", "3", "4", "4"],
+            "MonthlyCharges": ["10", "10", "10", "10"],
+            "Churn": ["Yes", "Yes", "No", "No"],
+            "Contract": ["m", "m", "y", "y"],
+        }
+    )
     result = ws.bowtie_churn_table(frame)
     ltv = result.ltv.set_index("group")
     assert ltv.loc["all", "ltv"] == pytest.approx(60.0)

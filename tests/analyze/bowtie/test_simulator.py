@@ -19,9 +19,15 @@ SEVEN = ("s1", "s2", "s3", "s4", "s5", "s6", "s7")
 
 
 def toy(**changes: object) -> GrowthModel:
-    base = dict(stages=SEVEN, conversion=(0.5, 0.6, 0.7, 0.4, 0.8, 0.5, 0.9),
-                days=(20.0, 35.0, 50.0, 10.0, 91.3125, 0.0, 45.0), volume=1000.0,
-                mrr_per_deal=100.0, nrr=1.1, starting_mrr=50_000.0)
+    base = dict(
+        stages=SEVEN,
+        conversion=(0.5, 0.6, 0.7, 0.4, 0.8, 0.5, 0.9),
+        days=(20.0, 35.0, 50.0, 10.0, 91.3125, 0.0, 45.0),
+        volume=1000.0,
+        mrr_per_deal=100.0,
+        nrr=1.1,
+        starting_mrr=50_000.0,
+    )
     base.update(changes)
     return GrowthModel(**base)  # type: ignore[arg-type]
 
@@ -59,12 +65,14 @@ def test_levers_ranked_by_year_three_effect() -> None:
     assert table.iloc[-1]["lever"] == "all levers"
     assert table.set_index("lever").loc["dt.s3=-10%", "effect"] > 0  # deals pulled forward
     # cr.s3=+5% raises steady bookings by exactly 5 %
-    assert project_model(apply_lever(model, parse_lever("cr.s3=+5%", SEVEN)), 4).bookings[0, 0] \
-        == pytest.approx(1.05 * project_model(model, 4).bookings[0, 0])
+    assert project_model(apply_lever(model, parse_lever("cr.s3=+5%", SEVEN)), 4).bookings[
+        0, 0
+    ] == pytest.approx(1.05 * project_model(model, 4).bookings[0, 0])
 
 
-@pytest.mark.parametrize("text", ["cr.nowhere=+5%", "nrr.s1=+1pt", "vm=+2pt", "cr.s1=5",
-                                  "speed=+5%"])
+@pytest.mark.parametrize(
+    "text", ["cr.nowhere=+5%", "nrr.s1=+1pt", "vm=+2pt", "cr.s1=5", "speed=+5%"]
+)
 def test_bad_levers_say_what_to_write(text: str) -> None:
     with pytest.raises(UsageError, match="lever"):
         parse_lever(text, SEVEN)
@@ -75,9 +83,15 @@ def test_monte_carlo_interval_covers_the_truth_at_the_nominal_rate() -> None:
     entries (Poisson) and binomial conversions, builds the model from them, and asks for the 90 %
     interval of year-3 revenue; over 200 repetitions (fixed seed) the truth falls inside about
     90 % of the time (binomial s.e. 2.1 points; accepted: 84–96 %)."""
-    truth = GrowthModel(stages=("a", "b", "c"), conversion=(0.6, 0.4, 0.3),
-                        days=(30.0, 45.0, 60.0), volume=80.0, mrr_per_deal=50.0, nrr=1.05,
-                        starting_mrr=10_000.0)
+    truth = GrowthModel(
+        stages=("a", "b", "c"),
+        conversion=(0.6, 0.4, 0.3),
+        days=(30.0, 45.0, 60.0),
+        volume=80.0,
+        mrr_per_deal=50.0,
+        nrr=1.05,
+        starting_mrr=10_000.0,
+    )
     true_revenue = project_model(truth, 12).year_revenue(3)[0]
     rng = np.random.default_rng(2024)
     covered = 0
@@ -91,10 +105,18 @@ def test_monte_carlo_interval_covers_the_truth_at_the_nominal_rate() -> None:
             conv.append(k / n)
             ns.append(n)
             n = k
-        observed = GrowthModel(stages=truth.stages, conversion=tuple(conv), days=truth.days,
-                               volume=entries / 8, mrr_per_deal=50.0, nrr=1.05,
-                               starting_mrr=10_000.0, conversion_n=tuple(ns),
-                               volume_entries=entries, volume_quarters=8.0)
+        observed = GrowthModel(
+            stages=truth.stages,
+            conversion=tuple(conv),
+            days=truth.days,
+            volume=entries / 8,
+            mrr_per_deal=50.0,
+            nrr=1.05,
+            starting_mrr=10_000.0,
+            conversion_n=tuple(ns),
+            volume_entries=entries,
+            volume_quarters=8.0,
+        )
         mc = monte_carlo(observed, years=3, draws=400, seed=rep, level=0.9)
         covered += mc.revenue_low <= true_revenue <= mc.revenue_high
     assert 0.84 <= covered / reps <= 0.96
@@ -102,7 +124,8 @@ def test_monte_carlo_interval_covers_the_truth_at_the_nominal_rate() -> None:
 
 def test_simulate_run_model_reports_target_probability() -> None:
     result = Simulate(years=2, levers=("nrr=+2pt",), target_growth=0.0, draws=500).run_model(
-        toy(volume=0.0, nrr=1.0))
+        toy(volume=0.0, nrr=1.0)
+    )
     # no new deals and NRR 100 %: revenue stays at 12 × MRR₀, the 0 % target is always met
     assert result.monte_carlo.probability == 1.0
     assert result.quarters["revenue"].iloc[0] == pytest.approx(150_000)

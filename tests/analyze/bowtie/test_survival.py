@@ -34,8 +34,7 @@ def test_short_cohort_borrows_the_pooled_tail() -> None:
 
     Completed conversion = 0.25 + 0.5·(0.6 − 0.2)/0.6 = 7/12.
     """
-    pooled = competing_risks([5, 5, 10, 30, 30], [1, 0, 1, 1, 0], [0, 1, 0, 0, 0],
-                             [0, 0, 0, 0, 1])
+    pooled = competing_risks([5, 5, 10, 30, 30], [1, 0, 1, 1, 0], [0, 1, 0, 0, 0], [0, 0, 0, 0, 1])
     assert pooled.at(5) == pytest.approx((0.6, 0.2, 0.2))
     assert pooled.at(30)[1] == pytest.approx(0.6)
     short = competing_risks([2, 3, 5, 5], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1])

@@ -12,7 +12,7 @@ when the acquisition cost is given, and the nurture and growth loops. Every metr
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,12 +61,17 @@ class RetentionSummary:
     def to_dict(self) -> dict[str, Any]:
         latest = self.latest
         return {
-            "curve": frame_records(self.curve), "monthly_churn": self.monthly_churn,
-            "customers": self.customers, "churned": self.churned,
-            "grr": latest.get("grr"), "nrr": latest.get("nrr"),
-            "expansion": latest.get("expansion"), "contraction": latest.get("contraction"),
+            "curve": frame_records(self.curve),
+            "monthly_churn": self.monthly_churn,
+            "customers": self.customers,
+            "churned": self.churned,
+            "grr": latest.get("grr"),
+            "nrr": latest.get("nrr"),
+            "expansion": latest.get("expansion"),
+            "contraction": latest.get("contraction"),
             "revenue_churn": latest.get("revenue_churn"),
-            "windows": frame_records(self.windows), "by_group": frame_records(self.by_group),
+            "windows": frame_records(self.windows),
+            "by_group": frame_records(self.by_group),
         }
 
 
@@ -93,37 +98,70 @@ class BowtieResult(AnalysisResult):
 
     @property
     def summary(self) -> pd.DataFrame:
-        return self.stages[["stage", "side", "volume", "conversion", "conversion_ci_low",
-                            "conversion_ci_high", "naive_conversion", "median_days", "censored"]]
+        return self.stages[
+            [
+                "stage",
+                "side",
+                "volume",
+                "conversion",
+                "conversion_ci_low",
+                "conversion_ci_high",
+                "naive_conversion",
+                "median_days",
+                "censored",
+            ]
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        stage_keys = ["stage", "side", "volume", "conversion", "conversion_ci_low",
-                      "conversion_ci_high", "median_days", "censored", "naive_conversion",
-                      "closed_conversion", "q1_days", "q3_days", "median_days_to_advance",
-                      "advanced", "lost", "followed_to_horizon"]
-        return jsonable({
-            "inputs": self.inputs.to_dict(), "as_of": self.as_of.isoformat(),
-            "cohort": self.cohort,
-            "stages": frame_records(self.stages[stage_keys]),
-            "cohorts": frame_records(self.cohorts),
-            "cycle": frame_records(self.cycle),
-            "retention": self.retention.to_dict(),
-            "ltv": frame_records(self.ltv),
-            "cac": self.cac,
-            "loops": self.loops,
-            "unmapped_stages": frame_records(self.unmapped_stages),
-            "metrics": {m.name: {"label": m.label, "unit": m.unit}
-                        for m in metric_definitions().values()},
-            "warnings": list(self.warnings),
-        })
+        stage_keys = [
+            "stage",
+            "side",
+            "volume",
+            "conversion",
+            "conversion_ci_low",
+            "conversion_ci_high",
+            "median_days",
+            "censored",
+            "naive_conversion",
+            "closed_conversion",
+            "q1_days",
+            "q3_days",
+            "median_days_to_advance",
+            "advanced",
+            "lost",
+            "followed_to_horizon",
+        ]
+        data: dict[str, Any] = jsonable(
+            {
+                "inputs": self.inputs.to_dict(),
+                "as_of": self.as_of.isoformat(),
+                "cohort": self.cohort,
+                "stages": frame_records(self.stages[stage_keys]),
+                "cohorts": frame_records(self.cohorts),
+                "cycle": frame_records(self.cycle),
+                "retention": self.retention.to_dict(),
+                "ltv": frame_records(self.ltv),
+                "cac": self.cac,
+                "loops": self.loops,
+                "unmapped_stages": frame_records(self.unmapped_stages),
+                "metrics": {
+                    m.name: {"label": m.label, "unit": m.unit}
+                    for m in metric_definitions().values()
+                },
+                "warnings": list(self.warnings),
+            }
+        )
+        return data
 
 
 def _store(source: DealSource) -> DuckDBStore:
     from winloss.store.duckdb_store import DuckDBStore
 
     if not isinstance(source, DuckDBStore):
-        raise UsageError("the Bowtie reads the store's stage history and subscriptions: run it on "
-                         "a store (Workspace.bowtie), or use a churn table for retention only")
+        raise UsageError(
+            "the Bowtie reads the store's stage history and subscriptions: run it on "
+            "a store (Workspace.bowtie), or use a churn table for retention only"
+        )
     return source
 
 
@@ -182,81 +220,141 @@ class Bowtie:
         mapping = self.stage_mapping()
         as_of = self.as_of or q.data_as_of(store)
         if as_of is None:
-            raise InsufficientDataError("the store holds no dated deals: import deals first "
-                                        "(`winloss import deals FILE`)")
+            raise InsufficientDataError(
+                "the store holds no dated deals: import deals first (`winloss import deals FILE`)"
+            )
         warnings: list[str] = []
         fy = store.fiscal_year_start_month
 
         # -- before the sale
         counts = q.presale_spell_counts(
-            store, mapping.table(), as_of=as_of, cohort=self.cohort,
+            store,
+            mapping.table(),
+            as_of=as_of,
+            cohort=self.cohort,
             entry_stage_order=PRE_SALE.index(mapping.deal_entry_stage),
-            since=self.since, until=self.until)
+            since=self.since,
+            until=self.until,
+        )
         pre, pre_cohorts = stage_tables(counts, PRE_SALE, "pre", self.horizon_days)
-        cycle_counts = q.deal_cycle_counts(store, as_of=as_of, cohort=self.cohort,
-                                           since=self.since, until=self.until)
+        cycle_counts = q.deal_cycle_counts(
+            store, as_of=as_of, cohort=self.cohort, since=self.since, until=self.until
+        )
         cycle = _cycle_table(cycle_counts, self.horizon_days)
         commit = PRE_SALE.index("commit")
         # the knot: its volume is the won deals; its time is the sales cycle measured on the deals
-        pre.loc[commit, ["conversion", "conversion_ci_low", "conversion_ci_high",
-                         "naive_conversion", "closed_conversion", "q1_days", "q3_days",
-                         "median_days_to_advance"]] = float("nan")
-        pre.loc[commit, "median_days"] = (cycle.iloc[0]["median_days_won"] if not cycle.empty
-                                          else float("nan"))
+        pre.loc[
+            commit,
+            [
+                "conversion",
+                "conversion_ci_low",
+                "conversion_ci_high",
+                "naive_conversion",
+                "closed_conversion",
+                "q1_days",
+                "q3_days",
+                "median_days_to_advance",
+            ],
+        ] = float("nan")
+        pre.loc[commit, "median_days"] = (
+            cycle.iloc[0]["median_days_won"] if not cycle.empty else float("nan")
+        )
         pre_cohorts = pre_cohorts[pre_cohorts["stage"] != "commit"].reset_index(drop=True)
         names = q.stage_name_counts(store)
         unmapped = names[[mapping.target(n) is None for n in names["name"]]].reset_index(drop=True)
         if len(unmapped):
             shown = ", ".join(f"{n!r}" for n in unmapped["name"].head(8))
-            warnings.append(f"{len(unmapped)} stage name(s) map to no Bowtie stage and were left "
-                            f"out of the funnel: {shown}; map them with --mapping FILE")
+            warnings.append(
+                f"{len(unmapped)} stage name(s) map to no Bowtie stage and were left "
+                f"out of the funnel: {shown}; map them with --mapping FILE"
+            )
         undated = q.undated_deals(store)
         if len(undated):
-            warnings.append(f"{int(undated['deals'].sum())} deal(s) have no creation date (or "
-                            "no close date although closed) and could not be placed in time")
+            warnings.append(
+                f"{int(undated['deals'].sum())} deal(s) have no creation date (or "
+                "no close date although closed) and could not be placed in time"
+            )
 
         # -- after the sale
-        lives = q.customer_lives(store, as_of=as_of, onboarding_events=mapping.onboarding_events,
-                                 impact_events=mapping.impact_events)
-        post_counts = post_sale_spells(lives, as_of=as_of, cohort=self.cohort,
-                                       fiscal_year_start_month=fy) if len(lives) else counts[:0]
+        lives = q.customer_lives(
+            store,
+            as_of=as_of,
+            onboarding_events=mapping.onboarding_events,
+            impact_events=mapping.impact_events,
+        )
+        post_counts = (
+            post_sale_spells(lives, as_of=as_of, cohort=self.cohort, fiscal_year_start_month=fy)
+            if len(lives)
+            else counts[:0]
+        )
         post, post_cohorts = stage_tables(post_counts, POST_SALE, "post", self.horizon_days)
         if lives.empty:
-            warnings.append("no subscriptions: the post-sale side is empty (import them with "
-                            "`winloss import subscriptions FILE`)")
+            warnings.append(
+                "no subscriptions: the post-sale side is empty (import them with "
+                "`winloss import subscriptions FILE`)"
+            )
         stages = pd.concat([pre, post], ignore_index=True)
         cohorts = pd.concat([pre_cohorts, post_cohorts], ignore_index=True)
 
         ret, ltv, per_customer, per_customer_se, current = self._post_sale(
-            store, lives, as_of, warnings)
+            store, lives, as_of, warnings
+        )
         cac = None
         if self.acquisition_cost is not None:
-            new = int(((pd.to_datetime(lives["start"]) >= pd.Timestamp(self.since or dt.date.min))
-                       & (pd.to_datetime(lives["start"])
-                          <= pd.Timestamp(self.until or as_of))).sum()) if len(lives) else 0
+            new = (
+                int(
+                    (
+                        (pd.to_datetime(lives["start"]) >= pd.Timestamp(self.since or dt.date.min))
+                        & (pd.to_datetime(lives["start"]) <= pd.Timestamp(self.until or as_of))
+                    ).sum()
+                )
+                if len(lives)
+                else 0
+            )
             arpu = float(ltv.iloc[0]["arpu"]) if len(ltv) else float("nan")
             cac = retention.cac_payback(self.acquisition_cost, new, arpu, self.gross_margin)
         loop_data = {
             "nurture": loops.nurture_loop(q.nurture_returns(store), q.first_time_win_rate(store)),
             "growth": loops.growth_loop(lives, as_of),
         }
-        n = int(counts.loc[counts["ord"] == counts["ord"].min(), ["advanced", "lost",
-                                                                  "censored"]].sum().sum()
-                ) if len(counts) else 0
-        period = (f"{self.since or 'start'}..{self.until or as_of}")
+        n = (
+            int(
+                counts.loc[counts["ord"] == counts["ord"].min(), ["advanced", "lost", "censored"]]
+                .sum()
+                .sum()
+            )
+            if len(counts)
+            else 0
+        )
+        period = f"{self.since or 'start'}..{self.until or as_of}"
         return BowtieResult(
-            inputs=AnalysisInputs.of(int(cycle_counts[["won", "lost", "censored"]].sum().sum())
-                                     if len(cycle_counts) else n, period=period),
-            as_of=as_of, cohort=self.cohort, stages=stages, cohorts=cohorts, cycle=cycle,
-            retention=ret, ltv=ltv, cac=cac, loops=loop_data, unmapped_stages=unmapped,
-            current_mrr=current, mrr_per_customer=per_customer,
+            inputs=AnalysisInputs.of(
+                int(cycle_counts[["won", "lost", "censored"]].sum().sum())
+                if len(cycle_counts)
+                else n,
+                period=period,
+            ),
+            as_of=as_of,
+            cohort=self.cohort,
+            stages=stages,
+            cohorts=cohorts,
+            cycle=cycle,
+            retention=ret,
+            ltv=ltv,
+            cac=cac,
+            loops=loop_data,
+            unmapped_stages=unmapped,
+            current_mrr=current,
+            mrr_per_customer=per_customer,
             mrr_per_customer_se=per_customer_se,
             nrr_se=retention.nrr_standard_error(self._windows_frame(store, lives, as_of)),
-            warnings=tuple(warnings))
+            warnings=tuple(warnings),
+        )
 
     # -- helpers --------------------------------------------------------------------------------
-    def _windows_frame(self, store: DuckDBStore, lives: pd.DataFrame,
-                       as_of: dt.date) -> pd.DataFrame:
+    def _windows_frame(
+        self, store: DuckDBStore, lives: pd.DataFrame, as_of: dt.date
+    ) -> pd.DataFrame:
         if lives.empty:
             return pd.DataFrame(columns=["window", "account_id", "mrr_start", "mrr_end"])
         first = pd.to_datetime(lives["start"]).min().date()
@@ -270,16 +368,20 @@ class Bowtie:
             end = end - pd.DateOffset(months=3)
         return q.mrr_windows(store, windows[::-1])
 
-    def _post_sale(self, store: DuckDBStore, lives: pd.DataFrame, as_of: dt.date,
-                   warnings: list[str]
-                   ) -> tuple[RetentionSummary, pd.DataFrame, float, float, float]:
+    def _post_sale(
+        self, store: DuckDBStore, lives: pd.DataFrame, as_of: dt.date, warnings: list[str]
+    ) -> tuple[RetentionSummary, pd.DataFrame, float, float, float]:
         if lives.empty:
-            empty = RetentionSummary(curve=pd.DataFrame(columns=["month", "retention", "at_risk"]),
-                                     monthly_churn=float("nan"), customers=0, churned=0,
-                                     windows=retention.revenue_retention(pd.DataFrame(
-                                         columns=["window", "mrr_start", "mrr_end"])),
-                                     by_group=pd.DataFrame(columns=["group", "month",
-                                                                    "retention"]))
+            empty = RetentionSummary(
+                curve=pd.DataFrame(columns=["month", "retention", "at_risk"]),
+                monthly_churn=float("nan"),
+                customers=0,
+                churned=0,
+                windows=retention.revenue_retention(
+                    pd.DataFrame(columns=["window", "mrr_start", "mrr_end"])
+                ),
+                by_group=pd.DataFrame(columns=["group", "month", "retention"]),
+            )
             return empty, pd.DataFrame(), float("nan"), float("nan"), 0.0
         end = pd.Timestamp(as_of)
         start = pd.to_datetime(lives["start"])
@@ -288,20 +390,36 @@ class Bowtie:
         months = ((stop - start).dt.days / retention.DAYS_PER_MONTH).to_numpy(float)
         churned = (churn.notna() & (churn <= end)).to_numpy(float)
         # LTV's revenue per month: MRR now for active customers, MRR at the start otherwise
-        mrr = lives["current_mrr"].where(lives["current_mrr"] > 0, lives["start_mrr"]).fillna(
-            0.0).to_numpy(float)
+        mrr = (
+            lives["current_mrr"]
+            .where(lives["current_mrr"] > 0, lives["start_mrr"])
+            .fillna(0.0)
+            .to_numpy(float)
+        )
         groups = lives["segment"].fillna("(no segment)").astype(str).to_numpy()
         windows = retention.revenue_retention(self._windows_frame(store, lives, as_of))
         if windows.empty:
             warnings.append("GRR/NRR need 12 months of subscriptions; the store has less")
-        ret, ltv = retention_and_ltv(months, churned, mrr, groups, self.retention_months,
-                                     self.gross_margin, self.annual_discount_rate)
+        ret, ltv = retention_and_ltv(
+            months,
+            churned,
+            mrr,
+            groups,
+            self.retention_months,
+            self.gross_margin,
+            self.annual_discount_rate,
+        )
         start_mrr = lives["start_mrr"].dropna().to_numpy(float)
         se = float(start_mrr.std(ddof=1) / np.sqrt(len(start_mrr))) if len(start_mrr) > 1 else 0.0
         current = float(lives["current_mrr"].fillna(0.0).sum())
-        ret = RetentionSummary(curve=ret.curve, monthly_churn=ret.monthly_churn,
-                               customers=ret.customers, churned=ret.churned, windows=windows,
-                               by_group=ret.by_group)
+        ret = RetentionSummary(
+            curve=ret.curve,
+            monthly_churn=ret.monthly_churn,
+            customers=ret.customers,
+            churned=ret.churned,
+            windows=windows,
+            by_group=ret.by_group,
+        )
         return ret, ltv, float(start_mrr.mean()) if len(start_mrr) else float("nan"), se, current
 
 
@@ -310,35 +428,69 @@ def monthly_discount(annual_rate: float) -> float:
     return float((1.0 + annual_rate) ** (1.0 / 12.0) - 1.0)
 
 
-def retention_and_ltv(months: np.ndarray, churned: np.ndarray, revenue: np.ndarray,
-                      groups: np.ndarray, curve_months: int, gross_margin: float,
-                      annual_discount_rate: float) -> tuple[RetentionSummary, pd.DataFrame]:
+def retention_and_ltv(
+    months: np.ndarray,
+    churned: np.ndarray,
+    revenue: np.ndarray,
+    groups: np.ndarray,
+    curve_months: int,
+    gross_margin: float,
+    annual_discount_rate: float,
+) -> tuple[RetentionSummary, pd.DataFrame]:
     """Retention curve (all and per group), monthly churn and LTV per group (first row: all)."""
     r = monthly_discount(annual_discount_rate)
     curve = retention.retention_curve(months, churned, curve_months)
     parts = [curve.assign(group="all")[["group", "month", "retention"]]]
-    values = [retention.lifetime_value("all", months, churned, revenue,
-                                       gross_margin=gross_margin, monthly_discount=r)]
+    values = [
+        retention.lifetime_value(
+            "all", months, churned, revenue, gross_margin=gross_margin, monthly_discount=r
+        )
+    ]
     for g in sorted(set(groups.tolist())):
         mask = groups == g
-        parts.append(retention.retention_curve(months[mask], churned[mask], curve_months).assign(
-            group=g)[["group", "month", "retention"]])
-        values.append(retention.lifetime_value(g, months[mask], churned[mask], revenue[mask],
-                                               gross_margin=gross_margin, monthly_discount=r))
+        parts.append(
+            retention.retention_curve(months[mask], churned[mask], curve_months).assign(group=g)[
+                ["group", "month", "retention"]
+            ]
+        )
+        values.append(
+            retention.lifetime_value(
+                g,
+                months[mask],
+                churned[mask],
+                revenue[mask],
+                gross_margin=gross_margin,
+                monthly_discount=r,
+            )
+        )
     ltv = pd.DataFrame([v.__dict__ for v in values])
     summary = RetentionSummary(
-        curve=curve, monthly_churn=retention.monthly_churn(months, churned),
-        customers=int(len(months)), churned=int(churned.sum()),
-        windows=retention.revenue_retention(pd.DataFrame(columns=["window", "mrr_start",
-                                                                  "mrr_end"])),
-        by_group=pd.concat(parts, ignore_index=True))
+        curve=curve,
+        monthly_churn=retention.monthly_churn(months, churned),
+        customers=int(len(months)),
+        churned=int(churned.sum()),
+        windows=retention.revenue_retention(
+            pd.DataFrame(columns=["window", "mrr_start", "mrr_end"])
+        ),
+        by_group=pd.concat(parts, ignore_index=True),
+    )
     return summary, ltv
 
 
 def _cycle_table(counts: pd.DataFrame, horizon: float | None) -> pd.DataFrame:
     """Sales cycle per creation cohort (first row: all): KM days to close, censored win rate."""
-    cols = ["cohort", "deals", "won", "lost", "open", "win_rate", "naive_win_rate",
-            "closed_win_rate", "median_days_to_close", "median_days_won"]
+    cols = [
+        "cohort",
+        "deals",
+        "won",
+        "lost",
+        "open",
+        "win_rate",
+        "naive_win_rate",
+        "closed_win_rate",
+        "median_days_to_close",
+        "median_days_won",
+    ]
     if counts.empty:
         return pd.DataFrame(columns=cols)
     rows = []
@@ -352,15 +504,24 @@ def _cycle_table(counts: pd.DataFrame, horizon: float | None) -> pd.DataFrame:
         risks = competing_risks(part["days"], part["won"], part["lost"], part["censored"])
         rate, _ = conversion_by(risks, h, pooled if label != "all" else None)
         n = risks.n
-        rows.append({
-            "cohort": label, "deals": n, "won": risks.n_advanced, "lost": risks.n_lost,
-            "open": risks.n_censored, "win_rate": rate,
-            "naive_win_rate": risks.n_advanced / n if n else float("nan"),
-            "closed_win_rate": (risks.n_advanced / (risks.n_advanced + risks.n_lost)
-                                if risks.n_advanced + risks.n_lost else float("nan")),
-            "median_days_to_close": risks.quantile(0.5),
-            "median_days_won": weighted_median(part["days"], part["won"]),
-        })
+        rows.append(
+            {
+                "cohort": label,
+                "deals": n,
+                "won": risks.n_advanced,
+                "lost": risks.n_lost,
+                "open": risks.n_censored,
+                "win_rate": rate,
+                "naive_win_rate": risks.n_advanced / n if n else float("nan"),
+                "closed_win_rate": (
+                    risks.n_advanced / (risks.n_advanced + risks.n_lost)
+                    if risks.n_advanced + risks.n_lost
+                    else float("nan")
+                ),
+                "median_days_to_close": risks.quantile(0.5),
+                "median_days_won": weighted_median(part["days"], part["won"]),
+            }
+        )
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -392,53 +553,84 @@ class ChurnTableBowtie:
         tenure_col = _column(frame, self.tenure_column, TENURE_NAMES, "tenure", file)
         churn_col = _column(frame, self.churn_column, CHURN_NAMES, "churn", file)
         charge_col = _column(frame, self.charge_column, CHARGE_NAMES, "monthly charge", file)
-        group_col = (_column(frame, self.group_column, GROUP_NAMES, "group", file)
-                     if self.group_column or any(c.lower() in GROUP_NAMES for c in frame.columns)
-                     else None)
+        group_col = (
+            _column(frame, self.group_column, GROUP_NAMES, "group", file)
+            if self.group_column or any(c.lower() in GROUP_NAMES for c in frame.columns)
+            else None
+        )
         tenure = pd.to_numeric(frame[tenure_col], errors="coerce")
         bad = tenure.isna() | (tenure < 0)
         if bad.any():
             row = int(np.argmax(bad.to_numpy())) + 2
-            raise UsageError(f"{file}: row {row}, column {tenure_col!r}: tenure must be a "
-                             f"number of months ≥ 0 (value {frame[tenure_col].iloc[row - 2]!r})")
+            raise UsageError(
+                f"{file}: row {row}, column {tenure_col!r}: tenure must be a "
+                f"number of months ≥ 0 (value {frame[tenure_col].iloc[row - 2]!r})"
+            )
         churned = _yes_no(frame[churn_col], churn_col, file)
         charge = pd.to_numeric(frame[charge_col], errors="coerce")
         if charge.isna().any():
             row = int(np.argmax(charge.isna().to_numpy())) + 2
-            raise UsageError(f"{file}: row {row}, column {charge_col!r}: not a number; fix the "
-                             "value or choose another --charge-column")
-        groups = (frame[group_col].fillna("(none)").astype(str).to_numpy() if group_col
-                  else np.full(len(frame), "all"))
-        ret, ltv = retention_and_ltv(tenure.to_numpy(float), churned, charge.to_numpy(float),
-                                     groups, self.retention_months, self.gross_margin,
-                                     self.annual_discount_rate)
+            raise UsageError(
+                f"{file}: row {row}, column {charge_col!r}: not a number; fix the "
+                "value or choose another --charge-column"
+            )
+        groups = (
+            frame[group_col].fillna("(none)").astype(str).to_numpy()
+            if group_col
+            else np.full(len(frame), "all")
+        )
+        ret, ltv = retention_and_ltv(
+            tenure.to_numpy(float),
+            churned,
+            charge.to_numpy(float),
+            groups,
+            self.retention_months,
+            self.gross_margin,
+            self.annual_discount_rate,
+        )
         cac = None
         if self.acquisition_cost is not None:
-            cac = retention.cac_payback(self.acquisition_cost, len(frame),
-                                        float(ltv.iloc[0]["arpu"]), self.gross_margin)
+            cac = retention.cac_payback(
+                self.acquisition_cost, len(frame), float(ltv.iloc[0]["arpu"]), self.gross_margin
+            )
         empty = pd.DataFrame(columns=STAGE_COLUMNS)
         return BowtieResult(
-            inputs=AnalysisInputs.of(len(frame), period="churn table"), as_of=dt.date.today(),
-            cohort="none", stages=empty, cohorts=empty,
-            cycle=pd.DataFrame(), retention=ret, ltv=ltv, cac=cac, loops={},
+            inputs=AnalysisInputs.of(len(frame), period="churn table"),
+            as_of=dt.date.today(),
+            cohort="none",
+            stages=empty,
+            cohorts=empty,
+            cycle=pd.DataFrame(),
+            retention=ret,
+            ltv=ltv,
+            cac=cac,
+            loops={},
             unmapped_stages=pd.DataFrame(columns=["source", "name", "rows"]),
             mrr_per_customer=float(charge.mean()),
-            warnings=("a churn table has no stage history, subscriptions over time or deals: "
-                      "only retention, churn and lifetime value are computed",))
+            warnings=(
+                "a churn table has no stage history, subscriptions over time or deals: "
+                "only retention, churn and lifetime value are computed",
+            ),
+        )
 
 
-def _column(frame: pd.DataFrame, given: str | None, names: tuple[str, ...], what: str,
-            file: str) -> str:
+def _column(
+    frame: pd.DataFrame, given: str | None, names: tuple[str, ...], what: str, file: str
+) -> str:
     if given is not None:
         if given not in frame.columns:
-            raise UsageError(f"{file}: no column {given!r} (the {what} column); columns are "
-                             f"{', '.join(map(str, frame.columns))}")
+            raise UsageError(
+                f"{file}: no column {given!r} (the {what} column); columns are "
+                f"{', '.join(map(str, frame.columns))}"
+            )
         return given
     for col in frame.columns:
         if str(col).strip().lower() in names:
             return str(col)
-    raise UsageError(f"{file}: no {what} column found (looked for {', '.join(names)}); name it "
-                     f"with --{what.replace(' ', '-')}-column")
+    raise UsageError(
+        f"{file}: no {what} column found (looked for {', '.join(names)}); name it "
+        f"with --{what.replace(' ', '-')}-column"
+    )
 
 
 def _yes_no(values: pd.Series, column: str, file: str) -> np.ndarray:
@@ -446,9 +638,12 @@ def _yes_no(values: pd.Series, column: str, file: str) -> np.ndarray:
     ok = text.isin(YES | NO)
     if not ok.all():
         row = int(np.argmax(~ok.to_numpy())) + 2
-        raise UsageError(f"{file}: row {row}, column {column!r}: churned must be yes/no "
-                         f"(value {values.iloc[row - 2]!r})")
-    return text.isin(YES).to_numpy(float)
+        raise UsageError(
+            f"{file}: row {row}, column {column!r}: churned must be yes/no "
+            f"(value {values.iloc[row - 2]!r})"
+        )
+    flags: np.ndarray = text.isin(YES).to_numpy(float)
+    return flags
 
 
 __all__ = ["Bowtie", "BowtieResult", "ChurnTableBowtie", "RetentionSummary", "cohort_label"]

@@ -35,9 +35,13 @@ def metric_definitions() -> dict[str, MetricDefinition]:
     out: dict[str, MetricDefinition] = {}
     for entry in data["metrics"]:
         out[str(entry["name"])] = MetricDefinition(
-            name=str(entry["name"]), label=str(entry["label"]), side=str(entry["side"]),
-            unit=str(entry["unit"]), formula=str(entry["formula"]),
-            inputs=tuple(str(i) for i in entry["inputs"]), censoring=str(entry["censoring"]),
+            name=str(entry["name"]),
+            label=str(entry["label"]),
+            side=str(entry["side"]),
+            unit=str(entry["unit"]),
+            formula=str(entry["formula"]),
+            inputs=tuple(str(i) for i in entry["inputs"]),
+            censoring=str(entry["censoring"]),
         )
     return out
 
@@ -52,8 +56,10 @@ def metric(name: str) -> MetricDefinition:
 
 def metrics_markdown() -> str:
     """The definitions as a Markdown table (embedded verbatim in docs/bowtie.md)."""
-    lines = ["| metric | label | side | unit | formula | censoring |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| metric | label | side | unit | formula | censoring |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for m in metric_definitions().values():
         cells = [f"`{m.name}`", m.label, m.side, m.unit, m.formula, m.censoring]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")

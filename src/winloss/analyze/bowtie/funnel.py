@@ -18,19 +18,41 @@ import pandas as pd
 from winloss.analyze.bowtie.survival import CompetingRisks, competing_risks, conversion_by
 from winloss.analyze.stats.exact_tests import wilson_interval
 
-STAGE_COLUMNS = ["stage", "side", "cohort", "volume", "advanced", "lost", "censored", "conversion",
-                 "conversion_ci_low", "conversion_ci_high", "naive_conversion",
-                 "closed_conversion", "q1_days", "median_days", "q3_days", "median_days_to_advance",
-                 "effective_n", "followed_to_horizon"]
+STAGE_COLUMNS = [
+    "stage",
+    "side",
+    "cohort",
+    "volume",
+    "advanced",
+    "lost",
+    "censored",
+    "conversion",
+    "conversion_ci_low",
+    "conversion_ci_high",
+    "naive_conversion",
+    "closed_conversion",
+    "q1_days",
+    "median_days",
+    "q3_days",
+    "median_days_to_advance",
+    "effective_n",
+    "followed_to_horizon",
+]
 
 
 def _risks(rows: pd.DataFrame) -> CompetingRisks:
     return competing_risks(rows["days"], rows["advanced"], rows["lost"], rows["censored"])
 
 
-def stage_row(stage: str, side: str, cohort: str, risks: CompetingRisks, horizon: float | None,
-              pooled: CompetingRisks | None, advance_days: float = float("nan")
-              ) -> dict[str, object]:
+def stage_row(
+    stage: str,
+    side: str,
+    cohort: str,
+    risks: CompetingRisks,
+    horizon: float | None,
+    pooled: CompetingRisks | None,
+    advance_days: float = float("nan"),
+) -> dict[str, object]:
     """One row of the stage table from the spell estimate of one stage (and cohort)."""
     h = horizon if horizon is not None else (pooled.max_follow_up if pooled else None)
     conversion, reached = conversion_by(risks, h, pooled)
@@ -38,21 +60,34 @@ def stage_row(stage: str, side: str, cohort: str, risks: CompetingRisks, horizon
     low, high = wilson_interval(np.array([conversion * known]), np.array([known]))
     n = risks.n
     return {
-        "stage": stage, "side": side, "cohort": cohort, "volume": n,
-        "advanced": risks.n_advanced, "lost": risks.n_lost, "censored": risks.n_censored,
-        "conversion": conversion, "conversion_ci_low": float(low[0]),
+        "stage": stage,
+        "side": side,
+        "cohort": cohort,
+        "volume": n,
+        "advanced": risks.n_advanced,
+        "lost": risks.n_lost,
+        "censored": risks.n_censored,
+        "conversion": conversion,
+        "conversion_ci_low": float(low[0]),
         "conversion_ci_high": float(high[0]),
         "naive_conversion": risks.n_advanced / n if n else float("nan"),
-        "closed_conversion": (risks.n_advanced / (risks.n_advanced + risks.n_lost)
-                              if risks.n_advanced + risks.n_lost else float("nan")),
-        "q1_days": risks.quantile(0.25), "median_days": risks.quantile(0.5),
-        "q3_days": risks.quantile(0.75), "median_days_to_advance": advance_days,
-        "effective_n": known, "followed_to_horizon": reached,
+        "closed_conversion": (
+            risks.n_advanced / (risks.n_advanced + risks.n_lost)
+            if risks.n_advanced + risks.n_lost
+            else float("nan")
+        ),
+        "q1_days": risks.quantile(0.25),
+        "median_days": risks.quantile(0.5),
+        "q3_days": risks.quantile(0.75),
+        "median_days_to_advance": advance_days,
+        "effective_n": known,
+        "followed_to_horizon": reached,
     }
 
 
-def stage_tables(counts: pd.DataFrame, stages: tuple[str, ...], side: str,
-                 horizon: float | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def stage_tables(
+    counts: pd.DataFrame, stages: tuple[str, ...], side: str, horizon: float | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(overall rows, per-cohort rows) for the ``stages`` (``counts.ord`` indexes ``stages``).
 
     The last stage of a side (commit, growth's repeat) is reported with its volume; its conversion
@@ -66,13 +101,33 @@ def stage_tables(counts: pd.DataFrame, stages: tuple[str, ...], side: str,
             overall.append(_empty_row(stage, side, "all"))
             continue
         pooled = _risks(rows)
-        overall.append(stage_row(stage, side, "all", pooled, horizon, None,
-                                 weighted_median(rows["days"], rows["advanced"])))
+        overall.append(
+            stage_row(
+                stage,
+                side,
+                "all",
+                pooled,
+                horizon,
+                None,
+                weighted_median(rows["days"], rows["advanced"]),
+            )
+        )
         for cohort, part in rows.groupby("cohort", sort=True):
-            by_cohort.append(stage_row(stage, side, str(cohort), _risks(part), horizon, pooled,
-                                       weighted_median(part["days"], part["advanced"])))
-    return (pd.DataFrame(overall, columns=STAGE_COLUMNS),
-            pd.DataFrame(by_cohort, columns=STAGE_COLUMNS))
+            by_cohort.append(
+                stage_row(
+                    stage,
+                    side,
+                    str(cohort),
+                    _risks(part),
+                    horizon,
+                    pooled,
+                    weighted_median(part["days"], part["advanced"]),
+                )
+            )
+    return (
+        pd.DataFrame(overall, columns=STAGE_COLUMNS),
+        pd.DataFrame(by_cohort, columns=STAGE_COLUMNS),
+    )
 
 
 def weighted_median(values: pd.Series, weights: pd.Series) -> float:
@@ -91,8 +146,16 @@ def weighted_median(values: pd.Series, weights: pd.Series) -> float:
 
 def _empty_row(stage: str, side: str, cohort: str) -> dict[str, object]:
     row: dict[str, object] = dict.fromkeys(STAGE_COLUMNS, float("nan"))
-    row.update(stage=stage, side=side, cohort=cohort, volume=0, advanced=0, lost=0, censored=0,
-               followed_to_horizon=False)
+    row.update(
+        stage=stage,
+        side=side,
+        cohort=cohort,
+        volume=0,
+        advanced=0,
+        lost=0,
+        censored=0,
+        followed_to_horizon=False,
+    )
     return row
 
 
@@ -103,12 +166,16 @@ def cohort_label(values: pd.Series, cohort: str, fiscal_year_start_month: int = 
         return ts.dt.strftime("%Y-%m")
     shift = (12 - (fiscal_year_start_month - 1)) % 12
     moved = ts + pd.DateOffset(months=shift)
-    return moved.dt.year.astype("Int64").astype(str) + "Q" + moved.dt.quarter.astype(
-        "Int64").astype(str)
+    return (
+        moved.dt.year.astype("Int64").astype(str)
+        + "Q"
+        + moved.dt.quarter.astype("Int64").astype(str)
+    )
 
 
-def post_sale_spells(lives: pd.DataFrame, *, as_of: dt.date, cohort: str,
-                     fiscal_year_start_month: int = 1) -> pd.DataFrame:
+def post_sale_spells(
+    lives: pd.DataFrame, *, as_of: dt.date, cohort: str, fiscal_year_start_month: int = 1
+) -> pd.DataFrame:
     """Spell counts of the post-sale stages from one row per customer.
 
     Stages (``ord``): 0 onboarding (entered at the subscription start), 1 impact (first impact
@@ -123,7 +190,7 @@ def post_sale_spells(lives: pd.DataFrame, *, as_of: dt.date, cohort: str,
     frames: list[pd.DataFrame] = []
     for k in range(len(cols)):
         entered = entries[:, k]
-        later = entries[:, k + 1:]
+        later = entries[:, k + 1 :]
         if later.shape[1]:
             # NaT sorts last in numpy's min? no: NaT propagates; mask it with a far future date
             far = np.datetime64("2262-01-01")
@@ -134,20 +201,27 @@ def post_sale_spells(lives: pd.DataFrame, *, as_of: dt.date, cohort: str,
             nxt = np.full(len(entered), np.datetime64("NaT"), dtype="datetime64[ns]")
         ok = ~np.isnat(entered) & (entered <= np.datetime64(end))
         nxt = np.where(nxt <= np.datetime64(end), nxt, np.datetime64("NaT"))
-        lost_at = np.where(np.isnat(nxt) & ~np.isnat(churn) & (churn <= np.datetime64(end)),
-                           churn, np.datetime64("NaT"))
-        stop = np.where(~np.isnat(nxt), nxt, np.where(~np.isnat(lost_at), lost_at,
-                                                       np.datetime64(end)))
+        lost_at = np.where(
+            np.isnat(nxt) & ~np.isnat(churn) & (churn <= np.datetime64(end)),
+            churn,
+            np.datetime64("NaT"),
+        )
+        stop = np.where(
+            ~np.isnat(nxt), nxt, np.where(~np.isnat(lost_at), lost_at, np.datetime64(end))
+        )
         days = ((stop - entered) / np.timedelta64(1, "D")).astype("float64")
-        frame = pd.DataFrame({
-            "ord": k,
-            "cohort": cohort_label(pd.Series(entered[ok]), cohort, fiscal_year_start_month),
-            "days": np.maximum(0.0, np.floor(days[ok])),
-            "advanced": (~np.isnat(nxt))[ok].astype(int),
-            "lost": (np.isnat(nxt) & ~np.isnat(lost_at))[ok].astype(int),
-        })
+        frame = pd.DataFrame(
+            {
+                "ord": k,
+                "cohort": cohort_label(pd.Series(entered[ok]), cohort, fiscal_year_start_month),
+                "days": np.maximum(0.0, np.floor(days[ok])),
+                "advanced": (~np.isnat(nxt))[ok].astype(int),
+                "lost": (np.isnat(nxt) & ~np.isnat(lost_at))[ok].astype(int),
+            }
+        )
         frame["censored"] = 1 - frame["advanced"] - frame["lost"]
         frames.append(frame)
     spells = pd.concat(frames, ignore_index=True)
     return spells.groupby(["ord", "cohort", "days"], as_index=False)[
-        ["advanced", "lost", "censored"]].sum()
+        ["advanced", "lost", "censored"]
+    ].sum()

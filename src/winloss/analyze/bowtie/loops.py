@@ -14,8 +14,13 @@ from winloss.analyze.stats.exact_tests import wilson_interval
 
 def _rate(k: int, n: int) -> dict[str, Any]:
     low, high = wilson_interval(np.array([k]), np.array([n]))
-    return {"count": int(k), "n": int(n), "rate": k / n if n else None,
-            "ci_low": float(low[0]) if n else None, "ci_high": float(high[0]) if n else None}
+    return {
+        "count": int(k),
+        "n": int(n),
+        "rate": k / n if n else None,
+        "ci_low": float(low[0]) if n else None,
+        "ci_high": float(high[0]) if n else None,
+    }
 
 
 def nurture_loop(returns: pd.DataFrame, first_time: tuple[int, int]) -> dict[str, Any]:
@@ -62,6 +67,7 @@ def growth_loop(lives: pd.DataFrame, as_of: dt.date) -> dict[str, Any]:
         "renewals_per_customer_year": float(lives["renewals"].sum()) / years if years else None,
         "expansions_per_customer_year": float(lives["expansions"].sum()) / years if years else None,
         "expanded_with_impact": _rate(int((expanded & with_impact).sum()), int(with_impact.sum())),
-        "expanded_without_impact": _rate(int((expanded & ~with_impact).sum()),
-                                         int((~with_impact).sum())),
+        "expanded_without_impact": _rate(
+            int((expanded & ~with_impact).sum()), int((~with_impact).sum())
+        ),
     }

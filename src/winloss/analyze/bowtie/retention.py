@@ -53,9 +53,15 @@ class LifetimeValue:
     ltv_simple: float
 
 
-def lifetime_value(group: str, durations: np.ndarray, churned: np.ndarray, revenue: np.ndarray,
-                   *, gross_margin: float = 1.0, monthly_discount: float = 0.0
-                   ) -> LifetimeValue:
+def lifetime_value(
+    group: str,
+    durations: np.ndarray,
+    churned: np.ndarray,
+    revenue: np.ndarray,
+    *,
+    gross_margin: float = 1.0,
+    monthly_discount: float = 0.0,
+) -> LifetimeValue:
     """LTV = ARPU × margin × Σ_t S(t)/(1+r)^t (see ``metrics.yaml``).
 
     S(t) is the Kaplan–Meier retention at whole months up to the last observed month T; past T it
@@ -74,14 +80,17 @@ def lifetime_value(group: str, durations: np.ndarray, churned: np.ndarray, reven
     q = (1.0 - c) / (1.0 + r) if np.isfinite(c) else 0.0
     tail = curve[-1] * disc[-1] * (q / (1.0 - q)) if q < 1.0 else float("inf")
     value = arpu * gross_margin
-    if c > 0:
-        simple = value / c if r == 0 else value * (1.0 + r) / (r + c)
-    else:
-        simple = float("inf")
+    # Σ_t ((1 − c)/(1 + r))^t = (1 + r)/(r + c)
+    simple = value * (1.0 + r) / (r + c) if c > 0 else float("inf")
     return LifetimeValue(
-        group=group, customers=int(len(d)), arpu=arpu, monthly_churn=c,
-        expected_months=observed + tail, ltv=value * (observed + tail),
-        ltv_observed=value * observed, ltv_simple=simple,
+        group=group,
+        customers=int(len(d)),
+        arpu=arpu,
+        monthly_churn=c,
+        expected_months=observed + tail,
+        ltv=value * (observed + tail),
+        ltv_observed=value * observed,
+        ltv_simple=simple,
     )
 
 
@@ -96,18 +105,35 @@ def revenue_retention(windows: pd.DataFrame) -> pd.DataFrame:
         end = part["mrr_end"].fillna(0.0).to_numpy(float)
         base = start.sum()
         churned = end <= 0
-        rows.append({
-            "window": window, "customers": len(part), "churned_customers": int(churned.sum()),
-            "mrr_start": base, "mrr_end": end.sum(),
-            "grr": float(np.minimum(start, end).sum() / base),
-            "nrr": float(end.sum() / base),
-            "expansion": float(np.maximum(end - start, 0).sum() / base),
-            "contraction": float(np.maximum(start - end, 0)[~churned].sum() / base),
-            "revenue_churn": float(start[churned].sum() / base),
-        })
-    return pd.DataFrame(rows, columns=["window", "customers", "churned_customers", "mrr_start",
-                                       "mrr_end", "grr", "nrr", "expansion", "contraction",
-                                       "revenue_churn"])
+        rows.append(
+            {
+                "window": window,
+                "customers": len(part),
+                "churned_customers": int(churned.sum()),
+                "mrr_start": base,
+                "mrr_end": end.sum(),
+                "grr": float(np.minimum(start, end).sum() / base),
+                "nrr": float(end.sum() / base),
+                "expansion": float(np.maximum(end - start, 0).sum() / base),
+                "contraction": float(np.maximum(start - end, 0)[~churned].sum() / base),
+                "revenue_churn": float(start[churned].sum() / base),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "window",
+            "customers",
+            "churned_customers",
+            "mrr_start",
+            "mrr_end",
+            "grr",
+            "nrr",
+            "expansion",
+            "contraction",
+            "revenue_churn",
+        ],
+    )
 
 
 def nrr_standard_error(windows: pd.DataFrame) -> float:
@@ -125,10 +151,15 @@ def nrr_standard_error(windows: pd.DataFrame) -> float:
     return float(np.sqrt(n / (n - 1) * np.sum(resid**2)) / x.sum())
 
 
-def cac_payback(acquisition_cost: float, new_customers: int, arpu: float,
-                gross_margin: float) -> dict[str, float]:
+def cac_payback(
+    acquisition_cost: float, new_customers: int, arpu: float, gross_margin: float
+) -> dict[str, float]:
     """CAC = cost / new customers; payback months = CAC / (ARPU × gross margin)."""
     cac = acquisition_cost / new_customers if new_customers else float("nan")
     monthly = arpu * gross_margin
-    return {"acquisition_cost": acquisition_cost, "new_customers": float(new_customers),
-            "cac": cac, "payback_months": cac / monthly if monthly > 0 else float("nan")}
+    return {
+        "acquisition_cost": acquisition_cost,
+        "new_customers": float(new_customers),
+        "cac": cac,
+        "payback_months": cac / monthly if monthly > 0 else float("nan"),
+    }

@@ -45,33 +45,52 @@ class SimulationResult(AnalysisResult):
 
     def to_dict(self) -> dict[str, Any]:
         mc = self.monte_carlo
-        return jsonable({
-            "inputs": self.inputs.to_dict(),
-            "model": {"stages": list(self.model.stages),
-                      "conversion": list(self.model.conversion), "days": list(self.model.days),
-                      "volume_per_quarter": self.model.volume,
-                      "mrr_per_deal": self.model.mrr_per_deal, "nrr": self.model.nrr,
-                      "starting_mrr": self.model.starting_mrr},
-            "years": self.years,
-            "quarters": frame_records(self.quarters),
-            "levers": frame_records(self.levers),
-            "monte_carlo": {"draws": mc.draws, "level": mc.level,
-                            "revenue_low": mc.revenue_low, "revenue_median": mc.revenue_median,
-                            "revenue_high": mc.revenue_high, "target_growth": mc.target_growth,
-                            "target_revenue": mc.target_revenue, "probability": mc.probability},
-            "warnings": list(self.warnings),
-        })
+        data: dict[str, Any] = jsonable(
+            {
+                "inputs": self.inputs.to_dict(),
+                "model": {
+                    "stages": list(self.model.stages),
+                    "conversion": list(self.model.conversion),
+                    "days": list(self.model.days),
+                    "volume_per_quarter": self.model.volume,
+                    "mrr_per_deal": self.model.mrr_per_deal,
+                    "nrr": self.model.nrr,
+                    "starting_mrr": self.model.starting_mrr,
+                },
+                "years": self.years,
+                "quarters": frame_records(self.quarters),
+                "levers": frame_records(self.levers),
+                "monte_carlo": {
+                    "draws": mc.draws,
+                    "level": mc.level,
+                    "revenue_low": mc.revenue_low,
+                    "revenue_median": mc.revenue_median,
+                    "revenue_high": mc.revenue_high,
+                    "target_growth": mc.target_growth,
+                    "target_revenue": mc.target_revenue,
+                    "probability": mc.probability,
+                },
+                "warnings": list(self.warnings),
+            }
+        )
+        return data
 
 
-def growth_model(bowtie: BowtieResult, *, recent_quarters: int = 4) -> tuple[GrowthModel,
-                                                                           list[str]]:
+def growth_model(
+    bowtie: BowtieResult, *, recent_quarters: int = 4
+) -> tuple[GrowthModel, list[str]]:
     """The simulator's inputs measured by a quarterly Bowtie: pre-sale stages up to commit."""
     warnings: list[str] = []
-    pre = bowtie.stages[(bowtie.stages["side"] == "pre") & (bowtie.stages["stage"] != "commit")
-                        & (bowtie.stages["volume"] > 0)]
+    pre = bowtie.stages[
+        (bowtie.stages["side"] == "pre")
+        & (bowtie.stages["stage"] != "commit")
+        & (bowtie.stages["volume"] > 0)
+    ]
     if pre.empty:
-        raise InsufficientDataError("no pre-sale stage has entries: import deals (and their stage "
-                                    "history) before simulating")
+        raise InsufficientDataError(
+            "no pre-sale stage has entries: import deals (and their stage "
+            "history) before simulating"
+        )
     first = str(pre.iloc[0]["stage"])
     entries = bowtie.cohorts[(bowtie.cohorts["stage"] == first)].sort_values("cohort")
     # complete quarters only: the as-of quarter is usually partial
@@ -96,9 +115,12 @@ def growth_model(bowtie: BowtieResult, *, recent_quarters: int = 4) -> tuple[Gro
         conversion=tuple(float(c) for c in pre["conversion"].fillna(0.0)),
         days=tuple(float(d) for d in days),
         volume=volume_entries / quarters if quarters else 0.0,
-        mrr_per_deal=float(mrr), nrr=nrr, starting_mrr=float(bowtie.current_mrr),
+        mrr_per_deal=float(mrr),
+        nrr=nrr,
+        starting_mrr=float(bowtie.current_mrr),
         conversion_n=tuple(float(n) for n in pre["effective_n"].fillna(0.0)),
-        volume_entries=volume_entries, volume_quarters=quarters,
+        volume_entries=volume_entries,
+        volume_quarters=quarters,
         nrr_se=float(nrr_se) if np.isfinite(nrr_se) else 0.0,
         mrr_per_deal_se=float(mrr_se) if np.isfinite(mrr_se) else 0.0,
     )
@@ -130,14 +152,16 @@ def lever_table(model: GrowthModel, levers: tuple[str, ...], years: int) -> pd.D
         rank_rev = float(proj.year_revenue(rank_year)[0])
         row["effect"] = rank_rev - base_rank
         row["effect_pct"] = (rank_rev / base_rank - 1.0) if base_rank else float("nan")
-        row["bookings_ratio"] = (float(proj.bookings.sum()) / base_bookings
-                                 if base_bookings else float("nan"))
+        row["bookings_ratio"] = (
+            float(proj.bookings.sum()) / base_bookings if base_bookings else float("nan")
+        )
         rows.append(row)
     table = pd.DataFrame(rows)
     single = table["lever"].isin([p.text for p in parsed])
     table["rank"] = pd.Series(pd.NA, index=table.index, dtype="Int64")
-    table.loc[single, "rank"] = table.loc[single, "effect"].rank(
-        ascending=False, method="min").astype("Int64")
+    table.loc[single, "rank"] = (
+        table.loc[single, "effect"].rank(ascending=False, method="min").astype("Int64")
+    )
     return table
 
 
@@ -173,22 +197,43 @@ class Simulate:
             settings = Bowtie(**{**settings.__dict__, "cohort": "quarter"})
         measured = settings.run(source)
         model, warnings = growth_model(measured)
-        return self.run_model(model, inputs=measured.inputs,
-                              warnings=tuple(warnings) + measured.warnings)
+        return self.run_model(
+            model, inputs=measured.inputs, warnings=tuple(warnings) + measured.warnings
+        )
 
-    def run_model(self, model: GrowthModel, *, inputs: AnalysisInputs | None = None,
-                  warnings: tuple[str, ...] = ()) -> SimulationResult:
+    def run_model(
+        self,
+        model: GrowthModel,
+        *,
+        inputs: AnalysisInputs | None = None,
+        warnings: tuple[str, ...] = (),
+    ) -> SimulationResult:
         """Project and rank levers for an explicit model (toy cases, what-if inputs)."""
         quarters = 4 * self.years
         base = project_model(model, quarters)
-        table = pd.DataFrame({
-            "quarter": [f"+{q + 1}" for q in range(quarters)],
-            "bookings": base.bookings[0], "new_mrr": base.new_mrr[0], "mrr": base.mrr[0],
-            "revenue": base.revenue[0],
-        })
-        mc = monte_carlo(model, years=self.years, draws=self.draws, seed=self.seed,
-                         level=self.level, target_growth=self.target_growth)
+        table = pd.DataFrame(
+            {
+                "quarter": [f"+{q + 1}" for q in range(quarters)],
+                "bookings": base.bookings[0],
+                "new_mrr": base.new_mrr[0],
+                "mrr": base.mrr[0],
+                "revenue": base.revenue[0],
+            }
+        )
+        mc = monte_carlo(
+            model,
+            years=self.years,
+            draws=self.draws,
+            seed=self.seed,
+            level=self.level,
+            target_growth=self.target_growth,
+        )
         return SimulationResult(
-            inputs=inputs or AnalysisInputs.of(0, period="model"), model=model,
-            years=self.years, quarters=table, levers=lever_table(model, self.levers, self.years),
-            monte_carlo=mc, warnings=warnings)
+            inputs=inputs or AnalysisInputs.of(0, period="model"),
+            model=model,
+            years=self.years,
+            quarters=table,
+            levers=lever_table(model, self.levers, self.years),
+            monte_carlo=mc,
+            warnings=warnings,
+        )

@@ -63,21 +63,27 @@ class Lever:
     unit: str  # "%" (relative) or "pt" (absolute points)
 
 
-_LEVER = re.compile(r"^\s*(cr|dt|nrr|grr|vm|acv)(?:\.([\w*\- ]+))?\s*=\s*([+-]?\d+(?:\.\d+)?)\s*"
-                    r"(%|pt)\s*$", re.IGNORECASE)
+_LEVER = re.compile(
+    r"^\s*(cr|dt|nrr|grr|vm|acv)(?:\.([\w*\- ]+))?\s*=\s*([+-]?\d+(?:\.\d+)?)\s*"
+    r"(%|pt)\s*$",
+    re.IGNORECASE,
+)
 
 
 def parse_lever(text: str, stages: tuple[str, ...]) -> Lever:
     """A lever from ``NAME=CHANGE`` (``cr.selection=+5%``, ``dt.*=-10%``, ``nrr=+2pt``)."""
     m = _LEVER.match(text)
     if not m:
-        raise UsageError(f"lever {text!r}: write NAME=CHANGE with NAME one of cr.STAGE, dt.STAGE, "
-                         "nrr, grr, vm, acv and CHANGE like +5% or +2pt")
+        raise UsageError(
+            f"lever {text!r}: write NAME=CHANGE with NAME one of cr.STAGE, dt.STAGE, "
+            "nrr, grr, vm, acv and CHANGE like +5% or +2pt"
+        )
     target, stage, amount, unit = m.group(1).lower(), m.group(2), float(m.group(3)), m.group(4)
     if target in ("cr", "dt"):
         if stage is None or (stage != "*" and stage not in stages):
-            raise UsageError(f"lever {text!r}: name a stage ({', '.join(stages)}) or * after "
-                             f"{target}.")
+            raise UsageError(
+                f"lever {text!r}: name a stage ({', '.join(stages)}) or * after {target}."
+            )
     elif stage is not None:
         raise UsageError(f"lever {text!r}: {target} takes no stage")
     if target in ("nrr", "grr", "cr") or unit == "%":
@@ -97,12 +103,16 @@ def apply_lever(model: GrowthModel, lever: Lever) -> GrowthModel:
         return lever.stage == "*" or lever.stage == stage
 
     if lever.target == "cr":
-        conv = tuple(min(1.0, max(0.0, change(c))) if hits(s) else c
-                     for s, c in zip(model.stages, model.conversion, strict=True))
+        conv = tuple(
+            min(1.0, max(0.0, change(c))) if hits(s) else c
+            for s, c in zip(model.stages, model.conversion, strict=True)
+        )
         return replace(model, conversion=conv)
     if lever.target == "dt":
-        days = tuple(max(0.0, change(d)) if hits(s) else d
-                     for s, d in zip(model.stages, model.days, strict=True))
+        days = tuple(
+            max(0.0, change(d)) if hits(s) else d
+            for s, d in zip(model.stages, model.days, strict=True)
+        )
         return replace(model, days=days)
     if lever.target in ("nrr", "grr"):
         # NRR = GRR + expansion: a GRR gain moves NRR by the same amount
@@ -122,12 +132,19 @@ class Projection:
     revenue: FloatArray
 
     def year_revenue(self, year: int) -> FloatArray:
-        return np.asarray(self.revenue[:, 4 * (year - 1): 4 * year].sum(axis=1), dtype=np.float64)
+        return np.asarray(self.revenue[:, 4 * (year - 1) : 4 * year].sum(axis=1), dtype=np.float64)
 
 
-def project(volume: FloatArray, conversion: FloatArray, days: FloatArray, mrr_per_deal: FloatArray,
-            nrr: FloatArray, starting_mrr: float, quarters: int,
-            before: tuple[FloatArray, FloatArray, FloatArray] | None = None) -> Projection:
+def project(
+    volume: FloatArray,
+    conversion: FloatArray,
+    days: FloatArray,
+    mrr_per_deal: FloatArray,
+    nrr: FloatArray,
+    starting_mrr: float,
+    quarters: int,
+    before: tuple[FloatArray, FloatArray, FloatArray] | None = None,
+) -> Projection:
     """Project ``quarters`` quarters for each draw (arrays: one row per draw).
 
     ``conversion`` and ``days`` are (draws, stages); the others (draws,). The pipeline starts
@@ -147,8 +164,9 @@ def project(volume: FloatArray, conversion: FloatArray, days: FloatArray, mrr_pe
     for k in range(n_stages):
         moved = np.zeros_like(flow)
         for q in range(total):
-            conv_k, days_k = (old_conv[:, k], old_days[:, k]) if q < warm else (
-                conversion[:, k], days[:, k])
+            conv_k, days_k = (
+                (old_conv[:, k], old_days[:, k]) if q < warm else (conversion[:, k], days[:, k])
+            )
             delay = days_k / DAYS_PER_QUARTER
             lo = np.floor(delay).astype(int)
             frac = delay - lo
@@ -172,22 +190,34 @@ def project(volume: FloatArray, conversion: FloatArray, days: FloatArray, mrr_pe
 
 
 def _arrays(model: GrowthModel) -> tuple[FloatArray, FloatArray, FloatArray]:
-    return (np.array([model.volume], dtype=float), np.array([model.conversion], dtype=float),
-            np.array([model.days], dtype=float))
+    return (
+        np.array([model.volume], dtype=float),
+        np.array([model.conversion], dtype=float),
+        np.array([model.days], dtype=float),
+    )
 
 
-def project_model(model: GrowthModel, quarters: int,
-                  baseline: GrowthModel | None = None) -> Projection:
+def project_model(
+    model: GrowthModel, quarters: int, baseline: GrowthModel | None = None
+) -> Projection:
     """The deterministic projection of one model (levers acting from quarter 1 on ``baseline``)."""
     volume, conv, days = _arrays(model)
     one = np.ones(1)
-    return project(volume, conv, days, one * model.mrr_per_deal, one * model.nrr,
-                   model.starting_mrr, quarters,
-                   before=_arrays(baseline) if baseline is not None else None)
+    return project(
+        volume,
+        conv,
+        days,
+        one * model.mrr_per_deal,
+        one * model.nrr,
+        model.starting_mrr,
+        quarters,
+        before=_arrays(baseline) if baseline is not None else None,
+    )
 
 
-def draw_models(model: GrowthModel, draws: int, rng: np.random.Generator
-                ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+def draw_models(
+    model: GrowthModel, draws: int, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """Monte Carlo draws of (volume, conversion, days, mrr_per_deal, nrr) from their uncertainty."""
     conv = np.empty((draws, len(model.stages)))
     ns = model.conversion_n or tuple(0.0 for _ in model.stages)
@@ -200,10 +230,16 @@ def draw_models(model: GrowthModel, draws: int, rng: np.random.Generator
         volume = rng.gamma(model.volume_entries + 0.5, 1.0 / model.volume_quarters, draws)
     else:
         volume = np.full(draws, model.volume)
-    nrr = model.nrr + model.nrr_se * rng.standard_normal(draws) if model.nrr_se > 0 else np.full(
-        draws, model.nrr)
-    acv = (model.mrr_per_deal + model.mrr_per_deal_se * rng.standard_normal(draws)
-           if model.mrr_per_deal_se > 0 else np.full(draws, model.mrr_per_deal))
+    nrr = (
+        model.nrr + model.nrr_se * rng.standard_normal(draws)
+        if model.nrr_se > 0
+        else np.full(draws, model.nrr)
+    )
+    acv = (
+        model.mrr_per_deal + model.mrr_per_deal_se * rng.standard_normal(draws)
+        if model.mrr_per_deal_se > 0
+        else np.full(draws, model.mrr_per_deal)
+    )
     days = np.tile(np.asarray(model.days, dtype=float), (draws, 1))
     return volume, conv, days, np.maximum(acv, 0.0), np.maximum(nrr, 0.0)
 
@@ -223,8 +259,15 @@ class MonteCarlo:
     samples: FloatArray = field(repr=False, default_factory=lambda: np.zeros(0))
 
 
-def monte_carlo(model: GrowthModel, *, years: int, draws: int = 2000, seed: int = 0,
-                level: float = 0.9, target_growth: float | None = None) -> MonteCarlo:
+def monte_carlo(
+    model: GrowthModel,
+    *,
+    years: int,
+    draws: int = 2000,
+    seed: int = 0,
+    level: float = 0.9,
+    target_growth: float | None = None,
+) -> MonteCarlo:
     """Final-year revenue over ``draws`` draws: a central ``level`` interval, and P(target).
 
     The target is compound annual growth ``target_growth`` over the current annual revenue
@@ -240,8 +283,14 @@ def monte_carlo(model: GrowthModel, *, years: int, draws: int = 2000, seed: int 
     if target_growth is not None:
         target = 12.0 * model.starting_mrr * (1.0 + target_growth) ** years
         prob = float(np.mean(final >= target))
-    return MonteCarlo(draws=draws, level=level, revenue_low=float(np.quantile(final, tail)),
-                      revenue_median=float(np.median(final)),
-                      revenue_high=float(np.quantile(final, 1 - tail)),
-                      target_growth=target_growth, target_revenue=target, probability=prob,
-                      samples=final)
+    return MonteCarlo(
+        draws=draws,
+        level=level,
+        revenue_low=float(np.quantile(final, tail)),
+        revenue_median=float(np.median(final)),
+        revenue_high=float(np.quantile(final, 1 - tail)),
+        target_growth=target_growth,
+        target_revenue=target,
+        probability=prob,
+        samples=final,
+    )

@@ -40,29 +40,45 @@ SPECIAL_TARGETS = ("lost", "ignore")
 DEFAULT_STAGE_NAMES: dict[str, tuple[str, ...]] = {
     "awareness": (
         "Prospecting",  # Salesforce, demo, Maven
-        "Appointment Scheduled", "appointmentscheduled",  # HubSpot
-        "Lead", "New",
+        "Appointment Scheduled",
+        "appointmentscheduled",  # HubSpot
+        "Lead",
+        "New",
     ),
     "education": (
-        "Qualification", "Needs Analysis",  # Salesforce
-        "Qualified To Buy", "qualifiedtobuy",  # HubSpot
+        "Qualification",
+        "Needs Analysis",  # Salesforce
+        "Qualified To Buy",
+        "qualifiedtobuy",  # HubSpot
         "Discovery",  # demo
     ),
     "selection": (
-        "Value Proposition", "Id. Decision Makers", "Perception Analysis",
-        "Proposal/Price Quote", "Negotiation/Review",  # Salesforce
-        "Presentation Scheduled", "presentationscheduled", "Decision Maker Bought-In",
-        "decisionmakerboughtin", "Contract Sent", "contractsent",  # HubSpot
-        "Demo", "Proposal", "Negotiation",  # demo
+        "Value Proposition",
+        "Id. Decision Makers",
+        "Perception Analysis",
+        "Proposal/Price Quote",
+        "Negotiation/Review",  # Salesforce
+        "Presentation Scheduled",
+        "presentationscheduled",
+        "Decision Maker Bought-In",
+        "decisionmakerboughtin",
+        "Contract Sent",
+        "contractsent",  # HubSpot
+        "Demo",
+        "Proposal",
+        "Negotiation",  # demo
         "Engaging",  # Maven
     ),
     "commit": ("Closed Won", "closedwon", "Won"),
     "lost": ("Closed Lost", "closedlost", "Lost"),
 }
-DEFAULT_ONBOARDING_EVENTS = ("onboarded", "onboarding_complete", "onboarding_completed",
-                             "activated")
-DEFAULT_IMPACT_EVENTS = ("first_value", "first_impact", "impact", "value_realized",
-                         "report_shared")
+DEFAULT_ONBOARDING_EVENTS = (
+    "onboarded",
+    "onboarding_complete",
+    "onboarding_completed",
+    "activated",
+)
+DEFAULT_IMPACT_EVENTS = ("first_value", "first_impact", "impact", "value_realized", "report_shared")
 
 
 def normalize_name(name: object) -> str:
@@ -85,22 +101,28 @@ class StageMapping:
         return cls(stages=_flatten(DEFAULT_STAGE_NAMES))
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], *, source: str = "the stage mapping",
-                    extend_defaults: bool = True) -> StageMapping:
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        *,
+        source: str = "the stage mapping",
+        extend_defaults: bool = True,
+    ) -> StageMapping:
         """A mapping from a parsed configuration (see the module docstring)."""
         known = {"stages", "onboarding_events", "impact_events", "deal_entry_stage"}
         unknown = set(config) - known
         if unknown:
-            raise UsageError(f"{source}: unknown key(s) {sorted(unknown)}; use "
-                             f"{sorted(known)}")
+            raise UsageError(f"{source}: unknown key(s) {sorted(unknown)}; use {sorted(known)}")
         base = _flatten(DEFAULT_STAGE_NAMES) if extend_defaults else {}
         raw = config.get("stages") or {}
         if not isinstance(raw, Mapping):
             raise UsageError(f"{source}: 'stages' must map a Bowtie stage to a list of names")
         for target, names in raw.items():
             if target not in BOWTIE_STAGES + SPECIAL_TARGETS:
-                raise UsageError(f"{source}: {target!r} is not a Bowtie stage; use one of "
-                                 f"{', '.join(BOWTIE_STAGES + SPECIAL_TARGETS)}")
+                raise UsageError(
+                    f"{source}: {target!r} is not a Bowtie stage; use one of "
+                    f"{', '.join(BOWTIE_STAGES + SPECIAL_TARGETS)}"
+                )
             listed = [names] if isinstance(names, str) else list(names or [])
             for name in listed:
                 base[normalize_name(name)] = str(target)
@@ -135,8 +157,11 @@ class StageMapping:
     def table(self) -> list[tuple[str, str, int]]:
         """Rows (normalized CRM name, target, order) for the store query; order −1 for lost."""
         order = {s: i for i, s in enumerate(PRE_SALE)}
-        return [(name, target, order.get(target, -1)) for name, target in sorted(self.stages.items())
-                if target in order or target == "lost"]
+        return [
+            (name, target, order.get(target, -1))
+            for name, target in sorted(self.stages.items())
+            if target in order or target == "lost"
+        ]
 
     def unmapped(self, names: Iterable[object]) -> list[str]:
         """Names of ``names`` that map to nothing (``ignore`` counts as mapped)."""

@@ -54,8 +54,9 @@ class CompetingRisks:
         return int(self.n - self.censorings[self.times < horizon].sum())
 
 
-def competing_risks(durations: npt.ArrayLike, advanced: npt.ArrayLike, lost: npt.ArrayLike,
-                    censored: npt.ArrayLike) -> CompetingRisks:
+def competing_risks(
+    durations: npt.ArrayLike, advanced: npt.ArrayLike, lost: npt.ArrayLike, censored: npt.ArrayLike
+) -> CompetingRisks:
     """Estimate from counts per duration (durations need not be sorted or distinct).
 
     Ties follow the usual convention: events at t happen before censorings at t, so a subject
@@ -81,15 +82,23 @@ def competing_risks(durations: npt.ArrayLike, advanced: npt.ArrayLike, lost: npt
     cif_a = np.cumsum(before * hazard_a)
     cif_l = np.cumsum(before * hazard_l)
     return CompetingRisks(
-        times=times, at_risk=at_risk, survival=survival, advanced=cif_a, lost=cif_l,
-        n=int(total.sum()), n_advanced=int(a_t.sum()), n_lost=int(l_t.sum()),
-        n_censored=int(c_t.sum()), max_follow_up=float(times[-1]) if len(times) else 0.0,
-        censorings=c_t,
+        times=times,
+        at_risk=at_risk,
+        survival=np.asarray(survival, dtype=np.float64),
+        advanced=cif_a,
+        lost=cif_l,
+        n=int(total.sum()),
+        n_advanced=int(a_t.sum()),
+        n_lost=int(l_t.sum()),
+        n_censored=int(c_t.sum()),
+        max_follow_up=float(times[-1]) if len(times) else 0.0,
+        censorings=np.asarray(c_t, dtype=np.float64),
     )
 
 
-def kaplan_meier(durations: npt.ArrayLike, events: npt.ArrayLike,
-                 weights: npt.ArrayLike | None = None) -> tuple[FloatArray, FloatArray]:
+def kaplan_meier(
+    durations: npt.ArrayLike, events: npt.ArrayLike, weights: npt.ArrayLike | None = None
+) -> tuple[FloatArray, FloatArray]:
     """Kaplan–Meier S(t) at the distinct durations (events: 1/True = event, 0 = censored).
 
     ``weights`` are subject counts (compact input); the result is the usual product-limit
@@ -102,8 +111,9 @@ def kaplan_meier(durations: npt.ArrayLike, events: npt.ArrayLike,
     return risks.times, risks.survival
 
 
-def conversion_by(risks: CompetingRisks, horizon: float | None,
-                  pooled: CompetingRisks | None = None) -> tuple[float, bool]:
+def conversion_by(
+    risks: CompetingRisks, horizon: float | None, pooled: CompetingRisks | None = None
+) -> tuple[float, bool]:
     """P(advance by ``horizon``), and whether the cohort itself was followed that long.
 
     A cohort followed for less than the horizon is completed with the pooled curve: the chance of
