@@ -120,6 +120,10 @@ def test_churn_table_columns_and_errors(tmp_path: Path) -> None:
     ltv = result.ltv.set_index("group")
     assert ltv.loc["all", "ltv"] == pytest.approx(60.0)
     assert ltv.loc["y", "monthly_churn"] == 0.0 and ltv.loc["m", "customers"] == 2
+    # CAC = 1,000 / 4 customers = 250; payback = 250 / (10 × 0.5 margin) = 50 months
+    cac = ws.bowtie_churn_table(frame, acquisition_cost=1000.0, gross_margin=0.5).cac
+    assert cac is not None
+    assert cac["cac"] == pytest.approx(250.0) and cac["payback_months"] == pytest.approx(50.0)
     with pytest.raises(UsageError, match="row 3, column 'Churn'"):
         ws.bowtie_churn_table(frame.assign(Churn=["Yes", "maybe", "No", "No"]))
     with pytest.raises(UsageError, match="no tenure column"):

@@ -293,8 +293,14 @@ class Bowtie:
                 "no subscriptions: the post-sale side is empty (import them with "
                 "`winloss import subscriptions FILE`)"
             )
-        stages = pd.concat([pre, post], ignore_index=True)
-        cohorts = pd.concat([pre_cohorts, post_cohorts], ignore_index=True)
+        # records, not concat: an all-NaN side (no subscriptions) must not change the dtypes
+        stages = pd.DataFrame(
+            pre.to_dict("records") + post.to_dict("records"), columns=STAGE_COLUMNS
+        )
+        cohorts = pd.DataFrame(
+            pre_cohorts.to_dict("records") + post_cohorts.to_dict("records"),
+            columns=STAGE_COLUMNS,
+        )
 
         ret, ltv, per_customer, per_customer_se, current = self._post_sale(
             store, lives, as_of, warnings
