@@ -67,7 +67,7 @@ def data_as_of(store: DuckDBStore) -> dt.date | None:
 
 def presale_spell_counts(
     store: DuckDBStore,
-    stage_map: Sequence[tuple[str, str, int]],
+    stage_orders: Sequence[tuple[str, int]],
     *,
     as_of: dt.date,
     cohort: str,
@@ -77,67 +77,80 @@ def presale_spell_counts(
 ) -> pd.DataFrame:
     """Counts of pre-sale stage spells: stage order, cohort, days, advanced, lost, censored.
 
-    A deal enters a Bowtie stage at the first entry of any CRM stage mapped onto it (deals without
-    stage history enter stage ``entry_stage_order`` at ``created_at``, or their mapped current
-    stage if open); a won deal enters commit at ``closed_at`` at the latest. A spell ends by
-    advancing (the first later Bowtie stage entered), by loss (``closed_at`` of a lost deal, or a
-    stage mapped to ``lost``), or is censored at ``as_of`` (deals still open). ``since``/``until``
-    bound the entry date (inclusive).
+    ``stage_orders`` maps each raw CRM stage name (as stored) to its Bowtie stage order 0–3, or
+    −1 for a losing stage; names not listed are left out. A deal enters a Bowtie stage at the first
+    entry of any CRM stage mapped onto it (deals without stage history enter stage
+    ``entry_stage_order`` at ``created_at``, or their mapped current stage if open); a won deal
+    enters commit (3) at ``closed_at`` at the latest. A spell ends by advancing (the first later
+    Bowtie stage entered), by loss (``closed_at`` of a lost deal, or a stage mapped to lost), or is
+    censored at ``as_of`` (deals still open); nothing after ``as_of`` has happened yet.
+    ``since``/``until`` bound the entry date (inclusive).
     """
-    frame = pd.DataFrame(list(stage_map), columns=["crm_stage", "bowtie_stage", "ord"])
+    frame = pd.DataFrame(list(stage_orders), columns=["raw", "ord"])
     con = store.con
-    label = cohort_sql("entered_at", cohort, store.fiscal_year_start_month)
+    label = cohort_sql("entered", cohort, store.fiscal_year_start_month)
+    firsts = ", ".join(f"min(h.entered_at) FILTER (WHERE m.ord = {k}) AS h{k}" for k in range(4))
+    # e_k: the first entry of Bowtie stage k known at the as-of date (NULL when none)
+    entries = []
+    for k in range(4):
+        own = f"h.h{k}"
+        if k == 3:
+            own = "least(h.h3, CASE WHEN d.outcome = 'won' THEN CAST(d.closed_at AS TIMESTAMP) END)"
+        plain = (
+            f"CASE WHEN coalesce(CASE WHEN d.outcome = 'open' THEN m.ord END, ?) = {k} "
+            "THEN CAST(d.created_at AS TIMESTAMP) END"
+        )
+        if k == 3:
+            plain = "CASE WHEN d.outcome = 'won' THEN CAST(d.closed_at AS TIMESTAMP) END"
+        entries.append(f"CASE WHEN h.deal_id IS NULL THEN {plain} ELSE {own} END AS r{k}")
+    spells = " UNION ALL ".join(
+        f"SELECT {k} AS ord, e{k} AS entered, "
+        + (f"least({', '.join(f'e{j}' for j in range(k + 1, 4))})" if k < 3 else "NULL")
+        + f" AS next_at, lost_at FROM known WHERE e{k} IS NOT NULL"
+        for k in range(4)
+    )
     sql = f"""
     WITH hist AS (
-      SELECT h.deal_id, m.ord, h.entered_at
-      FROM stage_history h JOIN {_MAP} m
-        ON lower(regexp_replace(trim(h.stage), '\\s+', ' ', 'g')) = m.crm_stage
+      SELECT h.deal_id, {firsts},
+             min(h.entered_at) FILTER (WHERE m.ord < 0) AS lost_stage_at
+      FROM stage_history h JOIN {_MAP} m ON h.stage = m.raw
+      GROUP BY h.deal_id
     ),
-    with_hist AS (SELECT DISTINCT deal_id FROM hist),
-    lost_stage AS (SELECT deal_id, min(entered_at) AS lost_at FROM hist WHERE ord < 0
-                   GROUP BY deal_id),
-    entries AS (
-      SELECT deal_id, ord, min(entered_at) AS entered_at FROM (
-        SELECT deal_id, ord, entered_at FROM hist WHERE ord >= 0
-        UNION ALL
-        SELECT d.deal_id,
-               CASE WHEN d.outcome = 'open' AND m.ord >= 0 THEN m.ord ELSE ? END,
-               CAST(d.created_at AS TIMESTAMP)
-        FROM deals d LEFT JOIN {_MAP} m
-          ON lower(regexp_replace(trim(d.stage), '\\s+', ' ', 'g')) = m.crm_stage
-        WHERE d.created_at IS NOT NULL
-          AND d.deal_id NOT IN (SELECT deal_id FROM with_hist)
-        UNION ALL
-        SELECT deal_id, 3, CAST(closed_at AS TIMESTAMP) FROM deals
-        WHERE outcome = 'won' AND closed_at IS NOT NULL
-      ) GROUP BY deal_id, ord
+    wide AS (
+      SELECT d.outcome, d.closed_at, h.lost_stage_at, {", ".join(entries)}
+      FROM deals d LEFT JOIN hist h USING (deal_id)
+      LEFT JOIN {_MAP} m ON d.stage = m.raw AND m.ord >= 0
+      WHERE h.deal_id IS NOT NULL OR d.created_at IS NOT NULL
     ),
-    spells AS (
-      SELECT e.deal_id, e.ord, e.entered_at,
-             min(e.entered_at) OVER (PARTITION BY e.deal_id ORDER BY e.ord
-                                     ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_at
-      FROM entries e WHERE e.entered_at <= CAST(? AS TIMESTAMP)
-    ),
-    ended AS (
-      SELECT s.ord, {label} AS cohort, s.entered_at, s.next_at,
-             CASE WHEN s.next_at IS NULL AND d.outcome = 'lost'
-                   AND coalesce(CAST(d.closed_at AS TIMESTAMP), l.lost_at)
+    known AS (
+      SELECT {
+        ", ".join(f"CASE WHEN r{k} <= CAST(? AS TIMESTAMP) THEN r{k} END AS e{k}" for k in range(4))
+    },
+             CASE WHEN outcome = 'lost'
+                   AND coalesce(CAST(closed_at AS TIMESTAMP), lost_stage_at)
                        <= CAST(? AS TIMESTAMP)
-                  THEN coalesce(CAST(d.closed_at AS TIMESTAMP), l.lost_at) END AS lost_at
-      FROM spells s JOIN deals d USING (deal_id) LEFT JOIN lost_stage l USING (deal_id)
-      WHERE (CAST(? AS DATE) IS NULL OR CAST(s.entered_at AS DATE) >= ?)
-        AND (CAST(? AS DATE) IS NULL OR CAST(s.entered_at AS DATE) <= ?)
+                  THEN coalesce(CAST(closed_at AS TIMESTAMP), lost_stage_at) END AS lost_at
+      FROM wide
+    ),
+    spells AS ({spells}),
+    ended AS (
+      SELECT ord, {label} AS cohort, entered, next_at,
+             CASE WHEN next_at IS NULL THEN lost_at END AS lost_at
+      FROM spells
+      WHERE (CAST(? AS DATE) IS NULL OR CAST(entered AS DATE) >= ?)
+        AND (CAST(? AS DATE) IS NULL OR CAST(entered AS DATE) <= ?)
     )
     SELECT ord, cohort,
-           greatest(0, date_diff('day', entered_at,
+           greatest(0, date_diff('day', entered,
                     coalesce(next_at, lost_at, CAST(? AS TIMESTAMP)))) AS days,
            count(*) FILTER (WHERE next_at IS NOT NULL) AS advanced,
            count(*) FILTER (WHERE next_at IS NULL AND lost_at IS NOT NULL) AS lost,
            count(*) FILTER (WHERE next_at IS NULL AND lost_at IS NULL) AS censored
     FROM ended GROUP BY ALL ORDER BY ord, cohort, days
     """
-    params = [entry_stage_order, as_of, as_of, since, since, until, until, as_of]
-    # spells: as_of (entries), as_of (loss); filters; as_of (censoring)
+    # parameters: the entry stage once per pre-commit stage, as_of for the four entries and the
+    # loss, the period filters, as_of for the censoring
+    params = [entry_stage_order] * 3 + [as_of] * 5 + [since, since, until, until, as_of]
     with _registered(con, _MAP, frame):
         return con.execute(sql, params).df()
 
@@ -296,32 +309,48 @@ def mrr_windows(
         return store.con.execute(sql).df()
 
 
-def nurture_returns(store: DuckDBStore) -> pd.DataFrame:
-    """Lost deals and the account's next deal created after the loss (if any).
+def nurture_returns(store: DuckDBStore) -> dict[str, float]:
+    """Lost deals and whether the account opened a new deal after the loss, summarised.
 
-    Columns: deal_id, account_id, closed_at, next_created_at, next_outcome.
+    Keys: lost_deals, returned, median_days_to_return (NaN when none returned), returning_won,
+    returning_closed, returning_open (the outcome of each account's next deal).
     """
-    return store.query("""
+    row = store.query(
+        """
         WITH lost AS (
           SELECT deal_id, account_id, closed_at FROM deals
           WHERE outcome = 'lost' AND account_id IS NOT NULL AND closed_at IS NOT NULL
+        ),
+        later AS (
+          SELECT account_id, created_at, outcome FROM deals
+          WHERE account_id IS NOT NULL AND created_at IS NOT NULL
+        ),
+        nxt AS (
+          SELECT l.closed_at, d.created_at AS next_created_at, d.outcome AS next_outcome
+          FROM lost l ASOF LEFT JOIN later d
+            ON d.account_id = l.account_id AND d.created_at > l.closed_at
         )
-        SELECT l.deal_id, l.account_id, l.closed_at,
-               arg_min(d.created_at, d.created_at) AS next_created_at,
-               arg_min(d.outcome, d.created_at) AS next_outcome
-        FROM lost l LEFT JOIN deals d
-          ON d.account_id = l.account_id AND d.deal_id <> l.deal_id
-         AND d.created_at > l.closed_at
-        GROUP BY l.deal_id, l.account_id, l.closed_at
-        ORDER BY l.closed_at, l.deal_id""")
+        SELECT count(*) AS lost_deals, count(next_created_at) AS returned,
+               median(date_diff('day', closed_at, next_created_at)) AS median_days_to_return,
+               count(*) FILTER (WHERE next_outcome = 'won') AS returning_won,
+               count(*) FILTER (WHERE next_outcome IN ('won', 'lost')) AS returning_closed,
+               count(*) FILTER (WHERE next_outcome = 'open') AS returning_open
+        FROM nxt"""
+    ).iloc[0]
+    return {str(k): float(v) if v is not None else float("nan") for k, v in row.items()}
 
 
 def first_time_win_rate(store: DuckDBStore) -> tuple[int, int]:
     """(won, closed) of deals whose account had no earlier lost deal: the nurture baseline."""
-    row = store.query("""
+    row = store.query(
+        """
+        WITH first_loss AS (
+          SELECT account_id, min(closed_at) AS lost_at FROM deals
+          WHERE outcome = 'lost' AND account_id IS NOT NULL GROUP BY account_id
+        )
         SELECT count(*) FILTER (WHERE d.outcome = 'won') AS won, count(*) AS closed
-        FROM deals d
-        WHERE d.outcome IN ('won', 'lost') AND NOT EXISTS (
-          SELECT 1 FROM deals p WHERE p.account_id = d.account_id AND p.outcome = 'lost'
-            AND p.closed_at < d.created_at)""").iloc[0]
+        FROM deals d LEFT JOIN first_loss f USING (account_id)
+        WHERE d.outcome IN ('won', 'lost')
+          AND (f.lost_at IS NULL OR d.created_at IS NULL OR f.lost_at >= d.created_at)"""
+    ).iloc[0]
     return int(row["won"]), int(row["closed"])

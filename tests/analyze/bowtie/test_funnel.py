@@ -145,3 +145,28 @@ def test_mapping_errors_are_usage_errors(tmp_path: Path) -> None:
     assert StageMapping.default().target("closedwon") == "commit"
     assert StageMapping.default().target("  Needs   Analysis ") == "education"
     assert StageMapping.default().target("Decision Maker Bought-In") == "selection"
+
+
+def test_nurture_loop_by_hand(tmp_path: Path) -> None:
+    """X loses on 1 Feb and comes back on 23 Feb (22 days) with a deal it wins; Y loses and never
+    returns; Z wins first time. Returned 1 of 2; first-time accounts won 1 of 3 (X's and Y's
+    losses, Z's win)."""
+    ws = Workspace(tmp_path / "nurture.duckdb")
+    ws.import_file(
+        "deals",
+        pd.DataFrame(
+            {
+                "deal_id": ["x1", "x2", "y1", "z1"],
+                "account_id": ["X", "X", "Y", "Z"],
+                "created_at": ["2026-01-01", "2026-02-23", "2026-01-05", "2026-01-07"],
+                "closed_at": ["2026-02-01", "2026-03-20", "2026-02-10", "2026-02-15"],
+                "outcome": ["lost", "won", "lost", "won"],
+            }
+        ),
+    )
+    nurture = ws.bowtie().loops["nurture"]
+    assert nurture["lost_deals"] == 2
+    assert (nurture["returned"]["count"], nurture["returned"]["n"]) == (1, 2)
+    assert nurture["median_days_to_return"] == 22
+    assert nurture["returning_win_rate"]["rate"] == 1.0
+    assert (nurture["first_time_win_rate"]["count"], nurture["first_time_win_rate"]["n"]) == (1, 3)

@@ -227,9 +227,10 @@ class Bowtie:
         fy = store.fiscal_year_start_month
 
         # -- before the sale
+        names = q.stage_name_counts(store)
         counts = q.presale_spell_counts(
             store,
-            mapping.table(),
+            mapping.orders(names["name"]),
             as_of=as_of,
             cohort=self.cohort,
             entry_stage_order=PRE_SALE.index(mapping.deal_entry_stage),
@@ -260,7 +261,6 @@ class Bowtie:
             cycle.iloc[0]["median_days_won"] if not cycle.empty else float("nan")
         )
         pre_cohorts = pre_cohorts[pre_cohorts["stage"] != "commit"].reset_index(drop=True)
-        names = q.stage_name_counts(store)
         unmapped = names[[mapping.target(n) is None for n in names["name"]]].reset_index(drop=True)
         if len(unmapped):
             shown = ", ".join(f"{n!r}" for n in unmapped["name"].head(8))

@@ -23,23 +23,23 @@ def _rate(k: int, n: int) -> dict[str, Any]:
     }
 
 
-def nurture_loop(returns: pd.DataFrame, first_time: tuple[int, int]) -> dict[str, Any]:
+def nurture_loop(returns: dict[str, float], first_time: tuple[int, int]) -> dict[str, Any]:
     """How many lost deals' accounts come back, after how long, and how the returning deals do.
 
-    ``returns`` holds one row per lost deal with the account's next deal created after the loss
-    (``next_created_at``/``next_outcome``, empty when none); ``first_time`` is (won, closed) of deals
+    ``returns`` is the store's summary of lost deals and each account's next deal
+    (:func:`winloss.store.bowtie_queries.nurture_returns`); ``first_time`` is (won, closed) of deals
     of accounts without an earlier loss, the baseline win rate.
     """
-    back = returns[returns["next_created_at"].notna()]
-    days = (pd.to_datetime(back["next_created_at"]) - pd.to_datetime(back["closed_at"])).dt.days
-    closed = back[back["next_outcome"].isin(["won", "lost"])]
-    won = int((closed["next_outcome"] == "won").sum())
+    lost = int(returns["lost_deals"])
+    median = returns["median_days_to_return"]
     return {
-        "lost_deals": int(len(returns)),
-        "returned": _rate(len(back), len(returns)),
-        "median_days_to_return": float(days.median()) if len(days) else None,
-        "returning_win_rate": _rate(won, len(closed)),
-        "returning_open": int((back["next_outcome"] == "open").sum()),
+        "lost_deals": lost,
+        "returned": _rate(int(returns["returned"]), lost),
+        "median_days_to_return": None if median != median else float(median),
+        "returning_win_rate": _rate(
+            int(returns["returning_won"]), int(returns["returning_closed"])
+        ),
+        "returning_open": int(returns["returning_open"]),
         "first_time_win_rate": _rate(first_time[0], first_time[1]),
     }
 

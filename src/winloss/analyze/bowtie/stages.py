@@ -163,6 +163,18 @@ class StageMapping:
             if target in order or target == "lost"
         ]
 
+    def orders(self, raw_names: Iterable[object]) -> list[tuple[str, int]]:
+        """(raw name as stored, Bowtie order 0–3 or −1 for lost) of the mapped pre-sale names."""
+        order = {s: i for i, s in enumerate(PRE_SALE)}
+        out: list[tuple[str, int]] = []
+        for raw in sorted({str(n) for n in raw_names}):
+            target = self.target(raw)
+            if target in order:
+                out.append((raw, order[target]))
+            elif target == "lost":
+                out.append((raw, -1))
+        return out
+
     def unmapped(self, names: Iterable[object]) -> list[str]:
         """Names of ``names`` that map to nothing (``ignore`` counts as mapped)."""
         return sorted({str(n) for n in names if self.target(n) is None})
