@@ -52,13 +52,16 @@ def test_telco_retention_churn_and_ltv_per_contract() -> None:
     )
 
 
-def _aalen_johansen_by_hand(days: np.ndarray, won: np.ndarray, lost: np.ndarray) -> float:
-    """P(won by the last time), an independent loop over deals sorted by time."""
+def _aalen_johansen_by_hand(
+    days: np.ndarray, won: np.ndarray, lost: np.ndarray, at: float | None = None
+) -> tuple[float, float]:
+    """(P(won by ``at``), P(still open after ``at``)), an independent loop over sorted deals
+    (``at`` defaults to the last time)."""
     order = np.lexsort((~(won | lost), days))  # events before censorings at equal times
     days, won, lost = days[order], won[order], lost[order]
     n = len(days)
     surv, cif, i = 1.0, 0.0, 0
-    while i < n:
+    while i < n and (at is None or days[i] <= at):
         j = i
         while j < n and days[j] == days[i]:
             j += 1
@@ -67,7 +70,7 @@ def _aalen_johansen_by_hand(days: np.ndarray, won: np.ndarray, lost: np.ndarray)
         cif += surv * w / at_risk
         surv *= 1 - (w + lo) / at_risk
         i = j
-    return cif
+    return cif, surv
 
 
 def test_maven_presale_funnel_by_quarter_with_open_deals_censored() -> None:
@@ -93,12 +96,21 @@ def test_maven_presale_funnel_by_quarter_with_open_deals_censored() -> None:
         assert row["volume"] == len(part)
         assert row["censored"] == int((part["deal_stage"] == "Engaging").sum())
         assert row["naive_conversion"] == pytest.approx(won.mean())
-        if part["days"].max() >= pooled_h:
-            assert row["conversion"] == pytest.approx(
-                _aalen_johansen_by_hand(part["days"].to_numpy(), won, lost), abs=1e-9
-            )
-            checked += 1
-    assert checked >= 1
+        days = part["days"].to_numpy()
+        if days.max() >= pooled_h:
+            expected = _aalen_johansen_by_hand(days, won, lost)[0]
+        else:  # followed less than the horizon: the rest comes from the pooled curve
+            tau = float(days.max())
+            f_tau, s_tau = _aalen_johansen_by_hand(days, won, lost, tau)
+            all_won = (dated["deal_stage"] == "Won").to_numpy()
+            all_lost = (dated["deal_stage"] == "Lost").to_numpy()
+            all_days = dated["days"].to_numpy()
+            pf_tau, ps_tau = _aalen_johansen_by_hand(all_days, all_won, all_lost, tau)
+            pf_h = _aalen_johansen_by_hand(all_days, all_won, all_lost)[0]
+            expected = f_tau + s_tau * (pf_h - pf_tau) / ps_tau
+        assert row["conversion"] == pytest.approx(expected, abs=1e-9)
+        checked += 1
+    assert checked == 5
     # the censored estimate is above "open = lost" in the last quarter, where most are open
     last = cohorts.iloc[-1]
     assert last["conversion"] > last["naive_conversion"] + 0.03
