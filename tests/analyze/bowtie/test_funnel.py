@@ -79,7 +79,7 @@ def test_funnel_by_hand(funnel_ws: Workspace) -> None:
     sel = stages.loc["selection"]
     assert (sel["volume"], sel["conversion"]) == (1, pytest.approx(1.0))
     com = stages.loc["commit"]
-    assert com["volume"] == 1 and com["median_days"] == 30
+    assert com["volume"] == 1 and com["median_days"] == 30 and com["censored"] == 0
     assert pd.isna(com["conversion"])
     # a horizon of 10 days: the chance to advance within 10 days
     at10 = funnel_ws.bowtie(as_of=AS_OF, horizon_days=10).stages.set_index("stage")

@@ -79,6 +79,9 @@ def test_bowtie_reports_the_trailing_window(subs_ws: Workspace) -> None:
     assert ret["customers"] == 4 and ret["churned"] == 1
     onboarding = result.stages.set_index("stage").loc["onboarding"]
     assert onboarding["volume"] == 4 and onboarding["lost"] == 1
+    # entries in a period: only D started its subscription after March 2025
+    later = subs_ws.bowtie(as_of=dt.date(2026, 1, 1), since=dt.date(2025, 3, 1))
+    assert later.stages.set_index("stage").loc["onboarding", "volume"] == 1
     # growth loop: A expanded once over ~3.4 customer-years
     assert result.loops["growth"]["customers"] == 4
     assert result.current_mrr == pytest.approx(150 + 150 + 0 + 500)

@@ -260,6 +260,8 @@ class Bowtie:
         pre.loc[commit, "median_days"] = (
             cycle.iloc[0]["median_days_won"] if not cycle.empty else float("nan")
         )
+        # the knot has no spell of its own: nothing is censored in it
+        pre.loc[commit, ["advanced", "lost", "censored"]] = 0
         pre_cohorts = pre_cohorts[pre_cohorts["stage"] != "commit"].reset_index(drop=True)
         unmapped = names[[mapping.target(n) is None for n in names["name"]]].reset_index(drop=True)
         if len(unmapped):
@@ -283,7 +285,14 @@ class Bowtie:
             impact_events=mapping.impact_events,
         )
         post_counts = (
-            post_sale_spells(lives, as_of=as_of, cohort=self.cohort, fiscal_year_start_month=fy)
+            post_sale_spells(
+                lives,
+                as_of=as_of,
+                cohort=self.cohort,
+                fiscal_year_start_month=fy,
+                since=self.since,
+                until=self.until,
+            )
             if len(lives)
             else counts[:0]
         )

@@ -174,14 +174,20 @@ def cohort_label(values: pd.Series, cohort: str, fiscal_year_start_month: int = 
 
 
 def post_sale_spells(
-    lives: pd.DataFrame, *, as_of: dt.date, cohort: str, fiscal_year_start_month: int = 1
+    lives: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    cohort: str,
+    fiscal_year_start_month: int = 1,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
 ) -> pd.DataFrame:
     """Spell counts of the post-sale stages from one row per customer.
 
     Stages (``ord``): 0 onboarding (entered at the subscription start), 1 impact (first impact
     milestone), 2 growth (first expansion), 3 repeat growth (second expansion: growth's
     conversion). A spell advances at the first later stage entered, is lost at churn, and is
-    censored at ``as_of``.
+    censored at ``as_of``. ``since``/``until`` bound the entry date (inclusive).
     """
     end = pd.Timestamp(as_of)
     cols = ["start", "impact_at", "expansion_1_at", "expansion_2_at"]
@@ -200,6 +206,10 @@ def post_sale_spells(
         else:
             nxt = np.full(len(entered), np.datetime64("NaT"), dtype="datetime64[ns]")
         ok = ~np.isnat(entered) & (entered <= np.datetime64(end))
+        if since is not None:
+            ok &= entered >= np.datetime64(pd.Timestamp(since))
+        if until is not None:
+            ok &= entered < np.datetime64(pd.Timestamp(until) + pd.Timedelta(days=1))
         nxt = np.where(nxt <= np.datetime64(end), nxt, np.datetime64("NaT"))
         lost_at = np.where(
             np.isnat(nxt) & ~np.isnat(churn) & (churn <= np.datetime64(end)),

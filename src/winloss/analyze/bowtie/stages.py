@@ -154,15 +154,6 @@ class StageMapping:
         """The Bowtie stage (or ``lost``/``ignore``) of a CRM name; ``None`` when unmapped."""
         return self.stages.get(normalize_name(name))
 
-    def table(self) -> list[tuple[str, str, int]]:
-        """Rows (normalized CRM name, target, order) for the store query; order −1 for lost."""
-        order = {s: i for i, s in enumerate(PRE_SALE)}
-        return [
-            (name, target, order.get(target, -1))
-            for name, target in sorted(self.stages.items())
-            if target in order or target == "lost"
-        ]
-
     def orders(self, raw_names: Iterable[object]) -> list[tuple[str, int]]:
         """(raw name as stored, Bowtie order 0–3 or −1 for lost) of the mapped pre-sale names."""
         order = {s: i for i, s in enumerate(PRE_SALE)}
