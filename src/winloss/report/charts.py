@@ -209,7 +209,7 @@ def bowtie_chart(name: str, title: str, stages: Sequence[dict[str, object]], *,
     top, bottom = 26, 26
     mid = (height - top - bottom) / 2 + top
     seg_w = (width - 20) / n
-    full, knot = (height - top - bottom) / 2, 18.0
+    full, knot = (height - top - bottom) / 2, 36.0  # the knot holds its four label lines
     steps = max(len(pre) - 1, 1)
 
     def half(i: int) -> float:  # half-height at the left edge of pre-sale segment i
