@@ -63,6 +63,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_store_1500(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1,500-deal demo store: enough deals for significant findings in a 4-quarter window."""
     return _demo_store(tmp_path_factory, 1500)
+TELCO_CSV = SHARED_DATA / "ibm_telco_customer_churn" / "Telco-Customer-Churn.csv"
 
 
 #: The clock of the demo report the golden and report tests read.

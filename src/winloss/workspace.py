@@ -30,6 +30,10 @@ from winloss.store.duckdb_store import (
     frame_sha256,
 )
 
+if TYPE_CHECKING:
+    from winloss.analyze.bowtie.analysis import BowtieResult
+    from winloss.analyze.bowtie.simulation import SimulationResult
+
 
 class ImportOptions(TypedDict, total=False):
     """Keyword options of :meth:`Workspace.import_file` and :meth:`Workspace.check_file`.
@@ -368,3 +372,32 @@ class Workspace:
         from winloss.analyze.scoring.model_runs import save_scores
 
         return save_scores(self.store, result)
+
+    # -- the Bowtie and the compounding simulator ---------------------------------------------
+    def bowtie(self, **settings: Any) -> BowtieResult:
+        """Both sides of the sale: VM/CR/Δt per stage and cohort (censored), retention, GRR/NRR,
+        LTV and the loops (``settings`` are fields of
+        :class:`winloss.analyze.bowtie.analysis.Bowtie`)."""
+        from winloss.analyze.bowtie.analysis import Bowtie
+
+        return Bowtie(**settings).run(self.store)
+
+    def bowtie_churn_table(self, file: str | Path | pd.DataFrame, **settings: Any
+                           ) -> BowtieResult:
+        """Retention, monthly churn and LTV per group from a churn table (one row per customer:
+        tenure in months, monthly charge, churned yes/no, contract); ``settings`` are fields of
+        :class:`winloss.analyze.bowtie.analysis.ChurnTableBowtie`."""
+        from winloss.analyze.bowtie.analysis import ChurnTableBowtie
+
+        if isinstance(file, pd.DataFrame):
+            return ChurnTableBowtie(**settings).run_frame(file)
+        raw = read_file(file)
+        return ChurnTableBowtie(**settings).run_frame(raw.frame, file=str(file))
+
+    def simulate(self, **settings: Any) -> SimulationResult:
+        """Project new and recurring revenue per quarter from the measured Bowtie, rank levers,
+        and the Monte Carlo odds of a growth target (``settings`` are fields of
+        :class:`winloss.analyze.bowtie.simulation.Simulate`)."""
+        from winloss.analyze.bowtie.simulation import Simulate
+
+        return Simulate(**settings).run(self.store)

@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Rank accounts by ideal-customer fit and expansion potential."),
     "qbr": ("winloss.cli.qbr_commands:qbr",
             "QBR basics: loss/win reasons, competitors, win rates by group, stages, coverage."),
+    "bowtie": ("winloss.cli.bowtie_commands:bowtie",
+               "The Bowtie: VM/CR/Δt per stage before and after the sale, retention, NRR, LTV."),
+    "simulate": ("winloss.cli.bowtie_commands:simulate",
+                 "Compounding simulator: revenue per quarter, levers ranked, P(growth target)."),
 }
 
 

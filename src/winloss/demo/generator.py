@@ -27,6 +27,15 @@ Noise: ``region``, ``industry``, ``product`` and the custom column ``lead_temper
 Post-outcome fields behave as in real CRMs: won deals close faster (``cycle_days``), lost deals carry a
 ``loss_reason``, and captures are made days to weeks after the close.
 
+Bowtie (``winloss bowtie``): lost deals drop out along the pipeline (the last stage reached before
+Closed Lost is Prospecting 5 %, Qualification 8 %, Discovery 9 %, Demo 9 %, Proposal 9 %,
+Negotiation 60 %), so every pre-sale stage converts below 100 %; each customer records post-sale
+usage milestones (``onboarded`` for 90 % of retained and 60 % of churned customers; ``first_value``
+for 80 % of customers who later expand, 25–90 days after the start, vs 45 % of the others, 30–200
+days): the growth loop shows delivered impact going with expansion. Subscriptions churn about 4 %
+of customers a quarter and expand 12 %, so GRR, NRR and the retention curve are all defined, and
+lost accounts come back with new deals (the nurture loop).
+
 Data-quality defects planted for the audit: two reps leave most SPICED fields blank; a few industry
 values are misspelt ("helthcare", "fintec"); some deals are created already
 closed; some close dates are pushed three or more times; captures of one rep come late.
@@ -264,7 +273,10 @@ def _people(deals: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
-                           as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+                           as_of: dt.date, drop_rng: np.random.Generator | None = None
+                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if drop_rng is None:
+        drop_rng = np.random.default_rng(BOWTIE_SEED_OFFSET)
     acts: list[tuple[object, ...]] = []
     stages: list[tuple[object, ...]] = []
     end = pd.Timestamp(as_of)
@@ -291,6 +303,12 @@ def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
         times[0] = 0
         if d.outcome != "open":
             times[-1] = length
+        if d.outcome == "lost":
+            # Bowtie: lost deals drop out along the funnel (their own generator, so every other
+            # table keeps its random stream): the stages kept, then Closed Lost at the close
+            keep = _lost_stages_kept(drop_rng, len(seq) - 1)
+            seq = seq[:keep] + seq[-1:]
+            times = np.concatenate([times[:keep], times[-1:]])
         close_date = (d.closed_at + pd.Timedelta(days=int(rng.integers(0, 30)))).normalize()
         pushes = 3 if rng.random() < 0.05 else 0
         for j, (stage, t) in enumerate(zip(seq, times, strict=True)):
@@ -302,6 +320,45 @@ def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
     history = pd.DataFrame(stages, columns=["deal_id", "stage", "entered_at", "close_date",
                                             "amount"])
     return activities, history
+
+
+#: where lost deals drop out: P(last stage reached = k stages) for k = 1..6 (Prospecting … Negotiation)
+LOST_DROP_OUT = (0.05, 0.08, 0.09, 0.09, 0.09, 0.60)
+BOWTIE_SEED_OFFSET = 1_000_003
+
+
+def _lost_stages_kept(rng: np.random.Generator, available: int) -> int:
+    """How many pipeline stages a lost deal went through before Closed Lost (at least one)."""
+    k = int(rng.choice(np.arange(1, len(LOST_DROP_OUT) + 1), p=LOST_DROP_OUT))
+    return max(1, min(k, available))
+
+
+def _milestones(subscriptions: pd.DataFrame, seed: int, as_of: dt.date) -> pd.DataFrame:
+    """Post-sale usage milestones of every customer: ``onboarded`` and ``first_value``.
+
+    Planted (Bowtie growth loop): customers who later expand record a first value in 80 % of
+    cases, 25–90 days after the start; others in 45 %, 30–200 days after; churned customers reach
+    onboarding less often (60 % vs 90 %). Milestones after a churn or after ``as_of`` are dropped.
+    """
+    rng = np.random.default_rng(seed + BOWTIE_SEED_OFFSET)
+    end = pd.Timestamp(as_of)
+    rows: list[tuple[object, ...]] = []
+    for account, subs in subscriptions.groupby("account_id", sort=True):
+        start = pd.Timestamp(subs["period_start"].min())
+        churn = subs.loc[subs["event"] == "churn", "period_start"]
+        stop = min(pd.Timestamp(churn.min()) if len(churn) else end, end)
+        expands = bool((subs["event"] == "expansion").any())
+        user = f"{account}-CS1"
+        if rng.random() < (0.6 if len(churn) else 0.9):
+            t = start + pd.Timedelta(days=int(rng.integers(7, 61)), hours=10)
+            if t <= stop:
+                rows.append((account, user, "onboarded", t))
+        if rng.random() < (0.8 if expands else 0.45):
+            days = int(rng.integers(25, 91)) if expands else int(rng.integers(30, 201))
+            t = start + pd.Timedelta(days=days, hours=11)
+            if t <= stop:
+                rows.append((account, user, "first_value", t))
+    return pd.DataFrame(rows, columns=["account_id", "user_id", "event", "occurred_at"])
 
 
 def _subscriptions(deals: pd.DataFrame, rng: np.random.Generator,
@@ -372,13 +429,18 @@ def generate_demo(n_deals: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF)
     """Generate the demo company: every table, seeded."""
     rng = np.random.default_rng(seed + 1)
     deals = generate_deals(n_deals, seed=seed, as_of=as_of)
-    activities, history = _activities_and_stages(deals, rng, as_of)
+    activities, history = _activities_and_stages(
+        deals, rng, as_of, np.random.default_rng(seed + BOWTIE_SEED_OFFSET + 1))
+    people = _people(deals, rng)
+    subscriptions = _subscriptions(deals, rng, as_of)
+    usage = _usage(deals, rng)
     return DemoData(
         deals=deals,
-        stakeholders=_people(deals, rng),
+        stakeholders=people,
         activities=activities,
         stage_history=history,
-        subscriptions=_subscriptions(deals, rng, as_of),
-        usage_events=_usage(deals, rng),
+        subscriptions=subscriptions,
+        usage_events=pd.concat([usage, _milestones(subscriptions, seed, as_of)],
+                               ignore_index=True),
         captures=_captures(deals),
     )

@@ -26,6 +26,7 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
     ("Win probability and forecast", "winloss.demo.steps:win_model"),
     ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
+    ("The Bowtie", "winloss.demo.steps:bowtie"),
 ]
 
 

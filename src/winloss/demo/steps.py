@@ -103,3 +103,21 @@ def win_model(ws: Workspace, options: DemoOptions) -> str:
         f"scored; {quarter} forecast {t['expected']:,.0f} (P10 {t['p10']:,.0f} – P90 "
         f"{t['p90']:,.0f}) from {t['n_deals']:,} open deals"
     )
+
+
+def bowtie(ws: Workspace, options: DemoOptions) -> str:
+    """The Bowtie in two lines, and the simulator's best lever."""
+    result = ws.bowtie()
+    stages = ", ".join(
+        f"{r.stage} {r.volume:,}"
+        + (f" ({r.conversion:.0%})" if r.conversion == r.conversion else "")
+        for r in result.stages.itertuples()
+    )
+    ret = result.retention.to_dict()
+    sim = ws.simulate(levers=("cr.selection=+5%", "dt.selection=-10%", "nrr=+2pt"), draws=500)
+    best = sim.levers.dropna(subset=["rank"]).sort_values("rank").iloc[0]
+    return (
+        f"stages (VM, censored CR): {stages}; NRR {ret['nrr']:.0%}, GRR {ret['grr']:.0%}, "
+        f"monthly churn {ret['monthly_churn']:.1%}; best lever {best['lever']} "
+        f"(+{best['effect_pct']:.1%} year-3 revenue)"
+    )

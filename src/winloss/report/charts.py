@@ -208,3 +208,70 @@ def reliability_chart(name: str, title: str, predicted: Sequence[float],
     parts.append(f'<text x="{width / 2}" y="{pad - 14}" font-size="12" fill="{TEXT}" '
                  f'text-anchor="middle">predicted vs observed win rate</text>')
     return _svg(name, title, width, height, "".join(parts))
+
+
+def bowtie_chart(name: str, title: str, stages: Sequence[dict[str, object]], *,
+                 width: int = 960, height: int = 300) -> str:
+    """The Bowtie: two mirrored funnels meeting at the knot (commit), each stage labelled with its
+    volume (VM), conversion (CR) and median time in stage (Δt).
+
+    ``stages`` are dicts with ``stage``, ``side`` (pre/post), ``volume``, ``conversion`` and
+    ``median_days`` (``None``/NaN shown as "–"). Segment heights narrow towards the knot on the
+    left and widen away from it on the right (the shape, not a scale); the numbers carry the data.
+    """
+    pre = [s for s in stages if s.get("side") == "pre"]
+    post = [s for s in stages if s.get("side") == "post"]
+    n = len(pre) + len(post)
+    if n == 0:
+        return _svg(name, title, width, 40, "")
+    top, bottom = 26, 26
+    mid = (height - top - bottom) / 2 + top
+    seg_w = (width - 20) / n
+    full, knot = (height - top - bottom) / 2, 36.0  # the knot holds its four label lines
+    steps = max(len(pre) - 1, 1)
+
+    def half(i: int) -> float:  # half-height at the left edge of pre-sale segment i
+        return full - (full - knot) * min(i, steps) / steps
+
+    def num(value: object, fmt: str) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return format(value, fmt)
+
+    parts: list[str] = []
+    order = pre + post
+    for k, s in enumerate(order):
+        x0 = 10 + k * seg_w
+        x1 = x0 + seg_w - 4
+        if s in pre:
+            i = pre.index(s)
+            h0, h1 = half(i), half(i + 1) if i + 1 < len(pre) else knot
+            color = NEUTRAL
+        else:
+            j = post.index(s)
+            h0 = knot + (full - knot) * j / max(len(post), 1)
+            h1 = knot + (full - knot) * (j + 1) / max(len(post), 1)
+            color = WIN
+        points = f"{x0:.1f},{mid - h0:.1f} {x1:.1f},{mid - h1:.1f} {x1:.1f},{mid + h1:.1f} " \
+                 f"{x0:.1f},{mid + h0:.1f}"
+        parts.append(f'<polygon points="{points}" fill="{color}" fill-opacity="0.18" '
+                     f'stroke="{color}" stroke-width="1"/>')
+        cx = (x0 + x1) / 2
+        volume = s.get("volume")
+        conv = s.get("conversion")
+        days = s.get("median_days")
+        lines = [
+            (str(s.get("stage", "")), "bold"),
+            (f"VM {num(volume, ',.0f')}", "normal"),
+            (f"CR {num(conv, '.0%')}", "normal"),
+            (f"Δt {num(days, '.0f')} d", "normal"),
+        ]
+        for r, (text, weight) in enumerate(lines):
+            y = mid - 26 + r * 16
+            parts.append(f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="12" '
+                         f'font-weight="{weight}" fill="{TEXT}">{escape(text)}</text>')
+    parts.append(f'<text x="10" y="16" font-size="12" fill="{TEXT}">before the sale: '
+                 'conversion rates multiply</text>')
+    parts.append(f'<text x="{width - 10}" y="16" font-size="12" text-anchor="end" '
+                 f'fill="{TEXT}">after the sale: recurring impact compounds</text>')
+    return _svg(name, title, width, height, "".join(parts))

@@ -32,6 +32,7 @@ SECTIONS: list[str] = [
     "winloss.report.sections.plan:build",
     "winloss.report.sections.forecast:build",
     "winloss.report.sections.quality:build",
+    "winloss.report.sections.bowtie:build",
 ]
 
 

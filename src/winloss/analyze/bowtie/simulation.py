@@ -1,0 +1,239 @@
+"""``winloss simulate``: the compounding simulator run on the Bowtie measured from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from winloss.analyze.base import AnalysisInputs, AnalysisResult
+from winloss.analyze.bowtie.analysis import Bowtie, BowtieResult
+from winloss.analyze.bowtie.simulator import (
+    GrowthModel,
+    MonteCarlo,
+    apply_lever,
+    monte_carlo,
+    parse_lever,
+    project_model,
+)
+from winloss.analyze.result_json import frame_records, jsonable
+from winloss.errors import InsufficientDataError
+
+if TYPE_CHECKING:
+    from winloss.model.deals import DealSource
+
+RANK_YEAR = 3
+
+
+@dataclass(frozen=True)
+class SimulationResult(AnalysisResult):
+    """Projected revenue per quarter, the effect of each lever, and the Monte Carlo target odds."""
+
+    inputs: AnalysisInputs
+    model: GrowthModel
+    years: int
+    quarters: pd.DataFrame  # quarter, bookings, new_mrr, mrr, revenue (baseline)
+    levers: pd.DataFrame  # lever, revenue per year, effect on the ranking year, rank
+    monte_carlo: MonteCarlo
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.levers
+
+    def to_dict(self) -> dict[str, Any]:
+        mc = self.monte_carlo
+        data: dict[str, Any] = jsonable(
+            {
+                "inputs": self.inputs.to_dict(),
+                "model": {
+                    "stages": list(self.model.stages),
+                    "conversion": list(self.model.conversion),
+                    "days": list(self.model.days),
+                    "volume_per_quarter": self.model.volume,
+                    "mrr_per_deal": self.model.mrr_per_deal,
+                    "nrr": self.model.nrr,
+                    "starting_mrr": self.model.starting_mrr,
+                },
+                "years": self.years,
+                "quarters": frame_records(self.quarters),
+                "levers": frame_records(self.levers),
+                "monte_carlo": {
+                    "draws": mc.draws,
+                    "level": mc.level,
+                    "revenue_low": mc.revenue_low,
+                    "revenue_median": mc.revenue_median,
+                    "revenue_high": mc.revenue_high,
+                    "target_growth": mc.target_growth,
+                    "target_revenue": mc.target_revenue,
+                    "probability": mc.probability,
+                },
+                "warnings": list(self.warnings),
+            }
+        )
+        return data
+
+
+def growth_model(
+    bowtie: BowtieResult, *, recent_quarters: int = 4
+) -> tuple[GrowthModel, list[str]]:
+    """The simulator's inputs measured by a quarterly Bowtie: pre-sale stages up to commit."""
+    warnings: list[str] = []
+    pre = bowtie.stages[
+        (bowtie.stages["side"] == "pre")
+        & (bowtie.stages["stage"] != "commit")
+        & (bowtie.stages["volume"] > 0)
+    ]
+    if pre.empty:
+        raise InsufficientDataError(
+            "no pre-sale stage has entries: import deals (and their stage "
+            "history) before simulating"
+        )
+    first = str(pre.iloc[0]["stage"])
+    entries = bowtie.cohorts[(bowtie.cohorts["stage"] == first)].sort_values("cohort")
+    # complete quarters only: the as-of quarter is usually partial
+    entries = entries.iloc[:-1] if len(entries) > 1 else entries
+    recent = entries.tail(recent_quarters)
+    volume_entries = float(recent["volume"].sum())
+    quarters = float(len(recent))
+    days = pre["median_days_to_advance"].fillna(pre["median_days"]).fillna(0.0)
+    mrr = bowtie.mrr_per_customer
+    mrr_se = bowtie.mrr_per_customer_se
+    if not np.isfinite(mrr):
+        warnings.append("no subscriptions: each won deal adds no recurring revenue")
+        mrr, mrr_se = 0.0, 0.0
+    latest = bowtie.retention.latest
+    nrr = float(latest.get("nrr", float("nan"))) if latest else float("nan")
+    nrr_se = bowtie.nrr_se
+    if not np.isfinite(nrr):
+        warnings.append("NRR unknown (less than 12 months of subscriptions): taken as 100 %")
+        nrr, nrr_se = 1.0, 0.0
+    model = GrowthModel(
+        stages=tuple(str(s) for s in pre["stage"]),
+        conversion=tuple(float(c) for c in pre["conversion"].fillna(0.0)),
+        days=tuple(float(d) for d in days),
+        volume=volume_entries / quarters if quarters else 0.0,
+        mrr_per_deal=float(mrr),
+        nrr=nrr,
+        starting_mrr=float(bowtie.current_mrr),
+        conversion_n=tuple(float(n) for n in pre["effective_n"].fillna(0.0)),
+        volume_entries=volume_entries,
+        volume_quarters=quarters,
+        nrr_se=float(nrr_se) if np.isfinite(nrr_se) else 0.0,
+        mrr_per_deal_se=float(mrr_se) if np.isfinite(mrr_se) else 0.0,
+    )
+    return model, warnings
+
+
+def lever_table(model: GrowthModel, levers: tuple[str, ...], years: int) -> pd.DataFrame:
+    """Revenue per year for the baseline, each lever alone and all together; ranked."""
+    quarters = 4 * years
+    rank_year = min(RANK_YEAR, years)
+    base = project_model(model, quarters)
+    parsed = [parse_lever(text, model.stages) for text in levers]
+    runs: list[tuple[str, GrowthModel]] = [("baseline", model)]
+    for lever in parsed:
+        runs.append((lever.text, apply_lever(model, lever)))
+    if len(parsed) > 1:
+        combined = model
+        for lever in parsed:
+            combined = apply_lever(combined, lever)
+        runs.append(("all levers", combined))
+    rows = []
+    base_rank = float(base.year_revenue(rank_year)[0])
+    base_bookings = float(base.bookings.sum())
+    for name, m in runs:
+        proj = project_model(m, quarters, baseline=model)
+        row: dict[str, Any] = {"lever": name}
+        for y in range(1, years + 1):
+            row[f"revenue_y{y}"] = float(proj.year_revenue(y)[0])
+        rank_rev = float(proj.year_revenue(rank_year)[0])
+        row["effect"] = rank_rev - base_rank
+        row["effect_pct"] = (rank_rev / base_rank - 1.0) if base_rank else float("nan")
+        row["bookings_ratio"] = (
+            float(proj.bookings.sum()) / base_bookings if base_bookings else float("nan")
+        )
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    single = table["lever"].isin([p.text for p in parsed])
+    table["rank"] = pd.Series(pd.NA, index=table.index, dtype="Int64")
+    table.loc[single, "rank"] = (
+        table.loc[single, "effect"].rank(ascending=False, method="min").astype("Int64")
+    )
+    return table
+
+
+@dataclass(frozen=True)
+class Simulate:
+    """Settings of ``winloss simulate`` (one field per option).
+
+    Parameters
+    ----------
+    years
+        Years projected (quarterly).
+    levers
+        Changes to try, e.g. ``cr.selection=+5%``, ``dt.selection=-10%``, ``nrr=+2pt``.
+    target_growth
+        Compound annual revenue growth to reach (0.3 = 30 % a year): its Monte Carlo probability.
+    draws, seed, level
+        Monte Carlo draws, their seed and the central interval reported.
+    bowtie
+        The Bowtie settings the rates are measured with (quarterly cohorts).
+    """
+
+    years: int = 3
+    levers: tuple[str, ...] = ()
+    target_growth: float | None = None
+    draws: int = 2000
+    seed: int = 0
+    level: float = 0.9
+    bowtie: Bowtie = field(default_factory=Bowtie)
+
+    def run(self, source: DealSource) -> SimulationResult:
+        settings = self.bowtie
+        if settings.cohort != "quarter":
+            settings = Bowtie(**{**settings.__dict__, "cohort": "quarter"})
+        measured = settings.run(source)
+        model, warnings = growth_model(measured)
+        return self.run_model(
+            model, inputs=measured.inputs, warnings=tuple(warnings) + measured.warnings
+        )
+
+    def run_model(
+        self,
+        model: GrowthModel,
+        *,
+        inputs: AnalysisInputs | None = None,
+        warnings: tuple[str, ...] = (),
+    ) -> SimulationResult:
+        """Project and rank levers for an explicit model (toy cases, what-if inputs)."""
+        quarters = 4 * self.years
+        base = project_model(model, quarters)
+        table = pd.DataFrame(
+            {
+                "quarter": [f"+{q + 1}" for q in range(quarters)],
+                "bookings": base.bookings[0],
+                "new_mrr": base.new_mrr[0],
+                "mrr": base.mrr[0],
+                "revenue": base.revenue[0],
+            }
+        )
+        mc = monte_carlo(
+            model,
+            years=self.years,
+            draws=self.draws,
+            seed=self.seed,
+            level=self.level,
+            target_growth=self.target_growth,
+        )
+        return SimulationResult(
+            inputs=inputs or AnalysisInputs.of(0, period="model"),
+            model=model,
+            years=self.years,
+            quarters=table,
+            levers=lever_table(model, self.levers, self.years),
+            monte_carlo=mc,
+            warnings=warnings,
+        )

@@ -1,0 +1,133 @@
+"""The compounding simulator: exact arithmetic on a toy case, levers, and Monte Carlo coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from winloss.analyze.bowtie.simulation import Simulate, lever_table
+from winloss.analyze.bowtie.simulator import (
+    GrowthModel,
+    apply_lever,
+    monte_carlo,
+    parse_lever,
+    project_model,
+)
+from winloss.errors import UsageError
+
+SEVEN = ("s1", "s2", "s3", "s4", "s5", "s6", "s7")
+
+
+def toy(**changes: object) -> GrowthModel:
+    base = dict(
+        stages=SEVEN,
+        conversion=(0.5, 0.6, 0.7, 0.4, 0.8, 0.5, 0.9),
+        days=(20.0, 35.0, 50.0, 10.0, 91.3125, 0.0, 45.0),
+        volume=1000.0,
+        mrr_per_deal=100.0,
+        nrr=1.1,
+        starting_mrr=50_000.0,
+    )
+    base.update(changes)
+    return GrowthModel(**base)  # type: ignore[arg-type]
+
+
+def test_ten_percent_on_seven_rates_is_1_1_to_the_seventh() -> None:
+    """+10 % on each of 7 conversion rates → bookings × 1.1^7 = 1.9487171 in every quarter."""
+    model = toy()
+    levered = apply_lever(model, parse_lever("cr.*=+10%", SEVEN))
+    base = project_model(model, 12)
+    more = project_model(levered, 12)
+    np.testing.assert_allclose(more.bookings / base.bookings, 1.1**7, rtol=1e-12)
+    # steady state: bookings = volume × Π conversion every quarter
+    np.testing.assert_allclose(base.bookings, 1000 * np.prod(model.conversion), rtol=1e-12)
+    table = lever_table(model, ("cr.*=+10%",), 3)
+    # applied from quarter 1 on, the change ramps up through the pipeline, then reaches 1.1^7
+    ramp = project_model(levered, 12, baseline=model).bookings[0]
+    assert ramp[-1] / base.bookings[0, -1] == pytest.approx(1.1**7, rel=1e-12)
+    assert 1 < table.set_index("lever").loc["cr.*=+10%", "bookings_ratio"] < 1.1**7
+
+
+def test_recurring_revenue_compounds_by_nrr() -> None:
+    """No new deals: MRR grows by NRR^(1/4) a quarter, so year-2 revenue = year-1 × NRR."""
+    model = toy(volume=0.0)
+    proj = project_model(model, 8)
+    assert proj.year_revenue(2)[0] / proj.year_revenue(1)[0] == pytest.approx(1.1)
+    assert proj.mrr[0, 3] == pytest.approx(50_000 * 1.1)
+
+
+def test_levers_ranked_by_year_three_effect() -> None:
+    model = toy()
+    table = lever_table(model, ("cr.s3=+5%", "nrr=+2pt", "dt.s3=-10%", "vm=+1%"), 3)
+    singles = table[table["rank"].notna()].sort_values("rank")
+    assert singles["effect"].is_monotonic_decreasing
+    assert table.iloc[0]["lever"] == "baseline" and table.iloc[0]["effect"] == 0
+    assert table.iloc[-1]["lever"] == "all levers"
+    assert table.set_index("lever").loc["dt.s3=-10%", "effect"] > 0  # deals pulled forward
+    # cr.s3=+5% raises steady bookings by exactly 5 %
+    assert project_model(apply_lever(model, parse_lever("cr.s3=+5%", SEVEN)), 4).bookings[
+        0, 0
+    ] == pytest.approx(1.05 * project_model(model, 4).bookings[0, 0])
+
+
+@pytest.mark.parametrize(
+    "text", ["cr.nowhere=+5%", "nrr.s1=+1pt", "vm=+2pt", "cr.s1=5", "speed=+5%"]
+)
+def test_bad_levers_say_what_to_write(text: str) -> None:
+    with pytest.raises(UsageError, match="lever"):
+        parse_lever(text, SEVEN)
+
+
+def test_monte_carlo_interval_covers_the_truth_at_the_nominal_rate() -> None:
+    """Synthetic truth: 3 stages, 80 entries a quarter. Each repetition observes 8 quarters of
+    entries (Poisson) and binomial conversions, builds the model from them, and asks for the 90 %
+    interval of year-3 revenue; over 200 repetitions (fixed seed) the truth falls inside about
+    90 % of the time (binomial s.e. 2.1 points; accepted: 84–96 %)."""
+    truth = GrowthModel(
+        stages=("a", "b", "c"),
+        conversion=(0.6, 0.4, 0.3),
+        days=(30.0, 45.0, 60.0),
+        volume=80.0,
+        mrr_per_deal=50.0,
+        nrr=1.05,
+        starting_mrr=10_000.0,
+    )
+    true_revenue = project_model(truth, 12).year_revenue(3)[0]
+    rng = np.random.default_rng(2024)
+    covered = 0
+    reps = 200
+    for rep in range(reps):
+        entries = float(rng.poisson(truth.volume * 8))
+        n = entries
+        conv, ns = [], []
+        for c in truth.conversion:
+            k = float(rng.binomial(int(n), c))
+            conv.append(k / n)
+            ns.append(n)
+            n = k
+        observed = GrowthModel(
+            stages=truth.stages,
+            conversion=tuple(conv),
+            days=truth.days,
+            volume=entries / 8,
+            mrr_per_deal=50.0,
+            nrr=1.05,
+            starting_mrr=10_000.0,
+            conversion_n=tuple(ns),
+            volume_entries=entries,
+            volume_quarters=8.0,
+        )
+        mc = monte_carlo(observed, years=3, draws=400, seed=rep, level=0.9)
+        covered += mc.revenue_low <= true_revenue <= mc.revenue_high
+    assert 0.84 <= covered / reps <= 0.96
+
+
+def test_simulate_run_model_reports_target_probability() -> None:
+    result = Simulate(years=2, levers=("nrr=+2pt",), target_growth=0.0, draws=500).run_model(
+        toy(volume=0.0, nrr=1.0)
+    )
+    # no new deals and NRR 100 %: revenue stays at 12 × MRR₀, the 0 % target is always met
+    assert result.monte_carlo.probability == 1.0
+    assert result.quarters["revenue"].iloc[0] == pytest.approx(150_000)
+    data = result.to_dict()
+    assert data["levers"][1]["lever"] == "nrr=+2pt" and data["monte_carlo"]["probability"] == 1.0

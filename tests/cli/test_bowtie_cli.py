@@ -1,0 +1,134 @@
+"""``winloss bowtie`` and ``winloss simulate`` in-process on a copy of the demo store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.cli.runner import run
+from winloss import Workspace
+from winloss.cli.main import main
+
+STAGE_KEYS = {
+    "stage",
+    "side",
+    "volume",
+    "conversion",
+    "conversion_ci_low",
+    "conversion_ci_high",
+    "median_days",
+    "censored",
+}
+
+
+@pytest.fixture(scope="module")
+def db(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    target = tmp_path_factory.mktemp("bowtie-cli") / "demo.duckdb"
+    shutil.copy(demo_store, target)
+    return str(target)
+
+
+def test_bowtie_json_is_the_documented_shape(db: str) -> None:
+    code, out, err = run("--db", db, "bowtie", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert {"stages", "retention", "ltv", "loops", "cohorts", "cycle"} <= set(data)
+    assert [s["stage"] for s in data["stages"]] == [
+        "awareness",
+        "education",
+        "selection",
+        "commit",
+        "onboarding",
+        "impact",
+        "growth",
+    ]
+    assert all(set(s) >= STAGE_KEYS for s in data["stages"])
+    assert {s["side"] for s in data["stages"]} == {"pre", "post"}
+    assert {"curve", "grr", "nrr", "windows", "monthly_churn"} <= set(data["retention"])
+    assert {"nurture", "growth"} == set(data["loops"])
+    assert "NRR" in data["metrics"] and data["metrics"]["NRR"]["unit"] == "ratio"
+
+
+def test_bowtie_numbers_match_pandas_on_the_demo(db: str) -> None:
+    """Independent pandas counts of the demo: deals entering Prospecting, won deals, and the
+    naive awareness conversion (deals that entered a later stage / deals that entered)."""
+    code, out, _ = run("--db", db, "bowtie", "--format", "json")
+    stages = {s["stage"]: s for s in json.loads(out)["stages"]}
+    with Workspace(db) as ws:  # the same configuration as the CLI's open connection
+        history = ws.table("stage_history")
+        deals = ws.deals()
+    first = history[history["stage"] == "Prospecting"]["deal_id"].nunique()
+    later = history[~history["stage"].isin(["Prospecting", "Closed Lost"])]["deal_id"].nunique()
+    assert stages["awareness"]["volume"] == first
+    assert stages["awareness"]["naive_conversion"] == pytest.approx(later / first)
+    assert stages["commit"]["volume"] == int((deals["outcome"] == "won").sum())
+    won = deals[deals["outcome"] == "won"]
+    assert stages["commit"]["median_days"] == pytest.approx(
+        (won["closed_at"] - won["created_at"]).dt.days.median()
+    )
+
+
+def test_bowtie_table_csv_and_details(db: str) -> None:
+    code, out, err = run("--db", db, "bowtie")
+    assert code == 0 and "awareness" in out and "NRR" in err
+    code, out, _ = run("--db", db, "bowtie", "--detail", "ltv", "--format", "csv")
+    assert code == 0 and out.splitlines()[0].startswith("group,customers,arpu")
+    code, out, _ = run(
+        "--db", db, "bowtie", "--cohort", "month", "--detail", "cohorts", "--format", "csv"
+    )
+    frame = pd.read_csv(pd.io.common.StringIO(out))
+    assert frame["cohort"].str.fullmatch(r"\d{4}-\d{2}").all()
+
+
+def test_simulate_json_ranks_levers(db: str) -> None:
+    code, out, err = run(
+        "--db",
+        db,
+        "simulate",
+        "--lever",
+        "cr.selection=+5%",
+        "--lever",
+        "nrr=+2pt",
+        "--lever",
+        "dt.selection=-10%",
+        "--target-growth",
+        "0.3",
+        "--draws",
+        "300",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    levers = {row["lever"]: row for row in data["levers"]}
+    assert sorted(r["rank"] for r in data["levers"] if r["rank"] is not None) == [1, 2, 3]
+    assert levers["cr.selection=+5%"]["effect"] > 0
+    assert 0.0 <= data["monte_carlo"]["probability"] <= 1.0
+    assert data["model"]["stages"][-1] == "selection"
+
+
+def test_simulate_bad_lever_is_a_usage_error(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--db", db, "simulate", "--lever", "cr.nowhere=+5%"])
+    assert code == 2 and "name a stage" in capsys.readouterr().err
+
+
+def test_bowtie_churn_table(tmp_path: Path) -> None:
+    path = tmp_path / "churn.csv"
+    pd.DataFrame(
+        {
+            "tenure": [1, 3, 4, 4],
+            "MonthlyCharges": [10, 10, 10, 10],
+            "Churn": ["Yes", "Yes", "No", "No"],
+        }
+    ).to_csv(path, index=False)
+    code, out, err = run(
+        "--db", str(tmp_path / "x.duckdb"), "bowtie", "--churn-table", str(path), "--format", "json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["ltv"][0]["ltv"] == pytest.approx(60.0)
+    assert data["stages"] == []
