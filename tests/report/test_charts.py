@@ -52,7 +52,9 @@ def test_hbar_chart_whiskers_reference_and_long_labels() -> None:
 
 def test_hbar_chart_counts_are_not_percentages() -> None:
     svg = _svg(hbar_chart("n", "t", ["x"], [12_500.0], pct=False))
-    assert "12k" in [t.own_text for t in svg.iter("text")]
+    texts = [t.own_text for t in svg.iter("text")]
+    assert "12.5k" in texts
+    assert not any(x.endswith("%") for x in texts)
 
 
 def test_line_chart_breaks_at_missing_values() -> None:

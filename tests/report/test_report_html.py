@@ -80,7 +80,9 @@ def test_sections_and_table_of_contents_follow_the_json(
     page: Element, demo_report: DemoReport
 ) -> None:
     sections = demo_report.data["sections"]
-    assert [s["key"] for s in sections] == DEMO_SECTIONS
+    keys = [s["key"] for s in sections]
+    assert [k for k in keys if k in DEMO_SECTIONS] == DEMO_SECTIONS  # the review's core, in order
+    assert len(set(keys)) == len(keys)
     shown = [(s.attrs["id"], s.find("h2").text) for s in _sections(page)]
     assert shown == [(s["key"], s["title"]) for s in sections]  # no notes: no notes section
     toc = [(a.attrs["href"], a.text) for a in page.find("nav").iter("a")]
@@ -89,7 +91,7 @@ def test_sections_and_table_of_contents_follow_the_json(
 
 def test_each_chart_is_an_inline_svg_in_its_section(page: Element, demo_report: DemoReport) -> None:
     svgs = page.find_all("svg")
-    assert len(svgs) == sum(len(s["charts"]) for s in demo_report.data["sections"]) == 9
+    assert len(svgs) == sum(len(s["charts"]) for s in demo_report.data["sections"]) >= 9
     for s in demo_report.data["sections"]:
         charts = _section(page, s["key"]).find_all("svg")
         assert [c.attrs["data-chart"] for c in charts] == s["charts"]

@@ -65,10 +65,11 @@ class ReportContext:
     ``quarter`` is ``None`` for a store whose deals have no close dates: only
     :data:`UNDATED_SECTIONS` are built then."""
 
-    def __init__(self, ws: Workspace, quarter: Quarter | None, now: dt.datetime) -> None:
+    def __init__(self, ws: Workspace, quarter: Quarter | None,
+                 now: dt.datetime | None = None) -> None:
         self.ws = ws
         self.quarter = quarter
-        self.now = now
+        self.now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
         self._cache: dict[str, Any] = {}
         self.notes: list[str] = []
 
