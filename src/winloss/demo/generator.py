@@ -27,6 +27,20 @@ Noise: ``region``, ``industry``, ``product`` and the custom column ``lead_temper
 Post-outcome fields behave as in real CRMs: won deals close faster (``cycle_days``), lost deals carry a
 ``loss_reason``, and captures are made days to weeks after the close.
 
+Planted path effects (activities; association by construction, for ``winloss paths`` and
+``winloss next-action``): the type sequence of a deal is drawn given its outcome, from a second,
+separate random stream (so every other table is unchanged):
+
+==========================================  =========================================================
+path effect                                 how it is planted
+==========================================  =========================================================
+a demo before the discovery call loses      the second action is a demo in 35 % of lost deals, 5 % of
+                                            won deals (20 % of open deals)
+an executive meeting in Enterprise wins     a middle action becomes an executive meeting in 70 % of
+                                            won and 15 % of lost Enterprise deals (40 % open); other
+                                            segments keep only the background rate (10 % per action)
+==========================================  =========================================================
+
 Data-quality defects planted for the audit: two reps leave most SPICED fields blank; a few industry
 values are misspelt ("helthcare", "fintec"); some deals are created already
 closed; some close dates are pushed three or more times; captures of one rep come late.
@@ -263,8 +277,29 @@ def _people(deals: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
                                        "seniority", "start_date", "engaged_at", "reached_via"])
 
 
+#: Planted path effects (see the module docstring): P(effect | won), P(effect | lost), P(| open).
+PATH_EFFECTS = {
+    "demo_before_discovery": (0.05, 0.35, 0.20),
+    "enterprise_executive_meeting": (0.70, 0.15, 0.40),
+}
+
+
+def _plant_path_effects(path: list[str], outcome: str, segment: str,
+                        fx: np.random.Generator) -> None:
+    """Apply :data:`PATH_EFFECTS` to one deal's action types, in place."""
+    column = {"won": 0, "lost": 1}.get(outcome, 2)
+    if fx.random() < PATH_EFFECTS["demo_before_discovery"][column]:
+        path[1] = "demo"
+    last_free = len(path) - (1 if outcome == "won" else 0)
+    if (segment == "Enterprise" and last_free > 3
+            and fx.random() < PATH_EFFECTS["enterprise_executive_meeting"][column]):
+        path[int(fx.integers(3, last_free))] = "executive meeting"
+
+
 def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
-                           as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+                           as_of: dt.date, path_rng: np.random.Generator | None = None,
+                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    fx = path_rng if path_rng is not None else np.random.default_rng(0)
     acts: list[tuple[object, ...]] = []
     stages: list[tuple[object, ...]] = []
     end = pd.Timestamp(as_of)
@@ -279,6 +314,7 @@ def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
             ACTIONS, k - 3, p=[0.25, 0.2, 0.05, 0.2, 0.1, 0.1, 0.1]))
         if won:
             path[-1] = "proposal"
+        _plant_path_effects(path, str(d.outcome), str(d.segment), fx)
         for j, (day, action) in enumerate(zip(days, path, strict=True)):
             acts.append((f"{d.deal_id}-A{j + 1}", d.deal_id, f"{d.deal_id}-C1", action,
                          start + pd.Timedelta(days=int(day), hours=int(rng.integers(8, 18))),
@@ -372,7 +408,8 @@ def generate_demo(n_deals: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF)
     """Generate the demo company: every table, seeded."""
     rng = np.random.default_rng(seed + 1)
     deals = generate_deals(n_deals, seed=seed, as_of=as_of)
-    activities, history = _activities_and_stages(deals, rng, as_of)
+    activities, history = _activities_and_stages(deals, rng, as_of,
+                                                 np.random.default_rng(seed + 2000))
     return DemoData(
         deals=deals,
         stakeholders=_people(deals, rng),
