@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Lead scores from creation-time fields, graded A-D; CSV keyed by the CRM id."),
     "accounts": ("winloss.cli.model_commands:accounts",
                  "Rank accounts by ideal-customer fit and expansion potential."),
+    "paths": ("winloss.cli.paths_commands:paths",
+              "Action paths: the graph by outcome, variants, Markov chains, evaluate, event logs."),
+    "next-action": ("winloss.cli.paths_commands:next_action",
+                    "Next best actions for open deals, ranked by P(win) after them; --all as CSV."),
 }
 
 
