@@ -34,12 +34,18 @@ separate random stream (so every other table is unchanged):
 ==========================================  =========================================================
 path effect                                 how it is planted
 ==========================================  =========================================================
-a demo before the discovery call loses      the second action is a demo in 35 % of lost deals, 5 % of
-                                            won deals (20 % of open deals)
-an executive meeting in Enterprise wins     a middle action becomes an executive meeting in 70 % of
-                                            won and 15 % of lost Enterprise deals (40 % open); other
-                                            segments keep only the background rate (10 % per action)
+a demo before the discovery call loses      35 % of lost deals (5 % of won, 20 % of open) open with
+                                            email > demo > discovery call; the lost ones stall there:
+                                            their path ends after the discovery call
+an executive meeting in Enterprise wins     70 % of won Enterprise deals have an executive meeting
+                                            right before the final proposal; 15 % of lost (40 % of
+                                            open) Enterprise deals have one somewhere in the middle;
+                                            other segments keep the background rate (10 % per action)
 ==========================================  =========================================================
+
+Both are local in the path (what comes right after the action differs by outcome), so a Markov
+chain can see them: ``winloss next-action`` ranks the executive meeting higher in Enterprise than
+elsewhere, and an order-2 chain gives ``email > demo`` a lower P(win) than ``email > call``.
 
 Data-quality defects planted for the audit: two reps leave most SPICED fields blank; a few industry
 values are misspelt ("helthcare", "fintec"); some deals are created already
@@ -285,15 +291,20 @@ PATH_EFFECTS = {
 
 
 def _plant_path_effects(path: list[str], outcome: str, segment: str,
-                        fx: np.random.Generator) -> None:
-    """Apply :data:`PATH_EFFECTS` to one deal's action types, in place."""
+                        fx: np.random.Generator) -> list[str]:
+    """Apply :data:`PATH_EFFECTS` to one deal's action types; returns the (maybe shorter) path."""
     column = {"won": 0, "lost": 1}.get(outcome, 2)
     if fx.random() < PATH_EFFECTS["demo_before_discovery"][column]:
         path[1] = "demo"
-    last_free = len(path) - (1 if outcome == "won" else 0)
-    if (segment == "Enterprise" and last_free > 3
-            and fx.random() < PATH_EFFECTS["enterprise_executive_meeting"][column]):
-        path[int(fx.integers(3, last_free))] = "executive meeting"
+        if outcome == "lost":
+            path = path[:3]
+    if segment == "Enterprise" and fx.random() < PATH_EFFECTS[
+            "enterprise_executive_meeting"][column]:
+        if outcome == "won":
+            path[-2] = "executive meeting"
+        elif len(path) > 4:
+            path[int(fx.integers(3, len(path) - 1))] = "executive meeting"
+    return path
 
 
 def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
@@ -314,11 +325,13 @@ def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
             ACTIONS, k - 3, p=[0.25, 0.2, 0.05, 0.2, 0.1, 0.1, 0.1]))
         if won:
             path[-1] = "proposal"
-        _plant_path_effects(path, str(d.outcome), str(d.segment), fx)
-        for j, (day, action) in enumerate(zip(days, path, strict=True)):
-            acts.append((f"{d.deal_id}-A{j + 1}", d.deal_id, f"{d.deal_id}-C1", action,
-                         start + pd.Timedelta(days=int(day), hours=int(rng.integers(8, 18))),
-                         "outbound" if j % 3 else "inbound", "completed"))
+        path = _plant_path_effects(path, str(d.outcome), str(d.segment), fx)
+        for j, day in enumerate(days):
+            hour = int(rng.integers(8, 18))  # drawn for every day: the other tables stay the same
+            if j < len(path):
+                acts.append((f"{d.deal_id}-A{j + 1}", d.deal_id, f"{d.deal_id}-C1", path[j],
+                             start + pd.Timedelta(days=int(day), hours=hour),
+                             "outbound" if j % 3 else "inbound", "completed"))
         reached = len(STAGES) if d.outcome != "open" else STAGES.index(d.stage) + 1
         seq = [s for s in STAGES[:reached] if not (s == "Demo" and rng.random() < 0.1)]
         if d.outcome != "open":

@@ -181,3 +181,17 @@ def test_absorption_probabilities_are_probabilities(order: int) -> None:
     chain = MarkovModel.fit(Sequences.from_lists(paths, outcomes), order).chain()
     assert np.all((chain.p_win >= -TOL) & (chain.p_win <= 1 + TOL))
     assert np.allclose(chain.p_win + chain.p_lost, 1.0, atol=1e-9)
+
+
+def test_sparse_solver_equals_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    import winloss.analyze.paths.markov as markov
+
+    rng = np.random.default_rng(9)
+    paths = [list(rng.choice(["a", "b", "c", "d"], rng.integers(1, 7))) for _ in range(300)]
+    outcomes = list(rng.choice(["won", "lost", "open"], 300))
+    model = MarkovModel.fit(Sequences.from_lists(paths, outcomes), 2)
+    dense = model.chain()
+    monkeypatch.setattr(markov, "DENSE_MAX", 0)
+    sparse = model.chain()
+    assert np.allclose(dense.p_win, sparse.p_win, atol=1e-12)
+    assert np.allclose(dense.removal_effects([3, 4]), sparse.removal_effects([3, 4]), atol=1e-12)

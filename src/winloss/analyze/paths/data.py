@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from winloss.analyze.paths.markov import RESERVED, Sequences
+from winloss.analyze.paths.markov import RESERVED, Sequences, ranges
 from winloss.errors import InsufficientDataError
 from winloss.store import paths_queries
 
@@ -55,8 +55,7 @@ class PathTable:
 
     def subset(self, mask: NDArray[np.bool_]) -> PathTable:
         idx = np.flatnonzero(mask)
-        take = np.concatenate([np.arange(self.seqs.offsets[i], self.seqs.offsets[i + 1])
-                               for i in idx]) if len(idx) else np.zeros(0, dtype=np.int64)
+        take = ranges(self.seqs.offsets[idx], np.diff(self.seqs.offsets)[idx])
         return PathTable(self.seqs.subset(mask), self.deal_ids[idx], self.created_at[idx],
                          self.group[idx], self.n_actions[idx],
                          self.action_number[take].astype(np.int64), self.age_days[take])

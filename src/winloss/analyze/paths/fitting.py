@@ -127,16 +127,17 @@ def fit_paths(table: PathTable, *, order: int | None = 1, max_order: int = 3,
     pooled_chain = pooled_model.chain(extra)
 
     seg_parts: dict[str, tuple[NDArray[np.bool_], Transitions, MarkovModel]] = {}
+    seg_seqs = {}
     if segments:
         for name in sorted({str(g) for g in table.group}):
-            mask = table.group == name
-            sub = seqs.subset(mask)
+            mask = np.asarray(table.group == name)
+            sub = seg_seqs[name] = seqs.subset(mask)
             sub_tr = Transitions.of(sub, order)
             seg_parts[name] = (mask, sub_tr, MarkovModel.fit(sub, order, backoff=backoff,
                                                              transitions=sub_tr))
     strength = empirical_bayes_strength(pooled_model, [m for _, _, m in seg_parts.values()]
                                         ) if seg_parts else 0.0
-    seg_models = {name: MarkovModel.fit(seqs.subset(mask), order, backoff=backoff,
+    seg_models = {name: MarkovModel.fit(seg_seqs[name], order, backoff=backoff,
                                         transitions=sub_tr, prior=pooled_model,
                                         prior_strength=strength)
                   for name, (mask, sub_tr, _) in seg_parts.items()}
@@ -154,8 +155,7 @@ def fit_paths(table: PathTable, *, order: int | None = 1, max_order: int = 3,
         boot_pooled.append(win)
         boot_pooled_rm.append(_removal(pooled_chain, p, actions))
         for name, (mask, sub_tr, _) in seg_parts.items():
-            sub = seqs.subset(mask)
-            rep_seg = MarkovModel.fit(sub, order, backoff=backoff, transitions=sub_tr,
+            rep_seg = MarkovModel.fit(seg_seqs[name], order, backoff=backoff, transitions=sub_tr,
                                       path_weight=w[mask], prior=rep, prior_strength=strength)
             ps = _replicate_probs(rep_seg, seg_chains[name])
             sw, _ = _absorb(seg_models[name], seg_chains[name].states, ps)

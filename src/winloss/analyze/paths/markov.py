@@ -36,6 +36,20 @@ IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
 
+def ranges(starts: IntArray, lengths: IntArray) -> IntArray:
+    """The concatenation of ``arange(start, start + length)`` for each pair (vectorised)."""
+    keep = np.asarray(lengths) > 0
+    st, ln = np.asarray(starts, dtype=np.int64)[keep], np.asarray(lengths, dtype=np.int64)[keep]
+    if len(st) == 0:
+        return np.zeros(0, dtype=np.int64)
+    out = np.ones(int(ln.sum()), dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(ln)[:-1]])
+    # each run starts by jumping from the previous run's last value to its own start
+    out[first[1:]] = st[1:] - (st[:-1] + ln[:-1] - 1)
+    out[0] = st[0]
+    return np.cumsum(out)
+
+
 @dataclass(frozen=True)
 class Sequences:
     """Encoded paths: tokens of every path concatenated, with offsets, outcome and weight per path.
@@ -75,8 +89,7 @@ class Sequences:
         """The paths where ``mask`` is true (same vocabulary)."""
         idx = np.flatnonzero(mask)
         lengths = np.diff(self.offsets)[idx]
-        take = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in idx]
-                              ) if len(idx) else np.zeros(0, dtype=np.int64)
+        take = ranges(self.offsets[idx], lengths)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         return Sequences(self.vocabulary, self.symbols[take].astype(np.int64), offsets,
                          self.outcome[idx], self.weight[idx])
@@ -300,37 +313,49 @@ class AbsorbingChain:
         return out
 
 
+#: Chains up to this many states are solved densely (LAPACK); larger ones by sparse LU.
+DENSE_MAX = 600
+
+
 def _absorb(model: MarkovModel, states: IntArray, p: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Exact absorption probabilities into won and lost: a sparse LU solve of (I − Q) h = r."""
+    """Exact absorption probabilities into won and lost: solve (I − Q) h = r (LU factorisation)."""
     v = model.n_symbols
     n = len(states)
     trans = p[:, 3:]
     s_idx, tok = np.nonzero(trans > 0)
-    tok = tok + 3
-    nxt = tok + v * (states[s_idx] % v ** (model.order - 1))
+    nxt = tok + 3 + v * (states[s_idx] % v ** (model.order - 1))
     j = np.searchsorted(states, nxt)
     inside = (j < n) & (states[np.minimum(j, n - 1)] == nxt)
     if not inside.all():
         raise ValueError("the state space is not closed under the transitions")
-    q = sp.csr_matrix((trans[s_idx, tok - 3], (s_idx, j)), shape=(n, n))
+    values = trans[s_idx, tok]
     # states that cannot reach an absorbing state are absorbed with probability 0: drop them
     reach = (p[:, 1] + p[:, 2]) > 0
-    qt = q.T.tocsr()
-    frontier = np.flatnonzero(reach)
-    while len(frontier):
-        cand = np.unique(qt[frontier].indices)
-        new = cand[~reach[cand]]
-        reach[new] = True
-        frontier = new
+    while True:
+        grown = reach.copy()
+        grown[s_idx[reach[j]]] = True
+        if grown.sum() == reach.sum():
+            break
+        reach = grown
     keep = np.flatnonzero(reach)
     win = np.zeros(n)
     lost = np.zeros(n)
-    if len(keep):
-        qk = q[keep][:, keep]
-        lhs = (sp.identity(len(keep), format="csc") - qk).tocsc()
-        rhs = np.column_stack([p[keep, 1], p[keep, 2]])
-        sol = np.asarray(spsolve(lhs, rhs)).reshape(len(keep), 2)
-        win[keep], lost[keep] = sol[:, 0], sol[:, 1]
+    if not len(keep):
+        return win, lost
+    pos = np.full(n, -1)
+    pos[keep] = np.arange(len(keep))
+    edge = reach[s_idx] & reach[j]
+    rows, cols, vals = pos[s_idx[edge]], pos[j[edge]], values[edge]
+    rhs = np.column_stack([p[keep, 1], p[keep, 2]])
+    m = len(keep)
+    if m <= DENSE_MAX:
+        lhs = np.eye(m)
+        np.add.at(lhs, (rows, cols), -vals)
+        sol = np.linalg.solve(lhs, rhs)
+    else:
+        q = sp.csc_matrix((vals, (rows, cols)), shape=(m, m))
+        sol = np.asarray(spsolve((sp.identity(m, format="csc") - q).tocsc(), rhs)).reshape(m, 2)
+    win[keep], lost[keep] = sol[:, 0], sol[:, 1]
     return win, lost
 
 
