@@ -161,8 +161,9 @@ def events_to_deals(events: pd.DataFrame, *, won: Iterable[str], lost: Iterable[
     deals["owner"] = owner.reindex(final_act.index).to_numpy()
     kept = ev[~decisive]
     activities = pd.DataFrame({
+        # zero-padded so that the id order is the log order for events at the same time
         "activity_id": kept["case"].astype(str) + "#" + kept.groupby("case").cumcount().add(
-            1).astype(str),
+            1).astype(str).str.zfill(6),
         "deal_id": kept["case"].astype(str), "type": kept["activity"].astype(str),
         "occurred_at": kept["timestamp"]}).reset_index(drop=True)
     counts = outcome.value_counts()
