@@ -123,10 +123,13 @@ def markov(state: State, /, by: str | None, segment: str | None, order: str,
 @click.option("--aged-days", type=float, default=180.0, show_default=True)
 @click.option("--segment", default=None, help="Only deals of this segment.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-censoring-guard", is_flag=True,
+              help="Keep deals created within the usual cycle of the data's end (biased test).")
 @format_option
 @pass_state
 def evaluate(state: State, /, prefix: str, order: str, train_share: float, silent_days: float,
-             aged_days: float, segment: str | None, seed: int, fmt: str) -> None:
+             aged_days: float, segment: str | None, seed: int, no_censoring_guard: bool,
+             fmt: str) -> None:
     """P(win | first k actions and their timing) on later deals, beside baselines."""
     try:
         prefixes = tuple(int(p) for p in prefix.split(",") if p.strip())
@@ -135,7 +138,8 @@ def evaluate(state: State, /, prefix: str, order: str, train_share: float, silen
                          ) from None
     result = state.workspace().evaluate_paths(
         _filter(segment), prefixes=prefixes, order=_order(order), train_share=train_share,
-        silent_days=silent_days, aged_days=aged_days, seed=seed)
+        silent_days=silent_days, aged_days=aged_days, seed=seed,
+        censoring_guard=None if no_censoring_guard else 0.95)
     _warn(result)
     if fmt == "json":
         click.echo(result.to_json())

@@ -144,7 +144,8 @@ def token_stream(store: DuckDBStore, flt: DealFilter | None = None, *, by: str |
     Columns: ``deal_id``, ``token``, ``action_number`` (the raw action the token is or precedes,
     1-based; trailing tokens after the last action get ``n_actions + 1``), and per deal
     ``outcome``, ``created_at``, ``grp``, ``n_actions``; ``age_days`` is the days from the creation
-    to the step the token is or precedes. Trailing timing tokens look at the gap from
+    to the step the token is or precedes; ``cycle_days`` the days from the creation to the close
+    (open deals: to ``as_of``). Trailing timing tokens look at the gap from
     the last action to the close (closed deals) or to ``as_of`` (open deals; default:
     :func:`data_as_of`).
     """
@@ -192,7 +193,9 @@ def token_stream(store: DuckDBStore, flt: DealFilter | None = None, *, by: str |
     SELECT deal_id, token, CAST(pos AS INTEGER) AS pos,
            CAST(action_number AS INTEGER) AS action_number, outcome, created_at,
            grp, CAST(n_actions AS INTEGER) AS n_actions,
-           date_diff('second', created_at, ts) / {sec} AS age_days
+           date_diff('second', created_at, ts) / {sec} AS age_days,
+           (SELECT date_diff('second', e.created_at, e.ts) / {sec} FROM ends e
+            WHERE e.deal_id = toks.deal_id) AS cycle_days
     FROM toks ORDER BY created_at NULLS FIRST, deal_id, pos
     """
     args = params + [as_of, silent, silent, aged, aged, aged]

@@ -30,6 +30,15 @@ def test_evaluate_json_shape_split_and_baselines(demo_store_1500: Path, tmp_path
     acts = ws.table("activities")
     closed = ws.deals(closed_only=True)
     closed = closed[closed["deal_id"].isin(acts["deal_id"])].copy()
+    # the censoring guard: drop deals created within the 95th-percentile cycle of the data's end
+    last_act = acts.groupby("deal_id")["occurred_at"].max()
+    end = np.maximum(pd.to_datetime(closed["closed_at"]),
+                     closed["deal_id"].map(last_act))
+    cycle = (end - pd.to_datetime(closed["created_at"])).dt.total_seconds() / 86400
+    horizon = float(np.quantile(cycle, 0.95))
+    cutoff = acts["occurred_at"].max() - pd.Timedelta(days=horizon)
+    assert abs(data["split"]["censoring_guard"]["horizon_days"] - horizon) < 1e-9
+    closed = closed[pd.to_datetime(closed["created_at"]) <= cutoff]
     n_closed = len(closed)
     assert data["split"]["n_closed"] == n_closed
     assert data["split"]["n_train_deals"] == int(np.floor(0.7 * n_closed))

@@ -45,6 +45,7 @@ class PathTable:
     n_actions: NDArray[np.int64]
     action_number: NDArray[np.int64]
     age_days: NDArray[np.float64]
+    cycle_days: NDArray[np.float64]
 
     @property
     def n_deals(self) -> int:
@@ -58,7 +59,8 @@ class PathTable:
         take = ranges(self.seqs.offsets[idx], np.diff(self.seqs.offsets)[idx])
         return PathTable(self.seqs.subset(mask), self.deal_ids[idx], self.created_at[idx],
                          self.group[idx], self.n_actions[idx],
-                         self.action_number[take].astype(np.int64), self.age_days[take])
+                         self.action_number[take].astype(np.int64), self.age_days[take],
+                         self.cycle_days[idx])
 
     def prefix(self, k: int, *, closed_as_open: bool = True) -> PathTable:
         """The first ``k`` actions (and the timing tokens before them) of every path.
@@ -74,7 +76,7 @@ class PathTable:
         seqs = Sequences(self.seqs.vocabulary, self.seqs.symbols[keep], offsets, outcome,
                          self.seqs.weight)
         return PathTable(seqs, self.deal_ids, self.created_at, self.group, self.n_actions,
-                         self.action_number[keep], self.age_days[keep])
+                         self.action_number[keep], self.age_days[keep], self.cycle_days)
 
     def without_timing(self) -> PathTable:
         """The same paths with the timing tokens (``silent``, ``aged``) removed."""
@@ -87,7 +89,7 @@ class PathTable:
         seqs = Sequences(vocab, self.seqs.symbols[keep], offsets, self.seqs.outcome,
                          self.seqs.weight)
         return PathTable(seqs, self.deal_ids, self.created_at, self.group, self.n_actions,
-                         self.action_number[keep], self.age_days[keep])
+                         self.action_number[keep], self.age_days[keep], self.cycle_days)
 
     def actions(self) -> tuple[str, ...]:
         """The action types (no reserved or timing tokens)."""
@@ -125,9 +127,10 @@ def load_paths(source: DuckDBStore, flt: DealFilter | None = None, *, by: str | 
     n_actions = stream.column("n_actions").to_numpy()[first].astype(np.int64)
     action_number = stream.column("action_number").to_numpy().astype(np.int64)
     age = np.nan_to_num(stream.column("age_days").to_numpy(zero_copy_only=False).astype(float))
+    cycle = stream.column("cycle_days").to_numpy(zero_copy_only=False).astype(float)[first]
     seqs = Sequences(vocab, symbols, offsets, outcome, np.ones(n))
     return PathTable(seqs, np.asarray(deal_ids, dtype=object), created, group, n_actions,
-                     action_number, age)
+                     action_number, age, cycle)
 
 
 def creation_rank(table: PathTable) -> NDArray[np.float64]:

@@ -1,18 +1,22 @@
 """``winloss paths evaluate``: P(win | first k actions and their timing) out of sample, beside baselines.
 
 The one split (documented in docs/paths.md, shared by users and tests): closed deals with
-activities, ordered by creation; the first ``train_share`` (70 %) are the training deals, the rest
+activities, ordered by creation, without those created within the 95th percentile of the closed
+deals' cycle (creation to close) before the data's end (the *censoring guard*: most of those are
+still open, and the few closed are the fast closes); the first ``train_share`` (70 %) are the training deals, the rest
 the test deals. For each prefix length ``k`` the test set is the test deals with more than ``k``
 actions (their outcome was not yet decided after ``k``); the chains are fitted on the training deals'
 whole paths, the baselines on the training deals with more than ``k`` actions, truncated at ``k``.
 
-The chain's prediction conditions on the deal continuing: with ``s`` the state after the first ``k``
-actions (timing tokens included), ``P = Σ_a P(a | s) · h(s → a) / Σ_a P(a | s)`` over the
-non-absorbing next symbols ``a``. A Markov chain forgets what happened more than ``order`` steps ago
+The chain's prediction conditions on the deal taking another action (the test deals all do): with
+``s`` the state after the first ``k`` actions (timing tokens included), P(win | s, another action
+before the close), solved exactly (see :func:`continuing_win_probability`). A Markov chain forgets what happened more than ``order`` steps ago
 and does not count steps, so the evaluated *path model* is gradient boosting on the chain's
 probability (cross-fitted on the training deals: 3 folds, each scored by a chain fitted on the other
 two), the counts of every token in the prefix (actions, ``silent``, ``aged``), the k-th action and the
-days from creation to it. The chain alone is reported too (``markov_chain``). Baselines: the training win rate (``base_rate``), the win rate by
+days from creation to it — or the chain alone, whichever has the lower Brier score on the latest
+20 % of the training deals (fitted on the earlier 80 %; a time-ordered choice that never sees the
+test deals, because timing patterns drift). The chain alone is reported too (``markov_chain``). Baselines: the training win rate (``base_rate``), the win rate by
 the k-th action (``last_action``, shrunk to the base rate with 2 pseudo-deals), a first-order chain
 without timing tokens (``markov_first_order``), and gradient boosting on the counts of each action
 type in the first ``k`` (``gradient_boosting``, scikit-learn's HistGradientBoostingClassifier).
@@ -26,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy import sparse as sp
+from scipy.sparse.linalg import spsolve
 from threadpoolctl import threadpool_limits
 
 from winloss.analyze.base import Analysis, AnalysisInputs, AnalysisResult
@@ -33,6 +39,7 @@ from winloss.analyze.paths.data import PathTable, as_store, creation_rank, load_
 from winloss.analyze.paths.markov import AbsorbingChain, MarkovModel, select_order
 from winloss.analyze.stats.calibration import auc, brier, ece, reliability_curve
 from winloss.errors import InsufficientDataError, UsageError
+from winloss.store import paths_queries
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealFilter, DealSource
@@ -41,6 +48,8 @@ FloatArray = NDArray[np.float64]
 BASELINES = ("base_rate", "last_action", "markov_first_order", "gradient_boosting",
              "markov_chain")
 N_FOLDS = 3
+#: The latest share of the training deals on which the path model is chosen (see _path_model).
+VALIDATION_SHARE = 0.2
 #: One regularised setting for the path model and the gradient-boosting baseline alike.
 GBM_PARAMS: dict[str, Any] = {"max_iter": 100, "learning_rate": 0.05, "max_depth": 3,
                               "min_samples_leaf": 20, "l2_regularization": 1.0,
@@ -77,22 +86,35 @@ class PathEvaluationResult(AnalysisResult):
                 "warnings": list(self.warnings)}
 
 
-def continuing_win_probability(chain: AbsorbingChain, states: list[int]) -> FloatArray:
-    """P(win | state, the deal takes another step) for each state code (see the module docstring)."""
+def continuing_win_probability(chain: AbsorbingChain, states: list[int],
+                               timing_tokens: tuple[int, ...] = ()) -> FloatArray:
+    """P(win | state, the deal takes another action) for each state code.
+
+    With ``f(s)`` = P(another action comes before the close, and the deal is won) and ``g(s)`` =
+    P(another action comes before the close), both exact solutions of
+    ``(I − T) [f g] = [Σ_a P(a|s) h(s→a), Σ_a P(a|s)]`` (``a`` over actions, ``T`` the transitions
+    through timing tokens), the answer is ``f / g`` (``h(s)`` where ``g = 0``).
+    """
     model = chain.model
-    out = np.empty(len(states))
-    for i, s in enumerate(states):
-        row = chain.index(s)
-        p = chain.probs[row].copy()
-        p[:3] = 0.0
-        total = p.sum()
-        if total <= 0:
-            out[i] = chain.p_win[row]
-            continue
-        toks = np.flatnonzero(p)
-        nxt = [chain.index(model.next_state(s, int(t))) for t in toks]
-        out[i] = float((p[toks] * chain.p_win[nxt]).sum() / total)
-    return out
+    v = model.n_symbols
+    n = len(chain.states)
+    p = chain.probs
+    s_idx, tok = np.nonzero(p[:, 3:] > 0)
+    tok = tok + 3
+    nxt = tok + v * (chain.states[s_idx] % v ** (model.order - 1))
+    j = np.searchsorted(chain.states, nxt)
+    prob = p[s_idx, tok]
+    is_timing = np.isin(tok, np.asarray(timing_tokens, dtype=np.int64))
+    act = ~is_timing
+    b_f = np.bincount(s_idx[act], weights=prob[act] * chain.p_win[j[act]], minlength=n)
+    b_g = np.bincount(s_idx[act], weights=prob[act], minlength=n)
+    t = sp.csc_matrix((prob[is_timing], (s_idx[is_timing], j[is_timing])), shape=(n, n))
+    sol = np.asarray(spsolve((sp.identity(n, format="csc") - t).tocsc(),
+                             np.column_stack([b_f, b_g]))).reshape(n, 2)
+    rows = np.array([chain.index(code) for code in states], dtype=np.int64)
+    f, g = sol[rows, 0], sol[rows, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(g > 1e-12, f / np.where(g > 1e-12, g, 1.0), chain.p_win[rows])
 
 
 def _chain_predictions(model: MarkovModel, train_extra: list[tuple[str, ...]]
@@ -100,6 +122,10 @@ def _chain_predictions(model: MarkovModel, train_extra: list[tuple[str, ...]]
     codes = [model.state_code(h) for h in train_extra]
     chain = model.chain(np.array(codes, dtype=np.int64) if codes else None)
     return chain, codes
+
+
+def _timing(model: MarkovModel) -> tuple[int, ...]:
+    return tuple(i for i, t in enumerate(model.vocabulary) if t in ("silent", "aged"))
 
 
 def _histories(table: PathTable) -> list[tuple[str, ...]]:
@@ -145,6 +171,7 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
     aged_days: float = 180.0
     backoff: float = 5.0
     seed: int = 0
+    censoring_guard: float | None = 0.95
 
     def run(self, source: DealSource) -> PathEvaluationResult:
         if not self.prefixes or min(self.prefixes) < 1:
@@ -154,6 +181,18 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
         full = load_paths(as_store(source), self.deal_filter, silent_days=self.silent_days,
                           aged_days=self.aged_days)
         closed = full.subset(full.closed())
+        guard: dict[str, Any] = {}
+        if self.censoring_guard and closed.n_deals:
+            # deals created within the usual cycle of the data's end are mostly still open; the
+            # few that closed are the fast ones, which would bias the test set
+            horizon = float(np.quantile(closed.cycle_days, self.censoring_guard))
+            data_end = pd.Timestamp(paths_queries.data_as_of(as_store(source)))
+            cutoff = data_end - pd.Timedelta(days=horizon)
+            recent = closed.created_at > np.datetime64(cutoff)
+            guard = {"quantile": self.censoring_guard, "horizon_days": horizon,
+                     "data_end": str(data_end), "created_until": str(cutoff),
+                     "excluded_recent_deals": int(recent.sum())}
+            closed = closed.subset(~recent)
         n = closed.n_deals
         if n < 20:
             raise InsufficientDataError(f"{n} closed deals with activities; the evaluation needs "
@@ -186,11 +225,12 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
             y_train = (train_k.seqs.outcome == 1).astype(float)
             prefix = test_k.prefix(k)
             chain, codes = _chain_predictions(main_model, _histories(prefix))
-            p_chain = continuing_win_probability(chain, codes)
-            p_main = self._path_model(train, train_k, y_train, prefix, p_chain, order, k)
+            p_chain = continuing_win_probability(chain, codes, _timing(main_model))
+            p_main, choice = self._path_model(train, train_k, y_train, prefix, p_chain, order,
+                                              k)
             plain_prefix = prefix.without_timing()
             chain1, codes1 = _chain_predictions(first_model, _histories(plain_prefix))
-            p_first = continuing_win_probability(chain1, codes1)
+            p_first = continuing_win_probability(chain1, codes1, _timing(first_model))
             base = float(y_train.mean())
             last_train, last_test = _last_actions(train_k, k), _last_actions(test_k, k)
             rates = pd.DataFrame({"a": last_train, "y": y_train}).groupby("a")["y"].agg(
@@ -202,6 +242,8 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
             curve = reliability_curve(y, p_main)
             results.append({
                 "k": k, "n_train": train_k.n_deals, "n_test": test_k.n_deals,
+                "model": choice["chosen"],
+                "validation_brier": choice.get("validation_brier", {}),
                 "test_win_rate": float(y.mean()),
                 "auc": auc(y, p_main), "brier": brier(y, p_main), "ece": ece(y, p_main),
                 "calibration": curve.to_dict(orient="records"),
@@ -227,19 +269,20 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
                          "more than k actions",
                  "n_closed": n, "n_train_deals": int(n_train), "n_test_deals": int(n - n_train),
                  "train_created_until": str(pd.Timestamp(train.created_at.max())),
-                 "test_created_from": str(pd.Timestamp(test.created_at.min()))}
+                 "test_created_from": str(pd.Timestamp(test.created_at.min())),
+                 "censoring_guard": guard}
         return PathEvaluationResult(AnalysisInputs.of(n, flt=self.deal_filter), order, scores,
                                     split, tuple(results), tuple(warnings))
 
 
     def _path_model(self, train: PathTable, train_k: PathTable, y_train: FloatArray,
                     test_prefix: PathTable, p_chain_test: FloatArray, order: int,
-                    k: int) -> FloatArray:
+                    k: int) -> tuple[FloatArray, dict[str, Any]]:
         """Gradient boosting on the cross-fitted chain probability and the prefix's tokens/timing."""
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         if len(np.unique(y_train)) < 2:
-            return np.full(test_prefix.n_deals, float(y_train.mean()))
+            return np.full(test_prefix.n_deals, float(y_train.mean())), {"chosen": "base_rate"}
         # cross-fitted chain probabilities of the training prefixes: no deal scores itself
         rng = np.random.default_rng(self.seed)
         fold_of_deal = rng.integers(0, N_FOLDS, train.n_deals)
@@ -255,15 +298,32 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
             model = MarkovModel.fit(train.subset(fold_of_deal != f).seqs, order,
                                     backoff=self.backoff)
             chain, codes = _chain_predictions(model, [histories[i] for i in rows])
-            p_chain_train[rows] = continuing_win_probability(chain, codes)
+            p_chain_train[rows] = continuing_win_probability(chain, codes, _timing(model))
         tokens = tuple(t for t in train.seqs.vocabulary[3:])
         x_train = _path_features(train_prefix, p_chain_train, tokens)
         x_test = _path_features(test_prefix, p_chain_test, tokens)
-        clf = HistGradientBoostingClassifier(
-            **GBM_PARAMS, random_state=self.seed, categorical_features=[x_train.shape[1] - 1])
-        with threadpool_limits(1):  # OpenMP threads on a busy machine cost more than they give
-            clf.fit(x_train, y_train)
-            return np.asarray(clf.predict_proba(x_test)[:, 1], dtype=float)
+
+        def boosted(x_fit: FloatArray, y_fit: FloatArray, x_new: FloatArray) -> FloatArray:
+            if len(np.unique(y_fit)) < 2:
+                return np.full(len(x_new), float(y_fit.mean()))
+            clf = HistGradientBoostingClassifier(**GBM_PARAMS, random_state=self.seed,
+                                                 categorical_features=[x_fit.shape[1] - 1])
+            with threadpool_limits(1):  # OpenMP threads on a busy machine cost more than they give
+                clf.fit(x_fit, y_fit)
+                return np.asarray(clf.predict_proba(x_new)[:, 1], dtype=float)
+
+        # choose between the boosted path model and the chain alone on the latest training deals
+        # (time-ordered, never the test deals): timing patterns can drift from year to year
+        rank = creation_rank(train_k)
+        late = rank > np.quantile(rank, 1 - VALIDATION_SHARE)
+        candidates = {"boosted": boosted(x_train[~late], y_train[~late], x_train[late]),
+                      "chain": p_chain_train[late]}
+        scores = {name: brier(y_train[late], p) for name, p in candidates.items()}
+        choice = min(scores, key=lambda name: scores[name])
+        chosen = {"chosen": choice, "validation_brier": scores}
+        if choice == "chain":
+            return p_chain_test, chosen
+        return boosted(x_train, y_train, x_test), chosen
 
 
 def _path_features(prefix: PathTable, p_chain: FloatArray, tokens: tuple[str, ...]) -> FloatArray:

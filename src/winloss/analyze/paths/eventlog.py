@@ -135,14 +135,18 @@ def events_to_deals(events: pd.DataFrame, *, won: Iterable[str], lost: Iterable[
         first = int(bad_rows.to_numpy().nonzero()[0][0])
         raise InputError(f"{source}: {int(bad_rows.sum())} events lack a case id or an activity "
                          f"(first: event {first + 1}); fix the log")
-    stamps = pd.to_datetime(ev["timestamp"], utc=True, errors="coerce", format="mixed")
+    # the wall-clock time written in the log: the UTC offset is dropped, so a fine created at
+    # midnight stays on its day across daylight-saving changes
+    text = ev["timestamp"].astype(str).str.strip().str.replace(
+        r"(Z|[+-]\d\d:?\d\d)$", "", regex=True)
+    stamps = pd.to_datetime(text, errors="coerce", format="mixed")
     bad = stamps.isna()
     if bad.any():
         first = int(bad.to_numpy().nonzero()[0][0])
         raise InputError(f"{source}: {int(bad.sum())} events have no readable timestamp (first: "
                          f"event {first + 1}, value {ev['timestamp'].iloc[first]!r}); fix them "
                          "or drop those events")
-    ev["timestamp"] = stamps.dt.tz_convert(None)
+    ev["timestamp"] = stamps
     ev["seq"] = range(len(ev))
     ev = ev.sort_values(["case", "timestamp", "seq"], kind="stable").reset_index(drop=True)
     last = ~ev["case"].duplicated(keep="last")
