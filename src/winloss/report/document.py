@@ -29,6 +29,7 @@ SECTIONS: list[str] = [
     "winloss.report.sections.plan:build",
     "winloss.report.sections.forecast:build",
     "winloss.report.sections.quality:build",
+    "winloss.report.sections.paths:build",
 ]
 
 
