@@ -143,8 +143,10 @@ def evaluate(state: State, /, prefix: str, order: str, train_share: float, silen
     _warn(result)
     if fmt == "json":
         click.echo(result.to_json())
+    elif fmt == "csv":
+        emit_frame(result.summary, fmt)
     else:
-        emit_frame(result.summary, fmt, title=f"Path model (order {result.order}) vs baselines")
+        emit_frame(result.compact(), fmt, title=f"Path model (order {result.order}) vs baselines")
 
 
 @paths.command("export")

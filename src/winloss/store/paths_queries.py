@@ -159,33 +159,37 @@ def token_stream(store: DuckDBStore, flt: DealFilter | None = None, *, by: str |
     sql = f"""
     WITH ev AS (
       SELECT a.deal_id, a.type AS action, a.occurred_at AS ts, d.created_at, d.outcome,
-             {group} AS grp,
+             {group} AS grp, d.closed_at,
              row_number() OVER w AS step, count(*) OVER (PARTITION BY a.deal_id) AS n_actions
       FROM activities a JOIN {deals} d ON a.deal_id = d.deal_id
       WINDOW w AS (PARTITION BY a.deal_id ORDER BY a.occurred_at, a.activity_id)),
     ends AS (
       SELECT deal_id, NULL::VARCHAR AS action,
              CASE WHEN any_value(outcome) = 'open' THEN ?::TIMESTAMP
-                  ELSE greatest(max(ts), any_value(d_closed)) END AS ts,
+                  ELSE greatest(max(ts), any_value(closed_at)) END AS ts,
              any_value(created_at) AS created_at, any_value(outcome) AS outcome,
-             any_value(grp) AS grp, max(step) + 1 AS step, any_value(n_actions) AS n_actions
-      FROM (SELECT ev.*, d.closed_at AS d_closed FROM ev JOIN deals d USING (deal_id))
-      GROUP BY deal_id),
+             any_value(grp) AS grp, NULL::TIMESTAMP AS closed_at, max(step) + 1 AS step,
+             any_value(n_actions) AS n_actions
+      FROM ev GROUP BY deal_id),
     steps AS (
-      SELECT *, coalesce(lag(ts) OVER s, created_at) AS prev_at
+      SELECT *, coalesce(lag(ts) OVER s, created_at) AS prev_at,
+             last_value(ts) OVER (s ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+               AS end_ts
       FROM (SELECT * FROM ev UNION ALL SELECT * FROM ends)
       WINDOW s AS (PARTITION BY deal_id ORDER BY step)),
     toks AS (
       SELECT deal_id, step * 3 AS pos, action AS token, step AS action_number, outcome,
-             created_at, grp, n_actions, ts
+             created_at, grp, n_actions, ts, end_ts
       FROM steps WHERE action IS NOT NULL
       UNION ALL
-      SELECT deal_id, step * 3 - 1, '{SILENT}', step, outcome, created_at, grp, n_actions, ts
+      SELECT deal_id, step * 3 - 1, '{SILENT}', step, outcome, created_at, grp, n_actions, ts,
+             end_ts
       FROM steps
       WHERE ?::DOUBLE IS NOT NULL
         AND date_diff('second', prev_at, ts) / {sec} > ?::DOUBLE
       UNION ALL
-      SELECT deal_id, step * 3 - 2, '{AGED}', step, outcome, created_at, grp, n_actions, ts
+      SELECT deal_id, step * 3 - 2, '{AGED}', step, outcome, created_at, grp, n_actions, ts,
+             end_ts
       FROM steps
       WHERE ?::DOUBLE IS NOT NULL
         AND date_diff('second', created_at, ts) / {sec} > ?::DOUBLE
@@ -194,8 +198,7 @@ def token_stream(store: DuckDBStore, flt: DealFilter | None = None, *, by: str |
            CAST(action_number AS INTEGER) AS action_number, outcome, created_at,
            grp, CAST(n_actions AS INTEGER) AS n_actions,
            date_diff('second', created_at, ts) / {sec} AS age_days,
-           (SELECT date_diff('second', e.created_at, e.ts) / {sec} FROM ends e
-            WHERE e.deal_id = toks.deal_id) AS cycle_days
+           date_diff('second', created_at, end_ts) / {sec} AS cycle_days
     FROM toks ORDER BY created_at NULLS FIRST, deal_id, pos
     """
     args = params + [as_of, silent, silent, aged, aged, aged]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from winloss.analyze.paths.markov import RESERVED, Sequences, ranges
@@ -106,24 +107,31 @@ def load_paths(source: DuckDBStore, flt: DealFilter | None = None, *, by: str | 
     if stream.num_rows == 0:
         raise InsufficientDataError("no deal has activities; import them with `winloss import "
                                     "activities FILE` (or `winloss paths import` for an event log)")
-    deal = stream.column("deal_id").to_numpy(zero_copy_only=False)
-    token = stream.column("token").to_numpy(zero_copy_only=False)
-    deal_code, deal_ids = pd.factorize(deal, sort=False)
-    token_code, token_names = pd.factorize(token, sort=True)
+    # dictionary encoding in Arrow (C++): no Python string per event
+    deal_enc = pc.dictionary_encode(stream.column("deal_id").combine_chunks())
+    deal_code = deal_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    deal_ids = deal_enc.dictionary.to_numpy(zero_copy_only=False)
+    tok_enc = pc.dictionary_encode(stream.column("token").combine_chunks())
+    names = tok_enc.dictionary.to_numpy(zero_copy_only=False).astype(str)
+    order = np.argsort(names, kind="stable")
+    remap = np.empty(len(names), dtype=np.int64)
+    remap[order] = np.arange(len(names))
+    token_code = remap[tok_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+    token_names = names[order]
     clash = set(RESERVED) & set(token_names)
     if clash:
         raise InsufficientDataError(f"activity types {sorted(clash)} collide with the path "
                                     "markers; rename them in the activities file")
     vocab = tuple(RESERVED) + tuple(str(t) for t in token_names)
-    symbols = token_code.astype(np.int64) + len(RESERVED)
+    symbols = token_code + len(RESERVED)
     n = len(deal_ids)
     lengths = np.bincount(deal_code, minlength=n)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     first = offsets[:-1]
-    outcome_text = stream.column("outcome").to_numpy(zero_copy_only=False)[first]
+    outcome_text = stream.column("outcome").take(first).to_numpy(zero_copy_only=False)
     outcome = np.select([outcome_text == "won", outcome_text == "lost"], [1, 0], -1).astype(np.int8)
-    created = pd.to_datetime(stream.column("created_at").to_pandas()).to_numpy()[first]
-    group = stream.column("grp").to_numpy(zero_copy_only=False)[first].astype(object)
+    created = pd.to_datetime(stream.column("created_at").take(first).to_pandas()).to_numpy()
+    group = stream.column("grp").take(first).to_numpy(zero_copy_only=False).astype(object)
     n_actions = stream.column("n_actions").to_numpy()[first].astype(np.int64)
     action_number = stream.column("action_number").to_numpy().astype(np.int64)
     age = np.nan_to_num(stream.column("age_days").to_numpy(zero_copy_only=False).astype(float))

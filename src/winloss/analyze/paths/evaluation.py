@@ -79,6 +79,18 @@ class PathEvaluationResult(AnalysisResult):
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def compact(self) -> pd.DataFrame:
+        """One line per k for people: the model, its scores, the best baseline's."""
+        rows = []
+        for r in self.results:
+            named = {n: m for n, m in r["baselines"].items() if n != "markov_chain"}
+            best = max(named, key=lambda n: np.nan_to_num(named[n]["auc"]))
+            rows.append({"k": r["k"], "n_test": r["n_test"], "model": r["model"],
+                         "auc": r["auc"], "brier": r["brier"], "best_baseline": best,
+                         "baseline_auc": named[best]["auc"],
+                         "base_rate_brier": named["base_rate"]["brier"]})
+        return pd.DataFrame(rows)
+
     def to_dict(self) -> dict[str, Any]:
         return {"inputs": self.inputs.to_dict(), "order": self.order,
                 "order_scores": {str(k): v for k, v in self.order_scores.items()},
