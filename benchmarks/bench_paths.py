@@ -69,14 +69,25 @@ def generate(n_events: int, path: Path, seed: int = 14) -> int:
     deal_ids = np.char.add("C", np.arange(n_cases).astype(str))
     outcome = rng.choice(np.array(["won", "lost", "open"]), n_cases, p=[0.35, 0.5, 0.15])
     last = ts[first + lengths - 1]
-    closed = np.where(outcome == "open", np.datetime64("NaT"),
-                      last + np.timedelta64(86400 * 5, "s"))
-    pd.DataFrame({"case": deal_ids[case], "activity": np.array(ACTIONS)[acts],
-                  "timestamp": ts, "activity_id": np.char.add("E", np.arange(total).astype(str))}
-                 ).to_parquet(path / "events.parquet", index=False)
-    pd.DataFrame({"deal_id": deal_ids, "created_at": created.astype("datetime64[D]"),
-                  "outcome": outcome, "closed_at": closed.astype("datetime64[D]")}
-                 ).to_parquet(path / "deals.parquet", index=False)
+    closed = np.where(
+        outcome == "open", np.datetime64("NaT"), last + np.timedelta64(86400 * 5, "s")
+    )
+    pd.DataFrame(
+        {
+            "case": deal_ids[case],
+            "activity": np.array(ACTIONS)[acts],
+            "timestamp": ts,
+            "activity_id": np.char.add("E", np.arange(total).astype(str)),
+        }
+    ).to_parquet(path / "events.parquet", index=False)
+    pd.DataFrame(
+        {
+            "deal_id": deal_ids,
+            "created_at": created.astype("datetime64[D]"),
+            "outcome": outcome,
+            "closed_at": closed.astype("datetime64[D]"),
+        }
+    ).to_parquet(path / "deals.parquet", index=False)
     return total
 
 
@@ -128,21 +139,30 @@ def run(sizes: list[int], pm4py_python: str | None) -> list[dict[str, object]]:
         with tempfile.TemporaryDirectory() as tmp:
             events = generate(n, Path(tmp))
             prefix = f"DIR = {tmp!r}\n"
-            ours = measure(f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r})\n"
-                           + prefix + OURS)
+            ours = measure(
+                f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r})\n" + prefix + OURS
+            )
             row: dict[str, object] = {
-                "events": events, "winloss_dfg_s": ours["dfg_seconds"],
-                "winloss_solve_s": ours["solve_seconds"], "winloss_peak_mb": ours["peak_mb"],
-                "states": ours["states"]}
+                "events": events,
+                "winloss_dfg_s": ours["dfg_seconds"],
+                "winloss_solve_s": ours["solve_seconds"],
+                "winloss_peak_mb": ours["peak_mb"],
+                "states": ours["states"],
+            }
             if pm4py_python:
                 theirs = measure(prefix + PM4PY, python=pm4py_python)
                 same = theirs["edges"] == ours["edges"]
-                row.update({"pm4py_dfg_s": theirs["dfg_seconds"],
-                            "pm4py_peak_mb": theirs["peak_mb"],
-                            "edges": len(ours["edges"]), "identical_edge_counts": same,
-                            "dfg_speedup": theirs["dfg_seconds"] / ours["dfg_seconds"],
-                            "dfg_plus_solve_speedup": theirs["dfg_seconds"]
-                            / (ours["dfg_seconds"] + ours["solve_seconds"])})
+                row.update(
+                    {
+                        "pm4py_dfg_s": theirs["dfg_seconds"],
+                        "pm4py_peak_mb": theirs["peak_mb"],
+                        "edges": len(ours["edges"]),
+                        "identical_edge_counts": same,
+                        "dfg_speedup": theirs["dfg_seconds"] / ours["dfg_seconds"],
+                        "dfg_plus_solve_speedup": theirs["dfg_seconds"]
+                        / (ours["dfg_seconds"] + ours["solve_seconds"]),
+                    }
+                )
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
@@ -151,8 +171,11 @@ def run(sizes: list[int], pm4py_python: str | None) -> list[dict[str, object]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    parser.add_argument("--pm4py", default="/tmp/pm4py-venv/bin/python",
-                        help="Python of a virtual environment with pm4py ('' to skip).")
+    parser.add_argument(
+        "--pm4py",
+        default="/tmp/pm4py-venv/bin/python",
+        help="Python of a virtual environment with pm4py ('' to skip).",
+    )
     args = parser.parse_args()
     pm4py_python = args.pm4py if args.pm4py and Path(args.pm4py).exists() else None
     rows = run(args.sizes, pm4py_python)

@@ -17,10 +17,18 @@ def test_paths_section_charts_and_escaping(demo_store: Path, tmp_path: Path) -> 
     shutil.copy(demo_store, path)
     ws = Workspace(path)
     deal = ws.deals(closed_only=True).iloc[0]
-    ws.import_file("activities", pd.DataFrame({
-        "activity_id": ["X-1"], "deal_id": [deal["deal_id"]], "type": ["<script>alert(1)"],
-        "occurred_at": [pd.Timestamp(deal["created_at"]) + pd.Timedelta(hours=1)]}),
-        unknown_values="keep")
+    ws.import_file(
+        "activities",
+        pd.DataFrame(
+            {
+                "activity_id": ["X-1"],
+                "deal_id": [deal["deal_id"]],
+                "type": ["<script>alert(1)"],
+                "occurred_at": [pd.Timestamp(deal["created_at"]) + pd.Timedelta(hours=1)],
+            }
+        ),
+        unknown_values="keep",
+    )
     section = build(ReportContext(ws, ws.quarter("2026Q3")))
     assert section is not None
     assert section.charts == ("path-graph", "path-removal")

@@ -48,8 +48,10 @@ def _group_sql(store: DuckDBStore, by: str | None) -> str:
     if by is None:
         return "'all'"
     if by not in store.deal_columns_present():
-        raise UsageError(f"--by {by}: the deals have no column {by!r}; choose a deal column such "
-                         "as segment or region (see `winloss schema`)")
+        raise UsageError(
+            f"--by {by}: the deals have no column {by!r}; choose a deal column such "
+            "as segment or region (see `winloss schema`)"
+        )
     return f"coalesce(CAST(d.{quote_identifier(by)} AS VARCHAR), '(blank)')"
 
 
@@ -66,16 +68,26 @@ def activity_coverage(store: DuckDBStore, flt: DealFilter | None = None) -> dict
         "SELECT count(*), count(*) FILTER (WHERE n > 0), coalesce(sum(n), 0), "
         "count(*) FILTER (WHERE outcome = 'won'), count(*) FILTER (WHERE outcome = 'lost') "
         "FROM (SELECT d.deal_id, d.outcome, (SELECT count(*) FROM activities a "
-        f"WHERE a.deal_id = d.deal_id) AS n FROM deals_enriched d WHERE {where})", params)
-    orphans = store.scalar("SELECT count(*) FROM activities a WHERE NOT EXISTS "
-                           "(SELECT 1 FROM deals d WHERE d.deal_id = a.deal_id)")
-    return {"deals": int(row[0]), "deals_with_activities": int(row[1]),
-            "activities": int(row[2]), "won": int(row[3]), "lost": int(row[4]),
-            "activities_without_deal": int(orphans)}
+        f"WHERE a.deal_id = d.deal_id) AS n FROM deals_enriched d WHERE {where})",
+        params,
+    )
+    orphans = store.scalar(
+        "SELECT count(*) FROM activities a WHERE NOT EXISTS "
+        "(SELECT 1 FROM deals d WHERE d.deal_id = a.deal_id)"
+    )
+    return {
+        "deals": int(row[0]),
+        "deals_with_activities": int(row[1]),
+        "activities": int(row[2]),
+        "won": int(row[3]),
+        "lost": int(row[4]),
+        "activities_without_deal": int(orphans),
+    }
 
 
-def directly_follows(store: DuckDBStore, flt: DealFilter | None = None, *,
-                     by: str | None = None) -> pd.DataFrame:
+def directly_follows(
+    store: DuckDBStore, flt: DealFilter | None = None, *, by: str | None = None
+) -> pd.DataFrame:
     """Directly-follows edges by group and deal outcome: ``n`` and the median days between.
 
     Columns ``grp, outcome, source, target, n, median_days``. Edges from ``(start)`` (the deal's
@@ -112,8 +124,9 @@ def directly_follows_counts(store: DuckDBStore) -> pd.DataFrame:
         WHERE prev IS NOT NULL GROUP BY ALL ORDER BY n DESC, source, target""")
 
 
-def variants(store: DuckDBStore, flt: DealFilter | None = None, *,
-             by: str | None = None) -> pd.DataFrame:
+def variants(
+    store: DuckDBStore, flt: DealFilter | None = None, *, by: str | None = None
+) -> pd.DataFrame:
     """Path variants (the ordered action types of a deal joined by `` > ``) with outcome counts.
 
     Columns ``grp, variant, n_actions, deals, won, lost, open``. Deals without activities form the
@@ -136,9 +149,15 @@ def variants(store: DuckDBStore, flt: DealFilter | None = None, *,
     return store.query(sql, params)
 
 
-def token_stream(store: DuckDBStore, flt: DealFilter | None = None, *, by: str | None = None,
-                 silent_days: float = 30.0, aged_days: float = 180.0,
-                 as_of: dt.datetime | None = None) -> pa.Table:
+def token_stream(
+    store: DuckDBStore,
+    flt: DealFilter | None = None,
+    *,
+    by: str | None = None,
+    silent_days: float = 30.0,
+    aged_days: float = 180.0,
+    as_of: dt.datetime | None = None,
+) -> pa.Table:
     """The token stream of every deal of ``flt`` that has activities, ordered by deal and position.
 
     Columns: ``deal_id``, ``token``, ``action_number`` (the raw action the token is or precedes,
@@ -215,8 +234,11 @@ def data_as_of(store: DuckDBStore) -> dt.datetime:
 def open_deal_ids(store: DuckDBStore, flt: DealFilter | None = None) -> list[str]:
     """Ids of the open deals of ``flt`` (with or without activities), in creation order."""
     where, params = store.filter_sql(flt)
-    frame = store.query(f"SELECT deal_id FROM deals_enriched WHERE outcome = 'open' AND {where} "
-                        "ORDER BY created_at NULLS FIRST, deal_id", params)
+    frame = store.query(
+        f"SELECT deal_id FROM deals_enriched WHERE outcome = 'open' AND {where} "
+        "ORDER BY created_at NULLS FIRST, deal_id",
+        params,
+    )
     return [str(x) for x in frame["deal_id"]]
 
 
@@ -227,9 +249,13 @@ def deal_exists(store: DuckDBStore, deal_id: str) -> str | None:
 
 
 # -- incremental first-order counts ----------------------------------------------------------
-def refresh_transition_counts(store: DuckDBStore, *, silent_days: float = 30.0,
-                              aged_days: float = 180.0,
-                              as_of: dt.datetime | None = None) -> dict[str, int]:
+def refresh_transition_counts(
+    store: DuckDBStore,
+    *,
+    silent_days: float = 30.0,
+    aged_days: float = 180.0,
+    as_of: dt.datetime | None = None,
+) -> dict[str, int]:
     """Bring the stored per-deal first-order transition counts up to date, incrementally.
 
     A deal is recounted only when its fingerprint (activity count, latest activity time, outcome,
@@ -253,20 +279,30 @@ def refresh_transition_counts(store: DuckDBStore, *, silent_days: float = 30.0,
             LEFT JOIN path_deal_fingerprints p USING (deal_id)
             WHERE p.fingerprint IS DISTINCT FROM f.fingerprint
                OR f.fingerprint LIKE 'open|%'""")
-        removed = int(store.scalar("SELECT count(*) FROM path_deal_fingerprints p WHERE NOT EXISTS "
-                                   "(SELECT 1 FROM _path_fp f WHERE f.deal_id = p.deal_id)"))
+        removed = int(
+            store.scalar(
+                "SELECT count(*) FROM path_deal_fingerprints p WHERE NOT EXISTS "
+                "(SELECT 1 FROM _path_fp f WHERE f.deal_id = p.deal_id)"
+            )
+        )
         recounted = int(store.scalar("SELECT count(*) FROM _path_stale"))
-        con.execute("DELETE FROM path_deal_transitions WHERE deal_id IN "
-                    "(SELECT deal_id FROM _path_stale) OR deal_id NOT IN "
-                    "(SELECT deal_id FROM _path_fp)")
-        con.execute("DELETE FROM path_deal_fingerprints WHERE deal_id IN "
-                    "(SELECT deal_id FROM _path_stale) OR deal_id NOT IN "
-                    "(SELECT deal_id FROM _path_fp)")
+        con.execute(
+            "DELETE FROM path_deal_transitions WHERE deal_id IN "
+            "(SELECT deal_id FROM _path_stale) OR deal_id NOT IN "
+            "(SELECT deal_id FROM _path_fp)"
+        )
+        con.execute(
+            "DELETE FROM path_deal_fingerprints WHERE deal_id IN "
+            "(SELECT deal_id FROM _path_stale) OR deal_id NOT IN "
+            "(SELECT deal_id FROM _path_fp)"
+        )
         if recounted:
-            stream = token_stream(store, None, by="segment", silent_days=silent_days,
-                                  aged_days=aged_days, as_of=as_of)
+            stream = token_stream(
+                store, None, by="segment", silent_days=silent_days, aged_days=aged_days, as_of=as_of
+            )
             con.register("_path_stream", stream)
-            con.execute("""
+            con.execute(
+                """
                 INSERT INTO path_deal_transitions
                 SELECT deal_id, any_value(grp), source, target, count(*) FROM (
                   SELECT deal_id, grp,
@@ -279,10 +315,13 @@ def refresh_transition_counts(store: DuckDBStore, *, silent_days: float = 30.0,
                        '(' || any_value(outcome) || ')', 1
                 FROM _path_stream WHERE deal_id IN (SELECT deal_id FROM _path_stale)
                   AND outcome IN ('won', 'lost')
-                GROUP BY deal_id""".replace("rowid_", "pos"))
+                GROUP BY deal_id""".replace("rowid_", "pos")
+            )
             con.unregister("_path_stream")
-            con.execute("INSERT INTO path_deal_fingerprints SELECT deal_id, fingerprint, "
-                        "now() FROM _path_stale")
+            con.execute(
+                "INSERT INTO path_deal_fingerprints SELECT deal_id, fingerprint, "
+                "now() FROM _path_stale"
+            )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -294,5 +333,6 @@ def refresh_transition_counts(store: DuckDBStore, *, silent_days: float = 30.0,
 def stored_transition_counts(store: DuckDBStore, *, by_segment: bool = False) -> pd.DataFrame:
     """The incremental first-order counts summed over deals: ``[segment,] source, target, n``."""
     cols = "segment, source, target" if by_segment else "source, target"
-    return store.query(f"SELECT {cols}, sum(n)::BIGINT AS n FROM path_deal_transitions "
-                       f"GROUP BY ALL ORDER BY ALL")
+    return store.query(
+        f"SELECT {cols}, sum(n)::BIGINT AS n FROM path_deal_transitions GROUP BY ALL ORDER BY ALL"
+    )

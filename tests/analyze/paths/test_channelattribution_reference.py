@@ -24,9 +24,18 @@ DATA = SHARED_DATA / "channelattribution_pathdata" / "Data.csv"
 
 #: ChannelAttribution 2.2.5, markov_model(order=1, nsim_start=1e8, seed=1): attributed conversions
 CHANNELATTRIBUTION_1E8 = {
-    "eta": 3339.829, "iota": 3883.071, "alpha": 5344.427, "beta": 2525.857, "theta": 1975.344,
-    "lambda": 1284.497, "kappa": 275.692, "zeta": 380.198, "epsilon": 598.587, "gamma": 170.866,
-    "delta": 4.762, "mi": 1.868,
+    "eta": 3339.829,
+    "iota": 3883.071,
+    "alpha": 5344.427,
+    "beta": 2525.857,
+    "theta": 1975.344,
+    "lambda": 1284.497,
+    "kappa": 275.692,
+    "zeta": 380.198,
+    "epsilon": 598.587,
+    "gamma": 170.866,
+    "delta": 4.762,
+    "mi": 1.868,
 }
 
 pytestmark = pytest.mark.realdata
@@ -61,11 +70,16 @@ def _reference(df: pd.DataFrame, paths: list[list[str]]) -> pd.Series:
             rows.append((a, b, conv + null))
         rows.append((full[-1], "(conversion)", conv))
         rows.append((full[-1], "(null)", null))
-    t = pd.DataFrame(rows, columns=["a", "b", "w"]).groupby(["a", "b"])["w"].sum().unstack(
-        fill_value=0.0)
+    t = (
+        pd.DataFrame(rows, columns=["a", "b", "w"])
+        .groupby(["a", "b"])["w"]
+        .sum()
+        .unstack(fill_value=0.0)
+    )
     transient = ["(start)"] + sorted({c for p in paths for c in p})
-    probs = t.reindex(index=transient, columns=[*transient, "(conversion)", "(null)"],
-                      fill_value=0.0)
+    probs = t.reindex(
+        index=transient, columns=[*transient, "(conversion)", "(null)"], fill_value=0.0
+    )
     probs = probs.div(probs.sum(axis=1), axis=0)
 
     def p_conv(removed: str | None) -> float:

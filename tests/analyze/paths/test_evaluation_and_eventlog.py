@@ -13,16 +13,17 @@ import pytest
 
 from tests.cli.runner import run
 from winloss import Workspace
-from winloss.analyze.paths.graph import PathGraph
 from winloss.analyze.paths.eventlog import events_to_deals, read_event_log
+from winloss.analyze.paths.graph import PathGraph
 from winloss.errors import InputError, UsageError
 
 
 def test_evaluate_json_shape_split_and_baselines(demo_store_1500: Path, tmp_path: Path) -> None:
     path = tmp_path / "copy.duckdb"
     shutil.copy(demo_store_1500, path)
-    code, out, _ = run("--db", str(path), "paths", "evaluate", "--prefix", "3,4,6",
-                       "--format", "json")
+    code, out, _ = run(
+        "--db", str(path), "paths", "evaluate", "--prefix", "3,4,6", "--format", "json"
+    )
     assert code == 0
     data = json.loads(out)
     assert [r["k"] for r in data["results"]] == [3, 4, 6]
@@ -32,8 +33,7 @@ def test_evaluate_json_shape_split_and_baselines(demo_store_1500: Path, tmp_path
     closed = closed[closed["deal_id"].isin(acts["deal_id"])].copy()
     # the censoring guard: drop deals created within the 95th-percentile cycle of the data's end
     last_act = acts.groupby("deal_id")["occurred_at"].max()
-    end = np.maximum(pd.to_datetime(closed["closed_at"]),
-                     closed["deal_id"].map(last_act))
+    end = np.maximum(pd.to_datetime(closed["closed_at"]), closed["deal_id"].map(last_act))
     cycle = (end - pd.to_datetime(closed["created_at"])).dt.total_seconds() / 86400
     horizon = float(np.quantile(cycle, 0.95))
     cutoff = acts["occurred_at"].max() - pd.Timedelta(days=horizon)
@@ -45,12 +45,16 @@ def test_evaluate_json_shape_split_and_baselines(demo_store_1500: Path, tmp_path
     # per k: the test deals are the later-created 30 % with more than k actions
     closed = closed.sort_values("created_at", kind="stable")
     counts = acts.groupby("deal_id").size()
-    test = closed.iloc[int(np.floor(0.7 * n_closed)):]
-    train = closed.iloc[:int(np.floor(0.7 * n_closed))]
+    test = closed.iloc[int(np.floor(0.7 * n_closed)) :]
+    train = closed.iloc[: int(np.floor(0.7 * n_closed))]
     for r in data["results"]:
         assert set(r) >= {"k", "n_train", "n_test", "auc", "brier", "baselines", "calibration"}
-        assert set(r["baselines"]) >= {"base_rate", "last_action", "markov_first_order",
-                                       "gradient_boosting"}
+        assert set(r["baselines"]) >= {
+            "base_rate",
+            "last_action",
+            "markov_first_order",
+            "gradient_boosting",
+        }
         assert all(set(m) == {"auc", "brier"} for m in r["baselines"].values())
         k = r["k"]
         assert r["n_test"] == int((counts.reindex(test["deal_id"]).to_numpy() > k).sum())
@@ -66,16 +70,18 @@ def test_evaluate_json_shape_split_and_baselines(demo_store_1500: Path, tmp_path
     ws.close()
 
 
-def test_export_import_round_trip_keeps_paths_and_outcomes(demo_store: Path,
-                                                          tmp_path: Path) -> None:
+def test_export_import_round_trip_keeps_paths_and_outcomes(
+    demo_store: Path, tmp_path: Path
+) -> None:
     src = Workspace(demo_store, read_only=True)
     for name in ("log.csv", "log.xes.gz"):
         target = tmp_path / name
         n = src.export_event_log(target)
         acts = src.table("activities")
         deals = src.deals()
-        closed_with_acts = deals[deals["outcome"].isin(["won", "lost"]) &
-                                 deals["deal_id"].isin(acts["deal_id"])]
+        closed_with_acts = deals[
+            deals["outcome"].isin(["won", "lost"]) & deals["deal_id"].isin(acts["deal_id"])
+        ]
         assert n == len(acts) + int(deals["outcome"].isin(["won", "lost"]).sum())
         dst = Workspace(tmp_path / f"{name}.duckdb")
         result = dst.import_event_log(target, won=("Deal won",), lost=("Deal lost",))
@@ -94,12 +100,21 @@ def test_export_import_round_trip_keeps_paths_and_outcomes(demo_store: Path,
 
 
 def test_final_outcome_events_are_removed_and_earlier_ones_kept() -> None:
-    events = pd.DataFrame({
-        "case": ["a", "a", "a", "b", "b", "c"],
-        "activity": ["Create", "Payment", "Payment", "Create", "Collect", "Create"],
-        "timestamp": ["2020-01-01", "2020-01-05", "2020-02-01", "2020-01-02", "2020-03-01",
-                      "2020-01-03"],
-        "resource": None})
+    events = pd.DataFrame(
+        {
+            "case": ["a", "a", "a", "b", "b", "c"],
+            "activity": ["Create", "Payment", "Payment", "Create", "Collect", "Create"],
+            "timestamp": [
+                "2020-01-01",
+                "2020-01-05",
+                "2020-02-01",
+                "2020-01-02",
+                "2020-03-01",
+                "2020-01-03",
+            ],
+            "resource": None,
+        }
+    )
     r = events_to_deals(events, won=["Payment"], lost=["Collect"])
     outcome = r.deals.set_index("deal_id")["outcome"]
     assert outcome.to_dict() == {"a": "won", "b": "lost", "c": "open"}
@@ -128,16 +143,18 @@ def test_event_log_errors_name_what_to_fix(tmp_path: Path) -> None:
 def test_next_action_all_csv_and_single_deal(demo_store: Path, tmp_path: Path) -> None:
     path = tmp_path / "copy.duckdb"
     shutil.copy(demo_store, path)
-    code, out, _ = run("--db", str(path), "next-action", "--all", "--bootstrap", "20",
-                       "--format", "csv")
+    code, out, _ = run(
+        "--db", str(path), "next-action", "--all", "--bootstrap", "20", "--format", "csv"
+    )
     assert code == 0
     frame = pd.read_csv(pd.io.common.StringIO(out))
     assert list(frame.columns[:3]) == ["deal_id", "group", "state"]
     assert frame.groupby("deal_id").size().max() == 3
     assert (frame.groupby("deal_id")["rank"].min() == 1).all()
     deal = frame["deal_id"].iloc[0]
-    code, out, err = run("--db", str(path), "next-action", deal, "--bootstrap", "20",
-                         "--format", "json")
+    code, out, err = run(
+        "--db", str(path), "next-action", deal, "--bootstrap", "20", "--format", "json"
+    )
     assert code == 0
     data = json.loads(out)
     ranked = [c["p_win_after"] for c in data["candidates"] if not c["low_support"]]

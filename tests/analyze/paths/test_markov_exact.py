@@ -38,8 +38,9 @@ def _model_from_matrix(names: list[str], rows: dict[str, dict[str, int]]) -> Mar
     return MarkovModel(tuple(vocab), 1, (contexts,), (table,), unigram)
 
 
-def _exact_absorption(names: list[str], rows: dict[str, dict[str, int]],
-                      removed: str | None = None) -> dict[str, Fraction]:
+def _exact_absorption(
+    names: list[str], rows: dict[str, dict[str, int]], removed: str | None = None
+) -> dict[str, Fraction]:
     """P(won | state) by Gauss-Jordan elimination over the rationals (independent of numpy)."""
     states = ["(start)", *names]
     probs: dict[str, dict[str, Fraction]] = {}
@@ -49,8 +50,10 @@ def _exact_absorption(names: list[str], rows: dict[str, dict[str, int]],
         if removed is not None and removed in probs[s]:
             probs[s]["(lost)"] = probs[s].get("(lost)", Fraction(0)) + probs[s].pop(removed)
     n = len(states)
-    a = [[Fraction(int(i == j)) for j in range(n)] + [probs[s].get("(won)", Fraction(0))]
-         for i, s in enumerate(states)]
+    a = [
+        [Fraction(int(i == j)) for j in range(n)] + [probs[s].get("(won)", Fraction(0))]
+        for i, s in enumerate(states)
+    ]
     for i, s in enumerate(states):
         for j, t in enumerate(states):
             a[i][j] -= probs[s].get(t, Fraction(0))
@@ -160,15 +163,16 @@ def test_empirical_bayes_strength_reflects_heterogeneity() -> None:
 
     def seg(p_won: float, n: int) -> MarkovModel:
         outs = list(np.where(rng.random(n) < p_won, "won", "lost"))
-        return MarkovModel.fit(Sequences.from_lists([["x"]] * n, outs,
-                                                    vocabulary=["x"]), 1)
+        return MarkovModel.fit(Sequences.from_lists([["x"]] * n, outs, vocabulary=["x"]), 1)
 
     same = [seg(0.4, 400), seg(0.4, 400), seg(0.4, 400)]
-    pooled_same = MarkovModel.fit(Sequences.from_lists(
-        [["x"]] * 1200, ["won"] * 480 + ["lost"] * 720, vocabulary=["x"]), 1)
+    pooled_same = MarkovModel.fit(
+        Sequences.from_lists([["x"]] * 1200, ["won"] * 480 + ["lost"] * 720, vocabulary=["x"]), 1
+    )
     differ = [seg(0.1, 400), seg(0.5, 400), seg(0.9, 400)]
-    pooled_diff = MarkovModel.fit(Sequences.from_lists(
-        [["x"]] * 1200, ["won"] * 600 + ["lost"] * 600, vocabulary=["x"]), 1)
+    pooled_diff = MarkovModel.fit(
+        Sequences.from_lists([["x"]] * 1200, ["won"] * 600 + ["lost"] * 600, vocabulary=["x"]), 1
+    )
     assert empirical_bayes_strength(pooled_same, same) > 100
     assert empirical_bayes_strength(pooled_diff, differ) < 20
 

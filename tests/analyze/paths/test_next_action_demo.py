@@ -31,8 +31,9 @@ def test_executive_meeting_is_an_enterprise_micro_action(ws: Workspace) -> None:
 def test_next_action_ranks_the_executive_meeting_higher_in_enterprise(ws: Workspace) -> None:
     result = NextAction(by="segment", bootstrap=100).run(ws.store)
     c = result.candidates
-    assert set(c["deal_id"]) == set(ws.deals(closed_only=False).query("outcome == 'open'")
-                                     ["deal_id"])
+    assert set(c["deal_id"]) == set(
+        ws.deals(closed_only=False).query("outcome == 'open'")["deal_id"]
+    )
     exec_rows = c[c["action"] == "executive meeting"]
     by_group = exec_rows.groupby("group")["p_win_after"].mean()
     assert by_group["Enterprise"] > by_group["Mid-Market"] > by_group["SMB"]

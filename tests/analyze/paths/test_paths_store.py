@@ -14,8 +14,13 @@ from winloss.store import paths_queries
 
 
 def _ordered(ws: Workspace) -> pd.DataFrame:
-    acts = ws.table("activities").drop(columns="outcome").merge(ws.deals()[["deal_id", "outcome", "created_at",
-                                                     "closed_at", "segment"]], on="deal_id")
+    acts = (
+        ws.table("activities")
+        .drop(columns="outcome")
+        .merge(
+            ws.deals()[["deal_id", "outcome", "created_at", "closed_at", "segment"]], on="deal_id"
+        )
+    )
     return acts.sort_values(["deal_id", "occurred_at", "activity_id"]).reset_index(drop=True)
 
 
@@ -24,21 +29,26 @@ def test_directly_follows_edges_equal_pandas(demo_store: Path) -> None:
     acts = _ordered(ws)
     acts["source"] = acts.groupby("deal_id")["type"].shift().fillna("(start)")
     last = acts.drop_duplicates("deal_id", keep="last")
-    ends = pd.DataFrame({"source": last["type"], "type": "(" + last["outcome"] + ")",
-                         "outcome": last["outcome"]})
+    ends = pd.DataFrame(
+        {"source": last["type"], "type": "(" + last["outcome"] + ")", "outcome": last["outcome"]}
+    )
     ref = pd.concat([acts[["source", "type", "outcome"]], ends]).value_counts().rename("n")
     edges = PathGraph().run(ws.store).edges
-    got = edges.melt(id_vars=["source", "target"], value_vars=["won", "lost", "open"],
-                     var_name="outcome", value_name="count")
+    got = edges.melt(
+        id_vars=["source", "target"],
+        value_vars=["won", "lost", "open"],
+        var_name="outcome",
+        value_name="count",
+    )
     got = got[got["count"] > 0].set_index(["source", "target", "outcome"])["count"]
     ref.index = ref.index.set_names(["source", "target", "outcome"])
-    pd.testing.assert_series_equal(got.sort_index(), ref.sort_index(), check_names=False,
-                                   check_dtype=False)
+    pd.testing.assert_series_equal(
+        got.sort_index(), ref.sort_index(), check_names=False, check_dtype=False
+    )
     # median days from the previous action (or the creation) to the next, won deals, one edge
     acts["prev_at"] = acts.groupby("deal_id")["occurred_at"].shift()
     acts["prev_at"] = acts["prev_at"].fillna(pd.to_datetime(acts["created_at"]))
-    sel = acts[(acts["source"] == "email") & (acts["type"] == "call") &
-               (acts["outcome"] == "won")]
+    sel = acts[(acts["source"] == "email") & (acts["type"] == "call") & (acts["outcome"] == "won")]
     expected = ((sel["occurred_at"] - sel["prev_at"]).dt.total_seconds() / 86400).median()
     row = edges[(edges["source"] == "email") & (edges["target"] == "call")].iloc[0]
     assert abs(row["median_days_won"] - expected) < 1e-9
@@ -75,8 +85,11 @@ def test_token_stream_timing_tokens_equal_pandas(demo_store: Path) -> None:
     prev = acts.groupby("deal_id")["occurred_at"].shift().fillna(created)
     gap_days = (acts["occurred_at"] - prev).dt.total_seconds() / 86400
     last = acts.drop_duplicates("deal_id", keep="last")
-    end = np.where(last["outcome"] == "open", pd.Timestamp(as_of),
-                   np.maximum(pd.to_datetime(last["closed_at"]), last["occurred_at"]))
+    end = np.where(
+        last["outcome"] == "open",
+        pd.Timestamp(as_of),
+        np.maximum(pd.to_datetime(last["closed_at"]), last["occurred_at"]),
+    )
     trailing = (pd.to_datetime(end) - last["occurred_at"]).dt.total_seconds() / 86400
     expected_silent = int((gap_days > 30).sum() + (trailing > 30).sum())
     assert int((stream["token"] == "silent").sum()) == expected_silent
@@ -94,15 +107,26 @@ def test_incremental_counts_update_only_changed_deals(demo_store: Path, tmp_path
     first = ws.refresh_path_counts()
     n_deals = first["recounted"]
     assert first["unchanged"] == 0 and n_deals > 0
-    n_open = int(ws.store.scalar(
-        "SELECT count(DISTINCT d.deal_id) FROM deals d JOIN activities a USING (deal_id) "
-        "WHERE d.outcome = 'open'"))
+    n_open = int(
+        ws.store.scalar(
+            "SELECT count(DISTINCT d.deal_id) FROM deals d JOIN activities a USING (deal_id) "
+            "WHERE d.outcome = 'open'"
+        )
+    )
     again = ws.refresh_path_counts()
     assert again["recounted"] == n_open  # open deals' trailing silence depends on the clock
     closed = ws.deals(closed_only=True).iloc[0]
-    ws.import_file("activities", pd.DataFrame({
-        "activity_id": ["NEW-1"], "deal_id": [closed["deal_id"]], "type": ["trial"],
-        "occurred_at": [pd.Timestamp(closed["created_at"]) + pd.Timedelta(days=1)]}))
+    ws.import_file(
+        "activities",
+        pd.DataFrame(
+            {
+                "activity_id": ["NEW-1"],
+                "deal_id": [closed["deal_id"]],
+                "type": ["trial"],
+                "occurred_at": [pd.Timestamp(closed["created_at"]) + pd.Timedelta(days=1)],
+            }
+        ),
+    )
     third = ws.refresh_path_counts()
     assert third["recounted"] == n_open + 1
     incremental = paths_queries.stored_transition_counts(ws.store)

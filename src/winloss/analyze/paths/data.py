@@ -13,10 +13,8 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from winloss.analyze.paths.markov import RESERVED, Sequences, ranges
-from winloss.errors import InsufficientDataError
+from winloss.errors import InsufficientDataError, UsageError
 from winloss.store import paths_queries
-
-from winloss.errors import UsageError
 from winloss.store.duckdb_store import DuckDBStore
 
 if TYPE_CHECKING:
@@ -26,8 +24,10 @@ if TYPE_CHECKING:
 def as_store(source: DealSource) -> DuckDBStore:
     """The store behind ``source``: paths read activities through the store's named queries."""
     if not isinstance(source, DuckDBStore):
-        raise UsageError("action paths need a winloss store (activities are read with SQL); "
-                         "import the deals and activities first")
+        raise UsageError(
+            "action paths need a winloss store (activities are read with SQL); "
+            "import the deals and activities first"
+        )
     return source
 
 
@@ -58,10 +58,16 @@ class PathTable:
     def subset(self, mask: NDArray[np.bool_]) -> PathTable:
         idx = np.flatnonzero(mask)
         take = ranges(self.seqs.offsets[idx], np.diff(self.seqs.offsets)[idx])
-        return PathTable(self.seqs.subset(mask), self.deal_ids[idx], self.created_at[idx],
-                         self.group[idx], self.n_actions[idx],
-                         self.action_number[take].astype(np.int64), self.age_days[take],
-                         self.cycle_days[idx])
+        return PathTable(
+            self.seqs.subset(mask),
+            self.deal_ids[idx],
+            self.created_at[idx],
+            self.group[idx],
+            self.n_actions[idx],
+            self.action_number[take].astype(np.int64),
+            self.age_days[take],
+            self.cycle_days[idx],
+        )
 
     def prefix(self, k: int, *, closed_as_open: bool = True) -> PathTable:
         """The first ``k`` actions (and the timing tokens before them) of every path.
@@ -74,10 +80,19 @@ class PathTable:
         lengths = np.bincount(path_of[keep], minlength=self.n_deals)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         outcome = np.full(self.n_deals, -1, dtype=np.int8) if closed_as_open else self.seqs.outcome
-        seqs = Sequences(self.seqs.vocabulary, self.seqs.symbols[keep], offsets, outcome,
-                         self.seqs.weight)
-        return PathTable(seqs, self.deal_ids, self.created_at, self.group, self.n_actions,
-                         self.action_number[keep], self.age_days[keep], self.cycle_days)
+        seqs = Sequences(
+            self.seqs.vocabulary, self.seqs.symbols[keep], offsets, outcome, self.seqs.weight
+        )
+        return PathTable(
+            seqs,
+            self.deal_ids,
+            self.created_at,
+            self.group,
+            self.n_actions,
+            self.action_number[keep],
+            self.age_days[keep],
+            self.cycle_days,
+        )
 
     def without_timing(self) -> PathTable:
         """The same paths with the timing tokens (``silent``, ``aged``) removed."""
@@ -87,10 +102,19 @@ class PathTable:
         path_of = np.repeat(np.arange(self.n_deals), np.diff(self.seqs.offsets))
         lengths = np.bincount(path_of[keep], minlength=self.n_deals)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        seqs = Sequences(vocab, self.seqs.symbols[keep], offsets, self.seqs.outcome,
-                         self.seqs.weight)
-        return PathTable(seqs, self.deal_ids, self.created_at, self.group, self.n_actions,
-                         self.action_number[keep], self.age_days[keep], self.cycle_days)
+        seqs = Sequences(
+            vocab, self.seqs.symbols[keep], offsets, self.seqs.outcome, self.seqs.weight
+        )
+        return PathTable(
+            seqs,
+            self.deal_ids,
+            self.created_at,
+            self.group,
+            self.n_actions,
+            self.action_number[keep],
+            self.age_days[keep],
+            self.cycle_days,
+        )
 
     def actions(self) -> tuple[str, ...]:
         """The action types (no reserved or timing tokens)."""
@@ -98,15 +122,24 @@ class PathTable:
         return tuple(t for t in self.seqs.vocabulary[3:] if t not in timing)
 
 
-def load_paths(source: DuckDBStore, flt: DealFilter | None = None, *, by: str | None = None,
-               silent_days: float = 30.0, aged_days: float = 180.0,
-               as_of: dt.datetime | None = None) -> PathTable:
+def load_paths(
+    source: DuckDBStore,
+    flt: DealFilter | None = None,
+    *,
+    by: str | None = None,
+    silent_days: float = 30.0,
+    aged_days: float = 180.0,
+    as_of: dt.datetime | None = None,
+) -> PathTable:
     """Read and encode the token paths of the deals of ``flt`` that have activities."""
-    stream = paths_queries.token_stream(source, flt, by=by, silent_days=silent_days,
-                                        aged_days=aged_days, as_of=as_of)
+    stream = paths_queries.token_stream(
+        source, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
+    )
     if stream.num_rows == 0:
-        raise InsufficientDataError("no deal has activities; import them with `winloss import "
-                                    "activities FILE` (or `winloss paths import` for an event log)")
+        raise InsufficientDataError(
+            "no deal has activities; import them with `winloss import "
+            "activities FILE` (or `winloss paths import` for an event log)"
+        )
     # dictionary encoding in Arrow (C++): no Python string per event
     deal_enc = pc.dictionary_encode(stream.column("deal_id").combine_chunks())
     deal_code = deal_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -120,8 +153,10 @@ def load_paths(source: DuckDBStore, flt: DealFilter | None = None, *, by: str | 
     token_names = names[order]
     clash = set(RESERVED) & set(token_names)
     if clash:
-        raise InsufficientDataError(f"activity types {sorted(clash)} collide with the path "
-                                    "markers; rename them in the activities file")
+        raise InsufficientDataError(
+            f"activity types {sorted(clash)} collide with the path "
+            "markers; rename them in the activities file"
+        )
     vocab = tuple(RESERVED) + tuple(str(t) for t in token_names)
     symbols = token_code + len(RESERVED)
     n = len(deal_ids)
@@ -137,8 +172,16 @@ def load_paths(source: DuckDBStore, flt: DealFilter | None = None, *, by: str | 
     age = np.nan_to_num(stream.column("age_days").to_numpy(zero_copy_only=False).astype(float))
     cycle = stream.column("cycle_days").to_numpy(zero_copy_only=False).astype(float)[first]
     seqs = Sequences(vocab, symbols, offsets, outcome, np.ones(n))
-    return PathTable(seqs, np.asarray(deal_ids, dtype=object), created, group, n_actions,
-                     action_number, age, cycle)
+    return PathTable(
+        seqs,
+        np.asarray(deal_ids, dtype=object),
+        created,
+        group,
+        n_actions,
+        action_number,
+        age,
+        cycle,
+    )
 
 
 def creation_rank(table: PathTable) -> NDArray[np.float64]:

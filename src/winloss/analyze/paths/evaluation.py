@@ -45,15 +45,19 @@ if TYPE_CHECKING:
     from winloss.model.deals import DealFilter, DealSource
 
 FloatArray = NDArray[np.float64]
-BASELINES = ("base_rate", "last_action", "markov_first_order", "gradient_boosting",
-             "markov_chain")
+BASELINES = ("base_rate", "last_action", "markov_first_order", "gradient_boosting", "markov_chain")
 N_FOLDS = 3
 #: The latest share of the training deals on which the path model is chosen (see _path_model).
 VALIDATION_SHARE = 0.2
 #: One regularised setting for the path model and the gradient-boosting baseline alike.
-GBM_PARAMS: dict[str, Any] = {"max_iter": 100, "learning_rate": 0.05, "max_depth": 3,
-                              "min_samples_leaf": 20, "l2_regularization": 1.0,
-                              "early_stopping": False}
+GBM_PARAMS: dict[str, Any] = {
+    "max_iter": 100,
+    "learning_rate": 0.05,
+    "max_depth": 3,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+}
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,14 @@ class PathEvaluationResult(AnalysisResult):
     def summary(self) -> pd.DataFrame:
         rows = []
         for r in self.results:
-            row = {"k": r["k"], "n_train": r["n_train"], "n_test": r["n_test"],
-                   "auc": r["auc"], "brier": r["brier"], "ece": r["ece"]}
+            row = {
+                "k": r["k"],
+                "n_train": r["n_train"],
+                "n_test": r["n_test"],
+                "auc": r["auc"],
+                "brier": r["brier"],
+                "ece": r["ece"],
+            }
             for name, m in r["baselines"].items():
                 row[f"{name}_auc"] = m["auc"]
                 row[f"{name}_brier"] = m["brier"]
@@ -85,21 +95,34 @@ class PathEvaluationResult(AnalysisResult):
         for r in self.results:
             named = {n: m for n, m in r["baselines"].items() if n != "markov_chain"}
             best = max(named, key=lambda n: np.nan_to_num(named[n]["auc"]))
-            rows.append({"k": r["k"], "n_test": r["n_test"], "model": r["model"],
-                         "auc": r["auc"], "brier": r["brier"], "best_baseline": best,
-                         "baseline_auc": named[best]["auc"],
-                         "base_rate_brier": named["base_rate"]["brier"]})
+            rows.append(
+                {
+                    "k": r["k"],
+                    "n_test": r["n_test"],
+                    "model": r["model"],
+                    "auc": r["auc"],
+                    "brier": r["brier"],
+                    "best_baseline": best,
+                    "baseline_auc": named[best]["auc"],
+                    "base_rate_brier": named["base_rate"]["brier"],
+                }
+            )
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"inputs": self.inputs.to_dict(), "order": self.order,
-                "order_scores": {str(k): v for k, v in self.order_scores.items()},
-                "split": dict(self.split), "results": [dict(r) for r in self.results],
-                "warnings": list(self.warnings)}
+        return {
+            "inputs": self.inputs.to_dict(),
+            "order": self.order,
+            "order_scores": {str(k): v for k, v in self.order_scores.items()},
+            "split": dict(self.split),
+            "results": [dict(r) for r in self.results],
+            "warnings": list(self.warnings),
+        }
 
 
-def continuing_win_probability(chain: AbsorbingChain, states: list[int],
-                               timing_tokens: tuple[int, ...] = ()) -> FloatArray:
+def continuing_win_probability(
+    chain: AbsorbingChain, states: list[int], timing_tokens: tuple[int, ...] = ()
+) -> FloatArray:
     """P(win | state, the deal takes another action) for each state code.
 
     With ``f(s)`` = P(another action comes before the close, and the deal is won) and ``g(s)`` =
@@ -121,16 +144,18 @@ def continuing_win_probability(chain: AbsorbingChain, states: list[int],
     b_f = np.bincount(s_idx[act], weights=prob[act] * chain.p_win[j[act]], minlength=n)
     b_g = np.bincount(s_idx[act], weights=prob[act], minlength=n)
     t = sp.csc_matrix((prob[is_timing], (s_idx[is_timing], j[is_timing])), shape=(n, n))
-    sol = np.asarray(spsolve((sp.identity(n, format="csc") - t).tocsc(),
-                             np.column_stack([b_f, b_g]))).reshape(n, 2)
+    sol = np.asarray(
+        spsolve((sp.identity(n, format="csc") - t).tocsc(), np.column_stack([b_f, b_g]))
+    ).reshape(n, 2)
     rows = np.array([chain.index(code) for code in states], dtype=np.int64)
     f, g = sol[rows, 0], sol[rows, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(g > 1e-12, f / np.where(g > 1e-12, g, 1.0), chain.p_win[rows])
 
 
-def _chain_predictions(model: MarkovModel, train_extra: list[tuple[str, ...]]
-                       ) -> tuple[AbsorbingChain, list[int]]:
+def _chain_predictions(
+    model: MarkovModel, train_extra: list[tuple[str, ...]]
+) -> tuple[AbsorbingChain, list[int]]:
     codes = [model.state_code(h) for h in train_extra]
     chain = model.chain(np.array(codes, dtype=np.int64) if codes else None)
     return chain, codes
@@ -190,8 +215,12 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
             raise UsageError("--prefix takes positive action counts, e.g. --prefix 4,6,8")
         if not 0.1 <= self.train_share <= 0.9:
             raise UsageError("--train-share must be between 0.1 and 0.9")
-        full = load_paths(as_store(source), self.deal_filter, silent_days=self.silent_days,
-                          aged_days=self.aged_days)
+        full = load_paths(
+            as_store(source),
+            self.deal_filter,
+            silent_days=self.silent_days,
+            aged_days=self.aged_days,
+        )
         closed = full.subset(full.closed())
         guard: dict[str, Any] = {}
         if self.censoring_guard and closed.n_deals:
@@ -201,14 +230,19 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
             data_end = pd.Timestamp(paths_queries.data_as_of(as_store(source)))
             cutoff = data_end - pd.Timedelta(days=horizon)
             recent = closed.created_at > np.datetime64(cutoff)
-            guard = {"quantile": self.censoring_guard, "horizon_days": horizon,
-                     "data_end": str(data_end), "created_until": str(cutoff),
-                     "excluded_recent_deals": int(recent.sum())}
+            guard = {
+                "quantile": self.censoring_guard,
+                "horizon_days": horizon,
+                "data_end": str(data_end),
+                "created_until": str(cutoff),
+                "excluded_recent_deals": int(recent.sum()),
+            }
             closed = closed.subset(~recent)
         n = closed.n_deals
         if n < 20:
-            raise InsufficientDataError(f"{n} closed deals with activities; the evaluation needs "
-                                        "at least 20")
+            raise InsufficientDataError(
+                f"{n} closed deals with activities; the evaluation needs at least 20"
+            )
         rank = creation_rank(closed)
         n_train = int(np.floor(self.train_share * n))
         order_idx = np.argsort(rank, kind="stable")
@@ -218,8 +252,9 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
         scores: dict[int, float] = {}
         order = self.order
         if order is None:
-            order, scores = select_order(train.seqs, creation_rank(train),
-                                         max_order=self.max_order, backoff=self.backoff)
+            order, scores = select_order(
+                train.seqs, creation_rank(train), max_order=self.max_order, backoff=self.backoff
+            )
         actions = closed.actions()
         main_model = MarkovModel.fit(train.seqs, order, backoff=self.backoff)
         plain_train = train.without_timing()
@@ -230,66 +265,95 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
             test_k = test.subset(test.n_actions > k)
             train_k = train.subset(train.n_actions > k)
             if test_k.n_deals < 10 or train_k.n_deals < 10:
-                warnings.append(f"k={k}: {train_k.n_deals} training and {test_k.n_deals} test "
-                                "deals have more than k actions; skipped")
+                warnings.append(
+                    f"k={k}: {train_k.n_deals} training and {test_k.n_deals} test "
+                    "deals have more than k actions; skipped"
+                )
                 continue
             y = (test_k.seqs.outcome == 1).astype(float)
             y_train = (train_k.seqs.outcome == 1).astype(float)
             prefix = test_k.prefix(k)
             chain, codes = _chain_predictions(main_model, _histories(prefix))
             p_chain = continuing_win_probability(chain, codes, _timing(main_model))
-            p_main, choice = self._path_model(train, train_k, y_train, prefix, p_chain, order,
-                                              k)
+            p_main, choice = self._path_model(train, train_k, y_train, prefix, p_chain, order, k)
             plain_prefix = prefix.without_timing()
             chain1, codes1 = _chain_predictions(first_model, _histories(plain_prefix))
             p_first = continuing_win_probability(chain1, codes1, _timing(first_model))
             base = float(y_train.mean())
             last_train, last_test = _last_actions(train_k, k), _last_actions(test_k, k)
-            rates = pd.DataFrame({"a": last_train, "y": y_train}).groupby("a")["y"].agg(
-                ["sum", "count"])
+            rates = (
+                pd.DataFrame({"a": last_train, "y": y_train})
+                .groupby("a")["y"]
+                .agg(["sum", "count"])
+            )
             shrunk = (rates["sum"] + 2 * base) / (rates["count"] + 2)
             p_last = pd.Series(last_test).map(shrunk).fillna(base).to_numpy(dtype=float)
-            p_gbm = _gradient_boosting(train_k.prefix(k), y_train, prefix, actions, base,
-                                       self.seed)
+            p_gbm = _gradient_boosting(train_k.prefix(k), y_train, prefix, actions, base, self.seed)
             curve = reliability_curve(y, p_main)
-            results.append({
-                "k": k, "n_train": train_k.n_deals, "n_test": test_k.n_deals,
-                "model": choice["chosen"],
-                "validation_brier": choice.get("validation_brier", {}),
-                "test_win_rate": float(y.mean()),
-                "auc": auc(y, p_main), "brier": brier(y, p_main), "ece": ece(y, p_main),
-                "calibration": curve.to_dict(orient="records"),
-                "baselines": {
-                    "base_rate": _metrics(y, np.full(len(y), base)),
-                    "last_action": _metrics(y, p_last),
-                    "markov_first_order": _metrics(y, p_first),
-                    "gradient_boosting": _metrics(y, p_gbm),
-                    "markov_chain": _metrics(y, p_chain),
-                },
-            })
+            results.append(
+                {
+                    "k": k,
+                    "n_train": train_k.n_deals,
+                    "n_test": test_k.n_deals,
+                    "model": choice["chosen"],
+                    "validation_brier": choice.get("validation_brier", {}),
+                    "test_win_rate": float(y.mean()),
+                    "auc": auc(y, p_main),
+                    "brier": brier(y, p_main),
+                    "ece": ece(y, p_main),
+                    "calibration": curve.to_dict(orient="records"),
+                    "baselines": {
+                        "base_rate": _metrics(y, np.full(len(y), base)),
+                        "last_action": _metrics(y, p_last),
+                        "markov_first_order": _metrics(y, p_first),
+                        "gradient_boosting": _metrics(y, p_gbm),
+                        "markov_chain": _metrics(y, p_chain),
+                    },
+                }
+            )
         for r in results:
             named = {n: m for n, m in r["baselines"].items() if n != "markov_chain"}
             best = max(named.items(), key=lambda kv: np.nan_to_num(kv[1]["auc"]))
             if r["auc"] < best[1]["auc"]:
-                warnings.append(f"k={r['k']}: the path model's AUC {r['auc']:.3f} is below the "
-                                f"{best[0]} baseline's {best[1]['auc']:.3f}")
+                warnings.append(
+                    f"k={r['k']}: the path model's AUC {r['auc']:.3f} is below the "
+                    f"{best[0]} baseline's {best[1]['auc']:.3f}"
+                )
             if r["brier"] > r["baselines"]["base_rate"]["brier"]:
-                warnings.append(f"k={r['k']}: the path model's Brier score is worse than the base "
-                                "rate's: its probabilities are not calibrated here")
-        split = {"rule": "closed deals with activities ordered by created_at; the first "
-                         f"{self.train_share:.0%} train, the rest test; per k only deals with "
-                         "more than k actions",
-                 "n_closed": n, "n_train_deals": int(n_train), "n_test_deals": int(n - n_train),
-                 "train_created_until": str(pd.Timestamp(train.created_at.max())),
-                 "test_created_from": str(pd.Timestamp(test.created_at.min())),
-                 "censoring_guard": guard}
-        return PathEvaluationResult(AnalysisInputs.of(n, flt=self.deal_filter), order, scores,
-                                    split, tuple(results), tuple(warnings))
+                warnings.append(
+                    f"k={r['k']}: the path model's Brier score is worse than the base "
+                    "rate's: its probabilities are not calibrated here"
+                )
+        split = {
+            "rule": "closed deals with activities ordered by created_at; the first "
+            f"{self.train_share:.0%} train, the rest test; per k only deals with "
+            "more than k actions",
+            "n_closed": n,
+            "n_train_deals": int(n_train),
+            "n_test_deals": int(n - n_train),
+            "train_created_until": str(pd.Timestamp(train.created_at.max())),
+            "test_created_from": str(pd.Timestamp(test.created_at.min())),
+            "censoring_guard": guard,
+        }
+        return PathEvaluationResult(
+            AnalysisInputs.of(n, flt=self.deal_filter),
+            order,
+            scores,
+            split,
+            tuple(results),
+            tuple(warnings),
+        )
 
-
-    def _path_model(self, train: PathTable, train_k: PathTable, y_train: FloatArray,
-                    test_prefix: PathTable, p_chain_test: FloatArray, order: int,
-                    k: int) -> tuple[FloatArray, dict[str, Any]]:
+    def _path_model(
+        self,
+        train: PathTable,
+        train_k: PathTable,
+        y_train: FloatArray,
+        test_prefix: PathTable,
+        p_chain_test: FloatArray,
+        order: int,
+        k: int,
+    ) -> tuple[FloatArray, dict[str, Any]]:
         """Gradient boosting on the cross-fitted chain probability and the prefix's tokens/timing."""
         from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -307,8 +371,9 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
             rows = np.flatnonzero(fold_k == f)
             if not len(rows):
                 continue
-            model = MarkovModel.fit(train.subset(fold_of_deal != f).seqs, order,
-                                    backoff=self.backoff)
+            model = MarkovModel.fit(
+                train.subset(fold_of_deal != f).seqs, order, backoff=self.backoff
+            )
             chain, codes = _chain_predictions(model, [histories[i] for i in rows])
             p_chain_train[rows] = continuing_win_probability(chain, codes, _timing(model))
         tokens = tuple(t for t in train.seqs.vocabulary[3:])
@@ -318,8 +383,9 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
         def boosted(x_fit: FloatArray, y_fit: FloatArray, x_new: FloatArray) -> FloatArray:
             if len(np.unique(y_fit)) < 2:
                 return np.full(len(x_new), float(y_fit.mean()))
-            clf = HistGradientBoostingClassifier(**GBM_PARAMS, random_state=self.seed,
-                                                 categorical_features=[x_fit.shape[1] - 1])
+            clf = HistGradientBoostingClassifier(
+                **GBM_PARAMS, random_state=self.seed, categorical_features=[x_fit.shape[1] - 1]
+            )
             with threadpool_limits(1):  # OpenMP threads on a busy machine cost more than they give
                 clf.fit(x_fit, y_fit)
                 return np.asarray(clf.predict_proba(x_new)[:, 1], dtype=float)
@@ -328,8 +394,10 @@ class PathEvaluation(Analysis[PathEvaluationResult]):
         # (time-ordered, never the test deals): timing patterns can drift from year to year
         rank = creation_rank(train_k)
         late = rank > np.quantile(rank, 1 - VALIDATION_SHARE)
-        candidates = {"boosted": boosted(x_train[~late], y_train[~late], x_train[late]),
-                      "chain": p_chain_train[late]}
+        candidates = {
+            "boosted": boosted(x_train[~late], y_train[~late], x_train[late]),
+            "chain": p_chain_train[late],
+        }
         scores = {name: brier(y_train[late], p) for name, p in candidates.items()}
         choice = min(scores, key=lambda name: scores[name])
         chosen = {"chosen": choice, "validation_brier": scores}
@@ -349,14 +417,23 @@ def _path_features(prefix: PathTable, p_chain: FloatArray, tokens: tuple[str, ..
     timing = {vocab.index(t) for t in ("silent", "aged") if t in vocab}
     last_code = np.zeros(n)
     for i in range(n):
-        toks = [s for s in prefix.seqs.symbols[prefix.seqs.offsets[i]:prefix.seqs.offsets[i + 1]]
-                if s not in timing]
+        toks = [
+            s
+            for s in prefix.seqs.symbols[prefix.seqs.offsets[i] : prefix.seqs.offsets[i + 1]]
+            if s not in timing
+        ]
         last_code[i] = toks[-1] - 3 if toks else len(vocab)
     return np.column_stack([p_chain, counts, age, last_code])
 
 
-def _gradient_boosting(train: PathTable, y: FloatArray, test: PathTable,
-                       actions: tuple[str, ...], base: float, seed: int) -> FloatArray:
+def _gradient_boosting(
+    train: PathTable,
+    y: FloatArray,
+    test: PathTable,
+    actions: tuple[str, ...],
+    base: float,
+    seed: int,
+) -> FloatArray:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     if len(np.unique(y)) < 2:

@@ -107,16 +107,24 @@ def _removal(chain: AbsorbingChain, probs: FloatArray, tokens: tuple[int, ...]) 
     return out
 
 
-def fit_paths(table: PathTable, *, order: int | None = 1, max_order: int = 3,
-              backoff: float = 5.0, bootstrap: int = 200, seed: int = 0,
-              segments: bool = False, extra_histories: list[tuple[str, ...]] | None = None,
-              ) -> FittedPaths:
+def fit_paths(
+    table: PathTable,
+    *,
+    order: int | None = 1,
+    max_order: int = 3,
+    backoff: float = 5.0,
+    bootstrap: int = 200,
+    seed: int = 0,
+    segments: bool = False,
+    extra_histories: list[tuple[str, ...]] | None = None,
+) -> FittedPaths:
     """Fit the chains; ``order=None`` chooses it by held-out likelihood (1..``max_order``)."""
     seqs = table.seqs
     scores: dict[int, float] = {}
     if order is None:
-        order, scores = select_order(seqs, creation_rank(table), max_order=max_order,
-                                     backoff=backoff)
+        order, scores = select_order(
+            seqs, creation_rank(table), max_order=max_order, backoff=backoff
+        )
     vocab = seqs.vocabulary
     actions = tuple(vocab.index(a) for a in table.actions())
     tr = Transitions.of(seqs, order)
@@ -133,14 +141,27 @@ def fit_paths(table: PathTable, *, order: int | None = 1, max_order: int = 3,
             mask = np.asarray(table.group == name)
             sub = seg_seqs[name] = seqs.subset(mask)
             sub_tr = Transitions.of(sub, order)
-            seg_parts[name] = (mask, sub_tr, MarkovModel.fit(sub, order, backoff=backoff,
-                                                             transitions=sub_tr))
-    strength = empirical_bayes_strength(pooled_model, [m for _, _, m in seg_parts.values()]
-                                        ) if seg_parts else 0.0
-    seg_models = {name: MarkovModel.fit(seg_seqs[name], order, backoff=backoff,
-                                        transitions=sub_tr, prior=pooled_model,
-                                        prior_strength=strength)
-                  for name, (mask, sub_tr, _) in seg_parts.items()}
+            seg_parts[name] = (
+                mask,
+                sub_tr,
+                MarkovModel.fit(sub, order, backoff=backoff, transitions=sub_tr),
+            )
+    strength = (
+        empirical_bayes_strength(pooled_model, [m for _, _, m in seg_parts.values()])
+        if seg_parts
+        else 0.0
+    )
+    seg_models = {
+        name: MarkovModel.fit(
+            seg_seqs[name],
+            order,
+            backoff=backoff,
+            transitions=sub_tr,
+            prior=pooled_model,
+            prior_strength=strength,
+        )
+        for name, (mask, sub_tr, _) in seg_parts.items()
+    }
     seg_chains = {name: m.chain(extra) for name, m in seg_models.items()}
 
     rng = np.random.default_rng(seed)
@@ -155,25 +176,53 @@ def fit_paths(table: PathTable, *, order: int | None = 1, max_order: int = 3,
         boot_pooled.append(win)
         boot_pooled_rm.append(_removal(pooled_chain, p, actions))
         for name, (mask, sub_tr, _) in seg_parts.items():
-            rep_seg = MarkovModel.fit(seg_seqs[name], order, backoff=backoff, transitions=sub_tr,
-                                      path_weight=w[mask], prior=rep, prior_strength=strength)
+            rep_seg = MarkovModel.fit(
+                seg_seqs[name],
+                order,
+                backoff=backoff,
+                transitions=sub_tr,
+                path_weight=w[mask],
+                prior=rep,
+                prior_strength=strength,
+            )
             ps = _replicate_probs(rep_seg, seg_chains[name])
             sw, _ = _absorb(seg_models[name], seg_chains[name].states, ps)
             boot_seg[name].append(sw)
             boot_seg_rm[name].append(_removal(seg_chains[name], ps, actions))
 
-    def fit_of(name: str, model: MarkovModel, chain: AbsorbingChain, mask: NDArray[np.bool_],
-               wins: list[FloatArray], rms: list[FloatArray]) -> ChainFit:
+    def fit_of(
+        name: str,
+        model: MarkovModel,
+        chain: AbsorbingChain,
+        mask: NDArray[np.bool_],
+        wins: list[FloatArray],
+        rms: list[FloatArray],
+    ) -> ChainFit:
         out = seqs.outcome[mask]
         n_states, n_act = len(chain.states), len(actions)
-        return ChainFit(name, int(mask.sum()), int((out == 1).sum()), int((out == 0).sum()),
-                        model, chain,
-                        np.array(wins) if wins else np.zeros((0, n_states)),
-                        chain.removal_effects(actions),
-                        np.array(rms) if rms else np.zeros((0, n_act)))
+        return ChainFit(
+            name,
+            int(mask.sum()),
+            int((out == 1).sum()),
+            int((out == 0).sum()),
+            model,
+            chain,
+            np.array(wins) if wins else np.zeros((0, n_states)),
+            chain.removal_effects(actions),
+            np.array(rms) if rms else np.zeros((0, n_act)),
+        )
 
     everyone = np.ones(seqs.n_paths, dtype=bool)
     pooled = fit_of("all", pooled_model, pooled_chain, everyone, boot_pooled, boot_pooled_rm)
-    segs = {name: fit_of(name, seg_models[name], seg_chains[name], seg_parts[name][0],
-                         boot_seg[name], boot_seg_rm[name]) for name in seg_models}
+    segs = {
+        name: fit_of(
+            name,
+            seg_models[name],
+            seg_chains[name],
+            seg_parts[name][0],
+            boot_seg[name],
+            boot_seg_rm[name],
+        )
+        for name in seg_models
+    }
     return FittedPaths(table, order, scores, actions, pooled, segs, strength, bootstrap)

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from winloss.analyze.base import Analysis, AnalysisInputs, AnalysisResult
-from winloss.analyze.stats.exact_tests import wilson_interval
 from winloss.analyze.paths.data import as_store
+from winloss.analyze.stats.exact_tests import wilson_interval
 from winloss.store import paths_queries
 
 if TYPE_CHECKING:
@@ -70,30 +70,56 @@ class PathGraph(Analysis[GraphResult]):
         var = var.groupby("grp", sort=True, group_keys=False).head(self.top_variants)
         low, high = wilson_interval(var["won"].to_numpy(), (var["won"] + var["lost"]).to_numpy())
         closed = (var["won"] + var["lost"]).to_numpy()
-        var = var.rename(columns={"grp": "group"}).assign(
-            win_rate=np.where(closed > 0, var["won"] / np.maximum(closed, 1), np.nan),
-            ci_low=low, ci_high=high).reset_index(drop=True)
+        var = (
+            var.rename(columns={"grp": "group"})
+            .assign(
+                win_rate=np.where(closed > 0, var["won"] / np.maximum(closed, 1), np.nan),
+                ci_low=low,
+                ci_high=high,
+            )
+            .reset_index(drop=True)
+        )
         warnings: list[str] = []
         missing = coverage["deals"] - coverage["deals_with_activities"]
         if missing:
-            warnings.append(f"{missing} of {coverage['deals']} deals have no activities; they "
-                            "appear as the variant '(no activities)' and in no edge")
+            warnings.append(
+                f"{missing} of {coverage['deals']} deals have no activities; they "
+                "appear as the variant '(no activities)' and in no edge"
+            )
         if coverage["activities_without_deal"]:
-            warnings.append(f"{coverage['activities_without_deal']} activities name a deal the "
-                            "store does not have; they are not in the graph")
+            warnings.append(
+                f"{coverage['activities_without_deal']} activities name a deal the "
+                "store does not have; they are not in the graph"
+            )
         inputs = AnalysisInputs.of(coverage["deals"], flt=self.deal_filter)
         return GraphResult(inputs, self.by, edges, var, coverage, tuple(warnings))
 
 
 def _pivot_edges(raw: pd.DataFrame, min_edge: int) -> pd.DataFrame:
-    cols = ["group", "source", "target", "n", "won", "lost", "open", "win_share",
-            "median_days_won", "median_days_lost"]
+    cols = [
+        "group",
+        "source",
+        "target",
+        "n",
+        "won",
+        "lost",
+        "open",
+        "win_share",
+        "median_days_won",
+        "median_days_lost",
+    ]
     if raw.empty:
         return pd.DataFrame(columns=cols)
-    counts = raw.pivot_table(index=["grp", "source", "target"], columns="outcome", values="n",
-                             aggfunc="sum", fill_value=0)
-    days = raw.pivot_table(index=["grp", "source", "target"], columns="outcome",
-                           values="median_days", aggfunc="first")
+    counts = raw.pivot_table(
+        index=["grp", "source", "target"],
+        columns="outcome",
+        values="n",
+        aggfunc="sum",
+        fill_value=0,
+    )
+    days = raw.pivot_table(
+        index=["grp", "source", "target"], columns="outcome", values="median_days", aggfunc="first"
+    )
     out = pd.DataFrame(index=counts.index)
     for o in ("won", "lost", "open"):
         out[o] = counts[o].astype(int) if o in counts else 0
@@ -101,8 +127,9 @@ def _pivot_edges(raw: pd.DataFrame, min_edge: int) -> pd.DataFrame:
     closed = out["won"] + out["lost"]
     out["win_share"] = np.where(closed > 0, out["won"] / closed.where(closed > 0, 1), np.nan)
     for o in ("won", "lost"):
-        out[f"median_days_{o}"] = days[o] if o in days else np.nan
+        out[f"median_days_{o}"] = days.get(o, np.nan)
     out = out.reset_index().rename(columns={"grp": "group"})
-    out = out[out["n"] >= min_edge].sort_values(["group", "n", "source", "target"],
-                                                ascending=[True, False, True, True])
+    out = out[out["n"] >= min_edge].sort_values(
+        ["group", "n", "source", "target"], ascending=[True, False, True, True]
+    )
     return out[cols].reset_index(drop=True)

@@ -69,13 +69,20 @@ class Sequences:
         return len(self.outcome)
 
     @classmethod
-    def from_lists(cls, paths: Sequence[Sequence[str]], outcomes: Sequence[str], *,
-                   weights: Sequence[float] | None = None,
-                   vocabulary: Sequence[str] | None = None) -> Sequences:
+    def from_lists(
+        cls,
+        paths: Sequence[Sequence[str]],
+        outcomes: Sequence[str],
+        *,
+        weights: Sequence[float] | None = None,
+        vocabulary: Sequence[str] | None = None,
+    ) -> Sequences:
         """Build from token lists and outcomes ``"won"``/``"lost"``/``"open"``."""
-        vocab = list(RESERVED) + sorted({t for p in paths for t in p} - set(RESERVED)
-                                        if vocabulary is None else
-                                        [v for v in vocabulary if v not in RESERVED])
+        vocab = list(RESERVED) + sorted(
+            {t for p in paths for t in p} - set(RESERVED)
+            if vocabulary is None
+            else [v for v in vocabulary if v not in RESERVED]
+        )
         index = {t: i for i, t in enumerate(vocab)}
         flat = np.fromiter((index[t] for p in paths for t in p), dtype=np.int64)
         lengths = np.fromiter((len(p) for p in paths), dtype=np.int64, count=len(paths))
@@ -91,11 +98,18 @@ class Sequences:
         lengths = np.diff(self.offsets)[idx]
         take = ranges(self.offsets[idx], lengths)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        return Sequences(self.vocabulary, self.symbols[take].astype(np.int64), offsets,
-                         self.outcome[idx], self.weight[idx])
+        return Sequences(
+            self.vocabulary,
+            self.symbols[take].astype(np.int64),
+            offsets,
+            self.outcome[idx],
+            self.weight[idx],
+        )
 
     def path(self, i: int) -> tuple[str, ...]:
-        return tuple(self.vocabulary[s] for s in self.symbols[self.offsets[i]:self.offsets[i + 1]])
+        return tuple(
+            self.vocabulary[s] for s in self.symbols[self.offsets[i] : self.offsets[i + 1]]
+        )
 
 
 @dataclass(frozen=True)
@@ -128,8 +142,12 @@ class Transitions:
         full = np.zeros(total, dtype=np.int64)  # START everywhere, then fill
         n_paths = seqs.n_paths
         path_of_tok = np.repeat(np.arange(n_paths), lengths)
-        tok_pos = (np.arange(len(seqs.symbols)) - seqs.offsets[:-1][path_of_tok]
-                   + full_start[path_of_tok] + 1)
+        tok_pos = (
+            np.arange(len(seqs.symbols))
+            - seqs.offsets[:-1][path_of_tok]
+            + full_start[path_of_tok]
+            + 1
+        )
         full[tok_pos] = seqs.symbols
         absorb_pos = full_start + 1 + lengths
         full[absorb_pos[closed == 1]] = np.where(seqs.outcome[closed == 1] == 1, 1, 2)
@@ -157,16 +175,26 @@ class Transitions:
             pair_context.append(ctx_row.astype(np.int64))
             pair_next.append((uniq % v).astype(np.int64))
             contexts.append(ctx_uniq.astype(np.int64))
-        return cls(order, v, path_of.astype(np.int64), pair_index, pair_context, pair_next,
-                   contexts, targets.astype(np.int64), ctx_codes)
+        return cls(
+            order,
+            v,
+            path_of.astype(np.int64),
+            pair_index,
+            pair_context,
+            pair_next,
+            contexts,
+            targets.astype(np.int64),
+            ctx_codes,
+        )
 
     def count_tables(self, path_weight: FloatArray) -> list[FloatArray]:
         """Per order j, the dense count matrix (contexts[j] × symbols) under path weights."""
         w = path_weight[self.path_of]
         out = []
         for j in range(self.order):
-            pair_counts = np.bincount(self.pair_index[j], weights=w,
-                                      minlength=len(self.pair_next[j]))
+            pair_counts = np.bincount(
+                self.pair_index[j], weights=w, minlength=len(self.pair_next[j])
+            )
             table = np.zeros((len(self.contexts[j]), self.n_symbols))
             table[self.pair_context[j], self.pair_next[j]] = pair_counts
             out.append(table)
@@ -187,16 +215,32 @@ class MarkovModel:
     prior_strength: float = 0.0
 
     @classmethod
-    def fit(cls, seqs: Sequences, order: int = 1, *, backoff: float = 5.0,
-            transitions: Transitions | None = None, path_weight: FloatArray | None = None,
-            prior: MarkovModel | None = None, prior_strength: float = 0.0) -> MarkovModel:
+    def fit(
+        cls,
+        seqs: Sequences,
+        order: int = 1,
+        *,
+        backoff: float = 5.0,
+        transitions: Transitions | None = None,
+        path_weight: FloatArray | None = None,
+        prior: MarkovModel | None = None,
+        prior_strength: float = 0.0,
+    ) -> MarkovModel:
         tr = transitions or Transitions.of(seqs, order)
         weights = seqs.weight if path_weight is None else path_weight
         tables = tr.count_tables(weights)
         target_w = np.bincount(tr.targets, weights=weights[tr.path_of], minlength=tr.n_symbols)
         unigram = target_w / max(target_w.sum(), 1e-300)
-        return cls(seqs.vocabulary, tr.order, tuple(tr.contexts), tuple(tables), unigram,
-                   backoff, prior, prior_strength)
+        return cls(
+            seqs.vocabulary,
+            tr.order,
+            tuple(tr.contexts),
+            tuple(tables),
+            unigram,
+            backoff,
+            prior,
+            prior_strength,
+        )
 
     @property
     def n_symbols(self) -> int:
@@ -232,11 +276,11 @@ class MarkovModel:
         index = {t: i for i, t in enumerate(self.vocabulary)}
         recent = [index[t] for t in history][::-1][: self.order]
         recent += [0] * (self.order - len(recent))
-        return int(sum(s * self.n_symbols ** m for m, s in enumerate(recent)))
+        return int(sum(s * self.n_symbols**m for m, s in enumerate(recent)))
 
     def state_label(self, code: int) -> str:
         v = self.n_symbols
-        syms = [(code // v ** m) % v for m in range(self.order)][::-1]
+        syms = [(code // v**m) % v for m in range(self.order)][::-1]
         return " > ".join(self.vocabulary[s] for s in syms)
 
     def next_state(self, code: int, token: int) -> int:
@@ -282,8 +326,9 @@ class AbsorbingChain:
     p_lost: FloatArray = field(repr=False)
 
     @classmethod
-    def build(cls, model: MarkovModel, states: IntArray, probs: FloatArray | None = None
-              ) -> AbsorbingChain:
+    def build(
+        cls, model: MarkovModel, states: IntArray, probs: FloatArray | None = None
+    ) -> AbsorbingChain:
         states = np.asarray(states, dtype=np.int64)
         p = model.probabilities(states) if probs is None else probs
         win, lost = _absorb(model, states, p)
@@ -359,8 +404,14 @@ def _absorb(model: MarkovModel, states: IntArray, p: FloatArray) -> tuple[FloatA
     return win, lost
 
 
-def select_order(seqs: Sequences, created_rank: NDArray[np.float64], *, max_order: int = 3,
-                 backoff: float = 5.0, holdout: float = 0.2) -> tuple[int, dict[int, float]]:
+def select_order(
+    seqs: Sequences,
+    created_rank: NDArray[np.float64],
+    *,
+    max_order: int = 3,
+    backoff: float = 5.0,
+    holdout: float = 0.2,
+) -> tuple[int, dict[int, float]]:
     """The order (1..max_order) with the best held-out log-likelihood per transition.
 
     Fitted on the paths created first (``1 − holdout``), scored on the latest ``holdout``.
