@@ -46,8 +46,11 @@ def _open_text(path: Path) -> object:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def read_xes(path: str | Path) -> pd.DataFrame:
-    """Events of an XES file (``.xes`` or ``.xes.gz``): ``case, activity, timestamp, resource``."""
+def read_xes(path: str | Path, *, max_traces: int | None = None) -> pd.DataFrame:
+    """Events of an XES file (``.xes`` or ``.xes.gz``): ``case, activity, timestamp, resource``.
+
+    ``max_traces`` stops after that many traces (a quick look at a large log).
+    """
     p = Path(path)
     cases: list[str] = []
     acts: list[str | None] = []
@@ -82,6 +85,8 @@ def read_xes(path: str | Path) -> pd.DataFrame:
                     el.clear()
                 elif tag == "trace":
                     el.clear()
+                    if max_traces is not None and n_traces >= max_traces:
+                        break
     except (ET.ParseError, OSError, EOFError) as exc:
         raise InputError(
             f"{p}: not a readable XES file ({exc}); export the log as XES or CSV "
