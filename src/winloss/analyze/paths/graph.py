@@ -70,6 +70,9 @@ class PathGraph(Analysis[GraphResult]):
         var = var.groupby("grp", sort=True, group_keys=False).head(self.top_variants)
         low, high = wilson_interval(var["won"].to_numpy(), (var["won"] + var["lost"]).to_numpy())
         closed = (var["won"] + var["lost"]).to_numpy()
+        # the Wilson bounds are exactly 0 and 1 at 0 and all wins (no rounding residue)
+        low = np.where((var["won"].to_numpy() == 0) & (closed > 0), 0.0, low)
+        high = np.where((var["lost"].to_numpy() == 0) & (closed > 0), 1.0, high)
         var = (
             var.rename(columns={"grp": "group"})
             .assign(
