@@ -149,7 +149,7 @@ def variants(
     return store.query(sql, params)
 
 
-def token_stream(
+def _token_sql(
     store: DuckDBStore,
     flt: DealFilter | None = None,
     *,
@@ -157,17 +157,8 @@ def token_stream(
     silent_days: float = 30.0,
     aged_days: float = 180.0,
     as_of: dt.datetime | None = None,
-) -> pa.Table:
-    """The token stream of every deal of ``flt`` that has activities, ordered by deal and position.
-
-    Columns: ``deal_id``, ``token``, ``action_number`` (the raw action the token is or precedes,
-    1-based; trailing tokens after the last action get ``n_actions + 1``), and per deal
-    ``outcome``, ``created_at``, ``grp``, ``n_actions``; ``age_days`` is the days from the creation
-    to the step the token is or precedes; ``cycle_days`` the days from the creation to the close
-    (open deals: to ``as_of``). Trailing timing tokens look at the gap from
-    the last action to the close (closed deals) or to ``as_of`` (open deals; default:
-    :func:`data_as_of`).
-    """
+) -> tuple[str, list[Any]]:
+    """The token-stream SQL (see :func:`token_stream`), unordered, and its parameters."""
     deals, params = _deals(store, flt)
     group = _group_sql(store, by)
     as_of = as_of or data_as_of(store)
@@ -218,10 +209,67 @@ def token_stream(
            grp, CAST(n_actions AS INTEGER) AS n_actions,
            date_diff('second', created_at, ts) / {sec} AS age_days,
            date_diff('second', created_at, end_ts) / {sec} AS cycle_days
-    FROM toks ORDER BY created_at NULLS FIRST, deal_id, pos
+    FROM toks
     """
-    args = params + [as_of, silent, silent, aged, aged, aged]
-    return store.con.sql(sql, params=args).to_arrow_table()
+    return sql, params + [as_of, silent, silent, aged, aged, aged]
+
+
+def token_stream(
+    store: DuckDBStore,
+    flt: DealFilter | None = None,
+    *,
+    by: str | None = None,
+    silent_days: float = 30.0,
+    aged_days: float = 180.0,
+    as_of: dt.datetime | None = None,
+) -> pa.Table:
+    """The token stream of every deal of ``flt`` that has activities, ordered by deal and position.
+
+    Columns: ``deal_id``, ``token``, ``action_number`` (the raw action the token is or precedes,
+    1-based; trailing tokens after the last action get ``n_actions + 1``), and per deal
+    ``outcome``, ``created_at``, ``grp``, ``n_actions``; ``age_days`` is the days from the creation
+    to the step the token is or precedes; ``cycle_days`` the days from the creation to the close
+    (open deals: to ``as_of``). Trailing timing tokens look at the gap from
+    the last action to the close (closed deals) or to ``as_of`` (open deals; default:
+    :func:`data_as_of`).
+    """
+    sql, args = _token_sql(
+        store, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
+    )
+    return store.con.sql(
+        f"{sql} ORDER BY created_at NULLS FIRST, deal_id, pos", params=args
+    ).to_arrow_table()
+
+
+def first_order_counts(
+    store: DuckDBStore,
+    flt: DealFilter | None = None,
+    *,
+    silent_days: float = 30.0,
+    aged_days: float = 180.0,
+    as_of: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """First-order transition counts of the token paths, counted in DuckDB: ``source, target, n``.
+
+    ``(start)`` → first token, token → token, and the last token → ``(won)``/``(lost)`` of closed
+    deals: exactly the transitions :class:`winloss.analyze.paths.markov.Transitions` counts at
+    order 1, without moving the tokens out of the database.
+    """
+    sql, args = _token_sql(store, flt, silent_days=silent_days, aged_days=aged_days, as_of=as_of)
+    return store.con.sql(
+        f"""
+        WITH t AS ({sql}),
+        w AS (SELECT token, outcome,
+                     lag(token) OVER (PARTITION BY deal_id ORDER BY pos) AS prev,
+                     lead(token) OVER (PARTITION BY deal_id ORDER BY pos) AS nxt FROM t)
+        SELECT coalesce(prev, '(start)') AS source, token AS target, count(*) AS n
+        FROM w GROUP BY ALL
+        UNION ALL
+        SELECT token, '(' || outcome || ')', count(*) FROM w
+        WHERE nxt IS NULL AND outcome IN ('won', 'lost') GROUP BY ALL
+        ORDER BY source, target""",
+        params=args,
+    ).df()
 
 
 def data_as_of(store: DuckDBStore) -> dt.datetime:

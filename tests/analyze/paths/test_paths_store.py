@@ -143,3 +143,22 @@ def test_incremental_counts_update_only_changed_deals(demo_store: Path, tmp_path
     for (s, t), n in ref.items():
         assert got[(s, t)] == n
     ws.close()
+
+
+def test_sql_first_order_counts_give_the_same_chain(demo_store: Path) -> None:
+    from winloss.analyze.paths.data import load_paths
+    from winloss.analyze.paths.markov import MarkovModel
+
+    ws = Workspace(demo_store, read_only=True)
+    counts = paths_queries.first_order_counts(ws.store)
+    from_sql = MarkovModel.from_first_order_counts(
+        counts["source"].tolist(), counts["target"].tolist(), counts["n"].tolist()
+    )
+    table = load_paths(ws.store)
+    fitted = MarkovModel.fit(table.seqs, 1)
+    assert from_sql.vocabulary == fitted.vocabulary
+    assert np.array_equal(from_sql.contexts[0], fitted.contexts[0])
+    assert np.array_equal(from_sql.tables[0], fitted.tables[0])
+    a, b = from_sql.chain(), fitted.chain()
+    assert np.allclose(a.p_win, b.p_win, atol=1e-12)
+    ws.close()

@@ -242,6 +242,25 @@ class MarkovModel:
             prior_strength,
         )
 
+    @classmethod
+    def from_first_order_counts(
+        cls, sources: Sequence[str], targets: Sequence[str], counts: Sequence[float]
+    ) -> MarkovModel:
+        """An order-1 model from counted transitions (e.g. counted in the store by SQL)."""
+        names = sorted({*sources, *targets} - set(RESERVED))
+        vocab = tuple(RESERVED) + tuple(names)
+        index = {t: i for i, t in enumerate(vocab)}
+        src = np.array([index[x] for x in sources], dtype=np.int64)
+        dst = np.array([index[x] for x in targets], dtype=np.int64)
+        n = np.asarray(counts, dtype=float)
+        contexts, row = np.unique(src, return_inverse=True)
+        table = np.zeros((len(contexts), len(vocab)))
+        np.add.at(table, (row, dst), n)
+        unigram = np.bincount(dst, weights=n, minlength=len(vocab))
+        return cls(
+            vocab, 1, (contexts.astype(np.int64),), (table,), unigram / max(unigram.sum(), 1e-300)
+        )
+
     @property
     def n_symbols(self) -> int:
         return len(self.vocabulary)
