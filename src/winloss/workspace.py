@@ -33,6 +33,10 @@ from winloss.store.duckdb_store import (
 if TYPE_CHECKING:
     from winloss.analyze.bowtie.analysis import BowtieResult
     from winloss.analyze.bowtie.simulation import SimulationResult
+    from winloss.analyze.paths.analysis import ChainResult, NextActionResult
+    from winloss.analyze.paths.evaluation import PathEvaluationResult
+    from winloss.analyze.paths.eventlog import EventLogImport
+    from winloss.analyze.paths.graph import GraphResult
 
 
 class ImportOptions(TypedDict, total=False):
@@ -401,3 +405,61 @@ class Workspace:
         from winloss.analyze.bowtie.simulation import Simulate
 
         return Simulate(**settings).run(self.store)
+    # -- action paths (#14) ---------------------------------------------------------------------
+    def path_graph(self, flt: DealFilter | None = None, **settings: Any) -> GraphResult:
+        """Directly-follows edges by outcome and path variants with win rates
+        (:class:`winloss.analyze.paths.graph.PathGraph`)."""
+        from winloss.analyze.paths.graph import PathGraph
+
+        return PathGraph(deal_filter=flt, **settings).run(self.store)
+
+    def path_chains(self, flt: DealFilter | None = None, **settings: Any) -> ChainResult:
+        """Markov chains over paths: P(win | state), removal effects, segment micro-actions
+        (:class:`winloss.analyze.paths.analysis.PathChains`)."""
+        from winloss.analyze.paths.analysis import PathChains
+
+        return PathChains(deal_filter=flt, **settings).run(self.store)
+
+    def next_action(self, deal_ids: tuple[str, ...] | None = None,
+                    flt: DealFilter | None = None, **settings: Any) -> NextActionResult:
+        """Candidate next actions of open deals ranked by P(win) after them
+        (:class:`winloss.analyze.paths.analysis.NextAction`)."""
+        from winloss.analyze.paths.analysis import NextAction
+
+        return NextAction(deal_ids=deal_ids, deal_filter=flt, **settings).run(self.store)
+
+    def evaluate_paths(self, flt: DealFilter | None = None,
+                       **settings: Any) -> PathEvaluationResult:
+        """P(win | first k actions) out of sample beside baselines
+        (:class:`winloss.analyze.paths.evaluation.PathEvaluation`)."""
+        from winloss.analyze.paths.evaluation import PathEvaluation
+
+        return PathEvaluation(deal_filter=flt, **settings).run(self.store)
+
+    def refresh_path_counts(self, **settings: Any) -> dict[str, int]:
+        """Update the stored per-deal transition counts for new activities (incremental)."""
+        from winloss.store.paths_queries import refresh_transition_counts
+
+        return refresh_transition_counts(self.store, **settings)
+
+    def export_event_log(self, path: str | Path, flt: DealFilter | None = None) -> int:
+        """Write the activities (and outcome events) as a CSV or XES event log; returns events."""
+        from winloss.analyze.paths.eventlog import export_frame, write_event_log
+
+        deals = self.store.deals(flt)
+        acts = self.store.table("activities")
+        acts = acts[acts["deal_id"].isin(deals["deal_id"])]
+        frame = export_frame(acts, deals)
+        write_event_log(frame, path)
+        return len(frame)
+
+    def import_event_log(self, path: str | Path, *, won: tuple[str, ...],
+                         lost: tuple[str, ...], **csv_options: str | None) -> EventLogImport:
+        """Import a CSV/XES event log as deals and activities (outcome from final activities)."""
+        from winloss.analyze.paths.eventlog import events_to_deals, read_event_log
+
+        result = events_to_deals(read_event_log(path, **csv_options), won=won, lost=lost,
+                                 source=str(path))
+        self.import_file("deals", result.deals, on_duplicate="error")
+        self.import_file("activities", result.activities, on_duplicate="error")
+        return result

@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "The Bowtie: VM/CR/Δt per stage before and after the sale, retention, NRR, LTV."),
     "simulate": ("winloss.cli.bowtie_commands:simulate",
                  "Compounding simulator: revenue per quarter, levers ranked, P(growth target)."),
+    "paths": ("winloss.cli.paths_commands:paths",
+              "Action paths: the graph by outcome, variants, Markov chains, evaluate, event logs."),
+    "next-action": ("winloss.cli.paths_commands:next_action",
+                    "Next best actions for open deals, ranked by P(win) after them; --all as CSV."),
 }
 
 

@@ -36,6 +36,26 @@ days): the growth loop shows delivered impact going with expansion. Subscription
 of customers a quarter and expand 12 %, so GRR, NRR and the retention curve are all defined, and
 lost accounts come back with new deals (the nurture loop).
 
+Planted path effects (activities; association by construction, for ``winloss paths`` and
+``winloss next-action``): the type sequence of a deal is drawn given its outcome, from a second,
+separate random stream (so every other table is unchanged):
+
+==========================================  =========================================================
+path effect                                 how it is planted
+==========================================  =========================================================
+a demo before the discovery call loses      35 % of lost deals (5 % of won, 20 % of open) open with
+                                            email > demo > discovery call; the lost ones stall there:
+                                            their path ends after the discovery call
+an executive meeting in Enterprise wins     70 % of won Enterprise deals have an executive meeting
+                                            right before the final proposal; 15 % of lost (40 % of
+                                            open) Enterprise deals have one somewhere in the middle;
+                                            other segments keep the background rate (10 % per action)
+==========================================  =========================================================
+
+Both are local in the path (what comes right after the action differs by outcome), so a Markov
+chain can see them: ``winloss next-action`` ranks the executive meeting higher in Enterprise than
+elsewhere, and an order-2 chain gives ``email > demo`` a lower P(win) than ``email > call``.
+
 Data-quality defects planted for the audit: two reps leave most SPICED fields blank; a few industry
 values are misspelt ("helthcare", "fintec"); some deals are created already
 closed; some close dates are pushed three or more times; captures of one rep come late.
@@ -272,11 +292,37 @@ def _people(deals: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
                                        "seniority", "start_date", "engaged_at", "reached_via"])
 
 
+#: Planted path effects (see the module docstring): P(effect | won), P(effect | lost), P(| open).
+PATH_EFFECTS = {
+    "demo_before_discovery": (0.05, 0.35, 0.20),
+    "enterprise_executive_meeting": (0.70, 0.15, 0.40),
+}
+
+
+def _plant_path_effects(path: list[str], outcome: str, segment: str,
+                        fx: np.random.Generator) -> list[str]:
+    """Apply :data:`PATH_EFFECTS` to one deal's action types; returns the (maybe shorter) path."""
+    column = {"won": 0, "lost": 1}.get(outcome, 2)
+    if fx.random() < PATH_EFFECTS["demo_before_discovery"][column]:
+        path[1] = "demo"
+        if outcome == "lost":
+            path = path[:3]
+    if segment == "Enterprise" and fx.random() < PATH_EFFECTS[
+            "enterprise_executive_meeting"][column]:
+        if outcome == "won":
+            path[-2] = "executive meeting"
+        elif len(path) > 4:
+            path[int(fx.integers(3, len(path) - 1))] = "executive meeting"
+    return path
+
+
 def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
-                           as_of: dt.date, drop_rng: np.random.Generator | None = None
+                           as_of: dt.date, drop_rng: np.random.Generator | None = None,
+                           path_rng: np.random.Generator | None = None,
                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
     if drop_rng is None:
         drop_rng = np.random.default_rng(BOWTIE_SEED_OFFSET)
+    fx = path_rng if path_rng is not None else np.random.default_rng(0)
     acts: list[tuple[object, ...]] = []
     stages: list[tuple[object, ...]] = []
     end = pd.Timestamp(as_of)
@@ -291,10 +337,13 @@ def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
             ACTIONS, k - 3, p=[0.25, 0.2, 0.05, 0.2, 0.1, 0.1, 0.1]))
         if won:
             path[-1] = "proposal"
-        for j, (day, action) in enumerate(zip(days, path, strict=True)):
-            acts.append((f"{d.deal_id}-A{j + 1}", d.deal_id, f"{d.deal_id}-C1", action,
-                         start + pd.Timedelta(days=int(day), hours=int(rng.integers(8, 18))),
-                         "outbound" if j % 3 else "inbound", "completed"))
+        path = _plant_path_effects(path, str(d.outcome), str(d.segment), fx)
+        for j, day in enumerate(days):
+            hour = int(rng.integers(8, 18))  # drawn for every day: the other tables stay the same
+            if j < len(path):
+                acts.append((f"{d.deal_id}-A{j + 1}", d.deal_id, f"{d.deal_id}-C1", path[j],
+                             start + pd.Timedelta(days=int(day), hours=hour),
+                             "outbound" if j % 3 else "inbound", "completed"))
         reached = len(STAGES) if d.outcome != "open" else STAGES.index(d.stage) + 1
         seq = [s for s in STAGES[:reached] if not (s == "Demo" and rng.random() < 0.1)]
         if d.outcome != "open":
@@ -430,7 +479,8 @@ def generate_demo(n_deals: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF)
     rng = np.random.default_rng(seed + 1)
     deals = generate_deals(n_deals, seed=seed, as_of=as_of)
     activities, history = _activities_and_stages(
-        deals, rng, as_of, np.random.default_rng(seed + BOWTIE_SEED_OFFSET + 1))
+        deals, rng, as_of, np.random.default_rng(seed + BOWTIE_SEED_OFFSET + 1),
+        path_rng=np.random.default_rng(seed + 2000))
     people = _people(deals, rng)
     subscriptions = _subscriptions(deals, rng, as_of)
     usage = _usage(deals, rng)

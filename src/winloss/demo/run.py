@@ -25,6 +25,7 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("Data integrity", "winloss.demo.steps:data_integrity"),
     ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
     ("Win probability and forecast", "winloss.demo.steps:win_model"),
+    ("Action paths and next best actions", "winloss.demo.steps:action_paths"),
     ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
     ("The Bowtie", "winloss.demo.steps:bowtie"),
 ]

@@ -121,3 +121,17 @@ def bowtie(ws: Workspace, options: DemoOptions) -> str:
         f"monthly churn {ret['monthly_churn']:.1%}; best lever {best['lever']} "
         f"(+{best['effect_pct']:.1%} year-3 revenue)"
     )
+def action_paths(ws: Workspace, options: DemoOptions) -> str:
+    """Removal effects of the actions, segment micro-actions and next actions of open deals."""
+    chains = ws.path_chains(by="segment", bootstrap=50)
+    pooled = chains.removal_effects[chains.removal_effects["group"] == "all"]
+    top = ", ".join(f"{r.action} {r.removal_effect:.0%}" for r in pooled.head(3).itertuples())
+    lines = [f"Markov chain of order {chains.order}: P(win) from the start "
+             f"{chains.p_win_start['all']:.0%}; removal effects {top}"]
+    for r in chains.micro_actions.itertuples():
+        lines.append(f"  micro-action in {r.group}: {r.action} (removal effect "
+                     f"{r.removal_effect:.0%}, elsewhere at most {r.others_ci_high:.0%})")
+    nxt = ws.next_action(by="segment", top=1, bootstrap=50)
+    lines.append(f"next best action ranked for {nxt.candidates['deal_id'].nunique():,} open deals "
+                 "(`winloss next-action --all --format csv`); association, not causation")
+    return "\n".join(lines)

@@ -275,3 +275,52 @@ def bowtie_chart(name: str, title: str, stages: Sequence[dict[str, object]], *,
     parts.append(f'<text x="{width - 10}" y="16" font-size="12" text-anchor="end" '
                  f'fill="{TEXT}">after the sale: recurring impact compounds</text>')
     return _svg(name, title, width, height, "".join(parts))
+def _mix(share: float) -> str:
+    """A colour between LOSS (share 0) and WIN (share 1)."""
+    share = min(max(share, 0.0), 1.0)
+    a = [int(LOSS[i:i + 2], 16) for i in (1, 3, 5)]
+    b = [int(WIN[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(a, b, strict=True))
+
+
+def path_graph_chart(name: str, title: str, nodes: Sequence[tuple[str, float, float]],
+                     edges: Sequence[tuple[str, str, int, float]], *, width: int = 760) -> str:
+    """The engagement graph: nodes ``(label, column position, win share)`` laid out left to right
+    by their typical step, edges ``(source, target, count, win share)`` with width by count and
+    colour from lost (red) to won (green)."""
+    if not nodes:
+        return _svg(name, title, width, 60, "")
+    columns: dict[int, list[tuple[str, float]]] = {}
+    for label, position, share in nodes:
+        columns.setdefault(int(round(position)), []).append((label, share))
+    ordered = sorted(columns)
+    per_col = max(len(v) for v in columns.values())
+    height = 90 + per_col * 64
+    xs = {c: 60 + i * (width - 160) / max(len(ordered) - 1, 1) for i, c in enumerate(ordered)}
+    where: dict[str, tuple[float, float]] = {}
+    for i, c in enumerate(ordered):
+        for j, (label, _share) in enumerate(sorted(columns[c])):
+            # alternate columns are staggered so that edges and labels do not overlap
+            where[label] = (xs[c], 40 + j * 64 + (i % 2) * 32)
+    top = max((n for _, _, n, _ in edges), default=1) or 1
+    body: list[str] = []
+    for source, target, count, share in sorted(edges, key=lambda e: e[2]):
+        if source not in where or target not in where or source == target:
+            continue
+        (x1, y1), (x2, y2) = where[source], where[target]
+        bend = (x2 - x1) / 2 if x2 != x1 else 60
+        stroke = 0.8 + 9 * count / top
+        body.append(
+            f'<path d="M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} '
+            f'{x2:.1f},{y2:.1f}" fill="none" stroke="{_mix(share)}" stroke-opacity="0.55" '
+            f'stroke-width="{stroke:.1f}"><title>{escape(source)} → {escape(target)}: {count:,} '
+            f'({share:.0%} of closed won)</title></path>')
+    for label, _position, share in nodes:
+        x, y = where[label]
+        body.append(
+            f'<g><circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="{_mix(share)}"/>'
+            f'<text x="{x:.1f}" y="{y - 14:.1f}" font-size="11" text-anchor="middle" '
+            f'fill="{TEXT}">{escape(label)}</text>'
+            f'<text x="{x:.1f}" y="{y + 22:.1f}" font-size="10" text-anchor="middle" '
+            f'fill="{TEXT}">{share:.0%} won</text></g>')
+    return _svg(name, title, width, height, "".join(body))

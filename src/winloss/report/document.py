@@ -33,6 +33,7 @@ SECTIONS: list[str] = [
     "winloss.report.sections.forecast:build",
     "winloss.report.sections.quality:build",
     "winloss.report.sections.bowtie:build",
+    "winloss.report.sections.paths:build",
 ]
 
 

@@ -93,8 +93,22 @@ def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _migration_paths(con: duckdb.DuckDBPyConnection) -> None:
+    """Action paths (#14): per-deal first-order transition counts, refreshed incrementally
+    (see :func:`winloss.store.paths_queries.refresh_transition_counts`)."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS path_deal_transitions (deal_id VARCHAR, segment VARCHAR, "
+        "source VARCHAR, target VARCHAR, n BIGINT, PRIMARY KEY (deal_id, source, target))"
+    )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS path_deal_fingerprints (deal_id VARCHAR PRIMARY KEY, "
+        "fingerprint VARCHAR, counted_at TIMESTAMP)"
+    )
+
+
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2,
+                                                                  _migration_paths]
 
 
 @dataclass(frozen=True)

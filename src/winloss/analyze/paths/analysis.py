@@ -1,0 +1,400 @@
+"""Markov chains over deal paths (``winloss paths markov``) and the next best action for open deals
+(``winloss next-action``).
+
+P(win | state) is the exact absorption probability of the fitted chain; intervals are bootstrap
+percentiles over deals. The next best action of an open deal ranks the actions seen after its
+current state by P(win) of the state they lead to. This is association learnt from past deals, not
+the effect of taking the action: deals that got an executive meeting may have been winning already.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from winloss.analyze.base import Analysis, AnalysisInputs, AnalysisResult
+from winloss.analyze.paths.data import PathTable, as_store, load_paths
+from winloss.analyze.paths.fitting import ChainFit, FittedPaths, fit_paths
+from winloss.errors import InsufficientDataError, UsageError
+from winloss.store import paths_queries
+
+if TYPE_CHECKING:
+    from winloss.model.deals import DealFilter, DealSource
+
+CAVEAT = (
+    "Association learnt from past deals, not a causal effect: deals that took an action may "
+    "have been winning already. Use the ranking to choose what to try, not as a promise."
+)
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    """Options shared by the chain analyses (each maps onto one CLI flag)."""
+
+    deal_filter: DealFilter | None = None
+    by: str | None = None
+    order: int | None = 1  # None: chosen by held-out likelihood
+    max_order: int = 3
+    silent_days: float = 30.0
+    aged_days: float = 180.0
+    backoff: float = 5.0
+    bootstrap: int = 200
+    seed: int = 0
+    as_of: dt.datetime | None = None
+
+    def load(self, source: DealSource) -> PathTable:
+        if self.order is not None and not 1 <= self.order <= 4:
+            raise UsageError("--order must be 1..4 (or auto)")
+        if self.bootstrap < 0:
+            raise UsageError("--bootstrap must be 0 or more")
+        return load_paths(
+            as_store(source),
+            self.deal_filter,
+            by=self.by,
+            silent_days=self.silent_days,
+            aged_days=self.aged_days,
+            as_of=self.as_of,
+        )
+
+    def fit(self, table: PathTable, extra: list[tuple[str, ...]] | None = None) -> FittedPaths:
+        closed = table.closed()
+        won = int((table.seqs.outcome == 1).sum())
+        if closed.sum() < 10 or won == 0 or won == closed.sum():
+            raise InsufficientDataError(
+                f"{int(closed.sum())} closed deals with activities ({won} won): the chain needs at "
+                "least 10 closed deals with both outcomes; import more deals or widen the filter"
+            )
+        return fit_paths(
+            table,
+            order=self.order,
+            max_order=self.max_order,
+            backoff=self.backoff,
+            bootstrap=self.bootstrap,
+            seed=self.seed,
+            segments=self.by is not None,
+            extra_histories=extra,
+        )
+
+
+def _state_frame(fit: ChainFit) -> pd.DataFrame:
+    lo, hi = fit.win_interval
+    model = fit.model
+    labels = [model.state_label(int(s)) for s in fit.chain.states]
+    visits = [fit.visits(int(s)) for s in fit.chain.states]
+    return pd.DataFrame(
+        {
+            "group": fit.name,
+            "state": labels,
+            "visits": visits,
+            "p_win": fit.chain.p_win,
+            "ci_low": lo,
+            "ci_high": hi,
+        }
+    )
+
+
+def _removal_frame(fit: ChainFit, actions: tuple[int, ...]) -> pd.DataFrame:
+    lo, hi = fit.interval(fit.boot_removal)
+    total = np.nansum(np.clip(fit.removal, 0, None))
+    vocab = fit.model.vocabulary
+    frame = pd.DataFrame(
+        {
+            "group": fit.name,
+            "action": [vocab[a] for a in actions],
+            "removal_effect": fit.removal,
+            "ci_low": lo,
+            "ci_high": hi,
+            # normalised removal effects: ChannelAttribution's share of conversions
+            "attribution_share": np.clip(fit.removal, 0, None) / total if total > 0 else np.nan,
+            "attributed_wins": (
+                np.clip(fit.removal, 0, None) / total * fit.n_won if total > 0 else np.nan
+            ),
+        }
+    )
+    return frame.sort_values(["removal_effect"], ascending=False).reset_index(drop=True)
+
+
+def micro_actions(fitted: FittedPaths) -> pd.DataFrame:
+    """Actions that matter in one segment only: the segment's removal-effect interval lies above
+    every other segment's interval (bootstrap, 95 %)."""
+    cols = [
+        "group",
+        "action",
+        "removal_effect",
+        "ci_low",
+        "ci_high",
+        "others_ci_high",
+        "pooled_removal_effect",
+    ]
+    if len(fitted.segments) < 2 or fitted.bootstrap == 0:
+        return pd.DataFrame(columns=cols)
+    frames = {
+        name: _removal_frame(fit, fitted.action_tokens).set_index("action")
+        for name, fit in fitted.segments.items()
+    }
+    pooled = _removal_frame(fitted.pooled, fitted.action_tokens).set_index("action")
+    rows = []
+    for name, frame in frames.items():
+        others = pd.concat([f["ci_high"] for n, f in frames.items() if n != name], axis=1)
+        others_high = others.max(axis=1)
+        for action, r in frame.iterrows():
+            if r["ci_low"] > others_high[action] and r["removal_effect"] > 0:
+                rows.append(
+                    {
+                        "group": name,
+                        "action": action,
+                        "removal_effect": r["removal_effect"],
+                        "ci_low": r["ci_low"],
+                        "ci_high": r["ci_high"],
+                        "others_ci_high": others_high[action],
+                        "pooled_removal_effect": pooled.loc[action, "removal_effect"],
+                    }
+                )
+    return pd.DataFrame(rows, columns=cols)
+
+
+@dataclass(frozen=True)
+class ChainResult(AnalysisResult):
+    """P(win | state), removal effects and segment micro-actions of the fitted chains."""
+
+    inputs: AnalysisInputs
+    order: int
+    order_scores: dict[int, float]
+    prior_strength: float
+    bootstrap: int
+    p_win_start: dict[str, float]
+    states: pd.DataFrame
+    removal_effects: pd.DataFrame
+    micro_actions: pd.DataFrame
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.removal_effects
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inputs": self.inputs.to_dict(),
+            "order": self.order,
+            "order_scores": {str(k): v for k, v in self.order_scores.items()},
+            "prior_strength": self.prior_strength,
+            "bootstrap": self.bootstrap,
+            "p_win_start": dict(self.p_win_start),
+            "removal_effects": self.removal_effects.to_dict(orient="records"),
+            "micro_actions": self.micro_actions.to_dict(orient="records"),
+            "states": self.states.to_dict(orient="records"),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class PathChains(ChainSettings, Analysis[ChainResult]):
+    """``winloss paths markov``: the chains, their absorption probabilities and removal effects."""
+
+    def run(self, source: DealSource) -> ChainResult:
+        table = self.load(source)
+        fitted = self.fit(table)
+        fits = [fitted.pooled, *fitted.segments.values()]
+        states = pd.concat([_state_frame(f) for f in fits], ignore_index=True)
+        removal = pd.concat(
+            [_removal_frame(f, fitted.action_tokens) for f in fits], ignore_index=True
+        )
+        start = {f.name: f.chain.win_probability(0) for f in fits}
+        warnings = _fit_warnings(fitted)
+        return ChainResult(
+            AnalysisInputs.of(table.n_deals, flt=self.deal_filter),
+            fitted.order,
+            fitted.order_scores,
+            fitted.prior_strength,
+            fitted.bootstrap,
+            start,
+            states,
+            removal,
+            micro_actions(fitted),
+            tuple(warnings),
+        )
+
+
+def _fit_warnings(fitted: FittedPaths) -> list[str]:
+    out = []
+    open_n = int((fitted.table.seqs.outcome < 0).sum())
+    if open_n:
+        out.append(f"{open_n} open deals contribute their transitions but no outcome (censored)")
+    if fitted.bootstrap and fitted.bootstrap < 100:
+        out.append(f"only {fitted.bootstrap} bootstrap replicates: intervals are rough")
+    for name, seg in fitted.segments.items():
+        if seg.n_won + seg.n_lost < 30:
+            out.append(
+                f"segment {name}: {seg.n_won + seg.n_lost} closed deals; its chain is "
+                "mostly the pooled one"
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class NextActionResult(AnalysisResult):
+    """Candidate next actions of open deals ranked by P(win) after taking them."""
+
+    inputs: AnalysisInputs
+    order: int
+    by: str | None
+    prior_strength: float
+    candidates: pd.DataFrame
+    micro_actions: pd.DataFrame
+    caveat: str = CAVEAT
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.candidates
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inputs": self.inputs.to_dict(),
+            "order": self.order,
+            "by": self.by,
+            "prior_strength": self.prior_strength,
+            "caveat": self.caveat,
+            "candidates": self.candidates.to_dict(orient="records"),
+            "micro_actions": self.micro_actions.to_dict(orient="records"),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class NextAction(ChainSettings, Analysis[NextActionResult]):
+    """``winloss next-action``: for each open deal (or ``deal_ids``), the ranked next actions."""
+
+    deal_ids: tuple[str, ...] | None = None
+    top: int | None = None
+    min_support: int = 5
+
+    def run(self, source: DealSource) -> NextActionResult:
+        store = as_store(source)
+        wanted = (
+            list(self.deal_ids)
+            if self.deal_ids
+            else paths_queries.open_deal_ids(store, self.deal_filter)
+        )
+        for deal_id in wanted:
+            outcome = paths_queries.deal_exists(store, deal_id)
+            if outcome is None:
+                raise UsageError(
+                    f"no deal {deal_id!r} in the store; list open deals with "
+                    "`winloss deals --outcome open`"
+                )
+        table = self.load(source)
+        where = {str(d): i for i, d in enumerate(table.deal_ids)}
+        histories = [table.seqs.path(where[d]) if d in where else () for d in wanted]
+        fitted = self.fit(table, histories)
+        groups = self._groups(store, wanted, table, where)
+        rows: list[dict[str, Any]] = []
+        for deal_id, history, group in zip(wanted, histories, groups, strict=True):
+            fit = fitted.segments.get(group, fitted.pooled)
+            rows.extend(
+                _rank(
+                    deal_id, group, history, fit, fitted.action_tokens, self.min_support, self.top
+                )
+            )
+        cols = [
+            "deal_id",
+            "group",
+            "state",
+            "p_win_now",
+            "now_low",
+            "now_high",
+            "rank",
+            "action",
+            "p_win_after",
+            "ci_low",
+            "ci_high",
+            "lift",
+            "support",
+            "step_probability",
+            "low_support",
+        ]
+        frame = pd.DataFrame(rows, columns=cols)
+        warnings = _fit_warnings(fitted)
+        closed_ids = [d for d in wanted if paths_queries.deal_exists(store, d) != "open"]
+        if closed_ids:
+            warnings.append(
+                f"{len(closed_ids)} deal(s) already closed ({', '.join(closed_ids[:3])})"
+                "; their ranking is what the path would have suggested"
+            )
+        return NextActionResult(
+            AnalysisInputs.of(len(wanted), flt=self.deal_filter),
+            fitted.order,
+            self.by,
+            fitted.prior_strength,
+            frame,
+            micro_actions(fitted),
+            CAVEAT,
+            tuple(warnings),
+        )
+
+    def _groups(
+        self, store: Any, wanted: list[str], table: PathTable, where: dict[str, int]
+    ) -> list[str]:
+        if self.by is None:
+            return ["all"] * len(wanted)
+        missing = [d for d in wanted if d not in where]
+        extra: dict[str, str] = {}
+        if missing:
+            frame = store.deals()
+            frame = frame[frame["deal_id"].isin(missing)]
+            extra = {
+                str(r.deal_id): str(getattr(r, self.by))
+                if pd.notna(getattr(r, self.by))
+                else "(blank)"
+                for r in frame.itertuples(index=False)
+            }
+        return [
+            str(table.group[where[d]]) if d in where else extra.get(d, "(blank)") for d in wanted
+        ]
+
+
+def _rank(
+    deal_id: str,
+    group: str,
+    history: tuple[str, ...],
+    fit: ChainFit,
+    actions: tuple[int, ...],
+    min_support: int,
+    top: int | None,
+) -> list[dict[str, Any]]:
+    model, chain = fit.model, fit.chain
+    state = model.state_code(history)
+    i = chain.index(state)
+    lo, hi = fit.win_interval
+    step = chain.probs[i]
+    out: list[dict[str, Any]] = []
+    for tok in actions:
+        if step[tok] <= 0:
+            continue
+        nxt = chain.index(model.next_state(state, tok))
+        out.append(
+            {
+                "deal_id": deal_id,
+                "group": group,
+                "state": model.state_label(state),
+                "p_win_now": float(chain.p_win[i]),
+                "now_low": float(lo[i]),
+                "now_high": float(hi[i]),
+                "action": model.vocabulary[tok],
+                "p_win_after": float(chain.p_win[nxt]),
+                "ci_low": float(lo[nxt]),
+                "ci_high": float(hi[nxt]),
+                "lift": float(chain.p_win[nxt] - chain.p_win[i]),
+                "support": fit.support(state, tok),
+                "step_probability": float(step[tok]),
+            }
+        )
+    out.sort(key=lambda r: (r["support"] < min_support, -r["p_win_after"]))
+    for rank, r in enumerate(out, start=1):
+        r["rank"] = rank
+        r["low_support"] = r["support"] < min_support
+    return out[:top] if top else out

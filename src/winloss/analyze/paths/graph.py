@@ -1,0 +1,138 @@
+"""The engagement graph: directly-follows edges split by outcome, and path variants with win rates.
+
+``winloss paths`` — every deal with activities is one walk ``(start) → action → … → (won|lost|open)``.
+An edge counts how often one action type directly followed another (ordered by ``occurred_at``,
+ties by ``activity_id``), separately for won, lost and open deals, with the median days between.
+A variant is a deal's whole ordered sequence of action types; its win rate is won / (won + lost)
+with a 95 % Wilson interval (open deals are counted but not in the rate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from winloss.analyze.base import Analysis, AnalysisInputs, AnalysisResult
+from winloss.analyze.paths.data import as_store
+from winloss.analyze.stats.exact_tests import wilson_interval
+from winloss.store import paths_queries
+
+if TYPE_CHECKING:
+    from winloss.model.deals import DealFilter, DealSource
+
+
+@dataclass(frozen=True)
+class GraphResult(AnalysisResult):
+    """Edges (``group, source, target, won, lost, open, n, win_share, median_days_won,
+    median_days_lost``) and variants (``group, variant, n_actions, deals, won, lost, open,
+    win_rate, ci_low, ci_high``)."""
+
+    inputs: AnalysisInputs
+    by: str | None
+    edges: pd.DataFrame
+    variants: pd.DataFrame
+    coverage: dict[str, int]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.variants
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inputs": self.inputs.to_dict(),
+            "by": self.by,
+            "coverage": dict(self.coverage),
+            "edges": self.edges.to_dict(orient="records"),
+            "variants": self.variants.to_dict(orient="records"),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class PathGraph(Analysis[GraphResult]):
+    """Settings of ``winloss paths``: filter, grouping column, variants kept per group."""
+
+    deal_filter: DealFilter | None = None
+    by: str | None = None
+    top_variants: int = 20
+    min_edge: int = 1
+
+    def run(self, source: DealSource) -> GraphResult:
+        store = as_store(source)
+        coverage = paths_queries.activity_coverage(store, self.deal_filter)
+        raw = paths_queries.directly_follows(store, self.deal_filter, by=self.by)
+        edges = _pivot_edges(raw, self.min_edge)
+        var = paths_queries.variants(store, self.deal_filter, by=self.by)
+        var = var.groupby("grp", sort=True, group_keys=False).head(self.top_variants)
+        low, high = wilson_interval(var["won"].to_numpy(), (var["won"] + var["lost"]).to_numpy())
+        closed = (var["won"] + var["lost"]).to_numpy()
+        # the Wilson bounds are exactly 0 and 1 at 0 and all wins (no rounding residue)
+        low = np.where((var["won"].to_numpy() == 0) & (closed > 0), 0.0, low)
+        high = np.where((var["lost"].to_numpy() == 0) & (closed > 0), 1.0, high)
+        var = (
+            var.rename(columns={"grp": "group"})
+            .assign(
+                win_rate=np.where(closed > 0, var["won"] / np.maximum(closed, 1), np.nan),
+                ci_low=low,
+                ci_high=high,
+            )
+            .reset_index(drop=True)
+        )
+        warnings: list[str] = []
+        missing = coverage["deals"] - coverage["deals_with_activities"]
+        if missing:
+            warnings.append(
+                f"{missing} of {coverage['deals']} deals have no activities; they "
+                "appear as the variant '(no activities)' and in no edge"
+            )
+        if coverage["activities_without_deal"]:
+            warnings.append(
+                f"{coverage['activities_without_deal']} activities name a deal the "
+                "store does not have; they are not in the graph"
+            )
+        inputs = AnalysisInputs.of(coverage["deals"], flt=self.deal_filter)
+        return GraphResult(inputs, self.by, edges, var, coverage, tuple(warnings))
+
+
+def _pivot_edges(raw: pd.DataFrame, min_edge: int) -> pd.DataFrame:
+    cols = [
+        "group",
+        "source",
+        "target",
+        "n",
+        "won",
+        "lost",
+        "open",
+        "win_share",
+        "median_days_won",
+        "median_days_lost",
+    ]
+    if raw.empty:
+        return pd.DataFrame(columns=cols)
+    counts = raw.pivot_table(
+        index=["grp", "source", "target"],
+        columns="outcome",
+        values="n",
+        aggfunc="sum",
+        fill_value=0,
+    )
+    days = raw.pivot_table(
+        index=["grp", "source", "target"], columns="outcome", values="median_days", aggfunc="first"
+    )
+    out = pd.DataFrame(index=counts.index)
+    for o in ("won", "lost", "open"):
+        out[o] = counts[o].astype(int) if o in counts else 0
+    out["n"] = out[["won", "lost", "open"]].sum(axis=1)
+    closed = out["won"] + out["lost"]
+    out["win_share"] = np.where(closed > 0, out["won"] / closed.where(closed > 0, 1), np.nan)
+    for o in ("won", "lost"):
+        out[f"median_days_{o}"] = days.get(o, np.nan)
+    out = out.reset_index().rename(columns={"grp": "group"})
+    out = out[out["n"] >= min_edge].sort_values(
+        ["group", "n", "source", "target"], ascending=[True, False, True, True]
+    )
+    return out[cols].reset_index(drop=True)

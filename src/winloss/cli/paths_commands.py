@@ -1,0 +1,435 @@
+"""Action-path commands: ``paths`` (graph and variants), ``paths markov``, ``paths evaluate``,
+``paths export``/``import``/``refresh`` and ``next-action``. Each: parse → one facade call → render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from winloss.cli.main import State, pass_state
+from winloss.cli.render import emit_frame, format_option, message
+from winloss.errors import UsageError
+from winloss.serialize import dumps
+
+
+def _filter(segment: str | None) -> Any:
+    from winloss.model.deals import DealFilter
+
+    return DealFilter(segment=segment) if segment else None
+
+
+def _order(value: str) -> int | None:
+    if value == "auto":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"--order {value!r}: give 1, 2, 3, 4 or auto") from None
+
+
+def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Flags shared by the chain commands (fields of ChainSettings)."""
+    for option in reversed(
+        [
+            click.option(
+                "--by",
+                default=None,
+                metavar="COLUMN",
+                help="Per-segment chains shrunk towards the pooled one (segment, region, …).",
+            ),
+            click.option("--segment", default=None, help="Only deals of this segment."),
+            click.option(
+                "--order",
+                default="1",
+                show_default=True,
+                help="Markov order 1-4, or auto (held-out likelihood).",
+            ),
+            click.option(
+                "--silent-days",
+                type=float,
+                default=30.0,
+                show_default=True,
+                help="A gap longer than this becomes a 'silent' step (0: off).",
+            ),
+            click.option(
+                "--aged-days",
+                type=float,
+                default=180.0,
+                show_default=True,
+                help="An 'aged' step once a deal is older than this (0: off).",
+            ),
+            click.option(
+                "--bootstrap",
+                type=click.IntRange(0, 5000),
+                default=200,
+                show_default=True,
+                help="Bootstrap replicates for the intervals (0: none).",
+            ),
+            click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed."),
+            click.option(
+                "--as-of",
+                type=click.DateTime(),
+                default=None,
+                help="Judge open deals' silence at this time [default: latest activity].",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def _chain_settings(
+    by: str | None,
+    order: str,
+    silent_days: float,
+    aged_days: float,
+    bootstrap: int,
+    seed: int,
+    as_of: dt.datetime | None,
+) -> dict[str, Any]:
+    return {
+        "by": by,
+        "order": _order(order),
+        "silent_days": silent_days,
+        "aged_days": aged_days,
+        "bootstrap": bootstrap,
+        "seed": seed,
+        "as_of": as_of,
+    }
+
+
+def _warn(result: Any) -> None:
+    for w in getattr(result, "warnings", ()):
+        message(f"note: {w}")
+
+
+@click.group("paths", invoke_without_command=True)
+@click.option(
+    "--by",
+    default=None,
+    metavar="COLUMN",
+    help="Split the graph and the variants by a deal column (segment, region, …).",
+)
+@click.option("--segment", default=None, help="Only deals of this segment.")
+@click.option("--edges", is_flag=True, help="Show the directly-follows edges, not the variants.")
+@click.option(
+    "--top",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="Variants kept per group.",
+)
+@format_option
+@pass_state
+@click.pass_context
+def paths(
+    ctx: click.Context,
+    state: State,
+    /,
+    by: str | None,
+    segment: str | None,
+    edges: bool,
+    top: int,
+    fmt: str,
+) -> None:
+    """The engagement graph: directly-follows edges by outcome and path variants with win rates.
+
+    Subcommands: markov, evaluate, export, import, refresh.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    result = state.workspace().path_graph(_filter(segment), by=by, top_variants=top)
+    _warn(result)
+    if fmt == "json":
+        click.echo(result.to_json())
+    else:
+        emit_frame(
+            result.edges if edges else result.variants,
+            fmt,
+            title="Directly-follows edges" if edges else "Path variants",
+        )
+
+
+@paths.command("markov")
+@chain_options
+@format_option
+@pass_state
+def markov(
+    state: State,
+    /,
+    by: str | None,
+    segment: str | None,
+    order: str,
+    silent_days: float,
+    aged_days: float,
+    bootstrap: int,
+    seed: int,
+    as_of: dt.datetime | None,
+    fmt: str,
+) -> None:
+    """Markov chain of the paths: removal effect of each action, P(win | state), micro-actions."""
+    result = state.workspace().path_chains(
+        _filter(segment),
+        **_chain_settings(by, order, silent_days, aged_days, bootstrap, seed, as_of),
+    )
+    _warn(result)
+    if fmt == "json":
+        click.echo(result.to_json())
+        return
+    message(
+        f"order {result.order}; P(win) from the start: "
+        + ", ".join(f"{k} {v:.1%}" for k, v in result.p_win_start.items())
+    )
+    emit_frame(result.removal_effects, fmt, title="Removal effects")
+    if fmt == "table" and not result.micro_actions.empty:
+        emit_frame(result.micro_actions, fmt, title="Segment micro-actions")
+
+
+@paths.command("evaluate")
+@click.option(
+    "--prefix",
+    default="4,6,8",
+    show_default=True,
+    help="Comma-separated numbers of first actions k.",
+)
+@click.option("--order", default="auto", show_default=True, help="Markov order 1-4, or auto.")
+@click.option(
+    "--train-share",
+    type=float,
+    default=0.7,
+    show_default=True,
+    help="Share of closed deals, created first, used for training.",
+)
+@click.option("--silent-days", type=float, default=30.0, show_default=True)
+@click.option("--aged-days", type=float, default=180.0, show_default=True)
+@click.option("--segment", default=None, help="Only deals of this segment.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--no-censoring-guard",
+    is_flag=True,
+    help="Keep deals created within the usual cycle of the data's end (biased test).",
+)
+@format_option
+@pass_state
+def evaluate(
+    state: State,
+    /,
+    prefix: str,
+    order: str,
+    train_share: float,
+    silent_days: float,
+    aged_days: float,
+    segment: str | None,
+    seed: int,
+    no_censoring_guard: bool,
+    fmt: str,
+) -> None:
+    """P(win | first k actions and their timing) on later deals, beside baselines."""
+    try:
+        prefixes = tuple(int(p) for p in prefix.split(",") if p.strip())
+    except ValueError:
+        raise UsageError(
+            f"--prefix {prefix!r}: give comma-separated integers, e.g. 4,6,8"
+        ) from None
+    result = state.workspace().evaluate_paths(
+        _filter(segment),
+        prefixes=prefixes,
+        order=_order(order),
+        train_share=train_share,
+        silent_days=silent_days,
+        aged_days=aged_days,
+        seed=seed,
+        censoring_guard=None if no_censoring_guard else 0.95,
+    )
+    _warn(result)
+    if fmt == "json":
+        click.echo(result.to_json())
+    elif fmt == "csv":
+        emit_frame(result.summary, fmt)
+    else:
+        emit_frame(result.compact(), fmt, title=f"Path model (order {result.order}) vs baselines")
+
+
+@paths.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--segment", default=None, help="Only deals of this segment.")
+@pass_state
+def export(state: State, /, file: str, segment: str | None) -> None:
+    """Write the activities as an event log: FILE.csv (case/activity/timestamp) or FILE.xes[.gz]."""
+    n = state.workspace().export_event_log(file, _filter(segment))
+    message(f"wrote {n:,} events to {file}")
+
+
+@paths.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--won",
+    multiple=True,
+    required=True,
+    help="A final activity that means won (repeatable); it is removed from the path.",
+)
+@click.option(
+    "--lost",
+    multiple=True,
+    required=True,
+    help="A final activity that means lost (repeatable); it is removed from the path.",
+)
+@click.option(
+    "--case",
+    "case_col",
+    default="case:concept:name",
+    show_default=True,
+    help="CSV: the case id column.",
+)
+@click.option(
+    "--activity",
+    "activity_col",
+    default="concept:name",
+    show_default=True,
+    help="CSV: the activity column.",
+)
+@click.option(
+    "--timestamp",
+    "timestamp_col",
+    default="time:timestamp",
+    show_default=True,
+    help="CSV: the timestamp column.",
+)
+@format_option
+@pass_state
+def import_log(
+    state: State,
+    /,
+    file: str,
+    won: tuple[str, ...],
+    lost: tuple[str, ...],
+    case_col: str,
+    activity_col: str,
+    timestamp_col: str,
+    fmt: str,
+) -> None:
+    """Import a CSV or XES (.xes.gz) event log as deals and activities."""
+    result = state.workspace().import_event_log(
+        file, won=won, lost=lost, case=case_col, activity=activity_col, timestamp=timestamp_col
+    )
+    data = {
+        "file": file,
+        "events_read": result.events_read,
+        "cases": result.cases,
+        "won": result.won,
+        "lost": result.lost,
+        "open": result.open,
+        "outcome_events_removed": result.outcome_events_removed,
+        "activities": len(result.activities),
+    }
+    if fmt == "json":
+        click.echo(dumps(data))
+    else:
+        message(
+            f"imported {result.cases:,} cases ({result.won:,} won, {result.lost:,} lost, "
+            f"{result.open:,} open) and {len(result.activities):,} activities from "
+            f"{result.events_read:,} events; {result.outcome_events_removed:,} final outcome "
+            "events became the outcomes"
+        )
+
+
+@paths.command("refresh")
+@click.option("--silent-days", type=float, default=30.0, show_default=True)
+@click.option("--aged-days", type=float, default=180.0, show_default=True)
+@format_option
+@pass_state
+def refresh(state: State, /, silent_days: float, aged_days: float, fmt: str) -> None:
+    """Update the stored transition counts for new or changed deals only (no full refit)."""
+    counts = state.workspace().refresh_path_counts(silent_days=silent_days, aged_days=aged_days)
+    if fmt == "json":
+        click.echo(dumps(counts))
+    else:
+        message(
+            f"recounted {counts['recounted']:,} deals, kept {counts['unchanged']:,}, "
+            f"removed {counts['removed']:,}"
+        )
+
+
+@click.command("next-action")
+@click.argument("deal_ids", nargs=-1)
+@click.option("--all", "all_open", is_flag=True, help="Every open deal (a CSV for the CRM).")
+@click.option(
+    "--top",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="Candidates per deal [default: all for one deal, 3 with --all].",
+)
+@click.option(
+    "--min-support",
+    type=click.IntRange(0, None),
+    default=5,
+    show_default=True,
+    help="Candidates seen fewer times from this state rank last, flagged.",
+)
+@chain_options
+@format_option
+@pass_state
+def next_action(
+    state: State,
+    /,
+    deal_ids: tuple[str, ...],
+    all_open: bool,
+    top: int | None,
+    min_support: int,
+    by: str | None,
+    segment: str | None,
+    order: str,
+    silent_days: float,
+    aged_days: float,
+    bootstrap: int,
+    seed: int,
+    as_of: dt.datetime | None,
+    fmt: str,
+) -> None:
+    """Rank the next actions of an open deal (DEAL_ID …) or of every open deal (--all).
+
+    P(win) after each candidate, with a bootstrap interval and the support. Association learnt from
+    past deals, not a causal effect.
+    """
+    if not deal_ids and not all_open:
+        raise UsageError("name a deal (winloss next-action D-000123) or use --all")
+    if deal_ids and all_open:
+        raise UsageError("give deal ids or --all, not both")
+    if top is None and all_open:
+        top = 3
+    ws = state.workspace()
+    if by is None and "segment" in ws.store.deal_columns_present():
+        by = "segment"
+    result = ws.next_action(
+        deal_ids or None,
+        _filter(segment),
+        top=top,
+        min_support=min_support,
+        **_chain_settings(by, order, silent_days, aged_days, bootstrap, seed, as_of),
+    )
+    _warn(result)
+    if fmt == "json":
+        click.echo(result.to_json())
+        return
+    frame = result.candidates
+    if fmt == "table":
+        message(result.caveat)
+        frame = frame[
+            [
+                "deal_id",
+                "group",
+                "state",
+                "p_win_now",
+                "rank",
+                "action",
+                "p_win_after",
+                "ci_low",
+                "ci_high",
+                "support",
+            ]
+        ]
+    emit_frame(frame, fmt, title="Next best actions", max_rows=500)

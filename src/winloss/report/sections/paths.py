@@ -1,0 +1,129 @@
+"""Action paths: the engagement graph shaded by outcome, the variants that win and lose, what each
+action is worth (removal effects) and the segment micro-actions."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from winloss.report.charts import hbar_chart, path_graph_chart
+from winloss.report.document import ReportContext, Section, table_html
+
+#: Edges drawn in the chart (the most frequent), to keep it readable.
+MAX_EDGES = 40
+
+
+def _nodes(edges: pd.DataFrame, variants: pd.DataFrame) -> list[tuple[str, float, float]]:
+    """Each action at its median position in the variants, with the win share of its edges in."""
+    positions: dict[str, list[int]] = {}
+    for variant, deals in zip(variants["variant"], variants["deals"], strict=True):
+        for i, action in enumerate(str(variant).split(" > ")):
+            positions.setdefault(action, []).extend([i + 1] * int(deals))
+    into = edges.groupby("target")[["won", "lost"]].sum()
+    out = [("(start)", 0.0, float(into["won"].sum() / max(into[["won", "lost"]].sum().sum(), 1)))]
+    for action, pos in positions.items():
+        if action == "(no activities)" or action not in into.index:
+            continue
+        won, lost = into.loc[action, "won"], into.loc[action, "lost"]
+        out.append((action, float(np.median(pos)), float(won / max(won + lost, 1))))
+    last = max((p for _, p, _ in out), default=0.0) + 1
+    out += [("(won)", last, 1.0), ("(lost)", last, 0.0)]
+    return out
+
+
+def build(ctx: ReportContext) -> Section | None:
+    ws = ctx.ws
+    graph = ctx.cached("path_graph", lambda: ws.path_graph(top_variants=10_000))
+    if graph is None or graph.edges.empty:
+        return None
+    chains = ctx.cached(
+        "path_chains",
+        lambda: ws.path_chains(
+            by="segment" if "segment" in ws.store.deal_columns_present() else None, bootstrap=100
+        ),
+    )
+    data: dict[str, Any] = {"coverage": graph.coverage}
+    parts = [
+        "<p>Every deal is a walk through its actions, from its creation to won, lost or still "
+        "open. Edges are shaded by the share of closed deals on them that were won.</p>"
+    ]
+    edges = graph.edges
+    top_edges = edges.sort_values("n", ascending=False).head(MAX_EDGES)
+    parts.append(
+        path_graph_chart(
+            "path-graph",
+            "The engagement graph (edge width: deals; colour: won share)",
+            _nodes(edges, graph.variants),
+            [
+                (
+                    str(r.source),
+                    str(r.target),
+                    int(r.n),
+                    float(r.win_share) if r.win_share == r.win_share else 0.5,
+                )
+                for r in top_edges.itertuples(index=False)
+            ],
+        )
+    )
+    charts = ["path-graph"]
+    variants = graph.variants[(graph.variants["won"] + graph.variants["lost"]) >= 10]
+    variants = variants.sort_values("win_rate", ascending=False)
+    if len(variants):
+        shown = pd.concat([variants.head(5), variants.tail(5)]).drop_duplicates("variant")
+        data["variants"] = shown.to_dict(orient="records")
+        parts.append("<h3>Common paths (10+ closed deals): the best and the worst</h3>")
+        parts.append(
+            table_html(
+                shown.to_dict(orient="records"),
+                [
+                    ("variant", "path"),
+                    ("won", "won"),
+                    ("lost", "lost"),
+                    ("win_rate", "win rate"),
+                    ("ci_low", "95% low"),
+                    ("ci_high", "95% high"),
+                ],
+                numeric={"won", "lost", "win_rate", "ci_low", "ci_high"},
+            )
+        )
+    if chains is not None:
+        removal = chains.removal_effects[chains.removal_effects["group"] == "all"]
+        data["removal_effects"] = removal.to_dict(orient="records")
+        data["order"] = chains.order
+        parts.append(
+            "<h3>What each action is worth</h3><p>Removal effect: the share of wins lost "
+            "if every path through the action ended lost instead (exact, from the "
+            "Markov chain; 95% bootstrap interval). Association, not causation.</p>"
+        )
+        parts.append(
+            hbar_chart(
+                "path-removal",
+                "Removal effect of each action",
+                removal["action"].tolist(),
+                removal["removal_effect"].tolist(),
+                lows=removal["ci_low"].tolist(),
+                highs=removal["ci_high"].tolist(),
+            )
+        )
+        charts.append("path-removal")
+        micro = chains.micro_actions
+        data["micro_actions"] = micro.to_dict(orient="records")
+        if len(micro):
+            items = "".join(
+                f"<li><b>{escape(str(r.group))}</b>: {escape(str(r.action))} (removal effect "
+                f"{r.removal_effect:.0%}, elsewhere at most {r.others_ci_high:.0%})</li>"
+                for r in micro.itertuples(index=False)
+            )
+            parts.append(f"<h3>Segment micro-actions</h3><ul>{items}</ul>")
+    notes = tuple(graph.warnings) + (tuple(chains.warnings) if chains is not None else ())
+    return Section(
+        key="paths",
+        title="Action paths",
+        html="".join(parts),
+        data=data,
+        charts=tuple(charts),
+        notes=notes,
+    )
