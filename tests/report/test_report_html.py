@@ -98,7 +98,8 @@ def test_each_chart_is_an_inline_svg_in_its_section(page: Element, demo_report: 
         for chart in charts:
             assert chart.attrs["class"] == "chart" and chart.attrs["viewbox"]
             assert chart.children_named("title")[0].text == chart.attrs["aria-label"] != ""
-            shapes = [e for e in chart.iter() if e.tag in ("rect", "polyline", "circle")]
+            shapes = [e for e in chart.iter()
+                      if e.tag in ("rect", "polyline", "polygon", "path", "circle", "line")]
             assert shapes, chart.attrs["data-chart"]
 
 
