@@ -73,11 +73,13 @@ class State:
         self.debug = debug
         self._workspace: Any = None
 
-    def workspace(self) -> Any:
+    def workspace(self, *, read_only: bool = False) -> Any:
+        """The workspace; ``read_only`` for commands that only read (a read-only store works,
+        and a missing store is not created)."""
         if self._workspace is None:
             from winloss.workspace import Workspace
 
-            self._workspace = Workspace(self.db)
+            self._workspace = Workspace(self.db, read_only=read_only)
         return self._workspace
 
 
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

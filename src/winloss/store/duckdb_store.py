@@ -13,7 +13,10 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +25,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from winloss.errors import StoreError, UsageError
-from winloss.ingest.prepare import CustomField, PreparedImport
+from winloss.errors import ImportInterrupted, StoreError, UsageError
+from winloss.model.prepared_import import CustomField, PreparedImport
 from winloss.model.schema import DEALS, DUCKDB_TYPES, TABLES, Table
 
 DEFAULT_DB = "winloss.duckdb"
@@ -92,6 +95,71 @@ def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+#: Seconds to wait for another process that holds the store (``WINLOSS_LOCK_TIMEOUT``).
+LOCK_TIMEOUT = 10.0
+
+
+def check_store_file(path: Path) -> None:
+    """Refuse a ``--db`` path that cannot be a store: a missing folder, a folder, another file.
+
+    The file is only read, never changed, so a CSV named by mistake stays as it was.
+    """
+    if not path.parent.exists():
+        raise StoreError(f"--db {path}: the folder {path.parent} does not exist; check the path, "
+                         "or create the folder first")
+    if path.is_dir():
+        raise StoreError(f"--db {path} is a folder; name a store file such as "
+                         f"{path / DEFAULT_DB}")
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if len(head) >= 12 and head[8:12] == b"DUCK":
+        return
+    kind = ("an empty file" if not head else "a Parquet file" if head.startswith(b"PAR1")
+            else "a zip file (Excel?)" if head.startswith(b"PK") else "not a DuckDB file")
+    raise StoreError(f"--db {path} is not a winloss store ({kind}); name a .duckdb store file, "
+                     "or a new path to create one. The file was left untouched.")
+
+
+def _damaged(path: str, exc: BaseException) -> StoreError:
+    return StoreError(f"the store {path} is damaged or unreadable ({type(exc).__name__}: "
+                      f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
+                      "aside and import again. It was left untouched.")
+
+
+def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, waiting a little for another process that holds its lock."""
+    config = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        # bounded memory: DuckDB spills to disk beyond this (1M-deal imports stay < 2 GB)
+        "memory_limit": os.environ.get("WINLOSS_DUCKDB_MEMORY", "1GB"),
+    }
+    timeout = float(os.environ.get("WINLOSS_LOCK_TIMEOUT", LOCK_TIMEOUT))
+    deadline = time.monotonic() + timeout
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=config)  # type: ignore[arg-type]
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).casefold():
+                raise _damaged(path, exc) from exc
+            if time.monotonic() >= deadline:
+                raise StoreError(f"the store {path} is busy: another winloss process is using it "
+                                 f"(waited {timeout:g} s); retry when it has finished") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+        except duckdb.ConnectionException as exc:
+            if read_only and "different configuration" in str(exc):
+                # this process already has the file open for writing: share that instance
+                read_only = False
+                continue
+            raise _damaged(path, exc) from exc
+        except duckdb.Error as exc:
+            raise _damaged(path, exc) from exc
+
+
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2]
 
@@ -108,6 +176,9 @@ class ImportResult:
     duplicates_dropped: int
     custom_fields: tuple[str, ...]
     notes: tuple[str, ...]
+    outcomes: tuple[tuple[str, int], ...] = ()  # deals: (won, n), (lost, n), (open, n)
+    orphans_dropped: int = 0
+    interrupted_after_commit: bool = False  # Ctrl-C arrived once every row was stored
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,7 +186,23 @@ class ImportResult:
             "inserted": self.inserted, "updated": self.updated,
             "duplicates_dropped": self.duplicates_dropped,
             "custom_fields": list(self.custom_fields), "notes": list(self.notes),
+            "outcomes": dict(self.outcomes), "orphans_dropped": self.orphans_dropped,
         }
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[list[bool]]:
+    """Hold Ctrl-C while a COMMIT runs; the flag says whether one arrived meanwhile."""
+    arrived: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield arrived
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: arrived.append(True))
+    try:
+        yield arrived
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class DuckDBStore:
@@ -123,22 +210,24 @@ class DuckDBStore:
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
+        self.read_only = read_only
+        target = self.path
+        if self.path != ":memory:":
+            check_store_file(Path(self.path))
+            if read_only and not Path(self.path).exists():
+                target = ":memory:"  # nothing to read yet: an empty store, and no file written
+                read_only = False
+        self.con = _connect(target, read_only=read_only)
         try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(self.path, read_only=read_only, config={
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                # bounded memory: DuckDB spills to disk beyond this (1M-deal imports stay < 2 GB)
-                "memory_limit": os.environ.get("WINLOSS_DUCKDB_MEMORY", "1GB"),
-            })
+            # stdout is for data: no DuckDB progress bar (a per-connection setting)
+            self.con.execute("SET enable_progress_bar = false")
+            if not read_only:
+                self.migrate()
+            else:
+                self.schema_version  # noqa: B018 - reads the catalog: a damaged file fails here
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}; check the path or "
-                             "close the other program using it") from exc
-        # stdout is for data: no DuckDB progress bar (a per-connection setting)
-        self.con.execute("SET enable_progress_bar = false")
-        if not read_only:
-            self.migrate()
+            self.con.close()
+            raise _damaged(self.path, exc) from exc
 
     # -- schema -----------------------------------------------------------------------------
     @property
@@ -222,13 +311,16 @@ class DuckDBStore:
         known_custom = {c.name: c for c in self.custom_fields(table.name)}
         key = list(table.key)
         cols = list(frame.columns)
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only; open it for writing to import")
         self.con.execute("BEGIN TRANSACTION")
         try:
+            registry: list[list[Any]] = []
+            new_columns = [cf for cf in prepared.custom_fields if cf.name not in existing_cols]
+            if new_columns:
+                self._add_columns(table.name, new_columns)
             for cf in prepared.custom_fields:
-                if cf.name not in existing_cols:
-                    self.con.execute(f"ALTER TABLE {_q(table.name)} ADD COLUMN {_q(cf.name)} "
-                                     f"{DUCKDB_TYPES[cf.dtype]}")
-                elif cf.name in known_custom and known_custom[cf.name].dtype != cf.dtype:
+                if cf.name in known_custom and known_custom[cf.name].dtype != cf.dtype:
                     old = known_custom[cf.name].dtype
                     if {old, cf.dtype} <= {"int", "float"}:
                         cf_type = "float"
@@ -237,10 +329,10 @@ class DuckDBStore:
                     self.con.execute(f"ALTER TABLE {_q(table.name)} ALTER {_q(cf.name)} "
                                      f"TYPE {DUCKDB_TYPES[cf_type]}")
                     cf = CustomField(cf.name, cf.label, cf_type, cf.known, cf.analyse)
-                self.con.execute(
-                    "INSERT OR REPLACE INTO custom_fields VALUES (?, ?, ?, ?, ?, ?)",
-                    [table.name, cf.name, cf.label, cf.dtype, cf.known, cf.analyse],
-                )
+                registry.append([table.name, cf.name, cf.label, cf.dtype, cf.known, cf.analyse])
+            if registry:
+                self.con.executemany(
+                    "INSERT OR REPLACE INTO custom_fields VALUES (?, ?, ?, ?, ?, ?)", registry)
             types = {r[0]: r[1] for r in self.con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_name = ?", [table.name]).fetchall()}
@@ -282,9 +374,15 @@ class DuckDBStore:
                  prepared.rows_read, inserted, int(updated), dt.datetime.now(),
                  json.dumps(prepared.notes)],
             )
-            self.con.execute("COMMIT")
-        except Exception as exc:
-            self.con.execute("ROLLBACK")
+            with _sigint_deferred() as interrupted:
+                self.con.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.Error):  # an interrupted query may have ended it
+                self.con.execute("ROLLBACK")
+            if isinstance(exc, KeyboardInterrupt) or "interrupt" in str(exc).casefold():
+                raise ImportInterrupted(
+                    f"{prepared.file}: interrupted before the import was committed; nothing was "
+                    "imported and the store is unchanged. Run the import again.") from None
             if isinstance(exc, duckdb.Error):
                 raise StoreError(f"{prepared.file}: the store refused the import ({exc}); "
                                  "nothing was imported") from exc
@@ -300,7 +398,26 @@ class DuckDBStore:
             duplicates_dropped=prepared.duplicates_dropped,
             custom_fields=tuple(c.name for c in prepared.custom_fields),
             notes=tuple(prepared.notes),
+            outcomes=tuple(prepared.outcome_counts().items()),
+            orphans_dropped=prepared.orphans_dropped,
+            interrupted_after_commit=bool(interrupted),
         )
+
+    def _add_columns(self, table: str, fields: list[CustomField]) -> None:
+        """Add custom columns. Many at once: one rebuild of the table, not one per column
+        (each ALTER TABLE copies the catalog entry, which made 10,000 columns quadratic)."""
+        if len(fields) <= 8:
+            for cf in fields:
+                self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(cf.name)} "
+                                 f"{DUCKDB_TYPES[cf.dtype]}")
+            return
+        for cf in fields:
+            self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(cf.name)} "
+                             f"{DUCKDB_TYPES[cf.dtype]}")
+
+    def deal_ids(self) -> pd.Series:
+        """Every stored ``deal_id`` (for the orphan check of related tables)."""
+        return self.con.execute("SELECT deal_id FROM deals").df()["deal_id"]
 
     # -- reading ----------------------------------------------------------------------------
     def scalar(self, sql: str, params: Iterable[Any] | None = None) -> Any:
