@@ -60,7 +60,7 @@ def _exact_integers(raw: pd.Series, values: pd.Series) -> tuple[pd.Series, np.nd
     big = (floats.abs() >= EXACT_FLOAT_INT).fillna(False).to_numpy(dtype=bool)
     out: list[int | None] = [None if pd.isna(v) else int(v) for v in floats]
     too_big = np.zeros(len(values), dtype=bool)
-    text = raw.astype(str).str.strip().str.replace(r"[,\s'_\u00a0]", "", regex=True)
+    text = raw.astype(object).astype(str).str.strip().str.replace("[,\\s'_\u00a0]", "", regex=True)
     for i in np.flatnonzero(big):
         token = text.iloc[i]
         number = int(token) if _DIGITS.match(token) else int(floats.iloc[i])

@@ -75,6 +75,16 @@ def clean_strings(series: pd.Series, missing: frozenset[str]) -> pd.Series:
     """Strip whitespace and turn the mapping's missing markers into missing values."""
     if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
         return series
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        # straight on the Arrow array: a wide file has thousands of columns to clean
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(series.array)
+        stripped = pc.utf8_trim_whitespace(arr)
+        gone = pc.is_in(stripped, value_set=pa.array(sorted(missing), type=pa.string()))
+        cleaned = pc.if_else(gone, pa.scalar(None, type=pa.string()), stripped)
+        return pd.Series(pd.array(cleaned, dtype=series.dtype), index=series.index)
     s = series.astype("string").str.strip()
     return s.mask(s.isin(missing))
 
@@ -87,7 +97,8 @@ def parse_numbers(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     negative = s.str.match(r"^\(.*\)$")
     s = s.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     s = s.str.replace(_CURRENCY, "", regex=True).str.replace("%", "", regex=False)
-    s = s.str.replace(r"[\s\u00a0\u202f']", "", regex=True)
+    # literal no-break spaces: pyarrow's regex engine (RE2) rejects \u escapes
+    s = s.str.replace("[\\s\u00a0\u202f']", "", regex=True)
     # 1.234.567,89 or 1234,5 -> decimal comma; 1,234,567.89 -> thousands comma
     decimal_comma = s.str.match(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$|^[+-]?\d+,\d{1,2}$")
     s = s.where(~decimal_comma, s.str.replace(".", "", regex=False).str.replace(",", ".",

@@ -24,7 +24,7 @@ _SHOWN = 10
 
 
 def _describe(rows: list[int], ids: list[str]) -> str:
-    shown = ", ".join(f"row {r} ({i!r})" for r, i in zip(rows[:_SHOWN], ids[:_SHOWN]))
+    shown = ", ".join(f"row {r} ({i!r})" for r, i in zip(rows[:_SHOWN], ids[:_SHOWN], strict=True))
     return shown + (f" and {len(rows) - _SHOWN} more" if len(rows) > _SHOWN else "")
 
 
@@ -34,7 +34,8 @@ def orphan_mask(prepared: PreparedImport, known_deal_ids: pd.Series) -> np.ndarr
         return np.zeros(len(prepared.frame), dtype=bool)
     ids = prepared.frame["deal_id"].astype("string")
     known = pd.Index(known_deal_ids.astype("string").dropna().unique())
-    return (~ids.isin(known)).to_numpy(dtype=bool)
+    mask: np.ndarray = (~ids.isin(known)).to_numpy(dtype=bool)
+    return mask
 
 
 def apply_orphan_policy(
@@ -68,7 +69,7 @@ def apply_orphan_policy(
     return replace(
         prepared,
         frame=prepared.frame.loc[keep].reset_index(drop=True),
-        row_numbers=[r for r, k in zip(prepared.row_numbers, keep) if k],
+        row_numbers=[r for r, k in zip(prepared.row_numbers, keep, strict=True) if k],
         notes=[*prepared.notes, note],
         orphans_dropped=len(rows),
     )

@@ -21,6 +21,7 @@ import pandas as pd
 from winloss.errors import DuplicateKeyError, InputError, ValidationError
 from winloss.ingest.column_roles import map_columns, snake_case
 from winloss.ingest.convert import Problems, convert_field, minimum_problem
+from winloss.ingest.custom_types import infer_columns
 from winloss.ingest.lookups import apply_lookups
 from winloss.ingest.normalize import ambiguous_day_month, clean_strings, date_order, infer_type
 from winloss.ingest.outcomes import derive_outcome
@@ -118,9 +119,9 @@ def _convert_into(stage: _Stage, f: Field, label: str, unknown: UnknownValuePoli
     shown = label if label not in stage.joined else f"{label} (from {stage.joined[label]})"
     for mask, text in found:
         stage.report(mask, raw, shown, text)
-    if f.dtype in ("date", "timestamp") and not _date_order_known(stage.mapping):
-        if ambiguous_day_month(raw):
-            stage.ambiguous.append(label)
+    dated = f.dtype in ("date", "timestamp")
+    if dated and not _date_order_known(stage.mapping) and ambiguous_day_month(raw):
+        stage.ambiguous.append(label)
     below = minimum_problem(f, values)
     if below is not None:
         stage.report(below[0], raw, shown, below[1])
@@ -205,24 +206,52 @@ def _unique_name(name: str, taken: set[str]) -> str:
     return f"{name}_{n}"
 
 
-def _custom_labels(stage: _Stage) -> list[str]:
-    used = set(stage.mapped.values())
-    keep = []
-    for label in stage.frame.columns:
-        if label in used or stage.mapping.is_ignored(label):
-            continue
-        if not stage.table.extensible:
-            stage.notes.append(f"column {label!r} is not part of {stage.table.name} and was ignored")
-            continue
-        keep.append(label)
-    if len(keep) > MAX_CUSTOM_COLUMNS:
+def _extra_labels(frame: pd.DataFrame, table: Table, mapping: Mapping,
+                  mapped: dict[str, str]) -> list[str]:
+    """Columns beyond the mapped roles that the mapping does not ignore."""
+    used = set(mapped.values())
+    return [label for label in frame.columns
+            if label not in used and not mapping.is_ignored(label)]
+
+
+def refuse_wide(frame: pd.DataFrame, table: Table, mapping: Mapping, mapped: dict[str, str],
+                file: str) -> None:
+    """Refuse, before any per-column work, a file with more custom columns than kept."""
+    if not table.extensible:
+        return
+    extra = len(_extra_labels(frame, table, mapping, mapped))
+    if extra > MAX_CUSTOM_COLUMNS:
         raise InputError(
-            f"{stage.raw.file}: {len(keep):,} columns beyond the schema; winloss keeps at most "
+            f"{file}: {extra:,} columns beyond the schema; winloss keeps at most "
             f"{MAX_CUSTOM_COLUMNS:,}. List the ones you do not need under ignore: in a mapping "
             "file (e.g. ignore: [\"re:^Date entered\"]) or export fewer columns. Nothing was "
             "imported."
         )
+
+
+def _custom_labels(stage: _Stage) -> list[str]:
+    keep = []
+    for label in _extra_labels(stage.frame, stage.table, stage.mapping, stage.mapped):
+        if not stage.table.extensible:
+            stage.notes.append(f"column {label!r} is not part of {stage.table.name} and was ignored")
+            continue
+        keep.append(label)
     return keep
+
+
+def _infer_alone(stage: _Stage, raw: pd.Series, name: str, label: str,
+                 day_first: bool) -> tuple[str, pd.Series]:
+    """Type and values of one custom column (dates, typed Parquet columns, lookups)."""
+    dtype = infer_type(raw, day_first=day_first)
+    if dtype in ("string", "category"):
+        return dtype, raw.astype("string")
+    f = Field(name, dtype, label)  # type: ignore[arg-type]
+    converted, found = convert_field(f, raw, mapping=stage.mapping, unknown="keep")
+    if any(mask.any() for mask, _ in found):
+        return "category", raw.astype("string")  # a value the type cannot hold: keep all as text
+    if dtype == "date" and not _date_order_known(stage.mapping) and ambiguous_day_month(raw):
+        stage.ambiguous.append(label)
+    return dtype, converted
 
 
 def custom_columns(stage: _Stage) -> list[CustomField]:
@@ -231,28 +260,24 @@ def custom_columns(stage: _Stage) -> list[CustomField]:
     taken = {name.casefold() for name in stage.out} | {n.casefold() for n in stage.table.names}
     after = {a.casefold() for a in stage.mapping.after_outcome}
     day_first = stage.mapping.day_first
-    for label in _custom_labels(stage):
+    labels = _custom_labels(stage)
+    canonical = {n.casefold() for n in stage.table.names}
+    fast = infer_columns(stage.frame, [lab for lab in labels if lab not in stage.joined])
+    for label in labels:
         raw = stage.frame[label]
         if label in stage.joined and label in stage.table.names and label not in stage.out:
             _convert_into(stage, stage.table.field(label), label, "keep")  # lookup → canonical
             taken.add(label.casefold())
             continue
         base = label if label in stage.joined else snake_case(label)
-        if base.casefold() in {n.casefold() for n in stage.table.names}:
+        if base.casefold() in canonical:
             base = f"x_{base}"
         name = _unique_name(base, taken)
-        dtype = infer_type(raw, day_first=day_first)
-        values: pd.Series = raw.astype("string")
-        if dtype not in ("string", "category"):
-            f = Field(name, dtype, label)  # type: ignore[arg-type]
-            converted, found = convert_field(f, raw, mapping=stage.mapping, unknown="keep")
-            if any(mask.any() for mask, _ in found):
-                dtype = "category"  # a value the inferred type cannot hold: keep them all as text
-            else:
-                values = converted
-                if dtype == "date" and not _date_order_known(stage.mapping):
-                    if ambiguous_day_month(raw):
-                        stage.ambiguous.append(label)
+        inferred = fast.get(label)
+        if inferred is not None and inferred.values is not None:
+            dtype, values = inferred.dtype, inferred.values
+        else:
+            dtype, values = _infer_alone(stage, raw, name, label, day_first)
         stage.out[name] = values
         taken.add(name.casefold())
         known = "after" if label.casefold() in after else "before"
@@ -273,7 +298,7 @@ def resolve_duplicates(
     if policy == "error":
         dups: dict[str, list[int]] = {}
         sub = out.loc[dup_mask, key]
-        for pos, krow in zip(np.flatnonzero(dup_mask), sub.itertuples(index=False)):
+        for pos, krow in zip(np.flatnonzero(dup_mask), sub.itertuples(index=False), strict=True):
             k = "/".join(str(v) for v in krow)
             dups.setdefault(k, []).append(int(rows.iloc[pos]))
         raise DuplicateKeyError(file, "/".join(key), dups)
@@ -307,10 +332,12 @@ def prepare(
     notes = list(raw.notes)
     refs: dict[str, list[str]] = {}
     unmatched: dict[str, dict[str, int]] = {}
-    frame, joined = raw.frame, {}
+    frame = raw.frame
+    joined: dict[str, str] = {}
     if table is DEALS:
         frame, joined = apply_lookups(raw, mapping, refs, unmatched, notes)
     frame, mapped = map_columns(frame, table, mapping, raw.file)
+    refuse_wide(frame, table, mapping, mapped, raw.file)
     frame = _clean(frame, mapping)
     mapping = settle_date_order(frame, table, mapped, mapping, notes)
     stage = _Stage(raw, table, mapping, frame, mapped, Problems(raw.row_numbers),

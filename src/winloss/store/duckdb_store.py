@@ -95,6 +95,8 @@ def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+TABLES_BY_NAME = {t.name: t for t in TABLES.values()}
+
 #: Seconds to wait for another process that holds the store (``WINLOSS_LOCK_TIMEOUT``).
 LOCK_TIMEOUT = 10.0
 
@@ -330,9 +332,7 @@ class DuckDBStore:
                                      f"TYPE {DUCKDB_TYPES[cf_type]}")
                     cf = CustomField(cf.name, cf.label, cf_type, cf.known, cf.analyse)
                 registry.append([table.name, cf.name, cf.label, cf.dtype, cf.known, cf.analyse])
-            if registry:
-                self.con.executemany(
-                    "INSERT OR REPLACE INTO custom_fields VALUES (?, ?, ?, ?, ?, ?)", registry)
+            self._insert_rows("custom_fields", registry)
             types = {r[0]: r[1] for r in self.con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_name = ?", [table.name]).fetchall()}
@@ -356,16 +356,12 @@ class DuckDBStore:
                 self.con.execute(
                     f"{insert} ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}"
                 )
-            for fieldname, values in prepared.references.items():
-                self.con.executemany(
-                    "INSERT OR REPLACE INTO reference_values VALUES (?, ?, ?)",
-                    [[fieldname, v, prepared.file] for v in values],
-                )
-            for fieldname, counts in prepared.unmatched.items():
-                self.con.executemany(
-                    "INSERT OR REPLACE INTO unmatched_values VALUES (?, ?, ?, ?)",
-                    [[fieldname, str(v), int(n), prepared.file] for v, n in counts.items()],
-                )
+            self._insert_rows("reference_values", [
+                [fieldname, str(v), prepared.file]
+                for fieldname, values in prepared.references.items() for v in values])
+            self._insert_rows("unmatched_values", [
+                [fieldname, str(v), int(n), prepared.file]
+                for fieldname, counts in prepared.unmatched.items() for v, n in counts.items()])
             next_id = self.scalar("SELECT coalesce(max(import_id), 0) + 1 FROM imports")
             inserted = len(frame) - int(updated)
             self.con.execute(
@@ -404,16 +400,42 @@ class DuckDBStore:
         )
 
     def _add_columns(self, table: str, fields: list[CustomField]) -> None:
-        """Add custom columns. Many at once: one rebuild of the table, not one per column
-        (each ALTER TABLE copies the catalog entry, which made 10,000 columns quadratic)."""
+        """Add custom columns, inside the import's transaction.
+
+        A few are added with ALTER TABLE; many (a wide file) by rebuilding the table once,
+        because each ALTER TABLE copies the table's catalog entry: 1,000 columns took seconds
+        and 2,000 columns tens of seconds (quadratic).
+        """
         if len(fields) <= 8:
             for cf in fields:
                 self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(cf.name)} "
                                  f"{DUCKDB_TYPES[cf.dtype]}")
             return
-        for cf in fields:
-            self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(cf.name)} "
-                             f"{DUCKDB_TYPES[cf.dtype]}")
+        current = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [table]).fetchall()
+        key = ", ".join(_q(k) for k in TABLES_BY_NAME[table].key)
+        columns = [f"{_q(name)} {dtype}" for name, dtype in current]
+        columns += [f"{_q(cf.name)} {DUCKDB_TYPES[cf.dtype]}" for cf in fields]
+        rebuilt = _q(table + "__rebuilt")
+        self.con.execute(f"CREATE TABLE {rebuilt} ({', '.join(columns)}, PRIMARY KEY ({key}))")
+        old = ", ".join(_q(name) for name, _ in current)
+        self.con.execute(f"INSERT INTO {rebuilt} ({old}) SELECT {old} FROM {_q(table)}")
+        self.con.execute(f"DROP TABLE {_q(table)}")
+        self.con.execute(f"ALTER TABLE {rebuilt} RENAME TO {_q(table)}")
+
+    def _insert_rows(self, table: str, rows: list[list[Any]]) -> None:
+        """INSERT OR REPLACE many rows at once (``executemany`` costs milliseconds per row)."""
+        if not rows:
+            return
+        names = [r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [table]).fetchall()]
+        self.con.register("_rows", pd.DataFrame(rows, columns=names))
+        try:
+            self.con.execute(f"INSERT OR REPLACE INTO {_q(table)} SELECT * FROM _rows")
+        finally:
+            self.con.unregister("_rows")
 
     def deal_ids(self) -> pd.Series:
         """Every stored ``deal_id`` (for the orphan check of related tables)."""
