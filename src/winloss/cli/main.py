@@ -107,11 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         cli.main(args=argv, prog_name="winloss", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 1
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted (Ctrl-C); an import is all-or-nothing, so nothing was half-written",
+                   err=True)
         return 130
     except click.ClickException as exc:
         exc.show()

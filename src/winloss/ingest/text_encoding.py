@@ -42,13 +42,18 @@ def _decodes_as_utf8(path: Path, skip: int) -> tuple[bool, int]:
 
 
 def detect_encoding(path: Path) -> str:
-    """The encoding of a whole text file: utf-8, utf-8-sig, utf-16, cp1252, latin-1 or mixed."""
+    """The encoding of a whole text file: utf-8, utf-8-sig, utf-16(-le/-be), cp1252, latin-1 or
+    mixed."""
     with path.open("rb") as fh:
         head = fh.read(4)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig" if _decodes_as_utf8(path, 3)[0] else "mixed"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    with path.open("rb") as fh:
+        sample = fh.read(4096)
+    if sample.count(0) > len(sample) // 4:  # UTF-16 without a BOM: every other byte is zero
+        return "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
     ok, _ = _decodes_as_utf8(path, 0)
     if ok:
         return "utf-8"
