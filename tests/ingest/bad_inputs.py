@@ -67,7 +67,7 @@ PARQUET = _parquet(
 WIDE_HEAD = HEAD + "," + ",".join(f"c{i}" for i in range(1001))
 MEDIUM_HEAD = HEAD + "," + ",".join(f"m{i}" for i in range(500))
 LATE_LATIN = (
-    csv(*[f"l{i},won,2026-01-05,{i}" for i in range(12000)]) + "lz,won,2026-01-05,1\n".encode()
+    csv(*[f"l{i},won,2026-01-05,{i}" for i in range(12000)]) + b"lz,won,2026-01-05,1\n"
 )
 LATE_LATIN = LATE_LATIN.replace(b"lz,won", "lZoë,won".encode("cp1252"))
 T = pd.Timestamp

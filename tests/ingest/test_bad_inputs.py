@@ -12,7 +12,7 @@ import pytest
 
 from tests.ingest.bad_inputs import CASES, Case
 from tests.ingest.store_state import fingerprint_connection
-from winloss import Workspace, WinlossError
+from winloss import WinlossError, Workspace
 from winloss.model.schema import table_for
 
 BASELINE = (
