@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, WinlossError):
             click.echo(f"error: {exc}", err=True)
             return exc.exit_code
+        if type(exc).__module__.startswith("duckdb") and "corrupt" in str(exc).casefold():
+            click.echo("error: the store is damaged (a block fails its checksum: "
+                       f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
+                       "aside and import again", err=True)
+            return 1
         click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the "
                    "traceback, and please report it)", err=True)
         return 1

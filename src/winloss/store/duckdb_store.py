@@ -124,6 +124,12 @@ def check_store_file(path: Path) -> None:
                      "or a new path to create one. The file was left untouched.")
 
 
+def is_corruption(exc: BaseException) -> bool:
+    """True for DuckDB's errors about a damaged file (checksum mismatch, short read)."""
+    text = str(exc).casefold()
+    return "corrupt" in text or "could not read enough bytes" in text
+
+
 def _damaged(path: str, exc: BaseException) -> StoreError:
     return StoreError(f"the store {path} is damaged or unreadable ({type(exc).__name__}: "
                       f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
@@ -379,6 +385,8 @@ class DuckDBStore:
                 raise ImportInterrupted(
                     f"{prepared.file}: interrupted before the import was committed; nothing was "
                     "imported and the store is unchanged. Run the import again.") from None
+            if isinstance(exc, duckdb.Error) and is_corruption(exc):
+                raise _damaged(self.path, exc) from exc
             if isinstance(exc, duckdb.Error):
                 raise StoreError(f"{prepared.file}: the store refused the import ({exc}); "
                                  "nothing was imported") from exc
@@ -455,7 +463,12 @@ class DuckDBStore:
         return tuple(found)
 
     def query(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
-        return self.con.execute(sql, list(params) if params is not None else []).df()
+        try:
+            return self.con.execute(sql, list(params) if params is not None else []).df()
+        except duckdb.Error as exc:
+            if is_corruption(exc):
+                raise _damaged(self.path, exc) from exc
+            raise
 
     def count(self, table: str) -> int:
         return int(self.scalar(f"SELECT count(*) FROM {_q(table)}"))
