@@ -128,11 +128,20 @@ def _convert_into(stage: _Stage, f: Field, label: str, unknown: UnknownValuePoli
     stage.out[f.name] = values
 
 
-def refuse_ambiguous_dates(stage: _Stage) -> None:
-    """Stop when every date of a column reads both month-first and day-first."""
+def refuse_ambiguous_dates(stage: _Stage, *, generate_ids: bool = False) -> None:
+    """Stop when every date of a column reads both month-first and day-first.
+
+    A file analysed directly (``generate_ids``: nothing is stored) is read month-first with a
+    note instead, as ``winloss analyze FILE`` has no date-order flags.
+    """
     if not stage.ambiguous:
         return
     columns = ", ".join(repr(c) for c in stage.ambiguous)
+    if generate_ids:
+        stage.notes.append(f"column(s) {columns}: every date reads both month-first and "
+                           "day-first; read month-first")
+        stage.ambiguous.clear()
+        return
     raise InputError(
         f"{stage.raw.file}: column(s) {columns}: every date reads both month-first and day-first "
         "(e.g. 02/01/2025 is 1 February or 2 January), so the order cannot be told from the data; "
@@ -352,12 +361,12 @@ def prepare(
             )
         stage.out["outcome"] = outcome
     check_required(stage, generate_ids=generate_ids)
-    refuse_ambiguous_dates(stage)
+    refuse_ambiguous_dates(stage, generate_ids=generate_ids)
     if stage.problems.items:
         raise ValidationError(raw.file, stage.problems.items,
                               hint=f"{stage.problems.total} problem(s) in all.")
     custom = custom_columns(stage)
-    refuse_ambiguous_dates(stage)
+    refuse_ambiguous_dates(stage, generate_ids=generate_ids)
     if stage.problems.items:  # a lookup column joined onto a canonical field
         raise ValidationError(raw.file, stage.problems.items,
                               hint=f"{stage.problems.total} problem(s) in all.")
