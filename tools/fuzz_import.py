@@ -35,17 +35,63 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tests.ingest.store_state import fingerprint_connection  # noqa: E402
-from winloss import Workspace, WinlossError  # noqa: E402
+
+from winloss import WinlossError, Workspace  # noqa: E402
 
 HEADERS = ["deal_id", "outcome", "created_at", "amount"]
 EXTRA = ["segment", "notes", "stakeholders", "closed_at", "Custom Field", "custom field", "x-y"]
 CELLS = [
-    "", " ", "0", "-1", "1e309", "-1e309", "1e308", "9" * 25, "9007199254740993", "(5)",
-    "$1,200.50", "1.234,5", "NaN", "inf", "0x10", "1_000", "2026-01-05", "1500-01-01",
-    "9999-12-31", "02/01/2025", "31/01/2025", "2026-02-30", "2026-01-01T10:00:00+14:00",
-    "=HYPERLINK(\"x\")", "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tTAB", "a\x00b", "Zoë",
-    "名前", "🚀", "\u202eevil", "\"", "\"\"", ",", ";", "\n", "\r\n", "a,b", "None", "NULL",
-    "won", "lost", "open", "Pending", "maybe", "Closed Won", "yes", "no", "x" * 5000,
+    "",
+    " ",
+    "0",
+    "-1",
+    "1e309",
+    "-1e309",
+    "1e308",
+    "9" * 25,
+    "9007199254740993",
+    "(5)",
+    "$1,200.50",
+    "1.234,5",
+    "NaN",
+    "inf",
+    "0x10",
+    "1_000",
+    "2026-01-05",
+    "1500-01-01",
+    "9999-12-31",
+    "02/01/2025",
+    "31/01/2025",
+    "2026-02-30",
+    "2026-01-01T10:00:00+14:00",
+    '=HYPERLINK("x")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1)",
+    "-2+3",
+    "\tTAB",
+    "a\x00b",
+    "Zoë",
+    "名前",
+    "🚀",
+    "\u202eevil",
+    '"',
+    '""',
+    ",",
+    ";",
+    "\n",
+    "\r\n",
+    "a,b",
+    "None",
+    "NULL",
+    "won",
+    "lost",
+    "open",
+    "Pending",
+    "maybe",
+    "Closed Won",
+    "yes",
+    "no",
+    "x" * 5000,
 ]
 OUTCOMES = ["won", "lost", "open", "Won", "Closed Lost", "pending", "In Progress"]
 
@@ -113,7 +159,9 @@ def deal_files(draw: st.DrawFn) -> Generated:
         data = data[: draw(st.integers(0, len(data) - 1))]
     elif damage in ("quote", "delimiter", "bytes") and data:
         at = draw(st.integers(0, len(data)))
-        insert = {"quote": b'"', "delimiter": b";"}.get(damage) or draw(st.binary(min_size=1, max_size=4))
+        insert = {"quote": b'"', "delimiter": b";"}.get(damage) or draw(
+            st.binary(min_size=1, max_size=4)
+        )
         data = data[:at] + insert + data[at:]
     elif damage == "repeat" and rows:
         lines = data.split(b"\n")
