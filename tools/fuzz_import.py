@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import sys
 import tempfile
 import time
@@ -113,6 +114,7 @@ class Generated:
     ids: tuple[str, ...]  # ids of the generated data rows, when the file is not damaged
     amounts: tuple[str, ...]
     damaged: bool
+    options: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _quote(cell: str) -> str:
@@ -123,23 +125,36 @@ def _quote(cell: str) -> str:
 
 @st.composite
 def deal_files(draw: st.DrawFn) -> Generated:
-    extra = draw(st.lists(st.sampled_from(EXTRA), max_size=3, unique=True))
+    free = st.text(min_size=0, max_size=12).filter(lambda t: t.strip() not in HEADERS)
+    extra = draw(st.lists(st.one_of(st.sampled_from(EXTRA), free), max_size=4))
     header = HEADERS + extra
     n = draw(st.integers(min_value=0, max_value=12))
     rows: list[list[str]] = []
     for i in range(n):
         plain = st.integers(0, 10**6).map(str)
         amount = draw(st.one_of(plain, plain, plain, st.sampled_from(CELLS)))
-        row = [f"id{i}", draw(st.sampled_from(OUTCOMES)), "2026-01-05", amount]
+        outcome = draw(
+            st.one_of(st.sampled_from(OUTCOMES), st.sampled_from(OUTCOMES), st.sampled_from(CELLS))
+        )
+        created = draw(
+            st.one_of(st.just("2026-01-05"), st.just("2026-01-05"), st.sampled_from(CELLS))
+        )
+        row = [f"id{i}", outcome, created, amount]
         row += [draw(st.sampled_from(CELLS)) for _ in extra]
         rows.append(row)
     text = "\n".join(",".join(_quote(c) for c in r) for r in [header, *rows]) + "\n"
     kind = draw(st.sampled_from(["csv", "csv", "csv", "xlsx", "parquet"]))
     if kind in ("xlsx", "parquet"):
-        frame = pd.DataFrame(rows, columns=header, dtype=str)
+        labels = [f"{h}.{i}" if header.index(h) != i else h for i, h in enumerate(header)]
+        frame = pd.DataFrame(rows, columns=labels, dtype=str)
         buf = io.BytesIO()
         if kind == "xlsx":  # a worksheet cannot hold control characters
-            frame = frame.replace(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", regex=True)
+            control = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+            frame = frame.replace(control, "", regex=True)
+            frame.columns = [
+                c if i < len(HEADERS) else re.sub(control, "", c) + f"#{i}"
+                for i, c in enumerate(labels)
+            ]
             frame.to_excel(buf, index=False)
         else:
             frame.to_parquet(buf, index=False)
@@ -167,8 +182,18 @@ def deal_files(draw: st.DrawFn) -> Generated:
         lines = data.split(b"\n")
         k = draw(st.integers(1, len(lines) - 1))
         data = b"\n".join([*lines[: k + 1], lines[k], *lines[k + 1 :]])
+    flags = draw(
+        st.sampled_from(
+            [
+                (),
+                (("won_values", ("Won",)),),
+                (("lost_values", ("lost",)),),
+                (("won_values", ("won",)), ("lost_values", ("lost",))),
+            ]
+        )
+    )
     return Generated("f.csv", data, tuple(r[0] for r in rows), tuple(r[3] for r in rows),
-                     damage != "none")  # fmt: skip
+                     damage != "none", flags)  # fmt: skip
 
 
 def _record(tally: Tally, out: Path, gen: Generated, what: str) -> None:
@@ -188,12 +213,12 @@ def check_one(gen: Generated, tally: Tally, out: Path) -> None:
         (root / "seed.csv").write_text("deal_id,outcome,created_at,amount\nS1,won,2025-01-02,1\n")
         path = root / gen.name
         path.write_bytes(gen.data)
-        ws = Workspace(root / "s.duckdb")
+        ws = Workspace(root / "s.duckdb" if tally.inputs % 5 == 0 else ":memory:")
         try:
             ws.import_deals(root / "seed.csv")
             before = fingerprint_connection(ws.store.con)
             try:
-                ws.import_deals(path)
+                ws.import_deals(path, **dict(gen.options))  # type: ignore[arg-type]
             except WinlossError as exc:
                 tally.refused += 1
                 message = str(exc)

@@ -136,3 +136,34 @@ def test_two_imports_at_once_wait_or_say_busy_and_lose_nothing(
         code, err = _import(db, files["second"])
     assert code == 0, err
     assert store_fingerprint(db, volatile=False) == store_fingerprint(files["both"], volatile=False)
+
+
+@pytest.mark.parametrize(
+    ("signum", "point"), [(signal.SIGKILL, 0.5), (signal.SIGINT, 0.85)], ids=["SIGKILL", "SIGINT"]
+)
+def test_a_signalled_wide_import_leaves_the_store_as_it_was_or_complete(
+    files: dict[str, Path], tmp_path: Path, signum: signal.Signals, point: float
+) -> None:
+    wide = tmp_path / "wide.csv"
+    with wide.open("w") as fh:
+        fh.write("deal_id,outcome,created_at," + ",".join(f"c{i}" for i in range(1000)) + "\n")
+        for r in range(200):
+            fh.write(
+                f"W{r},won,2025-01-02," + ",".join(str((r + i) % 7) for i in range(1000)) + "\n"
+            )
+    clean = tmp_path / "clean.duckdb"
+    shutil.copy(files["seed"], clean)
+    started = time.monotonic()
+    assert _import(clean, wide)[0] == 0
+    duration = time.monotonic() - started
+    db = tmp_path / "s.duckdb"
+    shutil.copy(files["seed"], db)
+    before = store_fingerprint(db, volatile=False)
+    after = store_fingerprint(clean, volatile=False)
+    proc = _start(db, wide)
+    time.sleep(point * duration)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=600)
+    assert store_fingerprint(db, volatile=False) in (before, after), err.decode()
+    assert _import(db, wide)[0] == 0
+    assert store_fingerprint(db, volatile=False) == after

@@ -252,3 +252,29 @@ def test_common_labels_map_without_flags_and_all_missing_columns_are_named(
         ws.import_deals(g, columns={"outcome": "result"})
     assert "'deal_id', 'created_at'" in str(info.value)
     assert "--column deal_id=COLUMN --column created_at=COLUMN" in str(info.value)
+
+
+def test_bad_values_in_lookup_joined_columns_are_reported_not_dropped(
+        ws: Workspace, tmp_path: Path) -> None:
+    """Issue #8: a value of a joined side file that does not convert is a refusal naming the side
+    file, not an empty cell."""
+    from winloss.model.mapping import Lookup, Mapping
+
+    write(tmp_path, "accounts.csv", "account,headcount,since\nAcme,12,2020-01-01\nBeta,many,"
+                                    "2021-02-03\n")
+    deals = write(tmp_path, "d.csv", "deal_id,outcome,created_at,account\n"
+                                     "a,won,2026-01-01,Acme\nb,lost,2026-01-02,Beta\n")
+    mapping = Mapping(lookups=(Lookup("accounts.csv", "account", "account",
+                                      {"headcount": "stakeholders",
+                                       "since": "champion_start_date"}),))
+    with pytest.raises(ValidationError) as info:
+        ws.import_deals(deals, mapping=mapping)
+    message = str(info.value)
+    assert "row 3" in message and "stakeholders (from accounts.csv)" in message
+    assert "'many'" in message and ws.deals().empty
+    write(tmp_path, "accounts.csv", "account,headcount,since\nAcme,12,2020-01-01\nBeta,3,"
+                                    "2021-02-03\n")
+    ws.import_deals(deals, mapping=mapping)
+    d = ws.deals().set_index("deal_id")
+    assert d["stakeholders"].to_dict() == {"a": 12, "b": 3}
+    assert d.loc["b", "champion_start_date"] == pd.Timestamp("2021-02-03")
