@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from tests.ingest.store_state import fingerprint_connection  # noqa: E402
 
 from winloss import WinlossError, Workspace  # noqa: E402
+from winloss.model.vocabulary import BOOL_SYNONYMS, OUTCOME_SYNONYMS, normalise_token  # noqa: E402
 
 HEADERS = ["deal_id", "outcome", "created_at", "amount"]
 EXTRA = ["segment", "notes", "stakeholders", "closed_at", "Custom Field", "custom field", "x-y"]
@@ -115,6 +116,7 @@ class Generated:
     amounts: tuple[str, ...]
     damaged: bool
     options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    outcomes: tuple[str, ...] = ()
 
 
 def _quote(cell: str) -> str:
@@ -193,7 +195,7 @@ def deal_files(draw: st.DrawFn) -> Generated:
         )
     )
     return Generated("f.csv", data, tuple(r[0] for r in rows), tuple(r[3] for r in rows),
-                     damage != "none", flags)  # fmt: skip
+                     damage != "none", flags, tuple(r[1] for r in rows))  # fmt: skip
 
 
 def _record(tally: Tally, out: Path, gen: Generated, what: str) -> None:
@@ -238,7 +240,29 @@ def check_one(gen: Generated, tally: Tally, out: Path) -> None:
             ws.close()
 
 
+def _word_side(cell: str, gen: Generated) -> str | None:
+    """The outcome a cell must have whatever the rules: a named value, or a word for one side."""
+    token = normalise_token(cell)
+    for key, side in (("won_values", "won"), ("lost_values", "lost")):
+        if any(normalise_token(v) == token for v in dict(gen.options).get(key, ())):
+            return side
+    if token in BOOL_SYNONYMS:
+        return None  # yes/no: its meaning depends on the values named
+    return OUTCOME_SYNONYMS.get(token)
+
+
 def _check_rows(ws: Workspace, gen: Generated, tally: Tally, out: Path) -> None:
+    outcomes = ws.store.query("SELECT deal_id, outcome FROM deals WHERE deal_id <> 'S1'")
+    stored_outcome = dict(zip(outcomes["deal_id"], outcomes["outcome"], strict=True))
+    for deal_id, cell in zip(gen.ids, gen.outcomes, strict=True):
+        side = _word_side(cell, gen)
+        if side is not None and stored_outcome.get(deal_id) not in (side, None):
+            _record(
+                tally,
+                out,
+                gen,
+                f"{deal_id}: outcome {cell!r} stored as {stored_outcome[deal_id]!r}, not {side!r}",
+            )
     stored = ws.store.query("SELECT deal_id, amount FROM deals WHERE deal_id <> 'S1'")
     expected = dict(zip(gen.ids, gen.amounts, strict=True))
     missing = sorted(set(expected) - set(stored["deal_id"]))

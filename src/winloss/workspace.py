@@ -226,7 +226,8 @@ class Workspace:
 
         columns = ["kind", "row", "column", "value", "problem"]
         try:
-            prepared, _ = self._prepare_file(table, file, **{**options, "on_orphan": "keep"})
+            checking: ImportOptions = {**options, "on_orphan": "keep"}
+            prepared, _ = self._prepare_file(table, file, **checking)
         except ValidationError as exc:
             return ImportCheck(pd.DataFrame([{"kind": "invalid value", "row": p.row,
                                               "column": p.column, "value": p.value,

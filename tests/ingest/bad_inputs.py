@@ -305,6 +305,30 @@ CASES: list[Case] = [
         options={"won_values": ("Won",)},
         refused=("row 3", "'maybe'", "--lost-value"),
     ),
+    # found while fuzzing: a word for one side must never flip to the other
+    Case(
+        "lost-value-alone-never-flips-a-lost-word",
+        "a.csv",
+        csv("o18,lost,2026-01-05,1", "o19,Closed Lost,2026-01-05,1", "o20,Won,2026-01-05,1"),
+        options={"lost_values": ("lost",)},
+        refused=("row 3", "'Closed Lost'", "--lost-value if it means lost"),
+    ),
+    Case(
+        "lost-value-alone-with-won-and-open-words",
+        "a.csv",
+        csv("o25,lost,2026-01-05,1", "o26,Won,2026-01-05,1", "o27,open,2026-01-05,1",
+            "o28,Closed Won,2026-01-05,1"),
+        options={"lost_values": ("lost",)},
+        expect={"o25": {"outcome": "lost"}, "o26": {"outcome": "won"},
+                "o27": {"outcome": "open"}, "o28": {"outcome": "won"}},
+    ),  # fmt: skip
+    Case(
+        "won-value-alone-and-a-same-side-word",
+        "a.csv",
+        csv("o22,Won,2026-01-05,1", "o23,Closed Won,2026-01-05,1", "o24,Lost,2026-01-05,1"),
+        options={"won_values": ("Won",)},
+        refused=("row 3", "'Closed Won'", "--won-value if it means won"),
+    ),
     Case(
         "won-value-no-inverts-yes",
         "a.csv",

@@ -267,7 +267,7 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
 @pass_state
 def settings(state: State, fiscal_year_start: int | None, fmt: str) -> None:
     """Show the store's settings, or change them."""
-    ws = state.workspace()
+    ws = state.workspace(read_only=fiscal_year_start is None)
     if fiscal_year_start is not None:
         ws.set_fiscal_year_start(fiscal_year_start)
         message(f"fiscal year starts in month {fiscal_year_start}; quarters are recomputed")

@@ -5,10 +5,11 @@ The rules, in order, for an outcome column:
 1. values the mapping lists (``--won-value``, ``--lost-value``, ``open_values``) are the truth;
 2. open-deal values (:data:`~winloss.model.vocabulary.OPEN_OUTCOME_VALUES`: open, pending, in
    progress, …) are open;
-3. with only ``--won-value`` given, every other value is lost when the column has one other
-   value, or when the value is a recognised outcome word (e.g. "Yes" beside ``--won-value No``);
-   likewise with only ``--lost-value``. Any other value is an error naming it, so "maybe" is
-   never quietly counted as a loss;
+3. with only ``--won-value`` given, every other value is lost when it is a yes/no word ("Yes"
+   beside ``--won-value No``), a word for lost (Lost, Closed Lost …), or the column's one other
+   value; likewise with only ``--lost-value``. A word for the same side ("Closed Won" beside
+   ``--won-value Won``) or any other value is an error naming it, so neither "maybe" nor "Closed
+   Won" is ever quietly counted as a loss;
 4. with both given, a value in neither list (and not open) is an error;
 5. with neither, the built-in synonyms (Closed Won, Won, Win, true, 1, Loss, Closed Lost …) apply.
 """
@@ -22,7 +23,12 @@ import pandas as pd
 
 from winloss.ingest.normalize import by_distinct, parse_bools
 from winloss.model.mapping import Mapping
-from winloss.model.vocabulary import OPEN_OUTCOME_VALUES, OUTCOME_SYNONYMS, normalise_token
+from winloss.model.vocabulary import (
+    BOOL_SYNONYMS,
+    OPEN_OUTCOME_VALUES,
+    OUTCOME_SYNONYMS,
+    normalise_token,
+)
 
 #: Adds a problem: (bad-cell mask, raw column, column label, what is wrong and what to do).
 ReportProblem = Callable[[np.ndarray, pd.Series, str, str], None]
@@ -57,9 +63,12 @@ def outcome_reader(
         if explicit and token in OPEN_OUTCOME_VALUES:
             return "open"
         if won_only or lost_only:
-            if len(others) == 1 or token in OUTCOME_SYNONYMS:
+            side = OUTCOME_SYNONYMS.get(token)
+            if token in BOOL_SYNONYMS or side == complement:
                 return complement
-            return None
+            if side is None and len(others) == 1:
+                return complement
+            return None  # a word for the given side, or one of several unknown values
         if mapping.won_values and mapping.lost_values:
             return None
         return OUTCOME_SYNONYMS.get(token)
@@ -84,9 +93,9 @@ def _problem_text(mapping: Mapping) -> str:
         )
         other = "lost" if side == "won" else "won"
         return (
-            f"not a {side} value ({', '.join(given)}) and the column has several other values; "
-            f"say which mean {other} with --{other}-value (open deals: open_values: in a "
-            "mapping file)"
+            f"not one of the {side} values ({', '.join(given)}) and not clearly {other}; add it "
+            f"with --{side}-value if it means {side}, or --{other}-value if it means {other} "
+            "(open deals: open_values: in a mapping file)"
         )
     return (
         "not a recognised outcome; say which value means won with --won-value (and lost with "
