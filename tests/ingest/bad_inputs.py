@@ -305,7 +305,7 @@ CASES: list[Case] = [
         options={"won_values": ("Won",)},
         refused=("row 3", "'maybe'", "--lost-value"),
     ),
-    # found while fuzzing: a word for one side must never flip to the other
+    # found while writing the fuzzer's outcome check: a word for one side must never flip
     Case(
         "lost-value-alone-never-flips-a-lost-word",
         "a.csv",

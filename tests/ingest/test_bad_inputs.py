@@ -24,7 +24,7 @@ BASELINE = (
 @pytest.fixture
 def seeded(tmp_path: Path) -> Iterator[Workspace]:
     """A store holding three known deals, so 'unchanged' is a real comparison."""
-    ws = Workspace(tmp_path / "store.duckdb")
+    ws = Workspace(":memory:")  # the same transactions as a file; the CLI tests use files
     base = tmp_path / "baseline.csv"
     base.write_text(BASELINE)
     ws.import_deals(base)

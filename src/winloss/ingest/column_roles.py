@@ -61,13 +61,20 @@ def _missing_source(file: str, role: str, source: str, labels: list[str]) -> Usa
 
 
 def map_columns(
-    frame: pd.DataFrame, table: Table, mapping: Mapping, file: str
+    frame: pd.DataFrame,
+    table: Table,
+    mapping: Mapping,
+    file: str,
+    file_labels: list[str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Resolve every role to a source label: (frame, role → label).
 
-    Raises :class:`UsageError` for an unknown role or a named source column missing from the file.
+    ``file_labels`` are the file's own header (without columns joined from lookup files), shown
+    when a named source column is missing. Raises :class:`UsageError` for an unknown role or a
+    named source column missing from the file.
     """
     labels = list(frame.columns)
+    header = file_labels if file_labels is not None else labels
     roles = valid_roles(table)
     explicit = set(mapping.explicit_columns)
     mapped: dict[str, str] = {}
@@ -85,7 +92,7 @@ def map_columns(
             continue
         hit = find_label(candidates, labels)
         if hit is None and role in explicit:
-            raise _missing_source(file, role, candidates[0], labels)
+            raise _missing_source(file, role, candidates[0], header)
         if hit is not None:
             mapped[role] = hit
     # canonical names present verbatim are mapped to themselves

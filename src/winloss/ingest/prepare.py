@@ -345,7 +345,7 @@ def prepare(
     joined: dict[str, str] = {}
     if table is DEALS:
         frame, joined = apply_lookups(raw, mapping, refs, unmatched, notes)
-    frame, mapped = map_columns(frame, table, mapping, raw.file)
+    frame, mapped = map_columns(frame, table, mapping, raw.file, list(raw.frame.columns))
     refuse_wide(frame, table, mapping, mapped, raw.file)
     frame = _clean(frame, mapping)
     mapping = settle_date_order(frame, table, mapped, mapping, notes)
