@@ -100,15 +100,20 @@ def import_cmd(state: State, table: str, file: str, preset: str | None,
             raise ImportInterrupted(f"{Path(file).name}: interrupted before anything was written; "
                                     "the store is unchanged. Run the import again.") from None
         raise
-    for note in result.notes:
-        message(f"note: {note}")
-    counts = dict(result.outcomes)
-    outcome_text = (": " + " / ".join(f"{n:,} {k}" for k, n in counts.items())) if counts else ""
-    message(f"imported {result.rows_read:,} rows from {Path(file).name} into {result.table}: "
-            f"{result.inserted:,} new, {result.updated:,} updated{outcome_text} ({ws.path})")
-    if result.interrupted_after_commit:
+    from winloss.store.duckdb_store import sigint_deferred
+
+    with sigint_deferred() as late:  # committed: a Ctrl-C now must not read as a failure
+        for note in result.notes:
+            message(f"note: {note}")
+        counts = dict(result.outcomes)
+        outcome_text = (": " + " / ".join(f"{n:,} {k}" for k, n in counts.items())
+                        if counts else "")
+        message(f"imported {result.rows_read:,} rows from {Path(file).name} into "
+                f"{result.table}: {result.inserted:,} new, {result.updated:,} updated"
+                f"{outcome_text} ({ws.path})")
+        emit_mapping(result.to_dict(), fmt, title="import")
+    if result.interrupted_after_commit or late:
         message("note: Ctrl-C arrived after the import was committed: every row above is stored")
-    emit_mapping(result.to_dict(), fmt, title="import")
 
 
 @click.command()

@@ -107,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         cli.main(args=argv, prog_name="winloss", standalone_mode=False)
+        if argv is None:  # a real process: a Ctrl-C while Python exits is not an error
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted (Ctrl-C); an import is all-or-nothing, so nothing was half-written",
                    err=True)

@@ -199,8 +199,8 @@ class ImportResult:
 
 
 @contextlib.contextmanager
-def _sigint_deferred() -> Iterator[list[bool]]:
-    """Hold Ctrl-C while a COMMIT runs; the flag says whether one arrived meanwhile."""
+def sigint_deferred() -> Iterator[list[bool]]:
+    """Hold Ctrl-C from a COMMIT until the result is reported; the list says whether one came."""
     arrived: list[bool] = []
     if threading.current_thread() is not threading.main_thread():
         yield arrived
@@ -321,6 +321,8 @@ class DuckDBStore:
         cols = list(frame.columns)
         if self.read_only:
             raise StoreError(f"{self.path} is open read-only; open it for writing to import")
+        defer = contextlib.ExitStack()  # Ctrl-C held from COMMIT until the result is built
+        interrupted: list[bool] = []
         self.con.execute("BEGIN TRANSACTION")
         try:
             registry: list[list[Any]] = []
@@ -376,9 +378,10 @@ class DuckDBStore:
                  prepared.rows_read, inserted, int(updated), dt.datetime.now(),
                  json.dumps(prepared.notes)],
             )
-            with _sigint_deferred() as interrupted:
-                self.con.execute("COMMIT")
+            interrupted = defer.enter_context(sigint_deferred())
+            self.con.execute("COMMIT")
         except BaseException as exc:
+            defer.close()
             with contextlib.suppress(duckdb.Error):  # an interrupted query may have ended it
                 self.con.execute("ROLLBACK")
             if isinstance(exc, KeyboardInterrupt) or "interrupt" in str(exc).casefold():
@@ -394,18 +397,19 @@ class DuckDBStore:
         finally:
             with contextlib.suppress(duckdb.Error):
                 self.con.unregister("_incoming")
-        if table is DEALS:
-            self._create_views()
-        return ImportResult(
-            table=table.name, file=prepared.file, rows_read=prepared.rows_read,
-            inserted=inserted, updated=int(updated),
-            duplicates_dropped=prepared.duplicates_dropped,
-            custom_fields=tuple(c.name for c in prepared.custom_fields),
-            notes=tuple(prepared.notes),
-            outcomes=tuple(prepared.outcome_counts().items()),
-            orphans_dropped=prepared.orphans_dropped,
-            interrupted_after_commit=bool(interrupted),
-        )
+        with defer:
+            if table is DEALS:
+                self._create_views()
+            return ImportResult(
+                table=table.name, file=prepared.file, rows_read=prepared.rows_read,
+                inserted=inserted, updated=int(updated),
+                duplicates_dropped=prepared.duplicates_dropped,
+                custom_fields=tuple(c.name for c in prepared.custom_fields),
+                notes=tuple(prepared.notes),
+                outcomes=tuple(prepared.outcome_counts().items()),
+                orphans_dropped=prepared.orphans_dropped,
+                interrupted_after_commit=bool(interrupted),
+            )
 
     def _add_columns(self, table: str, fields: list[CustomField]) -> None:
         """Add custom columns, inside the import's transaction.
