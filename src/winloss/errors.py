@@ -8,6 +8,7 @@
     │   ├── ValidationError      bad values: names file, row, column and what to do
     │   └── DuplicateKeyError    the same id more than once in one file
     ├── StoreError               the store cannot be opened, migrated or written
+    │   └── ImportInterrupted    Ctrl-C during an import; says whether anything was stored
     └── InsufficientDataError    too few deals for the analysis asked for
 
 Every message says what to do next; the CLI shows it on one line (``--debug`` for the traceback).
@@ -84,6 +85,12 @@ class DuplicateKeyError(InputError):
 
 class StoreError(WinlossError):
     """The store cannot be opened, migrated or written."""
+
+
+class ImportInterrupted(StoreError):
+    """An import interrupted (Ctrl-C) before it was committed: the store is unchanged."""
+
+    exit_code = 130
 
 
 class InsufficientDataError(WinlossError):

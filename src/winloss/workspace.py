@@ -6,21 +6,25 @@ The CLI, the web app and the tests all build a ``Workspace``; each CLI command i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
 
 from winloss.errors import UsageError
-
-if TYPE_CHECKING:
-    from winloss.analyze.qbr.analysis import QbrResult
-from winloss.ingest.prepare import DuplicatePolicy, UnknownValuePolicy, prepare
+from winloss.ingest.orphans import RELATED_TABLES, apply_orphan_policy, orphan_mask
+from winloss.ingest.prepare import prepare
 from winloss.ingest.readers import RawFrame, frame_as_raw, read_file
 from winloss.model.deals import DealField, DealFilter
 from winloss.model.mapping import Mapping, resolve_mapping
 from winloss.model.period import Quarter
+from winloss.model.prepared_import import (
+    DuplicatePolicy,
+    OrphanPolicy,
+    PreparedImport,
+    UnknownValuePolicy,
+)
 from winloss.model.schema import DEALS, Table, table_for
 from winloss.store.duckdb_store import (
     DuckDBStore,
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from winloss.analyze.paths.evaluation import PathEvaluationResult
     from winloss.analyze.paths.eventlog import EventLogImport
     from winloss.analyze.paths.graph import GraphResult
+    from winloss.analyze.qbr.analysis import QbrResult
 
 
 class ImportOptions(TypedDict, total=False):
@@ -53,12 +58,16 @@ class ImportOptions(TypedDict, total=False):
         Outcome values meaning won / lost.
     no_dates
         The file has no dates at all.
-    day_first
-        Read ambiguous dates day-first (default month-first).
+    day_first, month_first
+        Read dates day-first or month-first. Without either, the order comes from the file's
+        unambiguous dates (3/15/2026); a file whose dates all read both ways is refused.
     on_duplicate
         ``error`` (default), ``keep-last`` or ``keep-first``.
     unknown_values
         Values outside a vocabulary: ``error`` (default), ``other`` or ``keep``.
+    on_orphan
+        Stakeholders, activities, stages or captures naming a deal not in the store: ``error``
+        (default: refused, rows listed), ``keep`` or ``skip`` (count and rows reported).
     sheet
         Excel sheet name or index.
     generate_ids
@@ -72,10 +81,37 @@ class ImportOptions(TypedDict, total=False):
     lost_values: tuple[str, ...]
     no_dates: bool | None
     day_first: bool | None
+    month_first: bool | None
     on_duplicate: DuplicatePolicy
     unknown_values: UnknownValuePolicy
+    on_orphan: OrphanPolicy
     sheet: str | int | None
     generate_ids: bool
+
+
+@dataclass(frozen=True)
+class ImportCheck:
+    """What ``--check`` found: every problem, and what an import would store if there were none.
+
+    ``rows`` and ``outcomes`` (won / lost / open counts for deals) are filled only when the file
+    prepared cleanly.
+    """
+
+    problems: pd.DataFrame
+    rows: int | None = None
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def summary(self, name: str) -> str:
+        """One line for people: the verdict and what to do next."""
+        if not self.problems.empty:
+            kinds = self.problems["kind"].value_counts()
+            what = ", ".join(f"{n:,} {k}" for k, n in kinds.items())
+            return (f"{name}: {len(self.problems):,} problem(s) ({what}); nothing was imported. "
+                    "Fix the rows listed (or choose a policy: --on-duplicate, --unknown-values, "
+                    "--on-orphan) and run --check again")
+        counts = (": " + " / ".join(f"{n:,} {k}" for k, n in self.outcomes.items())
+                  if self.outcomes else "")
+        return f"{name}: no problems; it would import {self.rows or 0:,} row(s){counts}"
 
 
 class Workspace:
@@ -158,22 +194,24 @@ class Workspace:
                   else file_sha256(file))
         return self.store.write(prepared, content_sha256=digest, preset=m.preset)
 
-    def check_file(self, table: str | Table, file: str | Path | pd.DataFrame,
-                   **options: Unpack[ImportOptions]) -> pd.DataFrame:
-        """Validate ``file`` as :meth:`import_file` would, write nothing, and list every problem.
+    def check(self, table: str | Table, file: str | Path | pd.DataFrame,
+              **options: Unpack[ImportOptions]) -> ImportCheck:
+        """Validate ``file`` as :meth:`import_file` would and write nothing.
 
-        One row per problem (``kind``: invalid value, duplicate id, file), with row, column, value
-        and what is wrong; an empty frame means the file would import as it is.
+        Returns every problem (``kind``: invalid value, duplicate id, orphan, file) with row,
+        column, value and what is wrong, and the rows and outcomes an import would store.
         """
         from winloss.errors import DuplicateKeyError, InputError, ValidationError
 
         columns = ["kind", "row", "column", "value", "problem"]
         try:
-            self._prepare_file(table, file, **options)
+            checking: ImportOptions = {**options, "on_orphan": "keep"}
+            prepared, _ = self._prepare_file(table, file, **checking)
         except ValidationError as exc:
-            return pd.DataFrame([{"kind": "invalid value", "row": p.row, "column": p.column,
-                                  "value": p.value, "problem": p.problem}
-                                 for p in exc.problems], columns=columns)
+            return ImportCheck(pd.DataFrame([{"kind": "invalid value", "row": p.row,
+                                              "column": p.column, "value": p.value,
+                                              "problem": p.problem}
+                                             for p in exc.problems], columns=columns))
         except DuplicateKeyError as exc:
             tbl = table if isinstance(table, Table) else table_for(table)
             key_name = "/".join(tbl.key)
@@ -183,14 +221,29 @@ class Workspace:
                     others = ", ".join(str(x) for x in found if x != r)
                     rows.append({"kind": "duplicate id", "row": r, "column": key_name,
                                  "value": key, "problem": f"also on row(s) {others}"})
-            return pd.DataFrame(rows, columns=columns)
+            return ImportCheck(pd.DataFrame(rows, columns=columns))
         except InputError as exc:
-            return pd.DataFrame([{"kind": "file", "row": None, "column": None, "value": None,
-                                  "problem": str(exc)}], columns=columns)
-        return pd.DataFrame(columns=columns)
+            return ImportCheck(pd.DataFrame([{"kind": "file", "row": None, "column": None,
+                                              "value": None, "problem": str(exc)}],
+                                            columns=columns))
+        problems = pd.DataFrame(columns=columns)
+        if options.get("on_orphan", "error") == "error":
+            mask = orphan_mask(prepared, self.store.deal_ids())
+            positions = [int(i) for i in mask.nonzero()[0]]
+            problems = pd.DataFrame([
+                {"kind": "orphan", "row": prepared.row_numbers[i], "column": "deal_id",
+                 "value": str(prepared.frame["deal_id"].iloc[i]),
+                 "problem": "no such deal in the store; import the deal first, or choose "
+                            "--on-orphan keep|skip"} for i in positions], columns=columns)
+        return ImportCheck(problems, rows=len(prepared.frame), outcomes=prepared.outcome_counts())
+
+    def check_file(self, table: str | Table, file: str | Path | pd.DataFrame,
+                   **options: Unpack[ImportOptions]) -> pd.DataFrame:
+        """The problems of :meth:`check` alone; an empty frame means the file would import."""
+        return self.check(table, file, **options).problems
 
     def _prepare_file(self, table: str | Table, file: str | Path | pd.DataFrame,
-                      **options: Unpack[ImportOptions]) -> tuple[Any, Mapping]:
+                      **options: Unpack[ImportOptions]) -> tuple[PreparedImport, Mapping]:
         """Read, map and validate a file: (prepared import, the mapping used)."""
         tbl = table if isinstance(table, Table) else table_for(table)
         raw: RawFrame = (frame_as_raw(file) if isinstance(file, pd.DataFrame)
@@ -215,9 +268,16 @@ class Workspace:
             )
         if options.get("day_first"):
             m = replace(m, day_first=True)
+        if options.get("month_first"):
+            m = replace(m, month_first=True)
+        if m.day_first and m.month_first:
+            raise UsageError("dates cannot be both day-first and month-first; choose one")
         prepared = prepare(raw, tbl, m, on_duplicate=options.get("on_duplicate", "error"),
                            unknown_values=options.get("unknown_values", "error"),
                            generate_ids=options.get("generate_ids", False))
+        if tbl.name in RELATED_TABLES:
+            prepared = apply_orphan_policy(prepared, self.store.deal_ids(),
+                                           options.get("on_orphan", "error"))
         return prepared, m
 
     def import_deals(self, file: str | Path | pd.DataFrame,

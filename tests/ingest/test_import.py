@@ -188,8 +188,10 @@ def test_mapping_file_with_value_maps(ws: Workspace, tmp_path: Path) -> None:
 def test_other_tables_import(ws: Workspace, tmp_path: Path) -> None:
     f = write(tmp_path, "roles.csv", "OpportunityId,ContactId,Role,Title\nD1,C1,Decision Maker,"
                                      "CFO\nD1,C2,Evaluator,Analyst\n")
-    ws.import_file("stakeholders", f, columns={"deal_id": "OpportunityId",
-                                               "contact_id": "ContactId"})
+    r = ws.import_file("stakeholders", f, columns={"deal_id": "OpportunityId",
+                                                   "contact_id": "ContactId"}, on_orphan="keep")
+    assert any("2 stakeholders row(s) name a deal not in the store" in n and "row 3 ('D1')" in n
+               for n in r.notes)
     roles = ws.table("stakeholders").set_index("contact_id")["role"].to_dict()
     assert roles == {"C1": "decision_maker", "C2": "influencer"}
 
@@ -199,22 +201,25 @@ def test_salesforce_history_and_tasks_map_without_flags(ws: Workspace, tmp_path:
                  "OpportunityId,StageName,CreatedDate,CloseDate,Amount\n"
                  "006A1,Prospecting,2026-01-10T09:00:00Z,2026-03-31,1000\n"
                  "006A1,Closed Won,2026-03-15T10:00:00Z,2026-03-15,1200\n")
-    ws.import_file("stages", hist)
+    ws.import_file("stages", hist, on_orphan="keep")
     h = ws.table("stages").sort_values("entered_at")
     assert h["stage"].tolist() == ["Prospecting", "Closed Won"]
     assert h["amount"].tolist() == [1000, 1200]
     tasks = write(tmp_path, "Task.csv", "Id,WhatId,WhoId,Type,ActivityDate,Status\n"
                                        "00T1,006A1,003X,Call,2026-01-12,Completed\n")
-    ws.import_file("activities", tasks)
+    ws.import_file("activities", tasks, on_orphan="keep")
     assert ws.table("activities")["type"].tolist() == ["Call"]
 
 
-def test_ambiguous_day_month_dates_get_a_note_and_day_first_reads_them(
+def test_all_ambiguous_dates_are_refused_until_the_order_is_said(
         ws: Workspace, tmp_path: Path) -> None:
     f = write(tmp_path, "dmy.csv", "deal_id,outcome,created_at,closed_at\n"
                                    "a,won,02/01/2025,02/07/2025\nb,lost,03/01/2025,04/02/2025\n")
-    r = ws.import_deals(f)
-    assert any("month-first and day-first" in n and "created_at" in n for n in r.notes)
+    with pytest.raises(InputError, match=r"--month-first or --day-first") as info:
+        ws.import_deals(f)
+    assert "'created_at'" in str(info.value) and "Nothing was imported" in str(info.value)
+    assert ws.deals().empty
+    ws.import_deals(f, month_first=True)
     assert ws.deals().set_index("deal_id").loc["a", "cycle_days"] == 6
     ws.import_deals(f, day_first=True)
     d = ws.deals().set_index("deal_id")
@@ -247,3 +252,29 @@ def test_common_labels_map_without_flags_and_all_missing_columns_are_named(
         ws.import_deals(g, columns={"outcome": "result"})
     assert "'deal_id', 'created_at'" in str(info.value)
     assert "--column deal_id=COLUMN --column created_at=COLUMN" in str(info.value)
+
+
+def test_bad_values_in_lookup_joined_columns_are_reported_not_dropped(
+        ws: Workspace, tmp_path: Path) -> None:
+    """Issue #8: a value of a joined side file that does not convert is a refusal naming the side
+    file, not an empty cell."""
+    from winloss.model.mapping import Lookup, Mapping
+
+    write(tmp_path, "accounts.csv", "account,headcount,since\nAcme,12,2020-01-01\nBeta,many,"
+                                    "2021-02-03\n")
+    deals = write(tmp_path, "d.csv", "deal_id,outcome,created_at,account\n"
+                                     "a,won,2026-01-01,Acme\nb,lost,2026-01-02,Beta\n")
+    mapping = Mapping(lookups=(Lookup("accounts.csv", "account", "account",
+                                      {"headcount": "stakeholders",
+                                       "since": "champion_start_date"}),))
+    with pytest.raises(ValidationError) as info:
+        ws.import_deals(deals, mapping=mapping)
+    message = str(info.value)
+    assert "row 3" in message and "stakeholders (from accounts.csv)" in message
+    assert "'many'" in message and ws.deals().empty
+    write(tmp_path, "accounts.csv", "account,headcount,since\nAcme,12,2020-01-01\nBeta,3,"
+                                    "2021-02-03\n")
+    ws.import_deals(deals, mapping=mapping)
+    d = ws.deals().set_index("deal_id")
+    assert d["stakeholders"].to_dict() == {"a": 12, "b": 3}
+    assert d.loc["b", "champion_start_date"] == pd.Timestamp("2021-02-03")

@@ -60,3 +60,43 @@ def test_maven_imports_open_deals_as_open_and_joins_side_files(ws: Workspace) ->
     unmatched = ws.store.query("SELECT * FROM unmatched_values WHERE field = 'product'")
     assert unmatched["value"].tolist() == ["GTXPro"]
     assert any("no created date" in n for n in result.notes)
+
+
+TELCO_CSV = MAVEN_CSV.parents[1] / "ibm_telco_customer_churn" / "Telco-Customer-Churn.csv"
+
+
+@pytest.mark.realdata
+def test_telco_won_value_alone_makes_the_other_value_lost(ws: Workspace) -> None:
+    """Issue #9: ``--won-value No`` on Telco stores 5,174 won / 1,869 lost (counted here with
+    the csv module, independently of winloss)."""
+    import csv
+
+    path = require(TELCO_CSV)
+    with path.open(newline="") as fh:
+        churn = [row["Churn"] for row in csv.DictReader(fh)]
+    options = {"columns": {"deal_id": "customerID", "outcome": "Churn"},
+               "won_values": ("No",), "no_dates": True}
+    check = ws.check("deals", path, **options)
+    assert check.problems.empty and check.outcomes == {
+        "won": churn.count("No"), "lost": churn.count("Yes"), "open": 0}
+    result = ws.import_deals(path, **options)
+    assert dict(result.outcomes) == {"won": 5_174, "lost": 1_869, "open": 0}
+    stored = dict(ws.store.con.execute("SELECT outcome, count(*) FROM deals GROUP BY 1").fetchall())
+    assert stored == {"won": 5_174, "lost": 1_869}
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("flag", "parts"), [
+    ({"outcome": "NoSuchCol"}, ("'NoSuchCol'", "has no column")),
+    ({"amount": "close_valu"}, ("'close_valu'", "did you mean 'close_value'")),
+    ({"foo": "deal_stage"}, ("unknown column role 'foo'", "roles are")),
+])
+def test_maven_wrong_column_flags_are_refused(ws: Workspace, flag: dict[str, str],
+                                              parts: tuple[str, ...]) -> None:
+    from winloss import UsageError
+
+    path = require(MAVEN_CSV)
+    with pytest.raises(UsageError) as info:
+        ws.import_deals(path, columns=flag)
+    assert all(p in str(info.value) for p in parts)
+    assert ws.store.count("deals") == 0

@@ -26,10 +26,12 @@ def mapping_options(f: click.decorators.FC) -> click.decorators.FC:
                      help="Map a source column to a role, e.g. --column deal_id='Opp ID'. "
                      "Repeatable.")(f)
     f = click.option("--won-value", "won_values", multiple=True, metavar="VALUE",
-                     help="An outcome value that means won (others then mean lost unless "
-                     "they are open synonyms, or --lost-value is given). Repeatable.")(f)
+                     help="An outcome value that means won. Alone, the column's other values "
+                     "mean lost (open-deal values such as open, pending, in progress stay "
+                     "open); a value that is neither is an error. Repeatable.")(f)
     f = click.option("--lost-value", "lost_values", multiple=True, metavar="VALUE",
-                     help="An outcome value that means lost. Repeatable.")(f)
+                     help="An outcome value that means lost (alone: the others mean won, as "
+                     "above). Repeatable.")(f)
     return f
 
 
@@ -38,14 +40,21 @@ def mapping_options(f: click.decorators.FC) -> click.decorators.FC:
 @click.argument("file", type=click.Path(dir_okay=False))
 @mapping_options
 @click.option("--no-dates", is_flag=True, help="The file has no dates (time analyses skipped).")
-@click.option("--day-first", is_flag=True, help="Dates are day-first (31/12/2026) where the "
-              "order is ambiguous; the default is month-first.")
+@click.option("--day-first", is_flag=True, help="Dates are day-first (31/12/2026). Without "
+              "--day-first/--month-first the file's unambiguous dates decide; a file whose dates "
+              "all read both ways is refused.")
+@click.option("--month-first", is_flag=True, help="Dates are month-first (12/31/2026).")
 @click.option("--on-duplicate", type=click.Choice(["error", "keep-last", "keep-first"]),
               default="error", show_default=True,
               help="What to do with an id that occurs more than once in the file.")
 @click.option("--unknown-values", type=click.Choice(["error", "other", "keep"]), default="error",
               show_default=True,
               help="Values outside a controlled vocabulary: refuse, store as 'other', or keep.")
+@click.option("--on-orphan", type=click.Choice(["error", "keep", "skip"]), default="error",
+              show_default=True,
+              help="Stakeholders, activities, stages or captures naming a deal not in the store: "
+              "refuse (rows listed), import them anyway, or leave them out (count and rows "
+              "reported).")
 @click.option("--sheet", default=None, help="Excel sheet name (default: the first).")
 @click.option("--check", is_flag=True, help="Validate only: list every problem (bad values, "
               "duplicated ids with their rows) and write nothing. Exit 1 when there are any.")
@@ -53,43 +62,58 @@ def mapping_options(f: click.decorators.FC) -> click.decorators.FC:
 @pass_state
 def import_cmd(state: State, table: str, file: str, preset: str | None,
                mapping_file: str | None, columns: tuple[str, ...], won_values: tuple[str, ...],
-               lost_values: tuple[str, ...], no_dates: bool, day_first: bool, on_duplicate: str,
-               unknown_values: str, sheet: str | None, check: bool, fmt: str) -> None:
+               lost_values: tuple[str, ...], no_dates: bool, day_first: bool, month_first: bool,
+               on_duplicate: str, unknown_values: str, on_orphan: str, sheet: str | None,
+               check: bool, fmt: str) -> None:
     """Import FILE (CSV, Excel or Parquet) into TABLE, validated and all-or-nothing.
 
     Re-importing a file is safe: rows are upserted by their id.
     """
+    from winloss.errors import ImportInterrupted
     from winloss.model.mapping import parse_column_flags
     from winloss.workspace import Workspace
 
     db_path = Path(state.db or Workspace.default_path())
-    new_store = not db_path.exists()
-    ws = state.workspace()
     options = dict(preset=preset, mapping=mapping_file, columns=parse_column_flags(columns),
                    won_values=won_values, lost_values=lost_values, no_dates=no_dates or None,
-                   day_first=day_first or None,
-                   on_duplicate=on_duplicate, unknown_values=unknown_values, sheet=sheet)
+                   day_first=day_first or None, month_first=month_first or None,
+                   on_duplicate=on_duplicate, unknown_values=unknown_values,
+                   on_orphan=on_orphan, sheet=sheet)
     if check:
-        problems = ws.check_file(table, file, **options)
-        if problems.empty:
-            message(f"{Path(file).name}: no problems; it would import as it is")
+        # validation only: open the store read-only (a missing store is not created)
+        found = state.workspace(read_only=True).check(table, file, **options)
+        message(found.summary(Path(file).name))
+        if found.problems.empty:
             return
-        message(f"{Path(file).name}: {len(problems):,} problem(s); nothing was imported")
-        emit_frame(problems, fmt, title="problems", max_rows=10**9)
+        emit_frame(found.problems, fmt, title="problems", max_rows=10**9)
         raise SystemExit(1)
+    new_store = not db_path.exists()
+    ws = state.workspace()
     try:
         result = ws.import_file(table, file, **options)  # type: ignore[arg-type]
-    except Exception:
+    except BaseException as exc:
         if new_store and ws.store.count("imports") == 0:  # leave no empty store behind
             ws.close()
             for p in (db_path, Path(str(db_path) + ".wal")):
                 p.unlink(missing_ok=True)
+        if isinstance(exc, KeyboardInterrupt):
+            raise ImportInterrupted(f"{Path(file).name}: interrupted before anything was written; "
+                                    "the store is unchanged. Run the import again.") from None
         raise
-    for note in result.notes:
-        message(f"note: {note}")
-    message(f"imported {result.rows_read:,} rows from {Path(file).name} into {result.table}: "
-            f"{result.inserted:,} new, {result.updated:,} updated ({ws.path})")
-    emit_mapping(result.to_dict(), fmt, title="import")
+    from winloss.store.duckdb_store import sigint_deferred
+
+    with sigint_deferred() as late:  # committed: a Ctrl-C now must not read as a failure
+        for note in result.notes:
+            message(f"note: {note}")
+        counts = dict(result.outcomes)
+        outcome_text = (": " + " / ".join(f"{n:,} {k}" for k, n in counts.items())
+                        if counts else "")
+        message(f"imported {result.rows_read:,} rows from {Path(file).name} into "
+                f"{result.table}: {result.inserted:,} new, {result.updated:,} updated"
+                f"{outcome_text} ({ws.path})")
+        emit_mapping(result.to_dict(), fmt, title="import")
+    if result.interrupted_after_commit or late:
+        message("note: Ctrl-C arrived after the import was committed: every row above is stored")
 
 
 @click.command()
@@ -145,7 +169,7 @@ def deals(state: State, quarter: str | None, since: dt.datetime | None,
     from winloss.errors import UsageError
     from winloss.model.deals import DealFilter
 
-    ws = state.workspace()
+    ws = state.workspace(read_only=True)
     frame = ws.deals(DealFilter(quarter=quarter, since=since.date() if since else None,
                                 until=until.date() if until else None, segment=segment,
                                 outcome=outcome, owner=owner))
@@ -170,7 +194,7 @@ def deals(state: State, quarter: str | None, since: dt.datetime | None,
 @pass_state
 def info(state: State, fmt: str) -> None:
     """Summarise the store: rows per table, outcomes, dates, quarters, custom fields."""
-    data = state.workspace().info()
+    data = state.workspace(read_only=True).info()
     if fmt != "table":
         emit_mapping(data, fmt)
         return
@@ -248,7 +272,7 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
 @pass_state
 def settings(state: State, fiscal_year_start: int | None, fmt: str) -> None:
     """Show the store's settings, or change them."""
-    ws = state.workspace()
+    ws = state.workspace(read_only=fiscal_year_start is None)
     if fiscal_year_start is not None:
         ws.set_fiscal_year_start(fiscal_year_start)
         message(f"fiscal year starts in month {fiscal_year_start}; quarters are recomputed")

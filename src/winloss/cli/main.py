@@ -83,11 +83,13 @@ class State:
         self.debug = debug
         self._workspace: Any = None
 
-    def workspace(self) -> Any:
+    def workspace(self, *, read_only: bool = False) -> Any:
+        """The workspace; ``read_only`` for commands that only read (a read-only store works,
+        and a missing store is not created)."""
         if self._workspace is None:
             from winloss.workspace import Workspace
 
-            self._workspace = Workspace(self.db)
+            self._workspace = Workspace(self.db, read_only=read_only)
         return self._workspace
 
 
@@ -115,9 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         cli.main(args=argv, prog_name="winloss", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 1
+        if argv is None:  # a real process: a Ctrl-C while Python exits is not an error
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted (Ctrl-C); an import is all-or-nothing, so nothing was half-written",
+                   err=True)
+        return 130
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -131,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, WinlossError):
             click.echo(f"error: {exc}", err=True)
             return exc.exit_code
+        if type(exc).__module__.startswith("duckdb") and "corrupt" in str(exc).casefold():
+            click.echo("error: the store is damaged (a block fails its checksum: "
+                       f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
+                       "aside and import again", err=True)
+            return 1
         click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the "
                    "traceback, and please report it)", err=True)
         return 1

@@ -32,7 +32,10 @@ def plan(state: State, quarter: str | None, window: int | None, fmt: str,
     ws = state.workspace()
     result = ws.plan(quarter=quarter, window=window, record=not no_record,
                      adjustments=not no_adjustments)
-    renders = {"json": result.to_json, "yaml": result.to_yaml, "csv": result.to_csv}
+    from winloss.csv_safety import neutralise_csv_text
+
+    renders = {"json": result.to_json, "yaml": result.to_yaml,
+               "csv": lambda: neutralise_csv_text(result.to_csv())}
     if output:
         suffix = Path(output).suffix.lower().lstrip(".")
         kind = {"yml": "yaml"}.get(suffix, suffix)

@@ -27,7 +27,10 @@ def emit_frame(frame: Any, fmt: str, *, title: str | None = None, max_rows: int 
         records = json.loads(df.to_json(orient="records", date_format="iso"))
         click.echo(dumps(records))
     elif fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
+        from winloss.csv_safety import neutralise_frame
+
+        # formula-like cells (=, +, -, @ …) are quoted so a spreadsheet shows them as text
+        click.echo(neutralise_frame(df).to_csv(index=False), nl=False)
     else:
         from rich.console import Console
         from rich.table import Table

@@ -75,6 +75,16 @@ def clean_strings(series: pd.Series, missing: frozenset[str]) -> pd.Series:
     """Strip whitespace and turn the mapping's missing markers into missing values."""
     if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
         return series
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        # straight on the Arrow array: a wide file has thousands of columns to clean
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(series.array)
+        stripped = pc.utf8_trim_whitespace(arr)
+        gone = pc.is_in(stripped, value_set=pa.array(sorted(missing), type=pa.string()))
+        cleaned = pc.if_else(gone, pa.scalar(None, type=pa.string()), stripped)
+        return pd.Series(pd.array(cleaned, dtype=series.dtype), index=series.index)
     s = series.astype("string").str.strip()
     return s.mask(s.isin(missing))
 
@@ -87,7 +97,8 @@ def parse_numbers(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     negative = s.str.match(r"^\(.*\)$")
     s = s.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     s = s.str.replace(_CURRENCY, "", regex=True).str.replace("%", "", regex=False)
-    s = s.str.replace("[\\s\u00a0\u202f']", "", regex=True)  # real NBSPs: Arrow regex has no \\u
+    # literal no-break spaces: pyarrow's regex engine (RE2) rejects \u escapes
+    s = s.str.replace("[\\s\u00a0\u202f']", "", regex=True)
     # 1.234.567,89 or 1234,5 -> decimal comma; 1,234,567.89 -> thousands comma
     decimal_comma = s.str.match(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$|^[+-]?\d+,\d{1,2}$")
     s = s.where(~decimal_comma, s.str.replace(".", "", regex=False).str.replace(",", ".",
@@ -107,6 +118,9 @@ def parse_dates(uniq: pd.Series, *, day_first: bool = False) -> tuple[pd.Series,
     """
     if pd.api.types.is_datetime64_any_dtype(uniq.dtype):
         return uniq.dt.tz_localize(None) if uniq.dt.tz else uniq, np.zeros(len(uniq), bool)
+    if len(uniq) and all(isinstance(v, (pd.Timestamp, np.datetime64)) for v in uniq):
+        stamps = pd.to_datetime(uniq, utc=True).dt.tz_localize(None)
+        return stamps, np.zeros(len(uniq), bool)
     s = uniq.astype(str).str.strip()
     best: pd.Series | None = None
     best_count = -1
@@ -136,29 +150,47 @@ def parse_dates(uniq: pd.Series, *, day_first: bool = False) -> tuple[pd.Series,
             iso = iso.dt.tz_localize(None)
             result = result.where(~remaining, iso.reindex(result.index))
             remaining = result.isna()
-    return result.astype("datetime64[ns]"), remaining.to_numpy(dtype=bool)
+    # microseconds: a year such as 1500 is held, so the caller can report it (ns would overflow)
+    return result.astype("datetime64[us]"), remaining.to_numpy(dtype=bool)
 
 
 _DAY_MONTH_PAIRS = (("%m/%d/%Y", "%d/%m/%Y"), ("%m/%d/%y", "%d/%m/%y"), ("%m-%d-%Y", "%d-%m-%Y"),
-                    ("%m.%d.%Y", "%d.%m.%Y"), ("%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"))
+                    ("%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"))  # dotted dates are read day-first only
+
+
+def date_order(series: pd.Series) -> str | None:
+    """What a text date column says about the day/month order.
+
+    ``"month"`` when its dates read month-first only (e.g. 3/15/2026), ``"day"`` when day-first
+    only, ``"ambiguous"`` when every date reads both ways with different results (02/01/2025),
+    ``None`` when the order does not matter (ISO dates, 01/01/2025) or the column is not such dates.
+    """
+    if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
+        return None
+    uniq = pd.Series(series.dropna().unique()).astype(str).str.strip()
+    if uniq.empty:
+        return None
+    for month_first, day_first in _DAY_MONTH_PAIRS:
+        a = pd.to_datetime(uniq, format=month_first, errors="coerce")
+        b = pd.to_datetime(uniq, format=day_first, errors="coerce")
+        readable = a.notna() | b.notna()  # unreadable values are reported elsewhere
+        if not readable.any():
+            continue
+        a, b = a[readable], b[readable]
+        a_all, b_all = bool(a.notna().all()), bool(b.notna().all())
+        if a_all and not b_all:
+            return "month"
+        if b_all and not a_all:
+            return "day"
+        if a_all and b_all and bool((a != b).any()):
+            return "ambiguous"
+    return None
 
 
 def ambiguous_day_month(series: pd.Series) -> bool:
     """True when every date of a text column reads both month-first and day-first, and the two
     readings differ (e.g. 02/01/2025): the order cannot be told from the data."""
-    if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
-        return False
-    uniq = pd.Series(series.dropna().unique()).astype(str).str.strip()
-    if uniq.empty:
-        return False
-    for month_first, day_first in _DAY_MONTH_PAIRS:
-        a = pd.to_datetime(uniq, format=month_first, errors="coerce")
-        if a.isna().any():
-            continue
-        b = pd.to_datetime(uniq, format=day_first, errors="coerce")
-        if b.notna().all() and bool((a != b).any()):
-            return True
-    return False
+    return date_order(series) == "ambiguous"
 
 
 def parse_bools(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -206,7 +238,10 @@ def infer_type(series: pd.Series, *, day_first: bool = False) -> str:
         return "bool"
     nums, bad = parse_numbers(uniq)
     if not bad.any():
-        return "int" if bool(np.all(np.mod(nums.to_numpy(), 1) == 0)) else "float"
+        arr = nums.to_numpy(dtype=float)
+        if not np.isfinite(arr).all() or bool((np.abs(arr) >= 2**53).any()):
+            return "string"  # beyond what a number column holds exactly: kept as text
+        return "int" if bool(np.all(np.mod(arr, 1) == 0)) else "float"
     if uniq.str.contains(r"[-/.]\d|\d[-/.]", regex=True).all():
         _, bad_d = parse_dates(uniq, day_first=day_first)
         if not bad_d.any():

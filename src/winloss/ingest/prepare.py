@@ -1,240 +1,324 @@
 """Map, normalise and validate a file into a canonical frame, ready for one transactional write.
 
-Nothing here touches the store: :func:`prepare` either returns a :class:`PreparedImport` whose
-frame is fully valid, or raises an error naming file, row, column and what to do.
+Nothing here touches the store: :func:`prepare` either returns a
+:class:`~winloss.model.prepared_import.PreparedImport` whose frame is fully valid, or raises an
+error naming file, row, column and what to do. It runs five stages, one function each:
+
+1. **map** (:func:`~winloss.ingest.column_roles.map_columns`): roles to source columns, validated;
+2. **convert** (:func:`convert_mapped`): every mapped column to its type, every bad cell listed;
+3. **required** (:func:`check_required`): required columns present and filled;
+4. **custom** (:func:`custom_columns`): other columns kept with an inferred type;
+5. **duplicates** (:func:`resolve_duplicates`): the key once per file, by policy.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from winloss.errors import CellProblem, DuplicateKeyError, InputError, UsageError, ValidationError
-from winloss.ingest.normalize import (
-    ambiguous_day_month,
-    by_distinct,
-    clean_strings,
-    infer_type,
-    parse_bools,
-    parse_dates,
-    parse_numbers,
-    parse_vocabulary,
+from winloss.errors import DuplicateKeyError, InputError, ValidationError
+from winloss.ingest.column_roles import map_columns, snake_case
+from winloss.ingest.convert import Problems, convert_field, minimum_problem
+from winloss.ingest.custom_types import infer_columns
+from winloss.ingest.lookups import apply_lookups
+from winloss.ingest.normalize import ambiguous_day_month, clean_strings, date_order, infer_type
+from winloss.ingest.outcomes import derive_outcome
+from winloss.ingest.readers import RawFrame
+from winloss.model.mapping import Mapping
+from winloss.model.prepared_import import (
+    CustomField,
+    DuplicatePolicy,
+    PreparedImport,
+    UnknownValuePolicy,
 )
-from winloss.ingest.readers import RawFrame, read_file
-from winloss.model.mapping import OUTCOME_HELPER_ROLES, Mapping
 from winloss.model.schema import DEALS, Field, Table
-from winloss.model.vocabulary import OUTCOME_SYNONYMS, normalise_token, vocabulary_lookup
 
-DuplicatePolicy = Literal["error", "keep-last", "keep-first"]
-UnknownValuePolicy = Literal["error", "other", "keep"]
-MAX_PROBLEMS = 1000
+__all__ = [
+    "CustomField",
+    "DuplicatePolicy",
+    "PreparedImport",
+    "UnknownValuePolicy",
+    "prepare",
+    "snake_case",
+]
 
-
-@dataclass(frozen=True)
-class CustomField:
-    """A column kept from the file beyond the canonical schema."""
-
-    name: str  # snake_case name in the store
-    label: str  # label in the source file
-    dtype: str
-    known: str  # before / after the outcome
-    analyse: bool
+#: Columns a file may bring beyond the schema; wider files are refused before any heavy work.
+MAX_CUSTOM_COLUMNS = 1000
 
 
 @dataclass
-class PreparedImport:
-    """A validated canonical frame and what was learnt while preparing it."""
+class _Stage:
+    """What the stages share: the cleaned frame, the mapping found and what they learn."""
 
+    raw: RawFrame
     table: Table
+    mapping: Mapping
     frame: pd.DataFrame
-    file: str
-    rows_read: int
-    custom_fields: list[CustomField] = field(default_factory=list)
+    mapped: dict[str, str]
+    problems: Problems
+    out: dict[str, pd.Series] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    mapped: dict[str, str] = field(default_factory=dict)  # role -> source label
-    references: dict[str, list[str]] = field(default_factory=dict)  # field -> reference values
-    unmatched: dict[str, dict[str, int]] = field(default_factory=dict)  # field -> value -> count
-    duplicates_dropped: int = 0
+    ambiguous: list[str] = field(default_factory=list)
+    joined: dict[str, str] = field(default_factory=dict)  # lookup column -> lookup file
+    unknown_values: UnknownValuePolicy = "error"
+
+    def report(self, mask: np.ndarray, raw: pd.Series, label: str, problem: str) -> None:
+        self.problems.add(mask, raw, label, problem)
 
 
-def snake_case(label: str) -> str:
-    s = re.sub(r"[^0-9a-zA-Z]+", "_", label.strip()).strip("_").lower()
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
-    if not s:
-        s = "column"
-    if s[0].isdigit():
-        s = "c_" + s
-    return s
+def _clean(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """Strip cells and turn the mapping's missing markers into missing values, in one pass."""
+    markers = frozenset(mapping.missing_values)
+    cleaned = {label: clean_strings(frame[label], markers) for label in frame.columns}
+    return pd.DataFrame(cleaned, index=frame.index)
 
 
-def _find_label(candidates: tuple[str, ...], labels: list[str]) -> str | None:
-    lower = {label.casefold(): label for label in labels}
-    for cand in candidates:
-        hit = lower.get(cand.casefold())
-        if hit is not None:
-            return hit
-    return None
+def _date_order_known(mapping: Mapping) -> bool:
+    return mapping.day_first or mapping.month_first
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[CellProblem] = []
-        self.total = 0
+def settle_date_order(frame: pd.DataFrame, table: Table, mapped: dict[str, str],
+                      mapping: Mapping, notes: list[str]) -> Mapping:
+    """The mapping with the file's day/month order, when its unambiguous dates tell it.
 
-    def add_mask(self, mask: np.ndarray, raw: pd.Series, rows: pd.Series, label: str,
-                 problem: str) -> None:
-        idx = np.flatnonzero(mask)
-        self.total += len(idx)
-        for i in idx[: max(0, MAX_PROBLEMS - len(self.items))]:
-            self.items.append(CellProblem(int(rows.iloc[i]), label, str(raw.iloc[i]), problem))
-
-
-def _convert(
-    f: Field,
-    raw: pd.Series,
-    *,
-    mapping: Mapping,
-    unknown: UnknownValuePolicy,
-) -> tuple[pd.Series, np.ndarray, str]:
-    """Convert one mapped column to the field's type: (values, bad mask, problem text)."""
-    if f.dtype in ("int", "float"):
-        values, bad = by_distinct(raw, parse_numbers)
-        if f.dtype == "int":
-            frac = values.notna() & (values.astype(float) % 1 != 0)
-            bad = bad | frac.to_numpy(dtype=bool)
-            values = values.where(~frac).astype("Int64")
-        return values, bad, "not a number; write digits such as 1200 or 1,200.50"
-    if f.dtype in ("date", "timestamp"):
-        values, bad = by_distinct(raw, lambda u: parse_dates(u, day_first=mapping.day_first))
-        values = pd.to_datetime(values)
-        if f.dtype == "date":
-            values = values.dt.normalize()
-        return values, bad, "not a date; use YYYY-MM-DD (or set day_first in a mapping file)"
-    if f.dtype == "bool":
-        values, bad = by_distinct(raw, parse_bools)
-        return values.astype("boolean"), bad, "not a yes/no value; use yes/no, true/false or 1/0"
-    if f.vocabulary:
-        lookup = vocabulary_lookup(f.name, f.vocabulary)
-        extra = {normalise_token(k): v for k, v in mapping.value_maps.get(f.name, {}).items()}
-        lookup.update(extra)
-        values, bad = by_distinct(raw, lambda u: parse_vocabulary(u, lookup))
-        if unknown == "other" and "other" in f.vocabulary:
-            values = values.where(~bad, "other")
-            bad = np.zeros(len(bad), dtype=bool)
-        elif unknown == "keep":
-            values = values.where(~bad, raw)
-            bad = np.zeros(len(bad), dtype=bool)
-        allowed = ", ".join(f.vocabulary)
-        return (values.astype("string"), bad,
-                f"not one of {allowed}; map it under value_maps: {f.name}: in a mapping file or "
-                "pass --unknown-values other")
-    value_map = mapping.value_maps.get(f.name)
-    values = raw.astype("string")
-    if value_map:
-        values = values.replace(value_map)
-    return values, np.zeros(len(raw), dtype=bool), ""
+    One export writes every date the same way, so a column such as 3/15/2026 settles the order
+    of a column of 02/01/2026-like dates. Without such evidence the order stays unknown and an
+    all-ambiguous column is refused (see :func:`refuse_ambiguous_dates`).
+    """
+    if _date_order_known(mapping):
+        return mapping
+    found = {date_order(frame[label]) for name, label in mapped.items()
+             if name in table.names and table.field(name).dtype in ("date", "timestamp")}
+    if "month" in found and "day" in found:
+        raise InputError("dates in this file are written both month-first and day-first in "
+                         "different columns; fix the export, or say which with --month-first "
+                         "or --day-first. Nothing was imported.")
+    if "month" in found:
+        return replace(mapping, month_first=True)
+    if "day" in found:
+        notes.append("dates are day-first (a date such as 31/01 shows it); read every date so")
+        return replace(mapping, day_first=True)
+    return mapping
 
 
-def _outcome(
-    frame: pd.DataFrame, mapped: dict[str, str], mapping: Mapping, rows: pd.Series,
-    problems: _Problems
-) -> pd.Series | None:
-    explicit: dict[str, str] = {}
-    for v in mapping.won_values:
-        explicit[normalise_token(v)] = "won"
-    for v in mapping.lost_values:
-        explicit[normalise_token(v)] = "lost"
-    for v in mapping.open_values:
-        explicit[normalise_token(v)] = "open"
-    rest_lost = bool(mapping.won_values) and not mapping.lost_values
+def convert_mapped(stage: _Stage) -> None:
+    """Convert every mapped canonical column (outcome apart), reporting each bad cell."""
+    for f in stage.table.fields:
+        label = stage.mapped.get(f.name)
+        if f.name == "outcome" or label is None:
+            continue
+        unknown = stage.unknown_values if label not in stage.joined else "keep"
+        _convert_into(stage, f, label, unknown)
 
-    def convert(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
-        tokens = uniq.astype(str).astype(object).map(normalise_token)
-        out = tokens.map(explicit).astype(object)
-        out = out.fillna(tokens.map(OUTCOME_SYNONYMS).astype(object))
-        if rest_lost:
-            out = out.fillna("lost")
-        return out.astype(object), out.isna().to_numpy(dtype=bool)
 
-    if "outcome" in mapped:
-        label = mapped["outcome"]
-        values, bad = by_distinct(frame[label], convert)
-        problems.add_mask(bad, frame[label], rows, label,
-                          "not a recognised outcome; say which value means won with --won-value "
-                          "(and lost with --lost-value)")
-        missing = values.isna() & ~bad
-        problems.add_mask(missing.to_numpy(), frame[label], rows, label,
-                          "outcome is empty; every deal needs won, lost or open")
-        return values.astype("string")
-    if "is_won" in mapped:
-        won, bad_w = by_distinct(frame[mapped["is_won"]], parse_bools)
-        problems.add_mask(bad_w, frame[mapped["is_won"]], rows, mapped["is_won"],
-                          "not a yes/no value")
-        if "is_closed" in mapped:
-            closed, bad_c = by_distinct(frame[mapped["is_closed"]], parse_bools)
-            problems.add_mask(bad_c, frame[mapped["is_closed"]], rows, mapped["is_closed"],
-                              "not a yes/no value")
-        elif "stage" in mapped:
-            st = frame[mapped["stage"]].astype(object).fillna("").map(normalise_token)
-            closed = pd.Series(st.str.contains("closed") | st.map(explicit).isin(["won", "lost"]),
-                               index=frame.index).astype(object)
+def _convert_into(stage: _Stage, f: Field, label: str, unknown: UnknownValuePolicy) -> None:
+    raw = stage.frame[label]
+    values, found = convert_field(f, raw, mapping=stage.mapping, unknown=unknown)
+    shown = label if label not in stage.joined else f"{label} (from {stage.joined[label]})"
+    for mask, text in found:
+        stage.report(mask, raw, shown, text)
+    dated = f.dtype in ("date", "timestamp")
+    if dated and not _date_order_known(stage.mapping) and ambiguous_day_month(raw):
+        stage.ambiguous.append(label)
+    below = minimum_problem(f, values)
+    if below is not None:
+        stage.report(below[0], raw, shown, below[1])
+    stage.out[f.name] = values
+
+
+def refuse_ambiguous_dates(stage: _Stage, *, generate_ids: bool = False) -> None:
+    """Stop when every date of a column reads both month-first and day-first.
+
+    A file analysed directly (``generate_ids``: nothing is stored) is read month-first with a
+    note instead, as ``winloss analyze FILE`` has no date-order flags.
+    """
+    if not stage.ambiguous:
+        return
+    columns = ", ".join(repr(c) for c in stage.ambiguous)
+    if generate_ids:
+        stage.notes.append(f"column(s) {columns}: every date reads both month-first and "
+                           "day-first; read month-first")
+        stage.ambiguous.clear()
+        return
+    raise InputError(
+        f"{stage.raw.file}: column(s) {columns}: every date reads both month-first and day-first "
+        "(e.g. 02/01/2025 is 1 February or 2 January), so the order cannot be told from the data; "
+        "import again with --month-first or --day-first (month_first: / day_first: true in a "
+        "mapping file). Nothing was imported."
+    )
+
+
+def check_required(stage: _Stage, *, generate_ids: bool) -> None:
+    """Every required column mapped and every required value present."""
+    table, mapping, rows = stage.table, stage.mapping, stage.raw.row_numbers
+    no_dates = mapping.no_dates or generate_ids
+    labels = list(stage.frame.columns)
+    missing = [
+        f.name
+        for f in table.fields
+        if f.required
+        and f.name != "outcome"
+        and f.name not in stage.out
+        and not (f.name == "deal_id" and generate_ids)
+        and not (f.name == "created_at" and no_dates)
+    ]
+    if missing:
+        hint = " If the file really has no dates, pass --no-dates." if "created_at" in missing else ""
+        flags = " ".join(f"--column {name}=COLUMN" for name in missing)
+        shown = ", ".join(labels[:12]) + ("…" if len(labels) > 12 else "")
+        raise InputError(
+            f"{stage.raw.file}: required column(s) {', '.join(map(repr, missing))} not found "
+            f"among {shown}; map them with {flags} or a mapping file.{hint}"
+        )
+    for f in table.fields:
+        if not f.required or f.name == "outcome":
+            continue
+        if f.name not in stage.out:
+            if f.name == "deal_id":
+                stage.out["deal_id"] = pd.Series(
+                    [f"row-{r}" for r in rows], index=stage.frame.index, dtype="string"
+                )
+                stage.notes.append("the file has no id column: rows are numbered row-N")
+            else:
+                stage.notes.append(
+                    "the file has no created date: quarter-over-quarter and time-ordered "
+                    "analyses are skipped"
+                )
+            continue
+        empty = stage.out[f.name].isna().to_numpy()
+        if table is DEALS and f.name == "created_at" and "outcome" in stage.out:
+            # open deals may not have a created date yet (e.g. still prospecting)
+            is_open = (stage.out["outcome"] == "open").fillna(False).to_numpy(dtype=bool)
+            if (empty & is_open).any():
+                stage.notes.append(f"{int((empty & is_open).sum())} open deal(s) have no created date")
+            empty = empty & ~is_open
+        label = stage.mapped[f.name]
+        raw_col = stage.frame[label]
+        already_bad = raw_col.notna().to_numpy()  # non-empty but unreadable: reported already
+        stage.report(
+            empty & ~already_bad,
+            raw_col,
+            label,
+            f"{f.name} is required; fill it in, or remove the row",
+        )
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3`` … when taken (store columns ignore case)."""
+    if name.casefold() not in taken:
+        return name
+    n = 2
+    while f"{name}_{n}".casefold() in taken:
+        n += 1
+    return f"{name}_{n}"
+
+
+def _extra_labels(frame: pd.DataFrame, table: Table, mapping: Mapping,
+                  mapped: dict[str, str]) -> list[str]:
+    """Columns beyond the mapped roles that the mapping does not ignore."""
+    used = set(mapped.values())
+    return [label for label in frame.columns
+            if label not in used and not mapping.is_ignored(label)]
+
+
+def refuse_wide(frame: pd.DataFrame, table: Table, mapping: Mapping, mapped: dict[str, str],
+                file: str) -> None:
+    """Refuse, before any per-column work, a file with more custom columns than kept."""
+    if not table.extensible:
+        return
+    extra = len(_extra_labels(frame, table, mapping, mapped))
+    if extra > MAX_CUSTOM_COLUMNS:
+        raise InputError(
+            f"{file}: {extra:,} columns beyond the schema; winloss keeps at most "
+            f"{MAX_CUSTOM_COLUMNS:,}. List the ones you do not need under ignore: in a mapping "
+            "file (e.g. ignore: [\"re:^Date entered\"]) or export fewer columns. Nothing was "
+            "imported."
+        )
+
+
+def _custom_labels(stage: _Stage) -> list[str]:
+    keep = []
+    for label in _extra_labels(stage.frame, stage.table, stage.mapping, stage.mapped):
+        if not stage.table.extensible:
+            stage.notes.append(f"column {label!r} is not part of {stage.table.name} and was ignored")
+            continue
+        keep.append(label)
+    return keep
+
+
+def _infer_alone(stage: _Stage, raw: pd.Series, name: str, label: str,
+                 day_first: bool) -> tuple[str, pd.Series]:
+    """Type and values of one custom column (dates, typed Parquet columns, lookups)."""
+    dtype = infer_type(raw, day_first=day_first)
+    if dtype in ("string", "category"):
+        return dtype, raw.astype("string")
+    f = Field(name, dtype, label)  # type: ignore[arg-type]
+    converted, found = convert_field(f, raw, mapping=stage.mapping, unknown="keep")
+    if any(mask.any() for mask, _ in found):
+        return "category", raw.astype("string")  # a value the type cannot hold: keep all as text
+    if dtype == "date" and not _date_order_known(stage.mapping) and ambiguous_day_month(raw):
+        stage.ambiguous.append(label)
+    return dtype, converted
+
+
+def custom_columns(stage: _Stage) -> list[CustomField]:
+    """Keep every other column as a custom attribute with an inferred type."""
+    custom: list[CustomField] = []
+    taken = {name.casefold() for name in stage.out} | {n.casefold() for n in stage.table.names}
+    after = {a.casefold() for a in stage.mapping.after_outcome}
+    day_first = stage.mapping.day_first
+    labels = _custom_labels(stage)
+    canonical = {n.casefold() for n in stage.table.names}
+    fast = infer_columns(stage.frame, [lab for lab in labels if lab not in stage.joined])
+    for label in labels:
+        raw = stage.frame[label]
+        if label in stage.joined and label in stage.table.names and label not in stage.out:
+            _convert_into(stage, stage.table.field(label), label, "keep")  # lookup → canonical
+            taken.add(label.casefold())
+            continue
+        base = label if label in stage.joined else snake_case(label)
+        if base.casefold() in canonical:
+            base = f"x_{base}"
+        name = _unique_name(base, taken)
+        inferred = fast.get(label)
+        if inferred is not None and inferred.values is not None:
+            dtype, values = inferred.dtype, inferred.values
         else:
-            closed = pd.Series(True, index=frame.index, dtype=object)
-        out = np.where(closed.fillna(True).astype(bool),
-                       np.where(won.fillna(False).astype(bool), "won", "lost"), "open")
-        return pd.Series(out, index=frame.index, dtype="string")
-    if "stage" in mapped:
-        tokens = frame[mapped["stage"]].astype(object).fillna("").map(normalise_token)
-        out = tokens.map(explicit).astype(object)
-        syn = tokens.map(OUTCOME_SYNONYMS).astype(object)
-        out = out.fillna(syn.where(syn.isin(["won", "lost"]))).fillna("open")
-        return out.astype("string")
-    return None
+            dtype, values = _infer_alone(stage, raw, name, label, day_first)
+        stage.out[name] = values
+        taken.add(name.casefold())
+        known = "after" if label.casefold() in after else "before"
+        custom.append(CustomField(name, label, dtype, known, dtype != "string"))
+    return custom
 
 
-def _apply_lookups(raw: RawFrame, mapping: Mapping, prepared_refs: dict[str, list[str]],
-                   unmatched: dict[str, dict[str, int]], notes: list[str]) -> pd.DataFrame:
-    frame = raw.frame
-    base = Path(raw.file).parent if raw.file and not raw.file.startswith("<") else None
-    for lk in mapping.lookups:
-        path = Path(lk.file)
-        if not path.is_absolute() and base is not None:
-            path = base / path
-        if not path.exists():
-            notes.append(f"lookup file {lk.file} not found beside the import; its columns skipped")
-            continue
-        side = read_file(path).frame
-        key_left = _find_label((lk.left_on,), list(frame.columns))
-        key_right = _find_label((lk.right_on,), list(side.columns))
-        if key_left is None or key_right is None:
-            notes.append(f"lookup {lk.file}: key column missing; skipped")
-            continue
-        keep = {c: t for c, t in lk.columns.items() if _find_label((c,), list(side.columns))}
-        side = side[[key_right, *keep]].drop_duplicates(subset=[key_right])
-        side = side.rename(columns={c: f"__lk__{t}" for c, t in keep.items()})
-        side = side.rename(columns={key_right: "__lk_key"})
-        merged = frame.merge(side, how="left", left_on=key_left, right_on="__lk_key")
-        merged.index = frame.index
-        left_vals = frame[key_left]
-        matched = left_vals.isin(side["__lk_key"])
-        miss = left_vals[~matched & left_vals.notna() & (left_vals.str.strip() != "")]
-        if lk.reference_for:
-            prepared_refs[lk.reference_for] = sorted(side["__lk_key"].dropna().unique().tolist())
-            if len(miss):
-                unmatched[lk.reference_for] = miss.value_counts().to_dict()
-        if len(miss):
-            notes.append(
-                f"{len(miss)} row(s) have a {key_left} not found in {path.name}: "
-                + ", ".join(f"{k!r} ({v})" for k, v in list(miss.value_counts().items())[:5])
-            )
-        frame = merged.drop(columns=["__lk_key"])
-        frame.columns = [c.replace("__lk__", "") for c in frame.columns]
-    return frame
+def resolve_duplicates(
+    out: pd.DataFrame, rows: pd.Series, table: Table, file: str, policy: DuplicatePolicy
+) -> tuple[pd.DataFrame, pd.Series, int, str | None]:
+    """Apply the duplicate-key policy: (frame, row numbers, rows dropped, note)."""
+    key = list(table.key)
+    if not all(k in out.columns for k in key):
+        return out, rows, 0, None
+    dup_mask = out.duplicated(subset=key, keep=False).to_numpy()
+    if not dup_mask.any():
+        return out, rows, 0, None
+    if policy == "error":
+        dups: dict[str, list[int]] = {}
+        sub = out.loc[dup_mask, key]
+        for pos, krow in zip(np.flatnonzero(dup_mask), sub.itertuples(index=False), strict=True):
+            k = "/".join(str(v) for v in krow)
+            dups.setdefault(k, []).append(int(rows.iloc[pos]))
+        raise DuplicateKeyError(file, "/".join(key), dups)
+    keep_mask = ~out.duplicated(subset=key, keep="last" if policy == "keep-last" else "first")
+    dropped = int((~keep_mask).sum())
+    return (
+        out.loc[keep_mask],
+        rows.loc[keep_mask.to_numpy()],
+        dropped,
+        f"{dropped} duplicated row(s) dropped ({policy})",
+    )
 
 
 def prepare(
@@ -257,172 +341,44 @@ def prepare(
     notes = list(raw.notes)
     refs: dict[str, list[str]] = {}
     unmatched: dict[str, dict[str, int]] = {}
-    frame = _apply_lookups(raw, mapping, refs, unmatched, notes) if table is DEALS else raw.frame
-    rows = raw.row_numbers
-    labels = list(frame.columns)
-    valid_roles = set(table.names) | (set(OUTCOME_HELPER_ROLES) if table is DEALS else set())
-    mapped: dict[str, str] = {}
-    for role, candidates in mapping.columns.items():
-        if role not in valid_roles:
-            if table.extensible:
-                # a custom attribute renamed by the mapping
-                hit = _find_label(candidates, labels)
-                if hit is not None:
-                    frame = frame.rename(columns={hit: role})
-                    labels = list(frame.columns)
-                continue
-            raise UsageError(f"unknown column role {role!r} for {table.name}; roles are: "
-                             f"{', '.join(sorted(valid_roles))}")
-        hit = _find_label(candidates, labels)
-        if hit is not None:
-            mapped[role] = hit
-    # canonical names present verbatim are mapped to themselves
-    for f in table.fields:
-        if f.name not in mapped:
-            hit = _find_label((f.name,), labels)
-            if hit is not None and hit not in mapped.values():
-                mapped[f.name] = hit
-
-    missing_markers = frozenset(mapping.missing_values)
-    for label in labels:
-        frame[label] = clean_strings(frame[label], missing_markers)
-
-    problems = _Problems()
-    out = pd.DataFrame(index=frame.index)
-    for f in table.fields:
-        if f.name == "outcome":
-            continue
-        label = mapped.get(f.name)
-        if label is None:
-            continue
-        values, bad, text = _convert(f, frame[label], mapping=mapping, unknown=unknown_values)
-        problems.add_mask(bad, frame[label], rows, label, text)
-        if f.dtype in ("date", "timestamp") and ambiguous_day_month(frame[label]):
-            order = "day-first" if mapping.day_first else "month-first"
-            other = "without --day-first" if mapping.day_first else "with --day-first"
-            notes.append(f"column {label!r}: every date reads both month-first and day-first; "
-                         f"read {order} (import again {other} if that is wrong)")
-        if f.minimum is not None and f.dtype in ("int", "float"):
-            below = (values.astype(float) < f.minimum).fillna(False).to_numpy(dtype=bool)
-            problems.add_mask(below, frame[label], rows, label,
-                              f"must be at least {f.minimum:g}")
-        out[f.name] = values
-
+    frame = raw.frame
+    joined: dict[str, str] = {}
     if table is DEALS:
-        outcome = _outcome(frame, mapped, mapping, rows, problems)
+        frame, joined = apply_lookups(raw, mapping, refs, unmatched, notes)
+    frame, mapped = map_columns(frame, table, mapping, raw.file, list(raw.frame.columns))
+    refuse_wide(frame, table, mapping, mapped, raw.file)
+    frame = _clean(frame, mapping)
+    mapping = settle_date_order(frame, table, mapped, mapping, notes)
+    stage = _Stage(raw, table, mapping, frame, mapped, Problems(raw.row_numbers),
+                   notes=notes, joined=joined, unknown_values=unknown_values)
+    convert_mapped(stage)
+    if table is DEALS:
+        outcome = derive_outcome(stage.frame, mapped, mapping, stage.report)
         if outcome is None:
             raise InputError(
                 f"{raw.file}: no outcome column found; map it with --column outcome=COLUMN "
                 "(and --won-value VALUE), or map a stage or Won column"
             )
-        out["outcome"] = outcome
-
-    # required columns and values: every missing column named at once
-    missing_required = [
-        f.name for f in table.fields
-        if f.required and f.name != "outcome" and f.name not in out.columns
-        and not (f.name == "deal_id" and generate_ids)
-        and not (f.name == "created_at" and (mapping.no_dates or generate_ids))
-    ]
-    if missing_required:
-        hint = (" If the file really has no dates, pass --no-dates." if "created_at" in
-                missing_required else "")
-        flags = " ".join(f"--column {name}=COLUMN" for name in missing_required)
-        raise InputError(
-            f"{raw.file}: required column(s) {', '.join(map(repr, missing_required))} not "
-            f"found among {', '.join(labels[:12])}{'…' if len(labels) > 12 else ''}; map them "
-            f"with {flags} or a mapping file.{hint}"
-        )
-    for f in table.fields:
-        if not f.required or f.name == "outcome":
-            continue
-        if f.name not in out.columns:
-            if f.name == "deal_id" and generate_ids:
-                out["deal_id"] = pd.Series([f"row-{r}" for r in rows], index=out.index,
-                                           dtype="string")
-                notes.append("the file has no id column: rows are numbered row-N")
-                continue
-            if f.name == "created_at" and (mapping.no_dates or generate_ids):
-                notes.append("the file has no created date: quarter-over-quarter and "
-                             "time-ordered analyses are skipped")
-                continue
-            hint = (" If the file really has no dates, pass --no-dates." if
-                    f.name == "created_at" else "")
-            raise InputError(
-                f"{raw.file}: required column {f.name!r} not found among "
-                f"{', '.join(labels[:12])}{'…' if len(labels) > 12 else ''}; map it with "
-                f"--column {f.name}=COLUMN or a mapping file.{hint}"
-            )
-        empty = out[f.name].isna().to_numpy()
-        if table is DEALS and f.name == "created_at":
-            # open deals may not have a created date yet (e.g. still prospecting)
-            is_open = (out["outcome"] == "open").fillna(False).to_numpy(dtype=bool)
-            if (empty & is_open).any():
-                notes.append(f"{int((empty & is_open).sum())} open deal(s) have no created date")
-            empty = empty & ~is_open
-        label = mapped[f.name]
-        raw_col = frame[label]
-        already_bad = raw_col.notna().to_numpy()  # non-empty but unreadable: reported already
-        problems.add_mask(empty & ~already_bad, raw_col.fillna(""), rows, label,
-                          f"{f.name} is required; fill it in")
-
-    if problems.items:
-        raise ValidationError(raw.file, problems.items,
-                              hint=f"{problems.total} problem(s) in all.")
-
-    # custom attributes
-    custom: list[CustomField] = []
-    used = set(mapped.values())
-    lookup_roles = {t for lk in mapping.lookups for t in lk.columns.values()}
-    taken = set(out.columns)
-    after = {a.casefold() for a in mapping.after_outcome}
-    for label in labels:
-        if label in used or mapping.is_ignored(label):
-            continue
-        if not table.extensible:
-            notes.append(f"column {label!r} is not part of {table.name} and was ignored")
-            continue
-        name = label if label in lookup_roles else snake_case(label)
-        if name in table.names or name in taken:
-            if name in table.names and name in lookup_roles and name not in out.columns:
-                f = table.field(name)
-                values, bad, text = _convert(f, frame[label], mapping=mapping,
-                                             unknown="keep")
-                out[name] = values
-                taken.add(name)
-                continue
-            name = f"x_{name}"
-        dtype = infer_type(frame[label], day_first=mapping.day_first)
-        f = Field(name, dtype if dtype != "string" else "string", label)  # type: ignore[arg-type]
-        values, bad, _ = _convert(f, frame[label], mapping=mapping, unknown="keep")
-        if dtype == "category":
-            values = frame[label].astype("string")
-        out[name] = values
-        taken.add(name)
-        custom.append(CustomField(name, label, dtype, "after" if label.casefold() in after
-                                  else "before", dtype != "string"))
-
-    # duplicates on the key
-    dropped = 0
-    key = list(table.key)
-    if all(k in out.columns for k in key):
-        dup_mask = out.duplicated(subset=key, keep=False).to_numpy()
-        if dup_mask.any():
-            if on_duplicate == "error":
-                dups: dict[str, list[int]] = {}
-                sub = out.loc[dup_mask, key]
-                for idx, krow in sub.iterrows():
-                    k = "/".join(str(v) for v in krow.tolist())
-                    dups.setdefault(k, []).append(int(rows.loc[idx]))
-                raise DuplicateKeyError(raw.file, "/".join(key), dups)
-            keep = "last" if on_duplicate == "keep-last" else "first"
-            before = len(out)
-            out = out.drop_duplicates(subset=key, keep=keep)
-            dropped = before - len(out)
-            notes.append(f"{dropped} duplicated row(s) dropped ({on_duplicate})")
-
+        stage.out["outcome"] = outcome
+    check_required(stage, generate_ids=generate_ids)
+    refuse_ambiguous_dates(stage, generate_ids=generate_ids)
+    if stage.problems.items:
+        raise ValidationError(raw.file, stage.problems.items,
+                              hint=f"{stage.problems.total} problem(s) in all.")
+    custom = custom_columns(stage)
+    refuse_ambiguous_dates(stage, generate_ids=generate_ids)
+    if stage.problems.items:  # a lookup column joined onto a canonical field
+        raise ValidationError(raw.file, stage.problems.items,
+                              hint=f"{stage.problems.total} problem(s) in all.")
+    ordered = [f.name for f in table.fields if f.name in stage.out]
+    ordered += [c for c in stage.out if c not in ordered]
+    out = pd.DataFrame({c: stage.out[c] for c in ordered}, index=stage.frame.index)
+    out, rows, dropped, note = resolve_duplicates(out, raw.row_numbers, table, raw.file,
+                                                  on_duplicate)
+    if note:
+        notes.append(note)
     return PreparedImport(
         table=table, frame=out.reset_index(drop=True), file=raw.file, rows_read=len(raw.frame),
         custom_fields=custom, notes=notes, mapped=mapped, references=refs, unmatched=unmatched,
-        duplicates_dropped=dropped,
+        duplicates_dropped=dropped, row_numbers=[int(r) for r in rows],
     )

@@ -49,15 +49,20 @@ class Mapping:
     ignore: tuple[str, ...] = ()  # source labels or regular expressions (prefix "re:")
     no_dates: bool = False  # the file has no dates at all (quarter analyses are skipped)
     day_first: bool = False
+    month_first: bool = False  # said explicitly: ambiguous dates are month-first
     lookups: tuple[Lookup, ...] = ()
     preset: str | None = None
     signature: tuple[str, ...] = ()  # labels whose presence identifies the preset
+    #: roles the user named (flags, mapping file): their source column must exist in the file
+    explicit_columns: tuple[str, ...] = ()
 
     def with_columns(self, overrides: dict[str, str]) -> Mapping:
         cols = dict(self.columns)
         for role, source in overrides.items():
             cols[role] = (source,)
-        return replace(self, columns=cols)
+        explicit = self.explicit_columns + tuple(r for r in overrides
+                                                 if r not in self.explicit_columns)
+        return replace(self, columns=cols, explicit_columns=explicit)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +77,7 @@ class Mapping:
             "ignore": list(self.ignore),
             "no_dates": self.no_dates,
             "day_first": self.day_first,
+            "month_first": self.month_first,
         }
 
     def is_ignored(self, label: str) -> bool:
@@ -310,7 +316,7 @@ def load_mapping_file(path: str | Path) -> Mapping:
 
 def mapping_from_dict(data: dict[str, Any], *, origin: str = "mapping") -> Mapping:
     known = {"preset", "columns", "won_values", "lost_values", "open_values", "missing_values",
-             "value_maps", "after_outcome", "ignore", "no_dates", "day_first"}
+             "value_maps", "after_outcome", "ignore", "no_dates", "day_first", "month_first"}
     unknown = set(data) - known
     if unknown:
         raise UsageError(f"{origin}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
@@ -320,8 +326,11 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "mapping") -> Mappi
                          f"choose one of {sorted(PRESETS)}")
     m = base or Mapping()
     cols = dict(m.columns)
-    for role, src in (data.get("columns") or {}).items():
-        cols[role] = tuple(src) if isinstance(src, list) else (str(src),)
+    given = data.get("columns") or {}
+    if not isinstance(given, dict):
+        raise UsageError(f"{origin}: columns: is a mapping of role: source column")
+    for role, src in given.items():
+        cols[str(role)] = tuple(str(x) for x in src) if isinstance(src, list) else (str(src),)
 
     def tup(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         v = data.get(key)
@@ -339,6 +348,8 @@ def mapping_from_dict(data: dict[str, Any], *, origin: str = "mapping") -> Mappi
         ignore=m.ignore + tup("ignore", ()),
         no_dates=bool(data.get("no_dates", m.no_dates)),
         day_first=bool(data.get("day_first", m.day_first)),
+        month_first=bool(data.get("month_first", m.month_first)),
+        explicit_columns=m.explicit_columns + tuple(str(r) for r in given),
     )
 
 
@@ -351,6 +362,7 @@ def resolve_mapping(
     lost_values: tuple[str, ...] = (),
     no_dates: bool | None = None,
     day_first: bool | None = None,
+    month_first: bool | None = None,
     labels: list[str] | None = None,
 ) -> Mapping:
     """Build the mapping for an import from a preset name, a mapping file and CLI flags.
@@ -377,4 +389,8 @@ def resolve_mapping(
         m = replace(m, no_dates=True)
     if day_first:
         m = replace(m, day_first=True)
+    if month_first:
+        m = replace(m, month_first=True)
+    if m.day_first and m.month_first:
+        raise UsageError("dates cannot be both day-first and month-first; choose one")
     return m

@@ -25,6 +25,16 @@ OUTCOME_SYNONYMS: dict[str, str] = {
                            "prospecting", "qualification", "negotiation")},
 }
 
+#: Values that mean a deal is still open. They read as open even when ``--won-value`` or
+#: ``--lost-value`` is given, unless the mapping lists them as won or lost.
+OPEN_OUTCOME_VALUES: frozenset[str] = frozenset((
+    "open", "opened", "pending", "in progress", "ongoing", "pipeline", "active", "engaging",
+    "prospecting", "qualification", "qualifying", "qualified", "discovery", "proposal",
+    "negotiation", "in negotiation", "on hold", "working", "not closed", "not yet closed",
+    "undecided", "awaiting decision",
+))
+OUTCOME_SYNONYMS.update({k: "open" for k in OPEN_OUTCOME_VALUES})
+
 BOOL_SYNONYMS: dict[str, bool] = {
     **{k: True for k in ("true", "t", "yes", "y", "1", "1.0", "x", "checked", "on")},
     **{k: False for k in ("false", "f", "no", "n", "0", "0.0", "unchecked", "off")},

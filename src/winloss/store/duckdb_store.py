@@ -13,7 +13,10 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +25,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from winloss.errors import StoreError, UsageError
-from winloss.ingest.prepare import CustomField, PreparedImport
+from winloss.errors import ImportInterrupted, StoreError, UsageError
+from winloss.model.prepared_import import CustomField, PreparedImport
 from winloss.model.schema import DEALS, DUCKDB_TYPES, TABLES, Table
 from winloss.store.deal_reads import DealReads
 
@@ -106,6 +109,79 @@ def _migration_paths(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+TABLES_BY_NAME = {t.name: t for t in TABLES.values()}
+
+#: Seconds to wait for another process that holds the store (``WINLOSS_LOCK_TIMEOUT``).
+LOCK_TIMEOUT = 10.0
+
+
+def check_store_file(path: Path) -> None:
+    """Refuse a ``--db`` path that cannot be a store: a missing folder, a folder, another file.
+
+    The file is only read, never changed, so a CSV named by mistake stays as it was.
+    """
+    if not path.parent.exists():
+        raise StoreError(f"--db {path}: the folder {path.parent} does not exist; check the path, "
+                         "or create the folder first")
+    if path.is_dir():
+        raise StoreError(f"--db {path} is a folder; name a store file such as "
+                         f"{path / DEFAULT_DB}")
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if len(head) >= 12 and head[8:12] == b"DUCK":
+        return
+    kind = ("an empty file" if not head else "a Parquet file" if head.startswith(b"PAR1")
+            else "a zip file (Excel?)" if head.startswith(b"PK") else "not a DuckDB file")
+    raise StoreError(f"--db {path} is not a winloss store ({kind}); name a .duckdb store file, "
+                     "or a new path to create one. The file was left untouched.")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True for DuckDB's errors about a damaged file (checksum mismatch, short read)."""
+    text = str(exc).casefold()
+    return "corrupt" in text or "could not read enough bytes" in text
+
+
+def _damaged(path: str, exc: BaseException) -> StoreError:
+    return StoreError(f"the store {path} is damaged or unreadable ({type(exc).__name__}: "
+                      f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
+                      "aside and import again. It was left untouched.")
+
+
+def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, waiting a little for another process that holds its lock."""
+    config = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        # bounded memory: DuckDB spills to disk beyond this (1M-deal imports stay < 2 GB)
+        "memory_limit": os.environ.get("WINLOSS_DUCKDB_MEMORY", "1GB"),
+    }
+    timeout = float(os.environ.get("WINLOSS_LOCK_TIMEOUT", LOCK_TIMEOUT))
+    deadline = time.monotonic() + timeout
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=config)  # type: ignore[arg-type]
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).casefold():
+                raise _damaged(path, exc) from exc
+            if time.monotonic() >= deadline:
+                raise StoreError(f"the store {path} is busy: another winloss process is using it "
+                                 f"(waited {timeout:g} s); retry when it has finished") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+        except duckdb.ConnectionException as exc:
+            if read_only and "different configuration" in str(exc):
+                # this process already has the file open for writing: share that instance
+                read_only = False
+                continue
+            raise _damaged(path, exc) from exc
+        except duckdb.Error as exc:
+            raise _damaged(path, exc) from exc
+
+
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2,
                                                                   _migration_paths]
@@ -123,6 +199,9 @@ class ImportResult:
     duplicates_dropped: int
     custom_fields: tuple[str, ...]
     notes: tuple[str, ...]
+    outcomes: tuple[tuple[str, int], ...] = ()  # deals: (won, n), (lost, n), (open, n)
+    orphans_dropped: int = 0
+    interrupted_after_commit: bool = False  # Ctrl-C arrived once every row was stored
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,7 +209,23 @@ class ImportResult:
             "inserted": self.inserted, "updated": self.updated,
             "duplicates_dropped": self.duplicates_dropped,
             "custom_fields": list(self.custom_fields), "notes": list(self.notes),
+            "outcomes": dict(self.outcomes), "orphans_dropped": self.orphans_dropped,
         }
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[list[bool]]:
+    """Hold Ctrl-C from a COMMIT until the result is reported; the list says whether one came."""
+    arrived: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield arrived
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: arrived.append(True))
+    try:
+        yield arrived
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class DuckDBStore(DealReads):
@@ -138,22 +233,24 @@ class DuckDBStore(DealReads):
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
+        self.read_only = read_only
+        target = self.path
+        if self.path != ":memory:":
+            check_store_file(Path(self.path))
+            if read_only and not Path(self.path).exists():
+                target = ":memory:"  # nothing to read yet: an empty store, and no file written
+                read_only = False
+        self.con = _connect(target, read_only=read_only)
         try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(self.path, read_only=read_only, config={
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                # bounded memory: DuckDB spills to disk beyond this (1M-deal imports stay < 2 GB)
-                "memory_limit": os.environ.get("WINLOSS_DUCKDB_MEMORY", "1GB"),
-            })
+            # stdout is for data: no DuckDB progress bar (a per-connection setting)
+            self.con.execute("SET enable_progress_bar = false")
+            if not read_only:
+                self.migrate()
+            else:
+                self.schema_version  # noqa: B018 - reads the catalog: a damaged file fails here
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}; check the path or "
-                             "close the other program using it") from exc
-        # stdout is for data: no DuckDB progress bar (a per-connection setting)
-        self.con.execute("SET enable_progress_bar = false")
-        if not read_only:
-            self.migrate()
+            self.con.close()
+            raise _damaged(self.path, exc) from exc
 
     # -- schema -----------------------------------------------------------------------------
     @property
@@ -237,13 +334,18 @@ class DuckDBStore(DealReads):
         known_custom = {c.name: c for c in self.custom_fields(table.name)}
         key = list(table.key)
         cols = list(frame.columns)
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only; open it for writing to import")
+        defer = contextlib.ExitStack()  # Ctrl-C held from COMMIT until the result is built
+        interrupted: list[bool] = []
         self.con.execute("BEGIN TRANSACTION")
         try:
+            registry: list[list[Any]] = []
+            new_columns = [cf for cf in prepared.custom_fields if cf.name not in existing_cols]
+            if new_columns:
+                self._add_columns(table.name, new_columns)
             for cf in prepared.custom_fields:
-                if cf.name not in existing_cols:
-                    self.con.execute(f"ALTER TABLE {_q(table.name)} ADD COLUMN {_q(cf.name)} "
-                                     f"{DUCKDB_TYPES[cf.dtype]}")
-                elif cf.name in known_custom and known_custom[cf.name].dtype != cf.dtype:
+                if cf.name in known_custom and known_custom[cf.name].dtype != cf.dtype:
                     old = known_custom[cf.name].dtype
                     if {old, cf.dtype} <= {"int", "float"}:
                         cf_type = "float"
@@ -252,10 +354,8 @@ class DuckDBStore(DealReads):
                     self.con.execute(f"ALTER TABLE {_q(table.name)} ALTER {_q(cf.name)} "
                                      f"TYPE {DUCKDB_TYPES[cf_type]}")
                     cf = CustomField(cf.name, cf.label, cf_type, cf.known, cf.analyse)
-                self.con.execute(
-                    "INSERT OR REPLACE INTO custom_fields VALUES (?, ?, ?, ?, ?, ?)",
-                    [table.name, cf.name, cf.label, cf.dtype, cf.known, cf.analyse],
-                )
+                registry.append([table.name, cf.name, cf.label, cf.dtype, cf.known, cf.analyse])
+            self._insert_rows("custom_fields", registry)
             types = {r[0]: r[1] for r in self.con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_name = ?", [table.name]).fetchall()}
@@ -279,16 +379,12 @@ class DuckDBStore(DealReads):
                 self.con.execute(
                     f"{insert} ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}"
                 )
-            for fieldname, values in prepared.references.items():
-                self.con.executemany(
-                    "INSERT OR REPLACE INTO reference_values VALUES (?, ?, ?)",
-                    [[fieldname, v, prepared.file] for v in values],
-                )
-            for fieldname, counts in prepared.unmatched.items():
-                self.con.executemany(
-                    "INSERT OR REPLACE INTO unmatched_values VALUES (?, ?, ?, ?)",
-                    [[fieldname, str(v), int(n), prepared.file] for v, n in counts.items()],
-                )
+            self._insert_rows("reference_values", [
+                [fieldname, str(v), prepared.file]
+                for fieldname, values in prepared.references.items() for v in values])
+            self._insert_rows("unmatched_values", [
+                [fieldname, str(v), int(n), prepared.file]
+                for fieldname, counts in prepared.unmatched.items() for v, n in counts.items()])
             next_id = self.scalar("SELECT coalesce(max(import_id), 0) + 1 FROM imports")
             inserted = len(frame) - int(updated)
             self.con.execute(
@@ -297,9 +393,18 @@ class DuckDBStore(DealReads):
                  prepared.rows_read, inserted, int(updated), dt.datetime.now(),
                  json.dumps(prepared.notes)],
             )
+            interrupted = defer.enter_context(sigint_deferred())
             self.con.execute("COMMIT")
-        except Exception as exc:
-            self.con.execute("ROLLBACK")
+        except BaseException as exc:
+            defer.close()
+            with contextlib.suppress(duckdb.Error):  # an interrupted query may have ended it
+                self.con.execute("ROLLBACK")
+            if isinstance(exc, KeyboardInterrupt) or "interrupt" in str(exc).casefold():
+                raise ImportInterrupted(
+                    f"{prepared.file}: interrupted before the import was committed; nothing was "
+                    "imported and the store is unchanged. Run the import again.") from None
+            if isinstance(exc, duckdb.Error) and is_corruption(exc):
+                raise _damaged(self.path, exc) from exc
             if isinstance(exc, duckdb.Error):
                 raise StoreError(f"{prepared.file}: the store refused the import ({exc}); "
                                  "nothing was imported") from exc
@@ -307,15 +412,61 @@ class DuckDBStore(DealReads):
         finally:
             with contextlib.suppress(duckdb.Error):
                 self.con.unregister("_incoming")
-        if table is DEALS:
-            self._create_views()
-        return ImportResult(
-            table=table.name, file=prepared.file, rows_read=prepared.rows_read,
-            inserted=inserted, updated=int(updated),
-            duplicates_dropped=prepared.duplicates_dropped,
-            custom_fields=tuple(c.name for c in prepared.custom_fields),
-            notes=tuple(prepared.notes),
-        )
+        with defer:
+            if table is DEALS:
+                self._create_views()
+            return ImportResult(
+                table=table.name, file=prepared.file, rows_read=prepared.rows_read,
+                inserted=inserted, updated=int(updated),
+                duplicates_dropped=prepared.duplicates_dropped,
+                custom_fields=tuple(c.name for c in prepared.custom_fields),
+                notes=tuple(prepared.notes),
+                outcomes=tuple(prepared.outcome_counts().items()),
+                orphans_dropped=prepared.orphans_dropped,
+                interrupted_after_commit=bool(interrupted),
+            )
+
+    def _add_columns(self, table: str, fields: list[CustomField]) -> None:
+        """Add custom columns, inside the import's transaction.
+
+        A few are added with ALTER TABLE; many (a wide file) by rebuilding the table once,
+        because each ALTER TABLE copies the table's catalog entry: 1,000 columns took seconds
+        and 2,000 columns tens of seconds (quadratic).
+        """
+        if len(fields) <= 8:
+            for cf in fields:
+                self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(cf.name)} "
+                                 f"{DUCKDB_TYPES[cf.dtype]}")
+            return
+        current = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [table]).fetchall()
+        key = ", ".join(_q(k) for k in TABLES_BY_NAME[table].key)
+        columns = [f"{_q(name)} {dtype}" for name, dtype in current]
+        columns += [f"{_q(cf.name)} {DUCKDB_TYPES[cf.dtype]}" for cf in fields]
+        rebuilt = _q(table + "__rebuilt")
+        self.con.execute(f"CREATE TABLE {rebuilt} ({', '.join(columns)}, PRIMARY KEY ({key}))")
+        old = ", ".join(_q(name) for name, _ in current)
+        self.con.execute(f"INSERT INTO {rebuilt} ({old}) SELECT {old} FROM {_q(table)}")
+        self.con.execute(f"DROP TABLE {_q(table)}")
+        self.con.execute(f"ALTER TABLE {rebuilt} RENAME TO {_q(table)}")
+
+    def _insert_rows(self, table: str, rows: list[list[Any]]) -> None:
+        """INSERT OR REPLACE many rows at once (``executemany`` costs milliseconds per row)."""
+        if not rows:
+            return
+        names = [r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [table]).fetchall()]
+        self.con.register("_rows", pd.DataFrame(rows, columns=names))
+        try:
+            self.con.execute(f"INSERT OR REPLACE INTO {_q(table)} SELECT * FROM _rows")
+        finally:
+            self.con.unregister("_rows")
+
+    def deal_ids(self) -> pd.Series:
+        """Every stored ``deal_id`` (for the orphan check of related tables)."""
+        return self.con.execute("SELECT deal_id FROM deals").df()["deal_id"]
 
     # -- reading ----------------------------------------------------------------------------
     def scalar(self, sql: str, params: Iterable[Any] | None = None) -> Any:
@@ -331,7 +482,12 @@ class DuckDBStore(DealReads):
         return tuple(found)
 
     def query(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
-        return self.con.execute(sql, list(params) if params is not None else []).df()
+        try:
+            return self.con.execute(sql, list(params) if params is not None else []).df()
+        except duckdb.Error as exc:
+            if is_corruption(exc):
+                raise _damaged(self.path, exc) from exc
+            raise
 
     def count(self, table: str) -> int:
         return int(self.scalar(f"SELECT count(*) FROM {_q(table)}"))

@@ -1,0 +1,162 @@
+"""Convert one mapped column to its field's type, and collect every bad cell with what to do.
+
+:func:`convert_field` returns the converted values and one ``(mask, problem)`` pair per kind of
+problem (not a number, too large, not a date, out of range …), so a value is either converted
+exactly or reported; it is never stored as empty, infinite or rounded without a word.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from winloss.errors import CellProblem
+from winloss.ingest.normalize import (
+    by_distinct,
+    parse_bools,
+    parse_dates,
+    parse_numbers,
+    parse_vocabulary,
+)
+from winloss.model.mapping import Mapping
+from winloss.model.prepared_import import UnknownValuePolicy
+from winloss.model.schema import Field
+from winloss.model.vocabulary import normalise_token, vocabulary_lookup
+
+MAX_PROBLEMS = 1000
+INT64_MAX = 2**63 - 1
+EXACT_FLOAT_INT = 2**53
+#: Dates a store column can hold (nanosecond timestamps): 1678 to 2261 inclusive.
+FIRST_DATE = pd.Timestamp("1678-01-01")
+LAST_DATE = pd.Timestamp("2261-12-31")
+_DIGITS = re.compile(r"^[+-]?\d+$")
+
+Problem = tuple[np.ndarray, str]
+
+
+class Problems:
+    """Bad cells found while preparing a file (the first :data:`MAX_PROBLEMS` kept in full)."""
+
+    def __init__(self, rows: pd.Series) -> None:
+        self.rows = rows
+        self.items: list[CellProblem] = []
+        self.total = 0
+
+    def add(self, mask: np.ndarray, raw: pd.Series, label: str, problem: str) -> None:
+        """Record every cell of ``raw`` where ``mask`` is true."""
+        idx = np.flatnonzero(mask)
+        self.total += len(idx)
+        for i in idx[: max(0, MAX_PROBLEMS - len(self.items))]:
+            value = raw.iloc[i]
+            shown = "" if value is None or value is pd.NA else str(value)
+            self.items.append(CellProblem(int(self.rows.iloc[i]), label, shown, problem))
+
+
+def _exact_integers(raw: pd.Series, values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Integers read exactly (a float loses digits beyond 2**53); mask of values beyond 64 bits."""
+    floats = values.astype(float)
+    big = (floats.abs() >= EXACT_FLOAT_INT).fillna(False).to_numpy(dtype=bool)
+    out: list[int | None] = [None if pd.isna(v) else int(v) for v in floats]
+    too_big = np.zeros(len(values), dtype=bool)
+    text = raw.astype(object).astype(str).str.strip().str.replace("[,\\s'_\u00a0]", "", regex=True)
+    for i in np.flatnonzero(big):
+        token = text.iloc[i]
+        number = int(token) if _DIGITS.match(token) else int(floats.iloc[i])
+        if abs(number) > INT64_MAX:
+            too_big[i] = True
+            out[i] = None
+        else:
+            out[i] = number
+    return pd.Series(pd.array(out, dtype="Int64"), index=values.index), too_big
+
+
+def convert_numbers(f: Field, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
+    """Numbers (int or float fields): unreadable, infinite, fractional ints, beyond 64 bits."""
+    values, bad = by_distinct(raw, parse_numbers)
+    values = values.astype(float)
+    infinite = (~np.isfinite(values.to_numpy(dtype=float, na_value=0.0))) & ~bad
+    values = values.where(~infinite)
+    problems: list[Problem] = [
+        (bad, "not a number; write digits such as 1200 or 1,200.50"),
+        (infinite, "number too large to store (beyond ±1.8e308); check the value"),
+    ]
+    if f.dtype == "int":
+        frac = (values.notna() & (values % 1 != 0)).to_numpy(dtype=bool)
+        problems.append((frac, "not a whole number; write an integer such as 3"))
+        ints, too_big = _exact_integers(raw, values.where(~frac))
+        problems.append((too_big, "integer too large (beyond 64 bits); check the value"))
+        return ints, problems
+    return values, problems
+
+
+def convert_dates(f: Field, raw: pd.Series, *, day_first: bool) -> tuple[pd.Series, list[Problem]]:
+    """Dates and timestamps: unreadable values and years a store column cannot hold."""
+    values, bad = by_distinct(raw, lambda u: parse_dates(u, day_first=day_first))
+    if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        values = pd.to_datetime(values, errors="coerce")
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_localize(None)
+    out_of_range = (values.notna() & ((values < FIRST_DATE) | (values > LAST_DATE))).to_numpy(
+        dtype=bool
+    )
+    values = values.where(~out_of_range).astype("datetime64[ns]")
+    if f.dtype == "date":
+        values = values.dt.normalize()
+    return values, [
+        (bad, "not a date; use YYYY-MM-DD (or say --day-first / --month-first)"),
+        (out_of_range, "date out of range (years 1678 to 2261); check the year"),
+    ]
+
+
+def convert_field(
+    f: Field, raw: pd.Series, *, mapping: Mapping, unknown: UnknownValuePolicy
+) -> tuple[pd.Series, list[Problem]]:
+    """Convert one mapped column to the field's type: (values, problems)."""
+    if f.dtype in ("int", "float"):
+        return convert_numbers(f, raw)
+    if f.dtype in ("date", "timestamp"):
+        return convert_dates(f, raw, day_first=mapping.day_first)
+    if f.dtype == "bool":
+        values, bad = by_distinct(raw, parse_bools)
+        return values.astype("boolean"), [
+            (bad, "not a yes/no value; use yes/no, true/false or 1/0")
+        ]
+    if f.vocabulary:
+        lookup = vocabulary_lookup(f.name, f.vocabulary)
+        lookup.update(
+            {normalise_token(k): v for k, v in mapping.value_maps.get(f.name, {}).items()}
+        )
+        values, bad = by_distinct(raw, lambda u: parse_vocabulary(u, lookup))
+        if unknown == "other" and "other" in f.vocabulary:
+            values = values.where(~bad, "other")
+            bad = np.zeros(len(bad), dtype=bool)
+        elif unknown == "keep":
+            values = values.where(~bad, raw)
+            bad = np.zeros(len(bad), dtype=bool)
+        allowed = ", ".join(f.vocabulary)
+        return values.astype("string"), [
+            (
+                bad,
+                f"not one of {allowed}; map it under value_maps: {f.name}: in a mapping file or "
+                "pass --unknown-values other",
+            )
+        ]
+    value_map = mapping.value_maps.get(f.name)
+    values = raw.astype("string")
+    if value_map:
+        values = values.replace(value_map)
+    return values, []
+
+
+def minimum_problem(f: Field, values: pd.Series) -> Problem | None:
+    """Values below the field's minimum (e.g. a negative amount), with what to do."""
+    if f.minimum is None or f.dtype not in ("int", "float"):
+        return None
+    below = (values.astype(float) < f.minimum).fillna(False).to_numpy(dtype=bool)
+    return (
+        below,
+        f"must be at least {f.minimum:g}; correct the value (refunds and credits do not belong "
+        "in this column), or leave the cell empty if it is unknown",
+    )

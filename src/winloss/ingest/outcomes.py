@@ -1,0 +1,162 @@
+"""Derive each deal's outcome (won, lost or open) from an outcome, Won/Closed or stage column.
+
+The rules, in order, for an outcome column:
+
+1. values the mapping lists (``--won-value``, ``--lost-value``, ``open_values``) are the truth;
+2. open-deal values (:data:`~winloss.model.vocabulary.OPEN_OUTCOME_VALUES`: open, pending, in
+   progress, …) are open;
+3. with only ``--won-value`` given, every other value is lost when it is a yes/no word ("Yes"
+   beside ``--won-value No``), a word for lost (Lost, Closed Lost …), or the column's one other
+   value; likewise with only ``--lost-value``. A word for the same side ("Closed Won" beside
+   ``--won-value Won``) or any other value is an error naming it, so neither "maybe" nor "Closed
+   Won" is ever quietly counted as a loss;
+4. with both given, a value in neither list (and not open) is an error;
+5. with neither, the built-in synonyms (Closed Won, Won, Win, true, 1, Loss, Closed Lost …) apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from winloss.ingest.normalize import by_distinct, parse_bools
+from winloss.model.mapping import Mapping
+from winloss.model.vocabulary import (
+    BOOL_SYNONYMS,
+    OPEN_OUTCOME_VALUES,
+    OUTCOME_SYNONYMS,
+    normalise_token,
+)
+
+#: Adds a problem: (bad-cell mask, raw column, column label, what is wrong and what to do).
+ReportProblem = Callable[[np.ndarray, pd.Series, str, str], None]
+
+
+def explicit_outcomes(mapping: Mapping) -> dict[str, str]:
+    """Normalised value → outcome for the values the mapping names."""
+    explicit: dict[str, str] = {}
+    for v in mapping.won_values:
+        explicit[normalise_token(v)] = "won"
+    for v in mapping.lost_values:
+        explicit[normalise_token(v)] = "lost"
+    for v in mapping.open_values:
+        explicit[normalise_token(v)] = "open"
+    return explicit
+
+
+def outcome_reader(
+    mapping: Mapping, column: pd.Series
+) -> Callable[[pd.Series], tuple[pd.Series, np.ndarray]]:
+    """A converter of distinct outcome values following the module's rules."""
+    explicit = explicit_outcomes(mapping)
+    won_only = bool(mapping.won_values) and not mapping.lost_values
+    lost_only = bool(mapping.lost_values) and not mapping.won_values
+    complement = "lost" if won_only else "won"
+    distinct = {normalise_token(str(v)) for v in column.dropna().unique()}
+    others = {t for t in distinct if t not in explicit and t not in OPEN_OUTCOME_VALUES}
+
+    def read(token: str) -> str | None:
+        if token in explicit:
+            return explicit[token]
+        if explicit and token in OPEN_OUTCOME_VALUES:
+            return "open"
+        if won_only or lost_only:
+            side = OUTCOME_SYNONYMS.get(token)
+            if token in BOOL_SYNONYMS or side == complement:
+                return complement
+            if side is None and len(others) == 1:
+                return complement
+            return None  # a word for the given side, or one of several unknown values
+        if mapping.won_values and mapping.lost_values:
+            return None
+        return OUTCOME_SYNONYMS.get(token)
+
+    def convert(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
+        out = uniq.astype(str).map(normalise_token).map(read).astype(object)
+        return out, out.isna().to_numpy(dtype=bool)
+
+    return convert
+
+
+def _problem_text(mapping: Mapping) -> str:
+    if mapping.won_values and mapping.lost_values:
+        return (
+            f"neither a won value ({', '.join(mapping.won_values)}) nor a lost value "
+            f"({', '.join(mapping.lost_values)}) nor an open-deal value; add it with "
+            "--won-value or --lost-value, or under open_values: in a mapping file"
+        )
+    if mapping.won_values or mapping.lost_values:
+        side, given = (
+            ("won", mapping.won_values) if mapping.won_values else ("lost", mapping.lost_values)
+        )
+        other = "lost" if side == "won" else "won"
+        return (
+            f"not one of the {side} values ({', '.join(given)}) and not clearly {other}; add it "
+            f"with --{side}-value if it means {side}, or --{other}-value if it means {other} "
+            "(open deals: open_values: in a mapping file)"
+        )
+    return (
+        "not a recognised outcome; say which value means won with --won-value (and lost with "
+        "--lost-value)"
+    )
+
+
+def derive_outcome(
+    frame: pd.DataFrame, mapped: dict[str, str], mapping: Mapping, report: ReportProblem
+) -> pd.Series | None:
+    """The outcome of every row, or ``None`` when no outcome, Won or stage column is mapped."""
+    if "outcome" in mapped:
+        label = mapped["outcome"]
+        values, bad = by_distinct(frame[label], outcome_reader(mapping, frame[label]))
+        report(bad, frame[label], label, _problem_text(mapping))
+        missing = (values.isna() & ~pd.Series(bad, index=values.index)).to_numpy(dtype=bool)
+        report(
+            missing,
+            frame[label],
+            label,
+            "outcome is empty; every deal needs won, lost or open: fill it in, or remove the row",
+        )
+        return values.astype("string")
+    if "is_won" in mapped:
+        return _from_won_flag(frame, mapped, mapping, report)
+    if "stage" in mapped:
+        explicit = explicit_outcomes(mapping)
+        tokens = frame[mapped["stage"]].astype(object).fillna("").map(normalise_token)
+        out = tokens.map(explicit).astype(object)
+        syn = tokens.map(OUTCOME_SYNONYMS).astype(object)
+        out = out.fillna(syn.where(syn.isin(["won", "lost"]))).fillna("open")
+        return out.astype("string")
+    return None
+
+
+def _from_won_flag(
+    frame: pd.DataFrame, mapped: dict[str, str], mapping: Mapping, report: ReportProblem
+) -> pd.Series:
+    won_label = mapped["is_won"]
+    won, bad_w = by_distinct(frame[won_label], parse_bools)
+    report(bad_w, frame[won_label], won_label, "not a yes/no value; use yes/no, true/false or 1/0")
+    if "is_closed" in mapped:
+        closed_label = mapped["is_closed"]
+        closed, bad_c = by_distinct(frame[closed_label], parse_bools)
+        report(
+            bad_c,
+            frame[closed_label],
+            closed_label,
+            "not a yes/no value; use yes/no, true/false or 1/0",
+        )
+    elif "stage" in mapped:
+        explicit = explicit_outcomes(mapping)
+        st = frame[mapped["stage"]].astype(object).fillna("").map(normalise_token)
+        closed = pd.Series(
+            st.str.contains("closed") | st.map(explicit).isin(["won", "lost"]), index=frame.index
+        ).astype(object)
+    else:
+        closed = pd.Series(True, index=frame.index, dtype=object)
+    out = np.where(
+        closed.fillna(True).astype(bool),
+        np.where(won.fillna(False).astype(bool), "won", "lost"),
+        "open",
+    )
+    return pd.Series(out, index=frame.index, dtype="string")
