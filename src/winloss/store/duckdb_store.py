@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,8 +94,21 @@ def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _migration_3(con: duckdb.DuckDBPyConnection) -> None:
+    """Who answered a capture (the web app records it) and the web app's accounts."""
+    from winloss.model.schema import USERS
+
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'captures'"
+    ).fetchall()}
+    if "captured_by" not in cols:
+        con.execute("ALTER TABLE captures ADD COLUMN captured_by VARCHAR")
+    con.execute(_create_table_sql(USERS))
+
+
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
+    _migration_1, _migration_2, _migration_3]
 
 
 @dataclass(frozen=True)
@@ -124,18 +138,28 @@ class DuckDBStore(DealReads):
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(self.path, read_only=read_only, config={
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                # bounded memory: DuckDB spills to disk beyond this (1M-deal imports stay < 2 GB)
-                "memory_limit": os.environ.get("WINLOSS_DUCKDB_MEMORY", "1GB"),
-            })
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}; check the path or "
-                             "close the other program using it") from exc
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # One writer: another process (the web app, a CLI run) may hold the file's lock for a
+        # moment; wait for it up to $WINLOSS_LOCK_WAIT seconds (default 30) before giving up.
+        deadline = time.monotonic() + float(os.environ.get("WINLOSS_LOCK_WAIT", "30"))
+        delay = 0.02
+        while True:
+            try:
+                self.con = duckdb.connect(self.path, read_only=read_only, config={
+                    "autoinstall_known_extensions": False,
+                    "autoload_known_extensions": False,
+                    # bounded memory: DuckDB spills to disk beyond this (1M-deal imports < 2 GB)
+                    "memory_limit": os.environ.get("WINLOSS_DUCKDB_MEMORY", "1GB"),
+                })
+                break
+            except duckdb.Error as exc:
+                if "lock" in str(exc).lower() and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.5)
+                    continue
+                raise StoreError(f"cannot open the store {self.path}: {exc}; check the path or "
+                                 "close the other program using it") from exc
         # stdout is for data: no DuckDB progress bar (a per-connection setting)
         self.con.execute("SET enable_progress_bar = false")
         if not read_only:
@@ -174,8 +198,12 @@ class DuckDBStore(DealReads):
         return str(row[0]) if row else default
 
     def set_setting(self, key: str, value: str) -> None:
+        if key == "capture_precedence":
+            from winloss.store.capture_queries import parse_precedence
+
+            value = ",".join(parse_precedence(value))
         self.con.execute("INSERT OR REPLACE INTO _meta VALUES (?, ?)", [key, value])
-        if key == "fiscal_year_start_month":
+        if key in ("fiscal_year_start_month", "capture_precedence"):
             self._create_views()
 
     @property
@@ -193,6 +221,10 @@ class DuckDBStore(DealReads):
             f"CAST(year(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) || 'Q' || "
             f"CAST(quarter(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) END"
         )
+        from winloss.store.capture_queries import create_capture_views, parse_precedence
+
+        # captures fill the SPICED fields (deals_resolved); every analysis reads deals_enriched
+        create_capture_views(self.con, parse_precedence(self.get_setting("capture_precedence")))
         self.con.execute(
             "CREATE OR REPLACE VIEW deals_enriched AS SELECT *, "
             f"{quarter} AS quarter, "
@@ -201,7 +233,7 @@ class DuckDBStore(DealReads):
             "AS days_to_critical_event, "
             "CAST(date_diff('day', champion_start_date, created_at) AS BIGINT) "
             "AS champion_tenure_days "
-            "FROM deals"
+            "FROM deals_resolved"
         )
 
     # -- writing ----------------------------------------------------------------------------
