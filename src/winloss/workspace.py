@@ -467,3 +467,23 @@ class Workspace:
         from winloss.store import capture_queries
 
         return capture_queries.list_users(self.store)
+
+    def reason_values(self) -> list[str]:
+        """Win and loss reasons in use (the capture form's reason list)."""
+        from winloss.store import capture_queries
+
+        return capture_queries.reason_values(self.store)
+
+    def capture_agreement(self, **settings: Any) -> Any:
+        """Rep vs buyer agreement per field, rep and reason
+        (:class:`winloss.analyze.captures.agreement.AgreementResult`)."""
+        from winloss.analyze.captures.agreement import CaptureAgreement
+
+        return CaptureAgreement(**settings).run(self.store)
+
+    def interview_plan(self, **settings: Any) -> Any:
+        """Recently closed deals to debrief with the buyer, ranked, with reasons
+        (:class:`winloss.analyze.captures.planner.InterviewPlanResult`)."""
+        from winloss.analyze.captures.planner import InterviewPlanner
+
+        return InterviewPlanner(**settings).run(self.store)

@@ -286,3 +286,20 @@ def upsert_user(store: DuckDBStore, username: str, password_hash: str, role: str
 
 def list_users(store: DuckDBStore) -> pd.DataFrame:
     return store.query("SELECT username, role, owner_name, created_at FROM users ORDER BY 1")
+
+
+def reason_values(store: DuckDBStore) -> list[str]:
+    """Win and loss reasons already used (CRM fields and captures), sorted: the reason list."""
+    return [str(r[0]) for r in store.con.execute(
+        "SELECT DISTINCT v FROM (SELECT win_reason AS v FROM deals UNION ALL "
+        "SELECT loss_reason FROM deals UNION ALL SELECT primary_reason FROM captures) "
+        "WHERE v IS NOT NULL ORDER BY 1").fetchall()]
+
+
+def buyer_interviews_by_outcome(store: DuckDBStore) -> dict[str, int]:
+    """Closed deals with a buyer interview, per outcome."""
+    rows = store.con.execute(
+        "SELECT d.outcome, count(DISTINCT d.deal_id) FROM deals d JOIN captures c "
+        "ON c.deal_id = d.deal_id AND c.respondent = 'buyer' "
+        "WHERE d.outcome IN ('won', 'lost') GROUP BY 1").fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
