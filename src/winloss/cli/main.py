@@ -41,6 +41,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Lead scores from creation-time fields, graded A-D; CSV keyed by the CRM id."),
     "accounts": ("winloss.cli.model_commands:accounts",
                  "Rank accounts by ideal-customer fit and expansion potential."),
+    "serve": ("winloss.cli.web_commands:serve",
+              "Run the local web app: capture after close, coverage, interviews, dashboards."),
+    "user": ("winloss.cli.web_commands:user", "Web-app accounts: `user add`, `user list`."),
+    "captures": ("winloss.cli.web_commands:captures",
+                 "Captures: rep vs buyer agreement, interview plan, value sources, precedence."),
 }
 
 

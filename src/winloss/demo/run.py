@@ -26,6 +26,7 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
     ("Win probability and forecast", "winloss.demo.steps:win_model"),
     ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
+    ("Capture, buyer interviews and the web app", "winloss.demo.capture_step:capture_and_interviews"),
 ]
 
 
