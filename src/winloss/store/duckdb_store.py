@@ -29,6 +29,8 @@ from winloss.model.schema import DEALS, DUCKDB_TYPES, TABLES, Table
 from winloss.store.deal_reads import DealReads
 
 DEFAULT_DB = "winloss.duckdb"
+#: Bump when the SQL of the views changes, so existing stores rebuild them on open.
+_VIEWS_VERSION = "2"
 
 
 def default_db_path() -> str:
@@ -223,6 +225,12 @@ class DuckDBStore(DealReads):
         )
         from winloss.store.capture_queries import create_capture_views, parse_precedence
 
+        # unchanged views are not rewritten: opening a store then writes nothing (the web app
+        # opens it per request)
+        signature = f"{_VIEWS_VERSION}|{m}|{self.get_setting('capture_precedence')}|{self._deal_columns()}"
+        if self.get_setting("_views_signature") == signature and self.scalar(
+                "SELECT count(*) FROM duckdb_views() WHERE view_name = 'deals_enriched'"):
+            return
         # captures fill the SPICED fields (deals_resolved); every analysis reads deals_enriched
         create_capture_views(self.con, parse_precedence(self.get_setting("capture_precedence")))
         self.con.execute(
@@ -235,6 +243,14 @@ class DuckDBStore(DealReads):
             "AS champion_tenure_days "
             "FROM deals_resolved"
         )
+        self.con.execute("INSERT OR REPLACE INTO _meta VALUES ('_views_signature', ?)",
+                         [signature])
+
+    def _deal_columns(self) -> str:
+        return ",".join(str(r[0]) for r in self.con.execute(
+            "SELECT column_name || ':' || data_type FROM information_schema.columns "
+            "WHERE table_name IN ('deals', 'captures') ORDER BY table_name, ordinal_position"
+        ).fetchall())
 
     # -- writing ----------------------------------------------------------------------------
     def custom_fields(self, table: str = "deals") -> list[CustomField]:

@@ -52,6 +52,7 @@ def create_app(workspace_path: str | Path, *, freshness_days: int = 7, secure_co
         WINLOSS_DB=path,
         FRESHNESS_DAYS=freshness_days,
     )
+    access.install(app)
     app.extensions["winloss_today"] = today or dt.date.today
     app.extensions["winloss_limiter"] = LoginLimiter(login_attempts, login_window)
     # the web pages and the report share base.html, style.css and the section partial
