@@ -78,6 +78,8 @@ def test_captures_change_spiced_fields_and_audit_completeness(ws: Workspace) -> 
     counts = ws.field_source_counts()
     pain = counts[counts["field"] == "pain_category"].set_index("source")["deals"].to_dict()
     assert pain == {"rep": 3, "buyer": 1, "blank": 2}
+    loss = counts[counts["field"] == "loss_reason"].set_index("source")["deals"].to_dict()
+    assert loss == {"rep": 1, "buyer": 1, "crm": 1}  # D2, D3, D5: the lost deals only
 
 
 def test_precedence_is_configurable(ws: Workspace) -> None:

@@ -126,11 +126,14 @@ def field_sources(store: DuckDBStore, deal_id: str | None = None) -> pd.DataFram
 
 
 def source_counts(store: DuckDBStore) -> pd.DataFrame:
-    """Closed deals per resolved field and source (buyer, rep, crm, blank)."""
+    """Closed deals per resolved field and source (buyer, rep, crm, blank); win_reason counts
+    won deals only, loss_reason lost deals only."""
     return store.query(
         "SELECT s.field, coalesce(s.source, 'blank') AS source, count(*) AS deals "
         "FROM deal_field_sources s JOIN deals d USING (deal_id) "
-        "WHERE d.outcome IN ('won', 'lost') GROUP BY 1, 2 ORDER BY 1, 2")
+        "WHERE d.outcome IN ('won', 'lost') "
+        "AND NOT (s.field = 'win_reason' AND d.outcome <> 'won') "
+        "AND NOT (s.field = 'loss_reason' AND d.outcome <> 'lost') GROUP BY 1, 2 ORDER BY 1, 2")
 
 
 def deal(store: DuckDBStore, deal_id: str) -> dict[str, Any] | None:

@@ -148,7 +148,14 @@ def coverage() -> Any:
     with access.workspace(_db()) as ws:
         frame = ws.capture_coverage(freshness_days=days)
         pending = ws.pending_captures(None, freshness_days=days, today=_today())
-        sources = _records(ws.field_source_counts())
+        counts = ws.field_source_counts()
+    sources = []
+    if not counts.empty:
+        wide = counts.pivot_table(index="field", columns="source", values="deals",
+                                  aggfunc="sum", fill_value=0)
+        for name, rec in wide.iterrows():
+            sources.append({"field": name, **{s: int(rec.get(s, 0))
+                                              for s in ("buyer", "rep", "crm", "blank")}})
     overdue = pending[pending["days_left"] < 0].groupby("owner").size().to_dict() \
         if not pending.empty else {}
     rows = _records(frame)
