@@ -44,8 +44,9 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _request(port: int, method: str, path: str, cookie: str = "",
-             form: dict[str, str] | None = None) -> tuple[int, str, str]:
+def _request(
+    port: int, method: str, path: str, cookie: str = "", form: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     headers = {"Cookie": cookie} if cookie else {}
     body = None
@@ -68,9 +69,13 @@ def _token(html: str) -> str:
 
 def _login(port: int, user: str, password: str) -> tuple[str, str]:
     _s, page, cookie = _request(port, "GET", "/login")
-    status, _t, cookie2 = _request(port, "POST", "/login", cookie,
-                                   {"username": user, "password": password,
-                                    "csrf_token": _token(page)})
+    status, _t, cookie2 = _request(
+        port,
+        "POST",
+        "/login",
+        cookie,
+        {"username": user, "password": password, "csrf_token": _token(page)},
+    )
     assert status == 302, status
     _s, html, cookie3 = _request(port, "GET", "/captures", cookie2)
     return cookie3 or cookie2, _token(html)
@@ -98,15 +103,30 @@ def main() -> None:
     t0 = time.perf_counter()
     with Workspace(base_db) as ws:
         for i, d in enumerate(deals):
-            ws.record_capture(d, "rep", {"pain_category": "process", "notes": f"base-{i}"},
-                              captured_by="bench")
+            ws.record_capture(
+                d, "rep", {"pain_category": "process", "notes": f"base-{i}"}, captured_by="bench"
+            )
     baseline_s = time.perf_counter() - t0
 
     port = _port()
     env = {**os.environ, "PYTHONPATH": SRC}
-    server = subprocess.Popen([sys.executable, "-m", "winloss", "--db", str(db), "serve",
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "winloss",
+            "--db",
+            str(db),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -126,9 +146,13 @@ def main() -> None:
             cookie, tok = sessions[i % SESSIONS]
             start.wait()
             t = time.perf_counter()
-            status, _text, _c = _request(port, "POST", f"/deals/{deals[i]}/capture", cookie,
-                                         {"csrf_token": tok, "pain_category": "process",
-                                          "notes": f"bench-{i}"})
+            status, _text, _c = _request(
+                port,
+                "POST",
+                f"/deals/{deals[i]}/capture",
+                cookie,
+                {"csrf_token": tok, "pain_category": "process", "notes": f"bench-{i}"},
+            )
             latencies[i] = time.perf_counter() - t
             statuses[i] = status
 
@@ -156,13 +180,17 @@ def main() -> None:
     p50 = statistics.median(lat)
     p95 = lat[max(0, int(round(0.95 * n)) - 1)]
     print(f"submissions: {n} concurrent over 127.0.0.1 ({SESSIONS} signed-in sessions)")
-    print(f"HTTP 302 (saved): {ok}; other statuses: "
-          f"{sorted({s for s in statuses if s != 302}) or 'none'}")
+    print(
+        f"HTTP 302 (saved): {ok}; other statuses: "
+        f"{sorted({s for s in statuses if s != 302}) or 'none'}"
+    )
     print(f"stored: {len(stored)}, lost: {len(lost)}, duplicated: {duplicated}")
     print(f"latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms")
     print(f"wall {wall:.1f} s ({n / wall:.1f} captures/s)")
-    print(f"baseline (facade, sequential, no HTTP): {baseline_s:.1f} s "
-          f"({n / baseline_s:.1f} captures/s); web app / baseline time: {wall / baseline_s:.2f}×")
+    print(
+        f"baseline (facade, sequential, no HTTP): {baseline_s:.1f} s "
+        f"({n / baseline_s:.1f} captures/s); web app / baseline time: {wall / baseline_s:.2f}×"
+    )
     if lost or duplicated or ok != n:
         sys.exit(1)
 

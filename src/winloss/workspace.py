@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
 
@@ -26,6 +26,10 @@ from winloss.store.duckdb_store import (
     file_sha256,
     frame_sha256,
 )
+
+if TYPE_CHECKING:
+    from winloss.analyze.captures.agreement import AgreementResult
+    from winloss.analyze.captures.planner import InterviewPlanResult
 
 
 class ImportOptions(TypedDict, total=False):
@@ -474,14 +478,14 @@ class Workspace:
 
         return capture_queries.reason_values(self.store)
 
-    def capture_agreement(self, **settings: Any) -> Any:
+    def capture_agreement(self, **settings: Any) -> AgreementResult:
         """Rep vs buyer agreement per field, rep and reason
         (:class:`winloss.analyze.captures.agreement.AgreementResult`)."""
         from winloss.analyze.captures.agreement import CaptureAgreement
 
         return CaptureAgreement(**settings).run(self.store)
 
-    def interview_plan(self, **settings: Any) -> Any:
+    def interview_plan(self, **settings: Any) -> InterviewPlanResult:
         """Recently closed deals to debrief with the buyer, ranked, with reasons
         (:class:`winloss.analyze.captures.planner.InterviewPlanResult`)."""
         from winloss.analyze.captures.planner import InterviewPlanner

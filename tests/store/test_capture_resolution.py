@@ -16,28 +16,46 @@ from winloss.workspace import Workspace
 
 
 def _deals() -> pd.DataFrame:
-    return pd.DataFrame({
-        "deal_id": ["D1", "D2", "D3", "D4", "D5", "D6", "D7"],
-        "created_at": ["2024-01-02"] * 7,
-        "closed_at": ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04", "2024-03-05",
-                      "2024-03-06", "2024-06-30"],
-        "outcome": ["won", "lost", "lost", "won", "lost", "won", "open"],
-        "owner": ["ann", "ann", "bob", "bob", "bob", "ann", "ann"],
-        "pain_category": ["cost", None, None, None, None, None, None],
-        "loss_reason": [None, "price", None, None, "timing", None, None],
-    })
+    return pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2", "D3", "D4", "D5", "D6", "D7"],
+            "created_at": ["2024-01-02"] * 7,
+            "closed_at": [
+                "2024-03-01",
+                "2024-03-02",
+                "2024-03-03",
+                "2024-03-04",
+                "2024-03-05",
+                "2024-03-06",
+                "2024-06-30",
+            ],
+            "outcome": ["won", "lost", "lost", "won", "lost", "won", "open"],
+            "owner": ["ann", "ann", "bob", "bob", "bob", "ann", "ann"],
+            "pain_category": ["cost", None, None, None, None, None, None],
+            "loss_reason": [None, "price", None, None, "timing", None, None],
+        }
+    )
 
 
 def _captures() -> pd.DataFrame:
-    return pd.DataFrame({
-        "deal_id": ["D1", "D2", "D3", "D3", "D4", "D4", "D7"],
-        "captured_at": ["2024-03-03", "2024-03-04", "2024-03-05", "2024-03-20", "2024-03-05",
-                        "2024-03-09", "2024-07-01"],
-        "respondent": ["rep", "rep", "rep", "buyer", "rep", "rep", "rep"],
-        "pain_category": ["ux", "process", "cost", "technology", "ux", None, "cost"],
-        "stakeholders": [None, None, 2, 4, None, None, None],
-        "primary_reason": [None, "product gap", "price", "no budget", "champion", None, None],
-    })
+    return pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2", "D3", "D3", "D4", "D4", "D7"],
+            "captured_at": [
+                "2024-03-03",
+                "2024-03-04",
+                "2024-03-05",
+                "2024-03-20",
+                "2024-03-05",
+                "2024-03-09",
+                "2024-07-01",
+            ],
+            "respondent": ["rep", "rep", "rep", "buyer", "rep", "rep", "rep"],
+            "pain_category": ["ux", "process", "cost", "technology", "ux", None, "cost"],
+            "stakeholders": [None, None, 2, 4, None, None, None],
+            "primary_reason": [None, "product gap", "price", "no budget", "champion", None, None],
+        }
+    )
 
 
 @pytest.fixture()
@@ -58,16 +76,16 @@ def test_captures_change_spiced_fields_and_audit_completeness(ws: Workspace) -> 
     ws.import_file("captures", _captures())
     deals = ws.deals().set_index("deal_id")
     # buyer over rep over CRM; latest non-blank answer within one respondent
-    assert deals.loc["D1", "pain_category"] == "ux"          # rep over CRM "cost"
+    assert deals.loc["D1", "pain_category"] == "ux"  # rep over CRM "cost"
     assert deals.loc["D2", "pain_category"] == "process"
     assert deals.loc["D3", "pain_category"] == "technology"  # buyer over rep
-    assert deals.loc["D4", "pain_category"] == "ux"          # later capture blank: earlier kept
+    assert deals.loc["D4", "pain_category"] == "ux"  # later capture blank: earlier kept
     assert deals.loc["D3", "stakeholders"] == 4
     # primary_reason fills the outcome's reason
     assert deals.loc["D3", "loss_reason"] == "no budget"
     assert deals.loc["D2", "loss_reason"] == "product gap"
     assert deals.loc["D4", "win_reason"] == "champion"
-    assert deals.loc["D5", "loss_reason"] == "timing"        # CRM value, no capture
+    assert deals.loc["D5", "loss_reason"] == "timing"  # CRM value, no capture
     assert _completeness(ws, "pain_category") == pytest.approx(4 / 6)
     assert _completeness(ws, "stakeholders") == pytest.approx(1 / 6)
     src = ws.field_sources().set_index(["deal_id", "field"])["source"]
@@ -111,8 +129,9 @@ def test_pending_and_coverage(ws: Workspace) -> None:
 def test_record_capture_validates_vocabulary(ws: Workspace) -> None:
     from winloss.errors import WinlossError
 
-    ws.record_capture("D6", "rep", {"pain_category": "Price", "stakeholders": "3"},
-                      captured_by="ann")
+    ws.record_capture(
+        "D6", "rep", {"pain_category": "Price", "stakeholders": "3"}, captured_by="ann"
+    )
     assert ws.deal("D6")["pain_category"] == "cost"  # synonym normalised
     with pytest.raises(WinlossError):
         ws.record_capture("D6", "rep", {"pain_category": "astrology"}, captured_by="ann")

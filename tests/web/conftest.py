@@ -18,36 +18,50 @@ from winloss.web.auth import hash_password
 from winloss.workspace import Workspace
 
 TODAY = dt.date(2024, 3, 20)
-PASSWORDS = {"root": "admin-pass-1", "boss": "manager-pass-1", "ann": "ann-pass-12",
-             "bob": "bob-pass-123"}
+PASSWORDS = {
+    "root": "admin-pass-1",
+    "boss": "manager-pass-1",
+    "ann": "ann-pass-12",
+    "bob": "bob-pass-123",
+}
 XSS = "<script>alert('x')</script>"
 
 
 def deals_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "deal_id": ["A1", "A2", "A3", "B1", "B2", "B3"],
-        "account_name": [XSS, "Acme", "Initech", "Globex", "Umbrella", "Hooli"],
-        "created_at": ["2024-01-02"] * 6,
-        "closed_at": ["2024-03-01", "2024-03-10", "2024-06-30", "2024-03-02", "2024-03-15",
-                      "2024-03-16"],
-        "outcome": ["lost", "won", "open", "lost", "won", "lost"],
-        "owner": ["Ann Lee", "Ann Lee", "Ann Lee", "Bob Roe", "Bob Roe", "Bob Roe"],
-        "segment": ["SMB", "SMB", "SMB", "Enterprise", "Enterprise", "Enterprise"],
-        "amount": [1000, 2000, 3000, 4000, 5000, 6000],
-        "pain_category": ["cost", None, None, None, None, None],
-        "loss_reason": ["Price", None, None, "Timing", None, None],
-        "win_reason": [None, "Product fit", None, None, "Price", None],
-    })
+    return pd.DataFrame(
+        {
+            "deal_id": ["A1", "A2", "A3", "B1", "B2", "B3"],
+            "account_name": [XSS, "Acme", "Initech", "Globex", "Umbrella", "Hooli"],
+            "created_at": ["2024-01-02"] * 6,
+            "closed_at": [
+                "2024-03-01",
+                "2024-03-10",
+                "2024-06-30",
+                "2024-03-02",
+                "2024-03-15",
+                "2024-03-16",
+            ],
+            "outcome": ["lost", "won", "open", "lost", "won", "lost"],
+            "owner": ["Ann Lee", "Ann Lee", "Ann Lee", "Bob Roe", "Bob Roe", "Bob Roe"],
+            "segment": ["SMB", "SMB", "SMB", "Enterprise", "Enterprise", "Enterprise"],
+            "amount": [1000, 2000, 3000, 4000, 5000, 6000],
+            "pain_category": ["cost", None, None, None, None, None],
+            "loss_reason": ["Price", None, None, "Timing", None, None],
+            "win_reason": [None, "Product fit", None, None, "Price", None],
+        }
+    )
 
 
 def captures_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "deal_id": ["B1", "B1"],
-        "captured_at": ["2024-03-04 10:00", "2024-03-12 10:00"],
-        "respondent": ["rep", "buyer"],
-        "pain_category": ["cost", "technology"],
-        "primary_reason": ["Price", "Timing"],
-    })
+    return pd.DataFrame(
+        {
+            "deal_id": ["B1", "B1"],
+            "captured_at": ["2024-03-04 10:00", "2024-03-12 10:00"],
+            "respondent": ["rep", "buyer"],
+            "pain_category": ["cost", "technology"],
+            "primary_reason": ["Price", "Timing"],
+        }
+    )
 
 
 @dataclass
@@ -83,7 +97,13 @@ def token(html: str) -> str:
 def login(app: Flask, username: str) -> FlaskClient:
     client = app.test_client()
     page = client.get("/login")
-    resp = client.post("/login", data={"username": username, "password": PASSWORDS[username],
-                                       "csrf_token": token(page.text)})
+    resp = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": PASSWORDS[username],
+            "csrf_token": token(page.text),
+        },
+    )
     assert resp.status_code == 302, resp.text
     return client

@@ -45,8 +45,9 @@ def _login(driver: object, base: str, user: str) -> None:
 
 
 @pytest.mark.browser
-def test_rep_captures_and_manager_sees_coverage(browser: tuple[str, str], served: tuple[str, Path],
-                                                tmp_path: Path) -> None:
+def test_rep_captures_and_manager_sees_coverage(
+    browser: tuple[str, str], served: tuple[str, Path], tmp_path: Path
+) -> None:
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     base, db = served
@@ -70,15 +71,19 @@ def test_rep_captures_and_manager_sees_coverage(browser: tuple[str, str], served
         driver.find_element("id", "save").click()
         WebDriverWait(driver, 20).until(lambda drv: drv.current_url.endswith("/captures"))
         assert "Capture of A1 saved." in driver.find_element("css selector", ".flash").text
-        remaining = [r.find_element("css selector", "td a").text
-                     for r in driver.find_elements("css selector", "main table tbody tr")]
+        remaining = [
+            r.find_element("css selector", "td a").text
+            for r in driver.find_elements("css selector", "main table tbody tr")
+        ]
         assert remaining == ["A2"]
         driver.find_element("css selector", "header.top button").click()  # sign out
         WebDriverWait(driver, 20).until(lambda drv: drv.current_url.endswith("/login"))
         _login(driver, base, "boss")
         assert driver.current_url.endswith("/coverage")
-        cells = {r.find_element("css selector", "td").text: r.find_elements("css selector", "td")
-                 for r in driver.find_elements("css selector", "main table:first-of-type tbody tr")}
+        cells = {
+            r.find_element("css selector", "td").text: r.find_elements("css selector", "td")
+            for r in driver.find_elements("css selector", "main table:first-of-type tbody tr")
+        }
         ann = [c.text for c in cells["Ann Lee"]]
         assert ann[1:4] == ["2", "1", "50 %"]  # closed, captured, coverage
         driver.save_screenshot(str(ARTIFACTS / "web-3-manager-coverage.png"))

@@ -38,7 +38,10 @@ def test_app_writes_while_cli_reads(tmp_path: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "winloss", "--db", str(db), "serve", "--port", str(port)],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
@@ -65,11 +68,20 @@ def test_app_writes_while_cli_reads(tmp_path: Path) -> None:
         cli_results: list[subprocess.CompletedProcess[str]] = []
 
         def cli_reads() -> None:
-            for args in (["audit", "--format", "json"], ["captures", "sources"],
-                         ["deals", "--format", "csv"]):
-                cli_results.append(subprocess.run(
-                    [sys.executable, "-m", "winloss", "--db", str(db), *args],
-                    env=_env(), capture_output=True, text=True, timeout=180))
+            for args in (
+                ["audit", "--format", "json"],
+                ["captures", "sources"],
+                ["deals", "--format", "csv"],
+            ):
+                cli_results.append(
+                    subprocess.run(
+                        [sys.executable, "-m", "winloss", "--db", str(db), *args],
+                        env=_env(),
+                        capture_output=True,
+                        text=True,
+                        timeout=180,
+                    )
+                )
 
         reader = threading.Thread(target=cli_reads)
         reader.start()

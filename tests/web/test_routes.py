@@ -68,15 +68,28 @@ def test_every_route_refuses_anonymous_and_wrong_role(web: WebEnv) -> None:
     assert checked >= 14
 
 
-@pytest.mark.parametrize("user,url,expected", [
-    ("ann", "/", 302), ("boss", "/", 302), ("ann", "/captures", 200),
-    ("ann", "/deals/A1", 200), ("ann", "/deals/A1/capture", 200), ("boss", "/deals/B1", 200),
-    ("boss", "/deals/B1/interview", 200), ("boss", "/coverage", 200),
-    ("boss", "/agreement", 200), ("boss", "/interviews/plan", 200),
-    ("boss", "/dashboards/findings", 200), ("boss", "/dashboards/forecast", 200),
-    ("boss", "/dashboards/quality", 200), ("root", "/users", 200), ("root", "/coverage", 200),
-    ("ann", "/deals/NOPE", 404), ("ann", "/deals/A3/capture", 400),
-])
+@pytest.mark.parametrize(
+    "user,url,expected",
+    [
+        ("ann", "/", 302),
+        ("boss", "/", 302),
+        ("ann", "/captures", 200),
+        ("ann", "/deals/A1", 200),
+        ("ann", "/deals/A1/capture", 200),
+        ("boss", "/deals/B1", 200),
+        ("boss", "/deals/B1/interview", 200),
+        ("boss", "/coverage", 200),
+        ("boss", "/agreement", 200),
+        ("boss", "/interviews/plan", 200),
+        ("boss", "/dashboards/findings", 200),
+        ("boss", "/dashboards/forecast", 200),
+        ("boss", "/dashboards/quality", 200),
+        ("root", "/users", 200),
+        ("root", "/coverage", 200),
+        ("ann", "/deals/NOPE", 404),
+        ("ann", "/deals/A3/capture", 400),
+    ],
+)
 def test_routes_for_the_right_role(web: WebEnv, user: str, url: str, expected: int) -> None:
     resp = login(web.app, user).get(url)
     assert resp.status_code == expected, resp.text[-500:]
@@ -104,12 +117,20 @@ def test_capture_round_trip_and_validation(web: WebEnv) -> None:
     ann = login(web.app, "ann")
     form = ann.get("/deals/A2/capture").text
     assert 'value="Product fit"' in form  # pre-filled from the CRM's win reason
-    bad = ann.post("/deals/A2/capture", data={"csrf_token": token(form),
-                                                 "pain_category": "astrology"})
+    bad = ann.post(
+        "/deals/A2/capture", data={"csrf_token": token(form), "pain_category": "astrology"}
+    )
     assert bad.status_code == 400 and "Not saved" in bad.text
-    ok = ann.post("/deals/A2/capture", data={
-        "csrf_token": token(form), "pain_category": "process", "primary_reason": "Relationship",
-        "stakeholders": "4", "decision_maker_engaged": "yes"})
+    ok = ann.post(
+        "/deals/A2/capture",
+        data={
+            "csrf_token": token(form),
+            "pain_category": "process",
+            "primary_reason": "Relationship",
+            "stakeholders": "4",
+            "decision_maker_engaged": "yes",
+        },
+    )
     assert ok.status_code == 302
     with Workspace(web.db) as ws:
         caps = ws.deal_captures("A2")
@@ -128,9 +149,15 @@ def test_capture_round_trip_and_validation(web: WebEnv) -> None:
 def test_buyer_interview_takes_precedence(web: WebEnv) -> None:
     boss = login(web.app, "boss")
     form = boss.get("/deals/A1/interview").text
-    resp = boss.post("/deals/A1/interview", data={
-        "csrf_token": token(form), "interviewee": "Jo, CFO", "primary_reason": "No decision",
-        "pain_category": "ux"})
+    resp = boss.post(
+        "/deals/A1/interview",
+        data={
+            "csrf_token": token(form),
+            "interviewee": "Jo, CFO",
+            "primary_reason": "No decision",
+            "pain_category": "ux",
+        },
+    )
     assert resp.status_code == 302
     page = boss.get("/deals/A1").text
     assert "buyer" in page and "Jo, CFO" in page
@@ -145,27 +172,33 @@ def test_csrf_required_on_every_form(web: WebEnv) -> None:
     assert ann.post("/deals/A1/capture", data={"csrf_token": "forged"}).status_code == 400
     assert ann.post("/logout").status_code == 400
     anon = web.app.test_client()
-    assert anon.post("/login", data={"username": "ann",
-                                     "password": PASSWORDS["ann"]}).status_code == 400
+    assert (
+        anon.post("/login", data={"username": "ann", "password": PASSWORDS["ann"]}).status_code
+        == 400
+    )
 
 
 def test_login_rate_limited_and_wrong_password(web: WebEnv) -> None:
     client = web.app.test_client()
     tok = token(client.get("/login").text)
     for _ in range(5):
-        resp = client.post("/login", data={"username": "ann", "password": "wrong-pass",
-                                           "csrf_token": tok})
+        resp = client.post(
+            "/login", data={"username": "ann", "password": "wrong-pass", "csrf_token": tok}
+        )
         assert resp.status_code == 401
-    resp = client.post("/login", data={"username": "ann", "password": PASSWORDS["ann"],
-                                       "csrf_token": tok})
+    resp = client.post(
+        "/login", data={"username": "ann", "password": PASSWORDS["ann"], "csrf_token": tok}
+    )
     assert resp.status_code == 429  # even the right password waits out the window
 
 
 def test_session_cookie_flags_and_headers(web: WebEnv) -> None:
     client = web.app.test_client()
     page = client.get("/login")
-    resp = client.post("/login", data={"username": "ann", "password": PASSWORDS["ann"],
-                                       "csrf_token": token(page.text)})
+    resp = client.post(
+        "/login",
+        data={"username": "ann", "password": PASSWORDS["ann"], "csrf_token": token(page.text)},
+    )
     cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
@@ -175,16 +208,20 @@ def test_session_cookie_flags_and_headers(web: WebEnv) -> None:
     secure = create_app(web.db, secure_cookies=True, today=lambda: TODAY, testing=True)
     c2 = secure.test_client()
     p2 = c2.get("/login")
-    r2 = c2.post("/login", data={"username": "ann", "password": PASSWORDS["ann"],
-                                 "csrf_token": token(p2.text)})
+    r2 = c2.post(
+        "/login",
+        data={"username": "ann", "password": PASSWORDS["ann"], "csrf_token": token(p2.text)},
+    )
     assert "Secure" in r2.headers["Set-Cookie"]
 
 
 def test_open_redirect_refused(web: WebEnv) -> None:
     client = web.app.test_client()
     tok = token(client.get("/login").text)
-    resp = client.post("/login?next=https://evil.example/", data={
-        "username": "ann", "password": PASSWORDS["ann"], "csrf_token": tok})
+    resp = client.post(
+        "/login?next=https://evil.example/",
+        data={"username": "ann", "password": PASSWORDS["ann"], "csrf_token": tok},
+    )
     assert resp.headers["Location"] == "/"
 
 
@@ -198,28 +235,48 @@ def test_passwords_are_argon2_hashes(web: WebEnv) -> None:
 def test_admin_adds_user(web: WebEnv) -> None:
     root = login(web.app, "root")
     page = root.get("/users").text
-    resp = root.post("/users", data={"csrf_token": token(page), "username": "cara",
-                                     "password": "cara-pass-1", "role": "rep",
-                                     "owner": "Ann Lee"})
+    resp = root.post(
+        "/users",
+        data={
+            "csrf_token": token(page),
+            "username": "cara",
+            "password": "cara-pass-1",
+            "role": "rep",
+            "owner": "Ann Lee",
+        },
+    )
     assert resp.status_code == 302
-    resp = root.post("/users", data={"csrf_token": token(page), "username": "dan",
-                                     "password": "short", "role": "rep", "owner": "Ann Lee"})
+    resp = root.post(
+        "/users",
+        data={
+            "csrf_token": token(page),
+            "username": "dan",
+            "password": "short",
+            "role": "rep",
+            "owner": "Ann Lee",
+        },
+    )
     assert resp.status_code == 400
     from tests.web.conftest import PASSWORDS as P
 
     P2 = dict(P, cara="cara-pass-1")
     c = web.app.test_client()
     tok = token(c.get("/login").text)
-    assert c.post("/login", data={"username": "cara", "password": P2["cara"],
-                                  "csrf_token": tok}).status_code == 302
+    assert (
+        c.post(
+            "/login", data={"username": "cara", "password": P2["cara"], "csrf_token": tok}
+        ).status_code
+        == 302
+    )
 
 
 def test_agreement_and_plan_pages_show_results(web: WebEnv) -> None:
     boss = login(web.app, "boss")
     agree = boss.get("/agreement").text
     # B1: rep said Price / cost, buyer Timing / technology → 0 % agreement on 1 deal
-    assert re.search(r"<td>primary_reason</td><td class=\"num\">1</td><td class=\"num\">0</td>",
-                     agree)
+    assert re.search(
+        r"<td>primary_reason</td><td class=\"num\">1</td><td class=\"num\">0</td>", agree
+    )
     plan = boss.get("/interviews/plan").text
     ids = re.findall(r'href="/deals/([A-Z0-9]+)"', plan)
     assert set(ids) == {"A1", "A2", "B2", "B3"}  # closed within 90 days, no buyer interview

@@ -19,18 +19,36 @@ def _db(state: State) -> str:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (127.0.0.1: this machine only).",
+)
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
-@click.option("--fresh-days", type=click.IntRange(1, 365), default=7, show_default=True,
-              help="Capture deadline: days after the close.")
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="TLS certificate (PEM): serve over https with Secure cookies.")
-@click.option("--key", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="TLS private key (PEM) of --cert.")
+@click.option(
+    "--fresh-days",
+    type=click.IntRange(1, 365),
+    default=7,
+    show_default=True,
+    help="Capture deadline: days after the close.",
+)
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TLS certificate (PEM): serve over https with Secure cookies.",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TLS private key (PEM) of --cert.",
+)
 @pass_state
-def serve(state: State, host: str, port: int, fresh_days: int, cert: str | None,
-          key: str | None) -> None:
+def serve(
+    state: State, host: str, port: int, fresh_days: int, cert: str | None, key: str | None
+) -> None:
     """Run the local web app: capture after close, coverage, buyer interviews, dashboards.
 
     The app opens the store only for the moment of each request, so CLI commands can run
@@ -49,8 +67,14 @@ def serve(state: State, host: str, port: int, fresh_days: int, cert: str | None,
     message(f"winloss web app on {scheme}://{host}:{port}/ (store {db}); Ctrl-C stops it")
     if not app.config.get("TESTING") and host not in ("127.0.0.1", "localhost", "::1"):
         message("warning: listening beyond this machine; serve over https (--cert/--key)")
-    run_simple(host, port, app, threaded=True, use_reloader=False,
-               ssl_context=(cert, key) if cert and key else None)
+    run_simple(
+        host,
+        port,
+        app,
+        threaded=True,
+        use_reloader=False,
+        ssl_context=(cert, key) if cert and key else None,
+    )
 
 
 @click.group()
@@ -62,11 +86,16 @@ def user() -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "manager", "rep"]), required=True)
 @click.option("--owner", default=None, help="A rep's CRM owner name (the deals they own).")
-@click.option("--password", default=None, envvar="WINLOSS_PASSWORD",
-              help="The password [env WINLOSS_PASSWORD; asked when absent].")
+@click.option(
+    "--password",
+    default=None,
+    envvar="WINLOSS_PASSWORD",
+    help="The password [env WINLOSS_PASSWORD; asked when absent].",
+)
 @pass_state
-def user_add(state: State, username: str, role: str, owner: str | None,
-             password: str | None) -> None:
+def user_add(
+    state: State, username: str, role: str, owner: str | None, password: str | None
+) -> None:
     """Create (or replace) a web-app user; the password is stored as an argon2id hash."""
     from winloss.errors import UsageError
     from winloss.web.auth import hash_password
@@ -94,10 +123,20 @@ def captures() -> None:
 
 
 @captures.command("agreement")
-@click.option("--alpha", type=click.FloatRange(0, 1), default=0.1, show_default=True,
-              help="False-discovery rate of the per-reason verdicts.")
-@click.option("--by", type=click.Choice(["field", "rep", "reason"]), default="field",
-              show_default=True, help="Which table to show (JSON holds all three).")
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1),
+    default=0.1,
+    show_default=True,
+    help="False-discovery rate of the per-reason verdicts.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["field", "rep", "reason"]),
+    default="field",
+    show_default=True,
+    help="Which table to show (JSON holds all three).",
+)
 @format_option
 @pass_state
 def agreement(state: State, alpha: float, by: str, fmt: str) -> None:
@@ -115,20 +154,28 @@ def agreement(state: State, alpha: float, by: str, fmt: str) -> None:
 
 
 @captures.command("plan")
-@click.option("--window-days", type=click.IntRange(1, 3650), default=90, show_default=True,
-              help="Deals closed within this many days.")
+@click.option(
+    "--window-days",
+    type=click.IntRange(1, 3650),
+    default=90,
+    show_default=True,
+    help="Deals closed within this many days.",
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="The planning date (default: today).")
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The planning date (default: today).",
+)
 @format_option
 @pass_state
-def plan(state: State, window_days: int, limit: int, today: dt.datetime | None,
-         fmt: str) -> None:
+def plan(state: State, window_days: int, limit: int, today: dt.datetime | None, fmt: str) -> None:
     """Which recently closed deals to debrief with the buyer, ranked, with the reason for each."""
-    result = state.workspace().interview_plan(window_days=window_days, limit=limit,
-                                              today=today.date() if today else None)
-    message(f"{result.candidates} deals closed in {result.inputs.period} without a buyer "
-            "interview")
+    result = state.workspace().interview_plan(
+        window_days=window_days, limit=limit, today=today.date() if today else None
+    )
+    message(f"{result.candidates} deals closed in {result.inputs.period} without a buyer interview")
     for w in result.warnings:
         message(f"note: {w}")
     if fmt == "json":

@@ -43,23 +43,28 @@ def buyer_interviews(captures: pd.DataFrame, deals: pd.DataFrame, seed: int) -> 
         lost = outcome[rec["deal_id"]] == "lost"
         pool = LOSS if lost else WIN
         rep_reason = rec["primary_reason"]
-        if lost and rep_reason == "Price":
-            agree = rng.random() >= 0.60
-        else:
-            agree = rng.random() < 0.85
-        reason = rep_reason if agree or pd.isna(rep_reason) else rng.choice(
-            [r for r in pool if r != rep_reason])
+        p_agree = 0.40 if lost and rep_reason == "Price" else 0.85
+        agree = rng.random() < p_agree
+        reason = (
+            rep_reason
+            if agree or pd.isna(rep_reason)
+            else rng.choice([r for r in pool if r != rep_reason])
+        )
         pain = rec["pain_category"]
         if pd.isna(pain) or rng.random() >= 0.80:
             pain = rng.choice([p for p in PAIN_CATEGORIES if p != pain])
-        rows.append({
-            "deal_id": rec["deal_id"],
-            "captured_at": pd.Timestamp(rec["captured_at"]) + pd.Timedelta(days=14),
-            "respondent": "buyer", "pain_category": pain, "primary_reason": reason,
-            "stakeholders": rec["stakeholders"],
-            "decision_maker_engaged": rec["decision_maker_engaged"],
-            "captured_by": "demo interviewer",
-        })
+        rows.append(
+            {
+                "deal_id": rec["deal_id"],
+                "captured_at": pd.Timestamp(rec["captured_at"]) + pd.Timedelta(days=14),
+                "respondent": "buyer",
+                "pain_category": pain,
+                "primary_reason": reason,
+                "stakeholders": rec["stakeholders"],
+                "decision_maker_engaged": rec["decision_maker_engaged"],
+                "captured_by": "demo interviewer",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -75,8 +80,9 @@ def capture_and_interviews(ws: Workspace, options: DemoOptions) -> str:
     if not interviews.empty:
         ws.import_file("captures", interviews, on_duplicate="keep-last")
     owners = ws.owners()
-    users = list(DEMO_USERS) + [(f"rep{i + 1}", f"demo-rep{i + 1}", "rep", o)
-                                for i, o in enumerate(owners[:2])]
+    users = list(DEMO_USERS) + [
+        (f"rep{i + 1}", f"demo-rep{i + 1}", "rep", o) for i, o in enumerate(owners[:2])
+    ]
     for name, password, role, owner in users:
         ws.add_user(name, hash_password(password), role, owner)
     agreement = ws.capture_agreement()
@@ -84,18 +90,25 @@ def capture_and_interviews(ws: Workspace, options: DemoOptions) -> str:
     lines = [f"{len(interviews)} buyer interviews imported (buyer answers take precedence)."]
     if not reason.empty:
         r = reason.iloc[0]
-        lines.append(f"rep vs buyer on the primary reason: {r['agreement']:.0%} agree "
-                     f"({r['ci_low']:.0%}–{r['ci_high']:.0%}, {int(r['deals'])} deals)")
+        lines.append(
+            f"rep vs buyer on the primary reason: {r['agreement']:.0%} agree "
+            f"({r['ci_low']:.0%}–{r['ci_high']:.0%}, {int(r['deals'])} deals)"
+        )
     for rec in agreement.by_reason.to_dict(orient="records"):
         if rec["verdict"] != "no evidence":
-            lines.append(f"  {rec['reason']}: {rec['verdict']} (reps {rec['rep']}, buyers "
-                         f"{rec['buyer']}, q = {rec['q_value']:.3f})")
+            lines.append(
+                f"  {rec['reason']}: {rec['verdict']} (reps {rec['rep']}, buyers "
+                f"{rec['buyer']}, q = {rec['q_value']:.3f})"
+            )
     plan = ws.interview_plan(today=options.as_of, limit=3)
     lines.append("next buyer interviews:")
-    lines += [f"  {r['rank']}. {r['deal_id']} ({r['outcome']}, {r['owner']}): {r['reasons']}"
-              for r in plan.deals.to_dict(orient="records")]
-    lines.append("web app: `winloss serve`, then open http://127.0.0.1:8765/ and sign in as "
-                 "(local demo only):")
-    lines += [f"  {n} / {p} ({role}{', deals of ' + o if o else ''})"
-              for n, p, role, o in users]
+    lines += [
+        f"  {r['rank']}. {r['deal_id']} ({r['outcome']}, {r['owner']}): {r['reasons']}"
+        for r in plan.deals.to_dict(orient="records")
+    ]
+    lines.append(
+        "web app: `winloss serve`, then open http://127.0.0.1:8765/ and sign in as "
+        "(local demo only):"
+    )
+    lines += [f"  {n} / {p} ({role}{', deals of ' + o if o else ''})" for n, p, role, o in users]
     return "\n".join(lines)

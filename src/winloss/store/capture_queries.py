@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 #: The SPICED fields a capture answers that are also deal fields, in capture order.
 RESOLVED_FIELDS: tuple[str, ...] = tuple(
-    f.name for f in CAPTURES.fields
+    f.name
+    for f in CAPTURES.fields
     if f.name in DEALS.names and f.group not in ("deal", "after_outcome")
 )
 #: Deal fields filled from a capture's primary_reason, by outcome.
@@ -48,8 +49,10 @@ def parse_precedence(text: str | None) -> tuple[str, ...]:
     order = tuple(s.strip().lower() for s in text.split(",") if s.strip())
     bad = [s for s in order if s not in SOURCES]
     if bad or len(set(order)) != len(order) or not order:
-        raise UsageError(f"capture precedence {text!r}: list each of {', '.join(SOURCES)} at most "
-                         "once, highest first (e.g. buyer,rep,crm)")
+        raise UsageError(
+            f"capture precedence {text!r}: list each of {', '.join(SOURCES)} at most "
+            "once, highest first (e.g. buyer,rep,crm)"
+        )
     return order
 
 
@@ -61,17 +64,22 @@ def create_capture_views(con: duckdb.DuckDBPyConnection, precedence: tuple[str, 
     """(Re)create ``capture_values``, ``deals_resolved`` and ``deal_field_sources``."""
     aggs = []
     for name in (*RESOLVED_FIELDS, "primary_reason"):
-        aggs.append(f"arg_max({_q(name)}, captured_at) FILTER (WHERE {_q(name)} IS NOT NULL) "
-                    f"AS {_q(name)}")
-        aggs.append(f"max(captured_at) FILTER (WHERE {_q(name)} IS NOT NULL) "
-                    f"AS {_q(name + '__at')}")
+        aggs.append(
+            f"arg_max({_q(name)}, captured_at) FILTER (WHERE {_q(name)} IS NOT NULL) AS {_q(name)}"
+        )
+        aggs.append(
+            f"max(captured_at) FILTER (WHERE {_q(name)} IS NOT NULL) AS {_q(name + '__at')}"
+        )
     con.execute(
         "CREATE OR REPLACE VIEW capture_values AS SELECT deal_id, respondent, "
-        + ", ".join(aggs) + ", max(captured_at) AS last_captured_at "
+        + ", ".join(aggs)
+        + ", max(captured_at) AS last_captured_at "
         "FROM captures GROUP BY deal_id, respondent"
     )
-    joins = (" LEFT JOIN capture_values b ON b.deal_id = d.deal_id AND b.respondent = 'buyer'"
-             " LEFT JOIN capture_values r ON r.deal_id = d.deal_id AND r.respondent = 'rep'")
+    joins = (
+        " LEFT JOIN capture_values b ON b.deal_id = d.deal_id AND b.respondent = 'buyer'"
+        " LEFT JOIN capture_values r ON r.deal_id = d.deal_id AND r.respondent = 'rep'"
+    )
 
     def value(col: str, crm_col: str) -> str:
         parts = [f"{_alias(s)}.{_q(col if s != 'crm' else crm_col)}" for s in precedence]
@@ -79,13 +87,20 @@ def create_capture_views(con: duckdb.DuckDBPyConnection, precedence: tuple[str, 
 
     replace = [f"{value(n, n)} AS {_q(n)}" for n in RESOLVED_FIELDS]
     for outcome, col in REASON_FIELDS.items():
-        replace.append(f"CASE WHEN d.outcome = '{outcome}' THEN {value('primary_reason', col)} "
-                       f"ELSE d.{_q(col)} END AS {_q(col)}")
-    captured = ["d.captured_at"] + [f"CAST({_alias(s)}.last_captured_at AS DATE)"
-                                    for s in ("buyer", "rep") if s in precedence]
+        replace.append(
+            f"CASE WHEN d.outcome = '{outcome}' THEN {value('primary_reason', col)} "
+            f"ELSE d.{_q(col)} END AS {_q(col)}"
+        )
+    captured = ["d.captured_at"] + [
+        f"CAST({_alias(s)}.last_captured_at AS DATE)" for s in ("buyer", "rep") if s in precedence
+    ]
     replace.append(f"greatest({', '.join(captured)}) AS captured_at")
-    con.execute("CREATE OR REPLACE VIEW deals_resolved AS SELECT d.* REPLACE ("
-                + ", ".join(replace) + ") FROM deals d" + joins)
+    con.execute(
+        "CREATE OR REPLACE VIEW deals_resolved AS SELECT d.* REPLACE ("
+        + ", ".join(replace)
+        + ") FROM deals d"
+        + joins
+    )
 
     selects = []
     for name in (*RESOLVED_FIELDS, *REASON_FIELDS.values()):
@@ -101,8 +116,9 @@ def create_capture_views(con: duckdb.DuckDBPyConnection, precedence: tuple[str, 
                 src_cases.append(f"WHEN d.{_q(name)} IS NOT NULL THEN 'crm'")
             else:
                 src_cases.append(f"WHEN {guard}{a}.{_q(cap_col)} IS NOT NULL THEN '{s}'")
-                at_cases.append(f"WHEN {guard}{a}.{_q(cap_col)} IS NOT NULL "
-                                f"THEN {a}.{_q(cap_col + '__at')}")
+                at_cases.append(
+                    f"WHEN {guard}{a}.{_q(cap_col)} IS NOT NULL THEN {a}.{_q(cap_col + '__at')}"
+                )
         at_sql = f"CASE {' '.join(at_cases)} END" if at_cases else "CAST(NULL AS TIMESTAMP)"
         selects.append(
             f"SELECT d.deal_id, '{name}' AS field, CASE {' '.join(src_cases)} END AS source, "
@@ -133,7 +149,8 @@ def source_counts(store: DuckDBStore) -> pd.DataFrame:
         "FROM deal_field_sources s JOIN deals d USING (deal_id) "
         "WHERE d.outcome IN ('won', 'lost') "
         "AND NOT (s.field = 'win_reason' AND d.outcome <> 'won') "
-        "AND NOT (s.field = 'loss_reason' AND d.outcome <> 'lost') GROUP BY 1, 2 ORDER BY 1, 2")
+        "AND NOT (s.field = 'loss_reason' AND d.outcome <> 'lost') GROUP BY 1, 2 ORDER BY 1, 2"
+    )
 
 
 def deal(store: DuckDBStore, deal_id: str) -> dict[str, Any] | None:
@@ -161,12 +178,19 @@ def _isna(v: Any) -> bool:
 
 def deal_captures(store: DuckDBStore, deal_id: str) -> pd.DataFrame:
     """Every capture of a deal, latest first."""
-    return store.query("SELECT * FROM captures WHERE deal_id = ? ORDER BY captured_at DESC",
-                       [deal_id])
+    return store.query(
+        "SELECT * FROM captures WHERE deal_id = ? ORDER BY captured_at DESC", [deal_id]
+    )
 
 
-def pending_captures(store: DuckDBStore, owner: str | None, *, freshness_days: int,
-                     today: dt.date, respondent: str = "rep") -> pd.DataFrame:
+def pending_captures(
+    store: DuckDBStore,
+    owner: str | None,
+    *,
+    freshness_days: int,
+    today: dt.date,
+    respondent: str = "rep",
+) -> pd.DataFrame:
     """Closed deals without a capture by ``respondent``, oldest close first, with the deadline
     (close + ``freshness_days``) and days left (negative when overdue)."""
     where = "d.outcome IN ('won', 'lost') AND c.deal_id IS NULL"
@@ -177,17 +201,18 @@ def pending_captures(store: DuckDBStore, owner: str | None, *, freshness_days: i
     frame = store.query(
         "SELECT d.deal_id, d.account_name, d.owner, d.outcome, d.amount, d.segment, d.closed_at "
         "FROM deals d LEFT JOIN (SELECT DISTINCT deal_id FROM captures WHERE respondent = ?) c "
-        "ON c.deal_id = d.deal_id WHERE " + where +
-        " ORDER BY d.closed_at NULLS FIRST, d.deal_id", params)
+        "ON c.deal_id = d.deal_id WHERE " + where + " ORDER BY d.closed_at NULLS FIRST, d.deal_id",
+        params,
+    )
     closed = pd.to_datetime(frame["closed_at"])
     frame["deadline"] = (closed + pd.Timedelta(days=freshness_days)).dt.date
-    frame["days_left"] = (closed + pd.Timedelta(days=freshness_days)
-                          - pd.Timestamp(today)).dt.days
+    frame["days_left"] = (closed + pd.Timedelta(days=freshness_days) - pd.Timestamp(today)).dt.days
     return frame
 
 
-def coverage(store: DuckDBStore, *, freshness_days: int, since: dt.date | None = None
-             ) -> pd.DataFrame:
+def coverage(
+    store: DuckDBStore, *, freshness_days: int, since: dt.date | None = None
+) -> pd.DataFrame:
     """Capture coverage and freshness per owner on closed deals (closed since ``since``).
 
     ``captured`` deals have a rep capture; ``fresh`` ones were captured within
@@ -229,21 +254,27 @@ def insert_capture(store: DuckDBStore, row: dict[str, Any]) -> None:
 
 def owners(store: DuckDBStore) -> list[str]:
     """Distinct deal owners, sorted."""
-    return [str(r[0]) for r in store.con.execute(
-        "SELECT DISTINCT owner FROM deals WHERE owner IS NOT NULL ORDER BY 1").fetchall()]
+    return [
+        str(r[0])
+        for r in store.con.execute(
+            "SELECT DISTINCT owner FROM deals WHERE owner IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
 
 
 def both_respondents(store: DuckDBStore) -> pd.DataFrame:
     """Deals with a rep capture and a buyer interview: the latest answers of each, side by side
     (columns ``<field>_rep`` and ``<field>_buyer``), with owner and outcome."""
     fields = (*RESOLVED_FIELDS, "primary_reason")
-    cols = ", ".join(f"r.{_q(f)} AS {_q(f + '_rep')}, b.{_q(f)} AS {_q(f + '_buyer')}"
-                     for f in fields)
+    cols = ", ".join(
+        f"r.{_q(f)} AS {_q(f + '_rep')}, b.{_q(f)} AS {_q(f + '_buyer')}" for f in fields
+    )
     return store.query(
         f"SELECT d.deal_id, d.owner, d.outcome, d.closed_at, {cols} FROM deals d "
         "JOIN capture_values r ON r.deal_id = d.deal_id AND r.respondent = 'rep' "
         "JOIN capture_values b ON b.deal_id = d.deal_id AND b.respondent = 'buyer' "
-        "ORDER BY d.deal_id")
+        "ORDER BY d.deal_id"
+    )
 
 
 def interview_candidates(store: DuckDBStore, since: dt.date) -> pd.DataFrame:
@@ -259,7 +290,9 @@ def interview_candidates(store: DuckDBStore, since: dt.date) -> pd.DataFrame:
         "FROM deals d "
         "LEFT JOIN capture_values r ON r.deal_id = d.deal_id AND r.respondent = 'rep' "
         "LEFT JOIN capture_values b ON b.deal_id = d.deal_id AND b.respondent = 'buyer' "
-        "WHERE d.outcome IN ('won', 'lost') AND d.closed_at >= ? ORDER BY d.deal_id", [since])
+        "WHERE d.outcome IN ('won', 'lost') AND d.closed_at >= ? ORDER BY d.deal_id",
+        [since],
+    )
 
 
 def interviews_per_segment(store: DuckDBStore) -> pd.DataFrame:
@@ -268,23 +301,32 @@ def interviews_per_segment(store: DuckDBStore) -> pd.DataFrame:
         "SELECT coalesce(d.segment, '(none)') AS segment, count(DISTINCT c.deal_id) AS interviews, "
         "count(DISTINCT d.deal_id) AS closed FROM deals d LEFT JOIN captures c "
         "ON c.deal_id = d.deal_id AND c.respondent = 'buyer' "
-        "WHERE d.outcome IN ('won', 'lost') GROUP BY 1 ORDER BY 1")
+        "WHERE d.outcome IN ('won', 'lost') GROUP BY 1 ORDER BY 1"
+    )
 
 
 # -- users ------------------------------------------------------------------------------------
 def get_user(store: DuckDBStore, username: str) -> dict[str, Any] | None:
     row = store.con.execute(
-        "SELECT username, password_hash, role, owner_name FROM users WHERE username = ?",
-        [username]).fetchone()
+        "SELECT username, password_hash, role, owner_name FROM users WHERE username = ?", [username]
+    ).fetchone()
     if row is None:
         return None
     return {"username": row[0], "password_hash": row[1], "role": row[2], "owner_name": row[3]}
 
 
-def upsert_user(store: DuckDBStore, username: str, password_hash: str, role: str,
-                owner_name: str | None, now: dt.datetime) -> None:
-    store.con.execute("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?)",
-                      [username, password_hash, role, owner_name, now])
+def upsert_user(
+    store: DuckDBStore,
+    username: str,
+    password_hash: str,
+    role: str,
+    owner_name: str | None,
+    now: dt.datetime,
+) -> None:
+    store.con.execute(
+        "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?)",
+        [username, password_hash, role, owner_name, now],
+    )
 
 
 def list_users(store: DuckDBStore) -> pd.DataFrame:
@@ -293,10 +335,14 @@ def list_users(store: DuckDBStore) -> pd.DataFrame:
 
 def reason_values(store: DuckDBStore) -> list[str]:
     """Win and loss reasons already used (CRM fields and captures), sorted: the reason list."""
-    return [str(r[0]) for r in store.con.execute(
-        "SELECT DISTINCT v FROM (SELECT win_reason AS v FROM deals UNION ALL "
-        "SELECT loss_reason FROM deals UNION ALL SELECT primary_reason FROM captures) "
-        "WHERE v IS NOT NULL ORDER BY 1").fetchall()]
+    return [
+        str(r[0])
+        for r in store.con.execute(
+            "SELECT DISTINCT v FROM (SELECT win_reason AS v FROM deals UNION ALL "
+            "SELECT loss_reason FROM deals UNION ALL SELECT primary_reason FROM captures) "
+            "WHERE v IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
 
 
 def buyer_interviews_by_outcome(store: DuckDBStore) -> dict[str, int]:
@@ -304,5 +350,6 @@ def buyer_interviews_by_outcome(store: DuckDBStore) -> dict[str, int]:
     rows = store.con.execute(
         "SELECT d.outcome, count(DISTINCT d.deal_id) FROM deals d JOIN captures c "
         "ON c.deal_id = d.deal_id AND c.respondent = 'buyer' "
-        "WHERE d.outcome IN ('won', 'lost') GROUP BY 1").fetchall()
+        "WHERE d.outcome IN ('won', 'lost') GROUP BY 1"
+    ).fetchall()
     return {str(r[0]): int(r[1]) for r in rows}

@@ -18,9 +18,16 @@ from winloss.web.auth import LoginLimiter, User, check_csrf, csrf_token
 _SECRET_SETTING = "web_secret_key"
 
 
-def create_app(workspace_path: str | Path, *, freshness_days: int = 7, secure_cookies: bool = False,
-               today: Callable[[], dt.date] | None = None, login_attempts: int = 5,
-               login_window: float = 300.0, testing: bool = False) -> Flask:
+def create_app(
+    workspace_path: str | Path,
+    *,
+    freshness_days: int = 7,
+    secure_cookies: bool = False,
+    today: Callable[[], dt.date] | None = None,
+    login_attempts: int = 5,
+    login_window: float = 300.0,
+    testing: bool = False,
+) -> Flask:
     """The web app on the store at ``workspace_path``.
 
     Parameters
@@ -60,8 +67,9 @@ def create_app(workspace_path: str | Path, *, freshness_days: int = 7, secure_co
 
     report_loader = report_environment().loader
     assert report_loader is not None
-    app.jinja_loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(
-        str(Path(__file__).parent / "templates")), report_loader])
+    app.jinja_loader = jinja2.ChoiceLoader(
+        [jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")), report_loader]
+    )
     app.jinja_env.globals["csrf_token"] = csrf_token
 
     @app.before_request
@@ -80,9 +88,11 @@ def create_app(workspace_path: str | Path, *, freshness_days: int = 7, secure_co
 
     @app.after_request
     def _headers(resp: Any) -> Any:
-        resp.headers.setdefault("Content-Security-Policy",
-                                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
-                                "data:; form-action 'self'; frame-ancestors 'none'")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
+            "data:; form-action 'self'; frame-ancestors 'none'",
+        )
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         resp.headers.setdefault("Cache-Control", "no-store")
@@ -90,8 +100,9 @@ def create_app(workspace_path: str | Path, *, freshness_days: int = 7, secure_co
 
     @app.errorhandler(HTTPException)
     def _error(exc: HTTPException) -> Any:
-        return render_template("error.html", code=exc.code, name=exc.name,
-                               description=exc.description), exc.code or 500
+        return render_template(
+            "error.html", code=exc.code, name=exc.name, description=exc.description
+        ), exc.code or 500
 
     from winloss.web import routes_admin, routes_auth, routes_capture, routes_dashboards
 

@@ -124,8 +124,10 @@ class LoginLimiter:
     def blocked(self, address: str, username: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(k, now)) >= self.attempts
-                       for k in (f"ip:{address}", f"user:{username.lower()}"))
+            return any(
+                len(self._recent(k, now)) >= self.attempts
+                for k in (f"ip:{address}", f"user:{username.lower()}")
+            )
 
     def failed(self, address: str, username: str) -> None:
         now = time.monotonic()

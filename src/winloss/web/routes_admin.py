@@ -23,8 +23,12 @@ def users() -> Any:
         try:
             hashed = hash_password(request.form.get("password", ""))
             with access.workspace(db) as ws:
-                ws.add_user(request.form.get("username", ""), hashed,
-                            request.form.get("role", ""), request.form.get("owner") or None)
+                ws.add_user(
+                    request.form.get("username", ""),
+                    hashed,
+                    request.form.get("role", ""),
+                    request.form.get("owner") or None,
+                )
         except WinlossError as exc:
             errors, status = [str(exc)], 400
         else:
@@ -33,5 +37,6 @@ def users() -> Any:
     with access.workspace(db) as ws:
         rows = ws.users().to_dict(orient="records")
         owners = ws.owners()
-    return render_template("users.html", user=g.user, users=rows, owners=owners,
-                           errors=errors), status
+    return render_template(
+        "users.html", user=g.user, users=rows, owners=owners, errors=errors
+    ), status

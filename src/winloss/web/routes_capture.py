@@ -44,8 +44,13 @@ def _user() -> User:
 def _records(frame: Any) -> list[dict[str, Any]]:
     import pandas as pd
 
-    return [{k: (None if (not isinstance(v, (list, tuple)) and pd.isna(v)) else v)
-             for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    return [
+        {
+            k: (None if (not isinstance(v, (list, tuple)) and pd.isna(v)) else v)
+            for k, v in r.items()
+        }
+        for r in frame.to_dict(orient="records")
+    ]
 
 
 @bp.route("/")
@@ -67,8 +72,9 @@ def pending() -> Any:
         owners = ws.owners() if user.role != "rep" else []
     if user.role == "rep" and not user.owner_name:
         frame = frame.iloc[0:0]
-    return render_template("pending.html", user=user, rows=_records(frame), days=days,
-                           owner=owner, owners=owners)
+    return render_template(
+        "pending.html", user=user, rows=_records(frame), days=days, owner=owner, owners=owners
+    )
 
 
 def _load(ws: Any, deal_id: str) -> dict[str, Any]:
@@ -108,8 +114,13 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
         if request.method == "POST":
             submitted = {k: str(v) for k, v in request.form.items()}
             interviewee = submitted.get("interviewee", "").strip()
-            by = user.username if respondent == "rep" else (
-                f"{user.username} (interviewed {interviewee})" if interviewee else user.username)
+            by = (
+                user.username
+                if respondent == "rep"
+                else (
+                    f"{user.username} (interviewed {interviewee})" if interviewee else user.username
+                )
+            )
             try:
                 ws.record_capture(deal_id, respondent, answers(submitted), captured_by=by)
             except ValidationError as exc:
@@ -118,13 +129,18 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
             except WinlossError as exc:
                 errors, status = [str(exc)], 400
             else:
-                flash(f"{'Capture' if respondent == 'rep' else 'Buyer interview'} of "
-                      f"{deal_id} saved.")
-                return redirect(url_for("capture.pending") if respondent == "rep"
-                                else url_for("capture.deal", deal_id=deal_id))
+                flash(
+                    f"{'Capture' if respondent == 'rep' else 'Buyer interview'} of {deal_id} saved."
+                )
+                return redirect(
+                    url_for("capture.pending")
+                    if respondent == "rep"
+                    else url_for("capture.deal", deal_id=deal_id)
+                )
         groups = form_fields(d, submitted, ws.reason_values())
-    return render_template("capture.html", user=user, deal=d, groups=groups, errors=errors,
-                           respondent=respondent), status
+    return render_template(
+        "capture.html", user=user, deal=d, groups=groups, errors=errors, respondent=respondent
+    ), status
 
 
 @bp.route("/deals/<deal_id>/capture", methods=["GET", "POST"])
@@ -151,13 +167,18 @@ def coverage() -> Any:
         counts = ws.field_source_counts()
     sources = []
     if not counts.empty:
-        wide = counts.pivot_table(index="field", columns="source", values="deals",
-                                  aggfunc="sum", fill_value=0)
+        wide = counts.pivot_table(
+            index="field", columns="source", values="deals", aggfunc="sum", fill_value=0
+        )
         for name, rec in wide.iterrows():
-            sources.append({"field": name, **{s: int(rec.get(s, 0))
-                                              for s in ("buyer", "rep", "crm", "blank")}})
-    overdue = pending[pending["days_left"] < 0].groupby("owner").size().to_dict() \
-        if not pending.empty else {}
+            sources.append(
+                {"field": name, **{s: int(rec.get(s, 0)) for s in ("buyer", "rep", "crm", "blank")}}
+            )
+    overdue = (
+        pending[pending["days_left"] < 0].groupby("owner").size().to_dict()
+        if not pending.empty
+        else {}
+    )
     rows = _records(frame)
     for r in rows:
         n = int(r["closed"])

@@ -45,8 +45,9 @@ def _render(name: str) -> Any:
                 if section is not None:
                     sections.append(section)
             notes += ctx.notes
-    return render_template("dashboard.html", user=g.user, title=title, period=period,
-                           sections=sections, notes=notes)
+    return render_template(
+        "dashboard.html", user=g.user, title=title, period=period, sections=sections, notes=notes
+    )
 
 
 @bp.route("/findings")

@@ -31,24 +31,30 @@ BUYER = ["Price", "Timing", "No decision", "Timing", "Timing", "Price", "Timing"
 def ws() -> Workspace:
     w = Workspace(":memory:")
     ids = [f"D{i}" for i in range(1, 9)]
-    w.import_deals(pd.DataFrame({
-        "deal_id": [*ids, "W1", "W2", "L9"],
-        "created_at": ["2024-01-01"] * 11,
-        "closed_at": ["2024-03-01"] * 8 + ["2024-03-05", "2024-03-06", "2024-03-07"],
-        "outcome": ["lost"] * 8 + ["won", "won", "lost"],
-        "owner": ["ann"] * 4 + ["bob"] * 4 + ["ann", "bob", "bob"],
-        "segment": ["SMB"] * 8 + ["SMB", "Enterprise", "Enterprise"],
-        "loss_reason": [None] * 10 + ["Price"],
-    }))
+    w.import_deals(
+        pd.DataFrame(
+            {
+                "deal_id": [*ids, "W1", "W2", "L9"],
+                "created_at": ["2024-01-01"] * 11,
+                "closed_at": ["2024-03-01"] * 8 + ["2024-03-05", "2024-03-06", "2024-03-07"],
+                "outcome": ["lost"] * 8 + ["won", "won", "lost"],
+                "owner": ["ann"] * 4 + ["bob"] * 4 + ["ann", "bob", "bob"],
+                "segment": ["SMB"] * 8 + ["SMB", "Enterprise", "Enterprise"],
+                "loss_reason": [None] * 10 + ["Price"],
+            }
+        )
+    )
     rep_pain = ["cost", "ux", "cost", "cost", "cost", "cost", "cost", None]
     buyer_pain = ["cost", "technology", "cost", "cost", "cost", "cost", "cost", "ux"]
-    caps = pd.DataFrame({
-        "deal_id": ids * 2 + ["L9"],
-        "captured_at": ["2024-03-03"] * 8 + ["2024-03-20"] * 8 + ["2024-03-08"],
-        "respondent": ["rep"] * 8 + ["buyer"] * 8 + ["rep"],
-        "primary_reason": REP + BUYER + ["Timing"],
-        "pain_category": rep_pain + buyer_pain + ["cost"],
-    })
+    caps = pd.DataFrame(
+        {
+            "deal_id": ids * 2 + ["L9"],
+            "captured_at": ["2024-03-03"] * 8 + ["2024-03-20"] * 8 + ["2024-03-08"],
+            "respondent": ["rep"] * 8 + ["buyer"] * 8 + ["rep"],
+            "primary_reason": REP + BUYER + ["Timing"],
+            "pain_category": rep_pain + buyer_pain + ["cost"],
+        }
+    )
     w.import_file("captures", caps)
     return w
 
@@ -66,14 +72,20 @@ def test_agreement_per_field_rep_and_reason(ws: Workspace) -> None:
     assert by_rep.loc[("bob", "primary_reason"), "agree"] == 2
     reasons = res.by_reason.set_index("reason")
     assert reasons.loc["price", ["rep", "buyer", "rep_only", "buyer_only"]].tolist() == [5, 3, 3, 1]
-    assert reasons.loc["timing", ["rep", "buyer", "rep_only", "buyer_only"]].tolist() == [2, 4, 0, 2]
-    p = [stats.binomtest(3, 4, 0.5).pvalue, stats.binomtest(0, 2, 0.5).pvalue,
-         stats.binomtest(1, 2, 0.5).pvalue]
+    assert reasons.loc["timing", ["rep", "buyer", "rep_only", "buyer_only"]].tolist() == [
+        2,
+        4,
+        0,
+        2,
+    ]
+    p = [
+        stats.binomtest(3, 4, 0.5).pvalue,
+        stats.binomtest(0, 2, 0.5).pvalue,
+        stats.binomtest(1, 2, 0.5).pvalue,
+    ]
     q = multipletests(p, method="fdr_bh")[1]
-    assert reasons.loc[["price", "timing", "no decision"], "p_value"].to_numpy() == \
-        pytest.approx(p)
-    assert reasons.loc[["price", "timing", "no decision"], "q_value"].to_numpy() == \
-        pytest.approx(q)
+    assert reasons.loc[["price", "timing", "no decision"], "p_value"].to_numpy() == pytest.approx(p)
+    assert reasons.loc[["price", "timing", "no decision"], "q_value"].to_numpy() == pytest.approx(q)
     assert (reasons["verdict"] == "no evidence").all()  # 8 deals prove nothing at q ≤ 0.1
     assert res.warnings and "only 8 deals" in res.warnings[0]
     data = res.to_dict()
@@ -84,14 +96,30 @@ def test_verdict_with_enough_deals() -> None:
     ws = Workspace(":memory:")
     n = 40
     ids = [f"X{i}" for i in range(n)]
-    ws.import_deals(pd.DataFrame({"deal_id": ids, "created_at": ["2024-01-01"] * n,
-                                  "closed_at": ["2024-02-01"] * n, "outcome": ["lost"] * n,
-                                  "owner": ["ann"] * n}))
+    ws.import_deals(
+        pd.DataFrame(
+            {
+                "deal_id": ids,
+                "created_at": ["2024-01-01"] * n,
+                "closed_at": ["2024-02-01"] * n,
+                "outcome": ["lost"] * n,
+                "owner": ["ann"] * n,
+            }
+        )
+    )
     rep = ["Price"] * 30 + ["Timing"] * 10
     buyer = ["Price"] * 10 + ["Timing"] * 30  # 20 deals: rep says Price, buyer Timing
-    ws.import_file("captures", pd.DataFrame({
-        "deal_id": ids * 2, "captured_at": ["2024-02-02"] * n + ["2024-02-10"] * n,
-        "respondent": ["rep"] * n + ["buyer"] * n, "primary_reason": rep + buyer}))
+    ws.import_file(
+        "captures",
+        pd.DataFrame(
+            {
+                "deal_id": ids * 2,
+                "captured_at": ["2024-02-02"] * n + ["2024-02-10"] * n,
+                "respondent": ["rep"] * n + ["buyer"] * n,
+                "primary_reason": rep + buyer,
+            }
+        ),
+    )
     reasons = ws.capture_agreement().by_reason.set_index("reason")
     assert reasons.loc["price", "verdict"] == "over-stated by reps"
     assert reasons.loc["timing", "verdict"] == "under-stated by reps"

@@ -96,26 +96,52 @@ class CaptureAgreement(Analysis[AgreementResult]):
                 r, b = rec[f"{f}_rep"], rec[f"{f}_buyer"]
                 if pd.isna(r) or pd.isna(b):
                     continue
-                rows.append({"field": f, "owner": rec["owner"] or "(no owner)", "deals": 1,
-                             "agree": int(_same(r, b))})
-        fields_tbl = _rate_table([{k: v for k, v in r.items() if k != "owner"} for r in rows],
-                                 ["field"])
+                rows.append(
+                    {
+                        "field": f,
+                        "owner": rec["owner"] or "(no owner)",
+                        "deals": 1,
+                        "agree": int(_same(r, b)),
+                    }
+                )
+        fields_tbl = _rate_table(
+            [{k: v for k, v in r.items() if k != "owner"} for r in rows], ["field"]
+        )
         by_rep = _rate_table(rows, ["owner", "field"])
         by_reason = self._reasons(both)
         warnings: list[str] = []
         if both.empty:
-            warnings.append("no deal has both a rep capture and a buyer interview: run buyer "
-                            "interviews (see `winloss captures plan`)")
+            warnings.append(
+                "no deal has both a rep capture and a buyer interview: run buyer "
+                "interviews (see `winloss captures plan`)"
+            )
         elif len(both) < 30:
-            warnings.append(f"only {len(both)} deals have both a rep capture and a buyer "
-                            "interview: read the intervals")
-        return AgreementResult(AnalysisInputs.of(len(both)), fields_tbl, by_rep, by_reason,
-                               self.alpha, tuple(warnings))
+            warnings.append(
+                f"only {len(both)} deals have both a rep capture and a buyer "
+                "interview: read the intervals"
+            )
+        return AgreementResult(
+            AnalysisInputs.of(len(both)), fields_tbl, by_rep, by_reason, self.alpha, tuple(warnings)
+        )
 
     def _reasons(self, both: pd.DataFrame) -> pd.DataFrame:
-        cols = ["reason", "deals", "rep", "buyer", "rep_share", "rep_low", "rep_high",
-                "buyer_share", "buyer_low", "buyer_high", "rep_only", "buyer_only", "p_value",
-                "q_value", "verdict"]
+        cols = [
+            "reason",
+            "deals",
+            "rep",
+            "buyer",
+            "rep_share",
+            "rep_low",
+            "rep_high",
+            "buyer_share",
+            "buyer_low",
+            "buyer_high",
+            "rep_only",
+            "buyer_only",
+            "p_value",
+            "q_value",
+            "verdict",
+        ]
         pairs = both[["primary_reason_rep", "primary_reason_buyer"]].dropna()
         if pairs.empty:
             return pd.DataFrame(columns=cols)
@@ -130,14 +156,32 @@ class CaptureAgreement(Analysis[AgreementResult]):
             p = float(stats.binomtest(rep_only, disc, 0.5).pvalue) if disc else 1.0
             rl, rh = wilson_interval(int(r.sum()), n)
             bl, bh = wilson_interval(int(b.sum()), n)
-            out.append({"reason": reason, "deals": n, "rep": int(r.sum()), "buyer": int(b.sum()),
-                        "rep_share": r.mean(), "rep_low": float(rl), "rep_high": float(rh),
-                        "buyer_share": b.mean(), "buyer_low": float(bl), "buyer_high": float(bh),
-                        "rep_only": rep_only, "buyer_only": buyer_only, "p_value": p})
+            out.append(
+                {
+                    "reason": reason,
+                    "deals": n,
+                    "rep": int(r.sum()),
+                    "buyer": int(b.sum()),
+                    "rep_share": r.mean(),
+                    "rep_low": float(rl),
+                    "rep_high": float(rh),
+                    "buyer_share": b.mean(),
+                    "buyer_low": float(bl),
+                    "buyer_high": float(bh),
+                    "rep_only": rep_only,
+                    "buyer_only": buyer_only,
+                    "p_value": p,
+                }
+            )
         frame = pd.DataFrame(out)
         frame["q_value"] = benjamini_hochberg(frame["p_value"].to_numpy())
         frame["verdict"] = np.where(
-            frame["q_value"] > self.alpha, "no evidence",
-            np.where(frame["rep_only"] > frame["buyer_only"], "over-stated by reps",
-                     "under-stated by reps"))
+            frame["q_value"] > self.alpha,
+            "no evidence",
+            np.where(
+                frame["rep_only"] > frame["buyer_only"],
+                "over-stated by reps",
+                "under-stated by reps",
+            ),
+        )
         return frame[cols].sort_values(["q_value", "reason"], ignore_index=True)

@@ -31,8 +31,19 @@ from winloss.store import capture_queries
 if TYPE_CHECKING:
     from winloss.store.duckdb_store import DuckDBStore
 
-COLUMNS = ["rank", "deal_id", "account_name", "owner", "outcome", "segment", "closed_at", "p",
-           "p_source", "score", "reasons"]
+COLUMNS = [
+    "rank",
+    "deal_id",
+    "account_name",
+    "owner",
+    "outcome",
+    "segment",
+    "closed_at",
+    "p",
+    "p_source",
+    "score",
+    "reasons",
+]
 
 
 def entropy(p: float) -> float:
@@ -43,8 +54,7 @@ def entropy(p: float) -> float:
 
 
 def _differs(a: Any, b: Any) -> bool:
-    return (not pd.isna(a) and not pd.isna(b)
-            and normalise_token(str(a)) != normalise_token(str(b)))
+    return not pd.isna(a) and not pd.isna(b) and normalise_token(str(a)) != normalise_token(str(b))
 
 
 @dataclass(frozen=True)
@@ -61,8 +71,12 @@ class InterviewPlanResult(AnalysisResult):
         return self.deals
 
     def to_dict(self) -> dict[str, Any]:
-        return {"inputs": self.inputs.to_dict(), "candidates": self.candidates,
-                "deals": self.deals.to_dict(orient="records"), "warnings": list(self.warnings)}
+        return {
+            "inputs": self.inputs.to_dict(),
+            "candidates": self.candidates,
+            "deals": self.deals.to_dict(orient="records"),
+            "warnings": list(self.warnings),
+        }
 
 
 @dataclass(frozen=True)
@@ -80,8 +94,12 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
         per_segment = capture_queries.interviews_per_segment(source)
         interviews = dict(zip(per_segment["segment"], per_segment["interviews"], strict=True))
         closed = source.closed_deals()
-        seg_rate = (closed.assign(_w=closed["outcome"] == "won")
-                    .groupby(closed["segment"].fillna("(none)"))["_w"].mean().to_dict())
+        seg_rate = (
+            closed.assign(_w=closed["outcome"] == "won")
+            .groupby(closed["segment"].fillna("(none)"))["_w"]
+            .mean()
+            .to_dict()
+        )
         overall = float((closed["outcome"] == "won").mean()) if len(closed) else 0.5
         existing = {"won": 0, "lost": 0}
         existing.update(capture_queries.buyer_interviews_by_outcome(source))
@@ -101,21 +119,33 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
             if (won and p < 0.25) or (not won and p > 0.75):
                 points.append((1.0, f"surprise: {rec['outcome']} at p = {p:.2f}"))
             if _differs(rec["rep_reason"], rec["crm_reason"]):
-                points.append((1.0, f"rep reason '{rec['rep_reason']}' ≠ CRM "
-                                    f"'{rec['crm_reason']}'"))
+                points.append(
+                    (1.0, f"rep reason '{rec['rep_reason']}' ≠ CRM '{rec['crm_reason']}'")
+                )
             if _differs(rec["rep_pain"], rec["crm_pain"]):
                 points.append((0.5, f"rep pain '{rec['rep_pain']}' ≠ CRM '{rec['crm_pain']}'"))
             k = int(interviews.get(seg, 0))
-            points.append((1.0 / (1 + k), f"{k} buyer interview{'s' if k != 1 else ''} in "
-                                          f"segment {seg}"))
-            rows.append({**rec, "p": p, "p_source": p_source,
-                         "base": sum(x for x, _ in points), "points": points})
+            points.append(
+                (1.0 / (1 + k), f"{k} buyer interview{'s' if k != 1 else ''} in segment {seg}")
+            )
+            rows.append(
+                {
+                    **rec,
+                    "p": p,
+                    "p_source": p_source,
+                    "base": sum(x for x, _ in points),
+                    "points": points,
+                }
+            )
         picked: list[dict[str, Any]] = []
         counts = dict(existing)
         pool = rows
         while pool and len(picked) < self.limit:
-            minority = "won" if counts["won"] < counts["lost"] else (
-                "lost" if counts["lost"] < counts["won"] else None)
+            minority = (
+                "won"
+                if counts["won"] < counts["lost"]
+                else ("lost" if counts["lost"] < counts["won"] else None)
+            )
             best, best_score = None, -1.0
             for r in pool:
                 s = r["base"] + (0.5 if r["outcome"] == minority else 0.0)
@@ -125,16 +155,27 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
             assert best is not None
             reasons = [t for _, t in sorted(best["points"], key=lambda x: -x[0])]
             if best["outcome"] == minority:
-                reasons.append(f"balances interviews ({counts['won']} won, "
-                               f"{counts['lost']} lost so far)")
-            picked.append({"rank": len(picked) + 1, **{c: best.get(c) for c in COLUMNS[1:8]},
-                           "p": best["p"], "p_source": best["p_source"],
-                           "score": round(best_score, 4), "reasons": "; ".join(reasons)})
+                reasons.append(
+                    f"balances interviews ({counts['won']} won, {counts['lost']} lost so far)"
+                )
+            picked.append(
+                {
+                    "rank": len(picked) + 1,
+                    **{c: best.get(c) for c in COLUMNS[1:8]},
+                    "p": best["p"],
+                    "p_source": best["p_source"],
+                    "score": round(best_score, 4),
+                    "reasons": "; ".join(reasons),
+                }
+            )
             counts[best["outcome"]] += 1
             pool = [r for r in pool if r is not best]
         warnings: list[str] = []
         if todo.empty:
             warnings.append(f"no deal closed since {since} lacks a buyer interview")
-        return InterviewPlanResult(AnalysisInputs.of(len(todo), period=f"{since}..{today}"),
-                                   pd.DataFrame(picked, columns=COLUMNS), len(todo),
-                                   tuple(warnings))
+        return InterviewPlanResult(
+            AnalysisInputs.of(len(todo), period=f"{since}..{today}"),
+            pd.DataFrame(picked, columns=COLUMNS),
+            len(todo),
+            tuple(warnings),
+        )
