@@ -41,7 +41,7 @@ def create_app(
     login_attempts, login_window
         Failed logins allowed per address and per user name within ``login_window`` seconds.
     """
-    app = Flask(__name__, template_folder="templates")
+    app = Flask(__name__, template_folder="templates", static_folder=None)
     path = str(workspace_path)
     with access.workspace(path) as ws:
         secret = ws.store.get_setting(_SECRET_SETTING)
