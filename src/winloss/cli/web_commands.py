@@ -181,7 +181,10 @@ def plan(state: State, window_days: int, limit: int, today: dt.datetime | None, 
     if fmt == "json":
         click.echo(result.to_json())
         return
-    emit_frame(result.deals, fmt, title="buyer interviews to run")
+    frame = result.deals
+    if fmt == "table":  # the columns a person needs; CSV and JSON keep every column
+        frame = frame[["rank", "deal_id", "owner", "outcome", "closed_at", "score", "reasons"]]
+    emit_frame(frame, fmt, title="buyer interviews to run")
 
 
 @captures.command("sources")

@@ -134,7 +134,7 @@ def test_interview_plan_ranks_candidates_with_reasons(ws: Workspace) -> None:
     # L9: rep reason Timing vs CRM Price → a disagreement point; Enterprise has 0 interviews
     l9 = res.deals.set_index("deal_id").loc["L9"]
     assert "rep reason 'Timing' ≠ CRM 'Price'" in l9["reasons"]
-    assert "0 buyer interviews in segment Enterprise" in l9["reasons"]
+    assert "0 buyer interviews (done or planned) in segment Enterprise" in l9["reasons"]
     # p from the segment win rate: Enterprise 1 won of 2 closed → H(0.5) = 1 bit
     assert l9["p"] == pytest.approx(0.5)
     # score = entropy 1 + disagreement 1 + few interviews 1/(1+0) + balance (0 won / 8 lost

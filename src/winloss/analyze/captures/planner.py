@@ -10,8 +10,8 @@ points, documented here and shown as its reasons:
   lost at p > 0.75).
 - **disagreement** — 1 point when the rep's captured reason differs from the CRM's reason field,
   0.5 when the rep's pain differs from the CRM's.
-- **few interviews** — 1 / (1 + buyer interviews already in the deal's segment).
-- **balance** — picked greedily: 0.5 points while the deal's outcome is the rarer one among
+- **few interviews** — 1 / (1 + buyer interviews in the deal's segment, done or already picked).
+- **balance** — picked greedily (ties: the most recently closed first): 0.5 points while the deal's outcome is the rarer one among
   existing interviews plus those already picked, so the list stays balanced wins/losses.
 """
 
@@ -51,6 +51,11 @@ def entropy(p: float) -> float:
     if not 0 < p < 1:
         return 0.0
     return float(-(p * np.log2(p) + (1 - p) * np.log2(1 - p)))
+
+
+def _reverse(text: str) -> str:
+    """A key sorting ``text`` in reverse order under ``max`` (ties go to the smallest id)."""
+    return "".join(chr(0x10FFFF - ord(c)) for c in text)
 
 
 def _differs(a: Any, b: Any) -> bool:
@@ -124,13 +129,10 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
                 )
             if _differs(rec["rep_pain"], rec["crm_pain"]):
                 points.append((0.5, f"rep pain '{rec['rep_pain']}' ≠ CRM '{rec['crm_pain']}'"))
-            k = int(interviews.get(seg, 0))
-            points.append(
-                (1.0 / (1 + k), f"{k} buyer interview{'s' if k != 1 else ''} in segment {seg}")
-            )
             rows.append(
                 {
                     **rec,
+                    "seg": seg,
                     "p": p,
                     "p_source": p_source,
                     "base": sum(x for x, _ in points),
@@ -139,6 +141,7 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
             )
         picked: list[dict[str, Any]] = []
         counts = dict(existing)
+        per_seg = {str(k): int(v) for k, v in interviews.items()}  # done + picked so far
         pool = rows
         while pool and len(picked) < self.limit:
             minority = (
@@ -146,13 +149,27 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
                 if counts["won"] < counts["lost"]
                 else ("lost" if counts["lost"] < counts["won"] else None)
             )
-            best, best_score = None, -1.0
+            best: dict[str, Any] | None = None
+            best_key: tuple[float, str, str] = (-1.0, "", "")
             for r in pool:
-                s = r["base"] + (0.5 if r["outcome"] == minority else 0.0)
-                key = (s, str(r["deal_id"]))
-                if best is None or key > (best_score, str(best["deal_id"])):
-                    best, best_score = r, s
+                k = per_seg.get(r["seg"], 0)
+                s = r["base"] + 1.0 / (1 + k) + (0.5 if r["outcome"] == minority else 0.0)
+                # ties: the most recently closed first (the buyer remembers), then deal id
+                key = (round(s, 9), str(r["closed_at"]), _reverse(str(r["deal_id"])))
+                if best is None or key > best_key:
+                    best, best_key = r, key
             assert best is not None
+            best_score = best_key[0]
+            k = per_seg.get(best["seg"], 0)
+            best["points"] = [
+                *best["points"],
+                (
+                    1.0 / (1 + k),
+                    f"{k} buyer interview{'s' if k != 1 else ''} (done or planned) "
+                    f"in segment {best['seg']}",
+                ),
+            ]
+            per_seg[best["seg"]] = k + 1
             reasons = [t for _, t in sorted(best["points"], key=lambda x: -x[0])]
             if best["outcome"] == minority:
                 reasons.append(
