@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from winloss.analyze.paths.eventlog import EventLogImport
     from winloss.analyze.paths.graph import GraphResult
     from winloss.analyze.qbr.analysis import QbrResult
+    from winloss.analyze.captures.agreement import AgreementResult
+    from winloss.analyze.captures.planner import InterviewPlanResult
 
 
 class ImportOptions(TypedDict, total=False):
@@ -523,3 +525,133 @@ class Workspace:
         self.import_file("deals", result.deals, on_duplicate="error")
         self.import_file("activities", result.activities, on_duplicate="error")
         return result
+    # -- captures (the web app and `winloss captures`) ----------------------------------------
+    @property
+    def capture_precedence(self) -> tuple[str, ...]:
+        """Which source fills a deal's SPICED fields first: ``buyer``, ``rep``, ``crm``."""
+        from winloss.store import capture_queries
+
+        return capture_queries.precedence(self.store)
+
+    def set_capture_precedence(self, order: str | tuple[str, ...]) -> None:
+        """Set the precedence (``"buyer,rep,crm"`` by default); the views are rebuilt."""
+        self.store.set_setting("capture_precedence",
+                               order if isinstance(order, str) else ",".join(order))
+
+    def field_sources(self, deal_id: str | None = None) -> pd.DataFrame:
+        """Per deal and SPICED field: the source of its value (buyer, rep, crm or blank)."""
+        from winloss.store import capture_queries
+
+        return capture_queries.field_sources(self.store, deal_id)
+
+    def field_source_counts(self) -> pd.DataFrame:
+        """Closed deals per SPICED field and source of its value."""
+        from winloss.store import capture_queries
+
+        return capture_queries.source_counts(self.store)
+
+    def deal(self, deal_id: str) -> dict[str, Any] | None:
+        """One deal with captures applied (``None`` when unknown)."""
+        from winloss.store import capture_queries
+
+        return capture_queries.deal(self.store, deal_id)
+
+    def crm_deal(self, deal_id: str) -> dict[str, Any] | None:
+        """One deal as imported from the CRM, before captures (``None`` when unknown)."""
+        from winloss.store import capture_queries
+
+        return capture_queries.crm_deal(self.store, deal_id)
+
+    def deal_captures(self, deal_id: str) -> pd.DataFrame:
+        from winloss.store import capture_queries
+
+        return capture_queries.deal_captures(self.store, deal_id)
+
+    def owners(self) -> list[str]:
+        from winloss.store import capture_queries
+
+        return capture_queries.owners(self.store)
+
+    def pending_captures(self, owner: str | None = None, *, freshness_days: int = 7,
+                         today: dt.date | None = None, respondent: str = "rep") -> pd.DataFrame:
+        """Closed deals of ``owner`` (all when ``None``) without a ``respondent`` capture, oldest
+        first, with ``deadline`` (close + ``freshness_days``) and ``days_left``."""
+        from winloss.store import capture_queries
+
+        return capture_queries.pending_captures(
+            self.store, owner, freshness_days=freshness_days,
+            today=today or dt.date.today(), respondent=respondent)
+
+    def capture_coverage(self, *, freshness_days: int = 7,
+                         since: dt.date | None = None) -> pd.DataFrame:
+        """Capture coverage and freshness per owner (closed deals)."""
+        from winloss.store import capture_queries
+
+        return capture_queries.coverage(self.store, freshness_days=freshness_days, since=since)
+
+    def record_capture(self, deal_id: str, respondent: str, answers: dict[str, Any], *,
+                       captured_by: str, captured_at: dt.datetime | None = None) -> dt.datetime:
+        """Validate one capture like an imported row (vocabularies, types, minimums) and store it;
+        returns its ``captured_at``. Raises :class:`~winloss.errors.ValidationError`."""
+        from winloss.model.schema import CAPTURES
+        from winloss.store import capture_queries
+
+        if self.crm_deal(deal_id) is None:
+            raise UsageError(f"unknown deal {deal_id!r}")
+        at = captured_at or dt.datetime.now()
+        row = {k: v for k, v in answers.items() if k in CAPTURES.names and v not in ("", None)}
+        row.update(deal_id=deal_id, respondent=respondent, captured_at=at.isoformat(),
+                   captured_by=captured_by)
+        frame = pd.DataFrame([row], dtype="string")
+        prepared, _m = self._prepare_file(CAPTURES, frame, unknown_values="error",
+                                          on_duplicate="error")
+        rec = {k: (None if pd.isna(v) else v)
+               for k, v in prepared.frame.iloc[0].to_dict().items()}
+        rec["captured_at"] = at
+        rec["captured_by"] = captured_by
+        capture_queries.insert_capture(self.store, rec)
+        return at
+
+    def add_user(self, username: str, password_hash: str, role: str,
+                 owner_name: str | None = None) -> None:
+        """Create or replace a web-app account (the password already hashed)."""
+        from winloss.store import capture_queries
+
+        if role not in ("admin", "manager", "rep"):
+            raise UsageError(f"role {role!r}: choose admin, manager or rep")
+        if role == "rep" and not owner_name:
+            raise UsageError("a rep needs --owner: the CRM owner name of their deals")
+        if not username.strip():
+            raise UsageError("the user name is empty")
+        capture_queries.upsert_user(self.store, username.strip(), password_hash, role,
+                                    owner_name, dt.datetime.now())
+
+    def user(self, username: str) -> dict[str, Any] | None:
+        from winloss.store import capture_queries
+
+        return capture_queries.get_user(self.store, username)
+
+    def users(self) -> pd.DataFrame:
+        from winloss.store import capture_queries
+
+        return capture_queries.list_users(self.store)
+
+    def reason_values(self) -> list[str]:
+        """Win and loss reasons in use (the capture form's reason list)."""
+        from winloss.store import capture_queries
+
+        return capture_queries.reason_values(self.store)
+
+    def capture_agreement(self, **settings: Any) -> AgreementResult:
+        """Rep vs buyer agreement per field, rep and reason
+        (:class:`winloss.analyze.captures.agreement.AgreementResult`)."""
+        from winloss.analyze.captures.agreement import CaptureAgreement
+
+        return CaptureAgreement(**settings).run(self.store)
+
+    def interview_plan(self, **settings: Any) -> InterviewPlanResult:
+        """Recently closed deals to debrief with the buyer, ranked, with reasons
+        (:class:`winloss.analyze.captures.planner.InterviewPlanResult`)."""
+        from winloss.analyze.captures.planner import InterviewPlanner
+
+        return InterviewPlanner(**settings).run(self.store)

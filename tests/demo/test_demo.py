@@ -84,3 +84,8 @@ def test_demo_command_builds_the_store(tmp_path: Path) -> None:
     latest = closed[closed["quarter"] == info["quarters"][-1]]
     assert kpis["closed deals"] == f"{len(latest):,}"
     assert kpis["win rate"] == f"{(latest['outcome'] == 'won').mean():.0%}"
+    # the capture step: buyer interviews imported, demo users created and printed with the URL
+    assert "winloss serve" in result.stdout and "rep1 / demo-rep1" in result.stdout
+    with Workspace(db) as ws2:
+        assert set(ws2.users()["username"]) == {"admin", "manager", "rep1", "rep2"}
+        assert (ws2.table("captures")["respondent"] == "buyer").sum() > 0

@@ -51,6 +51,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Action paths: the graph by outcome, variants, Markov chains, evaluate, event logs."),
     "next-action": ("winloss.cli.paths_commands:next_action",
                     "Next best actions for open deals, ranked by P(win) after them; --all as CSV."),
+    "serve": ("winloss.cli.web_commands:serve",
+              "Run the local web app: capture after close, coverage, interviews, dashboards."),
+    "user": ("winloss.cli.web_commands:user", "Web-app accounts: `user add`, `user list`."),
+    "captures": ("winloss.cli.web_commands:captures",
+                 "Captures: rep vs buyer agreement, interview plan, value sources, precedence."),
 }
 
 

@@ -28,6 +28,7 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("Action paths and next best actions", "winloss.demo.steps:action_paths"),
     ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
     ("The Bowtie", "winloss.demo.steps:bowtie"),
+    ("Capture, buyer interviews and the web app", "winloss.demo.capture_step:capture_and_interviews"),
 ]
 
 

@@ -286,6 +286,25 @@ CAPTURES = Table(
         Field("primary_reason", "category", "Main reason for the outcome", known="after",
               group=_A),
         Field("notes", "string", "Free text", known="after", group=_A, analyse=False),
+        Field("captured_by", "string", "Who answered (web-app user or interviewer)",
+              known="after", group=_A, analyse=False),
+    ),
+)
+
+#: Web-app accounts (``winloss user add``); not importable. A rep sees the deals whose ``owner``
+#: equals ``owner_name``.
+USERS = Table(
+    name="users",
+    cli_name="users",
+    description="Accounts of the web app: admin, manager (all deals) or rep (own deals).",
+    key=("username",),
+    fields=(
+        Field("username", "string", "Login name", required=True),
+        Field("password_hash", "string", "argon2id hash of the password", required=True),
+        Field("role", "category", "admin, manager or rep", required=True,
+              vocabulary=("admin", "manager", "rep")),
+        Field("owner_name", "string", "The CRM owner name of a rep's deals"),
+        Field("created_at", "timestamp", "When the account was created or last changed"),
     ),
 )
 

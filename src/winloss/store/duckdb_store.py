@@ -31,6 +31,8 @@ from winloss.model.schema import DEALS, DUCKDB_TYPES, TABLES, Table
 from winloss.store.deal_reads import DealReads
 
 DEFAULT_DB = "winloss.duckdb"
+#: Bump when the SQL of the views changes, so existing stores rebuild them on open.
+_VIEWS_VERSION = "2"
 
 
 def default_db_path() -> str:
@@ -112,7 +114,7 @@ def _migration_paths(con: duckdb.DuckDBPyConnection) -> None:
 TABLES_BY_NAME = {t.name: t for t in TABLES.values()}
 
 #: Seconds to wait for another process that holds the store (``WINLOSS_LOCK_TIMEOUT``).
-LOCK_TIMEOUT = 10.0
+LOCK_TIMEOUT = 30.0
 
 
 def check_store_file(path: Path) -> None:
@@ -182,9 +184,26 @@ def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise _damaged(path, exc) from exc
 
 
+
+
+def _migration_capture_users(con: duckdb.DuckDBPyConnection) -> None:
+    """Who answered a capture (the web app records it) and the web app's accounts."""
+    from winloss.model.schema import USERS
+
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'captures'"
+    ).fetchall()}
+    if "captured_by" not in cols:
+        con.execute("ALTER TABLE captures ADD COLUMN captured_by VARCHAR")
+    con.execute(_create_table_sql(USERS))
+
+
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2,
-                                                                  _migration_paths]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
+    _migration_1, _migration_2, _migration_paths, _migration_capture_users]
+
+
+
 
 
 @dataclass(frozen=True)
@@ -285,8 +304,12 @@ class DuckDBStore(DealReads):
         return str(row[0]) if row else default
 
     def set_setting(self, key: str, value: str) -> None:
+        if key == "capture_precedence":
+            from winloss.store.capture_queries import parse_precedence
+
+            value = ",".join(parse_precedence(value))
         self.con.execute("INSERT OR REPLACE INTO _meta VALUES (?, ?)", [key, value])
-        if key == "fiscal_year_start_month":
+        if key in ("fiscal_year_start_month", "capture_precedence"):
             self._create_views()
 
     @property
@@ -304,6 +327,16 @@ class DuckDBStore(DealReads):
             f"CAST(year(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) || 'Q' || "
             f"CAST(quarter(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) END"
         )
+        from winloss.store.capture_queries import create_capture_views, parse_precedence
+
+        # unchanged views are not rewritten: opening a store then writes nothing (the web app
+        # opens it per request)
+        signature = f"{_VIEWS_VERSION}|{m}|{self.get_setting('capture_precedence')}|{self._deal_columns()}"
+        if self.get_setting("_views_signature") == signature and self.scalar(
+                "SELECT count(*) FROM duckdb_views() WHERE view_name = 'deals_enriched'"):
+            return
+        # captures fill the SPICED fields (deals_resolved); every analysis reads deals_enriched
+        create_capture_views(self.con, parse_precedence(self.get_setting("capture_precedence")))
         self.con.execute(
             "CREATE OR REPLACE VIEW deals_enriched AS SELECT *, "
             f"{quarter} AS quarter, "
@@ -312,8 +345,16 @@ class DuckDBStore(DealReads):
             "AS days_to_critical_event, "
             "CAST(date_diff('day', champion_start_date, created_at) AS BIGINT) "
             "AS champion_tenure_days "
-            "FROM deals"
+            "FROM deals_resolved"
         )
+        self.con.execute("INSERT OR REPLACE INTO _meta VALUES ('_views_signature', ?)",
+                         [signature])
+
+    def _deal_columns(self) -> str:
+        return ",".join(str(r[0]) for r in self.con.execute(
+            "SELECT column_name || ':' || data_type FROM information_schema.columns "
+            "WHERE table_name IN ('deals', 'captures') ORDER BY table_name, ordinal_position"
+        ).fetchall())
 
     # -- writing ----------------------------------------------------------------------------
     def custom_fields(self, table: str = "deals") -> list[CustomField]:

@@ -1,0 +1,1 @@
+"""Captures: rep vs buyer agreement, and which closed deals to debrief with the buyer."""

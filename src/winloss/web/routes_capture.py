@@ -1,0 +1,206 @@
+"""Capture: pending deals, the SPICED form, buyer interviews, coverage, agreement, planner."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from winloss.errors import ValidationError, WinlossError
+from winloss.web import access
+from winloss.web.auth import User, requires
+from winloss.web.forms import answers, form_fields
+
+bp = Blueprint("capture", __name__)
+ANY = ("admin", "manager", "rep")
+MANAGERS = ("admin", "manager")
+
+
+def _db() -> str:
+    return str(current_app.config["WINLOSS_DB"])
+
+
+def _today() -> dt.date:
+    today: dt.date = current_app.extensions["winloss_today"]()
+    return today
+
+
+def _user() -> User:
+    user: User = g.user
+    return user
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    return [
+        {
+            k: (None if (not isinstance(v, (list, tuple)) and pd.isna(v)) else v)
+            for k, v in r.items()
+        }
+        for r in frame.to_dict(orient="records")
+    ]
+
+
+@bp.route("/")
+@requires(*ANY)
+def home() -> Any:
+    if _user().role == "rep":
+        return redirect(url_for("capture.pending"))
+    return redirect(url_for("capture.coverage"))
+
+
+@bp.route("/captures")
+@requires(*ANY)
+def pending() -> Any:
+    user = _user()
+    owner = user.owner_name if user.role == "rep" else (request.args.get("owner") or None)
+    days = int(current_app.config["FRESHNESS_DAYS"])
+    with access.workspace(_db()) as ws:
+        frame = ws.pending_captures(owner, freshness_days=days, today=_today())
+        owners = ws.owners() if user.role != "rep" else []
+    if user.role == "rep" and not user.owner_name:
+        frame = frame.iloc[0:0]
+    return render_template(
+        "pending.html", user=user, rows=_records(frame), days=days, owner=owner, owners=owners
+    )
+
+
+def _load(ws: Any, deal_id: str) -> dict[str, Any]:
+    """The deal (captures applied) if the user may see it: 404 unknown, 403 someone else's."""
+    crm = ws.crm_deal(deal_id)
+    if crm is None:
+        abort(404, description=f"no deal {deal_id!r} in the store")
+    if not _user().can_see_owner(crm.get("owner")):
+        abort(403, description="this deal belongs to another rep")
+    deal: dict[str, Any] = ws.deal(deal_id)
+    return deal
+
+
+@bp.route("/deals/<deal_id>")
+@requires(*ANY, deal_owner=True)
+def deal(deal_id: str) -> Any:
+    with access.workspace(_db()) as ws:
+        d = _load(ws, deal_id)
+        crm = ws.crm_deal(deal_id)
+        sources = _records(ws.field_sources(deal_id))
+        caps = _records(ws.deal_captures(deal_id))
+    for s in sources:
+        s["value"] = d.get(s["field"])
+        s["crm"] = crm.get(s["field"]) if crm else None
+    return render_template("deal.html", user=_user(), deal=d, sources=sources, captures=caps)
+
+
+def _capture_form(deal_id: str, respondent: str) -> Any:
+    user = _user()
+    errors: list[str] = []
+    status = 200
+    with access.workspace(_db()) as ws:
+        d = _load(ws, deal_id)
+        if d.get("outcome") not in ("won", "lost"):
+            abort(400, description="only closed deals are captured")
+        submitted: dict[str, str] | None = None
+        if request.method == "POST":
+            submitted = {k: str(v) for k, v in request.form.items()}
+            interviewee = submitted.get("interviewee", "").strip()
+            by = (
+                user.username
+                if respondent == "rep"
+                else (
+                    f"{user.username} (interviewed {interviewee})" if interviewee else user.username
+                )
+            )
+            try:
+                ws.record_capture(deal_id, respondent, answers(submitted), captured_by=by)
+            except ValidationError as exc:
+                errors = [f"{p.column}: {p.problem}" for p in exc.problems] or [str(exc)]
+                status = 400
+            except WinlossError as exc:
+                errors, status = [str(exc)], 400
+            else:
+                flash(
+                    f"{'Capture' if respondent == 'rep' else 'Buyer interview'} of {deal_id} saved."
+                )
+                return redirect(
+                    url_for("capture.pending")
+                    if respondent == "rep"
+                    else url_for("capture.deal", deal_id=deal_id)
+                )
+        groups = form_fields(d, submitted, ws.reason_values())
+    return render_template(
+        "capture.html", user=user, deal=d, groups=groups, errors=errors, respondent=respondent
+    ), status
+
+
+@bp.route("/deals/<deal_id>/capture", methods=["GET", "POST"])
+@requires(*ANY, deal_owner=True)
+def capture(deal_id: str) -> Any:
+    return _capture_form(deal_id, "rep")
+
+
+@bp.route("/deals/<deal_id>/interview", methods=["GET", "POST"])
+@requires(*MANAGERS, deal_owner=True)
+def interview(deal_id: str) -> Any:
+    return _capture_form(deal_id, "buyer")
+
+
+@bp.route("/coverage")
+@requires(*MANAGERS)
+def coverage() -> Any:
+    from winloss.analyze.stats.exact_tests import wilson_interval
+
+    days = int(current_app.config["FRESHNESS_DAYS"])
+    with access.workspace(_db()) as ws:
+        frame = ws.capture_coverage(freshness_days=days)
+        pending = ws.pending_captures(None, freshness_days=days, today=_today())
+        counts = ws.field_source_counts()
+    sources = []
+    if not counts.empty:
+        wide = counts.pivot_table(
+            index="field", columns="source", values="deals", aggfunc="sum", fill_value=0
+        )
+        for name, rec in wide.iterrows():
+            sources.append(
+                {"field": name, **{s: int(rec.get(s, 0)) for s in ("buyer", "rep", "crm", "blank")}}
+            )
+    overdue = (
+        pending[pending["days_left"] < 0].groupby("owner").size().to_dict()
+        if not pending.empty
+        else {}
+    )
+    rows = _records(frame)
+    for r in rows:
+        n = int(r["closed"])
+        r["rate"] = r["captured"] / n if n else None
+        lo, hi = wilson_interval(int(r["captured"]), n)
+        r["ci"] = (float(lo), float(hi)) if n else None
+        r["fresh_rate"] = r["fresh"] / n if n else None
+        r["overdue"] = int(overdue.get(r["owner"], 0))
+    return render_template("coverage.html", user=_user(), rows=rows, days=days, sources=sources)
+
+
+@bp.route("/agreement")
+@requires(*MANAGERS)
+def agreement() -> Any:
+    with access.workspace(_db()) as ws:
+        result = ws.capture_agreement()
+    return render_template("agreement.html", user=_user(), result=result)
+
+
+@bp.route("/interviews/plan")
+@requires(*MANAGERS)
+def interview_plan() -> Any:
+    with access.workspace(_db()) as ws:
+        result = ws.interview_plan(today=_today())
+    return render_template("plan.html", user=_user(), result=result)

@@ -1,0 +1,68 @@
+"""Dashboards: the report's own sections (findings and trends, forecast, data quality), rendered
+with the report's section partial. No SQL here: the sections read through the facade."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from typing import Any
+
+from flask import Blueprint, current_app, g, render_template, request
+
+from winloss.errors import WinlossError
+from winloss.web import access
+from winloss.web.auth import requires
+
+bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
+
+DASHBOARDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "findings": ("Findings and trends", ("headline", "changes", "findings")),
+    "forecast": ("Forecast", ("forecast",)),
+    "quality": ("Data quality", ("quality",)),
+}
+
+
+def _render(name: str) -> Any:
+    from winloss.report.document import ReportContext, latest_closed_quarter
+
+    title, keys = DASHBOARDS[name]
+    sections: list[Any] = []
+    notes: list[str] = []
+    period = ""
+    with access.workspace(str(current_app.config["WINLOSS_DB"])) as ws:
+        try:
+            wanted = request.args.get("quarter")
+            q = ws.quarter(wanted) if wanted else latest_closed_quarter(ws)
+        except WinlossError as exc:
+            notes.append(str(exc))
+            q = None
+        if q is not None:
+            period = str(q)
+            ctx = ReportContext(ws, q, dt.datetime.now().replace(microsecond=0))
+            for key in keys:
+                build = importlib.import_module(f"winloss.report.sections.{key}").build
+                section = build(ctx)
+                if section is not None:
+                    sections.append(section)
+            notes += ctx.notes
+    return render_template(
+        "dashboard.html", user=g.user, title=title, period=period, sections=sections, notes=notes
+    )
+
+
+@bp.route("/findings")
+@requires("admin", "manager")
+def findings() -> Any:
+    return _render("findings")
+
+
+@bp.route("/forecast")
+@requires("admin", "manager")
+def forecast() -> Any:
+    return _render("forecast")
+
+
+@bp.route("/quality")
+@requires("admin", "manager")
+def quality() -> Any:
+    return _render("quality")

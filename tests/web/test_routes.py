@@ -1,0 +1,287 @@
+"""Every route of the web app, in process (Flask test client): access rules enumerated from the
+url_map, CSRF, rate-limited login, escaping, the capture round trip and the pages' content."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+
+from tests.web.conftest import PASSWORDS, XSS, WebEnv, login, token
+from winloss.workspace import Workspace
+
+#: A URL for each rule: deal routes point at a deal of another rep than ``ann`` (B1 is Bob's).
+SAMPLE_ARGS = {"deal_id": "B1"}
+
+
+def _rules(app: Flask) -> list[tuple[str, str, tuple[str, ...], object]]:
+    out = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        url = rule.build(SAMPLE_ARGS, append_unknown=False)[1] if rule.arguments else rule.rule
+        methods = tuple(sorted(m for m in rule.methods or () if m in ("GET", "POST")))
+        out.append((url, rule.endpoint, methods, view))
+    return out
+
+
+def test_no_static_files_are_served(web: WebEnv) -> None:
+    # stylesheets are inlined from the shared templates: nothing to fetch, no static route
+    assert [r.rule for r in web.app.url_map.iter_rules() if r.endpoint == "static"] == []
+
+
+def test_every_route_refuses_anonymous_and_wrong_role(web: WebEnv) -> None:
+    app = web.app
+    rules = _rules(app)
+    assert len(rules) >= 14
+    anon = app.test_client()
+    rep = login(app, "ann")  # Ann's own deals are A*; the sample deal B1 is Bob's
+    manager = login(app, "boss")
+    csrf_rep = token(rep.get("/captures").text)
+    checked = 0
+    for url, endpoint, methods, view in rules:
+        roles = getattr(view, "required_roles", None)
+        assert roles is not None, f"{endpoint} declares no access rule"
+        if getattr(view, "public", False):
+            assert endpoint == "auth.login", f"{endpoint} is public"
+            continue
+        for method in methods:
+            # anonymous: a GET redirects to login; a POST without a session is refused too
+            resp = anon.open(url, method=method)
+            assert resp.status_code in (302, 400), (endpoint, method, resp.status_code)
+            if resp.status_code == 302:
+                assert "/login" in resp.headers["Location"]
+            # wrong role: a rep on a manager/admin route, or on another rep's deal
+            data = {"csrf_token": csrf_rep} if method == "POST" else None
+            if "rep" not in roles:
+                resp = rep.open(url, method=method, data=data)
+                assert resp.status_code == 403, (endpoint, method, resp.status_code)
+            elif getattr(view, "deal_owner", False):
+                resp = rep.open(url, method=method, data=data)
+                assert resp.status_code == 403, (endpoint, method, "other rep's deal")
+            if roles == ("admin",):
+                resp = manager.open(url, method=method)
+                assert resp.status_code in (403, 400), (endpoint, method)
+            checked += 1
+    assert checked >= 14
+
+
+@pytest.mark.parametrize(
+    "user,url,expected",
+    [
+        ("ann", "/", 302),
+        ("boss", "/", 302),
+        ("ann", "/captures", 200),
+        ("ann", "/deals/A1", 200),
+        ("ann", "/deals/A1/capture", 200),
+        ("boss", "/deals/B1", 200),
+        ("boss", "/deals/B1/interview", 200),
+        ("boss", "/coverage", 200),
+        ("boss", "/agreement", 200),
+        ("boss", "/interviews/plan", 200),
+        ("boss", "/dashboards/findings", 200),
+        ("boss", "/dashboards/forecast", 200),
+        ("boss", "/dashboards/quality", 200),
+        ("root", "/users", 200),
+        ("root", "/coverage", 200),
+        ("ann", "/deals/NOPE", 404),
+        ("ann", "/deals/A3/capture", 400),
+    ],
+)
+def test_routes_for_the_right_role(web: WebEnv, user: str, url: str, expected: int) -> None:
+    resp = login(web.app, user).get(url)
+    assert resp.status_code == expected, resp.text[-500:]
+
+
+def test_rep_sees_only_own_pending_deals_oldest_first(web: WebEnv) -> None:
+    page = login(web.app, "ann").get("/captures").text
+    ids = re.findall(r'href="/deals/([A-Z0-9]+)"', page)
+    assert ids == ["A1", "A2"]  # closed, uncaptured, oldest close first; A3 is open
+    # deadline: close + 7 days against TODAY 2024-03-20
+    assert "2024-03-08 (12 days late)" in page
+    assert "2024-03-17 (3 days late)" in page
+    bob = login(web.app, "bob").get("/captures").text
+    assert re.findall(r'href="/deals/([A-Z0-9]+)"', bob) == ["B2", "B3"]  # B1 captured
+
+
+def test_crm_strings_are_escaped(web: WebEnv) -> None:
+    for url in ("/captures", "/deals/A1", "/deals/A1/capture"):
+        page = login(web.app, "ann").get(url).text
+        assert XSS not in page
+        assert "&lt;script&gt;" in page
+
+
+def test_capture_round_trip_and_validation(web: WebEnv) -> None:
+    ann = login(web.app, "ann")
+    form = ann.get("/deals/A2/capture").text
+    assert 'value="Product fit"' in form  # pre-filled from the CRM's win reason
+    bad = ann.post(
+        "/deals/A2/capture", data={"csrf_token": token(form), "pain_category": "astrology"}
+    )
+    assert bad.status_code == 400 and "Not saved" in bad.text
+    ok = ann.post(
+        "/deals/A2/capture",
+        data={
+            "csrf_token": token(form),
+            "pain_category": "process",
+            "primary_reason": "Relationship",
+            "stakeholders": "4",
+            "decision_maker_engaged": "yes",
+        },
+    )
+    assert ok.status_code == 302
+    with Workspace(web.db) as ws:
+        caps = ws.deal_captures("A2")
+        deal = ws.deal("A2")
+    assert len(caps) == 1
+    assert caps.iloc[0]["captured_by"] == "ann" and caps.iloc[0]["respondent"] == "rep"
+    assert deal["pain_category"] == "process" and deal["win_reason"] == "Relationship"
+    assert deal["stakeholders"] == 4
+    assert "A2" not in re.findall(r'href="/deals/([A-Z0-9]+)"', ann.get("/captures").text)
+    cov = login(web.app, "boss").get("/coverage").text
+    # Ann: 2 closed, 1 captured now; Bob: 3 closed, 1 captured (B1), 1 buyer interview
+    assert re.search(r"Ann Lee</a></td><td class=\"num\">2</td><td class=\"num\">1</td>", cov)
+    assert re.search(r"Bob Roe</a></td><td class=\"num\">3</td><td class=\"num\">1</td>", cov)
+
+
+def test_buyer_interview_takes_precedence(web: WebEnv) -> None:
+    boss = login(web.app, "boss")
+    form = boss.get("/deals/A1/interview").text
+    resp = boss.post(
+        "/deals/A1/interview",
+        data={
+            "csrf_token": token(form),
+            "interviewee": "Jo, CFO",
+            "primary_reason": "No decision",
+            "pain_category": "ux",
+        },
+    )
+    assert resp.status_code == 302
+    page = boss.get("/deals/A1").text
+    assert "buyer" in page and "Jo, CFO" in page
+    with Workspace(web.db) as ws:
+        assert ws.deal("A1")["loss_reason"] == "No decision"
+        assert ws.crm_deal("A1")["loss_reason"] == "Price"
+
+
+def test_csrf_required_on_every_form(web: WebEnv) -> None:
+    ann = login(web.app, "ann")
+    assert ann.post("/deals/A1/capture", data={"pain_category": "cost"}).status_code == 400
+    assert ann.post("/deals/A1/capture", data={"csrf_token": "forged"}).status_code == 400
+    assert ann.post("/logout").status_code == 400
+    anon = web.app.test_client()
+    assert (
+        anon.post("/login", data={"username": "ann", "password": PASSWORDS["ann"]}).status_code
+        == 400
+    )
+
+
+def test_login_rate_limited_and_wrong_password(web: WebEnv) -> None:
+    client = web.app.test_client()
+    tok = token(client.get("/login").text)
+    for _ in range(5):
+        resp = client.post(
+            "/login", data={"username": "ann", "password": "wrong-pass", "csrf_token": tok}
+        )
+        assert resp.status_code == 401
+    resp = client.post(
+        "/login", data={"username": "ann", "password": PASSWORDS["ann"], "csrf_token": tok}
+    )
+    assert resp.status_code == 429  # even the right password waits out the window
+
+
+def test_session_cookie_flags_and_headers(web: WebEnv) -> None:
+    client = web.app.test_client()
+    page = client.get("/login")
+    resp = client.post(
+        "/login",
+        data={"username": "ann", "password": PASSWORDS["ann"], "csrf_token": token(page.text)},
+    )
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    from tests.web.conftest import TODAY
+    from winloss.web import create_app
+
+    secure = create_app(web.db, secure_cookies=True, today=lambda: TODAY, testing=True)
+    c2 = secure.test_client()
+    p2 = c2.get("/login")
+    r2 = c2.post(
+        "/login",
+        data={"username": "ann", "password": PASSWORDS["ann"], "csrf_token": token(p2.text)},
+    )
+    assert "Secure" in r2.headers["Set-Cookie"]
+
+
+def test_open_redirect_refused(web: WebEnv) -> None:
+    client = web.app.test_client()
+    tok = token(client.get("/login").text)
+    resp = client.post(
+        "/login?next=https://evil.example/",
+        data={"username": "ann", "password": PASSWORDS["ann"], "csrf_token": tok},
+    )
+    assert resp.headers["Location"] == "/"
+
+
+def test_passwords_are_argon2_hashes(web: WebEnv) -> None:
+    with Workspace(web.db) as ws:
+        row = ws.user("ann")
+    assert row is not None and row["password_hash"].startswith("$argon2id$")
+    assert PASSWORDS["ann"] not in row["password_hash"]
+
+
+def test_admin_adds_user(web: WebEnv) -> None:
+    root = login(web.app, "root")
+    page = root.get("/users").text
+    resp = root.post(
+        "/users",
+        data={
+            "csrf_token": token(page),
+            "username": "cara",
+            "password": "cara-pass-1",
+            "role": "rep",
+            "owner": "Ann Lee",
+        },
+    )
+    assert resp.status_code == 302
+    resp = root.post(
+        "/users",
+        data={
+            "csrf_token": token(page),
+            "username": "dan",
+            "password": "short",
+            "role": "rep",
+            "owner": "Ann Lee",
+        },
+    )
+    assert resp.status_code == 400
+    from tests.web.conftest import PASSWORDS as P
+
+    P2 = dict(P, cara="cara-pass-1")
+    c = web.app.test_client()
+    tok = token(c.get("/login").text)
+    assert (
+        c.post(
+            "/login", data={"username": "cara", "password": P2["cara"], "csrf_token": tok}
+        ).status_code
+        == 302
+    )
+
+
+def test_agreement_and_plan_pages_show_results(web: WebEnv) -> None:
+    boss = login(web.app, "boss")
+    agree = boss.get("/agreement").text
+    # B1: rep said Price / cost, buyer Timing / technology → 0 % agreement on 1 deal
+    assert re.search(
+        r"<td>primary_reason</td><td class=\"num\">1</td><td class=\"num\">0</td>", agree
+    )
+    plan = boss.get("/interviews/plan").text
+    ids = re.findall(r'href="/deals/([A-Z0-9]+)"', plan)
+    assert set(ids) == {"A1", "A2", "B2", "B3"}  # closed within 90 days, no buyer interview
+
+
+def test_dashboards_render_report_sections(web: WebEnv) -> None:
+    boss = login(web.app, "boss")
+    quality = boss.get("/dashboards/quality").text
+    assert '<section id="quality">' in quality
+    assert XSS not in quality
