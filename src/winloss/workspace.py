@@ -37,13 +37,13 @@ from winloss.store.duckdb_store import (
 if TYPE_CHECKING:
     from winloss.analyze.bowtie.analysis import BowtieResult
     from winloss.analyze.bowtie.simulation import SimulationResult
+    from winloss.analyze.captures.agreement import AgreementResult
+    from winloss.analyze.captures.planner import InterviewPlanResult
     from winloss.analyze.paths.analysis import ChainResult, NextActionResult
     from winloss.analyze.paths.evaluation import PathEvaluationResult
     from winloss.analyze.paths.eventlog import EventLogImport
     from winloss.analyze.paths.graph import GraphResult
     from winloss.analyze.qbr.analysis import QbrResult
-    from winloss.analyze.captures.agreement import AgreementResult
-    from winloss.analyze.captures.planner import InterviewPlanResult
 
 
 class ImportOptions(TypedDict, total=False):
