@@ -155,8 +155,17 @@ def _from_won_flag(
     else:
         closed = pd.Series(True, index=frame.index, dtype=object)
     out = np.where(
-        closed.fillna(True).astype(bool),
-        np.where(won.fillna(False).astype(bool), "won", "lost"),
+        _filled_bools(closed, default=True),
+        np.where(_filled_bools(won, default=False), "won", "lost"),
         "open",
     )
     return pd.Series(out, index=frame.index, dtype="string")
+
+
+def _filled_bools(values: pd.Series, *, default: bool) -> np.ndarray:
+    """Booleans of an object series with missing values as ``default`` (no pandas downcasting,
+    whose behaviour differs between pandas 2 and 3)."""
+    raw = values.to_numpy(dtype=object)
+    missing = values.isna().to_numpy(dtype=bool)
+    return np.array([default if m else bool(v) for v, m in zip(raw, missing, strict=True)],
+                    dtype=bool)

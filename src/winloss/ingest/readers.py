@@ -146,7 +146,13 @@ def frame_as_raw(frame: pd.DataFrame, name: str = "<dataframe>") -> RawFrame:
     frame = frame.copy()
     frame.columns = _unique_labels([str(c) for c in frame.columns])
     for col in frame.columns:
-        if frame[col].dtype == object:
+        if pd.api.types.is_datetime64_any_dtype(frame[col].dtype):
+            # ISO text, the same under pandas 2 and 3 (pandas 2 would otherwise pass nanoseconds)
+            stamps = frame[col]
+            has_time = bool((stamps.dropna() != stamps.dropna().dt.normalize()).any())
+            text = stamps.dt.strftime("%Y-%m-%d %H:%M:%S" if has_time else "%Y-%m-%d")
+            frame[col] = text.astype("string").where(stamps.notna(), pd.NA)
+        elif frame[col].dtype == object:
             frame[col] = frame[col].astype("string")
     frame = frame.reset_index(drop=True)
     rows = pd.Series(range(2, len(frame) + 2), index=frame.index)

@@ -46,7 +46,7 @@ def make_deals(n: int = 800, *, seed: int = 0, open_share: float = 0.0, dated: b
         created = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 540, n), unit="D")
         frame["created_at"] = created
         closed = created + pd.to_timedelta(rng.integers(10, 90, n), unit="D")
-        frame["closed_at"] = np.where(is_open, pd.NaT, closed)
+        frame["closed_at"] = pd.Series(pd.to_datetime(closed)).where(~is_open)  # stays datetime
     if leaks:
         frame["signed_amount"] = np.where(outcome == "won", frame["amount"], 0.0)
         code = np.where(won, "A", "B")
