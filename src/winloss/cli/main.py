@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, WinlossError):
             click.echo(f"error: {exc}", err=True)
             return exc.exit_code
+        if "query interrupted" in str(exc).casefold():  # DuckDB turns a Ctrl-C into this
+            click.echo("interrupted (Ctrl-C); an import is all-or-nothing, so nothing was "
+                       "half-written", err=True)
+            return 130
         if type(exc).__module__.startswith("duckdb") and "corrupt" in str(exc).casefold():
             click.echo("error: the store is damaged (a block fails its checksum: "
                        f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
