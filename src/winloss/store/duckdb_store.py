@@ -93,8 +93,15 @@ def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _migration_committee(con: duckdb.DuckDBPyConnection) -> None:
+    """Buying-committee fields of stakeholders: who introduced whom and when a person left."""
+    con.execute("ALTER TABLE stakeholders ADD COLUMN IF NOT EXISTS introduced_by VARCHAR")
+    con.execute("ALTER TABLE stakeholders ADD COLUMN IF NOT EXISTS left_at DATE")
+
+
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2,
+                                                                 _migration_committee]
 
 
 @dataclass(frozen=True)
