@@ -57,3 +57,18 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_store_1500(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1,500-deal demo store: enough deals for significant findings in a 4-quarter window."""
     return _demo_store(tmp_path_factory, 1500)
+
+
+@pytest.fixture(scope="session")
+def demo_store_3000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default-size demo company (3,000 deals, seed 7): enough deals for the committee and PLG
+    effects planted in winloss.demo.committees_and_usage to be recovered."""
+    from winloss import Workspace
+    from winloss.demo.generator import generate_demo
+    from winloss.demo.run import import_demo
+
+    path = tmp_path_factory.mktemp("demo3000") / "demo.duckdb"
+    w = Workspace(path)
+    import_demo(w, generate_demo(3000, seed=7))
+    w.close()
+    return path

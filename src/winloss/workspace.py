@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
 
@@ -26,6 +26,10 @@ from winloss.store.duckdb_store import (
     file_sha256,
     frame_sha256,
 )
+
+if TYPE_CHECKING:
+    from winloss.analyze.committee.result import CommitteeResult
+    from winloss.analyze.plg.result import PLGResult
 
 
 class ImportOptions(TypedDict, total=False):
@@ -347,6 +351,22 @@ class Workspace:
         from winloss.analyze.targeting.analysis import AccountTargeting
 
         return AccountTargeting(**settings).run(self.store)
+
+    # -- buying committees and product-led growth ----------------------------------------------
+    def committee(self, **settings: Any) -> CommitteeResult:
+        """Multithreading findings, open-deal risks and (with ``deal_id``) a committee map
+        (:class:`winloss.analyze.committee.analysis.CommitteeAnalysis`; ``settings`` are its
+        fields)."""
+        from winloss.analyze.committee.analysis import CommitteeAnalysis
+
+        return CommitteeAnalysis(**settings).run(self.store)
+
+    def plg(self, **settings: Any) -> PLGResult:
+        """Activation milestones, PQL scores and the PLG motion against the sales-led one
+        (:class:`winloss.analyze.plg.analysis.PLGAnalysis`; ``settings`` are its fields)."""
+        from winloss.analyze.plg.analysis import PLGAnalysis
+
+        return PLGAnalysis(**settings).run(self.store)
 
     def save_scores(self, result: Any) -> str:
         """Store a score or lead-score result (``scores`` and ``analysis_runs``); returns the run id."""

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Lead scores from creation-time fields, graded A-D; CSV keyed by the CRM id."),
     "accounts": ("winloss.cli.model_commands:accounts",
                  "Rank accounts by ideal-customer fit and expansion potential."),
+    "committee": ("winloss.cli.committee_commands:committee",
+                  "Buying committees: multithreading findings, open-deal risks, a deal's map."),
+    "plg": ("winloss.cli.plg_commands:plg",
+            "Product-led growth: activation milestones, PQL scores, PLG vs sales-led."),
 }
 
 

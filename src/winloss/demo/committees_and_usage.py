@@ -58,8 +58,13 @@ PLANTED_PLG = {
 }
 
 
-def _given_outcome(rng: np.random.Generator, base: float, effect: float | np.ndarray,
-                   won: np.ndarray, closed: np.ndarray) -> np.ndarray:
+def _given_outcome(
+    rng: np.random.Generator,
+    base: float,
+    effect: float | np.ndarray,
+    won: np.ndarray,
+    closed: np.ndarray,
+) -> np.ndarray:
     """Draw a binary fact with odds ratio ``e^effect`` of winning (see the module docstring)."""
     boosted = base * np.exp(effect)
     p_won = boosted / (boosted + 1 - base)
@@ -67,8 +72,14 @@ def _given_outcome(rng: np.random.Generator, base: float, effect: float | np.nda
     return np.asarray(rng.random(won.size) < p)
 
 
-def committees(deals: pd.DataFrame, people: pd.DataFrame, activities: pd.DataFrame, *,
-               seed: int, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+def committees(
+    deals: pd.DataFrame,
+    people: pd.DataFrame,
+    activities: pd.DataFrame,
+    *,
+    seed: int,
+    as_of: dt.date,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Enrich the committee roster and assign activities to its people.
 
     Returns the stakeholders (with seniority, start dates, engagement dates, routes, introducers and
@@ -80,8 +91,9 @@ def committees(deals: pd.DataFrame, people: pd.DataFrame, activities: pd.DataFra
     closed = (d["outcome"] != "open").to_numpy()
     won = (d["outcome"] == "won").to_numpy()
     deal_end = np.where(closed, d["closed_at"], end).astype("datetime64[ns]")
-    length = np.maximum(1, ((deal_end - d["created_at"].to_numpy()) /
-                            np.timedelta64(1, "D")).astype(int))
+    length = np.maximum(
+        1, ((deal_end - d["created_at"].to_numpy()) / np.timedelta64(1, "D")).astype(int)
+    )
     index = {k: i for i, k in enumerate(d.index)}
     n = len(d)
     segment = d["segment"].to_numpy()
@@ -94,12 +106,13 @@ def committees(deals: pd.DataFrame, people: pd.DataFrame, activities: pd.DataFra
     weights /= weights.sum(axis=1, keepdims=True)
     route = np.array([rng.choice(len(ROUTES), p=w) for w in weights])
     late = _given_outcome(rng, 0.5, PLANTED_COMMITTEE["dm_late_effect"], won, closed)
-    cut = PLANTED_COMMITTEE["dm_late_after_days"]
+    cut = int(PLANTED_COMMITTEE["dm_late_after_days"])
     late &= (length > cut + 1) & (route != ROUTES.index("direct"))
     # late decision makers mostly come within weeks of the cut, a few months later
     late_day = cut + 1 + np.minimum(np.floor(rng.exponential(12, n)), 120).astype(int)
-    dm_day = np.where(route == ROUTES.index("direct"), 0,
-                      np.where(late, late_day, rng.integers(1, cut + 1, n)))
+    dm_day = np.where(
+        route == ROUTES.index("direct"), 0, np.where(late, late_day, rng.integers(1, cut + 1, n))
+    )
     dm_day = np.minimum(dm_day, np.maximum(length - 1, 0))
     dm_day = np.where(late, np.maximum(dm_day, cut + 1), dm_day)
     left = _given_outcome(rng, 0.12, PLANTED_COMMITTEE["champion_left_effect"], won, closed)
@@ -134,8 +147,11 @@ def committees(deals: pd.DataFrame, people: pd.DataFrame, activities: pd.DataFra
             seniority[i] = "c-level"
             spelling = ROUTE_SPELLINGS[r]
             reached[i] = None if blank_route[k] else spelling[int(rng.integers(len(spelling)))]
-            introduced[i] = {"champion": champion_id[i], "customer_introduction": "customer",
-                             "partner_introduction": "partner"}.get(r)
+            introduced[i] = {
+                "champion": champion_id[i],
+                "customer_introduction": "customer",
+                "partner_introduction": "partner",
+            }.get(r)
             continue
         has_dm = bool(d["decision_maker_engaged"].iat[k]) and size[k] >= 2
         if has_dm and r == "consensus" and rank[i] == 2:
@@ -156,8 +172,9 @@ def committees(deals: pd.DataFrame, people: pd.DataFrame, activities: pd.DataFra
     champion = rank == 0
     out.loc[champion, "start_date"] = d["champion_start_date"].to_numpy()[row_deal[champion]]
     leaves = champion & left[row_deal]
-    out.loc[leaves, "left_at"] = (pd.to_datetime(created[leaves]) + pd.to_timedelta(
-        left_day[row_deal[leaves]], unit="D")).normalize()
+    out.loc[leaves, "left_at"] = (
+        pd.to_datetime(created[leaves]) + pd.to_timedelta(left_day[row_deal[leaves]], unit="D")
+    ).normalize()
     out["start_date"] = pd.to_datetime(out["start_date"])
 
     acts = activities.copy()
@@ -165,8 +182,9 @@ def committees(deals: pd.DataFrame, people: pd.DataFrame, activities: pd.DataFra
     return out, acts
 
 
-def _assign_contacts(acts: pd.DataFrame, people: pd.DataFrame,
-                     rng: np.random.Generator) -> np.ndarray:
+def _assign_contacts(
+    acts: pd.DataFrame, people: pd.DataFrame, rng: np.random.Generator
+) -> np.ndarray:
     """Each activity goes to a person already engaged and not gone (the champion counts twice)."""
     contacts = acts["contact_id"].to_numpy().astype(object)
     by_deal = {k: g for k, g in people.groupby("deal_id")}
@@ -185,16 +203,22 @@ def _assign_contacts(acts: pd.DataFrame, people: pd.DataFrame,
                 continue
             w = weight * ok
             contacts[j] = ids[int(rng.choice(len(ids), p=w / w.sum()))]
-    return contacts
+    return np.asarray(contacts)
 
 
-def _conversion_known(deals: pd.DataFrame, account: str, signup: pd.Timestamp,
-                      end: pd.Timestamp, horizon: int) -> tuple[bool, bool]:
+def _conversion_known(
+    deals: pd.DataFrame, account: str, signup: pd.Timestamp, end: pd.Timestamp, horizon: int
+) -> tuple[bool, bool]:
     """(converted, label known) as the PLG analysis defines them."""
     limit = signup + pd.Timedelta(days=horizon)
     mine = deals[deals["account_id"] == account]
-    converted = bool(((mine["outcome"] == "won") & (mine["created_at"] >= signup.normalize())
-                      & (mine["closed_at"] <= limit)).any())
+    converted = bool(
+        (
+            (mine["outcome"] == "won")
+            & (mine["created_at"] >= signup.normalize())
+            & (mine["closed_at"] <= limit)
+        ).any()
+    )
     return converted, converted or limit <= end
 
 
@@ -206,21 +230,32 @@ def usage(deals: pd.DataFrame, *, seed: int, as_of: dt.date) -> pd.DataFrame:
     horizon = int(PLANTED_PLG["horizon_days"])  # type: ignore[call-overload]
     ordered = deals.sort_values(["created_at", "deal_id"])
     signups: dict[str, pd.Timestamp] = {}
-    for row in ordered[ordered["source"] == "product-led"].drop_duplicates("account_id"
-                                                                          ).itertuples():
+    for row in (
+        ordered[ordered["source"] == "product-led"].drop_duplicates("account_id").itertuples()
+    ):
         signups[row.account_id] = row.created_at - pd.Timedelta(days=int(rng.integers(5, 61)))
     plg_accounts = set(signups)
     first_sales = ordered[~ordered["account_id"].isin(plg_accounts)].drop_duplicates("account_id")
     effects: dict[str, float] = PLANTED_PLG["prior_usage_effect"]  # type: ignore[assignment]
     beta = first_sales["segment"].map(effects).fillna(0.0).to_numpy()
-    used = _given_outcome(rng, 0.4, beta, (first_sales["outcome"] == "won").to_numpy(),
-                          (first_sales["outcome"] != "open").to_numpy())
+    used = _given_outcome(
+        rng,
+        0.4,
+        beta,
+        (first_sales["outcome"] == "won").to_numpy(),
+        (first_sales["outcome"] != "open").to_numpy(),
+    )
     for row in first_sales[used].itertuples():
         signups[row.account_id] = row.created_at - pd.Timedelta(days=int(rng.integers(10, 91)))
     quiet = deals.groupby("account_id")["created_at"].max()
     quiet = quiet[(quiet < end - pd.Timedelta(days=120)) & ~quiet.index.isin(list(signups))]
-    trials = rng.choice(quiet.index.to_numpy(), min(len(quiet), max(8, len(deals) // 100)),
-                        replace=False) if len(quiet) else np.array([], dtype=object)
+    trials = (
+        rng.choice(
+            quiet.index.to_numpy(), min(len(quiet), max(8, len(deals) // 100)), replace=False
+        )
+        if len(quiet)
+        else np.array([], dtype=object)
+    )
     for account in trials:
         signups[str(account)] = end - pd.Timedelta(days=int(rng.integers(3, 41)))
 
@@ -229,28 +264,47 @@ def usage(deals: pd.DataFrame, *, seed: int, as_of: dt.date) -> pd.DataFrame:
     window = int(PLANTED_PLG["milestone_days"])  # type: ignore[call-overload]
     for account, signup in sorted(signups.items()):
         converted, known = _conversion_known(deals, account, signup, end, horizon)
-        met = _given_outcome(rng, 0.35, float(PLANTED_PLG["milestone_effect"]),  # type: ignore[arg-type]
-                             np.array([converted]), np.array([known]))[0]
-        early = (users_needed + int(min(rng.poisson(0.8), 4))) if met else 1 + int(
-            rng.random() < 0.5)
+        met = _given_outcome(
+            rng,
+            0.35,
+            float(PLANTED_PLG["milestone_effect"]),  # type: ignore[arg-type]
+            np.array([converted]),
+            np.array([known]),
+        )[0]
+        early = (
+            (users_needed + int(min(rng.poisson(0.8), 4))) if met else 1 + int(rng.random() < 0.5)
+        )
         late = int(rng.poisson(1.0 if met else 1.2))
-        days = [0] + list(rng.integers(0, window, early - 1)) + list(
-            rng.integers(window + 1, 46, late))
+        days = (
+            [0]
+            + list(rng.integers(0, window, early - 1))
+            + list(rng.integers(window + 1, 46, late))
+        )
         for u, first_day in enumerate(days):
-            t = signup + pd.Timedelta(days=int(first_day), hours=int(rng.integers(8, 18)), minutes=u)
+            t = signup + pd.Timedelta(
+                days=int(first_day), hours=int(rng.integers(8, 18)), minutes=u
+            )
             if t > end:
                 continue
             uid = f"{account}-U{u + 1}"
             rows.append((account, uid, "signup", t))
             if rng.random() < 0.75:
-                rows.append((account, uid, "activated", t + pd.Timedelta(
-                    days=int(rng.integers(0, 3)), hours=1)))
+                rows.append(
+                    (
+                        account,
+                        uid,
+                        "activated",
+                        t + pd.Timedelta(days=int(rng.integers(0, 3)), hours=1),
+                    )
+                )
             for m in range(int(rng.poisson(1.5))):
-                rows.append((account, uid, "report_shared", t + pd.Timedelta(days=3 + 7 * m,
-                                                                            hours=2)))
+                rows.append(
+                    (account, uid, "report_shared", t + pd.Timedelta(days=3 + 7 * m, hours=2))
+                )
             if u == 0 and len(days) > 1:
                 rows.append((account, uid, "invited_user", t + pd.Timedelta(days=1)))
     frame = pd.DataFrame(rows, columns=["account_id", "user_id", "event", "occurred_at"])
     frame = frame[frame["occurred_at"] <= end]
-    return frame.drop_duplicates(["account_id", "user_id", "event", "occurred_at"]
-                                 ).reset_index(drop=True)
+    return frame.drop_duplicates(["account_id", "user_id", "event", "occurred_at"]).reset_index(
+        drop=True
+    )

@@ -34,7 +34,9 @@ WITH touch AS (
 )
 """
 
-_FEATURES = _PEOPLE + """
+_FEATURES = (
+    _PEOPLE
+    + """
 , engaged AS (SELECT * FROM people WHERE reached_at IS NOT NULL)
 , champion AS (
     SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY deal_id ORDER BY reached_at, contact_id)
@@ -96,6 +98,7 @@ LEFT JOIN before_dm ON before_dm.deal_id = d.deal_id
 LEFT JOIN people intro ON intro.deal_id = d.deal_id AND intro.contact_id = dm.introduced_by
 ORDER BY d.created_at, d.deal_id
 """
+)
 
 
 def committee_features(store: DuckDBStore, as_of: dt.date) -> pd.DataFrame:
@@ -112,7 +115,8 @@ def data_as_of(store: DuckDBStore) -> dt.date | None:
         "SELECT max(x) FROM (SELECT max(CAST(created_at AS DATE)) AS x FROM deals "
         "UNION ALL SELECT max(CAST(closed_at AS DATE)) FROM deals WHERE outcome <> 'open' "
         "UNION ALL SELECT max(CAST(engaged_at AS DATE)) FROM stakeholders "
-        "UNION ALL SELECT max(CAST(occurred_at AS DATE)) FROM activities)")
+        "UNION ALL SELECT max(CAST(occurred_at AS DATE)) FROM activities)"
+    )
     return value if isinstance(value, dt.date) else None
 
 
@@ -123,13 +127,24 @@ def orphan_rows(store: DuckDBStore, *, limit: int = 20) -> dict[str, tuple[int, 
     (``deal_id/contact_id`` or ``activity_id``).
     """
     out: dict[str, tuple[int, list[str]]] = {}
-    for table, key in (("stakeholders", "deal_id || '/' || contact_id"),
-                       ("activities", "activity_id || ' (deal ' || deal_id || ')'")):
-        where = (f"FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM deals d "
-                 "WHERE d.deal_id = t.deal_id)")
+    for table, key in (
+        ("stakeholders", "deal_id || '/' || contact_id"),
+        ("activities", "activity_id || ' (deal ' || deal_id || ')'"),
+    ):
+        where = (
+            f"FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM deals d WHERE d.deal_id = t.deal_id)"
+        )
         count = int(store.scalar(f"SELECT count(*) {where}"))
-        keys = [str(r[0]) for r in store.con.execute(
-            f"SELECT {key} {where} ORDER BY 1 LIMIT {int(limit)}").fetchall()] if count else []
+        keys = (
+            [
+                str(r[0])
+                for r in store.con.execute(
+                    f"SELECT {key} {where} ORDER BY 1 LIMIT {int(limit)}"
+                ).fetchall()
+            ]
+            if count
+            else []
+        )
         out[table] = (count, keys)
     return out
 
@@ -137,18 +152,23 @@ def orphan_rows(store: DuckDBStore, *, limit: int = 20) -> dict[str, tuple[int, 
 def committee_people(store: DuckDBStore, deal_id: str) -> pd.DataFrame:
     """The people of one deal's committee with when they were reached and their activity count."""
     return store.query(
-        _PEOPLE + """
+        _PEOPLE
+        + """
         SELECT p.contact_id, s.name, s.title, p.role, p.seniority, p.reached_at, p.activities,
                p.reached_via, p.introduced_by, p.left_at, p.start_date
         FROM people p JOIN stakeholders s ON s.deal_id = p.deal_id AND s.contact_id = p.contact_id
-        WHERE p.deal_id = ? ORDER BY p.reached_at NULLS LAST, p.contact_id""", [deal_id])
+        WHERE p.deal_id = ? ORDER BY p.reached_at NULLS LAST, p.contact_id""",
+        [deal_id],
+    )
 
 
 def committee_activities(store: DuckDBStore, deal_id: str) -> pd.DataFrame:
     """Activities of one deal in time order (engagement over time)."""
     return store.query(
         "SELECT activity_id, contact_id, type, occurred_at FROM activities WHERE deal_id = ? "
-        "ORDER BY occurred_at, activity_id", [deal_id])
+        "ORDER BY occurred_at, activity_id",
+        [deal_id],
+    )
 
 
 def deal_exists(store: DuckDBStore, deal_id: str) -> bool:

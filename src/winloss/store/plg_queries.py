@@ -29,7 +29,9 @@ def usage_window_counts(store: DuckDBStore, windows: Sequence[int]) -> pd.DataFr
         raise ValueError("windows must be positive numbers of days")
     aggregates = ", ".join(
         f"count(DISTINCT user_id) FILTER (WHERE age_seconds < {w * 86400}) AS users_{w}, "
-        f"count(*) FILTER (WHERE age_seconds < {w * 86400}) AS events_{w}" for w in days)
+        f"count(*) FILTER (WHERE age_seconds < {w * 86400}) AS events_{w}"
+        for w in days
+    )
     return store.query(f"""
         WITH first AS (SELECT account_id, min(occurred_at) AS first_at FROM usage_events
                        GROUP BY account_id),
@@ -46,7 +48,8 @@ def usage_accounts(store: DuckDBStore, horizon_days: int) -> pd.DataFrame:
     """One row per account with usage: first and last event, users, whether it is known, its
     conversion (the first won deal created on or after the first event's day and closed within
     ``horizon_days`` of it) and whether any deal was created since the first event."""
-    return store.query("""
+    return store.query(
+        """
         WITH first AS (SELECT account_id, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
                               count(DISTINCT user_id) AS users, count(*) AS events
                        FROM usage_events GROUP BY account_id),
@@ -71,24 +74,33 @@ def usage_accounts(store: DuckDBStore, horizon_days: int) -> pd.DataFrame:
         LEFT JOIN conv ON conv.account_id = f.account_id
         LEFT JOIN since ON since.account_id = f.account_id
         LEFT JOIN segs ON segs.account_id = f.account_id
-        ORDER BY f.first_at, f.account_id""", [int(horizon_days)])
+        ORDER BY f.first_at, f.account_id""",
+        [int(horizon_days)],
+    )
 
 
 def orphan_usage(store: DuckDBStore, *, limit: int = 20) -> tuple[int, int, list[str]]:
     """Usage of accounts in neither deals nor subscriptions: (rows, accounts, up to ``limit`` ids)."""
-    where = ("FROM usage_events u WHERE NOT EXISTS (SELECT 1 FROM deals d WHERE d.account_id = "
-             "u.account_id) AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = "
-             "u.account_id)")
+    where = (
+        "FROM usage_events u WHERE NOT EXISTS (SELECT 1 FROM deals d WHERE d.account_id = "
+        "u.account_id) AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = "
+        "u.account_id)"
+    )
     rows, accounts = store.row(f"SELECT count(*), count(DISTINCT account_id) {where}")
-    ids = [str(r[0]) for r in store.con.execute(
-        f"SELECT DISTINCT account_id {where} ORDER BY 1 LIMIT {int(limit)}").fetchall()]
+    ids = [
+        str(r[0])
+        for r in store.con.execute(
+            f"SELECT DISTINCT account_id {where} ORDER BY 1 LIMIT {int(limit)}"
+        ).fetchall()
+    ]
     return int(rows), int(accounts), ids
 
 
 def motion_deals(store: DuckDBStore, prior_days: int) -> pd.DataFrame:
     """Deals with their motion (product-led or not) and whether their account used the product in
     the ``prior_days`` days before the deal was created."""
-    return store.query("""
+    return store.query(
+        """
         WITH used AS (
             SELECT DISTINCT d.deal_id FROM deals d JOIN usage_events u
                 ON u.account_id = d.account_id
@@ -99,7 +111,9 @@ def motion_deals(store: DuckDBStore, prior_days: int) -> pd.DataFrame:
                coalesce(d.source = 'product-led', false) AS product_led,
                used.deal_id IS NOT NULL AS used_before
         FROM deals_enriched d LEFT JOIN used ON used.deal_id = d.deal_id
-        ORDER BY d.created_at, d.deal_id""", [int(prior_days)])
+        ORDER BY d.created_at, d.deal_id""",
+        [int(prior_days)],
+    )
 
 
 def subscription_cohorts(store: DuckDBStore) -> pd.DataFrame:
@@ -120,5 +134,6 @@ def data_as_of(store: DuckDBStore) -> dt.date | None:
     value = store.scalar(
         "SELECT max(x) FROM (SELECT max(CAST(created_at AS DATE)) AS x FROM deals "
         "UNION ALL SELECT max(CAST(closed_at AS DATE)) FROM deals WHERE outcome <> 'open' "
-        "UNION ALL SELECT max(CAST(occurred_at AS DATE)) FROM usage_events)")
+        "UNION ALL SELECT max(CAST(occurred_at AS DATE)) FROM usage_events)"
+    )
     return value if isinstance(value, dt.date) else None

@@ -20,8 +20,14 @@ import numpy as np
 import pandas as pd
 
 #: Canonical routes to the decision maker.
-ROUTES = ("direct", "champion", "customer_introduction", "partner_introduction", "consensus",
-          "other")
+ROUTES = (
+    "direct",
+    "champion",
+    "customer_introduction",
+    "partner_introduction",
+    "consensus",
+    "other",
+)
 
 _ROUTE_WORDS: tuple[tuple[str, str], ...] = (
     ("champion", "champion"),
@@ -53,13 +59,19 @@ def normalise_route(value: object) -> str | None:
     return "other"
 
 
-def derive_route(introduced_by: object, champion_id: object, introducer_role: object,
-                 threads_before: int, champion_before: bool) -> str:
+def derive_route(
+    introduced_by: object,
+    champion_id: object,
+    introducer_role: object,
+    threads_before: int,
+    champion_before: bool,
+) -> str:
     """The route to the decision maker from the introducer and the engagement timeline."""
     intro = None if introduced_by is None or pd.isna(introduced_by) else str(introduced_by)
     if intro:
-        if (champion_id is not None and not pd.isna(champion_id) and intro == str(champion_id)) \
-                or introducer_role == "champion":
+        if (
+            champion_id is not None and not pd.isna(champion_id) and intro == str(champion_id)
+        ) or introducer_role == "champion":
             return "champion"
         named = normalise_route(intro)
         if named in ("customer_introduction", "partner_introduction"):
@@ -76,19 +88,30 @@ def add_routes(features: pd.DataFrame) -> pd.DataFrame:
     decision maker; blank for the others."""
     out = features.copy()
     recorded = out["dm_recorded_route"].map(
-        {v: normalise_route(v) for v in out["dm_recorded_route"].dropna().unique()})
+        {v: normalise_route(v) for v in out["dm_recorded_route"].dropna().unique()}
+    )
     has_dm = out["dm_id"].notna().to_numpy()
     need = has_dm & recorded.isna().to_numpy()
     derived = pd.Series(None, index=out.index, dtype=object)
     if need.any():
         sub = out.loc[need]
         derived.loc[need] = [
-            derive_route(i, c, r, int(t), bool(b)) for i, c, r, t, b in zip(
-                sub["dm_introduced_by"], sub["champion_id"], sub["dm_introducer_role"],
-                sub["threads_before_dm"], sub["champion_before_dm"], strict=True)]
-    out["dm_route"] = np.where(has_dm, recorded.where(recorded.notna(), derived), None)
-    out["dm_route_source"] = np.where(has_dm, np.where(recorded.notna(), "recorded", "derived"),
-                                      None)
+            derive_route(i, c, r, int(t), bool(b))
+            for i, c, r, t, b in zip(
+                sub["dm_introduced_by"],
+                sub["champion_id"],
+                sub["dm_introducer_role"],
+                sub["threads_before_dm"],
+                sub["champion_before_dm"],
+                strict=True,
+            )
+        ]
+    route = recorded.where(recorded.notna(), derived).to_numpy(dtype=object)
+    route[~has_dm] = None
+    out["dm_route"] = route
+    source = np.where(recorded.notna().to_numpy(), "recorded", "derived").astype(object)
+    source[~has_dm] = None
+    out["dm_route_source"] = source
     return out
 
 
@@ -104,6 +127,7 @@ def size_bands(features: pd.DataFrame) -> pd.Series:
         if present.empty:
             continue
         low, high = present.quantile([1 / 3, 2 / 3])
-        bands.loc[present.index] = np.select([present <= low, present <= high],
-                                             ["small", "medium"], "large")
+        bands.loc[present.index] = np.select(
+            [present <= low, present <= high], ["small", "medium"], "large"
+        )
     return bands

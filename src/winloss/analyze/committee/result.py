@@ -54,13 +54,21 @@ class CommitteeFinding:
         return self.group.win_rate / self.rest.win_rate if self.rest.win_rate else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "statement": self.statement, "condition": self.condition,
-                "threshold": jsonable(self.threshold), "group": self.group.to_dict(),
-                "rest": self.rest.to_dict(), "lift": jsonable(self.lift),
-                "p_value": jsonable(self.p_value), "q_value": jsonable(self.q_value),
-                "significant": self.significant, "direction": self.direction,
-                "hypotheses": self.hypotheses,
-                "adjusted_odds_ratio": jsonable(self.adjusted_odds_ratio)}
+        return {
+            "key": self.key,
+            "statement": self.statement,
+            "condition": self.condition,
+            "threshold": jsonable(self.threshold),
+            "group": self.group.to_dict(),
+            "rest": self.rest.to_dict(),
+            "lift": jsonable(self.lift),
+            "p_value": jsonable(self.p_value),
+            "q_value": jsonable(self.q_value),
+            "significant": self.significant,
+            "direction": self.direction,
+            "hypotheses": self.hypotheses,
+            "adjusted_odds_ratio": jsonable(self.adjusted_odds_ratio),
+        }
 
 
 @dataclass(frozen=True)
@@ -77,10 +85,16 @@ class BestRoute:
     significant: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"segment": self.segment, "size_band": self.size_band, "route": self.route,
-                "evidence": self.evidence.to_dict(), "runner_up": self.runner_up,
-                "runner_up_win_rate": jsonable(self.runner_up_win_rate),
-                "q_value": jsonable(self.q_value), "significant": self.significant}
+        return {
+            "segment": self.segment,
+            "size_band": self.size_band,
+            "route": self.route,
+            "evidence": self.evidence.to_dict(),
+            "runner_up": self.runner_up,
+            "runner_up_win_rate": jsonable(self.runner_up_win_rate),
+            "q_value": jsonable(self.q_value),
+            "significant": self.significant,
+        }
 
 
 @dataclass(frozen=True)
@@ -95,10 +109,14 @@ class CommitteeMap:
     reasons: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"deal_id": self.deal_id, "deal": jsonable(self.deal),
-                "people": frame_records(self.people),
-                "activities": frame_records(self.activities), "flags": list(self.flags),
-                "reasons": list(self.reasons)}
+        return {
+            "deal_id": self.deal_id,
+            "deal": jsonable(self.deal),
+            "people": frame_records(self.people),
+            "activities": frame_records(self.activities),
+            "flags": list(self.flags),
+            "reasons": list(self.reasons),
+        }
 
 
 @dataclass(frozen=True)
@@ -125,30 +143,43 @@ class CommitteeResult(AnalysisResult):
 
     @property
     def summary(self) -> pd.DataFrame:
-        rows = [{"finding": f.statement, "n": f.group.n, "win_rate": f.group.win_rate,
-                 "ci_low": f.group.ci_low, "ci_high": f.group.ci_high,
-                 "rest_win_rate": f.rest.win_rate, "q_value": f.q_value,
-                 "significant": f.significant} for f in self.findings]
+        rows = [
+            {
+                "finding": f.statement,
+                "n": f.group.n,
+                "win_rate": f.group.win_rate,
+                "ci_low": f.group.ci_low,
+                "ci_high": f.group.ci_high,
+                "rest_win_rate": f.rest.win_rate,
+                "q_value": f.q_value,
+                "significant": f.significant,
+            }
+            for f in self.findings
+        ]
         return pd.DataFrame(rows)
 
     def finding(self, key: str) -> CommitteeFinding | None:
         return next((f for f in self.findings if f.key == key), None)
 
     def best_route(self, segment: str, size_band: str = "all") -> BestRoute | None:
-        return next((b for b in self.best_routes
-                     if b.segment == segment and b.size_band == size_band), None)
+        return next(
+            (b for b in self.best_routes if b.segment == segment and b.size_band == size_band), None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "inputs": self.inputs.to_dict(), "as_of": self.as_of, "alpha": self.alpha,
+            "inputs": self.inputs.to_dict(),
+            "as_of": self.as_of,
+            "alpha": self.alpha,
             "hypotheses_tested": self.hypotheses_tested,
             "findings": [f.to_dict() for f in self.findings],
             "by_engaged": frame_records(self.by_engaged),
             "routes": frame_records(self.routes),
             "best_routes": [b.to_dict() for b in self.best_routes],
-            "open_deal_risks": [jsonable({**r, "flags": [f for f in str(r["flags"]).split(", ")
-                                                         if f]})
-                                for r in self.risks.to_dict(orient="records")],
+            "open_deal_risks": [
+                jsonable({**r, "flags": [f for f in str(r["flags"]).split(", ") if f]})
+                for r in self.risks.to_dict(orient="records")
+            ],
             "committee_map": self.committee_map.to_dict() if self.committee_map else None,
             "warnings": list(self.warnings),
         }

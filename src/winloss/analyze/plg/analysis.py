@@ -87,7 +87,8 @@ class PLGAnalysis:
         if store.count("usage_events") == 0:
             raise InsufficientDataError(
                 "the store has no usage events: import product usage with `winloss import usage "
-                "FILE` (account_id, user_id, event, occurred_at)")
+                "FILE` (account_id, user_id, event, occurred_at)"
+            )
         as_of = self.as_of or q.data_as_of(store) or dt.date.today()
         windows = sorted({int(w) for w in self.windows})
         warnings: list[str] = []
@@ -96,7 +97,8 @@ class PLGAnalysis:
             warnings.append(
                 f"{rows} usage row(s) of {n_orphans} account(s) match no deal or subscription "
                 f"account and were left out: {', '.join(ids)}{' …' if n_orphans > len(ids) else ''}"
-                "; import those accounts' deals or fix their account_id")
+                "; import those accounts' deals or fix their account_id"
+            )
         accounts = q.usage_accounts(store, self.horizon_days)
         accounts = accounts[accounts["known"].astype(bool)].reset_index(drop=True)
         counts = wide_counts(q.usage_window_counts(store, windows), accounts["account_id"])
@@ -115,64 +117,115 @@ class PLGAnalysis:
             raise InsufficientDataError(
                 f"{int(labelled.sum())} accounts with usage have a known conversion (converted, "
                 f"or observed for {self.horizon_days} days): too few to discover milestones; "
-                "lower --horizon-days or --min-support")
+                "lower --horizon-days or --min-support"
+            )
 
         def eligible(w: int, among: np.ndarray) -> np.ndarray:
-            before = ~converted | ((converted_at - first).dt.total_seconds().to_numpy() / 86400
-                                   >= w)
+            before = ~converted | (
+                (converted_at - first).dt.total_seconds().to_numpy() / 86400 >= w
+            )
             return np.asarray(among & (observed >= w) & before)
 
         train_counts = counts[train]
-        table = candidate_table(train_counts, converted[train],
-                                {w: eligible(w, train)[train] for w in windows}, windows)
+        table = candidate_table(
+            train_counts, converted[train], {w: eligible(w, train)[train] for w in windows}, windows
+        )
         pick = choose(table, alpha=self.alpha, min_support=self.min_support)
         milestone = self._milestone(table, pick, counts, converted, held, eligible)
         if milestone is None:
-            warnings.append("no activation milestone is significant on the training accounts "
-                            f"(q ≤ {self.alpha} with {self.min_support} accounts on each side)")
+            warnings.append(
+                "no activation milestone is significant on the training accounts "
+                f"(q ≤ {self.alpha} with {self.min_support} accounts on each side)"
+            )
         elif not milestone.holds_on_held_out:
-            warnings.append(f"the milestone ({milestone.statement}) does not hold on the "
-                            "held-out accounts: treat it as a hypothesis")
+            warnings.append(
+                f"the milestone ({milestone.statement}) does not hold on the "
+                "held-out accounts: treat it as a hypothesis"
+            )
         window = milestone.window_days if milestone else (14 if 14 in windows else windows[0])
-        score, scored = self._score(counts, converted, train, held, labelled, eligible(
-            window, labelled), window, milestone)
+        score, scored = self._score(
+            counts, converted, train, held, labelled, eligible(window, labelled), window, milestone
+        )
         current = ~labelled & (accounts["deals_since_first"].to_numpy() == 0)
-        ready_table = self._ready(accounts, counts, scored, current, observed, window, milestone,
-                                  score)
+        ready_table = self._ready(
+            accounts, counts, scored, current, observed, window, milestone, score
+        )
         deals = q.motion_deals(store, self.prior_usage_days)
         motions = motion_comparison(deals, q.subscription_cohorts(store), as_of, seed=self.seed)
         prior, q_stat, q_p = prior_usage_effect(deals)
         return PLGResult(
-            inputs=AnalysisInputs.of(int(labelled.sum())), as_of=as_of.isoformat(),
-            horizon_days=self.horizon_days, accounts_with_usage=len(accounts),
-            labelled_accounts=int(labelled.sum()), milestone=milestone, candidates=table,
-            score=score, accounts=ready_table, motions=motions, prior_usage=prior,
-            heterogeneity_q=q_stat, heterogeneity_p=q_p, warnings=tuple(warnings))
+            inputs=AnalysisInputs.of(int(labelled.sum())),
+            as_of=as_of.isoformat(),
+            horizon_days=self.horizon_days,
+            accounts_with_usage=len(accounts),
+            labelled_accounts=int(labelled.sum()),
+            milestone=milestone,
+            candidates=table,
+            score=score,
+            accounts=ready_table,
+            motions=motions,
+            prior_usage=prior,
+            heterogeneity_q=q_stat,
+            heterogeneity_p=q_p,
+            warnings=tuple(warnings),
+        )
 
-    def _milestone(self, table: pd.DataFrame, pick: int, counts: pd.DataFrame,
-                   converted: np.ndarray, held: np.ndarray, eligible: object) -> Milestone | None:
+    def _milestone(
+        self,
+        table: pd.DataFrame,
+        pick: int,
+        counts: pd.DataFrame,
+        converted: np.ndarray,
+        held: np.ndarray,
+        eligible: object,
+    ) -> Milestone | None:
         if pick < 0:
             return None
         row = table.iloc[pick]
         event, metric = str(row["event"]), str(row["metric"])
         k, w = int(row["at_least"]), int(row["window_days"])
-        shell = Milestone(event, metric, k, w, describe(event, metric, k, w), (0, 0), (0, 0),
-                          0.0, 0.0, (0, 0), (0, 0), 1.0)
+        shell = Milestone(
+            event,
+            metric,
+            k,
+            w,
+            describe(event, metric, k, w),
+            (0, 0),
+            (0, 0),
+            0.0,
+            0.0,
+            (0, 0),
+            (0, 0),
+            1.0,
+        )
         ok = eligible(w, held)  # type: ignore[operator]
         met = shell.mask(counts)
         y = converted
         h1 = (int((ok & met).sum()), int((ok & met & y).sum()))
         h0 = (int((ok & ~met).sum()), int((ok & ~met & y).sum()))
-        p_held = float(fisher_exact_two_sided(h1[1], h1[0], h1[1] + h0[1], h1[0] + h0[0])[0]) \
-            if h1[0] and h0[0] else 1.0
+        p_held = (
+            float(fisher_exact_two_sided(h1[1], h1[0], h1[1] + h0[1], h1[0] + h0[0])[0])
+            if h1[0] and h0[0]
+            else 1.0
+        )
         return Milestone(
-            event, metric, k, w, shell.statement,
+            event,
+            metric,
+            k,
+            w,
+            shell.statement,
             (int(row["n_met"]), int(row["converted_met"])),
             (int(row["n"] - row["n_met"]), int(row["converted"] - row["converted_met"])),
-            float(row["p_value"]), float(row["q_value"]), h1, h0, p_held)
+            float(row["p_value"]),
+            float(row["q_value"]),
+            h1,
+            h0,
+            p_held,
+        )
 
-    def _design(self, counts: pd.DataFrame, window: int,
-                milestone: Milestone | None) -> tuple[np.ndarray, list[str]]:
+    def _design(
+        self, counts: pd.DataFrame, window: int, milestone: Milestone | None
+    ) -> tuple[np.ndarray, list[str]]:
         cols = [c for c in counts.columns if c.endswith(f"_{window}")]
         x = np.log1p(counts[cols].to_numpy(dtype=float))
         names = [f"log1p({c})" for c in cols]
@@ -181,9 +234,17 @@ class PLGAnalysis:
             names.append("milestone")
         return x, names
 
-    def _score(self, counts: pd.DataFrame, converted: np.ndarray, train: np.ndarray,
-               held: np.ndarray, labelled: np.ndarray, eligible_w: np.ndarray, window: int,
-               milestone: Milestone | None) -> tuple[ScoreModel | None, np.ndarray]:
+    def _score(
+        self,
+        counts: pd.DataFrame,
+        converted: np.ndarray,
+        train: np.ndarray,
+        held: np.ndarray,
+        labelled: np.ndarray,
+        eligible_w: np.ndarray,
+        window: int,
+        milestone: Milestone | None,
+    ) -> tuple[ScoreModel | None, np.ndarray]:
         x, names = self._design(counts, window, milestone)
         mean = x[labelled].mean(axis=0)
         scale = x[labelled].std(axis=0)
@@ -194,30 +255,45 @@ class PLGAnalysis:
         test_rows = held & eligible_w
         if fit_rows.sum() < 20 or test_rows.sum() < 10 or len(np.unique(y[fit_rows])) < 2:
             return None, np.full(len(x), np.nan)
-        beta, _, _ = fit_pooled_logistic(design[fit_rows], np.ones(int(fit_rows.sum())),
-                                         y[fit_rows], ridge=1.0)
+        beta, _, _ = fit_pooled_logistic(
+            design[fit_rows], np.ones(int(fit_rows.sum())), y[fit_rows], ridge=1.0
+        )
         p_test = special.expit(design[test_rows] @ beta)
         y_test = y[test_rows]
         cal, _ = calibration.choose_calibration(p_test, y_test, seed=self.seed)
         metrics = calibration.score_predictions(y_test, cal.apply(p_test))
         every = labelled & eligible_w
-        beta_all, _, _ = fit_pooled_logistic(design[every], np.ones(int(every.sum())), y[every],
-                                             ridge=1.0)
+        beta_all, _, _ = fit_pooled_logistic(
+            design[every], np.ones(int(every.sum())), y[every], ridge=1.0
+        )
         scored = cal.apply(special.expit(design @ beta_all))
         model = ScoreModel(
             features=tuple(names),
-            coefficients={n: float(b) for n, b in zip(["intercept", *names], beta_all,
-                                                       strict=True)},
-            train_accounts=int(fit_rows.sum()), held_out_accounts=int(test_rows.sum()),
-            held_out_auc=float(metrics.auc), held_out_brier=float(metrics.brier),
-            held_out_ece=float(metrics.ece), base_rate=float(y[every].mean()),
+            coefficients={
+                n: float(b) for n, b in zip(["intercept", *names], beta_all, strict=True)
+            },
+            train_accounts=int(fit_rows.sum()),
+            held_out_accounts=int(test_rows.sum()),
+            held_out_auc=float(metrics.auc),
+            held_out_brier=float(metrics.brier),
+            held_out_ece=float(metrics.ece),
+            base_rate=float(y[every].mean()),
             calibration=cal.to_dict(),
-            reliability=calibration.reliability_curve(y_test, cal.apply(p_test)))
+            reliability=calibration.reliability_curve(y_test, cal.apply(p_test)),
+        )
         return model, np.asarray(scored)
 
-    def _ready(self, accounts: pd.DataFrame, counts: pd.DataFrame, scored: np.ndarray,
-               current: np.ndarray, observed: np.ndarray, window: int,
-               milestone: Milestone | None, score: ScoreModel | None) -> pd.DataFrame:
+    def _ready(
+        self,
+        accounts: pd.DataFrame,
+        counts: pd.DataFrame,
+        scored: np.ndarray,
+        current: np.ndarray,
+        observed: np.ndarray,
+        window: int,
+        milestone: Milestone | None,
+        score: ScoreModel | None,
+    ) -> pd.DataFrame:
         """Accounts inside their horizon with no deal since their first event, scored."""
         rows = accounts[current].copy()
         sub = counts[current]
@@ -227,13 +303,18 @@ class PLGAnalysis:
         met = milestone.mask(sub) if milestone else np.zeros(len(rows), dtype=bool)
         rows["milestone_met"] = met
         rows["pql_score"] = scored[current]
-        bar = (milestone.train_met[1] / milestone.train_met[0]) if milestone and \
-            milestone.train_met[0] else (2 * score.base_rate if score else np.inf)
+        bar = (
+            (milestone.train_met[1] / milestone.train_met[0])
+            if milestone and milestone.train_met[0]
+            else (2 * score.base_rate if score else np.inf)
+        )
         rows["ready"] = met | (rows["pql_score"].fillna(0).to_numpy() >= bar)
         evidence = []
         for r, m in zip(rows.itertuples(), met, strict=True):
-            parts = [f"{int(r.active_users_in_window)} active users and "
-                     f"{int(r.events_in_window)} events in the first {window} days"]
+            parts = [
+                f"{int(r.active_users_in_window)} active users and "
+                f"{int(r.events_in_window)} events in the first {window} days"
+            ]
             if r.days_since_first_event < window:
                 parts.append(f"(only {r.days_since_first_event} days observed)")
             if milestone is not None:
@@ -242,8 +323,21 @@ class PLGAnalysis:
                 parts.append(f"PQL score {r.pql_score:.0%} (base {score.base_rate:.0%})")
             evidence.append("; ".join(parts))
         rows["evidence"] = evidence
-        cols = ["account_id", "segment", "first_at", "days_since_first_event", "users",
-                "active_users_in_window", "events_in_window", "milestone_met", "pql_score",
-                "ready", "evidence"]
-        return rows[cols].sort_values(["ready", "pql_score"], ascending=False,
-                                      na_position="last").reset_index(drop=True)
+        cols = [
+            "account_id",
+            "segment",
+            "first_at",
+            "days_since_first_event",
+            "users",
+            "active_users_in_window",
+            "events_in_window",
+            "milestone_met",
+            "pql_score",
+            "ready",
+            "evidence",
+        ]
+        return (
+            rows[cols]
+            .sort_values(["ready", "pql_score"], ascending=False, na_position="last")
+            .reset_index(drop=True)
+        )

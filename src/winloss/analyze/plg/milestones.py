@@ -50,8 +50,16 @@ class Milestone:
     def _rate(pair: tuple[int, int]) -> dict[str, Any]:
         n, k = pair
         low, high = wilson_interval(k, n)
-        return jsonable({"accounts": n, "converted": k, "rate": k / n if n else None,
-                         "ci_low": float(low), "ci_high": float(high)})  # type: ignore[no-any-return]
+        out: dict[str, Any] = jsonable(
+            {
+                "accounts": n,
+                "converted": k,
+                "rate": k / n if n else None,
+                "ci_low": float(low),
+                "ci_high": float(high),
+            }
+        )
+        return out
 
     @property
     def holds_on_held_out(self) -> bool:
@@ -66,15 +74,25 @@ class Milestone:
         return np.asarray(counts[col].to_numpy(dtype=float) >= self.at_least)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.event, "metric": self.metric, "at_least": self.at_least,
-                "window_days": self.window_days, "statement": self.statement,
-                "train": {"met": self._rate(self.train_met),
-                          "not_met": self._rate(self.train_not_met),
-                          "p_value": jsonable(self.p_value), "q_value": jsonable(self.q_value)},
-                "held_out": {"met": self._rate(self.held_out_met),
-                             "not_met": self._rate(self.held_out_not_met),
-                             "p_value": jsonable(self.held_out_p_value),
-                             "holds": self.holds_on_held_out}}
+        return {
+            "event": self.event,
+            "metric": self.metric,
+            "at_least": self.at_least,
+            "window_days": self.window_days,
+            "statement": self.statement,
+            "train": {
+                "met": self._rate(self.train_met),
+                "not_met": self._rate(self.train_not_met),
+                "p_value": jsonable(self.p_value),
+                "q_value": jsonable(self.q_value),
+            },
+            "held_out": {
+                "met": self._rate(self.held_out_met),
+                "not_met": self._rate(self.held_out_not_met),
+                "p_value": jsonable(self.held_out_p_value),
+                "holds": self.holds_on_held_out,
+            },
+        }
 
 
 def wide_counts(long: pd.DataFrame, accounts: pd.Series) -> pd.DataFrame:
@@ -94,8 +112,14 @@ def describe(event: str, metric: str, k: int, window: int) -> str:
     return f"≥ {k} {what} within {window} days of the first event"
 
 
-def candidate_table(counts: pd.DataFrame, converted: np.ndarray, eligible: dict[int, np.ndarray],
-                    windows: list[int], *, max_count: int = 10) -> pd.DataFrame:
+def candidate_table(
+    counts: pd.DataFrame,
+    converted: np.ndarray,
+    eligible: dict[int, np.ndarray],
+    windows: list[int],
+    *,
+    max_count: int = 10,
+) -> pd.DataFrame:
     """Every candidate milestone tested on the given accounts (one row each, in tie-break order)."""
     events = sorted({c.split("|")[0] for c in counts.columns}, key=lambda e: (e != "*", e))
     rows: list[dict[str, Any]] = []
@@ -111,15 +135,39 @@ def candidate_table(counts: pd.DataFrame, converted: np.ndarray, eligible: dict[
                 top = int(min(max_count, x.max())) if x.size else 0
                 for k in range(1, top + 1):
                     met = x >= k
-                    rows.append({"event": event, "metric": metric, "window_days": w,
-                                 "at_least": k, "n": int(y.size), "converted": int(y.sum()),
-                                 "n_met": int(met.sum()), "converted_met": int(y[met].sum())})
-    table = pd.DataFrame(rows, columns=["event", "metric", "window_days", "at_least", "n",
-                                        "converted", "n_met", "converted_met"])
+                    rows.append(
+                        {
+                            "event": event,
+                            "metric": metric,
+                            "window_days": w,
+                            "at_least": k,
+                            "n": int(y.size),
+                            "converted": int(y.sum()),
+                            "n_met": int(met.sum()),
+                            "converted_met": int(y[met].sum()),
+                        }
+                    )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "event",
+            "metric",
+            "window_days",
+            "at_least",
+            "n",
+            "converted",
+            "n_met",
+            "converted_met",
+        ],
+    )
     if table.empty:
         return table.assign(p_value=[], z=[], q_value=[])
-    args = (table["converted_met"].to_numpy(float), table["n_met"].to_numpy(float),
-            table["converted"].to_numpy(float), table["n"].to_numpy(float))
+    args = (
+        table["converted_met"].to_numpy(float),
+        table["n_met"].to_numpy(float),
+        table["converted"].to_numpy(float),
+        table["n"].to_numpy(float),
+    )
     testable = (args[1] > 0) & (args[1] < args[3])
     p = np.ones(len(table))
     z = np.zeros(len(table))
@@ -136,8 +184,12 @@ def choose(table: pd.DataFrame, *, alpha: float, min_support: int) -> int:
     """Index of the chosen candidate (see the module docstring); -1 when none qualifies."""
     if table.empty:
         return -1
-    ok = ((table["q_value"] <= alpha) & (table["z"] > 0) & (table["n_met"] >= min_support)
-          & (table["n"] - table["n_met"] >= min_support)).to_numpy()
+    ok = (
+        (table["q_value"] <= alpha)
+        & (table["z"] > 0)
+        & (table["n_met"] >= min_support)
+        & (table["n"] - table["n_met"] >= min_support)
+    ).to_numpy()
     if not ok.any():
         return -1
     score = np.where(ok, table["z"].to_numpy(), -np.inf)

@@ -1,7 +1,7 @@
 """PLG-sourced against sales-led deals, and the effect of product use on the sales-led motion.
 
 *Motion*: a deal is PLG-sourced when its ``source`` is ``product-led``, sales-led otherwise. Per
-motion: win rate (Wilson interval), median sales cycle and median size of won deals (bootstrap
+motion: win rate (Wilson interval; also per segment), median sales cycle and median size of won deals (bootstrap
 percentile intervals), expansion (share of accounts whose first won deal came from the motion with
 an ``expansion`` event later; Wilson) and 12-month net revenue retention (MRR twelve months after
 the ``new`` event over MRR at it, summed over the accounts old enough; bootstrap over accounts).
@@ -31,8 +31,9 @@ from winloss.analyze.stats.exact_tests import (
 MOTIONS = {True: "PLG-sourced", False: "sales-led"}
 
 
-def _bootstrap_median(values: np.ndarray, rng: np.random.Generator,
-                      draws: int = 400) -> tuple[float, float, float]:
+def _bootstrap_median(
+    values: np.ndarray, rng: np.random.Generator, draws: int = 400
+) -> tuple[float, float, float]:
     if values.size == 0:
         return float("nan"), float("nan"), float("nan")
     idx = rng.integers(0, values.size, (draws, values.size))
@@ -41,10 +42,26 @@ def _bootstrap_median(values: np.ndarray, rng: np.random.Generator,
     return float(np.median(values)), float(low), float(high)
 
 
-def _row(motion: str, metric: str, value: float, low: float, high: float, n: int,
-         unit: str) -> dict[str, Any]:
-    return {"motion": motion, "metric": metric, "value": value, "ci_low": low, "ci_high": high,
-            "n": n, "unit": unit}
+def _row(
+    motion: str,
+    metric: str,
+    value: float,
+    low: float,
+    high: float,
+    n: int,
+    unit: str,
+    segment: str = "all",
+) -> dict[str, Any]:
+    return {
+        "motion": motion,
+        "segment": segment,
+        "metric": metric,
+        "value": value,
+        "ci_low": low,
+        "ci_high": high,
+        "n": n,
+        "unit": unit,
+    }
 
 
 def nrr_12_months(subs: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -63,39 +80,81 @@ def nrr_12_months(subs: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         upto = g[pd.to_datetime(g["period_start"]) <= t0 + pd.DateOffset(months=12)]
         last = upto.iloc[-1]
         later = 0.0 if last["event"] == "churn" else float(last["mrr"])
-        rows.append({"account_id": account, "product_led": bool(g["product_led"].iat[0]),
-                     "mrr_start": float(start["mrr"].iat[0]), "mrr_12m": later})
+        rows.append(
+            {
+                "account_id": account,
+                "product_led": bool(g["product_led"].iat[0]),
+                "mrr_start": float(start["mrr"].iat[0]),
+                "mrr_12m": later,
+            }
+        )
     return pd.DataFrame(rows, columns=["account_id", "product_led", "mrr_start", "mrr_12m"])
 
 
-def motion_comparison(deals: pd.DataFrame, subs: pd.DataFrame, as_of: dt.date,
-                      *, seed: int = 0) -> pd.DataFrame:
+def motion_comparison(
+    deals: pd.DataFrame, subs: pd.DataFrame, as_of: dt.date, *, seed: int = 0
+) -> pd.DataFrame:
     """One row per motion and metric with its interval (see the module docstring)."""
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     closed = deals[deals["outcome"].isin(["won", "lost"])]
-    expansion = subs.groupby("account_id").agg(product_led=("product_led", "first"),
-                                               expanded=("event", lambda e: bool(
-                                                   (e == "expansion").any())))
+    expansion = subs.groupby("account_id").agg(
+        product_led=("product_led", "first"),
+        expanded=("event", lambda e: bool((e == "expansion").any())),
+    )
     nrr = nrr_12_months(subs, as_of)
     for flag, motion in MOTIONS.items():
         mine = closed[closed["product_led"] == flag]
         won = mine[mine["outcome"] == "won"]
         k, n = int(len(won)), int(len(mine))
         low, high = wilson_interval(k, n)
-        rows.append(_row(motion, "win_rate", k / n if n else float("nan"), float(low),
-                         float(high), n, "share"))
+        rows.append(
+            _row(
+                motion,
+                "win_rate",
+                k / n if n else float("nan"),
+                float(low),
+                float(high),
+                n,
+                "share",
+            )
+        )
         cycle = pd.to_numeric(won["cycle_days"], errors="coerce").dropna().to_numpy(float)
-        rows.append(_row(motion, "median_cycle_days_won", *_bootstrap_median(cycle, rng),
-                         int(cycle.size), "days"))
+        rows.append(
+            _row(
+                motion,
+                "median_cycle_days_won",
+                *_bootstrap_median(cycle, rng),
+                int(cycle.size),
+                "days",
+            )
+        )
         size = pd.to_numeric(won["amount"], errors="coerce").dropna().to_numpy(float)
-        rows.append(_row(motion, "median_amount_won", *_bootstrap_median(size, rng),
-                         int(size.size), "amount"))
+        rows.append(
+            _row(
+                motion, "median_amount_won", *_bootstrap_median(size, rng), int(size.size), "amount"
+            )
+        )
+        for seg, part in mine.groupby(mine["segment"].fillna("(no segment)"), sort=True):
+            k, n = int((part["outcome"] == "won").sum()), int(len(part))
+            low, high = wilson_interval(k, n)
+            rows.append(
+                _row(motion, "win_rate", k / n, float(low), float(high), n, "share", str(seg))
+            )
         ex = expansion[expansion["product_led"] == flag]
         k, n = int(ex["expanded"].sum()), int(len(ex))
         low, high = wilson_interval(k, n)
-        rows.append(_row(motion, "expansion_rate", k / n if n else float("nan"), float(low),
-                         float(high), n, "share of customers"))
+        rows.append(
+            _row(
+                motion,
+                "expansion_rate",
+                k / n if n else float("nan"),
+                float(low),
+                float(high),
+                n,
+                "share of customers",
+            )
+        )
         cohort = nrr[nrr["product_led"] == flag]
         if len(cohort):
             start = cohort["mrr_start"].to_numpy(float)
@@ -103,11 +162,21 @@ def motion_comparison(deals: pd.DataFrame, subs: pd.DataFrame, as_of: dt.date,
             idx = rng.integers(0, len(cohort), (400, len(cohort)))
             boot = later[idx].sum(axis=1) / np.maximum(start[idx].sum(axis=1), 1e-9)
             lo, hi = np.percentile(boot, [2.5, 97.5])
-            rows.append(_row(motion, "nrr_12m", float(later.sum() / start.sum()), float(lo),
-                             float(hi), int(len(cohort)), "ratio"))
+            rows.append(
+                _row(
+                    motion,
+                    "nrr_12m",
+                    float(later.sum() / start.sum()),
+                    float(lo),
+                    float(hi),
+                    int(len(cohort)),
+                    "ratio",
+                )
+            )
         else:
-            rows.append(_row(motion, "nrr_12m", float("nan"), float("nan"), float("nan"), 0,
-                             "ratio"))
+            rows.append(
+                _row(motion, "nrr_12m", float("nan"), float("nan"), float("nan"), 0, "ratio")
+            )
     return pd.DataFrame(rows)
 
 
@@ -117,8 +186,9 @@ def prior_usage_effect(deals: pd.DataFrame) -> tuple[pd.DataFrame, float, float]
     Returns the table, Cochran's Q and its p-value (heterogeneity of the segment odds ratios).
     """
     sales = deals[~deals["product_led"].astype(bool) & deals["outcome"].isin(["won", "lost"])]
-    sales = sales.assign(segment=sales["segment"].fillna("(no segment)"),
-                         won=sales["outcome"] == "won")
+    sales = sales.assign(
+        segment=sales["segment"].fillna("(no segment)"), won=sales["outcome"] == "won"
+    )
     rows = []
     for seg, g in [("all", sales)] + list(sales.groupby("segment", sort=True)):
         used = g["used_before"].astype(bool).to_numpy()
@@ -129,18 +199,30 @@ def prior_usage_effect(deals: pd.DataFrame) -> tuple[pd.DataFrame, float, float]
         lo0, hi0 = wilson_interval(c, c + d)
         log_or = np.log((a + 0.5) * (d + 0.5) / ((b + 0.5) * (c + 0.5)))
         se = np.sqrt(1 / (a + 0.5) + 1 / (b + 0.5) + 1 / (c + 0.5) + 1 / (d + 0.5))
-        p = float(fisher_exact_two_sided(a, a + b, a + c, a + b + c + d)[0]) if (a + b) and (
-            c + d) else 1.0
-        rows.append({"segment": seg, "n_used": int(a + b),
-                     "win_rate_used": a / (a + b) if a + b else float("nan"),
-                     "used_ci_low": float(lo1), "used_ci_high": float(hi1),
-                     "n_not_used": int(c + d),
-                     "win_rate_not_used": c / (c + d) if c + d else float("nan"),
-                     "not_used_ci_low": float(lo0), "not_used_ci_high": float(hi0),
-                     "odds_ratio": float(np.exp(log_or)),
-                     "or_ci_low": float(np.exp(log_or - 1.96 * se)),
-                     "or_ci_high": float(np.exp(log_or + 1.96 * se)),
-                     "log_or": float(log_or), "se": float(se), "p_value": p})
+        p = (
+            float(fisher_exact_two_sided(a, a + b, a + c, a + b + c + d)[0])
+            if (a + b) and (c + d)
+            else 1.0
+        )
+        rows.append(
+            {
+                "segment": seg,
+                "n_used": int(a + b),
+                "win_rate_used": a / (a + b) if a + b else float("nan"),
+                "used_ci_low": float(lo1),
+                "used_ci_high": float(hi1),
+                "n_not_used": int(c + d),
+                "win_rate_not_used": c / (c + d) if c + d else float("nan"),
+                "not_used_ci_low": float(lo0),
+                "not_used_ci_high": float(hi0),
+                "odds_ratio": float(np.exp(log_or)),
+                "or_ci_low": float(np.exp(log_or - 1.96 * se)),
+                "or_ci_high": float(np.exp(log_or + 1.96 * se)),
+                "log_or": float(log_or),
+                "se": float(se),
+                "p_value": p,
+            }
+        )
     table = pd.DataFrame(rows)
     segs = table[(table["segment"] != "all") & (table["n_used"] > 0) & (table["n_not_used"] > 0)]
     table["q_value"] = np.nan

@@ -28,13 +28,21 @@ class ScoreModel:
     reliability: pd.DataFrame
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({"features": list(self.features), "coefficients": self.coefficients,
-                         "train_accounts": self.train_accounts,
-                         "held_out_accounts": self.held_out_accounts,
-                         "held_out_auc": self.held_out_auc, "held_out_brier": self.held_out_brier,
-                         "held_out_ece": self.held_out_ece, "base_rate": self.base_rate,
-                         "calibration": self.calibration,
-                         "reliability": frame_records(self.reliability)})  # type: ignore[no-any-return]
+        out: dict[str, Any] = jsonable(
+            {
+                "features": list(self.features),
+                "coefficients": self.coefficients,
+                "train_accounts": self.train_accounts,
+                "held_out_accounts": self.held_out_accounts,
+                "held_out_auc": self.held_out_auc,
+                "held_out_brier": self.held_out_brier,
+                "held_out_ece": self.held_out_ece,
+                "base_rate": self.base_rate,
+                "calibration": self.calibration,
+                "reliability": frame_records(self.reliability),
+            }
+        )
+        return out
 
 
 @dataclass(frozen=True)
@@ -73,10 +81,14 @@ class PLGResult(AnalysisResult):
         return self.motions
 
     def to_dict(self) -> dict[str, Any]:
-        top = self.candidates.sort_values("z", ascending=False).head(20) \
-            if not self.candidates.empty else self.candidates
+        top = (
+            self.candidates.sort_values("z", ascending=False).head(20)
+            if not self.candidates.empty
+            else self.candidates
+        )
         return {
-            "inputs": self.inputs.to_dict(), "as_of": self.as_of,
+            "inputs": self.inputs.to_dict(),
+            "as_of": self.as_of,
             "horizon_days": self.horizon_days,
             "accounts_with_usage": self.accounts_with_usage,
             "labelled_accounts": self.labelled_accounts,
@@ -87,7 +99,9 @@ class PLGResult(AnalysisResult):
             "accounts": frame_records(self.accounts),
             "motions": frame_records(self.motions),
             "prior_usage": frame_records(self.prior_usage),
-            "heterogeneity": {"cochran_q": jsonable(self.heterogeneity_q),
-                              "p_value": jsonable(self.heterogeneity_p)},
+            "heterogeneity": {
+                "cochran_q": jsonable(self.heterogeneity_q),
+                "p_value": jsonable(self.heterogeneity_p),
+            },
             "warnings": list(self.warnings),
         }

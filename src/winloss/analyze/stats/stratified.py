@@ -13,8 +13,9 @@ from numpy.typing import NDArray
 from scipy import stats
 
 
-def mantel_haenszel(group: NDArray[np.bool_], won: NDArray[np.bool_],
-                    strata: NDArray[np.int64]) -> tuple[float, float]:
+def mantel_haenszel(
+    group: NDArray[np.bool_], won: NDArray[np.bool_], strata: NDArray[np.int64]
+) -> tuple[float, float]:
     """The Mantel–Haenszel common odds ratio of winning (group vs rest) and the CMH p-value
     (continuity-corrected, two-sided). Strata where only one side or one outcome occurs carry no
     information and drop out. Returns ``(nan, 1.0)`` when no stratum is informative."""

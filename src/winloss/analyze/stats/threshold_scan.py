@@ -2,8 +2,8 @@
 
 The candidate cuts come from the concentration engine
 (:func:`winloss.analyze.concentrations.subgroup_search.numeric_codes`: every distinct value of a
-small integer field, else values at evenly spaced quantiles). Each cut is one hypothesis with a
-Fisher p-value (exact where it matters, :func:`fisher_p_where_it_matters`); the caller puts every
+small integer field, else values at evenly spaced quantiles). Each cut is one hypothesis with an
+exact two-sided Fisher p-value (at most ``max_cuts`` tables per field); the caller puts every
 cut's p-value into its multiple-testing family, so choosing the best cut is paid for. The chosen
 cut is the one with the largest standardised excess ``|z|`` among cuts with enough deals on both
 sides.
@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from winloss.analyze.stats.exact_tests import (
-    fisher_p_where_it_matters,
+    fisher_exact_two_sided,
     hypergeometric_z,
     wilson_interval,
 )
@@ -71,9 +71,15 @@ def candidate_cuts(values: FloatArray, max_cuts: int = 60) -> FloatArray:
     return np.asarray(cuts, dtype=np.float64)
 
 
-def scan_cuts(values: FloatArray, won: BoolArray, *, min_support: int = 20,
-              cuts: FloatArray | None = None, eligible: FloatArray | None = None,
-              max_cuts: int = 60) -> CutScan:
+def scan_cuts(
+    values: FloatArray,
+    won: BoolArray,
+    *,
+    min_support: int = 20,
+    cuts: FloatArray | None = None,
+    eligible: FloatArray | None = None,
+    max_cuts: int = 60,
+) -> CutScan:
     """Test ``x <= c`` against ``x > c`` for every candidate cut ``c``.
 
     Parameters
@@ -123,7 +129,7 @@ def scan_cuts(values: FloatArray, won: BoolArray, *, min_support: int = 20,
     z = np.zeros(cuts.size)
     if testable.any():
         idx = np.flatnonzero(testable)
-        p[idx], _ = fisher_p_where_it_matters(wins_in[idx], n_in[idx], wins_all[idx], n_all[idx])
+        p[idx] = fisher_exact_two_sided(wins_in[idx], n_in[idx], wins_all[idx], n_all[idx])
         z[idx] = hypergeometric_z(wins_in[idx], n_in[idx], wins_all[idx], n_all[idx])
     supported = (n_in >= min_support) & (n_out >= min_support)
     chosen = int(np.argmax(np.where(supported, np.abs(z), -1.0))) if supported.any() else -1
