@@ -25,6 +25,8 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("Data integrity", "winloss.demo.steps:data_integrity"),
     ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
     ("Win probability and forecast", "winloss.demo.steps:win_model"),
+    ("Buying committees", "winloss.demo.committee_steps:committees"),
+    ("Product-led growth", "winloss.demo.committee_steps:product_led_growth"),
     ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
 ]
 

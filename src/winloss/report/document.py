@@ -29,6 +29,8 @@ SECTIONS: list[str] = [
     "winloss.report.sections.plan:build",
     "winloss.report.sections.forecast:build",
     "winloss.report.sections.quality:build",
+    "winloss.report.sections.committee:build",
+    "winloss.report.sections.plg:build",
 ]
 
 

@@ -172,7 +172,7 @@ class CommitteeAnalysis:
             risks=risks,
             hypotheses_tested=int(all_p.size),
             alpha=self.alpha,
-            committee_map=self._map(store, features, risks) if self.deal_id else None,
+            committee_map=_map(store, features, risks, self.deal_id) if self.deal_id else None,
             warnings=tuple(warnings),
         )
 
@@ -259,40 +259,45 @@ class CommitteeAnalysis:
             )
         return out
 
-    def _map(self, store: DuckDBStore, features: pd.DataFrame, risks: pd.DataFrame) -> CommitteeMap:
-        deal_id = str(self.deal_id)
-        if not q.deal_exists(store, deal_id):
-            raise UsageError(f"no deal {deal_id!r} in the store; list deals with `winloss deals`")
-        row = features[features["deal_id"] == deal_id].iloc[0]
-        deal = {
-            k: row[k]
-            for k in (
-                "outcome",
-                "segment",
-                "amount",
-                "created_at",
-                "closed_at",
-                "engaged_stakeholders",
-                "dm_route",
-                "dm_route_source",
-                "days_to_dm",
-                "champion_left",
-                "size_band",
-            )
-        }
-        risk = risks[risks["deal_id"] == deal_id]
-        flags = tuple(f for f in str(risk["flags"].iat[0]).split(", ") if f) if len(risk) else ()
-        reasons = (
-            tuple(r for r in str(risk["reasons"].iat[0]).split("; ") if r) if len(risk) else ()
+
+def committee_map(store: DuckDBStore, result: CommitteeResult, deal_id: str) -> CommitteeMap:
+    """The committee map of one deal from an existing result (no new analysis)."""
+    return _map(store, result.deals, result.risks, deal_id)
+
+
+def _map(
+    store: DuckDBStore, features: pd.DataFrame, risks: pd.DataFrame, deal_id: str
+) -> CommitteeMap:
+    if not q.deal_exists(store, deal_id):
+        raise UsageError(f"no deal {deal_id!r} in the store; list deals with `winloss deals`")
+    row = features[features["deal_id"] == deal_id].iloc[0]
+    deal = {
+        k: row[k]
+        for k in (
+            "outcome",
+            "segment",
+            "amount",
+            "created_at",
+            "closed_at",
+            "engaged_stakeholders",
+            "dm_route",
+            "dm_route_source",
+            "days_to_dm",
+            "champion_left",
+            "size_band",
         )
-        return CommitteeMap(
-            deal_id,
-            deal,
-            q.committee_people(store, deal_id),
-            q.committee_activities(store, deal_id),
-            flags,
-            reasons,
-        )
+    }
+    risk = risks[risks["deal_id"] == deal_id]
+    flags = tuple(f for f in str(risk["flags"].iat[0]).split(", ") if f) if len(risk) else ()
+    reasons = tuple(r for r in str(risk["reasons"].iat[0]).split("; ") if r) if len(risk) else ()
+    return CommitteeMap(
+        deal_id,
+        deal,
+        q.committee_people(store, deal_id),
+        q.committee_activities(store, deal_id),
+        flags,
+        reasons,
+    )
 
 
 def _from_scan(scan: CutScan, key: str, statement: str, condition: str) -> _Hypothesis:
