@@ -125,7 +125,8 @@ class CommitteeResult(AnalysisResult):
 
     ``deals`` holds the per-deal features; ``by_engaged`` the win rate by number of engaged
     stakeholders; ``routes`` the win rate of every route per segment and size band; ``risks`` one
-    row per open deal with its flags, reasons and suggested route.
+    row per open deal with its flags (joined by ``", "``), reasons (joined by ``"; "``) and
+    suggested route; the JSON gives flags and reasons as lists.
     """
 
     inputs: AnalysisInputs
@@ -177,7 +178,13 @@ class CommitteeResult(AnalysisResult):
             "routes": frame_records(self.routes),
             "best_routes": [b.to_dict() for b in self.best_routes],
             "open_deal_risks": [
-                jsonable({**r, "flags": [f for f in str(r["flags"]).split(", ") if f]})
+                jsonable(
+                    {
+                        **r,
+                        "flags": [f for f in str(r["flags"]).split(", ") if f],
+                        "reasons": [x for x in str(r["reasons"]).split("; ") if x],
+                    }
+                )
                 for r in self.risks.to_dict(orient="records")
             ],
             "committee_map": self.committee_map.to_dict() if self.committee_map else None,
