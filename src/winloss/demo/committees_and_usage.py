@@ -22,6 +22,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+#: Offsets of this module's random streams from the demo seed (distinct from every other stream of
+#: the generator, so no two tables share draws).
+COMMITTEE_SEED_OFFSET = 15_001
+USAGE_SEED_OFFSET = 3_000
+
 #: Canonical routes to the decision maker (see docs/committee.md).
 ROUTES = ("direct", "champion", "customer_introduction", "partner_introduction", "consensus")
 #: Base mix of the routes among deals whose decision maker was reached.
@@ -85,7 +90,7 @@ def committees(
     Returns the stakeholders (with seniority, start dates, engagement dates, routes, introducers and
     champions who left) and the activities with each one's contact (only ``contact_id`` changes).
     """
-    rng = np.random.default_rng(seed + 2000)
+    rng = np.random.default_rng(seed + COMMITTEE_SEED_OFFSET)
     end = pd.Timestamp(as_of)
     d = deals.set_index("deal_id")
     closed = (d["outcome"] != "open").to_numpy()
@@ -225,7 +230,7 @@ def _conversion_known(
 def usage(deals: pd.DataFrame, *, seed: int, as_of: dt.date) -> pd.DataFrame:
     """Product usage: PLG accounts before their product-led deal, sales-led accounts that tried the
     product first (planted by segment), and recent trials with no deal yet."""
-    rng = np.random.default_rng(seed + 3000)
+    rng = np.random.default_rng(seed + USAGE_SEED_OFFSET)
     end = pd.Timestamp(as_of)
     horizon = int(PLANTED_PLG["horizon_days"])  # type: ignore[call-overload]
     ordered = deals.sort_values(["created_at", "deal_id"])
@@ -248,7 +253,13 @@ def usage(deals: pd.DataFrame, *, seed: int, as_of: dt.date) -> pd.DataFrame:
     for row in first_sales[used].itertuples():
         signups[row.account_id] = row.created_at - pd.Timedelta(days=int(rng.integers(10, 91)))
     quiet = deals.groupby("account_id")["created_at"].max()
-    quiet = quiet[(quiet < end - pd.Timedelta(days=120)) & ~quiet.index.isin(list(signups))]
+    customers = set(deals.loc[deals["outcome"] == "won", "account_id"])
+    # recent trials: accounts quiet for 4 months and not customers (a customer's usage is post-sale)
+    quiet = quiet[
+        (quiet < end - pd.Timedelta(days=120))
+        & ~quiet.index.isin(list(signups))
+        & ~quiet.index.isin(list(customers))
+    ]
     trials = (
         rng.choice(
             quiet.index.to_numpy(), min(len(quiet), max(8, len(deals) // 100)), replace=False

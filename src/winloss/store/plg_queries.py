@@ -45,8 +45,9 @@ def usage_window_counts(store: DuckDBStore, windows: Sequence[int]) -> pd.DataFr
 
 
 def usage_accounts(store: DuckDBStore, horizon_days: int) -> pd.DataFrame:
-    """One row per account with usage: first and last event, users, whether it is known, its
-    conversion (the first won deal created on or after the first event's day and closed within
+    """One row per account with usage: first and last event, users, whether it is known, whether
+    it was already a customer at its first event (a won deal closed before it), its conversion
+    (the first won deal created on or after the first event's day and closed within
     ``horizon_days`` of it) and whether any deal was created since the first event."""
     return store.query(
         """
@@ -64,9 +65,13 @@ def usage_accounts(store: DuckDBStore, horizon_days: int) -> pd.DataFrame:
                          bool_or(d.outcome = 'open') AS open_deal
                   FROM first f JOIN deals d ON d.account_id = f.account_id
                   WHERE d.created_at >= CAST(f.first_at AS DATE) GROUP BY f.account_id),
-        segs AS (SELECT account_id, mode(segment) AS segment FROM deals GROUP BY account_id)
+        segs AS (SELECT account_id, mode(segment) AS segment FROM deals GROUP BY account_id),
+        customers AS (SELECT DISTINCT f.account_id FROM first f JOIN deals d
+                      ON d.account_id = f.account_id
+                      WHERE d.outcome = 'won' AND d.closed_at < CAST(f.first_at AS DATE))
         SELECT f.account_id, f.first_at, f.last_at, f.users, f.events,
                k.account_id IS NOT NULL AS known, segs.segment, conv.converted_at,
+               customers.account_id IS NOT NULL AS customer_at_first,
                coalesce(since.deals_since_first, 0) AS deals_since_first,
                coalesce(since.open_deal, false) AS open_deal
         FROM first f
@@ -74,6 +79,7 @@ def usage_accounts(store: DuckDBStore, horizon_days: int) -> pd.DataFrame:
         LEFT JOIN conv ON conv.account_id = f.account_id
         LEFT JOIN since ON since.account_id = f.account_id
         LEFT JOIN segs ON segs.account_id = f.account_id
+        LEFT JOIN customers ON customers.account_id = f.account_id
         ORDER BY f.first_at, f.account_id""",
         [int(horizon_days)],
     )
@@ -97,20 +103,26 @@ def orphan_usage(store: DuckDBStore, *, limit: int = 20) -> tuple[int, int, list
 
 
 def motion_deals(store: DuckDBStore, prior_days: int) -> pd.DataFrame:
-    """Deals with their motion (product-led or not) and whether their account used the product in
-    the ``prior_days`` days before the deal was created."""
+    """Deals with their motion (product-led or not), whether their account used the product in
+    the ``prior_days`` days before the deal was created, and whether the deal is new business
+    (``new_logo``: no won deal at the account closed before it was created)."""
     return store.query(
         """
         WITH used AS (
             SELECT DISTINCT d.deal_id FROM deals d JOIN usage_events u
                 ON u.account_id = d.account_id
                AND u.occurred_at < CAST(d.created_at AS TIMESTAMP)
-               AND u.occurred_at >= CAST(d.created_at AS TIMESTAMP) - to_days(CAST(? AS INTEGER)))
+               AND u.occurred_at >= CAST(d.created_at AS TIMESTAMP) - to_days(CAST(? AS INTEGER))),
+        customer AS (
+            SELECT DISTINCT d.deal_id FROM deals d JOIN deals w ON w.account_id = d.account_id
+            WHERE w.outcome = 'won' AND w.closed_at < d.created_at)
         SELECT d.deal_id, d.account_id, d.outcome, d.segment, d.source, d.amount, d.cycle_days,
                d.created_at, d.closed_at,
                coalesce(d.source = 'product-led', false) AS product_led,
-               used.deal_id IS NOT NULL AS used_before
+               used.deal_id IS NOT NULL AS used_before,
+               customer.deal_id IS NULL AS new_logo
         FROM deals_enriched d LEFT JOIN used ON used.deal_id = d.deal_id
+        LEFT JOIN customer ON customer.deal_id = d.deal_id
         ORDER BY d.created_at, d.deal_id""",
         [int(prior_days)],
     )

@@ -22,8 +22,10 @@ DEALS = pd.DataFrame(
         ("D1", "A1", T("2026-02-01"), T("2026-03-01"), "won", "SMB", "product-led"),
         # A2's only deal is older than its usage: not a conversion
         ("D2", "A2", T("2025-01-01"), T("2025-03-01"), "lost", "SMB", "outbound"),
-        # A3 is in trial now, known through an old deal
-        ("D3", "A3", T("2025-02-01"), T("2025-03-01"), "won", "Enterprise", "inbound"),
+        # A3 is in trial now, known through an old lost deal (not a customer)
+        ("D3", "A3", T("2025-02-01"), T("2025-03-01"), "lost", "Enterprise", "inbound"),
+        # A5 was a customer before its first event: post-sale usage, left out
+        ("D5", "A5", T("2025-02-01"), T("2025-03-01"), "won", "SMB", "inbound"),
         # A4's won deal was created the day before its first event: not a conversion
         ("D4", "A4", T("2026-01-09"), T("2026-02-01"), "won", "SMB", "inbound"),
     ],
@@ -40,6 +42,7 @@ USAGE = pd.DataFrame(
         ("A3", "U1", "signup", T("2026-08-20 10:00")),
         ("A3", "U2", "signup", T("2026-08-21 10:00")),
         ("A4", "U1", "signup", T("2026-01-10 10:00")),
+        ("A5", "U1", "onboarded", T("2025-03-10 10:00")),
         ("A-GHOST", "U1", "signup", T("2026-01-10 10:00")),
         ("A-GHOST", "U2", "signup", T("2026-01-11 10:00")),
     ],
@@ -75,13 +78,16 @@ def test_conversion_labels_by_hand(ws: Workspace) -> None:
         "A2": False,
         "A3": False,
         "A4": False,
+        "A5": False,
         "A-GHOST": False,
     }
+    assert acc.index[acc["customer_at_first"]].tolist() == ["A5"]
     assert acc["known"].to_dict() == {
         "A1": True,
         "A2": True,
         "A3": True,
         "A4": True,
+        "A5": True,
         "A-GHOST": False,
     }
     assert acc.loc["A3", "deals_since_first"] == 0 and acc.loc["A1", "deals_since_first"] == 1
@@ -92,6 +98,7 @@ def test_orphan_usage_reported(ws: Workspace) -> None:
     result = ws.plg(min_support=1, as_of=dt.date(2026, 9, 1), windows=(14,))
     assert any("2 usage row(s) of 1 account(s)" in w and "A-GHOST" in w for w in result.warnings)
     assert "A-GHOST" not in set(result.accounts["account_id"])
+    assert any("1 account(s) were already customers" in w for w in result.warnings)
     # A3 is in its horizon with no deal since its first event: the one account to look at
     assert result.accounts["account_id"].tolist() == ["A3"]
     assert result.labelled_accounts == 3

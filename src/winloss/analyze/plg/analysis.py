@@ -100,7 +100,14 @@ class PLGAnalysis:
                 "; import those accounts' deals or fix their account_id"
             )
         accounts = q.usage_accounts(store, self.horizon_days)
-        accounts = accounts[accounts["known"].astype(bool)].reset_index(drop=True)
+        customers = accounts["known"].astype(bool) & accounts["customer_at_first"].astype(bool)
+        if customers.any():
+            warnings.append(
+                f"{int(customers.sum())} account(s) were already customers at their first usage "
+                "event (a won deal closed before it): their usage is post-sale, left out of the "
+                "activation analysis and the list of accounts to contact"
+            )
+        accounts = accounts[accounts["known"].astype(bool) & ~customers].reset_index(drop=True)
         counts = wide_counts(q.usage_window_counts(store, windows), accounts["account_id"])
         first = pd.to_datetime(accounts["first_at"])
         converted_at = pd.to_datetime(accounts["converted_at"])

@@ -6,9 +6,10 @@ percentile intervals), expansion (share of accounts whose first won deal came fr
 an ``expansion`` event later; Wilson) and 12-month net revenue retention (MRR twelve months after
 the ``new`` event over MRR at it, summed over the accounts old enough; bootstrap over accounts).
 
-*Prior usage*: sales-led closed deals at accounts that used the product in the days before the deal
-was created (``prior_usage_days``) against those at accounts that had not, per segment: win rates, the odds ratio with its Woolf
-interval (0.5 added to every cell), Fisher p-values with Benjamini–Hochberg over the segments, and a
+*Prior usage*: new-business sales-led closed deals (no earlier won deal at the account: customers
+use the product anyway) at accounts that used the product in the days before the deal was created
+(``prior_usage_days``) against those at accounts that had not, per segment: win rates, the odds
+ratio with its Woolf interval (0.5 added to every cell), Fisher p-values with Benjamini–Hochberg over the segments, and a
 test of heterogeneity across segments (Cochran's Q on the log odds ratios) — the segment
 interaction made explicit.
 """
@@ -185,7 +186,10 @@ def prior_usage_effect(deals: pd.DataFrame) -> tuple[pd.DataFrame, float, float]
 
     Returns the table, Cochran's Q and its p-value (heterogeneity of the segment odds ratios).
     """
-    sales = deals[~deals["product_led"].astype(bool) & deals["outcome"].isin(["won", "lost"])]
+    new_logo = deals["new_logo"].astype(bool) if "new_logo" in deals else True
+    sales = deals[
+        ~deals["product_led"].astype(bool) & deals["outcome"].isin(["won", "lost"]) & new_logo
+    ]
     sales = sales.assign(
         segment=sales["segment"].fillna("(no segment)"), won=sales["outcome"] == "won"
     )
