@@ -108,10 +108,10 @@ def add_routes(features: pd.DataFrame) -> pd.DataFrame:
         ]
     route = recorded.where(recorded.notna(), derived).to_numpy(dtype=object)
     route[~has_dm] = None
-    out["dm_route"] = route
+    out["dm_route"] = pd.Series(route, index=out.index, dtype=object)  # None, not NaN
     source = np.where(recorded.notna().to_numpy(), "recorded", "derived").astype(object)
     source[~has_dm] = None
-    out["dm_route_source"] = source
+    out["dm_route_source"] = pd.Series(source, index=out.index, dtype=object)
     return out
 
 
