@@ -111,3 +111,18 @@ def browser() -> tuple[str, str]:
     from tests.browser import require_browser
 
     return require_browser()
+
+
+@pytest.fixture(scope="session")
+def demo_store_3000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default-size demo company (3,000 deals, seed 7): enough deals for the committee and PLG
+    effects planted in winloss.demo.committees_and_usage to be recovered."""
+    from winloss import Workspace
+    from winloss.demo.generator import generate_demo
+    from winloss.demo.run import import_demo
+
+    path = tmp_path_factory.mktemp("demo3000") / "demo.duckdb"
+    w = Workspace(path)
+    import_demo(w, generate_demo(3000, seed=7))
+    w.close()
+    return path

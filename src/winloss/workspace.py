@@ -39,10 +39,12 @@ if TYPE_CHECKING:
     from winloss.analyze.bowtie.simulation import SimulationResult
     from winloss.analyze.captures.agreement import AgreementResult
     from winloss.analyze.captures.planner import InterviewPlanResult
+    from winloss.analyze.committee.result import CommitteeResult
     from winloss.analyze.paths.analysis import ChainResult, NextActionResult
     from winloss.analyze.paths.evaluation import PathEvaluationResult
     from winloss.analyze.paths.eventlog import EventLogImport
     from winloss.analyze.paths.graph import GraphResult
+    from winloss.analyze.plg.result import PLGResult
     from winloss.analyze.qbr.analysis import QbrResult
 
 
@@ -432,6 +434,22 @@ class Workspace:
         from winloss.analyze.targeting.analysis import AccountTargeting
 
         return AccountTargeting(**settings).run(self.store)
+
+    # -- buying committees and product-led growth ----------------------------------------------
+    def committee(self, **settings: Any) -> CommitteeResult:
+        """Multithreading findings, open-deal risks and (with ``deal_id``) a committee map
+        (:class:`winloss.analyze.committee.analysis.CommitteeAnalysis`; ``settings`` are its
+        fields)."""
+        from winloss.analyze.committee.analysis import CommitteeAnalysis
+
+        return CommitteeAnalysis(**settings).run(self.store)
+
+    def plg(self, **settings: Any) -> PLGResult:
+        """Activation milestones, PQL scores and the PLG motion against the sales-led one
+        (:class:`winloss.analyze.plg.analysis.PLGAnalysis`; ``settings`` are its fields)."""
+        from winloss.analyze.plg.analysis import PLGAnalysis
+
+        return PLGAnalysis(**settings).run(self.store)
 
     def save_scores(self, result: Any) -> str:
         """Store a score or lead-score result (``scores`` and ``analysis_runs``); returns the run id."""

@@ -56,6 +56,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "user": ("winloss.cli.web_commands:user", "Web-app accounts: `user add`, `user list`."),
     "captures": ("winloss.cli.web_commands:captures",
                  "Captures: rep vs buyer agreement, interview plan, value sources, precedence."),
+    "committee": ("winloss.cli.committee_commands:committee",
+                  "Buying committees: multithreading findings, open-deal risks, a deal's map."),
+    "plg": ("winloss.cli.plg_commands:plg",
+            "Product-led growth: activation milestones, PQL scores, PLG vs sales-led."),
 }
 
 

@@ -56,6 +56,33 @@ Both are local in the path (what comes right after the action differs by outcome
 chain can see them: ``winloss next-action`` ranks the executive meeting higher in Enterprise than
 elsewhere, and an order-2 chain gives ``email > demo`` a lower P(win) than ``email > call``.
 
+Buying committees and product usage (:mod:`winloss.demo.committees_and_usage`; drawn given each
+closed deal's outcome, so the odds ratios below hold exactly and the deal-level effects above stay):
+
+==========================================  ============  =========================================
+committee / usage fact                      effect        how it shows
+==========================================  ============  =========================================
+fewer than 2 engaged stakeholders           −1.0          (the deal-level effect above, now from
+                                                          the stakeholders table) threshold ``< 2``
+decision maker on the committee             +0.7          role coverage (deal-level effect above)
+champion hired ≤ 180 days before creation   +0.9          from the champion's start_date
+route to the decision maker, SMB            direct +1.0,  direct wins most in SMB
+                                            champion 0
+route to the decision maker, Enterprise     champion      through the champion wins most in
+                                            +1.2, direct  Enterprise (Mid-Market: champion +0.8)
+                                            −0.4
+decision maker reached after day 30         −1.5          a discovered timing threshold near 30 d
+champion left the customer mid-deal         −1.3          ``left_at`` inside the deal
+≥ 3 active users within 14 days of the      +1.6          conversion (a won deal created after the
+first usage event                                         first event, closed within 180 days)
+sales-led deal at an account that used the  SMB +0.9,     the PLG × segment interaction on the
+product in the 180 days before              MM 0, Ent     other motions (planted on the first
+                                            −1.2          sales-led deal of 40 % of accounts)
+==========================================  ============  =========================================
+
+30 % of the decision makers' recorded routes are blank (derived from ``introduced_by`` and the
+engagement timeline); route spellings vary ("top-down", "through champion", "customer intro", …).
+
 Data-quality defects planted for the audit: two reps leave most SPICED fields blank; a few industry
 values are misspelt ("helthcare", "fintec"); some deals are created already
 closed; some close dates are pushed three or more times; captures of one rep come late.
@@ -440,27 +467,6 @@ def _subscriptions(deals: pd.DataFrame, rng: np.random.Generator,
                                        "event"])
 
 
-def _usage(deals: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    rows: list[tuple[object, ...]] = []
-    plg = deals[deals["source"] == "product-led"].drop_duplicates("account_id")
-    for d in plg.itertuples(index=False):
-        users = int(rng.integers(1, 6))
-        t0 = d.created_at - pd.Timedelta(days=int(rng.integers(5, 60)))
-        for u in range(users):
-            uid = f"{d.account_id}-U{u + 1}"
-            t = t0 + pd.Timedelta(days=int(rng.integers(0, 10)), hours=u)
-            rows.append((d.account_id, uid, "signup", t))
-            if rng.random() < 0.7:
-                rows.append((d.account_id, uid, "activated", t + pd.Timedelta(days=2)))
-                for m in range(int(rng.integers(0, 4))):
-                    rows.append((d.account_id, uid, "report_shared",
-                                 t + pd.Timedelta(days=3 + 7 * m)))
-            if u == 0 and users > 1:
-                rows.append((d.account_id, uid, "invited_user", t + pd.Timedelta(days=1)))
-    frame = pd.DataFrame(rows, columns=["account_id", "user_id", "event", "occurred_at"])
-    return frame.drop_duplicates(["account_id", "user_id", "event", "occurred_at"])
-
-
 def _captures(deals: pd.DataFrame) -> pd.DataFrame:
     closed = deals[(deals["outcome"] != "open") & deals["captured_at"].notna()]
     cap = closed[["deal_id", "captured_at", "source", "introduced_by", "champion_title",
@@ -476,6 +482,8 @@ def _captures(deals: pd.DataFrame) -> pd.DataFrame:
 
 def generate_demo(n_deals: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF) -> DemoData:
     """Generate the demo company: every table, seeded."""
+    from winloss.demo.committees_and_usage import committees, usage
+
     rng = np.random.default_rng(seed + 1)
     deals = generate_deals(n_deals, seed=seed, as_of=as_of)
     activities, history = _activities_and_stages(
@@ -483,14 +491,16 @@ def generate_demo(n_deals: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF)
         path_rng=np.random.default_rng(seed + 2000))
     people = _people(deals, rng)
     subscriptions = _subscriptions(deals, rng, as_of)
-    usage = _usage(deals, rng)
+    # committee details and usage draw from their own seeded generators (the tables above keep
+    # their draws); see winloss.demo.committees_and_usage for the planted effects
+    stakeholders, activities = committees(deals, people, activities, seed=seed, as_of=as_of)
     return DemoData(
         deals=deals,
-        stakeholders=people,
+        stakeholders=stakeholders,
         activities=activities,
         stage_history=history,
         subscriptions=subscriptions,
-        usage_events=pd.concat([usage, _milestones(subscriptions, seed, as_of)],
-                               ignore_index=True),
+        usage_events=pd.concat([usage(deals, seed=seed, as_of=as_of),
+                                _milestones(subscriptions, seed, as_of)], ignore_index=True),
         captures=_captures(deals),
     )

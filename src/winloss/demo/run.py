@@ -26,6 +26,8 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
     ("Win probability and forecast", "winloss.demo.steps:win_model"),
     ("Action paths and next best actions", "winloss.demo.steps:action_paths"),
+    ("Buying committees", "winloss.demo.committee_steps:committees"),
+    ("Product-led growth", "winloss.demo.committee_steps:product_led_growth"),
     ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
     ("The Bowtie", "winloss.demo.steps:bowtie"),
     ("Capture, buyer interviews and the web app", "winloss.demo.capture_step:capture_and_interviews"),

@@ -193,7 +193,16 @@ STAKEHOLDERS = Table(
         Field("start_date", "date", "When the person joined the customer"),
         Field("engaged_at", "date", "When we first engaged the person"),
         Field("reached_via", "category",
-              "Route by which we reached the person (direct, champion, customer intro, …)"),
+              "Route by which we reached the person: direct (top-down), champion, customer "
+              "introduction, partner introduction, consensus (several threads), other; blank "
+              "values are derived from introduced_by, engagement dates and activities"),
+        Field("introduced_by", "string",
+              "Who introduced the person: the contact_id of another stakeholder of the deal, or "
+              "customer / partner for an introduction from outside the buying committee",
+              analyse=False),
+        Field("left_at", "date",
+              "When the person left the customer or the buying committee (a champion leaving "
+              "mid-deal)"),
     ),
 )
 

@@ -34,6 +34,8 @@ SECTIONS: list[str] = [
     "winloss.report.sections.quality:build",
     "winloss.report.sections.bowtie:build",
     "winloss.report.sections.paths:build",
+    "winloss.report.sections.committee:build",
+    "winloss.report.sections.plg:build",
 ]
 
 

@@ -184,8 +184,6 @@ def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise _damaged(path, exc) from exc
 
 
-
-
 def _migration_capture_users(con: duckdb.DuckDBPyConnection) -> None:
     """Who answered a capture (the web app records it) and the web app's accounts."""
     from winloss.model.schema import USERS
@@ -198,12 +196,16 @@ def _migration_capture_users(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_create_table_sql(USERS))
 
 
+def _migration_committee(con: duckdb.DuckDBPyConnection) -> None:
+    """Buying-committee fields of stakeholders: who introduced whom and when a person left."""
+    con.execute("ALTER TABLE stakeholders ADD COLUMN IF NOT EXISTS introduced_by VARCHAR")
+    con.execute("ALTER TABLE stakeholders ADD COLUMN IF NOT EXISTS left_at DATE")
+
+
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
-    _migration_1, _migration_2, _migration_paths, _migration_capture_users]
-
-
-
+    _migration_1, _migration_2, _migration_paths, _migration_capture_users,
+    _migration_committee]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Product-led growth analysis."""

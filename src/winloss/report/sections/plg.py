@@ -1,0 +1,165 @@
+"""Product-led growth: the activation milestone, the PQL score, accounts ready for sales, and the
+PLG motion against the sales-led one."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from winloss.analyze.plg.result import PLGResult
+from winloss.report.charts import LOSS, NEUTRAL, WIN, hbar_chart, reliability_chart
+from winloss.report.document import ReportContext, Section, table_html
+
+
+def _pct(k: int, n: int) -> str:
+    return f"{k / n:.0%} of {n:,}" if n else "—"
+
+
+def build(ctx: ReportContext) -> Section | None:
+    result: PLGResult | None = ctx.cached("plg", lambda: ctx.ws.plg())
+    if result is None:
+        return None
+    parts: list[str] = [
+        f"<p>{result.accounts_with_usage:,} accounts used the product; {result.labelled_accounts:,} "
+        f"have a known outcome (converted — a won deal within {result.horizon_days} days of "
+        "their first event — or observed that long). The earlier 70 % discover, the later 30 % "
+        "check.</p>"
+    ]
+    charts: list[str] = []
+    m = result.milestone
+    if m is not None:
+        (n1, k1), (n0, k0) = m.train_met, m.train_not_met
+        (h1, j1), (h0, j0) = m.held_out_met, m.held_out_not_met
+        parts.append(
+            f'<div class="finding win"><div>Activation milestone: {escape(m.statement)}.</div>'
+            f'<div class="evidence">converted {_pct(k1, n1)} with it vs {_pct(k0, n0)} without '
+            f"(q = {m.q_value:.2g}, {len(result.candidates):,} candidates); held-out "
+            f"{_pct(j1, h1)} vs {_pct(j0, h0)} (p = {m.held_out_p_value:.2g}: "
+            f"{'holds' if m.holds_on_held_out else 'does not hold'})</div></div>"
+        )
+        ms = m.to_dict()
+        rates = [ms[s][k] for s in ("train", "held_out") for k in ("met", "not_met")]
+        charts.append("plg-milestone")
+        parts.append(
+            hbar_chart(
+                "plg-milestone",
+                "Conversion with and without the milestone (95 % interval)",
+                [
+                    "discovery: reached",
+                    "discovery: not reached",
+                    "held-out: reached",
+                    "held-out: not reached",
+                ],
+                [r["rate"] or 0.0 for r in rates],
+                lows=[r["ci_low"] or 0.0 for r in rates],
+                highs=[r["ci_high"] or 0.0 for r in rates],
+                colors=[WIN, LOSS, WIN, LOSS],
+            )
+        )
+    s = result.score
+    if s is not None:
+        parts.append(
+            f"<h3>Product-qualified-lead score</h3><p>Held-out AUC {s.held_out_auc:.2f}, Brier "
+            f"{s.held_out_brier:.3f}, calibration error {s.held_out_ece:.3f} on "
+            f"{s.held_out_accounts:,} later accounts; calibration "
+            f"{escape(str(s.calibration.get('method')))}.</p>"
+        )
+        rel = s.reliability
+        if len(rel):
+            charts.append("plg-reliability")
+            parts.append(
+                reliability_chart(
+                    "plg-reliability",
+                    "PQL score: predicted vs observed conversion (held-out accounts)",
+                    rel["mean_predicted"].tolist(),
+                    rel["observed"].tolist(),
+                    rel["n"].astype(int).tolist(),
+                )
+            )
+    ready = result.ready
+    parts.append(
+        f"<h3>Accounts ready for a sales touch now</h3><p>{len(ready):,} of "
+        f"{len(result.accounts):,} accounts in their trial with no deal yet.</p>"
+    )
+    if len(ready):
+        parts.append(
+            table_html(
+                ready.head(15).to_dict(orient="records"),
+                [
+                    ("account_id", "account"),
+                    ("segment", "segment"),
+                    ("days_since_first_event", "days in"),
+                    ("pql_score", "PQL score"),
+                    ("evidence", "evidence"),
+                ],
+                numeric={"days_since_first_event", "pql_score"},
+            )
+        )
+    motions = result.motions[result.motions["segment"] == "all"]
+    parts.append("<h3>PLG-sourced against sales-led deals</h3>")
+    parts.append(
+        table_html(
+            motions.to_dict(orient="records"),
+            [
+                ("motion", "motion"),
+                ("metric", "metric"),
+                ("value", "value"),
+                ("ci_low", "95 % low"),
+                ("ci_high", "95 % high"),
+                ("n", "n"),
+            ],
+            numeric={"value", "ci_low", "ci_high", "n"},
+        )
+    )
+    seg = result.motions[
+        (result.motions["segment"] != "all") & (result.motions["metric"] == "win_rate")
+    ]
+    if len(seg):
+        charts.append("plg-motion-segments")
+        parts.append(
+            hbar_chart(
+                "plg-motion-segments",
+                "Win rate by motion and segment (95 % interval)",
+                [f"{m_} · {s_}" for m_, s_ in zip(seg["motion"], seg["segment"], strict=True)],
+                seg["value"].tolist(),
+                lows=seg["ci_low"].tolist(),
+                highs=seg["ci_high"].tolist(),
+                colors=[WIN if x == "PLG-sourced" else NEUTRAL for x in seg["motion"]],
+            )
+        )
+    prior = result.prior_usage
+    parts.append(
+        "<h3>Does product use help the sales-led motion?</h3><p>Sales-led deals at accounts "
+        "that used the product before, against those that had not, by segment; the segments "
+        f"differ (Cochran's Q p = {result.heterogeneity_p:.2g}).</p>"
+    )
+    parts.append(
+        table_html(
+            prior.to_dict(orient="records"),
+            [
+                ("segment", "segment"),
+                ("n_used", "used before"),
+                ("win_rate_used", "won"),
+                ("n_not_used", "not used"),
+                ("win_rate_not_used", "won"),
+                ("odds_ratio", "odds ratio"),
+                ("or_ci_low", "95 % low"),
+                ("or_ci_high", "95 % high"),
+                ("q_value", "q"),
+            ],
+            numeric={
+                "n_used",
+                "win_rate_used",
+                "n_not_used",
+                "win_rate_not_used",
+                "odds_ratio",
+                "or_ci_low",
+                "or_ci_high",
+                "q_value",
+            },
+        )
+    )
+    data: dict[str, Any] = result.to_dict()
+    return Section(
+        "plg", "Product-led growth", "".join(parts), data, tuple(charts), result.warnings
+    )
