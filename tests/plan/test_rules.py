@@ -11,7 +11,7 @@ from winloss.plan.rules import (
     backtest_rule,
     backtest_totals,
     condition_mask,
-    rule_from_finding,
+    rule_from_conditions,
 )
 
 # 10 closed deals over two quarters. By hand:
@@ -63,16 +63,14 @@ def test_deprioritise_rule_backtest_by_hand() -> None:
 
 def test_win_finding_becomes_require_or_prioritise() -> None:
     # deals with >= 2 stakeholders win 4 of 5; outside it 1 of 5 (0.2 <= 0.6 * 0.5) -> require
-    finding = {"conditions": [{"field": "stakeholders", "op": ">=", "value": 2}],
-               "direction": "win", "statement": "s"}
-    rule = rule_from_finding(finding, FIXTURE)
+    rule = rule_from_conditions(({"field": "stakeholders", "op": ">=", "value": 2},), "win",
+                                FIXTURE, statement="s")
     assert rule.action == "require"
     np.testing.assert_array_equal(rule.excluded(FIXTURE), FIXTURE["stakeholders"] < 2)
     # process pain: outside it, deals still win 3 of 8 (0.375 > 0.3) -> prioritise, excludes none
-    finding = {"conditions": [{"field": "pain_category", "op": "==", "value": "process"}],
-               "direction": "win", "statement": "s"}
-    rule = rule_from_finding(finding, FIXTURE)
+    rule = rule_from_conditions(({"field": "pain_category", "op": "==", "value": "process"},),
+                                "win", FIXTURE, statement="s")
     assert rule.action == "prioritise" and rule.excluded(FIXTURE).sum() == 0
-    loss = rule_from_finding({"conditions": [{"field": "pain_category", "op": "==",
-                                              "value": "ux"}], "direction": "loss"}, FIXTURE)
+    loss = rule_from_conditions(({"field": "pain_category", "op": "==", "value": "ux"},),
+                                "loss", FIXTURE)
     assert loss.action == "deprioritise"

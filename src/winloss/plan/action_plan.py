@@ -20,14 +20,15 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pandas as pd
 
+from winloss.analyze.audit.analysis import DataAudit
+from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 from winloss.analyze.scoring.features import CREATION_TIME_FIELDS
 from winloss.errors import InsufficientDataError, WinlossError
 from winloss.model.deals import DealFilter
-from winloss.model.period import Quarter
 from winloss.plan.rules import (
     QualificationRule,
     backtest_rule,
@@ -36,7 +37,22 @@ from winloss.plan.rules import (
     rule_from_finding,
 )
 from winloss.serialize import dumps
-from winloss.workspace import Workspace
+from winloss.store import register_queries, summary_queries
+
+if TYPE_CHECKING:
+    from winloss.analyze.audit.analysis import AuditResult
+    from winloss.analyze.concentrations.result import ConcentrationResult, Finding
+    from winloss.model.deals import DealSource
+    from winloss.model.period import Quarter
+    from winloss.store.duckdb_store import DuckDBStore
+
+T = TypeVar("T")
+
+
+class Cache(Protocol):
+    """``cache(key, compute)``: ``compute()`` once per key; ``None`` when it failed (noted)."""
+
+    def __call__(self, key: str, compute: Callable[[], T], /) -> T | None: ...
 
 #: Fields that describe the seller, not the deal: findings on them are coaching, not qualification.
 SELLER_FIELDS = frozenset({"owner"})
@@ -132,11 +148,9 @@ class ActionPlan:
         return buf.getvalue()
 
 
-def closed_quarters(ws: Workspace) -> list[str]:
-    rows = ws.store.con.execute(
-        "SELECT DISTINCT quarter FROM deals_enriched WHERE outcome IN ('won','lost') "
-        "AND quarter IS NOT NULL ORDER BY 1").fetchall()
-    return [r[0] for r in rows]
+def closed_quarters(store: DuckDBStore) -> list[str]:
+    """Quarters with closed deals, in order."""
+    return summary_queries.closed_quarters(store)
 
 
 def split_quarters(quarters: list[str], review: str, window: int | None
@@ -150,9 +164,8 @@ def split_quarters(quarters: list[str], review: str, window: int | None
     return upto[-w:], upto[:-w]
 
 
-def _rule_title(rule: QualificationRule, finding: dict[str, Any]) -> str:
-    words = finding.get("conditions_text") or " and ".join(
-        _condition_words(c) for c in rule.conditions)
+def _rule_title(rule: QualificationRule) -> str:
+    words = " and ".join(_condition_words(c) for c in rule.conditions)
     if rule.action == "deprioritise":
         return f"Deprioritise deals where {words}"
     if rule.action == "require":
@@ -175,7 +188,7 @@ def _condition_words(c: dict[str, Any]) -> str:
     return f"{field_name} {names[op]} {shown}"
 
 
-def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
+def capture_actions(audit: AuditResult | None, *, max_actions: int = 8) -> list[Action]:
     """Data-capture and integrity changes: the audit's ranked fix list, high and medium first."""
     if audit is None:  # the audit could not run (the report notes why)
         return []
@@ -190,32 +203,42 @@ def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
     return out
 
 
-def window_analysis(ws: Workspace, review: Quarter, discovery: list[str]) -> dict[str, Any]:
-    """Concentrations on the closed deals of the discovery window (the documented JSON)."""
-    start = ws.quarter(discovery[0]).start
-    result = ws.analyze(DealFilter(since=start, until=review.end), record=False)
-    data: dict[str, Any] = result.to_dict()
-    return data
+def window_analysis(store: DuckDBStore, review: Quarter,
+                    discovery: list[str]) -> ConcentrationResult:
+    """Concentrations on the closed deals of the discovery window."""
+    start = store.quarter(discovery[0]).start
+    return ConcentrationAnalysis(deal_filter=DealFilter(since=start, until=review.end),
+                                 record=False).run(store)
 
 
-def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter,
+def _finding_evidence(f: Finding) -> dict[str, Any]:
+    return {"id": f.id, "conditions": [c.to_dict() for c in f.conditions],
+            "direction": f.direction, "n": f.n, "wins": f.wins, "win_rate": f.win_rate,
+            "ci_low": f.ci_low, "ci_high": f.ci_high, "q_value": f.q_value,
+            "quarters_held": f.quarters_held, "quarters_seen": f.quarters_seen,
+            "statement": f.statement}
+
+
+def qualification_actions(store: DuckDBStore, settings: PlanSettings, review: Quarter,
                           discovery: list[str], backtest: list[str], notes: list[str],
-                          analysis: dict[str, Any] | None = None
-                          ) -> tuple[list[Action], dict[str, Any]]:
+                          analysis: ConcentrationResult | None = None, *,
+                          source: DealSource | None = None
+                          ) -> tuple[list[Action], ConcentrationResult | None]:
     """Rules from significant, pre-outcome findings of the discovery window, backtested."""
     if not discovery:
-        return [], {}
-    data = analysis if analysis is not None else window_analysis(ws, review, discovery)
-    closed = ws.closed_deals()
+        return [], None
+    reads: DealSource = source if source is not None else store
+    result = analysis if analysis is not None else window_analysis(store, review, discovery)
+    closed = reads.closed_deals()
     window_deals = closed[closed["quarter"].isin(discovery)]
-    custom_fields = {f.name for f in ws.field_catalog() if f.origin == "custom"}
+    custom_fields = {f.name for f in reads.field_catalog() if f.origin == "custom"}
     actions: list[Action] = []
-    for finding in data["findings"]:
-        if finding["post_outcome"] or finding["q_value"] > settings.alpha:
+    for finding in result.findings:
+        if finding.post_outcome or finding.q_value > settings.alpha:
             continue
-        fields = {c["field"] for c in finding["conditions"]}
+        fields = {c.field for c in finding.conditions}
         if fields & SELLER_FIELDS:
-            notes.append(f"coaching, not qualification: {finding['statement']}")
+            notes.append(f"coaching, not qualification: {finding.statement}")
             continue
         rule = rule_from_finding(finding, window_deals)
         rows = backtest_rule(rule, closed, backtest)
@@ -226,9 +249,7 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
                 "cycle the value may still change, so apply the rule at the stage where it is "
                 "known)")
         evidence = {
-            "finding": {k: finding[k] for k in ("id", "conditions", "direction", "n", "wins",
-                                                "win_rate", "ci_low", "ci_high", "q_value",
-                                                "quarters_held", "quarters_seen", "statement")},
+            "finding": _finding_evidence(finding),
             "action": rule.action,
             "applies": when,
             "conditions": list(rule.conditions),
@@ -237,24 +258,24 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
         if totals.get("quarters"):
             t = totals
             if rule.action == "prioritise":
-                detail = (f"{finding['statement']} Backtest on {t['quarters']} earlier quarter(s): "
+                detail = (f"{finding.statement} Backtest on {t['quarters']} earlier quarter(s): "
                           "a prioritisation rule drops no deal; score such deals up.")
             else:
-                detail = (f"{finding['statement']} Backtest on {t['quarters']} earlier quarter(s):"
+                detail = (f"{finding.statement} Backtest on {t['quarters']} earlier quarter(s):"
                           f" it would have dropped {t['excluded_deals']:,} deals — "
                           f"{t['avoided_losses']:,} losses avoided ({t['days_saved']:,.0f} selling "
                           f"days saved) against {t['excluded_wins']:,} wins lost "
                           f"({t['excluded_won_revenue']:,.0f} won revenue); win rate "
                           f"{_pct(t['win_rate_before'])} → {_pct(t['win_rate_after'])}.")
         else:
-            detail = f"{finding['statement']} No earlier quarter to backtest on."
+            detail = f"{finding.statement} No earlier quarter to backtest on."
         if later:
             detail += f" Known {when}."
         actions.append(Action(key=f"qualification:{rule.key}", kind="qualification",
-                              title=_rule_title(rule, finding), detail=detail, priority=0,
+                              title=_rule_title(rule), detail=detail, priority=0,
                               evidence=evidence))
     actions = _rank_rules(actions)[: settings.max_rules]
-    return actions, data
+    return actions, result
 
 
 def _pct(v: float | None) -> str:
@@ -278,12 +299,12 @@ def _rank_rules(actions: list[Action]) -> list[Action]:
             enumerate(ranked)]
 
 
-def remeasure(ws: Workspace, review: Quarter, previous: pd.DataFrame,
-              quarter_audit: Any = None) -> list[dict[str, Any]]:
+def remeasure(source: DealSource, review: Quarter, previous: pd.DataFrame,
+              quarter_audit: AuditResult | None = None) -> list[dict[str, Any]]:
     """Re-measure earlier actions on the review quarter: qualification rules on its closed deals
     (does the effect hold, did the team adopt the rule?), capture fixes on its audit (is the
     share of affected deals falling?)."""
-    closed = ws.closed_deals()
+    closed = source.closed_deals()
     now = closed[closed["quarter"] == str(review)]
     out: list[dict[str, Any]] = []
     now_issues = {i.key: i for i in quarter_audit.issues} if quarter_audit is not None else {}
@@ -328,29 +349,36 @@ def remeasure(ws: Workspace, review: Quarter, previous: pd.DataFrame,
     return out
 
 
-def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
+def build_plan(store: DuckDBStore, settings: PlanSettings | None = None, *,
                extra_actions: list[Action] | None = None,
                lists: dict[str, list[dict[str, Any]]] | None = None,
-               analysis: dict[str, Any] | None = None,
-               cache: Callable[[str, Callable[[], Any]], Any] | None = None) -> ActionPlan:
-    """Build the action plan for a quarter (qualification rules and the register)."""
+               analysis: ConcentrationResult | None = None,
+               cache: Cache | None = None, source: DealSource | None = None) -> ActionPlan:
+    """Build the action plan for a quarter (qualification rules and the register).
+
+    ``source`` serves the deal reads (default the store; the report passes its
+    ``CachedDealSource``); ``cache`` shares analyses with the report's other sections.
+    """
     settings = settings or PlanSettings()
-    quarters = closed_quarters(ws)
+    reads: DealSource = source if source is not None else store
+    quarters = closed_quarters(store)
     if not quarters:
         raise InsufficientDataError("no closed deals with close dates: the plan needs quarters "
                                     "to discover and backtest rules on")
-    review = ws.quarter(settings.quarter) if settings.quarter else ws.quarter(quarters[-1])
+    review = store.quarter(settings.quarter) if settings.quarter else store.quarter(quarters[-1])
     discovery, backtest = split_quarters(quarters, str(review), settings.window)
     notes: list[str] = []
     if not backtest:
         notes.append("no quarter before the discovery window: rules are not backtested")
     # the report shares one audit between its plan and data-quality sections
-    audit = (cache("audit", lambda: ws.audit(until=review.end)) if cache is not None
-             else ws.audit(until=review.end))
-    quarter_audit = ws.audit(quarter=str(review))
+    def audit_until() -> AuditResult:
+        return DataAudit(deal_filter=DealFilter(until=review.end)).run(store)
+
+    audit = cache("audit", audit_until) if cache is not None else audit_until()
+    quarter_audit = DataAudit(deal_filter=DealFilter(quarter=str(review))).run(store)
     try:
-        actions, _ = qualification_actions(ws, settings, review, discovery, backtest, notes,
-                                           analysis)
+        actions, _ = qualification_actions(store, settings, review, discovery, backtest, notes,
+                                           analysis, source=reads)
     except WinlossError as exc:  # e.g. no lost deals: the capture fixes still stand
         actions = []
         notes.append(f"no qualification rules: {exc}")
@@ -359,13 +387,12 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     if settings.adjustments:
         from winloss.plan.adjustments import adjustment_actions
 
-        more, more_lists, more_notes = adjustment_actions(ws, cache)
+        more, more_lists, more_notes = adjustment_actions(reads, cache)
         actions += more
         lists.update(more_lists)
         notes += more_notes
-    previous = ws.store.query("SELECT * FROM action_register WHERE period < ? ORDER BY period",
-                              [str(review)])
-    remeasured = remeasure(ws, review, previous, quarter_audit)
+    previous = register_queries.actions_before(store, str(review))
+    remeasured = remeasure(reads, review, previous, quarter_audit)
     prior_keys = set(previous["action_key"]) if len(previous) else set()
     final: list[Action] = []
     for a in actions:
@@ -376,26 +403,16 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     plan = ActionPlan(str(review), tuple(discovery), tuple(backtest), tuple(final),
                       {**lists, "remeasured": remeasured}, tuple(notes))
     if settings.record:
-        record_plan(ws, plan)
+        record_plan(store, plan)
     return plan
 
 
-def record_plan(ws: Workspace, plan: ActionPlan) -> None:
+def record_plan(store: DuckDBStore, plan: ActionPlan) -> None:
     """Write the plan's actions to the register (idempotent per period and key)."""
-    con = ws.store.con
     now = dt.datetime.now().replace(microsecond=0)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM action_register WHERE period = ?", [plan.period])
-        for a in plan.actions:
-            con.execute(
-                "INSERT INTO action_register VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [plan.period, a.key, a.kind, a.title, a.status,
-                 dumps({"conditions": a.evidence.get("conditions", []),
-                        "action": a.evidence.get("action"),
-                        "share": a.evidence.get("share")}, indent=None),
-                 dumps(a.measured, indent=None), now])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    rows = [[plan.period, a.key, a.kind, a.title, a.status,
+             dumps({"conditions": a.evidence.get("conditions", []),
+                    "action": a.evidence.get("action"),
+                    "share": a.evidence.get("share")}, indent=None),
+             dumps(a.measured, indent=None), now] for a in plan.actions]
+    register_queries.replace_actions(store, plan.period, rows)

@@ -12,12 +12,15 @@ selling time saved (the cycle days of the avoided losses).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from winloss.errors import UsageError
+
+if TYPE_CHECKING:
+    from winloss.analyze.concentrations.result import Finding
 
 RuleAction = Literal["deprioritise", "require", "prioritise"]
 OPS = ("==", "!=", "<", "<=", ">", ">=", "between", "is_missing")
@@ -163,16 +166,24 @@ def backtest_totals(rows: list[BacktestQuarter]) -> dict[str, Any]:
     }
 
 
-def rule_from_finding(finding: dict[str, Any], closed: pd.DataFrame, *,
+def rule_from_finding(finding: Finding, closed: pd.DataFrame, *,
                       require_max_rate_ratio: float = 0.6) -> QualificationRule:
-    """Turn one finding (documented JSON form) into a qualification rule.
+    """Turn one finding into a qualification rule (see :func:`rule_from_conditions`)."""
+    return rule_from_conditions(tuple(c.to_dict() for c in finding.conditions),
+                                finding.direction, closed, statement=finding.statement,
+                                require_max_rate_ratio=require_max_rate_ratio)
+
+
+def rule_from_conditions(conditions: tuple[dict[str, Any], ...], direction: str,
+                         closed: pd.DataFrame, *, statement: str = "",
+                         require_max_rate_ratio: float = 0.6) -> QualificationRule:
+    """A qualification rule from a finding's conditions (documented ``{field, op, value}`` form)
+    and direction.
 
     A win finding becomes ``require`` when deals outside it win at most
     ``require_max_rate_ratio`` × the overall rate on ``closed`` (dropping them costs few wins),
     otherwise ``prioritise``.
     """
-    conditions = tuple(finding["conditions"])
-    direction = finding["direction"]
     if direction == "loss":
         action: RuleAction = "deprioritise"
     else:
@@ -182,7 +193,7 @@ def rule_from_finding(finding: dict[str, Any], closed: pd.DataFrame, *,
         rate_out = won[outside].mean() if outside.any() else 1.0
         action = "require" if rate_out <= require_max_rate_ratio * won.mean() else "prioritise"
     key = rule_key(action, conditions)
-    return QualificationRule(key, action, conditions, finding.get("statement", ""), direction)
+    return QualificationRule(key, action, conditions, statement, direction)
 
 
 def rule_key(action: str, conditions: tuple[dict[str, Any], ...]) -> str:

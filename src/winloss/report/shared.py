@@ -1,49 +1,102 @@
-"""Analyses the report sections share, computed once per report through the context cache."""
+"""Analyses the report sections share, computed once per report through the context cache.
+
+Each function returns the analysis result object (or ``None`` when it could not run: the reason
+is a report note). Sections read attributes of these results, never their JSON keys.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from winloss.model.deals import DealFilter
 from winloss.report.document import ReportContext
+
+if TYPE_CHECKING:
+    from winloss.analyze.audit.analysis import AuditResult
+    from winloss.analyze.concentrations.result import ConcentrationResult
+    from winloss.analyze.forecast.analysis import BacktestResult, ForecastResult
+    from winloss.analyze.scoring.analysis import ScoreResult
+    from winloss.analyze.scoring.evaluation import EvaluationResult
+    from winloss.analyze.targeting.analysis import TargetingResult
+    from winloss.plan.action_plan import ActionPlan
 
 
 def discovery_split(ctx: ReportContext) -> tuple[list[str], list[str]]:
     """The discovery window (recent quarters up to the review) and the earlier backtest quarters."""
     from winloss.plan.action_plan import closed_quarters, split_quarters
 
-    return ctx.cached("split", lambda: split_quarters(closed_quarters(ctx.ws), str(ctx.quarter),
-                                                      None))  # type: ignore[no-any-return]
+    split = ctx.cached("split", lambda: split_quarters(closed_quarters(ctx.store),
+                                                       str(ctx.quarter), None))
+    return split if split is not None else ([], [])
 
 
-def window_findings(ctx: ReportContext) -> dict[str, Any] | None:
-    """Concentrations on the discovery window (documented JSON form)."""
+def window_findings(ctx: ReportContext) -> ConcentrationResult | None:
+    """Concentrations on the discovery window."""
     from winloss.plan.action_plan import window_analysis
 
     discovery, _ = discovery_split(ctx)
     if not discovery:
         return None
-    return ctx.cached(  # type: ignore[no-any-return]
-        "window_findings", lambda: window_analysis(ctx.ws, ctx.quarter, discovery))
+    return ctx.cached("window_findings",
+                      lambda: window_analysis(ctx.store, ctx.quarter, discovery))
 
 
-def quarter_findings(ctx: ReportContext) -> dict[str, Any] | None:
+def quarter_findings(ctx: ReportContext) -> ConcentrationResult | None:
     """Concentrations of the review quarter alone; records the findings register."""
-    from winloss.model.deals import DealFilter
+    from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 
-    return ctx.cached(  # type: ignore[no-any-return]
-        "quarter_findings",
-        lambda: ctx.ws.analyze(DealFilter(quarter=str(ctx.quarter))).to_dict())
+    return ctx.cached("quarter_findings", lambda: ConcentrationAnalysis(
+        deal_filter=DealFilter(quarter=str(ctx.quarter))).run(ctx.store))
 
 
-def action_plan(ctx: ReportContext) -> Any:
+def action_plan(ctx: ReportContext) -> ActionPlan | None:
     """The action plan of the review quarter (recorded in the register)."""
     from winloss.plan.action_plan import PlanSettings, build_plan
 
     return ctx.cached("plan", lambda: build_plan(
-        ctx.ws, PlanSettings(quarter=str(ctx.quarter)), analysis=window_findings(ctx),
-        cache=ctx.cached))
+        ctx.store, PlanSettings(quarter=str(ctx.quarter)), analysis=window_findings(ctx),
+        cache=ctx.cached, source=ctx.source))
 
 
-def audit(ctx: ReportContext) -> Any:
+def audit(ctx: ReportContext) -> AuditResult | None:
     """The data-integrity audit of everything up to the end of the review quarter."""
-    return ctx.cached("audit", lambda: ctx.ws.audit(until=ctx.quarter.end))
+    from winloss.analyze.audit.analysis import DataAudit
+
+    return ctx.cached("audit", lambda: DataAudit(
+        deal_filter=DealFilter(until=ctx.quarter.end)).run(ctx.store))
+
+
+def evaluation(ctx: ReportContext) -> EvaluationResult | None:
+    """Out-of-sample evaluation of the win model (shared by the plan and the forecast)."""
+    from winloss.analyze.scoring.evaluation import ModelEvaluation
+
+    return ctx.cached("evaluation", lambda: ModelEvaluation().run(ctx.source))
+
+
+def accounts(ctx: ReportContext) -> TargetingResult | None:
+    """Accounts ranked by fit (shared by the plan and the forecast section)."""
+    from winloss.analyze.targeting.analysis import AccountTargeting
+
+    return ctx.cached("accounts", lambda: AccountTargeting().run(ctx.source))
+
+
+def forecast(ctx: ReportContext) -> ForecastResult | None:
+    """The bookings forecast of the quarter after the review."""
+    from winloss.analyze.forecast.analysis import Forecast
+
+    nxt = str(ctx.quarter.next())
+    return ctx.cached("forecast", lambda: Forecast(quarter=nxt).run(ctx.source))
+
+
+def backtest(ctx: ReportContext) -> BacktestResult | None:
+    """Forecasts replayed at past quarter starts."""
+    from winloss.analyze.forecast.analysis import ForecastBacktest
+
+    return ctx.cached("forecast_backtest", lambda: ForecastBacktest().run(ctx.source))
+
+
+def open_deal_scores(ctx: ReportContext) -> ScoreResult | None:
+    """P(win) of the open deals."""
+    from winloss.analyze.scoring.analysis import Scoring
+
+    return ctx.cached("scores", lambda: Scoring().run(ctx.source))

@@ -263,12 +263,42 @@ class FeatureEncoder:
         return float("nan")
 
 
-def _as_text(col: pd.Series) -> pd.Series:
+def _as_text_slow(col: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(col.dtype):
         col = col.astype("object").map({True: "yes", False: "no"}, na_action="ignore")
     out = col.astype("string").str.strip()
     out = out.mask(out.isna() | (out == ""), MISSING)
     return out.astype(object)
+
+
+#: Text of the distinct values of a column, by (dtype, values): the model encodes the same few
+#: category values thousands of times per fit (folds, bootstrap refits, what-if explanations).
+_TEXT_CACHE: dict[tuple[str, tuple[Any, ...]], np.ndarray] = {}
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """Values as stripped text, empty and missing as :data:`MISSING` (object Series, same index).
+
+    Equal to converting every value (``_as_text_slow``): the conversion runs once per distinct
+    value and is remembered, the rest is a take by factorized codes.
+    """
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return _as_text_slow(col)  # factorize merges -0.0 with 0.0: convert every value
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    values = tuple(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))
+    if col.dtype == object and not all(isinstance(v, str) for v in values):
+        return _as_text_slow(col)  # factorize merges True with 1 in mixed columns
+    key = (str(col.dtype), values)
+    text = _TEXT_CACHE.get(key)
+    if text is None:
+        text = _as_text_slow(pd.Series(uniques, dtype=col.dtype)).to_numpy(dtype=object)
+        if len(_TEXT_CACHE) > 10_000:
+            _TEXT_CACHE.clear()
+        _TEXT_CACHE[key] = text
+    taken = np.full(len(codes), MISSING, dtype=object)
+    present = codes >= 0
+    taken[present] = text[codes[present]]
+    return pd.Series(taken, index=col.index, name=col.name, dtype=object)
 
 
 class EncodedDeals:

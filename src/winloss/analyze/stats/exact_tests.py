@@ -153,23 +153,6 @@ def interaction_z(
     return np.asarray(contrast / se, dtype=np.float64)
 
 
-def wilson_interval(
-    wins: ArrayLike, n: ArrayLike, confidence: float = 0.95
-) -> tuple[FloatArray, FloatArray]:
-    """Wilson score interval of a win rate (no continuity correction)."""
-    w = np.asarray(wins, dtype=np.float64)
-    m = np.asarray(n, dtype=np.float64)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = w / m
-        denominator = 1 + z * z / m
-        centre = (rate + z * z / (2 * m)) / denominator
-        half = z * np.sqrt(rate * (1 - rate) / m + z * z / (4 * m * m)) / denominator
-    low = np.where(m > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(m > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
-    return low, high
-
-
 def benjamini_hochberg(p_values: ArrayLike, n_hypotheses: int | None = None) -> FloatArray:
     """Benjamini–Hochberg adjusted p-values (q-values) in the input order.
 

@@ -10,32 +10,34 @@ from winloss.report.shared import quarter_findings
 ORDER = {"new": 0, "stronger": 1, "weaker": 2, "gone": 3, "held": 4, "same": 4}
 
 
+def _points(value: float | None) -> str | None:
+    return None if value is None else f"{value * 100:+.0f} pts"
+
+
 def build(ctx: ReportContext) -> Section | None:
-    data = quarter_findings(ctx)
-    if data is None:
+    result = quarter_findings(ctx)
+    if result is None:
         return None
-    register = data.get("register") or []
     prev = str(ctx.quarter.previous())
-    if not register:
+    if not result.register:
         html = (f'<p class="note">Nothing to compare: no findings register for {escape(prev)}.'
                 " Each quarter's review records one.</p>")
         return Section("changes", "What changed since last quarter", html,
                        {"previous": prev, "register": []})
-    rows = sorted(register, key=lambda r: (ORDER.get(r["status"], 9), r["key"]))
+    entries = sorted(result.register, key=lambda e: (ORDER.get(e.status, 9), e.key))
     counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    for e in entries:
+        counts[e.status] = counts.get(e.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(),
                                                         key=lambda kv: ORDER.get(kv[0], 9)))
     table = table_html(
-        [{**r, "difference": None if r.get("difference") is None else
-          f"{r['difference'] * 100:+.0f} pts",
-          "previous_difference": None if r.get("previous_difference") is None else
-          f"{r['previous_difference'] * 100:+.0f} pts"} for r in rows],
+        [{"status": e.status, "direction": e.direction, "statement": e.statement,
+          "difference": _points(e.difference),
+          "previous_difference": _points(e.previous_difference)} for e in entries],
         [("status", "status"), ("direction", "direction"), ("statement", "finding"),
          ("difference", f"difference {ctx.quarter}"), ("previous_difference",
                                                         f"difference {prev}")])
     html = (f"<p>Findings of {escape(str(ctx.quarter))} against {escape(prev)}: "
             f"{escape(summary)}.</p>{table}")
     return Section("changes", "What changed since last quarter", html,
-                   {"previous": prev, "register": rows})
+                   {"previous": prev, "register": [e.to_dict() for e in entries]})

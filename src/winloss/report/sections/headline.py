@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from winloss.analyze.stats.exact_tests import wilson_interval
+from winloss.analyze.stats.intervals import wilson_interval
 from winloss.report.charts import hbar_chart, line_chart
 from winloss.report.document import ReportContext, Section, table_html
+from winloss.store import summary_queries
+
+if TYPE_CHECKING:
+    from winloss.store.duckdb_store import DuckDBStore
 
 
-def quarterly_summary(ws: Any, until: str) -> pd.DataFrame:
+def quarterly_summary(store: DuckDBStore, until: str) -> pd.DataFrame:
     """Closed deals, wins, win rate (Wilson 95 %), won revenue and median cycle per quarter."""
-    frame = ws.store.query(
-        "SELECT quarter, count(*) AS deals, sum(CASE WHEN outcome = 'won' THEN 1 ELSE 0 END) "
-        "AS wins, sum(CASE WHEN outcome = 'won' THEN amount ELSE 0 END) AS won_revenue, "
-        "median(cycle_days) AS median_cycle_days FROM deals_enriched "
-        "WHERE outcome IN ('won', 'lost') AND quarter IS NOT NULL AND quarter <= ? "
-        "GROUP BY quarter ORDER BY quarter", [until])
+    frame = summary_queries.quarterly_summary(store, until)
     if frame.empty:
         return frame
     lo, hi = wilson_interval(frame["wins"].to_numpy(float), frame["deals"].to_numpy(float))
@@ -50,7 +49,7 @@ def _delta(now: float, before: float | None, *, pct_points: bool = False,
 
 def build(ctx: ReportContext) -> Section | None:
     q = str(ctx.quarter)
-    summary = quarterly_summary(ctx.ws, q)
+    summary = quarterly_summary(ctx.store, q)
     if summary.empty or q not in set(summary["quarter"]):
         ctx.notes.append(f"no closed deals in {q}")
         return None
@@ -73,7 +72,7 @@ def build(ctx: ReportContext) -> Section | None:
         {"win rate": summary["win_rate"].tolist()},
         bands={"95 % interval": (summary["ci_low"].tolist(), summary["ci_high"].tolist())})]
     names = ["win-rate-trend"]
-    closed = ctx.ws.closed_deals()
+    closed = ctx.source.closed_deals()
     closed = closed[closed["quarter"] == q]
     by_segment: list[dict[str, Any]] = []
     if "segment" in closed and closed["segment"].notna().any():

@@ -52,14 +52,14 @@ def build(ctx: ReportContext) -> Section | None:
                                  "deals avoided against won deals excluded", labels, values,
                                  pct=False, colors=colors))
         parts.insert(1, charts[-1])
-    remeasured = data["lists"].get("remeasured") or []
+    remeasured = plan.lists.get("remeasured") or []
     if remeasured:
         parts.append("<h3>Did last quarter's changes work?</h3>")
         parts.append(table_html(
             [{**r, "then": _share(r, "then"), "now": _share(r, "now")} for r in remeasured],
             [("proposed_in", "proposed"), ("title", "action"), ("then", "then"), ("now", "now"),
              ("status", "status")]))
-    for key, rows in data["lists"].items():
+    for key, rows in plan.lists.items():
         if key == "remeasured" or not rows:
             continue
         parts.append(f"<h3>{escape(key.replace('_', ' ').capitalize())}</h3>")

@@ -1,0 +1,126 @@
+"""The quarterly report's build time: a baseline source tree against this one, in one run.
+
+``python benchmarks/bench_report.py --baseline-src /tmp/base/src`` generates the demo company
+(``--deals``, default 600) into a store, copies it once per job, and builds the quarterly report
+with the baseline tree (e.g. ``git archive b3cfff3 src | tar -x -C /tmp/base``) and with this
+tree, each in its own process on its own copy. It prints both wall times, their ratio, and whether
+the two reports' JSON agree (ignoring what changes from run to run: times, run ids, paths).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import measure  # noqa: E402
+
+HERE_SRC = Path(__file__).resolve().parents[1] / "src"
+#: Keys whose values differ between any two runs (clock, ids, paths).
+VOLATILE = {"generated_at", "elapsed_seconds", "run_id", "scored_at", "store", "version"}
+
+MAKE_STORE = """
+import sys
+sys.path.insert(0, {src!r})
+from winloss import Workspace
+from winloss.demo.generator import generate_demo
+from winloss.demo.run import import_demo
+ws = Workspace({path!r})
+import_demo(ws, generate_demo({deals}, seed={seed}))
+ws.close()
+"""
+
+BUILD_REPORT = """
+import sys, time
+sys.path.insert(0, {src!r})
+from winloss import Workspace
+ws = Workspace({path!r})
+t0 = time.perf_counter()
+report = ws.report()
+_extra["report_seconds"] = time.perf_counter() - t0
+open({out!r}, "w").write(report.to_json())
+ws.close()
+"""
+
+
+def strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: strip(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [strip(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
+
+
+def differences(a: Any, b: Any, path: str = "$") -> list[str]:
+    """JSON paths where ``a`` and ``b`` differ (keys only in ``b`` are listed as added)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}.{k}: removed" for k in a if k not in b]
+        out += [f"{path}.{k}: added" for k in b if k not in a]
+        for k in a:
+            if k in b:
+                out += differences(a[k], b[k], f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} items → {len(b)}"]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in differences(x, y, f"{path}[{i}]")
+        ]
+    return [] if a == b else [f"{path}: {a!r} → {b!r}"[:200]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--baseline-src", required=True, help="src/ folder of the baseline")
+    parser.add_argument("--deals", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", help="keep the two report JSON files in this folder")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-report-"))
+    try:
+        store = work / "demo.duckdb"
+        measure(
+            MAKE_STORE.format(src=str(HERE_SRC), path=str(store), deals=args.deals, seed=args.seed)
+        )
+        results = {}
+        for name, src in (("baseline", args.baseline_src), ("this tree", str(HERE_SRC))):
+            copy = work / f"{name.replace(' ', '_')}.duckdb"
+            shutil.copy(store, copy)
+            out = work / f"{name.replace(' ', '_')}.json"
+            r = measure(BUILD_REPORT.format(src=src, path=str(copy), out=str(out)))
+            results[name] = (r, json.loads(out.read_text()))
+        (base, base_json), (_new, new_json) = results["baseline"], results["this tree"]
+        print(f"demo company: {args.deals:,} deals, seed {args.seed}")
+        print("| job | report build s | peak MB | speed-up |")
+        print("|---|---:|---:|---:|")
+        for name, (r, _) in results.items():
+            ratio = base["report_seconds"] / r["report_seconds"]
+            print(f"| {name} | {r['report_seconds']:.1f} | {r['peak_mb']:,.0f} | {ratio:.2f}× |")
+        diff = differences(strip(base_json), strip(new_json))
+        changed = [d for d in diff if not d.endswith(": added")]
+        print(
+            f"report JSON identical (apart from {', '.join(sorted(VOLATILE))}): "
+            f"{not changed}; keys added: {len(diff) - len(changed)}"
+        )
+        for d in diff[:40]:
+            print("  " + d)
+        if args.keep:
+            keep = Path(args.keep)
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / "baseline.json").write_text(json.dumps(base_json, indent=1))
+            (keep / "this_tree.json").write_text(json.dumps(new_json, indent=1))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
