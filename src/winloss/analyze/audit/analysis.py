@@ -58,6 +58,7 @@ from winloss.analyze.audit.vocabulary_drift import CategoricalColumn, vocabulary
 from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.model.schema import DEALS
 from winloss.serialize import plain
+from winloss.store import audit_queries as aq
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealFilter
@@ -214,14 +215,8 @@ class DataAudit:
         """Audit the deals of ``store`` in scope; returns the ranked fix list and detail tables."""
         from winloss import __version__
 
-        # DuckDB draws a progress bar on the terminal for long queries: never from a library
-        progress = store.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
-        store.con.execute("SET enable_progress_bar = false")
-        try:
+        with aq.progress_bar_off(store):
             return self._run(store, __version__)
-        finally:
-            if progress and progress[0]:
-                store.con.execute("SET enable_progress_bar = true")
 
     def _run(self, store: DuckDBStore, version: str) -> AuditResult:
         scope = self.scope(store)
@@ -246,10 +241,7 @@ class DataAudit:
             tables.update(o.tables)
             issues += o.issues
             notes += o.notes
-        facts = scope.query(store, (
-            "SELECT count(*) AS deals, count(*) FILTER (WHERE outcome IN ('won', 'lost')) "
-            "AS closed, min(created_at) AS created_from, max(created_at) AS created_to, "
-            "min(closed_at) AS closed_from, max(closed_at) AS closed_to FROM scope")).iloc[0]
+        facts = aq.scope_facts(store, scope)
         settings = {k: v for k, v in dataclasses.asdict(self).items() if k != "deal_filter"}
         flt = self.deal_filter
         inputs = AnalysisInputs.of(
@@ -273,9 +265,7 @@ class DataAudit:
 
     @staticmethod
     def _columns(store: DuckDBStore) -> tuple[list[DealColumn], list[CategoricalColumn], list[str]]:
-        present = set(store.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'deals'"
-        )["column_name"])
+        present = aq.deal_table_columns(store)
         wanted = [*SPICED_FIELDS, *OUTCOME_CRITICAL_FIELDS, *KEY_FIELDS]
         deal_cols = [DealColumn(n, DEALS.field(n).dtype, field_importance(n))
                      for n in wanted if n in present]
