@@ -42,7 +42,8 @@ class AnalysisInputs:
            **details: Any) -> AnalysisInputs:
         from winloss import __version__
 
-        filters = {k: v for k, v in flt.describe().items() if v is not None} if flt else {}
+        filters: dict[str, str | None] = (
+            {k: v for k, v in flt.describe().items() if v is not None} if flt else {})
         return cls(n=int(n), period=period, filters=filters, version=__version__,
                    details=details)
 

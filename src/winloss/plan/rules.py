@@ -38,7 +38,7 @@ def condition_mask(frame: pd.DataFrame, condition: dict[str, Any]) -> np.ndarray
     col = frame[field]
     missing = col.isna().to_numpy()
     if op == "is_missing":
-        return missing if value in (None, True) else ~missing
+        return np.asarray(missing if value in (None, True) else ~missing, dtype=bool)
     if op in ("==", "!="):
         if pd.api.types.is_bool_dtype(col.dtype) or isinstance(value, bool):
             target = value if isinstance(value, bool) else str(value).lower() == "true"
@@ -47,7 +47,7 @@ def condition_mask(frame: pd.DataFrame, condition: dict[str, Any]) -> np.ndarray
             eq = (col.astype(float) == float(value)).fillna(False).to_numpy(dtype=bool)
         else:
             eq = (col.astype("string") == str(value)).fillna(False).to_numpy(dtype=bool)
-        return eq if op == "==" else (~eq & ~missing)
+        return np.asarray(eq if op == "==" else (~eq & ~missing), dtype=bool)
     values = col.astype(float).to_numpy() if not pd.api.types.is_datetime64_any_dtype(
         col.dtype) else col.to_numpy()
     with np.errstate(invalid="ignore"):
@@ -57,7 +57,7 @@ def condition_mask(frame: pd.DataFrame, condition: dict[str, Any]) -> np.ndarray
         else:
             v = float(value)
             out = {"<": values < v, "<=": values <= v, ">": values > v, ">=": values >= v}[op]
-    return np.asarray(out, dtype=bool) & ~missing
+    return np.asarray(np.asarray(out, dtype=bool) & ~missing, dtype=bool)
 
 
 def conditions_mask(frame: pd.DataFrame, conditions: list[dict[str, Any]]) -> np.ndarray:

@@ -13,6 +13,7 @@ from winloss.analyze.stats.calibration import (
     auc,
     brier,
     log_loss,
+    rank_auc,
     reported_log_loss,
     score_predictions,
 )
@@ -62,7 +63,10 @@ def test_metrics_equal_scikit_learn(predictions: tuple[np.ndarray, np.ndarray]) 
     assert auc(y, p) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
     assert brier(y, p) == pytest.approx(brier_score_loss(y, p), abs=1e-12)
     assert reported_log_loss(y, p) == pytest.approx(sk_log_loss(y, clipped), abs=1e-12)
-    # the inner-loop objective is the same number
+    # the inner-loop versions are the same numbers
+    assert rank_auc(y, p) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    rounded = np.round(p, 1)  # many ties
+    assert rank_auc(y, rounded) == pytest.approx(roc_auc_score(y, rounded), abs=1e-12)
     assert log_loss(y, p) == pytest.approx(sk_log_loss(y, clipped), abs=1e-12)
     m = score_predictions(y, p)
     assert m.auc == auc(y, p) and m.brier == brier(y, p) and m.log_loss == reported_log_loss(y, p)
@@ -71,7 +75,28 @@ def test_metrics_equal_scikit_learn(predictions: tuple[np.ndarray, np.ndarray]) 
 def test_metrics_with_one_class() -> None:
     """One outcome only: AUC is undefined (NaN); Brier and log loss still score it."""
     y, p = np.ones(5), np.full(5, 0.8)
-    assert np.isnan(auc(y, p))
+    assert np.isnan(auc(y, p)) and np.isnan(rank_auc(y, p))
     assert brier(y, p) == pytest.approx(0.04, abs=1e-12)
     assert reported_log_loss(y, p) == pytest.approx(-np.log(0.8), abs=1e-12)
     assert log_loss(y, p) == pytest.approx(-np.log(0.8), abs=1e-12)
+
+
+def test_category_text_encoding_equals_converting_every_value() -> None:
+    """The model's text encoding converts distinct values once; it must equal converting each."""
+    import pandas as pd
+
+    from winloss.analyze.scoring.features import _as_text, _as_text_slow
+
+    cases = [
+        pd.Series(["a", " b ", None, "", "a", np.nan, "\u00a0x\t"]),
+        pd.Series([1.0, 2.5, np.nan, -0.0, 0.0]), pd.Series([True, False, True]),
+        pd.Series([True, None, False], dtype="boolean"),
+        pd.Series(["x", "y", None, " x"], dtype="category"), pd.Series([1, None], dtype="Int64"),
+        pd.Series([None, None], dtype=object), pd.Series([], dtype=object),
+        pd.Series(["a", 1, 2.0, True], dtype=object), pd.Series(["a", pd.NA, " "], dtype="string"),
+        pd.Series(["a", "b"], index=[5, 7], name="z"), pd.Series([True, "True", 1], dtype=object),
+    ]
+    for col in cases:
+        fast, slow = _as_text(col), _as_text_slow(col)
+        assert fast.equals(slow) and fast.index.equals(slow.index) and fast.name == slow.name
+        assert list(fast) == list(slow)

@@ -294,8 +294,7 @@ class WinModel:
         oof = {name: np.zeros(len(y)) for name in [*names, "base_rate"]}
         for j in range(k):
             tr, te = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
-            tr_data = self.encoder.transform(closed.iloc[tr], training=True)
-            te_data = self.encoder.transform(closed.iloc[te], training=True)
+            tr_data, te_data = data.take(tr), data.take(te)  # = transform(closed.iloc[…])
             for name in oof:
                 oof[name][te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
         self.selection = {name: log_loss(y, v) for name, v in oof.items()}
@@ -326,11 +325,13 @@ class WinModel:
         # m-out-of-n bootstrap for very large data: refits on m deals, spread scaled by √(m/n)
         m = min(len(rows), BOOTSTRAP_MAX)
         self.bootstrap_scale = float(np.sqrt(m / len(rows)))
+        everything = self.encoder.transform(closed, training=True) if b > 0 else None
         for _ in range(b):
             pick = rows[rng.integers(0, len(rows), m)]
             if len(np.unique(y[pick])) < 2:
                 continue
-            data = self.encoder.transform(closed.iloc[pick], training=True)
+            assert everything is not None
+            data = everything.take(pick)  # = transform(closed.iloc[pick], training=True)
             self.replicas.append(self.classifier.refit_copy().fit(data, y[pick]))
 
     def _permutation_importance(self, frame: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:

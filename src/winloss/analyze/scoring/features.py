@@ -271,30 +271,23 @@ def _as_text_slow(col: pd.Series) -> pd.Series:
     return out.astype(object)
 
 
-#: Text of the distinct values of a column, by (dtype, values): the model encodes the same few
-#: category values thousands of times per fit (folds, bootstrap refits, what-if explanations).
-_TEXT_CACHE: dict[tuple[str, tuple[Any, ...]], np.ndarray] = {}
-
-
 def _as_text(col: pd.Series) -> pd.Series:
     """Values as stripped text, empty and missing as :data:`MISSING` (object Series, same index).
 
-    Equal to converting every value (``_as_text_slow``): the conversion runs once per distinct
-    value and is remembered, the rest is a take by factorized codes.
+    Equal to converting every value (``_as_text_slow``), but text and booleans are converted once
+    per distinct value and taken by factorized codes: the model encodes the same few category
+    values thousands of times per fit (folds, bootstrap refits, what-if explanations).
     """
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-        return _as_text_slow(col)  # factorize merges -0.0 with 0.0: convert every value
+        return _as_text_slow(col)  # numbers print as pandas prints them
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    values = tuple(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))
-    if col.dtype == object and not all(isinstance(v, str) for v in values):
-        return _as_text_slow(col)  # factorize merges True with 1 in mixed columns
-    key = (str(col.dtype), values)
-    text = _TEXT_CACHE.get(key)
-    if text is None:
-        text = _as_text_slow(pd.Series(uniques, dtype=col.dtype)).to_numpy(dtype=object)
-        if len(_TEXT_CACHE) > 10_000:
-            _TEXT_CACHE.clear()
-        _TEXT_CACHE[key] = text
+    values = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
+    if pd.api.types.is_bool_dtype(col.dtype) and all(isinstance(v, bool) for v in values):
+        text = np.array(["yes" if v else "no" for v in values], dtype=object)
+    elif col.dtype != bool and all(type(v) is str for v in values):
+        text = np.array([v.strip() or MISSING for v in values], dtype=object)
+    else:  # mixed objects (factorize would merge True with 1): convert every value
+        return _as_text_slow(col)
     taken = np.full(len(codes), MISSING, dtype=object)
     present = codes >= 0
     taken[present] = text[codes[present]]
@@ -309,6 +302,18 @@ class EncodedDeals:
         self.frame = frame
         self.training = training
         self.n = len(frame)
+
+    def take(self, rows: np.ndarray) -> EncodedDeals:
+        """The encoding of ``frame.iloc[rows]``, sliced from this one rather than encoded again.
+
+        Equal to ``encoder.transform(frame.iloc[rows], training=self.training)``: every encoded
+        value depends on its own deal and the fitted encoder only (the training frequency count
+        leaves out the deal itself, whichever deals are beside it).
+        """
+        sub = EncodedDeals(self.encoder, self.frame.iloc[rows], self.training)
+        sub.__dict__["_numeric_values"] = {k: v[rows] for k, v in self._numeric_values.items()}
+        sub.__dict__["_category_codes"] = {k: v[rows] for k, v in self._category_codes.items()}
+        return sub
 
     @cached_property
     def _numeric_values(self) -> dict[str, np.ndarray]:

@@ -50,6 +50,24 @@ def auc(y: Any, p: Any) -> float:
     return float(roc_auc_score(ya, pa))
 
 
+def rank_auc(y: Any, p: Any) -> float:
+    """ROC AUC as the Mann-Whitney statistic (average ranks for ties); NaN with one class.
+
+    For inner loops (the leakage screen scores every field of every fit), where scikit-learn's
+    input validation costs ~50× the computation; the tests pin it to :func:`auc` (scikit-learn)
+    within 1e-12. Reported metrics use :func:`auc`.
+    """
+    from scipy.stats import rankdata
+
+    ya, pa = _arrays(y, p)
+    n_pos = float(ya.sum())
+    n_neg = float(len(ya) - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(pa)
+    return float((ranks[ya == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def brier(y: Any, p: Any) -> float:
     """Mean squared difference between the probability and the outcome (scikit-learn's
     ``brier_score_loss``; 0 = perfect)."""

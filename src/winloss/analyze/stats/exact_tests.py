@@ -22,8 +22,9 @@ _TIE_TOLERANCE = 1e-7
 
 def _log_table_weight(x: FloatArray, n: FloatArray, k: FloatArray, total: FloatArray) -> FloatArray:
     """Log of the hypergeometric probability of ``x`` up to a constant per table."""
-    return -(special.gammaln(x + 1) + special.gammaln(k - x + 1)
-             + special.gammaln(n - x + 1) + special.gammaln(total - k - n + x + 1))
+    weight: FloatArray = -(special.gammaln(x + 1) + special.gammaln(k - x + 1)
+                           + special.gammaln(n - x + 1) + special.gammaln(total - k - n + x + 1))
+    return weight
 
 
 def fisher_exact_two_sided(
@@ -208,6 +209,6 @@ def within_family_bh(p_values: NDArray[np.float64], family: NDArray[np.int64],
     ends = starts + sizes
     for start, end in zip(starts[sizes > 0], ends[sizes > 0], strict=True):
         adjusted[start:end] = np.minimum.accumulate(scaled[start:end][::-1])[::-1]
-    q = np.empty_like(adjusted)
+    q: FloatArray = np.empty_like(adjusted)
     q[order] = np.minimum(adjusted, 1.0)
     return q
