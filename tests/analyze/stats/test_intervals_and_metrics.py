@@ -100,3 +100,31 @@ def test_category_text_encoding_equals_converting_every_value() -> None:
         fast, slow = _as_text(col), _as_text_slow(col)
         assert fast.equals(slow) and fast.index.equals(slow.index) and fast.name == slow.name
         assert list(fast) == list(slow)
+
+
+def test_direct_onehot_equals_the_stacked_blocks() -> None:
+    """The one-hot matrix built in one piece has the arrays of stacking one block per feature."""
+    import pandas as pd
+
+    from winloss.analyze.scoring.features import FeatureEncoder, Predictor
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({
+        "region": rng.choice(["East", "West", None], 300),
+        "amount": rng.lognormal(10, 1, 300).round(-2),
+        "seats": rng.integers(1, 50, 300).astype(float),
+    })
+    predictors = (Predictor("region", "Region", "category"),
+                  Predictor("amount", "Amount", "numeric", dtype="float"),
+                  Predictor("seats", "Seats", "numeric", dtype="float"))
+    encoder = FeatureEncoder(predictors, min_level_count=5).fit(frame)
+    for part, training in ((frame, True), (frame.iloc[:17], False), (frame.iloc[:0], False)):
+        enc = encoder.transform(part, training=training)
+        direct, stacked = enc.onehot, enc._onehot_stacked()
+        assert direct.shape == stacked.shape
+        for attr in ("data", "indices", "indptr"):
+            a, b = getattr(direct, attr), getattr(stacked, attr)
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        sliced = encoder.transform(frame, training=True).take(np.arange(17))
+        np.testing.assert_array_equal(sliced.dense,
+                                      encoder.transform(frame.iloc[:17], training=True).dense)

@@ -369,7 +369,25 @@ class EncodedDeals:
 
     @cached_property
     def onehot(self) -> sparse.csr_matrix:
-        """Sparse one-hot matrix of :attr:`codes` for logistic regression."""
+        """Sparse one-hot matrix of :attr:`codes` for logistic regression.
+
+        Built directly in CSR form: every row holds exactly one 1 per feature, in feature order,
+        so the arrays equal those of stacking one block per feature (``_onehot_stacked``).
+        """
+        if not self.codes:
+            return sparse.csr_matrix((self.n, 0))
+        widths = np.array([k for _, k in self.codes], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(widths)[:-1]])
+        width = int(widths.sum())
+        index_dtype = np.int32 if max(width, self.n * len(widths)) < 2**31 - 1 else np.int64
+        indices = (np.column_stack([codes for codes, _ in self.codes]) + offsets).astype(
+            index_dtype).ravel()
+        indptr = np.arange(0, self.n * len(widths) + 1, len(widths), dtype=index_dtype)
+        return sparse.csr_matrix((np.ones(len(indices)), indices, indptr),
+                                 shape=(self.n, width))
+
+    def _onehot_stacked(self) -> sparse.csr_matrix:
+        """The one-hot matrix stacked block by block (the reference :attr:`onehot` equals)."""
         blocks = []
         for codes, k in self.codes:
             rows = np.arange(self.n)
