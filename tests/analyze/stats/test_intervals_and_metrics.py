@@ -89,12 +89,17 @@ def test_category_text_encoding_equals_converting_every_value() -> None:
 
     cases = [
         pd.Series(["a", " b ", None, "", "a", np.nan, "\u00a0x\t"]),
-        pd.Series([1.0, 2.5, np.nan, -0.0, 0.0]), pd.Series([True, False, True]),
+        pd.Series([1.0, 2.5, np.nan, -0.0, 0.0]),
+        pd.Series([True, False, True]),
         pd.Series([True, None, False], dtype="boolean"),
-        pd.Series(["x", "y", None, " x"], dtype="category"), pd.Series([1, None], dtype="Int64"),
-        pd.Series([None, None], dtype=object), pd.Series([], dtype=object),
-        pd.Series(["a", 1, 2.0, True], dtype=object), pd.Series(["a", pd.NA, " "], dtype="string"),
-        pd.Series(["a", "b"], index=[5, 7], name="z"), pd.Series([True, "True", 1], dtype=object),
+        pd.Series(["x", "y", None, " x"], dtype="category"),
+        pd.Series([1, None], dtype="Int64"),
+        pd.Series([None, None], dtype=object),
+        pd.Series([], dtype=object),
+        pd.Series(["a", 1, 2.0, True], dtype=object),
+        pd.Series(["a", pd.NA, " "], dtype="string"),
+        pd.Series(["a", "b"], index=[5, 7], name="z"),
+        pd.Series([True, "True", 1], dtype=object),
     ]
     for col in cases:
         fast, slow = _as_text(col), _as_text_slow(col)
@@ -109,14 +114,18 @@ def test_direct_onehot_equals_the_stacked_blocks() -> None:
     from winloss.analyze.scoring.features import FeatureEncoder, Predictor
 
     rng = np.random.default_rng(2)
-    frame = pd.DataFrame({
-        "region": rng.choice(["East", "West", None], 300),
-        "amount": rng.lognormal(10, 1, 300).round(-2),
-        "seats": rng.integers(1, 50, 300).astype(float),
-    })
-    predictors = (Predictor("region", "Region", "category"),
-                  Predictor("amount", "Amount", "numeric", dtype="float"),
-                  Predictor("seats", "Seats", "numeric", dtype="float"))
+    frame = pd.DataFrame(
+        {
+            "region": rng.choice(["East", "West", None], 300),
+            "amount": rng.lognormal(10, 1, 300).round(-2),
+            "seats": rng.integers(1, 50, 300).astype(float),
+        }
+    )
+    predictors = (
+        Predictor("region", "Region", "category"),
+        Predictor("amount", "Amount", "numeric", dtype="float"),
+        Predictor("seats", "Seats", "numeric", dtype="float"),
+    )
     encoder = FeatureEncoder(predictors, min_level_count=5).fit(frame)
     for part, training in ((frame, True), (frame.iloc[:17], False), (frame.iloc[:0], False)):
         enc = encoder.transform(part, training=training)
@@ -126,5 +135,6 @@ def test_direct_onehot_equals_the_stacked_blocks() -> None:
             a, b = getattr(direct, attr), getattr(stacked, attr)
             assert a.dtype == b.dtype and np.array_equal(a, b)
         sliced = encoder.transform(frame, training=True).take(np.arange(17))
-        np.testing.assert_array_equal(sliced.dense,
-                                      encoder.transform(frame.iloc[:17], training=True).dense)
+        np.testing.assert_array_equal(
+            sliced.dense, encoder.transform(frame.iloc[:17], training=True).dense
+        )
