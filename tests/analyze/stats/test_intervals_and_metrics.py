@@ -138,3 +138,11 @@ def test_direct_onehot_equals_the_stacked_blocks() -> None:
         np.testing.assert_array_equal(
             sliced.dense, encoder.transform(frame.iloc[:17], training=True).dense
         )
+
+
+def test_there_is_one_wilson_interval() -> None:
+    """The names kept in exact_tests and calibration are the one implementation, not copies."""
+    from winloss.analyze.stats import calibration, exact_tests, intervals
+
+    assert exact_tests.wilson_interval is intervals.wilson_interval
+    assert calibration.wilson_interval is intervals.wilson_interval

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from winloss.analyze.stats.intervals import wilson_interval
+# the one Wilson interval (also importable from here as before)
+from winloss.analyze.stats.intervals import wilson_interval as wilson_interval
 
 #: Probabilities are clipped to [EPS, 1 - EPS] before logs and logits.
 EPS = 1e-6

@@ -13,6 +13,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
+# the one Wilson interval, importable from here as before
+from winloss.analyze.stats.intervals import wilson_interval as wilson_interval
+
 FloatArray = NDArray[np.float64]
 
 #: Relative tolerance under which two table probabilities count as equal in the two-sided Fisher
