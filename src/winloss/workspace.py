@@ -35,13 +35,29 @@ from winloss.store.duckdb_store import (
 )
 
 if TYPE_CHECKING:
+    from winloss.analyze.audit.analysis import AuditOptions, AuditResult
     from winloss.analyze.bowtie.analysis import BowtieResult
     from winloss.analyze.bowtie.simulation import SimulationResult
+    from winloss.analyze.concentrations.analysis import ConcentrationOptions
+    from winloss.analyze.concentrations.result import ConcentrationResult
+    from winloss.analyze.forecast.analysis import (
+        BacktestOptions,
+        BacktestResult,
+        ForecastOptions,
+        ForecastResult,
+    )
     from winloss.analyze.paths.analysis import ChainResult, NextActionResult
     from winloss.analyze.paths.evaluation import PathEvaluationResult
     from winloss.analyze.paths.eventlog import EventLogImport
     from winloss.analyze.paths.graph import GraphResult
     from winloss.analyze.qbr.analysis import QbrResult
+    from winloss.analyze.scoring.analysis import ScoreResult, ScoringOptions
+    from winloss.analyze.scoring.evaluation import EvaluationOptions, EvaluationResult
+    from winloss.analyze.scoring.leads import LeadScoringOptions
+    from winloss.analyze.targeting.analysis import TargetingOptions, TargetingResult
+    from winloss.ingest.prepare import PreparedImport
+    from winloss.plan.action_plan import ActionPlan
+    from winloss.report.document import QuarterlyReport
 
 
 class ImportOptions(TypedDict, total=False):
@@ -112,6 +128,21 @@ class ImportCheck:
         counts = (": " + " / ".join(f"{n:,} {k}" for k, n in self.outcomes.items())
                   if self.outcomes else "")
         return f"{name}: no problems; it would import {self.rows or 0:,} row(s){counts}"
+
+
+class StoreInfo(TypedDict):
+    """What :meth:`Workspace.info` reports about a store."""
+
+    store: str
+    schema_version: int
+    tables: dict[str, int]
+    outcomes: dict[str, int]
+    created: list[str | None]
+    closed: list[str | None]
+    quarters: list[str]
+    fiscal_year_start_month: int
+    custom_fields: list[dict[str, str]]
+    recent_imports: list[dict[str, str]]
 
 
 class Workspace:
@@ -303,23 +334,17 @@ class Workspace:
     def has_dates(self) -> bool:
         return self.store.has_dates()
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> StoreInfo:
         """A summary of the store: counts per table, outcomes, date range, custom fields."""
+        from winloss.store import summary_queries as sq
+
         s = self.store
         counts = {t: s.count(t) for t in ("deals", "stakeholders", "activities", "stage_history",
                                           "subscriptions", "usage_events", "captures")}
-        outcomes = dict(s.con.execute(
-            "SELECT outcome, count(*) FROM deals GROUP BY 1 ORDER BY 1").fetchall())
-        rng = s.row(
-            "SELECT min(created_at), max(created_at), "
-            "min(closed_at) FILTER (WHERE outcome IN ('won', 'lost')), "
-            "max(closed_at) FILTER (WHERE outcome IN ('won', 'lost')) FROM deals")
-        quarters = [r[0] for r in s.con.execute(
-            "SELECT DISTINCT quarter FROM deals_enriched WHERE quarter IS NOT NULL "
-            "AND outcome IN ('won', 'lost') ORDER BY 1"
-        ).fetchall()]
-        imports = s.query("SELECT table_name, file, rows_read, inserted, updated, imported_at "
-                          "FROM imports ORDER BY import_id DESC LIMIT 10")
+        outcomes = sq.outcome_counts(s)
+        rng = sq.date_ranges(s)
+        quarters = sq.closed_quarters(s)
+        imports = sq.recent_imports(s, 10)
         return {
             "store": self.path,
             "schema_version": s.schema_version,
@@ -339,21 +364,22 @@ class Workspace:
     # -- the quarterly review -----------------------------------------------------------------
     def plan(self, *, quarter: str | None = None, window: int | None = None,
              record: bool = True, adjustments: bool = True,
-             now: dt.datetime | None = None) -> Any:
-        """The action plan (:class:`winloss.plan.action_plan.ActionPlan`) for a quarter;
-        ``adjustments=False`` leaves out the model-based forecast/scoring/targeting actions;
-        ``now`` is when it is recorded (default: the current time)."""
+             now: dt.datetime | None = None) -> ActionPlan:
+        """The action plan for a quarter; ``adjustments=False`` leaves out the model-based
+        forecast/scoring/targeting actions; ``now`` is when it is recorded (default: the current
+        time)."""
         from winloss.plan.action_plan import PlanSettings, build_plan
 
-        return build_plan(self, PlanSettings(quarter=quarter, window=window, record=record,
-                                             adjustments=adjustments), now=now)
+        return build_plan(self.store, PlanSettings(quarter=quarter, window=window, record=record,
+                                                   adjustments=adjustments), now=now)
 
-    def report(self, *, quarter: str | None = None, now: dt.datetime | None = None) -> Any:
-        """The quarterly review (:class:`winloss.report.document.QuarterlyReport`); ``now`` is its
-        clock (``generated_at``; default: the current time)."""
+    def report(self, *, quarter: str | None = None,
+               now: dt.datetime | None = None) -> QuarterlyReport:
+        """The quarterly review; ``now`` is its clock (``generated_at``; default: the current
+        time)."""
         from winloss.report.document import build_report
 
-        return build_report(self, quarter, now=now)
+        return build_report(self.store, quarter, now=now)
 
     def qbr(self, flt: DealFilter | None = None, **settings: Any) -> QbrResult:
         """The QBR basics (:class:`winloss.analyze.qbr.analysis.QbrResult`): loss and win reasons
@@ -365,73 +391,74 @@ class Workspace:
         return QbrAnalysis(deal_filter=flt, **settings).run(self.store)
 
     # -- win/loss concentrations --------------------------------------------------------------
-    def analyze(self, flt: DealFilter | None = None, **settings: Any) -> Any:
-        """Where wins and losses concentrate, with evidence
-        (:class:`winloss.analyze.concentrations.analysis.ConcentrationAnalysis`; ``settings`` are its
-        fields). Analysing one quarter records the findings register."""
+    def analyze(self, flt: DealFilter | None = None,
+                **options: Unpack[ConcentrationOptions]) -> ConcentrationResult:
+        """Where wins and losses concentrate, with evidence (``options`` are the fields of
+        :class:`~winloss.analyze.concentrations.analysis.ConcentrationAnalysis`). Analysing one
+        quarter records the findings register."""
         from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 
-        return ConcentrationAnalysis(deal_filter=flt, **settings).run(self.store)
+        return ConcentrationAnalysis(deal_filter=flt, **options).run(self.store)
 
     # -- data-integrity audit -----------------------------------------------------------------
     def audit(self, flt: DealFilter | None = None, *, quarter: str | None = None,
               since: dt.date | None = None, until: dt.date | None = None,
-              **settings: Any) -> Any:
-        """The data-integrity audit and its ranked fix list
-        (:class:`winloss.analyze.audit.analysis.AuditResult`; ``settings`` are fields of
-        :class:`winloss.analyze.audit.analysis.DataAudit`)."""
+              **options: Unpack[AuditOptions]) -> AuditResult:
+        """The data-integrity audit and its ranked fix list (``options`` are the fields of
+        :class:`~winloss.analyze.audit.analysis.DataAudit`)."""
         from winloss.analyze.audit.analysis import DataAudit
 
         if flt is None and (quarter or since or until):
             flt = DealFilter(quarter=quarter, since=since, until=until)
-        return DataAudit(deal_filter=flt, **settings).run(self.store)
+        return DataAudit(deal_filter=flt, **options).run(self.store)
 
     # -- win probability, forecast, leads and accounts -----------------------------------------
-    def evaluate_model(self, flt: DealFilter | None = None, **settings: Any) -> Any:
-        """Out-of-sample metrics of the win model beside its baselines
-        (:class:`winloss.analyze.scoring.evaluation.EvaluationResult`; ``settings`` are fields of
-        :class:`winloss.analyze.scoring.evaluation.ModelEvaluation`)."""
+    def evaluate_model(self, flt: DealFilter | None = None,
+                       **options: Unpack[EvaluationOptions]) -> EvaluationResult:
+        """Out-of-sample metrics of the win model beside its baselines (``options`` are the
+        fields of :class:`~winloss.analyze.scoring.evaluation.ModelEvaluation`)."""
         from winloss.analyze.scoring.evaluation import ModelEvaluation
 
-        return ModelEvaluation(**settings).run(self.store, flt)
+        return ModelEvaluation(deal_filter=flt, **options).run(self.store)
 
-    def score_deals(self, flt: DealFilter | None = None, **settings: Any) -> Any:
-        """Calibrated P(win) with interval and top factors for open deals
-        (:class:`winloss.analyze.scoring.analysis.ScoreResult`; ``settings`` are fields of
-        :class:`winloss.analyze.scoring.analysis.Scoring`)."""
+    def score_deals(self, flt: DealFilter | None = None,
+                    **options: Unpack[ScoringOptions]) -> ScoreResult:
+        """Calibrated P(win) with interval and top factors for open deals (``options`` are the
+        fields of :class:`~winloss.analyze.scoring.analysis.Scoring`)."""
         from winloss.analyze.scoring.analysis import Scoring
 
-        return Scoring(**settings).run(self.store, flt)
+        return Scoring(deal_filter=flt, **options).run(self.store)
 
-    def score_leads(self, flt: DealFilter | None = None, **settings: Any) -> Any:
+    def score_leads(self, flt: DealFilter | None = None,
+                    **options: Unpack[LeadScoringOptions]) -> ScoreResult:
         """Lead scores from creation-time fields, graded A–D
-        (:class:`winloss.analyze.scoring.leads.LeadScoring`)."""
+        (:class:`~winloss.analyze.scoring.leads.LeadScoring`)."""
         from winloss.analyze.scoring.leads import LeadScoring
 
-        return LeadScoring(**settings).run(self.store, flt)
+        return LeadScoring(deal_filter=flt, **options).run(self.store)
 
-    def forecast(self, quarter: str, **settings: Any) -> Any:
+    def forecast(self, quarter: str, **options: Unpack[ForecastOptions]) -> ForecastResult:
         """Expected bookings of a quarter with P10/P50/P90
-        (:class:`winloss.analyze.forecast.analysis.Forecast`)."""
+        (:class:`~winloss.analyze.forecast.analysis.Forecast`)."""
         from winloss.analyze.forecast.analysis import Forecast
 
-        return Forecast(quarter, **settings).run(self.store)
+        return Forecast(quarter=quarter, **options).run(self.store)
 
-    def forecast_backtest(self, **settings: Any) -> Any:
+    def forecast_backtest(self, **options: Unpack[BacktestOptions]) -> BacktestResult:
         """Forecasts replayed at past quarter starts vs actual bookings
-        (:class:`winloss.analyze.forecast.analysis.ForecastBacktest`)."""
+        (:class:`~winloss.analyze.forecast.analysis.ForecastBacktest`)."""
         from winloss.analyze.forecast.analysis import ForecastBacktest
 
-        return ForecastBacktest(**settings).run(self.store)
+        return ForecastBacktest(**options).run(self.store)
 
-    def target_accounts(self, **settings: Any) -> Any:
+    def target_accounts(self, **options: Unpack[TargetingOptions]) -> TargetingResult:
         """Accounts ranked by ideal-customer fit and expansion potential
-        (:class:`winloss.analyze.targeting.analysis.AccountTargeting`)."""
+        (:class:`~winloss.analyze.targeting.analysis.AccountTargeting`)."""
         from winloss.analyze.targeting.analysis import AccountTargeting
 
-        return AccountTargeting(**settings).run(self.store)
+        return AccountTargeting(**options).run(self.store)
 
-    def save_scores(self, result: Any) -> str:
+    def save_scores(self, result: ScoreResult) -> str:
         """Store a score or lead-score result (``scores`` and ``analysis_runs``); returns the run id."""
         from winloss.analyze.scoring.model_runs import save_scores
 

@@ -30,8 +30,8 @@ from winloss.analyze.bowtie.funnel import (
 )
 from winloss.analyze.bowtie.stages import POST_SALE, PRE_SALE, StageMapping
 from winloss.analyze.bowtie.survival import competing_risks
-from winloss.analyze.result_json import frame_records, jsonable
 from winloss.errors import InsufficientDataError, UsageError
+from winloss.serialize import plain, records
 from winloss.store import bowtie_queries as q
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class RetentionSummary:
     def to_dict(self) -> dict[str, Any]:
         latest = self.latest
         return {
-            "curve": frame_records(self.curve),
+            "curve": records(self.curve),
             "monthly_churn": self.monthly_churn,
             "customers": self.customers,
             "churned": self.churned,
@@ -70,8 +70,8 @@ class RetentionSummary:
             "expansion": latest.get("expansion"),
             "contraction": latest.get("contraction"),
             "revenue_churn": latest.get("revenue_churn"),
-            "windows": frame_records(self.windows),
-            "by_group": frame_records(self.by_group),
+            "windows": records(self.windows),
+            "by_group": records(self.by_group),
         }
 
 
@@ -131,19 +131,19 @@ class BowtieResult(AnalysisResult):
             "lost",
             "followed_to_horizon",
         ]
-        data: dict[str, Any] = jsonable(
+        data: dict[str, Any] = plain(
             {
                 "inputs": self.inputs.to_dict(),
                 "as_of": self.as_of.isoformat(),
                 "cohort": self.cohort,
-                "stages": frame_records(self.stages[stage_keys]),
-                "cohorts": frame_records(self.cohorts),
-                "cycle": frame_records(self.cycle),
+                "stages": records(self.stages[stage_keys]),
+                "cohorts": records(self.cohorts),
+                "cycle": records(self.cycle),
                 "retention": self.retention.to_dict(),
-                "ltv": frame_records(self.ltv),
+                "ltv": records(self.ltv),
                 "cac": self.cac,
                 "loops": self.loops,
-                "unmapped_stages": frame_records(self.unmapped_stages),
+                "unmapped_stages": records(self.unmapped_stages),
                 "metrics": {
                     m.name: {"label": m.label, "unit": m.unit}
                     for m in metric_definitions().values()

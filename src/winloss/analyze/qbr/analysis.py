@@ -192,11 +192,7 @@ class QbrAnalysis:
             if "quarter" in q.available(store, q.GROUP_COLUMNS)
             else pd.DataFrame()
         )
-        total = int(
-            store.query(f"SELECT count(*) AS n FROM deals_enriched WHERE {where}", params)[
-                "n"
-            ].iloc[0]
-        )
+        total = q.deal_count(store, where, params)
         if total == 0:
             raise InsufficientDataError(
                 "no closed deals in this scope: widen the period or import won and lost deals"
