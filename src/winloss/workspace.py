@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import pandas as pd
 
@@ -36,8 +36,8 @@ from winloss.store.duckdb_store import (
 
 if TYPE_CHECKING:
     from winloss.analyze.audit.analysis import AuditOptions, AuditResult
-    from winloss.analyze.bowtie.analysis import BowtieResult
-    from winloss.analyze.bowtie.simulation import SimulationResult
+    from winloss.analyze.bowtie.analysis import BowtieOptions, BowtieResult, ChurnTableOptions
+    from winloss.analyze.bowtie.simulation import SimulateOptions, SimulationResult
     from winloss.analyze.concentrations.analysis import ConcentrationOptions
     from winloss.analyze.concentrations.result import ConcentrationResult
     from winloss.analyze.forecast.analysis import (
@@ -46,11 +46,16 @@ if TYPE_CHECKING:
         ForecastOptions,
         ForecastResult,
     )
-    from winloss.analyze.paths.analysis import ChainResult, NextActionResult
-    from winloss.analyze.paths.evaluation import PathEvaluationResult
+    from winloss.analyze.paths.analysis import (
+        ChainOptions,
+        ChainResult,
+        NextActionOptions,
+        NextActionResult,
+    )
+    from winloss.analyze.paths.evaluation import PathEvaluationOptions, PathEvaluationResult
     from winloss.analyze.paths.eventlog import EventLogImport
-    from winloss.analyze.paths.graph import GraphResult
-    from winloss.analyze.qbr.analysis import QbrResult
+    from winloss.analyze.paths.graph import GraphResult, PathGraphOptions
+    from winloss.analyze.qbr.analysis import QbrOptions, QbrResult
     from winloss.analyze.scoring.analysis import ScoreResult, ScoringOptions
     from winloss.analyze.scoring.evaluation import EvaluationOptions, EvaluationResult
     from winloss.analyze.scoring.leads import LeadScoringOptions
@@ -381,7 +386,7 @@ class Workspace:
 
         return build_report(self.store, quarter, now=now)
 
-    def qbr(self, flt: DealFilter | None = None, **settings: Any) -> QbrResult:
+    def qbr(self, flt: DealFilter | None = None, **settings: Unpack[QbrOptions]) -> QbrResult:
         """The QBR basics (:class:`winloss.analyze.qbr.analysis.QbrResult`): loss and win reasons
         by quarter, segment and owner, win rates against competitors and by group, stage
         conversion and coverage; ``settings`` are fields of
@@ -465,7 +470,7 @@ class Workspace:
         return save_scores(self.store, result)
 
     # -- the Bowtie and the compounding simulator ---------------------------------------------
-    def bowtie(self, **settings: Any) -> BowtieResult:
+    def bowtie(self, **settings: Unpack[BowtieOptions]) -> BowtieResult:
         """Both sides of the sale: VM/CR/Δt per stage and cohort (censored), retention, GRR/NRR,
         LTV and the loops (``settings`` are fields of
         :class:`winloss.analyze.bowtie.analysis.Bowtie`)."""
@@ -473,7 +478,8 @@ class Workspace:
 
         return Bowtie(**settings).run(self.store)
 
-    def bowtie_churn_table(self, file: str | Path | pd.DataFrame, **settings: Any
+    def bowtie_churn_table(self, file: str | Path | pd.DataFrame,
+                           **settings: Unpack[ChurnTableOptions]
                            ) -> BowtieResult:
         """Retention, monthly churn and LTV per group from a churn table (one row per customer:
         tenure in months, monthly charge, churned yes/no, contract); ``settings`` are fields of
@@ -485,7 +491,7 @@ class Workspace:
         raw = read_file(file)
         return ChurnTableBowtie(**settings).run_frame(raw.frame, file=str(file))
 
-    def simulate(self, **settings: Any) -> SimulationResult:
+    def simulate(self, **settings: Unpack[SimulateOptions]) -> SimulationResult:
         """Project new and recurring revenue per quarter from the measured Bowtie, rank levers,
         and the Monte Carlo odds of a growth target (``settings`` are fields of
         :class:`winloss.analyze.bowtie.simulation.Simulate`)."""
@@ -493,14 +499,16 @@ class Workspace:
 
         return Simulate(**settings).run(self.store)
     # -- action paths (#14) ---------------------------------------------------------------------
-    def path_graph(self, flt: DealFilter | None = None, **settings: Any) -> GraphResult:
+    def path_graph(self, flt: DealFilter | None = None,
+                   **settings: Unpack[PathGraphOptions]) -> GraphResult:
         """Directly-follows edges by outcome and path variants with win rates
         (:class:`winloss.analyze.paths.graph.PathGraph`)."""
         from winloss.analyze.paths.graph import PathGraph
 
         return PathGraph(deal_filter=flt, **settings).run(self.store)
 
-    def path_chains(self, flt: DealFilter | None = None, **settings: Any) -> ChainResult:
+    def path_chains(self, flt: DealFilter | None = None,
+                    **settings: Unpack[ChainOptions]) -> ChainResult:
         """Markov chains over paths: P(win | state), removal effects, segment micro-actions
         (:class:`winloss.analyze.paths.analysis.PathChains`)."""
         from winloss.analyze.paths.analysis import PathChains
@@ -508,7 +516,8 @@ class Workspace:
         return PathChains(deal_filter=flt, **settings).run(self.store)
 
     def next_action(self, deal_ids: tuple[str, ...] | None = None,
-                    flt: DealFilter | None = None, **settings: Any) -> NextActionResult:
+                    flt: DealFilter | None = None,
+                    **settings: Unpack[NextActionOptions]) -> NextActionResult:
         """Candidate next actions of open deals ranked by P(win) after them
         (:class:`winloss.analyze.paths.analysis.NextAction`)."""
         from winloss.analyze.paths.analysis import NextAction
@@ -516,18 +525,20 @@ class Workspace:
         return NextAction(deal_ids=deal_ids, deal_filter=flt, **settings).run(self.store)
 
     def evaluate_paths(self, flt: DealFilter | None = None,
-                       **settings: Any) -> PathEvaluationResult:
+                       **settings: Unpack[PathEvaluationOptions]) -> PathEvaluationResult:
         """P(win | first k actions) out of sample beside baselines
         (:class:`winloss.analyze.paths.evaluation.PathEvaluation`)."""
         from winloss.analyze.paths.evaluation import PathEvaluation
 
         return PathEvaluation(deal_filter=flt, **settings).run(self.store)
 
-    def refresh_path_counts(self, **settings: Any) -> dict[str, int]:
+    def refresh_path_counts(self, *, silent_days: float = 30.0, aged_days: float = 180.0,
+                            as_of: dt.datetime | None = None) -> dict[str, int]:
         """Update the stored per-deal transition counts for new activities (incremental)."""
         from winloss.store.paths_queries import refresh_transition_counts
 
-        return refresh_transition_counts(self.store, **settings)
+        return refresh_transition_counts(self.store, silent_days=silent_days,
+                                         aged_days=aged_days, as_of=as_of)
 
     def export_event_log(self, path: str | Path, flt: DealFilter | None = None) -> int:
         """Write the activities (and outcome events) as a CSV or XES event log; returns events."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -163,6 +163,21 @@ def _store(source: DealSource) -> DuckDBStore:
             "a store (Workspace.bowtie), or use a churn table for retention only"
         )
     return source
+
+
+class BowtieOptions(TypedDict, total=False):
+    """Keyword settings of :class:`Bowtie` (the facade's ``Workspace.bowtie(**options)``)."""
+
+    cohort: str
+    since: dt.date | None
+    until: dt.date | None
+    as_of: dt.date | None
+    horizon_days: float | None
+    mapping: str | Path | StageMapping | None
+    gross_margin: float
+    annual_discount_rate: float
+    acquisition_cost: float | None
+    retention_months: int
 
 
 @dataclass(frozen=True)
@@ -547,6 +562,19 @@ CHARGE_NAMES = ("monthlycharges", "monthly_charges", "monthly_charge", "mrr", "a
 GROUP_NAMES = ("contract", "plan", "segment")
 YES = {"yes", "y", "true", "1", "churned", "t"}
 NO = {"no", "n", "false", "0", "active", "f", "retained"}
+
+
+class ChurnTableOptions(TypedDict, total=False):
+    """Keyword settings of :class:`ChurnTableBowtie`."""
+
+    tenure_column: str | None
+    churn_column: str | None
+    charge_column: str | None
+    group_column: str | None
+    gross_margin: float
+    annual_discount_rate: float
+    acquisition_cost: float | None
+    retention_months: int
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -163,6 +163,18 @@ def lever_table(model: GrowthModel, levers: tuple[str, ...], years: int) -> pd.D
         table.loc[single, "effect"].rank(ascending=False, method="min").astype("Int64")
     )
     return table
+
+
+class SimulateOptions(TypedDict, total=False):
+    """Keyword settings of :class:`Simulate` (the facade's ``Workspace.simulate(**options)``)."""
+
+    years: int
+    levers: tuple[str, ...]
+    target_growth: float | None
+    draws: int
+    seed: int
+    level: float
+    bowtie: Bowtie
 
 
 @dataclass(frozen=True)

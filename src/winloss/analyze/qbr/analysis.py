@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -165,6 +165,13 @@ class QbrResult(AnalysisResult):
             "skipped": list(self.skipped),
             "warnings": list(self.warnings),
         }
+
+
+class QbrOptions(TypedDict, total=False):
+    """Keyword settings of :class:`QbrAnalysis` besides the filter."""
+
+    top_reasons: int
+    min_group_deals: int
 
 
 @dataclass(frozen=True)
