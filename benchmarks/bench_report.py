@@ -1,16 +1,10 @@
-"""Quarterly report build time on the demo company (issue 8: "the report is slow").
+"""The quarterly report's build time: a baseline source tree against this one, in one run.
 
-Run from the repository root::
-
-    python benchmarks/bench_report.py [--deals 600] [--seed 3] [--repeat 3] [--write-readme]
-
-Builds the demo store once with ``winloss demo`` (its wall time includes its own report), then
-builds the quarterly report ``--repeat`` times, each in its own process on a fresh copy of that
-store (the report records the plan and the findings register, so a second build on the same copy
-would start from a different store): ``Workspace(copy).report()`` and nothing else is timed, in
-wall and in CPU seconds of the process (CPU time moves less when other jobs share the machine).
-Only the public surface is used (the ``winloss demo`` command and ``winloss.Workspace``), so the
-script measures the same thing before and after the analyses move between modules.
+``python benchmarks/bench_report.py --baseline-src /tmp/base/src`` generates the demo company
+(``--deals``, default 600) into a store, copies it once per job, and builds the quarterly report
+with the baseline tree (e.g. ``git archive b3cfff3 src | tar -x -C /tmp/base``) and with this
+tree, each in its own process on its own copy. It prints both wall times, their ratio, and whether
+the two reports' JSON agree (ignoring what changes from run to run: times, run ids, paths).
 """
 
 from __future__ import annotations
@@ -18,118 +12,133 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
+sys.path.insert(0, str(Path(__file__).parent))
 from _measure import measure  # noqa: E402
 
-README = ROOT / "benchmarks" / "README.md"
-START, END = "<!-- report:start -->", "<!-- report:end -->"
+HERE_SRC = Path(__file__).resolve().parents[1] / "src"
+#: Keys whose values differ between any two runs (clock, ids, paths).
+VOLATILE = {"generated_at", "elapsed_seconds", "run_id", "scored_at", "store", "version"}
 
-REPORT_JOB = """
+MAKE_STORE = """
+import sys
+sys.path.insert(0, {src!r})
+from winloss import Workspace
+from winloss.demo.generator import generate_demo
+from winloss.demo.run import import_demo
+ws = Workspace({path!r})
+import_demo(ws, generate_demo({deals}, seed={seed}))
+ws.close()
+"""
+
+BUILD_REPORT = """
+import sys, time
+sys.path.insert(0, {src!r})
 from winloss import Workspace
 ws = Workspace({path!r})
-_t, _c = time.perf_counter(), time.process_time()
+t0 = time.perf_counter()
 report = ws.report()
-_extra["report_seconds"] = time.perf_counter() - _t
-_extra["report_cpu_seconds"] = time.process_time() - _c
-_extra["sections"] = len(report.sections)
+_extra["report_seconds"] = time.perf_counter() - t0
+open({out!r}, "w").write(report.to_json())
 ws.close()
 """
 
 
-def build_demo_store(folder: Path, deals: int, seed: int) -> tuple[Path, float]:
-    """Run ``winloss demo`` into ``folder``; the store and the command's wall time."""
-    store = folder / "demo.duckdb"
-    started = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "winloss",
-            "--db",
-            str(store),
-            "demo",
-            "--deals",
-            str(deals),
-            "--seed",
-            str(seed),
-            "--report",
-            str(folder / "demo-report.html"),
-        ],
-        check=True,
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-    )
-    return store, time.perf_counter() - started
+def strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: strip(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [strip(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
 
 
-def run(deals: int, seed: int, repeat: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
-        folder = Path(tmp)
-        store, demo_seconds = build_demo_store(folder, deals, seed)
-        builds = []
-        for i in range(repeat):
-            copy = folder / f"copy{i}.duckdb"
-            shutil.copy(store, copy)
-            builds.append(measure(REPORT_JOB.format(path=str(copy))))
-            copy.unlink()
-    seconds = [float(b["report_seconds"]) for b in builds]
-    cpu = [float(b["report_cpu_seconds"]) for b in builds]
-    return {
-        "deals": deals,
-        "seed": seed,
-        "demo_seconds": round(demo_seconds, 1),
-        "report_seconds": [round(s, 2) for s in seconds],
-        "report_median_seconds": round(statistics.median(seconds), 2),
-        "report_cpu_seconds": [round(c, 2) for c in cpu],
-        "report_median_cpu_seconds": round(statistics.median(cpu), 2),
-        "peak_mb": round(max(float(b["peak_mb"]) for b in builds)),
-        "sections": builds[0]["sections"],
-    }
-
-
-def table(result: dict[str, Any]) -> str:
-    runs = ", ".join(f"{s:.1f}" for s in result["report_seconds"])
-    return "\n".join(
-        [
-            "| deals | seed | `winloss demo` s | report build s (median) | each build s "
-            "| report CPU s (median) | peak MB |",
-            "|---:|---:|---:|---:|---|---:|---:|",
-            f"| {result['deals']:,} | {result['seed']} | {result['demo_seconds']} | "
-            f"{result['report_median_seconds']} | {runs} | {result['report_median_cpu_seconds']} "
-            f"| {result['peak_mb']:,} |",
+def differences(a: Any, b: Any, path: str = "$") -> list[str]:
+    """JSON paths where ``a`` and ``b`` differ (keys only in ``b`` are listed as added)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}.{k}: removed" for k in a if k not in b]
+        out += [f"{path}.{k}: added" for k in b if k not in a]
+        for k in a:
+            if k in b:
+                out += differences(a[k], b[k], f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} items → {len(b)}"]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in differences(x, y, f"{path}[{i}]")
         ]
-    )
+    return [] if a == b else [f"{path}: {a!r} → {b!r}"[:200]]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--baseline-src", required=True, help="src/ folder of the baseline")
     parser.add_argument("--deals", type=int, default=600)
-    parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", help="keep the two report JSON files in this folder")
     parser.add_argument(
-        "--write-readme",
-        action="store_true",
-        help=f"replace the table between {START} and {END} in {README.name}",
+        "--repeat",
+        type=int,
+        default=1,
+        help="builds per tree, alternating baseline and this tree (median shown)",
     )
     args = parser.parse_args()
-    result = run(args.deals, args.seed, args.repeat)
-    print(json.dumps(result))
-    print(table(result))
-    if args.write_readme:
-        text = README.read_text(encoding="utf-8")
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        README.write_text(f"{head}{START}\n{table(result)}\n{END}{tail}", encoding="utf-8")
+    work = Path(tempfile.mkdtemp(prefix="bench-report-"))
+    try:
+        store = work / "demo.duckdb"
+        measure(
+            MAKE_STORE.format(src=str(HERE_SRC), path=str(store), deals=args.deals, seed=args.seed)
+        )
+        runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this tree": []}
+        reports: dict[str, Any] = {}
+        for i in range(args.repeat):
+            for name, src in (("baseline", args.baseline_src), ("this tree", str(HERE_SRC))):
+                copy = work / f"{name.replace(' ', '_')}-{i}.duckdb"
+                shutil.copy(store, copy)
+                out = work / f"{name.replace(' ', '_')}-{i}.json"
+                runs[name].append(
+                    measure(BUILD_REPORT.format(src=src, path=str(copy), out=str(out)))
+                )
+                reports[name] = json.loads(out.read_text())
+        results = {}
+        for name, rs in runs.items():
+            seconds = sorted(r["report_seconds"] for r in rs)
+            median = dict(rs[0], report_seconds=seconds[len(seconds) // 2], all_seconds=seconds)
+            results[name] = (median, reports[name])
+        (base, base_json), (_new, new_json) = results["baseline"], results["this tree"]
+        print(f"demo company: {args.deals:,} deals, seed {args.seed}")
+        print("| job | report build s, median (each run) | peak MB | speed-up |")
+        print("|---|---:|---:|---:|")
+        for name, (r, _) in results.items():
+            ratio = base["report_seconds"] / r["report_seconds"]
+            each = ", ".join(f"{x:.1f}" for x in r["all_seconds"])
+            print(
+                f"| {name} | {r['report_seconds']:.1f} ({each}) | {r['peak_mb']:,.0f} | "
+                f"{ratio:.2f}× |"
+            )
+        diff = differences(strip(base_json), strip(new_json))
+        changed = [d for d in diff if not d.endswith(": added")]
+        print(
+            f"report JSON identical (apart from {', '.join(sorted(VOLATILE))}): "
+            f"{not changed}; keys added: {len(diff) - len(changed)}"
+        )
+        for d in diff[:40]:
+            print("  " + d)
+        if args.keep:
+            keep = Path(args.keep)
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / "baseline.json").write_text(json.dumps(base_json, indent=1))
+            (keep / "this_tree.json").write_text(json.dumps(new_json, indent=1))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

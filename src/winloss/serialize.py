@@ -1,9 +1,18 @@
-"""JSON for automation: one encoder for dates, numpy scalars, missing values and result objects."""
+"""JSON for automation: the one encoder for dates, numpy scalars, missing values and result objects.
+
+:func:`dumps` gives strict JSON text, :func:`plain` the same data as plain Python objects (what
+``to_dict()`` of a result returns), :func:`records` the rows of a DataFrame in that form. All three
+go through :func:`jsonable`, so every result, report and register speaks the same JSON: dates as
+ISO text, numpy scalars as numbers, NaN, infinities, ``pd.NA`` and ``NaT`` as ``null``.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def jsonable(obj: Any) -> Any:
@@ -13,6 +22,8 @@ def jsonable(obj: Any) -> Any:
     import numpy as np
     import pandas as pd
 
+    if obj is pd.NA or obj is pd.NaT:  # NaT is a datetime: test it first
+        return None
     if isinstance(obj, (dt.date, dt.datetime, pd.Timestamp)):
         return obj.isoformat()
     if isinstance(obj, np.integer):
@@ -25,8 +36,6 @@ def jsonable(obj: Any) -> Any:
         return obj.tolist()
     if isinstance(obj, pd.DataFrame):
         return obj.to_dict(orient="records")
-    if obj is pd.NA or obj is pd.NaT:
-        return None
     if hasattr(obj, "to_dict"):
         return obj.to_dict()
     return str(obj)
@@ -43,7 +52,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def plain(data: Any) -> Any:
+    """``data`` as plain JSON types (dicts, lists, str, int, float, bool, None)."""
+    return _clean(json.loads(json.dumps(data, default=jsonable)))
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a DataFrame as plain JSON-ready dicts."""
+    out: list[dict[str, Any]] = plain(frame)
+    return out
+
+
 def dumps(data: Any, *, indent: int | None = 2) -> str:
     """Strict JSON text of ``data``."""
-    return json.dumps(_clean(json.loads(json.dumps(data, default=jsonable))), indent=indent,
-                      ensure_ascii=False, allow_nan=False)
+    return json.dumps(plain(data), indent=indent, ensure_ascii=False, allow_nan=False)

@@ -6,9 +6,10 @@ The CLI, the web app and the tests all build a ``Workspace``; each CLI command i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping as ReadOnlyMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import pandas as pd
 
@@ -35,17 +36,41 @@ from winloss.store.duckdb_store import (
 )
 
 if TYPE_CHECKING:
-    from winloss.analyze.bowtie.analysis import BowtieResult
-    from winloss.analyze.bowtie.simulation import SimulationResult
-    from winloss.analyze.captures.agreement import AgreementResult
-    from winloss.analyze.captures.planner import InterviewPlanResult
+    from winloss.analyze.audit.analysis import AuditOptions, AuditResult
+    from winloss.analyze.bowtie.analysis import BowtieOptions, BowtieResult, ChurnTableOptions
+    from winloss.analyze.bowtie.simulation import SimulateOptions, SimulationResult
+    from winloss.analyze.captures.agreement import AgreementOptions, AgreementResult
+    from winloss.analyze.captures.planner import InterviewPlanOptions, InterviewPlanResult
+    from winloss.analyze.committee.analysis import CommitteeOptions
     from winloss.analyze.committee.result import CommitteeResult
-    from winloss.analyze.paths.analysis import ChainResult, NextActionResult
-    from winloss.analyze.paths.evaluation import PathEvaluationResult
+    from winloss.analyze.concentrations.analysis import ConcentrationOptions
+    from winloss.analyze.concentrations.result import ConcentrationResult
+    from winloss.analyze.forecast.analysis import (
+        BacktestOptions,
+        BacktestResult,
+        ForecastOptions,
+        ForecastResult,
+    )
+    from winloss.analyze.paths.analysis import (
+        ChainOptions,
+        ChainResult,
+        NextActionOptions,
+        NextActionResult,
+    )
+    from winloss.analyze.paths.evaluation import PathEvaluationOptions, PathEvaluationResult
     from winloss.analyze.paths.eventlog import EventLogImport
-    from winloss.analyze.paths.graph import GraphResult
+    from winloss.analyze.paths.graph import GraphResult, PathGraphOptions
+    from winloss.analyze.plg.analysis import PLGOptions
     from winloss.analyze.plg.result import PLGResult
-    from winloss.analyze.qbr.analysis import QbrResult
+    from winloss.analyze.qbr.analysis import QbrOptions, QbrResult
+    from winloss.analyze.scoring.analysis import ScoreResult, ScoringOptions
+    from winloss.analyze.scoring.evaluation import EvaluationOptions, EvaluationResult
+    from winloss.analyze.scoring.leads import LeadScoringOptions
+    from winloss.analyze.targeting.analysis import TargetingOptions, TargetingResult
+    from winloss.ingest.prepare import PreparedImport
+    from winloss.plan.action_plan import ActionPlan
+    from winloss.report.document import QuarterlyReport
+    from winloss.store.capture_queries import UserRecord
 
 
 class ImportOptions(TypedDict, total=False):
@@ -116,6 +141,21 @@ class ImportCheck:
         counts = (": " + " / ".join(f"{n:,} {k}" for k, n in self.outcomes.items())
                   if self.outcomes else "")
         return f"{name}: no problems; it would import {self.rows or 0:,} row(s){counts}"
+
+
+class StoreInfo(TypedDict):
+    """What :meth:`Workspace.info` reports about a store."""
+
+    store: str
+    schema_version: int
+    tables: dict[str, int]
+    outcomes: dict[str, int]
+    created: list[str | None]
+    closed: list[str | None]
+    quarters: list[str]
+    fiscal_year_start_month: int
+    custom_fields: list[dict[str, str]]
+    recent_imports: list[dict[str, str]]
 
 
 class Workspace:
@@ -307,23 +347,17 @@ class Workspace:
     def has_dates(self) -> bool:
         return self.store.has_dates()
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> StoreInfo:
         """A summary of the store: counts per table, outcomes, date range, custom fields."""
+        from winloss.store import summary_queries as sq
+
         s = self.store
         counts = {t: s.count(t) for t in ("deals", "stakeholders", "activities", "stage_history",
                                           "subscriptions", "usage_events", "captures")}
-        outcomes = dict(s.con.execute(
-            "SELECT outcome, count(*) FROM deals GROUP BY 1 ORDER BY 1").fetchall())
-        rng = s.row(
-            "SELECT min(created_at), max(created_at), "
-            "min(closed_at) FILTER (WHERE outcome IN ('won', 'lost')), "
-            "max(closed_at) FILTER (WHERE outcome IN ('won', 'lost')) FROM deals")
-        quarters = [r[0] for r in s.con.execute(
-            "SELECT DISTINCT quarter FROM deals_enriched WHERE quarter IS NOT NULL "
-            "AND outcome IN ('won', 'lost') ORDER BY 1"
-        ).fetchall()]
-        imports = s.query("SELECT table_name, file, rows_read, inserted, updated, imported_at "
-                          "FROM imports ORDER BY import_id DESC LIMIT 10")
+        outcomes = sq.outcome_counts(s)
+        rng = sq.date_ranges(s)
+        quarters = sq.closed_quarters(s)
+        imports = sq.recent_imports(s, 10)
         return {
             "store": self.path,
             "schema_version": s.schema_version,
@@ -343,23 +377,24 @@ class Workspace:
     # -- the quarterly review -----------------------------------------------------------------
     def plan(self, *, quarter: str | None = None, window: int | None = None,
              record: bool = True, adjustments: bool = True,
-             now: dt.datetime | None = None) -> Any:
-        """The action plan (:class:`winloss.plan.action_plan.ActionPlan`) for a quarter;
-        ``adjustments=False`` leaves out the model-based forecast/scoring/targeting actions;
-        ``now`` is when it is recorded (default: the current time)."""
+             now: dt.datetime | None = None) -> ActionPlan:
+        """The action plan for a quarter; ``adjustments=False`` leaves out the model-based
+        forecast/scoring/targeting actions; ``now`` is when it is recorded (default: the current
+        time)."""
         from winloss.plan.action_plan import PlanSettings, build_plan
 
-        return build_plan(self, PlanSettings(quarter=quarter, window=window, record=record,
-                                             adjustments=adjustments), now=now)
+        return build_plan(self.store, PlanSettings(quarter=quarter, window=window, record=record,
+                                                   adjustments=adjustments), now=now)
 
-    def report(self, *, quarter: str | None = None, now: dt.datetime | None = None) -> Any:
-        """The quarterly review (:class:`winloss.report.document.QuarterlyReport`); ``now`` is its
-        clock (``generated_at``; default: the current time)."""
+    def report(self, *, quarter: str | None = None,
+               now: dt.datetime | None = None) -> QuarterlyReport:
+        """The quarterly review; ``now`` is its clock (``generated_at``; default: the current
+        time)."""
         from winloss.report.document import build_report
 
-        return build_report(self, quarter, now=now)
+        return build_report(self.store, quarter, now=now)
 
-    def qbr(self, flt: DealFilter | None = None, **settings: Any) -> QbrResult:
+    def qbr(self, flt: DealFilter | None = None, **settings: Unpack[QbrOptions]) -> QbrResult:
         """The QBR basics (:class:`winloss.analyze.qbr.analysis.QbrResult`): loss and win reasons
         by quarter, segment and owner, win rates against competitors and by group, stage
         conversion and coverage; ``settings`` are fields of
@@ -369,74 +404,75 @@ class Workspace:
         return QbrAnalysis(deal_filter=flt, **settings).run(self.store)
 
     # -- win/loss concentrations --------------------------------------------------------------
-    def analyze(self, flt: DealFilter | None = None, **settings: Any) -> Any:
-        """Where wins and losses concentrate, with evidence
-        (:class:`winloss.analyze.concentrations.analysis.ConcentrationAnalysis`; ``settings`` are its
-        fields). Analysing one quarter records the findings register."""
+    def analyze(self, flt: DealFilter | None = None,
+                **options: Unpack[ConcentrationOptions]) -> ConcentrationResult:
+        """Where wins and losses concentrate, with evidence (``options`` are the fields of
+        :class:`~winloss.analyze.concentrations.analysis.ConcentrationAnalysis`). Analysing one
+        quarter records the findings register."""
         from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 
-        return ConcentrationAnalysis(deal_filter=flt, **settings).run(self.store)
+        return ConcentrationAnalysis(deal_filter=flt, **options).run(self.store)
 
     # -- data-integrity audit -----------------------------------------------------------------
     def audit(self, flt: DealFilter | None = None, *, quarter: str | None = None,
               since: dt.date | None = None, until: dt.date | None = None,
-              **settings: Any) -> Any:
-        """The data-integrity audit and its ranked fix list
-        (:class:`winloss.analyze.audit.analysis.AuditResult`; ``settings`` are fields of
-        :class:`winloss.analyze.audit.analysis.DataAudit`)."""
+              **options: Unpack[AuditOptions]) -> AuditResult:
+        """The data-integrity audit and its ranked fix list (``options`` are the fields of
+        :class:`~winloss.analyze.audit.analysis.DataAudit`)."""
         from winloss.analyze.audit.analysis import DataAudit
 
         if flt is None and (quarter or since or until):
             flt = DealFilter(quarter=quarter, since=since, until=until)
-        return DataAudit(deal_filter=flt, **settings).run(self.store)
+        return DataAudit(deal_filter=flt, **options).run(self.store)
 
     # -- win probability, forecast, leads and accounts -----------------------------------------
-    def evaluate_model(self, flt: DealFilter | None = None, **settings: Any) -> Any:
-        """Out-of-sample metrics of the win model beside its baselines
-        (:class:`winloss.analyze.scoring.evaluation.EvaluationResult`; ``settings`` are fields of
-        :class:`winloss.analyze.scoring.evaluation.ModelEvaluation`)."""
+    def evaluate_model(self, flt: DealFilter | None = None,
+                       **options: Unpack[EvaluationOptions]) -> EvaluationResult:
+        """Out-of-sample metrics of the win model beside its baselines (``options`` are the
+        fields of :class:`~winloss.analyze.scoring.evaluation.ModelEvaluation`)."""
         from winloss.analyze.scoring.evaluation import ModelEvaluation
 
-        return ModelEvaluation(**settings).run(self.store, flt)
+        return ModelEvaluation(deal_filter=flt, **options).run(self.store)
 
-    def score_deals(self, flt: DealFilter | None = None, **settings: Any) -> Any:
-        """Calibrated P(win) with interval and top factors for open deals
-        (:class:`winloss.analyze.scoring.analysis.ScoreResult`; ``settings`` are fields of
-        :class:`winloss.analyze.scoring.analysis.Scoring`)."""
+    def score_deals(self, flt: DealFilter | None = None,
+                    **options: Unpack[ScoringOptions]) -> ScoreResult:
+        """Calibrated P(win) with interval and top factors for open deals (``options`` are the
+        fields of :class:`~winloss.analyze.scoring.analysis.Scoring`)."""
         from winloss.analyze.scoring.analysis import Scoring
 
-        return Scoring(**settings).run(self.store, flt)
+        return Scoring(deal_filter=flt, **options).run(self.store)
 
-    def score_leads(self, flt: DealFilter | None = None, **settings: Any) -> Any:
+    def score_leads(self, flt: DealFilter | None = None,
+                    **options: Unpack[LeadScoringOptions]) -> ScoreResult:
         """Lead scores from creation-time fields, graded A–D
-        (:class:`winloss.analyze.scoring.leads.LeadScoring`)."""
+        (:class:`~winloss.analyze.scoring.leads.LeadScoring`)."""
         from winloss.analyze.scoring.leads import LeadScoring
 
-        return LeadScoring(**settings).run(self.store, flt)
+        return LeadScoring(deal_filter=flt, **options).run(self.store)
 
-    def forecast(self, quarter: str, **settings: Any) -> Any:
+    def forecast(self, quarter: str, **options: Unpack[ForecastOptions]) -> ForecastResult:
         """Expected bookings of a quarter with P10/P50/P90
-        (:class:`winloss.analyze.forecast.analysis.Forecast`)."""
+        (:class:`~winloss.analyze.forecast.analysis.Forecast`)."""
         from winloss.analyze.forecast.analysis import Forecast
 
-        return Forecast(quarter, **settings).run(self.store)
+        return Forecast(quarter=quarter, **options).run(self.store)
 
-    def forecast_backtest(self, **settings: Any) -> Any:
+    def forecast_backtest(self, **options: Unpack[BacktestOptions]) -> BacktestResult:
         """Forecasts replayed at past quarter starts vs actual bookings
-        (:class:`winloss.analyze.forecast.analysis.ForecastBacktest`)."""
+        (:class:`~winloss.analyze.forecast.analysis.ForecastBacktest`)."""
         from winloss.analyze.forecast.analysis import ForecastBacktest
 
-        return ForecastBacktest(**settings).run(self.store)
+        return ForecastBacktest(**options).run(self.store)
 
-    def target_accounts(self, **settings: Any) -> Any:
+    def target_accounts(self, **options: Unpack[TargetingOptions]) -> TargetingResult:
         """Accounts ranked by ideal-customer fit and expansion potential
-        (:class:`winloss.analyze.targeting.analysis.AccountTargeting`)."""
+        (:class:`~winloss.analyze.targeting.analysis.AccountTargeting`)."""
         from winloss.analyze.targeting.analysis import AccountTargeting
 
-        return AccountTargeting(**settings).run(self.store)
+        return AccountTargeting(**options).run(self.store)
 
     # -- buying committees and product-led growth ----------------------------------------------
-    def committee(self, **settings: Any) -> CommitteeResult:
+    def committee(self, **settings: Unpack[CommitteeOptions]) -> CommitteeResult:
         """Multithreading findings, open-deal risks and (with ``deal_id``) a committee map
         (:class:`winloss.analyze.committee.analysis.CommitteeAnalysis`; ``settings`` are its
         fields)."""
@@ -444,21 +480,21 @@ class Workspace:
 
         return CommitteeAnalysis(**settings).run(self.store)
 
-    def plg(self, **settings: Any) -> PLGResult:
+    def plg(self, **settings: Unpack[PLGOptions]) -> PLGResult:
         """Activation milestones, PQL scores and the PLG motion against the sales-led one
         (:class:`winloss.analyze.plg.analysis.PLGAnalysis`; ``settings`` are its fields)."""
         from winloss.analyze.plg.analysis import PLGAnalysis
 
         return PLGAnalysis(**settings).run(self.store)
 
-    def save_scores(self, result: Any) -> str:
+    def save_scores(self, result: ScoreResult) -> str:
         """Store a score or lead-score result (``scores`` and ``analysis_runs``); returns the run id."""
         from winloss.analyze.scoring.model_runs import save_scores
 
         return save_scores(self.store, result)
 
     # -- the Bowtie and the compounding simulator ---------------------------------------------
-    def bowtie(self, **settings: Any) -> BowtieResult:
+    def bowtie(self, **settings: Unpack[BowtieOptions]) -> BowtieResult:
         """Both sides of the sale: VM/CR/Δt per stage and cohort (censored), retention, GRR/NRR,
         LTV and the loops (``settings`` are fields of
         :class:`winloss.analyze.bowtie.analysis.Bowtie`)."""
@@ -466,7 +502,8 @@ class Workspace:
 
         return Bowtie(**settings).run(self.store)
 
-    def bowtie_churn_table(self, file: str | Path | pd.DataFrame, **settings: Any
+    def bowtie_churn_table(self, file: str | Path | pd.DataFrame,
+                           **settings: Unpack[ChurnTableOptions]
                            ) -> BowtieResult:
         """Retention, monthly churn and LTV per group from a churn table (one row per customer:
         tenure in months, monthly charge, churned yes/no, contract); ``settings`` are fields of
@@ -478,7 +515,7 @@ class Workspace:
         raw = read_file(file)
         return ChurnTableBowtie(**settings).run_frame(raw.frame, file=str(file))
 
-    def simulate(self, **settings: Any) -> SimulationResult:
+    def simulate(self, **settings: Unpack[SimulateOptions]) -> SimulationResult:
         """Project new and recurring revenue per quarter from the measured Bowtie, rank levers,
         and the Monte Carlo odds of a growth target (``settings`` are fields of
         :class:`winloss.analyze.bowtie.simulation.Simulate`)."""
@@ -486,14 +523,16 @@ class Workspace:
 
         return Simulate(**settings).run(self.store)
     # -- action paths (#14) ---------------------------------------------------------------------
-    def path_graph(self, flt: DealFilter | None = None, **settings: Any) -> GraphResult:
+    def path_graph(self, flt: DealFilter | None = None,
+                   **settings: Unpack[PathGraphOptions]) -> GraphResult:
         """Directly-follows edges by outcome and path variants with win rates
         (:class:`winloss.analyze.paths.graph.PathGraph`)."""
         from winloss.analyze.paths.graph import PathGraph
 
         return PathGraph(deal_filter=flt, **settings).run(self.store)
 
-    def path_chains(self, flt: DealFilter | None = None, **settings: Any) -> ChainResult:
+    def path_chains(self, flt: DealFilter | None = None,
+                    **settings: Unpack[ChainOptions]) -> ChainResult:
         """Markov chains over paths: P(win | state), removal effects, segment micro-actions
         (:class:`winloss.analyze.paths.analysis.PathChains`)."""
         from winloss.analyze.paths.analysis import PathChains
@@ -501,7 +540,8 @@ class Workspace:
         return PathChains(deal_filter=flt, **settings).run(self.store)
 
     def next_action(self, deal_ids: tuple[str, ...] | None = None,
-                    flt: DealFilter | None = None, **settings: Any) -> NextActionResult:
+                    flt: DealFilter | None = None,
+                    **settings: Unpack[NextActionOptions]) -> NextActionResult:
         """Candidate next actions of open deals ranked by P(win) after them
         (:class:`winloss.analyze.paths.analysis.NextAction`)."""
         from winloss.analyze.paths.analysis import NextAction
@@ -509,18 +549,20 @@ class Workspace:
         return NextAction(deal_ids=deal_ids, deal_filter=flt, **settings).run(self.store)
 
     def evaluate_paths(self, flt: DealFilter | None = None,
-                       **settings: Any) -> PathEvaluationResult:
+                       **settings: Unpack[PathEvaluationOptions]) -> PathEvaluationResult:
         """P(win | first k actions) out of sample beside baselines
         (:class:`winloss.analyze.paths.evaluation.PathEvaluation`)."""
         from winloss.analyze.paths.evaluation import PathEvaluation
 
         return PathEvaluation(deal_filter=flt, **settings).run(self.store)
 
-    def refresh_path_counts(self, **settings: Any) -> dict[str, int]:
+    def refresh_path_counts(self, *, silent_days: float = 30.0, aged_days: float = 180.0,
+                            as_of: dt.datetime | None = None) -> dict[str, int]:
         """Update the stored per-deal transition counts for new activities (incremental)."""
         from winloss.store.paths_queries import refresh_transition_counts
 
-        return refresh_transition_counts(self.store, **settings)
+        return refresh_transition_counts(self.store, silent_days=silent_days,
+                                         aged_days=aged_days, as_of=as_of)
 
     def export_event_log(self, path: str | Path, flt: DealFilter | None = None) -> int:
         """Write the activities (and outcome events) as a CSV or XES event log; returns events."""
@@ -568,13 +610,13 @@ class Workspace:
 
         return capture_queries.source_counts(self.store)
 
-    def deal(self, deal_id: str) -> dict[str, Any] | None:
+    def deal(self, deal_id: str) -> dict[str, object] | None:
         """One deal with captures applied (``None`` when unknown)."""
         from winloss.store import capture_queries
 
         return capture_queries.deal(self.store, deal_id)
 
-    def crm_deal(self, deal_id: str) -> dict[str, Any] | None:
+    def crm_deal(self, deal_id: str) -> dict[str, object] | None:
         """One deal as imported from the CRM, before captures (``None`` when unknown)."""
         from winloss.store import capture_queries
 
@@ -607,7 +649,7 @@ class Workspace:
 
         return capture_queries.coverage(self.store, freshness_days=freshness_days, since=since)
 
-    def record_capture(self, deal_id: str, respondent: str, answers: dict[str, Any], *,
+    def record_capture(self, deal_id: str, respondent: str, answers: ReadOnlyMapping[str, object], *,
                        captured_by: str, captured_at: dt.datetime | None = None) -> dt.datetime:
         """Validate one capture like an imported row (vocabularies, types, minimums) and store it;
         returns its ``captured_at``. Raises :class:`~winloss.errors.ValidationError`."""
@@ -644,7 +686,7 @@ class Workspace:
         capture_queries.upsert_user(self.store, username.strip(), password_hash, role,
                                     owner_name, dt.datetime.now())
 
-    def user(self, username: str) -> dict[str, Any] | None:
+    def user(self, username: str) -> UserRecord | None:
         from winloss.store import capture_queries
 
         return capture_queries.get_user(self.store, username)
@@ -660,14 +702,14 @@ class Workspace:
 
         return capture_queries.reason_values(self.store)
 
-    def capture_agreement(self, **settings: Any) -> AgreementResult:
+    def capture_agreement(self, **settings: Unpack[AgreementOptions]) -> AgreementResult:
         """Rep vs buyer agreement per field, rep and reason
         (:class:`winloss.analyze.captures.agreement.AgreementResult`)."""
         from winloss.analyze.captures.agreement import CaptureAgreement
 
         return CaptureAgreement(**settings).run(self.store)
 
-    def interview_plan(self, **settings: Any) -> InterviewPlanResult:
+    def interview_plan(self, **settings: Unpack[InterviewPlanOptions]) -> InterviewPlanResult:
         """Recently closed deals to debrief with the buyer, ranked, with reasons
         (:class:`winloss.analyze.captures.planner.InterviewPlanResult`)."""
         from winloss.analyze.captures.planner import InterviewPlanner

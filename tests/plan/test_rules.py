@@ -11,7 +11,7 @@ from winloss.plan.rules import (
     backtest_rule,
     backtest_totals,
     condition_mask,
-    rule_from_finding,
+    rule_from_conditions,
 )
 
 # 10 closed deals over two quarters. By hand:
@@ -76,21 +76,18 @@ def test_win_finding_becomes_require_or_prioritise() -> None:
     # deals with >= 2 stakeholders win 4 of 5; outside it 1 of 5 (0.2 <= 0.6 * 0.5) -> require
     # (a field the rep does not control: the same split as a region)
     fixture = FIXTURE.assign(region=np.where(FIXTURE["stakeholders"] >= 2, "A", "B"))
-    finding = {"conditions": [{"field": "region", "op": "==", "value": "A"}],
-               "direction": "win", "statement": "s"}
-    rule = rule_from_finding(finding, fixture)
+    rule = rule_from_conditions(({"field": "region", "op": "==", "value": "A"},), "win",
+                                fixture, statement="s")
     assert rule.action == "require"
     np.testing.assert_array_equal(rule.excluded(fixture), FIXTURE["stakeholders"] < 2)
     # stakeholders are the rep's to change: a coaching action, which drops no deal
-    finding = {"conditions": [{"field": "stakeholders", "op": ">=", "value": 2}],
-               "direction": "win", "statement": "s"}
-    rule = rule_from_finding(finding, FIXTURE)
+    rule = rule_from_conditions(({"field": "stakeholders", "op": ">=", "value": 2},), "win",
+                                FIXTURE, statement="s")
     assert rule.action == "coach" and rule.excluded(FIXTURE).sum() == 0
     # process pain: outside it, deals still win 3 of 8 (0.375 > 0.3) -> prioritise, excludes none
-    finding = {"conditions": [{"field": "pain_category", "op": "==", "value": "process"}],
-               "direction": "win", "statement": "s"}
-    rule = rule_from_finding(finding, FIXTURE)
+    rule = rule_from_conditions(({"field": "pain_category", "op": "==", "value": "process"},),
+                                "win", FIXTURE, statement="s")
     assert rule.action == "prioritise" and rule.excluded(FIXTURE).sum() == 0
-    loss = rule_from_finding({"conditions": [{"field": "pain_category", "op": "==",
-                                              "value": "ux"}], "direction": "loss"}, FIXTURE)
+    loss = rule_from_conditions(({"field": "pain_category", "op": "==", "value": "ux"},),
+                                "loss", FIXTURE)
     assert loss.action == "deprioritise"

@@ -15,7 +15,7 @@ def test_section_shows_the_bowtie_chart_table_and_loops(demo_store: Path, tmp_pa
     db = tmp_path / "demo.duckdb"
     shutil.copy(demo_store, db)
     with Workspace(db) as ws:
-        ctx = ReportContext(ws, ws.quarter("2026Q3"))
+        ctx = ReportContext(ws.store, ws.quarter("2026Q3"))
         section = bowtie.build(ctx)
         result = ws.bowtie()
     assert "winloss.report.sections.bowtie:build" in SECTIONS
@@ -55,6 +55,6 @@ def test_chart_escapes_names_and_shows_missing_values_as_dashes() -> None:
 
 def test_empty_store_has_no_section(tmp_path: Path) -> None:
     with Workspace(tmp_path / "empty.duckdb") as ws:
-        ctx = ReportContext(ws, ws.quarter("2026Q3"))
+        ctx = ReportContext(ws.store, ws.quarter("2026Q3"))
         assert bowtie.build(ctx) is None
         assert ctx.notes  # the reason is kept as a report note

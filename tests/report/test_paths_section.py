@@ -29,7 +29,7 @@ def test_paths_section_charts_and_escaping(demo_store: Path, tmp_path: Path) -> 
         ),
         unknown_values="keep",
     )
-    section = build(ReportContext(ws, ws.quarter("2026Q3")))
+    section = build(ReportContext(ws.store, ws.quarter("2026Q3")))
     assert section is not None
     assert section.charts == ("path-graph", "path-removal")
     assert 'data-chart="path-graph"' in section.html

@@ -24,36 +24,70 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AnalysisInputs:
-    """What a result was computed from: how many deals, which period and filters, which version."""
+    """What a result was computed from: how many deals, which period and filters, which version.
+
+    ``details`` holds what else an analysis documents about its inputs (e.g. the audit's date
+    ranges and weights); the JSON ``inputs`` object is ``details`` plus ``n``, ``period``,
+    ``filters`` and ``version``.
+    """
 
     n: int
     period: str
     filters: dict[str, str | None] = field(default_factory=dict)
     version: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, n: int, *, period: str = "all", flt: DealFilter | None = None) -> AnalysisInputs:
+    def of(cls, n: int, *, period: str = "all", flt: DealFilter | None = None,
+           **details: Any) -> AnalysisInputs:
         from winloss import __version__
 
-        filters = {k: v for k, v in flt.describe().items() if v is not None} if flt else {}
-        return cls(n=int(n), period=period, filters=filters, version=__version__)
+        filters: dict[str, str | None] = (
+            {k: v for k, v in flt.describe().items() if v is not None} if flt else {})
+        return cls(n=int(n), period=period, filters=filters, version=__version__,
+                   details=details)
+
+    def __getitem__(self, key: str) -> Any:
+        """A documented JSON key of :meth:`to_dict` (``inputs["deals"]``)."""
+        return self.to_dict()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_dict().get(key, default)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "period": self.period, "filters": dict(self.filters),
-                "version": self.version}
+        return {**self.details, "n": self.n, "period": self.period,
+                "filters": dict(self.filters), "version": self.version}
 
 
-class AnalysisResult(abc.ABC):
-    """The protocol every analysis result follows (subclasses are frozen dataclasses)."""
+def period_of(flt: DealFilter | None) -> str:
+    """The period a filter selects: ``2026Q3``, ``2026-01-01..2026-06-30`` or ``all``."""
+    if flt is None:
+        return "all"
+    if flt.quarter:
+        return str(flt.quarter).upper()
+    if flt.since or flt.until:
+        return f"{flt.since or ''}..{flt.until or ''}"
+    return "all"
+
+
+class AnalysisResult:
+    """The base every analysis result follows (subclasses are frozen dataclasses).
+
+    Subclasses declare ``inputs: AnalysisInputs`` as a dataclass field and define ``summary`` and
+    ``to_dict``. (Not an ``abc.ABC``: its metaclass method ``register`` would shadow a result
+    field of that name.)
+    """
+
+    inputs: AnalysisInputs
 
     @property
-    @abc.abstractmethod
     def summary(self) -> pd.DataFrame:
         """The result as one table, for terminals and CSV."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object of the result."""
+        raise NotImplementedError
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Strict JSON text of :meth:`to_dict` (NaN and infinities as ``null``)."""

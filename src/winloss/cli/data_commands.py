@@ -90,7 +90,7 @@ def import_cmd(state: State, table: str, file: str, preset: str | None,
     new_store = not db_path.exists()
     ws = state.workspace()
     try:
-        result = ws.import_file(table, file, **options)  # type: ignore[arg-type]
+        result = ws.import_file(table, file, **options)
     except BaseException as exc:
         if new_store and ws.store.count("imports") == 0:  # leave no empty store behind
             ws.close()

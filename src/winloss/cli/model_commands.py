@@ -76,7 +76,7 @@ def evaluate(state: State, /, file: str | None, method: str, folds: int,
         if save and file is None:
             from winloss.analyze.scoring.model_runs import record_run
 
-            message(f"recorded run {record_run(ws, 'model-evaluate', result)}")
+            message(f"recorded run {record_run(ws.store, 'model-evaluate', result)}")
     _caveats(result)
     if fmt == "json":
         click.echo(result.to_json())

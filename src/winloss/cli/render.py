@@ -56,7 +56,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
     if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+        return str(value.date().isoformat() if value == value.normalize() else value.isoformat())
     return str(value)
 
 

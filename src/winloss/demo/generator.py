@@ -163,7 +163,8 @@ def _blank(n: int) -> np.ndarray:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,

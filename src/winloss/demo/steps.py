@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Any
 
     from winloss.demo.run import DemoOptions
     from winloss.workspace import Workspace
@@ -33,19 +32,18 @@ def concentrations(ws: Workspace, options: DemoOptions) -> str:
         ws.analyze(DealFilter(quarter=quarters[-2]))
     latest = ws.analyze(DealFilter(quarter=quarters[-1])) if quarters else None
     result = ws.analyze()
-    data = result.to_dict()
-    lines = [f"{result.scope_text()}: {data['deals']:,} closed deals, "
-             f"{data['hypotheses_tested']:,} hypotheses tested; {len(data['findings'])} drivers "
-             f"and {len(data['related_findings'])} related findings at q ≤ {data['alpha']}:"]
+    lines = [f"{result.scope_text()}: {result.deals:,} closed deals, "
+             f"{result.hypotheses_tested:,} hypotheses tested; {len(result.findings)} drivers "
+             f"and {len(result.related)} related findings at q ≤ {result.alpha}:"]
     lines += [f"  {f.id}. {f.statement}" for f in result.predictive_findings]
     if result.post_outcome_findings:
         lines.append("  known only after the outcome (they explain, they do not predict):")
         lines += [f"  {f.id}. {f.statement}" for f in result.post_outcome_findings]
     if latest is not None:
-        register = latest.to_dict().get("register") or []
+        register = latest.register or ()
         lines.append(f"{quarters[-1]} against {quarters[-2] if len(quarters) > 1 else '—'}: "
                      f"{len(register) or 'no'} change(s)")
-        lines += [f"  {r['status']}: {r['statement']}" for r in register[:6]]
+        lines += [f"  {e.status}: {e.statement}" for e in register[:6]]
     return "\n".join(lines)
 
 
@@ -59,10 +57,8 @@ def plan_and_report(ws: Workspace, options: DemoOptions) -> str:
         ws.plan(quarter=quarters[-2])
     report = ws.report()
     path = report.save(options.report_path or "winloss-report.html")
-    plan: dict[str, Any] = next((sec.data for sec in report.sections if sec.key == "plan"),
-                                {"actions": []})
-    lines = [f"{a['kind']} #{a['priority']} [{a['status']}] {a['title']}"
-             for a in plan["actions"]]
+    actions = report.plan.actions if report.plan is not None else ()
+    lines = [f"{a.kind} #{a.priority} [{a.status}] {a.title}" for a in actions]
     lines.append(f"report: {len(report.sections)} sections for {report.period}: "
                  f"{Path(path).resolve()}")
     return "\n".join(lines)
@@ -94,14 +90,14 @@ def win_model(ws: Workspace, options: DemoOptions) -> str:
         quarter = quarter.next()
     forecast = ws.forecast(str(quarter))  # the report's and the CLI's defaults: one figure
     plain = evaluation.baselines["gradient_boosting_plain"]
-    t = forecast.totals
+    f = forecast
     return (
         f"win model ({evaluation.method} on the last 2 quarters, {evaluation.n_test:,} test "
         f"deals): AUC "
-        f"{evaluation.metrics['auc']:.3f}, Brier {evaluation.metrics['brier']:.3f} (plain "
+        f"{evaluation.auc:.3f}, Brier {evaluation.brier:.3f} (plain "
         f"boosting {plain['auc']:.3f} / {plain['brier']:.3f}); {len(scores.scores):,} open deals "
-        f"scored; {quarter} forecast {t['expected']:,.0f} (P10 {t['p10']:,.0f} – P90 "
-        f"{t['p90']:,.0f}) from {t['n_deals']:,} open deals"
+        f"scored; {quarter} forecast {f.expected:,.0f} (P10 {f.p10:,.0f} – P90 "
+        f"{f.p90:,.0f}) from {f.n_deals:,} open deals"
     )
 
 

@@ -20,14 +20,15 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pandas as pd
 
+from winloss.analyze.audit.analysis import DataAudit
+from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 from winloss.analyze.scoring.features import CREATION_TIME_FIELDS
 from winloss.errors import InsufficientDataError, WinlossError
 from winloss.model.deals import DealFilter
-from winloss.model.period import Quarter
 from winloss.plan.rules import (
     VALUE_MEASURE,
     QualificationRule,
@@ -37,7 +38,22 @@ from winloss.plan.rules import (
     rule_from_finding,
 )
 from winloss.serialize import dumps
-from winloss.workspace import Workspace
+from winloss.store import register_queries, summary_queries
+
+if TYPE_CHECKING:
+    from winloss.analyze.audit.analysis import AuditResult
+    from winloss.analyze.concentrations.result import ConcentrationResult, Finding
+    from winloss.model.deals import DealSource
+    from winloss.model.period import Quarter
+    from winloss.store.duckdb_store import DuckDBStore
+
+T = TypeVar("T")
+
+
+class Cache(Protocol):
+    """``cache(key, compute)``: ``compute()`` once per key; ``None`` when it failed (noted)."""
+
+    def __call__(self, key: str, compute: Callable[[], T], /) -> T | None: ...
 
 #: Fields that describe the seller, not the deal: findings on them are coaching, not qualification.
 SELLER_FIELDS = frozenset({"owner"})
@@ -134,11 +150,9 @@ class ActionPlan:
         return buf.getvalue()
 
 
-def closed_quarters(ws: Workspace) -> list[str]:
-    rows = ws.store.con.execute(
-        "SELECT DISTINCT quarter FROM deals_enriched WHERE outcome IN ('won','lost') "
-        "AND quarter IS NOT NULL ORDER BY 1").fetchall()
-    return [r[0] for r in rows]
+def closed_quarters(store: DuckDBStore) -> list[str]:
+    """Quarters with closed deals, in order."""
+    return summary_queries.closed_quarters(store)
 
 
 def split_quarters(quarters: list[str], review: str, window: int | None
@@ -152,7 +166,7 @@ def split_quarters(quarters: list[str], review: str, window: int | None
     return upto[-w:], upto[:-w]
 
 
-def _rule_title(rule: QualificationRule, finding: dict[str, Any]) -> str:
+def _rule_title(rule: QualificationRule) -> str:
     words = _deal_words(rule.conditions)
     if rule.action == "deprioritise":
         return f"Deprioritise deals {words}"
@@ -210,7 +224,7 @@ def _unblocks_words(items: tuple[str, ...]) -> str:
     return "; ".join(parts)
 
 
-def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
+def capture_actions(audit: AuditResult | None, *, max_actions: int = 8) -> list[Action]:
     """Data-capture and integrity changes: the audit's ranked fix list, high and medium first."""
     if audit is None:  # the audit could not run (the report notes why)
         return []
@@ -225,36 +239,47 @@ def capture_actions(audit: Any, *, max_actions: int = 8) -> list[Action]:
     return out
 
 
-def window_analysis(ws: Workspace, review: Quarter, discovery: list[str]) -> dict[str, Any]:
-    """Concentrations on the closed deals of the discovery window (the documented JSON)."""
-    start = ws.quarter(discovery[0]).start
-    result = ws.analyze(DealFilter(since=start, until=review.end), record=False)
-    data: dict[str, Any] = result.to_dict()
-    return data
+def window_analysis(store: DuckDBStore, review: Quarter,
+                    discovery: list[str]) -> ConcentrationResult:
+    """Concentrations on the closed deals of the discovery window."""
+    start = store.quarter(discovery[0]).start
+    return ConcentrationAnalysis(deal_filter=DealFilter(since=start, until=review.end),
+                                 record=False).run(store)
 
 
-def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter | None,
+def _finding_evidence(f: Finding) -> dict[str, Any]:
+    return {"id": f.id, "conditions": [c.to_dict() for c in f.conditions],
+            "direction": f.direction, "n": f.n, "wins": f.wins, "win_rate": f.win_rate,
+            "ci_low": f.ci_low, "ci_high": f.ci_high, "q_value": f.q_value,
+            "quarters_held": f.quarters_held, "quarters_seen": f.quarters_seen,
+            "statement": f.statement}
+
+
+def qualification_actions(store: DuckDBStore, settings: PlanSettings, review: Quarter | None,
                           discovery: list[str], backtest: list[str], notes: list[str],
-                          analysis: dict[str, Any] | None = None
-                          ) -> tuple[list[Action], dict[str, Any]]:
+                          analysis: ConcentrationResult | None = None, *,
+                          source: DealSource | None = None
+                          ) -> tuple[list[Action], ConcentrationResult, list[dict[str, Any]]]:
     """Rules from significant, pre-outcome findings of the discovery window, backtested."""
-    closed = ws.closed_deals()
+    reads: DealSource = source if source is not None else store
+    closed = reads.closed_deals()
     if discovery:
         assert review is not None
-        data = analysis if analysis is not None else window_analysis(ws, review, discovery)
+        result = analysis if analysis is not None else window_analysis(store, review, discovery)
         window_deals = closed[closed["quarter"].isin(discovery)]
     else:  # no close dates: every closed deal, and the rules are judged in sample
-        data = analysis if analysis is not None else ws.analyze(record=False).to_dict()
+        result = (analysis if analysis is not None
+                  else ConcentrationAnalysis(record=False).run(store))
         window_deals = closed
-    custom_fields = {f.name for f in ws.field_catalog() if f.origin == "custom"}
+    custom_fields = {f.name for f in reads.field_catalog() if f.origin == "custom"}
     actions: list[Action] = []
     rejected: list[dict[str, Any]] = []
-    for finding in data["findings"]:
-        if finding["post_outcome"] or finding["q_value"] > settings.alpha:
+    for finding in result.findings:
+        if finding.post_outcome or finding.q_value > settings.alpha:
             continue
-        fields = {c["field"] for c in finding["conditions"]}
+        fields = {c.field for c in finding.conditions}
         if fields & SELLER_FIELDS:
-            notes.append(f"coaching, not qualification: {finding['statement']}")
+            notes.append(f"coaching, not qualification: {finding.statement}")
             continue
         rule = rule_from_finding(finding, window_deals)
         if backtest:
@@ -268,9 +293,7 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
                 "cycle the value may still change, so apply the rule at the stage where it is "
                 "known)")
         evidence = {
-            "finding": {k: finding[k] for k in ("id", "conditions", "direction", "n", "wins",
-                                                "win_rate", "ci_low", "ci_high", "q_value",
-                                                "quarters_held", "quarters_seen", "statement")},
+            "finding": _finding_evidence(finding),
             "action": rule.action,
             "applies": when,
             "conditions": list(rule.conditions),
@@ -281,11 +304,12 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
             where = ("In sample (no earlier quarter to backtest on)" if t["in_sample"] else
                      f"Backtest on {t['quarters']} earlier quarter(s)")
             if rule.action in ("prioritise", "coach"):
-                detail = (f"{finding['statement']} {where}: deals where it held won {_pct(t['win_rate_matching'])} "
+                detail = (f"{finding.statement} {where}: deals where it held won "
+                          f"{_pct(t['win_rate_matching'])} "
                           f"against {_pct(t['win_rate_rest'])} for the rest "
                           f"({t['matching_deals']:,} deals). Drops no deal.")
             else:
-                detail = (f"{finding['statement']} {where}:"
+                detail = (f"{finding.statement} {where}:"
                           f" it would have dropped {t['excluded_deals']:,} deals — "
                           f"{t['avoided_losses']:,} losses avoided ({_effort(t)}, worth "
                           f"{_value(t['saving'], t)}) against "
@@ -293,16 +317,16 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
                           f"revenue); win rate {_pct(t['win_rate_before'])} → "
                           f"{_pct(t['win_rate_after'])}.")
         else:
-            detail = f"{finding['statement']} No earlier quarter to backtest on."
+            detail = f"{finding.statement} No earlier quarter to backtest on."
         if later:
             detail += f" Known {when}."
         action = Action(key=f"qualification:{rule.key}", kind="qualification",
-                        title=_rule_title(rule, finding), detail=detail, priority=0,
+                        title=_rule_title(rule), detail=detail, priority=0,
                         evidence=evidence)
         drops = rule.action in ("deprioritise", "require")
         if drops and totals.get("quarters") and not totals["pays_off"]:
             rejected.append({
-                "rule": action.title, "finding": finding["id"],
+                "rule": action.title, "finding": finding.id,
                 "losses_avoided": totals["avoided_losses"], "days_saved": totals["days_saved"],
                 "saving": totals["saving"], "wins_lost": totals["excluded_wins"],
                 "won_revenue_lost": totals["excluded_won_revenue"], "cost": totals["cost"],
@@ -314,8 +338,7 @@ def qualification_actions(ws: Workspace, settings: PlanSettings, review: Quarter
     if rejected:
         notes.append(f"{len(rejected)} rule(s) not proposed: they would give up more than they "
                      "save (lists.rules_not_proposed)")
-    data = {**data, "rules_not_proposed": rejected}
-    return actions, data
+    return actions, result, rejected
 
 
 def _effort(t: dict[str, Any]) -> str:
@@ -347,12 +370,12 @@ def _rank_rules(actions: list[Action]) -> list[Action]:
             enumerate(ranked)]
 
 
-def remeasure(ws: Workspace, review: Quarter, previous: pd.DataFrame,
-              quarter_audit: Any = None) -> list[dict[str, Any]]:
+def remeasure(source: DealSource, review: Quarter, previous: pd.DataFrame,
+              quarter_audit: AuditResult | None = None) -> list[dict[str, Any]]:
     """Re-measure earlier actions on the review quarter: qualification rules on its closed deals
     (does the effect hold, did the team adopt the rule?), capture fixes on its audit (is the
     share of affected deals falling?)."""
-    closed = ws.closed_deals()
+    closed = source.closed_deals()
     now = closed[closed["quarter"] == str(review)]
     out: list[dict[str, Any]] = []
     now_issues = {i.key: i for i in quarter_audit.issues} if quarter_audit is not None else {}
@@ -397,23 +420,26 @@ def remeasure(ws: Workspace, review: Quarter, previous: pd.DataFrame,
     return out
 
 
-def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
+def build_plan(store: DuckDBStore, settings: PlanSettings | None = None, *,
                extra_actions: list[Action] | None = None,
                lists: dict[str, list[dict[str, Any]]] | None = None,
-               analysis: dict[str, Any] | None = None,
-               cache: Callable[[str, Callable[[], Any]], Any] | None = None,
+               analysis: ConcentrationResult | None = None,
+               cache: Cache | None = None, source: DealSource | None = None,
                now: dt.datetime | None = None) -> ActionPlan:
     """Build the action plan for a quarter (qualification rules and the register).
 
-    ``now`` is when the plan is recorded in the register (default: the current local time).
+    ``source`` serves the deal reads (default the store; the report passes its
+    ``CachedDealSource``); ``cache`` shares analyses with the report's other sections; ``now`` is
+    when the plan is recorded in the register (default: the current local time).
     """
     settings = settings or PlanSettings()
-    quarters = closed_quarters(ws)
+    reads: DealSource = source if source is not None else store
+    quarters = closed_quarters(store)
     notes: list[str] = []
     if not quarters:
-        return _undated_plan(ws, settings, extra_actions=extra_actions, lists=lists,
-                             analysis=analysis, cache=cache)
-    review = ws.quarter(settings.quarter) if settings.quarter else ws.quarter(quarters[-1])
+        return _undated_plan(store, settings, extra_actions=extra_actions, lists=lists,
+                             analysis=analysis, cache=cache, source=reads)
+    review = store.quarter(settings.quarter) if settings.quarter else store.quarter(quarters[-1])
     discovery, backtest = split_quarters(quarters, str(review), settings.window)
     if not backtest:
         notes.append("no quarter before the discovery window: rules are judged in sample, on "
@@ -421,15 +447,14 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     # the report shares one audit between its plan and data-quality sections; the plan of the
     # latest quarter audits every deal, as `winloss audit` does (open deals and deals without
     # dates included), an earlier quarter's plan the deals dated up to its end
-    audit = (cache("audit", lambda: plan_audit(ws, review)) if cache is not None
-             else plan_audit(ws, review))
-    notes.append(audit_scope_note(ws, review))
-    quarter_audit = ws.audit(quarter=str(review))
+    audit = (cache("audit", lambda: plan_audit(store, review)) if cache is not None
+             else plan_audit(store, review))
+    notes.append(audit_scope_note(store, review))
+    quarter_audit = DataAudit(deal_filter=DealFilter(quarter=str(review))).run(store)
     rejected: list[dict[str, Any]] = []
     try:
-        actions, qdata = qualification_actions(ws, settings, review, discovery, backtest, notes,
-                                               analysis)
-        rejected = list(qdata.get("rules_not_proposed", []))
+        actions, _, rejected = qualification_actions(store, settings, review, discovery, backtest,
+                                                     notes, analysis, source=reads)
     except WinlossError as exc:  # e.g. no lost deals: the capture fixes still stand
         actions = []
         notes.append(f"no qualification rules: {exc}")
@@ -439,13 +464,12 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     if settings.adjustments:
         from winloss.plan.adjustments import adjustment_actions
 
-        more, more_lists, more_notes = adjustment_actions(ws, cache)
+        more, more_lists, more_notes = adjustment_actions(reads, cache)
         actions += more
         lists.update(more_lists)
         notes += more_notes
-    previous = ws.store.query("SELECT * FROM action_register WHERE period < ? ORDER BY period",
-                              [str(review)])
-    remeasured = remeasure(ws, review, previous, quarter_audit)
+    previous = register_queries.actions_before(store, str(review))
+    remeasured = remeasure(reads, review, previous, quarter_audit)
     prior_keys = set(previous["action_key"]) if len(previous) else set()
     final: list[Action] = []
     for a in actions:
@@ -456,51 +480,51 @@ def build_plan(ws: Workspace, settings: PlanSettings | None = None, *,
     plan = ActionPlan(str(review), tuple(discovery), tuple(backtest), tuple(final),
                       {**lists, "remeasured": remeasured}, tuple(notes))
     if settings.record:
-        record_plan(ws, plan, now=now)
+        record_plan(store, plan, now=now)
     return plan
 
 
-def _is_latest(ws: Workspace, review: Quarter) -> bool:
-    quarters = closed_quarters(ws)
+def _is_latest(store: DuckDBStore, review: Quarter) -> bool:
+    quarters = closed_quarters(store)
     return not quarters or str(review) >= quarters[-1]
 
 
-def plan_audit(ws: Workspace, review: Quarter | None) -> Any:
+def plan_audit(store: DuckDBStore, review: Quarter | None) -> AuditResult:
     """The audit the plan's capture actions come from (see :func:`audit_scope_note`)."""
-    if review is None or _is_latest(ws, review):
-        return ws.audit()
-    return ws.audit(until=review.end)
+    if review is None or _is_latest(store, review):
+        return DataAudit().run(store)
+    return DataAudit(deal_filter=DealFilter(until=review.end)).run(store)
 
 
-def audit_scope_note(ws: Workspace, review: Quarter | None) -> str:
+def audit_scope_note(store: DuckDBStore, review: Quarter | None) -> str:
     """Which deals the capture actions count."""
-    if review is None or _is_latest(ws, review):
+    if review is None or _is_latest(store, review):
         return ("capture actions count every deal in the store, open ones and ones without "
                 "dates included (as `winloss audit`)")
     return (f"capture actions count the deals closed (or, when open, created) up to "
             f"{review.end}; deals without any date are not counted")
 
 
-def _undated_plan(ws: Workspace, settings: PlanSettings, *,
+def _undated_plan(store: DuckDBStore, settings: PlanSettings, *,
                   extra_actions: list[Action] | None,
                   lists: dict[str, list[dict[str, Any]]] | None,
-                  analysis: dict[str, Any] | None,
-                  cache: Callable[[str, Callable[[], Any]], Any] | None) -> ActionPlan:
+                  analysis: ConcentrationResult | None,
+                  cache: Cache | None, source: DealSource) -> ActionPlan:
     """The plan of a store without close dates: capture fixes, rules judged in sample, the
     adjustments; no backtest, no quarterly register (both need quarters)."""
-    closed = ws.closed_deals()
+    closed = source.closed_deals()
     if closed.empty:
         raise InsufficientDataError("no closed deals: the plan needs won and lost deals")
     notes = ["the deals have no close dates: rules are judged in sample on every closed deal "
              "(a backtest needs earlier quarters), and the plan is not recorded in the quarterly "
              "register (it is kept per quarter)"]
-    audit = cache("audit", lambda: plan_audit(ws, None)) if cache is not None \
-        else plan_audit(ws, None)
-    notes.append(audit_scope_note(ws, None))
+    audit = (cache("audit", lambda: plan_audit(store, None)) if cache is not None
+             else plan_audit(store, None))
+    notes.append(audit_scope_note(store, None))
     rejected: list[dict[str, Any]] = []
     try:
-        actions, qdata = qualification_actions(ws, settings, None, [], [], notes, analysis)
-        rejected = list(qdata.get("rules_not_proposed", []))
+        actions, _, rejected = qualification_actions(store, settings, None, [], [], notes,
+                                                     analysis, source=source)
     except WinlossError as exc:
         actions = []
         notes.append(f"no qualification rules: {exc}")
@@ -510,7 +534,7 @@ def _undated_plan(ws: Workspace, settings: PlanSettings, *,
     if settings.adjustments:
         from winloss.plan.adjustments import adjustment_actions
 
-        more, more_lists, more_notes = adjustment_actions(ws, cache)
+        more, more_lists, more_notes = adjustment_actions(source, cache)
         actions += more
         all_lists.update(more_lists)
         notes += more_notes
@@ -518,23 +542,13 @@ def _undated_plan(ws: Workspace, settings: PlanSettings, *,
                       tuple(notes))
 
 
-def record_plan(ws: Workspace, plan: ActionPlan, *, now: dt.datetime | None = None) -> None:
+def record_plan(store: DuckDBStore, plan: ActionPlan, *, now: dt.datetime | None = None) -> None:
     """Write the plan's actions to the register (idempotent per period and key), recorded at
     ``now`` (default: the current local time)."""
-    con = ws.store.con
     now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM action_register WHERE period = ?", [plan.period])
-        for a in plan.actions:
-            con.execute(
-                "INSERT INTO action_register VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [plan.period, a.key, a.kind, a.title, a.status,
-                 dumps({"conditions": a.evidence.get("conditions", []),
-                        "action": a.evidence.get("action"),
-                        "share": a.evidence.get("share")}, indent=None),
-                 dumps(a.measured, indent=None), now])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    rows = [[plan.period, a.key, a.kind, a.title, a.status,
+             dumps({"conditions": a.evidence.get("conditions", []),
+                    "action": a.evidence.get("action"),
+                    "share": a.evidence.get("share")}, indent=None),
+             dumps(a.measured, indent=None), now] for a in plan.actions]
+    register_queries.replace_actions(store, plan.period, rows)

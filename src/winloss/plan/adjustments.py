@@ -9,18 +9,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from winloss.analyze.scoring.model_names import plain_model_name
-from winloss.analyze.stats.exact_tests import benjamini_hochberg, wilson_interval
+from winloss.analyze.stats.exact_tests import benjamini_hochberg
+from winloss.analyze.stats.intervals import wilson_interval
+from winloss.serialize import records
 
 if TYPE_CHECKING:
-    from winloss.plan.action_plan import Action
-    from winloss.workspace import Workspace
+    from winloss.analyze.scoring.analysis import ScoreResult
+    from winloss.analyze.scoring.evaluation import EvaluationResult
+    from winloss.analyze.targeting.analysis import TargetingResult
+    from winloss.model.deals import DealSource
+    from winloss.plan.action_plan import Action, Cache
+
+T = TypeVar("T")
 
 MIN_SEGMENT_DEALS = 30
 
@@ -49,7 +57,8 @@ def segment_calibration(predictions: pd.DataFrame, by: str = "segment") -> pd.Da
     return g.drop(columns=["variance"]).rename(columns={by: "group"}).assign(dimension=by)
 
 
-def forecast_actions(evaluation: Any) -> tuple[list[Action], list[dict[str, Any]]]:
+def forecast_actions(evaluation: EvaluationResult | None
+                     ) -> tuple[list[Action], list[dict[str, Any]]]:
     """Confidence corrections per segment (and owner) where calibration is off."""
     from winloss.plan.action_plan import Action
 
@@ -87,18 +96,19 @@ def forecast_actions(evaluation: Any) -> tuple[list[Action], list[dict[str, Any]
     return actions, rows
 
 
-def scoring_actions(leads: Any) -> list[Action]:
+def scoring_actions(leads: ScoreResult | None) -> list[Action]:
     """What the lead-scoring model (creation-time fields) weighs most."""
     from winloss.plan.action_plan import Action
 
     if leads is None:
         return []
-    data = leads.to_dict()
-    top = [i for i in data.get("importances", []) if i.get("share", 0) > 0][:5]
+    importances = leads.importances
+    top = ([i for i in records(importances) if (i.get("share") or 0) > 0][:5]
+           if "share" in importances.columns else [])
     if not top:
         return []
     words = ", ".join(f"{i['label']} ({i['share']:.0%})" for i in top)
-    model = data.get("model", {})
+    model = leads.model
     return [Action(
         key="scoring:lead-weights", kind="scoring",
         title="Score new leads on what is known at creation: " + ", ".join(
@@ -110,7 +120,7 @@ def scoring_actions(leads: Any) -> list[Action]:
         priority=1, evidence={"action": "scoring", "importances": top})]
 
 
-def targeting_actions(accounts: Any, *, top: int = 25
+def targeting_actions(accounts: TargetingResult | None, *, top: int = 25
                       ) -> tuple[list[Action], dict[str, list[dict[str, Any]]]]:
     """Target accounts (best ideal-customer fit without a win yet) and expansion candidates."""
     from winloss.plan.action_plan import Action
@@ -153,14 +163,17 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def adjustment_actions(ws: Workspace, cache: Any = None
+def adjustment_actions(source: DealSource, cache: Cache | None = None
                        ) -> tuple[list[Action], dict[str, list[dict[str, Any]]], list[str]]:
     """Forecast, scoring and targeting actions; ``cache(key, compute)`` shares model runs."""
+    from winloss.analyze.scoring.evaluation import ModelEvaluation
+    from winloss.analyze.scoring.leads import LeadScoring
+    from winloss.analyze.targeting.analysis import AccountTargeting
     from winloss.errors import WinlossError
 
     notes: list[str] = []
 
-    def get(key: str, compute: Any) -> Any:
+    def get(key: str, compute: Callable[[], T]) -> T | None:
         if cache is not None:
             return cache(key, compute)
         try:
@@ -169,9 +182,9 @@ def adjustment_actions(ws: Workspace, cache: Any = None
             notes.append(f"{key}: {exc}")
             return None
 
-    evaluation = get("evaluation", lambda: ws.evaluate_model())
-    leads = get("leads", lambda: ws.score_leads())
-    accounts = get("accounts", lambda: ws.target_accounts())
+    evaluation = get("evaluation", lambda: ModelEvaluation().run(source))
+    leads = get("leads", lambda: LeadScoring().run(source))
+    accounts = get("accounts", lambda: AccountTargeting().run(source))
     f_actions, calibration = forecast_actions(evaluation)
     t_actions, lists = targeting_actions(accounts)
     lists = {"segment_calibration": calibration, **lists}

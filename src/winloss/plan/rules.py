@@ -12,12 +12,15 @@ selling time saved (the cycle days of the avoided losses).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from winloss.errors import UsageError
+
+if TYPE_CHECKING:
+    from winloss.analyze.concentrations.result import Finding
 
 RuleAction = Literal["deprioritise", "require", "prioritise", "coach"]
 
@@ -47,7 +50,7 @@ def condition_mask(frame: pd.DataFrame, condition: dict[str, Any]) -> np.ndarray
     col = frame[field]
     missing = col.isna().to_numpy()
     if op == "is_missing":
-        return missing if value in (None, True) else ~missing
+        return np.asarray(missing if value in (None, True) else ~missing, dtype=bool)
     if op in ("==", "!="):
         if pd.api.types.is_bool_dtype(col.dtype) or isinstance(value, bool):
             target = value if isinstance(value, bool) else str(value).lower() == "true"
@@ -56,7 +59,7 @@ def condition_mask(frame: pd.DataFrame, condition: dict[str, Any]) -> np.ndarray
             eq = (col.astype(float) == float(value)).fillna(False).to_numpy(dtype=bool)
         else:
             eq = (col.astype("string") == str(value)).fillna(False).to_numpy(dtype=bool)
-        return eq if op == "==" else (~eq & ~missing)
+        return np.asarray(eq if op == "==" else (~eq & ~missing), dtype=bool)
     values = col.astype(float).to_numpy() if not pd.api.types.is_datetime64_any_dtype(
         col.dtype) else col.to_numpy()
     with np.errstate(invalid="ignore"):
@@ -66,7 +69,7 @@ def condition_mask(frame: pd.DataFrame, condition: dict[str, Any]) -> np.ndarray
         else:
             v = float(value)
             out = {"<": values < v, "<=": values <= v, ">": values > v, ">=": values >= v}[op]
-    return np.asarray(out, dtype=bool) & ~missing
+    return np.asarray(np.asarray(out, dtype=bool) & ~missing, dtype=bool)
 
 
 def conditions_mask(frame: pd.DataFrame, conditions: list[dict[str, Any]]) -> np.ndarray:
@@ -219,16 +222,24 @@ def rule_value(rows: list[BacktestQuarter]) -> dict[str, Any]:
             "pays_off": bool(saving > cost)}
 
 
-def rule_from_finding(finding: dict[str, Any], closed: pd.DataFrame, *,
+def rule_from_finding(finding: Finding, closed: pd.DataFrame, *,
                       require_max_rate_ratio: float = 0.6) -> QualificationRule:
-    """Turn one finding (documented JSON form) into a qualification rule.
+    """Turn one finding into a qualification rule (see :func:`rule_from_conditions`)."""
+    return rule_from_conditions(tuple(c.to_dict() for c in finding.conditions),
+                                finding.direction, closed, statement=finding.statement,
+                                require_max_rate_ratio=require_max_rate_ratio)
+
+
+def rule_from_conditions(conditions: tuple[dict[str, Any], ...], direction: str,
+                         closed: pd.DataFrame, *, statement: str = "",
+                         require_max_rate_ratio: float = 0.6) -> QualificationRule:
+    """A qualification rule from a finding's conditions (documented ``{field, op, value}`` form)
+    and direction.
 
     A win finding becomes ``require`` when deals outside it win at most
     ``require_max_rate_ratio`` × the overall rate on ``closed`` (dropping them costs few wins),
     otherwise ``prioritise``.
     """
-    conditions = tuple(finding["conditions"])
-    direction = finding["direction"]
     action: RuleAction
     if {c["field"] for c in conditions} <= CONTROLLABLE_FIELDS:
         action = "coach"
@@ -241,7 +252,7 @@ def rule_from_finding(finding: dict[str, Any], closed: pd.DataFrame, *,
         rate_out = won[outside].mean() if outside.any() else 1.0
         action = "require" if rate_out <= require_max_rate_ratio * won.mean() else "prioritise"
     key = rule_key(action, conditions)
-    return QualificationRule(key, action, conditions, finding.get("statement", ""), direction)
+    return QualificationRule(key, action, conditions, statement, direction)
 
 
 def rule_key(action: str, conditions: tuple[dict[str, Any], ...]) -> str:

@@ -18,10 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from winloss.model.period import Quarter
-from winloss.workspace import Workspace
+from winloss.plan.action_plan import ActionPlan
+from winloss.store.cached_source import CachedDealSource
+from winloss.store.summary_queries import latest_closed_quarter as _latest_quarter
+from winloss.store.summary_queries import outcome_counts
+
+if TYPE_CHECKING:
+    from winloss.model.period import Quarter
+    from winloss.store.duckdb_store import DuckDBStore
+
+T = TypeVar("T")
 
 #: Report sections in order, as "module:function".
 SECTIONS: list[str] = [
@@ -63,20 +71,32 @@ class Section:
 
 
 class ReportContext:
-    """What sections share: the workspace, the quarter, and analyses computed once on demand.
+    """What sections share: the store, the quarter, the clock, and analyses computed once on
+    demand.
 
-    ``quarter`` is ``None`` for a store whose deals have no close dates: only
-    :data:`UNDATED_SECTIONS` are built then."""
+    ``source`` is a :class:`~winloss.store.cached_source.CachedDealSource` over the store: the
+    deals frame, the field catalog and the related tables are read once per report, and a win
+    model fitted by one analysis (e.g. the evaluation's time split) is reused by another that
+    fits the same model on the same deals (the forecast backtest). ``quarter`` is ``None`` for a
+    store whose deals have no close dates: only :data:`UNDATED_SECTIONS` are built then.
+    """
 
-    def __init__(self, ws: Workspace, quarter: Quarter | None,
+    def __init__(self, store: DuckDBStore, quarter: Quarter | None,
                  now: dt.datetime | None = None) -> None:
-        self.ws = ws
+        self.store = store
+        self.source = CachedDealSource(store)
         self.quarter = quarter
         self.now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
         self._cache: dict[str, Any] = {}
         self.notes: list[str] = []
 
-    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+    @property
+    def plan(self) -> ActionPlan | None:
+        """The action plan, if a section built it."""
+        value = self._cache.get("plan")
+        return value if isinstance(value, ActionPlan) else None
+
+    def cached(self, key: str, compute: Callable[[], T], /) -> T | None:
         """Compute ``key`` once; a failure becomes a note, and ``None``, rather than no report."""
         if key not in self._cache:
             from winloss.errors import WinlossError
@@ -88,7 +108,8 @@ class ReportContext:
             except WinlossError as exc:
                 self.notes.append(f"{key}: {exc}")
                 self._cache[key] = None
-        return self._cache[key]
+        value: T | None = self._cache[key]
+        return value
 
 
 @dataclass(frozen=True)
@@ -100,6 +121,8 @@ class QuarterlyReport:
     generated_at: str
     sections: tuple[Section, ...]
     notes: tuple[str, ...] = field(default=())
+    #: The action plan of the plan section (``None`` when it could not be built).
+    plan: ActionPlan | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,14 +156,13 @@ class QuarterlyReport:
         return p
 
 
-def latest_closed_quarter(ws: Workspace) -> Quarter | None:
+def latest_closed_quarter(store: DuckDBStore) -> Quarter | None:
     """The most recent quarter with closed deals."""
-    row = ws.store.con.execute(
-        "SELECT max(quarter) FROM deals_enriched WHERE outcome IN ('won','lost')").fetchone()
-    return ws.quarter(row[0]) if row and row[0] else None
+    name = _latest_quarter(store)
+    return store.quarter(name) if name else None
 
 
-def build_report(ws: Workspace, quarter: str | Quarter | None = None, *,
+def build_report(store: DuckDBStore, quarter: str | Quarter | None = None, *,
                  now: dt.datetime | None = None) -> QuarterlyReport:
     """Build the quarterly report for ``quarter`` (default: the latest quarter with closes).
 
@@ -149,16 +171,15 @@ def build_report(ws: Workspace, quarter: str | Quarter | None = None, *,
     """
     from winloss.errors import InsufficientDataError
 
-    q = ws.quarter(quarter) if isinstance(quarter, str) else quarter
+    q = store.quarter(quarter) if isinstance(quarter, str) else quarter
     if q is None:
-        q = latest_closed_quarter(ws)
+        q = latest_closed_quarter(store)
     targets = SECTIONS
     now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
-    ctx = ReportContext(ws, q, now)
+    ctx = ReportContext(store, q, now)
     if q is None:
-        row = ws.store.con.execute(
-            "SELECT count(*) FROM deals WHERE outcome IN ('won', 'lost')").fetchone()
-        if not row or not row[0]:
+        counts = outcome_counts(store)
+        if not counts.get("won", 0) + counts.get("lost", 0):
             raise InsufficientDataError("the store has no closed deals; import won and lost "
                                         "deals (or run `winloss demo`)")
         targets = [t for t in SECTIONS if t in UNDATED_SECTIONS]
@@ -173,9 +194,9 @@ def build_report(ws: Workspace, quarter: str | Quarter | None = None, *,
         if section is not None:
             sections.append(section)
     return QuarterlyReport(
-        period=str(q) if q is not None else "all closed deals", store=ws.path,
+        period=str(q) if q is not None else "all closed deals", store=store.path,
         generated_at=now.isoformat(),
-        sections=tuple(sections), notes=tuple(ctx.notes),
+        sections=tuple(sections), notes=tuple(ctx.notes), plan=ctx.plan,
     )
 
 

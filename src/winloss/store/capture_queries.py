@@ -14,7 +14,7 @@ from and when it was captured.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 
@@ -306,13 +306,23 @@ def interviews_per_segment(store: DuckDBStore) -> pd.DataFrame:
 
 
 # -- users ------------------------------------------------------------------------------------
-def get_user(store: DuckDBStore, username: str) -> dict[str, Any] | None:
+class UserRecord(TypedDict):
+    """A web-app account as stored (the password only as its argon2 hash)."""
+
+    username: str
+    password_hash: str
+    role: str
+    owner_name: str | None
+
+
+def get_user(store: DuckDBStore, username: str) -> UserRecord | None:
     row = store.con.execute(
         "SELECT username, password_hash, role, owner_name FROM users WHERE username = ?", [username]
     ).fetchone()
     if row is None:
         return None
-    return {"username": row[0], "password_hash": row[1], "role": row[2], "owner_name": row[3]}
+    return UserRecord(username=str(row[0]), password_hash=str(row[1]), role=str(row[2]),
+                      owner_name=None if row[3] is None else str(row[3]))
 
 
 def upsert_user(

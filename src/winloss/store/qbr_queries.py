@@ -34,6 +34,13 @@ def available(store: DuckDBStore, names: frozenset[str]) -> list[str]:
     return sorted(names & _columns(store))
 
 
+def deal_count(store: DuckDBStore, where: str, params: list[Any]) -> int:
+    """Deals in scope (``where`` from ``store.filter_sql``)."""
+    return int(
+        store.query(f"SELECT count(*) AS n FROM deals_enriched WHERE {where}", params)["n"].iloc[0]
+    )
+
+
 def outcome_counts(
     store: DuckDBStore, by: list[str], where: str, params: list[Any]
 ) -> pd.DataFrame:

@@ -32,13 +32,13 @@ def _render(name: str) -> Any:
     with access.workspace(str(current_app.config["WINLOSS_DB"])) as ws:
         try:
             wanted = request.args.get("quarter")
-            q = ws.quarter(wanted) if wanted else latest_closed_quarter(ws)
+            q = ws.quarter(wanted) if wanted else latest_closed_quarter(ws.store)
         except WinlossError as exc:
             notes.append(str(exc))
             q = None
         if q is not None:
             period = str(q)
-            ctx = ReportContext(ws, q, dt.datetime.now().replace(microsecond=0))
+            ctx = ReportContext(ws.store, q, dt.datetime.now().replace(microsecond=0))
             for key in keys:
                 build = importlib.import_module(f"winloss.report.sections.{key}").build
                 section = build(ctx)

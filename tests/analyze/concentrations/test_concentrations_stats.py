@@ -24,9 +24,9 @@ from winloss.analyze.stats.exact_tests import (
     hypergeometric_z,
     interaction_z,
     simes,
-    wilson_interval,
     within_family_bh,
 )
+from winloss.analyze.stats.intervals import wilson_interval
 
 
 def _random_tables(rng: np.random.Generator, count: int, max_total: int) -> np.ndarray:

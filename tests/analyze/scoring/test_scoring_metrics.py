@@ -18,8 +18,8 @@ from winloss.analyze.stats.calibration import (
     log_loss,
     reliability_curve,
     score_predictions,
-    wilson_interval,
 )
+from winloss.analyze.stats.intervals import wilson_interval
 
 
 @pytest.fixture

@@ -29,14 +29,10 @@ share ≥ 10 %; ``medium`` when share ≥ 5 %, or weight ≥ 3 with share ≥ 1 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import json
-import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-import numpy as np
 import pandas as pd
 
 from winloss.analyze.audit.checks import (
@@ -59,7 +55,10 @@ from winloss.analyze.audit.deal_record_checks import (
 )
 from winloss.analyze.audit.stage_history_checks import stage_checks
 from winloss.analyze.audit.vocabulary_drift import CategoricalColumn, vocabulary_check
+from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.model.schema import DEALS
+from winloss.serialize import plain
+from winloss.store import audit_queries as aq
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealFilter
@@ -112,28 +111,8 @@ def rank_issues(issues: list[AuditIssue]) -> tuple[AuditIssue, ...]:
     return tuple(dataclasses.replace(i, rank=r) for r, i in enumerate(scored, start=1))
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | np.ndarray):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return [_jsonable(r) for r in obj.to_dict(orient="records")]
-    if isinstance(obj, np.bool_ | bool):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if obj is None or obj is pd.NA or obj is pd.NaT:
-        return None
-    if isinstance(obj, pd.Timestamp | dt.date | dt.datetime):
-        return obj.isoformat()
-    return obj
-
-
 @dataclass(frozen=True, eq=False)
-class AuditResult:
+class AuditResult(AnalysisResult):
     """What the audit found: the ranked fix list, the detail tables and the inputs.
 
     Attributes
@@ -141,7 +120,8 @@ class AuditResult:
     issues
         The fix list, ranked (``rank`` 1 first).
     inputs
-        Deals and closed deals audited, their dates, the filter, the settings and the version.
+        Deals audited (``n``), the period and filter, the version; in ``details`` the closed
+        deals, their dates, the settings and the weights.
     notes
         Checks that could not run, and why.
     completeness, completeness_by_owner, …
@@ -150,7 +130,7 @@ class AuditResult:
     """
 
     issues: tuple[AuditIssue, ...]
-    inputs: dict[str, Any]
+    inputs: AnalysisInputs
     notes: tuple[str, ...]
     tables: dict[str, pd.DataFrame] = field(repr=False)
 
@@ -180,18 +160,25 @@ class AuditResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Inputs, notes, the ranked issues and every detail table as records."""
-        data: dict[str, Any] = _jsonable({
+        data: dict[str, Any] = plain({
             "kind": "audit",
-            "inputs": self.inputs,
+            "inputs": self.inputs.to_dict(),
             "notes": list(self.notes),
             "issues": [i.to_dict() for i in self.issues],
             "tables": {name: self.tables.get(name, pd.DataFrame()) for name in DETAIL_TABLES},
         })
         return data
 
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """The result as JSON text (NaN as ``null``)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+class AuditOptions(TypedDict, total=False):
+    """Keyword settings of :class:`DataAudit` besides the filter."""
+
+    fresh_days: int
+    min_close_date_pushes: int
+    blocking_completeness: float
+    usual_stage_share: float
+    min_owner_deals: int
+    max_detail_rows: int
 
 
 @dataclass(frozen=True)
@@ -228,14 +215,8 @@ class DataAudit:
         """Audit the deals of ``store`` in scope; returns the ranked fix list and detail tables."""
         from winloss import __version__
 
-        # DuckDB draws a progress bar on the terminal for long queries: never from a library
-        progress = store.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
-        store.con.execute("SET enable_progress_bar = false")
-        try:
+        with aq.progress_bar_off(store):
             return self._run(store, __version__)
-        finally:
-            if progress and progress[0]:
-                store.con.execute("SET enable_progress_bar = true")
 
     def _run(self, store: DuckDBStore, version: str) -> AuditResult:
         scope = self.scope(store)
@@ -260,20 +241,17 @@ class DataAudit:
             tables.update(o.tables)
             issues += o.issues
             notes += o.notes
-        facts = scope.query(store, (
-            "SELECT count(*) AS deals, count(*) FILTER (WHERE outcome IN ('won', 'lost')) "
-            "AS closed, min(created_at) AS created_from, max(created_at) AS created_to, "
-            "min(closed_at) AS closed_from, max(closed_at) AS closed_to FROM scope")).iloc[0]
+        facts = aq.scope_facts(store, scope)
         settings = {k: v for k, v in dataclasses.asdict(self).items() if k != "deal_filter"}
         flt = self.deal_filter
-        inputs = {
-            "deals": int(facts["deals"]), "closed_deals": int(facts["closed"]),
-            "created": [_date(facts["created_from"]), _date(facts["created_to"])],
-            "closed": [_date(facts["closed_from"]), _date(facts["closed_to"])],
-            "filter": flt.describe() if flt is not None else {},
-            "settings": settings, "weights": dict(IMPORTANCE_WEIGHTS),
-            "blocking_factor": BLOCKING_FACTOR, "version": version,
-        }
+        inputs = AnalysisInputs.of(
+            int(facts["deals"]), period=period_of(flt), flt=flt,
+            deals=int(facts["deals"]), closed_deals=int(facts["closed"]),
+            created=[_date(facts["created_from"]), _date(facts["created_to"])],
+            closed=[_date(facts["closed_from"]), _date(facts["closed_to"])],
+            filter=flt.describe() if flt is not None else {},
+            settings=settings, weights=dict(IMPORTANCE_WEIGHTS),
+            blocking_factor=BLOCKING_FACTOR)
         return AuditResult(issues=rank_issues(issues), inputs=inputs, notes=tuple(notes),
                            tables=tables)
 
@@ -287,9 +265,7 @@ class DataAudit:
 
     @staticmethod
     def _columns(store: DuckDBStore) -> tuple[list[DealColumn], list[CategoricalColumn], list[str]]:
-        present = set(store.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'deals'"
-        )["column_name"])
+        present = aq.deal_table_columns(store)
         wanted = [*SPICED_FIELDS, *OUTCOME_CRITICAL_FIELDS, *KEY_FIELDS]
         deal_cols = [DealColumn(n, DEALS.field(n).dtype, field_importance(n))
                      for n in wanted if n in present]

@@ -11,20 +11,24 @@ and capped lists of example deals.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from winloss.model.schema import DEALS, SPICED_GROUPS
+from winloss.store import audit_queries as aq
+
+# shared with the other checks
+from winloss.store.audit_queries import CLOSED as CLOSED
+from winloss.store.audit_queries import NO_OWNER as NO_OWNER
+from winloss.store.audit_queries import NO_QUARTER as NO_QUARTER
+from winloss.store.audit_queries import Scope as Scope
+from winloss.store.audit_queries import q as q
 
 if TYPE_CHECKING:
     from winloss.store.duckdb_store import DuckDBStore
 
-CLOSED = "outcome IN ('won', 'lost')"
-NO_OWNER = "(no owner)"
-NO_QUARTER = "(no close date)"
 
 GROUP_LABELS = {"situation": "Situation", "pain": "Pain", "impact": "Impact",
                 "critical_event": "Critical event", "decision": "Decision"}
@@ -48,27 +52,6 @@ _UNBLOCKS_BY_FIELD = {
     "loss_reason": "comparing stated loss reasons with the discovered ones",
     "win_reason": "comparing stated win reasons with the discovered ones",
 }
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The deals an audit looks at: a condition on ``deals_enriched`` and its parameters."""
-
-    condition: str = "TRUE"
-    params: tuple[Any, ...] = ()
-
-    def query(self, store: DuckDBStore, body: str, params: Sequence[Any] = (),
-              *, ctes: str = "") -> pd.DataFrame:
-        """Run ``body`` with the CTE ``scope`` (and any further ``ctes``) defined."""
-        sql = f"WITH scope AS (SELECT * FROM deals_enriched WHERE {self.condition})"
-        if ctes:
-            sql += ", " + ctes
-        return store.query(f"{sql} {body}", [*self.params, *params])
 
 
 @dataclass(frozen=True)
@@ -162,11 +145,7 @@ def _pct(x: float) -> str:
 
 # -- completeness ---------------------------------------------------------------------------------
 def _filled_expr(col: DealColumn) -> str:
-    value = f"nullif(trim({q(col.name)}), '')" if col.textual else q(col.name)
-    applies = APPLIES_TO.get(col.name)
-    if applies:
-        return f"count(CASE WHEN outcome = '{applies}' THEN {value} END)"
-    return f"count({value})"
+    return aq.filled_count(col.name, textual=col.textual, applies_to=APPLIES_TO.get(col.name))
 
 
 def completeness(store: DuckDBStore, scope: Scope, columns: list[DealColumn], *,
@@ -178,15 +157,8 @@ def completeness(store: DuckDBStore, scope: Scope, columns: list[DealColumn], *,
     out = CheckOutput()
     if not columns:
         return out
-    filled = ", ".join(f"{_filled_expr(c)} AS c{i}" for i, c in enumerate(columns))
-    base = ("count(*) AS closed, count(*) FILTER (WHERE outcome = 'won') AS won, "
-            "count(*) FILTER (WHERE outcome = 'lost') AS lost, " + filled)
     # one scan: the whole team, per owner and per quarter as grouping sets
-    grouped = scope.query(store, (
-        f"SELECT coalesce(owner, '{NO_OWNER}') AS owner, "
-        f"coalesce(quarter, '{NO_QUARTER}') AS quarter, grouping(owner) AS by_all_owners, "
-        f"grouping(quarter) AS by_all_quarters, {base} FROM scope WHERE {CLOSED} "
-        "GROUP BY GROUPING SETS ((), (owner), (quarter)) ORDER BY owner, quarter"))
+    grouped = aq.completeness_counts(store, scope, [_filled_expr(c) for c in columns])
     everyone = (grouped["by_all_owners"] == 1) & (grouped["by_all_quarters"] == 1)
     frames = {"overall": grouped[everyone],
               "owner": grouped[(grouped["by_all_owners"] == 0)],
@@ -278,13 +250,8 @@ def _group_issue(store: DuckDBStore, scope: Scope, group: str, fields: pd.DataFr
                  blocking_below: float) -> AuditIssue:
     """One issue for the partly blank fields of a SPICED group: deals with any of them blank."""
     names = fields["field"].tolist()
-    blank = " OR ".join(
-        f"nullif(trim({q(n)}), '') IS NULL" if DEALS.field(n).dtype in ("string", "category")
-        else f"{q(n)} IS NULL" for n in names)
-    per_owner = scope.query(store, (
-        f"SELECT coalesce(owner, '{NO_OWNER}') AS owner, count(*) AS closed, "
-        f"count(*) FILTER (WHERE {blank}) AS blank FROM scope WHERE {CLOSED} "
-        "GROUP BY 1 ORDER BY blank DESC, owner"))
+    per_owner = aq.blank_by_owner(
+        store, scope, [(n, DEALS.field(n).dtype in ("string", "category")) for n in names])
     counts = per_owner[["closed", "blank"]].sum()
     culprits = _concentrated_in(per_owner)
     blocked = fields[fields["completeness"] < blocking_below]["field"].tolist()
@@ -367,29 +334,11 @@ FRESHNESS_BINS = ((0, 1, "0–1 days"), (2, 7, "2–7 days"), (8, 14, "8–14 da
                   (15, 30, "15–30 days"), (31, 60, "31–60 days"), (61, 90, "61–90 days"),
                   (91, None, "over 90 days"))
 
-_CAPTURE_CTES = (
-    "cap AS (SELECT deal_id, CAST(min(captured_at) AS DATE) AS first_capture FROM captures "
-    "GROUP BY deal_id), "
-    "fresh AS (SELECT s.deal_id, coalesce(s.owner, '" + NO_OWNER + "') AS owner, s.closed_at, "
-    "least(CAST(s.captured_at AS DATE), cap.first_capture) AS captured, "
-    "date_diff('day', s.closed_at, least(CAST(s.captured_at AS DATE), cap.first_capture)) AS days "
-    "FROM scope s LEFT JOIN cap USING (deal_id) WHERE s." + CLOSED + " AND s.closed_at IS NOT NULL)"
-)
-
-
 def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
                       min_owner_deals: int) -> CheckOutput:
     """Days from close to the first capture (deals.captured_at or the captures table)."""
     out = CheckOutput()
-    per_owner = scope.query(store, (
-        "SELECT owner, count(*) AS closed, count(captured) AS captured, "
-        "count(*) FILTER (WHERE days < 0) AS before_close, "
-        "median(days) FILTER (WHERE days >= 0) AS median_days, "
-        "quantile_cont(days, 0.9) FILTER (WHERE days >= 0) AS p90_days, "
-        "count(*) FILTER (WHERE days BETWEEN 0 AND ?) AS within_window, "
-        "count(*) FILTER (WHERE days > ?) AS late "
-        "FROM fresh GROUP BY ROLLUP (owner) ORDER BY owner NULLS LAST"),
-        [fresh_days, fresh_days], ctes=_CAPTURE_CTES)
+    per_owner = aq.freshness_by_owner(store, scope, fresh_days)
     per_owner["owner"] = per_owner["owner"].fillna("(all)")
     per_owner[f"share_within_{fresh_days}_days"] = (
         per_owner["within_window"] / (per_owner["captured"] - per_owner["before_close"]))
@@ -398,12 +347,7 @@ def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
         out.notes.append("capture freshness: no closed deals with a close date in scope")
         return out
     t = team.iloc[0]
-    bins = ", ".join(
-        f"count(*) FILTER (WHERE days BETWEEN {lo} AND {hi if hi is not None else 10**9})"
-        f" AS b{i}" for i, (lo, hi, _) in enumerate(FRESHNESS_BINS))
-    dist = scope.query(store, f"SELECT count(*) FILTER (WHERE days < 0) AS before, {bins}, "
-                       "count(*) FILTER (WHERE captured IS NULL) AS never FROM fresh",
-                       ctes=_CAPTURE_CTES).iloc[0]
+    dist = aq.freshness_distribution(store, scope, [(lo, hi) for lo, hi, _ in FRESHNESS_BINS])
     labels = ["before close"] + [b[2] for b in FRESHNESS_BINS] + ["not captured"]
     values = [dist["before"]] + [dist[f"b{i}"] for i in range(len(FRESHNESS_BINS))] + [
         dist["never"]]
@@ -467,7 +411,5 @@ def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
 
 
 def _rest_median(store: DuckDBStore, scope: Scope, owner: str) -> float | None:
-    frame = scope.query(store, "SELECT median(days) AS m FROM fresh WHERE days >= 0 AND owner <> ?",
-                        [owner], ctes=_CAPTURE_CTES)
-    value = frame["m"].iloc[0]
+    value = aq.rest_median_days(store, scope, owner)
     return None if pd.isna(value) else float(value)

@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from winloss.analyze.audit.checks import (
-    CLOSED,
     AuditIssue,
     CheckOutput,
     Scope,
     example_ids,
     fmt_count,
-    q,
 )
+from winloss.store import audit_queries as aq
 
 if TYPE_CHECKING:
     from winloss.store.duckdb_store import DuckDBStore
@@ -25,16 +24,8 @@ if TYPE_CHECKING:
 def deal_dates(store: DuckDBStore, scope: Scope, *, max_rows: int) -> CheckOutput:
     """Deals created already closed (created = closed) and closed before they were created."""
     out = CheckOutput()
-    counts = scope.query(store, (
-        f"SELECT count(*) FILTER (WHERE {CLOSED}) AS closed, "
-        f"count(*) FILTER (WHERE {CLOSED} AND created_at = closed_at) AS created_closed, "
-        "count(*) FILTER (WHERE closed_at < created_at) AS closed_before_created FROM scope")
-    ).iloc[0]
-    detail = scope.query(store, (
-        "SELECT deal_id, owner, outcome, created_at, closed_at, CASE WHEN closed_at < created_at "
-        "THEN 'closed before created' ELSE 'created already closed' END AS problem FROM scope "
-        f"WHERE ({CLOSED} AND created_at = closed_at) OR closed_at < created_at "
-        "ORDER BY problem, deal_id LIMIT ?"), [max_rows])
+    counts = aq.date_problem_counts(store, scope).iloc[0]
+    detail = aq.date_problem_deals(store, scope, max_rows)
     out.tables["date_problems"] = detail
     closed = int(counts["closed"])
     n = int(counts["created_closed"])
@@ -69,22 +60,14 @@ def back_dated(store: DuckDBStore, scope: Scope) -> CheckOutput:
     deal was created, captures before it closed."""
     out = CheckOutput()
     sources = (
-        ("stage_history", "stage entries before the deal was created",
-         "SELECT h.deal_id FROM stage_history h JOIN scope s USING (deal_id) "
-         "WHERE CAST(h.entered_at AS DATE) < s.created_at"),
-        ("activities", "activities before the deal was created",
-         "SELECT a.deal_id FROM activities a JOIN scope s USING (deal_id) "
-         "WHERE CAST(a.occurred_at AS DATE) < s.created_at"),
-        ("captures", "captures made before the deal closed",
-         "SELECT c.deal_id FROM captures c JOIN scope s USING (deal_id) "
-         "WHERE CAST(c.captured_at AS DATE) < s.closed_at UNION ALL "
-         "SELECT deal_id FROM scope WHERE captured_at < closed_at"),
+        ("stage_history", "stage entries before the deal was created"),
+        ("activities", "activities before the deal was created"),
+        ("captures", "captures made before the deal closed"),
     )
-    total = int(scope.query(store, "SELECT count(*) AS n FROM scope")["n"].iloc[0])
+    total = scope.count(store)
     rows = []
-    for table, what, sql in sources:
-        found = scope.query(store, f"SELECT deal_id, count(*) AS records FROM ({sql}) "
-                            "GROUP BY deal_id ORDER BY deal_id")
+    for table, what in sources:
+        found = aq.back_dated_records(store, scope, table)
         n = len(found)
         rows.append({"source": table, "problem": what, "deals": n,
                      "records": int(found["records"].sum()) if n else 0})
@@ -104,31 +87,17 @@ def back_dated(store: DuckDBStore, scope: Scope) -> CheckOutput:
 
 
 # -- duplicates and suspicious values -------------------------------------------------------------
-def _norm_sql(expr: str) -> str:
-    return f"regexp_replace(lower(trim({expr})), '[^0-9a-z]', '', 'g')"
-
-
 def duplicates(store: DuckDBStore, scope: Scope, name_columns: list[str], *,
                max_rows: int) -> CheckOutput:
     """Deals with the same account, amount and creation date (a zero or missing amount is not
     evidence), or the same deal name at the same account (a custom name column)."""
     out = CheckOutput()
-    account = _norm_sql("coalesce(account_name, account_id)")
-    keys = [("account, amount and created date",
-             f"{account} || '|' || CAST(amount AS VARCHAR) || '|' || CAST(created_at AS VARCHAR)",
-             "amount > 0 AND created_at IS NOT NULL")]
-    for col in name_columns:
-        keys.append((f"{col} and account", f"{_norm_sql(q(col))} || '|' || {account}",
-                     f"nullif(trim({q(col)}), '') IS NOT NULL"))
-    total = int(scope.query(store, "SELECT count(*) AS n FROM scope")["n"].iloc[0])
+    keys: list[tuple[str, str | None]] = [("account, amount and created date", None)]
+    keys += [(f"{col} and account", col) for col in name_columns]
+    total = scope.count(store)
     frames = []
-    for label, key, condition in keys:
-        groups = scope.query(store, (
-            f"SELECT {key} AS dup_key, count(*) AS deals, "
-            "list(deal_id ORDER BY deal_id) AS deal_ids, count(*) OVER () AS n_groups, "
-            "sum(count(*)) OVER () AS n_deals FROM scope "
-            f"WHERE {condition} AND coalesce(account_name, account_id) IS NOT NULL "
-            "GROUP BY 1 HAVING count(*) > 1 ORDER BY deals DESC, dup_key LIMIT ?"), [max_rows])
+    for label, name_column in keys:
+        groups = aq.duplicate_groups(store, scope, name_column, max_rows)
         n_groups = int(groups["n_groups"].iloc[0]) if len(groups) else 0
         n_deals = int(groups["n_deals"].iloc[0]) if len(groups) else 0
         groups = groups.drop(columns=["n_groups", "n_deals"])
@@ -152,14 +121,7 @@ def duplicates(store: DuckDBStore, scope: Scope, name_columns: list[str], *,
 def suspicious_values(store: DuckDBStore, scope: Scope) -> CheckOutput:
     """Lost deals with amount 0, amounts at or below 0 elsewhere, deals without an account."""
     out = CheckOutput()
-    no_account = ("nullif(trim(account_name), '') IS NULL AND "
-                  "nullif(trim(account_id), '') IS NULL")
-    frame = scope.query(store, (
-        "SELECT coalesce(outcome, '(none)') AS outcome, count(*) AS deals, "
-        "count(*) FILTER (WHERE amount = 0) AS amount_zero, "
-        "count(*) FILTER (WHERE amount < 0) AS amount_negative, "
-        f"count(*) FILTER (WHERE {no_account}) AS no_account "
-        "FROM scope GROUP BY 1 ORDER BY 1"))
+    frame = aq.value_problems(store, scope)
     out.tables["suspicious_values"] = frame
     by = frame.set_index("outcome")
     total = int(frame["deals"].sum())

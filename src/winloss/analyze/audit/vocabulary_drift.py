@@ -28,8 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from winloss.analyze.audit.checks import AuditIssue, CheckOutput, Scope, q
+from winloss.analyze.audit.checks import AuditIssue, CheckOutput, Scope
 from winloss.model.schema import TABLES
+from winloss.store.audit_queries import (
+    reference_sources,
+    reference_values,
+    unmatched_values,
+    value_counts,
+)
 
 if TYPE_CHECKING:
     from winloss.store.duckdb_store import DuckDBStore
@@ -304,18 +310,11 @@ class CategoricalColumn:
     def in_deals(self) -> bool:
         return "." not in self.name
 
-    def counts_sql(self, *, distinct_deals: bool = False) -> str:
-        """Rows per value as SQL over the ``scope`` CTE: deals for a deal column; for a column of
-        another table, its rows (cheap), or its distinct deals with ``distinct_deals``."""
-        if self.in_deals:
-            return (f"SELECT {q(self.name)} AS value, count(*) AS deals FROM scope "
-                    f"WHERE {q(self.name)} IS NOT NULL GROUP BY 1")
-        table, column = self.name.split(".", 1)
-        count = "count(DISTINCT t.deal_id)" if distinct_deals else "count(*)"
-        where = f"t.{q(column)} IN (SELECT unnest(?))" if distinct_deals else "TRUE"
-        return (f"SELECT t.{q(column)} AS value, {count} AS deals FROM {q(table)} t "
-                f"JOIN scope USING (deal_id) WHERE t.{q(column)} IS NOT NULL AND {where} "
-                "GROUP BY 1")
+    def counts(self, store: DuckDBStore, scope: Scope,
+               distinct_deals_of: list[str] | None = None) -> pd.DataFrame:
+        """Rows per value in scope: deals for a deal column; for a column of another table, its
+        rows (cheap), or the distinct deals of the values ``distinct_deals_of``."""
+        return value_counts(store, scope, self.name, distinct_deals_of)
 
 
 def _styled(term: str, like: str) -> str:
@@ -387,16 +386,16 @@ def vocabulary_check(store: DuckDBStore, scope: Scope,
     """Vocabulary drift and typos in every categorical column, and values missing from the
     reference files joined at import."""
     out = CheckOutput()
-    refs = store.query("SELECT field, value, source FROM reference_values")
-    unmatched = store.query("SELECT field, value FROM unmatched_values")
-    total = int(scope.query(store, "SELECT count(*) AS n FROM scope")["n"].iloc[0])
+    refs = reference_values(store)
+    unmatched = unmatched_values(store)
+    total = scope.count(store)
     files = reference_files(store)
     names = {c.name for c in columns}
     extra = [CategoricalColumn(f, "key", known_terms=False)
              for f in sorted(set(refs["field"])) if f not in names]
     rows: list[dict[str, Any]] = []
     for column in [*columns, *extra]:
-        counts_frame = scope.query(store, column.counts_sql())
+        counts_frame = column.counts(store, scope)
         counts = dict(zip(counts_frame["value"].astype(str), counts_frame["deals"].astype(int),
                           strict=True))
         if not counts:
@@ -422,7 +421,7 @@ def _count_deals(store: DuckDBStore, scope: Scope, column: CategoricalColumn,
                  variants: list[Variant]) -> list[Variant]:
     """Variants of a stage or activity column found on row counts, with their deals counted."""
     values = sorted({v.value for v in variants} | {v.suggested for v in variants if v.suggested})
-    frame = scope.query(store, column.counts_sql(distinct_deals=True), [values])
+    frame = column.counts(store, scope, distinct_deals_of=values)
     deals = dict(zip(frame["value"].astype(str), frame["deals"].astype(int), strict=True))
     return [dataclasses.replace(v, deals=deals.get(v.value, 0),
                                 suggested_deals=deals.get(v.suggested or "", 0))
@@ -434,9 +433,7 @@ def reference_files(store: DuckDBStore) -> dict[str, str]:
     preset names its lookup files; else the imported file they were joined to."""
     from winloss.model.mapping import PRESETS
 
-    rows = store.query(
-        "SELECT DISTINCT r.field, r.source, i.preset FROM reference_values r "
-        "LEFT JOIN imports i ON i.file = r.source ORDER BY r.field, r.source")
+    rows = reference_sources(store)
     out: dict[str, str] = {}
     for rec in rows.to_dict(orient="records"):
         preset = PRESETS.get(str(rec["preset"])) if rec["preset"] else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -30,8 +30,8 @@ from winloss.analyze.bowtie.funnel import (
 )
 from winloss.analyze.bowtie.stages import POST_SALE, PRE_SALE, StageMapping
 from winloss.analyze.bowtie.survival import competing_risks
-from winloss.analyze.result_json import frame_records, jsonable
 from winloss.errors import InsufficientDataError, UsageError
+from winloss.serialize import plain, records
 from winloss.store import bowtie_queries as q
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class RetentionSummary:
     def to_dict(self) -> dict[str, Any]:
         latest = self.latest
         return {
-            "curve": frame_records(self.curve),
+            "curve": records(self.curve),
             "monthly_churn": self.monthly_churn,
             "customers": self.customers,
             "churned": self.churned,
@@ -70,8 +70,8 @@ class RetentionSummary:
             "expansion": latest.get("expansion"),
             "contraction": latest.get("contraction"),
             "revenue_churn": latest.get("revenue_churn"),
-            "windows": frame_records(self.windows),
-            "by_group": frame_records(self.by_group),
+            "windows": records(self.windows),
+            "by_group": records(self.by_group),
         }
 
 
@@ -131,19 +131,19 @@ class BowtieResult(AnalysisResult):
             "lost",
             "followed_to_horizon",
         ]
-        data: dict[str, Any] = jsonable(
+        data: dict[str, Any] = plain(
             {
                 "inputs": self.inputs.to_dict(),
                 "as_of": self.as_of.isoformat(),
                 "cohort": self.cohort,
-                "stages": frame_records(self.stages[stage_keys]),
-                "cohorts": frame_records(self.cohorts),
-                "cycle": frame_records(self.cycle),
+                "stages": records(self.stages[stage_keys]),
+                "cohorts": records(self.cohorts),
+                "cycle": records(self.cycle),
                 "retention": self.retention.to_dict(),
-                "ltv": frame_records(self.ltv),
+                "ltv": records(self.ltv),
                 "cac": self.cac,
                 "loops": self.loops,
-                "unmapped_stages": frame_records(self.unmapped_stages),
+                "unmapped_stages": records(self.unmapped_stages),
                 "metrics": {
                     m.name: {"label": m.label, "unit": m.unit}
                     for m in metric_definitions().values()
@@ -163,6 +163,21 @@ def _store(source: DealSource) -> DuckDBStore:
             "a store (Workspace.bowtie), or use a churn table for retention only"
         )
     return source
+
+
+class BowtieOptions(TypedDict, total=False):
+    """Keyword settings of :class:`Bowtie` (the facade's ``Workspace.bowtie(**options)``)."""
+
+    cohort: str
+    since: dt.date | None
+    until: dt.date | None
+    as_of: dt.date | None
+    horizon_days: float | None
+    mapping: str | Path | StageMapping | None
+    gross_margin: float
+    annual_discount_rate: float
+    acquisition_cost: float | None
+    retention_months: int
 
 
 @dataclass(frozen=True)
@@ -547,6 +562,19 @@ CHARGE_NAMES = ("monthlycharges", "monthly_charges", "monthly_charge", "mrr", "a
 GROUP_NAMES = ("contract", "plan", "segment")
 YES = {"yes", "y", "true", "1", "churned", "t"}
 NO = {"no", "n", "false", "0", "active", "f", "retained"}
+
+
+class ChurnTableOptions(TypedDict, total=False):
+    """Keyword settings of :class:`ChurnTableBowtie`."""
+
+    tenure_column: str | None
+    churn_column: str | None
+    charge_column: str | None
+    group_column: str | None
+    gross_margin: float
+    annual_discount_rate: float
+    acquisition_cost: float | None
+    retention_months: int
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,8 @@ from winloss.analyze.bowtie.simulator import (
     parse_lever,
     project_model,
 )
-from winloss.analyze.result_json import frame_records, jsonable
 from winloss.errors import InsufficientDataError
+from winloss.serialize import plain, records
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealSource
@@ -45,7 +45,7 @@ class SimulationResult(AnalysisResult):
 
     def to_dict(self) -> dict[str, Any]:
         mc = self.monte_carlo
-        data: dict[str, Any] = jsonable(
+        data: dict[str, Any] = plain(
             {
                 "inputs": self.inputs.to_dict(),
                 "model": {
@@ -58,8 +58,8 @@ class SimulationResult(AnalysisResult):
                     "starting_mrr": self.model.starting_mrr,
                 },
                 "years": self.years,
-                "quarters": frame_records(self.quarters),
-                "levers": frame_records(self.levers),
+                "quarters": records(self.quarters),
+                "levers": records(self.levers),
                 "monte_carlo": {
                     "draws": mc.draws,
                     "level": mc.level,
@@ -163,6 +163,18 @@ def lever_table(model: GrowthModel, levers: tuple[str, ...], years: int) -> pd.D
         table.loc[single, "effect"].rank(ascending=False, method="min").astype("Int64")
     )
     return table
+
+
+class SimulateOptions(TypedDict, total=False):
+    """Keyword settings of :class:`Simulate` (the facade's ``Workspace.simulate(**options)``)."""
+
+    years: int
+    levers: tuple[str, ...]
+    target_growth: float | None
+    draws: int
+    seed: int
+    level: float
+    bowtie: Bowtie
 
 
 @dataclass(frozen=True)

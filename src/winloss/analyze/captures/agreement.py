@@ -11,7 +11,7 @@ with evidence.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -80,6 +80,11 @@ class AgreementResult(AnalysisResult):
             "by_reason": self.by_reason.to_dict(orient="records"),
             "warnings": list(self.warnings),
         }
+
+class AgreementOptions(TypedDict, total=False):
+    """Keyword settings of :class:`CaptureAgreement`."""
+
+    alpha: float
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,13 @@ class InterviewPlanResult(AnalysisResult):
             "deals": self.deals.to_dict(orient="records"),
             "warnings": list(self.warnings),
         }
+
+class InterviewPlanOptions(TypedDict, total=False):
+    """Keyword settings of :class:`InterviewPlanner`."""
+
+    window_days: int
+    limit: int
+    today: dt.date | None
 
 
 @dataclass(frozen=True)

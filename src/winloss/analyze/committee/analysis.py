@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -74,6 +74,14 @@ class _Hypothesis:
     group: RateEvidence
     rest: RateEvidence
     adjusted_odds_ratio: float | None = None
+
+class CommitteeOptions(TypedDict, total=False):
+    """Keyword settings of :class:`CommitteeAnalysis`."""
+
+    deal_id: str | None
+    alpha: float
+    min_support: int
+    as_of: dt.date | None
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,15 @@ The method (details in docs/concentrations.md):
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
+from winloss.analyze.base import AnalysisInputs, period_of
 from winloss.analyze.concentrations.adjusted_effects import fit_adjusted_effects
 from winloss.analyze.concentrations.candidate_attributes import (
     catalog_candidates,
@@ -59,8 +59,9 @@ from winloss.analyze.concentrations.related_findings import (
 from winloss.analyze.concentrations.result import ConcentrationResult, Finding, finite
 from winloss.analyze.concentrations.subgroup_search import SearchSettings, search, to_condition
 from winloss.analyze.deal_table import DealTable, NumericColumn, load_deal_table
-from winloss.analyze.stats.exact_tests import wilson_interval
+from winloss.analyze.stats.intervals import wilson_interval
 from winloss.errors import InsufficientDataError, UsageError
+from winloss.store.summary_queries import deal_import_notes
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealField, DealFilter
@@ -79,6 +80,29 @@ class _Core:
     families_selected: int
     related: list[RelatedCondition] = dataclasses.field(default_factory=list)
     related_left_off: int = 0
+
+
+class ConcentrationOptions(TypedDict, total=False):
+    """Keyword settings of :class:`ConcentrationAnalysis` besides the filter (the facade's
+    ``Workspace.analyze(flt, **options)``)."""
+
+    alpha: float
+    max_depth: int
+    min_support: int | None
+    min_support_fraction: float
+    max_cuts: int
+    range_cuts: int
+    pair_cuts: int
+    max_findings: int
+    max_overlap: float
+    min_difference: float
+    bootstrap: int
+    lookback_quarters: int
+    fields: tuple[str, ...] | None
+    exclude: tuple[str, ...]
+    ridge: float
+    record: bool
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -513,6 +537,8 @@ class ConcentrationAnalysis:
             skipped_attributes=dict(sorted(skipped.items())), quarters=quarters,
             notes=tuple(notes), warnings=tuple(warnings), settings=self.settings(),
             run_id=run_id, elapsed_seconds=round(time.perf_counter() - started, 3),
+            inputs=AnalysisInputs(n=table.n, period=period, filters=filters, version=__version__,
+                                  details={"wins": table.wins}),
             version=__version__, related=tuple(self._related_words(core, table)),
         )
 
@@ -521,9 +547,7 @@ def _file_notes(store: DuckDBStore) -> list[str]:
     """What reading a file for direct analysis noted (generated ids, no dates, duplicates)."""
     if store.path != ":memory:":
         return []
-    rows = store.con.execute("SELECT notes FROM imports WHERE table_name = 'deals' "
-                                "ORDER BY import_id").fetchall()
-    return [str(note) for (raw,) in rows for note in json.loads(raw or "[]")]
+    return deal_import_notes(store)
 
 
 def _check_sufficient(table: DealTable, flt: DealFilter | None) -> None:
@@ -540,13 +564,7 @@ def _check_sufficient(table: DealTable, flt: DealFilter | None) -> None:
 
 
 def _period_label(flt: DealFilter | None) -> str:
-    if flt is None:
-        return "all"
-    if flt.quarter:
-        return str(flt.quarter).upper()
-    if flt.since or flt.until:
-        return f"{flt.since or ''}..{flt.until or ''}"
-    return "all"
+    return period_of(flt)
 
 
 def _period_quarter(flt: DealFilter | None) -> str:

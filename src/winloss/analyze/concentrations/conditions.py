@@ -60,7 +60,7 @@ class Condition:
         with np.errstate(invalid="ignore"):
             if self.op == "between":
                 low, high = self.value
-                return (values >= low) & (values <= high)
+                return np.asarray((values >= low) & (values <= high), dtype=bool)
             comparisons = {"==": np.equal, "!=": np.not_equal, "<": np.less,
                            "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
             result = comparisons[self.op](values, self.value)

@@ -17,6 +17,12 @@ import numpy as np
 
 from winloss.analyze.concentrations.conditions import Condition, column_mask
 from winloss.analyze.deal_table import DealTable
+from winloss.serialize import dumps
+from winloss.store.register_queries import (
+    findings_recorded,
+    recorded_findings,
+    replace_findings,
+)
 
 if TYPE_CHECKING:
     from winloss.store.duckdb_store import DuckDBStore
@@ -138,17 +144,14 @@ def compare_with_previous(current: list[RegisterRow],
 
 def read_register(store: DuckDBStore, period: str) -> dict[str, RegisterRow] | None:
     """The findings recorded for ``period`` (gone ones excluded), or None if never recorded."""
-    recorded = store.con.execute(
-        "SELECT count(*) FROM findings_register WHERE period = ?", [period]).fetchone()
-    if not recorded or recorded[0] == 0:
+    if not findings_recorded(store, period):
         return None
-    rows = store.con.execute(
-        "SELECT finding_key, direction, statement, payload FROM findings_register "
-        "WHERE period = ? AND status <> 'gone'", [period]).fetchall()
     out: dict[str, RegisterRow] = {}
-    for key, direction, statement, payload in rows:
+    for key, direction, statement, payload in recorded_findings(store, period):
         data = json.loads(payload) if payload else {}
-        out[key] = RegisterRow(key, direction, statement, float(data.get("difference", 0.0)),
+        difference = data.get("difference", 0.0)  # null: NaN when recorded
+        out[key] = RegisterRow(key, direction, statement,
+                               float("nan") if difference is None else float(difference),
                                data)
     return out
 
@@ -159,29 +162,15 @@ def write_register(store: DuckDBStore, *, period: str, run_id: str, params: dict
     """Record one run and its register rows in one transaction (replacing the period's rows)."""
     now = dt.datetime.now()
     status_of = {e.key: e.status for e in entries}
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?)",
-                    [run_id, "concentrations", period, json.dumps(params, default=str),
-                     json.dumps(result, default=str), now])
-        con.execute("DELETE FROM findings_register WHERE period = ?", [period])
-        for row in current:
-            f = row.payload
-            con.execute(
-                "INSERT INTO findings_register VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?)",
-                [period, row.key, run_id, row.statement, row.direction, f["n"], f["wins"],
-                 f["win_rate"], f["ci_low"], f["ci_high"], f["lift"], f["p_value"],
-                 f["q_value"], status_of.get(row.key, "new"), json.dumps(f, default=str), now])
-        for entry in entries:
-            if entry.status == "gone":
-                con.execute(
-                    "INSERT INTO findings_register (period, finding_key, run_id, statement, "
-                    "direction, status, payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [period, entry.key, run_id, entry.statement, entry.direction, "gone",
-                     json.dumps({"difference": entry.previous_difference}), now])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    rows = []
+    for row in current:
+        f = row.payload
+        rows.append([period, row.key, run_id, row.statement, row.direction, f["n"], f["wins"],
+                     f["win_rate"], f["ci_low"], f["ci_high"], f["lift"], f["p_value"],
+                     f["q_value"], status_of.get(row.key, "new"), dumps(f, indent=None), now])
+    gone = [[period, entry.key, run_id, entry.statement, entry.direction, "gone",
+             dumps({"difference": entry.previous_difference}, indent=None), now]
+            for entry in entries if entry.status == "gone"]
+    replace_findings(store, period=period,
+                     run=[run_id, "concentrations", period, dumps(params, indent=None),
+                          dumps(result, indent=None), now], rows=rows, gone=gone)

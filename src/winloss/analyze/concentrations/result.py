@@ -6,15 +6,13 @@ and a test pins its keys.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from winloss.analyze.base import AnalysisInputs, AnalysisResult
 from winloss.analyze.concentrations.conditions import Condition, short_text
 from winloss.analyze.concentrations.findings_register import QuarterRate, RegisterEntry
 
@@ -106,7 +104,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class ConcentrationResult:
+class ConcentrationResult(AnalysisResult):
     """What one concentration analysis found, and the inputs it found it in."""
 
     period: str
@@ -129,6 +127,7 @@ class ConcentrationResult:
     settings: dict[str, Any]
     run_id: str | None
     elapsed_seconds: float
+    inputs: AnalysisInputs
     version: str = field(default="")
     related: tuple[Finding, ...] = ()
 
@@ -200,18 +199,8 @@ class ConcentrationResult:
             "run_id": self.run_id,
             "version": self.version,
             "elapsed_seconds": self.elapsed_seconds,
+            "inputs": self.inputs.to_dict(),
         }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, default=_json_default, allow_nan=False)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, dt.date | dt.datetime):
-        return obj.isoformat()
-    return str(obj)
 
 
 def finite(value: float | None) -> float | None:

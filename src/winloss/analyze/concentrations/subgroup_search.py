@@ -114,11 +114,11 @@ def _choose_cuts(distinct: FloatArray, cumulative: FloatArray, max_cuts: int) ->
     """Every distinct value but the largest when there are few; else the values at evenly spaced
     quantiles (inverted CDF), so ``x <= cut`` never holds for every deal."""
     if distinct.size - 1 <= max_cuts:
-        return distinct[:-1].astype(np.float64)
+        return np.asarray(distinct[:-1], dtype=np.float64)
     targets = cumulative[-1] * np.arange(1, max_cuts + 1) / (max_cuts + 1)
     chosen = np.unique(np.searchsorted(cumulative, targets, side="left"))
     chosen = chosen[chosen < distinct.size - 1]
-    return distinct[chosen].astype(np.float64)
+    return np.asarray(distinct[chosen], dtype=np.float64)
 
 
 def numeric_codes(values: FloatArray, max_cuts: int) -> tuple[FloatArray, NDArray[np.int32]]:
@@ -179,9 +179,9 @@ def coded_mask(cond: CodedCondition, attr: EncodedAttribute) -> NDArray[np.bool_
     """Deals satisfying a coded condition."""
     codes = attr.codes
     if cond.kind == "eq":
-        return codes == cond.a
+        return np.asarray(codes == cond.a, dtype=bool)
     if cond.kind == "missing":
-        return codes == attr.missing_code
+        return np.asarray(codes == attr.missing_code, dtype=bool)
     if cond.kind == "le":
         return codes <= cond.a
     if cond.kind == "gt":

@@ -24,11 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
 
+from winloss.analyze.base import AnalysisInputs, AnalysisResult
 from winloss.analyze.forecast.forecast_math import (
     AmountSampler,
     close_in_window,
@@ -37,9 +38,16 @@ from winloss.analyze.forecast.forecast_math import (
     quarter_spread,
     simulate_bookings,
 )
-from winloss.analyze.result_json import ResultMixin
-from winloss.analyze.scoring.analysis import ModelSettings, WinModel, check_enough, outcome_vector
+from winloss.analyze.scoring.analysis import (
+    Memo,
+    ModelSettings,
+    check_enough,
+    fit_win_model,
+    memo_of,
+    outcome_vector,
+)
 from winloss.errors import InsufficientDataError, UsageError
+from winloss.serialize import records
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealSource
@@ -105,7 +113,8 @@ def crm_probability(frame: pd.DataFrame) -> pd.Series | None:
 def forecast_snapshot(deals: pd.DataFrame, catalog: list[Any], *, start: dt.date, end: dt.date,
                       as_of: dt.date, history: pd.DataFrame | None = None, live: bool = True,
                       settings: ModelSettings | None = None, by: tuple[str, ...] = (),
-                      draws: int = 10_000, interval: float = 0.8, seed: int = 0) -> Snapshot:
+                      draws: int = 10_000, interval: float = 0.8, seed: int = 0,
+                      memo: Memo | None = None) -> Snapshot:
     """Forecast bookings in [``start``, ``end``] from the deals open at ``as_of``.
 
     ``live=True`` uses the open deals and their CRM close dates; ``live=False`` (backtest) rebuilds
@@ -129,7 +138,8 @@ def forecast_snapshot(deals: pd.DataFrame, catalog: list[Any], *, start: dt.date
         pipeline = deals[(created < ts) & ((closed_at >= ts) | (deals["outcome"] == "open"))]
     pipeline = pipeline.reset_index(drop=True)
     open_now = deals[deals["outcome"] == "open"]
-    model = WinModel(settings).fit(train, catalog, open_deals=open_now, importance=False)
+    model = fit_win_model(settings, train, catalog, open_deals=open_now, importance=False,
+                          memo=memo)
     caveats += model.caveats
     p_win = model.predict_frame(pipeline) if len(pipeline) else np.zeros(0)
 
@@ -238,7 +248,7 @@ def _comparison(train: pd.DataFrame, pipeline: pd.DataFrame, history: pd.DataFra
 
 
 @dataclass(frozen=True)
-class ForecastResult(ResultMixin):
+class ForecastResult(AnalysisResult):
     """Expected bookings of a quarter with P10/P50/P90, by group, beside simpler methods."""
 
     quarter: str
@@ -248,8 +258,47 @@ class ForecastResult(ResultMixin):
     comparison: pd.DataFrame
     deals: pd.DataFrame
     model: dict[str, Any]
-    inputs: dict[str, Any]
+    inputs: AnalysisInputs
     caveats: tuple[str, ...] = ()
+
+    @property
+    def n_deals(self) -> int:
+        """Open deals forecast."""
+        return int(self.totals["n_deals"])
+
+    @property
+    def expected(self) -> float:
+        """Expected bookings."""
+        return float(self.totals["expected"])
+
+    @property
+    def p10(self) -> float:
+        return float(self.totals["p10"])
+
+    @property
+    def p50(self) -> float:
+        return float(self.totals["p50"])
+
+    @property
+    def p90(self) -> float:
+        return float(self.totals["p90"])
+
+    @property
+    def expected_wins(self) -> float:
+        return float(self.totals["expected_wins"])
+
+    @property
+    def wins_p10(self) -> float:
+        return float(self.totals["wins_p10"])
+
+    @property
+    def wins_p90(self) -> float:
+        return float(self.totals["wins_p90"])
+
+    @property
+    def won_to_date(self) -> float:
+        """Bookings already won in the quarter before ``as_of``."""
+        return float(self.inputs.details["won_to_date"])
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -263,11 +312,30 @@ class ForecastResult(ResultMixin):
 
     def to_dict(self) -> dict[str, Any]:
         return {"quarter": self.quarter, "as_of": self.as_of.isoformat(), **self.totals,
-                "won_to_date": self.inputs.get("won_to_date"),
-                "by": {k: self.frame_records(v) for k, v in self.by.items()},
-                "comparison": self.frame_records(self.comparison),
-                "deals": self.frame_records(self.deals), "model": self.model,
-                "inputs": self.inputs, "caveats": list(self.caveats)}
+                "won_to_date": self.inputs.details.get("won_to_date"),
+                "by": {k: records(v) for k, v in self.by.items()},
+                "comparison": records(self.comparison),
+                "deals": records(self.deals), "model": self.model,
+                "inputs": self.inputs.to_dict(), "caveats": list(self.caveats)}
+
+
+class ForecastOptions(TypedDict, total=False):
+    """Keyword settings of :class:`Forecast` besides the quarter."""
+
+    as_of: dt.date | None
+    by: tuple[str, ...]
+    draws: int
+    interval: float
+    settings: ModelSettings
+
+
+class BacktestOptions(TypedDict, total=False):
+    """Keyword settings of :class:`ForecastBacktest`."""
+
+    quarters: tuple[str, ...]
+    draws: int
+    interval: float
+    settings: ModelSettings
 
 
 @dataclass(frozen=True)
@@ -304,14 +372,16 @@ class Forecast:
         snap = forecast_snapshot(deals, source.field_catalog(), start=q.start, end=q.end,
                                  as_of=as_of, history=history, live=True,
                                  settings=self.settings, by=self.by, draws=self.draws,
-                                 interval=self.interval, seed=self.settings.seed)
+                                 interval=self.interval, seed=self.settings.seed,
+                                 memo=memo_of(source))
         closed_at = pd.to_datetime(deals["closed_at"])
         won_now = deals[(deals["outcome"] == "won") & (closed_at >= pd.Timestamp(q.start))
                         & (closed_at < pd.Timestamp(as_of))]
-        inputs = {"store": source.path, "window": [q.start.isoformat(), q.end.isoformat()],
-                  "won_to_date": float(pd.to_numeric(won_now["amount"]).fillna(0).sum()),
-                  "won_to_date_deals": len(won_now), "draws": self.draws,
-                  "interval": self.interval}
+        inputs = AnalysisInputs.of(
+            len(snap.deals), period=str(q), store=getattr(source, "path", None),
+            window=[q.start.isoformat(), q.end.isoformat()],
+            won_to_date=float(pd.to_numeric(won_now["amount"]).fillna(0).sum()),
+            won_to_date_deals=len(won_now), draws=self.draws, interval=self.interval)
         return ForecastResult(str(q), as_of, snap.totals, snap.by, snap.comparison, snap.deals,
                               snap.model, inputs, snap.caveats)
 
@@ -334,7 +404,7 @@ def _default_as_of(deals: pd.DataFrame, q: Quarter) -> dt.date:
 
 
 @dataclass(frozen=True)
-class BacktestResult(ResultMixin):
+class BacktestResult(AnalysisResult):
     """Forecast at each past quarter's start vs what those deals actually booked."""
 
     quarters: pd.DataFrame
@@ -342,7 +412,7 @@ class BacktestResult(ResultMixin):
     wins_coverage: float
     interval: float
     errors: dict[str, float]
-    inputs: dict[str, Any]
+    inputs: AnalysisInputs
     caveats: tuple[str, ...] = ()
 
     @property
@@ -350,9 +420,9 @@ class BacktestResult(ResultMixin):
         return self.quarters
 
     def to_dict(self) -> dict[str, Any]:
-        return {"quarters": self.frame_records(self.quarters), "coverage": self.coverage,
+        return {"quarters": records(self.quarters), "coverage": self.coverage,
                 "wins_coverage": self.wins_coverage, "nominal_coverage": self.interval,
-                "mean_abs_pct_error": self.errors, "inputs": self.inputs,
+                "mean_abs_pct_error": self.errors, "inputs": self.inputs.to_dict(),
                 "caveats": list(self.caveats)}
 
 
@@ -391,7 +461,8 @@ class ForecastBacktest:
                 snap = forecast_snapshot(deals, source.field_catalog(), start=q.start, end=q.end,
                                          as_of=q.start, history=history, live=False,
                                          settings=self.settings, draws=self.draws,
-                                         interval=self.interval, seed=self.settings.seed)
+                                         interval=self.interval, seed=self.settings.seed,
+                                         memo=memo_of(source))
             except InsufficientDataError:
                 if self.quarters:
                     raise
@@ -437,7 +508,10 @@ class ForecastBacktest:
         caveats.update(bias_caveats(table, self.interval))
         return BacktestResult(
             table, float(table["in_interval"].mean()), float(table["wins_in_interval"].mean()),
-            self.interval, errors, {"store": source.path, "draws": self.draws},
+            self.interval, errors,
+            AnalysisInputs.of(int(table["n_open"].sum()),
+                              period=f"{table['quarter'].iloc[0]}..{table['quarter'].iloc[-1]}",
+                              store=getattr(source, "path", None), draws=self.draws),
             tuple(sorted(caveats)))
 
 

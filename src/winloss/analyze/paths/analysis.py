@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,27 @@ CAVEAT = (
     "Association learnt from past deals, not a causal effect: deals that took an action may "
     "have been winning already. Use the ranking to choose what to try, not as a promise."
 )
+
+
+class ChainOptions(TypedDict, total=False):
+    """Keyword settings of :class:`PathChains` besides the filter."""
+
+    by: str | None
+    order: int | None
+    max_order: int
+    silent_days: float
+    aged_days: float
+    backoff: float
+    bootstrap: int
+    seed: int
+    as_of: dt.datetime | None
+
+
+class NextActionOptions(ChainOptions, total=False):
+    """Keyword settings of :class:`NextAction` besides the filter and the deal ids."""
+
+    top: int | None
+    min_support: int
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ type in the first ``k`` (``gradient_boosting``, scikit-learn's HistGradientBoost
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -193,6 +193,20 @@ def _last_actions(table: PathTable, k: int) -> NDArray[np.object_]:
 
 def _metrics(y: FloatArray, p: FloatArray) -> dict[str, float]:
     return {"auc": auc(y, p), "brier": brier(y, p)}
+
+
+class PathEvaluationOptions(TypedDict, total=False):
+    """Keyword settings of :class:`PathEvaluation` besides the filter."""
+
+    prefixes: tuple[int, ...]
+    train_share: float
+    order: int | None
+    max_order: int
+    silent_days: float
+    aged_days: float
+    backoff: float
+    seed: int
+    censoring_guard: float | None
 
 
 @dataclass(frozen=True)

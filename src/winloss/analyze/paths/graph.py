@@ -10,7 +10,7 @@ with a 95 % Wilson interval (open deals are counted but not in the rate).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,14 @@ class GraphResult(AnalysisResult):
             "variants": self.variants.to_dict(orient="records"),
             "warnings": list(self.warnings),
         }
+
+
+class PathGraphOptions(TypedDict, total=False):
+    """Keyword settings of :class:`PathGraph` besides the filter."""
+
+    by: str | None
+    top_variants: int
+    min_edge: int
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,18 @@ from winloss.store import plg_queries as q
 
 if TYPE_CHECKING:
     from winloss.store.duckdb_store import DuckDBStore
+
+class PLGOptions(TypedDict, total=False):
+    """Keyword settings of :class:`PLGAnalysis`."""
+
+    horizon_days: int
+    windows: tuple[int, ...]
+    held_out_share: float
+    alpha: float
+    min_support: int
+    prior_usage_days: int
+    as_of: dt.date | None
+    seed: int
 
 
 @dataclass(frozen=True)

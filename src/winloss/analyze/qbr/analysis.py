@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -167,6 +167,13 @@ class QbrResult(AnalysisResult):
         }
 
 
+class QbrOptions(TypedDict, total=False):
+    """Keyword settings of :class:`QbrAnalysis` besides the filter."""
+
+    top_reasons: int
+    min_group_deals: int
+
+
 @dataclass(frozen=True)
 class QbrAnalysis:
     """Settings of the QBR tables.
@@ -192,11 +199,7 @@ class QbrAnalysis:
             if "quarter" in q.available(store, q.GROUP_COLUMNS)
             else pd.DataFrame()
         )
-        total = int(
-            store.query(f"SELECT count(*) AS n FROM deals_enriched WHERE {where}", params)[
-                "n"
-            ].iloc[0]
-        )
+        total = q.deal_count(store, where, params)
         if total == 0:
             raise InsufficientDataError(
                 "no closed deals in this scope: widen the period or import won and lost deals"

@@ -21,14 +21,15 @@ workspace and scores the open ones.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from winloss.analyze.result_json import ResultMixin
+from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.analyze.scoring.classifiers import CANDIDATES, Classifier, Logistic, make_classifier
 from winloss.analyze.scoring.features import (
     MIN_LEVEL_COUNT,
@@ -41,9 +42,10 @@ from winloss.analyze.scoring.features import (
 from winloss.analyze.scoring.leakage import find_leaks
 from winloss.analyze.stats.calibration import EPS, CalibrationMap, choose_calibration, log_loss
 from winloss.errors import InsufficientDataError
+from winloss.serialize import records
 
 if TYPE_CHECKING:
-    from winloss.model.deals import DealFilter, DealSource
+    from winloss.model.deals import DealField, DealFilter, DealSource
 
 #: Fewer closed deals than this and the model refuses to fit.
 MIN_CLOSED = 30
@@ -139,6 +141,33 @@ def check_enough(y: np.ndarray, what: str = "the win-probability model") -> None
         raise InsufficientDataError(
             f"{what} needs won and lost deals (at least {MIN_PER_CLASS} of each); there are "
             f"{wins} won and {n - wins} lost. Import deals of both outcomes.")
+
+
+#: ``memo(key, compute)``: computes once per key (see ``CachedDealSource.memo``).
+Memo = Callable[[Hashable, Callable[[], "WinModel"]], "WinModel"]
+
+
+def fit_win_model(settings: ModelSettings, closed: pd.DataFrame, catalog: list[DealField], *,
+                  open_deals: pd.DataFrame | None = None, importance: bool = True,
+                  memo: Memo | None = None) -> WinModel:
+    """``WinModel(settings).fit(...)``, shared through ``memo`` when given: two analyses of one
+    report that fit the same settings on the same deals (by id, in order) get one fit."""
+    def compute() -> WinModel:
+        return WinModel(settings).fit(closed, catalog, open_deals=open_deals,
+                                      importance=importance)
+
+    if memo is None or "deal_id" not in closed.columns:
+        return compute()
+    key = ("win_model", settings, importance, tuple(catalog), tuple(closed.columns),
+           tuple(closed["deal_id"]),
+           None if open_deals is None else tuple(open_deals["deal_id"]))
+    return memo(key, compute)
+
+
+def memo_of(source: object) -> Memo | None:
+    """The model memo of a source that keeps one (a ``CachedDealSource``), else ``None``."""
+    memo = getattr(source, "memo", None)
+    return memo if callable(memo) else None
 
 
 def _stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -265,8 +294,7 @@ class WinModel:
         oof = {name: np.zeros(len(y)) for name in [*names, "base_rate"]}
         for j in range(k):
             tr, te = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
-            tr_data = self.encoder.transform(closed.iloc[tr], training=True)
-            te_data = self.encoder.transform(closed.iloc[te], training=True)
+            tr_data, te_data = data.take(tr), data.take(te)  # = transform(closed.iloc[…])
             for name in oof:
                 oof[name][te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
         self.selection = {name: log_loss(y, v) for name, v in oof.items()}
@@ -297,11 +325,13 @@ class WinModel:
         # m-out-of-n bootstrap for very large data: refits on m deals, spread scaled by √(m/n)
         m = min(len(rows), BOOTSTRAP_MAX)
         self.bootstrap_scale = float(np.sqrt(m / len(rows)))
+        everything = self.encoder.transform(closed, training=True) if b > 0 else None
         for _ in range(b):
             pick = rows[rng.integers(0, len(rows), m)]
             if len(np.unique(y[pick])) < 2:
                 continue
-            data = self.encoder.transform(closed.iloc[pick], training=True)
+            assert everything is not None
+            data = everything.take(pick)  # = transform(closed.iloc[pick], training=True)
             self.replicas.append(self.classifier.refit_copy().fit(data, y[pick]))
 
     def _permutation_importance(self, frame: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
@@ -453,14 +483,14 @@ def phrase(factor: dict[str, Any]) -> str:
 
 # -- the analysis behind `winloss score` ---------------------------------------------------------
 @dataclass(frozen=True)
-class ScoreResult(ResultMixin):
+class ScoreResult(AnalysisResult):
     """Scores of deals: probability, interval and top factors; the model and global importances."""
 
     kind: str
     scores: pd.DataFrame
     importances: pd.DataFrame
     model: dict[str, Any]
-    inputs: dict[str, Any]
+    inputs: AnalysisInputs
     caveats: tuple[str, ...] = ()
 
     @property
@@ -468,9 +498,19 @@ class ScoreResult(ResultMixin):
         return self.scores
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "inputs": self.inputs, "model": self.model,
-                "importances": self.frame_records(self.importances),
-                "deals": self.frame_records(self.scores), "caveats": list(self.caveats)}
+        return {"kind": self.kind, "inputs": self.inputs.to_dict(), "model": self.model,
+                "importances": records(self.importances),
+                "deals": records(self.scores), "caveats": list(self.caveats)}
+
+
+class ScoringOptions(TypedDict, total=False):
+    """Keyword settings of :class:`Scoring` besides the filter."""
+
+    settings: ModelSettings
+    include_closed: bool
+    explain: bool
+    top: int
+    max_explained: int
 
 
 @dataclass(frozen=True)
@@ -490,33 +530,42 @@ class Scoring:
     """
 
     settings: ModelSettings = field(default_factory=ModelSettings)
+    deal_filter: DealFilter | None = None
     include_closed: bool = False
     explain: bool = True
     top: int = 3
     max_explained: int = 50_000
 
-    def run(self, source: DealSource, flt: DealFilter | None = None, *,
-            train_on: DealSource | None = None) -> ScoreResult:
-        """Score the deals of ``source`` with a model trained on ``train_on`` (default ``source``)."""
-        trainer = train_on or source
-        all_train = trainer.deals()
-        closed = all_train[all_train["outcome"].isin(["won", "lost"])].reset_index(drop=True)
-        open_train = all_train[all_train["outcome"] == "open"]
-        model = WinModel(self.settings).fit(closed, trainer.field_catalog(),
-                                            open_deals=open_train)
+    def run(self, source: DealSource, *, train_on: DealSource | None = None,
+            model: WinModel | None = None) -> ScoreResult:
+        """Score the deals of ``source`` (:attr:`deal_filter`) with a model trained on
+        ``train_on`` (default ``source``), or with an already fitted ``model``."""
+        flt = self.deal_filter
+        if model is None:
+            model = self.fit(train_on or source)
         targets = source.deals(flt)
         if not self.include_closed:
             targets = targets[targets["outcome"] == "open"]
         targets = targets.reset_index(drop=True)
         return score_frame(model, targets, kind="lead" if self.settings.purpose == "lead"
                            else "score", explain=self.explain, top=self.top,
-                           max_explained=self.max_explained,
-                           inputs={"store": source.path, "filter": (flt.describe() if flt else None),
+                           max_explained=self.max_explained, flt=flt,
+                           inputs={"store": getattr(source, "path", None),
+                                   "filter": (flt.describe() if flt else None),
                                    "include_closed": self.include_closed})
+
+    def fit(self, trainer: DealSource) -> WinModel:
+        """The model :meth:`run` scores with: fitted on the closed deals of ``trainer``."""
+        all_train = trainer.deals()
+        closed = all_train[all_train["outcome"].isin(["won", "lost"])].reset_index(drop=True)
+        open_train = all_train[all_train["outcome"] == "open"]
+        return WinModel(self.settings).fit(closed, trainer.field_catalog(),
+                                           open_deals=open_train)
 
 
 def score_frame(model: WinModel, targets: pd.DataFrame, *, kind: str = "score",
                 explain: bool = True, top: int = 3, max_explained: int = 50_000,
+                flt: DealFilter | None = None,
                 inputs: dict[str, Any] | None = None) -> ScoreResult:
     """Score ``targets`` with a fitted model: one row per deal, keyed by ``deal_id``."""
     caveats = list(model.caveats)
@@ -541,7 +590,8 @@ def score_frame(model: WinModel, targets: pd.DataFrame, *, kind: str = "score",
     if len(targets) == 0:
         caveats.append("no deals to score: there are no open deals (score closed ones with --all)")
     scores = scores.sort_values("probability", ascending=False, ignore_index=True)
-    info = {"n_scored": len(scores), "scored_at": dt.datetime.now().isoformat(timespec="seconds"),
-            **(inputs or {})}
+    info = AnalysisInputs.of(
+        len(scores), period=period_of(flt), flt=flt, n_scored=len(scores),
+        scored_at=dt.datetime.now().isoformat(timespec="seconds"), **(inputs or {}))
     return ScoreResult(kind=kind, scores=scores, importances=model.importances,
                        model=model.describe(), inputs=info, caveats=tuple(caveats))

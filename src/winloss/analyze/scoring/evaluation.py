@@ -15,29 +15,32 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import pandas as pd
 
-from winloss.analyze.result_json import ResultMixin
+from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.analyze.scoring.analysis import (
     MIN_CLOSED,
     MIN_PER_CLASS,
+    Memo,
     ModelSettings,
-    WinModel,
     _stratified_folds,
     check_enough,
     companion_caveat,
+    fit_win_model,
+    memo_of,
     outcome_vector,
 )
 from winloss.analyze.scoring.classifiers import BASELINES, make_classifier
 from winloss.analyze.scoring.features import FeatureEncoder
 from winloss.analyze.stats.calibration import reliability_curve, score_predictions
 from winloss.errors import UsageError
+from winloss.serialize import records
 
 if TYPE_CHECKING:
-    from winloss.model.deals import DealFilter, DealSource
+    from winloss.model.deals import DealField, DealFilter, DealSource
 
 Method = Literal["auto", "cv", "time-split"]
 #: A time split needs at least this many test deals in its quarter.
@@ -45,7 +48,7 @@ MIN_TEST = 10
 
 
 @dataclass(frozen=True)
-class EvaluationResult(ResultMixin):
+class EvaluationResult(AnalysisResult):
     """Out-of-sample metrics of the model and its baselines, and what was excluded and why."""
 
     method: str
@@ -61,11 +64,29 @@ class EvaluationResult(ResultMixin):
     reliability: pd.DataFrame
     splits: tuple[dict[str, Any], ...]
     settings: dict[str, Any]
-    inputs: dict[str, Any]
+    inputs: AnalysisInputs
     caveats: tuple[str, ...] = ()
     #: Out-of-sample predictions: deal_id, the split, segment/owner/quarter when present,
     #: probability and won — what per-segment calibration corrections are computed from.
     predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def auc(self) -> float:
+        """Out-of-sample AUC of the model (pooled test predictions)."""
+        return float(self.metrics["auc"])
+
+    @property
+    def brier(self) -> float:
+        return float(self.metrics["brier"])
+
+    @property
+    def log_loss(self) -> float:
+        return float(self.metrics["log_loss"])
+
+    @property
+    def ece(self) -> float:
+        """Expected calibration error."""
+        return float(self.metrics["ece"])
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -86,12 +107,22 @@ class EvaluationResult(ResultMixin):
             "fields_used": list(self.fields_used),
             "models_chosen": self.models,
             "calibrations_chosen": self.calibrations,
-            "reliability": self.frame_records(self.reliability),
+            "reliability": records(self.reliability),
             "splits": list(self.splits),
             "settings": self.settings,
-            "inputs": self.inputs,
+            "inputs": self.inputs.to_dict(),
             "caveats": list(self.caveats),
         }
+
+
+class EvaluationOptions(TypedDict, total=False):
+    """Keyword settings of :class:`ModelEvaluation` besides the filter."""
+
+    settings: ModelSettings
+    method: Method
+    folds: int
+    max_splits: int
+    baselines: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -114,22 +145,27 @@ class ModelEvaluation:
     """
 
     settings: ModelSettings = field(default_factory=lambda: ModelSettings(n_bootstrap=0))
+    deal_filter: DealFilter | None = None
     method: Method = "auto"
     folds: int = 5
     max_splits: int = 4
     baselines: tuple[str, ...] = BASELINES
 
-    def run(self, source: DealSource, flt: DealFilter | None = None) -> EvaluationResult:
-        """Evaluate on the closed deals of ``source`` (filtered by ``flt``)."""
+    def run(self, source: DealSource) -> EvaluationResult:
+        """Evaluate on the closed deals of ``source`` (filtered by :attr:`deal_filter`)."""
+        flt = self.deal_filter
         deals = source.deals(flt)
         closed = deals[deals["outcome"].isin(["won", "lost"])].reset_index(drop=True)
         open_deals = deals[deals["outcome"] == "open"]
-        inputs = {"store": source.path, "filter": flt.describe() if flt else None}
-        return self.run_frame(closed, source.field_catalog(), open_deals=open_deals, inputs=inputs)
+        inputs = {"store": getattr(source, "path", None),
+                  "filter": flt.describe() if flt else None}
+        return self.run_frame(closed, source.field_catalog(), open_deals=open_deals,
+                              inputs=inputs, memo=memo_of(source))
 
-    def run_frame(self, closed: pd.DataFrame, catalog: list[Any], *,
+    def run_frame(self, closed: pd.DataFrame, catalog: list[DealField], *,
                   open_deals: pd.DataFrame | None = None,
-                  inputs: dict[str, Any] | None = None) -> EvaluationResult:
+                  inputs: dict[str, Any] | None = None,
+                  memo: Memo | None = None) -> EvaluationResult:
         """Evaluate on a frame of closed deals with the workspace's field catalog."""
         if self.folds < 2:
             raise UsageError("cross-validation needs at least 2 folds")
@@ -173,7 +209,8 @@ class ModelEvaluation:
                 if c in closed.columns]
         for train, test, name in splits:
             tr, te = closed.iloc[train].reset_index(drop=True), closed.iloc[test]
-            model = WinModel(settings).fit(tr, catalog, open_deals=open_deals, importance=False)
+            model = fit_win_model(settings, tr, catalog, open_deals=open_deals,
+                                  importance=False, memo=memo)
             p = model.predict_frame(te)
             oos.append(te[keep].assign(split=name, probability=p, won=y[test]))
             if model.encoder is not None:
@@ -224,8 +261,10 @@ class ModelEvaluation:
             splits=tuple(split_info),
             settings={**settings.to_dict(), "method": self.method, "folds": self.folds,
                       "max_splits": self.max_splits},
-            inputs={"n_closed": len(y), "won": int(y.sum()), "lost": int(len(y) - y.sum()),
-                    "date_range": _date_range(closed), **(inputs or {})},
+            inputs=AnalysisInputs.of(
+                len(y), period=period_of(self.deal_filter), flt=self.deal_filter,
+                n_closed=len(y), won=int(y.sum()), lost=int(len(y) - y.sum()),
+                date_range=_date_range(closed), **(inputs or {})),
             caveats=tuple(caveats),
             predictions=pd.concat(oos, ignore_index=True) if oos else pd.DataFrame(),
         )

@@ -263,12 +263,35 @@ class FeatureEncoder:
         return float("nan")
 
 
-def _as_text(col: pd.Series) -> pd.Series:
+def _as_text_slow(col: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(col.dtype):
         col = col.astype("object").map({True: "yes", False: "no"}, na_action="ignore")
     out = col.astype("string").str.strip()
     out = out.mask(out.isna() | (out == ""), MISSING)
     return out.astype(object)
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """Values as stripped text, empty and missing as :data:`MISSING` (object Series, same index).
+
+    Equal to converting every value (``_as_text_slow``), but text and booleans are converted once
+    per distinct value and taken by factorized codes: the model encodes the same few category
+    values thousands of times per fit (folds, bootstrap refits, what-if explanations).
+    """
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return _as_text_slow(col)  # numbers print as pandas prints them
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    values = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
+    if pd.api.types.is_bool_dtype(col.dtype) and all(isinstance(v, bool) for v in values):
+        text = np.array(["yes" if v else "no" for v in values], dtype=object)
+    elif col.dtype != bool and all(type(v) is str for v in values):
+        text = np.array([v.strip() or MISSING for v in values], dtype=object)
+    else:  # mixed objects (factorize would merge True with 1): convert every value
+        return _as_text_slow(col)
+    taken = np.full(len(codes), MISSING, dtype=object)
+    present = codes >= 0
+    taken[present] = text[codes[present]]
+    return pd.Series(taken, index=col.index, name=col.name, dtype=object)
 
 
 class EncodedDeals:
@@ -279,6 +302,18 @@ class EncodedDeals:
         self.frame = frame
         self.training = training
         self.n = len(frame)
+
+    def take(self, rows: np.ndarray) -> EncodedDeals:
+        """The encoding of ``frame.iloc[rows]``, sliced from this one rather than encoded again.
+
+        Equal to ``encoder.transform(frame.iloc[rows], training=self.training)``: every encoded
+        value depends on its own deal and the fitted encoder only (the training frequency count
+        leaves out the deal itself, whichever deals are beside it).
+        """
+        sub = EncodedDeals(self.encoder, self.frame.iloc[rows], self.training)
+        sub.__dict__["_numeric_values"] = {k: v[rows] for k, v in self._numeric_values.items()}
+        sub.__dict__["_category_codes"] = {k: v[rows] for k, v in self._category_codes.items()}
+        return sub
 
     @cached_property
     def _numeric_values(self) -> dict[str, np.ndarray]:
@@ -334,7 +369,25 @@ class EncodedDeals:
 
     @cached_property
     def onehot(self) -> sparse.csr_matrix:
-        """Sparse one-hot matrix of :attr:`codes` for logistic regression."""
+        """Sparse one-hot matrix of :attr:`codes` for logistic regression.
+
+        Built directly in CSR form: every row holds exactly one 1 per feature, in feature order,
+        so the arrays equal those of stacking one block per feature (``_onehot_stacked``).
+        """
+        if not self.codes:
+            return sparse.csr_matrix((self.n, 0))
+        widths = np.array([k for _, k in self.codes], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(widths)[:-1]])
+        width = int(widths.sum())
+        index_dtype = np.int32 if max(width, self.n * len(widths)) < 2**31 - 1 else np.int64
+        indices = (np.column_stack([codes for codes, _ in self.codes]) + offsets).astype(
+            index_dtype).ravel()
+        indptr = np.arange(0, self.n * len(widths) + 1, len(widths), dtype=index_dtype)
+        return sparse.csr_matrix((np.ones(len(indices)), indices, indptr),
+                                 shape=(self.n, width))
+
+    def _onehot_stacked(self) -> sparse.csr_matrix:
+        """The one-hot matrix stacked block by block (the reference :attr:`onehot` equals)."""
         blocks = []
         for codes, k in self.codes:
             rows = np.arange(self.n)

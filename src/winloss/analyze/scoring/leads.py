@@ -10,7 +10,7 @@ loaded back into the CRM.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -38,16 +38,27 @@ def grades(p: np.ndarray, cutoffs: tuple[float, float, float]) -> np.ndarray:
     return np.select([p >= a, p >= b, p >= c], ["A", "B", "C"], "D")
 
 
+class LeadScoringOptions(TypedDict, total=False):
+    """Keyword settings of :class:`LeadScoring` besides the filter."""
+
+    settings: ModelSettings
+    include_closed: bool
+    explain: bool
+
+
 @dataclass(frozen=True)
 class LeadScoring:
     """Score open deals (or all) from creation-time fields; grade them against past deals."""
 
     settings: ModelSettings = field(default_factory=lambda: ModelSettings(purpose="lead"))
+    deal_filter: DealFilter | None = None
     include_closed: bool = False
     explain: bool = True
 
-    def run(self, source: DealSource, flt: DealFilter | None = None, *,
-            train_on: DealSource | None = None) -> ScoreResult:
+    def run(self, source: DealSource, *, train_on: DealSource | None = None) -> ScoreResult:
+        """Score the deals of ``source`` (:attr:`deal_filter`) with a lead model trained on
+        ``train_on`` (default ``source``)."""
+        flt = self.deal_filter
         trainer = train_on or source
         everything = trainer.deals()
         closed = everything[everything["outcome"].isin(["won", "lost"])].reset_index(drop=True)
@@ -59,8 +70,9 @@ class LeadScoring:
         if not self.include_closed:
             targets = targets[targets["outcome"] == "open"]
         result = score_frame(model, targets.reset_index(drop=True), kind="lead",
-                             explain=self.explain,
-                             inputs={"store": source.path, "grade_cutoffs": list(cutoffs),
+                             explain=self.explain, flt=flt,
+                             inputs={"store": getattr(source, "path", None),
+                                     "grade_cutoffs": list(cutoffs),
                                      "include_closed": self.include_closed})
         scores = result.scores
         scores.insert(1, "lead_score", np.round(scores["probability"] * 100).astype(int))

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from winloss.analyze.scoring.features import Predictor
-from winloss.analyze.stats.calibration import auc
+from winloss.analyze.stats.calibration import rank_auc as auc
 
 #: "set for one outcome": at least this share of one outcome has a value …
 SET_SHARE = 0.5

@@ -1,8 +1,8 @@
 """Probability metrics and calibration maps for the win-probability model.
 
-Metrics are computed here from their definitions (the tests check them against scikit-learn and
-hand calculations): ROC AUC via the Mann-Whitney rank statistic, the Brier score, log loss, the
-expected calibration error (equal-width bins) and a reliability curve with Wilson intervals.
+ROC AUC, the Brier score and log loss are scikit-learn's (``sklearn.metrics``); the expected
+calibration error (equal-width bins) and the reliability curve with Wilson intervals
+(:mod:`winloss.analyze.stats.intervals`) are computed here.
 
 A calibration map turns a model's raw scores into probabilities that match observed win rates. It is
 fitted on held-out predictions: Platt scaling (``sigmoid``) for small held-out sets, isotonic
@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit, logit
+
+# the one Wilson interval (also importable from here as before)
+from winloss.analyze.stats.intervals import wilson_interval as wilson_interval
 
 #: Probabilities are clipped to [EPS, 1 - EPS] before logs and logits.
 EPS = 1e-6
@@ -39,27 +41,62 @@ def _arrays(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def auc(y: Any, p: Any) -> float:
-    """ROC AUC as the Mann-Whitney probability that a won deal outranks a lost one (ties = 1/2).
+    """ROC AUC (scikit-learn's ``roc_auc_score``): the probability that a won deal outranks a lost
+    one, ties counting 1/2. NaN when only one class is present."""
+    from sklearn.metrics import roc_auc_score
 
-    Returns NaN when only one class is present.
+    ya, pa = _arrays(y, p)
+    if len(ya) == 0 or ya.min() == ya.max():
+        return float("nan")
+    return float(roc_auc_score(ya, pa))
+
+
+def rank_auc(y: Any, p: Any) -> float:
+    """ROC AUC as the Mann-Whitney statistic (average ranks for ties); NaN with one class.
+
+    For inner loops (the leakage screen scores every field of every fit), where scikit-learn's
+    input validation costs ~50× the computation; the tests pin it to :func:`auc` (scikit-learn)
+    within 1e-12. Reported metrics use :func:`auc`.
     """
+    from scipy.stats import rankdata
+
     ya, pa = _arrays(y, p)
     n_pos = float(ya.sum())
     n_neg = float(len(ya) - n_pos)
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    ranks = stats.rankdata(pa)  # average ranks handle ties
+    ranks = rankdata(pa)
     return float((ranks[ya == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def brier(y: Any, p: Any) -> float:
-    """Mean squared difference between the probability and the outcome (0 = perfect)."""
+    """Mean squared difference between the probability and the outcome (scikit-learn's
+    ``brier_score_loss``; 0 = perfect)."""
+    from sklearn.metrics import brier_score_loss
+
     ya, pa = _arrays(y, p)
-    return float(np.mean((pa - ya) ** 2))
+    return float(brier_score_loss(ya, pa, pos_label=1.0)) if len(ya) else float("nan")
+
+
+def reported_log_loss(y: Any, p: Any) -> float:
+    """Log loss as reported in the metrics (scikit-learn's ``log_loss``, probabilities clipped to
+    [EPS, 1 − EPS] first)."""
+    from sklearn.metrics import log_loss as sk_log_loss
+
+    ya, pa = _arrays(y, p)
+    if len(ya) == 0:
+        return float("nan")
+    return float(sk_log_loss(ya, np.clip(pa, EPS, 1 - EPS), labels=[0.0, 1.0]))
 
 
 def log_loss(y: Any, p: Any) -> float:
-    """Mean negative log-likelihood of the outcomes (natural log), probabilities clipped to EPS."""
+    """Mean negative log-likelihood (natural log), probabilities clipped to [EPS, 1 − EPS].
+
+    The objective of the model's inner loops (classifier and penalty choice, calibration choice,
+    permutation importance: thousands of calls per fit), where scikit-learn's input validation
+    costs ~80× the computation; the tests pin it to :func:`reported_log_loss` (scikit-learn) within
+    1e-12. Reported metrics use :func:`reported_log_loss`.
+    """
     ya, pa = _arrays(y, p)
     pa = np.clip(pa, EPS, 1 - EPS)
     return float(-np.mean(ya * np.log(pa) + (1 - ya) * np.log(1 - pa)))
@@ -78,19 +115,6 @@ def ece(y: Any, p: Any, n_bins: int = N_BINS) -> float:
     sum_p = np.bincount(idx, weights=pa, minlength=n_bins)
     sum_y = np.bincount(idx, weights=ya, minlength=n_bins)
     return float(np.abs(sum_p - sum_y).sum() / len(ya))
-
-
-def wilson_interval(wins: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray,
-                                                                                  np.ndarray]:
-    """Wilson score interval of a binomial proportion (elementwise; NaN where n = 0)."""
-    z = stats.norm.ppf(0.5 + level / 2)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        phat = np.asarray(wins, dtype=float) / n
-        denom = 1 + z**2 / n
-        centre = (phat + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
 
 
 def reliability_curve(y: Any, p: Any, n_bins: int = N_BINS) -> pd.DataFrame:
@@ -136,7 +160,7 @@ class Metrics:
 def score_predictions(y: Any, p: Any) -> Metrics:
     """AUC, Brier, log loss and ECE of probabilities ``p`` for outcomes ``y`` (1 = won)."""
     ya, pa = _arrays(y, p)
-    return Metrics(auc=auc(ya, pa), brier=brier(ya, pa), log_loss=log_loss(ya, pa),
+    return Metrics(auc=auc(ya, pa), brier=brier(ya, pa), log_loss=reported_log_loss(ya, pa),
                    ece=ece(ya, pa), n=len(ya))
 
 

@@ -13,6 +13,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
+# the one Wilson interval, importable from here as before
+from winloss.analyze.stats.intervals import wilson_interval as wilson_interval
+
 FloatArray = NDArray[np.float64]
 
 #: Relative tolerance under which two table probabilities count as equal in the two-sided Fisher
@@ -22,8 +25,9 @@ _TIE_TOLERANCE = 1e-7
 
 def _log_table_weight(x: FloatArray, n: FloatArray, k: FloatArray, total: FloatArray) -> FloatArray:
     """Log of the hypergeometric probability of ``x`` up to a constant per table."""
-    return -(special.gammaln(x + 1) + special.gammaln(k - x + 1)
-             + special.gammaln(n - x + 1) + special.gammaln(total - k - n + x + 1))
+    weight: FloatArray = -(special.gammaln(x + 1) + special.gammaln(k - x + 1)
+                           + special.gammaln(n - x + 1) + special.gammaln(total - k - n + x + 1))
+    return weight
 
 
 def fisher_exact_two_sided(
@@ -153,23 +157,6 @@ def interaction_z(
     return np.asarray(contrast / se, dtype=np.float64)
 
 
-def wilson_interval(
-    wins: ArrayLike, n: ArrayLike, confidence: float = 0.95
-) -> tuple[FloatArray, FloatArray]:
-    """Wilson score interval of a win rate (no continuity correction)."""
-    w = np.asarray(wins, dtype=np.float64)
-    m = np.asarray(n, dtype=np.float64)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = w / m
-        denominator = 1 + z * z / m
-        centre = (rate + z * z / (2 * m)) / denominator
-        half = z * np.sqrt(rate * (1 - rate) / m + z * z / (4 * m * m)) / denominator
-    low = np.where(m > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(m > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
-    return low, high
-
-
 def benjamini_hochberg(p_values: ArrayLike, n_hypotheses: int | None = None) -> FloatArray:
     """Benjamini–Hochberg adjusted p-values (q-values) in the input order.
 
@@ -225,6 +212,6 @@ def within_family_bh(p_values: NDArray[np.float64], family: NDArray[np.int64],
     ends = starts + sizes
     for start, end in zip(starts[sizes > 0], ends[sizes > 0], strict=True):
         adjusted[start:end] = np.minimum.accumulate(scaled[start:end][::-1])[::-1]
-    q = np.empty_like(adjusted)
+    q: FloatArray = np.empty_like(adjusted)
     q[order] = np.minimum(adjusted, 1.0)
     return q

@@ -13,15 +13,16 @@ last year are shown beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import pandas as pd
 
-from winloss.analyze.result_json import ResultMixin
+from winloss.analyze.base import AnalysisInputs, AnalysisResult
 from winloss.analyze.scoring.analysis import ModelSettings, WinModel, phrase
 from winloss.analyze.scoring.features import ACCOUNT_FIELDS, NEVER_PREDICTORS
 from winloss.errors import InsufficientDataError
+from winloss.serialize import records
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealSource
@@ -69,7 +70,7 @@ def _mode(s: pd.Series) -> Any:
 
 
 @dataclass(frozen=True)
-class TargetingResult(ResultMixin):
+class TargetingResult(AnalysisResult):
     """Accounts ranked by fit or expansion potential, with the ICP model behind the fit."""
 
     accounts: pd.DataFrame
@@ -78,7 +79,7 @@ class TargetingResult(ResultMixin):
     profile_fields: tuple[str, ...]
     importances: pd.DataFrame
     model: dict[str, Any]
-    inputs: dict[str, Any]
+    inputs: AnalysisInputs
     caveats: tuple[str, ...] = ()
 
     @property
@@ -88,9 +89,16 @@ class TargetingResult(ResultMixin):
     def to_dict(self) -> dict[str, Any]:
         return {"rank_by": self.rank_by, "base_rate": self.base_rate,
                 "profile_fields": list(self.profile_fields),
-                "accounts": self.frame_records(self.accounts),
-                "importances": self.frame_records(self.importances), "model": self.model,
-                "inputs": self.inputs, "caveats": list(self.caveats)}
+                "accounts": records(self.accounts),
+                "importances": records(self.importances), "model": self.model,
+                "inputs": self.inputs.to_dict(), "caveats": list(self.caveats)}
+
+
+class TargetingOptions(TypedDict, total=False):
+    """Keyword settings of :class:`AccountTargeting`."""
+
+    rank_by: Literal["fit", "expansion"]
+    settings: ModelSettings
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,7 @@ class AccountTargeting:
         deals = source.deals()
         subscriptions = source.table("subscriptions")
         return self.run_frame(deals, source.field_catalog(), subscriptions=subscriptions,
-                              inputs={"store": source.path})
+                              inputs={"store": getattr(source, "path", None)})
 
     def run_frame(self, deals: pd.DataFrame, catalog: list[Any], *,
                   subscriptions: pd.DataFrame | None = None,
@@ -165,7 +173,7 @@ class AccountTargeting:
         return TargetingResult(
             accounts=table, rank_by=self.rank_by, base_rate=model.base_rate,
             profile_fields=tuple(used), importances=model.importances, model=model.describe(),
-            inputs={"accounts": len(table), "key": key, **(inputs or {})},
+            inputs=AnalysisInputs.of(len(deals), accounts=len(table), key=key, **(inputs or {})),
             caveats=tuple(caveats))
 
 

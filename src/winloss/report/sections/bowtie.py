@@ -24,7 +24,9 @@ def _pct(value: Any) -> str:
 
 
 def build(ctx: ReportContext) -> Section | None:
-    result = ctx.cached("bowtie", lambda: ctx.ws.bowtie())
+    from winloss.analyze.bowtie.analysis import Bowtie
+
+    result = ctx.cached("bowtie", lambda: Bowtie().run(ctx.store))
     if result is None or result.stages.empty or int(result.stages["volume"].sum()) == 0:
         return None
     stages = result.stages

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from winloss.analyze.committee.analysis import committee_map
+from winloss.analyze.committee.analysis import CommitteeAnalysis, committee_map
 from winloss.analyze.committee.result import CommitteeFinding, CommitteeMap, CommitteeResult
 from winloss.report.charts import GRID, LOSS, NEUTRAL, TEXT, WIN, hbar_chart
 from winloss.report.document import ReportContext, Section, table_html
@@ -148,12 +148,12 @@ def _maps(ctx: ReportContext, result: CommitteeResult) -> list[CommitteeMap]:
     )
     maps: list[CommitteeMap] = []
     for deal_id in flagged["deal_id"]:
-        maps.append(committee_map(ctx.ws.store, result, str(deal_id)))
+        maps.append(committee_map(ctx.store, result, str(deal_id)))
     return maps
 
 
 def build(ctx: ReportContext) -> Section | None:
-    result: CommitteeResult | None = ctx.cached("committee", lambda: ctx.ws.committee())
+    result: CommitteeResult | None = ctx.cached("committee", lambda: CommitteeAnalysis().run(ctx.store))
     if result is None:
         return None
     parts = [

@@ -8,7 +8,7 @@ explained by a driver) follow in one compact table.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from winloss.report.charts import LOSS, WIN, hbar_chart
 from winloss.report.document import ReportContext, Section, table_html
@@ -20,37 +20,44 @@ from winloss.report.shared import discovery_split, window_findings
 #: the report so that the same store and clock give the same report, byte for byte.
 RUN_ONLY_KEYS = frozenset({"run_id", "elapsed_seconds"})
 
+if TYPE_CHECKING:
+    from winloss.analyze.concentrations.result import Finding
 
-def _finding_html(f: dict[str, Any]) -> str:
+
+def _conditions(f: Finding) -> list[dict[str, Any]]:
+    return [c.to_dict() for c in f.conditions]
+
+
+def _finding_html(f: Finding) -> str:
     adjusted = ""
-    if f.get("holds_when_adjusted") is not None:
-        adjusted = ("holds when the other findings are accounted for" if f["holds_when_adjusted"]
+    if f.holds_when_adjusted is not None:
+        adjusted = ("holds when the other findings are accounted for" if f.holds_when_adjusted
                     else "does not hold once the other findings are accounted for")
-    held = (f"; held in {f['quarters_held']} of {f['quarters_seen']} quarters"
-            if f.get("quarters_seen") else "")
-    evidence = (f"{f['n']:,} deals, {f['wins']:,} won: {percent(f['win_rate'])} "
-                f"(95 % CI {interval(f['ci_low'], f['ci_high'])}) against "
-                f"{percent(f['rest_win_rate'])} for the rest; q = {f['q_value']:.2g}{held}"
+    held = (f"; held in {f.quarters_held} of {f.quarters_seen} quarters"
+            if f.quarters_seen else "")
+    evidence = (f"{f.n:,} deals, {f.wins:,} won: {percent(f.win_rate)} "
+                f"(95 % CI {interval(f.ci_low, f.ci_high)}) against "
+                f"{percent(f.rest_win_rate)} for the rest; q = {f.q_value:.2g}{held}"
                 + (f"; {adjusted}" if adjusted else ""))
-    return (f'<div class="finding {escape(f["direction"])}"><div><strong>{escape(f["id"])}.'
-            f'</strong> {escape(f["statement"])}</div><div class="evidence">{escape(evidence)}'
+    return (f'<div class="finding {escape(f.direction)}"><div><strong>{escape(f.id)}.'
+            f'</strong> {escape(f.statement)}</div><div class="evidence">{escape(evidence)}'
             "</div></div>")
 
 
-def _related_table(related: list[dict[str, Any]]) -> str:
+def _related_table(related: tuple[Finding, ...]) -> str:
     rows = []
     for f in related:
-        effect = f.get("conditional_effect") or {}
+        effect = f.conditional_effect or {}
         diff = effect.get("difference")
         given = ("" if diff is None else
                  (f"{round(100 * diff):+d} pts" if round(100 * diff) else "0 pts")
                  + ("" if effect.get("holds") else " (explained)"))
         rows.append({
-            "id": f["id"],
-            "finding": condition_label(f["conditions"]) + (" †" if f["post_outcome"] else ""),
-            "deals": f"{f['n']:,}",
-            "won": f"{percent(f['win_rate'])} vs {percent(f['rest_win_rate'])}",
-            "related": ", ".join(f.get("explained_by") or []) or "—",
+            "id": f.id,
+            "finding": condition_label(_conditions(f)) + (" †" if f.post_outcome else ""),
+            "deals": f"{f.n:,}",
+            "won": f"{percent(f.win_rate)} vs {percent(f.rest_win_rate)}",
+            "related": ", ".join(f.explained_by or []) or "—",
             "given": given,
         })
     return table_html(rows, [("id", "#"), ("finding", "deals where"), ("deals", "deals"),
@@ -59,22 +66,30 @@ def _related_table(related: list[dict[str, Any]]) -> str:
                       numeric={"deals"}, css_class="related")
 
 
+def _label(f: Finding) -> str:
+    parts = []
+    for c in f.conditions:
+        value = list(c.value) if isinstance(c.value, tuple) else c.value  # [low, high]
+        parts.append(f"{c.field} {c.op} {value}")
+    return f"{f.id}. " + " & ".join(parts)
+
+
 def build(ctx: ReportContext) -> Section | None:
     discovery, _ = discovery_split(ctx)
-    data = window_findings(ctx)
-    if data is None:
+    result = window_findings(ctx)
+    if result is None:
         return None
-    findings = data["findings"]
-    related = data.get("related_findings", [])
-    before = [f for f in findings if not f["post_outcome"]]
-    after = [f for f in findings if f["post_outcome"]]
+    findings = result.findings
+    related = result.related
+    before = [f for f in findings if not f.post_outcome]
+    after = [f for f in findings if f.post_outcome]
     if discovery:
         period = f"{discovery[0]}–{discovery[-1]}" if len(discovery) > 1 else discovery[0]
     else:
         period = "all closed deals (no close dates)"
-    intro = (f"<p>Scope: {data['deals']:,} closed deals of {escape(period)} — the window the "
-             f"action plan's rules are discovered on — {data['wins']:,} won "
-             f"({percent(data['baseline_win_rate'])}). {data['hypotheses_tested']:,} hypotheses "
+    intro = (f"<p>Scope: {result.deals:,} closed deals of {escape(period)} — the window the "
+             f"action plan's rules are discovered on — {result.wins:,} won "
+             f"({percent(result.baseline_win_rate)}). {result.hypotheses_tested:,} hypotheses "
              "were tested; a finding is shown when its q-value (corrected for every hypothesis "
              "tried) is at most 0.05. <em>Drivers</em> are the short set that explains the "
              "rest; <em>related findings</em> are also significant, and the drivers named "
@@ -86,10 +101,10 @@ def build(ctx: ReportContext) -> Section | None:
         top = before[:12]
         charts.append(hbar_chart(
             "findings-win-rates", "Win rate where each driver holds (95 % interval) against "
-            "the overall rate", [f"{f['id']}. {condition_label(f['conditions'])}" for f in top],
-            [f["win_rate"] for f in top], lows=[f["ci_low"] for f in top],
-            highs=[f["ci_high"] for f in top], reference=data["baseline_win_rate"],
-            colors=[WIN if f["direction"] == "win" else LOSS for f in top]))
+            "the overall rate", [f"{f.id}. {condition_label(_conditions(f))}" for f in top],
+            [f.win_rate for f in top], lows=[f.ci_low for f in top],
+            highs=[f.ci_high for f in top], reference=result.baseline_win_rate,
+            colors=[WIN if f.direction == "win" else LOSS for f in top]))
         names = ("findings-win-rates",)
         parts.append("<h3>Drivers known before the outcome</h3>")
         parts += charts
@@ -104,6 +119,6 @@ def build(ctx: ReportContext) -> Section | None:
         parts.append("<h3>Related findings</h3>")
         parts.append(_related_table(related))
     return Section("findings", "Where wins and losses concentrate", "".join(parts),
-                   {"period": period, "analysis": {k: v for k, v in data.items()
+                   {"period": period, "analysis": {k: v for k, v in result.to_dict().items()
                                                    if k not in RUN_ONLY_KEYS}}, names,
-                   tuple(data.get("warnings", [])))
+                   tuple(result.warnings))

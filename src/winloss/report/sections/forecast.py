@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from winloss.report import shared
 from winloss.report.charts import line_chart, reliability_chart
 from winloss.report.document import ReportContext, Section, table_html
 from winloss.report.labels import model_name, percent
@@ -17,26 +18,27 @@ def _kpi(label: str, value: str, sub: str = "") -> str:
 
 
 def build(ctx: ReportContext) -> Section | None:
-    ws = ctx.ws
+    if ctx.quarter is None:
+        return None
     nxt = str(ctx.quarter.next())
-    forecast = ctx.cached("forecast", lambda: ws.forecast(nxt))
-    backtest = ctx.cached("forecast_backtest", lambda: ws.forecast_backtest())
-    evaluation = ctx.cached("evaluation", lambda: ws.evaluate_model())
-    scores = ctx.cached("scores", lambda: ws.score_deals())
-    if all(x is None for x in (forecast, backtest, evaluation)):
+    forecast = shared.forecast(ctx)
+    backtest = shared.backtest(ctx)
+    evaluation = shared.evaluation(ctx)
+    scores = shared.open_deal_scores(ctx)
+    if forecast is None and backtest is None and evaluation is None:
         return None
     parts: list[str] = []
     charts: list[str] = []
     data: dict[str, Any] = {"forecast_quarter": nxt}
     if forecast is not None:
-        f = forecast.to_dict()
-        data["forecast"] = f
+        f = forecast
+        data["forecast"] = f.to_dict()
         parts.append(f"<h3>Forecast for {escape(nxt)}</h3>")
         parts.append('<div class="kpis">' + "".join([
-            _kpi("expected bookings", f"{f['expected']:,.0f}", f"{f['n_deals']:,} open deals"),
-            _kpi("P10 – P90", f"{f['p10']:,.0f} – {f['p90']:,.0f}", f"P50 {f['p50']:,.0f}"),
-            _kpi("expected wins", f"{f['expected_wins']:.0f}",
-                 f"P10 {f['wins_p10']:.0f} · P90 {f['wins_p90']:.0f}"),
+            _kpi("expected bookings", f"{f.expected:,.0f}", f"{f.n_deals:,} open deals"),
+            _kpi("P10 – P90", f"{f.p10:,.0f} – {f.p90:,.0f}", f"P50 {f.p50:,.0f}"),
+            _kpi("expected wins", f"{f.expected_wins:.0f}",
+                 f"P10 {f.wins_p10:.0f} · P90 {f.wins_p90:.0f}"),
         ]) + "</div>")
         seg = forecast.summary
         seg = seg[seg["dimension"] == "segment"]
@@ -47,8 +49,7 @@ def build(ctx: ReportContext) -> Section | None:
                  ("expected", "expected"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90")],
                 numeric={"n_deals", "pipeline", "expected", "p10", "p50", "p90"}))
     if backtest is not None and len(backtest.summary):
-        b = backtest.to_dict()
-        data["backtest"] = b
+        data["backtest"] = backtest.to_dict()
         bt = backtest.summary
         charts.append("forecast-backtest")
         parts.append("<h3>How good were past forecasts?</h3>")
@@ -57,21 +58,22 @@ def build(ctx: ReportContext) -> Section | None:
             bt["quarter"].astype(str).tolist(),
             {"forecast (expected)": bt["expected"].tolist(), "actual": bt["actual"].tolist()},
             bands={"P10–P90": (bt["p10"].tolist(), bt["p90"].tolist())}, pct=False))
-        errors = b.get("mean_abs_pct_error") or {}
-        parts.append(f"<p>The actual fell inside the P10–P90 interval in {b['coverage']:.0%} of "
-                     f"{len(bt)} quarters (nominal {b['nominal_coverage']:.0%}). Mean absolute "
+        errors = backtest.errors or {}
+        parts.append(f"<p>The actual fell inside the P10–P90 interval in {backtest.coverage:.0%} "
+                     f"of {len(bt)} quarters (nominal {backtest.interval:.0%}). Mean absolute "
                      "error: " + ", ".join(f"{escape(k)} {v:.0%}" for k, v in errors.items())
                      + ".</p>")
     if evaluation is not None:
-        e = evaluation.to_dict()
-        data["evaluation"] = {k: e[k] for k in ("method", "auc", "brier", "log_loss", "ece",
-                                                "n_train", "n_test", "baselines",
-                                                "excluded_fields")}
+        e = evaluation
+        data["evaluation"] = {"method": e.method, "auc": e.auc, "brier": e.brier,
+                              "log_loss": e.log_loss, "ece": e.ece, "n_train": e.n_train,
+                              "n_test": e.n_test, "baselines": e.baselines,
+                              "excluded_fields": list(e.excluded_fields)}
+        excluded = ", ".join(x["field"] for x in e.excluded_fields) or "none"
         parts.append("<h3>Win-probability model</h3>")
-        parts.append(f"<p>Validated {escape(e['method'])} on {e['n_test']:,} held-out deals "
-                     f"({e['n_train']:,} for training); fields known only after the outcome are "
-                     "excluded: " + escape(", ".join(x["field"] for x in e["excluded_fields"])
-                                          or "none") + ".</p>")
+        parts.append(f"<p>Validated {escape(e.method)} on {e.n_test:,} held-out deals "
+                     f"({e.n_train:,} for training); fields known only after the outcome are "
+                     "excluded: " + escape(excluded) + ".</p>")
         parts.append("<p>How well each model ranks and predicts held-out deals: AUC (0.5 is "
                      "chance, 1 is perfect ranking), Brier score (lower is better) and "
                      "calibration error (the average gap between predicted and observed win "
@@ -100,5 +102,5 @@ def build(ctx: ReportContext) -> Section | None:
             [("deal_id", "deal"), ("account_name", "account"), ("owner", "owner"),
              ("p", "P(win)"), ("factors_for", "for"), ("factors_against", "against")]))
     # target accounts are listed once, in the action plan (lists.target_accounts)
-    notes = tuple((backtest.to_dict().get("caveats") or []) if backtest is not None else [])
+    notes = tuple(backtest.caveats) if backtest is not None else ()
     return Section("forecast", "Forecast and scores", "".join(parts), data, tuple(charts), notes)

@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from winloss.analyze.stats.exact_tests import wilson_interval
+from winloss.analyze.stats.intervals import wilson_interval
 from winloss.report.charts import hbar_chart, line_chart
 from winloss.report.document import ReportContext, Section, table_html
+from winloss.store import summary_queries
+
+if TYPE_CHECKING:
+    from winloss.store.duckdb_store import DuckDBStore
 
 
-def quarterly_summary(ws: Any, until: str) -> pd.DataFrame:
+def quarterly_summary(store: DuckDBStore, until: str) -> pd.DataFrame:
     """Closed deals, wins, win rate (Wilson 95 %), won revenue and median cycle per quarter."""
-    frame = ws.store.query(
-        "SELECT quarter, count(*) AS deals, sum(CASE WHEN outcome = 'won' THEN 1 ELSE 0 END) "
-        "AS wins, sum(CASE WHEN outcome = 'won' THEN amount ELSE 0 END) AS won_revenue, "
-        "median(cycle_days) AS median_cycle_days, min(closed_at) AS first_close, "
-        "max(closed_at) AS last_close FROM deals_enriched "
-        "WHERE outcome IN ('won', 'lost') AND quarter IS NOT NULL AND quarter <= ? "
-        "GROUP BY quarter ORDER BY quarter", [until])
+    frame = summary_queries.quarterly_summary(store, until)
     if frame.empty:
         return frame
     lo, hi = wilson_interval(frame["wins"].to_numpy(float), frame["deals"].to_numpy(float))
     frame["win_rate"] = frame["wins"] / frame["deals"]
     frame["ci_low"], frame["ci_high"] = lo, hi
-    frame["partial"] = partial_quarters(ws, frame)
+    frame["partial"] = partial_quarters(store, frame)
     return frame
 
 
@@ -35,17 +33,17 @@ def quarterly_summary(ws: Any, until: str) -> pd.DataFrame:
 PARTIAL_DAYS = 14
 
 
-def partial_quarters(ws: Any, frame: pd.DataFrame) -> list[str | None]:
+def partial_quarters(store: DuckDBStore, frame: pd.DataFrame) -> list[str | None]:
     """Why the first and last quarters are partial (their closes cover only part of them), e.g.
     Maven's first quarter holds only March closes; ``None`` for whole quarters."""
     out: list[str | None] = [None] * len(frame)
     if frame.empty:
         return out
-    first = ws.quarter(str(frame["quarter"].iloc[0]))
+    first = store.quarter(str(frame["quarter"].iloc[0]))
     start = pd.Timestamp(frame["first_close"].iloc[0]).date()
     if (start - first.start).days > PARTIAL_DAYS:
         out[0] = f"partial: closes from {start.isoformat()}"
-    last = ws.quarter(str(frame["quarter"].iloc[-1]))
+    last = store.quarter(str(frame["quarter"].iloc[-1]))
     end = pd.Timestamp(frame["last_close"].iloc[-1]).date()
     if (last.end - end).days > PARTIAL_DAYS:
         note = f"partial: closes up to {end.isoformat()}"
@@ -74,7 +72,7 @@ def _delta(now: float, before: float | None, *, pct_points: bool = False,
 
 def _undated(ctx: ReportContext) -> Section | None:
     """The headline of a store without close dates: every closed deal at once, no trend."""
-    closed = ctx.ws.closed_deals()
+    closed = ctx.source.closed_deals()
     if closed.empty:
         return None
     won = closed["outcome"] == "won"
@@ -98,7 +96,7 @@ def build(ctx: ReportContext) -> Section | None:
     if ctx.quarter is None:
         return _undated(ctx)
     q = str(ctx.quarter)
-    summary = quarterly_summary(ctx.ws, q)
+    summary = quarterly_summary(ctx.store, q)
     if summary.empty or q not in set(summary["quarter"]):
         ctx.notes.append(f"no closed deals in {q}")
         return None
@@ -124,7 +122,7 @@ def build(ctx: ReportContext) -> Section | None:
         {"win rate": summary["win_rate"].tolist()},
         bands={"95 % interval": (summary["ci_low"].tolist(), summary["ci_high"].tolist())})]
     names = ["win-rate-trend"]
-    closed = ctx.ws.closed_deals()
+    closed = ctx.source.closed_deals()
     closed = closed[closed["quarter"] == q]
     by_segment: list[dict[str, Any]] = []
     if "segment" in closed and closed["segment"].notna().any():

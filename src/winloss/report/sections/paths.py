@@ -35,15 +35,18 @@ def _nodes(edges: pd.DataFrame, variants: pd.DataFrame) -> list[tuple[str, float
 
 
 def build(ctx: ReportContext) -> Section | None:
-    ws = ctx.ws
-    graph = ctx.cached("path_graph", lambda: ws.path_graph(top_variants=10_000))
+    from winloss.analyze.paths.analysis import PathChains
+    from winloss.analyze.paths.graph import PathGraph
+
+    store = ctx.store
+    graph = ctx.cached("path_graph", lambda: PathGraph(top_variants=10_000).run(store))
     if graph is None or graph.edges.empty:
         return None
     chains = ctx.cached(
         "path_chains",
-        lambda: ws.path_chains(
-            by="segment" if "segment" in ws.store.deal_columns_present() else None, bootstrap=100
-        ),
+        lambda: PathChains(
+            by="segment" if "segment" in store.deal_columns_present() else None, bootstrap=100
+        ).run(store),
     )
     data: dict[str, Any] = {"coverage": graph.coverage}
     parts = [

@@ -121,14 +121,14 @@ def build(ctx: ReportContext) -> Section | None:
             numeric={"priority"}))
         if kind == "qualification":
             parts.append(_backtest_html(plan, data, charts))
-    remeasured = data["lists"].get("remeasured") or []
+    remeasured = plan.lists.get("remeasured") or []
     if remeasured:
         parts.append("<h3>Did last quarter's changes work?</h3>")
         parts.append(table_html(
             [{**r, "then": _share(r, "then"), "now": _share(r, "now")} for r in remeasured],
             [("proposed_in", "proposed"), ("title", "action"), ("then", "then"), ("now", "now"),
              ("status", "status")]))
-    for key, rows in data["lists"].items():
+    for key, rows in plan.lists.items():
         if key in OWN_TABLES or not rows:
             continue
         parts.append(f"<h3>{escape(LIST_TITLES.get(key, field_label(key).capitalize()))}</h3>")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from winloss.analyze.plg.analysis import PLGAnalysis
 from winloss.analyze.plg.result import PLGResult
 from winloss.report.charts import LOSS, NEUTRAL, WIN, hbar_chart, reliability_chart
 from winloss.report.document import ReportContext, Section, table_html
@@ -16,7 +17,7 @@ def _pct(k: int, n: int) -> str:
 
 
 def build(ctx: ReportContext) -> Section | None:
-    result: PLGResult | None = ctx.cached("plg", lambda: ctx.ws.plg())
+    result: PLGResult | None = ctx.cached("plg", lambda: PLGAnalysis().run(ctx.store))
     if result is None:
         return None
     parts: list[str] = [

@@ -35,12 +35,14 @@ def build(ctx: ReportContext) -> Section | None:
     discovery, _ = discovery_split(ctx)
     if ctx.quarter is not None and discovery:
         flt: DealFilter | None = DealFilter(
-            since=ctx.ws.quarter(discovery[0]).start, until=ctx.quarter.end
+            since=ctx.store.quarter(discovery[0]).start, until=ctx.quarter.end
         )
         period = f"{discovery[0]}–{discovery[-1]}" if len(discovery) > 1 else discovery[0]
     else:
         flt, period = None, "all closed deals"
-    result = ctx.cached("qbr", lambda: ctx.ws.qbr(flt))
+    from winloss.analyze.qbr.analysis import QbrAnalysis
+
+    result = ctx.cached("qbr", lambda: QbrAnalysis(deal_filter=flt).run(ctx.store))
     if result is None:
         return None
     parts = [

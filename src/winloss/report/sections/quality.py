@@ -10,6 +10,7 @@ from winloss.analyze.concentrations.conditions import plain_label
 from winloss.report.charts import LOSS, NEUTRAL, WIN, hbar_chart, line_chart
 from winloss.report.document import ReportContext, Section, table_html
 from winloss.report.shared import audit
+from winloss.serialize import plain
 
 
 def build(ctx: ReportContext) -> Section | None:
@@ -50,6 +51,6 @@ def build(ctx: ReportContext) -> Section | None:
         [{**r, "share": f"{r['share']:.0%}"} for r in rows],
         [("rank", "#"), ("severity", "severity"), ("issue", "issue"), ("deals", "deals"),
          ("share", "share"), ("action", "what to do")], numeric={"rank", "deals"}))
-    data = {"issues": result.to_dict().get("issues", rows),
+    data = {"issues": plain([i.to_dict() for i in result.issues]),
             "spiced_completeness": spiced.to_dict(orient="records")}
     return Section("quality", "Data quality", "".join(parts), data, tuple(charts))

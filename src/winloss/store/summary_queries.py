@@ -1,0 +1,75 @@
+"""Named summary queries: closed quarters, per-quarter headline numbers, the store overview."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from winloss.store.duckdb_store import DuckDBStore
+
+
+def closed_quarters(store: DuckDBStore) -> list[str]:
+    """Fiscal quarters with closed (won or lost) deals, in order."""
+    rows = store.con.execute(
+        "SELECT DISTINCT quarter FROM deals_enriched WHERE outcome IN ('won','lost') "
+        "AND quarter IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def latest_closed_quarter(store: DuckDBStore) -> str | None:
+    """The most recent quarter with closed deals."""
+    row = store.con.execute(
+        "SELECT max(quarter) FROM deals_enriched WHERE outcome IN ('won','lost')"
+    ).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def quarterly_summary(store: DuckDBStore, until: str) -> pd.DataFrame:
+    """Closed deals, wins, won revenue, median cycle and first/last close per quarter up to
+    ``until``."""
+    return store.query(
+        "SELECT quarter, count(*) AS deals, sum(CASE WHEN outcome = 'won' THEN 1 ELSE 0 END) "
+        "AS wins, sum(CASE WHEN outcome = 'won' THEN amount ELSE 0 END) AS won_revenue, "
+        "median(cycle_days) AS median_cycle_days, min(closed_at) AS first_close, "
+        "max(closed_at) AS last_close FROM deals_enriched "
+        "WHERE outcome IN ('won', 'lost') AND quarter IS NOT NULL AND quarter <= ? "
+        "GROUP BY quarter ORDER BY quarter",
+        [until],
+    )
+
+
+def outcome_counts(store: DuckDBStore) -> dict[str, int]:
+    """Deals per outcome."""
+    rows = store.con.execute("SELECT outcome, count(*) FROM deals GROUP BY 1 ORDER BY 1").fetchall()
+    return {str(k): int(v) for k, v in rows}
+
+
+def date_ranges(store: DuckDBStore) -> tuple[Any, Any, Any, Any]:
+    """First and last creation date, first and last close date of closed deals."""
+    rng = store.row(
+        "SELECT min(created_at), max(created_at), "
+        "min(closed_at) FILTER (WHERE outcome IN ('won', 'lost')), "
+        "max(closed_at) FILTER (WHERE outcome IN ('won', 'lost')) FROM deals"
+    )
+    return rng[0], rng[1], rng[2], rng[3]
+
+
+def recent_imports(store: DuckDBStore, limit: int = 10) -> pd.DataFrame:
+    """The latest imports: table, file, rows read, inserted, updated, when."""
+    return store.query(
+        "SELECT table_name, file, rows_read, inserted, updated, imported_at "
+        "FROM imports ORDER BY import_id DESC LIMIT ?",
+        [limit],
+    )
+
+
+def deal_import_notes(store: DuckDBStore) -> list[str]:
+    """What reading the deal files noted (generated ids, no dates, duplicates), in order."""
+    rows = store.con.execute(
+        "SELECT notes FROM imports WHERE table_name = 'deals' ORDER BY import_id"
+    ).fetchall()
+    return [str(note) for (raw,) in rows for note in json.loads(raw or "[]")]
