@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from winloss.analyze.result_json import jsonable
 from winloss.analyze.stats.exact_tests import (
     benjamini_hochberg,
     fisher_p_where_it_matters,
     hypergeometric_z,
     wilson_interval,
 )
+from winloss.serialize import plain as jsonable
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import pandas as pd
 
 from winloss.analyze.base import AnalysisInputs, AnalysisResult
 from winloss.analyze.plg.milestones import Milestone
-from winloss.analyze.result_json import frame_records, jsonable
+from winloss.serialize import plain as jsonable
+from winloss.serialize import records as frame_records
 
 
 @dataclass(frozen=True)
