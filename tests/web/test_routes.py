@@ -4,11 +4,12 @@ url_map, CSRF, rate-limited login, escaping, the capture round trip and the page
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from tests.web.conftest import PASSWORDS, XSS, WebEnv, login, token
+from tests.web.conftest import PASSWORDS, TODAY, XSS, WebEnv, login, token
 from winloss.workspace import Workspace
 
 #: A URL for each rule: deal routes point at a deal of another rep than ``ann`` (B1 is Bob's).
@@ -82,6 +83,9 @@ def test_every_route_refuses_anonymous_and_wrong_role(web: WebEnv) -> None:
         ("boss", "/dashboards/findings", 200),
         ("boss", "/dashboards/forecast", 200),
         ("boss", "/dashboards/quality", 200),
+        ("boss", "/dashboards/bowtie", 200),
+        ("boss", "/dashboards/paths", 200),
+        ("boss", "/dashboards/committees", 200),
         ("root", "/users", 200),
         ("root", "/coverage", 200),
         ("ann", "/deals/NOPE", 404),
@@ -200,7 +204,6 @@ def test_session_cookie_flags_and_headers(web: WebEnv) -> None:
     cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
-    from tests.web.conftest import TODAY
     from winloss.web import create_app
 
     secure = create_app(web.db, secure_cookies=True, today=lambda: TODAY, testing=True)
@@ -285,3 +288,28 @@ def test_dashboards_render_report_sections(web: WebEnv) -> None:
     quality = boss.get("/dashboards/quality").text
     assert '<section id="quality">' in quality
     assert XSS not in quality
+
+
+def test_analysis_dashboards_show_the_report_sections_of_the_demo(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    """The Bowtie, paths and committee/PLG dashboards render the report's own sections."""
+    import shutil
+
+    from winloss import Workspace
+    from winloss.web import create_app
+    from winloss.web.auth import hash_password
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_store, db)
+    with Workspace(db) as ws:
+        ws.add_user("boss", hash_password(PASSWORDS["boss"]), "manager", None)
+    app = create_app(db, today=lambda: TODAY, testing=True)
+    boss = login(app, "boss")
+    for url, sections in (("/dashboards/bowtie", ["bowtie"]), ("/dashboards/paths", ["paths"]),
+                          ("/dashboards/committees", ["committee", "plg"])):
+        page = boss.get(url)
+        assert page.status_code == 200, url
+        for key in sections:
+            assert f'<section id="{key}">' in page.text, (url, key)
+        assert "<svg" in page.text, url

@@ -1,5 +1,5 @@
-"""Dashboards: the report's own sections (findings and trends, forecast, data quality), rendered
-with the report's section partial. No SQL here: the sections read through the facade."""
+"""Dashboards: the report's own sections (findings and trends, forecast, data quality, the Bowtie,
+action paths, buying committees and PLG), rendered with the report's section partial. No SQL here: the sections read through the facade."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ DASHBOARDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "findings": ("Findings and trends", ("headline", "changes", "findings")),
     "forecast": ("Forecast", ("forecast",)),
     "quality": ("Data quality", ("quality",)),
+    "bowtie": ("The Bowtie", ("bowtie",)),
+    "paths": ("Action paths and next actions", ("paths",)),
+    "committees": ("Buying committees and product-led growth", ("committee", "plg")),
 }
 
 
@@ -66,3 +69,21 @@ def forecast() -> Any:
 @requires("admin", "manager")
 def quality() -> Any:
     return _render("quality")
+
+
+@bp.route("/bowtie")
+@requires("admin", "manager")
+def bowtie() -> Any:
+    return _render("bowtie")
+
+
+@bp.route("/paths")
+@requires("admin", "manager")
+def paths() -> Any:
+    return _render("paths")
+
+
+@bp.route("/committees")
+@requires("admin", "manager")
+def committees() -> Any:
+    return _render("committees")
