@@ -128,9 +128,8 @@ _start = time.perf_counter()
 mapping = StageMapping.default()
 deals = pd.read_parquet({deals!r}, columns=["deal_id", "created_at", "closed_at", "outcome"])
 history = pd.read_parquet({history!r}, columns=["deal_id", "stage", "entered_at"])
-names = pd.DataFrame(mapping.table(), columns=["crm_stage", "bowtie_stage", "ord"])
-history["crm_stage"] = history["stage"].str.strip().str.lower()
-hist = history.merge(names, on="crm_stage")
+names = pd.DataFrame(mapping.orders(history["stage"].unique()), columns=["stage", "ord"])
+hist = history.merge(names, on="stage")
 entries = hist[hist["ord"] >= 0].groupby(["deal_id", "ord"], as_index=False)["entered_at"].min()
 won = deals[(deals["outcome"] == "won") & deals["closed_at"].notna()]
 commit = pd.DataFrame({{"deal_id": won["deal_id"], "ord": 3,
