@@ -29,14 +29,23 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from winloss.analyze.result_json import ResultMixin
-from winloss.analyze.scoring.classifiers import CANDIDATES, Classifier, Logistic, make_classifier
+from winloss.analyze.scoring.classifiers import (
+    CANDIDATES,
+    FOREST_MAX,
+    Blend,
+    Classifier,
+    Logistic,
+    make_classifier,
+)
 from winloss.analyze.scoring.features import (
     MIN_LEVEL_COUNT,
     FeatureEncoder,
     FieldChoice,
     Purpose,
     choose_fields,
+    describe_pattern,
     describe_value,
+    roundness,
 )
 from winloss.analyze.scoring.leakage import find_leaks
 from winloss.analyze.stats.calibration import EPS, CalibrationMap, choose_calibration, log_loss
@@ -50,9 +59,11 @@ MIN_CLOSED = 30
 #: Each outcome needs at least this many deals.
 MIN_PER_CLASS = 5
 #: From this many closed deals gradient boosting is a candidate.
-BOOSTING_MIN = 200
+BOOSTING_MIN = 1000
 #: From this many closed deals one held-out split replaces 5-fold out-of-fold predictions.
 HOLDOUT_MIN = 2000
+#: Repeats of the 5-fold out-of-fold model choice below :data:`HOLDOUT_MIN` deals.
+REPEATS = 2
 #: A candidate must beat the win rate's held-out log loss by this much (nats) to be used.
 MIN_SKILL = 0.002
 #: Background deals per field for the what-if explanations.
@@ -141,6 +152,12 @@ def check_enough(y: np.ndarray, what: str = "the win-probability model") -> None
             f"{wins} won and {n - wins} lost. Import deals of both outcomes.")
 
 
+def _row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Log loss of each prediction (``p`` may carry a leading axis of repeats)."""
+    q = np.clip(p, EPS, 1 - EPS)
+    return np.asarray(-(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+
 def _stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     fold = np.zeros(len(y), dtype=int)
@@ -205,7 +222,8 @@ class WinModel:
         if with_companions:
             self.caveats.append(companion_caveat(with_companions))
         names = [s.model] if s.model != "auto" else [
-            c for c in s.candidates if c != "gradient_boosting" or len(y) >= BOOSTING_MIN]
+            c for c in s.candidates if (c != "gradient_boosting" or len(y) >= BOOSTING_MIN)
+            and (c not in ("forest", "blend") or len(y) <= FOREST_MAX)]
         if len(y) < BOOSTING_MIN and "gradient_boosting" in s.candidates and s.model == "auto":
             self.caveats.append(f"gradient boosting not tried below {BOOSTING_MIN} closed deals")
         if len(y) < 200:
@@ -237,7 +255,16 @@ class WinModel:
         self.validation = "stratified hold-out"
         fit_data = self.encoder.transform(closed.iloc[fit_idx], training=True)
         held_data = self.encoder.transform(closed.iloc[held], training=True)
-        fitted = {name: make_classifier(name, seed).fit(fit_data, y[fit_idx]) for name in names}
+        fitted = {name: make_classifier(name, seed).fit(fit_data, y[fit_idx])
+                  for name in names if name != "blend"}
+        if "blend" in names:
+            blend = Blend(seed)
+            for part in ("logistic", "forest"):
+                if part in fitted:  # reuse the candidate already fitted on the same deals
+                    setattr(blend, part, fitted[part])
+                else:
+                    getattr(blend, part).fit(fit_data, y[fit_idx])
+            fitted["blend"] = blend
         preds = {name: clf.predict(held_data) for name, clf in fitted.items()}
         y_held = y[held]
         self.selection = {k: log_loss(y_held, v) for k, v in preds.items()}
@@ -250,34 +277,63 @@ class WinModel:
 
     def _choose_out_of_fold(self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Choose by 5-fold out-of-fold log loss, refit the winner on all deals."""
+        """Choose by repeated 5-fold out-of-fold log loss, refit the winner on all deals.
+
+        The blend is the default; another candidate replaces it only when its per-deal log loss is
+        lower by more than one standard error (paired over deals, averaged over the repeats) —
+        on a few hundred deals plain "lowest loss wins" flips between candidates from fold to fold.
+        """
         assert self.encoder is not None
         seed, k = self.settings.seed, 5
-        fold = _stratified_folds(y, k, seed)
-        self.validation = f"{k}-fold out-of-fold"
+        repeats = REPEATS
+        self.validation = f"{repeats}×{k}-fold out-of-fold"
         data = self.encoder.transform(closed, training=True)
         # the logistic penalty is chosen once on all deals (3-fold), then held fixed in the folds
-        penalty = Logistic(seed=seed).fit(data, y).C if "logistic" in names else None
+        uses_logistic = "logistic" in names or "blend" in names
+        penalty = Logistic(seed=seed).fit(data, y).C if uses_logistic else None
 
         def fresh(name: str) -> Classifier:
-            return Logistic(penalty, seed) if name == "logistic" else make_classifier(name, seed)
+            if name == "logistic":
+                return Logistic(penalty, seed)
+            if name == "blend":
+                return Blend(seed, penalty)
+            return make_classifier(name, seed)
 
-        oof = {name: np.zeros(len(y)) for name in [*names, "base_rate"]}
-        for j in range(k):
-            tr, te = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
-            tr_data = self.encoder.transform(closed.iloc[tr], training=True)
-            te_data = self.encoder.transform(closed.iloc[te], training=True)
-            for name in oof:
-                oof[name][te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
-        self.selection = {name: log_loss(y, v) for name, v in oof.items()}
-        best = self._best(names)
-        self.classifier = fresh(best).fit(data, y)
+        fitted = [n for n in names if n != "blend"]
+        if "blend" in names:
+            fitted += [n for n in ("logistic", "forest") if n not in fitted]
+        oof = {name: np.zeros((repeats, len(y))) for name in [*fitted, "base_rate"]}
+        for r in range(repeats):
+            fold = _stratified_folds(y, k, seed + r)
+            for j in range(k):
+                tr, te = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
+                tr_data = self.encoder.transform(closed.iloc[tr], training=True)
+                te_data = self.encoder.transform(closed.iloc[te], training=True)
+                for name in oof:
+                    oof[name][r, te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
+        if "blend" in names:
+            oof["blend"] = (oof["logistic"] + oof["forest"]) / 2
+        losses = {name: _row_log_loss(y, v).mean(axis=0) for name, v in oof.items()}
+        self.selection = {name: float(v.mean()) for name, v in losses.items()
+                          if name in names or name == "base_rate"}
+        best = self._best(names, losses)
+        self.classifier = fresh(best).fit(data, y) if best != "base_rate" else \
+            make_classifier("base_rate").fit(data, y)
         self._boot_rows = np.arange(len(y))
-        return oof[best], y, np.arange(len(y))
+        return oof[best].mean(axis=0), y, np.arange(len(y))
 
-    def _best(self, names: list[str]) -> str:
-        """The candidate with the lowest held-out log loss; the win rate if none beats it."""
+    def _best(self, names: list[str], losses: dict[str, np.ndarray] | None = None) -> str:
+        """The candidate with the lowest held-out log loss; the win rate if none beats it.
+
+        With per-deal ``losses`` and the blend among the candidates, the blend stays unless
+        another candidate is better by more than one standard error.
+        """
         best = min(names, key=lambda k: self.selection[k])
+        if losses is not None and "blend" in names and best != "blend":
+            diff = losses["blend"] - losses[best]
+            se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+            if float(diff.mean()) <= se:
+                best = "blend"
         if (self.settings.model == "auto"
                 and self.selection[best] > self.selection["base_rate"] - MIN_SKILL):
             self.caveats.append("no field predicts the outcome better than the overall win rate "
@@ -398,7 +454,11 @@ class WinModel:
         """Top factors for and against each deal, in plain words with the effect in points.
 
         A field's effect is P(win) of the deal minus the mean P(win) when that field alone takes
-        the values of :data:`BACKGROUND` typical closed deals (a what-if comparison).
+        the values of :data:`BACKGROUND` typical closed deals (a what-if comparison). For a number
+        with value companions the what-if first moves the value with its roundness and frequency
+        held at the deal's own: that is the number's effect ("Amount is 250,000"). The rest of the
+        full what-if is the companions' effect — a *data pattern* (how round, how common the
+        figure is), listed under ``data_patterns`` and never among the reasons for or against.
         """
         assert self.choice is not None and self.encoder is not None
         frame = frame[self.choice.names()].reset_index(drop=True)
@@ -407,12 +467,24 @@ class WinModel:
             return []
         p = self.predict_frame(frame)
         effects = np.zeros((n, len(self.choice.predictors)))
+        patterns: dict[int, np.ndarray] = {}
+        companions = {num.name: num for num in self.encoder.numeric if num.companions}
         rep = frame.loc[np.repeat(np.arange(n), k)].reset_index(drop=True)
         for j, pred in enumerate(self.choice.predictors):
             what_if = rep.copy()
             what_if[pred.name] = np.tile(self._background[pred.name].to_numpy(), n)
             q = self.predict_frame(what_if).reshape(n, k).mean(axis=1)
             effects[:, j] = p - q
+            num = companions.get(pred.name)
+            if num is not None:
+                own = pd.to_numeric(rep[pred.name], errors="coerce").to_numpy(dtype=float)
+                what_if[f"{pred.name}__roundness"] = roundness(own)
+                what_if[f"{pred.name}__frequency"] = np.where(
+                    np.isfinite(own), pd.Series(own).map(num.value_counts).fillna(0).to_numpy(),
+                    np.nan)
+                q_value = self.predict_frame(what_if).reshape(n, k).mean(axis=1)
+                patterns[j] = effects[:, j] - (p - q_value)
+                effects[:, j] = p - q_value
         out = []
         for i in range(n):
             order = np.argsort(-effects[i])
@@ -420,8 +492,14 @@ class WinModel:
                         "text": describe_value(self.encoder, self.choice.predictors[j],
                                                frame.iat[i, j]),
                         "effect": float(effects[i, j])} for j in order]
+            pattern = [{"field": self.choice.predictors[j].name, "kind": "data pattern",
+                        "text": describe_pattern(self.encoder, self.choice.predictors[j],
+                                                 frame.iat[i, j]),
+                        "effect": float(v[i])} for j, v in patterns.items()
+                       if abs(v[i]) > 0.005]
             out.append({"for": [f for f in factors if f["effect"] > 0.005][:top],
-                        "against": [f for f in factors[::-1] if f["effect"] < -0.005][:top]})
+                        "against": [f for f in factors[::-1] if f["effect"] < -0.005][:top],
+                        "data_patterns": pattern})
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -533,6 +611,8 @@ def score_frame(model: WinModel, targets: pd.DataFrame, *, kind: str = "score",
         scores["factors_for"] = ["; ".join(phrase(f) for f in fx["for"]) for fx in factors]
         scores["factors_against"] = ["; ".join(phrase(f) for f in fx["against"])
                                      for fx in factors]
+        scores["data_pattern"] = ["; ".join(phrase(f) for f in fx["data_patterns"])
+                                  for fx in factors]
         scores["factors"] = factors
     elif explain and len(targets) > max_explained:
         caveats.append(f"factors not computed for more than {max_explained:,} deals")
