@@ -77,8 +77,12 @@ catalog = ws.field_catalog()
 FIT = SETUP + """
 frame = deals({n}, 1)
 closed = frame[frame["outcome"] != "open"].reset_index(drop=True)
-open_deals = frame[frame["outcome"] == "open"]
-import time
+open_deals = frame[frame["outcome"] == "open"].reset_index(drop=True)
+del frame
+import gc, time
+gc.collect()
+_extra["frame_mb"] = (closed.memory_usage(deep=True).sum()
+                      + open_deals.memory_usage(deep=True).sum()) / 2**20
 t0 = time.perf_counter()
 model = WinModel(ModelSettings(n_bootstrap={boot})).fit(closed, catalog, open_deals=open_deals)
 _extra["call_seconds"] = time.perf_counter() - t0
@@ -94,6 +98,8 @@ from winloss.analyze.scoring.classifiers import make_classifier
 frame = deals({n}, 1)
 closed = frame[frame["outcome"] != "open"].reset_index(drop=True)
 del frame
+import gc
+gc.collect()
 y = (closed["outcome"] == "won").to_numpy().astype(int)
 choice = choose_fields(catalog, closed)
 encoded = FeatureEncoder(choice.predictors, companions=False).fit(closed).transform(closed)
@@ -128,7 +134,8 @@ def run(sizes: list[int], *, intervals: bool = False, score: bool = True
         ) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for n, seed in {(n, 1) for n in sizes} | ({(100_000, 1), (1_000_000, 2)} if score else set()):
-        measure(GENERATE.format(data=DATA, n=n, seed=seed))
+        if not Path(f"{DATA}/deals_{n}_{seed}.parquet").exists():
+            measure(GENERATE.format(data=DATA, n=n, seed=seed))
     for n in sizes:
         jobs = [("fit", FIT.format(n=n, boot=0, data=DATA)),
                 ("plain HistGradientBoosting", PLAIN.format(n=n, data=DATA))]

@@ -327,12 +327,13 @@ class Workspace:
 
         return LeadScoring(**settings).run(self.store, flt)
 
-    def forecast(self, quarter: str, **settings: Any) -> Any:
+    def forecast(self, quarter: str, *, backtest: Any = None, **settings: Any) -> Any:
         """Expected bookings of a quarter with P10/P50/P90
-        (:class:`winloss.analyze.forecast.analysis.Forecast`)."""
+        (:class:`winloss.analyze.forecast.analysis.Forecast`); ``backtest``: a backtest already
+        run on this store, reused to correct the interval."""
         from winloss.analyze.forecast.analysis import Forecast
 
-        return Forecast(quarter, **settings).run(self.store)
+        return Forecast(quarter, **settings).run(self.store, backtest=backtest)
 
     def forecast_backtest(self, **settings: Any) -> Any:
         """Forecasts replayed at past quarter starts vs actual bookings

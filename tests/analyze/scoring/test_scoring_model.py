@@ -341,3 +341,35 @@ def test_value_companions_are_a_data_pattern_never_a_reason() -> None:
     scored = Scoring(settings=ModelSettings(n_bootstrap=0), include_closed=True).run(ws.store)
     assert scored.scores["data_pattern"].str.contains("data pattern").any()
     assert not scored.scores["factors_for"].str.contains("round").any()
+
+
+def test_chunked_dense_encoding_equals_the_whole() -> None:
+    from winloss.analyze.scoring.features import FeatureEncoder, choose_fields
+
+    ws = workspace(make_deals(500))
+    closed = ws.closed_deals()
+    choice = choose_fields(ws.field_catalog(), closed)
+    encoder = FeatureEncoder(choice.predictors).fit(closed)
+    rows = np.sort(np.random.default_rng(0).choice(len(closed), 300, replace=False))
+    whole = encoder.transform(closed.iloc[rows], training=True).dense
+    chunked = encoder.transform_dense(closed, rows, training=True, chunk=70)
+    assert chunked.n == 300
+    np.testing.assert_array_equal(whole, chunked.dense)
+
+
+def test_very_large_data_compares_candidates_on_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above SELECTION_MAX training deals the candidates are compared on a sample and the winner
+    is refitted on every training deal (here SELECTION_MAX is lowered to 800 of 2,400)."""
+    from winloss.analyze.scoring import analysis
+
+    monkeypatch.setattr(analysis, "SELECTION_MAX", 800)
+    ws = workspace(make_deals(3000, seed=5))
+    closed = ws.closed_deals()
+    model = WinModel(ModelSettings(n_bootstrap=0, candidates=("gradient_boosting", "logistic"))
+                     ).fit(closed, ws.field_catalog())
+    assert "800 + 200 sampled deals" in model.validation
+    assert model.model_name in ("gradient_boosting", "logistic")
+    p = model.predict_frame(closed)
+    gap = float(pd.Series(p).groupby(closed["outcome"].to_numpy()).mean().diff().iloc[-1])
+    assert gap > 0.1  # won deals score higher on average than lost ones
+    assert set(model.importances["field"].head(3)) == {"region", "source", "stakeholders"}

@@ -306,7 +306,9 @@ class Forecast:
     settings: ModelSettings = field(default_factory=lambda: ModelSettings(n_bootstrap=0))
     widen: bool = True
 
-    def run(self, source: DealSource) -> ForecastResult:
+    def run(self, source: DealSource, *, backtest: BacktestResult | None = None
+            ) -> ForecastResult:
+        """Forecast; ``backtest`` (of the same store) is reused instead of replayed again."""
         q = source.quarter(self.quarter)
         deals = source.deals()
         as_of = self.as_of or _default_as_of(deals, q)
@@ -324,20 +326,21 @@ class Forecast:
                   "interval": self.interval}
         totals, caveats = dict(snap.totals), list(snap.caveats)
         if self.widen:
-            totals, note = self._widened(source, totals)
+            totals, note = self._widened(source, totals, backtest)
             caveats.append(note)
         return ForecastResult(str(q), as_of, totals, snap.by, snap.comparison, snap.deals,
                               snap.model, inputs, tuple(caveats))
 
-    def _widened(self, source: DealSource, totals: dict[str, Any]
-                 ) -> tuple[dict[str, Any], str]:
+    def _widened(self, source: DealSource, totals: dict[str, Any],
+                 backtest: BacktestResult | None = None) -> tuple[dict[str, Any], str]:
         """The totals with P10/P50/P90 corrected by the backtest's errors, and a note saying so."""
         totals.update(model_p10=totals["p10"], model_p50=totals["p50"], model_p90=totals["p90"],
                       backtest_quarters=0, backtest_bias=None, backtest_coverage=None,
                       backtest_adjusted_coverage=None, interval_method="simulation only")
         try:
-            backtest = ForecastBacktest(draws=BACKTEST_DRAWS, interval=self.interval,
-                                        settings=self.settings).run(source)
+            if backtest is None or backtest.interval != self.interval:
+                backtest = ForecastBacktest(draws=BACKTEST_DRAWS, interval=self.interval,
+                                            settings=self.settings).run(source)
         except InsufficientDataError:
             return totals, ("no past quarter could be replayed: P10–P90 comes from the simulation "
                             "alone and is likely too narrow")

@@ -59,9 +59,14 @@ MIN_CLOSED = 30
 #: Each outcome needs at least this many deals.
 MIN_PER_CLASS = 5
 #: From this many closed deals gradient boosting is a candidate.
-BOOSTING_MIN = 1000
+BOOSTING_MIN = 200
 #: From this many closed deals one held-out split replaces 5-fold out-of-fold predictions.
 HOLDOUT_MIN = 2000
+#: Above this many training deals the candidates are compared on a sample of this many (and a
+#: quarter as many held-out deals); the winner is then refitted on all of them.
+SELECTION_MAX = 200_000
+#: Permutation importances are measured on at most this many held-out deals.
+IMPORTANCE_MAX = 20_000
 #: Repeats of the 5-fold out-of-fold model choice below :data:`HOLDOUT_MIN` deals.
 REPEATS = 2
 #: A candidate must beat the win rate's held-out log loss by this much (nats) to be used.
@@ -240,6 +245,9 @@ class WinModel:
         self._background = closed.iloc[np.sort(take)][self.choice.names()].reset_index(drop=True)
         self._fit_replicas(closed, y)
         if importance:
+            if len(imp_rows) > IMPORTANCE_MAX:
+                imp_rows = np.sort(np.random.default_rng(s.seed).choice(
+                    imp_rows, IMPORTANCE_MAX, replace=False))
             self.importances = self._permutation_importance(closed.iloc[imp_rows], y[imp_rows])
         return self
 
@@ -253,9 +261,19 @@ class WinModel:
         fold = _stratified_folds(y, int(round(1 / self.settings.holdout)), seed)
         fit_idx, held = np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
         self.validation = "stratified hold-out"
-        fit_data = self.encoder.transform(closed.iloc[fit_idx], training=True)
-        held_data = self.encoder.transform(closed.iloc[held], training=True)
-        fitted = {name: make_classifier(name, seed).fit(fit_data, y[fit_idx])
+        # very large data: candidates are compared on a sample, the winner refitted on all
+        rng = np.random.default_rng(seed)
+        sampled = len(fit_idx) > SELECTION_MAX and len(names) > 1
+        choose_fit = np.sort(rng.choice(fit_idx, SELECTION_MAX, replace=False)) if sampled \
+            else fit_idx
+        choose_held = np.sort(rng.choice(held, SELECTION_MAX // 4, replace=False)) \
+            if sampled and len(held) > SELECTION_MAX // 4 else held
+        if sampled:
+            self.validation = (f"stratified hold-out (candidates compared on {len(choose_fit):,} "
+                               f"+ {len(choose_held):,} sampled deals)")
+        fit_data = self.encoder.transform(closed.iloc[choose_fit], training=True)
+        held_data = self.encoder.transform(closed.iloc[choose_held], training=True)
+        fitted = {name: make_classifier(name, seed).fit(fit_data, y[choose_fit])
                   for name in names if name != "blend"}
         if "blend" in names:
             blend = Blend(seed)
@@ -263,17 +281,31 @@ class WinModel:
                 if part in fitted:  # reuse the candidate already fitted on the same deals
                     setattr(blend, part, fitted[part])
                 else:
-                    getattr(blend, part).fit(fit_data, y[fit_idx])
+                    getattr(blend, part).fit(fit_data, y[choose_fit])
             fitted["blend"] = blend
         preds = {name: clf.predict(held_data) for name, clf in fitted.items()}
-        y_held = y[held]
+        y_held = y[choose_held]
         self.selection = {k: log_loss(y_held, v) for k, v in preds.items()}
-        self.selection["base_rate"] = log_loss(y_held, np.full(len(held), y[fit_idx].mean()))
+        self.selection["base_rate"] = log_loss(y_held, np.full(len(y_held),
+                                                               y[choose_fit].mean()))
         best = self._best(names)
-        self.classifier = fitted.get(best) or make_classifier(best, seed).fit(fit_data,
-                                                                               y[fit_idx])
         self._boot_rows = fit_idx
-        return self.classifier.predict(held_data), y_held, held
+        if not sampled:
+            self.classifier = fitted.get(best) or make_classifier(best, seed).fit(
+                fit_data, y[fit_idx])
+            return self.classifier.predict(held_data), y_held, held
+        del fit_data, held_data, fitted, preds
+        if best == "gradient_boosting":
+            # only the dense matrix is needed: encode in chunks, no copy of the whole frame
+            full = self.encoder.transform_dense(closed, fit_idx, training=True)
+        else:
+            full = self.encoder.transform(closed.iloc[fit_idx], training=True)
+        self.classifier = make_classifier(best, seed).fit(full, y[fit_idx])
+        del full
+        held_full = self.encoder.transform_dense(closed, held, training=True) \
+            if best == "gradient_boosting" else self.encoder.transform(closed.iloc[held],
+                                                                       training=True)
+        return self.classifier.predict(held_full), y[held], held
 
     def _choose_out_of_fold(self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

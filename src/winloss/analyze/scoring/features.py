@@ -241,6 +241,20 @@ class FeatureEncoder:
         """Encode ``frame``; ``training=True`` excludes each deal from its own frequency count."""
         return EncodedDeals(self, frame, training)
 
+    def transform_dense(self, frame: pd.DataFrame, rows: np.ndarray, *, training: bool = False,
+                        chunk: int = 100_000) -> EncodedDeals:
+        """Encode ``frame.iloc[rows]`` for gradient boosting only, ``chunk`` rows at a time.
+
+        Only :attr:`EncodedDeals.dense` is available: large data never copies the whole frame.
+        """
+        dense = np.empty((len(rows), len(self.dense_names())))
+        for i in range(0, len(rows), chunk):
+            dense[i:i + chunk] = EncodedDeals(self, frame.iloc[rows[i:i + chunk]], training).dense
+        out = EncodedDeals(self, frame.iloc[:0], training)
+        out.n = len(rows)
+        out.__dict__["dense"] = dense
+        return out
+
     # -- helpers ----------------------------------------------------------------------------
     def category_codes(self, cat: _Category, col: pd.Series) -> np.ndarray:
         codes = pd.Index(cat.levels).get_indexer(_as_text(col)).astype(np.int64)

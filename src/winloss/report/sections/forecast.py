@@ -18,8 +18,8 @@ def _kpi(label: str, value: str, sub: str = "") -> str:
 def build(ctx: ReportContext) -> Section | None:
     ws = ctx.ws
     nxt = str(ctx.quarter.next())
-    forecast = ctx.cached("forecast", lambda: ws.forecast(nxt))
     backtest = ctx.cached("forecast_backtest", lambda: ws.forecast_backtest())
+    forecast = ctx.cached("forecast", lambda: ws.forecast(nxt, backtest=backtest))
     evaluation = ctx.cached("evaluation", lambda: ws.evaluate_model())
     scores = ctx.cached("scores", lambda: ws.score_deals())
     accounts = ctx.cached("accounts", lambda: ws.target_accounts())
