@@ -547,6 +547,7 @@ def bias_caveats(table: pd.DataFrame, interval: float) -> list[str]:
         adjusted = (f"; widened by the other quarters' errors, {table['adj_in_interval'].mean():.0%}"
                     if "adj_in_interval" in table.columns else "")
         out.append(f"only {coverage:.0%} of replayed quarters fell inside the simulated P10–P90 "
-                   f"(nominal {interval:.0%}){adjusted}: the live forecast's interval is "
-                   "bias-corrected and widened by these errors")
+                   f"(nominal {interval:.0%}): the simulated interval is too narrow for this "
+                   f"pipeline{adjusted}; the live forecast's interval is bias-corrected and "
+                   "widened by these errors")
     return out

@@ -163,6 +163,17 @@ def _row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.asarray(-(y * np.log(q) + (1 - y) * np.log(1 - q)))
 
 
+def _platt(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``p`` mapped by a logistic fit of ``y`` on logit ``p`` (Platt scaling, in sample)."""
+    from sklearn.linear_model import LogisticRegression
+
+    z = logit(np.clip(p, EPS, 1 - EPS)).reshape(-1, 1)
+    if np.ptp(z) < 1e-9 or len(np.unique(y)) < 2:
+        return p
+    model = LogisticRegression(C=1e4).fit(z, y)
+    return np.asarray(model.predict_proba(z)[:, 1])
+
+
 def _stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     fold = np.zeros(len(y), dtype=int)
@@ -245,10 +256,20 @@ class WinModel:
         self._background = closed.iloc[np.sort(take)][self.choice.names()].reset_index(drop=True)
         self._fit_replicas(closed, y)
         if importance:
+            judge: Classifier | None = None
+            if self.validation.endswith("out-of-fold") and self.model_name != "base_rate":
+                # the final model has seen every deal: a forest would credit noise in-sample, so
+                # importances are measured on a fold held out from a refit of the chosen model
+                assert self.classifier is not None
+                fold = _stratified_folds(y, 5, s.seed)
+                fit_rows, imp_rows = np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
+                judge = self.classifier.refit_copy().fit(
+                    self.encoder.transform(closed.iloc[fit_rows], training=True), y[fit_rows])
             if len(imp_rows) > IMPORTANCE_MAX:
                 imp_rows = np.sort(np.random.default_rng(s.seed).choice(
                     imp_rows, IMPORTANCE_MAX, replace=False))
-            self.importances = self._permutation_importance(closed.iloc[imp_rows], y[imp_rows])
+            self.importances = self._permutation_importance(closed.iloc[imp_rows], y[imp_rows],
+                                                            judge)
         return self
 
     def _choose_on_holdout(self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
@@ -345,7 +366,10 @@ class WinModel:
                     oof[name][r, te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
         if "blend" in names:
             oof["blend"] = (oof["logistic"] + oof["forest"]) / 2
-        losses = {name: _row_log_loss(y, v).mean(axis=0) for name, v in oof.items()}
+        # compared after a Platt map (as calibration will apply one): an overconfident but
+        # sharper candidate (boosting on few deals) is not lost to its raw log loss
+        losses = {name: np.mean([_row_log_loss(y, _platt(y, v[r])) for r in range(repeats)],
+                                axis=0) for name, v in oof.items()}
         self.selection = {name: float(v.mean()) for name, v in losses.items()
                           if name in names or name == "base_rate"}
         best = self._best(names, losses)
@@ -392,22 +416,24 @@ class WinModel:
             data = self.encoder.transform(closed.iloc[pick], training=True)
             self.replicas.append(self.classifier.refit_copy().fit(data, y[pick]))
 
-    def _permutation_importance(self, frame: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
-        """Increase in log loss when one field is shuffled (on held-out or out-of-fold deals)."""
+    def _permutation_importance(self, frame: pd.DataFrame, y: np.ndarray,
+                                judge: Classifier | None = None) -> pd.DataFrame:
+        """Increase in log loss when one field is shuffled, on deals ``judge`` (default: the
+        fitted classifier) was not fitted on."""
         assert self.choice is not None
         frame = frame[self.choice.names()].reset_index(drop=True)
         if len(frame) > 20000:
             frame = frame.sample(20000, random_state=self.settings.seed)
             y = y[frame.index.to_numpy()]
             frame = frame.reset_index(drop=True)
-        base = log_loss(y, self.predict_frame(frame))
+        base = log_loss(y, self.predict_frame(frame, judge))
         rng = np.random.default_rng(self.settings.seed)
         rows = []
         for p in self.choice.predictors:
             shuffled = frame.copy()
             shuffled[p.name] = frame[p.name].to_numpy()[rng.permutation(len(frame))]
             rows.append({"field": p.name, "label": p.label,
-                         "importance": log_loss(y, self.predict_frame(shuffled)) - base})
+                         "importance": log_loss(y, self.predict_frame(shuffled, judge)) - base})
         out = pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
         total = out["importance"].clip(lower=0).sum()
         out["share"] = out["importance"].clip(lower=0) / total if total > 0 else 0.0
@@ -418,13 +444,14 @@ class WinModel:
     def model_name(self) -> str:
         return self.classifier.name if self.classifier is not None else "unfitted"
 
-    def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        """Calibrated P(win) for each row of ``frame``."""
+    def predict_frame(self, frame: pd.DataFrame, classifier: Classifier | None = None
+                      ) -> np.ndarray:
+        """Calibrated P(win) for each row of ``frame`` (by ``classifier``, default the model's)."""
         assert self.encoder is not None and self.classifier is not None
         if len(frame) == 0:
             return np.zeros(0)
         data = self.encoder.transform(frame)
-        return self.calibration.apply(self.classifier.predict(data))
+        return self.calibration.apply((classifier or self.classifier).predict(data))
 
     def predict(self, frame: pd.DataFrame, *, intervals: bool = True) -> pd.DataFrame:
         """``probability`` and (with replicas) ``ci_low``/``ci_high`` for each row of ``frame``.
