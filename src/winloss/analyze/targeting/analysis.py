@@ -225,7 +225,7 @@ def profile_evidence(closed: pd.DataFrame, profiles: pd.DataFrame, model: WinMod
             continue
         counts = closed[p.name].astype("string").str.strip().value_counts()
         values = profiles[p.name].astype("string").str.strip()
-        n = values.map(counts).astype(float).fillna(0.0).to_numpy()
+        n = np.array(values.map(counts).astype(float).fillna(0.0), dtype=float)
         n[values.isna().to_numpy()] = float(closed[p.name].isna().sum())
         evidence = np.minimum(evidence, n)
     return evidence
