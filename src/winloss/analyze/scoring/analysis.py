@@ -2,14 +2,17 @@
 
 :class:`WinModel` is fitted on closed deals. It picks its predictors for a purpose (see
 :mod:`winloss.analyze.scoring.features`), drops leaking fields (:mod:`winloss.analyze.scoring.leakage`), chooses a
-classifier by held-out log loss among gradient boosting, logistic regression and Odoo-style naive
-Bayes (:mod:`winloss.analyze.scoring.classifiers`), and calibrates it on held-out predictions
-(:mod:`winloss.analyze.stats.calibration`):
+classifier by held-out log loss among gradient boosting, logistic regression, a random forest, the
+forest–logistic blend and Odoo-style naive Bayes (:mod:`winloss.analyze.scoring.classifiers`), and
+calibrates it on held-out predictions (:mod:`winloss.analyze.stats.calibration`):
 
 * from :data:`HOLDOUT_MIN` closed deals one stratified held-out split serves model choice and
-  calibration;
-* below that, 5-fold out-of-fold predictions serve both and the chosen model is refitted on all
-  deals; gradient boosting is only tried from :data:`BOOSTING_MIN` deals.
+  calibration (above :data:`SELECTION_MAX` training deals the candidates are compared on a sample
+  and the winner refitted on all);
+* below that, :data:`REPEATS` × 5-fold out-of-fold predictions serve both — the blend stays unless
+  another candidate's Platt-mapped log loss is lower by more than one standard error — and the
+  chosen model is refitted on all deals; gradient boosting is only tried from :data:`BOOSTING_MIN`
+  deals, the forest and the blend up to ``FOREST_MAX``.
 
 Each probability carries a bootstrap interval (the chosen model refitted on resampled deals), and
 each deal its top factors for and against in plain words.
