@@ -88,7 +88,7 @@ def test_sections_render_on_the_demo(demo_store: Path, tmp_path: Path) -> None:
     copy = tmp_path / "demo.duckdb"
     copy.write_bytes(demo_store.read_bytes())
     ws = Workspace(copy)
-    ctx = ReportContext(ws, ws.quarter("2026Q3"))
+    ctx = ReportContext(ws.store, ws.quarter("2026Q3"))
     sec = committee.build(ctx)
     assert sec is not None and "committee-engaged" in sec.charts
     assert 'data-chart="committee-engaged"' in sec.html

@@ -101,6 +101,17 @@ def convert_dates(f: Field, raw: pd.Series, *, day_first: bool) -> tuple[pd.Seri
     out_of_range = (values.notna() & ((values < FIRST_DATE) | (values > LAST_DATE))).to_numpy(
         dtype=bool
     )
+    # pandas 2 cannot even parse a date beyond its nanosecond range (it reads as unreadable):
+    # a readable year outside 1678-2261 is out of range, whichever pandas parsed it
+    year = pd.to_numeric(
+        raw.astype("string").str.extract(r"^\s*(\d{4})[-/.]\d{1,2}[-/.]\d{1,2}", expand=False),
+        errors="coerce",
+    )
+    beyond = (year.notna() & ((year < FIRST_DATE.year) | (year > LAST_DATE.year))).to_numpy(
+        dtype=bool
+    )
+    out_of_range = out_of_range | (beyond & bad)
+    bad = bad & ~beyond
     values = values.where(~out_of_range).astype("datetime64[ns]")
     if f.dtype == "date":
         values = values.dt.normalize()

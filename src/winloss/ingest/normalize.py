@@ -107,6 +107,11 @@ def parse_numbers(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     s = s.where(~thousands, s.str.replace(",", "", regex=False))
     ok = s.str.match(_NUMBER)
     values = pd.to_numeric(s.where(ok), errors="coerce").astype(float)
+    # pandas 2 coerces an overflowing literal (1e309) to NaN where pandas 3 gives inf: read those
+    # with Python's float so they arrive as infinity and are refused, never stored as empty
+    lost = (ok.fillna(False).astype(bool) & values.isna()).to_numpy(dtype=bool)
+    if lost.any():
+        values[lost] = [float(x) for x in s[lost]]
     values = values.where(~negative, -values)
     return values, ~ok.to_numpy(dtype=bool)
 

@@ -67,7 +67,7 @@ def reason_counts(
     group = by or "'all'"
     return store.query(
         f"SELECT {group} AS grp, {reason} AS reason, count(*) AS deals FROM deals_enriched "
-        f"WHERE outcome = ? AND ({where}) GROUP BY ALL ORDER BY 1, 3 DESC",
+        f"WHERE outcome = ? AND ({where}) GROUP BY ALL ORDER BY 1, 3 DESC, 2",
         [outcome, *params],
     )
 

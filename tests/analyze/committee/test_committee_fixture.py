@@ -110,8 +110,8 @@ ACTIVITIES = pd.DataFrame(
 def result() -> object:
     ws = Workspace(":memory:")
     ws.import_file("deals", DEALS)
-    ws.import_file("stakeholders", PEOPLE)
-    ws.import_file("activities", ACTIVITIES)
+    ws.import_file("stakeholders", PEOPLE, on_orphan="keep")  # the ghost deal: reported, not joined
+    ws.import_file("activities", ACTIVITIES, on_orphan="keep")
     out = CommitteeAnalysis(min_support=1, as_of=dt.date(2026, 6, 1)).run(ws.store)
     ws.close()
     return out
@@ -164,8 +164,8 @@ def test_orphan_rows_are_reported_with_their_keys(result: object) -> None:
 def test_open_deal_risks_and_map() -> None:
     ws = Workspace(":memory:")
     ws.import_file("deals", DEALS)
-    ws.import_file("stakeholders", PEOPLE)
-    ws.import_file("activities", ACTIVITIES)
+    ws.import_file("stakeholders", PEOPLE, on_orphan="keep")  # the ghost deal: reported, not joined
+    ws.import_file("activities", ACTIVITIES, on_orphan="keep")
     out = ws.committee(deal_id="D3", min_support=1, as_of=dt.date(2026, 6, 1))
     assert out.committee_map is not None
     people = out.committee_map.people

@@ -281,7 +281,8 @@ class QbrAnalysis:
             if by is not None and n < self.min_group_deals:
                 small += 1
                 continue
-            g = g.sort_values("deals", ascending=False)
+            # most deals first; ties by name, so every run and engine lists them alike
+            g = g.sort_values(["deals", "reason"], ascending=[False, True], kind="mergesort")
             top = g.head(self.top_reasons)
             rest = int(g["deals"].iloc[self.top_reasons :].sum())
             values = list(zip(top["reason"], top["deals"].astype(int), strict=True))
