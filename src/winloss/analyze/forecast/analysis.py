@@ -55,8 +55,9 @@ if TYPE_CHECKING:
     from winloss.model.deals import DealSource
     from winloss.model.period import Quarter
 
-#: Simulated quarters per replayed quarter when the live forecast measures its past errors.
-BACKTEST_DRAWS = 2_000
+#: Simulated quarters per replayed quarter, in the backtest and when the live forecast measures
+#: its past errors (one number, so a forecast given a report's backtest equals one that replays).
+BACKTEST_DRAWS = 5_000
 #: Custom fields holding the CRM's own win probability (Salesforce "Probability (%)", HubSpot …).
 PROBABILITY_FIELDS = ("probability", "deal_probability", "hs_deal_stage_probability",
                       "stage_probability", "win_probability")
@@ -493,7 +494,7 @@ class ForecastBacktest:
     """
 
     quarters: tuple[str, ...] = ()
-    draws: int = 5_000
+    draws: int = BACKTEST_DRAWS
     interval: float = 0.8
     settings: ModelSettings = field(default_factory=lambda: ModelSettings(n_bootstrap=0))
 
