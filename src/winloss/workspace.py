@@ -450,12 +450,15 @@ class Workspace:
 
         return LeadScoring(deal_filter=flt, **options).run(self.store)
 
-    def forecast(self, quarter: str, **options: Unpack[ForecastOptions]) -> ForecastResult:
+    def forecast(self, quarter: str, *, backtest: BacktestResult | None = None,
+                 **options: Unpack[ForecastOptions]) -> ForecastResult:
         """Expected bookings of a quarter with P10/P50/P90
-        (:class:`~winloss.analyze.forecast.analysis.Forecast`)."""
+        (:class:`~winloss.analyze.forecast.analysis.Forecast`); ``backtest``: a backtest already
+        run on this store, reused to correct the interval (``widen=False``: the simulated
+        interval alone)."""
         from winloss.analyze.forecast.analysis import Forecast
 
-        return Forecast(quarter=quarter, **options).run(self.store)
+        return Forecast(quarter=quarter, **options).run(self.store, backtest=backtest)
 
     def forecast_backtest(self, **options: Unpack[BacktestOptions]) -> BacktestResult:
         """Forecasts replayed at past quarter starts vs actual bookings

@@ -82,7 +82,7 @@ def test_evaluate_table_and_csv(store: Path) -> None:
     assert code == 0
     table = pd.read_csv(io.StringIO(out))
     assert list(table.columns) == ["model", "auc", "brier", "log_loss", "ece"]
-    assert len(table) == 5
+    assert len(table) == 6  # the model and five baselines (incl. random_forest)
 
 
 def test_score_csv_json_and_save(store: Path, tmp_path: Path) -> None:

@@ -41,3 +41,67 @@ def test_calibrated_groups_are_rarely_flagged() -> None:
     flagged = sum(int(segment_calibration(_predictions(seed, groups, n=150))["miscalibrated"]
                       .any()) for seed in range(30))
     assert flagged <= 3
+
+
+def _drifted(seed: int, n: int = 6000) -> pd.DataFrame:
+    """Predictions ~71 % on average, true win rate ~0.86× lower everywhere (one overall drift);
+    24 owners and three segments, one of which (Enterprise) is a further 0.6× off; 5 % of deals
+    have no owner (NaN) and some segments read "nan"."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.55, 0.87, n)
+    segment = rng.choice(["SMB", "Mid-Market", "Enterprise"], n)
+    true = p * 0.86 * np.where(segment == "Enterprise", 0.6, 1.0)
+    owner = rng.choice([f"rep{i:02d}" for i in range(24)], n).astype(object)
+    owner[rng.random(n) < 0.05] = np.nan
+    segment = segment.astype(object)
+    segment[rng.random(n) < 0.03] = "nan"
+    return pd.DataFrame({"segment": segment, "owner": owner, "probability": p,
+                         "won": (rng.random(n) < true).astype(int)})
+
+
+def test_one_overall_correction_then_groups_beyond_chance_only() -> None:
+    """A drift shared by everyone gives one overall action, not one per owner; Enterprise, which
+    differs from the corrected whole, gets its own; no group is named after a missing value."""
+    from types import SimpleNamespace
+
+    from winloss.plan.adjustments import forecast_actions, overall_calibration
+
+    preds = _drifted(0)
+    actions, rows = forecast_actions(SimpleNamespace(predictions=preds))
+    keys = [a.key for a in actions]
+    assert keys[0] == "forecast:overall"
+    overall = overall_calibration(preds)
+    assert overall["correction"] == pytest.approx(preds["won"].mean() / preds["probability"]
+                                                  .mean())
+    # the logit shift reproduces the observed wins exactly (hand check with scipy's expit)
+    from scipy.special import expit, logit
+
+    assert expit(logit(preds["probability"]) + overall["shift"]).sum() == pytest.approx(
+        preds["won"].sum(), rel=1e-6)
+    assert "forecast:segment=Enterprise" in keys
+    assert not any(k.startswith("forecast:owner=") for k in keys)
+    # against the corrected whole Enterprise is further down; the others, if flagged, slightly up
+    segments = {a.key: a.evidence["calibration"]["correction"] for a in actions
+                if a.key.startswith("forecast:segment=")}
+    assert segments.pop("forecast:segment=Enterprise") < 0.8
+    assert all(1 < c < 1.2 for c in segments.values())
+    groups = {str(r["group"]).lower() for r in rows}
+    assert not groups & {"nan", "none", ""}
+    # q-values are Benjamini–Hochberg over every group of both dimensions together
+    from winloss.analyze.stats.exact_tests import benjamini_hochberg
+
+    table = pd.DataFrame(rows)
+    assert np.allclose(table["q_value"], benjamini_hochberg(table["p_value"].to_numpy(float)))
+
+
+def test_no_correction_when_calibrated() -> None:
+    from types import SimpleNamespace
+
+    from winloss.plan.adjustments import forecast_actions
+
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.1, 0.9, 3000)
+    preds = pd.DataFrame({"segment": rng.choice(["A", "B"], 3000), "owner": "x",
+                          "probability": p, "won": (rng.random(3000) < p).astype(int)})
+    actions, _ = forecast_actions(SimpleNamespace(predictions=preds))
+    assert [a.key for a in actions] == ["forecast:calibration"]

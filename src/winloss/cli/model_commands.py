@@ -195,11 +195,14 @@ def leads(state: State, /, file: str | None, include_closed: bool, train_on_stor
               show_default=True, help="Simulated quarters.")
 @click.option("--backtest", is_flag=True,
               help="Replay past quarters: forecast at each start vs actual, interval coverage.")
+@click.option("--no-widen", is_flag=True,
+              help="Give the simulated P10–P90 as is, without correcting it by the errors of "
+              "the replayed past quarters.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation.")
 @format_option
 @pass_state
 def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: str, draws: int,
-             backtest: bool, seed: int, fmt: str) -> None:
+             backtest: bool, no_widen: bool, seed: int, fmt: str) -> None:
     """Expected bookings of the open deals due in a quarter, with P10/P50/P90."""
     from winloss.analyze.scoring.analysis import ModelSettings
     from winloss.errors import UsageError
@@ -224,18 +227,20 @@ def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: s
         frame = result.quarters
         if fmt == "table":
             frame = frame[[c for c in ("quarter", "n_open", "expected", "p10", "p90", "actual",
-                                       "in_interval", "expected_wins", "actual_wins",
-                                       "win_rate_method", "stage_method") if c in frame.columns]]
+                                       "in_interval", "adj_p10", "adj_p90", "adj_in_interval",
+                                       "expected_wins", "actual_wins", "win_rate_method",
+                                       "stage_method") if c in frame.columns]]
         emit_frame(frame, fmt, title=f"forecast backtest: {result.coverage:.0%} of quarters "
-                   f"inside P10–P90 (nominal {result.interval:.0%}; wins "
-                   f"{result.wins_coverage:.0%})")
+                   f"inside the simulated P10–P90, {result.adjusted_coverage:.0%} inside the "
+                   f"error-corrected one (nominal {result.interval:.0%}; wins "
+                   f"{result.wins_coverage:.0%}); bias {result.bias:+.0%}")
         return
     if not quarter:
         raise UsageError("give --quarter, e.g. --quarter 2026Q4 (or --backtest)")
     with busy(f"forecasting {quarter}…"):
         result = ws.forecast(quarter, as_of=as_of.date() if as_of else None,
                              by=tuple(b.strip() for b in by.split(",") if b.strip()),
-                             draws=draws, settings=settings)
+                             draws=draws, settings=settings, widen=not no_widen)
     _caveats(result)
     if fmt == "json":
         click.echo(result.to_json())

@@ -1,8 +1,11 @@
 """Forecast, scoring and targeting adjustments for the action plan.
 
-- **forecast**: per-segment confidence corrections from the model's out-of-sample calibration. A
-  segment gets a correction only when its observed win rate's 95 % (Wilson) interval excludes the
-  mean predicted probability; the correction is the ratio observed / predicted.
+- **forecast**: confidence corrections from the model's out-of-sample calibration. First one overall
+  correction, when all deals together won more or less than predicted beyond chance (a drifting
+  win rate shows up here, once). Then, against the overall-corrected probabilities, a segment or
+  owner gets its own correction only when its wins differ beyond chance after Benjamini–Hochberg
+  over every group of both dimensions (q ≤ 0.05, 30+ deals); the correction is observed /
+  corrected predicted. Deals without a segment or owner are not a group.
 - **scoring**: the lead-scoring model (creation-time fields only) and what weighs most in it.
 - **targeting**: the ideal-customer-profile accounts to target and the customers to expand.
 """
@@ -31,19 +34,64 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 MIN_SEGMENT_DEALS = 30
+#: The overall correction is applied when its two-sided p-value is at most this.
+OVERALL_ALPHA = 0.05
+#: Group labels that mean "not recorded" (never a group of their own).
+MISSING_LABELS = frozenset({"", "nan", "none", "null", "(none)", "(missing)", "<na>"})
 
 
-def segment_calibration(predictions: pd.DataFrame, by: str = "segment") -> pd.DataFrame:
+def _z_test(wins: float, expected: float, variance: float) -> float:
+    """Two-sided p-value of wins against the Poisson-binomial mean (normal approximation)."""
+    return float(2 * stats.norm.sf(abs(wins - expected) / np.sqrt(max(variance, 1e-9))))
+
+
+def overall_calibration(predictions: pd.DataFrame) -> dict[str, Any]:
+    """All out-of-sample deals together: predicted vs won, and the correction if beyond chance.
+
+    ``shift`` is the logit shift δ that makes Σ expit(logit p + δ) equal the wins (0 when the
+    difference is within chance); ``correction`` is observed / mean predicted.
+    """
+    from scipy.optimize import brentq
+    from scipy.special import expit, logit
+
+    p = predictions["probability"].to_numpy(dtype=float)
+    won = predictions["won"].to_numpy(dtype=float)
+    n, wins = len(p), float(won.sum())
+    mean_p = float(p.mean()) if n else float("nan")
+    p_value = _z_test(wins, float(p.sum()), float((p * (1 - p)).sum())) if n else 1.0
+    shift = 0.0
+    if n and p_value <= OVERALL_ALPHA and 0 < wins < n:
+        z = logit(np.clip(p, 1e-6, 1 - 1e-6))
+        shift = float(brentq(lambda d: float(expit(z + d).sum()) - wins, -20, 20))
+    observed = wins / n if n else float("nan")
+    return {"deals": n, "wins": wins, "mean_predicted": mean_p, "observed": observed,
+            "p_value": p_value, "corrected": shift != 0.0, "shift": shift,
+            "correction": observed / mean_p if shift != 0.0 else 1.0}
+
+
+def segment_calibration(predictions: pd.DataFrame, by: str = "segment", *,
+                        shift: float = 0.0) -> pd.DataFrame:
     """Mean predicted vs observed win rate per group of out-of-sample predictions.
 
-    The test of a group compares its wins with the sum of its predicted probabilities (normal
-    approximation of the Poisson-binomial, variance Σp(1−p)); ``q_value`` is Benjamini–Hochberg
-    over the groups of this table. A group is miscalibrated at q ≤ 0.05 with 30+ deals.
+    ``shift`` (logit scale, from :func:`overall_calibration`) is applied to every probability
+    first, so groups are compared with the corrected whole. The test of a group compares its wins
+    with the sum of its predicted probabilities (normal approximation of the Poisson-binomial,
+    variance Σp(1−p)); ``q_value`` is Benjamini–Hochberg over the groups of this table. A group is
+    miscalibrated at q ≤ 0.05 with 30+ deals. Deals without a label are left out.
     """
     if predictions.empty or by not in predictions.columns:
         return pd.DataFrame()
+    label = predictions[by].astype("string").str.strip()
+    predictions = predictions[label.notna() & ~label.str.lower().isin(MISSING_LABELS)]
+    if predictions.empty:
+        return pd.DataFrame()
+    if shift:
+        from scipy.special import expit, logit
+
+        z = logit(np.clip(predictions["probability"].to_numpy(dtype=float), 1e-6, 1 - 1e-6))
+        predictions = predictions.assign(probability=expit(z + shift))
     p = predictions.assign(variance=predictions["probability"] * (1 - predictions["probability"]))
-    g = p.groupby(by, dropna=False).agg(
+    g = p.groupby(by).agg(
         deals=("won", "size"), wins=("won", "sum"), mean_predicted=("probability", "mean"),
         expected_wins=("probability", "sum"), variance=("variance", "sum")).reset_index()
     lo, hi = wilson_interval(g["wins"].to_numpy(float), g["deals"].to_numpy(float))
@@ -59,38 +107,59 @@ def segment_calibration(predictions: pd.DataFrame, by: str = "segment") -> pd.Da
 
 def forecast_actions(evaluation: EvaluationResult | None
                      ) -> tuple[list[Action], list[dict[str, Any]]]:
-    """Confidence corrections per segment (and owner) where calibration is off."""
+    """One overall confidence correction, then per segment/owner only where beyond chance."""
     from winloss.plan.action_plan import Action
 
     if evaluation is None or evaluation.predictions.empty:
         return [], []
-    tables = [segment_calibration(evaluation.predictions, by) for by in ("segment", "owner")]
+    overall = overall_calibration(evaluation.predictions)
+    tables = [segment_calibration(evaluation.predictions, by, shift=overall["shift"])
+              for by in ("segment", "owner")]
     table = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(
         len(t) for t in tables) else pd.DataFrame()
-    if table.empty:
-        return [], []
     actions: list[Action] = []
-    off = table[table["miscalibrated"]].sort_values("deals", ascending=False)
-    for i, r in enumerate(off.itertuples(index=False)):
-        direction = "over" if r.mean_predicted > r.observed else "under"
+    if overall["corrected"]:
+        direction = "over" if overall["mean_predicted"] > overall["observed"] else "under"
         actions.append(Action(
-            key=f"forecast:{r.dimension}={r.group}", kind="forecast",
-            title=f"Scale win probabilities for {r.dimension} {r.group} by {r.correction:.2f}",
-            detail=(f"Out of sample the model {direction}estimates {r.dimension} {r.group}: it "
-                    f"predicted {r.mean_predicted:.0%} on average, deals won {r.observed:.0%} "
-                    f"(95 % CI {r.ci_low:.0%}–{r.ci_high:.0%}, {r.deals:,} deals; "
-                    f"q = {r.q_value:.2g} over the groups compared)."),
-            priority=i + 1,
-            evidence={"action": "forecast", "calibration": {
-                k: (v.item() if hasattr(v, "item") else v) for k, v in r._asdict().items()}}))
+            key="forecast:overall", kind="forecast",
+            title=f"Scale all win probabilities by {overall['correction']:.2f}",
+            detail=(f"Out of sample the model {direction}estimates wins overall: it predicted "
+                    f"{overall['mean_predicted']:.0%} on average, {overall['deals']:,} deals won "
+                    f"{overall['observed']:.0%} (p = {overall['p_value']:.2g}). One correction "
+                    "for everyone; groups are corrected only where they differ from the "
+                    "corrected whole."),
+            priority=1, evidence={"action": "forecast", "overall": overall}))
+    if not table.empty:
+        # multiplicity over every group of both dimensions together
+        table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy(float))
+        table["miscalibrated"] = (table["q_value"] <= 0.05) & (
+            table["deals"] >= MIN_SEGMENT_DEALS)
+        table["correction"] = np.where(table["miscalibrated"],
+                                       table["observed"] / table["mean_predicted"], 1.0)
+        off = table[table["miscalibrated"]].sort_values("deals", ascending=False)
+        for r in off.itertuples(index=False):
+            direction = "over" if r.mean_predicted > r.observed else "under"
+            after = " after the overall correction" if overall["corrected"] else ""
+            actions.append(Action(
+                key=f"forecast:{r.dimension}={r.group}", kind="forecast",
+                title=f"Scale win probabilities for {r.dimension} {r.group} by "
+                      f"{r.correction:.2f}",
+                detail=(f"Out of sample the model {direction}estimates {r.dimension} {r.group}"
+                        f"{after}: it predicted {r.mean_predicted:.0%} on average, deals won "
+                        f"{r.observed:.0%} (95 % CI {r.ci_low:.0%}–{r.ci_high:.0%}, "
+                        f"{r.deals:,} deals; q = {r.q_value:.2g} over every segment and owner "
+                        "compared)."),
+                priority=len(actions) + 1,
+                evidence={"action": "forecast", "calibration": {
+                    k: (v.item() if hasattr(v, "item") else v) for k, v in r._asdict().items()}}))
     if not actions:
         actions.append(Action(
             key="forecast:calibration", kind="forecast",
             title="Keep forecast confidence as it is",
-            detail=("Out of sample, no segment's or owner's wins differ from the model's "
-                    "predictions beyond chance (Benjamini–Hochberg over the groups, q > 0.05): "
-                    "no correction needed."),
-            priority=1, evidence={"action": "forecast"}))
+            detail=("Out of sample, neither all deals together nor any segment or owner won "
+                    "differently from the model's predictions beyond chance "
+                    "(Benjamini–Hochberg over the groups, q > 0.05): no correction needed."),
+            priority=1, evidence={"action": "forecast", "overall": overall}))
     rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
             for r in table.to_dict(orient="records")]
     return actions, rows

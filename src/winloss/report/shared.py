@@ -90,12 +90,14 @@ def accounts(ctx: ReportContext) -> TargetingResult | None:
 
 
 def forecast(ctx: ReportContext) -> ForecastResult | None:
-    """The bookings forecast of the quarter after the review."""
+    """The bookings forecast of the quarter after the review; its interval is corrected by the
+    errors of the report's own backtest (replayed once, computed first)."""
     from winloss.analyze.forecast.analysis import Forecast
 
     assert ctx.quarter is not None
     nxt = str(ctx.quarter.next())
-    return ctx.cached("forecast", lambda: Forecast(quarter=nxt).run(ctx.source))
+    past = backtest(ctx)
+    return ctx.cached("forecast", lambda: Forecast(quarter=nxt).run(ctx.source, backtest=past))
 
 
 def backtest(ctx: ReportContext) -> BacktestResult | None:

@@ -64,24 +64,61 @@ def test_fit_ranks_the_planted_profile_first(ws: Workspace) -> None:
     assert fintech["icp_fit"].mean() == pytest.approx(observed, abs=0.06)
 
 
-def test_expansion_is_white_space_times_adoption_times_value(ws: Workspace) -> None:
+def test_expansion_is_white_space_times_peer_adoption_times_value(ws: Workspace) -> None:
     """Hand check on one customer: the potential is Σ over products it has not won of
-    (share of customers that won the product) × (median won amount of the product)."""
+    (adoption among customers of its industry, shrunk toward all customers with m = 10)
+    × (median won amount of the product) × (its size factor: median won amount over the overall
+    median, shrunk toward 1 with m = 3 won deals)."""
     result = AccountTargeting(rank_by="expansion").run(ws.store)
     table = result.accounts
     assert table["expansion_potential"].is_monotonic_decreasing
     deals = ws.deals()
     won = deals[deals["outcome"] == "won"]
-    customers = won["account_id"].nunique()
+    customers = won["account_id"].unique()
     row = table[table["won"] > 0].iloc[len(table[table["won"] > 0]) // 2]
-    have = set(won.loc[won["account_id"] == row["account_id"], "product"])
+    mine = won[won["account_id"] == row["account_id"]]
+    have = set(mine["product"])
+    peers = set(won.loc[won["industry"] == mine["industry"].iloc[0], "account_id"])
+    k = len(mine)
+    size = (k * mine["amount"].median() / won["amount"].median() + 3) / (k + 3)
     expected = 0.0
     for product, group in won.groupby("product"):
         if product not in have:
-            expected += group["account_id"].nunique() / customers * group["amount"].median()
+            adopters = set(group["account_id"])
+            overall = len(adopters) / len(customers)
+            peer = (len(adopters & peers) + 10 * overall) / (len(peers) + 10)
+            expected += peer * group["amount"].median() * size
     assert row["expansion_potential"] == pytest.approx(expected)
     never_won = table[table["won"] == 0]
     assert (never_won["expansion_potential"] == 0).all()
+    # the potential varies with the account, not only with the products it owns
+    assert table.loc[table["won"] > 0, "expansion_potential"].nunique() > 20
+
+
+def test_a_rare_typo_category_cannot_reach_the_top_10() -> None:
+    """Two accounts with a misspelt industry ("fintec", 5 deals each, all won) against 300
+    accounts whose best real profile (fintech) wins ~65 %: shrinkage toward the base rate keeps
+    the typo out of the top 10, and the fit of such an account is a third of the way from
+    the base rate to its own raw model fit (m-estimate with 10 deals vs m = 20)."""
+    frame = account_deals()
+    typo = [{"deal_id": f"T{a}{i}", "account_id": f"TYPO{a}", "account_name": f"Typo {a}",
+             "industry": "fintec", "employees": 100, "region": "north", "product": "Core",
+             "amount": 1000.0, "outcome": "won"} for a in range(2) for i in range(5)]
+    frame = pd.concat([frame, pd.DataFrame(typo)], ignore_index=True)
+    result = AccountTargeting().run(Workspace.from_file(frame).store)
+    table = result.accounts
+    top10 = set(table.head(10)["account_id"])
+    assert not top10 & {"TYPO0", "TYPO1"}
+    typo_rows = table[table["account_id"].str.startswith("TYPO")]
+    assert (typo_rows["fit_evidence"] == 10).all()
+    # unshrunk, the model's own fit would have put the typo in the top 10
+    assert typo_rows["icp_model"].max() > table["icp_fit"].iloc[9]
+    w = 10 / (10 + 20)
+    expected = w * typo_rows["icp_model"] + (1 - w) * result.base_rate
+    assert np.allclose(typo_rows["icp_fit"], expected)
+    # ties in fit are ordered by the evidence behind them
+    for _, group in table.groupby("icp_fit"):
+        assert group["fit_evidence"].is_monotonic_decreasing
 
 
 def test_targeting_needs_accounts() -> None:

@@ -188,3 +188,55 @@ def quantiles(values: np.ndarray, interval: float) -> tuple[float, float, float]
     a = (1 - interval) / 2
     lo, mid, hi = np.quantile(values, [a, 0.5, 1 - a])
     return float(lo), float(mid), float(hi)
+
+
+@dataclass(frozen=True)
+class ErrorInterval:
+    """A forecast interval widened by past forecast errors (see :func:`widen_by_errors`)."""
+
+    low: float
+    median: float
+    high: float
+    bias: float  # mean log(actual / P50) of the past quarters: > 0 means forecasts were too low
+    n_errors: int
+    method: str
+
+
+def forecast_log_errors(actual: np.ndarray, p50: np.ndarray) -> np.ndarray:
+    """log(actual / P50) per past quarter (NaN where either is not positive)."""
+    a, m = np.asarray(actual, dtype=float), np.asarray(p50, dtype=float)
+    ok = (a > 0) & (m > 0)
+    out = np.full(a.shape, np.nan)
+    out[ok] = np.log(a[ok] / m[ok])
+    return out
+
+
+def widen_by_errors(p10: float, p50: float, p90: float, errors: np.ndarray,
+                    interval: float = 0.8) -> ErrorInterval:
+    """Correct a simulated interval by the errors of past forecasts, and widen it to hold.
+
+    ``errors`` are log(actual / P50) of past (backtested) quarters. Their mean is the bias: the
+    median moves by ``exp(bias)``. The spread of the bias-corrected errors gives a normal-theory
+    prediction interval for the next quarter's error, ``bias ± t(m−1) · s · √(1 + 1/m)`` — which
+    covers exactly ``interval`` of new quarters when past and next errors are independent normal
+    draws, however few (m ≥ 2) they are. The result is the wider, on each side, of that and the
+    simulated interval moved by the bias: the simulation's own spread is never narrowed.
+
+    With one past error only the bias is corrected; with none the interval is returned as is.
+    """
+    from scipy import stats
+
+    e = np.asarray(errors, dtype=float)
+    e = e[np.isfinite(e)]
+    m = len(e)
+    if m == 0 or not (p50 > 0):
+        return ErrorInterval(p10, p50, p90, 0.0, m, "simulation only (no past errors)")
+    bias = float(e.mean())
+    shift = float(np.exp(bias))
+    lo, mid, hi = p10 * shift, p50 * shift, p90 * shift
+    if m == 1:
+        return ErrorInterval(lo, mid, hi, bias, m, "simulation moved by one past error")
+    s = float(e.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + interval / 2, m - 1)) * s * np.sqrt(1 + 1 / m)
+    return ErrorInterval(min(lo, mid * np.exp(-half)), mid, max(hi, mid * np.exp(half)), bias, m,
+                         f"bias-corrected, widened by {m} past forecast errors")

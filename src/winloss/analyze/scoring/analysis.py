@@ -2,14 +2,17 @@
 
 :class:`WinModel` is fitted on closed deals. It picks its predictors for a purpose (see
 :mod:`winloss.analyze.scoring.features`), drops leaking fields (:mod:`winloss.analyze.scoring.leakage`), chooses a
-classifier by held-out log loss among gradient boosting, logistic regression and Odoo-style naive
-Bayes (:mod:`winloss.analyze.scoring.classifiers`), and calibrates it on held-out predictions
-(:mod:`winloss.analyze.stats.calibration`):
+classifier by held-out log loss among gradient boosting, logistic regression, a random forest, the
+forest–logistic blend and Odoo-style naive Bayes (:mod:`winloss.analyze.scoring.classifiers`), and
+calibrates it on held-out predictions (:mod:`winloss.analyze.stats.calibration`):
 
 * from :data:`HOLDOUT_MIN` closed deals one stratified held-out split serves model choice and
-  calibration;
-* below that, 5-fold out-of-fold predictions serve both and the chosen model is refitted on all
-  deals; gradient boosting is only tried from :data:`BOOSTING_MIN` deals.
+  calibration (above :data:`SELECTION_MAX` training deals the candidates are compared on a sample
+  and the winner refitted on all);
+* below that, :data:`REPEATS` × 5-fold out-of-fold predictions serve both — the blend stays unless
+  another candidate's Platt-mapped log loss is lower by more than one standard error — and the
+  chosen model is refitted on all deals; gradient boosting is only tried from :data:`BOOSTING_MIN`
+  deals, the forest and the blend up to ``FOREST_MAX``.
 
 Each probability carries a bootstrap interval (the chosen model refitted on resampled deals), and
 each deal its top factors for and against in plain words.
@@ -30,14 +33,23 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
-from winloss.analyze.scoring.classifiers import CANDIDATES, Classifier, Logistic, make_classifier
+from winloss.analyze.scoring.classifiers import (
+    CANDIDATES,
+    FOREST_MAX,
+    Blend,
+    Classifier,
+    Logistic,
+    make_classifier,
+)
 from winloss.analyze.scoring.features import (
     MIN_LEVEL_COUNT,
     FeatureEncoder,
     FieldChoice,
     Purpose,
     choose_fields,
+    describe_pattern,
     describe_value,
+    roundness,
 )
 from winloss.analyze.scoring.leakage import find_leaks
 from winloss.analyze.stats.calibration import EPS, CalibrationMap, choose_calibration, log_loss
@@ -55,6 +67,13 @@ MIN_PER_CLASS = 5
 BOOSTING_MIN = 200
 #: From this many closed deals one held-out split replaces 5-fold out-of-fold predictions.
 HOLDOUT_MIN = 2000
+#: Above this many training deals the candidates are compared on a sample of this many (and a
+#: quarter as many held-out deals); the winner is then refitted on all of them.
+SELECTION_MAX = 200_000
+#: Permutation importances are measured on at most this many held-out deals.
+IMPORTANCE_MAX = 20_000
+#: Repeats of the 5-fold out-of-fold model choice below :data:`HOLDOUT_MIN` deals.
+REPEATS = 2
 #: A candidate must beat the win rate's held-out log loss by this much (nats) to be used.
 MIN_SKILL = 0.002
 #: Background deals per field for the what-if explanations.
@@ -170,6 +189,23 @@ def memo_of(source: object) -> Memo | None:
     return memo if callable(memo) else None
 
 
+def _row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Log loss of each prediction (``p`` may carry a leading axis of repeats)."""
+    q = np.clip(p, EPS, 1 - EPS)
+    return np.asarray(-(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+
+def _platt(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``p`` mapped by a logistic fit of ``y`` on logit ``p`` (Platt scaling, in sample)."""
+    from sklearn.linear_model import LogisticRegression
+
+    z = logit(np.clip(p, EPS, 1 - EPS)).reshape(-1, 1)
+    if np.ptp(z) < 1e-9 or len(np.unique(y)) < 2:
+        return p
+    model = LogisticRegression(C=1e4).fit(z, y)
+    return np.asarray(model.predict_proba(z)[:, 1])
+
+
 def _stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     fold = np.zeros(len(y), dtype=int)
@@ -234,7 +270,8 @@ class WinModel:
         if with_companions:
             self.caveats.append(companion_caveat(with_companions))
         names = [s.model] if s.model != "auto" else [
-            c for c in s.candidates if c != "gradient_boosting" or len(y) >= BOOSTING_MIN]
+            c for c in s.candidates if (c != "gradient_boosting" or len(y) >= BOOSTING_MIN)
+            and (c not in ("forest", "blend") or len(y) <= FOREST_MAX)]
         if len(y) < BOOSTING_MIN and "gradient_boosting" in s.candidates and s.model == "auto":
             self.caveats.append(f"gradient boosting not tried below {BOOSTING_MIN} closed deals")
         if len(y) < 200:
@@ -251,7 +288,20 @@ class WinModel:
         self._background = closed.iloc[np.sort(take)][self.choice.names()].reset_index(drop=True)
         self._fit_replicas(closed, y)
         if importance:
-            self.importances = self._permutation_importance(closed.iloc[imp_rows], y[imp_rows])
+            judge: Classifier | None = None
+            if self.validation.endswith("out-of-fold") and self.model_name != "base_rate":
+                # the final model has seen every deal: a forest would credit noise in-sample, so
+                # importances are measured on a fold held out from a refit of the chosen model
+                assert self.classifier is not None
+                fold = _stratified_folds(y, 5, s.seed)
+                fit_rows, imp_rows = np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
+                judge = self.classifier.refit_copy().fit(
+                    self.encoder.transform(closed.iloc[fit_rows], training=True), y[fit_rows])
+            if len(imp_rows) > IMPORTANCE_MAX:
+                imp_rows = np.sort(np.random.default_rng(s.seed).choice(
+                    imp_rows, IMPORTANCE_MAX, replace=False))
+            self.importances = self._permutation_importance(closed.iloc[imp_rows], y[imp_rows],
+                                                            judge)
         return self
 
     def _choose_on_holdout(self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
@@ -264,48 +314,113 @@ class WinModel:
         fold = _stratified_folds(y, int(round(1 / self.settings.holdout)), seed)
         fit_idx, held = np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
         self.validation = "stratified hold-out"
-        fit_data = self.encoder.transform(closed.iloc[fit_idx], training=True)
-        held_data = self.encoder.transform(closed.iloc[held], training=True)
-        fitted = {name: make_classifier(name, seed).fit(fit_data, y[fit_idx]) for name in names}
+        # very large data: candidates are compared on a sample, the winner refitted on all
+        rng = np.random.default_rng(seed)
+        sampled = len(fit_idx) > SELECTION_MAX and len(names) > 1
+        choose_fit = np.sort(rng.choice(fit_idx, SELECTION_MAX, replace=False)) if sampled \
+            else fit_idx
+        choose_held = np.sort(rng.choice(held, SELECTION_MAX // 4, replace=False)) \
+            if sampled and len(held) > SELECTION_MAX // 4 else held
+        if sampled:
+            self.validation = (f"stratified hold-out (candidates compared on {len(choose_fit):,} "
+                               f"+ {len(choose_held):,} sampled deals)")
+        fit_data = self.encoder.transform(closed.iloc[choose_fit], training=True)
+        held_data = self.encoder.transform(closed.iloc[choose_held], training=True)
+        fitted = {name: make_classifier(name, seed).fit(fit_data, y[choose_fit])
+                  for name in names if name != "blend"}
+        if "blend" in names:
+            blend = Blend(seed)
+            for part in ("logistic", "forest"):
+                if part in fitted:  # reuse the candidate already fitted on the same deals
+                    setattr(blend, part, fitted[part])
+                else:
+                    getattr(blend, part).fit(fit_data, y[choose_fit])
+            fitted["blend"] = blend
         preds = {name: clf.predict(held_data) for name, clf in fitted.items()}
-        y_held = y[held]
+        y_held = y[choose_held]
         self.selection = {k: log_loss(y_held, v) for k, v in preds.items()}
-        self.selection["base_rate"] = log_loss(y_held, np.full(len(held), y[fit_idx].mean()))
+        self.selection["base_rate"] = log_loss(y_held, np.full(len(y_held),
+                                                               y[choose_fit].mean()))
         best = self._best(names)
-        self.classifier = fitted.get(best) or make_classifier(best, seed).fit(fit_data,
-                                                                               y[fit_idx])
         self._boot_rows = fit_idx
-        return self.classifier.predict(held_data), y_held, held
+        if not sampled:
+            self.classifier = fitted.get(best) or make_classifier(best, seed).fit(
+                fit_data, y[fit_idx])
+            return self.classifier.predict(held_data), y_held, held
+        del fit_data, held_data, fitted, preds
+        if best == "gradient_boosting":
+            # only the dense matrix is needed: encode in chunks, no copy of the whole frame
+            full = self.encoder.transform_dense(closed, fit_idx, training=True)
+        else:
+            full = self.encoder.transform(closed.iloc[fit_idx], training=True)
+        self.classifier = make_classifier(best, seed).fit(full, y[fit_idx])
+        del full
+        held_full = self.encoder.transform_dense(closed, held, training=True) \
+            if best == "gradient_boosting" else self.encoder.transform(closed.iloc[held],
+                                                                       training=True)
+        return self.classifier.predict(held_full), y[held], held
 
     def _choose_out_of_fold(self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Choose by 5-fold out-of-fold log loss, refit the winner on all deals."""
+        """Choose by repeated 5-fold out-of-fold log loss, refit the winner on all deals.
+
+        The blend is the default; another candidate replaces it only when its per-deal log loss is
+        lower by more than one standard error (paired over deals, averaged over the repeats) —
+        on a few hundred deals plain "lowest loss wins" flips between candidates from fold to fold.
+        """
         assert self.encoder is not None
         seed, k = self.settings.seed, 5
-        fold = _stratified_folds(y, k, seed)
-        self.validation = f"{k}-fold out-of-fold"
+        repeats = REPEATS
+        self.validation = f"{repeats}×{k}-fold out-of-fold"
         data = self.encoder.transform(closed, training=True)
         # the logistic penalty is chosen once on all deals (3-fold), then held fixed in the folds
-        penalty = Logistic(seed=seed).fit(data, y).C if "logistic" in names else None
+        uses_logistic = "logistic" in names or "blend" in names
+        penalty = Logistic(seed=seed).fit(data, y).C if uses_logistic else None
 
         def fresh(name: str) -> Classifier:
-            return Logistic(penalty, seed) if name == "logistic" else make_classifier(name, seed)
+            if name == "logistic":
+                return Logistic(penalty, seed)
+            if name == "blend":
+                return Blend(seed, penalty)
+            return make_classifier(name, seed)
 
-        oof = {name: np.zeros(len(y)) for name in [*names, "base_rate"]}
-        for j in range(k):
-            tr, te = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
-            tr_data, te_data = data.take(tr), data.take(te)  # = transform(closed.iloc[…])
-            for name in oof:
-                oof[name][te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
-        self.selection = {name: log_loss(y, v) for name, v in oof.items()}
-        best = self._best(names)
-        self.classifier = fresh(best).fit(data, y)
+        fitted = [n for n in names if n != "blend"]
+        if "blend" in names:
+            fitted += [n for n in ("logistic", "forest") if n not in fitted]
+        oof = {name: np.zeros((repeats, len(y))) for name in [*fitted, "base_rate"]}
+        for r in range(repeats):
+            fold = _stratified_folds(y, k, seed + r)
+            for j in range(k):
+                tr, te = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
+                tr_data, te_data = data.take(tr), data.take(te)  # = transform(closed.iloc[…])
+                for name in oof:
+                    oof[name][r, te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
+        if "blend" in names:
+            oof["blend"] = (oof["logistic"] + oof["forest"]) / 2
+        # compared after a Platt map (as calibration will apply one): an overconfident but
+        # sharper candidate (boosting on few deals) is not lost to its raw log loss
+        losses = {name: np.mean([_row_log_loss(y, _platt(y, v[r])) for r in range(repeats)],
+                                axis=0) for name, v in oof.items()}
+        self.selection = {name: float(v.mean()) for name, v in losses.items()
+                          if name in names or name == "base_rate"}
+        best = self._best(names, losses)
+        self.classifier = fresh(best).fit(data, y) if best != "base_rate" else \
+            make_classifier("base_rate").fit(data, y)
         self._boot_rows = np.arange(len(y))
-        return oof[best], y, np.arange(len(y))
+        return oof[best].mean(axis=0), y, np.arange(len(y))
 
-    def _best(self, names: list[str]) -> str:
-        """The candidate with the lowest held-out log loss; the win rate if none beats it."""
+    def _best(self, names: list[str], losses: dict[str, np.ndarray] | None = None) -> str:
+        """The candidate with the lowest held-out log loss; the win rate if none beats it.
+
+        With per-deal ``losses`` and the blend among the candidates, the blend stays unless
+        another candidate is better by more than one standard error.
+        """
         best = min(names, key=lambda k: self.selection[k])
+        if losses is not None and "blend" in names and best != "blend":
+            diff = losses["blend"] - losses[best]
+            se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+            if float(diff.mean()) <= se:
+                best = "blend"
         if (self.settings.model == "auto"
                 and self.selection[best] > self.selection["base_rate"] - MIN_SKILL):
             self.caveats.append("no field predicts the outcome better than the overall win rate "
@@ -334,22 +449,24 @@ class WinModel:
             data = everything.take(pick)  # = transform(closed.iloc[pick], training=True)
             self.replicas.append(self.classifier.refit_copy().fit(data, y[pick]))
 
-    def _permutation_importance(self, frame: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
-        """Increase in log loss when one field is shuffled (on held-out or out-of-fold deals)."""
+    def _permutation_importance(self, frame: pd.DataFrame, y: np.ndarray,
+                                judge: Classifier | None = None) -> pd.DataFrame:
+        """Increase in log loss when one field is shuffled, on deals ``judge`` (default: the
+        fitted classifier) was not fitted on."""
         assert self.choice is not None
         frame = frame[self.choice.names()].reset_index(drop=True)
         if len(frame) > 20000:
             frame = frame.sample(20000, random_state=self.settings.seed)
             y = y[frame.index.to_numpy()]
             frame = frame.reset_index(drop=True)
-        base = log_loss(y, self.predict_frame(frame))
+        base = log_loss(y, self.predict_frame(frame, judge))
         rng = np.random.default_rng(self.settings.seed)
         rows = []
         for p in self.choice.predictors:
             shuffled = frame.copy()
             shuffled[p.name] = frame[p.name].to_numpy()[rng.permutation(len(frame))]
             rows.append({"field": p.name, "label": p.label,
-                         "importance": log_loss(y, self.predict_frame(shuffled)) - base})
+                         "importance": log_loss(y, self.predict_frame(shuffled, judge)) - base})
         out = pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
         total = out["importance"].clip(lower=0).sum()
         out["share"] = out["importance"].clip(lower=0) / total if total > 0 else 0.0
@@ -360,13 +477,14 @@ class WinModel:
     def model_name(self) -> str:
         return self.classifier.name if self.classifier is not None else "unfitted"
 
-    def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        """Calibrated P(win) for each row of ``frame``."""
+    def predict_frame(self, frame: pd.DataFrame, classifier: Classifier | None = None
+                      ) -> np.ndarray:
+        """Calibrated P(win) for each row of ``frame`` (by ``classifier``, default the model's)."""
         assert self.encoder is not None and self.classifier is not None
         if len(frame) == 0:
             return np.zeros(0)
         data = self.encoder.transform(frame)
-        return self.calibration.apply(self.classifier.predict(data))
+        return self.calibration.apply((classifier or self.classifier).predict(data))
 
     def predict(self, frame: pd.DataFrame, *, intervals: bool = True) -> pd.DataFrame:
         """``probability`` and (with replicas) ``ci_low``/``ci_high`` for each row of ``frame``.
@@ -428,7 +546,11 @@ class WinModel:
         """Top factors for and against each deal, in plain words with the effect in points.
 
         A field's effect is P(win) of the deal minus the mean P(win) when that field alone takes
-        the values of :data:`BACKGROUND` typical closed deals (a what-if comparison).
+        the values of :data:`BACKGROUND` typical closed deals (a what-if comparison). For a number
+        with value companions the what-if first moves the value with its roundness and frequency
+        held at the deal's own: that is the number's effect ("Amount is 250,000"). The rest of the
+        full what-if is the companions' effect — a *data pattern* (how round, how common the
+        figure is), listed under ``data_patterns`` and never among the reasons for or against.
         """
         assert self.choice is not None and self.encoder is not None
         frame = frame[self.choice.names()].reset_index(drop=True)
@@ -437,12 +559,24 @@ class WinModel:
             return []
         p = self.predict_frame(frame)
         effects = np.zeros((n, len(self.choice.predictors)))
+        patterns: dict[int, np.ndarray] = {}
+        companions = {num.name: num for num in self.encoder.numeric if num.companions}
         rep = frame.loc[np.repeat(np.arange(n), k)].reset_index(drop=True)
         for j, pred in enumerate(self.choice.predictors):
             what_if = rep.copy()
             what_if[pred.name] = np.tile(self._background[pred.name].to_numpy(), n)
             q = self.predict_frame(what_if).reshape(n, k).mean(axis=1)
             effects[:, j] = p - q
+            num = companions.get(pred.name)
+            if num is not None:
+                own = pd.to_numeric(rep[pred.name], errors="coerce").to_numpy(dtype=float)
+                what_if[f"{pred.name}__roundness"] = roundness(own)
+                what_if[f"{pred.name}__frequency"] = np.where(
+                    np.isfinite(own), pd.Series(own).map(num.value_counts).fillna(0).to_numpy(),
+                    np.nan)
+                q_value = self.predict_frame(what_if).reshape(n, k).mean(axis=1)
+                patterns[j] = effects[:, j] - (p - q_value)
+                effects[:, j] = p - q_value
         out = []
         for i in range(n):
             order = np.argsort(-effects[i])
@@ -450,8 +584,14 @@ class WinModel:
                         "text": describe_value(self.encoder, self.choice.predictors[j],
                                                frame.iat[i, j]),
                         "effect": float(effects[i, j])} for j in order]
+            pattern = [{"field": self.choice.predictors[j].name, "kind": "data pattern",
+                        "text": describe_pattern(self.encoder, self.choice.predictors[j],
+                                                 frame.iat[i, j]),
+                        "effect": float(v[i])} for j, v in patterns.items()
+                       if abs(v[i]) > 0.005]
             out.append({"for": [f for f in factors if f["effect"] > 0.005][:top],
-                        "against": [f for f in factors[::-1] if f["effect"] < -0.005][:top]})
+                        "against": [f for f in factors[::-1] if f["effect"] < -0.005][:top],
+                        "data_patterns": pattern})
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -582,6 +722,8 @@ def score_frame(model: WinModel, targets: pd.DataFrame, *, kind: str = "score",
         scores["factors_for"] = ["; ".join(phrase(f) for f in fx["for"]) for fx in factors]
         scores["factors_against"] = ["; ".join(phrase(f) for f in fx["against"])
                                      for fx in factors]
+        scores["data_pattern"] = ["; ".join(phrase(f) for f in fx["data_patterns"])
+                                  for fx in factors]
         scores["factors"] = factors
     elif explain and len(targets) > max_explained:
         caveats.append(f"factors not computed for more than {max_explained:,} deals")

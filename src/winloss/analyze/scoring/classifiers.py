@@ -9,12 +9,21 @@ Every classifier takes :class:`winloss.analyze.scoring.features.EncodedDeals` an
 ``logistic``
     L2-regularised logistic regression on one-hot categories and quantile-binned numbers; the
     penalty is chosen by 3-fold cross-validation below :data:`LARGE` deals (shrinkage for small data).
+``forest``
+    bagged trees: scikit-learn's random forest on the one-hot representation, with leaves of at
+    least 3 deals (tried on 448-deal samples of IBM and Telco: AUC within ±0.02 of the logistic
+    model, and different errors — hence the blend).
+``blend``
+    the plain average of ``forest`` and ``logistic`` probabilities: on a few hundred categorical
+    deals neither reliably beats the other, their average rarely loses to either by much, and a
+    fixed average needs no noisy choice of weights.
 ``naive_bayes``
     like Odoo's predictive lead scoring: per-field value frequencies among won and lost deals,
     multiplied as if independent, with additive smoothing.
-``base_rate`` and ``gradient_boosting_plain``
-    baselines only: the training win rate for everyone, and HistGradientBoosting with scikit-learn's
-    defaults. As baselines, all of them see the raw fields only (no amount companions).
+``base_rate``, ``gradient_boosting_plain`` and ``random_forest``
+    baselines only: the training win rate for everyone, and HistGradientBoosting and the random
+    forest with scikit-learn's defaults. As baselines, all of them see the raw fields only (no
+    amount companions).
 """
 
 from __future__ import annotations
@@ -34,8 +43,11 @@ from winloss.analyze.stats.calibration import log_loss
 LARGE = 2000
 #: Below this many rows gradient boosting runs on one thread (see :func:`threads_for`).
 PARALLEL_MIN = 200_000
-CANDIDATES = ("gradient_boosting", "logistic", "naive_bayes")
-BASELINES = ("base_rate", "naive_bayes", "logistic", "gradient_boosting_plain")
+#: Above this many training deals the forest (and the blend) is not a candidate: the one-hot forest
+#: grows with the data, and boosting is the better large-data model.
+FOREST_MAX = 20_000
+CANDIDATES = ("gradient_boosting", "logistic", "forest", "blend", "naive_bayes")
+BASELINES = ("base_rate", "naive_bayes", "logistic", "gradient_boosting_plain", "random_forest")
 
 
 def threads_for(n_rows: int) -> AbstractContextManager[Any]:
@@ -229,6 +241,60 @@ class GradientBoosting:
         return GradientBoosting(self.seed, self.max_iter, tuned=self.tuned)
 
 
+class Forest:
+    """Random forest on the one-hot representation (``plain``: scikit-learn's defaults)."""
+
+    name = "forest"
+
+    def __init__(self, seed: int = 0, *, plain: bool = False) -> None:
+        self.seed = seed
+        self.plain = plain
+        self.model: object | None = None
+
+    def fit(self, data: EncodedDeals, y: np.ndarray) -> Forest:
+        from sklearn.ensemble import RandomForestClassifier
+
+        if self.plain:
+            model = RandomForestClassifier(random_state=self.seed)
+        else:
+            model = RandomForestClassifier(n_estimators=100, min_samples_leaf=3,
+                                           max_features="sqrt", random_state=self.seed, n_jobs=1)
+        self.model = model.fit(data.onehot, y)
+        return self
+
+    def predict(self, data: EncodedDeals) -> np.ndarray:
+        proba = self.model.predict_proba(data.onehot)  # type: ignore[union-attr]
+        if proba.shape[1] == 1:  # one outcome only in the training deals
+            only = int(self.model.classes_[0])  # type: ignore[union-attr]
+            return np.full(data.n, float(only))
+        return np.asarray(proba[:, 1])
+
+    def refit_copy(self) -> Forest:
+        return Forest(self.seed, plain=self.plain)
+
+
+class Blend:
+    """The average of the forest's and the logistic model's probabilities."""
+
+    name = "blend"
+
+    def __init__(self, seed: int = 0, C: float | None = None) -> None:  # noqa: N803
+        self.seed = seed
+        self.logistic = Logistic(C, seed)
+        self.forest = Forest(seed)
+
+    def fit(self, data: EncodedDeals, y: np.ndarray) -> Blend:
+        self.logistic.fit(data, y)
+        self.forest.fit(data, y)
+        return self
+
+    def predict(self, data: EncodedDeals) -> np.ndarray:
+        return np.asarray((self.logistic.predict(data) + self.forest.predict(data)) / 2)
+
+    def refit_copy(self) -> Blend:
+        return Blend(self.seed, self.logistic.C)
+
+
 def make_classifier(name: str, seed: int = 0) -> Classifier:
     """A fresh, unfitted classifier by name (a candidate or a baseline)."""
     if name == "gradient_boosting":
@@ -239,6 +305,14 @@ def make_classifier(name: str, seed: int = 0) -> Classifier:
         return c
     if name == "logistic":
         return Logistic(seed=seed)
+    if name == "forest":
+        return Forest(seed)
+    if name == "random_forest":
+        forest = Forest(seed, plain=True)
+        forest.name = "random_forest"
+        return forest
+    if name == "blend":
+        return Blend(seed)
     if name == "naive_bayes":
         return NaiveBayes()
     if name == "base_rate":

@@ -241,6 +241,20 @@ class FeatureEncoder:
         """Encode ``frame``; ``training=True`` excludes each deal from its own frequency count."""
         return EncodedDeals(self, frame, training)
 
+    def transform_dense(self, frame: pd.DataFrame, rows: np.ndarray, *, training: bool = False,
+                        chunk: int = 100_000) -> EncodedDeals:
+        """Encode ``frame.iloc[rows]`` for gradient boosting only, ``chunk`` rows at a time.
+
+        Only :attr:`EncodedDeals.dense` is available: large data never copies the whole frame.
+        """
+        dense = np.empty((len(rows), len(self.dense_names())))
+        for i in range(0, len(rows), chunk):
+            dense[i:i + chunk] = EncodedDeals(self, frame.iloc[rows[i:i + chunk]], training).dense
+        out = EncodedDeals(self, frame.iloc[:0], training)
+        out.n = len(rows)
+        out.__dict__["dense"] = dense
+        return out
+
     # -- helpers ----------------------------------------------------------------------------
     def category_codes(self, cat: _Category, col: pd.Series) -> np.ndarray:
         codes = pd.Index(cat.levels).get_indexer(_as_text(col)).astype(np.int64)
@@ -325,6 +339,16 @@ class EncodedDeals:
         return {cat.name: self.encoder.category_codes(cat, self.frame[cat.name])
                 for cat in self.encoder.categories}
 
+    def _companions(self, num: _Numeric, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Roundness and frequency of ``v``; columns ``NAME__roundness``/``NAME__frequency`` in
+        the frame override them (what-if explanations hold them while the value moves)."""
+        r_col, f_col = f"{num.name}__roundness", f"{num.name}__frequency"
+        r = (pd.to_numeric(self.frame[r_col]).to_numpy(dtype=float)
+             if r_col in self.frame.columns else roundness(v))
+        f = (pd.to_numeric(self.frame[f_col]).to_numpy(dtype=float)
+             if f_col in self.frame.columns else self._frequency(num, v))
+        return r, f
+
     def _frequency(self, num: _Numeric, v: np.ndarray) -> np.ndarray:
         counts = pd.Series(v).map(num.value_counts).fillna(0).to_numpy(dtype=float)
         if self.training:
@@ -339,7 +363,7 @@ class EncodedDeals:
             v = self._numeric_values[num.name]
             cols.append(v)
             if num.companions:
-                cols += [roundness(v), self._frequency(num, v)]
+                cols += list(self._companions(num, v))
         cols += [self._category_codes[c.name].astype(float) for c in self.encoder.categories]
         if not cols:
             return np.zeros((self.n, 0))
@@ -358,9 +382,8 @@ class EncodedDeals:
             v = self._numeric_values[num.name]
             out.append(_bin(v, num.edges))
             if num.companions:
-                r = roundness(v)
+                r, freq = self._companions(num, v)
                 out.append((np.where(np.isfinite(r), np.minimum(r, 6), 7).astype(np.int64), 8))
-                freq = self._frequency(num, v)
                 fb = np.digitize(freq, [0.5, 1.5, 4.5, 9.5, 49.5])
                 out.append((np.where(np.isfinite(freq), fb, 6).astype(np.int64), 7))
         for cat in self.encoder.categories:
@@ -403,8 +426,29 @@ def _bin(v: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, int]:
     return np.where(np.isfinite(v), b, k).astype(np.int64), k + 1
 
 
+def describe_pattern(encoder: FeatureEncoder, predictor: Predictor, value: Any) -> str:
+    """The value companions of a number in words: ``data pattern: Amount is a round figure, a
+    value rarely seen before``. Shown as a data pattern, never as a reason a rep can act on."""
+    num = next((n for n in encoder.numeric if n.name == predictor.name), None)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = float("nan")
+    if num is None or not num.companions or not np.isfinite(x) or x == 0:
+        return f"data pattern: how round and how common {predictor.label} is"
+    r = roundness(np.array([x]))[0]
+    notes = ["a round figure" if r >= 3 else "an exact figure" if r == 0 else ""]
+    seen = num.value_counts.get(x, 0)
+    if seen >= 10:
+        notes.append(f"a common value ({seen:,} past deals)")
+    elif seen <= 1:
+        notes.append("a value rarely seen before")
+    words = ", ".join(n for n in notes if n) or "neither round nor exact"
+    return f"data pattern: {predictor.label} is {words}"
+
+
 def describe_value(encoder: FeatureEncoder, predictor: Predictor, value: Any) -> str:
-    """A value in plain words: ``Region is Pacific``, ``Amount is 250,000 (top 10%, round)``."""
+    """A value in plain words: ``Region is Pacific``, ``Amount is 250,000 (top 10% of deals)``."""
     label = predictor.label
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return f"{label} is not recorded"
@@ -418,15 +462,6 @@ def describe_value(encoder: FeatureEncoder, predictor: Predictor, value: Any) ->
                 notes.append(f"top {max(1, 100 - int(pct))}% of deals")
             elif pct <= 20:
                 notes.append(f"bottom {max(1, int(pct) + 1)}% of deals")
-        num = next((n for n in encoder.numeric if n.name == predictor.name), None)
-        if num is not None and num.companions and x != 0:
-            r = roundness(np.array([x]))[0]
-            notes.append("a round figure" if r >= 3 else "an exact figure" if r == 0 else "")
-            seen = num.value_counts.get(x, 0)
-            if seen >= 10:
-                notes.append(f"a common value ({seen:,} past deals)")
-            elif seen <= 1:
-                notes.append("a value rarely seen before")
         notes = [n for n in notes if n]
         return f"{label} is {text}" + (f" ({', '.join(notes)})" if notes else "")
     if isinstance(value, bool | np.bool_):

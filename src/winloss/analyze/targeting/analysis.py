@@ -1,13 +1,21 @@
 """Account targeting: rank accounts by fit to the deals we win (ICP) and by expansion potential.
 
 *Fit* is the calibrated P(win) of a deal at the account, from a win model restricted to attributes
-of the account (:data:`winloss.analyze.scoring.features.ACCOUNT_FIELDS` and custom fields that are constant
-within accounts), with a bootstrap interval, its lift over the overall win rate and the attributes
-that raise it. *Expansion potential* applies to customers (accounts with a won deal): the products
-similar customers bought and this one has not (white space), each weighted by how many customers
-adopted it and valued at its median won amount; without a product field, the repeat-purchase rate
-times the median won amount. Where the store holds subscriptions, current MRR and its change over the
-last year are shown beside it.
+of the account (:data:`winloss.analyze.scoring.features.ACCOUNT_FIELDS` and custom fields that are
+constant within accounts), with a bootstrap interval, its lift over the overall win rate and the
+attributes that raise it. The fit is then shrunk toward the overall win rate by the evidence behind
+the account's profile (an m-estimate): with ``n`` closed deals sharing the account's rarest category
+value, ``fit = (n · p + m · base rate) / (n + m)`` with ``m =`` :data:`SHRINK_M` — a value seen on 5
+deals (a typo such as "fintec") moves the fit a fifth of the way from the base rate, one seen on 500
+almost all the way. Equal fits are ordered by that evidence, then by won amount.
+
+*Expansion potential* applies to customers (accounts with a won deal): the products this customer
+has not bought (white space), each weighted by its adoption among the customer's segment peers
+(shrunk toward the adoption among all customers, m = :data:`PEER_M` customers) and valued at the
+product's median won amount scaled by the customer's own size (its median won amount over the
+overall median, shrunk toward 1 with m = :data:`SIZE_M` won deals). Without a product field it is the
+repeat-purchase rate times the median won amount, scaled the same way. Where the store holds
+subscriptions, current MRR and its change over the last year are shown beside it.
 """
 
 from __future__ import annotations
@@ -32,6 +40,14 @@ CONSTANT_SHARE = 0.9
 #: Tier A from this lift of fit over the overall win rate; tier C below :data:`TIER_C`.
 TIER_A = 1.25
 TIER_C = 0.8
+#: Prior weight (in closed deals) of the base rate in the shrunk fit.
+SHRINK_M = 20.0
+#: Prior weight (in customers) of the overall adoption of a product in its peer adoption.
+PEER_M = 10.0
+#: Prior weight (in won deals) of the overall median deal size in a customer's size factor.
+SIZE_M = 3.0
+#: Fields that define segment peers for expansion, first present wins.
+PEER_FIELDS = ("segment", "industry", "region")
 
 
 def account_key(deals: pd.DataFrame) -> str:
@@ -149,16 +165,24 @@ class AccountTargeting:
         stats = _account_stats(deals, key)
         pred = model.predict(profiles)
         table = stats.merge(profiles, on=key, how="left")
-        table["icp_fit"] = pred["probability"].to_numpy()
+        evidence = profile_evidence(closed, profiles, model)
+        weight = evidence / (evidence + SHRINK_M)
+
+        def shrink(p: np.ndarray) -> np.ndarray:
+            return np.asarray(weight * p + (1 - weight) * model.base_rate)
+
+        table["icp_model"] = pred["probability"].to_numpy()
+        table["icp_fit"] = shrink(table["icp_model"].to_numpy())
+        table["fit_evidence"] = evidence
         if "ci_low" in pred:
-            table["icp_low"] = pred["ci_low"].to_numpy()
-            table["icp_high"] = pred["ci_high"].to_numpy()
+            table["icp_low"] = shrink(pred["ci_low"].to_numpy())
+            table["icp_high"] = shrink(pred["ci_high"].to_numpy())
         table["icp_lift"] = table["icp_fit"] / model.base_rate
         table["tier"] = np.select([table["icp_lift"] >= TIER_A, table["icp_lift"] < TIER_C],
                                   ["A", "C"], "B")
         factors = model.explain(profiles, top=2)
         table["fit_reasons"] = ["; ".join(phrase(f) for f in fx["for"]) for fx in factors]
-        expansion, exp_caveat = _expansion(deals, key)
+        expansion, exp_caveat = _expansion(deals, key, profiles)
         if exp_caveat:
             caveats.append(exp_caveat)
         table = table.merge(expansion, on=key, how="left")
@@ -166,8 +190,9 @@ class AccountTargeting:
         table["next_products"] = table["next_products"].fillna("")
         if subscriptions is not None and not subscriptions.empty and key == "account_id":
             table = table.merge(_mrr(subscriptions), on="account_id", how="left")
-        sort = "icp_fit" if self.rank_by == "fit" else "expansion_potential"
-        table = table.sort_values([sort, "won_amount"], ascending=False, ignore_index=True)
+        order = (["icp_fit", "fit_evidence", "won_amount"] if self.rank_by == "fit"
+                 else ["expansion_potential", "won_amount"])
+        table = table.sort_values(order, ascending=False, ignore_index=True, kind="stable")
         table.insert(0, "rank", np.arange(1, len(table) + 1))
         caveats += model.caveats
         return TargetingResult(
@@ -194,31 +219,82 @@ def _account_stats(deals: pd.DataFrame, key: str) -> pd.DataFrame:
     return g
 
 
-def _expansion(deals: pd.DataFrame, key: str) -> tuple[pd.DataFrame, str | None]:
-    """White-space products of each customer, weighted by adoption among customers and valued at
-    the product's median won amount."""
+def profile_evidence(closed: pd.DataFrame, profiles: pd.DataFrame, model: WinModel
+                     ) -> np.ndarray:
+    """Per account, the closed deals sharing its rarest category value among the model's fields.
+
+    Accounts whose profile has no categorical field get the number of closed deals (no shrinkage
+    beyond the model's own).
+    """
+    assert model.choice is not None
+    evidence = np.full(len(profiles), float(len(closed)))
+    for p in model.choice.predictors:
+        if p.kind != "category" or p.name not in closed.columns:
+            continue
+        counts = closed[p.name].astype("string").str.strip().value_counts()
+        values = profiles[p.name].astype("string").str.strip()
+        n = np.array(values.map(counts).astype(float).fillna(0.0), dtype=float)
+        n[values.isna().to_numpy()] = float(closed[p.name].isna().sum())
+        evidence = np.minimum(evidence, n)
+    return evidence
+
+
+def _size_factor(won: pd.DataFrame, key: str, amount: pd.Series) -> pd.Series:
+    """Each customer's median won amount over the overall median, shrunk toward 1."""
+    positive = amount.where(amount > 0)
+    overall = float(positive.median()) if positive.notna().any() else 0.0
+    if not overall > 0:
+        return pd.Series(1.0, index=pd.Index(won[key].unique(), name=key))
+    g = positive.groupby(won[key])
+    ratio, k = (g.median() / overall).fillna(1.0), g.count()
+    return (k * ratio + SIZE_M) / (k + SIZE_M)
+
+
+def _expansion(deals: pd.DataFrame, key: str, profiles: pd.DataFrame | None = None
+               ) -> tuple[pd.DataFrame, str | None]:
+    """White-space products of each customer, weighted by their adoption among segment peers and
+    valued at the product's median won amount times the customer's size factor."""
     won = deals[deals["outcome"] == "won"]
     amount = pd.to_numeric(won.get("amount"), errors="coerce")
     customers = won[key].unique()
     if len(customers) == 0:
         return pd.DataFrame({key: [], "expansion_potential": [], "next_products": []}), \
             "no won deals: no customer to expand"
+    size = _size_factor(won, key, amount)
     if "product" not in won.columns or won["product"].isna().all():
         repeat = float((won.groupby(key).size() >= 2).mean())
         median = float(amount[amount > 0].median()) if (amount > 0).any() else 0.0
-        return pd.DataFrame({key: customers, "expansion_potential": repeat * median,
-                             "next_products": ""}), \
-            "no product field: expansion potential = repeat-purchase rate × median won amount"
-    owned = won.groupby(key)["product"].agg(lambda s: set(s.dropna().astype(str)))
-    adoption = won.groupby(won["product"].astype(str))[key].nunique() / len(customers)
-    value = amount.where(amount > 0).groupby(won["product"].astype(str)).median().fillna(0.0)
+        return pd.DataFrame({key: customers, "expansion_potential": [
+            repeat * median * float(size.get(c, 1.0)) for c in customers],
+            "next_products": ""}), \
+            ("no product field: expansion potential = repeat-purchase rate × median won amount "
+             "× the customer's size factor")
+    product = won["product"].astype("string").str.strip()
+    owned = product.groupby(won[key]).agg(lambda s: set(s.dropna()))
+    overall_adoption = won.groupby(product)[key].nunique() / len(customers)
+    value = amount.where(amount > 0).groupby(product).median().fillna(0.0)
+    peer_field = next((f for f in PEER_FIELDS if profiles is not None and f in profiles.columns
+                       and profiles[f].notna().any()), None)
+    peers: dict[Any, Any] = {}
+    if peer_field is not None and profiles is not None:
+        label = profiles.set_index(key)[peer_field].astype("string")
+        peer_of = pd.Series(customers, index=customers).map(label)
+        adopters = won.assign(_product=product).groupby("_product")[key].agg(set)
+        for _label, members in peer_of.groupby(peer_of.fillna("(missing)")):
+            ids = set(members.index)
+            rates = {p: (len(adopters[p] & ids) + PEER_M * float(overall_adoption[p]))
+                     / (len(ids) + PEER_M) for p in overall_adoption.index}
+            for c in ids:
+                peers[c] = rates
     rows = []
     for account, have in owned.items():
-        gaps = [(p, float(adoption[p] * value.get(p, 0.0))) for p in adoption.index
-                if p not in have]
+        adoption = peers.get(account) or overall_adoption.to_dict()
+        factor = float(size.get(account, 1.0))
+        gaps = [(p, float(adoption[p] * value.get(p, 0.0) * factor))
+                for p in overall_adoption.index if p not in have]
         gaps.sort(key=lambda x: -x[1])
         rows.append({key: account, "expansion_potential": sum(v for _, v in gaps),
-                     "next_products": ", ".join(p for p, _ in gaps[:3])})
+                     "next_products": ", ".join(str(p) for p, _ in gaps[:3])})
     return pd.DataFrame(rows), None
 
 

@@ -21,8 +21,8 @@ def build(ctx: ReportContext) -> Section | None:
     if ctx.quarter is None:
         return None
     nxt = str(ctx.quarter.next())
-    forecast = shared.forecast(ctx)
     backtest = shared.backtest(ctx)
+    forecast = shared.forecast(ctx)
     evaluation = shared.evaluation(ctx)
     scores = shared.open_deal_scores(ctx)
     if forecast is None and backtest is None and evaluation is None:
