@@ -28,9 +28,10 @@ def measure(code: str, *, python: str = sys.executable, timeout: int = 3600) -> 
         print("__RESULT__" + json.dumps({"seconds": _wall, "peak_mb": _peak, **_extra}))
         """
     )
-    proc = subprocess.run([python, "-c", wrapper], input=code, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [python, "-c", wrapper], input=code, capture_output=True, text=True, timeout=timeout
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark job failed:\n{proc.stderr[-4000:]}")
     line = [x for x in proc.stdout.splitlines() if x.startswith("__RESULT__")][-1]
-    return json.loads(line[len("__RESULT__"):])
+    return json.loads(line[len("__RESULT__") :])

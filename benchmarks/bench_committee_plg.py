@@ -107,15 +107,19 @@ _extra.update(checksum=[int(f["engaged_stakeholders"].sum()), int(f["has_decisio
               rows=len(f))
 """
 
-WINLOSS_FEATURES = """
+WINLOSS_FEATURES = (
+    """
 import datetime as dt
 from winloss.store.duckdb_store import DuckDBStore
 from winloss.store.committee_queries import committee_features
 store = DuckDBStore({db!r}, read_only=True)
 features = committee_features(store, dt.date.fromisoformat({as_of!r}))
-""" + ROUTES_AND_CHECK
+"""
+    + ROUTES_AND_CHECK
+)
 
-PANDAS_FEATURES = """
+PANDAS_FEATURES = (
+    """
 import pandas as pd
 deals = pd.read_parquet({out!r} + "/deals.parquet")
 st = pd.read_parquet({out!r} + "/stakeholders.parquet")
@@ -175,7 +179,9 @@ left = pd.to_datetime(f["champion_left_at"])
 f["champion_left"] = left.notna() & (left >= created) & (left <= end)
 f["days_to_dm"] = (f["dm_reached_at"] - created).dt.days
 features = f.reset_index()
-""" + ROUTES_AND_CHECK
+"""
+    + ROUTES_AND_CHECK
+)
 
 MILESTONE_TAIL = """
 import numpy as np
@@ -202,7 +208,8 @@ _extra.update(checksum=[int(len(accounts)), int(converted.sum()), int(len(table)
               candidates=len(table), accounts=len(accounts))
 """
 
-WINLOSS_MILESTONES = """
+WINLOSS_MILESTONES = (
+    """
 import pandas as pd
 from winloss.store.duckdb_store import DuckDBStore
 from winloss.store.plg_queries import usage_accounts, usage_window_counts
@@ -210,9 +217,12 @@ store = DuckDBStore({db!r}, read_only=True)
 long = usage_window_counts(store, {windows})
 accounts = usage_accounts(store, {horizon})
 accounts = accounts[accounts["known"].astype(bool)].reset_index(drop=True)
-""" + MILESTONE_TAIL
+"""
+    + MILESTONE_TAIL
+)
 
-PANDAS_MILESTONES = """
+PANDAS_MILESTONES = (
+    """
 import pandas as pd
 u = pd.read_parquet({out!r} + "/usage_events.parquet")
 deals = pd.read_parquet({out!r} + "/deals.parquet", columns=["account_id", "created_at",
@@ -238,7 +248,9 @@ won = won[(pd.to_datetime(won["created_at"]) >= won["first_at"].dt.normalize())
 conv = won.groupby("account_id")["closed_at"].min().rename("converted_at")
 accounts = acc.merge(conv, on="account_id", how="left").sort_values(
     ["first_at", "account_id"]).reset_index(drop=True)
-""" + MILESTONE_TAIL
+"""
+    + MILESTONE_TAIL
+)
 
 
 def main() -> None:
@@ -250,34 +262,52 @@ def main() -> None:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-committee-plg-"))
     work.mkdir(parents=True, exist_ok=True)
     db = str(work / "bench.duckdb")
-    fmt = dict(db=db, out=str(work), deals=args.deals, events=args.events, as_of=AS_OF,
-               windows=WINDOWS, horizon=HORIZON)
-    print(f"generating {args.deals:,} deals and {args.events:,} usage events in {work} …",
-          file=sys.stderr)
+    fmt = dict(
+        db=db,
+        out=str(work),
+        deals=args.deals,
+        events=args.events,
+        as_of=AS_OF,
+        windows=WINDOWS,
+        horizon=HORIZON,
+    )
+    print(
+        f"generating {args.deals:,} deals and {args.events:,} usage events in {work} …",
+        file=sys.stderr,
+    )
     setup = measure(textwrap.dedent(GENERATE.format(**fmt)))
     print(f"generated in {setup['seconds']:.0f} s", file=sys.stderr)
-    jobs = [("committee features", "winloss (DuckDB SQL + routes)", WINLOSS_FEATURES),
-            ("committee features", "pandas", PANDAS_FEATURES),
-            ("activation milestones", "winloss (DuckDB SQL + numpy)", WINLOSS_MILESTONES),
-            ("activation milestones", "pandas", PANDAS_MILESTONES)]
+    jobs = [
+        ("committee features", "winloss (DuckDB SQL + routes)", WINLOSS_FEATURES),
+        ("committee features", "pandas", PANDAS_FEATURES),
+        ("activation milestones", "winloss (DuckDB SQL + numpy)", WINLOSS_MILESTONES),
+        ("activation milestones", "pandas", PANDAS_MILESTONES),
+    ]
     results = []
     for task, tool, code in jobs:
         print(f"running {task}: {tool} …", file=sys.stderr)
         results.append((task, tool, measure(code.format(**fmt))))
-    rows = ["| task | tool | wall s | peak MB | time × winloss | memory × winloss |",
-            "|---|---|---:|---:|---:|---:|"]
+    rows = [
+        "| task | tool | wall s | peak MB | time × winloss | memory × winloss |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for i in range(0, len(results), 2):
         (task, tool, ours), (_, other, theirs) = results[i], results[i + 1]
         if ours["checksum"] != theirs["checksum"]:
-            raise SystemExit(f"{task}: results differ\n winloss {ours['checksum']}\n pandas "
-                             f"{theirs['checksum']}")
+            raise SystemExit(
+                f"{task}: results differ\n winloss {ours['checksum']}\n pandas {theirs['checksum']}"
+            )
         for name, r in ((tool, ours), (other, theirs)):
-            rows.append(f"| {task} | {name} | {r['seconds']:.1f} | {r['peak_mb']:,.0f} | "
-                        f"{r['seconds'] / ours['seconds']:.2f}× | "
-                        f"{r['peak_mb'] / ours['peak_mb']:.2f}× |")
-    print(f"{args.deals:,} deals, {args.events:,} usage events "
-          f"({results[2][2]['accounts']:,} accounts with usage, "
-          f"{results[2][2]['candidates']:,} milestone candidates); results identical:")
+            rows.append(
+                f"| {task} | {name} | {r['seconds']:.1f} | {r['peak_mb']:,.0f} | "
+                f"{r['seconds'] / ours['seconds']:.2f}× | "
+                f"{r['peak_mb'] / ours['peak_mb']:.2f}× |"
+            )
+    print(
+        f"{args.deals:,} deals, {args.events:,} usage events "
+        f"({results[2][2]['accounts']:,} accounts with usage, "
+        f"{results[2][2]['candidates']:,} milestone candidates); results identical:"
+    )
     print("\n".join(rows))
 
 

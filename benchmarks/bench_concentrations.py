@@ -112,12 +112,18 @@ print("__RESULT__" + json.dumps({"seconds": _wall, "peak_mb": _peak, **_extra}))
 
 def measure(code: str, *, python: str = sys.executable, timeout: int = 7200) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter: wall time, peak memory and the ``_extra`` it sets."""
-    proc = subprocess.run([python, "-c", MEASURED], input=code, capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    proc = subprocess.run(
+        [python, "-c", MEASURED],
+        input=code,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark job failed:\n{proc.stderr[-4000:]}")
     line = [x for x in proc.stdout.splitlines() if x.startswith("__RESULT__")][-1]
-    result: dict[str, Any] = json.loads(line[len("__RESULT__"):])
+    result: dict[str, Any] = json.loads(line[len("__RESULT__") :])
     return result
 
 
@@ -182,9 +188,10 @@ def score(subgroups: list[dict[str, Any]]) -> dict[str, Any]:
                 continue
             if pattern.op == "==":
                 values = {c[0]: c[2] for c in sg["conditions"] if c[1] == "=="}
-                if (sg["direction"] == pattern.direction
-                        and all(str(values.get(f)) == str(v)
-                                for f, v in zip(pattern.fields, pattern.value, strict=True))):
+                if sg["direction"] == pattern.direction and all(
+                    str(values.get(f)) == str(v)
+                    for f, v in zip(pattern.fields, pattern.value, strict=True)
+                ):
                     hit = True
                 continue
             cut = _cut_and_side(sg["conditions"][0])
@@ -201,17 +208,22 @@ def score(subgroups: list[dict[str, Any]]) -> dict[str, Any]:
             if best is not None:
                 errors.append(best)
     noisy = sum(any(c[0] in NOISE_FIELDS for c in sg["conditions"]) for sg in subgroups)
-    return {"recall": len(recovered) / len(PLANTED_PATTERNS), "recovered": recovered,
-            "threshold_error": max(errors) if errors else None,
-            "mean_threshold_error": sum(errors) / len(errors) if errors else None,
-            "noise_subgroups": noisy, "subgroups": len(subgroups)}
+    return {
+        "recall": len(recovered) / len(PLANTED_PATTERNS),
+        "recovered": recovered,
+        "threshold_error": max(errors) if errors else None,
+        "mean_threshold_error": sum(errors) / len(errors) if errors else None,
+        "noise_subgroups": noisy,
+        "subgroups": len(subgroups),
+    }
 
 
 def repeated(code: str, python: str, repeat: int) -> dict[str, Any]:
     """The median-time run of ``repeat`` runs (peak memory: the largest of them), so that one
     busy moment on a shared machine does not decide a ratio."""
-    runs = sorted((measure(code, python=python) for _ in range(repeat)),
-                  key=lambda r: r["search_seconds"])
+    runs = sorted(
+        (measure(code, python=python) for _ in range(repeat)), key=lambda r: r["search_seconds"]
+    )
     out = dict(runs[len(runs) // 2])
     out["peak_mb"] = max(r["peak_mb"] for r in runs)
     out["runs"] = [round(r["search_seconds"], 3) for r in runs]
@@ -223,23 +235,37 @@ def run_winloss(store: Path, repeat: int = 1) -> dict[str, Any]:
     return repeated(WINLOSS_JOB.format(path=str(store)), sys.executable, repeat)
 
 
-def run_pysubgroup(python: Path, csv: Path, algorithm: str,
-                   directions: tuple[tuple[str, bool], ...], repeat: int = 1) -> dict[str, Any]:
-    code = PYSUBGROUP_JOB.format(csv=str(csv), algorithm=algorithm,
-                                 directions=list(directions))
+def run_pysubgroup(
+    python: Path,
+    csv: Path,
+    algorithm: str,
+    directions: tuple[tuple[str, bool], ...],
+    repeat: int = 1,
+) -> dict[str, Any]:
+    code = PYSUBGROUP_JOB.format(csv=str(csv), algorithm=algorithm, directions=list(directions))
     return repeated(code, str(python), repeat)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="Runs of winloss and of the fastest pysubgroup search per size; "
-                        "the median is reported.")
-    parser.add_argument("--simple-dfs", action="store_true",
-                        help="Also time SimpleDFS (wins only) above the smallest size (slow).")
-    parser.add_argument("--write-readme", action="store_true",
-                        help="Replace the concentrations section of benchmarks/README.md.")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="Runs of winloss and of the fastest pysubgroup search per size; "
+        "the median is reported.",
+    )
+    parser.add_argument(
+        "--simple-dfs",
+        action="store_true",
+        help="Also time SimpleDFS (wins only) above the smallest size (slow).",
+    )
+    parser.add_argument(
+        "--write-readme",
+        action="store_true",
+        help="Replace the concentrations section of benchmarks/README.md.",
+    )
     args = parser.parse_args()
     python = ensure_venv()
     both = (("win", True), ("loss", False))
@@ -256,13 +282,14 @@ def main() -> None:
             for algorithm in EXHAUSTIVE:
                 result = run_pysubgroup(python, csv, algorithm, (("win", True),))
                 trials[algorithm] = result["search_seconds"]
-                result.update(tool=f"pysubgroup {algorithm} (wins only; choosing the fastest)",
-                              n=n)
+                result.update(tool=f"pysubgroup {algorithm} (wins only; choosing the fastest)", n=n)
                 rows.append(result)
                 print(json.dumps(result), flush=True)
             fastest = min(trials, key=lambda a: trials[a])
-        for label, directions in ((f"pysubgroup {fastest} (wins only)", both[:1]),
-                                  (f"pysubgroup {fastest} (wins and losses)", both)):
+        for label, directions in (
+            (f"pysubgroup {fastest} (wins only)", both[:1]),
+            (f"pysubgroup {fastest} (wins and losses)", both),
+        ):
             result = run_pysubgroup(python, csv, fastest, directions, args.repeat)
             result.update(tool=label, n=n)
             rows.append(result)
@@ -279,19 +306,21 @@ def main() -> None:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| deals | tool | search s | peak MB | time × winloss | memory × winloss | recall "
-             "| max threshold error | subgroups with a noise field |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| deals | tool | search s | peak MB | time × winloss | memory × winloss | recall "
+        "| max threshold error | subgroups with a noise field |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     by_n = {r["n"]: r for r in rows if r["tool"] == "winloss"}
     for r in rows:
         base = by_n[r["n"]]
-        error = (f"{100 * r['threshold_error']:.1f} %" if r["threshold_error"] is not None
-                 else "—")
+        error = f"{100 * r['threshold_error']:.1f} %" if r["threshold_error"] is not None else "—"
         lines.append(
             f"| {r['n']:,} | {r['tool']} | {r['search_seconds']:.2f} | {r['peak_mb']:,.0f} | "
             f"{r['search_seconds'] / base['search_seconds']:.1f}× | "
             f"{r['peak_mb'] / base['peak_mb']:.2f}× | {100 * r['recall']:.0f} % | {error} | "
-            f"{r['noise_subgroups']} of {r['subgroups']} |")
+            f"{r['noise_subgroups']} of {r['subgroups']} |"
+        )
     return "\n".join(lines)
 
 

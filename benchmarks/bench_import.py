@@ -33,8 +33,10 @@ def main() -> None:
             f"generate_deals({args.deals}, seed={args.seed}).to_csv({str(csv)!r}, index=False)\n"
         )
         size_mb = csv.stat().st_size / 1e6
-        print(f"generated {args.deals:,} deals, {size_mb:,.0f} MB CSV in {gen['seconds']:.1f} s",
-              file=sys.stderr)
+        print(
+            f"generated {args.deals:,} deals, {size_mb:,.0f} MB CSV in {gen['seconds']:.1f} s",
+            file=sys.stderr,
+        )
         runs = {
             "winloss import (validated, transactional)": measure(
                 "from winloss import Workspace\n"
@@ -67,11 +69,15 @@ def main() -> None:
     print("| job | rows | wall s | peak MB | time vs winloss | memory vs winloss |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in runs.items():
-        print(f"| {name} | {int(r.get('rows', 0)):,} | {r['seconds']:.1f} | {r['peak_mb']:,.0f} | "
-              f"{r['seconds'] / ours['seconds']:.2f}× | {r['peak_mb'] / ours['peak_mb']:.2f}× |")
+        print(
+            f"| {name} | {int(r.get('rows', 0)):,} | {r['seconds']:.1f} | {r['peak_mb']:,.0f} | "
+            f"{r['seconds'] / ours['seconds']:.2f}× | {r['peak_mb'] / ours['peak_mb']:.2f}× |"
+        )
     ok = ours["seconds"] <= 30 and ours["peak_mb"] <= 2048
-    print(f"\ntarget ≤ 30 s and ≤ 2 GB: {'met' if ok else 'NOT met'} "
-          f"({ours['seconds']:.1f} s, {ours['peak_mb']:,.0f} MB)")
+    print(
+        f"\ntarget ≤ 30 s and ≤ 2 GB: {'met' if ok else 'NOT met'} "
+        f"({ours['seconds']:.1f} s, {ours['peak_mb']:,.0f} MB)"
+    )
     print(json.dumps({"deals": args.deals, "csv_mb": size_mb, "runs": runs}), file=sys.stderr)
 
 

@@ -74,7 +74,9 @@ ws.import_deals(sample, on_duplicate="keep-last")
 catalog = ws.field_catalog()
 """
 
-FIT = SETUP + """
+FIT = (
+    SETUP
+    + """
 frame = deals({n}, 1)
 closed = frame[frame["outcome"] != "open"].reset_index(drop=True)
 open_deals = frame[frame["outcome"] == "open"].reset_index(drop=True)
@@ -91,8 +93,11 @@ _extra["model"] = model.model_name
 _extra["refits"] = len(model.replicas)
 _extra["vmhwm_mb"] = peak_mb()
 """
+)
 
-PLAIN = SETUP + """
+PLAIN = (
+    SETUP
+    + """
 from winloss.analyze.scoring.features import FeatureEncoder, choose_fields
 from winloss.analyze.scoring.classifiers import make_classifier
 frame = deals({n}, 1)
@@ -113,8 +118,11 @@ _extra["model"] = "HistGradientBoosting (defaults)"
 _extra["refits"] = 0
 _extra["vmhwm_mb"] = peak_mb()
 """
+)
 
-SCORE = SETUP + """
+SCORE = (
+    SETUP
+    + """
 train = deals(100000, 1)
 closed = train[train["outcome"] != "open"].reset_index(drop=True)
 model = WinModel(ModelSettings(n_bootstrap=10)).fit(closed, catalog)
@@ -128,17 +136,21 @@ _extra["model"] = model.model_name
 _extra["refits"] = len(model.replicas)
 _extra["vmhwm_mb"] = peak_mb()
 """
+)
 
 
-def run(sizes: list[int], *, intervals: bool = False, score: bool = True
-        ) -> list[dict[str, object]]:
+def run(
+    sizes: list[int], *, intervals: bool = False, score: bool = True
+) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for n, seed in {(n, 1) for n in sizes} | ({(100_000, 1), (1_000_000, 2)} if score else set()):
         if not Path(f"{DATA}/deals_{n}_{seed}.parquet").exists():
             measure(GENERATE.format(data=DATA, n=n, seed=seed))
     for n in sizes:
-        jobs = [("fit", FIT.format(n=n, boot=0, data=DATA)),
-                ("plain HistGradientBoosting", PLAIN.format(n=n, data=DATA))]
+        jobs = [
+            ("fit", FIT.format(n=n, boot=0, data=DATA)),
+            ("plain HistGradientBoosting", PLAIN.format(n=n, data=DATA)),
+        ]
         if intervals:
             jobs.append(("fit + intervals", FIT.format(n=n, boot="None", data=DATA)))
         for job, code in jobs:
@@ -146,9 +158,12 @@ def run(sizes: list[int], *, intervals: bool = False, score: bool = True
             rows.append({"job": job, "deals": n, **r})
             print(json.dumps(rows[-1]), flush=True)
         fit, plain = rows[-len(jobs)], rows[-len(jobs) + 1]
-        print(f"{n:,} deals: fit / plain HistGradientBoosting time "
-              f"{float(fit['call_seconds']) / float(plain['call_seconds']):.2f}, "  # type: ignore[arg-type]
-              f"peak {float(fit['vmhwm_mb']) / float(plain['vmhwm_mb']):.2f}", flush=True)  # type: ignore[arg-type]
+        print(
+            f"{n:,} deals: fit / plain HistGradientBoosting time "
+            f"{float(fit['call_seconds']) / float(plain['call_seconds']):.2f}, "  # type: ignore[arg-type]
+            f"peak {float(fit['vmhwm_mb']) / float(plain['vmhwm_mb']):.2f}",
+            flush=True,
+        )  # type: ignore[arg-type]
     if not score:
         return rows
     r = measure(SCORE.format(n=1_000_000, data=DATA))
@@ -158,23 +173,33 @@ def run(sizes: list[int], *, intervals: bool = False, score: bool = True
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    lines = ["| job | deals | closed deals used | model chosen | bootstrap refits | call s | "
-             "peak MB |", "|---|---:|---:|---|---:|---:|---:|"]
+    lines = [
+        "| job | deals | closed deals used | model chosen | bootstrap refits | call s | peak MB |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['job']} | {int(r['deals']):,} | "  # type: ignore[call-overload]
-                     f"{int(r.get('n_closed', 0) or 0):,} | {r['model']} | {r['refits']} | "  # type: ignore[call-overload]
-                     f"{float(r['call_seconds']):.1f} | {float(r['vmhwm_mb']):,.0f} |")  # type: ignore[arg-type]
+        lines.append(
+            f"| {r['job']} | {int(r['deals']):,} | "  # type: ignore[call-overload]
+            f"{int(r.get('n_closed', 0) or 0):,} | {r['model']} | {r['refits']} | "  # type: ignore[call-overload]
+            f"{float(r['call_seconds']):.1f} | {float(r['vmhwm_mb']):,.0f} |"
+        )  # type: ignore[arg-type]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--intervals", action="store_true",
-                        help="Also time the fit with the default bootstrap refits.")
+    parser.add_argument(
+        "--intervals",
+        action="store_true",
+        help="Also time the fit with the default bootstrap refits.",
+    )
     parser.add_argument("--no-score", action="store_true", help="Skip scoring 1M deals.")
-    parser.add_argument("--write-readme", action="store_true",
-                        help="Replace the scoring table in benchmarks/README.md.")
+    parser.add_argument(
+        "--write-readme",
+        action="store_true",
+        help="Replace the scoring table in benchmarks/README.md.",
+    )
     args = parser.parse_args()
     rows = run(args.sizes, intervals=args.intervals, score=not args.no_score)
     text = table(rows)

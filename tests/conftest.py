@@ -21,8 +21,12 @@ MAVEN_CSV = SHARED_DATA / "maven_crm_sales_opportunities" / "sales_pipeline.csv"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="Rewrite the golden files in tests/golden/ from the current output.")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite the golden files in tests/golden/ from the current output.",
+    )
 
 
 def require(path: Path) -> Path:
@@ -63,6 +67,8 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_store_1500(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1,500-deal demo store: enough deals for significant findings in a 4-quarter window."""
     return _demo_store(tmp_path_factory, 1500)
+
+
 TELCO_CSV = SHARED_DATA / "ibm_telco_customer_churn" / "Telco-Customer-Churn.csv"
 
 
@@ -100,8 +106,13 @@ def demo_report(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> D
         finally:
             ws.close()
     json_text = json_path.read_text(encoding="utf-8")
-    return DemoReport(html_path, json_path, html_path.read_text(encoding="utf-8"), json_text,
-                      json.loads(json_text))
+    return DemoReport(
+        html_path,
+        json_path,
+        html_path.read_text(encoding="utf-8"),
+        json_text,
+        json.loads(json_text),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,9 @@ START, END = "<!-- data-model:start -->", "<!-- data-model:end -->"
 def main() -> None:
     text = README.read_text(encoding="utf-8")
     block = f"{START}\n{data_model_markdown()}\n{END}"
-    new, n = re.subn(re.escape(START) + ".*?" + re.escape(END), lambda _m: block, text,
-                     flags=re.DOTALL)
+    new, n = re.subn(
+        re.escape(START) + ".*?" + re.escape(END), lambda _m: block, text, flags=re.DOTALL
+    )
     if n != 1:
         raise SystemExit(f"README.md needs exactly one {START} … {END} block")
     README.write_text(new, encoding="utf-8")

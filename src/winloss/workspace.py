@@ -135,11 +135,16 @@ class ImportCheck:
         if not self.problems.empty:
             kinds = self.problems["kind"].value_counts()
             what = ", ".join(f"{n:,} {k}" for k, n in kinds.items())
-            return (f"{name}: {len(self.problems):,} problem(s) ({what}); nothing was imported. "
-                    "Fix the rows listed (or choose a policy: --on-duplicate, --unknown-values, "
-                    "--on-orphan) and run --check again")
-        counts = (": " + " / ".join(f"{n:,} {k}" for k, n in self.outcomes.items())
-                  if self.outcomes else "")
+            return (
+                f"{name}: {len(self.problems):,} problem(s) ({what}); nothing was imported. "
+                "Fix the rows listed (or choose a policy: --on-duplicate, --unknown-values, "
+                "--on-orphan) and run --check again"
+            )
+        counts = (
+            ": " + " / ".join(f"{n:,} {k}" for k, n in self.outcomes.items())
+            if self.outcomes
+            else ""
+        )
         return f"{name}: no problems; it would import {self.rows or 0:,} row(s){counts}"
 
 
@@ -197,9 +202,17 @@ class Workspace:
         analyses are skipped.
         """
         ws = cls(":memory:")
-        ws.import_deals(file, preset=preset, mapping=mapping, columns=columns,
-                        won_values=won_values, lost_values=lost_values, on_duplicate=on_duplicate,
-                        unknown_values=unknown_values, generate_ids=True)
+        ws.import_deals(
+            file,
+            preset=preset,
+            mapping=mapping,
+            columns=columns,
+            won_values=won_values,
+            lost_values=lost_values,
+            on_duplicate=on_duplicate,
+            unknown_values=unknown_values,
+            generate_ids=True,
+        )
         return ws
 
     def close(self) -> None:
@@ -225,8 +238,9 @@ class Workspace:
         return self.store.quarter(text)
 
     # -- import -----------------------------------------------------------------------------
-    def import_file(self, table: str | Table, file: str | Path | pd.DataFrame,
-                    **options: Unpack[ImportOptions]) -> ImportResult:
+    def import_file(
+        self, table: str | Table, file: str | Path | pd.DataFrame, **options: Unpack[ImportOptions]
+    ) -> ImportResult:
         """Validate ``file`` and upsert it into ``table`` in one transaction.
 
         ``options`` are those of :class:`ImportOptions`. Re-importing the same file changes
@@ -234,12 +248,14 @@ class Workspace:
         key under the default policy, imports nothing.
         """
         prepared, m = self._prepare_file(table, file, **options)
-        digest = (frame_sha256(prepared.frame) if isinstance(file, pd.DataFrame)
-                  else file_sha256(file))
+        digest = (
+            frame_sha256(prepared.frame) if isinstance(file, pd.DataFrame) else file_sha256(file)
+        )
         return self.store.write(prepared, content_sha256=digest, preset=m.preset)
 
-    def check(self, table: str | Table, file: str | Path | pd.DataFrame,
-              **options: Unpack[ImportOptions]) -> ImportCheck:
+    def check(
+        self, table: str | Table, file: str | Path | pd.DataFrame, **options: Unpack[ImportOptions]
+    ) -> ImportCheck:
         """Validate ``file`` as :meth:`import_file` would and write nothing.
 
         Returns every problem (``kind``: invalid value, duplicate id, orphan, file) with row,
@@ -252,10 +268,21 @@ class Workspace:
             checking: ImportOptions = {**options, "on_orphan": "keep"}
             prepared, _ = self._prepare_file(table, file, **checking)
         except ValidationError as exc:
-            return ImportCheck(pd.DataFrame([{"kind": "invalid value", "row": p.row,
-                                              "column": p.column, "value": p.value,
-                                              "problem": p.problem}
-                                             for p in exc.problems], columns=columns))
+            return ImportCheck(
+                pd.DataFrame(
+                    [
+                        {
+                            "kind": "invalid value",
+                            "row": p.row,
+                            "column": p.column,
+                            "value": p.value,
+                            "problem": p.problem,
+                        }
+                        for p in exc.problems
+                    ],
+                    columns=columns,
+                )
+            )
         except DuplicateKeyError as exc:
             tbl = table if isinstance(table, Table) else table_for(table)
             key_name = "/".join(tbl.key)
@@ -263,35 +290,67 @@ class Workspace:
             for key, found in exc.duplicates.items():
                 for r in found:
                     others = ", ".join(str(x) for x in found if x != r)
-                    rows.append({"kind": "duplicate id", "row": r, "column": key_name,
-                                 "value": key, "problem": f"also on row(s) {others}"})
+                    rows.append(
+                        {
+                            "kind": "duplicate id",
+                            "row": r,
+                            "column": key_name,
+                            "value": key,
+                            "problem": f"also on row(s) {others}",
+                        }
+                    )
             return ImportCheck(pd.DataFrame(rows, columns=columns))
         except InputError as exc:
-            return ImportCheck(pd.DataFrame([{"kind": "file", "row": None, "column": None,
-                                              "value": None, "problem": str(exc)}],
-                                            columns=columns))
+            return ImportCheck(
+                pd.DataFrame(
+                    [
+                        {
+                            "kind": "file",
+                            "row": None,
+                            "column": None,
+                            "value": None,
+                            "problem": str(exc),
+                        }
+                    ],
+                    columns=columns,
+                )
+            )
         problems = pd.DataFrame(columns=columns)
         if options.get("on_orphan", "error") == "error":
             mask = orphan_mask(prepared, self.store.deal_ids())
             positions = [int(i) for i in mask.nonzero()[0]]
-            problems = pd.DataFrame([
-                {"kind": "orphan", "row": prepared.row_numbers[i], "column": "deal_id",
-                 "value": str(prepared.frame["deal_id"].iloc[i]),
-                 "problem": "no such deal in the store; import the deal first, or choose "
-                            "--on-orphan keep|skip"} for i in positions], columns=columns)
+            problems = pd.DataFrame(
+                [
+                    {
+                        "kind": "orphan",
+                        "row": prepared.row_numbers[i],
+                        "column": "deal_id",
+                        "value": str(prepared.frame["deal_id"].iloc[i]),
+                        "problem": "no such deal in the store; import the deal first, or choose "
+                        "--on-orphan keep|skip",
+                    }
+                    for i in positions
+                ],
+                columns=columns,
+            )
         return ImportCheck(problems, rows=len(prepared.frame), outcomes=prepared.outcome_counts())
 
-    def check_file(self, table: str | Table, file: str | Path | pd.DataFrame,
-                   **options: Unpack[ImportOptions]) -> pd.DataFrame:
+    def check_file(
+        self, table: str | Table, file: str | Path | pd.DataFrame, **options: Unpack[ImportOptions]
+    ) -> pd.DataFrame:
         """The problems of :meth:`check` alone; an empty frame means the file would import."""
         return self.check(table, file, **options).problems
 
-    def _prepare_file(self, table: str | Table, file: str | Path | pd.DataFrame,
-                      **options: Unpack[ImportOptions]) -> tuple[PreparedImport, Mapping]:
+    def _prepare_file(
+        self, table: str | Table, file: str | Path | pd.DataFrame, **options: Unpack[ImportOptions]
+    ) -> tuple[PreparedImport, Mapping]:
         """Read, map and validate a file: (prepared import, the mapping used)."""
         tbl = table if isinstance(table, Table) else table_for(table)
-        raw: RawFrame = (frame_as_raw(file) if isinstance(file, pd.DataFrame)
-                         else read_file(file, sheet=options.get("sheet")))
+        raw: RawFrame = (
+            frame_as_raw(file)
+            if isinstance(file, pd.DataFrame)
+            else read_file(file, sheet=options.get("sheet"))
+        )
         mapping = options.get("mapping")
         preset = options.get("preset")
         columns = options.get("columns")
@@ -305,9 +364,12 @@ class Workspace:
                 m = m.with_columns(columns)
         else:
             m = resolve_mapping(
-                preset=preset, mapping_file=mapping, columns=columns,
+                preset=preset,
+                mapping_file=mapping,
+                columns=columns,
                 won_values=options.get("won_values", ()),
-                lost_values=options.get("lost_values", ()), no_dates=options.get("no_dates"),
+                lost_values=options.get("lost_values", ()),
+                no_dates=options.get("no_dates"),
                 labels=list(raw.frame.columns) if tbl is DEALS else None,
             )
         if options.get("day_first"):
@@ -316,16 +378,23 @@ class Workspace:
             m = replace(m, month_first=True)
         if m.day_first and m.month_first:
             raise UsageError("dates cannot be both day-first and month-first; choose one")
-        prepared = prepare(raw, tbl, m, on_duplicate=options.get("on_duplicate", "error"),
-                           unknown_values=options.get("unknown_values", "error"),
-                           generate_ids=options.get("generate_ids", False))
+        prepared = prepare(
+            raw,
+            tbl,
+            m,
+            on_duplicate=options.get("on_duplicate", "error"),
+            unknown_values=options.get("unknown_values", "error"),
+            generate_ids=options.get("generate_ids", False),
+        )
         if tbl.name in RELATED_TABLES:
-            prepared = apply_orphan_policy(prepared, self.store.deal_ids(),
-                                           options.get("on_orphan", "error"))
+            prepared = apply_orphan_policy(
+                prepared, self.store.deal_ids(), options.get("on_orphan", "error")
+            )
         return prepared, m
 
-    def import_deals(self, file: str | Path | pd.DataFrame,
-                     **options: Unpack[ImportOptions]) -> ImportResult:
+    def import_deals(
+        self, file: str | Path | pd.DataFrame, **options: Unpack[ImportOptions]
+    ) -> ImportResult:
         """:meth:`import_file` into ``deals``."""
         return self.import_file(DEALS, file, **options)
 
@@ -352,8 +421,18 @@ class Workspace:
         from winloss.store import summary_queries as sq
 
         s = self.store
-        counts = {t: s.count(t) for t in ("deals", "stakeholders", "activities", "stage_history",
-                                          "subscriptions", "usage_events", "captures")}
+        counts = {
+            t: s.count(t)
+            for t in (
+                "deals",
+                "stakeholders",
+                "activities",
+                "stage_history",
+                "subscriptions",
+                "usage_events",
+                "captures",
+            )
+        }
         outcomes = sq.outcome_counts(s)
         rng = sq.date_ranges(s)
         quarters = sq.closed_quarters(s)
@@ -375,19 +454,29 @@ class Workspace:
         }
 
     # -- the quarterly review -----------------------------------------------------------------
-    def plan(self, *, quarter: str | None = None, window: int | None = None,
-             record: bool = True, adjustments: bool = True,
-             now: dt.datetime | None = None) -> ActionPlan:
+    def plan(
+        self,
+        *,
+        quarter: str | None = None,
+        window: int | None = None,
+        record: bool = True,
+        adjustments: bool = True,
+        now: dt.datetime | None = None,
+    ) -> ActionPlan:
         """The action plan for a quarter; ``adjustments=False`` leaves out the model-based
         forecast/scoring/targeting actions; ``now`` is when it is recorded (default: the current
         time)."""
         from winloss.plan.action_plan import PlanSettings, build_plan
 
-        return build_plan(self.store, PlanSettings(quarter=quarter, window=window, record=record,
-                                                   adjustments=adjustments), now=now)
+        return build_plan(
+            self.store,
+            PlanSettings(quarter=quarter, window=window, record=record, adjustments=adjustments),
+            now=now,
+        )
 
-    def report(self, *, quarter: str | None = None,
-               now: dt.datetime | None = None) -> QuarterlyReport:
+    def report(
+        self, *, quarter: str | None = None, now: dt.datetime | None = None
+    ) -> QuarterlyReport:
         """The quarterly review; ``now`` is its clock (``generated_at``; default: the current
         time)."""
         from winloss.report.document import build_report
@@ -404,8 +493,9 @@ class Workspace:
         return QbrAnalysis(deal_filter=flt, **settings).run(self.store)
 
     # -- win/loss concentrations --------------------------------------------------------------
-    def analyze(self, flt: DealFilter | None = None,
-                **options: Unpack[ConcentrationOptions]) -> ConcentrationResult:
+    def analyze(
+        self, flt: DealFilter | None = None, **options: Unpack[ConcentrationOptions]
+    ) -> ConcentrationResult:
         """Where wins and losses concentrate, with evidence (``options`` are the fields of
         :class:`~winloss.analyze.concentrations.analysis.ConcentrationAnalysis`). Analysing one
         quarter records the findings register."""
@@ -414,9 +504,15 @@ class Workspace:
         return ConcentrationAnalysis(deal_filter=flt, **options).run(self.store)
 
     # -- data-integrity audit -----------------------------------------------------------------
-    def audit(self, flt: DealFilter | None = None, *, quarter: str | None = None,
-              since: dt.date | None = None, until: dt.date | None = None,
-              **options: Unpack[AuditOptions]) -> AuditResult:
+    def audit(
+        self,
+        flt: DealFilter | None = None,
+        *,
+        quarter: str | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        **options: Unpack[AuditOptions],
+    ) -> AuditResult:
         """The data-integrity audit and its ranked fix list (``options`` are the fields of
         :class:`~winloss.analyze.audit.analysis.DataAudit`)."""
         from winloss.analyze.audit.analysis import DataAudit
@@ -426,32 +522,40 @@ class Workspace:
         return DataAudit(deal_filter=flt, **options).run(self.store)
 
     # -- win probability, forecast, leads and accounts -----------------------------------------
-    def evaluate_model(self, flt: DealFilter | None = None,
-                       **options: Unpack[EvaluationOptions]) -> EvaluationResult:
+    def evaluate_model(
+        self, flt: DealFilter | None = None, **options: Unpack[EvaluationOptions]
+    ) -> EvaluationResult:
         """Out-of-sample metrics of the win model beside its baselines (``options`` are the
         fields of :class:`~winloss.analyze.scoring.evaluation.ModelEvaluation`)."""
         from winloss.analyze.scoring.evaluation import ModelEvaluation
 
         return ModelEvaluation(deal_filter=flt, **options).run(self.store)
 
-    def score_deals(self, flt: DealFilter | None = None,
-                    **options: Unpack[ScoringOptions]) -> ScoreResult:
+    def score_deals(
+        self, flt: DealFilter | None = None, **options: Unpack[ScoringOptions]
+    ) -> ScoreResult:
         """Calibrated P(win) with interval and top factors for open deals (``options`` are the
         fields of :class:`~winloss.analyze.scoring.analysis.Scoring`)."""
         from winloss.analyze.scoring.analysis import Scoring
 
         return Scoring(deal_filter=flt, **options).run(self.store)
 
-    def score_leads(self, flt: DealFilter | None = None,
-                    **options: Unpack[LeadScoringOptions]) -> ScoreResult:
+    def score_leads(
+        self, flt: DealFilter | None = None, **options: Unpack[LeadScoringOptions]
+    ) -> ScoreResult:
         """Lead scores from creation-time fields, graded A–D
         (:class:`~winloss.analyze.scoring.leads.LeadScoring`)."""
         from winloss.analyze.scoring.leads import LeadScoring
 
         return LeadScoring(deal_filter=flt, **options).run(self.store)
 
-    def forecast(self, quarter: str, *, backtest: BacktestResult | None = None,
-                 **options: Unpack[ForecastOptions]) -> ForecastResult:
+    def forecast(
+        self,
+        quarter: str,
+        *,
+        backtest: BacktestResult | None = None,
+        **options: Unpack[ForecastOptions],
+    ) -> ForecastResult:
         """Expected bookings of a quarter with P10/P50/P90
         (:class:`~winloss.analyze.forecast.analysis.Forecast`); ``backtest``: a backtest already
         run on this store, reused to correct the interval (``widen=False``: the simulated
@@ -505,9 +609,9 @@ class Workspace:
 
         return Bowtie(**settings).run(self.store)
 
-    def bowtie_churn_table(self, file: str | Path | pd.DataFrame,
-                           **settings: Unpack[ChurnTableOptions]
-                           ) -> BowtieResult:
+    def bowtie_churn_table(
+        self, file: str | Path | pd.DataFrame, **settings: Unpack[ChurnTableOptions]
+    ) -> BowtieResult:
         """Retention, monthly churn and LTV per group from a churn table (one row per customer:
         tenure in months, monthly charge, churned yes/no, contract); ``settings`` are fields of
         :class:`winloss.analyze.bowtie.analysis.ChurnTableBowtie`."""
@@ -525,47 +629,60 @@ class Workspace:
         from winloss.analyze.bowtie.simulation import Simulate
 
         return Simulate(**settings).run(self.store)
+
     # -- action paths (#14) ---------------------------------------------------------------------
-    def path_graph(self, flt: DealFilter | None = None,
-                   **settings: Unpack[PathGraphOptions]) -> GraphResult:
+    def path_graph(
+        self, flt: DealFilter | None = None, **settings: Unpack[PathGraphOptions]
+    ) -> GraphResult:
         """Directly-follows edges by outcome and path variants with win rates
         (:class:`winloss.analyze.paths.graph.PathGraph`)."""
         from winloss.analyze.paths.graph import PathGraph
 
         return PathGraph(deal_filter=flt, **settings).run(self.store)
 
-    def path_chains(self, flt: DealFilter | None = None,
-                    **settings: Unpack[ChainOptions]) -> ChainResult:
+    def path_chains(
+        self, flt: DealFilter | None = None, **settings: Unpack[ChainOptions]
+    ) -> ChainResult:
         """Markov chains over paths: P(win | state), removal effects, segment micro-actions
         (:class:`winloss.analyze.paths.analysis.PathChains`)."""
         from winloss.analyze.paths.analysis import PathChains
 
         return PathChains(deal_filter=flt, **settings).run(self.store)
 
-    def next_action(self, deal_ids: tuple[str, ...] | None = None,
-                    flt: DealFilter | None = None,
-                    **settings: Unpack[NextActionOptions]) -> NextActionResult:
+    def next_action(
+        self,
+        deal_ids: tuple[str, ...] | None = None,
+        flt: DealFilter | None = None,
+        **settings: Unpack[NextActionOptions],
+    ) -> NextActionResult:
         """Candidate next actions of open deals ranked by P(win) after them
         (:class:`winloss.analyze.paths.analysis.NextAction`)."""
         from winloss.analyze.paths.analysis import NextAction
 
         return NextAction(deal_ids=deal_ids, deal_filter=flt, **settings).run(self.store)
 
-    def evaluate_paths(self, flt: DealFilter | None = None,
-                       **settings: Unpack[PathEvaluationOptions]) -> PathEvaluationResult:
+    def evaluate_paths(
+        self, flt: DealFilter | None = None, **settings: Unpack[PathEvaluationOptions]
+    ) -> PathEvaluationResult:
         """P(win | first k actions) out of sample beside baselines
         (:class:`winloss.analyze.paths.evaluation.PathEvaluation`)."""
         from winloss.analyze.paths.evaluation import PathEvaluation
 
         return PathEvaluation(deal_filter=flt, **settings).run(self.store)
 
-    def refresh_path_counts(self, *, silent_days: float = 30.0, aged_days: float = 180.0,
-                            as_of: dt.datetime | None = None) -> dict[str, int]:
+    def refresh_path_counts(
+        self,
+        *,
+        silent_days: float = 30.0,
+        aged_days: float = 180.0,
+        as_of: dt.datetime | None = None,
+    ) -> dict[str, int]:
         """Update the stored per-deal transition counts for new activities (incremental)."""
         from winloss.store.paths_queries import refresh_transition_counts
 
-        return refresh_transition_counts(self.store, silent_days=silent_days,
-                                         aged_days=aged_days, as_of=as_of)
+        return refresh_transition_counts(
+            self.store, silent_days=silent_days, aged_days=aged_days, as_of=as_of
+        )
 
     def export_event_log(self, path: str | Path, flt: DealFilter | None = None) -> int:
         """Write the activities (and outcome events) as a CSV or XES event log; returns events."""
@@ -578,16 +695,24 @@ class Workspace:
         write_event_log(frame, path)
         return len(frame)
 
-    def import_event_log(self, path: str | Path, *, won: tuple[str, ...],
-                         lost: tuple[str, ...], **csv_options: str | None) -> EventLogImport:
+    def import_event_log(
+        self,
+        path: str | Path,
+        *,
+        won: tuple[str, ...],
+        lost: tuple[str, ...],
+        **csv_options: str | None,
+    ) -> EventLogImport:
         """Import a CSV/XES event log as deals and activities (outcome from final activities)."""
         from winloss.analyze.paths.eventlog import events_to_deals, read_event_log
 
-        result = events_to_deals(read_event_log(path, **csv_options), won=won, lost=lost,
-                                 source=str(path))
+        result = events_to_deals(
+            read_event_log(path, **csv_options), won=won, lost=lost, source=str(path)
+        )
         self.import_file("deals", result.deals, on_duplicate="error")
         self.import_file("activities", result.activities, on_duplicate="error")
         return result
+
     # -- captures (the web app and `winloss captures`) ----------------------------------------
     @property
     def capture_precedence(self) -> tuple[str, ...]:
@@ -598,8 +723,9 @@ class Workspace:
 
     def set_capture_precedence(self, order: str | tuple[str, ...]) -> None:
         """Set the precedence (``"buyer,rep,crm"`` by default); the views are rebuilt."""
-        self.store.set_setting("capture_precedence",
-                               order if isinstance(order, str) else ",".join(order))
+        self.store.set_setting(
+            "capture_precedence", order if isinstance(order, str) else ",".join(order)
+        )
 
     def field_sources(self, deal_id: str | None = None) -> pd.DataFrame:
         """Per deal and SPICED field: the source of its value (buyer, rep, crm or blank)."""
@@ -635,25 +761,43 @@ class Workspace:
 
         return capture_queries.owners(self.store)
 
-    def pending_captures(self, owner: str | None = None, *, freshness_days: int = 7,
-                         today: dt.date | None = None, respondent: str = "rep") -> pd.DataFrame:
+    def pending_captures(
+        self,
+        owner: str | None = None,
+        *,
+        freshness_days: int = 7,
+        today: dt.date | None = None,
+        respondent: str = "rep",
+    ) -> pd.DataFrame:
         """Closed deals of ``owner`` (all when ``None``) without a ``respondent`` capture, oldest
         first, with ``deadline`` (close + ``freshness_days``) and ``days_left``."""
         from winloss.store import capture_queries
 
         return capture_queries.pending_captures(
-            self.store, owner, freshness_days=freshness_days,
-            today=today or dt.date.today(), respondent=respondent)
+            self.store,
+            owner,
+            freshness_days=freshness_days,
+            today=today or dt.date.today(),
+            respondent=respondent,
+        )
 
-    def capture_coverage(self, *, freshness_days: int = 7,
-                         since: dt.date | None = None) -> pd.DataFrame:
+    def capture_coverage(
+        self, *, freshness_days: int = 7, since: dt.date | None = None
+    ) -> pd.DataFrame:
         """Capture coverage and freshness per owner (closed deals)."""
         from winloss.store import capture_queries
 
         return capture_queries.coverage(self.store, freshness_days=freshness_days, since=since)
 
-    def record_capture(self, deal_id: str, respondent: str, answers: ReadOnlyMapping[str, object], *,
-                       captured_by: str, captured_at: dt.datetime | None = None) -> dt.datetime:
+    def record_capture(
+        self,
+        deal_id: str,
+        respondent: str,
+        answers: ReadOnlyMapping[str, object],
+        *,
+        captured_by: str,
+        captured_at: dt.datetime | None = None,
+    ) -> dt.datetime:
         """Validate one capture like an imported row (vocabularies, types, minimums) and store it;
         returns its ``captured_at``. Raises :class:`~winloss.errors.ValidationError`."""
         from winloss.model.schema import CAPTURES
@@ -663,20 +807,25 @@ class Workspace:
             raise UsageError(f"unknown deal {deal_id!r}")
         at = captured_at or dt.datetime.now()
         row = {k: v for k, v in answers.items() if k in CAPTURES.names and v not in ("", None)}
-        row.update(deal_id=deal_id, respondent=respondent, captured_at=at.isoformat(),
-                   captured_by=captured_by)
+        row.update(
+            deal_id=deal_id,
+            respondent=respondent,
+            captured_at=at.isoformat(),
+            captured_by=captured_by,
+        )
         frame = pd.DataFrame([row], dtype="string")
-        prepared, _m = self._prepare_file(CAPTURES, frame, unknown_values="error",
-                                          on_duplicate="error")
-        rec = {k: (None if pd.isna(v) else v)
-               for k, v in prepared.frame.iloc[0].to_dict().items()}
+        prepared, _m = self._prepare_file(
+            CAPTURES, frame, unknown_values="error", on_duplicate="error"
+        )
+        rec = {k: (None if pd.isna(v) else v) for k, v in prepared.frame.iloc[0].to_dict().items()}
         rec["captured_at"] = at
         rec["captured_by"] = captured_by
         capture_queries.insert_capture(self.store, rec)
         return at
 
-    def add_user(self, username: str, password_hash: str, role: str,
-                 owner_name: str | None = None) -> None:
+    def add_user(
+        self, username: str, password_hash: str, role: str, owner_name: str | None = None
+    ) -> None:
         """Create or replace a web-app account (the password already hashed)."""
         from winloss.store import capture_queries
 
@@ -686,8 +835,9 @@ class Workspace:
             raise UsageError("a rep needs --owner: the CRM owner name of their deals")
         if not username.strip():
             raise UsageError("the user name is empty")
-        capture_queries.upsert_user(self.store, username.strip(), password_hash, role,
-                                    owner_name, dt.datetime.now())
+        capture_queries.upsert_user(
+            self.store, username.strip(), password_hash, role, owner_name, dt.datetime.now()
+        )
 
     def user(self, username: str) -> UserRecord | None:
         from winloss.store import capture_queries

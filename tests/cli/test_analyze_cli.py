@@ -40,17 +40,23 @@ def test_store_mode_quarter_records_the_register(tmp_path: Path) -> None:
     ws = Workspace(db)
     ws.import_deals(planted_deals(12000, seed=21))
     ws.close()
-    code, out, err = run("--db", str(db), "analyze", "--quarter", "2025Q4", "--segment", "SMB",
-                         "--format", "json")
+    code, out, err = run(
+        "--db", str(db), "analyze", "--quarter", "2025Q4", "--segment", "SMB", "--format", "json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["period"] == "2025Q4" and data["filters"]["segment"] == "SMB"
     assert data["findings"] and data["register"]
-    assert {f["register_status"] for f in data["findings"]} <= {"new", "stronger", "weaker",
-                                                                 "steady"}
+    assert {f["register_status"] for f in data["findings"]} <= {
+        "new",
+        "stronger",
+        "weaker",
+        "steady",
+    }
     ws = Workspace(db)
-    rows = ws.store.con.execute("SELECT period, count(*) FROM findings_register "
-                                "GROUP BY 1").fetchall()
+    rows = ws.store.con.execute(
+        "SELECT period, count(*) FROM findings_register GROUP BY 1"
+    ).fetchall()
     ws.close()
     assert rows == [("2025Q4 segment=SMB", len(data["register"]))]
 
@@ -60,11 +66,13 @@ def test_store_mode_table_and_csv(store: Path) -> None:
     assert code == 0, err
     assert "closed deals" in err and "hypotheses tested" in err  # messages on stderr
     assert "F1. Deals " in out and "95 % CI" in out
-    code, out, _ = run("--db", str(store), "analyze", "--format", "csv", "--no-record",
-                       "--depth", "1")
+    code, out, _ = run(
+        "--db", str(store), "analyze", "--format", "csv", "--no-record", "--depth", "1"
+    )
     frame = pd.read_csv(io.StringIO(out))
     assert {"id", "finding", "direction", "n", "win_rate", "q_value", "statement"} <= set(
-        frame.columns)
+        frame.columns
+    )
     assert len(frame) >= 3 and not frame["finding"].str.contains("&").any()
 
 
@@ -74,15 +82,27 @@ def test_file_mode_with_a_column_mapping_and_won_value(tmp_path: Path) -> None:
     deals["Closed As"] = deals["Closed As"].map({"won": "Signed", "lost": "No deal"})
     path = tmp_path / "deals.csv"
     deals.to_csv(path, index=False)
-    code, out, err = run("analyze", str(path), "--column", "outcome=Closed As",
-                         "--column", "pain_category=Main Pain", "--won-value", "Signed",
-                         "--format", "json")
+    code, out, err = run(
+        "analyze",
+        str(path),
+        "--column",
+        "outcome=Closed As",
+        "--column",
+        "pain_category=Main Pain",
+        "--won-value",
+        "Signed",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["deals"] == 3000
     assert any("quarter-over-quarter" in n for n in data["notes"])
-    ux = [f for f in data["findings"]
-          if f["conditions"] == [{"field": "pain_category", "op": "==", "value": "ux"}]]
+    ux = [
+        f
+        for f in data["findings"]
+        if f["conditions"] == [{"field": "pain_category", "op": "==", "value": "ux"}]
+    ]
     assert ux and ux[0]["direction"] == "loss" and ux[0]["quarters_seen"] is None
 
 
@@ -90,8 +110,9 @@ def test_mapping_options_without_a_file_are_a_usage_error(store: Path) -> None:
     assert main(["--db", str(store), "analyze", "--won-value", "Won"]) == 2
 
 
-def test_too_few_deals_is_a_one_line_error(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_too_few_deals_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "tiny.csv"
     planted_deals(10, seed=1).to_csv(path, index=False)
     assert main(["analyze", str(path)]) == 1

@@ -23,8 +23,6 @@ def db(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(target)
 
 
-
-
 def test_json_holds_the_ranked_fix_list_and_the_detail_tables(db: str) -> None:
     code, out, err = run("--db", db, "audit", "--format", "json")
     assert code == 0, err

@@ -24,9 +24,11 @@ def test_template_prints_the_documented_columns() -> None:
 def test_import_info_and_deals_round_trip(tmp_path: Path) -> None:
     db = str(tmp_path / "w.duckdb")
     csv = tmp_path / "d.csv"
-    csv.write_text("deal_id,outcome,created_at,closed_at,amount,segment\n"
-                   "a,won,2026-01-01,2026-02-01,100,SMB\nb,lost,2026-01-05,2026-03-01,50,SMB\n"
-                   "c,open,2026-03-01,,70,Enterprise\n")
+    csv.write_text(
+        "deal_id,outcome,created_at,closed_at,amount,segment\n"
+        "a,won,2026-01-01,2026-02-01,100,SMB\nb,lost,2026-01-05,2026-03-01,50,SMB\n"
+        "c,open,2026-03-01,,70,Enterprise\n"
+    )
     code, out, err = run("--db", db, "import", "deals", str(csv), "--format", "json")
     assert code == 0, err
     assert json.loads(out)["inserted"] == 3
@@ -41,8 +43,9 @@ def test_import_info_and_deals_round_trip(tmp_path: Path) -> None:
     assert info["quarters"] == ["2026Q1"]
 
 
-def test_errors_are_one_line_with_exit_codes(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_are_one_line_with_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = str(tmp_path / "w.duckdb")
     bad = tmp_path / "bad.csv"
     bad.write_text("deal_id,outcome,created_at\na,won,someday\n")
@@ -67,26 +70,34 @@ def test_readme_data_model_is_generated_from_the_schema() -> None:
     from winloss.model.schema import data_model_markdown
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert data_model_markdown() in readme, "README data model is stale: run " \
-        "`winloss schema --markdown` and paste it into the README"
+    assert data_model_markdown() in readme, (
+        "README data model is stale: run `winloss schema --markdown` and paste it into the README"
+    )
 
 
 def test_help_does_not_import_heavy_libraries() -> None:
     """`winloss --help` must stay fast: no pandas, DuckDB, numpy or sklearn at import."""
-    code = ("import sys; from winloss.cli.main import main; "
-            "import contextlib, io\n"
-            "with contextlib.redirect_stdout(io.StringIO()): rc = main(['--help'])\n"
-            "heavy = [m for m in ('pandas', 'duckdb', 'numpy', 'sklearn', 'scipy') "
-            "if m in sys.modules]\n"
-            "print(rc, heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys; from winloss.cli.main import main; "
+        "import contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()): rc = main(['--help'])\n"
+        "heavy = [m for m in ('pandas', 'duckdb', 'numpy', 'sklearn', 'scipy') "
+        "if m in sys.modules]\n"
+        "print(rc, heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "0 []"
 
 
 def test_python_dash_m_works() -> None:
-    out = subprocess.run([sys.executable, "-m", "winloss", "template", "stages"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "winloss", "template", "stages"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip() == "deal_id,stage,entered_at,close_date,amount"
 
 
@@ -101,24 +112,44 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_import_check_lists_every_problem_and_writes_nothing(tmp_path: Path) -> None:
     db = str(tmp_path / "w.duckdb")
     f = tmp_path / "d.csv"
-    f.write_text("deal_id,outcome,created_at\na,won,2026-01-01\nb,lost,2026-01-02\n"
-                 "a,lost,2026-01-03\nc,won,2026-01-04\nc,won,2026-01-05\nc,won,2026-01-06\n")
+    f.write_text(
+        "deal_id,outcome,created_at\na,won,2026-01-01\nb,lost,2026-01-02\n"
+        "a,lost,2026-01-03\nc,won,2026-01-04\nc,won,2026-01-05\nc,won,2026-01-06\n"
+    )
     runner = CliRunner()
-    result = runner.invoke(cli, ["--db", db, "import", "deals", str(f), "--check",
-                                 "--format", "json"])
+    result = runner.invoke(
+        cli, ["--db", db, "import", "deals", str(f), "--check", "--format", "json"]
+    )
     assert result.exit_code == 1
     rows = json.loads(result.stdout)
     assert sorted((r["value"], r["row"]) for r in rows) == [
-        ("a", 2), ("a", 4), ("c", 5), ("c", 6), ("c", 7)]
+        ("a", 2),
+        ("a", 4),
+        ("c", 5),
+        ("c", 6),
+        ("c", 7),
+    ]
     assert "nothing was imported" in result.stderr
     bad = tmp_path / "bad.csv"
     bad.write_text("deal_id,outcome,created_at\na,won,someday\nb,maybe,2026-01-01\n")
-    result = runner.invoke(cli, ["--db", db, "import", "deals", str(bad), "--check",
-                                 "--format", "json"])
+    result = runner.invoke(
+        cli, ["--db", db, "import", "deals", str(bad), "--check", "--format", "json"]
+    )
     rows = json.loads(result.stdout)
     assert {(r["row"], r["column"]) for r in rows} == {(2, "created_at"), (3, "outcome")}
-    ok = runner.invoke(cli, ["--db", db, "import", "deals", str(bad).replace("bad", "d"),
-                             "--check", "--on-duplicate", "keep-last"])
+    ok = runner.invoke(
+        cli,
+        [
+            "--db",
+            db,
+            "import",
+            "deals",
+            str(bad).replace("bad", "d"),
+            "--check",
+            "--on-duplicate",
+            "keep-last",
+        ],
+    )
     assert ok.exit_code == 0 and "no problems" in ok.stderr
     from winloss import Workspace
 

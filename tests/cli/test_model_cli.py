@@ -24,7 +24,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = np.random.default_rng(5)
     frame["account_id"] = [f"A{i:03d}" for i in rng.integers(0, 300, len(frame))]
     frame["industry"] = frame["account_id"].map(
-        lambda a: ["fintech", "retail", "education"][int(a[1:]) % 3])
+        lambda a: ["fintech", "retail", "education"][int(a[1:]) % 3]
+    )
     ws = Workspace(path)
     ws.import_deals(frame)
     ws.close()
@@ -52,13 +53,34 @@ def test_help_lists_the_model_commands() -> None:
 
 
 def test_evaluate_file_json_has_the_documented_keys(attribute_file: Path) -> None:
-    code, out, err = run("model", "evaluate", str(attribute_file), "--column", "outcome=Status",
-                         "--won-value", "Yes", "--lost-value", "No", "--folds", "3",
-                         "--format", "json")
+    code, out, err = run(
+        "model",
+        "evaluate",
+        str(attribute_file),
+        "--column",
+        "outcome=Status",
+        "--won-value",
+        "Yes",
+        "--lost-value",
+        "No",
+        "--folds",
+        "3",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     data = json.loads(out)
-    for key in ("method", "auc", "brier", "log_loss", "ece", "n_train", "n_test", "baselines",
-                "excluded_fields"):
+    for key in (
+        "method",
+        "auc",
+        "brier",
+        "log_loss",
+        "ece",
+        "n_train",
+        "n_test",
+        "baselines",
+        "excluded_fields",
+    ):
         assert key in data
     assert data["method"] == "cv" and data["n_test"] == 400 and data["label"] == "predictive"
     for metrics in data["baselines"].values():
@@ -70,8 +92,17 @@ def test_evaluate_store_is_time_split_and_explanatory_is_labelled(store: Path) -
     code, out, err = run("--db", str(store), "model", "evaluate", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["method"] == "time-split"
-    code, out, err = run("--db", str(store), "model", "evaluate", "--include-post-outcome",
-                         "--method", "cv", "--folds", "3")
+    code, out, err = run(
+        "--db",
+        str(store),
+        "model",
+        "evaluate",
+        "--include-post-outcome",
+        "--method",
+        "cv",
+        "--folds",
+        "3",
+    )
     assert code == 0, err
     assert "explanatory, not predictive" in out
     assert "must not be used to score open deals" in err
@@ -106,8 +137,9 @@ def test_score_csv_json_and_save(store: Path, tmp_path: Path) -> None:
 
 
 def test_forecast_json_and_backtest(store: Path) -> None:
-    code, out, err = run("--db", str(store), "forecast", "--quarter", "2026Q1", "--draws",
-                         "2000", "--format", "json")
+    code, out, err = run(
+        "--db", str(store), "forecast", "--quarter", "2026Q1", "--draws", "2000", "--format", "json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["quarter"] == "2026Q1" and data["p10"] <= data["p50"] <= data["p90"]
@@ -127,16 +159,18 @@ def test_leads_csv_is_keyed_by_the_crm_id(store: Path) -> None:
 
 
 def test_accounts_csv(store: Path) -> None:
-    code, out, err = run("--db", str(store), "accounts", "--rank-by", "expansion", "--format",
-                         "csv")
+    code, out, err = run(
+        "--db", str(store), "accounts", "--rank-by", "expansion", "--format", "csv"
+    )
     assert code == 0, err
     accounts = pd.read_csv(io.StringIO(out))
     assert accounts["expansion_potential"].is_monotonic_decreasing
     assert {"icp_fit", "tier", "next_products"} <= set(accounts.columns)
 
 
-def test_errors_are_one_line_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                      store: Path) -> None:
+def test_errors_are_one_line_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store: Path
+) -> None:
     assert main(["--db", str(store), "forecast"]) == 2
     assert "give --quarter" in capsys.readouterr().err
     assert main(["--db", str(store), "model", "evaluate", "--preset", "ibm-win-loss"]) == 2

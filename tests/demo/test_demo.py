@@ -37,8 +37,10 @@ def test_planted_effects_show_in_raw_rates() -> None:
     assert rate(tenure <= 180) > rate(tenure > 180) + 0.10
     assert rate(closed["pain_category"] == "ux") < rate(closed["pain_category"] != "ux") - 0.10
     plg = closed["source"] == "product-led"
-    assert rate(plg & (closed["segment"] == "SMB")) > rate(plg & (closed["segment"] ==
-                                                                  "Enterprise")) + 0.15
+    assert (
+        rate(plg & (closed["segment"] == "SMB"))
+        > rate(plg & (closed["segment"] == "Enterprise")) + 0.15
+    )
     by_region = closed.groupby("region")["outcome"].apply(lambda s: (s == "won").mean())
     assert by_region.max() - by_region.min() < 0.04  # noise column
 
@@ -52,14 +54,28 @@ def test_demo_tables_are_consistent() -> None:
     assert (per_deal == deals.set_index("deal_id").loc[per_deal.index, "stakeholders"]).all()
     won_accounts = set(deals.loc[deals["outcome"] == "won", "account_id"])
     assert set(data.subscriptions["account_id"]) == won_accounts
-    assert np.all(data.captures["captured_at"] >= deals.set_index("deal_id").loc[
-        data.captures["deal_id"], "closed_at"].to_numpy())
+    assert np.all(
+        data.captures["captured_at"]
+        >= deals.set_index("deal_id").loc[data.captures["deal_id"], "closed_at"].to_numpy()
+    )
 
 
 def test_demo_command_builds_the_store(tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
-    result = CliRunner().invoke(cli, ["--db", str(db), "demo", "--deals", "300", "--seed", "4",
-                                      "--report", str(tmp_path / "r.html")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            str(db),
+            "demo",
+            "--deals",
+            "300",
+            "--seed",
+            "4",
+            "--report",
+            str(tmp_path / "r.html"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     ws = Workspace(db)
     info = ws.info()
@@ -79,8 +95,10 @@ def test_demo_command_builds_the_store(tmp_path: Path) -> None:
     core = ["headline", "changes", "findings", "plan", "forecast", "quality"]
     assert [i for i in ids if i in core] == core
     assert len(root.find_all("svg")) >= 6
-    kpis = {k.children_named("div")[0].text: k.children_named("div")[1].text
-            for k in sections[0].find_all("div", **{"class": "kpi"})}
+    kpis = {
+        k.children_named("div")[0].text: k.children_named("div")[1].text
+        for k in sections[0].find_all("div", **{"class": "kpi"})
+    }
     latest = closed[closed["quarter"] == info["quarters"][-1]]
     assert kpis["closed deals"] == f"{len(latest):,}"
     assert kpis["win rate"] == f"{(latest['outcome'] == 'won').mean():.0%}"

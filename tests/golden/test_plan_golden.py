@@ -18,8 +18,9 @@ from winloss import Workspace
 GOLDEN = Path(__file__).with_name("plan_demo_1500_seed3.json")
 
 
-def test_plan_json_matches_golden(demo_store_1500: Path, tmp_path: Path,
-                                  request: pytest.FixtureRequest) -> None:
+def test_plan_json_matches_golden(
+    demo_store_1500: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     copy = tmp_path / "demo.duckdb"
     shutil.copy(demo_store_1500, copy)
     ws = Workspace(copy)

@@ -66,9 +66,7 @@ PARQUET = _parquet(
 )  # fmt: skip
 WIDE_HEAD = HEAD + "," + ",".join(f"c{i}" for i in range(1001))
 MEDIUM_HEAD = HEAD + "," + ",".join(f"m{i}" for i in range(500))
-LATE_LATIN = (
-    csv(*[f"l{i},won,2026-01-05,{i}" for i in range(12000)]) + b"lz,won,2026-01-05,1\n"
-)
+LATE_LATIN = csv(*[f"l{i},won,2026-01-05,{i}" for i in range(12000)]) + b"lz,won,2026-01-05,1\n"
 LATE_LATIN = LATE_LATIN.replace(b"lz,won", "lZoë,won".encode("cp1252"))
 T = pd.Timestamp
 
@@ -316,11 +314,19 @@ CASES: list[Case] = [
     Case(
         "lost-value-alone-with-won-and-open-words",
         "a.csv",
-        csv("o25,lost,2026-01-05,1", "o26,Won,2026-01-05,1", "o27,open,2026-01-05,1",
-            "o28,Closed Won,2026-01-05,1"),
+        csv(
+            "o25,lost,2026-01-05,1",
+            "o26,Won,2026-01-05,1",
+            "o27,open,2026-01-05,1",
+            "o28,Closed Won,2026-01-05,1",
+        ),
         options={"lost_values": ("lost",)},
-        expect={"o25": {"outcome": "lost"}, "o26": {"outcome": "won"},
-                "o27": {"outcome": "open"}, "o28": {"outcome": "won"}},
+        expect={
+            "o25": {"outcome": "lost"},
+            "o26": {"outcome": "won"},
+            "o27": {"outcome": "open"},
+            "o28": {"outcome": "won"},
+        },
     ),  # fmt: skip
     Case(
         "won-value-alone-and-a-same-side-word",

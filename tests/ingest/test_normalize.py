@@ -92,15 +92,23 @@ def test_booleans() -> None:
 
 
 def test_outcome_synonyms_cover_crm_spellings() -> None:
-    for raw, want in [("Closed Won", "won"), ("closed_lost", "lost"), ("WIN", "won"),
-                      ("Loss", "lost"), ("true", "won"), ("0", "lost"), ("Open", "open")]:
+    for raw, want in [
+        ("Closed Won", "won"),
+        ("closed_lost", "lost"),
+        ("WIN", "won"),
+        ("Loss", "lost"),
+        ("true", "won"),
+        ("0", "lost"),
+        ("Open", "open"),
+    ]:
         assert OUTCOME_SYNONYMS[normalise_token(raw)] == want
 
 
 def test_vocabulary_synonyms_and_unknowns() -> None:
     lookup = vocabulary_lookup("source", SOURCES)
-    values, bad = parse_vocabulary(s("Web", "Partner Referral", "Product-Led", "Trade Show",
-                                     "Carrier pigeon"), lookup)
+    values, bad = parse_vocabulary(
+        s("Web", "Partner Referral", "Product-Led", "Trade Show", "Carrier pigeon"), lookup
+    )
     assert values.tolist()[:4] == ["inbound", "partner", "product-led", "event"]
     assert bad.tolist() == [False, False, False, False, True]
 

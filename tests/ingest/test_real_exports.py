@@ -25,10 +25,15 @@ def test_ibm_refuses_duplicates_then_imports_keep_last(ws: Workspace) -> None:
     assert "None" in set(comp["competitor_type"])
     assert comp["competitor_type"].notna().all()
     known = {f.name: f.known for f in ws.field_catalog()}
-    for col in ("elapsed_days_in_sales_stage", "sales_stage_change_count",
-                "total_days_identified_through_closing",
-                "total_days_identified_through_qualified", "ratio_days_identified_to_total_days",
-                "ratio_days_validated_to_total_days", "ratio_days_qualified_to_total_days"):
+    for col in (
+        "elapsed_days_in_sales_stage",
+        "sales_stage_change_count",
+        "total_days_identified_through_closing",
+        "total_days_identified_through_qualified",
+        "ratio_days_identified_to_total_days",
+        "ratio_days_validated_to_total_days",
+        "ratio_days_qualified_to_total_days",
+    ):
         assert known[col] == "after", col
     assert known["competitor_type"] == "before"
 
@@ -50,8 +55,9 @@ def test_maven_imports_open_deals_as_open_and_joins_side_files(ws: Workspace) ->
     path = require(MAVEN_CSV)
     result = ws.import_deals(path)
     assert result.inserted == 8_800
-    outcomes = dict(ws.store.con.execute(
-        "SELECT outcome, count(*) FROM deals GROUP BY 1").fetchall())
+    outcomes = dict(
+        ws.store.con.execute("SELECT outcome, count(*) FROM deals GROUP BY 1").fetchall()
+    )
     assert outcomes == {"won": 4_238, "lost": 2_473, "open": 2_089}
     d = ws.deals()
     # the sector comes from accounts.csv, the region from sales_teams.csv
@@ -74,11 +80,17 @@ def test_telco_won_value_alone_makes_the_other_value_lost(ws: Workspace) -> None
     path = require(TELCO_CSV)
     with path.open(newline="") as fh:
         churn = [row["Churn"] for row in csv.DictReader(fh)]
-    options = {"columns": {"deal_id": "customerID", "outcome": "Churn"},
-               "won_values": ("No",), "no_dates": True}
+    options = {
+        "columns": {"deal_id": "customerID", "outcome": "Churn"},
+        "won_values": ("No",),
+        "no_dates": True,
+    }
     check = ws.check("deals", path, **options)
     assert check.problems.empty and check.outcomes == {
-        "won": churn.count("No"), "lost": churn.count("Yes"), "open": 0}
+        "won": churn.count("No"),
+        "lost": churn.count("Yes"),
+        "open": 0,
+    }
     result = ws.import_deals(path, **options)
     assert dict(result.outcomes) == {"won": 5_174, "lost": 1_869, "open": 0}
     stored = dict(ws.store.con.execute("SELECT outcome, count(*) FROM deals GROUP BY 1").fetchall())
@@ -86,13 +98,17 @@ def test_telco_won_value_alone_makes_the_other_value_lost(ws: Workspace) -> None
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize(("flag", "parts"), [
-    ({"outcome": "NoSuchCol"}, ("'NoSuchCol'", "has no column")),
-    ({"amount": "close_valu"}, ("'close_valu'", "did you mean 'close_value'")),
-    ({"foo": "deal_stage"}, ("unknown column role 'foo'", "roles are")),
-])
-def test_maven_wrong_column_flags_are_refused(ws: Workspace, flag: dict[str, str],
-                                              parts: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("flag", "parts"),
+    [
+        ({"outcome": "NoSuchCol"}, ("'NoSuchCol'", "has no column")),
+        ({"amount": "close_valu"}, ("'close_valu'", "did you mean 'close_value'")),
+        ({"foo": "deal_stage"}, ("unknown column role 'foo'", "roles are")),
+    ],
+)
+def test_maven_wrong_column_flags_are_refused(
+    ws: Workspace, flag: dict[str, str], parts: tuple[str, ...]
+) -> None:
     from winloss import UsageError
 
     path = require(MAVEN_CSV)

@@ -41,17 +41,25 @@ def test_rules_use_only_pre_outcome_fields_and_backtest_out_of_sample(ws: Worksp
         for c in a.evidence["conditions"]:
             col = back[c["field"]]
             op, v = c["op"], c["value"]
-            m = {"<=": col <= v, "<": col < v, ">": col > v, ">=": col >= v,
-                 "==": col == v, "!=": col != v}[op]
+            m = {
+                "<=": col <= v,
+                "<": col < v,
+                ">": col > v,
+                ">=": col >= v,
+                "==": col == v,
+                "!=": col != v,
+            }[op]
             mask &= m.fillna(False).astype(bool)
-        excluded = mask if a.evidence["action"] == "deprioritise" else (
-            ~mask if a.evidence["action"] == "require" else mask & False)
+        excluded = (
+            mask
+            if a.evidence["action"] == "deprioritise"
+            else (~mask if a.evidence["action"] == "require" else mask & False)
+        )
         won = back["outcome"] == "won"
         assert totals["excluded_deals"] == int(excluded.sum())
         assert totals["excluded_wins"] == int((excluded & won).sum())
         assert totals["avoided_losses"] == int((excluded & ~won).sum())
-        assert totals["days_saved"] == pytest.approx(
-            back.loc[excluded & ~won, "cycle_days"].sum())
+        assert totals["days_saved"] == pytest.approx(back.loc[excluded & ~won, "cycle_days"].sum())
 
 
 def test_register_records_and_remeasures(ws: Workspace) -> None:
@@ -62,7 +70,9 @@ def test_register_records_and_remeasures(ws: Workspace) -> None:
     assert kept and all(a.measured for a in kept)
     reg = ws.store.query("SELECT period, count(*) AS n FROM action_register GROUP BY 1")
     assert dict(zip(reg["period"], reg["n"], strict=True)) == {
-        "2026Q2": len(first.actions), "2026Q3": len(second.actions)}
+        "2026Q2": len(first.actions),
+        "2026Q3": len(second.actions),
+    }
     again = ws.plan(quarter="2026Q3", adjustments=False)  # idempotent per period
     assert ws.store.count("action_register") == len(first.actions) + len(again.actions)
 
@@ -73,8 +83,20 @@ def test_cli_exports_csv_json_yaml(demo_store_1500: Path, tmp_path: Path) -> Non
     runner = CliRunner()
     for suffix in ("csv", "json", "yaml"):
         out = tmp_path / f"plan.{suffix}"
-        result = runner.invoke(cli, ["--db", str(db), "plan", "--no-record", "-o", str(out),
-                                     "--format", "json", "--no-adjustments"])
+        result = runner.invoke(
+            cli,
+            [
+                "--db",
+                str(db),
+                "plan",
+                "--no-record",
+                "-o",
+                str(out),
+                "--format",
+                "json",
+                "--no-adjustments",
+            ],
+        )
         assert result.exit_code == 0, result.output
         printed = json.loads(result.stdout)
         text = out.read_text()
@@ -125,8 +147,10 @@ def test_proposed_rules_save_more_than_they_cost(ws: Workspace) -> None:
     assert "won revenue" in data["value_measure"]
     closed = ws.closed_deals()
     back = closed[closed["quarter"].isin(plan.backtest_quarters)]
-    per_day = (back.loc[back["outcome"] == "won", "amount"].fillna(0).sum()
-               / back["cycle_days"].fillna(0).sum())
+    per_day = (
+        back.loc[back["outcome"] == "won", "amount"].fillna(0).sum()
+        / back["cycle_days"].fillna(0).sum()
+    )
     judged = 0
     for a in plan.actions:
         if a.kind != "qualification":
@@ -145,7 +169,6 @@ def test_proposed_rules_save_more_than_they_cost(ws: Workspace) -> None:
     # things the rep controls are never "deprioritise"
     for a in plan.actions:
         fields = {c["field"] for c in a.evidence.get("conditions", [])}
-        if fields and fields <= {"stakeholders", "criteria_co_created",
-                                 "decision_maker_engaged"}:
+        if fields and fields <= {"stakeholders", "criteria_co_created", "decision_maker_engaged"}:
             assert a.evidence["action"] == "coach", a.title
     assert judged + len(data["lists"]["rules_not_proposed"]) > 0

@@ -16,30 +16,38 @@ def _predictions(seed: int, scale: dict[str, float], n: int = 600) -> pd.DataFra
     segment = rng.choice(list(scale), n * len(scale))
     p = rng.uniform(0.05, 0.8, len(segment))
     true = p * np.array([scale[s] for s in segment])
-    return pd.DataFrame({"segment": segment, "probability": p,
-                         "won": (rng.random(len(p)) < true).astype(int)})
+    return pd.DataFrame(
+        {"segment": segment, "probability": p, "won": (rng.random(len(p)) < true).astype(int)}
+    )
 
 
 def test_a_miscalibrated_segment_is_found_and_corrected() -> None:
     preds = _predictions(1, {"SMB": 1.0, "Mid-Market": 1.0, "Enterprise": 0.5})
     table = segment_calibration(preds).set_index("group")
-    assert table["miscalibrated"].to_dict() == {"Enterprise": True, "Mid-Market": False,
-                                                "SMB": False}
+    assert table["miscalibrated"].to_dict() == {
+        "Enterprise": True,
+        "Mid-Market": False,
+        "SMB": False,
+    }
     ent = preds[preds["segment"] == "Enterprise"]
     assert table.loc["Enterprise", "correction"] == pytest.approx(
-        ent["won"].mean() / ent["probability"].mean())
+        ent["won"].mean() / ent["probability"].mean()
+    )
     assert table.loc["Enterprise", "correction"] == pytest.approx(0.5, abs=0.1)
     # the p-value is the two-sided normal test of wins against the sum of probabilities
     z = (ent["won"].sum() - ent["probability"].sum()) / np.sqrt(
-        (ent["probability"] * (1 - ent["probability"])).sum())
+        (ent["probability"] * (1 - ent["probability"])).sum()
+    )
     assert table.loc["Enterprise", "p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)))
 
 
 def test_calibrated_groups_are_rarely_flagged() -> None:
     """Twenty well-calibrated groups, 30 seeds: false flags stay at the FDR level or below."""
     groups = {f"g{i}": 1.0 for i in range(20)}
-    flagged = sum(int(segment_calibration(_predictions(seed, groups, n=150))["miscalibrated"]
-                      .any()) for seed in range(30))
+    flagged = sum(
+        int(segment_calibration(_predictions(seed, groups, n=150))["miscalibrated"].any())
+        for seed in range(30)
+    )
     assert flagged <= 3
 
 
@@ -55,8 +63,14 @@ def _drifted(seed: int, n: int = 6000) -> pd.DataFrame:
     owner[rng.random(n) < 0.05] = np.nan
     segment = segment.astype(object)
     segment[rng.random(n) < 0.03] = "nan"
-    return pd.DataFrame({"segment": segment, "owner": owner, "probability": p,
-                         "won": (rng.random(n) < true).astype(int)})
+    return pd.DataFrame(
+        {
+            "segment": segment,
+            "owner": owner,
+            "probability": p,
+            "won": (rng.random(n) < true).astype(int),
+        }
+    )
 
 
 def test_one_overall_correction_then_groups_beyond_chance_only() -> None:
@@ -71,18 +85,21 @@ def test_one_overall_correction_then_groups_beyond_chance_only() -> None:
     keys = [a.key for a in actions]
     assert keys[0] == "forecast:overall"
     overall = overall_calibration(preds)
-    assert overall["correction"] == pytest.approx(preds["won"].mean() / preds["probability"]
-                                                  .mean())
+    assert overall["correction"] == pytest.approx(preds["won"].mean() / preds["probability"].mean())
     # the logit shift reproduces the observed wins exactly (hand check with scipy's expit)
     from scipy.special import expit, logit
 
     assert expit(logit(preds["probability"]) + overall["shift"]).sum() == pytest.approx(
-        preds["won"].sum(), rel=1e-6)
+        preds["won"].sum(), rel=1e-6
+    )
     assert "forecast:segment=Enterprise" in keys
     assert not any(k.startswith("forecast:owner=") for k in keys)
     # against the corrected whole Enterprise is further down; the others, if flagged, slightly up
-    segments = {a.key: a.evidence["calibration"]["correction"] for a in actions
-                if a.key.startswith("forecast:segment=")}
+    segments = {
+        a.key: a.evidence["calibration"]["correction"]
+        for a in actions
+        if a.key.startswith("forecast:segment=")
+    }
     assert segments.pop("forecast:segment=Enterprise") < 0.8
     assert all(1 < c < 1.2 for c in segments.values())
     groups = {str(r["group"]).lower() for r in rows}
@@ -101,7 +118,13 @@ def test_no_correction_when_calibrated() -> None:
 
     rng = np.random.default_rng(4)
     p = rng.uniform(0.1, 0.9, 3000)
-    preds = pd.DataFrame({"segment": rng.choice(["A", "B"], 3000), "owner": "x",
-                          "probability": p, "won": (rng.random(3000) < p).astype(int)})
+    preds = pd.DataFrame(
+        {
+            "segment": rng.choice(["A", "B"], 3000),
+            "owner": "x",
+            "probability": p,
+            "won": (rng.random(3000) < p).astype(int),
+        }
+    )
     actions, _ = forecast_actions(SimpleNamespace(predictions=preds))
     assert [a.key for a in actions] == ["forecast:calibration"]

@@ -16,34 +16,38 @@ from winloss.plan.rules import (
 
 # 10 closed deals over two quarters. By hand:
 #   stakeholders < 2: deals 1, 2, 3 (Q1) and 6, 7 (Q2); of these only deal 3 won.
-FIXTURE = pd.DataFrame({
-    "deal_id": [f"d{i}" for i in range(1, 11)],
-    "quarter": ["2026Q1"] * 5 + ["2026Q2"] * 5,
-    "outcome": ["lost", "lost", "won", "won", "lost", "lost", "lost", "won", "won", "won"],
-    "stakeholders": [1, 1, 1, 3, 4, 1, 0, 2, 5, 2],
-    "amount": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
-    "cycle_days": [30, 40, 50, 60, 70, 80, 90, 100, 110, 120],
-    "pain_category": ["ux", None, "process", "ux", "cost", "ux", "ux", "process", None, "cost"],
-})
+FIXTURE = pd.DataFrame(
+    {
+        "deal_id": [f"d{i}" for i in range(1, 11)],
+        "quarter": ["2026Q1"] * 5 + ["2026Q2"] * 5,
+        "outcome": ["lost", "lost", "won", "won", "lost", "lost", "lost", "won", "won", "won"],
+        "stakeholders": [1, 1, 1, 3, 4, 1, 0, 2, 5, 2],
+        "amount": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
+        "cycle_days": [30, 40, 50, 60, 70, 80, 90, 100, 110, 120],
+        "pain_category": ["ux", None, "process", "ux", "cost", "ux", "ux", "process", None, "cost"],
+    }
+)
 
 
 def test_condition_operators() -> None:
     f = FIXTURE
     assert condition_mask(f, {"field": "stakeholders", "op": "<", "value": 2}).sum() == 5
-    assert condition_mask(f, {"field": "stakeholders", "op": "between", "value": [2, 4]}
-                          ).tolist() == [False, False, False, True, True, False, False, True,
-                                         False, True]
+    assert condition_mask(
+        f, {"field": "stakeholders", "op": "between", "value": [2, 4]}
+    ).tolist() == [False, False, False, True, True, False, False, True, False, True]
     assert condition_mask(f, {"field": "pain_category", "op": "==", "value": "ux"}).sum() == 4
     # != never matches a missing value; is_missing does
     assert condition_mask(f, {"field": "pain_category", "op": "!=", "value": "ux"}).sum() == 4
-    assert condition_mask(f, {"field": "pain_category", "op": "is_missing", "value": None}
-                          ).sum() == 2
+    assert (
+        condition_mask(f, {"field": "pain_category", "op": "is_missing", "value": None}).sum() == 2
+    )
     assert condition_mask(f, {"field": "no_such_field", "op": "==", "value": 1}).sum() == 0
 
 
 def test_deprioritise_rule_backtest_by_hand() -> None:
-    rule = QualificationRule("k", "deprioritise",
-                             ({"field": "stakeholders", "op": "<", "value": 2},), "", "loss")
+    rule = QualificationRule(
+        "k", "deprioritise", ({"field": "stakeholders", "op": "<", "value": 2},), "", "loss"
+    )
     rows = backtest_rule(rule, FIXTURE, ["2026Q1", "2026Q2"])
     q1, q2 = rows
     # Q1: excludes d1 (lost, 30 days), d2 (lost, 40), d3 (won, 30.0 revenue)
@@ -66,8 +70,9 @@ def test_deprioritise_rule_backtest_by_hand() -> None:
     assert totals["saving"] == pytest.approx(108.8) and totals["cost"] == 30.0
     assert totals["net_value"] == pytest.approx(78.8) and totals["pays_off"] is True
     # without amounts, wins take the place of revenue: 5 wins / 750 days * 240 = 1.6 > 1 win
-    no_amount = backtest_totals(backtest_rule(rule, FIXTURE.drop(columns="amount"),
-                                              ["2026Q1", "2026Q2"]))
+    no_amount = backtest_totals(
+        backtest_rule(rule, FIXTURE.drop(columns="amount"), ["2026Q1", "2026Q2"])
+    )
     assert no_amount["value_unit"] == "wins"
     assert no_amount["saving"] == pytest.approx(1.6) and no_amount["cost"] == 1.0
 
@@ -76,18 +81,22 @@ def test_win_finding_becomes_require_or_prioritise() -> None:
     # deals with >= 2 stakeholders win 4 of 5; outside it 1 of 5 (0.2 <= 0.6 * 0.5) -> require
     # (a field the rep does not control: the same split as a region)
     fixture = FIXTURE.assign(region=np.where(FIXTURE["stakeholders"] >= 2, "A", "B"))
-    rule = rule_from_conditions(({"field": "region", "op": "==", "value": "A"},), "win",
-                                fixture, statement="s")
+    rule = rule_from_conditions(
+        ({"field": "region", "op": "==", "value": "A"},), "win", fixture, statement="s"
+    )
     assert rule.action == "require"
     np.testing.assert_array_equal(rule.excluded(fixture), FIXTURE["stakeholders"] < 2)
     # stakeholders are the rep's to change: a coaching action, which drops no deal
-    rule = rule_from_conditions(({"field": "stakeholders", "op": ">=", "value": 2},), "win",
-                                FIXTURE, statement="s")
+    rule = rule_from_conditions(
+        ({"field": "stakeholders", "op": ">=", "value": 2},), "win", FIXTURE, statement="s"
+    )
     assert rule.action == "coach" and rule.excluded(FIXTURE).sum() == 0
     # process pain: outside it, deals still win 3 of 8 (0.375 > 0.3) -> prioritise, excludes none
-    rule = rule_from_conditions(({"field": "pain_category", "op": "==", "value": "process"},),
-                                "win", FIXTURE, statement="s")
+    rule = rule_from_conditions(
+        ({"field": "pain_category", "op": "==", "value": "process"},), "win", FIXTURE, statement="s"
+    )
     assert rule.action == "prioritise" and rule.excluded(FIXTURE).sum() == 0
-    loss = rule_from_conditions(({"field": "pain_category", "op": "==", "value": "ux"},),
-                                "loss", FIXTURE)
+    loss = rule_from_conditions(
+        ({"field": "pain_category", "op": "==", "value": "ux"},), "loss", FIXTURE
+    )
     assert loss.action == "deprioritise"

@@ -184,8 +184,8 @@ def test_report_reads_without_help(outputs: dict[str, Any]) -> None:
     if post:
         assert html.index("Known only after the outcome") > html.index("Drivers known before")
     # the plan's subsections are numbered 1, 2, 3 … once each
-    plan = html[html.index('id="plan"'):]
-    plan = plan[:plan.index("</section>")]
+    plan = html[html.index('id="plan"') :]
+    plan = plan[: plan.index("</section>")]
     numbers = [int(n) for n in re.findall(r"<h3>(\d+)\. ", plan)]
     assert numbers == list(range(1, len(numbers) + 1))
     assert html.count("Target accounts") <= 1

@@ -19,8 +19,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.mark.browser
-def test_report_renders_offline_with_every_chart(browser: tuple[str, str],
-                                                 demo_report: DemoReport, tmp_path: Path) -> None:
+def test_report_renders_offline_with_every_chart(
+    browser: tuple[str, str], demo_report: DemoReport, tmp_path: Path
+) -> None:
     html_path, data = demo_report.html_path, demo_report.data
     html = demo_report.html
     assert "http://" not in html and "https://" not in html  # nothing to fetch
@@ -44,7 +45,8 @@ def test_report_renders_offline_with_every_chart(browser: tuple[str, str],
             msg = json.loads(entry["message"])["message"]
             params = msg.get("params", {})
             if msg.get("method") == "Network.requestWillBeSent" and params.get(
-                    "documentURL", "").startswith("file://"):
+                "documentURL", ""
+            ).startswith("file://"):
                 page_requests[params["requestId"]] = params["request"]["url"]
             if msg.get("method") == "Network.loadingFailed":
                 failed.append((params["requestId"], params.get("errorText")))

@@ -98,8 +98,11 @@ def test_each_chart_is_an_inline_svg_in_its_section(page: Element, demo_report: 
         for chart in charts:
             assert chart.attrs["class"] == "chart" and chart.attrs["viewbox"]
             assert chart.children_named("title")[0].text == chart.attrs["aria-label"] != ""
-            shapes = [e for e in chart.iter()
-                      if e.tag in ("rect", "polyline", "polygon", "path", "circle", "line")]
+            shapes = [
+                e
+                for e in chart.iter()
+                if e.tag in ("rect", "polyline", "polygon", "path", "circle", "line")
+            ]
             assert shapes, chart.attrs["data-chart"]
 
 
@@ -153,7 +156,8 @@ def test_findings_section_shows_every_finding(page: Element, demo_report: DemoRe
     # 600 demo deals give no finding at q <= 0.05 in the four-quarter window: the note says so
     assert analysis["findings"] == []
     assert "No driver on a field known before the outcome passed the significance bar" in (
-        section.text)
+        section.text
+    )
 
 
 def test_plan_section_shows_every_action(page: Element, demo_report: DemoReport) -> None:

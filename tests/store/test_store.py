@@ -34,12 +34,19 @@ def test_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("start_month", "day", "expected"),
-    [(1, "2026-03-31", "2026Q1"), (1, "2026-04-01", "2026Q2"), (2, "2026-02-01", "2027Q1"),
-     (2, "2026-01-31", "2026Q4"), (7, "2026-07-15", "2027Q1"), (7, "2026-06-30", "2026Q4"),
-     (10, "2026-12-31", "2027Q1")],
+    [
+        (1, "2026-03-31", "2026Q1"),
+        (1, "2026-04-01", "2026Q2"),
+        (2, "2026-02-01", "2027Q1"),
+        (2, "2026-01-31", "2026Q4"),
+        (7, "2026-07-15", "2027Q1"),
+        (7, "2026-06-30", "2026Q4"),
+        (10, "2026-12-31", "2027Q1"),
+    ],
 )
-def test_fiscal_quarters_agree_between_python_and_sql(tmp_path: Path, start_month: int,
-                                                      day: str, expected: str) -> None:
+def test_fiscal_quarters_agree_between_python_and_sql(
+    tmp_path: Path, start_month: int, day: str, expected: str
+) -> None:
     d = dt.date.fromisoformat(day)
     q = quarter_of(d, start_month)
     assert str(q) == expected
@@ -47,8 +54,11 @@ def test_fiscal_quarters_agree_between_python_and_sql(tmp_path: Path, start_mont
     assert parse_quarter(expected, start_month) == q
     ws = Workspace(tmp_path / "q.duckdb")
     ws.set_fiscal_year_start(start_month)
-    ws.import_deals(pd.DataFrame({"deal_id": ["a"], "outcome": ["won"],
-                                  "created_at": ["2020-01-01"], "closed_at": [day]}))
+    ws.import_deals(
+        pd.DataFrame(
+            {"deal_id": ["a"], "outcome": ["won"], "created_at": ["2020-01-01"], "closed_at": [day]}
+        )
+    )
     assert ws.deals()["quarter"].tolist() == [expected]
     ws.close()
 
@@ -60,11 +70,18 @@ def test_quarter_navigation() -> None:
 
 
 def test_derived_fields(ws: Workspace) -> None:
-    ws.import_deals(pd.DataFrame({
-        "deal_id": ["a", "b"], "outcome": ["won", "open"],
-        "created_at": ["2026-01-10", "2026-02-01"], "closed_at": ["2026-03-01", None],
-        "critical_event_date": ["2026-04-20", None],
-        "champion_start_date": ["2025-12-01", "2020-02-01"]}))
+    ws.import_deals(
+        pd.DataFrame(
+            {
+                "deal_id": ["a", "b"],
+                "outcome": ["won", "open"],
+                "created_at": ["2026-01-10", "2026-02-01"],
+                "closed_at": ["2026-03-01", None],
+                "critical_event_date": ["2026-04-20", None],
+                "champion_start_date": ["2025-12-01", "2020-02-01"],
+            }
+        )
+    )
     d = ws.deals().set_index("deal_id")
     assert d.loc["a", "cycle_days"] == 50
     assert d.loc["a", "days_to_critical_event"] == 100

@@ -306,8 +306,11 @@ def test_analysis_dashboards_show_the_report_sections_of_the_demo(
         ws.add_user("boss", hash_password(PASSWORDS["boss"]), "manager", None)
     app = create_app(db, today=lambda: TODAY, testing=True)
     boss = login(app, "boss")
-    for url, sections in (("/dashboards/bowtie", ["bowtie"]), ("/dashboards/paths", ["paths"]),
-                          ("/dashboards/committees", ["committee", "plg"])):
+    for url, sections in (
+        ("/dashboards/bowtie", ["bowtie"]),
+        ("/dashboards/paths", ["paths"]),
+        ("/dashboards/committees", ["committee", "plg"]),
+    ):
         page = boss.get(url)
         assert page.status_code == 200, url
         for key in sections:

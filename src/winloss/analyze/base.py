@@ -38,14 +38,15 @@ class AnalysisInputs:
     details: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, n: int, *, period: str = "all", flt: DealFilter | None = None,
-           **details: Any) -> AnalysisInputs:
+    def of(
+        cls, n: int, *, period: str = "all", flt: DealFilter | None = None, **details: Any
+    ) -> AnalysisInputs:
         from winloss import __version__
 
         filters: dict[str, str | None] = (
-            {k: v for k, v in flt.describe().items() if v is not None} if flt else {})
-        return cls(n=int(n), period=period, filters=filters, version=__version__,
-                   details=details)
+            {k: v for k, v in flt.describe().items() if v is not None} if flt else {}
+        )
+        return cls(n=int(n), period=period, filters=filters, version=__version__, details=details)
 
     def __getitem__(self, key: str) -> Any:
         """A documented JSON key of :meth:`to_dict` (``inputs["deals"]``)."""
@@ -55,8 +56,13 @@ class AnalysisInputs:
         return self.to_dict().get(key, default)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.details, "n": self.n, "period": self.period,
-                "filters": dict(self.filters), "version": self.version}
+        return {
+            **self.details,
+            "n": self.n,
+            "period": self.period,
+            "filters": dict(self.filters),
+            "version": self.version,
+        }
 
 
 def period_of(flt: DealFilter | None) -> str:

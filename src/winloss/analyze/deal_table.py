@@ -86,8 +86,9 @@ class DealTable:
 
     def with_outcomes(self, won: NDArray[np.bool_]) -> DealTable:
         """The same deals with other outcomes (label-shuffle checks)."""
-        return DealTable(np.asarray(won, dtype=bool), self.amount, self.quarter, self.columns,
-                         self.fields)
+        return DealTable(
+            np.asarray(won, dtype=bool), self.amount, self.quarter, self.columns, self.fields
+        )
 
 
 def _categorical(name: str, array: pa.ChunkedArray) -> CategoricalColumn:
@@ -138,8 +139,14 @@ def load_deal_table(
     # Arrow's kernels release the GIL: convert columns side by side
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         columns: dict[str, Column] = dict(zip(by_name, pool.map(convert, fields), strict=True))
-    amount = (_numeric("amount", table.column("amount"), False).values
-              if "amount" in table.column_names else None)
-    quarter = (_categorical("quarter", table.column("quarter"))
-               if "quarter" in table.column_names else None)
+    amount = (
+        _numeric("amount", table.column("amount"), False).values
+        if "amount" in table.column_names
+        else None
+    )
+    quarter = (
+        _categorical("quarter", table.column("quarter"))
+        if "quarter" in table.column_names
+        else None
+    )
     return DealTable(won, amount, quarter, columns, by_name)

@@ -14,34 +14,74 @@ from winloss.cli.render import emit_frame, format_option, message
 
 @click.command()
 @file_options
-@click.option("--quarter", help="Deals closed in this fiscal quarter, e.g. 2026Q3 (also records "
-              "the findings register and compares with the previous quarter).")
+@click.option(
+    "--quarter",
+    help="Deals closed in this fiscal quarter, e.g. 2026Q3 (also records "
+    "the findings register and compares with the previous quarter).",
+)
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
 @click.option("--segment", help="Only this segment.")
 @click.option("--owner", help="Only this owner.")
-@click.option("--depth", type=click.IntRange(1, 2), default=2, show_default=True,
-              help="1: single conditions; 2: also pairs of conditions.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.05, show_default=True, help="False-discovery level of the findings.")
-@click.option("--min-support", type=click.IntRange(min=1), default=None,
-              help="Fewest deals a condition must cover [default: max(20, 1 % of the deals)].")
-@click.option("--max-findings", type=click.IntRange(min=1), default=20, show_default=True,
-              help="At most this many findings.")
-@click.option("--field", "fields", multiple=True, metavar="NAME",
-              help="Only these attributes (repeatable).")
-@click.option("--exclude", multiple=True, metavar="NAME", help="Leave out this attribute "
-              "(repeatable).")
+@click.option(
+    "--depth",
+    type=click.IntRange(1, 2),
+    default=2,
+    show_default=True,
+    help="1: single conditions; 2: also pairs of conditions.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="False-discovery level of the findings.",
+)
+@click.option(
+    "--min-support",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fewest deals a condition must cover [default: max(20, 1 % of the deals)].",
+)
+@click.option(
+    "--max-findings",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="At most this many findings.",
+)
+@click.option(
+    "--field", "fields", multiple=True, metavar="NAME", help="Only these attributes (repeatable)."
+)
+@click.option(
+    "--exclude", multiple=True, metavar="NAME", help="Leave out this attribute (repeatable)."
+)
 @click.option("--no-record", is_flag=True, help="Do not record the findings register.")
 @format_option
 @pass_state
-def analyze(state: State, file: str | None, quarter: str | None, since: dt.datetime | None,
-            until: dt.datetime | None, segment: str | None, owner: str | None,
-            preset: str | None, mapping_file: str | None, columns: tuple[str, ...],
-            won_values: tuple[str, ...], lost_values: tuple[str, ...], on_duplicate: str,
-            depth: int, alpha: float, min_support: int | None, max_findings: int,
-            fields: tuple[str, ...], exclude: tuple[str, ...], no_record: bool,
-            fmt: str) -> None:
+def analyze(
+    state: State,
+    file: str | None,
+    quarter: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    segment: str | None,
+    owner: str | None,
+    preset: str | None,
+    mapping_file: str | None,
+    columns: tuple[str, ...],
+    won_values: tuple[str, ...],
+    lost_values: tuple[str, ...],
+    on_duplicate: str,
+    depth: int,
+    alpha: float,
+    min_support: int | None,
+    max_findings: int,
+    fields: tuple[str, ...],
+    exclude: tuple[str, ...],
+    no_record: bool,
+    fmt: str,
+) -> None:
     """Find where wins and losses concentrate, with counts, intervals and corrected q-values.
 
     Without FILE the store's closed deals are analysed. With FILE (CSV, Excel or Parquet) the
@@ -52,13 +92,30 @@ def analyze(state: State, file: str | None, quarter: str | None, since: dt.datet
 
     from winloss.model.deals import DealFilter
 
-    flt = DealFilter(quarter=quarter, since=since.date() if since else None,
-                     until=until.date() if until else None, segment=segment, owner=owner)
-    settings: dict[str, Any] = {"max_depth": depth, "alpha": alpha, "min_support": min_support,
-                                "max_findings": max_findings, "exclude": exclude,
-                                "fields": fields or None, "record": not no_record}
-    opts = {"preset": preset, "mapping_file": mapping_file, "columns": columns,
-            "won_values": won_values, "lost_values": lost_values, "on_duplicate": on_duplicate}
+    flt = DealFilter(
+        quarter=quarter,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        segment=segment,
+        owner=owner,
+    )
+    settings: dict[str, Any] = {
+        "max_depth": depth,
+        "alpha": alpha,
+        "min_support": min_support,
+        "max_findings": max_findings,
+        "exclude": exclude,
+        "fields": fields or None,
+        "record": not no_record,
+    }
+    opts = {
+        "preset": preset,
+        "mapping_file": mapping_file,
+        "columns": columns,
+        "won_values": won_values,
+        "lost_values": lost_values,
+        "on_duplicate": on_duplicate,
+    }
     from winloss.model.schema import ONE_OUTCOME_FIELDS
 
     one_outcome = tuple(f for f in fields if f in ONE_OUTCOME_FIELDS)
@@ -84,25 +141,43 @@ def describe_one_outcome(result: Any, fields: tuple[str, ...], fmt: str) -> None
     if fmt == "json":
         from winloss.serialize import dumps
 
-        click.echo(dumps({"scope": result.scope, "fields": list(fields), "descriptive": True,
-                          "note": "a field of one outcome only is described among the deals "
-                                  "of that outcome, not compared across outcomes",
-                          "shares": [s.to_dict() for s in shares]}))
+        click.echo(
+            dumps(
+                {
+                    "scope": result.scope,
+                    "fields": list(fields),
+                    "descriptive": True,
+                    "note": "a field of one outcome only is described among the deals "
+                    "of that outcome, not compared across outcomes",
+                    "shares": [s.to_dict() for s in shares],
+                }
+            )
+        )
         return
     frame = pd.DataFrame([s.to_dict() for s in shares])
     if fmt == "csv":
         emit_frame(frame, "csv")
         return
-    message(f"{', '.join(fields)}: recorded for one outcome only, so described among those "
-            f"deals ({result.scope}) rather than compared; shares with 95 % intervals")
+    message(
+        f"{', '.join(fields)}: recorded for one outcome only, so described among those "
+        f"deals ({result.scope}) rather than compared; shares with 95 % intervals"
+    )
     if frame.empty:
         message("no values recorded in this scope")
         return
     for (field, by), g in frame.groupby(["field", "by"], sort=False):
-        table = pd.DataFrame({
-            "group": g["group"], "value": g["value"], "deals": g["deals"], "of": g["group_deals"],
-            "share (95 % CI)": [f"{100 * a:.0f} % ({100 * b:.0f}–{100 * c:.0f})" for a, b, c
-                                in zip(g["share"], g["ci_low"], g["ci_high"], strict=True)]})
+        table = pd.DataFrame(
+            {
+                "group": g["group"],
+                "value": g["value"],
+                "deals": g["deals"],
+                "of": g["group_deals"],
+                "share (95 % CI)": [
+                    f"{100 * a:.0f} % ({100 * b:.0f}–{100 * c:.0f})"
+                    for a, b, c in zip(g["share"], g["ci_low"], g["ci_high"], strict=True)
+                ],
+            }
+        )
         emit_frame(table, "table", title=f"{field.replace('_', ' ')} by {by}")
 
 
@@ -116,10 +191,12 @@ def render(result: Any, fmt: str) -> None:
     if fmt == "csv":
         emit_frame(result.summary, "csv")
         return
-    message(f"{result.scope_text()}: {result.deals:,} closed deals, {result.wins:,} won "
-            f"({100 * result.baseline_win_rate:.0f} %); {result.hypotheses_tested:,} hypotheses "
-            f"tested in {result.families_tested:,} families; {len(result.findings)} driver(s) "
-            f"and {len(result.related)} related finding(s) at q ≤ {result.alpha:g}")
+    message(
+        f"{result.scope_text()}: {result.deals:,} closed deals, {result.wins:,} won "
+        f"({100 * result.baseline_win_rate:.0f} %); {result.hypotheses_tested:,} hypotheses "
+        f"tested in {result.families_tested:,} families; {len(result.findings)} driver(s) "
+        f"and {len(result.related)} related finding(s) at q ≤ {result.alpha:g}"
+    )
     for note in result.notes:
         message(f"note: {note}")
     for warning in result.warnings:
@@ -129,14 +206,23 @@ def render(result: Any, fmt: str) -> None:
         return
     before, after = result.predictive_findings, result.post_outcome_findings
     if before:
-        emit_frame(_table(before), "table",
-                   title=f"Drivers known before the outcome — {result.scope_text()}")
+        emit_frame(
+            _table(before),
+            "table",
+            title=f"Drivers known before the outcome — {result.scope_text()}",
+        )
     if after:
-        emit_frame(_table(after), "table",
-                   title="† Known only after the outcome: they explain, they do not predict")
+        emit_frame(
+            _table(after),
+            "table",
+            title="† Known only after the outcome: they explain, they do not predict",
+        )
     if result.related:
-        emit_frame(_related_table(result.related), "table",
-                   title="Related findings: also significant, explained by the drivers named")
+        emit_frame(
+            _related_table(result.related),
+            "table",
+            title="Related findings: also significant, explained by the drivers named",
+        )
     for finding in (*before, *after):
         click.echo(f"{finding.id}. {finding.statement}")
 
@@ -168,9 +254,11 @@ def _table(findings: Any) -> Any:
             "rest": f"{100 * f.rest_win_rate:.0f} %",
             "lift": round(f.lift, 2),
             "q": _q(f.q_value),
-            "adjusted": (f"{_points(f.adjusted_effect)} pts"
-                         + ("" if f.holds_when_adjusted else " n.s.")
-                         if f.adjusted_effect is not None else ""),
+            "adjusted": (
+                f"{_points(f.adjusted_effect)} pts" + ("" if f.holds_when_adjusted else " n.s.")
+                if f.adjusted_effect is not None
+                else ""
+            ),
         }
         if f.quarters_seen is not None:
             row["held"] = f"{f.quarters_held}/{f.quarters_seen}"
@@ -187,16 +275,22 @@ def _related_table(findings: Any) -> Any:
     for f in findings:
         effect = f.conditional_effect or {}
         diff = effect.get("difference")
-        rows.append({
-            "id": f.id,
-            "finding": f.summary_text + (" †" if f.post_outcome else "")
-            + (f" (+{f.similar_conditions} similar)" if f.similar_conditions else ""),
-            "n": f.n,
-            "win rate (95 % CI)": _rate(f),
-            "rest": f"{100 * f.rest_win_rate:.0f} %",
-            "q": _q(min(f.q_value, f.q_value_single if f.q_value_single is not None else 1.0)),
-            "related to": ", ".join(f.explained_by) or "—",
-            "given drivers": ("" if diff is None else f"{_points(diff)} pts"
-                              + ("" if effect.get("holds") else " n.s.")),
-        })
+        rows.append(
+            {
+                "id": f.id,
+                "finding": f.summary_text
+                + (" †" if f.post_outcome else "")
+                + (f" (+{f.similar_conditions} similar)" if f.similar_conditions else ""),
+                "n": f.n,
+                "win rate (95 % CI)": _rate(f),
+                "rest": f"{100 * f.rest_win_rate:.0f} %",
+                "q": _q(min(f.q_value, f.q_value_single if f.q_value_single is not None else 1.0)),
+                "related to": ", ".join(f.explained_by) or "—",
+                "given drivers": (
+                    ""
+                    if diff is None
+                    else f"{_points(diff)} pts" + ("" if effect.get("holds") else " n.s.")
+                ),
+            }
+        )
     return pd.DataFrame(rows)

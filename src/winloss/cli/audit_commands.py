@@ -10,27 +10,61 @@ from winloss.cli.main import State, pass_state
 from winloss.cli.render import emit_frame, format_option, message
 from winloss.serialize import dumps
 
-DETAILS = ("completeness", "completeness_by_owner", "completeness_by_quarter",
-           "capture_freshness", "freshness_distribution", "date_problems", "back_dated",
-           "stage_order", "stage_transitions", "stage_skips_by_stage", "close_date_pushes",
-           "close_date_pushes_by_owner", "duplicates", "vocabulary", "suspicious_values")
+DETAILS = (
+    "completeness",
+    "completeness_by_owner",
+    "completeness_by_quarter",
+    "capture_freshness",
+    "freshness_distribution",
+    "date_problems",
+    "back_dated",
+    "stage_order",
+    "stage_transitions",
+    "stage_skips_by_stage",
+    "close_date_pushes",
+    "close_date_pushes_by_owner",
+    "duplicates",
+    "vocabulary",
+    "suspicious_values",
+)
 
 
 @click.command()
 @click.option("--quarter", help="Deals closed in this fiscal quarter, e.g. 2026Q3.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
-@click.option("--detail", type=click.Choice(DETAILS), default=None,
-              help="Show one detail table instead of the fix list.")
-@click.option("--fresh-days", type=click.IntRange(0, 365), default=7, show_default=True,
-              help="A capture within this many days of the close is fresh.")
-@click.option("--min-pushes", type=click.IntRange(1, 100), default=2, show_default=True,
-              help="Report deals whose close date was pushed this many times or more.")
+@click.option(
+    "--detail",
+    type=click.Choice(DETAILS),
+    default=None,
+    help="Show one detail table instead of the fix list.",
+)
+@click.option(
+    "--fresh-days",
+    type=click.IntRange(0, 365),
+    default=7,
+    show_default=True,
+    help="A capture within this many days of the close is fresh.",
+)
+@click.option(
+    "--min-pushes",
+    type=click.IntRange(1, 100),
+    default=2,
+    show_default=True,
+    help="Report deals whose close date was pushed this many times or more.",
+)
 @format_option
 @pass_state
-def audit(state: State, quarter: str | None, since: dt.datetime | None,
-          until: dt.datetime | None, detail: str | None, fresh_days: int, min_pushes: int,
-          fmt: str) -> None:
+def audit(
+    state: State,
+    quarter: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    detail: str | None,
+    fresh_days: int,
+    min_pushes: int,
+    fmt: str,
+) -> None:
     """Audit data integrity: blanks, late captures, odd dates, stage skips, pushed close dates,
     duplicates and typos, ranked by how much each fix matters.
 
@@ -38,12 +72,17 @@ def audit(state: State, quarter: str | None, since: dt.datetime | None,
     --detail table).
     """
     result = state.workspace().audit(
-        quarter=quarter, since=since.date() if since else None,
-        until=until.date() if until else None, fresh_days=fresh_days,
-        min_close_date_pushes=min_pushes)
+        quarter=quarter,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        fresh_days=fresh_days,
+        min_close_date_pushes=min_pushes,
+    )
     inputs = result.inputs
-    message(f"audited {inputs['deals']:,} deals ({inputs['closed_deals']:,} closed): "
-            f"{len(result.issues)} issue(s)")
+    message(
+        f"audited {inputs['deals']:,} deals ({inputs['closed_deals']:,} closed): "
+        f"{len(result.issues)} issue(s)"
+    )
     for note in result.notes:
         message(f"note: {note}")
     if detail is not None:
@@ -55,5 +94,6 @@ def audit(state: State, quarter: str | None, since: dt.datetime | None,
     frame = result.summary
     if fmt == "table":
         frame = frame[["rank", "severity", "issue", "deals", "share", "action"]].assign(
-            share=lambda f: f["share"].map(lambda x: f"{x:.0%}" if x >= 0.01 else f"{x:.1%}"))
+            share=lambda f: f["share"].map(lambda x: f"{x:.0%}" if x >= 0.01 else f"{x:.1%}")
+        )
     emit_frame(frame, fmt, title="data-integrity fix list", max_rows=100)

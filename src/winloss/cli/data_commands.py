@@ -10,28 +10,54 @@ import click
 from winloss.cli.main import State, pass_state
 from winloss.cli.render import emit_frame, emit_mapping, format_option, message
 
-TABLE_CHOICES = ("deals", "stakeholders", "activities", "stages", "subscriptions", "usage",
-                 "captures")
+TABLE_CHOICES = (
+    "deals",
+    "stakeholders",
+    "activities",
+    "stages",
+    "subscriptions",
+    "usage",
+    "captures",
+)
 
 
 def mapping_options(f: click.decorators.FC) -> click.decorators.FC:
     """The field-mapping options shared by ``import`` and the commands that read a FILE."""
-    f = click.option("--preset", type=click.Choice(["auto", "salesforce", "hubspot",
-                                                    "ibm-win-loss", "maven-crm"]),
-                     default=None, help="A CRM export preset (default: detected from the "
-                     "header when one fits).")(f)
-    f = click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False),
-                     help="A YAML/JSON mapping file (see README: Mapping files).")(f)
-    f = click.option("--column", "columns", multiple=True, metavar="ROLE=SOURCE_COLUMN",
-                     help="Map a source column to a role, e.g. --column deal_id='Opp ID'. "
-                     "Repeatable.")(f)
-    f = click.option("--won-value", "won_values", multiple=True, metavar="VALUE",
-                     help="An outcome value that means won. Alone, the column's other values "
-                     "mean lost (open-deal values such as open, pending, in progress stay "
-                     "open); a value that is neither is an error. Repeatable.")(f)
-    f = click.option("--lost-value", "lost_values", multiple=True, metavar="VALUE",
-                     help="An outcome value that means lost (alone: the others mean won, as "
-                     "above). Repeatable.")(f)
+    f = click.option(
+        "--preset",
+        type=click.Choice(["auto", "salesforce", "hubspot", "ibm-win-loss", "maven-crm"]),
+        default=None,
+        help="A CRM export preset (default: detected from the header when one fits).",
+    )(f)
+    f = click.option(
+        "--mapping",
+        "mapping_file",
+        type=click.Path(dir_okay=False),
+        help="A YAML/JSON mapping file (see README: Mapping files).",
+    )(f)
+    f = click.option(
+        "--column",
+        "columns",
+        multiple=True,
+        metavar="ROLE=SOURCE_COLUMN",
+        help="Map a source column to a role, e.g. --column deal_id='Opp ID'. Repeatable.",
+    )(f)
+    f = click.option(
+        "--won-value",
+        "won_values",
+        multiple=True,
+        metavar="VALUE",
+        help="An outcome value that means won. Alone, the column's other values "
+        "mean lost (open-deal values such as open, pending, in progress stay "
+        "open); a value that is neither is an error. Repeatable.",
+    )(f)
+    f = click.option(
+        "--lost-value",
+        "lost_values",
+        multiple=True,
+        metavar="VALUE",
+        help="An outcome value that means lost (alone: the others mean won, as above). Repeatable.",
+    )(f)
     return f
 
 
@@ -40,31 +66,65 @@ def mapping_options(f: click.decorators.FC) -> click.decorators.FC:
 @click.argument("file", type=click.Path(dir_okay=False))
 @mapping_options
 @click.option("--no-dates", is_flag=True, help="The file has no dates (time analyses skipped).")
-@click.option("--day-first", is_flag=True, help="Dates are day-first (31/12/2026). Without "
-              "--day-first/--month-first the file's unambiguous dates decide; a file whose dates "
-              "all read both ways is refused.")
+@click.option(
+    "--day-first",
+    is_flag=True,
+    help="Dates are day-first (31/12/2026). Without "
+    "--day-first/--month-first the file's unambiguous dates decide; a file whose dates "
+    "all read both ways is refused.",
+)
 @click.option("--month-first", is_flag=True, help="Dates are month-first (12/31/2026).")
-@click.option("--on-duplicate", type=click.Choice(["error", "keep-last", "keep-first"]),
-              default="error", show_default=True,
-              help="What to do with an id that occurs more than once in the file.")
-@click.option("--unknown-values", type=click.Choice(["error", "other", "keep"]), default="error",
-              show_default=True,
-              help="Values outside a controlled vocabulary: refuse, store as 'other', or keep.")
-@click.option("--on-orphan", type=click.Choice(["error", "keep", "skip"]), default="error",
-              show_default=True,
-              help="Stakeholders, activities, stages or captures naming a deal not in the store: "
-              "refuse (rows listed), import them anyway, or leave them out (count and rows "
-              "reported).")
+@click.option(
+    "--on-duplicate",
+    type=click.Choice(["error", "keep-last", "keep-first"]),
+    default="error",
+    show_default=True,
+    help="What to do with an id that occurs more than once in the file.",
+)
+@click.option(
+    "--unknown-values",
+    type=click.Choice(["error", "other", "keep"]),
+    default="error",
+    show_default=True,
+    help="Values outside a controlled vocabulary: refuse, store as 'other', or keep.",
+)
+@click.option(
+    "--on-orphan",
+    type=click.Choice(["error", "keep", "skip"]),
+    default="error",
+    show_default=True,
+    help="Stakeholders, activities, stages or captures naming a deal not in the store: "
+    "refuse (rows listed), import them anyway, or leave them out (count and rows "
+    "reported).",
+)
 @click.option("--sheet", default=None, help="Excel sheet name (default: the first).")
-@click.option("--check", is_flag=True, help="Validate only: list every problem (bad values, "
-              "duplicated ids with their rows) and write nothing. Exit 1 when there are any.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Validate only: list every problem (bad values, "
+    "duplicated ids with their rows) and write nothing. Exit 1 when there are any.",
+)
 @format_option
 @pass_state
-def import_cmd(state: State, table: str, file: str, preset: str | None,
-               mapping_file: str | None, columns: tuple[str, ...], won_values: tuple[str, ...],
-               lost_values: tuple[str, ...], no_dates: bool, day_first: bool, month_first: bool,
-               on_duplicate: str, unknown_values: str, on_orphan: str, sheet: str | None,
-               check: bool, fmt: str) -> None:
+def import_cmd(
+    state: State,
+    table: str,
+    file: str,
+    preset: str | None,
+    mapping_file: str | None,
+    columns: tuple[str, ...],
+    won_values: tuple[str, ...],
+    lost_values: tuple[str, ...],
+    no_dates: bool,
+    day_first: bool,
+    month_first: bool,
+    on_duplicate: str,
+    unknown_values: str,
+    on_orphan: str,
+    sheet: str | None,
+    check: bool,
+    fmt: str,
+) -> None:
     """Import FILE (CSV, Excel or Parquet) into TABLE, validated and all-or-nothing.
 
     Re-importing a file is safe: rows are upserted by their id.
@@ -74,11 +134,20 @@ def import_cmd(state: State, table: str, file: str, preset: str | None,
     from winloss.workspace import Workspace
 
     db_path = Path(state.db or Workspace.default_path())
-    options = dict(preset=preset, mapping=mapping_file, columns=parse_column_flags(columns),
-                   won_values=won_values, lost_values=lost_values, no_dates=no_dates or None,
-                   day_first=day_first or None, month_first=month_first or None,
-                   on_duplicate=on_duplicate, unknown_values=unknown_values,
-                   on_orphan=on_orphan, sheet=sheet)
+    options = dict(
+        preset=preset,
+        mapping=mapping_file,
+        columns=parse_column_flags(columns),
+        won_values=won_values,
+        lost_values=lost_values,
+        no_dates=no_dates or None,
+        day_first=day_first or None,
+        month_first=month_first or None,
+        on_duplicate=on_duplicate,
+        unknown_values=unknown_values,
+        on_orphan=on_orphan,
+        sheet=sheet,
+    )
     if check:
         # validation only: open the store read-only (a missing store is not created)
         found = state.workspace(read_only=True).check(table, file, **options)
@@ -97,8 +166,10 @@ def import_cmd(state: State, table: str, file: str, preset: str | None,
             for p in (db_path, Path(str(db_path) + ".wal")):
                 p.unlink(missing_ok=True)
         if isinstance(exc, KeyboardInterrupt):
-            raise ImportInterrupted(f"{Path(file).name}: interrupted before anything was written; "
-                                    "the store is unchanged. Run the import again.") from None
+            raise ImportInterrupted(
+                f"{Path(file).name}: interrupted before anything was written; "
+                "the store is unchanged. Run the import again."
+            ) from None
         raise
     from winloss.store.duckdb_store import sigint_deferred
 
@@ -106,11 +177,12 @@ def import_cmd(state: State, table: str, file: str, preset: str | None,
         for note in result.notes:
             message(f"note: {note}")
         counts = dict(result.outcomes)
-        outcome_text = (": " + " / ".join(f"{n:,} {k}" for k, n in counts.items())
-                        if counts else "")
-        message(f"imported {result.rows_read:,} rows from {Path(file).name} into "
-                f"{result.table}: {result.inserted:,} new, {result.updated:,} updated"
-                f"{outcome_text} ({ws.path})")
+        outcome_text = ": " + " / ".join(f"{n:,} {k}" for k, n in counts.items()) if counts else ""
+        message(
+            f"imported {result.rows_read:,} rows from {Path(file).name} into "
+            f"{result.table}: {result.inserted:,} new, {result.updated:,} updated"
+            f"{outcome_text} ({ws.path})"
+        )
         emit_mapping(result.to_dict(), fmt, title="import")
     if result.interrupted_after_commit or late:
         message("note: Ctrl-C arrived after the import was committed: every row above is stored")
@@ -141,10 +213,17 @@ def schema(markdown: bool, fmt: str) -> None:
     for t in TABLES.values():
         extra = DERIVED_DEAL_FIELDS if t is DEALS else ()
         for f in t.fields + extra:
-            rows.append({"table": t.name, "column": f.name, "type": f.dtype, "known": f.known,
-                         "required": f.required,
-                         "values": " / ".join(f.vocabulary) if f.vocabulary else "",
-                         "description": f.description})
+            rows.append(
+                {
+                    "table": t.name,
+                    "column": f.name,
+                    "type": f.dtype,
+                    "known": f.known,
+                    "required": f.required,
+                    "values": " / ".join(f.vocabulary) if f.vocabulary else "",
+                    "description": f.description,
+                }
+            )
     emit_frame(pd.DataFrame(rows), fmt, title="winloss data model", max_rows=10_000)
 
 
@@ -155,24 +234,48 @@ def schema(markdown: bool, fmt: str) -> None:
 @click.option("--segment", help="Only this segment.")
 @click.option("--outcome", type=click.Choice(["won", "lost", "open"]), help="Only this outcome.")
 @click.option("--owner", help="Only this owner.")
-@click.option("--columns", "cols", default="deal_id,account_name,owner,segment,outcome,amount,"
-              "created_at,closed_at,quarter", show_default=True,
-              help="Comma-separated columns to show ('all' for every column).")
-@click.option("--limit", type=int, default=None, help="At most this many rows (0 = all; "
-              "default 50 for a table, all for JSON and CSV).")
+@click.option(
+    "--columns",
+    "cols",
+    default="deal_id,account_name,owner,segment,outcome,amount,created_at,closed_at,quarter",
+    show_default=True,
+    help="Comma-separated columns to show ('all' for every column).",
+)
+@click.option(
+    "--limit",
+    type=int,
+    default=None,
+    help="At most this many rows (0 = all; default 50 for a table, all for JSON and CSV).",
+)
 @format_option
 @pass_state
-def deals(state: State, quarter: str | None, since: dt.datetime | None,
-          until: dt.datetime | None, segment: str | None, outcome: str | None,
-          owner: str | None, cols: str, limit: int | None, fmt: str) -> None:
+def deals(
+    state: State,
+    quarter: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    segment: str | None,
+    outcome: str | None,
+    owner: str | None,
+    cols: str,
+    limit: int | None,
+    fmt: str,
+) -> None:
     """List and filter stored deals."""
     from winloss.errors import UsageError
     from winloss.model.deals import DealFilter
 
     ws = state.workspace(read_only=True)
-    frame = ws.deals(DealFilter(quarter=quarter, since=since.date() if since else None,
-                                until=until.date() if until else None, segment=segment,
-                                outcome=outcome, owner=owner))
+    frame = ws.deals(
+        DealFilter(
+            quarter=quarter,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            segment=segment,
+            outcome=outcome,
+            owner=owner,
+        )
+    )
     if cols != "all":
         wanted = [c.strip() for c in cols.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in frame.columns]
@@ -182,8 +285,10 @@ def deals(state: State, quarter: str | None, since: dt.datetime | None,
     if limit is None:
         limit = 50 if fmt == "table" else 0
     shown = min(limit, len(frame)) if limit else len(frame)
-    message(f"{len(frame):,} deal(s)" + (f"; showing {shown:,} (--limit 0 for all)"
-                                          if shown < len(frame) else ""))
+    message(
+        f"{len(frame):,} deal(s)"
+        + (f"; showing {shown:,} (--limit 0 for all)" if shown < len(frame) else "")
+    )
     if limit:
         frame = frame.head(limit)
     emit_frame(frame, fmt, title="deals", max_rows=max(limit, 1) if limit else 10**9)
@@ -203,30 +308,54 @@ def info(state: State, fmt: str) -> None:
     console = Console()
     console.print(f"[bold]store[/] {data['store']} (schema v{data['schema_version']})")
     console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in data["tables"].items()))
-    console.print("deals by outcome: " + ", ".join(f"{k} {v:,}" for k, v in
-                                                   data["outcomes"].items()))
+    console.print(
+        "deals by outcome: " + ", ".join(f"{k} {v:,}" for k, v in data["outcomes"].items())
+    )
     if data["created"][0] or data["closed"][0]:
-        console.print(f"created {data['created'][0] or '—'} … {data['created'][1] or '—'}; "
-                      f"closed {data['closed'][0] or '—'} … {data['closed'][1] or '—'}")
+        console.print(
+            f"created {data['created'][0] or '—'} … {data['created'][1] or '—'}; "
+            f"closed {data['closed'][0] or '—'} … {data['closed'][1] or '—'}"
+        )
     else:
         console.print("no dates (quarter-over-quarter and time-ordered analyses are skipped)")
-    console.print(f"quarters: {', '.join(data['quarters']) or '(no close dates)'} "
-                  f"(fiscal year starts in month {data['fiscal_year_start_month']})")
+    console.print(
+        f"quarters: {', '.join(data['quarters']) or '(no close dates)'} "
+        f"(fiscal year starts in month {data['fiscal_year_start_month']})"
+    )
     if data["custom_fields"]:
-        console.print("custom fields: " + ", ".join(
-            f"{c['name']} ({c['dtype']}{', after outcome' if c['known'] == 'after' else ''})"
-            for c in data["custom_fields"]))
+        console.print(
+            "custom fields: "
+            + ", ".join(
+                f"{c['name']} ({c['dtype']}{', after outcome' if c['known'] == 'after' else ''})"
+                for c in data["custom_fields"]
+            )
+        )
 
 
 @click.command()
-@click.option("--deals", "n_deals", type=click.IntRange(50, 2_000_000), default=3000,
-              show_default=True, help="How many deals to generate.")
+@click.option(
+    "--deals",
+    "n_deals",
+    type=click.IntRange(50, 2_000_000),
+    default=3000,
+    show_default=True,
+    help="How many deals to generate.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False),
-              default="winloss-report.html", show_default=True,
-              help="Where to write the quarterly HTML report.")
-@click.option("--fresh/--keep", default=True, show_default=True,
-              help="Start from an empty store (default) or add to the existing one.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    default="winloss-report.html",
+    show_default=True,
+    help="Where to write the quarterly HTML report.",
+)
+@click.option(
+    "--fresh/--keep",
+    default=True,
+    show_default=True,
+    help="Start from an empty store (default) or add to the existing one.",
+)
 @format_option
 @pass_state
 def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, fmt: str) -> None:
@@ -248,10 +377,14 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
     console = Console(stderr=True)
     with console.status("demo") as status:
         ws = state.workspace()
-        result = run_demo(ws, DemoOptions(deals=n_deals, seed=seed, report_path=report_path),
-                          progress=lambda msg: status.update(msg))
-    message("demo store " + ws.path + ": " + ", ".join(f"{k} {v:,}" for k, v in
-                                                      result.rows.items()))
+        result = run_demo(
+            ws,
+            DemoOptions(deals=n_deals, seed=seed, report_path=report_path),
+            progress=lambda msg: status.update(msg),
+        )
+    message(
+        "demo store " + ws.path + ": " + ", ".join(f"{k} {v:,}" for k, v in result.rows.items())
+    )
     if fmt != "table":
         emit_mapping(result.to_dict(), fmt)
         return
@@ -265,9 +398,14 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
 
 
 @click.command()
-@click.option("--fiscal-year-start", type=click.IntRange(1, 12), default=None, metavar="MONTH",
-              help="The month (1–12) the fiscal year starts in. A fiscal year is named by the "
-              "calendar year in which it ends: with April, April 2025 opens FY2026Q1.")
+@click.option(
+    "--fiscal-year-start",
+    type=click.IntRange(1, 12),
+    default=None,
+    metavar="MONTH",
+    help="The month (1–12) the fiscal year starts in. A fiscal year is named by the "
+    "calendar year in which it ends: with April, April 2025 opens FY2026Q1.",
+)
 @format_option
 @pass_state
 def settings(state: State, fiscal_year_start: int | None, fmt: str) -> None:
@@ -276,5 +414,12 @@ def settings(state: State, fiscal_year_start: int | None, fmt: str) -> None:
     if fiscal_year_start is not None:
         ws.set_fiscal_year_start(fiscal_year_start)
         message(f"fiscal year starts in month {fiscal_year_start}; quarters are recomputed")
-    emit_mapping({"store": ws.path, "fiscal_year_start_month": ws.fiscal_year_start_month,
-                  "schema_version": ws.store.schema_version}, fmt, title="settings")
+    emit_mapping(
+        {
+            "store": ws.path,
+            "fiscal_year_start_month": ws.fiscal_year_start_month,
+            "schema_version": ws.store.schema_version,
+        },
+        fmt,
+        title="settings",
+    )

@@ -14,12 +14,15 @@ from winloss.cli.main import State
 
 def file_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """FILE argument, mapping options and ``--on-duplicate`` for commands that read a file."""
-    f = click.option("--on-duplicate", type=click.Choice(["error", "keep-last", "keep-first"]),
-                     default="keep-last", show_default=True,
-                     help="FILE only: what to do with an id that occurs more than once.")(f)
+    f = click.option(
+        "--on-duplicate",
+        type=click.Choice(["error", "keep-last", "keep-first"]),
+        default="keep-last",
+        show_default=True,
+        help="FILE only: what to do with an id that occurs more than once.",
+    )(f)
     f = mapping_options(f)
-    return click.argument("file", required=False,
-                          type=click.Path(dir_okay=False, exists=True))(f)
+    return click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True))(f)
 
 
 @contextmanager
@@ -29,20 +32,27 @@ def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Itera
     from winloss.model.mapping import parse_column_flags
     from winloss.workspace import Workspace
 
-    mapping_given = any(opts.get(k) for k in ("preset", "mapping_file", "columns", "won_values",
-                                              "lost_values"))
+    mapping_given = any(
+        opts.get(k) for k in ("preset", "mapping_file", "columns", "won_values", "lost_values")
+    )
     if file is None:
         if mapping_given:
-            raise UsageError("--preset, --mapping, --column, --won-value and --lost-value apply "
-                             "to a FILE, e.g. `winloss analyze deals.csv --column "
-                             "outcome=Status`")
+            raise UsageError(
+                "--preset, --mapping, --column, --won-value and --lost-value apply "
+                "to a FILE, e.g. `winloss analyze deals.csv --column "
+                "outcome=Status`"
+            )
         yield state.workspace()
         return
-    ws = Workspace.from_file(file, preset=opts.get("preset"), mapping=opts.get("mapping_file"),
-                             columns=parse_column_flags(opts.get("columns") or ()),
-                             won_values=opts.get("won_values") or (),
-                             lost_values=opts.get("lost_values") or (),
-                             on_duplicate=opts.get("on_duplicate", "keep-last"))
+    ws = Workspace.from_file(
+        file,
+        preset=opts.get("preset"),
+        mapping=opts.get("mapping_file"),
+        columns=parse_column_flags(opts.get("columns") or ()),
+        won_values=opts.get("won_values") or (),
+        lost_values=opts.get("lost_values") or (),
+        on_duplicate=opts.get("on_duplicate", "keep-last"),
+    )
     try:
         yield ws
     finally:

@@ -15,51 +15,98 @@ import click
 
 #: command name -> "module:attribute" (modules under winloss.cli); help text shown in --help
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("winloss.cli.data_commands:demo", "Generate a demo company, import it, run everything."),
-    "import": ("winloss.cli.data_commands:import_cmd", "Import a CSV/Excel/Parquet file into the store."),
+    "demo": (
+        "winloss.cli.data_commands:demo",
+        "Generate a demo company, import it, run everything.",
+    ),
+    "import": (
+        "winloss.cli.data_commands:import_cmd",
+        "Import a CSV/Excel/Parquet file into the store.",
+    ),
     "template": ("winloss.cli.data_commands:template", "Print the CSV header of a table."),
-    "schema": ("winloss.cli.data_commands:schema", "Show the data model (columns, types, when known)."),
+    "schema": (
+        "winloss.cli.data_commands:schema",
+        "Show the data model (columns, types, when known).",
+    ),
     "deals": ("winloss.cli.data_commands:deals", "List and filter stored deals."),
     "info": ("winloss.cli.data_commands:info", "Summarise the store."),
-    "settings": ("winloss.cli.data_commands:settings",
-                 "Show or change the store's settings (fiscal year start)."),
-    "analyze": ("winloss.cli.analyze_commands:analyze",
-                "Find where wins and losses concentrate, on the store or a FILE."),
-    "plan": ("winloss.cli.plan_commands:plan",
-             "The action plan: capture fixes, backtested rules, adjustments; CSV/JSON/YAML."),
-    "report": ("winloss.cli.report_commands:report",
-               "Write the quarterly review as one self-contained HTML file (or JSON)."),
-    "audit": ("winloss.cli.audit_commands:audit",
-              "Audit data integrity: blanks, late captures, odd dates, typos; a ranked fix list."),
-    "model": ("winloss.cli.model_commands:model",
-              "The win-probability model: `model evaluate` out of sample, beside baselines."),
-    "score": ("winloss.cli.model_commands:score",
-              "Score open deals: calibrated win probability, interval, top factors."),
-    "forecast": ("winloss.cli.model_commands:forecast",
-                 "Quarter bookings forecast with P10/P50/P90, by segment and owner; --backtest."),
-    "leads": ("winloss.cli.model_commands:leads",
-              "Lead scores from creation-time fields, graded A-D; CSV keyed by the CRM id."),
-    "accounts": ("winloss.cli.model_commands:accounts",
-                 "Rank accounts by ideal-customer fit and expansion potential."),
-    "qbr": ("winloss.cli.qbr_commands:qbr",
-            "QBR basics: loss/win reasons, competitors, win rates by group, stages, coverage."),
-    "bowtie": ("winloss.cli.bowtie_commands:bowtie",
-               "The Bowtie: VM/CR/Δt per stage before and after the sale, retention, NRR, LTV."),
-    "simulate": ("winloss.cli.bowtie_commands:simulate",
-                 "Compounding simulator: revenue per quarter, levers ranked, P(growth target)."),
-    "paths": ("winloss.cli.paths_commands:paths",
-              "Action paths: the graph by outcome, variants, Markov chains, evaluate, event logs."),
-    "next-action": ("winloss.cli.paths_commands:next_action",
-                    "Next best actions for open deals, ranked by P(win) after them; --all as CSV."),
-    "serve": ("winloss.cli.web_commands:serve",
-              "Run the local web app: capture after close, coverage, interviews, dashboards."),
+    "settings": (
+        "winloss.cli.data_commands:settings",
+        "Show or change the store's settings (fiscal year start).",
+    ),
+    "analyze": (
+        "winloss.cli.analyze_commands:analyze",
+        "Find where wins and losses concentrate, on the store or a FILE.",
+    ),
+    "plan": (
+        "winloss.cli.plan_commands:plan",
+        "The action plan: capture fixes, backtested rules, adjustments; CSV/JSON/YAML.",
+    ),
+    "report": (
+        "winloss.cli.report_commands:report",
+        "Write the quarterly review as one self-contained HTML file (or JSON).",
+    ),
+    "audit": (
+        "winloss.cli.audit_commands:audit",
+        "Audit data integrity: blanks, late captures, odd dates, typos; a ranked fix list.",
+    ),
+    "model": (
+        "winloss.cli.model_commands:model",
+        "The win-probability model: `model evaluate` out of sample, beside baselines.",
+    ),
+    "score": (
+        "winloss.cli.model_commands:score",
+        "Score open deals: calibrated win probability, interval, top factors.",
+    ),
+    "forecast": (
+        "winloss.cli.model_commands:forecast",
+        "Quarter bookings forecast with P10/P50/P90, by segment and owner; --backtest.",
+    ),
+    "leads": (
+        "winloss.cli.model_commands:leads",
+        "Lead scores from creation-time fields, graded A-D; CSV keyed by the CRM id.",
+    ),
+    "accounts": (
+        "winloss.cli.model_commands:accounts",
+        "Rank accounts by ideal-customer fit and expansion potential.",
+    ),
+    "qbr": (
+        "winloss.cli.qbr_commands:qbr",
+        "QBR basics: loss/win reasons, competitors, win rates by group, stages, coverage.",
+    ),
+    "bowtie": (
+        "winloss.cli.bowtie_commands:bowtie",
+        "The Bowtie: VM/CR/Δt per stage before and after the sale, retention, NRR, LTV.",
+    ),
+    "simulate": (
+        "winloss.cli.bowtie_commands:simulate",
+        "Compounding simulator: revenue per quarter, levers ranked, P(growth target).",
+    ),
+    "paths": (
+        "winloss.cli.paths_commands:paths",
+        "Action paths: the graph by outcome, variants, Markov chains, evaluate, event logs.",
+    ),
+    "next-action": (
+        "winloss.cli.paths_commands:next_action",
+        "Next best actions for open deals, ranked by P(win) after them; --all as CSV.",
+    ),
+    "serve": (
+        "winloss.cli.web_commands:serve",
+        "Run the local web app: capture after close, coverage, interviews, dashboards.",
+    ),
     "user": ("winloss.cli.web_commands:user", "Web-app accounts: `user add`, `user list`."),
-    "captures": ("winloss.cli.web_commands:captures",
-                 "Captures: rep vs buyer agreement, interview plan, value sources, precedence."),
-    "committee": ("winloss.cli.committee_commands:committee",
-                  "Buying committees: multithreading findings, open-deal risks, a deal's map."),
-    "plg": ("winloss.cli.plg_commands:plg",
-            "Product-led growth: activation milestones, PQL scores, PLG vs sales-led."),
+    "captures": (
+        "winloss.cli.web_commands:captures",
+        "Captures: rep vs buyer agreement, interview plan, value sources, precedence.",
+    ),
+    "committee": (
+        "winloss.cli.committee_commands:committee",
+        "Buying committees: multithreading findings, open-deal risks, a deal's map.",
+    ),
+    "plg": (
+        "winloss.cli.plg_commands:plg",
+        "Product-led growth: activation milestones, PQL scores, PLG vs sales-led.",
+    ),
 }
 
 
@@ -106,8 +153,13 @@ pass_state = click.make_pass_decorator(State)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="WINLOSS_DB", default=None, metavar="PATH",
-              help="The DuckDB store file [env WINLOSS_DB; default ./winloss.duckdb].")
+@click.option(
+    "--db",
+    envvar="WINLOSS_DB",
+    default=None,
+    metavar="PATH",
+    help="The DuckDB store file [env WINLOSS_DB; default ./winloss.duckdb].",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(package_name="winloss", prog_name="winloss")
 @click.pass_context
@@ -131,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
 
             signal.signal(signal.SIGINT, signal.SIG_IGN)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("interrupted (Ctrl-C); an import is all-or-nothing, so nothing was half-written",
-                   err=True)
+        click.echo(
+            "interrupted (Ctrl-C); an import is all-or-nothing, so nothing was half-written",
+            err=True,
+        )
         return 130
     except click.ClickException as exc:
         exc.show()
@@ -148,16 +202,24 @@ def main(argv: list[str] | None = None) -> int:
             click.echo(f"error: {exc}", err=True)
             return exc.exit_code
         if "query interrupted" in str(exc).casefold():  # DuckDB turns a Ctrl-C into this
-            click.echo("interrupted (Ctrl-C); an import is all-or-nothing, so nothing was "
-                       "half-written", err=True)
+            click.echo(
+                "interrupted (Ctrl-C); an import is all-or-nothing, so nothing was half-written",
+                err=True,
+            )
             return 130
         if type(exc).__module__.startswith("duckdb") and "corrupt" in str(exc).casefold():
-            click.echo("error: the store is damaged (a block fails its checksum: "
-                       f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
-                       "aside and import again", err=True)
+            click.echo(
+                "error: the store is damaged (a block fails its checksum: "
+                f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
+                "aside and import again",
+                err=True,
+            )
             return 1
-        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the "
-                   "traceback, and please report it)", err=True)
+        click.echo(
+            f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the "
+            "traceback, and please report it)",
+            err=True,
+        )
         return 1
     return 0
 

@@ -18,10 +18,12 @@ from winloss.cli.render import emit_frame, format_option, message
 
 
 def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--exclude", multiple=True, metavar="FIELD",
-                     help="Never use this field (repeatable).")(f)
-    f = click.option("--seed", type=int, default=0, show_default=True,
-                     help="Seed of every random choice.")(f)
+    f = click.option(
+        "--exclude", multiple=True, metavar="FIELD", help="Never use this field (repeatable)."
+    )(f)
+    f = click.option(
+        "--seed", type=int, default=0, show_default=True, help="Seed of every random choice."
+    )(f)
     return f
 
 
@@ -44,33 +46,64 @@ def model() -> None:
 
 @model.command("evaluate")
 @file_options
-@click.option("--method", type=click.Choice(["auto", "cv", "time-split"]), default="auto",
-              show_default=True, help="time-split (train on earlier quarters, test on the next) "
-              "when deals have dates; cv (stratified k-fold) otherwise.")
-@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
-              help="Folds of the cross-validation.")
-@click.option("--include-post-outcome", is_flag=True,
-              help="Explanatory fit: also use fields known only at or after the close. The "
-              "output is labelled 'explanatory, not predictive'.")
-@click.option("--no-value-companions", is_flag=True,
-              help="Do not derive how round an amount is and how common its exact value is "
-              "(use when the CRM rewrites won deals' amounts at close).")
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "cv", "time-split"]),
+    default="auto",
+    show_default=True,
+    help="time-split (train on earlier quarters, test on the next) "
+    "when deals have dates; cv (stratified k-fold) otherwise.",
+)
+@click.option(
+    "--folds",
+    type=click.IntRange(2, 20),
+    default=5,
+    show_default=True,
+    help="Folds of the cross-validation.",
+)
+@click.option(
+    "--include-post-outcome",
+    is_flag=True,
+    help="Explanatory fit: also use fields known only at or after the close. The "
+    "output is labelled 'explanatory, not predictive'.",
+)
+@click.option(
+    "--no-value-companions",
+    is_flag=True,
+    help="Do not derive how round an amount is and how common its exact value is "
+    "(use when the CRM rewrites won deals' amounts at close).",
+)
 @model_options
 @click.option("--save", is_flag=True, help="Record the evaluation in the store's analysis runs.")
 @format_option
 @pass_state
-def evaluate(state: State, /, file: str | None, method: str, folds: int,
-             include_post_outcome: bool, no_value_companions: bool, exclude: tuple[str, ...],
-             seed: int, save: bool, fmt: str, **opts: Any) -> None:
+def evaluate(
+    state: State,
+    /,
+    file: str | None,
+    method: str,
+    folds: int,
+    include_post_outcome: bool,
+    no_value_companions: bool,
+    exclude: tuple[str, ...],
+    seed: int,
+    save: bool,
+    fmt: str,
+    **opts: Any,
+) -> None:
     """Evaluate the win model on closed deals: AUC, Brier, log loss, ECE, beside the baselines.
 
     Fields known only after the outcome, and fields that leak it, are excluded with the reason.
     """
     from winloss.analyze.scoring.analysis import ModelSettings
 
-    settings = ModelSettings(purpose="explanatory" if include_post_outcome else "win",
-                             exclude=exclude, seed=seed, n_bootstrap=0,
-                             value_companions=not no_value_companions)
+    settings = ModelSettings(
+        purpose="explanatory" if include_post_outcome else "win",
+        exclude=exclude,
+        seed=seed,
+        n_bootstrap=0,
+        value_companions=not no_value_companions,
+    )
     with workspace_for(state, file, opts) as ws, busy("evaluating the win model…"):
         result = ws.evaluate_model(settings=settings, method=method, folds=folds)
         if save and file is None:
@@ -81,41 +114,77 @@ def evaluate(state: State, /, file: str | None, method: str, folds: int,
     if fmt == "json":
         click.echo(result.to_json())
         return
-    emit_frame(result.summary, fmt, title=f"win model ({result.label}), {result.method}, "
-               f"{result.n_test:,} test deals")
+    emit_frame(
+        result.summary,
+        fmt,
+        title=f"win model ({result.label}), {result.method}, {result.n_test:,} test deals",
+    )
     if fmt == "table":
         if result.excluded_fields:
             import pandas as pd
 
-            emit_frame(pd.DataFrame(list(result.excluded_fields))[["field", "reason"]], fmt,
-                       title="excluded fields")
+            emit_frame(
+                pd.DataFrame(list(result.excluded_fields))[["field", "reason"]],
+                fmt,
+                title="excluded fields",
+            )
         emit_frame(result.reliability, fmt, title="reliability (observed vs predicted)")
 
 
 # -- score ------------------------------------------------------------------------------------------
 @click.command("score")
 @file_options
-@click.option("--all", "include_closed", is_flag=True,
-              help="Score closed deals too (in-sample: optimistic).")
-@click.option("--train-on-store", is_flag=True,
-              help="FILE: score its deals with a model trained on the store's closed deals.")
-@click.option("--top", type=click.IntRange(1, 10), default=3, show_default=True,
-              help="Factors for and against per deal.")
+@click.option(
+    "--all", "include_closed", is_flag=True, help="Score closed deals too (in-sample: optimistic)."
+)
+@click.option(
+    "--train-on-store",
+    is_flag=True,
+    help="FILE: score its deals with a model trained on the store's closed deals.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(1, 10),
+    default=3,
+    show_default=True,
+    help="Factors for and against per deal.",
+)
 @click.option("--no-explain", is_flag=True, help="Skip the per-deal factors (faster).")
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
-              help="Table: at most this many deals (0 = all); JSON and CSV hold all.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Table: at most this many deals (0 = all); JSON and CSV hold all.",
+)
 @model_options
 @click.option("--save", is_flag=True, help="Store the scores (table `scores`) under a run id.")
 @format_option
 @pass_state
-def score(state: State, /, file: str | None, include_closed: bool, train_on_store: bool, top: int,
-          no_explain: bool, limit: int, exclude: tuple[str, ...], seed: int, save: bool,
-          fmt: str, **opts: Any) -> None:
+def score(
+    state: State,
+    /,
+    file: str | None,
+    include_closed: bool,
+    train_on_store: bool,
+    top: int,
+    no_explain: bool,
+    limit: int,
+    exclude: tuple[str, ...],
+    seed: int,
+    save: bool,
+    fmt: str,
+    **opts: Any,
+) -> None:
     """Score open deals: calibrated win probability, its interval and the top factors."""
     from winloss.analyze.scoring.analysis import ModelSettings, Scoring
 
-    analysis = Scoring(ModelSettings(exclude=exclude, seed=seed), include_closed=include_closed,
-                       explain=not no_explain, top=top)
+    analysis = Scoring(
+        ModelSettings(exclude=exclude, seed=seed),
+        include_closed=include_closed,
+        explain=not no_explain,
+        top=top,
+    )
     with workspace_for(state, file, opts) as ws, busy("fitting and scoring…"):
         trainer = state.workspace().store if (file is not None and train_on_store) else None
         result = analysis.run(ws.store, train_on=trainer)
@@ -123,13 +192,33 @@ def score(state: State, /, file: str | None, include_closed: bool, train_on_stor
             message(f"stored {len(result.scores):,} scores as run {ws.save_scores(result)}")
         elif save:
             message("note: --save applies to the store, not to a FILE (nothing is written)")
-    _emit_scores(result, fmt, limit, title="win probability of open deals",
-                 table_columns=("deal_id", "account_name", "owner", "probability", "ci_low",
-                                "ci_high", "factors_for", "factors_against"))
+    _emit_scores(
+        result,
+        fmt,
+        limit,
+        title="win probability of open deals",
+        table_columns=(
+            "deal_id",
+            "account_name",
+            "owner",
+            "probability",
+            "ci_low",
+            "ci_high",
+            "factors_for",
+            "factors_against",
+        ),
+    )
 
 
-def _emit_scores(result: Any, fmt: str, limit: int, *, title: str,
-                 columns: tuple[str, ...] = (), table_columns: tuple[str, ...] = ()) -> None:
+def _emit_scores(
+    result: Any,
+    fmt: str,
+    limit: int,
+    *,
+    title: str,
+    columns: tuple[str, ...] = (),
+    table_columns: tuple[str, ...] = (),
+) -> None:
     _caveats(result)
     if fmt == "json":
         click.echo(result.to_json())
@@ -145,8 +234,13 @@ def _emit_scores(result: Any, fmt: str, limit: int, *, title: str,
     if frame.empty:
         message("no deals to score (no open deals; use --all to score closed deals)")
     shown = frame.head(limit) if limit else frame
-    emit_frame(shown, fmt, title=f"{title} (model: {result.model['model']}, calibration: "
-               f"{result.model['calibration']['method']})", max_rows=len(shown) or 1)
+    emit_frame(
+        shown,
+        fmt,
+        title=f"{title} (model: {result.model['model']}, calibration: "
+        f"{result.model['calibration']['method']})",
+        max_rows=len(shown) or 1,
+    )
     if len(frame) > len(shown):
         message(f"… {len(frame) - len(shown)} more deals (use --limit 0, or --format csv)")
     if not result.importances.empty:
@@ -157,52 +251,93 @@ def _emit_scores(result: Any, fmt: str, limit: int, *, title: str,
 @click.command("leads")
 @file_options
 @click.option("--all", "include_closed", is_flag=True, help="Score closed deals too.")
-@click.option("--train-on-store", is_flag=True,
-              help="FILE: score its deals with a model trained on the store's closed deals.")
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
-              help="Table: at most this many leads (0 = all).")
+@click.option(
+    "--train-on-store",
+    is_flag=True,
+    help="FILE: score its deals with a model trained on the store's closed deals.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Table: at most this many leads (0 = all).",
+)
 @model_options
 @click.option("--save", is_flag=True, help="Store the scores (table `scores`) under a run id.")
 @format_option
 @pass_state
-def leads(state: State, /, file: str | None, include_closed: bool, train_on_store: bool,
-          limit: int, exclude: tuple[str, ...], seed: int, save: bool, fmt: str,
-          **opts: Any) -> None:
+def leads(
+    state: State,
+    /,
+    file: str | None,
+    include_closed: bool,
+    train_on_store: bool,
+    limit: int,
+    exclude: tuple[str, ...],
+    seed: int,
+    save: bool,
+    fmt: str,
+    **opts: Any,
+) -> None:
     """Lead scores from fields known at creation, graded A–D; `--format csv` for the CRM."""
     from winloss.analyze.scoring.analysis import ModelSettings
     from winloss.analyze.scoring.leads import EXPORT_COLUMNS, LeadScoring
 
-    analysis = LeadScoring(ModelSettings(purpose="lead", exclude=exclude, seed=seed),
-                           include_closed=include_closed)
+    analysis = LeadScoring(
+        ModelSettings(purpose="lead", exclude=exclude, seed=seed), include_closed=include_closed
+    )
     with workspace_for(state, file, opts) as ws, busy("scoring leads…"):
         trainer = state.workspace().store if (file is not None and train_on_store) else None
         result = analysis.run(ws.store, train_on=trainer)
         if save and file is None:
-            message(f"stored {len(result.scores):,} lead scores as run "
-                    f"{ws.save_scores(result)}")
+            message(f"stored {len(result.scores):,} lead scores as run {ws.save_scores(result)}")
     _emit_scores(result, fmt, limit, title="lead scores", columns=EXPORT_COLUMNS)
 
 
 # -- forecast ----------------------------------------------------------------------------------------
 @click.command("forecast")
 @click.option("--quarter", help="The fiscal quarter to forecast, e.g. 2026Q4.")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]),
-              help="Snapshot date [default: the later of the quarter start and the store's "
-              "last date].")
-@click.option("--by", default="segment,owner", show_default=True,
-              help="Comma-separated breakdown dimensions.")
-@click.option("--draws", type=click.IntRange(100, 1_000_000), default=10_000,
-              show_default=True, help="Simulated quarters.")
-@click.option("--backtest", is_flag=True,
-              help="Replay past quarters: forecast at each start vs actual, interval coverage.")
-@click.option("--no-widen", is_flag=True,
-              help="Give the simulated P10–P90 as is, without correcting it by the errors of "
-              "the replayed past quarters.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Snapshot date [default: the later of the quarter start and the store's last date].",
+)
+@click.option(
+    "--by", default="segment,owner", show_default=True, help="Comma-separated breakdown dimensions."
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(100, 1_000_000),
+    default=10_000,
+    show_default=True,
+    help="Simulated quarters.",
+)
+@click.option(
+    "--backtest",
+    is_flag=True,
+    help="Replay past quarters: forecast at each start vs actual, interval coverage.",
+)
+@click.option(
+    "--no-widen",
+    is_flag=True,
+    help="Give the simulated P10–P90 as is, without correcting it by the errors of "
+    "the replayed past quarters.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation.")
 @format_option
 @pass_state
-def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: str, draws: int,
-             backtest: bool, no_widen: bool, seed: int, fmt: str) -> None:
+def forecast(
+    state: State,
+    quarter: str | None,
+    as_of: dt.datetime | None,
+    by: str,
+    draws: int,
+    backtest: bool,
+    no_widen: bool,
+    seed: int,
+    fmt: str,
+) -> None:
     """Expected bookings of the open deals due in a quarter, with P10/P50/P90."""
     from winloss.analyze.scoring.analysis import ModelSettings
     from winloss.errors import UsageError
@@ -215,40 +350,73 @@ def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: s
 
             last = data_end(ws.deals())
             if last is not None and ws.quarter(quarter).end > last:
-                raise UsageError(f"{quarter} has not ended in the data (last date {last}): the "
-                                 "backtest replays past quarters; drop --quarter to replay all")
+                raise UsageError(
+                    f"{quarter} has not ended in the data (last date {last}): the "
+                    "backtest replays past quarters; drop --quarter to replay all"
+                )
         with busy("replaying past quarters…"):
-            result = ws.forecast_backtest(settings=settings,
-                                          quarters=(quarter,) if quarter else ())
+            result = ws.forecast_backtest(settings=settings, quarters=(quarter,) if quarter else ())
         _caveats(result)
         if fmt == "json":
             click.echo(result.to_json())
             return
         frame = result.quarters
         if fmt == "table":
-            frame = frame[[c for c in ("quarter", "n_open", "expected", "p10", "p90", "actual",
-                                       "in_interval", "adj_p10", "adj_p90", "adj_in_interval",
-                                       "expected_wins", "actual_wins", "win_rate_method",
-                                       "stage_method") if c in frame.columns]]
-        emit_frame(frame, fmt, title=f"forecast backtest: {result.coverage:.0%} of quarters "
-                   f"inside the simulated P10–P90, {result.adjusted_coverage:.0%} inside the "
-                   f"error-corrected one (nominal {result.interval:.0%}; wins "
-                   f"{result.wins_coverage:.0%}); bias {result.bias:+.0%}")
+            frame = frame[
+                [
+                    c
+                    for c in (
+                        "quarter",
+                        "n_open",
+                        "expected",
+                        "p10",
+                        "p90",
+                        "actual",
+                        "in_interval",
+                        "adj_p10",
+                        "adj_p90",
+                        "adj_in_interval",
+                        "expected_wins",
+                        "actual_wins",
+                        "win_rate_method",
+                        "stage_method",
+                    )
+                    if c in frame.columns
+                ]
+            ]
+        emit_frame(
+            frame,
+            fmt,
+            title=f"forecast backtest: {result.coverage:.0%} of quarters "
+            f"inside the simulated P10–P90, {result.adjusted_coverage:.0%} inside the "
+            f"error-corrected one (nominal {result.interval:.0%}; wins "
+            f"{result.wins_coverage:.0%}); bias {result.bias:+.0%}",
+        )
         return
     if not quarter:
         raise UsageError("give --quarter, e.g. --quarter 2026Q4 (or --backtest)")
     with busy(f"forecasting {quarter}…"):
-        result = ws.forecast(quarter, as_of=as_of.date() if as_of else None,
-                             by=tuple(b.strip() for b in by.split(",") if b.strip()),
-                             draws=draws, settings=settings, widen=not no_widen)
+        result = ws.forecast(
+            quarter,
+            as_of=as_of.date() if as_of else None,
+            by=tuple(b.strip() for b in by.split(",") if b.strip()),
+            draws=draws,
+            settings=settings,
+            widen=not no_widen,
+        )
     _caveats(result)
     if fmt == "json":
         click.echo(result.to_json())
         return
     t = result.totals
-    emit_frame(result.summary, fmt, title=f"{result.quarter} bookings forecast as of "
-               f"{result.as_of}: expected {t['expected']:,.0f} (P10 {t['p10']:,.0f}, "
-               f"P90 {t['p90']:,.0f})", max_rows=500)
+    emit_frame(
+        result.summary,
+        fmt,
+        title=f"{result.quarter} bookings forecast as of "
+        f"{result.as_of}: expected {t['expected']:,.0f} (P10 {t['p10']:,.0f}, "
+        f"P90 {t['p90']:,.0f})",
+        max_rows=500,
+    )
     if fmt == "table":
         emit_frame(result.comparison, fmt, title="the same deals by other methods")
 
@@ -256,22 +424,42 @@ def forecast(state: State, quarter: str | None, as_of: dt.datetime | None, by: s
 # -- accounts ----------------------------------------------------------------------------------------
 @click.command("accounts")
 @file_options
-@click.option("--rank-by", type=click.Choice(["fit", "expansion"]), default="fit",
-              show_default=True, help="Ideal-customer fit, or expansion potential of customers.")
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
-              help="Table: at most this many accounts (0 = all).")
+@click.option(
+    "--rank-by",
+    type=click.Choice(["fit", "expansion"]),
+    default="fit",
+    show_default=True,
+    help="Ideal-customer fit, or expansion potential of customers.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Table: at most this many accounts (0 = all).",
+)
 @model_options
 @format_option
 @pass_state
-def accounts(state: State, /, file: str | None, rank_by: str, limit: int,
-             exclude: tuple[str, ...], seed: int, fmt: str, **opts: Any) -> None:
+def accounts(
+    state: State,
+    /,
+    file: str | None,
+    rank_by: str,
+    limit: int,
+    exclude: tuple[str, ...],
+    seed: int,
+    fmt: str,
+    **opts: Any,
+) -> None:
     """Rank accounts by fit to the deals we win (ICP) and by expansion potential."""
     from winloss.analyze.scoring.analysis import ModelSettings
     from winloss.analyze.targeting.analysis import AccountTargeting
 
-    analysis = AccountTargeting(rank_by=rank_by,  # type: ignore[arg-type]
-                                settings=ModelSettings(purpose="account", exclude=exclude,
-                                                       seed=seed))
+    analysis = AccountTargeting(
+        rank_by=rank_by,  # type: ignore[arg-type]
+        settings=ModelSettings(purpose="account", exclude=exclude, seed=seed),
+    )
     with workspace_for(state, file, opts) as ws, busy("ranking accounts…"):
         result = analysis.run(ws.store)
     _caveats(result)
@@ -283,8 +471,27 @@ def accounts(state: State, /, file: str | None, rank_by: str, limit: int,
         if limit:
             frame = frame.head(limit)
         # a terminal shows the columns that rank; CSV and JSON carry all of them
-        frame = frame[[c for c in ("rank", "account_name", "won", "lost", "open", "tier",
-                                   "icp_fit", "expansion_potential", "next_products",
-                                   "fit_reasons") if c in frame.columns]]
-    emit_frame(frame, fmt, title=f"accounts by {rank_by} (win rate overall "
-               f"{result.base_rate:.0%})", max_rows=max(len(frame), 1))
+        frame = frame[
+            [
+                c
+                for c in (
+                    "rank",
+                    "account_name",
+                    "won",
+                    "lost",
+                    "open",
+                    "tier",
+                    "icp_fit",
+                    "expansion_potential",
+                    "next_products",
+                    "fit_reasons",
+                )
+                if c in frame.columns
+            ]
+        ]
+    emit_frame(
+        frame,
+        fmt,
+        title=f"accounts by {rank_by} (win rate overall {result.base_rate:.0%})",
+        max_rows=max(len(frame), 1),
+    )

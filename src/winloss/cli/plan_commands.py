@@ -11,31 +11,63 @@ from winloss.cli.render import emit_frame, message
 
 
 @click.command()
-@click.option("--quarter", help="The quarter under review, e.g. 2026Q3 (default: the latest "
-              "quarter with closed deals).")
-@click.option("--window", type=click.IntRange(1, 40), default=None,
-              help="Quarters on which findings are discovered (default: half the quarters, at "
-              "most 4); the quarters before are the backtest.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "yaml"]),
-              default="table", show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Also export the plan to a file: .csv, .json, .yaml/.yml (for the CRM admin).")
-@click.option("--no-record", is_flag=True, help="Do not write the actions to the quarterly "
-              "register.")
-@click.option("--no-adjustments", is_flag=True, help="Leave out the forecast, scoring and "
-              "targeting adjustments (no model is fitted; faster).")
+@click.option(
+    "--quarter",
+    help="The quarter under review, e.g. 2026Q3 (default: the latest quarter with closed deals).",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(1, 40),
+    default=None,
+    help="Quarters on which findings are discovered (default: half the quarters, at "
+    "most 4); the quarters before are the backtest.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "yaml"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also export the plan to a file: .csv, .json, .yaml/.yml (for the CRM admin).",
+)
+@click.option(
+    "--no-record", is_flag=True, help="Do not write the actions to the quarterly register."
+)
+@click.option(
+    "--no-adjustments",
+    is_flag=True,
+    help="Leave out the forecast, scoring and targeting adjustments (no model is fitted; faster).",
+)
 @pass_state
-def plan(state: State, quarter: str | None, window: int | None, fmt: str,
-         output: str | None, no_record: bool, no_adjustments: bool) -> None:
+def plan(
+    state: State,
+    quarter: str | None,
+    window: int | None,
+    fmt: str,
+    output: str | None,
+    no_record: bool,
+    no_adjustments: bool,
+) -> None:
     """The action plan: capture fixes, backtested qualification rules, forecast, scoring and
     targeting adjustments — kept in a quarterly register and re-measured every quarter."""
     ws = state.workspace()
-    result = ws.plan(quarter=quarter, window=window, record=not no_record,
-                     adjustments=not no_adjustments)
+    result = ws.plan(
+        quarter=quarter, window=window, record=not no_record, adjustments=not no_adjustments
+    )
     from winloss.csv_safety import neutralise_csv_text
 
-    renders = {"json": result.to_json, "yaml": result.to_yaml,
-               "csv": lambda: neutralise_csv_text(result.to_csv())}
+    renders = {
+        "json": result.to_json,
+        "yaml": result.to_yaml,
+        "csv": lambda: neutralise_csv_text(result.to_csv()),
+    }
     if output:
         suffix = Path(output).suffix.lower().lstrip(".")
         kind = {"yml": "yaml"}.get(suffix, suffix)
@@ -52,8 +84,10 @@ def plan(state: State, quarter: str | None, window: int | None, fmt: str,
     if fmt in renders:
         click.echo(renders[fmt](), nl=False)
         return
-    message(f"action plan for {result.period}: findings from {', '.join(result.discovery_quarters)}"
-            f"; backtest on {', '.join(result.backtest_quarters) or 'no earlier quarter'}")
+    message(
+        f"action plan for {result.period}: findings from {', '.join(result.discovery_quarters)}"
+        f"; backtest on {', '.join(result.backtest_quarters) or 'no earlier quarter'}"
+    )
     emit_frame(result.summary, "table", title=f"Action plan — {result.period}")
     from rich.console import Console
 

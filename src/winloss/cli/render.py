@@ -13,7 +13,11 @@ from winloss.serialize import dumps
 FORMATS = ("table", "json", "csv")
 
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
     help="Output format: a table for people, JSON or CSV for automation.",
 )
 
@@ -38,7 +42,8 @@ def emit_frame(frame: Any, fmt: str, *, title: str | None = None, max_rows: int 
         table = Table(title=title, show_lines=False, header_style="bold")
         for col in df.columns:
             justify: Literal["right", "left"] = (
-                "right" if pd.api.types.is_numeric_dtype(df[col].dtype) else "left")
+                "right" if pd.api.types.is_numeric_dtype(df[col].dtype) else "left"
+            )
             table.add_column(str(col), justify=justify, overflow="fold")
         for row in df.head(max_rows).itertuples(index=False):
             table.add_row(*[_cell(v) for v in row])
@@ -67,8 +72,10 @@ def emit_mapping(data: dict[str, Any], fmt: str, *, title: str | None = None) ->
         return
     import pandas as pd
 
-    rows = [{"key": k, "value": v if not isinstance(v, (dict, list)) else dumps(v)}
-            for k, v in data.items()]
+    rows = [
+        {"key": k, "value": v if not isinstance(v, (dict, list)) else dumps(v)}
+        for k, v in data.items()
+    ]
     emit_frame(pd.DataFrame(rows), fmt, title=title)
 
 

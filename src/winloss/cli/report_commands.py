@@ -11,13 +11,26 @@ from winloss.cli.render import message
 
 
 @click.command()
-@click.option("--quarter", help="The quarter to review, e.g. 2026Q3 (default: the latest "
-              "quarter with closed deals).")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
-              default="winloss-report.html", show_default=True,
-              help="Where to write the report: .html (self-contained) or .json.")
-@click.option("--json", "json_output", type=click.Path(dir_okay=False), default=None,
-              help="Also write the same content as JSON to this file.")
+@click.option(
+    "--quarter",
+    help="The quarter to review, e.g. 2026Q3 (default: the latest quarter with closed deals).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    default="winloss-report.html",
+    show_default=True,
+    help="Where to write the report: .html (self-contained) or .json.",
+)
+@click.option(
+    "--json",
+    "json_output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the same content as JSON to this file.",
+)
 @pass_state
 def report(state: State, quarter: str | None, output: str, json_output: str | None) -> None:
     """Write the quarterly review: one self-contained HTML file that opens offline."""

@@ -100,29 +100,48 @@ AS_OF = dt.date(2026, 9, 30)
 
 SEGMENTS = np.array(["SMB", "Mid-Market", "Enterprise"])
 REGIONS = np.array(["North America", "EMEA", "APAC", "LATAM"])
-INDUSTRIES = np.array(["software", "fintech", "healthcare", "retail", "manufacturing",
-                       "education"])
+INDUSTRIES = np.array(["software", "fintech", "healthcare", "retail", "manufacturing", "education"])
 PRODUCTS = np.array(["Core", "Analytics", "Platform"])
 SOURCES = np.array(["inbound", "outbound", "referral", "partner", "product-led", "event"])
 PAINS = np.array(["technology", "process", "ux", "cost", "compliance"])
-CONSEQUENCES = {"technology": "missed deadline", "process": "missed financial goal",
-                "ux": "ux complaints", "cost": "missed financial goal",
-                "compliance": "missed deadline"}
+CONSEQUENCES = {
+    "technology": "missed deadline",
+    "process": "missed financial goal",
+    "ux": "ux complaints",
+    "cost": "missed financial goal",
+    "compliance": "missed deadline",
+}
 IMPACTS = np.array(["increase revenue", "reduce cost", "improve customer experience"])
-TITLES = np.array(["VP Sales", "Head of RevOps", "CFO", "IT Director", "Sales Manager", "COO",
-                   "Head of Data"])
-OWNERS = np.array(["Ava Chen", "Ben Okafor", "Carla Ruiz", "Dev Patel", "Emma Larsen",
-                   "Felix Wagner", "Grace Kim", "Hugo Martin", "Isla Brown", "Jonas Berg",
-                   "Kira Novak", "Leo Rossi"])
+TITLES = np.array(
+    ["VP Sales", "Head of RevOps", "CFO", "IT Director", "Sales Manager", "COO", "Head of Data"]
+)
+OWNERS = np.array(
+    [
+        "Ava Chen",
+        "Ben Okafor",
+        "Carla Ruiz",
+        "Dev Patel",
+        "Emma Larsen",
+        "Felix Wagner",
+        "Grace Kim",
+        "Hugo Martin",
+        "Isla Brown",
+        "Jonas Berg",
+        "Kira Novak",
+        "Leo Rossi",
+    ]
+)
 SLOPPY_OWNERS = ("Hugo Martin", "Leo Rossi")  # leave SPICED fields blank
 LATE_CAPTURE_OWNER = "Kira Novak"
-LOSS_REASONS = np.array(["Price", "No decision", "Lost to competitor", "Timing",
-                         "Missing features"])
+LOSS_REASONS = np.array(
+    ["Price", "No decision", "Lost to competitor", "Timing", "Missing features"]
+)
 WIN_REASONS = np.array(["Product fit", "Relationship", "Price", "Time to value"])
 COMPETITORS = np.array(["Tableau", "Looker", "Power BI", "In-house", ""])
 STAGES = ["Prospecting", "Qualification", "Discovery", "Demo", "Proposal", "Negotiation"]
-ACTIONS = np.array(["email", "call", "discovery call", "demo", "proposal", "trial",
-                    "executive meeting"])
+ACTIONS = np.array(
+    ["email", "call", "discovery call", "demo", "proposal", "trial", "executive meeting"]
+)
 
 #: The planted log-odds effects (see the module docstring); tests check the analyses find them.
 PLANTED = {
@@ -145,10 +164,15 @@ class DemoData:
     captures: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"deals": self.deals, "stakeholders": self.stakeholders,
-                "activities": self.activities, "stage_history": self.stage_history,
-                "subscriptions": self.subscriptions, "usage_events": self.usage_events,
-                "captures": self.captures}
+        return {
+            "deals": self.deals,
+            "stakeholders": self.stakeholders,
+            "activities": self.activities,
+            "stage_history": self.stage_history,
+            "subscriptions": self.subscriptions,
+            "usage_events": self.usage_events,
+            "captures": self.captures,
+        }
 
 
 def _quarters_back(as_of: dt.date, quarters: int) -> dt.date:
@@ -167,8 +191,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
-                   quarters: int = 8, defects: bool = True) -> pd.DataFrame:
+def generate_deals(
+    n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF, quarters: int = 8, defects: bool = True
+) -> pd.DataFrame:
     """Generate ``n`` deals (vectorised; 1M deals take seconds) with the planted patterns."""
     rng = np.random.default_rng(seed)
     end = np.datetime64(as_of)
@@ -191,8 +216,9 @@ def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
     has_ce = rng.random(n) < 0.72
     days_to_ce = rng.integers(10, 360, n)
     tenure = np.round(rng.exponential(700, n)).astype(int) + 5
-    stakeholders = np.clip(rng.poisson(np.select([segment == "SMB", segment == "Mid-Market"],
-                                                 [1.6, 2.6], 3.8)), 1, 12)
+    stakeholders = np.clip(
+        rng.poisson(np.select([segment == "SMB", segment == "Mid-Market"], [1.6, 2.6], 3.8)), 1, 12
+    )
     pain = rng.choice(PAINS, n, p=[0.28, 0.26, 0.18, 0.16, 0.12])
     dm_engaged = rng.random(n) < np.clip(0.25 + 0.1 * stakeholders, 0, 0.85)
     co_created = rng.random(n) < 0.4
@@ -224,58 +250,81 @@ def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
     accounts = rng.integers(1, max(2, n // 3), n)
     account_id = np.char.add("A-", np.char.zfill(accounts.astype(str), 5))
 
-    deals = pd.DataFrame({
-        "deal_id": ids,
-        "account_id": account_id,
-        "account_name": np.char.add("Account ", accounts.astype(str)),
-        "owner": owner,
-        "created_at": created_ts,
-        # open deals carry their expected close date, as CRMs do (Salesforce CloseDate)
-        "closed_at": pd.to_datetime(closed),
-        "outcome": outcome,
-        "stage": np.where(is_open, rng.choice(np.array(STAGES), n),
-                          np.where(won, "Closed Won", "Closed Lost")),
-        "amount": amount,
-        "currency": "USD",
-        "segment": segment,
-        "region": region,
-        "industry": industry,
-        "product": product,
-        "source": source,
-        "introduced_by": np.select([source == "referral", source == "partner",
-                                    source == "event"], ["customer", "partner", "event"], "none"),
-        "champion_title": rng.choice(TITLES, n),
-        "champion_start_date": created_ts - pd.to_timedelta(tenure, unit="D"),
-        "pain_category": pain,
-        "pain_consequence": pd.Series(pain).map(CONSEQUENCES).to_numpy(),
-        "impact_type": rng.choice(IMPACTS, n),
-        "impact_value": np.round(amount * rng.uniform(2, 8, n), -2),
-        "strategic_importance": importance,
-        "critical_event": np.where(has_ce, rng.choice(np.array(
-            ["board review", "fiscal year end", "system sunset", "audit", "product launch"]), n),
-            _blank(n)),
-        "critical_event_date": pd.to_datetime(np.where(
-            has_ce, created + days_to_ce.astype("timedelta64[D]"), np.datetime64("NaT"))),
-        "decision_criteria": rng.choice(np.array(["price", "integration", "ease of use",
-                                                  "security", "time to value"]), n),
-        "criteria_co_created": co_created,
-        "stakeholders": stakeholders,
-        "decision_maker_engaged": dm_engaged,
-        "loss_reason": np.where(outcome == "lost", rng.choice(LOSS_REASONS, n), _blank(n)),
-        "win_reason": np.where(outcome == "won", rng.choice(WIN_REASONS, n), _blank(n)),
-        "competitor": np.where(is_open, _blank(n), rng.choice(COMPETITORS, n)),
-        "lead_temperature": temperature,
-    })
+    deals = pd.DataFrame(
+        {
+            "deal_id": ids,
+            "account_id": account_id,
+            "account_name": np.char.add("Account ", accounts.astype(str)),
+            "owner": owner,
+            "created_at": created_ts,
+            # open deals carry their expected close date, as CRMs do (Salesforce CloseDate)
+            "closed_at": pd.to_datetime(closed),
+            "outcome": outcome,
+            "stage": np.where(
+                is_open, rng.choice(np.array(STAGES), n), np.where(won, "Closed Won", "Closed Lost")
+            ),
+            "amount": amount,
+            "currency": "USD",
+            "segment": segment,
+            "region": region,
+            "industry": industry,
+            "product": product,
+            "source": source,
+            "introduced_by": np.select(
+                [source == "referral", source == "partner", source == "event"],
+                ["customer", "partner", "event"],
+                "none",
+            ),
+            "champion_title": rng.choice(TITLES, n),
+            "champion_start_date": created_ts - pd.to_timedelta(tenure, unit="D"),
+            "pain_category": pain,
+            "pain_consequence": pd.Series(pain).map(CONSEQUENCES).to_numpy(),
+            "impact_type": rng.choice(IMPACTS, n),
+            "impact_value": np.round(amount * rng.uniform(2, 8, n), -2),
+            "strategic_importance": importance,
+            "critical_event": np.where(
+                has_ce,
+                rng.choice(
+                    np.array(
+                        [
+                            "board review",
+                            "fiscal year end",
+                            "system sunset",
+                            "audit",
+                            "product launch",
+                        ]
+                    ),
+                    n,
+                ),
+                _blank(n),
+            ),
+            "critical_event_date": pd.to_datetime(
+                np.where(
+                    has_ce, created + days_to_ce.astype("timedelta64[D]"), np.datetime64("NaT")
+                )
+            ),
+            "decision_criteria": rng.choice(
+                np.array(["price", "integration", "ease of use", "security", "time to value"]), n
+            ),
+            "criteria_co_created": co_created,
+            "stakeholders": stakeholders,
+            "decision_maker_engaged": dm_engaged,
+            "loss_reason": np.where(outcome == "lost", rng.choice(LOSS_REASONS, n), _blank(n)),
+            "win_reason": np.where(outcome == "won", rng.choice(WIN_REASONS, n), _blank(n)),
+            "competitor": np.where(is_open, _blank(n), rng.choice(COMPETITORS, n)),
+            "lead_temperature": temperature,
+        }
+    )
     deals["competitor"] = deals["competitor"].replace("", None)
     fresh = np.round(rng.exponential(6, n)).astype(int) + 1
     fresh = np.where(owner == LATE_CAPTURE_OWNER, fresh + 40, fresh)
     deals["captured_at"] = deals["closed_at"] + pd.to_timedelta(fresh, unit="D")
-    deals.loc[(deals["captured_at"] > pd.Timestamp(as_of)).to_numpy() | is_open,
-              "captured_at"] = pd.NaT
+    deals.loc[(deals["captured_at"] > pd.Timestamp(as_of)).to_numpy() | is_open, "captured_at"] = (
+        pd.NaT
+    )
     in_window = ~(deals["closed_at"] < pd.Timestamp(first_quarter_start)).to_numpy()
     deals = deals[in_window].head(n_wanted).reset_index(drop=True)
-    deals["deal_id"] = np.char.add("D-", np.char.zfill(np.arange(1, len(deals) + 1).astype(str),
-                                                       6))
+    deals["deal_id"] = np.char.add("D-", np.char.zfill(np.arange(1, len(deals) + 1).astype(str), 6))
     n = len(deals)
     rng = np.random.default_rng(seed + 1000)
     if defects:
@@ -286,8 +335,16 @@ def generate_deals(n: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF,
 def _plant_defects(deals: pd.DataFrame, rng: np.random.Generator) -> None:
     n = len(deals)
     sloppy = deals["owner"].isin(SLOPPY_OWNERS).to_numpy() & (rng.random(n) < 0.7)
-    for col in ("champion_title", "champion_start_date", "pain_category", "pain_consequence",
-                "impact_type", "impact_value", "critical_event", "decision_criteria"):
+    for col in (
+        "champion_title",
+        "champion_start_date",
+        "pain_category",
+        "pain_consequence",
+        "impact_type",
+        "impact_value",
+        "critical_event",
+        "decision_criteria",
+    ):
         deals.loc[sloppy, col] = None
     typo = rng.random(n) < 0.01
     deals.loc[typo & (deals["industry"] == "healthcare").to_numpy(), "industry"] = "helthcare"
@@ -299,8 +356,13 @@ def _plant_defects(deals: pd.DataFrame, rng: np.random.Generator) -> None:
 def _people(deals: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     rows: list[tuple[object, ...]] = []
     roles_pool = ["influencer", "user", "economic_buyer", "blocker", "other"]
-    routes = ["direct", "through champion", "customer introduction", "partner introduction",
-              "consensus across threads"]
+    routes = [
+        "direct",
+        "through champion",
+        "customer introduction",
+        "partner introduction",
+        "consensus across threads",
+    ]
     for d in deals.itertuples(index=False):
         k = int(d.stakeholders)
         created = d.created_at
@@ -310,14 +372,38 @@ def _people(deals: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             elif j == 1 and d.decision_maker_engaged:
                 role, title = "decision_maker", rng.choice(["CEO", "CFO", "COO", "CRO"])
             else:
-                role, title = rng.choice(roles_pool), rng.choice(
-                    ["Analyst", "Manager", "Director", "Engineer", "Procurement"])
+                role, title = (
+                    rng.choice(roles_pool),
+                    rng.choice(["Analyst", "Manager", "Director", "Engineer", "Procurement"]),
+                )
             engaged = created + pd.Timedelta(days=int(rng.integers(0, 40)))
-            rows.append((d.deal_id, f"{d.deal_id}-C{j + 1}", f"Contact {j + 1} of {d.deal_id}",
-                         title, role, "c-level" if role == "decision_maker" else "manager",
-                         None, engaged, "direct" if j == 0 else rng.choice(routes)))
-    return pd.DataFrame(rows, columns=["deal_id", "contact_id", "name", "title", "role",
-                                       "seniority", "start_date", "engaged_at", "reached_via"])
+            rows.append(
+                (
+                    d.deal_id,
+                    f"{d.deal_id}-C{j + 1}",
+                    f"Contact {j + 1} of {d.deal_id}",
+                    title,
+                    role,
+                    "c-level" if role == "decision_maker" else "manager",
+                    None,
+                    engaged,
+                    "direct" if j == 0 else rng.choice(routes),
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "deal_id",
+            "contact_id",
+            "name",
+            "title",
+            "role",
+            "seniority",
+            "start_date",
+            "engaged_at",
+            "reached_via",
+        ],
+    )
 
 
 #: Planted path effects (see the module docstring): P(effect | won), P(effect | lost), P(| open).
@@ -327,16 +413,19 @@ PATH_EFFECTS = {
 }
 
 
-def _plant_path_effects(path: list[str], outcome: str, segment: str,
-                        fx: np.random.Generator) -> list[str]:
+def _plant_path_effects(
+    path: list[str], outcome: str, segment: str, fx: np.random.Generator
+) -> list[str]:
     """Apply :data:`PATH_EFFECTS` to one deal's action types; returns the (maybe shorter) path."""
     column = {"won": 0, "lost": 1}.get(outcome, 2)
     if fx.random() < PATH_EFFECTS["demo_before_discovery"][column]:
         path[1] = "demo"
         if outcome == "lost":
             path = path[:3]
-    if segment == "Enterprise" and fx.random() < PATH_EFFECTS[
-            "enterprise_executive_meeting"][column]:
+    if (
+        segment == "Enterprise"
+        and fx.random() < PATH_EFFECTS["enterprise_executive_meeting"][column]
+    ):
         if outcome == "won":
             path[-2] = "executive meeting"
         elif len(path) > 4:
@@ -344,10 +433,13 @@ def _plant_path_effects(path: list[str], outcome: str, segment: str,
     return path
 
 
-def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
-                           as_of: dt.date, drop_rng: np.random.Generator | None = None,
-                           path_rng: np.random.Generator | None = None,
-                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _activities_and_stages(
+    deals: pd.DataFrame,
+    rng: np.random.Generator,
+    as_of: dt.date,
+    drop_rng: np.random.Generator | None = None,
+    path_rng: np.random.Generator | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     if drop_rng is None:
         drop_rng = np.random.default_rng(BOWTIE_SEED_OFFSET)
     fx = path_rng if path_rng is not None else np.random.default_rng(0)
@@ -361,17 +453,26 @@ def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
         won = d.outcome == "won"
         k = int(rng.integers(3, 9)) + (3 if won else 0)
         days = np.sort(rng.integers(0, length + 1, k))
-        path = ["email", "call", "discovery call"] + list(rng.choice(
-            ACTIONS, k - 3, p=[0.25, 0.2, 0.05, 0.2, 0.1, 0.1, 0.1]))
+        path = ["email", "call", "discovery call"] + list(
+            rng.choice(ACTIONS, k - 3, p=[0.25, 0.2, 0.05, 0.2, 0.1, 0.1, 0.1])
+        )
         if won:
             path[-1] = "proposal"
         path = _plant_path_effects(path, str(d.outcome), str(d.segment), fx)
         for j, day in enumerate(days):
             hour = int(rng.integers(8, 18))  # drawn for every day: the other tables stay the same
             if j < len(path):
-                acts.append((f"{d.deal_id}-A{j + 1}", d.deal_id, f"{d.deal_id}-C1", path[j],
-                             start + pd.Timedelta(days=int(day), hours=hour),
-                             "outbound" if j % 3 else "inbound", "completed"))
+                acts.append(
+                    (
+                        f"{d.deal_id}-A{j + 1}",
+                        d.deal_id,
+                        f"{d.deal_id}-C1",
+                        path[j],
+                        start + pd.Timedelta(days=int(day), hours=hour),
+                        "outbound" if j % 3 else "inbound",
+                        "completed",
+                    )
+                )
         reached = len(STAGES) if d.outcome != "open" else STAGES.index(d.stage) + 1
         seq = [s for s in STAGES[:reached] if not (s == "Demo" and rng.random() < 0.1)]
         if d.outcome != "open":
@@ -389,13 +490,27 @@ def _activities_and_stages(deals: pd.DataFrame, rng: np.random.Generator,
         close_date = (d.closed_at + pd.Timedelta(days=int(rng.integers(0, 30)))).normalize()
         pushes = 3 if rng.random() < 0.05 else 0
         for j, (stage, t) in enumerate(zip(seq, times, strict=True)):
-            shown = close_date - pd.Timedelta(days=30 * max(0, pushes - j)) if pushes else close_date
-            stages.append((d.deal_id, stage, start + pd.Timedelta(days=int(t), minutes=j),
-                           shown, d.amount))
-    activities = pd.DataFrame(acts, columns=["activity_id", "deal_id", "contact_id", "type",
-                                             "occurred_at", "direction", "outcome"])
-    history = pd.DataFrame(stages, columns=["deal_id", "stage", "entered_at", "close_date",
-                                            "amount"])
+            shown = (
+                close_date - pd.Timedelta(days=30 * max(0, pushes - j)) if pushes else close_date
+            )
+            stages.append(
+                (d.deal_id, stage, start + pd.Timedelta(days=int(t), minutes=j), shown, d.amount)
+            )
+    activities = pd.DataFrame(
+        acts,
+        columns=[
+            "activity_id",
+            "deal_id",
+            "contact_id",
+            "type",
+            "occurred_at",
+            "direction",
+            "outcome",
+        ],
+    )
+    history = pd.DataFrame(
+        stages, columns=["deal_id", "stage", "entered_at", "close_date", "amount"]
+    )
     return activities, history
 
 
@@ -438,8 +553,7 @@ def _milestones(subscriptions: pd.DataFrame, seed: int, as_of: dt.date) -> pd.Da
     return pd.DataFrame(rows, columns=["account_id", "user_id", "event", "occurred_at"])
 
 
-def _subscriptions(deals: pd.DataFrame, rng: np.random.Generator,
-                   as_of: dt.date) -> pd.DataFrame:
+def _subscriptions(deals: pd.DataFrame, rng: np.random.Generator, as_of: dt.date) -> pd.DataFrame:
     rows: list[tuple[object, ...]] = []
     won = deals[deals["outcome"] == "won"].sort_values("closed_at")
     first = won.drop_duplicates("account_id")
@@ -464,17 +578,32 @@ def _subscriptions(deals: pd.DataFrame, rng: np.random.Generator,
                 event = "renewal"
             rows.append((d.account_id, period, period + pd.DateOffset(months=3), mrr, event))
             period = period + pd.DateOffset(months=3)
-    return pd.DataFrame(rows, columns=["account_id", "period_start", "period_end", "mrr",
-                                       "event"])
+    return pd.DataFrame(rows, columns=["account_id", "period_start", "period_end", "mrr", "event"])
 
 
 def _captures(deals: pd.DataFrame) -> pd.DataFrame:
     closed = deals[(deals["outcome"] != "open") & deals["captured_at"].notna()]
-    cap = closed[["deal_id", "captured_at", "source", "introduced_by", "champion_title",
-                  "champion_start_date", "pain_category", "pain_consequence", "impact_type",
-                  "impact_value", "strategic_importance", "critical_event",
-                  "critical_event_date", "decision_criteria", "criteria_co_created",
-                  "stakeholders", "decision_maker_engaged"]].copy()
+    cap = closed[
+        [
+            "deal_id",
+            "captured_at",
+            "source",
+            "introduced_by",
+            "champion_title",
+            "champion_start_date",
+            "pain_category",
+            "pain_consequence",
+            "impact_type",
+            "impact_value",
+            "strategic_importance",
+            "critical_event",
+            "critical_event_date",
+            "decision_criteria",
+            "criteria_co_created",
+            "stakeholders",
+            "decision_maker_engaged",
+        ]
+    ].copy()
     cap.insert(2, "respondent", "rep")
     cap["primary_reason"] = closed["loss_reason"].fillna(closed["win_reason"])
     cap["notes"] = None
@@ -488,8 +617,12 @@ def generate_demo(n_deals: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF)
     rng = np.random.default_rng(seed + 1)
     deals = generate_deals(n_deals, seed=seed, as_of=as_of)
     activities, history = _activities_and_stages(
-        deals, rng, as_of, np.random.default_rng(seed + BOWTIE_SEED_OFFSET + 1),
-        path_rng=np.random.default_rng(seed + 2000))
+        deals,
+        rng,
+        as_of,
+        np.random.default_rng(seed + BOWTIE_SEED_OFFSET + 1),
+        path_rng=np.random.default_rng(seed + 2000),
+    )
     people = _people(deals, rng)
     subscriptions = _subscriptions(deals, rng, as_of)
     # committee details and usage draw from their own seeded generators (the tables above keep
@@ -501,7 +634,9 @@ def generate_demo(n_deals: int = 3000, *, seed: int = 7, as_of: dt.date = AS_OF)
         activities=activities,
         stage_history=history,
         subscriptions=subscriptions,
-        usage_events=pd.concat([usage(deals, seed=seed, as_of=as_of),
-                                _milestones(subscriptions, seed, as_of)], ignore_index=True),
+        usage_events=pd.concat(
+            [usage(deals, seed=seed, as_of=as_of), _milestones(subscriptions, seed, as_of)],
+            ignore_index=True,
+        ),
         captures=_captures(deals),
     )

@@ -30,7 +30,10 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("Product-led growth", "winloss.demo.committee_steps:product_led_growth"),
     ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
     ("The Bowtie", "winloss.demo.steps:bowtie"),
-    ("Capture, buyer interviews and the web app", "winloss.demo.capture_step:capture_and_interviews"),
+    (
+        "Capture, buyer interviews and the web app",
+        "winloss.demo.capture_step:capture_and_interviews",
+    ),
 ]
 
 
@@ -52,13 +55,17 @@ class DemoResult:
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"store": self.store, "rows": self.rows,
-                "steps": [{"step": s, "summary": t} for s, t in self.steps],
-                "outputs": self.outputs}
+        return {
+            "store": self.store,
+            "rows": self.rows,
+            "steps": [{"step": s, "summary": t} for s, t in self.steps],
+            "outputs": self.outputs,
+        }
 
 
-def import_demo(ws: Workspace, data: DemoData,
-                progress: Callable[[str], None] | None = None) -> dict[str, int]:
+def import_demo(
+    ws: Workspace, data: DemoData, progress: Callable[[str], None] | None = None
+) -> dict[str, int]:
     """Import every table of a generated demo company; rows stored per table."""
     rows: dict[str, int] = {}
     for name, frame in data.tables().items():
@@ -69,8 +76,9 @@ def import_demo(ws: Workspace, data: DemoData,
     return rows
 
 
-def run_demo(ws: Workspace, options: DemoOptions,
-             progress: Callable[[str], None] | None = None) -> DemoResult:
+def run_demo(
+    ws: Workspace, options: DemoOptions, progress: Callable[[str], None] | None = None
+) -> DemoResult:
     """Generate, import and analyse the demo company in ``ws``."""
     say = progress or (lambda _msg: None)
     say(f"generating {options.deals:,} deals (seed {options.seed})")

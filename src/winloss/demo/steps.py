@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-
     from winloss.demo.run import DemoOptions
     from winloss.workspace import Workspace
 
@@ -32,17 +31,21 @@ def concentrations(ws: Workspace, options: DemoOptions) -> str:
         ws.analyze(DealFilter(quarter=quarters[-2]))
     latest = ws.analyze(DealFilter(quarter=quarters[-1])) if quarters else None
     result = ws.analyze()
-    lines = [f"{result.scope_text()}: {result.deals:,} closed deals, "
-             f"{result.hypotheses_tested:,} hypotheses tested; {len(result.findings)} drivers "
-             f"and {len(result.related)} related findings at q ≤ {result.alpha}:"]
+    lines = [
+        f"{result.scope_text()}: {result.deals:,} closed deals, "
+        f"{result.hypotheses_tested:,} hypotheses tested; {len(result.findings)} drivers "
+        f"and {len(result.related)} related findings at q ≤ {result.alpha}:"
+    ]
     lines += [f"  {f.id}. {f.statement}" for f in result.predictive_findings]
     if result.post_outcome_findings:
         lines.append("  known only after the outcome (they explain, they do not predict):")
         lines += [f"  {f.id}. {f.statement}" for f in result.post_outcome_findings]
     if latest is not None:
         register = latest.register or ()
-        lines.append(f"{quarters[-1]} against {quarters[-2] if len(quarters) > 1 else '—'}: "
-                     f"{len(register) or 'no'} change(s)")
+        lines.append(
+            f"{quarters[-1]} against {quarters[-2] if len(quarters) > 1 else '—'}: "
+            f"{len(register) or 'no'} change(s)"
+        )
         lines += [f"  {e.status}: {e.statement}" for e in register[:6]]
     return "\n".join(lines)
 
@@ -59,8 +62,9 @@ def plan_and_report(ws: Workspace, options: DemoOptions) -> str:
     path = report.save(options.report_path or "winloss-report.html")
     actions = report.plan.actions if report.plan is not None else ()
     lines = [f"{a.kind} #{a.priority} [{a.status}] {a.title}" for a in actions]
-    lines.append(f"report: {len(report.sections)} sections for {report.period}: "
-                 f"{Path(path).resolve()}")
+    lines.append(
+        f"report: {len(report.sections)} sections for {report.period}: {Path(path).resolve()}"
+    )
     return "\n".join(lines)
 
 
@@ -117,17 +121,25 @@ def bowtie(ws: Workspace, options: DemoOptions) -> str:
         f"monthly churn {ret['monthly_churn']:.1%}; best lever {best['lever']} "
         f"(+{best['effect_pct']:.1%} year-3 revenue)"
     )
+
+
 def action_paths(ws: Workspace, options: DemoOptions) -> str:
     """Removal effects of the actions, segment micro-actions and next actions of open deals."""
     chains = ws.path_chains(by="segment", bootstrap=50)
     pooled = chains.removal_effects[chains.removal_effects["group"] == "all"]
     top = ", ".join(f"{r.action} {r.removal_effect:.0%}" for r in pooled.head(3).itertuples())
-    lines = [f"Markov chain of order {chains.order}: P(win) from the start "
-             f"{chains.p_win_start['all']:.0%}; removal effects {top}"]
+    lines = [
+        f"Markov chain of order {chains.order}: P(win) from the start "
+        f"{chains.p_win_start['all']:.0%}; removal effects {top}"
+    ]
     for r in chains.micro_actions.itertuples():
-        lines.append(f"  micro-action in {r.group}: {r.action} (removal effect "
-                     f"{r.removal_effect:.0%}, elsewhere at most {r.others_ci_high:.0%})")
+        lines.append(
+            f"  micro-action in {r.group}: {r.action} (removal effect "
+            f"{r.removal_effect:.0%}, elsewhere at most {r.others_ci_high:.0%})"
+        )
     nxt = ws.next_action(by="segment", top=1, bootstrap=50)
-    lines.append(f"next best action ranked for {nxt.candidates['deal_id'].nunique():,} open deals "
-                 "(`winloss next-action --all --format csv`); association, not causation")
+    lines.append(
+        f"next best action ranked for {nxt.candidates['deal_id'].nunique():,} open deals "
+        "(`winloss next-action --all --format csv`); association, not causation"
+    )
     return "\n".join(lines)

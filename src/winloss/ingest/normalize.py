@@ -101,8 +101,9 @@ def parse_numbers(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     s = s.str.replace("[\\s\u00a0\u202f']", "", regex=True)
     # 1.234.567,89 or 1234,5 -> decimal comma; 1,234,567.89 -> thousands comma
     decimal_comma = s.str.match(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$|^[+-]?\d+,\d{1,2}$")
-    s = s.where(~decimal_comma, s.str.replace(".", "", regex=False).str.replace(",", ".",
-                                                                                regex=False))
+    s = s.where(
+        ~decimal_comma, s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    )
     thousands = s.str.match(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
     s = s.where(~thousands, s.str.replace(",", "", regex=False))
     ok = s.str.match(_NUMBER)
@@ -159,8 +160,12 @@ def parse_dates(uniq: pd.Series, *, day_first: bool = False) -> tuple[pd.Series,
     return result.astype("datetime64[us]"), remaining.to_numpy(dtype=bool)
 
 
-_DAY_MONTH_PAIRS = (("%m/%d/%Y", "%d/%m/%Y"), ("%m/%d/%y", "%d/%m/%y"), ("%m-%d-%Y", "%d-%m-%Y"),
-                    ("%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"))  # dotted dates are read day-first only
+_DAY_MONTH_PAIRS = (
+    ("%m/%d/%Y", "%d/%m/%Y"),
+    ("%m/%d/%y", "%d/%m/%y"),
+    ("%m-%d-%Y", "%d-%m-%Y"),
+    ("%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"),
+)  # dotted dates are read day-first only
 
 
 def date_order(series: pd.Series) -> str | None:
@@ -208,9 +213,7 @@ def parse_bools(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values.astype(object), bad
 
 
-def parse_vocabulary(
-    uniq: pd.Series, lookup: dict[str, str]
-) -> tuple[pd.Series, np.ndarray]:
+def parse_vocabulary(uniq: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, np.ndarray]:
     """Map values onto a controlled vocabulary through normalised tokens and synonyms."""
     tokens = uniq.astype(str).map(normalise_token)
     values = tokens.map(lookup)
@@ -237,9 +240,11 @@ def infer_type(series: pd.Series, *, day_first: bool = False) -> str:
         return "string"
     uniq = pd.Series(values.unique().astype(str))
     tokens = uniq.map(normalise_token)
-    if len(uniq) <= 2 and tokens.isin(list(BOOL_SYNONYMS)).all() and not tokens.isin(
-        ["1", "0", "1.0", "0.0"]
-    ).all():
+    if (
+        len(uniq) <= 2
+        and tokens.isin(list(BOOL_SYNONYMS)).all()
+        and not tokens.isin(["1", "0", "1.0", "0.0"]).all()
+    ):
         return "bool"
     nums, bad = parse_numbers(uniq)
     if not bad.any():

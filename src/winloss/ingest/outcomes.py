@@ -167,5 +167,6 @@ def _filled_bools(values: pd.Series, *, default: bool) -> np.ndarray:
     whose behaviour differs between pandas 2 and 3)."""
     raw = values.to_numpy(dtype=object)
     missing = values.isna().to_numpy(dtype=bool)
-    return np.array([default if m else bool(v) for v, m in zip(raw, missing, strict=True)],
-                    dtype=bool)
+    return np.array(
+        [default if m else bool(v) for v, m in zip(raw, missing, strict=True)], dtype=bool
+    )

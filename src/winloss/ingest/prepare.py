@@ -79,8 +79,9 @@ def _date_order_known(mapping: Mapping) -> bool:
     return mapping.day_first or mapping.month_first
 
 
-def settle_date_order(frame: pd.DataFrame, table: Table, mapped: dict[str, str],
-                      mapping: Mapping, notes: list[str]) -> Mapping:
+def settle_date_order(
+    frame: pd.DataFrame, table: Table, mapped: dict[str, str], mapping: Mapping, notes: list[str]
+) -> Mapping:
     """The mapping with the file's day/month order, when its unambiguous dates tell it.
 
     One export writes every date the same way, so a column such as 3/15/2026 settles the order
@@ -89,12 +90,17 @@ def settle_date_order(frame: pd.DataFrame, table: Table, mapped: dict[str, str],
     """
     if _date_order_known(mapping):
         return mapping
-    found = {date_order(frame[label]) for name, label in mapped.items()
-             if name in table.names and table.field(name).dtype in ("date", "timestamp")}
+    found = {
+        date_order(frame[label])
+        for name, label in mapped.items()
+        if name in table.names and table.field(name).dtype in ("date", "timestamp")
+    }
     if "month" in found and "day" in found:
-        raise InputError("dates in this file are written both month-first and day-first in "
-                         "different columns; fix the export, or say which with --month-first "
-                         "or --day-first. Nothing was imported.")
+        raise InputError(
+            "dates in this file are written both month-first and day-first in "
+            "different columns; fix the export, or say which with --month-first "
+            "or --day-first. Nothing was imported."
+        )
     if "month" in found:
         return replace(mapping, month_first=True)
     if "day" in found:
@@ -138,8 +144,10 @@ def refuse_ambiguous_dates(stage: _Stage, *, generate_ids: bool = False) -> None
         return
     columns = ", ".join(repr(c) for c in stage.ambiguous)
     if generate_ids:
-        stage.notes.append(f"column(s) {columns}: every date reads both month-first and "
-                           "day-first; read month-first")
+        stage.notes.append(
+            f"column(s) {columns}: every date reads both month-first and "
+            "day-first; read month-first"
+        )
         stage.ambiguous.clear()
         return
     raise InputError(
@@ -165,7 +173,9 @@ def check_required(stage: _Stage, *, generate_ids: bool) -> None:
         and not (f.name == "created_at" and no_dates)
     ]
     if missing:
-        hint = " If the file really has no dates, pass --no-dates." if "created_at" in missing else ""
+        hint = (
+            " If the file really has no dates, pass --no-dates." if "created_at" in missing else ""
+        )
         flags = " ".join(f"--column {name}=COLUMN" for name in missing)
         shown = ", ".join(labels[:12]) + ("…" if len(labels) > 12 else "")
         raise InputError(
@@ -192,7 +202,9 @@ def check_required(stage: _Stage, *, generate_ids: bool) -> None:
             # open deals may not have a created date yet (e.g. still prospecting)
             is_open = (stage.out["outcome"] == "open").fillna(False).to_numpy(dtype=bool)
             if (empty & is_open).any():
-                stage.notes.append(f"{int((empty & is_open).sum())} open deal(s) have no created date")
+                stage.notes.append(
+                    f"{int((empty & is_open).sum())} open deal(s) have no created date"
+                )
             empty = empty & ~is_open
         label = stage.mapped[f.name]
         raw_col = stage.frame[label]
@@ -215,16 +227,17 @@ def _unique_name(name: str, taken: set[str]) -> str:
     return f"{name}_{n}"
 
 
-def _extra_labels(frame: pd.DataFrame, table: Table, mapping: Mapping,
-                  mapped: dict[str, str]) -> list[str]:
+def _extra_labels(
+    frame: pd.DataFrame, table: Table, mapping: Mapping, mapped: dict[str, str]
+) -> list[str]:
     """Columns beyond the mapped roles that the mapping does not ignore."""
     used = set(mapped.values())
-    return [label for label in frame.columns
-            if label not in used and not mapping.is_ignored(label)]
+    return [label for label in frame.columns if label not in used and not mapping.is_ignored(label)]
 
 
-def refuse_wide(frame: pd.DataFrame, table: Table, mapping: Mapping, mapped: dict[str, str],
-                file: str) -> None:
+def refuse_wide(
+    frame: pd.DataFrame, table: Table, mapping: Mapping, mapped: dict[str, str], file: str
+) -> None:
     """Refuse, before any per-column work, a file with more custom columns than kept."""
     if not table.extensible:
         return
@@ -233,7 +246,7 @@ def refuse_wide(frame: pd.DataFrame, table: Table, mapping: Mapping, mapped: dic
         raise InputError(
             f"{file}: {extra:,} columns beyond the schema; winloss keeps at most "
             f"{MAX_CUSTOM_COLUMNS:,}. List the ones you do not need under ignore: in a mapping "
-            "file (e.g. ignore: [\"re:^Date entered\"]) or export fewer columns. Nothing was "
+            'file (e.g. ignore: ["re:^Date entered"]) or export fewer columns. Nothing was '
             "imported."
         )
 
@@ -242,14 +255,17 @@ def _custom_labels(stage: _Stage) -> list[str]:
     keep = []
     for label in _extra_labels(stage.frame, stage.table, stage.mapping, stage.mapped):
         if not stage.table.extensible:
-            stage.notes.append(f"column {label!r} is not part of {stage.table.name} and was ignored")
+            stage.notes.append(
+                f"column {label!r} is not part of {stage.table.name} and was ignored"
+            )
             continue
         keep.append(label)
     return keep
 
 
-def _infer_alone(stage: _Stage, raw: pd.Series, name: str, label: str,
-                 day_first: bool) -> tuple[str, pd.Series]:
+def _infer_alone(
+    stage: _Stage, raw: pd.Series, name: str, label: str, day_first: bool
+) -> tuple[str, pd.Series]:
     """Type and values of one custom column (dates, typed Parquet columns, lookups)."""
     dtype = infer_type(raw, day_first=day_first)
     if dtype in ("string", "category"):
@@ -349,8 +365,17 @@ def prepare(
     refuse_wide(frame, table, mapping, mapped, raw.file)
     frame = _clean(frame, mapping)
     mapping = settle_date_order(frame, table, mapped, mapping, notes)
-    stage = _Stage(raw, table, mapping, frame, mapped, Problems(raw.row_numbers),
-                   notes=notes, joined=joined, unknown_values=unknown_values)
+    stage = _Stage(
+        raw,
+        table,
+        mapping,
+        frame,
+        mapped,
+        Problems(raw.row_numbers),
+        notes=notes,
+        joined=joined,
+        unknown_values=unknown_values,
+    )
     convert_mapped(stage)
     if table is DEALS:
         outcome = derive_outcome(stage.frame, mapped, mapping, stage.report)
@@ -363,22 +388,33 @@ def prepare(
     check_required(stage, generate_ids=generate_ids)
     refuse_ambiguous_dates(stage, generate_ids=generate_ids)
     if stage.problems.items:
-        raise ValidationError(raw.file, stage.problems.items,
-                              hint=f"{stage.problems.total} problem(s) in all.")
+        raise ValidationError(
+            raw.file, stage.problems.items, hint=f"{stage.problems.total} problem(s) in all."
+        )
     custom = custom_columns(stage)
     refuse_ambiguous_dates(stage, generate_ids=generate_ids)
     if stage.problems.items:  # a lookup column joined onto a canonical field
-        raise ValidationError(raw.file, stage.problems.items,
-                              hint=f"{stage.problems.total} problem(s) in all.")
+        raise ValidationError(
+            raw.file, stage.problems.items, hint=f"{stage.problems.total} problem(s) in all."
+        )
     ordered = [f.name for f in table.fields if f.name in stage.out]
     ordered += [c for c in stage.out if c not in ordered]
     out = pd.DataFrame({c: stage.out[c] for c in ordered}, index=stage.frame.index)
-    out, rows, dropped, note = resolve_duplicates(out, raw.row_numbers, table, raw.file,
-                                                  on_duplicate)
+    out, rows, dropped, note = resolve_duplicates(
+        out, raw.row_numbers, table, raw.file, on_duplicate
+    )
     if note:
         notes.append(note)
     return PreparedImport(
-        table=table, frame=out.reset_index(drop=True), file=raw.file, rows_read=len(raw.frame),
-        custom_fields=custom, notes=notes, mapped=mapped, references=refs, unmatched=unmatched,
-        duplicates_dropped=dropped, row_numbers=[int(r) for r in rows],
+        table=table,
+        frame=out.reset_index(drop=True),
+        file=raw.file,
+        rows_read=len(raw.frame),
+        custom_fields=custom,
+        notes=notes,
+        mapped=mapped,
+        references=refs,
+        unmatched=unmatched,
+        duplicates_dropped=dropped,
+        row_numbers=[int(r) for r in rows],
     )

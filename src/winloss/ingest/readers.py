@@ -48,8 +48,10 @@ def read_csv(path: Path) -> RawFrame:
     parsed = read_csv_text(path)
     frame, rows = parsed.frame, parsed.row_numbers
     notes = list(parsed.notes)
-    notes += [f"the header repeats {d!r}: the second is kept as {d + '_2'!r}"
-              for d in duplicate_labels(parsed.header)]
+    notes += [
+        f"the header repeats {d!r}: the second is kept as {d + '_2'!r}"
+        for d in duplicate_labels(parsed.header)
+    ]
     frame, rows, dropped = _drop_footer(frame, rows)
     if dropped:
         notes.append(f"dropped {dropped} blank or report footer line(s) at the end of the file")
@@ -88,20 +90,27 @@ def _drop_footer(frame: pd.DataFrame, rows: pd.Series) -> tuple[pd.DataFrame, pd
 def read_excel(path: Path, sheet: str | int | None = None) -> RawFrame:
     try:
         frame = pd.read_excel(
-            path, sheet_name=sheet if sheet is not None else 0, dtype=str,
-            keep_default_na=False, na_values=[],
+            path,
+            sheet_name=sheet if sheet is not None else 0,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
         )
     except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
         raise InputError(f"{path}: reading Excel needs openpyxl ({exc})") from exc
     except ValueError as exc:
         if "sheet" not in str(exc).casefold() and "worksheet" not in str(exc).casefold():
-            raise InputError(f"{path}: cannot read as Excel ({exc}); open it in Excel and save "
-                             "it again as .xlsx, or export CSV. Nothing was imported.") from exc
+            raise InputError(
+                f"{path}: cannot read as Excel ({exc}); open it in Excel and save "
+                "it again as .xlsx, or export CSV. Nothing was imported."
+            ) from exc
         raise InputError(f"{path}: cannot read the sheet ({exc}); name one with --sheet") from exc
     except (zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read as Excel, the file is damaged or truncated "
-                         f"({type(exc).__name__}: {exc}); export it again, or save it as CSV. "
-                         "Nothing was imported.") from exc
+        raise InputError(
+            f"{path}: cannot read as Excel, the file is damaged or truncated "
+            f"({type(exc).__name__}: {exc}); export it again, or save it as CSV. "
+            "Nothing was imported."
+        ) from exc
     frame.columns = _unique_labels([str(c) for c in frame.columns])
     frame = frame.astype("string")
     rows = pd.Series(range(2, len(frame) + 2), index=frame.index)
@@ -116,8 +125,10 @@ def read_parquet(path: Path) -> RawFrame:
     try:
         frame = pd.read_parquet(path)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read as Parquet, the file is empty, truncated or not "
-                         f"Parquet ({exc}); export it again. Nothing was imported.") from exc
+        raise InputError(
+            f"{path}: cannot read as Parquet, the file is empty, truncated or not "
+            f"Parquet ({exc}); export it again. Nothing was imported."
+        ) from exc
     frame.columns = _unique_labels([str(c) for c in frame.columns])
     for col in frame.columns:
         if frame[col].dtype == object:

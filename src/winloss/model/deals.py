@@ -78,9 +78,14 @@ class DealSource(Protocol):
         """All rows of a related table (stakeholders, activities, stage_history, …)."""
         ...
 
-    def closed_deal_columns(self, names: list[str], flt: DealFilter | None = None, *,
-                            since: dt.date | None = None,
-                            until: dt.date | None = None) -> pa.Table:
+    def closed_deal_columns(
+        self,
+        names: list[str],
+        flt: DealFilter | None = None,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> pa.Table:
         """Closed deals of ``flt`` as Arrow: ``_won`` (bool) and the named columns, unordered.
 
         ``since``/``until`` further restrict ``closed_at``.

@@ -60,8 +60,9 @@ class Mapping:
         cols = dict(self.columns)
         for role, source in overrides.items():
             cols[role] = (source,)
-        explicit = self.explicit_columns + tuple(r for r in overrides
-                                                 if r not in self.explicit_columns)
+        explicit = self.explicit_columns + tuple(
+            r for r in overrides if r not in self.explicit_columns
+        )
         return replace(self, columns=cols, explicit_columns=explicit)
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,9 +116,19 @@ SALESFORCE = Mapping(
         industry=("Industry", "Account.Industry"),
         region=("Region", "Billing State/Province", "Billing Country"),
     ),
-    after_outcome=("Probability (%)", "Probability", "Forecast Category", "ForecastCategory",
-                   "Fiscal Period", "Age", "Stage Duration", "Last Stage Change Date",
-                   "Last Modified Date", "Next Step", "NextStep"),
+    after_outcome=(
+        "Probability (%)",
+        "Probability",
+        "Forecast Category",
+        "ForecastCategory",
+        "Fiscal Period",
+        "Age",
+        "Stage Duration",
+        "Last Stage Change Date",
+        "Last Modified Date",
+        "Next Step",
+        "NextStep",
+    ),
     ignore=("Opportunity Name", "Name", "Fiscal Period"),
 )
 
@@ -139,10 +150,20 @@ HUBSPOT = Mapping(
         win_reason=("Closed Won Reason", "closed_won_reason"),
         source=("Original Source Type", "Original Source", "hs_analytics_source"),
     ),
-    ignore=("Deal Name", "dealname", r"re:^date (entered|exited) ", r"re:^hs_date_(entered|exited)_",
-            "re:^(last modified date|hs_lastmodifieddate)$"),
-    after_outcome=("Deal probability", "hs_deal_stage_probability", "Forecast category",
-                   "Days to close", "days_to_close"),
+    ignore=(
+        "Deal Name",
+        "dealname",
+        r"re:^date (entered|exited) ",
+        r"re:^hs_date_(entered|exited)_",
+        "re:^(last modified date|hs_lastmodifieddate)$",
+    ),
+    after_outcome=(
+        "Deal probability",
+        "hs_deal_stage_probability",
+        "Forecast category",
+        "Days to close",
+        "days_to_close",
+    ),
 )
 
 IBM_SALES_WIN_LOSS = Mapping(
@@ -189,71 +210,142 @@ MAVEN_CRM = Mapping(
     lost_values=("Lost",),
     open_values=("Engaging", "Prospecting"),
     lookups=(
-        Lookup("accounts.csv", "account", "account",
-               {"sector": "industry", "revenue": "account_revenue", "employees": "employees",
-                "year_established": "year_established", "office_location": "office_location",
-                "subsidiary_of": "subsidiary_of"}, reference_for="account_name"),
-        Lookup("sales_teams.csv", "sales_agent", "sales_agent",
-               {"manager": "manager", "regional_office": "region"}, reference_for="owner"),
-        Lookup("products.csv", "product", "product", {"series": "product_series"},
-               reference_for="product"),
+        Lookup(
+            "accounts.csv",
+            "account",
+            "account",
+            {
+                "sector": "industry",
+                "revenue": "account_revenue",
+                "employees": "employees",
+                "year_established": "year_established",
+                "office_location": "office_location",
+                "subsidiary_of": "subsidiary_of",
+            },
+            reference_for="account_name",
+        ),
+        Lookup(
+            "sales_teams.csv",
+            "sales_agent",
+            "sales_agent",
+            {"manager": "manager", "regional_office": "region"},
+            reference_for="owner",
+        ),
+        Lookup(
+            "products.csv",
+            "product",
+            "product",
+            {"series": "product_series"},
+            reference_for="product",
+        ),
     ),
 )
 
 #: Column aliases for the tables other than deals: Salesforce API/report names and common labels.
 TABLE_ALIASES: dict[str, Mapping] = {
-    "stakeholders": Mapping(preset="salesforce-contact-roles", columns=_cols(
-        deal_id=("OpportunityId", "Opportunity ID", "Deal ID"),
-        contact_id=("ContactId", "Contact ID", "Id"),
-        name=("Contact.Name", "Contact Name", "Name"),
-        title=("Contact.Title", "Title", "Job Title"),
-        role=("Role", "Contact Role", "Buying Role"),
-    )),
-    "activities": Mapping(preset="salesforce-activities", columns=_cols(
-        activity_id=("Id", "Activity ID", "Task ID"),
-        deal_id=("WhatId", "Opportunity ID", "OpportunityId", "Deal ID"),
-        contact_id=("WhoId", "Contact ID"),
-        type=("Type", "TaskSubtype", "Activity Type", "Subject"),
-        occurred_at=("ActivityDate", "Activity Date", "Date", "CreatedDate", "Created Date"),
-        outcome=("Status", "CallDisposition", "Outcome"),
-    )),
-    "stage_history": Mapping(preset="salesforce-opportunity-history", columns=_cols(
-        deal_id=("OpportunityId", "Opportunity ID", "Deal ID"),
-        stage=("StageName", "Stage", "To Stage", "Deal Stage"),
-        entered_at=("CreatedDate", "Created Date", "Last Modified", "Date", "Changed At"),
-        close_date=("CloseDate", "Close Date"),
-        amount=("Amount",),
-    )),
-    "subscriptions": Mapping(preset="subscriptions", columns=_cols(
-        account_id=("AccountId", "Account ID", "customerID", "Customer ID"),
-        period_start=("Period Start", "Start Date", "StartDate"),
-        period_end=("Period End", "End Date", "EndDate"),
-        mrr=("MRR", "Monthly Recurring Revenue", "MonthlyCharges"),
-        event=("Event", "Type", "Change Type"),
-    )),
-    "usage_events": Mapping(preset="usage", columns=_cols(
-        account_id=("AccountId", "Account ID", "company_id", "org_id"),
-        user_id=("UserId", "User ID", "user", "distinct_id"),
-        event=("Event", "event_name", "Event Name"),
-        occurred_at=("Timestamp", "time", "occurred", "Event Time", "created_at"),
-    )),
+    "stakeholders": Mapping(
+        preset="salesforce-contact-roles",
+        columns=_cols(
+            deal_id=("OpportunityId", "Opportunity ID", "Deal ID"),
+            contact_id=("ContactId", "Contact ID", "Id"),
+            name=("Contact.Name", "Contact Name", "Name"),
+            title=("Contact.Title", "Title", "Job Title"),
+            role=("Role", "Contact Role", "Buying Role"),
+        ),
+    ),
+    "activities": Mapping(
+        preset="salesforce-activities",
+        columns=_cols(
+            activity_id=("Id", "Activity ID", "Task ID"),
+            deal_id=("WhatId", "Opportunity ID", "OpportunityId", "Deal ID"),
+            contact_id=("WhoId", "Contact ID"),
+            type=("Type", "TaskSubtype", "Activity Type", "Subject"),
+            occurred_at=("ActivityDate", "Activity Date", "Date", "CreatedDate", "Created Date"),
+            outcome=("Status", "CallDisposition", "Outcome"),
+        ),
+    ),
+    "stage_history": Mapping(
+        preset="salesforce-opportunity-history",
+        columns=_cols(
+            deal_id=("OpportunityId", "Opportunity ID", "Deal ID"),
+            stage=("StageName", "Stage", "To Stage", "Deal Stage"),
+            entered_at=("CreatedDate", "Created Date", "Last Modified", "Date", "Changed At"),
+            close_date=("CloseDate", "Close Date"),
+            amount=("Amount",),
+        ),
+    ),
+    "subscriptions": Mapping(
+        preset="subscriptions",
+        columns=_cols(
+            account_id=("AccountId", "Account ID", "customerID", "Customer ID"),
+            period_start=("Period Start", "Start Date", "StartDate"),
+            period_end=("Period End", "End Date", "EndDate"),
+            mrr=("MRR", "Monthly Recurring Revenue", "MonthlyCharges"),
+            event=("Event", "Type", "Change Type"),
+        ),
+    ),
+    "usage_events": Mapping(
+        preset="usage",
+        columns=_cols(
+            account_id=("AccountId", "Account ID", "company_id", "org_id"),
+            user_id=("UserId", "User ID", "user", "distinct_id"),
+            event=("Event", "event_name", "Event Name"),
+            occurred_at=("Timestamp", "time", "occurred", "Event Time", "created_at"),
+        ),
+    ),
 }
 
 #: Common labels of deal exports from any CRM or spreadsheet, used when no preset fits.
 GENERIC_DEALS = Mapping(
     preset=None,
     columns=_cols(
-        deal_id=("Deal ID", "Opportunity ID", "Opportunity Id", "Record ID", "ID", "Id",
-                 "Deal Id", "Deal Number", "Opportunity Number"),
+        deal_id=(
+            "Deal ID",
+            "Opportunity ID",
+            "Opportunity Id",
+            "Record ID",
+            "ID",
+            "Id",
+            "Deal Id",
+            "Deal Number",
+            "Opportunity Number",
+        ),
         account_id=("Account ID", "Company ID", "Customer ID"),
-        account_name=("Account", "Account Name", "Company", "Company Name", "Customer",
-                      "Organization"),
-        owner=("Owner", "Deal Owner", "Opportunity Owner", "Sales Rep", "Rep",
-               "Account Executive", "Salesperson"),
-        created_at=("Created", "Created Date", "Create Date", "Created At", "Creation Date",
-                    "Open Date", "Opened", "Add Time"),
-        closed_at=("Close Date", "Closed Date", "Closed At", "Closing Date", "Won Time",
-                   "Date Closed"),
+        account_name=(
+            "Account",
+            "Account Name",
+            "Company",
+            "Company Name",
+            "Customer",
+            "Organization",
+        ),
+        owner=(
+            "Owner",
+            "Deal Owner",
+            "Opportunity Owner",
+            "Sales Rep",
+            "Rep",
+            "Account Executive",
+            "Salesperson",
+        ),
+        created_at=(
+            "Created",
+            "Created Date",
+            "Create Date",
+            "Created At",
+            "Creation Date",
+            "Open Date",
+            "Opened",
+            "Add Time",
+        ),
+        closed_at=(
+            "Close Date",
+            "Closed Date",
+            "Closed At",
+            "Closing Date",
+            "Won Time",
+            "Date Closed",
+        ),
         outcome=("Outcome", "Result", "Won/Lost", "Win/Loss", "Status", "Deal Status"),
         stage=("Stage", "Deal Stage", "Pipeline Stage"),
         amount=("Amount", "Value", "Deal Value", "Deal Size", "Deal Amount", "Revenue"),
@@ -289,8 +381,10 @@ def parse_column_flags(flags: tuple[str, ...] | list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for flag in flags:
         if "=" not in flag:
-            raise UsageError(f"--column {flag!r}: write it as ROLE=SOURCE_COLUMN, e.g. "
-                             "--column deal_id='Opportunity ID'")
+            raise UsageError(
+                f"--column {flag!r}: write it as ROLE=SOURCE_COLUMN, e.g. "
+                "--column deal_id='Opportunity ID'"
+            )
         role, source = flag.split("=", 1)
         out[role.strip()] = source.strip()
     return out
@@ -315,15 +409,28 @@ def load_mapping_file(path: str | Path) -> Mapping:
 
 
 def mapping_from_dict(data: dict[str, Any], *, origin: str = "mapping") -> Mapping:
-    known = {"preset", "columns", "won_values", "lost_values", "open_values", "missing_values",
-             "value_maps", "after_outcome", "ignore", "no_dates", "day_first", "month_first"}
+    known = {
+        "preset",
+        "columns",
+        "won_values",
+        "lost_values",
+        "open_values",
+        "missing_values",
+        "value_maps",
+        "after_outcome",
+        "ignore",
+        "no_dates",
+        "day_first",
+        "month_first",
+    }
     unknown = set(data) - known
     if unknown:
         raise UsageError(f"{origin}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
     base = PRESETS.get(str(data["preset"])) if data.get("preset") else None
     if data.get("preset") and base is None:
-        raise UsageError(f"{origin}: unknown preset {data['preset']!r}; "
-                         f"choose one of {sorted(PRESETS)}")
+        raise UsageError(
+            f"{origin}: unknown preset {data['preset']!r}; choose one of {sorted(PRESETS)}"
+        )
     m = base or Mapping()
     cols = dict(m.columns)
     given = data.get("columns") or {}

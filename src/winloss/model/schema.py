@@ -126,10 +126,22 @@ DEALS = Table(
         Field("account_name", "string", "Account (customer) name", analyse=False),
         Field("owner", "category", "Opportunity owner (rep)"),
         Field("created_at", "date", "When the opportunity was created", required=True),
-        Field("closed_at", "date", "When it was won or lost; for an open deal, its expected "
-              "close date (the CRM's Close Date)", known="after"),
-        Field("outcome", "category", "won, lost or open", required=True, vocabulary=OUTCOMES,
-              known="after", analyse=False),
+        Field(
+            "closed_at",
+            "date",
+            "When it was won or lost; for an open deal, its expected "
+            "close date (the CRM's Close Date)",
+            known="after",
+        ),
+        Field(
+            "outcome",
+            "category",
+            "won, lost or open",
+            required=True,
+            vocabulary=OUTCOMES,
+            known="after",
+            analyse=False,
+        ),
         Field("stage", "category", "Current or final pipeline stage", known="after"),
         Field("amount", "float", "Deal value", minimum=0),
         Field("currency", "category", "ISO currency code of amount"),
@@ -138,41 +150,76 @@ DEALS = Table(
         Field("industry", "category", "Customer industry"),
         Field("product", "category", "Main product of the deal"),
         Field("source", "category", "How the deal started", vocabulary=SOURCES, group=_S),
-        Field("introduced_by", "category", "Who introduced us (customer, partner, event, …)",
-              group=_S),
+        Field(
+            "introduced_by", "category", "Who introduced us (customer, partner, event, …)", group=_S
+        ),
         Field("champion_title", "category", "Title of our closest contact (champion)", group=_S),
         Field("champion_start_date", "date", "When the champion joined the customer", group=_S),
         Field("pain_category", "category", "Main pain", vocabulary=PAIN_CATEGORIES, group=_P),
-        Field("pain_consequence", "category", "Consequence of the pain",
-              vocabulary=PAIN_CONSEQUENCES, group=_P),
-        Field("impact_type", "category", "What the customer hoped to achieve",
-              vocabulary=IMPACT_TYPES, group=_I),
+        Field(
+            "pain_consequence",
+            "category",
+            "Consequence of the pain",
+            vocabulary=PAIN_CONSEQUENCES,
+            group=_P,
+        ),
+        Field(
+            "impact_type",
+            "category",
+            "What the customer hoped to achieve",
+            vocabulary=IMPACT_TYPES,
+            group=_I,
+        ),
         Field("impact_value", "float", "Size of the hoped-for impact", minimum=0, group=_I),
-        Field("strategic_importance", "category", "Strategic importance to the customer",
-              vocabulary=IMPORTANCE, group=_I),
-        Field("critical_event", "string", "The deadline the customer had to meet", group=_C,
-              analyse=False),
+        Field(
+            "strategic_importance",
+            "category",
+            "Strategic importance to the customer",
+            vocabulary=IMPORTANCE,
+            group=_I,
+        ),
+        Field(
+            "critical_event",
+            "string",
+            "The deadline the customer had to meet",
+            group=_C,
+            analyse=False,
+        ),
         Field("critical_event_date", "date", "Date of the critical event", group=_C),
-        Field("decision_criteria", "string", "Criteria the customer chose by", group=_D,
-              analyse=False),
-        Field("criteria_co_created", "bool", "Did we shape the decision criteria with them",
-              group=_D),
-        Field("stakeholders", "int", "Number of customer stakeholders involved", minimum=0,
-              group=_D),
+        Field(
+            "decision_criteria", "string", "Criteria the customer chose by", group=_D, analyse=False
+        ),
+        Field(
+            "criteria_co_created", "bool", "Did we shape the decision criteria with them", group=_D
+        ),
+        Field(
+            "stakeholders", "int", "Number of customer stakeholders involved", minimum=0, group=_D
+        ),
         Field("decision_maker_engaged", "bool", "Was the decision maker engaged", group=_D),
         Field("loss_reason", "category", "Closed-lost reason", known="after", group=_A),
         Field("win_reason", "category", "Closed-won reason", known="after", group=_A),
         Field("competitor", "category", "Main competitor in the deal", known="after", group=_A),
-        Field("captured_at", "date", "When the win/loss capture was made", known="after",
-              group=_A, analyse=False),
+        Field(
+            "captured_at",
+            "date",
+            "When the win/loss capture was made",
+            known="after",
+            group=_A,
+            analyse=False,
+        ),
         Field("notes", "string", "Free-text notes", known="after", group=_A, analyse=False),
     ),
 )
 
 #: Fields the store derives for deals (see ``winloss.store``): name, dtype, known, description.
 DERIVED_DEAL_FIELDS: tuple[Field, ...] = (
-    Field("quarter", "category", "Fiscal quarter of closed_at, e.g. 2026Q3 (fiscal start set by "
-          "fiscal_year_start_month)", known="after", analyse=False),
+    Field(
+        "quarter",
+        "category",
+        "Fiscal quarter of closed_at, e.g. 2026Q3 (fiscal start set by fiscal_year_start_month)",
+        known="after",
+        analyse=False,
+    ),
     Field("cycle_days", "int", "closed_at − created_at in days", known="after"),
     Field("days_to_critical_event", "int", "critical_event_date − created_at in days"),
     Field("champion_tenure_days", "int", "created_at − champion_start_date in days"),
@@ -192,17 +239,26 @@ STAKEHOLDERS = Table(
         Field("seniority", "category", "Seniority (e.g. c-level, vp, director, manager, staff)"),
         Field("start_date", "date", "When the person joined the customer"),
         Field("engaged_at", "date", "When we first engaged the person"),
-        Field("reached_via", "category",
-              "Route by which we reached the person: direct (top-down), champion, customer "
-              "introduction, partner introduction, consensus (several threads), other; blank "
-              "values are derived from introduced_by, engagement dates and activities"),
-        Field("introduced_by", "string",
-              "Who introduced the person: the contact_id of another stakeholder of the deal, or "
-              "customer / partner for an introduction from outside the buying committee",
-              analyse=False),
-        Field("left_at", "date",
-              "When the person left the customer or the buying committee (a champion leaving "
-              "mid-deal)"),
+        Field(
+            "reached_via",
+            "category",
+            "Route by which we reached the person: direct (top-down), champion, customer "
+            "introduction, partner introduction, consensus (several threads), other; blank "
+            "values are derived from introduced_by, engagement dates and activities",
+        ),
+        Field(
+            "introduced_by",
+            "string",
+            "Who introduced the person: the contact_id of another stakeholder of the deal, or "
+            "customer / partner for an introduction from outside the buying committee",
+            analyse=False,
+        ),
+        Field(
+            "left_at",
+            "date",
+            "When the person left the customer or the buying committee (a champion leaving "
+            "mid-deal)",
+        ),
     ),
 )
 
@@ -215,8 +271,12 @@ ACTIVITIES = Table(
         Field("activity_id", "string", "Activity id", required=True),
         Field("deal_id", "string", "Deal the activity belongs to", required=True),
         Field("contact_id", "string", "Contact involved"),
-        Field("type", "category", "email, call, discovery call, demo, proposal, trial, meeting…",
-              required=True),
+        Field(
+            "type",
+            "category",
+            "email, call, discovery call, demo, proposal, trial, meeting…",
+            required=True,
+        ),
         Field("occurred_at", "timestamp", "When it happened", required=True),
         Field("direction", "category", "inbound or outbound"),
         Field("outcome", "category", "Result of the activity (e.g. completed, no answer)"),
@@ -247,8 +307,13 @@ SUBSCRIPTIONS = Table(
         Field("period_start", "date", "Start of the period", required=True),
         Field("period_end", "date", "End of the period"),
         Field("mrr", "float", "Monthly recurring revenue in the period", required=True, minimum=0),
-        Field("event", "category", "new, expansion, contraction, churn or renewal", required=True,
-              vocabulary=SUBSCRIPTION_EVENTS),
+        Field(
+            "event",
+            "category",
+            "new, expansion, contraction, churn or renewal",
+            required=True,
+            vocabulary=SUBSCRIPTION_EVENTS,
+        ),
     ),
 )
 
@@ -260,8 +325,9 @@ USAGE_EVENTS = Table(
     fields=(
         Field("account_id", "string", "Account", required=True),
         Field("user_id", "string", "User", required=True),
-        Field("event", "category", "Event name (signup, activated, invited_user, …)",
-              required=True),
+        Field(
+            "event", "category", "Event name (signup, activated, invited_user, …)", required=True
+        ),
         Field("occurred_at", "timestamp", "When it happened", required=True),
     ),
 )
@@ -280,23 +346,38 @@ CAPTURES = Table(
         Field("champion_title", "category", "Champion's title", group=_S),
         Field("champion_start_date", "date", "When the champion joined the customer", group=_S),
         Field("pain_category", "category", "Main pain", vocabulary=PAIN_CATEGORIES, group=_P),
-        Field("pain_consequence", "category", "Consequence of the pain",
-              vocabulary=PAIN_CONSEQUENCES, group=_P),
+        Field(
+            "pain_consequence",
+            "category",
+            "Consequence of the pain",
+            vocabulary=PAIN_CONSEQUENCES,
+            group=_P,
+        ),
         Field("impact_type", "category", "Hoped-for impact", vocabulary=IMPACT_TYPES, group=_I),
         Field("impact_value", "float", "Size of the impact", minimum=0, group=_I),
-        Field("strategic_importance", "category", "Strategic importance", vocabulary=IMPORTANCE,
-              group=_I),
+        Field(
+            "strategic_importance",
+            "category",
+            "Strategic importance",
+            vocabulary=IMPORTANCE,
+            group=_I,
+        ),
         Field("critical_event", "string", "The deadline", group=_C),
         Field("critical_event_date", "date", "Date of the critical event", group=_C),
         Field("decision_criteria", "string", "Decision criteria", group=_D),
         Field("criteria_co_created", "bool", "Criteria shaped with us", group=_D),
         Field("stakeholders", "int", "Stakeholders involved", minimum=0, group=_D),
         Field("decision_maker_engaged", "bool", "Decision maker engaged", group=_D),
-        Field("primary_reason", "category", "Main reason for the outcome", known="after",
-              group=_A),
+        Field("primary_reason", "category", "Main reason for the outcome", known="after", group=_A),
         Field("notes", "string", "Free text", known="after", group=_A, analyse=False),
-        Field("captured_by", "string", "Who answered (web-app user or interviewer)",
-              known="after", group=_A, analyse=False),
+        Field(
+            "captured_by",
+            "string",
+            "Who answered (web-app user or interviewer)",
+            known="after",
+            group=_A,
+            analyse=False,
+        ),
     ),
 )
 
@@ -310,8 +391,13 @@ USERS = Table(
     fields=(
         Field("username", "string", "Login name", required=True),
         Field("password_hash", "string", "argon2id hash of the password", required=True),
-        Field("role", "category", "admin, manager or rep", required=True,
-              vocabulary=("admin", "manager", "rep")),
+        Field(
+            "role",
+            "category",
+            "admin, manager or rep",
+            required=True,
+            vocabulary=("admin", "manager", "rep"),
+        ),
         Field("owner_name", "string", "The CRM owner name of a rep's deals"),
         Field("created_at", "timestamp", "When the account was created or last changed"),
     ),
@@ -319,8 +405,7 @@ USERS = Table(
 
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (DEALS, STAKEHOLDERS, ACTIVITIES, STAGE_HISTORY, SUBSCRIPTIONS, USAGE_EVENTS,
-              CAPTURES)
+    for t in (DEALS, STAKEHOLDERS, ACTIVITIES, STAGE_HISTORY, SUBSCRIPTIONS, USAGE_EVENTS, CAPTURES)
 }
 CLI_TABLES: dict[str, Table] = {t.cli_name: t for t in TABLES.values()}
 
@@ -341,9 +426,7 @@ def table_for(name: str) -> Table:
         return TABLES[name]
     if name in CLI_TABLES:
         return CLI_TABLES[name]
-    raise UsageError(
-        f"unknown table {name!r}; choose one of: {', '.join(sorted(CLI_TABLES))}"
-    )
+    raise UsageError(f"unknown table {name!r}; choose one of: {', '.join(sorted(CLI_TABLES))}")
 
 
 def deal_field_known(name: str, custom_known: dict[str, str] | None = None) -> str:

@@ -55,6 +55,7 @@ class Cache(Protocol):
 
     def __call__(self, key: str, compute: Callable[[], T], /) -> T | None: ...
 
+
 #: Fields that describe the seller, not the deal: findings on them are coaching, not qualification.
 SELLER_FIELDS = frozenset({"owner"})
 
@@ -102,9 +103,16 @@ class Action:
     measured: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "kind": self.kind, "title": self.title, "detail": self.detail,
-                "priority": self.priority, "status": self.status, "evidence": self.evidence,
-                "measured": self.measured}
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "title": self.title,
+            "detail": self.detail,
+            "priority": self.priority,
+            "status": self.status,
+            "evidence": self.evidence,
+            "measured": self.measured,
+        }
 
 
 @dataclass(frozen=True)
@@ -120,15 +128,23 @@ class ActionPlan:
 
     @property
     def summary(self) -> pd.DataFrame:
-        return pd.DataFrame([{"kind": a.kind, "priority": a.priority, "status": a.status,
-                              "title": a.title} for a in self.actions])
+        return pd.DataFrame(
+            [
+                {"kind": a.kind, "priority": a.priority, "status": a.status, "title": a.title}
+                for a in self.actions
+            ]
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"period": self.period, "value_measure": VALUE_MEASURE,
-                "discovery_quarters": list(self.discovery_quarters),
-                "backtest_quarters": list(self.backtest_quarters),
-                "actions": [a.to_dict() for a in self.actions], "lists": self.lists,
-                "notes": list(self.notes)}
+        return {
+            "period": self.period,
+            "value_measure": VALUE_MEASURE,
+            "discovery_quarters": list(self.discovery_quarters),
+            "backtest_quarters": list(self.backtest_quarters),
+            "actions": [a.to_dict() for a in self.actions],
+            "lists": self.lists,
+            "notes": list(self.notes),
+        }
 
     def to_json(self) -> str:
         return dumps(self.to_dict())
@@ -136,8 +152,7 @@ class ActionPlan:
     def to_yaml(self) -> str:
         import yaml
 
-        return str(yaml.safe_dump(json.loads(self.to_json()), sort_keys=False,
-                                  allow_unicode=True))
+        return str(yaml.safe_dump(json.loads(self.to_json()), sort_keys=False, allow_unicode=True))
 
     def to_csv(self) -> str:
         """One row per action: key, kind, priority, status, title, detail, evidence (JSON)."""
@@ -145,8 +160,17 @@ class ActionPlan:
         writer = csv.writer(buf)
         writer.writerow(["key", "kind", "priority", "status", "title", "detail", "evidence"])
         for a in self.actions:
-            writer.writerow([a.key, a.kind, a.priority, a.status, a.title, a.detail,
-                             dumps(a.evidence, indent=None)])
+            writer.writerow(
+                [
+                    a.key,
+                    a.kind,
+                    a.priority,
+                    a.status,
+                    a.title,
+                    a.detail,
+                    dumps(a.evidence, indent=None),
+                ]
+            )
         return buf.getvalue()
 
 
@@ -155,8 +179,9 @@ def closed_quarters(store: DuckDBStore) -> list[str]:
     return summary_queries.closed_quarters(store)
 
 
-def split_quarters(quarters: list[str], review: str, window: int | None
-                   ) -> tuple[list[str], list[str]]:
+def split_quarters(
+    quarters: list[str], review: str, window: int | None
+) -> tuple[list[str], list[str]]:
     """Discovery window (ending at ``review``) and the earlier backtest quarters."""
     upto = [q for q in quarters if q <= review]
     if not upto:
@@ -173,8 +198,11 @@ def _rule_title(rule: QualificationRule) -> str:
     if rule.action == "require":
         return f"Require deals {words} to qualify"
     if rule.action == "coach":
-        target = (_deal_words(tuple(_negated(c) for c in rule.conditions))
-                  if rule.finding_direction == "loss" else words)
+        target = (
+            _deal_words(tuple(_negated(c) for c in rule.conditions))
+            if rule.finding_direction == "loss"
+            else words
+        )
         return f"Before the proposal, require deals {target}; coach reps to get there"
     return f"Prioritise deals {words}"
 
@@ -184,9 +212,13 @@ def _deal_words(conditions: tuple[dict[str, Any], ...]) -> str:
     from winloss.analyze.concentrations.conditions import Condition
 
     return " and ".join(
-        Condition(c["field"], c["op"], tuple(c["value"]) if isinstance(c.get("value"), list)
-                  else c.get("value")).phrase(integer=isinstance(c.get("value"), int))
-        for c in conditions)
+        Condition(
+            c["field"],
+            c["op"],
+            tuple(c["value"]) if isinstance(c.get("value"), list) else c.get("value"),
+        ).phrase(integer=isinstance(c.get("value"), int))
+        for c in conditions
+    )
 
 
 def _negated(c: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +234,7 @@ _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 
 def _unblocks_words(items: tuple[str, ...]) -> str:
-    """"a on x (X), a on y (X)" → "a on x and y": one analysis list, said once."""
+    """ "a on x (X), a on y (X)" → "a on x and y": one analysis list, said once."""
     from winloss.analyze.concentrations.conditions import plain_label
 
     grouped: dict[str, list[str]] = {}
@@ -232,34 +264,57 @@ def capture_actions(audit: AuditResult | None, *, max_actions: int = 8) -> list[
     out = []
     for i in issues[:max_actions]:
         unblocks = f" Unblocks: {_unblocks_words(i.unblocks)}." if i.unblocks else ""
-        out.append(Action(
-            key=f"capture:{i.key}", kind="capture", title=i.action,
-            detail=f"{i.title}.{unblocks}", priority=i.rank,
-            evidence={"issue": i.to_dict(), "share": i.share, "action": "capture"}))
+        out.append(
+            Action(
+                key=f"capture:{i.key}",
+                kind="capture",
+                title=i.action,
+                detail=f"{i.title}.{unblocks}",
+                priority=i.rank,
+                evidence={"issue": i.to_dict(), "share": i.share, "action": "capture"},
+            )
+        )
     return out
 
 
-def window_analysis(store: DuckDBStore, review: Quarter,
-                    discovery: list[str]) -> ConcentrationResult:
+def window_analysis(
+    store: DuckDBStore, review: Quarter, discovery: list[str]
+) -> ConcentrationResult:
     """Concentrations on the closed deals of the discovery window."""
     start = store.quarter(discovery[0]).start
-    return ConcentrationAnalysis(deal_filter=DealFilter(since=start, until=review.end),
-                                 record=False).run(store)
+    return ConcentrationAnalysis(
+        deal_filter=DealFilter(since=start, until=review.end), record=False
+    ).run(store)
 
 
 def _finding_evidence(f: Finding) -> dict[str, Any]:
-    return {"id": f.id, "conditions": [c.to_dict() for c in f.conditions],
-            "direction": f.direction, "n": f.n, "wins": f.wins, "win_rate": f.win_rate,
-            "ci_low": f.ci_low, "ci_high": f.ci_high, "q_value": f.q_value,
-            "quarters_held": f.quarters_held, "quarters_seen": f.quarters_seen,
-            "statement": f.statement}
+    return {
+        "id": f.id,
+        "conditions": [c.to_dict() for c in f.conditions],
+        "direction": f.direction,
+        "n": f.n,
+        "wins": f.wins,
+        "win_rate": f.win_rate,
+        "ci_low": f.ci_low,
+        "ci_high": f.ci_high,
+        "q_value": f.q_value,
+        "quarters_held": f.quarters_held,
+        "quarters_seen": f.quarters_seen,
+        "statement": f.statement,
+    }
 
 
-def qualification_actions(store: DuckDBStore, settings: PlanSettings, review: Quarter | None,
-                          discovery: list[str], backtest: list[str], notes: list[str],
-                          analysis: ConcentrationResult | None = None, *,
-                          source: DealSource | None = None
-                          ) -> tuple[list[Action], ConcentrationResult, list[dict[str, Any]]]:
+def qualification_actions(
+    store: DuckDBStore,
+    settings: PlanSettings,
+    review: Quarter | None,
+    discovery: list[str],
+    backtest: list[str],
+    notes: list[str],
+    analysis: ConcentrationResult | None = None,
+    *,
+    source: DealSource | None = None,
+) -> tuple[list[Action], ConcentrationResult, list[dict[str, Any]]]:
     """Rules from significant, pre-outcome findings of the discovery window, backtested."""
     reads: DealSource = source if source is not None else store
     closed = reads.closed_deals()
@@ -268,8 +323,9 @@ def qualification_actions(store: DuckDBStore, settings: PlanSettings, review: Qu
         result = analysis if analysis is not None else window_analysis(store, review, discovery)
         window_deals = closed[closed["quarter"].isin(discovery)]
     else:  # no close dates: every closed deal, and the rules are judged in sample
-        result = (analysis if analysis is not None
-                  else ConcentrationAnalysis(record=False).run(store))
+        result = (
+            analysis if analysis is not None else ConcentrationAnalysis(record=False).run(store)
+        )
         window_deals = closed
     custom_fields = {f.name for f in reads.field_catalog() if f.origin == "custom"}
     actions: list[Action] = []
@@ -288,10 +344,13 @@ def qualification_actions(store: DuckDBStore, settings: PlanSettings, review: Qu
             rows = backtest_rule(rule, window_deals.assign(quarter="in sample"), ["in sample"])
         totals = {**backtest_totals(rows), "in_sample": not backtest}
         later = sorted(fields - set(CREATION_TIME_FIELDS) - custom_fields)
-        when = ("at creation" if not later else
-                f"during the deal ({', '.join(later)} recorded as at the close; earlier in the "
-                "cycle the value may still change, so apply the rule at the stage where it is "
-                "known)")
+        when = (
+            "at creation"
+            if not later
+            else f"during the deal ({', '.join(later)} recorded as at the close; earlier in the "
+            "cycle the value may still change, so apply the rule at the stage where it is "
+            "known)"
+        )
         evidence = {
             "finding": _finding_evidence(finding),
             "action": rule.action,
@@ -301,43 +360,64 @@ def qualification_actions(store: DuckDBStore, settings: PlanSettings, review: Qu
         }
         if totals.get("quarters"):
             t = totals
-            where = ("In sample (no earlier quarter to backtest on)" if t["in_sample"] else
-                     f"Backtest on {t['quarters']} earlier quarter(s)")
+            where = (
+                "In sample (no earlier quarter to backtest on)"
+                if t["in_sample"]
+                else f"Backtest on {t['quarters']} earlier quarter(s)"
+            )
             if rule.action in ("prioritise", "coach"):
-                detail = (f"{finding.statement} {where}: deals where it held won "
-                          f"{_pct(t['win_rate_matching'])} "
-                          f"against {_pct(t['win_rate_rest'])} for the rest "
-                          f"({t['matching_deals']:,} deals). Drops no deal.")
+                detail = (
+                    f"{finding.statement} {where}: deals where it held won "
+                    f"{_pct(t['win_rate_matching'])} "
+                    f"against {_pct(t['win_rate_rest'])} for the rest "
+                    f"({t['matching_deals']:,} deals). Drops no deal."
+                )
             else:
-                detail = (f"{finding.statement} {where}:"
-                          f" it would have dropped {t['excluded_deals']:,} deals — "
-                          f"{t['avoided_losses']:,} losses avoided ({_effort(t)}, worth "
-                          f"{_value(t['saving'], t)}) against "
-                          f"{t['excluded_wins']:,} wins lost ({t['excluded_won_revenue']:,.0f} won "
-                          f"revenue); win rate {_pct(t['win_rate_before'])} → "
-                          f"{_pct(t['win_rate_after'])}.")
+                detail = (
+                    f"{finding.statement} {where}:"
+                    f" it would have dropped {t['excluded_deals']:,} deals — "
+                    f"{t['avoided_losses']:,} losses avoided ({_effort(t)}, worth "
+                    f"{_value(t['saving'], t)}) against "
+                    f"{t['excluded_wins']:,} wins lost ({t['excluded_won_revenue']:,.0f} won "
+                    f"revenue); win rate {_pct(t['win_rate_before'])} → "
+                    f"{_pct(t['win_rate_after'])}."
+                )
         else:
             detail = f"{finding.statement} No earlier quarter to backtest on."
         if later:
             detail += f" Known {when}."
-        action = Action(key=f"qualification:{rule.key}", kind="qualification",
-                        title=_rule_title(rule), detail=detail, priority=0,
-                        evidence=evidence)
+        action = Action(
+            key=f"qualification:{rule.key}",
+            kind="qualification",
+            title=_rule_title(rule),
+            detail=detail,
+            priority=0,
+            evidence=evidence,
+        )
         drops = rule.action in ("deprioritise", "require")
         if drops and totals.get("quarters") and not totals["pays_off"]:
-            rejected.append({
-                "rule": action.title, "finding": finding.id,
-                "losses_avoided": totals["avoided_losses"], "days_saved": totals["days_saved"],
-                "saving": totals["saving"], "wins_lost": totals["excluded_wins"],
-                "won_revenue_lost": totals["excluded_won_revenue"], "cost": totals["cost"],
-                "value_unit": totals["value_unit"],
-                "reason": "gives up more than it saves in the backtest"})
+            rejected.append(
+                {
+                    "rule": action.title,
+                    "finding": finding.id,
+                    "losses_avoided": totals["avoided_losses"],
+                    "days_saved": totals["days_saved"],
+                    "saving": totals["saving"],
+                    "wins_lost": totals["excluded_wins"],
+                    "won_revenue_lost": totals["excluded_won_revenue"],
+                    "cost": totals["cost"],
+                    "value_unit": totals["value_unit"],
+                    "reason": "gives up more than it saves in the backtest",
+                }
+            )
             continue
         actions.append(action)
     actions = _rank_rules(actions)[: settings.max_rules]
     if rejected:
-        notes.append(f"{len(rejected)} rule(s) not proposed: they would give up more than they "
-                     "save (lists.rules_not_proposed)")
+        notes.append(
+            f"{len(rejected)} rule(s) not proposed: they would give up more than they "
+            "save (lists.rules_not_proposed)"
+        )
     return actions, result, rejected
 
 
@@ -359,6 +439,7 @@ def _rank_rules(actions: list[Action]) -> list[Action]:
     """Order rules that drop deals by their net value in the backtest (selling time saved minus
     won revenue given up, see :data:`winloss.plan.rules.VALUE_MEASURE`), then by evidence
     (q-value); coaching and prioritisation, which drop nothing, after them."""
+
     def score(a: Action) -> tuple[int, float, float]:
         t = a.evidence["backtest"]["totals"]
         if a.evidence["action"] in ("prioritise", "coach") or not t.get("quarters"):
@@ -366,12 +447,17 @@ def _rank_rules(actions: list[Action]) -> list[Action]:
         return (0, -float(t["net_value"]), float(a.evidence["finding"]["q_value"]))
 
     ranked = sorted(actions, key=score)
-    return [Action(a.key, a.kind, a.title, a.detail, i + 1, a.evidence) for i, a in
-            enumerate(ranked)]
+    return [
+        Action(a.key, a.kind, a.title, a.detail, i + 1, a.evidence) for i, a in enumerate(ranked)
+    ]
 
 
-def remeasure(source: DealSource, review: Quarter, previous: pd.DataFrame,
-              quarter_audit: AuditResult | None = None) -> list[dict[str, Any]]:
+def remeasure(
+    source: DealSource,
+    review: Quarter,
+    previous: pd.DataFrame,
+    quarter_audit: AuditResult | None = None,
+) -> list[dict[str, Any]]:
     """Re-measure earlier actions on the review quarter: qualification rules on its closed deals
     (does the effect hold, did the team adopt the rule?), capture fixes on its audit (is the
     share of affected deals falling?)."""
@@ -387,10 +473,20 @@ def remeasure(source: DealSource, review: Quarter, previous: pd.DataFrame,
             issue = now_issues.get(key)
             share_now = issue.share if issue is not None else 0.0
             improving = then_share is not None and share_now < 0.8 * then_share
-            out.append({"key": row.action_key, "proposed_in": row.period, "title": row.title,
-                        "share_then": then_share, "share_now": share_now,
-                        "status": "fixed" if issue is None else
-                        "improving" if improving else "not improving"})
+            out.append(
+                {
+                    "key": row.action_key,
+                    "proposed_in": row.period,
+                    "title": row.title,
+                    "share_then": then_share,
+                    "share_now": share_now,
+                    "status": "fixed"
+                    if issue is None
+                    else "improving"
+                    if improving
+                    else "not improving",
+                }
+            )
             continue
         if row.kind != "qualification":
             continue
@@ -408,24 +504,42 @@ def remeasure(source: DealSource, review: Quarter, previous: pd.DataFrame,
         held = None
         if inside is not None and outside is not None:
             held = inside < outside if payload.get("action") == "deprioritise" else inside > outside
-        adopted = share_now <= 0.75 * share_then if payload.get("action") == "deprioritise" \
-            else share_now >= 1.25 * share_then if share_then > 0 else None
+        adopted = (
+            share_now <= 0.75 * share_then
+            if payload.get("action") == "deprioritise"
+            else share_now >= 1.25 * share_then
+            if share_then > 0
+            else None
+        )
         status = ("effect held" if held else "effect faded") if held is not None else "no data"
         if adopted:
             status += ", adopted"
-        out.append({"key": row.action_key, "proposed_in": row.period, "title": row.title,
-                    "share_matching_then": share_then, "share_matching_now": share_now,
-                    "win_rate_matching_now": inside, "win_rate_rest_now": outside,
-                    "status": status})
+        out.append(
+            {
+                "key": row.action_key,
+                "proposed_in": row.period,
+                "title": row.title,
+                "share_matching_then": share_then,
+                "share_matching_now": share_now,
+                "win_rate_matching_now": inside,
+                "win_rate_rest_now": outside,
+                "status": status,
+            }
+        )
     return out
 
 
-def build_plan(store: DuckDBStore, settings: PlanSettings | None = None, *,
-               extra_actions: list[Action] | None = None,
-               lists: dict[str, list[dict[str, Any]]] | None = None,
-               analysis: ConcentrationResult | None = None,
-               cache: Cache | None = None, source: DealSource | None = None,
-               now: dt.datetime | None = None) -> ActionPlan:
+def build_plan(
+    store: DuckDBStore,
+    settings: PlanSettings | None = None,
+    *,
+    extra_actions: list[Action] | None = None,
+    lists: dict[str, list[dict[str, Any]]] | None = None,
+    analysis: ConcentrationResult | None = None,
+    cache: Cache | None = None,
+    source: DealSource | None = None,
+    now: dt.datetime | None = None,
+) -> ActionPlan:
     """Build the action plan for a quarter (qualification rules and the register).
 
     ``source`` serves the deal reads (default the store; the report passes its
@@ -437,24 +551,37 @@ def build_plan(store: DuckDBStore, settings: PlanSettings | None = None, *,
     quarters = closed_quarters(store)
     notes: list[str] = []
     if not quarters:
-        return _undated_plan(store, settings, extra_actions=extra_actions, lists=lists,
-                             analysis=analysis, cache=cache, source=reads)
+        return _undated_plan(
+            store,
+            settings,
+            extra_actions=extra_actions,
+            lists=lists,
+            analysis=analysis,
+            cache=cache,
+            source=reads,
+        )
     review = store.quarter(settings.quarter) if settings.quarter else store.quarter(quarters[-1])
     discovery, backtest = split_quarters(quarters, str(review), settings.window)
     if not backtest:
-        notes.append("no quarter before the discovery window: rules are judged in sample, on "
-                     "the discovery quarters")
+        notes.append(
+            "no quarter before the discovery window: rules are judged in sample, on "
+            "the discovery quarters"
+        )
     # the report shares one audit between its plan and data-quality sections; the plan of the
     # latest quarter audits every deal, as `winloss audit` does (open deals and deals without
     # dates included), an earlier quarter's plan the deals dated up to its end
-    audit = (cache("audit", lambda: plan_audit(store, review)) if cache is not None
-             else plan_audit(store, review))
+    audit = (
+        cache("audit", lambda: plan_audit(store, review))
+        if cache is not None
+        else plan_audit(store, review)
+    )
     notes.append(audit_scope_note(store, review))
     quarter_audit = DataAudit(deal_filter=DealFilter(quarter=str(review))).run(store)
     rejected: list[dict[str, Any]] = []
     try:
-        actions, _, rejected = qualification_actions(store, settings, review, discovery, backtest,
-                                                     notes, analysis, source=reads)
+        actions, _, rejected = qualification_actions(
+            store, settings, review, discovery, backtest, notes, analysis, source=reads
+        )
     except WinlossError as exc:  # e.g. no lost deals: the capture fixes still stand
         actions = []
         notes.append(f"no qualification rules: {exc}")
@@ -475,10 +602,17 @@ def build_plan(store: DuckDBStore, settings: PlanSettings | None = None, *,
     for a in actions:
         status = "kept" if a.key in prior_keys else "proposed"
         measured = next((m for m in remeasured if m["key"] == a.key), {})
-        final.append(Action(a.key, a.kind, a.title, a.detail, a.priority, a.evidence, status,
-                            measured))
-    plan = ActionPlan(str(review), tuple(discovery), tuple(backtest), tuple(final),
-                      {**lists, "remeasured": remeasured}, tuple(notes))
+        final.append(
+            Action(a.key, a.kind, a.title, a.detail, a.priority, a.evidence, status, measured)
+        )
+    plan = ActionPlan(
+        str(review),
+        tuple(discovery),
+        tuple(backtest),
+        tuple(final),
+        {**lists, "remeasured": remeasured},
+        tuple(notes),
+    )
     if settings.record:
         record_plan(store, plan, now=now)
     return plan
@@ -499,32 +633,47 @@ def plan_audit(store: DuckDBStore, review: Quarter | None) -> AuditResult:
 def audit_scope_note(store: DuckDBStore, review: Quarter | None) -> str:
     """Which deals the capture actions count."""
     if review is None or _is_latest(store, review):
-        return ("capture actions count every deal in the store, open ones and ones without "
-                "dates included (as `winloss audit`)")
-    return (f"capture actions count the deals closed (or, when open, created) up to "
-            f"{review.end}; deals without any date are not counted")
+        return (
+            "capture actions count every deal in the store, open ones and ones without "
+            "dates included (as `winloss audit`)"
+        )
+    return (
+        f"capture actions count the deals closed (or, when open, created) up to "
+        f"{review.end}; deals without any date are not counted"
+    )
 
 
-def _undated_plan(store: DuckDBStore, settings: PlanSettings, *,
-                  extra_actions: list[Action] | None,
-                  lists: dict[str, list[dict[str, Any]]] | None,
-                  analysis: ConcentrationResult | None,
-                  cache: Cache | None, source: DealSource) -> ActionPlan:
+def _undated_plan(
+    store: DuckDBStore,
+    settings: PlanSettings,
+    *,
+    extra_actions: list[Action] | None,
+    lists: dict[str, list[dict[str, Any]]] | None,
+    analysis: ConcentrationResult | None,
+    cache: Cache | None,
+    source: DealSource,
+) -> ActionPlan:
     """The plan of a store without close dates: capture fixes, rules judged in sample, the
     adjustments; no backtest, no quarterly register (both need quarters)."""
     closed = source.closed_deals()
     if closed.empty:
         raise InsufficientDataError("no closed deals: the plan needs won and lost deals")
-    notes = ["the deals have no close dates: rules are judged in sample on every closed deal "
-             "(a backtest needs earlier quarters), and the plan is not recorded in the quarterly "
-             "register (it is kept per quarter)"]
-    audit = (cache("audit", lambda: plan_audit(store, None)) if cache is not None
-             else plan_audit(store, None))
+    notes = [
+        "the deals have no close dates: rules are judged in sample on every closed deal "
+        "(a backtest needs earlier quarters), and the plan is not recorded in the quarterly "
+        "register (it is kept per quarter)"
+    ]
+    audit = (
+        cache("audit", lambda: plan_audit(store, None))
+        if cache is not None
+        else plan_audit(store, None)
+    )
     notes.append(audit_scope_note(store, None))
     rejected: list[dict[str, Any]] = []
     try:
-        actions, _, rejected = qualification_actions(store, settings, None, [], [], notes,
-                                                     analysis, source=source)
+        actions, _, rejected = qualification_actions(
+            store, settings, None, [], [], notes, analysis, source=source
+        )
     except WinlossError as exc:
         actions = []
         notes.append(f"no qualification rules: {exc}")
@@ -538,17 +687,31 @@ def _undated_plan(store: DuckDBStore, settings: PlanSettings, *,
         actions += more
         all_lists.update(more_lists)
         notes += more_notes
-    return ActionPlan("all", (), (), tuple(actions), {**all_lists, "remeasured": []},
-                      tuple(notes))
+    return ActionPlan("all", (), (), tuple(actions), {**all_lists, "remeasured": []}, tuple(notes))
 
 
 def record_plan(store: DuckDBStore, plan: ActionPlan, *, now: dt.datetime | None = None) -> None:
     """Write the plan's actions to the register (idempotent per period and key), recorded at
     ``now`` (default: the current local time)."""
     now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
-    rows = [[plan.period, a.key, a.kind, a.title, a.status,
-             dumps({"conditions": a.evidence.get("conditions", []),
+    rows = [
+        [
+            plan.period,
+            a.key,
+            a.kind,
+            a.title,
+            a.status,
+            dumps(
+                {
+                    "conditions": a.evidence.get("conditions", []),
                     "action": a.evidence.get("action"),
-                    "share": a.evidence.get("share")}, indent=None),
-             dumps(a.measured, indent=None), now] for a in plan.actions]
+                    "share": a.evidence.get("share"),
+                },
+                indent=None,
+            ),
+            dumps(a.measured, indent=None),
+            now,
+        ]
+        for a in plan.actions
+    ]
     register_queries.replace_actions(store, plan.period, rows)

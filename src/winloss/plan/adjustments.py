@@ -64,13 +64,21 @@ def overall_calibration(predictions: pd.DataFrame) -> dict[str, Any]:
         z = logit(np.clip(p, 1e-6, 1 - 1e-6))
         shift = float(brentq(lambda d: float(expit(z + d).sum()) - wins, -20, 20))
     observed = wins / n if n else float("nan")
-    return {"deals": n, "wins": wins, "mean_predicted": mean_p, "observed": observed,
-            "p_value": p_value, "corrected": shift != 0.0, "shift": shift,
-            "correction": observed / mean_p if shift != 0.0 else 1.0}
+    return {
+        "deals": n,
+        "wins": wins,
+        "mean_predicted": mean_p,
+        "observed": observed,
+        "p_value": p_value,
+        "corrected": shift != 0.0,
+        "shift": shift,
+        "correction": observed / mean_p if shift != 0.0 else 1.0,
+    }
 
 
-def segment_calibration(predictions: pd.DataFrame, by: str = "segment", *,
-                        shift: float = 0.0) -> pd.DataFrame:
+def segment_calibration(
+    predictions: pd.DataFrame, by: str = "segment", *, shift: float = 0.0
+) -> pd.DataFrame:
     """Mean predicted vs observed win rate per group of out-of-sample predictions.
 
     ``shift`` (logit scale, from :func:`overall_calibration`) is applied to every probability
@@ -91,9 +99,17 @@ def segment_calibration(predictions: pd.DataFrame, by: str = "segment", *,
         z = logit(np.clip(predictions["probability"].to_numpy(dtype=float), 1e-6, 1 - 1e-6))
         predictions = predictions.assign(probability=expit(z + shift))
     p = predictions.assign(variance=predictions["probability"] * (1 - predictions["probability"]))
-    g = p.groupby(by).agg(
-        deals=("won", "size"), wins=("won", "sum"), mean_predicted=("probability", "mean"),
-        expected_wins=("probability", "sum"), variance=("variance", "sum")).reset_index()
+    g = (
+        p.groupby(by)
+        .agg(
+            deals=("won", "size"),
+            wins=("won", "sum"),
+            mean_predicted=("probability", "mean"),
+            expected_wins=("probability", "sum"),
+            variance=("variance", "sum"),
+        )
+        .reset_index()
+    )
     lo, hi = wilson_interval(g["wins"].to_numpy(float), g["deals"].to_numpy(float))
     g["observed"] = g["wins"] / g["deals"]
     g["ci_low"], g["ci_high"] = lo, hi
@@ -105,63 +121,96 @@ def segment_calibration(predictions: pd.DataFrame, by: str = "segment", *,
     return g.drop(columns=["variance"]).rename(columns={by: "group"}).assign(dimension=by)
 
 
-def forecast_actions(evaluation: EvaluationResult | None
-                     ) -> tuple[list[Action], list[dict[str, Any]]]:
+def forecast_actions(
+    evaluation: EvaluationResult | None,
+) -> tuple[list[Action], list[dict[str, Any]]]:
     """One overall confidence correction, then per segment/owner only where beyond chance."""
     from winloss.plan.action_plan import Action
 
     if evaluation is None or evaluation.predictions.empty:
         return [], []
     overall = overall_calibration(evaluation.predictions)
-    tables = [segment_calibration(evaluation.predictions, by, shift=overall["shift"])
-              for by in ("segment", "owner")]
-    table = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(
-        len(t) for t in tables) else pd.DataFrame()
+    tables = [
+        segment_calibration(evaluation.predictions, by, shift=overall["shift"])
+        for by in ("segment", "owner")
+    ]
+    table = (
+        pd.concat([t for t in tables if len(t)], ignore_index=True)
+        if any(len(t) for t in tables)
+        else pd.DataFrame()
+    )
     actions: list[Action] = []
     if overall["corrected"]:
         direction = "over" if overall["mean_predicted"] > overall["observed"] else "under"
-        actions.append(Action(
-            key="forecast:overall", kind="forecast",
-            title=f"Scale all win probabilities by {overall['correction']:.2f}",
-            detail=(f"Out of sample the model {direction}estimates wins overall: it predicted "
+        actions.append(
+            Action(
+                key="forecast:overall",
+                kind="forecast",
+                title=f"Scale all win probabilities by {overall['correction']:.2f}",
+                detail=(
+                    f"Out of sample the model {direction}estimates wins overall: it predicted "
                     f"{overall['mean_predicted']:.0%} on average, {overall['deals']:,} deals won "
                     f"{overall['observed']:.0%} (p = {overall['p_value']:.2g}). One correction "
                     "for everyone; groups are corrected only where they differ from the "
-                    "corrected whole."),
-            priority=1, evidence={"action": "forecast", "overall": overall}))
+                    "corrected whole."
+                ),
+                priority=1,
+                evidence={"action": "forecast", "overall": overall},
+            )
+        )
     if not table.empty:
         # multiplicity over every group of both dimensions together
         table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy(float))
-        table["miscalibrated"] = (table["q_value"] <= 0.05) & (
-            table["deals"] >= MIN_SEGMENT_DEALS)
-        table["correction"] = np.where(table["miscalibrated"],
-                                       table["observed"] / table["mean_predicted"], 1.0)
+        table["miscalibrated"] = (table["q_value"] <= 0.05) & (table["deals"] >= MIN_SEGMENT_DEALS)
+        table["correction"] = np.where(
+            table["miscalibrated"], table["observed"] / table["mean_predicted"], 1.0
+        )
         off = table[table["miscalibrated"]].sort_values("deals", ascending=False)
         for r in off.itertuples(index=False):
             direction = "over" if r.mean_predicted > r.observed else "under"
             after = " after the overall correction" if overall["corrected"] else ""
-            actions.append(Action(
-                key=f"forecast:{r.dimension}={r.group}", kind="forecast",
-                title=f"Scale win probabilities for {r.dimension} {r.group} by "
-                      f"{r.correction:.2f}",
-                detail=(f"Out of sample the model {direction}estimates {r.dimension} {r.group}"
+            actions.append(
+                Action(
+                    key=f"forecast:{r.dimension}={r.group}",
+                    kind="forecast",
+                    title=f"Scale win probabilities for {r.dimension} {r.group} by "
+                    f"{r.correction:.2f}",
+                    detail=(
+                        f"Out of sample the model {direction}estimates {r.dimension} {r.group}"
                         f"{after}: it predicted {r.mean_predicted:.0%} on average, deals won "
                         f"{r.observed:.0%} (95 % CI {r.ci_low:.0%}–{r.ci_high:.0%}, "
                         f"{r.deals:,} deals; q = {r.q_value:.2g} over every segment and owner "
-                        "compared)."),
-                priority=len(actions) + 1,
-                evidence={"action": "forecast", "calibration": {
-                    k: (v.item() if hasattr(v, "item") else v) for k, v in r._asdict().items()}}))
+                        "compared)."
+                    ),
+                    priority=len(actions) + 1,
+                    evidence={
+                        "action": "forecast",
+                        "calibration": {
+                            k: (v.item() if hasattr(v, "item") else v)
+                            for k, v in r._asdict().items()
+                        },
+                    },
+                )
+            )
     if not actions:
-        actions.append(Action(
-            key="forecast:calibration", kind="forecast",
-            title="Keep forecast confidence as it is",
-            detail=("Out of sample, neither all deals together nor any segment or owner won "
+        actions.append(
+            Action(
+                key="forecast:calibration",
+                kind="forecast",
+                title="Keep forecast confidence as it is",
+                detail=(
+                    "Out of sample, neither all deals together nor any segment or owner won "
                     "differently from the model's predictions beyond chance "
-                    "(Benjamini–Hochberg over the groups, q > 0.05): no correction needed."),
-            priority=1, evidence={"action": "forecast", "overall": overall}))
-    rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-            for r in table.to_dict(orient="records")]
+                    "(Benjamini–Hochberg over the groups, q > 0.05): no correction needed."
+                ),
+                priority=1,
+                evidence={"action": "forecast", "overall": overall},
+            )
+        )
+    rows = [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+        for r in table.to_dict(orient="records")
+    ]
     return actions, rows
 
 
@@ -172,25 +221,36 @@ def scoring_actions(leads: ScoreResult | None) -> list[Action]:
     if leads is None:
         return []
     importances = leads.importances
-    top = ([i for i in records(importances) if (i.get("share") or 0) > 0][:5]
-           if "share" in importances.columns else [])
+    top = (
+        [i for i in records(importances) if (i.get("share") or 0) > 0][:5]
+        if "share" in importances.columns
+        else []
+    )
     if not top:
         return []
     words = ", ".join(f"{i['label']} ({i['share']:.0%})" for i in top)
     model = leads.model
-    return [Action(
-        key="scoring:lead-weights", kind="scoring",
-        title="Score new leads on what is known at creation: " + ", ".join(
-            i["label"] for i in top[:3]),
-        detail=(f"The lead model ({plain_model_name(str(model.get('model', 'model')))}, "
+    return [
+        Action(
+            key="scoring:lead-weights",
+            kind="scoring",
+            title="Score new leads on what is known at creation: "
+            + ", ".join(i["label"] for i in top[:3]),
+            detail=(
+                f"The lead model ({plain_model_name(str(model.get('model', 'model')))}, "
                 f"chosen by validation) weighs "
                 f"{words}. Load the scores into the CRM with `winloss leads --format csv` "
-                "(keyed by the CRM id)."),
-        priority=1, evidence={"action": "scoring", "importances": top})]
+                "(keyed by the CRM id)."
+            ),
+            priority=1,
+            evidence={"action": "scoring", "importances": top},
+        )
+    ]
 
 
-def targeting_actions(accounts: TargetingResult | None, *, top: int = 25
-                      ) -> tuple[list[Action], dict[str, list[dict[str, Any]]]]:
+def targeting_actions(
+    accounts: TargetingResult | None, *, top: int = 25
+) -> tuple[list[Action], dict[str, list[dict[str, Any]]]]:
     """Target accounts (best ideal-customer fit without a win yet) and expansion candidates."""
     from winloss.plan.action_plan import Action
 
@@ -198,42 +258,93 @@ def targeting_actions(accounts: TargetingResult | None, *, top: int = 25
         return [], {}
     frame: pd.DataFrame = accounts.summary
     prospects = frame[frame["won"] == 0].sort_values("icp_fit", ascending=False).head(top)
-    customers = frame[frame["won"] > 0].sort_values("expansion_potential",
-                                                    ascending=False).head(top)
-    cols_p = [c for c in ("account_id", "account_name", "tier", "icp_fit", "icp_low",
-                          "icp_high", "fit_reasons", "open_pipeline") if c in frame.columns]
-    cols_c = [c for c in ("account_id", "account_name", "mrr", "expansion_potential",
-                          "next_products", "icp_fit") if c in frame.columns]
-    lists = {"target_accounts": _records(prospects[cols_p]),
-             "expansion": _records(customers[cols_c])}
+    customers = (
+        frame[frame["won"] > 0].sort_values("expansion_potential", ascending=False).head(top)
+    )
+    cols_p = [
+        c
+        for c in (
+            "account_id",
+            "account_name",
+            "tier",
+            "icp_fit",
+            "icp_low",
+            "icp_high",
+            "fit_reasons",
+            "open_pipeline",
+        )
+        if c in frame.columns
+    ]
+    cols_c = [
+        c
+        for c in (
+            "account_id",
+            "account_name",
+            "mrr",
+            "expansion_potential",
+            "next_products",
+            "icp_fit",
+        )
+        if c in frame.columns
+    ]
+    lists = {
+        "target_accounts": _records(prospects[cols_p]),
+        "expansion": _records(customers[cols_c]),
+    }
     actions = []
     if len(prospects):
-        actions.append(Action(
-            key="targeting:icp", kind="targeting",
-            title=f"Target the {len(prospects)} best-fitting accounts without a win yet",
-            detail=("Ranked by fit to won deals (ideal-customer profile) with its interval; the "
+        actions.append(
+            Action(
+                key="targeting:icp",
+                kind="targeting",
+                title=f"Target the {len(prospects)} best-fitting accounts without a win yet",
+                detail=(
+                    "Ranked by fit to won deals (ideal-customer profile) with its interval; the "
                     "list is under lists.target_accounts (`winloss accounts --format csv` for "
-                    "all)."), priority=1, evidence={"action": "targeting"}))
+                    "all)."
+                ),
+                priority=1,
+                evidence={"action": "targeting"},
+            )
+        )
     if len(customers):
-        actions.append(Action(
-            key="targeting:expansion", kind="targeting",
-            title=f"Expand the {len(customers)} customers with the most potential",
-            detail=("Ranked by expansion potential (products not yet bought, recurring revenue "
-                    "trend); the list is under lists.expansion."), priority=2,
-            evidence={"action": "targeting"}))
+        actions.append(
+            Action(
+                key="targeting:expansion",
+                kind="targeting",
+                title=f"Expand the {len(customers)} customers with the most potential",
+                detail=(
+                    "Ranked by expansion potential (products not yet bought, recurring revenue "
+                    "trend); the list is under lists.expansion."
+                ),
+                priority=2,
+                evidence={"action": "targeting"},
+            )
+        )
     return actions, lists
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for r in frame.to_dict(orient="records"):
-        out.append({k: (None if isinstance(v, float) and np.isnan(v) else
-                        v.item() if hasattr(v, "item") else v) for k, v in r.items()})
+        out.append(
+            {
+                k: (
+                    None
+                    if isinstance(v, float) and np.isnan(v)
+                    else v.item()
+                    if hasattr(v, "item")
+                    else v
+                )
+                for k, v in r.items()
+            }
+        )
     return out
 
 
-def adjustment_actions(source: DealSource, cache: Cache | None = None
-                       ) -> tuple[list[Action], dict[str, list[dict[str, Any]]], list[str]]:
+def adjustment_actions(
+    source: DealSource, cache: Cache | None = None
+) -> tuple[list[Action], dict[str, list[dict[str, Any]]], list[str]]:
     """Forecast, scoring and targeting actions; ``cache(key, compute)`` shares model runs."""
     from winloss.analyze.scoring.evaluation import ModelEvaluation
     from winloss.analyze.scoring.leads import LeadScoring

@@ -34,7 +34,8 @@ VALUE_MEASURE = (
     "it gives up: the cycle days of the lost deals it avoids, valued at the team's won revenue "
     "per selling day in the backtest quarters (won revenue ÷ cycle days of every closed deal), "
     "against the won revenue of the deals it would have dropped; without amounts, wins take the "
-    "place of revenue, and without cycle days each deal counts as one unit of selling effort")
+    "place of revenue, and without cycle days each deal counts as one unit of selling effort"
+)
 OPS = ("==", "!=", "<", "<=", ">", ">=", "between", "is_missing")
 
 
@@ -60,8 +61,11 @@ def condition_mask(frame: pd.DataFrame, condition: dict[str, Any]) -> np.ndarray
         else:
             eq = (col.astype("string") == str(value)).fillna(False).to_numpy(dtype=bool)
         return np.asarray(eq if op == "==" else (~eq & ~missing), dtype=bool)
-    values = col.astype(float).to_numpy() if not pd.api.types.is_datetime64_any_dtype(
-        col.dtype) else col.to_numpy()
+    values = (
+        col.astype(float).to_numpy()
+        if not pd.api.types.is_datetime64_any_dtype(col.dtype)
+        else col.to_numpy()
+    )
     with np.errstate(invalid="ignore"):
         if op == "between":
             lo, hi = value
@@ -126,8 +130,9 @@ class BacktestQuarter:
         return dict(self.__dict__)
 
 
-def backtest_rule(rule: QualificationRule, closed: pd.DataFrame,
-                  quarters: list[str]) -> list[BacktestQuarter]:
+def backtest_rule(
+    rule: QualificationRule, closed: pd.DataFrame, quarters: list[str]
+) -> list[BacktestQuarter]:
     """Replay ``rule`` on the closed deals of each of ``quarters``.
 
     ``days_saved`` sums the cycle days of the lost deals the rule would have avoided (selling time
@@ -141,27 +146,35 @@ def backtest_rule(rule: QualificationRule, closed: pd.DataFrame,
         won = (frame["outcome"] == "won").to_numpy()
         excluded = rule.excluded(frame)
         match = rule.matched(frame)
-        amount = frame["amount"].fillna(0).to_numpy(dtype=float) if "amount" in frame \
+        amount = (
+            frame["amount"].fillna(0).to_numpy(dtype=float)
+            if "amount" in frame
             else np.zeros(len(frame))
-        cycle = frame["cycle_days"].astype(float).fillna(0).to_numpy() if "cycle_days" in frame \
+        )
+        cycle = (
+            frame["cycle_days"].astype(float).fillna(0).to_numpy()
+            if "cycle_days" in frame
             else np.zeros(len(frame))
+        )
         kept = ~excluded
-        out.append(BacktestQuarter(
-            quarter=q,
-            deals=len(frame),
-            excluded_deals=int(excluded.sum()),
-            excluded_wins=int((excluded & won).sum()),
-            excluded_won_revenue=float(amount[excluded & won].sum()),
-            avoided_losses=int((excluded & ~won).sum()),
-            days_saved=float(cycle[excluded & ~won].sum()),
-            win_rate_before=float(won.mean()),
-            win_rate_after=float(won[kept].mean()) if kept.any() else None,
-            won_revenue=float(amount[won].sum()),
-            selling_days=float(cycle.sum()),
-            wins=int(won.sum()),
-            matching_deals=int(match.sum()),
-            matching_wins=int((match & won).sum()),
-        ))
+        out.append(
+            BacktestQuarter(
+                quarter=q,
+                deals=len(frame),
+                excluded_deals=int(excluded.sum()),
+                excluded_wins=int((excluded & won).sum()),
+                excluded_won_revenue=float(amount[excluded & won].sum()),
+                avoided_losses=int((excluded & ~won).sum()),
+                days_saved=float(cycle[excluded & ~won].sum()),
+                win_rate_before=float(won.mean()),
+                win_rate_after=float(won[kept].mean()) if kept.any() else None,
+                won_revenue=float(amount[won].sum()),
+                selling_days=float(cycle.sum()),
+                wins=int(won.sum()),
+                matching_deals=int(match.sum()),
+                matching_wins=int((match & won).sum()),
+            )
+        )
     return out
 
 
@@ -184,13 +197,17 @@ def backtest_totals(rows: list[BacktestQuarter]) -> dict[str, Any]:
         "days_saved": sum(r.days_saved for r in rows),
         "win_rate_before": wins_before / deals if deals else None,
         "win_rate_after": (wins_before - ex_wins) / kept if kept else None,
-        "losses_avoided_per_win_lost": (sum(r.avoided_losses for r in rows) / ex_wins
-                                        if ex_wins else None),
+        "losses_avoided_per_win_lost": (
+            sum(r.avoided_losses for r in rows) / ex_wins if ex_wins else None
+        ),
         "matching_deals": sum(r.matching_deals for r in rows),
-        "win_rate_matching": (sum(r.matching_wins for r in rows)
-                              / max(1, sum(r.matching_deals for r in rows))),
-        "win_rate_rest": ((wins_before - sum(r.matching_wins for r in rows))
-                          / max(1, deals - sum(r.matching_deals for r in rows))),
+        "win_rate_matching": (
+            sum(r.matching_wins for r in rows) / max(1, sum(r.matching_deals for r in rows))
+        ),
+        "win_rate_rest": (
+            (wins_before - sum(r.matching_wins for r in rows))
+            / max(1, deals - sum(r.matching_deals for r in rows))
+        ),
         **rule_value(rows),
     }
 
@@ -205,8 +222,11 @@ def rule_value(rows: list[BacktestQuarter]) -> dict[str, Any]:
     revenue = sum(r.won_revenue for r in rows)
     unit = "revenue" if revenue > 0 else "wins"
     earned = revenue if unit == "revenue" else float(sum(r.wins for r in rows))
-    cost = (sum(r.excluded_won_revenue for r in rows) if unit == "revenue"
-            else float(sum(r.excluded_wins for r in rows)))
+    cost = (
+        sum(r.excluded_won_revenue for r in rows)
+        if unit == "revenue"
+        else float(sum(r.excluded_wins for r in rows))
+    )
     days = sum(r.selling_days for r in rows)
     if days > 0:
         effort = "selling days"
@@ -217,22 +237,38 @@ def rule_value(rows: list[BacktestQuarter]) -> dict[str, Any]:
         per = earned / max(1, sum(r.deals for r in rows))
         saved_effort = float(sum(r.avoided_losses for r in rows))
     saving = saved_effort * per
-    return {"value_unit": unit, "effort_unit": effort, "value_per_effort": per,
-            "saving": saving, "cost": cost, "net_value": saving - cost,
-            "pays_off": bool(saving > cost)}
+    return {
+        "value_unit": unit,
+        "effort_unit": effort,
+        "value_per_effort": per,
+        "saving": saving,
+        "cost": cost,
+        "net_value": saving - cost,
+        "pays_off": bool(saving > cost),
+    }
 
 
-def rule_from_finding(finding: Finding, closed: pd.DataFrame, *,
-                      require_max_rate_ratio: float = 0.6) -> QualificationRule:
+def rule_from_finding(
+    finding: Finding, closed: pd.DataFrame, *, require_max_rate_ratio: float = 0.6
+) -> QualificationRule:
     """Turn one finding into a qualification rule (see :func:`rule_from_conditions`)."""
-    return rule_from_conditions(tuple(c.to_dict() for c in finding.conditions),
-                                finding.direction, closed, statement=finding.statement,
-                                require_max_rate_ratio=require_max_rate_ratio)
+    return rule_from_conditions(
+        tuple(c.to_dict() for c in finding.conditions),
+        finding.direction,
+        closed,
+        statement=finding.statement,
+        require_max_rate_ratio=require_max_rate_ratio,
+    )
 
 
-def rule_from_conditions(conditions: tuple[dict[str, Any], ...], direction: str,
-                         closed: pd.DataFrame, *, statement: str = "",
-                         require_max_rate_ratio: float = 0.6) -> QualificationRule:
+def rule_from_conditions(
+    conditions: tuple[dict[str, Any], ...],
+    direction: str,
+    closed: pd.DataFrame,
+    *,
+    statement: str = "",
+    require_max_rate_ratio: float = 0.6,
+) -> QualificationRule:
     """A qualification rule from a finding's conditions (documented ``{field, op, value}`` form)
     and direction.
 

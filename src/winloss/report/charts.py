@@ -53,10 +53,19 @@ def _svg(name: str, title: str, width: int, height: int, body: str) -> str:
     )
 
 
-def hbar_chart(name: str, title: str, labels: Sequence[str], values: Sequence[float], *,
-               lows: Sequence[float] | None = None, highs: Sequence[float] | None = None,
-               reference: float | None = None, pct: bool = True,
-               colors: Sequence[str] | None = None, width: int = 720) -> str:
+def hbar_chart(
+    name: str,
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    lows: Sequence[float] | None = None,
+    highs: Sequence[float] | None = None,
+    reference: float | None = None,
+    pct: bool = True,
+    colors: Sequence[str] | None = None,
+    width: int = 720,
+) -> str:
     """Horizontal bars with optional interval whiskers and a reference line (e.g. baseline)."""
     n = len(labels)
     row_h, left, right, top = 26, 300, 60, 24
@@ -75,38 +84,62 @@ def hbar_chart(name: str, title: str, labels: Sequence[str], values: Sequence[fl
     parts: list[str] = []
     for tick in ticks:
         gx = x(tick)
-        parts.append(f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{height - 20}" '
-                     f'stroke="{GRID}" />')
-        parts.append(f'<text x="{gx:.1f}" y="{height - 6}" font-size="11" fill="{TEXT}" '
-                     f'text-anchor="middle">{_fmt(tick, pct)}</text>')
+        parts.append(
+            f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{height - 20}" '
+            f'stroke="{GRID}" />'
+        )
+        parts.append(
+            f'<text x="{gx:.1f}" y="{height - 6}" font-size="11" fill="{TEXT}" '
+            f'text-anchor="middle">{_fmt(tick, pct)}</text>'
+        )
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         y = top + i * row_h
         color = colors[i] if colors else NEUTRAL
         short = label if len(label) <= 42 else label[:41] + "…"
-        parts.append(f'<text x="{left - 8}" y="{y + 15}" font-size="12" fill="{TEXT}" '
-                     f'text-anchor="end"><title>{escape(label)}</title>{escape(short)}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 4}" width="{max(0.5, x(v) - left):.1f}" '
-                     f'height="{row_h - 10}" fill="{color}" rx="2" />')
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 15}" font-size="12" fill="{TEXT}" '
+            f'text-anchor="end"><title>{escape(label)}</title>{escape(short)}</text>'
+        )
+        parts.append(
+            f'<rect x="{left}" y="{y + 4}" width="{max(0.5, x(v) - left):.1f}" '
+            f'height="{row_h - 10}" fill="{color}" rx="2" />'
+        )
         if lows is not None and highs is not None:
             lo, hi = x(lows[i]), x(highs[i])
             cy = y + row_h / 2 - 1
-            parts.append(f'<line x1="{lo:.1f}" y1="{cy:.1f}" x2="{hi:.1f}" y2="{cy:.1f}" '
-                         f'stroke="{TEXT}" stroke-width="1.5" />')
-        parts.append(f'<text x="{x(hi_vals[i]) + 6:.1f}" y="{y + 15}" font-size="11" '
-                     f'fill="{TEXT}">{_fmt(v, pct)}</text>')
+            parts.append(
+                f'<line x1="{lo:.1f}" y1="{cy:.1f}" x2="{hi:.1f}" y2="{cy:.1f}" '
+                f'stroke="{TEXT}" stroke-width="1.5" />'
+            )
+        parts.append(
+            f'<text x="{x(hi_vals[i]) + 6:.1f}" y="{y + 15}" font-size="11" '
+            f'fill="{TEXT}">{_fmt(v, pct)}</text>'
+        )
     if reference is not None:
         rx = x(reference)
-        parts.append(f'<line x1="{rx:.1f}" y1="{top - 8}" x2="{rx:.1f}" y2="{height - 20}" '
-                     f'stroke="{TEXT}" stroke-dasharray="4 3" />')
-        parts.append(f'<text x="{rx + 4:.1f}" y="{top - 10}" font-size="11" fill="{TEXT}">'
-                     f"overall {_fmt(reference, pct)}</text>")
+        parts.append(
+            f'<line x1="{rx:.1f}" y1="{top - 8}" x2="{rx:.1f}" y2="{height - 20}" '
+            f'stroke="{TEXT}" stroke-dasharray="4 3" />'
+        )
+        parts.append(
+            f'<text x="{rx + 4:.1f}" y="{top - 10}" font-size="11" fill="{TEXT}">'
+            f"overall {_fmt(reference, pct)}</text>"
+        )
     return _svg(name, title, width, height, "".join(parts))
 
 
-def line_chart(name: str, title: str, x_labels: Sequence[str],
-               series: dict[str, Sequence[float | None]], *, pct: bool = True,
-               colors: Sequence[str] | None = None, width: int = 720, height: int = 260,
-               bands: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None) -> str:
+def line_chart(
+    name: str,
+    title: str,
+    x_labels: Sequence[str],
+    series: dict[str, Sequence[float | None]],
+    *,
+    pct: bool = True,
+    colors: Sequence[str] | None = None,
+    width: int = 720,
+    height: int = 260,
+    bands: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+) -> str:
     """Lines over ordered x labels (quarters); ``None`` leaves a gap; optional shaded bands."""
     left, right, top, bottom = 56, 150, 16, 34
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -130,48 +163,72 @@ def line_chart(name: str, title: str, x_labels: Sequence[str],
     palette = list(colors or [NEUTRAL, WIN, LOSS, "#8a5a00", "#6b3fa0"])
     parts: list[str] = []
     for v in ticks:
-        parts.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + plot_w}" y2="{py(v):.1f}" '
-                     f'stroke="{GRID}" />')
-        parts.append(f'<text x="{left - 6}" y="{py(v) + 4:.1f}" font-size="11" fill="{TEXT}" '
-                     f'text-anchor="end">{_fmt(v, pct)}</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + plot_w}" y2="{py(v):.1f}" '
+            f'stroke="{GRID}" />'
+        )
+        parts.append(
+            f'<text x="{left - 6}" y="{py(v) + 4:.1f}" font-size="11" fill="{TEXT}" '
+            f'text-anchor="end">{_fmt(v, pct)}</text>'
+        )
     step = max(1, len(x_labels) // 10)
     for i, lab in enumerate(x_labels):
         if i % step == 0 or i == len(x_labels) - 1:
-            parts.append(f'<text x="{px(i):.1f}" y="{height - 12}" font-size="11" fill="{TEXT}" '
-                         f'text-anchor="middle">{escape(str(lab))}</text>')
+            parts.append(
+                f'<text x="{px(i):.1f}" y="{height - 12}" font-size="11" fill="{TEXT}" '
+                f'text-anchor="middle">{escape(str(lab))}</text>'
+            )
     for k, (label, (lo, hi)) in enumerate((bands or {}).items()):
         color = palette[k % len(palette)]
         pts = [f"{px(i):.1f},{py(v):.1f}" for i, v in enumerate(hi)]
         pts += [f"{px(i):.1f},{py(v):.1f}" for i, v in reversed(list(enumerate(lo)))]
-        parts.append(f'<polygon points="{" ".join(pts)}" fill="{color}" opacity="0.15">'
-                     f"<title>{escape(label)}</title></polygon>")
+        parts.append(
+            f'<polygon points="{" ".join(pts)}" fill="{color}" opacity="0.15">'
+            f"<title>{escape(label)}</title></polygon>"
+        )
     for k, (label, vals) in enumerate(series.items()):
         color = palette[k % len(palette)]
         segment: list[str] = []
         for i, value in enumerate(vals):
             if value is None or math.isnan(value):
                 if len(segment) > 1:
-                    parts.append(f'<polyline points="{" ".join(segment)}" fill="none" '
-                                 f'stroke="{color}" stroke-width="2" />')
+                    parts.append(
+                        f'<polyline points="{" ".join(segment)}" fill="none" '
+                        f'stroke="{color}" stroke-width="2" />'
+                    )
                 segment = []
                 continue
             segment.append(f"{px(i):.1f},{py(value):.1f}")
-            parts.append(f'<circle cx="{px(i):.1f}" cy="{py(value):.1f}" r="3" fill="{color}">'
-                         f"<title>{escape(label)} {escape(str(x_labels[i]))}: "
-                         f"{_fmt(value, pct)}</title></circle>")
+            parts.append(
+                f'<circle cx="{px(i):.1f}" cy="{py(value):.1f}" r="3" fill="{color}">'
+                f"<title>{escape(label)} {escape(str(x_labels[i]))}: "
+                f"{_fmt(value, pct)}</title></circle>"
+            )
         if len(segment) > 1:
-            parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{color}" '
-                         f'stroke-width="2" />')
-        parts.append(f'<rect x="{left + plot_w + 14}" y="{top + 18 * k}" width="12" height="12" '
-                     f'fill="{color}" />')
-        parts.append(f'<text x="{left + plot_w + 32}" y="{top + 18 * k + 10}" font-size="12" '
-                     f'fill="{TEXT}">{escape(label)}</text>')
+            parts.append(
+                f'<polyline points="{" ".join(segment)}" fill="none" stroke="{color}" '
+                f'stroke-width="2" />'
+            )
+        parts.append(
+            f'<rect x="{left + plot_w + 14}" y="{top + 18 * k}" width="12" height="12" '
+            f'fill="{color}" />'
+        )
+        parts.append(
+            f'<text x="{left + plot_w + 32}" y="{top + 18 * k + 10}" font-size="12" '
+            f'fill="{TEXT}">{escape(label)}</text>'
+        )
     return _svg(name, title, width, height, "".join(parts))
 
 
-def reliability_chart(name: str, title: str, predicted: Sequence[float],
-                      observed: Sequence[float], counts: Sequence[int], *,
-                      width: int = 360) -> str:
+def reliability_chart(
+    name: str,
+    title: str,
+    predicted: Sequence[float],
+    observed: Sequence[float],
+    counts: Sequence[int],
+    *,
+    width: int = 360,
+) -> str:
     """Predicted vs observed win rate per probability bin, against the diagonal."""
     height = width
     pad = 40
@@ -183,16 +240,21 @@ def reliability_chart(name: str, title: str, predicted: Sequence[float],
     def q(v: float) -> float:
         return pad + plot * (1 - v)
 
-    parts = [f'<rect x="{pad}" y="{pad}" width="{plot}" height="{plot}" fill="none" '
-             f'stroke="{GRID}" />',
-             f'<line x1="{p(0)}" y1="{q(0)}" x2="{p(1)}" y2="{q(1)}" stroke="{GRID}" '
-             f'stroke-dasharray="4 3" />']
+    parts = [
+        f'<rect x="{pad}" y="{pad}" width="{plot}" height="{plot}" fill="none" stroke="{GRID}" />',
+        f'<line x1="{p(0)}" y1="{q(0)}" x2="{p(1)}" y2="{q(1)}" stroke="{GRID}" '
+        f'stroke-dasharray="4 3" />',
+    ]
     for i in range(6):
         v = i / 5
-        parts.append(f'<text x="{p(v):.1f}" y="{height - 14}" font-size="10" fill="{TEXT}" '
-                     f'text-anchor="middle">{v:.0%}</text>')
-        parts.append(f'<text x="{pad - 6}" y="{q(v) + 4:.1f}" font-size="10" fill="{TEXT}" '
-                     f'text-anchor="end">{v:.0%}</text>')
+        parts.append(
+            f'<text x="{p(v):.1f}" y="{height - 14}" font-size="10" fill="{TEXT}" '
+            f'text-anchor="middle">{v:.0%}</text>'
+        )
+        parts.append(
+            f'<text x="{pad - 6}" y="{q(v) + 4:.1f}" font-size="10" fill="{TEXT}" '
+            f'text-anchor="end">{v:.0%}</text>'
+        )
     total = max(1, sum(counts))
     pts = []
     for pr, ob, c in zip(predicted, observed, counts, strict=True):
@@ -200,18 +262,28 @@ def reliability_chart(name: str, title: str, predicted: Sequence[float],
             continue
         r = 3 + 9 * math.sqrt(c / total)
         pts.append(f"{p(pr):.1f},{q(ob):.1f}")
-        parts.append(f'<circle cx="{p(pr):.1f}" cy="{q(ob):.1f}" r="{r:.1f}" fill="{NEUTRAL}" '
-                     f'opacity="0.8"><title>predicted {pr:.0%}, observed {ob:.0%}, {c} deals'
-                     f"</title></circle>")
+        parts.append(
+            f'<circle cx="{p(pr):.1f}" cy="{q(ob):.1f}" r="{r:.1f}" fill="{NEUTRAL}" '
+            f'opacity="0.8"><title>predicted {pr:.0%}, observed {ob:.0%}, {c} deals'
+            f"</title></circle>"
+        )
     if len(pts) > 1:
         parts.append(f'<polyline points="{" ".join(pts)}" fill="none" stroke="{NEUTRAL}" />')
-    parts.append(f'<text x="{width / 2}" y="{pad - 14}" font-size="12" fill="{TEXT}" '
-                 f'text-anchor="middle">predicted vs observed win rate</text>')
+    parts.append(
+        f'<text x="{width / 2}" y="{pad - 14}" font-size="12" fill="{TEXT}" '
+        f'text-anchor="middle">predicted vs observed win rate</text>'
+    )
     return _svg(name, title, width, height, "".join(parts))
 
 
-def bowtie_chart(name: str, title: str, stages: Sequence[dict[str, object]], *,
-                 width: int = 960, height: int = 300) -> str:
+def bowtie_chart(
+    name: str,
+    title: str,
+    stages: Sequence[dict[str, object]],
+    *,
+    width: int = 960,
+    height: int = 300,
+) -> str:
     """The Bowtie: two mirrored funnels meeting at the knot (commit), each stage labelled with its
     volume (VM), conversion (CR) and median time in stage (Δt).
 
@@ -252,10 +324,14 @@ def bowtie_chart(name: str, title: str, stages: Sequence[dict[str, object]], *,
             h0 = knot + (full - knot) * j / max(len(post), 1)
             h1 = knot + (full - knot) * (j + 1) / max(len(post), 1)
             color = WIN
-        points = f"{x0:.1f},{mid - h0:.1f} {x1:.1f},{mid - h1:.1f} {x1:.1f},{mid + h1:.1f} " \
-                 f"{x0:.1f},{mid + h0:.1f}"
-        parts.append(f'<polygon points="{points}" fill="{color}" fill-opacity="0.18" '
-                     f'stroke="{color}" stroke-width="1"/>')
+        points = (
+            f"{x0:.1f},{mid - h0:.1f} {x1:.1f},{mid - h1:.1f} {x1:.1f},{mid + h1:.1f} "
+            f"{x0:.1f},{mid + h0:.1f}"
+        )
+        parts.append(
+            f'<polygon points="{points}" fill="{color}" fill-opacity="0.18" '
+            f'stroke="{color}" stroke-width="1"/>'
+        )
         cx = (x0 + x1) / 2
         volume = s.get("volume")
         conv = s.get("conversion")
@@ -268,23 +344,37 @@ def bowtie_chart(name: str, title: str, stages: Sequence[dict[str, object]], *,
         ]
         for r, (text, weight) in enumerate(lines):
             y = mid - 26 + r * 16
-            parts.append(f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="12" '
-                         f'font-weight="{weight}" fill="{TEXT}">{escape(text)}</text>')
-    parts.append(f'<text x="10" y="16" font-size="12" fill="{TEXT}">before the sale: '
-                 'conversion rates multiply</text>')
-    parts.append(f'<text x="{width - 10}" y="16" font-size="12" text-anchor="end" '
-                 f'fill="{TEXT}">after the sale: recurring impact compounds</text>')
+            parts.append(
+                f'<text x="{cx:.1f}" y="{y:.1f}" text-anchor="middle" font-size="12" '
+                f'font-weight="{weight}" fill="{TEXT}">{escape(text)}</text>'
+            )
+    parts.append(
+        f'<text x="10" y="16" font-size="12" fill="{TEXT}">before the sale: '
+        "conversion rates multiply</text>"
+    )
+    parts.append(
+        f'<text x="{width - 10}" y="16" font-size="12" text-anchor="end" '
+        f'fill="{TEXT}">after the sale: recurring impact compounds</text>'
+    )
     return _svg(name, title, width, height, "".join(parts))
+
+
 def _mix(share: float) -> str:
     """A colour between LOSS (share 0) and WIN (share 1)."""
     share = min(max(share, 0.0), 1.0)
-    a = [int(LOSS[i:i + 2], 16) for i in (1, 3, 5)]
-    b = [int(WIN[i:i + 2], 16) for i in (1, 3, 5)]
+    a = [int(LOSS[i : i + 2], 16) for i in (1, 3, 5)]
+    b = [int(WIN[i : i + 2], 16) for i in (1, 3, 5)]
     return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(a, b, strict=True))
 
 
-def path_graph_chart(name: str, title: str, nodes: Sequence[tuple[str, float, float]],
-                     edges: Sequence[tuple[str, str, int, float]], *, width: int = 760) -> str:
+def path_graph_chart(
+    name: str,
+    title: str,
+    nodes: Sequence[tuple[str, float, float]],
+    edges: Sequence[tuple[str, str, int, float]],
+    *,
+    width: int = 760,
+) -> str:
     """The engagement graph: nodes ``(label, column position, win share)`` laid out left to right
     by their typical step, edges ``(source, target, count, win share)`` with width by count and
     colour from lost (red) to won (green)."""
@@ -314,7 +404,8 @@ def path_graph_chart(name: str, title: str, nodes: Sequence[tuple[str, float, fl
             f'<path d="M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} '
             f'{x2:.1f},{y2:.1f}" fill="none" stroke="{_mix(share)}" stroke-opacity="0.55" '
             f'stroke-width="{stroke:.1f}"><title>{escape(source)} → {escape(target)}: {count:,} '
-            f'({share:.0%} of closed won)</title></path>')
+            f"({share:.0%} of closed won)</title></path>"
+        )
     for label, _position, share in nodes:
         x, y = where[label]
         body.append(
@@ -322,5 +413,6 @@ def path_graph_chart(name: str, title: str, nodes: Sequence[tuple[str, float, fl
             f'<text x="{x:.1f}" y="{y - 14:.1f}" font-size="11" text-anchor="middle" '
             f'fill="{TEXT}">{escape(label)}</text>'
             f'<text x="{x:.1f}" y="{y + 22:.1f}" font-size="10" text-anchor="middle" '
-            f'fill="{TEXT}">{share:.0%} won</text></g>')
+            f'fill="{TEXT}">{share:.0%} won</text></g>'
+        )
     return _svg(name, title, width, height, "".join(body))

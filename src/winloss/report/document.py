@@ -81,8 +81,9 @@ class ReportContext:
     store whose deals have no close dates: only :data:`UNDATED_SECTIONS` are built then.
     """
 
-    def __init__(self, store: DuckDBStore, quarter: Quarter | None,
-                 now: dt.datetime | None = None) -> None:
+    def __init__(
+        self, store: DuckDBStore, quarter: Quarter | None, now: dt.datetime | None = None
+    ) -> None:
         self.store = store
         self.source = CachedDealSource(store)
         self.quarter = quarter
@@ -129,9 +130,16 @@ class QuarterlyReport:
             "period": self.period,
             "store": self.store,
             "generated_at": self.generated_at,
-            "sections": [{"key": s.key, "title": s.title, "data": s.data,
-                          "charts": list(s.charts), "notes": list(s.notes)}
-                         for s in self.sections],
+            "sections": [
+                {
+                    "key": s.key,
+                    "title": s.title,
+                    "data": s.data,
+                    "charts": list(s.charts),
+                    "notes": list(s.notes),
+                }
+                for s in self.sections
+            ],
             "notes": list(self.notes),
         }
 
@@ -162,8 +170,9 @@ def latest_closed_quarter(store: DuckDBStore) -> Quarter | None:
     return store.quarter(name) if name else None
 
 
-def build_report(store: DuckDBStore, quarter: str | Quarter | None = None, *,
-                 now: dt.datetime | None = None) -> QuarterlyReport:
+def build_report(
+    store: DuckDBStore, quarter: str | Quarter | None = None, *, now: dt.datetime | None = None
+) -> QuarterlyReport:
     """Build the quarterly report for ``quarter`` (default: the latest quarter with closes).
 
     ``now`` is the report's clock (its ``generated_at`` and the time the plan is recorded);
@@ -180,12 +189,15 @@ def build_report(store: DuckDBStore, quarter: str | Quarter | None = None, *,
     if q is None:
         counts = outcome_counts(store)
         if not counts.get("won", 0) + counts.get("lost", 0):
-            raise InsufficientDataError("the store has no closed deals; import won and lost "
-                                        "deals (or run `winloss demo`)")
+            raise InsufficientDataError(
+                "the store has no closed deals; import won and lost deals (or run `winloss demo`)"
+            )
         targets = [t for t in SECTIONS if t in UNDATED_SECTIONS]
-        ctx.notes.append("the deals have no close dates: the report covers every closed deal; "
-                         "trends by quarter, what changed since last quarter, the backtest of "
-                         "rules and the forecast need close dates and are skipped")
+        ctx.notes.append(
+            "the deals have no close dates: the report covers every closed deal; "
+            "trends by quarter, what changed since last quarter, the backtest of "
+            "rules and the forecast need close dates and are skipped"
+        )
     sections: list[Section] = []
     for target in targets:
         module_name, attr = target.split(":")
@@ -194,23 +206,33 @@ def build_report(store: DuckDBStore, quarter: str | Quarter | None = None, *,
         if section is not None:
             sections.append(section)
     return QuarterlyReport(
-        period=str(q) if q is not None else "all closed deals", store=store.path,
+        period=str(q) if q is not None else "all closed deals",
+        store=store.path,
         generated_at=now.isoformat(),
-        sections=tuple(sections), notes=tuple(ctx.notes), plan=ctx.plan,
+        sections=tuple(sections),
+        notes=tuple(ctx.notes),
+        plan=ctx.plan,
     )
 
 
-def table_html(rows: list[dict[str, Any]], columns: list[tuple[str, str]], *,
-               numeric: set[str] | None = None, css_class: str = "") -> str:
+def table_html(
+    rows: list[dict[str, Any]],
+    columns: list[tuple[str, str]],
+    *,
+    numeric: set[str] | None = None,
+    css_class: str = "",
+) -> str:
     """A plain HTML table; ``columns`` is (key, header)."""
     numeric = numeric or set()
-    head = "".join(f"<th{' class=num' if k in numeric else ''}>{escape(h)}</th>"
-                   for k, h in columns)
+    head = "".join(
+        f"<th{' class=num' if k in numeric else ''}>{escape(h)}</th>" for k, h in columns
+    )
     body = []
     for r in rows:
         cells = "".join(
             f"<td{' class=num' if k in numeric else ''}>{escape(_text(r.get(k)))}</td>"
-            for k, _ in columns)
+            for k, _ in columns
+        )
         body.append(f"<tr>{cells}</tr>")
     cls = f' class="{css_class}"' if css_class else ""
     return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

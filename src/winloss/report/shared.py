@@ -27,8 +27,9 @@ def discovery_split(ctx: ReportContext) -> tuple[list[str], list[str]]:
 
     if ctx.quarter is None:
         return [], []
-    split = ctx.cached("split", lambda: split_quarters(closed_quarters(ctx.store),
-                                                       str(ctx.quarter), None))
+    split = ctx.cached(
+        "split", lambda: split_quarters(closed_quarters(ctx.store), str(ctx.quarter), None)
+    )
     return split if split is not None else ([], [])
 
 
@@ -40,21 +41,25 @@ def window_findings(ctx: ReportContext) -> ConcentrationResult | None:
     if ctx.quarter is None:  # no close dates: every closed deal
         from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 
-        return ctx.cached("window_findings",
-                          lambda: ConcentrationAnalysis(record=False).run(ctx.store))
+        return ctx.cached(
+            "window_findings", lambda: ConcentrationAnalysis(record=False).run(ctx.store)
+        )
     if not discovery:
         return None
     quarter = ctx.quarter
-    return ctx.cached("window_findings",
-                      lambda: window_analysis(ctx.store, quarter, discovery))
+    return ctx.cached("window_findings", lambda: window_analysis(ctx.store, quarter, discovery))
 
 
 def quarter_findings(ctx: ReportContext) -> ConcentrationResult | None:
     """Concentrations of the review quarter alone; records the findings register."""
     from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 
-    return ctx.cached("quarter_findings", lambda: ConcentrationAnalysis(
-        deal_filter=DealFilter(quarter=str(ctx.quarter))).run(ctx.store))
+    return ctx.cached(
+        "quarter_findings",
+        lambda: ConcentrationAnalysis(deal_filter=DealFilter(quarter=str(ctx.quarter))).run(
+            ctx.store
+        ),
+    )
 
 
 def action_plan(ctx: ReportContext) -> ActionPlan | None:
@@ -62,9 +67,17 @@ def action_plan(ctx: ReportContext) -> ActionPlan | None:
     from winloss.plan.action_plan import PlanSettings, build_plan
 
     quarter = str(ctx.quarter) if ctx.quarter is not None else None
-    return ctx.cached("plan", lambda: build_plan(
-        ctx.store, PlanSettings(quarter=quarter), analysis=window_findings(ctx),
-        cache=ctx.cached, source=ctx.source, now=ctx.now))
+    return ctx.cached(
+        "plan",
+        lambda: build_plan(
+            ctx.store,
+            PlanSettings(quarter=quarter),
+            analysis=window_findings(ctx),
+            cache=ctx.cached,
+            source=ctx.source,
+            now=ctx.now,
+        ),
+    )
 
 
 def audit(ctx: ReportContext) -> AuditResult | None:

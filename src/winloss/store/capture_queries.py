@@ -321,8 +321,12 @@ def get_user(store: DuckDBStore, username: str) -> UserRecord | None:
     ).fetchone()
     if row is None:
         return None
-    return UserRecord(username=str(row[0]), password_hash=str(row[1]), role=str(row[2]),
-                      owner_name=None if row[3] is None else str(row[3]))
+    return UserRecord(
+        username=str(row[0]),
+        password_hash=str(row[1]),
+        role=str(row[2]),
+        owner_name=None if row[3] is None else str(row[3]),
+    )
 
 
 def upsert_user(

@@ -48,8 +48,9 @@ class DealReads:
     def quarter(self, text: str) -> Quarter:
         return parse_quarter(text, self.fiscal_year_start_month)
 
-    def filter_sql(self, flt: DealFilter | None, *, closed_only: bool = False
-                   ) -> tuple[str, list[Any]]:
+    def filter_sql(
+        self, flt: DealFilter | None, *, closed_only: bool = False
+    ) -> tuple[str, list[Any]]:
         """The SQL condition (on ``deals_enriched``) and parameters of a deal filter.
 
         ``quarter`` selects by close date; ``since``/``until`` by close date, or creation date
@@ -91,9 +92,11 @@ class DealReads:
 
     def deal_columns_present(self) -> set[str]:
         """The columns of ``deals_enriched`` (canonical, derived and custom)."""
-        return set(self.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'deals_enriched'"
-        )["column_name"])
+        return set(
+            self.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'deals_enriched'"
+            )["column_name"]
+        )
 
     def field_catalog(self) -> list[DealField]:
         """Every deal attribute: canonical, derived and custom, with type and when it is known."""
@@ -104,8 +107,16 @@ class DealReads:
                 continue
             origin = "derived" if f in DERIVED_DEAL_FIELDS else "canonical"
             analyse = f.analyse and f.name not in ONE_OUTCOME_FIELDS
-            out.append(DealField(f.name, f.dtype, "after" if f.known == "after" else "before",
-                                 origin, f.description, analyse))
+            out.append(
+                DealField(
+                    f.name,
+                    f.dtype,
+                    "after" if f.known == "after" else "before",
+                    origin,
+                    f.description,
+                    analyse,
+                )
+            )
         for cf in self.custom_fields("deals"):
             out.append(DealField(cf.name, cf.dtype, cf.known, "custom", cf.label, cf.analyse))
         return out
@@ -117,9 +128,14 @@ class DealReads:
     def has_dates(self) -> bool:
         return bool(self.scalar("SELECT count(*) FROM deals WHERE created_at IS NOT NULL"))
 
-    def closed_deal_columns(self, names: list[str], flt: DealFilter | None = None, *,
-                            since: dt.date | None = None,
-                            until: dt.date | None = None) -> pa.Table:
+    def closed_deal_columns(
+        self,
+        names: list[str],
+        flt: DealFilter | None = None,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> pa.Table:
         """Closed deals of ``flt`` as Arrow: ``_won`` and the named columns, unordered."""
         where, params = self.filter_sql(flt, closed_only=True)
         if since is not None:
@@ -130,5 +146,6 @@ class DealReads:
             params.append(until)
         select = ", ".join(["outcome = 'won' AS _won"] + [quote_identifier(n) for n in names])
         # no ORDER BY: every statistic is order-free, and DuckDB keeps the stored order by default
-        return self.con.sql(f"SELECT {select} FROM deals_enriched WHERE {where}",
-                            params=params).to_arrow_table()
+        return self.con.sql(
+            f"SELECT {select} FROM deals_enriched WHERE {where}", params=params
+        ).to_arrow_table()

@@ -123,21 +123,31 @@ def check_store_file(path: Path) -> None:
     The file is only read, never changed, so a CSV named by mistake stays as it was.
     """
     if not path.parent.exists():
-        raise StoreError(f"--db {path}: the folder {path.parent} does not exist; check the path, "
-                         "or create the folder first")
+        raise StoreError(
+            f"--db {path}: the folder {path.parent} does not exist; check the path, "
+            "or create the folder first"
+        )
     if path.is_dir():
-        raise StoreError(f"--db {path} is a folder; name a store file such as "
-                         f"{path / DEFAULT_DB}")
+        raise StoreError(f"--db {path} is a folder; name a store file such as {path / DEFAULT_DB}")
     if not path.exists():
         return
     with path.open("rb") as fh:
         head = fh.read(16)
     if len(head) >= 12 and head[8:12] == b"DUCK":
         return
-    kind = ("an empty file" if not head else "a Parquet file" if head.startswith(b"PAR1")
-            else "a zip file (Excel?)" if head.startswith(b"PK") else "not a DuckDB file")
-    raise StoreError(f"--db {path} is not a winloss store ({kind}); name a .duckdb store file, "
-                     "or a new path to create one. The file was left untouched.")
+    kind = (
+        "an empty file"
+        if not head
+        else "a Parquet file"
+        if head.startswith(b"PAR1")
+        else "a zip file (Excel?)"
+        if head.startswith(b"PK")
+        else "not a DuckDB file"
+    )
+    raise StoreError(
+        f"--db {path} is not a winloss store ({kind}); name a .duckdb store file, "
+        "or a new path to create one. The file was left untouched."
+    )
 
 
 def is_corruption(exc: BaseException) -> bool:
@@ -147,9 +157,11 @@ def is_corruption(exc: BaseException) -> bool:
 
 
 def _damaged(path: str, exc: BaseException) -> StoreError:
-    return StoreError(f"the store {path} is damaged or unreadable ({type(exc).__name__}: "
-                      f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
-                      "aside and import again. It was left untouched.")
+    return StoreError(
+        f"the store {path} is damaged or unreadable ({type(exc).__name__}: "
+        f"{str(exc).splitlines()[0][:160]}); restore it from a backup or move it "
+        "aside and import again. It was left untouched."
+    )
 
 
 def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -170,8 +182,10 @@ def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             if "lock" not in str(exc).casefold():
                 raise _damaged(path, exc) from exc
             if time.monotonic() >= deadline:
-                raise StoreError(f"the store {path} is busy: another winloss process is using it "
-                                 f"(waited {timeout:g} s); retry when it has finished") from None
+                raise StoreError(
+                    f"the store {path} is busy: another winloss process is using it "
+                    f"(waited {timeout:g} s); retry when it has finished"
+                ) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
         except duckdb.ConnectionException as exc:
@@ -188,9 +202,12 @@ def _migration_capture_users(con: duckdb.DuckDBPyConnection) -> None:
     """Who answered a capture (the web app records it) and the web app's accounts."""
     from winloss.model.schema import USERS
 
-    cols = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'captures'"
-    ).fetchall()}
+    cols = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'captures'"
+        ).fetchall()
+    }
     if "captured_by" not in cols:
         con.execute("ALTER TABLE captures ADD COLUMN captured_by VARCHAR")
     con.execute(_create_table_sql(USERS))
@@ -204,8 +221,12 @@ def _migration_committee(con: duckdb.DuckDBPyConnection) -> None:
 
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
-    _migration_1, _migration_2, _migration_paths, _migration_capture_users,
-    _migration_committee]
+    _migration_1,
+    _migration_2,
+    _migration_paths,
+    _migration_capture_users,
+    _migration_committee,
+]
 
 
 @dataclass(frozen=True)
@@ -226,11 +247,16 @@ class ImportResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "table": self.table, "file": self.file, "rows_read": self.rows_read,
-            "inserted": self.inserted, "updated": self.updated,
+            "table": self.table,
+            "file": self.file,
+            "rows_read": self.rows_read,
+            "inserted": self.inserted,
+            "updated": self.updated,
             "duplicates_dropped": self.duplicates_dropped,
-            "custom_fields": list(self.custom_fields), "notes": list(self.notes),
-            "outcomes": dict(self.outcomes), "orphans_dropped": self.orphans_dropped,
+            "custom_fields": list(self.custom_fields),
+            "notes": list(self.notes),
+            "outcomes": dict(self.outcomes),
+            "orphans_dropped": self.orphans_dropped,
         }
 
 
@@ -277,17 +303,22 @@ class DuckDBStore(DealReads):
     @property
     def schema_version(self) -> int:
         try:
-            row = self.con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
+            row = self.con.execute(
+                "SELECT value FROM _meta WHERE key = 'schema_version'"
+            ).fetchone()
         except duckdb.CatalogException:
             return 0
         return int(row[0]) if row else 0
 
     def migrate(self) -> None:
-        self.con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        )
         current = self.schema_version
         if current > len(MIGRATIONS):
-            raise StoreError(f"{self.path} was written by a newer winloss (schema {current}); "
-                             "upgrade winloss")
+            raise StoreError(
+                f"{self.path} was written by a newer winloss (schema {current}); upgrade winloss"
+            )
         for version in range(current + 1, len(MIGRATIONS) + 1):
             self.con.execute("BEGIN TRANSACTION")
             try:
@@ -333,9 +364,12 @@ class DuckDBStore(DealReads):
 
         # unchanged views are not rewritten: opening a store then writes nothing (the web app
         # opens it per request)
-        signature = f"{_VIEWS_VERSION}|{m}|{self.get_setting('capture_precedence')}|{self._deal_columns()}"
+        signature = (
+            f"{_VIEWS_VERSION}|{m}|{self.get_setting('capture_precedence')}|{self._deal_columns()}"
+        )
         if self.get_setting("_views_signature") == signature and self.scalar(
-                "SELECT count(*) FROM duckdb_views() WHERE view_name = 'deals_enriched'"):
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'deals_enriched'"
+        ):
             return
         # captures fill the SPICED fields (deals_resolved); every analysis reads deals_enriched
         create_capture_views(self.con, parse_precedence(self.get_setting("capture_precedence")))
@@ -349,31 +383,39 @@ class DuckDBStore(DealReads):
             "AS champion_tenure_days "
             "FROM deals_resolved"
         )
-        self.con.execute("INSERT OR REPLACE INTO _meta VALUES ('_views_signature', ?)",
-                         [signature])
+        self.con.execute("INSERT OR REPLACE INTO _meta VALUES ('_views_signature', ?)", [signature])
 
     def _deal_columns(self) -> str:
-        return ",".join(str(r[0]) for r in self.con.execute(
-            "SELECT column_name || ':' || data_type FROM information_schema.columns "
-            "WHERE table_name IN ('deals', 'captures') ORDER BY table_name, ordinal_position"
-        ).fetchall())
+        return ",".join(
+            str(r[0])
+            for r in self.con.execute(
+                "SELECT column_name || ':' || data_type FROM information_schema.columns "
+                "WHERE table_name IN ('deals', 'captures') ORDER BY table_name, ordinal_position"
+            ).fetchall()
+        )
 
     # -- writing ----------------------------------------------------------------------------
     def custom_fields(self, table: str = "deals") -> list[CustomField]:
         rows = self.con.execute(
             "SELECT name, label, dtype, known, is_analysed FROM custom_fields WHERE table_name = ? "
-            "ORDER BY name", [table]
+            "ORDER BY name",
+            [table],
         ).fetchall()
         return [CustomField(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
-    def write(self, prepared: PreparedImport, *, content_sha256: str = "",
-              preset: str | None = None) -> ImportResult:
+    def write(
+        self, prepared: PreparedImport, *, content_sha256: str = "", preset: str | None = None
+    ) -> ImportResult:
         """Upsert a prepared import in one transaction: all of it lands, or nothing does."""
         table = prepared.table
         frame = prepared.frame
-        existing_cols = {r[0] for r in self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-            [table.name]).fetchall()}
+        existing_cols = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                [table.name],
+            ).fetchall()
+        }
         known_custom = {c.name: c for c in self.custom_fields(table.name)}
         key = list(table.key)
         cols = list(frame.columns)
@@ -394,47 +436,75 @@ class DuckDBStore(DealReads):
                         cf_type = "float"
                     else:
                         cf_type = "category" if cf.dtype != "string" else "string"
-                    self.con.execute(f"ALTER TABLE {_q(table.name)} ALTER {_q(cf.name)} "
-                                     f"TYPE {DUCKDB_TYPES[cf_type]}")
+                    self.con.execute(
+                        f"ALTER TABLE {_q(table.name)} ALTER {_q(cf.name)} "
+                        f"TYPE {DUCKDB_TYPES[cf_type]}"
+                    )
                     cf = CustomField(cf.name, cf.label, cf_type, cf.known, cf.analyse)
                 registry.append([table.name, cf.name, cf.label, cf.dtype, cf.known, cf.analyse])
             self._insert_rows("custom_fields", registry)
-            types = {r[0]: r[1] for r in self.con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_name = ?", [table.name]).fetchall()}
+            types = {
+                r[0]: r[1]
+                for r in self.con.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_name = ?",
+                    [table.name],
+                ).fetchall()
+            }
             # Arrow, not pandas: DuckDB scans it without materialising Python strings
             self.con.register("_incoming", pa.Table.from_pandas(frame, preserve_index=False))
             select = ", ".join(f"CAST({_q(c)} AS {types[c]}) AS {_q(c)}" for c in cols)
             on = " AND ".join(f"t.{_q(k)} = i.{_q(k)}" for k in key)
             updated = self.scalar(
-                f"SELECT count(*) FROM _incoming i JOIN {_q(table.name)} t ON {on}")
+                f"SELECT count(*) FROM _incoming i JOIN {_q(table.name)} t ON {on}"
+            )
             non_key = [c for c in cols if c not in key]
-            insert = (f"INSERT INTO {_q(table.name)} ({', '.join(_q(c) for c in cols)}) "
-                      f"SELECT {select} FROM _incoming")
+            insert = (
+                f"INSERT INTO {_q(table.name)} ({', '.join(_q(c) for c in cols)}) "
+                f"SELECT {select} FROM _incoming"
+            )
             if updated == 0:
                 # nothing to update: a plain insert (ON CONFLICT costs memory on big files)
                 self.con.execute(insert)
             else:
                 action = (
                     "DO UPDATE SET " + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in non_key)
-                    if non_key else "DO NOTHING"
+                    if non_key
+                    else "DO NOTHING"
                 )
-                self.con.execute(
-                    f"{insert} ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}"
-                )
-            self._insert_rows("reference_values", [
-                [fieldname, str(v), prepared.file]
-                for fieldname, values in prepared.references.items() for v in values])
-            self._insert_rows("unmatched_values", [
-                [fieldname, str(v), int(n), prepared.file]
-                for fieldname, counts in prepared.unmatched.items() for v, n in counts.items()])
+                self.con.execute(f"{insert} ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}")
+            self._insert_rows(
+                "reference_values",
+                [
+                    [fieldname, str(v), prepared.file]
+                    for fieldname, values in prepared.references.items()
+                    for v in values
+                ],
+            )
+            self._insert_rows(
+                "unmatched_values",
+                [
+                    [fieldname, str(v), int(n), prepared.file]
+                    for fieldname, counts in prepared.unmatched.items()
+                    for v, n in counts.items()
+                ],
+            )
             next_id = self.scalar("SELECT coalesce(max(import_id), 0) + 1 FROM imports")
             inserted = len(frame) - int(updated)
             self.con.execute(
                 "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [next_id, table.name, prepared.file, content_sha256, preset,
-                 prepared.rows_read, inserted, int(updated), dt.datetime.now(),
-                 json.dumps(prepared.notes)],
+                [
+                    next_id,
+                    table.name,
+                    prepared.file,
+                    content_sha256,
+                    preset,
+                    prepared.rows_read,
+                    inserted,
+                    int(updated),
+                    dt.datetime.now(),
+                    json.dumps(prepared.notes),
+                ],
             )
             interrupted = defer.enter_context(sigint_deferred())
             self.con.execute("COMMIT")
@@ -445,12 +515,14 @@ class DuckDBStore(DealReads):
             if isinstance(exc, KeyboardInterrupt) or "interrupt" in str(exc).casefold():
                 raise ImportInterrupted(
                     f"{prepared.file}: interrupted before the import was committed; nothing was "
-                    "imported and the store is unchanged. Run the import again.") from None
+                    "imported and the store is unchanged. Run the import again."
+                ) from None
             if isinstance(exc, duckdb.Error) and is_corruption(exc):
                 raise _damaged(self.path, exc) from exc
             if isinstance(exc, duckdb.Error):
-                raise StoreError(f"{prepared.file}: the store refused the import ({exc}); "
-                                 "nothing was imported") from exc
+                raise StoreError(
+                    f"{prepared.file}: the store refused the import ({exc}); nothing was imported"
+                ) from exc
             raise
         finally:
             with contextlib.suppress(duckdb.Error):
@@ -459,8 +531,11 @@ class DuckDBStore(DealReads):
             if table is DEALS:
                 self._create_views()
             return ImportResult(
-                table=table.name, file=prepared.file, rows_read=prepared.rows_read,
-                inserted=inserted, updated=int(updated),
+                table=table.name,
+                file=prepared.file,
+                rows_read=prepared.rows_read,
+                inserted=inserted,
+                updated=int(updated),
                 duplicates_dropped=prepared.duplicates_dropped,
                 custom_fields=tuple(c.name for c in prepared.custom_fields),
                 notes=tuple(prepared.notes),
@@ -478,12 +553,15 @@ class DuckDBStore(DealReads):
         """
         if len(fields) <= 8:
             for cf in fields:
-                self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(cf.name)} "
-                                 f"{DUCKDB_TYPES[cf.dtype]}")
+                self.con.execute(
+                    f"ALTER TABLE {_q(table)} ADD COLUMN {_q(cf.name)} {DUCKDB_TYPES[cf.dtype]}"
+                )
             return
         current = self.con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-            "ORDER BY ordinal_position", [table]).fetchall()
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
         key = ", ".join(_q(k) for k in TABLES_BY_NAME[table].key)
         columns = [f"{_q(name)} {dtype}" for name, dtype in current]
         columns += [f"{_q(cf.name)} {DUCKDB_TYPES[cf.dtype]}" for cf in fields]
@@ -498,9 +576,14 @@ class DuckDBStore(DealReads):
         """INSERT OR REPLACE many rows at once (``executemany`` costs milliseconds per row)."""
         if not rows:
             return
-        names = [r[0] for r in self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-            "ORDER BY ordinal_position", [table]).fetchall()]
+        names = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+        ]
         self.con.register("_rows", pd.DataFrame(rows, columns=names))
         try:
             self.con.execute(f"INSERT OR REPLACE INTO {_q(table)} SELECT * FROM _rows")

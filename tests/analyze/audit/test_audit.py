@@ -58,8 +58,9 @@ def maven(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditResult, pd.Dat
 
 
 @pytest.mark.realdata
-def test_maven_product_gtxpro_is_not_in_products_csv(maven: tuple[AuditResult, pd.DataFrame]
-                                                     ) -> None:
+def test_maven_product_gtxpro_is_not_in_products_csv(
+    maven: tuple[AuditResult, pd.DataFrame],
+) -> None:
     result, raw = maven
     products = pd.read_csv(MAVEN_CSV.parent / "products.csv")["product"].tolist()
     assert "GTX Pro" in products and "GTXPro" not in products
@@ -85,8 +86,9 @@ def test_maven_sector_technolgy_is_a_misspelling(maven: tuple[AuditResult, pd.Da
 
 
 @pytest.mark.realdata
-def test_maven_missing_accounts_and_zero_lost_amounts(maven: tuple[AuditResult, pd.DataFrame]
-                                                      ) -> None:
+def test_maven_missing_accounts_and_zero_lost_amounts(
+    maven: tuple[AuditResult, pd.DataFrame],
+) -> None:
     result, raw = maven
     missing = result.issue("values:no-account")
     assert missing.deals == raw["account"].isna().sum() == 1425
@@ -116,8 +118,9 @@ def _closed(data: DemoData) -> pd.DataFrame:
     return data.deals[data.deals["outcome"] != "open"]
 
 
-def test_demo_completeness_overall_per_owner_and_per_quarter(demo: tuple[AuditResult, DemoData]
-                                                              ) -> None:
+def test_demo_completeness_overall_per_owner_and_per_quarter(
+    demo: tuple[AuditResult, DemoData],
+) -> None:
     result, data = demo
     closed = _closed(data)
     overall = result.completeness.set_index("field")
@@ -128,8 +131,9 @@ def test_demo_completeness_overall_per_owner_and_per_quarter(demo: tuple[AuditRe
     expected = closed.groupby("owner")["pain_category"].agg(lambda s: s.notna().mean())
     for owner, share in expected.items():
         assert by_owner.loc[(owner, "pain_category"), "completeness"] == pytest.approx(share)
-    quarter = (closed["closed_at"].dt.year.astype(str) + "Q"
-               + closed["closed_at"].dt.quarter.astype(str))
+    quarter = (
+        closed["closed_at"].dt.year.astype(str) + "Q" + closed["closed_at"].dt.quarter.astype(str)
+    )
     expected = closed["champion_title"].notna().groupby(quarter).sum()
     by_quarter = result.completeness_by_quarter.set_index(["quarter", "field"])
     for q, filled in expected.items():
@@ -178,14 +182,16 @@ def test_demo_created_already_closed(demo: tuple[AuditResult, DemoData]) -> None
     assert expected > 0
     assert result.issue("dates:created-closed").deals == expected
     assert set(result.date_problems["deal_id"]) == set(
-        closed.loc[closed["created_at"] == closed["closed_at"], "deal_id"])
+        closed.loc[closed["created_at"] == closed["closed_at"], "deal_id"]
+    )
 
 
 def test_demo_pushed_close_dates(demo: tuple[AuditResult, DemoData]) -> None:
     result, data = demo
     h = data.stage_history.sort_values(["deal_id", "entered_at", "stage"])
-    pushes = (h["close_date"] > h.groupby("deal_id")["close_date"].shift()).groupby(
-        h["deal_id"]).sum()
+    pushes = (
+        (h["close_date"] > h.groupby("deal_id")["close_date"].shift()).groupby(h["deal_id"]).sum()
+    )
     expected = set(pushes[pushes >= 2].index)
     assert len(expected) > 0
     assert result.issue("stages:close-date-pushes").deals == len(expected)
@@ -195,15 +201,22 @@ def test_demo_pushed_close_dates(demo: tuple[AuditResult, DemoData]) -> None:
 def test_demo_stage_order_and_skipped_demo_stage(demo: tuple[AuditResult, DemoData]) -> None:
     result, data = demo
     order = result.stage_order.sort_values(["level", "stage"])
-    assert order["stage"].tolist()[:6] == ["Prospecting", "Qualification", "Discovery", "Demo",
-                                           "Proposal", "Negotiation"]
+    assert order["stage"].tolist()[:6] == [
+        "Prospecting",
+        "Qualification",
+        "Discovery",
+        "Demo",
+        "Proposal",
+        "Negotiation",
+    ]
     assert order.set_index("stage").loc["Closed Lost", "lost_stage"]
     # the generator leaves out the Demo stage of some deals: those that reach Proposal skip it
     stages = data.stage_history.groupby("deal_id")["stage"].agg(set)
     expected = {d for d, s in stages.items() if "Proposal" in s and "Demo" not in s}
     assert result.issue("stages:skip").deals == len(expected)
     assert result.stage_skips_by_stage.set_index("stage").loc["Demo", "deals_skipping"] == len(
-        expected)
+        expected
+    )
     assert "stages:regression" not in {i.key for i in result.issues}
 
 
@@ -229,10 +242,19 @@ def test_demo_typos_in_the_raw_export() -> None:
 
 
 # -- hand-made fixtures ---------------------------------------------------------------------------
-def _deal(deal_id: str, outcome: str, created: str, closed: str | None, **extra: object
-          ) -> dict[str, object]:
-    return {"deal_id": deal_id, "outcome": outcome, "created_at": created, "closed_at": closed,
-            "account_name": f"Acct {deal_id}", "amount": 100.0, "owner": "Rep", **extra}
+def _deal(
+    deal_id: str, outcome: str, created: str, closed: str | None, **extra: object
+) -> dict[str, object]:
+    return {
+        "deal_id": deal_id,
+        "outcome": outcome,
+        "created_at": created,
+        "closed_at": closed,
+        "account_name": f"Acct {deal_id}",
+        "amount": 100.0,
+        "owner": "Rep",
+        **extra,
+    }
 
 
 PATH = ["Lead", "Qualify", "Demo", "Proposal"]
@@ -241,28 +263,27 @@ PATH = ["Lead", "Qualify", "Demo", "Proposal"]
 @pytest.fixture
 def stage_ws(tmp_path: Path) -> Workspace:
     deals = [_deal(f"N{i}", "won", "2026-01-01", "2026-03-01") for i in range(8)]
-    deals += [_deal("SKIP", "won", "2026-01-01", "2026-03-01"),
-              _deal("BACK", "won", "2026-01-01", "2026-03-01"),
-              _deal("LOSTEARLY", "lost", "2026-01-01", "2026-02-01"),
-              _deal("LEGAL", "won", "2026-01-01", "2026-03-01"),
-              _deal("EARLY", "won", "2026-01-10", "2026-03-01"),
-              _deal("DUP1", "lost", "2026-01-05", "2026-02-01", account_name="Twin Co",
-                    amount=500.0),
-              _deal("DUP2", "lost", "2026-01-05", "2026-02-03", account_name="twin co ",
-                    amount=500.0),
-              _deal("ZERO1", "lost", "2026-01-05", "2026-02-01", account_name="Zero Co",
-                    amount=0.0),
-              _deal("ZERO2", "lost", "2026-01-05", "2026-02-01", account_name="Zero Co",
-                    amount=0.0),
-              _deal("SAMEDAY", "won", "2026-02-01", "2026-02-01"),
-              _deal("SWAPPED", "lost", "2026-03-01", "2026-02-01")]
+    deals += [
+        _deal("SKIP", "won", "2026-01-01", "2026-03-01"),
+        _deal("BACK", "won", "2026-01-01", "2026-03-01"),
+        _deal("LOSTEARLY", "lost", "2026-01-01", "2026-02-01"),
+        _deal("LEGAL", "won", "2026-01-01", "2026-03-01"),
+        _deal("EARLY", "won", "2026-01-10", "2026-03-01"),
+        _deal("DUP1", "lost", "2026-01-05", "2026-02-01", account_name="Twin Co", amount=500.0),
+        _deal("DUP2", "lost", "2026-01-05", "2026-02-03", account_name="twin co ", amount=500.0),
+        _deal("ZERO1", "lost", "2026-01-05", "2026-02-01", account_name="Zero Co", amount=0.0),
+        _deal("ZERO2", "lost", "2026-01-05", "2026-02-01", account_name="Zero Co", amount=0.0),
+        _deal("SAMEDAY", "won", "2026-02-01", "2026-02-01"),
+        _deal("SWAPPED", "lost", "2026-03-01", "2026-02-01"),
+    ]
     rows = []
 
     def path(deal_id: str, stages: list[str], start: str = "2026-01-01") -> None:
         t0 = pd.Timestamp(start)
         for k, stage in enumerate(stages):
-            rows.append({"deal_id": deal_id, "stage": stage,
-                         "entered_at": t0 + pd.Timedelta(days=5 * k)})
+            rows.append(
+                {"deal_id": deal_id, "stage": stage, "entered_at": t0 + pd.Timedelta(days=5 * k)}
+            )
 
     for i in range(8):
         path(f"N{i}", [*PATH, "Won"])
@@ -279,14 +300,38 @@ def stage_ws(tmp_path: Path) -> Workspace:
     ws = Workspace(tmp_path / "stages.duckdb")
     ws.import_deals(frame)
     ws.import_file(TABLES["stage_history"], pd.DataFrame(rows))
-    ws.import_file(TABLES["activities"], pd.DataFrame([
-        {"activity_id": "a1", "deal_id": "N0", "type": "call", "occurred_at": "2025-12-20 10:00"},
-        {"activity_id": "a2", "deal_id": "N1", "type": "call", "occurred_at": "2026-01-02 10:00"},
-    ]))
-    ws.import_file(TABLES["captures"], pd.DataFrame([
-        {"deal_id": "N2", "captured_at": "2026-02-20 09:00", "respondent": "rep"},  # before close
-        {"deal_id": "N3", "captured_at": "2026-03-04 09:00", "respondent": "rep"},
-    ]))
+    ws.import_file(
+        TABLES["activities"],
+        pd.DataFrame(
+            [
+                {
+                    "activity_id": "a1",
+                    "deal_id": "N0",
+                    "type": "call",
+                    "occurred_at": "2025-12-20 10:00",
+                },
+                {
+                    "activity_id": "a2",
+                    "deal_id": "N1",
+                    "type": "call",
+                    "occurred_at": "2026-01-02 10:00",
+                },
+            ]
+        ),
+    )
+    ws.import_file(
+        TABLES["captures"],
+        pd.DataFrame(
+            [
+                {
+                    "deal_id": "N2",
+                    "captured_at": "2026-02-20 09:00",
+                    "respondent": "rep",
+                },  # before close
+                {"deal_id": "N3", "captured_at": "2026-03-04 09:00", "respondent": "rep"},
+            ]
+        ),
+    )
     return ws
 
 
@@ -298,9 +343,9 @@ def test_stage_skips_regressions_and_optional_stages(stage_ws: Workspace) -> Non
     skip = result.issue("stages:skip")
     assert skip.deals == 1 and skip.examples == ("SKIP",)
     transitions = result.stage_transitions
-    assert transitions[transitions["kind"] == "skip"][["from_stage", "to_stage", "skipped"]
-                                                      ].values.tolist() == [
-        ["Lead", "Demo", "Qualify"]]
+    assert transitions[transitions["kind"] == "skip"][
+        ["from_stage", "to_stage", "skipped"]
+    ].values.tolist() == [["Lead", "Demo", "Qualify"]]
     regression = result.issue("stages:regression")
     assert regression.deals == 1 and regression.examples == ("BACK",)
 
@@ -339,16 +384,41 @@ def test_quarter_filter(stage_ws: Workspace) -> None:
 
 def test_typos_in_activity_types_count_deals(tmp_path: Path) -> None:
     with Workspace(tmp_path / "acts.duckdb") as ws:
-        ws.import_deals(pd.DataFrame({"deal_id": list("abcdefghij"), "outcome": "won",
-                                      "created_at": "2026-01-01", "closed_at": "2026-02-01"}))
-        acts = [{"activity_id": f"{d}{i}", "deal_id": d, "type": "discovery call",
-                 "occurred_at": "2026-01-05"} for i in range(3) for d in "abcdefghij"]
-        acts.append({"activity_id": "z", "deal_id": "a", "type": "discovry call",
-                     "occurred_at": "2026-01-06"})
+        ws.import_deals(
+            pd.DataFrame(
+                {
+                    "deal_id": list("abcdefghij"),
+                    "outcome": "won",
+                    "created_at": "2026-01-01",
+                    "closed_at": "2026-02-01",
+                }
+            )
+        )
+        acts = [
+            {
+                "activity_id": f"{d}{i}",
+                "deal_id": d,
+                "type": "discovery call",
+                "occurred_at": "2026-01-05",
+            }
+            for i in range(3)
+            for d in "abcdefghij"
+        ]
+        acts.append(
+            {
+                "activity_id": "z",
+                "deal_id": "a",
+                "type": "discovry call",
+                "occurred_at": "2026-01-06",
+            }
+        )
         ws.import_file(TABLES["activities"], pd.DataFrame(acts))
         row = ws.audit().vocabulary.iloc[0]
     assert (row["column"], row["value"], row["suggested"]) == (
-        "activities.type", "discovry call", "discovery call")
+        "activities.type",
+        "discovry call",
+        "discovery call",
+    )
     assert (row["deals"], row["suggested_deals"]) == (1, 10)  # deals, not activity rows
 
 
@@ -366,12 +436,26 @@ def test_result_is_frozen_and_serialises(stage_ws: Workspace) -> None:
 
 def test_ranking_is_deals_times_weight_doubled_when_blocking() -> None:
     def issue(key: str, deals: int, importance: str, blocking: bool = False) -> AuditIssue:
-        return AuditIssue(key=key, check="c", title=key, deals=deals, of=1000, universe="deals",
-                          importance=importance, action="fix", blocking=blocking)
+        return AuditIssue(
+            key=key,
+            check="c",
+            title=key,
+            deals=deals,
+            of=1000,
+            universe="deals",
+            importance=importance,
+            action="fix",
+            blocking=blocking,
+        )
 
-    ranked = rank_issues([issue("custom", 900, "custom"), issue("spiced", 320, "spiced"),
-                          issue("blocked", 200, "key", blocking=True),
-                          issue("path", 5, "path")])
+    ranked = rank_issues(
+        [
+            issue("custom", 900, "custom"),
+            issue("spiced", 320, "spiced"),
+            issue("blocked", 200, "key", blocking=True),
+            issue("path", 5, "path"),
+        ]
+    )
     assert [i.key for i in ranked] == ["spiced", "custom", "blocked", "path"]
     assert [i.score for i in ranked] == [960.0, 900.0, 800.0, 5.0]
     assert [i.rank for i in ranked] == [1, 2, 3, 4]
@@ -392,8 +476,18 @@ def test_edit_distance_and_normalisation() -> None:
 
 
 def test_similar_labels_that_are_not_typos() -> None:
-    counts = {"Tier A": 100, "Tier B": 10, "GTK 500": 100, "GTK 600": 5, "CFO": 100, "COO": 5,
-              "Mid-Market": 100, "Mid Market": 50, "Analytics": 300, "Analytcs": 2}
+    counts = {
+        "Tier A": 100,
+        "Tier B": 10,
+        "GTK 500": 100,
+        "GTK 600": 5,
+        "CFO": 100,
+        "COO": 5,
+        "Mid-Market": 100,
+        "Mid Market": 50,
+        "Analytics": 300,
+        "Analytcs": 2,
+    }
     found = {(v.value, v.suggested) for v in column_variants(counts)}
     assert found == {("Mid Market", "Mid-Market"), ("Analytcs", "Analytics")}
     # a common value is not merged into another common value one letter away

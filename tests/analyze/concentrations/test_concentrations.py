@@ -26,9 +26,24 @@ from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 from winloss.analyze.concentrations.conditions import OPS
 from winloss.analyze.concentrations.result import ConcentrationResult, Finding
 
-FINDING_KEYS = {"id", "conditions", "direction", "n", "wins", "win_rate", "ci_low", "ci_high",
-                "lift", "p_value", "q_value", "adjusted_effect", "post_outcome", "quarters_held",
-                "quarters_seen", "statement"}
+FINDING_KEYS = {
+    "id",
+    "conditions",
+    "direction",
+    "n",
+    "wins",
+    "win_rate",
+    "ci_low",
+    "ci_high",
+    "lift",
+    "p_value",
+    "q_value",
+    "adjusted_effect",
+    "post_outcome",
+    "quarters_held",
+    "quarters_seen",
+    "statement",
+}
 TOP_KEYS = {"period", "deals", "wins", "baseline_win_rate", "hypotheses_tested", "findings"}
 
 
@@ -37,8 +52,7 @@ def _with_outcome_fields(deals: pd.DataFrame, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     lost = deals["outcome"] == "lost"
     out = deals.copy()
-    out["loss_reason"] = np.where(lost, rng.choice(["price", "timing", "features"], len(out)),
-                                  None)
+    out["loss_reason"] = np.where(lost, rng.choice(["price", "timing", "features"], len(out)), None)
     out["stage"] = np.where(lost, "Closed Lost", "Closed Won")
     return out
 
@@ -61,11 +75,14 @@ def _fields(f: Finding) -> tuple[str, ...]:
 
 
 def test_every_planted_pattern_is_found_with_its_direction(
-        planted_result: ConcentrationResult) -> None:
+    planted_result: ConcentrationResult,
+) -> None:
     for pattern in PLANTED_PATTERNS:
-        matches = [f for f in planted_result.findings
-                   if _fields(f) == tuple(sorted(pattern.fields))
-                   and f.direction == pattern.direction]
+        matches = [
+            f
+            for f in planted_result.findings
+            if _fields(f) == tuple(sorted(pattern.fields)) and f.direction == pattern.direction
+        ]
         assert matches, f"planted {pattern} not found"
         conditions = {c.field: c for c in matches[0].conditions}
         for field, value in zip(pattern.fields, pattern.value, strict=True):
@@ -85,7 +102,8 @@ def test_no_noise_column_in_any_finding(planted_result: ConcentrationResult) -> 
 
 
 def test_one_outcome_fields_and_outcome_restatements_are_never_conditions(
-        planted_result: ConcentrationResult) -> None:
+    planted_result: ConcentrationResult,
+) -> None:
     used = {c.field for f in planted_result.findings for c in f.conditions}
     assert "loss_reason" not in used and "loss_reason" not in planted_result.attributes
     assert "stage" not in used
@@ -93,16 +111,20 @@ def test_one_outcome_fields_and_outcome_restatements_are_never_conditions(
 
 
 def test_findings_are_not_near_copies(planted_result: ConcentrationResult) -> None:
-    keys = [(f.direction, _fields(f), tuple(c.op for c in f.conditions))
-            for f in planted_result.findings]
+    keys = [
+        (f.direction, _fields(f), tuple(c.op for c in f.conditions))
+        for f in planted_result.findings
+    ]
     assert len(keys) == len(set(keys))
     assert len(planted_result.findings) == len(PLANTED_PATTERNS)
 
 
 def test_threshold_intervals_bracket_the_discovered_cuts(
-        planted_result: ConcentrationResult) -> None:
-    thresholds = [f for f in planted_result.findings
-                  if len(f.conditions) == 1 and f.conditions[0].op == "<="]
+    planted_result: ConcentrationResult,
+) -> None:
+    thresholds = [
+        f for f in planted_result.findings if len(f.conditions) == 1 and f.conditions[0].op == "<="
+    ]
     assert len(thresholds) == 3
     for f in thresholds:
         interval = f.threshold_interval
@@ -130,7 +152,8 @@ def _direct_mask(frame: pd.DataFrame, conditions: list[dict[str, Any]]) -> np.nd
 
 
 def test_statistics_of_every_finding_match_a_direct_count(
-        planted_ws: Workspace, planted_result: ConcentrationResult) -> None:
+    planted_ws: Workspace, planted_result: ConcentrationResult
+) -> None:
     """References: pandas counts, statsmodels' Wilson interval and scipy's Fisher exact test
     (tolerance 1e-9)."""
     deals = planted_ws.closed_deals()
@@ -148,12 +171,13 @@ def test_statistics_of_every_finding_match_a_direct_count(
         assert f.rest_win_rate == pytest.approx((wins - w) / (total - n))
         assert f.lift == pytest.approx((w / n) / (wins / total))
         low, high = proportion_confint(w, n, method="wilson")
-        assert (f.ci_low, f.ci_high) == (pytest.approx(low, abs=1e-9), pytest.approx(high,
-                                                                                     abs=1e-9))
+        assert (f.ci_low, f.ci_high) == (
+            pytest.approx(low, abs=1e-9),
+            pytest.approx(high, abs=1e-9),
+        )
         table = [[w, n - w], [wins - w, total - n - (wins - w)]]
         assert f.p_value == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-9, abs=1e-300)
-        assert f.won_revenue_share == pytest.approx(amount[mask & won].sum()
-                                                    / amount[won].sum())
+        assert f.won_revenue_share == pytest.approx(amount[mask & won].sum() / amount[won].sum())
         assert (f.direction == "win") == (f.win_rate > f.rest_win_rate)
         assert f.adjusted_effect is not None and f.holds_when_adjusted
         assert (f.adjusted_effect > 0) == (f.direction == "win")
@@ -168,7 +192,8 @@ def test_label_shuffled_outcomes_rarely_yield_a_finding() -> None:
     assert analysis.run_table(table).findings  # the unshuffled data do have findings
     with_findings = sum(
         bool(analysis.run_table(table.with_outcomes(shuffled_outcomes(table.won, seed))).findings)
-        for seed in range(20))
+        for seed in range(20)
+    )
     assert with_findings <= 1
     ws.close()
 
@@ -199,7 +224,8 @@ def test_statements_read_as_one_plain_sentence(planted_result: ConcentrationResu
     assert "95 % CI" in champion and "held in 8 of 8 quarters" in champion
     assert champion.endswith(".") and champion.count(".") == 1
     assert by_field[("stakeholders",)].statement.startswith(
-        "Deals with at most 1 stakeholder won only")
+        "Deals with at most 1 stakeholder won only"
+    )
 
 
 def test_a_quarter_is_compared_with_earlier_quarters_and_recorded(tmp_path: Path) -> None:
@@ -215,9 +241,12 @@ def test_a_quarter_is_compared_with_earlier_quarters_and_recorded(tmp_path: Path
     assert any("fresh analysis of 2025Q2" in n for n in first.notes)
     second = ws.analyze(DealFilter(quarter="2025q4"))
     assert second.register is not None
-    recorded_before = {r[0] for r in ws.store.con.execute(
-        "SELECT finding_key FROM findings_register WHERE period = '2025Q3' "
-        "AND status <> 'gone'").fetchall()}
+    recorded_before = {
+        r[0]
+        for r in ws.store.con.execute(
+            "SELECT finding_key FROM findings_register WHERE period = '2025Q3' AND status <> 'gone'"
+        ).fetchall()
+    }
     for entry in second.register:
         assert entry.status in ("new", "stronger", "weaker", "steady", "gone")
         assert (entry.status == "new") == (entry.key not in recorded_before)
@@ -225,8 +254,9 @@ def test_a_quarter_is_compared_with_earlier_quarters_and_recorded(tmp_path: Path
     again = ws.analyze(DealFilter(quarter="2025Q4"))
     rows = ws.store.query("SELECT period, count(*) AS n FROM findings_register GROUP BY 1")
     assert dict(zip(rows["period"], rows["n"], strict=True))["2025Q4"] == len(again.register)
-    runs = ws.store.con.execute("SELECT count(*) FROM analysis_runs WHERE kind = "
-                                "'concentrations'").fetchone()
+    runs = ws.store.con.execute(
+        "SELECT count(*) FROM analysis_runs WHERE kind = 'concentrations'"
+    ).fetchone()
     assert runs is not None and runs[0] == 3
     ws.close()
 
@@ -274,8 +304,9 @@ def test_bad_settings_and_unknown_fields_are_usage_errors(planted_ws: Workspace)
         ConcentrationAnalysis(fields=("no_such_field",)).run(planted_ws.store)
 
 
-def test_depth_one_reports_no_combination(planted_ws: Workspace,
-                                          planted_result: ConcentrationResult) -> None:
+def test_depth_one_reports_no_combination(
+    planted_ws: Workspace, planted_result: ConcentrationResult
+) -> None:
     result = ConcentrationAnalysis(max_depth=1, record=False).run(planted_ws.store)
     assert result.findings and all(len(f.conditions) == 1 for f in result.findings)
     assert result.families_tested == len(result.attributes)  # one family per attribute
@@ -308,24 +339,43 @@ def test_conditions_select_deals_and_read_as_words() -> None:
     from winloss.analyze.deal_table import CategoricalColumn, NumericColumn
 
     days = NumericColumn("days_to_critical_event", np.array([10.0, 120.0, 121.0, np.nan]), True)
-    pain = CategoricalColumn("pain_category", np.array([0, 1, -1, 0], dtype=np.int32),
-                             ("ux", "cost"))
-    engaged = CategoricalColumn("decision_maker_engaged", np.array([1, 0, 0, -1],
-                                                                  dtype=np.int32), (False, True))
+    pain = CategoricalColumn(
+        "pain_category", np.array([0, 1, -1, 0], dtype=np.int32), ("ux", "cost")
+    )
+    engaged = CategoricalColumn(
+        "decision_maker_engaged", np.array([1, 0, 0, -1], dtype=np.int32), (False, True)
+    )
     assert Condition("days_to_critical_event", "<=", 120).mask(days).tolist() == [
-        True, True, False, False]
+        True,
+        True,
+        False,
+        False,
+    ]
     assert Condition("days_to_critical_event", "between", (120, 121)).mask(days).tolist() == [
-        False, True, True, False]
+        False,
+        True,
+        True,
+        False,
+    ]
     assert Condition("days_to_critical_event", "is_missing", True).mask(days).tolist() == [
-        False, False, False, True]
+        False,
+        False,
+        False,
+        True,
+    ]
     assert Condition("pain_category", "==", "ux").mask(pain).tolist() == [True, False, False, True]
     assert Condition("pain_category", "!=", "ux").mask(pain).tolist() == [False, True, False, False]
     assert Condition("decision_maker_engaged", "==", False).mask(engaged).tolist() == [
-        False, True, True, False]
+        False,
+        True,
+        True,
+        False,
+    ]
     assert Condition("days_to_critical_event", "<=", 120).phrase(integer=True) == (
-        "whose critical event was at most 120 days away")
+        "whose critical event was at most 120 days away"
+    )
     assert Condition("stakeholders", "<=", 1).phrase(integer=True) == "with at most 1 stakeholder"
     assert Condition("decision_maker_engaged", "==", False).phrase() == (
-        "where the decision maker was not engaged")
-    assert Condition("pain_category", "is_missing", True).phrase() == (
-        "with no main pain recorded")
+        "where the decision maker was not engaged"
+    )
+    assert Condition("pain_category", "is_missing", True).phrase() == ("with no main pain recorded")

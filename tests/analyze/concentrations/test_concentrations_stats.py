@@ -48,10 +48,12 @@ def test_fisher_exact_matches_scipy(max_total: int) -> None:
     """Reference: scipy.stats.fisher_exact (two-sided); relative tolerance 1e-9."""
     tables = _random_tables(np.random.default_rng(max_total), 400, max_total)
     ours = fisher_exact_two_sided(*tables.T)
-    reference = np.array([
-        stats.fisher_exact([[x, n - x], [k - x, total - k - n + x]]).pvalue
-        for x, n, k, total in tables
-    ])
+    reference = np.array(
+        [
+            stats.fisher_exact([[x, n - x], [k - x, total - k - n + x]]).pvalue
+            for x, n, k, total in tables
+        ]
+    )
     np.testing.assert_allclose(ours, reference, rtol=1e-9, atol=1e-300)
 
 
@@ -60,10 +62,12 @@ def test_fisher_where_it_matters_is_exact_inside_the_band() -> None:
     the p-value stays on the right side of the band (no decision can change)."""
     tables = _random_tables(np.random.default_rng(7), 400, 20_000)
     p, exact = fisher_p_where_it_matters(*tables.T)
-    reference = np.array([
-        stats.fisher_exact([[x, n - x], [k - x, total - k - n + x]]).pvalue
-        for x, n, k, total in tables
-    ])
+    reference = np.array(
+        [
+            stats.fisher_exact([[x, n - x], [k - x, total - k - n + x]]).pvalue
+            for x, n, k, total in tables
+        ]
+    )
     assert exact.any() and (~exact).any()
     np.testing.assert_allclose(p[exact], reference[exact], rtol=1e-9, atol=1e-300)
     far = ~exact & (p < 1e-10)
@@ -110,16 +114,18 @@ def test_wilson_interval_matches_statsmodels() -> None:
 def test_benjamini_hochberg_matches_statsmodels() -> None:
     """Reference: statsmodels multipletests(method="fdr_bh"); absolute tolerance 1e-12."""
     p = np.random.default_rng(1).uniform(size=300) ** 3
-    np.testing.assert_allclose(benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1], atol=1e-12
+    )
 
 
 def test_benjamini_hochberg_counts_untested_hypotheses() -> None:
     """Hand computation: 3 p-values among 6 hypotheses (the others p = 1)."""
     p = np.array([0.01, 0.02, 0.04])
     padded = np.concatenate([p, np.ones(3)])
-    np.testing.assert_allclose(benjamini_hochberg(p, 6),
-                               multipletests(padded, method="fdr_bh")[1][:3], atol=1e-12)
+    np.testing.assert_allclose(
+        benjamini_hochberg(p, 6), multipletests(padded, method="fdr_bh")[1][:3], atol=1e-12
+    )
 
 
 def test_simes_is_the_smallest_bh_q_value() -> None:
@@ -166,8 +172,7 @@ def test_adjusted_effects_match_an_unpenalised_logistic_model() -> None:
     logit = -0.5 + 1.0 * x[:, 0] - 0.7 * x[:, 1] + 0.0 * x[:, 2]
     won = rng.random(4000) < 1 / (1 + np.exp(-logit))
     effects = fit_adjusted_effects(x, won, ridge=1e-10)
-    fit = GLM(won.astype(float), add_constant(x.astype(float)),
-              family=families.Binomial()).fit()
+    fit = GLM(won.astype(float), add_constant(x.astype(float)), family=families.Binomial()).fit()
     np.testing.assert_allclose([e.coefficient for e in effects], fit.params[1:], atol=1e-5)
     np.testing.assert_allclose([e.p_value for e in effects], fit.pvalues[1:], atol=1e-5)
     assert effects[0].average_effect > 0 > effects[1].average_effect

@@ -26,8 +26,9 @@ from winloss.analyze.scoring.analysis import ModelSettings
 AS_OF = pd.Timestamp("2025-12-31")
 
 
-def pipeline_deals(n: int = 4000, *, seed: int = 0, probability_field: bool = False
-                   ) -> pd.DataFrame:
+def pipeline_deals(
+    n: int = 4000, *, seed: int = 0, probability_field: bool = False
+) -> pd.DataFrame:
     """Deals created over two years up to 2025-12-31; P(win) depends on region only.
 
     Deals still open at 2025-12-31 carry their (true) expected close date in closed_at, as CRMs do.
@@ -41,16 +42,18 @@ def pipeline_deals(n: int = 4000, *, seed: int = 0, probability_field: bool = Fa
     cycle = rng.gamma(2.0, 30, n).round().astype(int) + 5
     closed = created + pd.to_timedelta(cycle, unit="D")
     is_open = closed > AS_OF
-    frame = pd.DataFrame({
-        "deal_id": [f"F{i:05d}" for i in range(n)],
-        "created_at": created,
-        "closed_at": closed,
-        "outcome": np.where(is_open, "open", np.where(won, "won", "lost")),
-        "region": region,
-        "segment": segment,
-        "owner": rng.choice(["Ann", "Bo", "Cy"], n),
-        "amount": np.round(rng.lognormal(9, 0.5, n), -1),
-    })
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"F{i:05d}" for i in range(n)],
+            "created_at": created,
+            "closed_at": closed,
+            "outcome": np.where(is_open, "open", np.where(won, "won", "lost")),
+            "region": region,
+            "segment": segment,
+            "owner": rng.choice(["Ann", "Bo", "Cy"], n),
+            "amount": np.round(rng.lognormal(9, 0.5, n), -1),
+        }
+    )
     if probability_field:
         frame["probability"] = np.where(is_open, 50.0, np.nan)  # a CRM's "Probability (%)"
     return frame
@@ -128,13 +131,15 @@ def test_shared_quarter_effect_widens_the_interval() -> None:
 def test_quarter_spread_is_zero_for_a_stable_win_rate() -> None:
     rng = np.random.default_rng(4)
     quarters = np.repeat([f"2024Q{q}" for q in range(1, 5)] + ["2025Q1", "2025Q2"], 400)
-    stable = pd.DataFrame({"quarter": quarters,
-                           "outcome": np.where(rng.random(2400) < 0.3, "won", "lost")})
+    stable = pd.DataFrame(
+        {"quarter": quarters, "outcome": np.where(rng.random(2400) < 0.3, "won", "lost")}
+    )
     sd, estimated = quarter_spread(stable)
     assert estimated and sd < 0.1
     shifts = np.repeat([-0.8, 0.8, -0.8, 0.8, 0.0, 0.0], 400)
-    moving = stable.assign(outcome=np.where(rng.random(2400) < expit(-0.85 + shifts), "won",
-                                            "lost"))
+    moving = stable.assign(
+        outcome=np.where(rng.random(2400) < expit(-0.85 + shifts), "won", "lost")
+    )
     assert quarter_spread(moving)[0] > 0.4
     assert quarter_spread(stable.head(800)) == (0.3, False)
 
@@ -272,8 +277,7 @@ def test_maven_forecast_and_backtest() -> None:
     ws.close()
 
 
-def test_demo_step_summarises_model_scores_and_forecast(demo_store: Path,
-                                                         tmp_path: Path) -> None:
+def test_demo_step_summarises_model_scores_and_forecast(demo_store: Path, tmp_path: Path) -> None:
     from winloss.demo.run import DemoOptions
     from winloss.demo.steps import win_model as demo_step
 

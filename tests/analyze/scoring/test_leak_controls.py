@@ -14,13 +14,15 @@ def test_amount_zero_on_every_lost_deal_is_skipped_as_a_leak() -> None:
     won = rng.random(n) < 0.4
     segment = rng.choice(["SMB", "Enterprise"], n)
     won |= (segment == "Enterprise") & (rng.random(n) < 0.3)
-    frame = pd.DataFrame({
-        "deal_id": [f"d{i}" for i in range(n)],
-        "outcome": np.where(won, "won", "lost"),
-        "created_at": "2026-01-01",
-        "amount": np.where(won, rng.integers(1_000, 50_000, n), 0),  # Maven-style: lost = 0
-        "segment": segment,
-    })
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "outcome": np.where(won, "won", "lost"),
+            "created_at": "2026-01-01",
+            "amount": np.where(won, rng.integers(1_000, 50_000, n), 0),  # Maven-style: lost = 0
+            "segment": segment,
+        }
+    )
     ws = Workspace(":memory:")
     ws.import_deals(frame)
     data = ws.analyze(record=False).to_dict()
@@ -38,9 +40,14 @@ def test_value_companions_are_disclosed_and_can_be_turned_off() -> None:
     n = 400
     amount = rng.integers(1, 400, n) * 250.0
     won = rng.random(n) < 0.4
-    frame = pd.DataFrame({"deal_id": [f"d{i}" for i in range(n)],
-                          "outcome": np.where(won, "won", "lost"),
-                          "amount": amount, "segment": rng.choice(["a", "b"], n)})
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "outcome": np.where(won, "won", "lost"),
+            "amount": amount,
+            "segment": rng.choice(["a", "b"], n),
+        }
+    )
     ws = Workspace.from_file(frame)
     on = ws.evaluate_model()
     assert any("how round amount is" in c for c in on.caveats)
@@ -51,8 +58,13 @@ def test_value_companions_are_disclosed_and_can_be_turned_off() -> None:
 def test_forecast_backtest_warns_of_one_sided_misses() -> None:
     from winloss.analyze.forecast.analysis import bias_caveats
 
-    table = pd.DataFrame({"expected": [120.0, 130, 150], "actual": [100.0, 100, 100],
-                          "in_interval": [False, False, False]})
+    table = pd.DataFrame(
+        {
+            "expected": [120.0, 130, 150],
+            "actual": [100.0, 100, 100],
+            "in_interval": [False, False, False],
+        }
+    )
     notes = bias_caveats(table, 0.8)
     assert any("too high in every one of 3" in n for n in notes)
     assert any("too narrow" in n for n in notes)
@@ -61,8 +73,9 @@ def test_forecast_backtest_warns_of_one_sided_misses() -> None:
 
 
 def test_too_few_deals_to_test_anything_says_why() -> None:
-    frame = pd.DataFrame({"outcome": ["won", "lost"] * 12 + ["won"],
-                          "segment": ["a", "b", "c"] * 8 + ["a"]})
+    frame = pd.DataFrame(
+        {"outcome": ["won", "lost"] * 12 + ["won"], "segment": ["a", "b", "c"] * 8 + ["a"]}
+    )
     result = Workspace.from_file(frame).analyze(record=False).to_dict()
     assert result["hypotheses_tested"] == 0
     assert any("min_support" in w for w in result["warnings"])

@@ -66,8 +66,9 @@ def test_brier_and_log_loss_by_hand() -> None:
     Brier = ((0.2)^2 + (0.4)^2) / 2 = 0.1; log loss = −(ln 0.8 + ln 0.6) / 2 = 0.366985…
     """
     assert brier([1, 0], [0.8, 0.4]) == pytest.approx(0.1, abs=1e-15)
-    assert log_loss([1, 0], [0.8, 0.4]) == pytest.approx(-(np.log(0.8) + np.log(0.6)) / 2,
-                                                         abs=1e-15)
+    assert log_loss([1, 0], [0.8, 0.4]) == pytest.approx(
+        -(np.log(0.8) + np.log(0.6)) / 2, abs=1e-15
+    )
 
 
 def test_ece_by_hand() -> None:
@@ -171,8 +172,10 @@ def test_isotonic_needs_enough_held_out_deals() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(0, 1), min_size=2, max_size=60),
-       st.sampled_from(["none", "sigmoid", "isotonic"]))
+@given(
+    st.lists(st.floats(0, 1), min_size=2, max_size=60),
+    st.sampled_from(["none", "sigmoid", "isotonic"]),
+)
 def test_calibrated_probabilities_stay_in_unit_interval(raw: list[float], method: str) -> None:
     p = np.array(raw)
     y = (np.arange(len(p)) % 2).astype(int)

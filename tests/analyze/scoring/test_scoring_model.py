@@ -16,8 +16,14 @@ from winloss.analyze.scoring.evaluation import ModelEvaluation
 from winloss.analyze.scoring.features import CREATION_TIME_FIELDS, roundness
 
 
-def make_deals(n: int = 800, *, seed: int = 0, open_share: float = 0.0, dated: bool = False,
-               leaks: bool = False) -> pd.DataFrame:
+def make_deals(
+    n: int = 800,
+    *,
+    seed: int = 0,
+    open_share: float = 0.0,
+    dated: bool = False,
+    leaks: bool = False,
+) -> pd.DataFrame:
     """Deals whose P(win) is known: region north +1.5, referral +1.0, stakeholders +0.4 each.
 
     With ``leaks``: ``signed_amount`` is zero for every lost deal, ``result_code`` restates the
@@ -32,16 +38,18 @@ def make_deals(n: int = 800, *, seed: int = 0, open_share: float = 0.0, dated: b
     won = rng.random(n) < p
     is_open = rng.random(n) < open_share
     outcome = np.where(is_open, "open", np.where(won, "won", "lost"))
-    frame = pd.DataFrame({
-        "deal_id": [f"D{i:05d}" for i in range(n)],
-        "outcome": outcome,
-        "region": region,
-        "source": source,
-        "stakeholders": stakeholders,
-        "amount": np.round(rng.lognormal(10, 0.6, n), -2),
-        "noise": rng.choice(["x", "y", "z"], n),
-        "true_p": p,
-    })
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"D{i:05d}" for i in range(n)],
+            "outcome": outcome,
+            "region": region,
+            "source": source,
+            "stakeholders": stakeholders,
+            "amount": np.round(rng.lognormal(10, 0.6, n), -2),
+            "noise": rng.choice(["x", "y", "z"], n),
+            "true_p": p,
+        }
+    )
     if dated:
         created = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 540, n), unit="D")
         frame["created_at"] = created
@@ -99,7 +107,8 @@ def test_calibrated_probabilities_track_the_known_ones() -> None:
 def test_leaks_are_excluded_with_their_reasons() -> None:
     ws = workspace(make_deals(900, open_share=0.1, leaks=True))
     model = WinModel(ModelSettings(n_bootstrap=0)).fit(
-        ws.closed_deals(), ws.field_catalog(), open_deals=ws.deals().query("outcome == 'open'"))
+        ws.closed_deals(), ws.field_catalog(), open_deals=ws.deals().query("outcome == 'open'")
+    )
     reasons = {e["field"]: e for e in model.excluded}
     assert reasons["signed_amount"]["check"] == "one outcome only"
     assert "won deals" in reasons["signed_amount"]["reason"]
@@ -115,12 +124,26 @@ def test_evaluation_reports_metrics_baselines_and_exclusions() -> None:
     ws = workspace(make_deals(900, leaks=True))
     result = ModelEvaluation(folds=4).run(ws.store)
     data = json.loads(result.to_json())
-    for key in ("method", "auc", "brier", "log_loss", "ece", "n_train", "n_test", "baselines",
-                "excluded_fields"):
+    for key in (
+        "method",
+        "auc",
+        "brier",
+        "log_loss",
+        "ece",
+        "n_train",
+        "n_test",
+        "baselines",
+        "excluded_fields",
+    ):
         assert key in data
     assert data["method"] == "cv" and data["n_test"] == 900
-    assert set(data["baselines"]) == {"base_rate", "naive_bayes", "logistic",
-                                      "gradient_boosting_plain", "random_forest"}
+    assert set(data["baselines"]) == {
+        "base_rate",
+        "naive_bayes",
+        "logistic",
+        "gradient_boosting_plain",
+        "random_forest",
+    }
     for metrics in data["baselines"].values():
         assert set(metrics) == {"auc", "brier", "log_loss", "ece"}
     excluded = {e["field"] for e in data["excluded_fields"]}
@@ -152,8 +175,10 @@ def test_file_without_dates_is_cross_validated() -> None:
 
 
 def test_small_data_still_works_and_says_how_uncertain() -> None:
-    small = WinModel().fit(workspace(make_deals(30, seed=4)).closed_deals(),
-                           workspace(make_deals(30, seed=4)).field_catalog())
+    small = WinModel().fit(
+        workspace(make_deals(30, seed=4)).closed_deals(),
+        workspace(make_deals(30, seed=4)).field_catalog(),
+    )
     assert small.model_name in ("blend", "forest", "logistic", "naive_bayes", "base_rate")
     assert any("only 30 closed deals" in c for c in small.caveats)
     ws_big = workspace(make_deals(3000, seed=4))
@@ -197,12 +222,15 @@ def test_explanatory_fit_is_labelled_and_uses_after_outcome_fields() -> None:
     frame = make_deals(400)
     rng = np.random.default_rng(1)
     # a post-outcome field: the competitor is recorded mostly for lost deals
-    frame["competitor"] = np.where((frame["outcome"] == "lost") & (rng.random(400) < 0.7),
-                                   "Rival", "none")
+    frame["competitor"] = np.where(
+        (frame["outcome"] == "lost") & (rng.random(400) < 0.7), "Rival", "none"
+    )
     ws = workspace(frame)
     predictive = ModelEvaluation(folds=3).run(ws.store)
     assert "competitor" in {e["field"] for e in predictive.excluded_fields}
-    explanatory = ModelEvaluation(settings=ModelSettings(purpose="explanatory"), folds=3).run(ws.store)
+    explanatory = ModelEvaluation(settings=ModelSettings(purpose="explanatory"), folds=3).run(
+        ws.store
+    )
     assert explanatory.label == "explanatory, not predictive"
     assert "competitor" in explanatory.fields_used
     assert explanatory.metrics["auc"] > predictive.metrics["auc"]
@@ -210,8 +238,9 @@ def test_explanatory_fit_is_labelled_and_uses_after_outcome_fields() -> None:
 
 
 def test_amount_companions() -> None:
-    np.testing.assert_array_equal(roundness(np.array([36144, 50000, 0, 120, np.nan])),
-                                  [0, 4, 0, 1, np.nan])
+    np.testing.assert_array_equal(
+        roundness(np.array([36144, 50000, 0, 120, np.nan])), [0, 4, 0, 1, np.nan]
+    )
 
 
 def test_scores_are_saved_in_the_store(tmp_path: Path) -> None:
@@ -276,7 +305,8 @@ def test_nothing_to_score_and_no_skill_are_said_plainly() -> None:
     noise = make_deals(600, open_share=0.1, seed=8)
     closed = noise["outcome"] != "open"
     noise.loc[closed, "outcome"] = np.where(
-        np.random.default_rng(12345).random(int(closed.sum())) < 0.4, "won", "lost")
+        np.random.default_rng(12345).random(int(closed.sum())) < 0.4, "won", "lost"
+    )
     leads = LeadScoring().run(workspace(noise).store)
     assert leads.model["model"] == "base_rate"
     assert (leads.scores["lead_grade"] == "-").all()
@@ -303,8 +333,9 @@ def test_small_categorical_file_reaches_its_best_baseline_calibrated() -> None:
     from tests.analyze.scoring.small_categorical import small_categorical_deals
 
     frame = small_categorical_deals(seed=0)
-    ws = Workspace.from_file(frame, columns={"outcome": "Status", "deal_id": "Opportunity"},
-                             won_values=("Closed Won",))
+    ws = Workspace.from_file(
+        frame, columns={"outcome": "Status", "deal_id": "Opportunity"}, won_values=("Closed Won",)
+    )
     result = ModelEvaluation(folds=3).run(ws.store)
     best = max(m["auc"] for m in result.baselines.values())
     assert "random_forest" in result.baselines
@@ -320,11 +351,17 @@ def test_value_companions_are_a_data_pattern_never_a_reason() -> None:
     n = 600
     won = rng.random(n) < 0.5
     size = rng.lognormal(10, 0.5, n)
-    amount = np.where(won & (rng.random(n) < 0.8), np.round(size, -4).clip(10_000),
-                      np.round(size) + 7)
-    frame = pd.DataFrame({"deal_id": [f"D{i}" for i in range(n)],
-                          "outcome": np.where(won, "won", "lost"), "amount": amount,
-                          "region": rng.choice(["north", "south"], n)})
+    amount = np.where(
+        won & (rng.random(n) < 0.8), np.round(size, -4).clip(10_000), np.round(size) + 7
+    )
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"D{i}" for i in range(n)],
+            "outcome": np.where(won, "won", "lost"),
+            "amount": amount,
+            "region": rng.choice(["north", "south"], n),
+        }
+    )
     ws = Workspace.from_file(frame)
     model = WinModel(ModelSettings(n_bootstrap=0)).fit(ws.closed_deals(), ws.field_catalog())
     probe = ws.closed_deals().head(40)
@@ -365,8 +402,9 @@ def test_very_large_data_compares_candidates_on_a_sample(monkeypatch: pytest.Mon
     monkeypatch.setattr(analysis, "SELECTION_MAX", 800)
     ws = workspace(make_deals(3000, seed=5))
     closed = ws.closed_deals()
-    model = WinModel(ModelSettings(n_bootstrap=0, candidates=("gradient_boosting", "logistic"))
-                     ).fit(closed, ws.field_catalog())
+    model = WinModel(
+        ModelSettings(n_bootstrap=0, candidates=("gradient_boosting", "logistic"))
+    ).fit(closed, ws.field_catalog())
     assert "800 + 200 sampled deals" in model.validation
     assert model.model_name in ("gradient_boosting", "logistic")
     p = model.predict_frame(closed)

@@ -22,9 +22,12 @@ from winloss.cli.main import cli
 pytestmark = pytest.mark.realdata
 
 AT_CLOSE = {
-    "elapsed_days_in_sales_stage", "sales_stage_change_count",
-    "total_days_identified_through_closing", "total_days_identified_through_qualified",
-    "ratio_days_identified_to_total_days", "ratio_days_validated_to_total_days",
+    "elapsed_days_in_sales_stage",
+    "sales_stage_change_count",
+    "total_days_identified_through_closing",
+    "total_days_identified_through_qualified",
+    "ratio_days_identified_to_total_days",
+    "ratio_days_validated_to_total_days",
     "ratio_days_qualified_to_total_days",
 }
 

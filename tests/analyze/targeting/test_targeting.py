@@ -24,12 +24,18 @@ def account_deals(n_accounts: int = 300, *, seed: int = 0) -> pd.DataFrame:
     for a in range(n_accounts):
         for _ in range(int(rng.integers(1, 6))):
             p = expit(-1.0 + 1.6 * (industry[a] == "fintech"))
-            rows.append({"account_id": f"A{a:04d}", "account_name": f"Account {a}",
-                         "industry": industry[a], "employees": int(employees[a]),
-                         "region": rng.choice(["north", "south"]),
-                         "product": rng.choice(["Core", "Plus", "Max"], p=[0.6, 0.3, 0.1]),
-                         "amount": float(rng.choice([1000.0, 3000.0, 9000.0])),
-                         "outcome": "won" if rng.random() < p else "lost"})
+            rows.append(
+                {
+                    "account_id": f"A{a:04d}",
+                    "account_name": f"Account {a}",
+                    "industry": industry[a],
+                    "employees": int(employees[a]),
+                    "region": rng.choice(["north", "south"]),
+                    "product": rng.choice(["Core", "Plus", "Max"], p=[0.6, 0.3, 0.1]),
+                    "amount": float(rng.choice([1000.0, 3000.0, 9000.0])),
+                    "outcome": "won" if rng.random() < p else "lost",
+                }
+            )
     frame = pd.DataFrame(rows)
     frame.insert(0, "deal_id", [f"D{i:05d}" for i in range(len(frame))])
     return frame
@@ -101,9 +107,21 @@ def test_a_rare_typo_category_cannot_reach_the_top_10() -> None:
     the typo out of the top 10, and the fit of such an account is a third of the way from
     the base rate to its own raw model fit (m-estimate with 10 deals vs m = 20)."""
     frame = account_deals()
-    typo = [{"deal_id": f"T{a}{i}", "account_id": f"TYPO{a}", "account_name": f"Typo {a}",
-             "industry": "fintec", "employees": 100, "region": "north", "product": "Core",
-             "amount": 1000.0, "outcome": "won"} for a in range(2) for i in range(5)]
+    typo = [
+        {
+            "deal_id": f"T{a}{i}",
+            "account_id": f"TYPO{a}",
+            "account_name": f"Typo {a}",
+            "industry": "fintec",
+            "employees": 100,
+            "region": "north",
+            "product": "Core",
+            "amount": 1000.0,
+            "outcome": "won",
+        }
+        for a in range(2)
+        for i in range(5)
+    ]
     frame = pd.concat([frame, pd.DataFrame(typo)], ignore_index=True)
     result = AccountTargeting().run(Workspace.from_file(frame).store)
     table = result.accounts

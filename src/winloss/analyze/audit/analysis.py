@@ -64,8 +64,14 @@ if TYPE_CHECKING:
     from winloss.model.deals import DealFilter
     from winloss.store.duckdb_store import DuckDBStore
 
-__all__ = ["AuditIssue", "AuditResult", "DataAudit", "IMPORTANCE_WEIGHTS", "BLOCKING_FACTOR",
-           "rank_issues"]
+__all__ = [
+    "AuditIssue",
+    "AuditResult",
+    "DataAudit",
+    "IMPORTANCE_WEIGHTS",
+    "BLOCKING_FACTOR",
+    "rank_issues",
+]
 
 #: Weight of an issue by the importance of what it damages (see the module docstring).
 IMPORTANCE_WEIGHTS: dict[str, float] = {
@@ -81,10 +87,21 @@ BLOCKING_FACTOR = 2.0
 
 #: The detail tables of a result, in the order they are documented and exported.
 DETAIL_TABLES = (
-    "completeness", "completeness_by_owner", "completeness_by_quarter", "capture_freshness",
-    "freshness_distribution", "date_problems", "back_dated", "stage_order", "stage_transitions",
-    "stage_skips_by_stage", "close_date_pushes", "close_date_pushes_by_owner", "duplicates",
-    "vocabulary", "suspicious_values",
+    "completeness",
+    "completeness_by_owner",
+    "completeness_by_quarter",
+    "capture_freshness",
+    "freshness_distribution",
+    "date_problems",
+    "back_dated",
+    "stage_order",
+    "stage_transitions",
+    "stage_skips_by_stage",
+    "close_date_pushes",
+    "close_date_pushes_by_owner",
+    "duplicates",
+    "vocabulary",
+    "suspicious_values",
 )
 
 _NAME_COLUMN = re.compile(r"^(deal|opportunity|opp)_?(name|title)$")
@@ -105,8 +122,11 @@ def rank_issues(issues: list[AuditIssue]) -> tuple[AuditIssue, ...]:
     scored = []
     for issue in issues:
         weight = IMPORTANCE_WEIGHTS[issue.importance] * (BLOCKING_FACTOR if issue.blocking else 1)
-        scored.append(dataclasses.replace(issue, weight=weight, score=issue.deals * weight,
-                                          severity=severity(issue, weight)))
+        scored.append(
+            dataclasses.replace(
+                issue, weight=weight, score=issue.deals * weight, severity=severity(issue, weight)
+            )
+        )
     scored.sort(key=lambda i: (-i.score, i.key))
     return tuple(dataclasses.replace(i, rank=r) for r, i in enumerate(scored, start=1))
 
@@ -142,13 +162,41 @@ class AuditResult(AnalysisResult):
     @property
     def summary(self) -> pd.DataFrame:
         """The ranked fix list, one row per issue."""
-        columns = ["rank", "severity", "issue", "deals", "of", "share", "score", "action",
-                   "unblocks", "check", "field", "weight", "blocking", "key"]
-        rows = [{"rank": i.rank, "severity": i.severity, "issue": i.title, "deals": i.deals,
-                 "of": i.of, "share": i.share, "score": i.score, "action": i.action,
-                 "unblocks": "; ".join(i.unblocks), "check": i.check, "field": i.field,
-                 "weight": i.weight, "blocking": i.blocking, "key": i.key}
-                for i in self.issues]
+        columns = [
+            "rank",
+            "severity",
+            "issue",
+            "deals",
+            "of",
+            "share",
+            "score",
+            "action",
+            "unblocks",
+            "check",
+            "field",
+            "weight",
+            "blocking",
+            "key",
+        ]
+        rows = [
+            {
+                "rank": i.rank,
+                "severity": i.severity,
+                "issue": i.title,
+                "deals": i.deals,
+                "of": i.of,
+                "share": i.share,
+                "score": i.score,
+                "action": i.action,
+                "unblocks": "; ".join(i.unblocks),
+                "check": i.check,
+                "field": i.field,
+                "weight": i.weight,
+                "blocking": i.blocking,
+                "key": i.key,
+            }
+            for i in self.issues
+        ]
         return pd.DataFrame(rows, columns=columns)
 
     def issue(self, key: str) -> AuditIssue:
@@ -160,13 +208,15 @@ class AuditResult(AnalysisResult):
 
     def to_dict(self) -> dict[str, Any]:
         """Inputs, notes, the ranked issues and every detail table as records."""
-        data: dict[str, Any] = plain({
-            "kind": "audit",
-            "inputs": self.inputs.to_dict(),
-            "notes": list(self.notes),
-            "issues": [i.to_dict() for i in self.issues],
-            "tables": {name: self.tables.get(name, pd.DataFrame()) for name in DETAIL_TABLES},
-        })
+        data: dict[str, Any] = plain(
+            {
+                "kind": "audit",
+                "inputs": self.inputs.to_dict(),
+                "notes": list(self.notes),
+                "issues": [i.to_dict() for i in self.issues],
+                "tables": {name: self.tables.get(name, pd.DataFrame()) for name in DETAIL_TABLES},
+            }
+        )
         return data
 
 
@@ -222,13 +272,24 @@ class DataAudit:
         scope = self.scope(store)
         deal_cols, categorical, name_cols = self._columns(store)
         outputs: list[CheckOutput] = [
-            completeness(store, scope, deal_cols, blocking_below=self.blocking_completeness,
-                         min_owner_deals=self.min_owner_deals),
-            capture_freshness(store, scope, fresh_days=self.fresh_days,
-                              min_owner_deals=self.min_owner_deals),
+            completeness(
+                store,
+                scope,
+                deal_cols,
+                blocking_below=self.blocking_completeness,
+                min_owner_deals=self.min_owner_deals,
+            ),
+            capture_freshness(
+                store, scope, fresh_days=self.fresh_days, min_owner_deals=self.min_owner_deals
+            ),
             deal_dates(store, scope, max_rows=self.max_detail_rows),
-            stage_checks(store, scope, usual_share=self.usual_stage_share,
-                         min_pushes=self.min_close_date_pushes, max_rows=self.max_detail_rows),
+            stage_checks(
+                store,
+                scope,
+                usual_share=self.usual_stage_share,
+                min_pushes=self.min_close_date_pushes,
+                max_rows=self.max_detail_rows,
+            ),
             back_dated(store, scope),
             duplicates(store, scope, name_cols, max_rows=self.max_detail_rows),
             vocabulary_check(store, scope, categorical),
@@ -245,15 +306,21 @@ class DataAudit:
         settings = {k: v for k, v in dataclasses.asdict(self).items() if k != "deal_filter"}
         flt = self.deal_filter
         inputs = AnalysisInputs.of(
-            int(facts["deals"]), period=period_of(flt), flt=flt,
-            deals=int(facts["deals"]), closed_deals=int(facts["closed"]),
+            int(facts["deals"]),
+            period=period_of(flt),
+            flt=flt,
+            deals=int(facts["deals"]),
+            closed_deals=int(facts["closed"]),
             created=[_date(facts["created_from"]), _date(facts["created_to"])],
             closed=[_date(facts["closed_from"]), _date(facts["closed_to"])],
             filter=flt.describe() if flt is not None else {},
-            settings=settings, weights=dict(IMPORTANCE_WEIGHTS),
-            blocking_factor=BLOCKING_FACTOR)
-        return AuditResult(issues=rank_issues(issues), inputs=inputs, notes=tuple(notes),
-                           tables=tables)
+            settings=settings,
+            weights=dict(IMPORTANCE_WEIGHTS),
+            blocking_factor=BLOCKING_FACTOR,
+        )
+        return AuditResult(
+            issues=rank_issues(issues), inputs=inputs, notes=tuple(notes), tables=tables
+        )
 
     def scope(self, store: DuckDBStore) -> Scope:
         """The SQL condition selecting the deals in scope (as ``DuckDBStore.deals`` filters)."""
@@ -267,13 +334,16 @@ class DataAudit:
     def _columns(store: DuckDBStore) -> tuple[list[DealColumn], list[CategoricalColumn], list[str]]:
         present = aq.deal_table_columns(store)
         wanted = [*SPICED_FIELDS, *OUTCOME_CRITICAL_FIELDS, *KEY_FIELDS]
-        deal_cols = [DealColumn(n, DEALS.field(n).dtype, field_importance(n))
-                     for n in wanted if n in present]
+        deal_cols = [
+            DealColumn(n, DEALS.field(n).dtype, field_importance(n)) for n in wanted if n in present
+        ]
         categorical = [
-            CategoricalColumn(f.name, field_importance(f.name), f.vocabulary,
-                              known_terms=f.name != "owner")
+            CategoricalColumn(
+                f.name, field_importance(f.name), f.vocabulary, known_terms=f.name != "owner"
+            )
             for f in DEALS.fields
-            if f.dtype == "category" and f.name != "outcome" and f.name in present]
+            if f.dtype == "category" and f.name != "outcome" and f.name in present
+        ]
         name_cols: list[str] = []
         for cf in store.custom_fields("deals"):
             if cf.name not in present:

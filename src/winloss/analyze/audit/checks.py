@@ -30,15 +30,32 @@ if TYPE_CHECKING:
     from winloss.store.duckdb_store import DuckDBStore
 
 
-GROUP_LABELS = {"situation": "Situation", "pain": "Pain", "impact": "Impact",
-                "critical_event": "Critical event", "decision": "Decision"}
+GROUP_LABELS = {
+    "situation": "Situation",
+    "pain": "Pain",
+    "impact": "Impact",
+    "critical_event": "Critical event",
+    "decision": "Decision",
+}
 SPICED_FIELDS: dict[str, str] = {f: g for g, fields in SPICED_GROUPS.items() for f in fields}
 
 #: Fields every outcome analysis depends on.
 OUTCOME_CRITICAL_FIELDS = ("created_at", "closed_at", "amount")
 #: Other key deal fields; outcome-specific ones are measured on that outcome's deals only.
-KEY_FIELDS = ("owner", "account_id", "account_name", "stage", "segment", "region", "industry",
-              "product", "currency", "competitor", "loss_reason", "win_reason")
+KEY_FIELDS = (
+    "owner",
+    "account_id",
+    "account_name",
+    "stage",
+    "segment",
+    "region",
+    "industry",
+    "product",
+    "currency",
+    "competitor",
+    "loss_reason",
+    "win_reason",
+)
 APPLIES_TO = {"loss_reason": "lost", "win_reason": "won"}
 #: Completeness of these is reported, but their fix-list issue comes from another check.
 NO_COMPLETENESS_ISSUE = frozenset({"account_id", "account_name"})
@@ -148,8 +165,14 @@ def _filled_expr(col: DealColumn) -> str:
     return aq.filled_count(col.name, textual=col.textual, applies_to=APPLIES_TO.get(col.name))
 
 
-def completeness(store: DuckDBStore, scope: Scope, columns: list[DealColumn], *,
-                 blocking_below: float, min_owner_deals: int) -> CheckOutput:
+def completeness(
+    store: DuckDBStore,
+    scope: Scope,
+    columns: list[DealColumn],
+    *,
+    blocking_below: float,
+    min_owner_deals: int,
+) -> CheckOutput:
     """Completeness of every SPICED and key field on closed deals, overall, per owner, per quarter.
 
     Outcome-specific fields (loss_reason, win_reason) are measured on that outcome's deals.
@@ -160,9 +183,11 @@ def completeness(store: DuckDBStore, scope: Scope, columns: list[DealColumn], *,
     # one scan: the whole team, per owner and per quarter as grouping sets
     grouped = aq.completeness_counts(store, scope, [_filled_expr(c) for c in columns])
     everyone = (grouped["by_all_owners"] == 1) & (grouped["by_all_quarters"] == 1)
-    frames = {"overall": grouped[everyone],
-              "owner": grouped[(grouped["by_all_owners"] == 0)],
-              "quarter": grouped[(grouped["by_all_quarters"] == 0)]}
+    frames = {
+        "overall": grouped[everyone],
+        "owner": grouped[(grouped["by_all_owners"] == 0)],
+        "quarter": grouped[(grouped["by_all_quarters"] == 0)],
+    }
 
     def long(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
         rows = []
@@ -172,23 +197,30 @@ def completeness(store: DuckDBStore, scope: Scope, columns: list[DealColumn], *,
                 n = int(rec[applies])
                 filled_n = int(rec[f"c{i}"])
                 row: dict[str, Any] = {} if by is None else {by: rec[by]}
-                row.update({
-                    "field": c.name,
-                    "group": GROUP_LABELS.get(SPICED_FIELDS.get(c.name, ""), c.importance),
-                    "importance": c.importance, "applies_to": f"{applies} deals",
-                    "deals": n, "filled": filled_n, "blank": n - filled_n,
-                    "completeness": filled_n / n if n else float("nan"),
-                })
+                row.update(
+                    {
+                        "field": c.name,
+                        "group": GROUP_LABELS.get(SPICED_FIELDS.get(c.name, ""), c.importance),
+                        "importance": c.importance,
+                        "applies_to": f"{applies} deals",
+                        "deals": n,
+                        "filled": filled_n,
+                        "blank": n - filled_n,
+                        "completeness": filled_n / n if n else float("nan"),
+                    }
+                )
                 rows.append(row)
         return pd.DataFrame(rows)
 
     overall = long(frames["overall"], None)
     by_owner = long(frames["owner"], "owner")
     by_quarter = long(frames["quarter"], "quarter")
-    overall["blocking"] = (overall["completeness"] < blocking_below) & overall[
-        "importance"].isin(["spiced", "outcome", "key"])
-    out.tables.update(completeness=overall, completeness_by_owner=by_owner,
-                      completeness_by_quarter=by_quarter)
+    overall["blocking"] = (overall["completeness"] < blocking_below) & overall["importance"].isin(
+        ["spiced", "outcome", "key"]
+    )
+    out.tables.update(
+        completeness=overall, completeness_by_owner=by_owner, completeness_by_quarter=by_quarter
+    )
     closed_n = int(frames["overall"]["closed"].iloc[0]) if len(frames["overall"]) else 0
     if closed_n == 0:
         out.notes.append("completeness: no closed deals in scope")
@@ -198,32 +230,55 @@ def completeness(store: DuckDBStore, scope: Scope, columns: list[DealColumn], *,
     return out
 
 
-def _completeness_issues(store: DuckDBStore, scope: Scope, overall: pd.DataFrame,
-                         blocking_below: float) -> list[AuditIssue]:
+def _completeness_issues(
+    store: DuckDBStore, scope: Scope, overall: pd.DataFrame, blocking_below: float
+) -> list[AuditIssue]:
     issues: list[AuditIssue] = []
-    rated = overall[(overall["deals"] > 0) & ~overall["field"].isin(NO_COMPLETENESS_ISSUE)
-                    & (overall["importance"] != "custom")]
+    rated = overall[
+        (overall["deals"] > 0)
+        & ~overall["field"].isin(NO_COMPLETENESS_ISSUE)
+        & (overall["importance"] != "custom")
+    ]
     empty = rated[rated["filled"] == 0]
-    for importance, label in (("spiced", "SPICED"), ("outcome", "outcome-critical"),
-                              ("key", "key")):
+    for importance, label in (
+        ("spiced", "SPICED"),
+        ("outcome", "outcome-critical"),
+        ("key", "key"),
+    ):
         group = empty[empty["importance"] == importance]
         if group.empty:
             continue
         names = group["field"].tolist()
         n = int(group["deals"].max())
-        title = (f"{label} field{'s' if len(names) > 1 else ''} never filled on "
-                 f"{fmt_count(n)} closed deals: {', '.join(names)}")
+        title = (
+            f"{label} field{'s' if len(names) > 1 else ''} never filled on "
+            f"{fmt_count(n)} closed deals: {', '.join(names)}"
+        )
         if importance == "spiced":
-            action = ("Start a SPICED capture for every closed deal, won and lost (the capture "
-                      "form or `winloss import captures`), with these fields required.")
+            action = (
+                "Start a SPICED capture for every closed deal, won and lost (the capture "
+                "form or `winloss import captures`), with these fields required."
+            )
         else:
-            action = (f"Map {', '.join(names)} from the CRM export (--column or a mapping file), "
-                      "or make them required in the CRM.")
-        issues.append(AuditIssue(
-            key=f"completeness:never:{importance}", check="completeness", title=title, deals=n,
-            of=n, universe="closed deals", importance=importance, action=action,
-            unblocks=tuple(field_unblocks(f) for f in names), blocking=True,
-            field=",".join(names)))
+            action = (
+                f"Map {', '.join(names)} from the CRM export (--column or a mapping file), "
+                "or make them required in the CRM."
+            )
+        issues.append(
+            AuditIssue(
+                key=f"completeness:never:{importance}",
+                check="completeness",
+                title=title,
+                deals=n,
+                of=n,
+                universe="closed deals",
+                importance=importance,
+                action=action,
+                unblocks=tuple(field_unblocks(f) for f in names),
+                blocking=True,
+                field=",".join(names),
+            )
+        )
     partial = rated[(rated["filled"] > 0) & (rated["blank"] > 0)]
     spiced = partial[partial["importance"] == "spiced"]
     for group, fields in spiced.groupby("group", sort=False):
@@ -231,48 +286,81 @@ def _completeness_issues(store: DuckDBStore, scope: Scope, overall: pd.DataFrame
     for rec in partial[partial["importance"] != "spiced"].to_dict(orient="records"):
         name = str(rec["field"])
         blocking = bool(rec["completeness"] < blocking_below)
-        state = ("blocks its analysis (below the "
-                 f"{blocking_below:.0%} needed)" if blocking else "weakens its analysis")
-        issues.append(AuditIssue(
-            key=f"completeness:{name}", check="completeness",
-            title=(f"{name} blank on {fmt_count(int(rec['blank']))} of "
-                   f"{fmt_count(int(rec['deals']))} {rec['applies_to']} "
-                   f"({_pct(float(rec['completeness']))} complete; {state})"),
-            deals=int(rec["blank"]), of=int(rec["deals"]), universe=str(rec["applies_to"]),
-            importance=str(rec["importance"]),
-            action=(f"Make {name} required at close, with an explicit 'unknown'/'none' choice so a "
-                    "blank is never silent."),
-            unblocks=(field_unblocks(name),), blocking=blocking, field=name))
+        state = (
+            f"blocks its analysis (below the {blocking_below:.0%} needed)"
+            if blocking
+            else "weakens its analysis"
+        )
+        issues.append(
+            AuditIssue(
+                key=f"completeness:{name}",
+                check="completeness",
+                title=(
+                    f"{name} blank on {fmt_count(int(rec['blank']))} of "
+                    f"{fmt_count(int(rec['deals']))} {rec['applies_to']} "
+                    f"({_pct(float(rec['completeness']))} complete; {state})"
+                ),
+                deals=int(rec["blank"]),
+                of=int(rec["deals"]),
+                universe=str(rec["applies_to"]),
+                importance=str(rec["importance"]),
+                action=(
+                    f"Make {name} required at close, with an explicit 'unknown'/'none' choice so a "
+                    "blank is never silent."
+                ),
+                unblocks=(field_unblocks(name),),
+                blocking=blocking,
+                field=name,
+            )
+        )
     return issues
 
 
-def _group_issue(store: DuckDBStore, scope: Scope, group: str, fields: pd.DataFrame,
-                 blocking_below: float) -> AuditIssue:
+def _group_issue(
+    store: DuckDBStore, scope: Scope, group: str, fields: pd.DataFrame, blocking_below: float
+) -> AuditIssue:
     """One issue for the partly blank fields of a SPICED group: deals with any of them blank."""
     names = fields["field"].tolist()
     per_owner = aq.blank_by_owner(
-        store, scope, [(n, DEALS.field(n).dtype in ("string", "category")) for n in names])
+        store, scope, [(n, DEALS.field(n).dtype in ("string", "category")) for n in names]
+    )
     counts = per_owner[["closed", "blank"]].sum()
     culprits = _concentrated_in(per_owner)
     blocked = fields[fields["completeness"] < blocking_below]["field"].tolist()
-    state = (f"{', '.join(blocked)} below the {blocking_below:.0%} needed to analyse"
-             if blocked else "weakens their analysis")
-    shown = ", ".join(f"{r['field']} {_pct(float(r['completeness']))}"
-                      for r in fields.sort_values(["completeness", "field"]).to_dict("records"))
+    state = (
+        f"{', '.join(blocked)} below the {blocking_below:.0%} needed to analyse"
+        if blocked
+        else "weakens their analysis"
+    )
+    shown = ", ".join(
+        f"{r['field']} {_pct(float(r['completeness']))}"
+        for r in fields.sort_values(["completeness", "field"]).to_dict("records")
+    )
     return AuditIssue(
-        key=f"completeness:{group.lower().replace(' ', '_')}", check="completeness",
-        title=(f"{group} fields blank on {fmt_count(int(counts['blank']))} of "
-               f"{fmt_count(int(counts['closed']))} closed deals (complete: {shown}; {state})"
-               + (f"; {_pct(culprits[1])} of them from {' and '.join(culprits[0])}"
-                  if culprits else "")),
-        deals=int(counts["blank"]), of=int(counts["closed"]), universe="closed deals",
+        key=f"completeness:{group.lower().replace(' ', '_')}",
+        check="completeness",
+        title=(
+            f"{group} fields blank on {fmt_count(int(counts['blank']))} of "
+            f"{fmt_count(int(counts['closed']))} closed deals (complete: {shown}; {state})"
+            + (
+                f"; {_pct(culprits[1])} of them from {' and '.join(culprits[0])}"
+                if culprits
+                else ""
+            )
+        ),
+        deals=int(counts["blank"]),
+        of=int(counts["closed"]),
+        universe="closed deals",
         importance="spiced",
-        action=(f"Make {' and '.join(names) if len(names) < 3 else ', '.join(names)} required "
-                "in the close capture, with an explicit 'unknown'/'none' choice so a blank is "
-                "never silent" + (f"; start with {' and '.join(culprits[0])}." if culprits
-                                  else ".")),
-        unblocks=tuple(field_unblocks(n) for n in names), blocking=bool(blocked),
-        field=",".join(names))
+        action=(
+            f"Make {' and '.join(names) if len(names) < 3 else ', '.join(names)} required "
+            "in the close capture, with an explicit 'unknown'/'none' choice so a blank is "
+            "never silent" + (f"; start with {' and '.join(culprits[0])}." if culprits else ".")
+        ),
+        unblocks=tuple(field_unblocks(n) for n in names),
+        blocking=bool(blocked),
+        field=",".join(names),
+    )
 
 
 def _concentrated_in(per_owner: pd.DataFrame) -> tuple[list[str], float] | None:
@@ -289,8 +377,9 @@ def _concentrated_in(per_owner: pd.DataFrame) -> tuple[list[str], float] | None:
     return over["owner"].tolist(), float(share)
 
 
-def _owner_issues(overall: pd.DataFrame, by_owner: pd.DataFrame,
-                  min_owner_deals: int) -> list[AuditIssue]:
+def _owner_issues(
+    overall: pd.DataFrame, by_owner: pd.DataFrame, min_owner_deals: int
+) -> list[AuditIssue]:
     """Owners whose SPICED completeness is far below the rest of the team's.
 
     Only SPICED fields that somebody fills are counted. An owner is flagged with at least
@@ -302,7 +391,8 @@ def _owner_issues(overall: pd.DataFrame, by_owner: pd.DataFrame,
     if cells.empty:
         return []
     per_owner = cells.groupby("owner", sort=True).agg(
-        deals=("deals", "max"), filled=("filled", "sum"), cells=("deals", "sum"))
+        deals=("deals", "max"), filled=("filled", "sum"), cells=("deals", "sum")
+    )
     total_filled, total_cells = per_owner["filled"].sum(), per_owner["cells"].sum()
     issues = []
     for owner, rec in per_owner.iterrows():
@@ -316,32 +406,54 @@ def _owner_issues(overall: pd.DataFrame, by_owner: pd.DataFrame,
         if own <= 0.8 * rest and rest - own >= 0.10:
             blanks = cells[(cells["owner"] == owner)]
             worst = blanks.sort_values(["completeness", "field"]).head(3)["field"].tolist()
-            issues.append(AuditIssue(
-                key=f"owner-completeness:{owner}", check="completeness by owner",
-                title=(f"{owner} leaves SPICED fields blank: {_pct(own)} complete vs {_pct(rest)} "
-                       f"for the rest of the team (most often {', '.join(worst)})"),
-                deals=int(rec["deals"]), of=int(per_owner["deals"].sum()),
-                universe="closed deals", importance="spiced",
-                action=(f"Coach {owner} on the close capture and review their open captures "
-                        "weekly until their completeness matches the team's."),
-                unblocks=("SPICED findings that are not biased towards the reps who fill the "
-                          "form",), field="owner", examples=(str(owner),)))
+            issues.append(
+                AuditIssue(
+                    key=f"owner-completeness:{owner}",
+                    check="completeness by owner",
+                    title=(
+                        f"{owner} leaves SPICED fields blank: {_pct(own)} complete vs {_pct(rest)} "
+                        f"for the rest of the team (most often {', '.join(worst)})"
+                    ),
+                    deals=int(rec["deals"]),
+                    of=int(per_owner["deals"].sum()),
+                    universe="closed deals",
+                    importance="spiced",
+                    action=(
+                        f"Coach {owner} on the close capture and review their open captures "
+                        "weekly until their completeness matches the team's."
+                    ),
+                    unblocks=(
+                        "SPICED findings that are not biased towards the reps who fill the form",
+                    ),
+                    field="owner",
+                    examples=(str(owner),),
+                )
+            )
     return issues
 
 
 # -- capture freshness ----------------------------------------------------------------------------
-FRESHNESS_BINS = ((0, 1, "0–1 days"), (2, 7, "2–7 days"), (8, 14, "8–14 days"),
-                  (15, 30, "15–30 days"), (31, 60, "31–60 days"), (61, 90, "61–90 days"),
-                  (91, None, "over 90 days"))
+FRESHNESS_BINS = (
+    (0, 1, "0–1 days"),
+    (2, 7, "2–7 days"),
+    (8, 14, "8–14 days"),
+    (15, 30, "15–30 days"),
+    (31, 60, "31–60 days"),
+    (61, 90, "61–90 days"),
+    (91, None, "over 90 days"),
+)
 
-def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
-                      min_owner_deals: int) -> CheckOutput:
+
+def capture_freshness(
+    store: DuckDBStore, scope: Scope, *, fresh_days: int, min_owner_deals: int
+) -> CheckOutput:
     """Days from close to the first capture (deals.captured_at or the captures table)."""
     out = CheckOutput()
     per_owner = aq.freshness_by_owner(store, scope, fresh_days)
     per_owner["owner"] = per_owner["owner"].fillna("(all)")
-    per_owner[f"share_within_{fresh_days}_days"] = (
-        per_owner["within_window"] / (per_owner["captured"] - per_owner["before_close"]))
+    per_owner[f"share_within_{fresh_days}_days"] = per_owner["within_window"] / (
+        per_owner["captured"] - per_owner["before_close"]
+    )
     team = per_owner[per_owner["owner"] == "(all)"]
     if team.empty or int(team["closed"].iloc[0]) == 0:
         out.notes.append("capture freshness: no closed deals with a close date in scope")
@@ -349,44 +461,76 @@ def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
     t = team.iloc[0]
     dist = aq.freshness_distribution(store, scope, [(lo, hi) for lo, hi, _ in FRESHNESS_BINS])
     labels = ["before close"] + [b[2] for b in FRESHNESS_BINS] + ["not captured"]
-    values = [dist["before"]] + [dist[f"b{i}"] for i in range(len(FRESHNESS_BINS))] + [
-        dist["never"]]
+    values = (
+        [dist["before"]] + [dist[f"b{i}"] for i in range(len(FRESHNESS_BINS))] + [dist["never"]]
+    )
     out.tables["freshness_distribution"] = pd.DataFrame(
-        {"days_to_capture": labels, "deals": [int(v) for v in values]})
+        {"days_to_capture": labels, "deals": [int(v) for v in values]}
+    )
     out.tables["capture_freshness"] = per_owner.drop(columns=["within_window"])
     closed, captured = int(t["closed"]), int(t["captured"])
     if captured == 0:
-        out.issues.append(AuditIssue(
-            key="freshness:none", check="capture freshness",
-            title=f"No capture date on any of {fmt_count(closed)} closed deals: freshness unknown",
-            deals=closed, of=closed, universe="closed deals", importance="process",
-            action=(f"Record when each win/loss capture is made (captured_at) and make it within "
-                    f"{fresh_days} days of the close, while details are fresh."),
-            unblocks=("the capture-freshness check and trust in SPICED answers",)))
+        out.issues.append(
+            AuditIssue(
+                key="freshness:none",
+                check="capture freshness",
+                title=f"No capture date on any of {fmt_count(closed)} closed deals: freshness unknown",
+                deals=closed,
+                of=closed,
+                universe="closed deals",
+                importance="process",
+                action=(
+                    f"Record when each win/loss capture is made (captured_at) and make it within "
+                    f"{fresh_days} days of the close, while details are fresh."
+                ),
+                unblocks=("the capture-freshness check and trust in SPICED answers",),
+            )
+        )
         return out
     never = closed - captured
     if never:
-        out.issues.append(AuditIssue(
-            key="freshness:never", check="capture freshness",
-            title=(f"{fmt_count(never)} of {fmt_count(closed)} closed deals have no win/loss "
-                   "capture"),
-            deals=never, of=closed, universe="closed deals", importance="process",
-            action=("Capture every closed deal, won and lost alike, within "
-                    f"{fresh_days} days of the close (a two-minute form right after the answer)."),
-            unblocks=("SPICED findings on all deals, not only on the captured ones",)))
+        out.issues.append(
+            AuditIssue(
+                key="freshness:never",
+                check="capture freshness",
+                title=(
+                    f"{fmt_count(never)} of {fmt_count(closed)} closed deals have no win/loss "
+                    "capture"
+                ),
+                deals=never,
+                of=closed,
+                universe="closed deals",
+                importance="process",
+                action=(
+                    "Capture every closed deal, won and lost alike, within "
+                    f"{fresh_days} days of the close (a two-minute form right after the answer)."
+                ),
+                unblocks=("SPICED findings on all deals, not only on the captured ones",),
+            )
+        )
     late = int(t["late"])
     if late:
-        out.issues.append(AuditIssue(
-            key="freshness:late", check="capture freshness",
-            title=(f"{fmt_count(late)} of {fmt_count(captured)} captures were made more than "
-                   f"{fresh_days} days after the close (median {float(t['median_days']):.0f} "
-                   "days)"),
-            deals=late, of=captured, universe="captured deals", importance="process",
-            action=(f"Schedule the capture within {fresh_days} days of every close (a CRM task "
-                    "created when the stage turns Closed)."),
-            unblocks=("reliable SPICED answers (details blur within weeks)",)))
-    owners = per_owner[(per_owner["owner"] != "(all)")
-                       & (per_owner["captured"] >= min_owner_deals)]
+        out.issues.append(
+            AuditIssue(
+                key="freshness:late",
+                check="capture freshness",
+                title=(
+                    f"{fmt_count(late)} of {fmt_count(captured)} captures were made more than "
+                    f"{fresh_days} days after the close (median {float(t['median_days']):.0f} "
+                    "days)"
+                ),
+                deals=late,
+                of=captured,
+                universe="captured deals",
+                importance="process",
+                action=(
+                    f"Schedule the capture within {fresh_days} days of every close (a CRM task "
+                    "created when the stage turns Closed)."
+                ),
+                unblocks=("reliable SPICED answers (details blur within weeks)",),
+            )
+        )
+    owners = per_owner[(per_owner["owner"] != "(all)") & (per_owner["captured"] >= min_owner_deals)]
     for rec in owners.to_dict(orient="records"):
         own_median = float(rec["median_days"])
         if pd.isna(own_median) or own_median <= fresh_days:
@@ -396,17 +540,28 @@ def capture_freshness(store: DuckDBStore, scope: Scope, *, fresh_days: int,
             continue
         if own_median > fresh_days and own_median > 2 * rest_median:
             share = rec[f"share_within_{fresh_days}_days"]
-            out.issues.append(AuditIssue(
-                key=f"freshness:owner:{rec['owner']}", check="capture freshness",
-                title=(f"{rec['owner']} captures late: median {own_median:.0f} days after the "
-                       f"close vs {rest_median:.0f} for the rest of the team; {_pct(share)} "
-                       f"within {fresh_days} days"),
-                deals=int(rec["late"]), of=int(rec["captured"]),
-                universe=f"captured deals of {rec['owner']}", importance="process",
-                action=(f"Ask {rec['owner']} to capture within {fresh_days} days of each close; "
-                        "review their overdue captures weekly."),
-                unblocks=(f"trustworthy SPICED answers on {rec['owner']}'s deals",),
-                field="owner", examples=(str(rec["owner"]),)))
+            out.issues.append(
+                AuditIssue(
+                    key=f"freshness:owner:{rec['owner']}",
+                    check="capture freshness",
+                    title=(
+                        f"{rec['owner']} captures late: median {own_median:.0f} days after the "
+                        f"close vs {rest_median:.0f} for the rest of the team; {_pct(share)} "
+                        f"within {fresh_days} days"
+                    ),
+                    deals=int(rec["late"]),
+                    of=int(rec["captured"]),
+                    universe=f"captured deals of {rec['owner']}",
+                    importance="process",
+                    action=(
+                        f"Ask {rec['owner']} to capture within {fresh_days} days of each close; "
+                        "review their overdue captures weekly."
+                    ),
+                    unblocks=(f"trustworthy SPICED answers on {rec['owner']}'s deals",),
+                    field="owner",
+                    examples=(str(rec["owner"]),),
+                )
+            )
     return out
 
 

@@ -30,28 +30,50 @@ def deal_dates(store: DuckDBStore, scope: Scope, *, max_rows: int) -> CheckOutpu
     closed = int(counts["closed"])
     n = int(counts["created_closed"])
     if n:
-        out.issues.append(AuditIssue(
-            key="dates:created-closed", check="created already closed",
-            title=(f"{fmt_count(n)} closed deals were created already closed (created = closed "
-                   "date)"),
-            deals=n, of=closed, universe="closed deals", importance="process",
-            action=("Create the opportunity when the deal starts, not at the close; for these "
-                    "deals set created_at to the real start date."),
-            unblocks=("cycle time, stage conversion and days to critical event on these deals",),
-            field="created_at",
-            examples=example_ids(detail[detail["problem"] == "created already closed"])))
+        out.issues.append(
+            AuditIssue(
+                key="dates:created-closed",
+                check="created already closed",
+                title=(
+                    f"{fmt_count(n)} closed deals were created already closed (created = closed "
+                    "date)"
+                ),
+                deals=n,
+                of=closed,
+                universe="closed deals",
+                importance="process",
+                action=(
+                    "Create the opportunity when the deal starts, not at the close; for these "
+                    "deals set created_at to the real start date."
+                ),
+                unblocks=(
+                    "cycle time, stage conversion and days to critical event on these deals",
+                ),
+                field="created_at",
+                examples=example_ids(detail[detail["problem"] == "created already closed"]),
+            )
+        )
     n = int(counts["closed_before_created"])
     if n:
-        out.issues.append(AuditIssue(
-            key="dates:closed-before-created", check="impossible dates",
-            title=(f"{fmt_count(n)} deals close before they were created (back-dated or swapped "
-                   "dates)"),
-            deals=n, of=closed, universe="closed deals", importance="outcome",
-            action="Correct created_at or closed_at on these deals; block close dates before the "
-                   "creation date in the CRM.",
-            unblocks=("cycle time, quarters and time-based backtests on these deals",),
-            field="closed_at",
-            examples=example_ids(detail[detail["problem"] == "closed before created"])))
+        out.issues.append(
+            AuditIssue(
+                key="dates:closed-before-created",
+                check="impossible dates",
+                title=(
+                    f"{fmt_count(n)} deals close before they were created (back-dated or swapped "
+                    "dates)"
+                ),
+                deals=n,
+                of=closed,
+                universe="closed deals",
+                importance="outcome",
+                action="Correct created_at or closed_at on these deals; block close dates before the "
+                "creation date in the CRM.",
+                unblocks=("cycle time, quarters and time-based backtests on these deals",),
+                field="closed_at",
+                examples=example_ids(detail[detail["problem"] == "closed before created"]),
+            )
+        )
     return out
 
 
@@ -69,26 +91,45 @@ def back_dated(store: DuckDBStore, scope: Scope) -> CheckOutput:
     for table, what in sources:
         found = aq.back_dated_records(store, scope, table)
         n = len(found)
-        rows.append({"source": table, "problem": what, "deals": n,
-                     "records": int(found["records"].sum()) if n else 0})
+        rows.append(
+            {
+                "source": table,
+                "problem": what,
+                "deals": n,
+                "records": int(found["records"].sum()) if n else 0,
+            }
+        )
         if n:
-            out.issues.append(AuditIssue(
-                key=f"back-dated:{table}", check="back-dated records",
-                title=(f"{fmt_count(n)} deals have {what} "
-                       f"({fmt_count(int(found['records'].sum()))} records)"),
-                deals=n, of=total, universe="deals", importance="process",
-                action=(f"Find the import or sync that writes {table} dates before the deal's "
-                        "own dates and correct them; re-import the fixed records."),
-                unblocks=("time-based backtests without leakage, stage timing and action "
-                          "paths",),
-                examples=example_ids(found)))
+            out.issues.append(
+                AuditIssue(
+                    key=f"back-dated:{table}",
+                    check="back-dated records",
+                    title=(
+                        f"{fmt_count(n)} deals have {what} "
+                        f"({fmt_count(int(found['records'].sum()))} records)"
+                    ),
+                    deals=n,
+                    of=total,
+                    universe="deals",
+                    importance="process",
+                    action=(
+                        f"Find the import or sync that writes {table} dates before the deal's "
+                        "own dates and correct them; re-import the fixed records."
+                    ),
+                    unblocks=(
+                        "time-based backtests without leakage, stage timing and action paths",
+                    ),
+                    examples=example_ids(found),
+                )
+            )
     out.tables["back_dated"] = pd.DataFrame(rows)
     return out
 
 
 # -- duplicates and suspicious values -------------------------------------------------------------
-def duplicates(store: DuckDBStore, scope: Scope, name_columns: list[str], *,
-               max_rows: int) -> CheckOutput:
+def duplicates(
+    store: DuckDBStore, scope: Scope, name_columns: list[str], *, max_rows: int
+) -> CheckOutput:
     """Deals with the same account, amount and creation date (a zero or missing amount is not
     evidence), or the same deal name at the same account (a custom name column)."""
     out = CheckOutput()
@@ -105,15 +146,26 @@ def duplicates(store: DuckDBStore, scope: Scope, name_columns: list[str], *,
         groups["deal_ids"] = groups["deal_ids"].map(lambda ids: ", ".join(map(str, ids)))
         frames.append(groups)
         if n_deals:
-            out.issues.append(AuditIssue(
-                key=f"duplicates:{label}", check="duplicates",
-                title=(f"{fmt_count(n_deals)} deals in {fmt_count(n_groups)} groups share the "
-                       f"same {label} ({fmt_count(n_deals - n_groups)} likely duplicates)"),
-                deals=n_deals, of=total, universe="deals", importance="outcome",
-                action=("Merge the duplicated opportunities in the CRM (keep the oldest id) and "
-                        "re-import; add a duplicate rule on " + label + "."),
-                unblocks=("win rates and counts that do not count a deal twice",),
-                examples=tuple(groups["deal_ids"].head(3))))
+            out.issues.append(
+                AuditIssue(
+                    key=f"duplicates:{label}",
+                    check="duplicates",
+                    title=(
+                        f"{fmt_count(n_deals)} deals in {fmt_count(n_groups)} groups share the "
+                        f"same {label} ({fmt_count(n_deals - n_groups)} likely duplicates)"
+                    ),
+                    deals=n_deals,
+                    of=total,
+                    universe="deals",
+                    importance="outcome",
+                    action=(
+                        "Merge the duplicated opportunities in the CRM (keep the oldest id) and "
+                        "re-import; add a duplicate rule on " + label + "."
+                    ),
+                    unblocks=("win rates and counts that do not count a deal twice",),
+                    examples=tuple(groups["deal_ids"].head(3)),
+                )
+            )
     out.tables["duplicates"] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return out
 
@@ -132,34 +184,71 @@ def suspicious_values(store: DuckDBStore, scope: Scope) -> CheckOutput:
     lost, lost_zero = get("lost", "deals"), get("lost", "amount_zero")
     if lost_zero:
         blocking = lost_zero >= 0.5 * lost
-        out.issues.append(AuditIssue(
-            key="values:lost-amount-zero", check="suspicious values",
-            title=f"{fmt_count(lost_zero)} of {fmt_count(lost)} lost deals have amount 0",
-            deals=lost_zero, of=lost, universe="lost deals", importance="outcome",
-            action=("Keep the deal's expected value when it is lost (do not zero the amount at "
-                    "close), or export the last open amount."),
-            unblocks=("lost revenue, deal size of wins vs losses and revenue-weighted "
-                      "findings",), blocking=blocking, field="amount"))
+        out.issues.append(
+            AuditIssue(
+                key="values:lost-amount-zero",
+                check="suspicious values",
+                title=f"{fmt_count(lost_zero)} of {fmt_count(lost)} lost deals have amount 0",
+                deals=lost_zero,
+                of=lost,
+                universe="lost deals",
+                importance="outcome",
+                action=(
+                    "Keep the deal's expected value when it is lost (do not zero the amount at "
+                    "close), or export the last open amount."
+                ),
+                unblocks=(
+                    "lost revenue, deal size of wins vs losses and revenue-weighted findings",
+                ),
+                blocking=blocking,
+                field="amount",
+            )
+        )
     zero_other = sum(get(o, "amount_zero") for o in by.index if o != "lost")
     negative = int(frame["amount_negative"].sum())
     if zero_other or negative:
-        out.issues.append(AuditIssue(
-            key="values:amount-not-positive", check="suspicious values",
-            title=(f"{fmt_count(zero_other + negative)} won or open deals have an amount of 0 or "
-                   f"less ({fmt_count(negative)} negative)"),
-            deals=zero_other + negative, of=total, universe="deals", importance="outcome",
-            action="Enter the real deal value; make amount required and positive in the CRM.",
-            unblocks=("the forecast and revenue-weighted findings",), field="amount"))
+        out.issues.append(
+            AuditIssue(
+                key="values:amount-not-positive",
+                check="suspicious values",
+                title=(
+                    f"{fmt_count(zero_other + negative)} won or open deals have an amount of 0 or "
+                    f"less ({fmt_count(negative)} negative)"
+                ),
+                deals=zero_other + negative,
+                of=total,
+                universe="deals",
+                importance="outcome",
+                action="Enter the real deal value; make amount required and positive in the CRM.",
+                unblocks=("the forecast and revenue-weighted findings",),
+                field="amount",
+            )
+        )
     missing = int(frame["no_account"].sum())
     if missing:
-        parts = ", ".join(f"{fmt_count(int(r['no_account']))} {r['outcome']}"
-                          for r in frame.to_dict(orient="records") if r["no_account"])
-        out.issues.append(AuditIssue(
-            key="values:no-account", check="suspicious values",
-            title=f"{fmt_count(missing)} deals have no account ({parts})",
-            deals=missing, of=total, universe="deals", importance="key",
-            action=("Link every opportunity to an account (account id or name) before it enters "
-                    "the pipeline."),
-            unblocks=("account targeting, expansion lists and the account attributes joined to "
-                      "deals (industry, size)",), field="account_name"))
+        parts = ", ".join(
+            f"{fmt_count(int(r['no_account']))} {r['outcome']}"
+            for r in frame.to_dict(orient="records")
+            if r["no_account"]
+        )
+        out.issues.append(
+            AuditIssue(
+                key="values:no-account",
+                check="suspicious values",
+                title=f"{fmt_count(missing)} deals have no account ({parts})",
+                deals=missing,
+                of=total,
+                universe="deals",
+                importance="key",
+                action=(
+                    "Link every opportunity to an account (account id or name) before it enters "
+                    "the pipeline."
+                ),
+                unblocks=(
+                    "account targeting, expansion lists and the account attributes joined to "
+                    "deals (industry, size)",
+                ),
+                field="account_name",
+            )
+        )
     return out

@@ -46,41 +46,236 @@ MAX_RARE_RATIO = 0.25
 MAX_DISTINCT = 2000
 
 INDUSTRY_TERMS = (
-    "technology", "information technology", "software", "hardware", "saas", "internet",
-    "telecommunications", "telecom", "media", "entertainment", "marketing", "advertising",
-    "finance", "financial services", "fintech", "banking", "insurance", "investment",
-    "healthcare", "health care", "medical", "pharmaceuticals", "biotechnology", "life sciences",
-    "retail", "ecommerce", "wholesale", "consumer goods", "manufacturing", "industrial",
-    "automotive", "aerospace", "defense", "energy", "utilities", "oil and gas", "mining",
-    "chemicals", "construction", "real estate", "transportation", "logistics", "hospitality",
-    "travel", "education", "government", "public sector", "nonprofit", "non-profit", "legal",
-    "consulting", "professional services", "services", "employment", "staffing", "agriculture",
-    "food and beverage", "security", "gaming", "publishing",
+    "technology",
+    "information technology",
+    "software",
+    "hardware",
+    "saas",
+    "internet",
+    "telecommunications",
+    "telecom",
+    "media",
+    "entertainment",
+    "marketing",
+    "advertising",
+    "finance",
+    "financial services",
+    "fintech",
+    "banking",
+    "insurance",
+    "investment",
+    "healthcare",
+    "health care",
+    "medical",
+    "pharmaceuticals",
+    "biotechnology",
+    "life sciences",
+    "retail",
+    "ecommerce",
+    "wholesale",
+    "consumer goods",
+    "manufacturing",
+    "industrial",
+    "automotive",
+    "aerospace",
+    "defense",
+    "energy",
+    "utilities",
+    "oil and gas",
+    "mining",
+    "chemicals",
+    "construction",
+    "real estate",
+    "transportation",
+    "logistics",
+    "hospitality",
+    "travel",
+    "education",
+    "government",
+    "public sector",
+    "nonprofit",
+    "non-profit",
+    "legal",
+    "consulting",
+    "professional services",
+    "services",
+    "employment",
+    "staffing",
+    "agriculture",
+    "food and beverage",
+    "security",
+    "gaming",
+    "publishing",
 )
 
 COUNTRY_TERMS = (
-    "afghanistan", "albania", "algeria", "andorra", "angola", "argentina", "armenia", "australia",
-    "austria", "azerbaijan", "bahamas", "bahrain", "bangladesh", "barbados", "belarus", "belgium",
-    "belize", "benin", "bhutan", "bolivia", "bosnia and herzegovina", "botswana", "brazil",
-    "brunei", "bulgaria", "burkina faso", "burundi", "cambodia", "cameroon", "canada",
-    "chad", "chile", "china", "colombia", "congo", "costa rica", "croatia", "cuba", "cyprus",
-    "czech republic", "czechia", "denmark", "djibouti", "dominican republic", "ecuador", "egypt",
-    "el salvador", "estonia", "eswatini", "ethiopia", "fiji", "finland", "france", "gabon",
-    "gambia", "georgia", "germany", "ghana", "greece", "guatemala", "guinea", "guyana", "haiti",
-    "honduras", "hong kong", "hungary", "iceland", "india", "indonesia", "iran", "iraq",
-    "ireland", "israel", "italy", "jamaica", "japan", "jordan", "kazakhstan", "kenya", "korea",
-    "south korea", "kosovo", "kuwait", "kyrgyzstan", "laos", "latvia", "lebanon", "lesotho",
-    "liberia", "libya", "liechtenstein", "lithuania", "luxembourg", "madagascar", "malawi",
-    "malaysia", "maldives", "mali", "malta", "mauritania", "mauritius", "mexico", "moldova",
-    "monaco", "mongolia", "montenegro", "morocco", "mozambique", "myanmar", "namibia", "nepal",
-    "netherlands", "new zealand", "nicaragua", "niger", "nigeria", "north macedonia", "norway",
-    "oman", "pakistan", "panama", "papua new guinea", "paraguay", "peru", "philippines",
-    "poland", "portugal", "qatar", "romania", "russia", "rwanda", "saudi arabia", "senegal",
-    "serbia", "singapore", "slovakia", "slovenia", "somalia", "south africa", "spain",
-    "sri lanka", "sudan", "suriname", "sweden", "switzerland", "syria", "taiwan", "tajikistan",
-    "tanzania", "thailand", "togo", "trinidad and tobago", "tunisia", "turkey", "turkmenistan",
-    "uganda", "ukraine", "united arab emirates", "united kingdom", "united states", "uruguay",
-    "uzbekistan", "venezuela", "vietnam", "yemen", "zambia", "zimbabwe",
+    "afghanistan",
+    "albania",
+    "algeria",
+    "andorra",
+    "angola",
+    "argentina",
+    "armenia",
+    "australia",
+    "austria",
+    "azerbaijan",
+    "bahamas",
+    "bahrain",
+    "bangladesh",
+    "barbados",
+    "belarus",
+    "belgium",
+    "belize",
+    "benin",
+    "bhutan",
+    "bolivia",
+    "bosnia and herzegovina",
+    "botswana",
+    "brazil",
+    "brunei",
+    "bulgaria",
+    "burkina faso",
+    "burundi",
+    "cambodia",
+    "cameroon",
+    "canada",
+    "chad",
+    "chile",
+    "china",
+    "colombia",
+    "congo",
+    "costa rica",
+    "croatia",
+    "cuba",
+    "cyprus",
+    "czech republic",
+    "czechia",
+    "denmark",
+    "djibouti",
+    "dominican republic",
+    "ecuador",
+    "egypt",
+    "el salvador",
+    "estonia",
+    "eswatini",
+    "ethiopia",
+    "fiji",
+    "finland",
+    "france",
+    "gabon",
+    "gambia",
+    "georgia",
+    "germany",
+    "ghana",
+    "greece",
+    "guatemala",
+    "guinea",
+    "guyana",
+    "haiti",
+    "honduras",
+    "hong kong",
+    "hungary",
+    "iceland",
+    "india",
+    "indonesia",
+    "iran",
+    "iraq",
+    "ireland",
+    "israel",
+    "italy",
+    "jamaica",
+    "japan",
+    "jordan",
+    "kazakhstan",
+    "kenya",
+    "korea",
+    "south korea",
+    "kosovo",
+    "kuwait",
+    "kyrgyzstan",
+    "laos",
+    "latvia",
+    "lebanon",
+    "lesotho",
+    "liberia",
+    "libya",
+    "liechtenstein",
+    "lithuania",
+    "luxembourg",
+    "madagascar",
+    "malawi",
+    "malaysia",
+    "maldives",
+    "mali",
+    "malta",
+    "mauritania",
+    "mauritius",
+    "mexico",
+    "moldova",
+    "monaco",
+    "mongolia",
+    "montenegro",
+    "morocco",
+    "mozambique",
+    "myanmar",
+    "namibia",
+    "nepal",
+    "netherlands",
+    "new zealand",
+    "nicaragua",
+    "niger",
+    "nigeria",
+    "north macedonia",
+    "norway",
+    "oman",
+    "pakistan",
+    "panama",
+    "papua new guinea",
+    "paraguay",
+    "peru",
+    "philippines",
+    "poland",
+    "portugal",
+    "qatar",
+    "romania",
+    "russia",
+    "rwanda",
+    "saudi arabia",
+    "senegal",
+    "serbia",
+    "singapore",
+    "slovakia",
+    "slovenia",
+    "somalia",
+    "south africa",
+    "spain",
+    "sri lanka",
+    "sudan",
+    "suriname",
+    "sweden",
+    "switzerland",
+    "syria",
+    "taiwan",
+    "tajikistan",
+    "tanzania",
+    "thailand",
+    "togo",
+    "trinidad and tobago",
+    "tunisia",
+    "turkey",
+    "turkmenistan",
+    "uganda",
+    "ukraine",
+    "united arab emirates",
+    "united kingdom",
+    "united states",
+    "uruguay",
+    "uzbekistan",
+    "venezuela",
+    "vietnam",
+    "yemen",
+    "zambia",
+    "zimbabwe",
 )
 
 
@@ -93,8 +288,9 @@ def _schema_vocabulary_terms() -> tuple[str, ...]:
 
 
 #: Terms a value may be a misspelling of, even when the column never uses the right spelling.
-KNOWN_TERMS: tuple[str, ...] = tuple(sorted(
-    set(_schema_vocabulary_terms()) | set(INDUSTRY_TERMS) | set(COUNTRY_TERMS)))
+KNOWN_TERMS: tuple[str, ...] = tuple(
+    sorted(set(_schema_vocabulary_terms()) | set(INDUSTRY_TERMS) | set(COUNTRY_TERMS))
+)
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _DIGITS = re.compile(r"\d+")
@@ -215,8 +411,18 @@ def column_variants(counts: Mapping[str, int]) -> list[Variant]:
         head, head_n = members[0]
         representative[key] = (head, sum(n for _, n in members))
         for value, n in members[1:]:
-            out.append(Variant(value, n, head, head_n, 0, 1.0,
-                               "differs only in case, spaces or punctuation", "column"))
+            out.append(
+                Variant(
+                    value,
+                    n,
+                    head,
+                    head_n,
+                    0,
+                    1.0,
+                    "differs only in case, spaces or punctuation",
+                    "column",
+                )
+            )
     if len(representative) > MAX_DISTINCT:
         return out
     ranked = sorted(representative.items(), key=lambda kv: (-kv[1][1], kv[0]))
@@ -235,9 +441,18 @@ def column_variants(counts: Mapping[str, int]) -> list[Variant]:
                 best = candidate
         if best is not None:
             d, _, _, common, common_n = best
-            out.append(Variant(rare, rare_n, common, common_n, d, similarity(rare, common),
-                               f"{d} edit{'s' if d > 1 else ''} from a more frequent value",
-                               "column"))
+            out.append(
+                Variant(
+                    rare,
+                    rare_n,
+                    common,
+                    common_n,
+                    d,
+                    similarity(rare, common),
+                    f"{d} edit{'s' if d > 1 else ''} from a more frequent value",
+                    "column",
+                )
+            )
     return out
 
 
@@ -268,8 +483,14 @@ def _closest(value: str, keyed_terms: list[tuple[str, str]]) -> tuple[str, int] 
     return scored[0][1], scored[0][0]
 
 
-def term_variants(counts: Mapping[str, int], terms: Iterable[str], *, source: str,
-                  reason: str, only: Iterable[str] | None = None) -> list[Variant]:
+def term_variants(
+    counts: Mapping[str, int],
+    terms: Iterable[str],
+    *,
+    source: str,
+    reason: str,
+    only: Iterable[str] | None = None,
+) -> list[Variant]:
     """Values of a column (``only`` those, if given) that are variants of a term.
 
     With ``source="known term"`` a value that is itself a known term is left alone, and only terms
@@ -291,8 +512,18 @@ def term_variants(counts: Mapping[str, int], terms: Iterable[str], *, source: st
         if match is None or match[0] == value:
             continue
         term, d = match
-        out.append(Variant(value, int(counts.get(value, 0)), term, int(counts.get(term, 0)), d,
-                           similarity(value, term), reason, source))
+        out.append(
+            Variant(
+                value,
+                int(counts.get(value, 0)),
+                term,
+                int(counts.get(term, 0)),
+                d,
+                similarity(value, term),
+                reason,
+                source,
+            )
+        )
     return out
 
 
@@ -310,8 +541,9 @@ class CategoricalColumn:
     def in_deals(self) -> bool:
         return "." not in self.name
 
-    def counts(self, store: DuckDBStore, scope: Scope,
-               distinct_deals_of: list[str] | None = None) -> pd.DataFrame:
+    def counts(
+        self, store: DuckDBStore, scope: Scope, distinct_deals_of: list[str] | None = None
+    ) -> pd.DataFrame:
         """Rows per value in scope: deals for a deal column; for a column of another table, its
         rows (cheap), or the distinct deals of the values ``distinct_deals_of``."""
         return value_counts(store, scope, self.name, distinct_deals_of)
@@ -330,9 +562,14 @@ def _no_match(value: str, n: int, reason: str, source: str) -> Variant:
     return Variant(value, n, None, 0, -1, 0.0, reason, source)
 
 
-def column_findings(counts: Mapping[str, int], column: CategoricalColumn, *,
-                    reference: Iterable[str] | None = None, reference_file: str = "",
-                    unmatched: Iterable[str] = ()) -> list[Variant]:
+def column_findings(
+    counts: Mapping[str, int],
+    column: CategoricalColumn,
+    *,
+    reference: Iterable[str] | None = None,
+    reference_file: str = "",
+    unmatched: Iterable[str] = (),
+) -> list[Variant]:
     """Every variant in one column, one per value, the most specific reason first.
 
     Parameters
@@ -353,27 +590,43 @@ def column_findings(counts: Mapping[str, int], column: CategoricalColumn, *,
     if ref_values:
         reason = f"not in the reference file {reference_file or '(joined at import)'}"
         missing = sorted({v for v in counts if v not in ref_values} | set(unmatched))
-        matched = term_variants(counts, sorted(ref_values), source="reference", reason=reason,
-                                only=missing)
+        matched = term_variants(
+            counts, sorted(ref_values), source="reference", reason=reason, only=missing
+        )
         found += matched
         seen = {v.value for v in matched}
-        found += [_no_match(v, int(counts.get(v, 0)), reason, "reference")
-                  for v in missing if v not in seen]
+        found += [
+            _no_match(v, int(counts.get(v, 0)), reason, "reference")
+            for v in missing
+            if v not in seen
+        ]
     if column.vocabulary:
         outside = sorted(v for v in counts if v not in column.vocabulary)
-        matched = term_variants(counts, column.vocabulary, source="vocabulary",
-                                reason="outside the controlled vocabulary", only=outside)
+        matched = term_variants(
+            counts,
+            column.vocabulary,
+            source="vocabulary",
+            reason="outside the controlled vocabulary",
+            only=outside,
+        )
         found += matched
         seen = {v.value for v in matched}
-        found += [_no_match(v, int(counts[v]), "outside the controlled vocabulary", "vocabulary")
-                  for v in outside if v not in seen]
+        found += [
+            _no_match(v, int(counts[v]), "outside the controlled vocabulary", "vocabulary")
+            for v in outside
+            if v not in seen
+        ]
     found += column_variants(counts)
     if column.known_terms and not column.vocabulary and len(counts) <= MAX_DISTINCT:
         ref_keys = {normalise(v) for v in ref_values}
         candidates = [v for v in counts if normalise(v) not in ref_keys]
-        for v in term_variants(counts, KNOWN_TERMS, source="known term",
-                               reason="looks like a misspelling of a known term",
-                               only=candidates):
+        for v in term_variants(
+            counts,
+            KNOWN_TERMS,
+            source="known term",
+            reason="looks like a misspelling of a known term",
+            only=candidates,
+        ):
             found.append(dataclasses.replace(v, suggested=_styled(v.suggested or "", v.value)))
     out: dict[str, Variant] = {}
     for v in found:
@@ -381,8 +634,9 @@ def column_findings(counts: Mapping[str, int], column: CategoricalColumn, *,
     return sorted(out.values(), key=lambda v: (-v.deals, v.value))
 
 
-def vocabulary_check(store: DuckDBStore, scope: Scope,
-                     columns: list[CategoricalColumn]) -> CheckOutput:
+def vocabulary_check(
+    store: DuckDBStore, scope: Scope, columns: list[CategoricalColumn]
+) -> CheckOutput:
     """Vocabulary drift and typos in every categorical column, and values missing from the
     reference files joined at import."""
     out = CheckOutput()
@@ -391,19 +645,28 @@ def vocabulary_check(store: DuckDBStore, scope: Scope,
     total = scope.count(store)
     files = reference_files(store)
     names = {c.name for c in columns}
-    extra = [CategoricalColumn(f, "key", known_terms=False)
-             for f in sorted(set(refs["field"])) if f not in names]
+    extra = [
+        CategoricalColumn(f, "key", known_terms=False)
+        for f in sorted(set(refs["field"]))
+        if f not in names
+    ]
     rows: list[dict[str, Any]] = []
     for column in [*columns, *extra]:
         counts_frame = column.counts(store, scope)
-        counts = dict(zip(counts_frame["value"].astype(str), counts_frame["deals"].astype(int),
-                          strict=True))
+        counts = dict(
+            zip(counts_frame["value"].astype(str), counts_frame["deals"].astype(int), strict=True)
+        )
         if not counts:
             continue
         ref_rows = refs[refs["field"] == column.name]
         missing = unmatched[unmatched["field"] == column.name]["value"].tolist()
-        variants = column_findings(counts, column, reference=ref_rows["value"].tolist(),
-                                   reference_file=files.get(column.name, ""), unmatched=missing)
+        variants = column_findings(
+            counts,
+            column,
+            reference=ref_rows["value"].tolist(),
+            reference_file=files.get(column.name, ""),
+            unmatched=missing,
+        )
         if not variants:
             continue
         if not column.in_deals:
@@ -412,20 +675,35 @@ def vocabulary_check(store: DuckDBStore, scope: Scope,
             rows.append({"column": column.name, **dataclasses.asdict(v)})
         out.issues.append(_issue(column, variants, total))
     out.tables["vocabulary"] = pd.DataFrame(
-        rows, columns=["column", "value", "deals", "suggested", "suggested_deals", "distance",
-                       "similarity", "reason", "source"])
+        rows,
+        columns=[
+            "column",
+            "value",
+            "deals",
+            "suggested",
+            "suggested_deals",
+            "distance",
+            "similarity",
+            "reason",
+            "source",
+        ],
+    )
     return out
 
 
-def _count_deals(store: DuckDBStore, scope: Scope, column: CategoricalColumn,
-                 variants: list[Variant]) -> list[Variant]:
+def _count_deals(
+    store: DuckDBStore, scope: Scope, column: CategoricalColumn, variants: list[Variant]
+) -> list[Variant]:
     """Variants of a stage or activity column found on row counts, with their deals counted."""
     values = sorted({v.value for v in variants} | {v.suggested for v in variants if v.suggested})
     frame = column.counts(store, scope, distinct_deals_of=values)
     deals = dict(zip(frame["value"].astype(str), frame["deals"].astype(int), strict=True))
-    return [dataclasses.replace(v, deals=deals.get(v.value, 0),
-                                suggested_deals=deals.get(v.suggested or "", 0))
-            for v in variants]
+    return [
+        dataclasses.replace(
+            v, deals=deals.get(v.value, 0), suggested_deals=deals.get(v.suggested or "", 0)
+        )
+        for v in variants
+    ]
 
 
 def reference_files(store: DuckDBStore) -> dict[str, str]:
@@ -437,8 +715,9 @@ def reference_files(store: DuckDBStore) -> dict[str, str]:
     out: dict[str, str] = {}
     for rec in rows.to_dict(orient="records"):
         preset = PRESETS.get(str(rec["preset"])) if rec["preset"] else None
-        lookups = [lk.file for lk in (preset.lookups if preset else ())
-                   if lk.reference_for == rec["field"]]
+        lookups = [
+            lk.file for lk in (preset.lookups if preset else ()) if lk.reference_for == rec["field"]
+        ]
         name = lookups[0] if lookups else f"joined at the import of {rec['source']}"
         out.setdefault(str(rec["field"]), name.rsplit("/", 1)[-1])
     return out
@@ -454,23 +733,37 @@ def _issue(column: CategoricalColumn, variants: list[Variant], total: int) -> Au
     listed = ", ".join(show(v) for v in variants[:3])
     more = f" and {len(variants) - 3} more" if len(variants) > 3 else ""
     reasons = sorted({v.reason for v in variants})
-    title = (f"{column.name}: {len(variants)} value{'s' if len(variants) > 1 else ''} to fix — "
-             f"{listed}{more} ({'; '.join(reasons)})")
+    title = (
+        f"{column.name}: {len(variants)} value{'s' if len(variants) > 1 else ''} to fix — "
+        f"{listed}{more} ({'; '.join(reasons)})"
+    )
     merges = [v for v in variants if v.suggested is not None][:3]
     if merges:
         pairs = ", ".join(f"'{v.value}' into '{v.suggested}'" for v in merges)
         rest = " (and the others in the vocabulary table)" if len(variants) > len(merges) else ""
-        action = (f"Merge {pairs}{rest} in the CRM picklist (or map them under value_maps: "
-                  f"{column.name}: in the mapping file) and re-import.")
+        action = (
+            f"Merge {pairs}{rest} in the CRM picklist (or map them under value_maps: "
+            f"{column.name}: in the mapping file) and re-import."
+        )
     else:
-        action = (f"Correct {', '.join(repr(v.value) for v in variants[:3])} in the CRM or add "
-                  "them to the reference file, then re-import.")
+        action = (
+            f"Correct {', '.join(repr(v.value) for v in variants[:3])} in the CRM or add "
+            "them to the reference file, then re-import."
+        )
     unblocks = [f"concentrations on {column.name} with each category counted once"]
     files = sorted({v.reason.rsplit(" ", 1)[-1] for v in variants if v.source == "reference"})
     if files:
         unblocks.append(f"the columns joined from {', '.join(files)} for these deals")
     return AuditIssue(
-        key=f"vocabulary:{column.name}", check="vocabulary drift",
-        title=title, deals=deals, of=total, universe="deals", importance=column.importance,
-        action=action, unblocks=tuple(unblocks), field=column.name,
-        examples=tuple(v.value for v in variants[:5]))
+        key=f"vocabulary:{column.name}",
+        check="vocabulary drift",
+        title=title,
+        deals=deals,
+        of=total,
+        universe="deals",
+        importance=column.importance,
+        action=action,
+        unblocks=tuple(unblocks),
+        field=column.name,
+        examples=tuple(v.value for v in variants[:5]),
+    )

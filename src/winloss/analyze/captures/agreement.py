@@ -81,6 +81,7 @@ class AgreementResult(AnalysisResult):
             "warnings": list(self.warnings),
         }
 
+
 class AgreementOptions(TypedDict, total=False):
     """Keyword settings of :class:`CaptureAgreement`."""
 

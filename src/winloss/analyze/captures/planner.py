@@ -83,6 +83,7 @@ class InterviewPlanResult(AnalysisResult):
             "warnings": list(self.warnings),
         }
 
+
 class InterviewPlanOptions(TypedDict, total=False):
     """Keyword settings of :class:`InterviewPlanner`."""
 

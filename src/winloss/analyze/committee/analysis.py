@@ -75,6 +75,7 @@ class _Hypothesis:
     rest: RateEvidence
     adjusted_odds_ratio: float | None = None
 
+
 class CommitteeOptions(TypedDict, total=False):
     """Keyword settings of :class:`CommitteeAnalysis`."""
 

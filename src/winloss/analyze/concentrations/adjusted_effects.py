@@ -46,8 +46,9 @@ def pattern_design(unique: IntArray, bits: int) -> FloatArray:
     return np.hstack([np.ones((unique.size, 1)), indicators])
 
 
-def fit_pooled_logistic(design: FloatArray, n: FloatArray, wins: FloatArray, *, ridge: float,
-                        max_iter: int = 100) -> tuple[FloatArray, FloatArray, FloatArray]:
+def fit_pooled_logistic(
+    design: FloatArray, n: FloatArray, wins: FloatArray, *, ridge: float, max_iter: int = 100
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Newton fit of a binomial logistic model on pooled rows.
 
     Returns the coefficients, the fitted probability of every row and the penalised information
@@ -72,8 +73,9 @@ def fit_pooled_logistic(design: FloatArray, n: FloatArray, wins: FloatArray, *, 
     return beta, prob, info
 
 
-def fit_adjusted_effects(indicators: NDArray[np.bool_], won: NDArray[np.bool_],
-                         *, ridge: float = 1.0) -> list[AdjustedEffect]:
+def fit_adjusted_effects(
+    indicators: NDArray[np.bool_], won: NDArray[np.bool_], *, ridge: float = 1.0
+) -> list[AdjustedEffect]:
     """Fit the penalised model; one :class:`AdjustedEffect` per indicator column.
 
     Parameters
@@ -98,8 +100,9 @@ def fit_adjusted_effects(indicators: NDArray[np.bool_], won: NDArray[np.bool_],
         inverse = inverse.ravel()
         design = np.hstack([np.ones((rows.shape[0], 1)), rows.astype(np.float64)])
     n = np.bincount(inverse, minlength=design.shape[0]).astype(np.float64)
-    wins = np.bincount(inverse, weights=won.astype(np.float64),
-                       minlength=design.shape[0]).astype(np.float64)
+    wins = np.bincount(inverse, weights=won.astype(np.float64), minlength=design.shape[0]).astype(
+        np.float64
+    )
     beta, _, info = fit_pooled_logistic(design, n, wins, ridge=ridge)
     se = np.sqrt(np.maximum(np.diag(np.linalg.pinv(info)), 0.0))
     eta = design @ beta
@@ -109,8 +112,12 @@ def fit_adjusted_effects(indicators: NDArray[np.bool_], won: NDArray[np.bool_],
         without = special.expit(eta - beta[j] * design[:, j])
         average = float(np.sum(n * (with_finding - without)) / n.sum())
         z = beta[j] / se[j] if se[j] > 0 else 0.0
-        effects.append(AdjustedEffect(
-            coefficient=float(beta[j]), odds_ratio=float(np.exp(beta[j])),
-            average_effect=average, p_value=float(special.erfc(abs(z) / np.sqrt(2.0))),
-        ))
+        effects.append(
+            AdjustedEffect(
+                coefficient=float(beta[j]),
+                odds_ratio=float(np.exp(beta[j])),
+                average_effect=average,
+                p_value=float(special.erfc(abs(z) / np.sqrt(2.0))),
+            )
+        )
     return effects

@@ -188,10 +188,12 @@ class ConcentrationAnalysis:
         table, _, names, _ = self._load(store, self.deal_filter)
         return dataclasses.replace(table, columns={n: table.columns[n] for n in names})
 
-    def _load(self, store: DuckDBStore, flt: DealFilter | None) -> tuple[
-            DealTable, list[DealField], list[str], dict[str, str]]:
-        fields, skipped = catalog_candidates(store.field_catalog(), only=self.fields,
-                                             exclude=self.exclude)
+    def _load(
+        self, store: DuckDBStore, flt: DealFilter | None
+    ) -> tuple[DealTable, list[DealField], list[str], dict[str, str]]:
+        fields, skipped = catalog_candidates(
+            store.field_catalog(), only=self.fields, exclude=self.exclude
+        )
         table = load_deal_table(store, flt, fields)
         _check_sufficient(table, flt)
         names, empty = informative_attributes(table, fields)
@@ -199,7 +201,8 @@ class ConcentrationAnalysis:
         if not names:
             raise InsufficientDataError(
                 "no attribute has values to compare in these deals; import deals with more "
-                "columns (see `winloss schema`)")
+                "columns (see `winloss schema`)"
+            )
         return table, fields, names, skipped
 
     def run_table(self, table: DealTable) -> ConcentrationResult:
@@ -209,18 +212,33 @@ class ConcentrationAnalysis:
         fields = list(table.fields.values())
         core = self._core(table, names)
         findings = self._words(core, table, {}, earlier=False)
-        return self._result(table, fields, names, {}, core, findings, None, (), [], started,
-                            period="table", filters={}, run_id=None)
+        return self._result(
+            table,
+            fields,
+            names,
+            {},
+            core,
+            findings,
+            None,
+            (),
+            [],
+            started,
+            period="table",
+            filters={},
+            run_id=None,
+        )
 
-    def _run(self, store: DuckDBStore, *, with_register: bool,
-             compare_previous: bool = True) -> ConcentrationResult:
+    def _run(
+        self, store: DuckDBStore, *, with_register: bool, compare_previous: bool = True
+    ) -> ConcentrationResult:
         started = time.perf_counter()
         flt = self.deal_filter
         if flt is not None and flt.quarter:
             flt = dataclasses.replace(flt, quarter=str(store.quarter(flt.quarter)))
             if flt != self.deal_filter:
                 return dataclasses.replace(self, deal_filter=flt)._run(
-                    store, with_register=with_register, compare_previous=compare_previous)
+                    store, with_register=with_register, compare_previous=compare_previous
+                )
         table, fields, names, skipped = self._load(store, flt)
         notes = _file_notes(store)
         core = self._core(table, names)
@@ -229,10 +247,12 @@ class ConcentrationAnalysis:
         quarters: tuple[str, ...] = ()
         single_quarter = bool(flt is not None and flt.quarter)
         if not dated and not any("quarter-over-quarter" in n for n in notes):
-            notes.append("the deals have no close dates: quarter-over-quarter comparison and the "
-                         "findings register are skipped")
+            notes.append(
+                "the deals have no close dates: quarter-over-quarter comparison and the "
+                "findings register are skipped"
+            )
         elif core.findings:
-            history_table = (self._history_table(store, core, fields) if single_quarter else table)
+            history_table = self._history_table(store, core, fields) if single_quarter else table
             for i, f in enumerate(core.findings):
                 history[i] = rates_by_quarter(f["conditions"], history_table)
             if history_table.quarter is not None:
@@ -243,14 +263,28 @@ class ConcentrationAnalysis:
         findings = self._words(core, table, history, earlier=single_quarter)
         register: tuple[RegisterEntry, ...] | None = None
         run_id = str(uuid.uuid4())
-        result = self._result(table, fields, names, skipped, core, findings, register, quarters,
-                              notes, started, period=_period_label(flt), filters=_filters(flt),
-                              run_id=run_id)
+        result = self._result(
+            table,
+            fields,
+            names,
+            skipped,
+            core,
+            findings,
+            register,
+            quarters,
+            notes,
+            started,
+            period=_period_label(flt),
+            filters=_filters(flt),
+            run_id=run_id,
+        )
         if single_quarter and dated and compare_previous:
             result = self._with_register(store, result, record=with_register, notes=notes)
         elif not single_quarter and dated:
-            notes.append("the findings register is kept per quarter: analyse one quarter "
-                         "(--quarter) to record it and compare with the previous quarter")
+            notes.append(
+                "the findings register is kept per quarter: analyse one quarter "
+                "(--quarter) to record it and compare with the previous quarter"
+            )
             result = dataclasses.replace(result, notes=tuple(notes))
         return result
 
@@ -258,31 +292,46 @@ class ConcentrationAnalysis:
     def _core(self, table: DealTable, names: list[str]) -> _Core:
         total, wins = table.n, table.wins
         support = self.support_for(total)
-        settings = SearchSettings(min_support=support, max_depth=self.max_depth,
-                                  max_cuts=self.max_cuts, range_cuts=self.range_cuts,
-                                  pair_cuts=self.pair_cuts)
+        settings = SearchSettings(
+            min_support=support,
+            max_depth=self.max_depth,
+            max_cuts=self.max_cuts,
+            range_cuts=self.range_cuts,
+            pair_cuts=self.pair_cuts,
+        )
         hyp, attrs = search(table, names, settings)
         q, selected, n_families = family_q_values(hyp, self.alpha)
         candidates = discoveries(hyp, q, total, wins, self.alpha)
-        post = {name: bool(table.fields[name].post_outcome) if name in table.fields else False
-                for name in names}
+        post = {
+            name: bool(table.fields[name].post_outcome) if name in table.fields else False
+            for name in names
+        }
         post_attr = [post[a.name] for a in attrs]
         # predictive findings first: a field known only after the outcome (the cycle length)
         # must not "explain away" the pre-outcome facts that caused it
         candidates.sort(key=lambda c: any(post_attr[x.attribute] for x in c.conditions))
-        chosen = select_findings(candidates, attrs, table.won, max_findings=self.max_findings,
-                                 max_overlap=self.max_overlap,
-                                 min_difference=self.min_difference, ridge=self.ridge)
-        adjusted = self._adjusted([m for _, m in chosen], [c for c, _ in chosen], table.won,
-                                  post, attrs)
+        chosen = select_findings(
+            candidates,
+            attrs,
+            table.won,
+            max_findings=self.max_findings,
+            max_overlap=self.max_overlap,
+            min_difference=self.min_difference,
+            ridge=self.ridge,
+        )
+        adjusted = self._adjusted(
+            [m for _, m in chosen], [c for c, _ in chosen], table.won, post, attrs
+        )
         explained = self._explained_parts([c for c, _ in chosen], adjusted)
         if explained:
             # "referral deals win more" is misleading when only referral deals in healthcare do
             chosen = [pair for i, pair in enumerate(chosen) if i not in explained]
-            adjusted = self._adjusted([m for _, m in chosen], [c for c, _ in chosen],
-                                      table.won, post, attrs)
-        related, left_off = related_conditions(hyp, q, attrs, table.won, chosen, post_attr,
-                                               alpha=self.alpha, ridge=self.ridge)
+            adjusted = self._adjusted(
+                [m for _, m in chosen], [c for c, _ in chosen], table.won, post, attrs
+            )
+        related, left_off = related_conditions(
+            hyp, q, attrs, table.won, chosen, post_attr, alpha=self.alpha, ridge=self.ridge
+        )
         won_amount = None
         if table.amount is not None and np.isfinite(table.amount[table.won]).any():
             won_amount = np.where(table.won & np.isfinite(table.amount), table.amount, 0.0)
@@ -294,32 +343,59 @@ class ConcentrationAnalysis:
             interval = None
             if len(cand.conditions) == 1:
                 coded = cand.conditions[0]
-                bounds = bootstrap_cut_interval(coded, attrs[coded.attribute], table.won,
-                                                cand.direction, support, self.bootstrap,
-                                                self.seed + number)
+                bounds = bootstrap_cut_interval(
+                    coded,
+                    attrs[coded.attribute],
+                    table.won,
+                    cand.direction,
+                    support,
+                    self.bootstrap,
+                    self.seed + number,
+                )
                 if bounds is not None:
-                    interval = {"field": conditions[0].field,
-                                "of": "cut" if coded.kind != "window" else "centre",
-                                "low": bounds[0], "high": bounds[1], "confidence": 0.95,
-                                "replicates": self.bootstrap}
-            share = (float(won_amount[mask].sum() / won_amount.sum())
-                     if won_amount is not None and won_amount.sum() > 0 else None)
-            findings.append({
-                "candidate": cand, "conditions": conditions, "mask": mask,
-                "adjusted": effect, "threshold_interval": interval, "share": share,
-                "post_fields": tuple(dict.fromkeys(c.field for c in conditions if post[c.field])),
-            })
+                    interval = {
+                        "field": conditions[0].field,
+                        "of": "cut" if coded.kind != "window" else "centre",
+                        "low": bounds[0],
+                        "high": bounds[1],
+                        "confidence": 0.95,
+                        "replicates": self.bootstrap,
+                    }
+            share = (
+                float(won_amount[mask].sum() / won_amount.sum())
+                if won_amount is not None and won_amount.sum() > 0
+                else None
+            )
+            findings.append(
+                {
+                    "candidate": cand,
+                    "conditions": conditions,
+                    "mask": mask,
+                    "adjusted": effect,
+                    "threshold_interval": interval,
+                    "share": share,
+                    "post_fields": tuple(
+                        dict.fromkeys(c.field for c in conditions if post[c.field])
+                    ),
+                }
+            )
         if won_amount is not None and won_amount.sum() > 0:
-            related = [dataclasses.replace(
-                r, won_revenue_share=float(won_amount[r.mask].sum() / won_amount.sum()))
-                for r in related]
+            related = [
+                dataclasses.replace(
+                    r, won_revenue_share=float(won_amount[r.mask].sum() / won_amount.sum())
+                )
+                for r in related
+            ]
         return _Core(findings, hyp.size, n_families, selected, related, left_off)
 
     def _explained_parts(self, cands: list[Any], adjusted: list[Any]) -> set[int]:
         """Single findings on a field of a kept combination that do not hold once adjusted:
         their effect is the combination's, shown where it lives."""
-        pair_fields = [frozenset(c.attribute for c in cand.conditions) for cand in cands
-                       if len(cand.conditions) > 1]
+        pair_fields = [
+            frozenset(c.attribute for c in cand.conditions)
+            for cand in cands
+            if len(cand.conditions) > 1
+        ]
         out: set[int] = set()
         for i, (cand, effect) in enumerate(zip(cands, adjusted, strict=True)):
             if len(cand.conditions) != 1 or effect is None:
@@ -327,13 +403,20 @@ class ConcentrationAnalysis:
             if not any(cand.conditions[0].attribute in fields for fields in pair_fields):
                 continue
             holds = effect.p_value <= self.alpha and (effect.coefficient > 0) == (
-                cand.direction == "win")
+                cand.direction == "win"
+            )
             if not holds:
                 out.add(i)
         return out
 
-    def _adjusted(self, masks: list[np.ndarray], cands: list[Any], won: np.ndarray,
-                  post: dict[str, bool], attrs: list[Any]) -> list[Any]:
+    def _adjusted(
+        self,
+        masks: list[np.ndarray],
+        cands: list[Any],
+        won: np.ndarray,
+        post: dict[str, bool],
+        attrs: list[Any],
+    ) -> list[Any]:
         """Adjusted effects: findings on pre-outcome fields are adjusted for each other only
         (a post-outcome field could absorb what caused it); post-outcome findings for all."""
         if not masks:
@@ -342,8 +425,9 @@ class ConcentrationAnalysis:
         out: list[Any] = [None] * len(masks)
         before = [i for i, p in enumerate(is_post) if not p]
         if before:
-            fitted = fit_adjusted_effects(np.column_stack([masks[i] for i in before]), won,
-                                          ridge=self.ridge)
+            fitted = fit_adjusted_effects(
+                np.column_stack([masks[i] for i in before]), won, ridge=self.ridge
+            )
             for i, effect in zip(before, fitted, strict=True):
                 out[i] = effect
         if len(before) < len(masks):
@@ -354,12 +438,16 @@ class ConcentrationAnalysis:
         return out
 
     # -- words and quarters -----------------------------------------------------------------
-    def _words(self, core: _Core, table: DealTable, history: dict[int, list[QuarterRate]],
-               *, earlier: bool) -> list[Finding]:
+    def _words(
+        self, core: _Core, table: DealTable, history: dict[int, list[QuarterRate]], *, earlier: bool
+    ) -> list[Finding]:
         total, wins = table.n, table.wins
         baseline = wins / total
-        integers = frozenset(name for name, col in table.columns.items()
-                             if isinstance(col, NumericColumn) and col.integer)
+        integers = frozenset(
+            name
+            for name, col in table.columns.items()
+            if isinstance(col, NumericColumn) and col.integer
+        )
         out: list[Finding] = []
         for number, f in enumerate(core.findings, start=1):
             cand = f["candidate"]
@@ -381,25 +469,55 @@ class ConcentrationAnalysis:
             n_seen = len(seen) if rates else None
             conditions = f["conditions"]
             post_fields = f["post_fields"]
-            text = statement(conditions, direction=cand.direction, n=n, win_rate=rate,
-                             ci_low=low, ci_high=high, rest_win_rate=rest_rate,
-                             quarters_held=held, quarters_seen=n_seen, earlier_quarters=earlier,
-                             post_outcome_fields=post_fields, holds_when_adjusted=holds,
-                             integers=integers)
-            out.append(Finding(
-                id=f"F{number}", key=_finding_key(conditions, cand.direction),
-                conditions=conditions, direction=cand.direction, n=n, wins=w, win_rate=rate,
-                ci_low=low, ci_high=high, rest_n=rest_n, rest_wins=rest_w,
-                rest_win_rate=rest_rate, difference=rate - rest_rate, lift=rate / baseline,
-                p_value=cand.p_value, q_value=cand.q_value, p_value_added=cand.p_added,
-                adjusted_effect=finite(effect.average_effect) if effect else None,
-                adjusted_odds_ratio=finite(effect.odds_ratio) if effect else None,
-                adjusted_p_value=finite(effect.p_value) if effect else None,
-                holds_when_adjusted=holds, post_outcome=bool(post_fields),
-                post_outcome_fields=post_fields, won_revenue_share=f["share"],
-                threshold_interval=f["threshold_interval"], quarters_held=held,
-                quarters_seen=n_seen, by_quarter=rates, register_status=None, statement=text,
-            ))
+            text = statement(
+                conditions,
+                direction=cand.direction,
+                n=n,
+                win_rate=rate,
+                ci_low=low,
+                ci_high=high,
+                rest_win_rate=rest_rate,
+                quarters_held=held,
+                quarters_seen=n_seen,
+                earlier_quarters=earlier,
+                post_outcome_fields=post_fields,
+                holds_when_adjusted=holds,
+                integers=integers,
+            )
+            out.append(
+                Finding(
+                    id=f"F{number}",
+                    key=_finding_key(conditions, cand.direction),
+                    conditions=conditions,
+                    direction=cand.direction,
+                    n=n,
+                    wins=w,
+                    win_rate=rate,
+                    ci_low=low,
+                    ci_high=high,
+                    rest_n=rest_n,
+                    rest_wins=rest_w,
+                    rest_win_rate=rest_rate,
+                    difference=rate - rest_rate,
+                    lift=rate / baseline,
+                    p_value=cand.p_value,
+                    q_value=cand.q_value,
+                    p_value_added=cand.p_added,
+                    adjusted_effect=finite(effect.average_effect) if effect else None,
+                    adjusted_odds_ratio=finite(effect.odds_ratio) if effect else None,
+                    adjusted_p_value=finite(effect.p_value) if effect else None,
+                    holds_when_adjusted=holds,
+                    post_outcome=bool(post_fields),
+                    post_outcome_fields=post_fields,
+                    won_revenue_share=f["share"],
+                    threshold_interval=f["threshold_interval"],
+                    quarters_held=held,
+                    quarters_seen=n_seen,
+                    by_quarter=rates,
+                    register_status=None,
+                    statement=text,
+                )
+            )
         return out
 
     def _related_words(self, core: _Core, table: DealTable) -> list[Finding]:
@@ -407,8 +525,11 @@ class ConcentrationAnalysis:
         drivers that explain it and its effect given them."""
         total, wins = table.n, table.wins
         baseline = wins / total
-        integers = frozenset(name for name, col in table.columns.items()
-                             if isinstance(col, NumericColumn) and col.integer)
+        integers = frozenset(
+            name
+            for name, col in table.columns.items()
+            if isinstance(col, NumericColumn) and col.integer
+        )
         driver_ids = [f"F{i}" for i in range(1, len(core.findings) + 1)]
         out: list[Finding] = []
         for number, r in enumerate(core.related, start=1):
@@ -419,42 +540,85 @@ class ConcentrationAnalysis:
             rest_n, rest_w = total - n, wins - w
             rest_rate = rest_w / rest_n if rest_n else float("nan")
             low, high = (float(v[0]) for v in wilson_interval([w], [n]))
-            post_fields = tuple(c.field for c in conditions
-                                if table.fields.get(c.field) is not None
-                                and table.fields[c.field].post_outcome)
+            post_fields = tuple(
+                c.field
+                for c in conditions
+                if table.fields.get(c.field) is not None and table.fields[c.field].post_outcome
+            )
             explained = tuple(driver_ids[i] for i in r.explained_by)
             given = [driver_ids[i] for i in r.given]
-            holds = (r.conditional_p_value <= self.alpha
-                     and (r.conditional_difference > 0) == (cand.direction == "win"))
-            text = statement(conditions, direction=cand.direction, n=n, win_rate=rate,
-                             ci_low=low, ci_high=high, rest_win_rate=rest_rate,
-                             quarters_held=None, quarters_seen=None, earlier_quarters=False,
-                             post_outcome_fields=post_fields, holds_when_adjusted=None,
-                             integers=integers)
+            holds = r.conditional_p_value <= self.alpha and (r.conditional_difference > 0) == (
+                cand.direction == "win"
+            )
+            text = statement(
+                conditions,
+                direction=cand.direction,
+                n=n,
+                win_rate=rate,
+                ci_low=low,
+                ci_high=high,
+                rest_win_rate=rest_rate,
+                quarters_held=None,
+                quarters_seen=None,
+                earlier_quarters=False,
+                post_outcome_fields=post_fields,
+                holds_when_adjusted=None,
+                integers=integers,
+            )
             if explained:
                 text = text[:-1] + f"; related to {', '.join(explained)}"
                 one = len(explained) == 1
-                text += (f", and it still adds to {'it' if one else 'them'}" if holds else
-                         f", which {'explains' if one else 'explain'} it") + "."
+                text += (
+                    f", and it still adds to {'it' if one else 'them'}"
+                    if holds
+                    else f", which {'explains' if one else 'explain'} it"
+                ) + "."
             elif given and not holds:
                 text = text[:-1] + "; the drivers together explain it."
-            out.append(Finding(
-                id=f"R{number}", key=_finding_key(conditions, cand.direction),
-                conditions=conditions, direction=cand.direction, n=n, wins=w, win_rate=rate,
-                ci_low=low, ci_high=high, rest_n=rest_n, rest_wins=rest_w,
-                rest_win_rate=rest_rate, difference=rate - rest_rate, lift=rate / baseline,
-                p_value=cand.p_value, q_value=cand.q_value, p_value_added=None,
-                adjusted_effect=None, adjusted_odds_ratio=None, adjusted_p_value=None,
-                holds_when_adjusted=None, post_outcome=bool(post_fields),
-                post_outcome_fields=post_fields, won_revenue_share=r.won_revenue_share,
-                threshold_interval=None, quarters_held=None, quarters_seen=None, by_quarter=(),
-                register_status=None, statement=text, tier="related", explained_by=explained,
-                conditional_effect={"given": given,
-                                    "difference": finite(r.conditional_difference),
-                                    "p_value": finite(r.conditional_p_value),
-                                    "holds": bool(holds)},
-                similar_conditions=r.similar_conditions, q_value_single=finite(r.q_single),
-            ))
+            out.append(
+                Finding(
+                    id=f"R{number}",
+                    key=_finding_key(conditions, cand.direction),
+                    conditions=conditions,
+                    direction=cand.direction,
+                    n=n,
+                    wins=w,
+                    win_rate=rate,
+                    ci_low=low,
+                    ci_high=high,
+                    rest_n=rest_n,
+                    rest_wins=rest_w,
+                    rest_win_rate=rest_rate,
+                    difference=rate - rest_rate,
+                    lift=rate / baseline,
+                    p_value=cand.p_value,
+                    q_value=cand.q_value,
+                    p_value_added=None,
+                    adjusted_effect=None,
+                    adjusted_odds_ratio=None,
+                    adjusted_p_value=None,
+                    holds_when_adjusted=None,
+                    post_outcome=bool(post_fields),
+                    post_outcome_fields=post_fields,
+                    won_revenue_share=r.won_revenue_share,
+                    threshold_interval=None,
+                    quarters_held=None,
+                    quarters_seen=None,
+                    by_quarter=(),
+                    register_status=None,
+                    statement=text,
+                    tier="related",
+                    explained_by=explained,
+                    conditional_effect={
+                        "given": given,
+                        "difference": finite(r.conditional_difference),
+                        "p_value": finite(r.conditional_p_value),
+                        "holds": bool(holds),
+                    },
+                    similar_conditions=r.similar_conditions,
+                    q_value_single=finite(r.q_single),
+                )
+            )
         return out
 
     def _history_table(self, store: DuckDBStore, core: _Core, fields: list[DealField]) -> DealTable:
@@ -466,11 +630,17 @@ class ConcentrationAnalysis:
             first = first.previous()
         used = {c.field for f in core.findings for c in f["conditions"]}
         flt = dataclasses.replace(self.deal_filter, quarter=None, since=None, until=None)
-        return load_deal_table(store, flt, [f for f in fields if f.name in used],
-                               since=first.start, until=quarter.previous().end)
+        return load_deal_table(
+            store,
+            flt,
+            [f for f in fields if f.name in used],
+            since=first.start,
+            until=quarter.previous().end,
+        )
 
-    def _with_register(self, store: DuckDBStore, result: ConcentrationResult, *, record: bool,
-                       notes: list[str]) -> ConcentrationResult:
+    def _with_register(
+        self, store: DuckDBStore, result: ConcentrationResult, *, record: bool, notes: list[str]
+    ) -> ConcentrationResult:
         assert self.deal_filter is not None and self.deal_filter.quarter
         previous_quarter = str(store.quarter(self.deal_filter.quarter).previous())
         scope = _scope_suffix(self.deal_filter)
@@ -478,68 +648,116 @@ class ConcentrationAnalysis:
         if previous is None:
             try:
                 earlier = dataclasses.replace(
-                    self, deal_filter=dataclasses.replace(self.deal_filter,
-                                                          quarter=previous_quarter),
-                    record=False)._run(store, with_register=False, compare_previous=False)
+                    self,
+                    deal_filter=dataclasses.replace(self.deal_filter, quarter=previous_quarter),
+                    record=False,
+                )._run(store, with_register=False, compare_previous=False)
                 previous = {f.key: _register_row(f) for f in earlier.findings}
-                notes.append(f"{previous_quarter} was not recorded: compared with a fresh "
-                             f"analysis of {previous_quarter}")
+                notes.append(
+                    f"{previous_quarter} was not recorded: compared with a fresh "
+                    f"analysis of {previous_quarter}"
+                )
             except InsufficientDataError:
                 previous = {}
-                notes.append(f"too few closed deals in {previous_quarter} to compare with: "
-                             "every finding is new")
+                notes.append(
+                    f"too few closed deals in {previous_quarter} to compare with: "
+                    "every finding is new"
+                )
         current = [_register_row(f) for f in result.findings]
         entries = compare_with_previous(current, previous)
         status = {e.key: e.status for e in entries}
-        findings = tuple(dataclasses.replace(f, register_status=status.get(f.key))
-                         for f in result.findings)
-        result = dataclasses.replace(result, findings=findings, register=tuple(entries),
-                                     notes=tuple(notes))
+        findings = tuple(
+            dataclasses.replace(f, register_status=status.get(f.key)) for f in result.findings
+        )
+        result = dataclasses.replace(
+            result, findings=findings, register=tuple(entries), notes=tuple(notes)
+        )
         if record:
-            write_register(store, period=str(self.deal_filter.quarter) + scope,
-                           run_id=result.run_id or "", params=result.settings,
-                           result=result.to_dict(), current=[_register_row(f) for f in findings],
-                           entries=entries)
+            write_register(
+                store,
+                period=str(self.deal_filter.quarter) + scope,
+                run_id=result.run_id or "",
+                params=result.settings,
+                result=result.to_dict(),
+                current=[_register_row(f) for f in findings],
+                entries=entries,
+            )
         return result
 
-    def _result(self, table: DealTable, fields: list[DealField], names: list[str],
-                skipped: dict[str, str], core: _Core, findings: list[Finding],
-                register: tuple[RegisterEntry, ...] | None, quarters: tuple[str, ...],
-                notes: list[str], started: float, *, period: str, filters: dict[str, Any],
-                run_id: str | None) -> ConcentrationResult:
+    def _result(
+        self,
+        table: DealTable,
+        fields: list[DealField],
+        names: list[str],
+        skipped: dict[str, str],
+        core: _Core,
+        findings: list[Finding],
+        register: tuple[RegisterEntry, ...] | None,
+        quarters: tuple[str, ...],
+        notes: list[str],
+        started: float,
+        *,
+        period: str,
+        filters: dict[str, Any],
+        run_id: str | None,
+    ) -> ConcentrationResult:
         from winloss import __version__
 
         post = tuple(n for n in names if n in table.fields and table.fields[n].post_outcome)
         warnings: list[str] = []
         if table.n < 200:
-            warnings.append(f"only {table.n} closed deals: only large differences can be "
-                            "detected")
+            warnings.append(f"only {table.n} closed deals: only large differences can be detected")
         if core.hypotheses_tested == 0:
             support = self.support_for(table.n)
-            warnings.append(f"no condition could be tested: a condition needs at least "
-                            f"{support} deals (min_support) and deals outside it; lower it with "
-                            "--min-support, knowing that small groups prove little")
+            warnings.append(
+                f"no condition could be tested: a condition needs at least "
+                f"{support} deals (min_support) and deals outside it; lower it with "
+                "--min-support, knowing that small groups prove little"
+            )
         if any(f.post_outcome for f in findings):
-            warnings.append("findings marked post_outcome use fields known only after the "
-                            "outcome: they explain, they do not predict")
+            warnings.append(
+                "findings marked post_outcome use fields known only after the "
+                "outcome: they explain, they do not predict"
+            )
         if core.related_left_off:
-            notes.append(f"{core.related_left_off} more related finding(s) not listed (the "
-                         "strongest 100 are)")
+            notes.append(
+                f"{core.related_left_off} more related finding(s) not listed (the "
+                "strongest 100 are)"
+            )
         if len(core.findings) >= self.max_findings:
-            notes.append(f"showing the strongest {self.max_findings} non-redundant findings "
-                         "(max_findings)")
+            notes.append(
+                f"showing the strongest {self.max_findings} non-redundant findings (max_findings)"
+            )
         return ConcentrationResult(
-            period=period, filters=filters, deals=table.n, wins=table.wins,
-            baseline_win_rate=table.wins / table.n, hypotheses_tested=core.hypotheses_tested,
-            families_tested=core.families_tested, families_selected=core.families_selected,
-            alpha=self.alpha, findings=tuple(findings), register=register,
-            attributes=tuple(names), post_outcome_attributes=post,
-            skipped_attributes=dict(sorted(skipped.items())), quarters=quarters,
-            notes=tuple(notes), warnings=tuple(warnings), settings=self.settings(),
-            run_id=run_id, elapsed_seconds=round(time.perf_counter() - started, 3),
-            inputs=AnalysisInputs(n=table.n, period=period, filters=filters, version=__version__,
-                                  details={"wins": table.wins}),
-            version=__version__, related=tuple(self._related_words(core, table)),
+            period=period,
+            filters=filters,
+            deals=table.n,
+            wins=table.wins,
+            baseline_win_rate=table.wins / table.n,
+            hypotheses_tested=core.hypotheses_tested,
+            families_tested=core.families_tested,
+            families_selected=core.families_selected,
+            alpha=self.alpha,
+            findings=tuple(findings),
+            register=register,
+            attributes=tuple(names),
+            post_outcome_attributes=post,
+            skipped_attributes=dict(sorted(skipped.items())),
+            quarters=quarters,
+            notes=tuple(notes),
+            warnings=tuple(warnings),
+            settings=self.settings(),
+            run_id=run_id,
+            elapsed_seconds=round(time.perf_counter() - started, 3),
+            inputs=AnalysisInputs(
+                n=table.n,
+                period=period,
+                filters=filters,
+                version=__version__,
+                details={"wins": table.wins},
+            ),
+            version=__version__,
+            related=tuple(self._related_words(core, table)),
         )
 
 
@@ -555,12 +773,14 @@ def _check_sufficient(table: DealTable, flt: DealFilter | None) -> None:
     if table.n < MIN_CLOSED_DEALS:
         raise InsufficientDataError(
             f"only {table.n} closed deal(s){where}; concentrations need at least "
-            f"{MIN_CLOSED_DEALS}: widen the period (--since/--until) or import more deals")
+            f"{MIN_CLOSED_DEALS}: widen the period (--since/--until) or import more deals"
+        )
     if table.wins == 0 or table.wins == table.n:
         outcome = "lost" if table.wins == 0 else "won"
         raise InsufficientDataError(
             f"every closed deal{where} was {outcome}; concentrations compare wins with losses: "
-            "widen the period or check the outcome mapping (--won-value)")
+            "widen the period or check the outcome mapping (--won-value)"
+        )
 
 
 def _period_label(flt: DealFilter | None) -> str:

@@ -32,15 +32,19 @@ OUTCOME_PROXY_SHARE = 0.99
 
 
 def catalog_candidates(
-    catalog: list[DealField], *, only: tuple[str, ...] | None = None,
+    catalog: list[DealField],
+    *,
+    only: tuple[str, ...] | None = None,
     exclude: tuple[str, ...] = (),
 ) -> tuple[list[DealField], dict[str, str]]:
     """Candidate fields from the catalog, and the reason each other analysable field is out."""
     names = {f.name for f in catalog}
     unknown = [n for n in (*(only or ()), *exclude) if n not in names]
     if unknown:
-        raise UsageError(f"unknown field(s) {', '.join(unknown)}; `winloss schema` and "
-                         "`winloss info` list the fields of this store")
+        raise UsageError(
+            f"unknown field(s) {', '.join(unknown)}; `winloss schema` and "
+            "`winloss info` list the fields of this store"
+        )
     chosen: list[DealField] = []
     skipped: dict[str, str] = {}
     for f in catalog:
@@ -67,8 +71,9 @@ def catalog_candidates(
     return chosen, skipped
 
 
-def informative_attributes(table: DealTable, fields: list[DealField]) -> tuple[list[str],
-                                                                               dict[str, str]]:
+def informative_attributes(
+    table: DealTable, fields: list[DealField]
+) -> tuple[list[str], dict[str, str]]:
     """Fields with information in this period; the others with the reason."""
     names: list[str] = []
     skipped: dict[str, str] = {}
@@ -89,8 +94,10 @@ def informative_attributes(table: DealTable, fields: list[DealField]) -> tuple[l
                 skipped[f.name] = "a single value in this period"
                 continue
             if f.post_outcome and _restates_outcome(present, table.won[~missing], distinct):
-                skipped[f.name] = ("known only after the outcome and restates it "
-                                   "(every value is all wins or all losses)")
+                skipped[f.name] = (
+                    "known only after the outcome and restates it "
+                    "(every value is all wins or all losses)"
+                )
                 continue
         elif not missing.any() and np.nanmin(column.values) == np.nanmax(column.values):
             skipped[f.name] = "a single value in this period"
@@ -99,8 +106,7 @@ def informative_attributes(table: DealTable, fields: list[DealField]) -> tuple[l
     return names, skipped
 
 
-def _set_for_one_outcome(column: CategoricalColumn | NumericColumn,
-                         won: np.ndarray) -> str | None:
+def _set_for_one_outcome(column: CategoricalColumn | NumericColumn, won: np.ndarray) -> str | None:
     """The reason a field is filled in at the outcome, when it is: set (non-empty, non-zero) for
     at least half of one outcome and at most 2 % of the other — the check the win model's leakage
     control applies (e.g. Maven's amount, 0 on every lost deal)."""
@@ -117,8 +123,10 @@ def _set_for_one_outcome(column: CategoricalColumn | NumericColumn,
     hi, lo = max(share_won, share_lost), min(share_won, share_lost)
     if hi >= SET_SHARE and lo <= UNSET_SHARE:
         set_for, not_for = ("won", "lost") if share_won > share_lost else ("lost", "won")
-        return (f"set (non-empty, non-zero) for {hi:.0%} of {set_for} deals but {lo:.0%} of "
-                f"{not_for} deals: filled in at the outcome, so it restates it (a leak)")
+        return (
+            f"set (non-empty, non-zero) for {hi:.0%} of {set_for} deals but {lo:.0%} of "
+            f"{not_for} deals: filled in at the outcome, so it restates it (a leak)"
+        )
     return None
 
 

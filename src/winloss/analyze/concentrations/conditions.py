@@ -61,8 +61,14 @@ class Condition:
             if self.op == "between":
                 low, high = self.value
                 return np.asarray((values >= low) & (values <= high), dtype=bool)
-            comparisons = {"==": np.equal, "!=": np.not_equal, "<": np.less,
-                           "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+            comparisons = {
+                "==": np.equal,
+                "!=": np.not_equal,
+                "<": np.less,
+                "<=": np.less_equal,
+                ">": np.greater,
+                ">=": np.greater_equal,
+            }
             result = comparisons[self.op](values, self.value)
         return np.asarray(result & ~np.isnan(values), dtype=bool)
 
@@ -113,10 +119,14 @@ def plain_label(name: str) -> str:
 
 
 _BOOL_PHRASES: dict[str, tuple[str, str]] = {
-    "decision_maker_engaged": ("where the decision maker was engaged",
-                               "where the decision maker was not engaged"),
-    "criteria_co_created": ("whose decision criteria we shaped with the customer",
-                            "whose decision criteria we did not shape with the customer"),
+    "decision_maker_engaged": (
+        "where the decision maker was engaged",
+        "where the decision maker was not engaged",
+    ),
+    "criteria_co_created": (
+        "whose decision criteria we shaped with the customer",
+        "whose decision criteria we did not shape with the customer",
+    ),
 }
 
 _NUMERIC_PHRASES: dict[str, str] = {
@@ -145,8 +155,14 @@ def _bound_words(op: str, value: Any, integer: bool) -> str:
     if op == "between":
         low, high = value
         return f"between {format_number(low, integer)} and {format_number(high, integer)}"
-    words = {"<": "less than", "<=": "at most", ">": "more than", ">=": "at least",
-             "==": "exactly", "!=": "not"}[op]
+    words = {
+        "<": "less than",
+        "<=": "at most",
+        ">": "more than",
+        ">=": "at least",
+        "==": "exactly",
+        "!=": "not",
+    }[op]
     return f"{words} {format_number(value, integer)}"
 
 

@@ -74,8 +74,9 @@ class Candidate:
     strength: float  # |z| of the hypothesis' test, for ordering (p-values underflow)
 
 
-def discoveries(hyp: Hypotheses, q: FloatArray, total: int, wins: int,
-                alpha: float) -> list[Candidate]:
+def discoveries(
+    hyp: Hypotheses, q: FloatArray, total: int, wins: int, alpha: float
+) -> list[Candidate]:
     """Hypotheses with q ≤ alpha whose direction is coherent, ordered by evidence."""
     idx = np.flatnonzero(q <= alpha)
     if idx.size == 0:
@@ -95,20 +96,29 @@ def discoveries(hyp: Hypotheses, q: FloatArray, total: int, wins: int,
             if not beyond.all():
                 continue
         conds = tuple(hyp.conditions[c] for c in (hyp.first[h], hyp.second[h]) if c >= 0)
-        candidates.append(Candidate(
-            hypothesis=int(h), family=int(hyp.family[h]), conditions=conds, n=int(n[row]), wins=int(w[row]),
-            p_value=float(p_rest[row]), q_value=float(q[h]),
-            p_added=float(hyp.p_value[h]) if is_pair[row] else None,
-            direction="win" if up else "loss", difference=float(rate[row] - rest_rate[row]),
-            strength=float(hyp.strength[h]),
-        ))
+        candidates.append(
+            Candidate(
+                hypothesis=int(h),
+                family=int(hyp.family[h]),
+                conditions=conds,
+                n=int(n[row]),
+                wins=int(w[row]),
+                p_value=float(p_rest[row]),
+                q_value=float(q[h]),
+                p_added=float(hyp.p_value[h]) if is_pair[row] else None,
+                direction="win" if up else "loss",
+                difference=float(rate[row] - rest_rate[row]),
+                strength=float(hyp.strength[h]),
+            )
+        )
     # parts before combinations: a combination must add to the single findings kept before it
     candidates.sort(key=lambda c: (len(c.conditions), -c.strength))
     return candidates
 
 
-def exact_p_values(candidate: Candidate, mask_n: int, mask_wins: int, total: int,
-                   wins: int, hyp: Hypotheses) -> tuple[float, float | None]:
+def exact_p_values(
+    candidate: Candidate, mask_n: int, mask_wins: int, total: int, wins: int, hyp: Hypotheses
+) -> tuple[float, float | None]:
     """The exact Fisher p-value of a kept finding against the rest and, for a combination, the
     exact added-over-parts p-value (tests far in the tail were approximated during the search)."""
     p_rest = float(fisher_exact_two_sided(mask_wins, mask_n, wins, total)[0])
@@ -139,8 +149,11 @@ def _restates_threshold(c: Candidate, kept: Candidate) -> bool:
     if len(c.conditions) != 1 or len(kept.conditions) != 1:
         return False
     a, b = c.conditions[0], kept.conditions[0]
-    return (a.attribute == b.attribute and {a.kind, b.kind} == {"le", "gt"}
-            and c.direction != kept.direction)
+    return (
+        a.attribute == b.attribute
+        and {a.kind, b.kind} == {"le", "gt"}
+        and c.direction != kept.direction
+    )
 
 
 class _KeptModel:
@@ -189,10 +202,17 @@ class _KeptModel:
         return excess, float(special.erfc(abs(z) / np.sqrt(2.0)))
 
 
-def select_findings(candidates: list[Candidate], attrs: list[EncodedAttribute],
-                    won: NDArray[np.bool_], *, max_findings: int, max_overlap: float,
-                    min_difference: float = 0.02, ridge: float = 1.0,
-                    per_family: int = 3) -> list[tuple[Candidate, NDArray[np.bool_]]]:
+def select_findings(
+    candidates: list[Candidate],
+    attrs: list[EncodedAttribute],
+    won: NDArray[np.bool_],
+    *,
+    max_findings: int,
+    max_overlap: float,
+    min_difference: float = 0.02,
+    ridge: float = 1.0,
+    per_family: int = 3,
+) -> list[tuple[Candidate, NDArray[np.bool_]]]:
     """Greedy non-redundant selection; returns each finding with its deal mask.
 
     In order of evidence, a discovery is kept when it is not a near-copy of a kept finding
@@ -247,13 +267,19 @@ def _shape(candidate: Candidate) -> frozenset[tuple[int, str, int]] | None:
     same shape and direction (``x <= 40`` and ``x <= 88``) tell the same story."""
     if any(c.kind == "window" for c in candidate.conditions):
         return None
-    return frozenset((c.attribute, c.kind, c.a if c.kind == "eq" else -1)
-                     for c in candidate.conditions)
+    return frozenset(
+        (c.attribute, c.kind, c.a if c.kind == "eq" else -1) for c in candidate.conditions
+    )
 
 
-def _near_copy(candidate: Candidate, packed: NDArray[np.uint8], count: int,
-               kept: list[tuple[Candidate, NDArray[np.bool_], NDArray[np.uint8], int]],
-               max_overlap: float, total: int) -> bool:
+def _near_copy(
+    candidate: Candidate,
+    packed: NDArray[np.uint8],
+    count: int,
+    kept: list[tuple[Candidate, NDArray[np.bool_], NDArray[np.uint8], int]],
+    max_overlap: float,
+    total: int,
+) -> bool:
     shape = _shape(candidate)
     for other, _, other_packed, other_count in kept:
         if shape is not None and shape == _shape(other) and candidate.direction == other.direction:
@@ -265,15 +291,25 @@ def _near_copy(candidate: Candidate, packed: NDArray[np.uint8], count: int,
         either = count + other_count - both
         if candidate.direction == other.direction and both / max(either, 1) >= max_overlap:
             return True
-        if fa == fb and candidate.direction != other.direction and both == 0 \
-                and either >= 0.9 * total:
+        if (
+            fa == fb
+            and candidate.direction != other.direction
+            and both == 0
+            and either >= 0.9 * total
+        ):
             return True  # one split read from both sides
     return False
 
 
-def bootstrap_cut_interval(cond: CodedCondition, attr: EncodedAttribute, won: NDArray[np.bool_],
-                           direction: str, min_support: int, replicates: int,
-                           seed: int) -> tuple[float, float] | None:
+def bootstrap_cut_interval(
+    cond: CodedCondition,
+    attr: EncodedAttribute,
+    won: NDArray[np.bool_],
+    direction: str,
+    min_support: int,
+    replicates: int,
+    seed: int,
+) -> tuple[float, float] | None:
     """95 % bootstrap interval of a discovered cut point (or of a range's two ends).
 
     Resampling deals with replacement is a multinomial draw of the (bin × outcome) counts, so
@@ -298,8 +334,8 @@ def bootstrap_cut_interval(cond: CodedCondition, attr: EncodedAttribute, won: ND
     if cond.kind == "le":
         n_in, w_in = n_le, w_le
     else:
-        n_in = n_le[:, -1:] + n_bins[:, k:k + 1] - n_le
-        w_in = w_le[:, -1:] + w_bins[:, k:k + 1] - w_le
+        n_in = n_le[:, -1:] + n_bins[:, k : k + 1] - n_le
+        w_in = w_le[:, -1:] + w_bins[:, k : k + 1] - w_le
     z = sign * hypergeometric_z(w_in, n_in, w_all, n_all)
     z = np.where((n_in >= min_support) & (n_all - n_in >= min_support), z, -np.inf)
     best = attr.cuts[np.argmax(z, axis=1)]
@@ -307,9 +343,16 @@ def bootstrap_cut_interval(cond: CodedCondition, attr: EncodedAttribute, won: ND
     return float(low), float(high)
 
 
-def _bootstrap_window(cond: CodedCondition, attr: EncodedAttribute, n_le: FloatArray,
-                      w_le: FloatArray, n_all: FloatArray, w_all: FloatArray, sign: float,
-                      min_support: int) -> tuple[float, float] | None:
+def _bootstrap_window(
+    cond: CodedCondition,
+    attr: EncodedAttribute,
+    n_le: FloatArray,
+    w_le: FloatArray,
+    n_all: FloatArray,
+    w_all: FloatArray,
+    sign: float,
+    min_support: int,
+) -> tuple[float, float] | None:
     """Bootstrap the width-preserving shift of a range: the interval of its centre."""
     assert attr.cuts is not None
     a, b = cond.a, cond.b

@@ -35,9 +35,11 @@ def statement(
 ) -> str:
     """The sentence of one finding."""
     only = "only " if direction == "loss" else ""
-    text = (f"Deals {describe(conditions, integers)} won {only}{percent(win_rate)} % "
-            f"(95 % CI {percent(ci_low)}–{percent(ci_high)} %) against "
-            f"{percent(rest_win_rate)} % for the rest — {n:,} deals")
+    text = (
+        f"Deals {describe(conditions, integers)} won {only}{percent(win_rate)} % "
+        f"(95 % CI {percent(ci_low)}–{percent(ci_high)} %) against "
+        f"{percent(rest_win_rate)} % for the rest — {n:,} deals"
+    )
     if quarters_seen:
         which = "earlier quarters" if earlier_quarters else "quarters"
         text += f", held in {quarters_held} of {quarters_seen} {which}"
@@ -46,5 +48,7 @@ def statement(
     if post_outcome_fields:
         names = " and ".join(f.replace("_", " ") for f in post_outcome_fields)
         verb = "is" if len(post_outcome_fields) == 1 else "are"
-        text += f" ({names} {verb} known only after the outcome: this explains, it does not predict)"
+        text += (
+            f" ({names} {verb} known only after the outcome: this explains, it does not predict)"
+        )
     return text + "."

@@ -64,9 +64,14 @@ class QuarterRate:
         return diff > 0 if direction == "win" else diff < 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"quarter": self.quarter, "n": self.n, "wins": self.wins,
-                "win_rate": self.win_rate, "rest_n": self.rest_n,
-                "rest_win_rate": self.rest_win_rate}
+        return {
+            "quarter": self.quarter,
+            "n": self.n,
+            "wins": self.wins,
+            "win_rate": self.win_rate,
+            "rest_n": self.rest_n,
+            "rest_win_rate": self.rest_win_rate,
+        }
 
 
 def rates_by_quarter(conditions: tuple[Condition, ...], table: DealTable) -> list[QuarterRate]:
@@ -86,8 +91,17 @@ def rates_by_quarter(conditions: tuple[Condition, ...], table: DealTable) -> lis
     w_all = np.bincount(q, weights=won, minlength=size)
     n_in = np.bincount(q, weights=inside, minlength=size)
     w_in = np.bincount(q, weights=inside & won, minlength=size)
-    rates = [QuarterRate(str(labels[i]), int(n_in[i]), int(w_in[i]), int(n_all[i] - n_in[i]),
-                         int(w_all[i] - w_in[i])) for i in range(size) if n_all[i] > 0]
+    rates = [
+        QuarterRate(
+            str(labels[i]),
+            int(n_in[i]),
+            int(w_in[i]),
+            int(n_all[i] - n_in[i]),
+            int(w_all[i] - w_in[i]),
+        )
+        for i in range(size)
+        if n_all[i] > 0
+    ]
     return sorted(rates, key=lambda r: r.quarter)
 
 
@@ -103,9 +117,14 @@ class RegisterEntry:
     previous_difference: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "status": self.status, "direction": self.direction,
-                "statement": self.statement, "difference": self.difference,
-                "previous_difference": self.previous_difference}
+        return {
+            "key": self.key,
+            "status": self.status,
+            "direction": self.direction,
+            "statement": self.statement,
+            "difference": self.difference,
+            "previous_difference": self.previous_difference,
+        }
 
 
 @dataclass(frozen=True)
@@ -119,8 +138,9 @@ class RegisterRow:
     payload: dict[str, Any]
 
 
-def compare_with_previous(current: list[RegisterRow],
-                          previous: dict[str, RegisterRow]) -> list[RegisterEntry]:
+def compare_with_previous(
+    current: list[RegisterRow], previous: dict[str, RegisterRow]
+) -> list[RegisterEntry]:
     """Statuses of the current findings, then the previous findings that are gone."""
     entries: list[RegisterEntry] = []
     for row in current:
@@ -129,16 +149,31 @@ def compare_with_previous(current: list[RegisterRow],
             status = "new"
         else:
             change = abs(row.difference) - abs(before.difference)
-            status = ("stronger" if change >= STRENGTH_TOLERANCE else
-                      "weaker" if change <= -STRENGTH_TOLERANCE else "steady")
-        entries.append(RegisterEntry(row.key, status, row.direction, row.statement,
-                                     row.difference,
-                                     before.difference if before is not None else None))
+            status = (
+                "stronger"
+                if change >= STRENGTH_TOLERANCE
+                else "weaker"
+                if change <= -STRENGTH_TOLERANCE
+                else "steady"
+            )
+        entries.append(
+            RegisterEntry(
+                row.key,
+                status,
+                row.direction,
+                row.statement,
+                row.difference,
+                before.difference if before is not None else None,
+            )
+        )
     current_keys = {row.key for row in current}
     for key, before in previous.items():
         if key not in current_keys:
-            entries.append(RegisterEntry(key, "gone", before.direction, before.statement, None,
-                                         before.difference))
+            entries.append(
+                RegisterEntry(
+                    key, "gone", before.direction, before.statement, None, before.difference
+                )
+            )
     return entries
 
 
@@ -150,27 +185,77 @@ def read_register(store: DuckDBStore, period: str) -> dict[str, RegisterRow] | N
     for key, direction, statement, payload in recorded_findings(store, period):
         data = json.loads(payload) if payload else {}
         difference = data.get("difference", 0.0)  # null: NaN when recorded
-        out[key] = RegisterRow(key, direction, statement,
-                               float("nan") if difference is None else float(difference),
-                               data)
+        out[key] = RegisterRow(
+            key,
+            direction,
+            statement,
+            float("nan") if difference is None else float(difference),
+            data,
+        )
     return out
 
 
-def write_register(store: DuckDBStore, *, period: str, run_id: str, params: dict[str, Any],
-                   result: dict[str, Any], current: list[RegisterRow],
-                   entries: list[RegisterEntry]) -> None:
+def write_register(
+    store: DuckDBStore,
+    *,
+    period: str,
+    run_id: str,
+    params: dict[str, Any],
+    result: dict[str, Any],
+    current: list[RegisterRow],
+    entries: list[RegisterEntry],
+) -> None:
     """Record one run and its register rows in one transaction (replacing the period's rows)."""
     now = dt.datetime.now()
     status_of = {e.key: e.status for e in entries}
     rows = []
     for row in current:
         f = row.payload
-        rows.append([period, row.key, run_id, row.statement, row.direction, f["n"], f["wins"],
-                     f["win_rate"], f["ci_low"], f["ci_high"], f["lift"], f["p_value"],
-                     f["q_value"], status_of.get(row.key, "new"), dumps(f, indent=None), now])
-    gone = [[period, entry.key, run_id, entry.statement, entry.direction, "gone",
-             dumps({"difference": entry.previous_difference}, indent=None), now]
-            for entry in entries if entry.status == "gone"]
-    replace_findings(store, period=period,
-                     run=[run_id, "concentrations", period, dumps(params, indent=None),
-                          dumps(result, indent=None), now], rows=rows, gone=gone)
+        rows.append(
+            [
+                period,
+                row.key,
+                run_id,
+                row.statement,
+                row.direction,
+                f["n"],
+                f["wins"],
+                f["win_rate"],
+                f["ci_low"],
+                f["ci_high"],
+                f["lift"],
+                f["p_value"],
+                f["q_value"],
+                status_of.get(row.key, "new"),
+                dumps(f, indent=None),
+                now,
+            ]
+        )
+    gone = [
+        [
+            period,
+            entry.key,
+            run_id,
+            entry.statement,
+            entry.direction,
+            "gone",
+            dumps({"difference": entry.previous_difference}, indent=None),
+            now,
+        ]
+        for entry in entries
+        if entry.status == "gone"
+    ]
+    replace_findings(
+        store,
+        period=period,
+        run=[
+            run_id,
+            "concentrations",
+            period,
+            dumps(params, indent=None),
+            dumps(result, indent=None),
+            now,
+        ],
+        rows=rows,
+        gone=gone,
+    )

@@ -145,8 +145,11 @@ class ConcentrationResult(AnalysisResult):
         """Which deals the figures describe, e.g. ``closed deals of 2026Q3, segment SMB``."""
         scope = {k: v for k, v in self.filters.items() if k not in ("quarter", "since", "until")}
         if self.period == "all":
-            period = (f"all closed deals ({self.quarters[0]}–{self.quarters[-1]})"
-                      if self.quarters else "all closed deals")
+            period = (
+                f"all closed deals ({self.quarters[0]}–{self.quarters[-1]})"
+                if self.quarters
+                else "all closed deals"
+            )
         elif self.period == "table":
             period = "the deals given"
         else:
@@ -157,19 +160,51 @@ class ConcentrationResult(AnalysisResult):
     @property
     def summary(self) -> pd.DataFrame:
         """One row per finding: the numbers a table shows."""
-        rows = [{
-            "id": f.id, "finding": short_text(f.conditions), "direction": f.direction,
-            "n": f.n, "wins": f.wins, "win_rate": f.win_rate, "ci_low": f.ci_low,
-            "ci_high": f.ci_high, "rest_win_rate": f.rest_win_rate, "lift": f.lift,
-            "p_value": f.p_value, "q_value": f.q_value, "adjusted_effect": f.adjusted_effect,
-            "won_revenue_share": f.won_revenue_share, "quarters_held": f.quarters_held,
-            "quarters_seen": f.quarters_seen, "post_outcome": f.post_outcome,
-            "register_status": f.register_status, "statement": f.statement,
-        } for f in self.findings]
-        columns = ["id", "finding", "direction", "n", "wins", "win_rate", "ci_low", "ci_high",
-                   "rest_win_rate", "lift", "p_value", "q_value", "adjusted_effect",
-                   "won_revenue_share", "quarters_held", "quarters_seen", "post_outcome",
-                   "register_status", "statement"]
+        rows = [
+            {
+                "id": f.id,
+                "finding": short_text(f.conditions),
+                "direction": f.direction,
+                "n": f.n,
+                "wins": f.wins,
+                "win_rate": f.win_rate,
+                "ci_low": f.ci_low,
+                "ci_high": f.ci_high,
+                "rest_win_rate": f.rest_win_rate,
+                "lift": f.lift,
+                "p_value": f.p_value,
+                "q_value": f.q_value,
+                "adjusted_effect": f.adjusted_effect,
+                "won_revenue_share": f.won_revenue_share,
+                "quarters_held": f.quarters_held,
+                "quarters_seen": f.quarters_seen,
+                "post_outcome": f.post_outcome,
+                "register_status": f.register_status,
+                "statement": f.statement,
+            }
+            for f in self.findings
+        ]
+        columns = [
+            "id",
+            "finding",
+            "direction",
+            "n",
+            "wins",
+            "win_rate",
+            "ci_low",
+            "ci_high",
+            "rest_win_rate",
+            "lift",
+            "p_value",
+            "q_value",
+            "adjusted_effect",
+            "won_revenue_share",
+            "quarters_held",
+            "quarters_seen",
+            "post_outcome",
+            "register_status",
+            "statement",
+        ]
         return pd.DataFrame(rows, columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,8 +222,9 @@ class ConcentrationResult(AnalysisResult):
             "alpha": self.alpha,
             "families_tested": self.families_tested,
             "families_selected": self.families_selected,
-            "register": ([e.to_dict() for e in self.register]
-                         if self.register is not None else None),
+            "register": (
+                [e.to_dict() for e in self.register] if self.register is not None else None
+            ),
             "attributes": list(self.attributes),
             "post_outcome_attributes": list(self.post_outcome_attributes),
             "skipped_attributes": self.skipped_attributes,

@@ -139,8 +139,11 @@ def numeric_codes(values: FloatArray, max_cuts: int) -> tuple[FloatArray, NDArra
         offset = (present - low).astype(np.int64)
         counts = np.bincount(offset)
         positions = np.flatnonzero(counts)
-        cuts = _choose_cuts((positions + low).astype(np.float64),
-                            np.cumsum(counts[positions]).astype(np.float64), max_cuts)
+        cuts = _choose_cuts(
+            (positions + low).astype(np.float64),
+            np.cumsum(counts[positions]).astype(np.float64),
+            max_cuts,
+        )
         lookup = np.searchsorted(cuts, np.arange(counts.size) + low, side="left")
         codes[present_mask] = lookup[offset]
     else:
@@ -163,13 +166,22 @@ def encode(table: DealTable, names: list[str], settings: SearchSettings) -> list
         column = table.columns[name]
         if isinstance(column, NumericColumn):
             cuts, codes = numeric_codes(column.values, settings.max_cuts)
-            return EncodedAttribute(index, name, True, column.integer, codes, cuts.size + 1,
-                                    cuts=cuts, values=column.values)
+            return EncodedAttribute(
+                index,
+                name,
+                True,
+                column.integer,
+                codes,
+                cuts.size + 1,
+                cuts=cuts,
+                values=column.values,
+            )
         assert isinstance(column, CategoricalColumn)
         missing_code = len(column.labels)
         codes = np.where(column.codes < 0, missing_code, column.codes).astype(np.int32)
-        return EncodedAttribute(index, name, False, False, codes, missing_code,
-                                labels=column.labels)
+        return EncodedAttribute(
+            index, name, False, False, codes, missing_code, labels=column.labels
+        )
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         return list(pool.map(one, enumerate(names)))
@@ -224,27 +236,44 @@ class _Collector:
         self.conditions.append(cond)
         return len(self.conditions) - 1
 
-    def add(self, family: int, first: np.ndarray, second: np.ndarray, n: np.ndarray,
-            wins: np.ndarray, p: np.ndarray, strength: np.ndarray, exact: np.ndarray,
-            part_n: np.ndarray, part_wins: np.ndarray) -> None:
+    def add(
+        self,
+        family: int,
+        first: np.ndarray,
+        second: np.ndarray,
+        n: np.ndarray,
+        wins: np.ndarray,
+        p: np.ndarray,
+        strength: np.ndarray,
+        exact: np.ndarray,
+        part_n: np.ndarray,
+        part_wins: np.ndarray,
+    ) -> None:
         size = np.asarray(n).size
         if size == 0:
             return
-        self.chunks.append({
-            "family": np.full(size, family, dtype=np.int64),
-            "first": np.asarray(first, dtype=np.int64), "second": np.asarray(second, np.int64),
-            "n": np.asarray(n, np.float64), "wins": np.asarray(wins, np.float64),
-            "p": np.asarray(p, np.float64), "strength": np.asarray(strength, np.float64),
-            "exact": np.asarray(exact, bool), "part_n": np.asarray(part_n, np.float64).reshape(size, -1),
-            "part_wins": np.asarray(part_wins, np.float64).reshape(size, -1),
-        })
+        self.chunks.append(
+            {
+                "family": np.full(size, family, dtype=np.int64),
+                "first": np.asarray(first, dtype=np.int64),
+                "second": np.asarray(second, np.int64),
+                "n": np.asarray(n, np.float64),
+                "wins": np.asarray(wins, np.float64),
+                "p": np.asarray(p, np.float64),
+                "strength": np.asarray(strength, np.float64),
+                "exact": np.asarray(exact, bool),
+                "part_n": np.asarray(part_n, np.float64).reshape(size, -1),
+                "part_wins": np.asarray(part_wins, np.float64).reshape(size, -1),
+            }
+        )
 
     def build(self) -> Hypotheses:
         def cat(key: str, empty_shape: tuple[int, ...] = (0,)) -> np.ndarray:
             parts = [c[key] for c in self.chunks]
             if key.startswith("part"):
-                parts = [np.pad(p, ((0, 0), (0, 2 - p.shape[1])), constant_values=np.nan)
-                         for p in parts]
+                parts = [
+                    np.pad(p, ((0, 0), (0, 2 - p.shape[1])), constant_values=np.nan) for p in parts
+                ]
                 return np.concatenate(parts) if parts else np.zeros((0, 2))
             return np.concatenate(parts) if parts else np.zeros(empty_shape)
 
@@ -252,12 +281,18 @@ class _Collector:
         family = cat("family").astype(np.int64)
         used, dense = np.unique(family, return_inverse=True)
         return Hypotheses(
-            conditions=self.conditions, family=dense.astype(np.int64),
+            conditions=self.conditions,
+            family=dense.astype(np.int64),
             family_names=[self.family_names[i] for i in used],
-            first=cat("first").astype(np.int64), second=cat("second").astype(np.int64),
-            n=cat("n"), wins=cat("wins"), p_value=cat("p"), strength=cat("strength"),
+            first=cat("first").astype(np.int64),
+            second=cat("second").astype(np.int64),
+            n=cat("n"),
+            wins=cat("wins"),
+            p_value=cat("p"),
+            strength=cat("strength"),
             exact=cat("exact").astype(bool),
-            part_n=cat("part_n"), part_wins=cat("part_wins"),
+            part_n=cat("part_n"),
+            part_wins=cat("part_wins"),
         )
 
 
@@ -266,8 +301,15 @@ def _counts(codes: np.ndarray, won: np.ndarray, levels: int) -> tuple[FloatArray
     return both.sum(axis=1).astype(np.float64), both[:, 1].astype(np.float64)
 
 
-def _single_categorical(attr: EncodedAttribute, won: np.ndarray, total: float, wins: float,
-                        ms: int, out: _Collector, family: int) -> None:
+def _single_categorical(
+    attr: EncodedAttribute,
+    won: np.ndarray,
+    total: float,
+    wins: float,
+    ms: int,
+    out: _Collector,
+    family: int,
+) -> None:
     n, w = _counts(attr.codes, won, attr.missing_code + 1)
     valid = (n >= ms) & (n <= total - ms)
     levels = np.flatnonzero(valid)
@@ -275,17 +317,38 @@ def _single_categorical(attr: EncodedAttribute, won: np.ndarray, total: float, w
         levels = levels[:1]  # two complementary groups: one test
     if levels.size == 0:
         return
-    conds = [out.condition(CodedCondition(attr.index, "missing" if lv == attr.missing_code
-                                          else "eq", int(lv))) for lv in levels]
+    conds = [
+        out.condition(
+            CodedCondition(attr.index, "missing" if lv == attr.missing_code else "eq", int(lv))
+        )
+        for lv in levels
+    ]
     p, exact = fisher_p_where_it_matters(w[levels], n[levels], wins, total)
     z = np.abs(hypergeometric_z(w[levels], n[levels], wins, total))
     nan = np.full(levels.size, np.nan)
-    out.add(family, np.array(conds), np.full(levels.size, -1), n[levels], w[levels], p, z,
-            exact, nan, nan)
+    out.add(
+        family,
+        np.array(conds),
+        np.full(levels.size, -1),
+        n[levels],
+        w[levels],
+        p,
+        z,
+        exact,
+        nan,
+        nan,
+    )
 
 
-def _single_numeric(attr: EncodedAttribute, won: np.ndarray, total: float, wins: float,
-                    settings: SearchSettings, out: _Collector, family: int) -> None:
+def _single_numeric(
+    attr: EncodedAttribute,
+    won: np.ndarray,
+    total: float,
+    wins: float,
+    settings: SearchSettings,
+    out: _Collector,
+    family: int,
+) -> None:
     assert attr.cuts is not None
     k = attr.cuts.size
     ms = settings.min_support
@@ -313,7 +376,7 @@ def _single_numeric(attr: EncodedAttribute, won: np.ndarray, total: float, wins:
             ws.append(w_present - w_le[j])
     grid = _quantile_positions(n_le, n_present, settings.range_cuts)
     for ai, a in enumerate(grid):
-        for b in grid[ai + 1:]:
+        for b in grid[ai + 1 :]:
             n_window = n_le[b] - n_le[a]
             if ms <= n_window <= total - ms:
                 firsts.append(out.condition(CodedCondition(attr.index, "window", int(a), int(b))))
@@ -329,12 +392,12 @@ def _single_numeric(attr: EncodedAttribute, won: np.ndarray, total: float, wins:
     p, exact = fisher_p_where_it_matters(w_arr, n_arr, wins, total)
     z = np.abs(hypergeometric_z(w_arr, n_arr, wins, total))
     nan = np.full(n_arr.size, np.nan)
-    out.add(family, np.array(firsts), np.full(n_arr.size, -1), n_arr, w_arr, p, z, exact,
-            nan, nan)
+    out.add(family, np.array(firsts), np.full(n_arr.size, -1), n_arr, w_arr, p, z, exact, nan, nan)
 
 
-def _pair_encoding(attr: EncodedAttribute, won: np.ndarray, total: float,
-                   settings: SearchSettings, out: _Collector) -> None:
+def _pair_encoding(
+    attr: EncodedAttribute, won: np.ndarray, total: float, settings: SearchSettings, out: _Collector
+) -> None:
     """Pair-level codes (few levels) and the conditions used in combinations."""
     ms = settings.min_support
     n, _ = _counts(attr.codes, won, attr.missing_code + 1)
@@ -355,7 +418,7 @@ def _pair_encoding(attr: EncodedAttribute, won: np.ndarray, total: float,
             le = np.zeros(levels)
             le[: i + 1] = 1
             gt = np.zeros(levels)
-            gt[i + 1: g + 1] = 1
+            gt[i + 1 : g + 1] = 1
             for kind, row in (("le", le), ("gt", gt)):
                 support = float(row[mapping] @ n)
                 if ms <= support <= total - ms:
@@ -387,9 +450,9 @@ def _pair_encoding(attr: EncodedAttribute, won: np.ndarray, total: float,
     attr.pair_matrix = np.array(rows) if rows else np.zeros((0, levels))
 
 
-def _pair_counts(a: EncodedAttribute, b: EncodedAttribute, won16: np.ndarray,
-                 won: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray,
-                                           FloatArray, FloatArray]:
+def _pair_counts(
+    a: EncodedAttribute, b: EncodedAttribute, won16: np.ndarray, won: np.ndarray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     assert a.pair_codes is not None and b.pair_codes is not None
     assert a.pair_matrix is not None and b.pair_matrix is not None
     la, lb = a.pair_levels, b.pair_levels
@@ -408,9 +471,17 @@ def _pair_counts(a: EncodedAttribute, b: EncodedAttribute, won16: np.ndarray,
     return n_ab, w_ab, n_a, w_a, n_b, w_b
 
 
-def _pair_tests(n_ab: FloatArray, w_ab: FloatArray, n_a: FloatArray, w_a: FloatArray,
-                n_b: FloatArray, w_b: FloatArray, total: float, wins: float,
-                screen_p: float) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+def _pair_tests(
+    n_ab: FloatArray,
+    w_ab: FloatArray,
+    n_a: FloatArray,
+    w_a: FloatArray,
+    n_b: FloatArray,
+    w_b: FloatArray,
+    total: float,
+    wins: float,
+    screen_p: float,
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
     """The added-value p-value of combinations (exact where it can matter, else approximate)
     and its strength, the smallest |z| of the three tests."""
     cells_n = np.stack([n_ab, n_a - n_ab, n_b - n_ab, total - n_a - n_b + n_ab], axis=1)
@@ -420,26 +491,36 @@ def _pair_tests(n_ab: FloatArray, w_ab: FloatArray, n_a: FloatArray, w_a: FloatA
     p_a = approximate_two_sided_p(w_ab, n_ab, w_a, n_a)
     p_b = approximate_two_sided_p(w_ab, n_ab, w_b, n_b)
     p = np.maximum(np.maximum(p_a, p_b), p_interaction)
-    strength = np.minimum(np.minimum(np.abs(hypergeometric_z(w_ab, n_ab, w_a, n_a)),
-                                     np.abs(hypergeometric_z(w_ab, n_ab, w_b, n_b))),
-                          z_interaction)
+    strength = np.minimum(
+        np.minimum(
+            np.abs(hypergeometric_z(w_ab, n_ab, w_a, n_a)),
+            np.abs(hypergeometric_z(w_ab, n_ab, w_b, n_b)),
+        ),
+        z_interaction,
+    )
     exact = np.zeros(p.size, dtype=bool)
     # only where the largest of the three decides and could be near a decision
     need = (p < screen_p) & (p >= 1e-10)
     if need.any():
         idx = np.flatnonzero(need)
-        pa, exact_a = fisher_p_where_it_matters(w_ab[idx], n_ab[idx], w_a[idx], n_a[idx],
-                                                high=screen_p)
-        pb, exact_b = fisher_p_where_it_matters(w_ab[idx], n_ab[idx], w_b[idx], n_b[idx],
-                                                high=screen_p)
+        pa, exact_a = fisher_p_where_it_matters(
+            w_ab[idx], n_ab[idx], w_a[idx], n_a[idx], high=screen_p
+        )
+        pb, exact_b = fisher_p_where_it_matters(
+            w_ab[idx], n_ab[idx], w_b[idx], n_b[idx], high=screen_p
+        )
         p[idx] = np.maximum(np.maximum(pa, pb), p_interaction[idx])
         exact[idx] = exact_a & exact_b
     return p, strength, exact
 
 
-def search(table: DealTable, names: list[str], settings: SearchSettings,
-           *, encoded: list[EncodedAttribute] | None = None) -> tuple[Hypotheses,
-                                                                      list[EncodedAttribute]]:
+def search(
+    table: DealTable,
+    names: list[str],
+    settings: SearchSettings,
+    *,
+    encoded: list[EncodedAttribute] | None = None,
+) -> tuple[Hypotheses, list[EncodedAttribute]]:
     """Try every single condition and (depth 2) every pair of conditions on two attributes."""
     attrs = encoded if encoded is not None else encode(table, names, settings)
     won = table.won.astype(np.int64)
@@ -454,8 +535,12 @@ def search(table: DealTable, names: list[str], settings: SearchSettings,
     if settings.max_depth >= 2 and len(attrs) > 1:
         for attr in attrs:
             _pair_encoding(attr, won, total, settings, out)
-        pairs = [(i, j) for i in range(len(attrs)) for j in range(i + 1, len(attrs))
-                 if attrs[i].pair_conditions and attrs[j].pair_conditions]
+        pairs = [
+            (i, j)
+            for i in range(len(attrs))
+            for j in range(i + 1, len(attrs))
+            if attrs[i].pair_conditions and attrs[j].pair_conditions
+        ]
         won16 = won.astype(np.int16)
         ms = settings.min_support
 
@@ -468,28 +553,44 @@ def search(table: DealTable, names: list[str], settings: SearchSettings,
         base = len(out.family_names)
         firsts, seconds, fams, cols = [], [], [], []
         for number, ((i, j), (n_ab, w_ab, n_a, w_a, n_b, w_b)) in enumerate(
-                zip(pairs, results, strict=True)):
+            zip(pairs, results, strict=True)
+        ):
             out.family_names.append(f"{attrs[i].name} × {attrs[j].name}")
-            ia, ib = np.nonzero((n_ab >= ms) & (n_ab <= total - ms)
-                                & (n_a[:, None] - n_ab >= 1) & (n_b[None, :] - n_ab >= 1))
+            ia, ib = np.nonzero(
+                (n_ab >= ms)
+                & (n_ab <= total - ms)
+                & (n_a[:, None] - n_ab >= 1)
+                & (n_b[None, :] - n_ab >= 1)
+            )
             if ia.size == 0:
                 continue
             firsts.append(np.asarray(attrs[i].pair_conditions)[ia])
             seconds.append(np.asarray(attrs[j].pair_conditions)[ib])
             fams.append(np.full(ia.size, base + number))
-            cols.append(np.stack([n_ab[ia, ib], w_ab[ia, ib], n_a[ia], w_a[ia], n_b[ib],
-                                  w_b[ib]], axis=1))
+            cols.append(
+                np.stack([n_ab[ia, ib], w_ab[ia, ib], n_a[ia], w_a[ia], n_b[ib], w_b[ib]], axis=1)
+            )
         if cols:
             stacked = np.concatenate(cols)
             n_ab, w_ab, n_a, w_a, n_b, w_b = stacked.T
-            p, strength, exact = _pair_tests(n_ab, w_ab, n_a, w_a, n_b, w_b, total, wins,
-                                   settings.screen_p)
+            p, strength, exact = _pair_tests(
+                n_ab, w_ab, n_a, w_a, n_b, w_b, total, wins, settings.screen_p
+            )
             family = np.concatenate(fams)
             first, second = np.concatenate(firsts), np.concatenate(seconds)
             # one chunk per call keeps _Collector simple; families are labelled per row
-            out.chunks.append({
-                "family": family, "first": first, "second": second, "n": n_ab, "wins": w_ab,
-                "p": p, "strength": strength, "exact": exact,
-                "part_n": np.stack([n_a, n_b], axis=1), "part_wins": np.stack([w_a, w_b], axis=1),
-            })
+            out.chunks.append(
+                {
+                    "family": family,
+                    "first": first,
+                    "second": second,
+                    "n": n_ab,
+                    "wins": w_ab,
+                    "p": p,
+                    "strength": strength,
+                    "exact": exact,
+                    "part_n": np.stack([n_a, n_b], axis=1),
+                    "part_wins": np.stack([w_a, w_b], axis=1),
+                }
+            )
     return out.build(), attrs

@@ -59,8 +59,13 @@ if TYPE_CHECKING:
 #: its past errors (one number, so a forecast given a report's backtest equals one that replays).
 BACKTEST_DRAWS = 5_000
 #: Custom fields holding the CRM's own win probability (Salesforce "Probability (%)", HubSpot …).
-PROBABILITY_FIELDS = ("probability", "deal_probability", "hs_deal_stage_probability",
-                      "stage_probability", "win_probability")
+PROBABILITY_FIELDS = (
+    "probability",
+    "deal_probability",
+    "hs_deal_stage_probability",
+    "stage_probability",
+    "win_probability",
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,8 @@ class Snapshot:
 def _days(a: Any, b: Any) -> np.ndarray:
     """(a − b) in days, elementwise (NaN where missing)."""
     delta = pd.to_datetime(pd.Series(a)).reset_index(drop=True) - pd.to_datetime(
-        pd.Series(b)).reset_index(drop=True)
+        pd.Series(b)
+    ).reset_index(drop=True)
     return np.asarray(delta.dt.days.to_numpy(dtype=float))
 
 
@@ -91,13 +97,16 @@ def _history_as_of(history: pd.DataFrame | None, as_of: dt.date) -> pd.DataFrame
     return h[["deal_id", "stage", "close_date", "amount"]]
 
 
-def stage_win_rates(deals: pd.DataFrame, history: pd.DataFrame | None,
-                    as_of: dt.date) -> dict[str, float]:
+def stage_win_rates(
+    deals: pd.DataFrame, history: pd.DataFrame | None, as_of: dt.date
+) -> dict[str, float]:
     """Win rate of the deals closed before ``as_of`` that passed through each stage."""
     if history is None or history.empty:
         return {}
-    closed = deals[deals["outcome"].isin(["won", "lost"])
-                   & (pd.to_datetime(deals["closed_at"]) < pd.Timestamp(as_of))]
+    closed = deals[
+        deals["outcome"].isin(["won", "lost"])
+        & (pd.to_datetime(deals["closed_at"]) < pd.Timestamp(as_of))
+    ]
     h = history[history["deal_id"].isin(closed["deal_id"])][["deal_id", "stage"]]
     h = h.drop_duplicates().merge(closed[["deal_id", "outcome"]], on="deal_id")
     rates = h.groupby("stage")["outcome"].agg(lambda s: float((s == "won").mean()))
@@ -115,11 +124,22 @@ def crm_probability(frame: pd.DataFrame) -> pd.Series | None:
     return None
 
 
-def forecast_snapshot(deals: pd.DataFrame, catalog: list[Any], *, start: dt.date, end: dt.date,
-                      as_of: dt.date, history: pd.DataFrame | None = None, live: bool = True,
-                      settings: ModelSettings | None = None, by: tuple[str, ...] = (),
-                      draws: int = 10_000, interval: float = 0.8, seed: int = 0,
-                      memo: Memo | None = None) -> Snapshot:
+def forecast_snapshot(
+    deals: pd.DataFrame,
+    catalog: list[Any],
+    *,
+    start: dt.date,
+    end: dt.date,
+    as_of: dt.date,
+    history: pd.DataFrame | None = None,
+    live: bool = True,
+    settings: ModelSettings | None = None,
+    by: tuple[str, ...] = (),
+    draws: int = 10_000,
+    interval: float = 0.8,
+    seed: int = 0,
+    memo: Memo | None = None,
+) -> Snapshot:
     """Forecast bookings in [``start``, ``end``] from the deals open at ``as_of``.
 
     ``live=True`` uses the open deals and their CRM close dates; ``live=False`` (backtest) rebuilds
@@ -135,7 +155,8 @@ def forecast_snapshot(deals: pd.DataFrame, catalog: list[Any], *, start: dt.date
     if train["closed_at"].isna().all() if len(train) else True:
         raise InsufficientDataError(
             "the forecast needs closed deals with close dates before the snapshot; import deals "
-            "with created and closed dates")
+            "with created and closed dates"
+        )
     check_enough(outcome_vector(train), "the forecast's win model")
     if live:
         pipeline = deals[(deals["outcome"] == "open") & ~(created > ts)]
@@ -143,8 +164,9 @@ def forecast_snapshot(deals: pd.DataFrame, catalog: list[Any], *, start: dt.date
         pipeline = deals[(created < ts) & ((closed_at >= ts) | (deals["outcome"] == "open"))]
     pipeline = pipeline.reset_index(drop=True)
     open_now = deals[deals["outcome"] == "open"]
-    model = fit_win_model(settings, train, catalog, open_deals=open_now, importance=False,
-                          memo=memo)
+    model = fit_win_model(
+        settings, train, catalog, open_deals=open_now, importance=False, memo=memo
+    )
     caveats += model.caveats
     p_win = model.predict_frame(pipeline) if len(pipeline) else np.zeros(0)
 
@@ -156,9 +178,11 @@ def forecast_snapshot(deals: pd.DataFrame, catalog: list[Any], *, start: dt.date
         expected = pd.to_datetime(pipeline["closed_at"]).fillna(expected)
     expected = expected.where(expected >= ts)  # an overdue close date says nothing: use timing
     seen = deals[created < ts]
-    durations = np.where(seen["outcome"].isin(["won", "lost"]) & (seen["closed_at"] < ts),
-                         _days(seen["closed_at"], seen["created_at"]),
-                         _days(pd.Series([ts] * len(seen)), seen["created_at"]))
+    durations = np.where(
+        seen["outcome"].isin(["won", "lost"]) & (seen["closed_at"] < ts),
+        _days(seen["closed_at"], seen["created_at"]),
+        _days(pd.Series([ts] * len(seen)), seen["created_at"]),
+    )
     observed = (seen["outcome"].isin(["won", "lost"]) & (seen["closed_at"] < ts)).to_numpy()
     times, surv = kaplan_meier(durations, observed)
     age = _days(pd.Series([ts] * len(pipeline)), pipeline["created_at"])
@@ -168,85 +192,145 @@ def forecast_snapshot(deals: pd.DataFrame, catalog: list[Any], *, start: dt.date
     in_window = ((expected >= pd.Timestamp(start)) & (expected <= pd.Timestamp(end))).to_numpy()
     p_close = np.where(due, in_window.astype(float), p_timing)
     if (~due).any():
-        caveats.append(f"{int((~due).sum())} deal(s) without a usable close date: their timing "
-                       "comes from past deals' time-to-close at the same age")
+        caveats.append(
+            f"{int((~due).sum())} deal(s) without a usable close date: their timing "
+            "comes from past deals' time-to-close at the same age"
+        )
     if np.isnan(age).any():
-        caveats.append(f"{int(np.isnan(age).sum())} open deal(s) without a created date are "
-                       "treated as new")
+        caveats.append(
+            f"{int(np.isnan(age).sum())} open deal(s) without a created date are treated as new"
+        )
 
     # -- value: amount, else won amounts of similar deals ------------------------------------
     leaky_amount = any(e["field"] == "amount" and "check" in e for e in model.excluded)
-    amount = pd.to_numeric(pipeline.get("amount"), errors="coerce").to_numpy(dtype=float) \
-        if "amount" in pipeline.columns else np.full(len(pipeline), np.nan)
+    amount = (
+        pd.to_numeric(pipeline.get("amount"), errors="coerce").to_numpy(dtype=float)
+        if "amount" in pipeline.columns
+        else np.full(len(pipeline), np.nan)
+    )
     if not live and "amount" in hist.columns and hist["amount"].notna().any():
         amount = np.where(hist["amount"].notna(), hist["amount"].to_numpy(dtype=float), amount)
     sampler = AmountSampler.fit(train[train["outcome"] == "won"])
     impute = np.ones(len(pipeline), dtype=bool) if leaky_amount else ~(amount > 0)
     if leaky_amount:
-        caveats.append("amount leaks the outcome, so every deal is valued by the won amounts of "
-                       f"past deals{' of the same ' + sampler.key if sampler.key else ''}")
+        caveats.append(
+            "amount leaks the outcome, so every deal is valued by the won amounts of "
+            f"past deals{' of the same ' + sampler.key if sampler.key else ''}"
+        )
     elif impute.any():
-        caveats.append(f"{int(impute.sum())} deal(s) without an amount are valued by the won "
-                       "amounts of past deals")
+        caveats.append(
+            f"{int(impute.sum())} deal(s) without an amount are valued by the won "
+            "amounts of past deals"
+        )
     value = np.where(impute, sampler.means(pipeline) if len(pipeline) else 0.0, amount)
     value = np.nan_to_num(value)
 
     p_book = p_win * p_close
-    groups = {dim: pipeline[dim].fillna("(none)").astype(str).to_numpy()
-              for dim in by if dim in pipeline.columns and pipeline[dim].notna().any()}
+    groups = {
+        dim: pipeline[dim].fillna("(none)").astype(str).to_numpy()
+        for dim in by
+        if dim in pipeline.columns and pipeline[dim].notna().any()
+    }
     spread, estimated = quarter_spread(train)
     if not estimated:
-        caveats.append(f"fewer than three quarters of history: the quarter-to-quarter spread of "
-                       f"the win rate is assumed ({spread} on the logit scale)")
-    sim = simulate_bookings(p_win, p_close, value, pools=sampler.pools(pipeline), impute=impute,
-                            groups=groups, quarter_sd=spread, draws=draws, seed=seed)
+        caveats.append(
+            f"fewer than three quarters of history: the quarter-to-quarter spread of "
+            f"the win rate is assumed ({spread} on the logit scale)"
+        )
+    sim = simulate_bookings(
+        p_win,
+        p_close,
+        value,
+        pools=sampler.pools(pipeline),
+        impute=impute,
+        groups=groups,
+        quarter_sd=spread,
+        draws=draws,
+        seed=seed,
+    )
     lo, mid, hi = quantiles(sim.bookings, interval)
     wlo, wmid, whi = quantiles(sim.wins, interval)
-    table = pipeline[[c for c in ("deal_id", "account_name", "owner", "segment", "stage")
-                      if c in pipeline.columns]].copy()
+    table = pipeline[
+        [
+            c
+            for c in ("deal_id", "account_name", "owner", "segment", "stage")
+            if c in pipeline.columns
+        ]
+    ].copy()
     table["amount"] = value
     table["amount_estimated"] = impute
     table["expected_close"] = expected.dt.date.to_numpy() if len(pipeline) else []
     table["p_win"], table["p_close"], table["p_booked"] = p_win, p_close, p_book
     table["expected"] = p_book * value
-    totals = {"n_deals": len(pipeline), "pipeline": float(value.sum()),
-              "pipeline_in_window": float((value * p_close).sum()),
-              "expected": float((p_book * value).sum()), "p10": lo, "p50": mid, "p90": hi,
-              "expected_wins": float(p_book.sum()), "wins_p10": wlo, "wins_p50": wmid,
-              "wins_p90": whi, "quarter_spread": spread}
+    totals = {
+        "n_deals": len(pipeline),
+        "pipeline": float(value.sum()),
+        "pipeline_in_window": float((value * p_close).sum()),
+        "expected": float((p_book * value).sum()),
+        "p10": lo,
+        "p50": mid,
+        "p90": hi,
+        "expected_wins": float(p_book.sum()),
+        "wins_p10": wlo,
+        "wins_p50": wmid,
+        "wins_p90": whi,
+        "quarter_spread": spread,
+    }
     by_tables = {}
     for dim, per in sim.group_bookings.items():
         rows = []
         for g, draws_g in per.items():
             mask = groups[dim] == g
             glo, gmid, ghi = quantiles(draws_g, interval)
-            rows.append({dim: g, "n_deals": int(mask.sum()),
-                         "pipeline": float(value[mask].sum()),
-                         "expected": float((p_book * value)[mask].sum()), "p10": glo,
-                         "p50": gmid, "p90": ghi})
-        by_tables[dim] = pd.DataFrame(rows).sort_values("expected", ascending=False,
-                                                        ignore_index=True)
+            rows.append(
+                {
+                    dim: g,
+                    "n_deals": int(mask.sum()),
+                    "pipeline": float(value[mask].sum()),
+                    "expected": float((p_book * value)[mask].sum()),
+                    "p10": glo,
+                    "p50": gmid,
+                    "p90": ghi,
+                }
+            )
+        by_tables[dim] = pd.DataFrame(rows).sort_values(
+            "expected", ascending=False, ignore_index=True
+        )
     comparison = _comparison(train, pipeline, history, as_of, p_book, p_close, value, live)
     return Snapshot(table, totals, by_tables, comparison, model.describe(), tuple(caveats))
 
 
-def _comparison(train: pd.DataFrame, pipeline: pd.DataFrame, history: pd.DataFrame | None,
-                as_of: dt.date, p_book: np.ndarray, p_close: np.ndarray, value: np.ndarray,
-                live: bool) -> pd.DataFrame:
+def _comparison(
+    train: pd.DataFrame,
+    pipeline: pd.DataFrame,
+    history: pd.DataFrame | None,
+    as_of: dt.date,
+    p_book: np.ndarray,
+    p_close: np.ndarray,
+    value: np.ndarray,
+    live: bool,
+) -> pd.DataFrame:
     """Expected bookings of the same deals by the model and by the simpler methods."""
     rate = float((train["outcome"] == "won").mean())
-    rows = [{"method": "winloss model", "expected": float((p_book * value).sum())},
-            {"method": "historical win rate", "expected": float((rate * p_close * value).sum())}]
+    rows = [
+        {"method": "winloss model", "expected": float((p_book * value).sum())},
+        {"method": "historical win rate", "expected": float((rate * p_close * value).sum())},
+    ]
     crm = crm_probability(pipeline) if live else None
     if crm is not None:
         p = crm.fillna(rate).to_numpy(dtype=float)
-        rows.append({"method": "CRM probability field", "expected": float((p * p_close * value)
-                                                                          .sum())})
+        rows.append(
+            {"method": "CRM probability field", "expected": float((p * p_close * value).sum())}
+        )
     rates = stage_win_rates(train, history, as_of)
     if rates:
-        stage = (pipeline["stage"] if live else
-                 pipeline[["deal_id"]].merge(_history_as_of(history, as_of), on="deal_id",
-                                             how="left")["stage"])
+        stage = (
+            pipeline["stage"]
+            if live
+            else pipeline[["deal_id"]].merge(
+                _history_as_of(history, as_of), on="deal_id", how="left"
+            )["stage"]
+        )
         p = stage.map(rates).fillna(rate).to_numpy(dtype=float)
         rows.append({"method": "stage win rates", "expected": float((p * p_close * value).sum())})
     return pd.DataFrame(rows)
@@ -308,20 +392,34 @@ class ForecastResult(AnalysisResult):
     @property
     def summary(self) -> pd.DataFrame:
         """The total, then one row per group of each dimension."""
-        rows = [{"dimension": "total", "group": "all", **{k: self.totals[k] for k in (
-            "n_deals", "pipeline", "expected", "p10", "p50", "p90")}}]
+        rows = [
+            {
+                "dimension": "total",
+                "group": "all",
+                **{
+                    k: self.totals[k]
+                    for k in ("n_deals", "pipeline", "expected", "p10", "p50", "p90")
+                },
+            }
+        ]
         for dim, table in self.by.items():
             for rec in table.to_dict(orient="records"):
                 rows.append({"dimension": dim, "group": rec.pop(dim), **rec})
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"quarter": self.quarter, "as_of": self.as_of.isoformat(), **self.totals,
-                "won_to_date": self.inputs.details.get("won_to_date"),
-                "by": {k: records(v) for k, v in self.by.items()},
-                "comparison": records(self.comparison),
-                "deals": records(self.deals), "model": self.model,
-                "inputs": self.inputs.to_dict(), "caveats": list(self.caveats)}
+        return {
+            "quarter": self.quarter,
+            "as_of": self.as_of.isoformat(),
+            **self.totals,
+            "won_to_date": self.inputs.details.get("won_to_date"),
+            "by": {k: records(v) for k, v in self.by.items()},
+            "comparison": records(self.comparison),
+            "deals": records(self.deals),
+            "model": self.model,
+            "inputs": self.inputs.to_dict(),
+            "caveats": list(self.caveats),
+        }
 
 
 class ForecastOptions(TypedDict, total=False):
@@ -376,73 +474,121 @@ class Forecast:
     settings: ModelSettings = field(default_factory=lambda: ModelSettings(n_bootstrap=0))
     widen: bool = True
 
-    def run(self, source: DealSource, *, backtest: BacktestResult | None = None
-            ) -> ForecastResult:
+    def run(self, source: DealSource, *, backtest: BacktestResult | None = None) -> ForecastResult:
         """Forecast; ``backtest`` (of the same store) is reused instead of replayed again."""
         q = source.quarter(self.quarter)
         deals = source.deals()
         as_of = self.as_of or _default_as_of(deals, q)
         history = source.table("stage_history")
-        snap = forecast_snapshot(deals, source.field_catalog(), start=q.start, end=q.end,
-                                 as_of=as_of, history=history, live=True,
-                                 settings=self.settings, by=self.by, draws=self.draws,
-                                 interval=self.interval, seed=self.settings.seed,
-                                 memo=memo_of(source))
+        snap = forecast_snapshot(
+            deals,
+            source.field_catalog(),
+            start=q.start,
+            end=q.end,
+            as_of=as_of,
+            history=history,
+            live=True,
+            settings=self.settings,
+            by=self.by,
+            draws=self.draws,
+            interval=self.interval,
+            seed=self.settings.seed,
+            memo=memo_of(source),
+        )
         closed_at = pd.to_datetime(deals["closed_at"])
-        won_now = deals[(deals["outcome"] == "won") & (closed_at >= pd.Timestamp(q.start))
-                        & (closed_at < pd.Timestamp(as_of))]
+        won_now = deals[
+            (deals["outcome"] == "won")
+            & (closed_at >= pd.Timestamp(q.start))
+            & (closed_at < pd.Timestamp(as_of))
+        ]
         inputs = AnalysisInputs.of(
-            len(snap.deals), period=str(q), store=getattr(source, "path", None),
+            len(snap.deals),
+            period=str(q),
+            store=getattr(source, "path", None),
             window=[q.start.isoformat(), q.end.isoformat()],
             won_to_date=float(pd.to_numeric(won_now["amount"]).fillna(0).sum()),
-            won_to_date_deals=len(won_now), draws=self.draws, interval=self.interval)
+            won_to_date_deals=len(won_now),
+            draws=self.draws,
+            interval=self.interval,
+        )
         totals, caveats = dict(snap.totals), list(snap.caveats)
         if self.widen:
             totals, note = self._widened(source, totals, backtest)
             caveats.append(note)
-        return ForecastResult(str(q), as_of, totals, snap.by, snap.comparison, snap.deals,
-                              snap.model, inputs, tuple(caveats))
+        return ForecastResult(
+            str(q),
+            as_of,
+            totals,
+            snap.by,
+            snap.comparison,
+            snap.deals,
+            snap.model,
+            inputs,
+            tuple(caveats),
+        )
 
-    def _widened(self, source: DealSource, totals: dict[str, Any],
-                 backtest: BacktestResult | None = None) -> tuple[dict[str, Any], str]:
+    def _widened(
+        self, source: DealSource, totals: dict[str, Any], backtest: BacktestResult | None = None
+    ) -> tuple[dict[str, Any], str]:
         """The totals with P10/P50/P90 corrected by the backtest's errors, and a note saying so."""
-        totals.update(model_p10=totals["p10"], model_p50=totals["p50"], model_p90=totals["p90"],
-                      backtest_quarters=0, backtest_bias=None, backtest_coverage=None,
-                      backtest_adjusted_coverage=None, interval_method="simulation only")
+        totals.update(
+            model_p10=totals["p10"],
+            model_p50=totals["p50"],
+            model_p90=totals["p90"],
+            backtest_quarters=0,
+            backtest_bias=None,
+            backtest_coverage=None,
+            backtest_adjusted_coverage=None,
+            interval_method="simulation only",
+        )
         try:
             if backtest is None or backtest.interval != self.interval:
-                backtest = ForecastBacktest(draws=BACKTEST_DRAWS, interval=self.interval,
-                                            settings=self.settings).run(source)
+                backtest = ForecastBacktest(
+                    draws=BACKTEST_DRAWS, interval=self.interval, settings=self.settings
+                ).run(source)
         except InsufficientDataError:
-            return totals, ("no past quarter could be replayed: P10–P90 comes from the simulation "
-                            "alone and is likely too narrow")
+            return totals, (
+                "no past quarter could be replayed: P10–P90 comes from the simulation "
+                "alone and is likely too narrow"
+            )
         errors = backtest.quarters["log_error"].to_numpy(dtype=float)
         w = widen_by_errors(totals["p10"], totals["p50"], totals["p90"], errors, self.interval)
-        totals.update(p10=w.low, p50=w.median, p90=w.high, backtest_quarters=w.n_errors,
-                      backtest_bias=backtest.bias, backtest_coverage=backtest.coverage,
-                      backtest_adjusted_coverage=backtest.adjusted_coverage,
-                      expected_corrected=totals["expected"] * float(np.exp(w.bias)),
-                      interval_method=w.method)
-        return totals, (f"P10–P90 {w.method}: in {len(errors)} replayed quarter(s) the forecast "
-                        f"was {abs(backtest.bias):.0%} too {'high' if backtest.bias > 0 else 'low'}"
-                        f" on average; the simulated interval held {backtest.coverage:.0%} of "
-                        f"them, the corrected one {backtest.adjusted_coverage:.0%} (nominal "
-                        f"{self.interval:.0%}, each quarter judged by the others' errors)")
+        totals.update(
+            p10=w.low,
+            p50=w.median,
+            p90=w.high,
+            backtest_quarters=w.n_errors,
+            backtest_bias=backtest.bias,
+            backtest_coverage=backtest.coverage,
+            backtest_adjusted_coverage=backtest.adjusted_coverage,
+            expected_corrected=totals["expected"] * float(np.exp(w.bias)),
+            interval_method=w.method,
+        )
+        return totals, (
+            f"P10–P90 {w.method}: in {len(errors)} replayed quarter(s) the forecast "
+            f"was {abs(backtest.bias):.0%} too {'high' if backtest.bias > 0 else 'low'}"
+            f" on average; the simulated interval held {backtest.coverage:.0%} of "
+            f"them, the corrected one {backtest.adjusted_coverage:.0%} (nominal "
+            f"{self.interval:.0%}, each quarter judged by the others' errors)"
+        )
 
 
 def data_end(deals: pd.DataFrame) -> dt.date | None:
     """The last date the store knows about: latest creation or actual close (not expected)."""
     closed = deals["outcome"].isin(["won", "lost"])
-    last = pd.concat([pd.to_datetime(deals["created_at"]),
-                      pd.to_datetime(deals.loc[closed, "closed_at"])]).max()
+    last = pd.concat(
+        [pd.to_datetime(deals["created_at"]), pd.to_datetime(deals.loc[closed, "closed_at"])]
+    ).max()
     return last.date() if pd.notna(last) else None
 
 
 def _default_as_of(deals: pd.DataFrame, q: Quarter) -> dt.date:
     last = data_end(deals)
     if last is not None and q.end < last:
-        raise UsageError(f"{q} ended before the latest data ({last}): forecast a current or "
-                         "future quarter, or replay past quarters with the backtest")
+        raise UsageError(
+            f"{q} ended before the latest data ({last}): forecast a current or "
+            "future quarter, or replay past quarters with the backtest"
+        )
     latest = last + dt.timedelta(days=1) if last is not None else q.start
     return min(max(q.start, latest), q.end)
 
@@ -475,12 +621,18 @@ class BacktestResult(AnalysisResult):
         return self.quarters
 
     def to_dict(self) -> dict[str, Any]:
-        return {"quarters": records(self.quarters), "coverage": self.coverage,
-                "adjusted_coverage": self.adjusted_coverage,
-                "sequential_coverage": self.sequential_coverage, "bias": self.bias,
-                "wins_coverage": self.wins_coverage, "nominal_coverage": self.interval,
-                "mean_abs_pct_error": self.errors, "inputs": self.inputs.to_dict(),
-                "caveats": list(self.caveats)}
+        return {
+            "quarters": records(self.quarters),
+            "coverage": self.coverage,
+            "adjusted_coverage": self.adjusted_coverage,
+            "sequential_coverage": self.sequential_coverage,
+            "bias": self.bias,
+            "wins_coverage": self.wins_coverage,
+            "nominal_coverage": self.interval,
+            "mean_abs_pct_error": self.errors,
+            "inputs": self.inputs.to_dict(),
+            "caveats": list(self.caveats),
+        }
 
 
 @dataclass(frozen=True)
@@ -506,8 +658,9 @@ class ForecastBacktest:
         last = data_end(deals)
         if closed_at[is_closed].isna().all() or last is None:
             raise InsufficientDataError("the backtest needs close dates; import deals with dates")
-        names = self.quarters or tuple(sorted(
-            deals.loc[is_closed, "quarter"].dropna().astype(str).unique()))
+        names = self.quarters or tuple(
+            sorted(deals.loc[is_closed, "quarter"].dropna().astype(str).unique())
+        )
         rows: list[dict[str, Any]] = []
         caveats: set[str] = set()
         for name in names:
@@ -515,11 +668,20 @@ class ForecastBacktest:
             if q.end > last:
                 continue
             try:
-                snap = forecast_snapshot(deals, source.field_catalog(), start=q.start, end=q.end,
-                                         as_of=q.start, history=history, live=False,
-                                         settings=self.settings, draws=self.draws,
-                                         interval=self.interval, seed=self.settings.seed,
-                                         memo=memo_of(source))
+                snap = forecast_snapshot(
+                    deals,
+                    source.field_catalog(),
+                    start=q.start,
+                    end=q.end,
+                    as_of=q.start,
+                    history=history,
+                    live=False,
+                    settings=self.settings,
+                    draws=self.draws,
+                    interval=self.interval,
+                    seed=self.settings.seed,
+                    memo=memo_of(source),
+                )
             except InsufficientDataError:
                 if self.quarters:
                     raise
@@ -531,50 +693,77 @@ class ForecastBacktest:
             actual = float(pd.to_numeric(booked["amount"]).fillna(0).sum())
             t = snap.totals
             comp = dict(zip(snap.comparison["method"], snap.comparison["expected"], strict=True))
-            rows.append({
-                "quarter": str(q), "as_of": q.start.isoformat(), "n_open": t["n_deals"],
-                "expected": t["expected"], "p10": t["p10"], "p50": t["p50"], "p90": t["p90"],
-                "actual": actual, "in_interval": t["p10"] <= actual <= t["p90"],
-                "expected_wins": t["expected_wins"], "wins_p10": t["wins_p10"],
-                "wins_p90": t["wins_p90"], "actual_wins": len(booked),
-                "wins_in_interval": t["wins_p10"] <= len(booked) <= t["wins_p90"],
-                "win_rate_method": comp.get("historical win rate"),
-                "stage_method": comp.get("stage win rates"),
-                "booked_by_new_deals": float(pd.to_numeric(
-                    won_q.loc[~won_q["deal_id"].isin(ids), "amount"]).fillna(0).sum()),
-                "model": snap.model["model"],
-            })
+            rows.append(
+                {
+                    "quarter": str(q),
+                    "as_of": q.start.isoformat(),
+                    "n_open": t["n_deals"],
+                    "expected": t["expected"],
+                    "p10": t["p10"],
+                    "p50": t["p50"],
+                    "p90": t["p90"],
+                    "actual": actual,
+                    "in_interval": t["p10"] <= actual <= t["p90"],
+                    "expected_wins": t["expected_wins"],
+                    "wins_p10": t["wins_p10"],
+                    "wins_p90": t["wins_p90"],
+                    "actual_wins": len(booked),
+                    "wins_in_interval": t["wins_p10"] <= len(booked) <= t["wins_p90"],
+                    "win_rate_method": comp.get("historical win rate"),
+                    "stage_method": comp.get("stage win rates"),
+                    "booked_by_new_deals": float(
+                        pd.to_numeric(won_q.loc[~won_q["deal_id"].isin(ids), "amount"])
+                        .fillna(0)
+                        .sum()
+                    ),
+                    "model": snap.model["model"],
+                }
+            )
             caveats.update(re.sub(r"^\d+ deal\(s\)", "some deals", c) for c in snap.caveats)
         if not rows:
             raise InsufficientDataError(
                 "no past quarter can be replayed: each needs 30+ deals closed before it (both "
-                "outcomes), deals open at its start and a complete quarter of data")
+                "outcomes), deals open at its start and a complete quarter of data"
+            )
         table = add_error_intervals(pd.DataFrame(rows), self.interval)
         errors = {}
-        for col, label in (("expected", "winloss model"), ("win_rate_method", "historical win "
-                           "rate"), ("stage_method", "stage win rates")):
+        for col, label in (
+            ("expected", "winloss model"),
+            ("win_rate_method", "historical win rate"),
+            ("stage_method", "stage win rates"),
+        ):
             if table[col].notna().all():
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ape = np.abs(table[col] - table["actual"]) / table["actual"]
-                errors[label] = float(ape[np.isfinite(ape)].mean()) if np.isfinite(
-                    ape).any() else float("nan")
-        caveats.add("the backtest uses today's field values of past deals; fields edited after "
-                    "a snapshot make it look better than a real-time forecast would have been")
+                errors[label] = (
+                    float(ape[np.isfinite(ape)].mean()) if np.isfinite(ape).any() else float("nan")
+                )
+        caveats.add(
+            "the backtest uses today's field values of past deals; fields edited after "
+            "a snapshot make it look better than a real-time forecast would have been"
+        )
         if len(table) < 8:
             caveats.add(f"coverage from {len(table)} quarter(s) only: a rough check")
         caveats.update(bias_caveats(table, self.interval))
         seq = table["seq_in_interval"].dropna()
         log_err = table["log_error"].dropna()
         return BacktestResult(
-            table, float(table["in_interval"].mean()), float(table["wins_in_interval"].mean()),
-            self.interval, errors,
-            AnalysisInputs.of(int(table["n_open"].sum()),
-                              period=f"{table['quarter'].iloc[0]}..{table['quarter'].iloc[-1]}",
-                              store=getattr(source, "path", None), draws=self.draws),
+            table,
+            float(table["in_interval"].mean()),
+            float(table["wins_in_interval"].mean()),
+            self.interval,
+            errors,
+            AnalysisInputs.of(
+                int(table["n_open"].sum()),
+                period=f"{table['quarter'].iloc[0]}..{table['quarter'].iloc[-1]}",
+                store=getattr(source, "path", None),
+                draws=self.draws,
+            ),
             tuple(sorted(caveats)),
             adjusted_coverage=float(table["adj_in_interval"].mean()),
             sequential_coverage=float(seq.astype(bool).mean()) if len(seq) else None,
-            bias=float(np.exp(-log_err.mean()) - 1) if len(log_err) else float("nan"))
+            bias=float(np.exp(-log_err.mean()) - 1) if len(log_err) else float("nan"),
+        )
 
 
 def add_error_intervals(table: pd.DataFrame, interval: float) -> pd.DataFrame:
@@ -593,13 +782,12 @@ def add_error_intervals(table: pd.DataFrame, interval: float) -> pd.DataFrame:
         adj.append((w.low, w.median, w.high))
         s = widen_by_errors(r.p10, r.p50, r.p90, errs[:i], interval)
         seq.append(bool(s.low <= r.actual <= s.high) if s.n_errors >= 2 else None)
-    table["adj_p10"], table["adj_p50"], table["adj_p90"] = (
-        [a[k] for a in adj] for k in range(3))
+    table["adj_p10"], table["adj_p50"], table["adj_p90"] = ([a[k] for a in adj] for k in range(3))
     table["adj_in_interval"] = (table["adj_p10"] <= table["actual"]) & (
-        table["actual"] <= table["adj_p90"])
+        table["actual"] <= table["adj_p90"]
+    )
     table["seq_in_interval"] = pd.Series(seq, dtype="object")
     return table
-
 
 
 def bias_caveats(table: pd.DataFrame, interval: float) -> list[str]:
@@ -615,15 +803,22 @@ def bias_caveats(table: pd.DataFrame, interval: float) -> list[str]:
     if over.all() or (~over).all():
         side = "too high" if over.all() else "too low"
         ratio = (table["expected"] / table["actual"].where(table["actual"] > 0)).median()
-        out.append(f"the forecast was {side} in every one of {len(table)} replayed quarters "
-                   f"(median forecast/actual {ratio:.2f}): a systematic bias — read the live "
-                   "forecast with that in mind")
+        out.append(
+            f"the forecast was {side} in every one of {len(table)} replayed quarters "
+            f"(median forecast/actual {ratio:.2f}): a systematic bias — read the live "
+            "forecast with that in mind"
+        )
     coverage = float(table["in_interval"].mean())
     if coverage < interval - 0.3:
-        adjusted = (f"; widened by the other quarters' errors, {table['adj_in_interval'].mean():.0%}"
-                    if "adj_in_interval" in table.columns else "")
-        out.append(f"only {coverage:.0%} of replayed quarters fell inside the simulated P10–P90 "
-                   f"(nominal {interval:.0%}): the simulated interval is too narrow for this "
-                   f"pipeline{adjusted}; the live forecast's interval is bias-corrected and "
-                   "widened by these errors")
+        adjusted = (
+            f"; widened by the other quarters' errors, {table['adj_in_interval'].mean():.0%}"
+            if "adj_in_interval" in table.columns
+            else ""
+        )
+        out.append(
+            f"only {coverage:.0%} of replayed quarters fell inside the simulated P10–P90 "
+            f"(nominal {interval:.0%}): the simulated interval is too narrow for this "
+            f"pipeline{adjusted}; the live forecast's interval is bias-corrected and "
+            "widened by these errors"
+        )
     return out

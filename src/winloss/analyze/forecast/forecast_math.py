@@ -51,8 +51,9 @@ def survival_at(times: np.ndarray, surv: np.ndarray, t: np.ndarray) -> np.ndarra
     return np.where(idx >= 0, surv[np.clip(idx, 0, None)], 1.0)
 
 
-def close_in_window(times: np.ndarray, surv: np.ndarray, age: np.ndarray, start: float,
-                    end: float) -> np.ndarray:
+def close_in_window(
+    times: np.ndarray, surv: np.ndarray, age: np.ndarray, start: float, end: float
+) -> np.ndarray:
     """P(close between ``start`` and ``end`` days from now | open now at ``age`` days).
 
     Deals still open long after the last observed close get a chance near zero: past deals that
@@ -80,16 +81,22 @@ class AmountSampler:
     key: str | None
 
     @classmethod
-    def fit(cls, won: pd.DataFrame, key_candidates: tuple[str, ...] = ("product", "segment"),
-            min_group: int = 5) -> AmountSampler:
+    def fit(
+        cls,
+        won: pd.DataFrame,
+        key_candidates: tuple[str, ...] = ("product", "segment"),
+        min_group: int = 5,
+    ) -> AmountSampler:
         amounts = pd.to_numeric(won.get("amount"), errors="coerce")
         ok = amounts.notna() & (amounts > 0)
         overall = amounts[ok].to_numpy(dtype=float)
         for key in key_candidates:
             if key in won.columns and won.loc[ok, key].notna().any():
-                groups = {str(k): g.to_numpy(dtype=float)
-                          for k, g in amounts[ok].groupby(won.loc[ok, key].astype(str))
-                          if len(g) >= min_group}
+                groups = {
+                    str(k): g.to_numpy(dtype=float)
+                    for k, g in amounts[ok].groupby(won.loc[ok, key].astype(str))
+                    if len(g) >= min_group
+                }
                 if groups:
                     return cls(groups, overall, key)
         return cls({}, overall, None)
@@ -100,8 +107,9 @@ class AmountSampler:
 
     def means(self, frame: pd.DataFrame) -> np.ndarray:
         keys = frame[self.key] if self.key in frame.columns else pd.Series([None] * len(frame))
-        return np.array([float(np.mean(self.pool(k))) if len(self.pool(k)) else np.nan
-                         for k in keys])
+        return np.array(
+            [float(np.mean(self.pool(k))) if len(self.pool(k)) else np.nan for k in keys]
+        )
 
     def pools(self, frame: pd.DataFrame) -> list[np.ndarray]:
         keys = frame[self.key] if self.key in frame.columns else pd.Series([None] * len(frame))
@@ -117,10 +125,18 @@ class Simulated:
     group_bookings: dict[str, dict[str, np.ndarray]]  # dimension -> group -> (draws,)
 
 
-def simulate_bookings(p_win: np.ndarray, p_close: np.ndarray, amount: np.ndarray, *,
-                      pools: list[np.ndarray] | None = None, impute: np.ndarray | None = None,
-                      groups: dict[str, np.ndarray] | None = None, quarter_sd: float = 0.0,
-                      draws: int = 10_000, seed: int = 0) -> Simulated:
+def simulate_bookings(
+    p_win: np.ndarray,
+    p_close: np.ndarray,
+    amount: np.ndarray,
+    *,
+    pools: list[np.ndarray] | None = None,
+    impute: np.ndarray | None = None,
+    groups: dict[str, np.ndarray] | None = None,
+    quarter_sd: float = 0.0,
+    draws: int = 10_000,
+    seed: int = 0,
+) -> Simulated:
     """Monte Carlo of Σ_i B_i · A_i with B_i ~ Bernoulli(p_close_i · expit(logit p_win_i + ε)).
 
     ``ε ~ N(0, quarter_sd²)`` is drawn once per simulated quarter and shared by all deals: quarters
@@ -137,8 +153,7 @@ def simulate_bookings(p_win: np.ndarray, p_close: np.ndarray, amount: np.ndarray
     impute = np.zeros(n, dtype=bool) if impute is None else np.asarray(impute, dtype=bool)
     imp_idx = np.flatnonzero(impute)
     groups = groups or {}
-    labels = {dim: pd.factorize(pd.Series(g).astype(str))
-              for dim, g in groups.items()}
+    labels = {dim: pd.factorize(pd.Series(g).astype(str)) for dim, g in groups.items()}
     bookings = np.zeros(draws)
     wins = np.zeros(draws)
     per_group = {dim: np.zeros((len(lab[1]), draws)) for dim, lab in labels.items()}
@@ -158,13 +173,15 @@ def simulate_bookings(p_win: np.ndarray, p_close: np.ndarray, amount: np.ndarray
             acc = per_group[dim]
             for g in range(acc.shape[0]):
                 acc[g, lo:hi] = booked[codes == g].sum(axis=0)
-    group_bookings = {dim: {str(u): per_group[dim][g] for g, u in enumerate(labels[dim][1])}
-                      for dim in labels}
+    group_bookings = {
+        dim: {str(u): per_group[dim][g] for g, u in enumerate(labels[dim][1])} for dim in labels
+    }
     return Simulated(bookings, wins, group_bookings)
 
 
-def quarter_spread(closed: pd.DataFrame, *, min_quarters: int = 3, min_deals: int = 20,
-                   default: float = 0.3) -> tuple[float, bool]:
+def quarter_spread(
+    closed: pd.DataFrame, *, min_quarters: int = 3, min_deals: int = 20, default: float = 0.3
+) -> tuple[float, bool]:
     """Spread (sd on the logit scale) of the win rate between quarters, beyond binomial noise.
 
     Method of moments over quarters with ``min_deals`` closed deals: var(logit rate) minus the mean
@@ -174,7 +191,8 @@ def quarter_spread(closed: pd.DataFrame, *, min_quarters: int = 3, min_deals: in
     if "quarter" not in closed.columns:
         return default, False
     g = closed.groupby(closed["quarter"].astype(str))["outcome"].agg(
-        n="size", rate=lambda s: float((s == "won").mean()))
+        n="size", rate=lambda s: float((s == "won").mean())
+    )
     g = g[(g["n"] >= min_deals) & (g["rate"] > 0) & (g["rate"] < 1)]
     if len(g) < min_quarters:
         return default, False
@@ -211,8 +229,9 @@ def forecast_log_errors(actual: np.ndarray, p50: np.ndarray) -> np.ndarray:
     return out
 
 
-def widen_by_errors(p10: float, p50: float, p90: float, errors: np.ndarray,
-                    interval: float = 0.8) -> ErrorInterval:
+def widen_by_errors(
+    p10: float, p50: float, p90: float, errors: np.ndarray, interval: float = 0.8
+) -> ErrorInterval:
     """Correct a simulated interval by the errors of past forecasts, and widen it to hold.
 
     ``errors`` are log(actual / P50) of past (backtested) quarters. Their mean is the bias: the
@@ -238,5 +257,11 @@ def widen_by_errors(p10: float, p50: float, p90: float, errors: np.ndarray,
         return ErrorInterval(lo, mid, hi, bias, m, "simulation moved by one past error")
     s = float(e.std(ddof=1))
     half = float(stats.t.ppf(0.5 + interval / 2, m - 1)) * s * np.sqrt(1 + 1 / m)
-    return ErrorInterval(min(lo, mid * np.exp(-half)), mid, max(hi, mid * np.exp(half)), bias, m,
-                         f"bias-corrected, widened by {m} past forecast errors")
+    return ErrorInterval(
+        min(lo, mid * np.exp(-half)),
+        mid,
+        max(hi, mid * np.exp(half)),
+        bias,
+        m,
+        f"bias-corrected, widened by {m} past forecast errors",
+    )

@@ -44,6 +44,7 @@ from winloss.store import plg_queries as q
 if TYPE_CHECKING:
     from winloss.store.duckdb_store import DuckDBStore
 
+
 class PLGOptions(TypedDict, total=False):
     """Keyword settings of :class:`PLGAnalysis`."""
 

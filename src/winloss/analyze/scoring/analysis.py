@@ -139,9 +139,11 @@ class ModelSettings:
 
 def companion_caveat(fields: list[str]) -> str:
     """The disclosure that value companions are in use (see ``ModelSettings.value_companions``)."""
-    return (f"uses how round {', '.join(fields)} is and how common its exact value is: fair when "
-            "entered before the outcome, a leak if the CRM rewrites won deals' values at close "
-            "(compare with --no-value-companions)")
+    return (
+        f"uses how round {', '.join(fields)} is and how common its exact value is: fair when "
+        "entered before the outcome, a leak if the CRM rewrites won deals' values at close "
+        "(compare with --no-value-companions)"
+    )
 
 
 def outcome_vector(frame: pd.DataFrame) -> np.ndarray:
@@ -155,31 +157,45 @@ def check_enough(y: np.ndarray, what: str = "the win-probability model") -> None
     if n < MIN_CLOSED:
         raise InsufficientDataError(
             f"{what} needs at least {MIN_CLOSED} closed deals; there are {n}. Import more closed "
-            "deals (won and lost), or widen the filter.")
+            "deals (won and lost), or widen the filter."
+        )
     if wins < MIN_PER_CLASS or n - wins < MIN_PER_CLASS:
         raise InsufficientDataError(
             f"{what} needs won and lost deals (at least {MIN_PER_CLASS} of each); there are "
-            f"{wins} won and {n - wins} lost. Import deals of both outcomes.")
+            f"{wins} won and {n - wins} lost. Import deals of both outcomes."
+        )
 
 
 #: ``memo(key, compute)``: computes once per key (see ``CachedDealSource.memo``).
 Memo = Callable[[Hashable, Callable[[], "WinModel"]], "WinModel"]
 
 
-def fit_win_model(settings: ModelSettings, closed: pd.DataFrame, catalog: list[DealField], *,
-                  open_deals: pd.DataFrame | None = None, importance: bool = True,
-                  memo: Memo | None = None) -> WinModel:
+def fit_win_model(
+    settings: ModelSettings,
+    closed: pd.DataFrame,
+    catalog: list[DealField],
+    *,
+    open_deals: pd.DataFrame | None = None,
+    importance: bool = True,
+    memo: Memo | None = None,
+) -> WinModel:
     """``WinModel(settings).fit(...)``, shared through ``memo`` when given: two analyses of one
     report that fit the same settings on the same deals (by id, in order) get one fit."""
+
     def compute() -> WinModel:
-        return WinModel(settings).fit(closed, catalog, open_deals=open_deals,
-                                      importance=importance)
+        return WinModel(settings).fit(closed, catalog, open_deals=open_deals, importance=importance)
 
     if memo is None or "deal_id" not in closed.columns:
         return compute()
-    key = ("win_model", settings, importance, tuple(catalog), tuple(closed.columns),
-           tuple(closed["deal_id"]),
-           None if open_deals is None else tuple(open_deals["deal_id"]))
+    key = (
+        "win_model",
+        settings,
+        importance,
+        tuple(catalog),
+        tuple(closed.columns),
+        tuple(closed["deal_id"]),
+        None if open_deals is None else tuple(open_deals["deal_id"]),
+    )
     return memo(key, compute)
 
 
@@ -238,8 +254,14 @@ class WinModel:
         self._background = pd.DataFrame()
 
     # -- fitting ----------------------------------------------------------------------------
-    def fit(self, closed: pd.DataFrame, catalog: list[Any], *,
-            open_deals: pd.DataFrame | None = None, importance: bool = True) -> WinModel:
+    def fit(
+        self,
+        closed: pd.DataFrame,
+        catalog: list[Any],
+        *,
+        open_deals: pd.DataFrame | None = None,
+        importance: bool = True,
+    ) -> WinModel:
         """Fit on ``closed`` deals (won/lost) with predictors chosen from ``catalog``.
 
         ``open_deals`` feed the "empty while open" leakage check; ``importance=False`` skips the
@@ -248,41 +270,54 @@ class WinModel:
         s = self.settings
         y = outcome_vector(closed)
         check_enough(y)
-        choice = choose_fields(catalog, closed, purpose=s.purpose, exclude=s.exclude,
-                               account_level=s.account_level)
-        leaks = find_leaks(closed, y, choice.predictors, open_deals=open_deals,
-                           max_auc=s.max_auc, seed=s.seed)
+        choice = choose_fields(
+            catalog, closed, purpose=s.purpose, exclude=s.exclude, account_level=s.account_level
+        )
+        leaks = find_leaks(
+            closed, y, choice.predictors, open_deals=open_deals, max_auc=s.max_auc, seed=s.seed
+        )
         leaked = {lk.field for lk in leaks}
         predictors = tuple(p for p in choice.predictors if p.name not in leaked)
         if not predictors:
             raise InsufficientDataError(
                 "no field is left to predict from (every candidate field is empty, known only "
-                "after the outcome, or leaks it); import fields known before the outcome")
+                "after the outcome, or leaks it); import fields known before the outcome"
+            )
         self.choice = replace(choice, predictors=predictors)
         self.excluded = [*choice.excluded, *(lk.to_dict() for lk in leaks)]
         self.n_train = len(y)
         self.base_rate = float(y.mean())
         # accounts are few: a level needs more of them before it earns its own effect
         min_level = ACCOUNT_MIN_LEVEL_COUNT if s.purpose == "account" else MIN_LEVEL_COUNT
-        self.encoder = FeatureEncoder(predictors, companions=s.value_companions,
-                                      min_level_count=min_level).fit(closed)
+        self.encoder = FeatureEncoder(
+            predictors, companions=s.value_companions, min_level_count=min_level
+        ).fit(closed)
         with_companions = [n.name for n in self.encoder.numeric if n.companions]
         if with_companions:
             self.caveats.append(companion_caveat(with_companions))
-        names = [s.model] if s.model != "auto" else [
-            c for c in s.candidates if (c != "gradient_boosting" or len(y) >= BOOSTING_MIN)
-            and (c not in ("forest", "blend") or len(y) <= FOREST_MAX)]
+        names = (
+            [s.model]
+            if s.model != "auto"
+            else [
+                c
+                for c in s.candidates
+                if (c != "gradient_boosting" or len(y) >= BOOSTING_MIN)
+                and (c not in ("forest", "blend") or len(y) <= FOREST_MAX)
+            ]
+        )
         if len(y) < BOOSTING_MIN and "gradient_boosting" in s.candidates and s.model == "auto":
             self.caveats.append(f"gradient boosting not tried below {BOOSTING_MIN} closed deals")
         if len(y) < 200:
-            self.caveats.append(f"only {len(y)} closed deals: probabilities are rough — read the "
-                                "intervals")
+            self.caveats.append(
+                f"only {len(y)} closed deals: probabilities are rough — read the intervals"
+            )
         if len(y) >= HOLDOUT_MIN:
             raw_cal, y_cal, imp_rows = self._choose_on_holdout(closed, y, names)
         else:
             raw_cal, y_cal, imp_rows = self._choose_out_of_fold(closed, y, names)
         self.calibration, self.calibration_scores = choose_calibration(
-            raw_cal, y_cal, method=s.calibration, seed=s.seed)
+            raw_cal, y_cal, method=s.calibration, seed=s.seed
+        )
         rng = np.random.default_rng(s.seed)
         take = rng.choice(len(closed), size=min(BACKGROUND, len(closed)), replace=False)
         self._background = closed.iloc[np.sort(take)][self.choice.names()].reset_index(drop=True)
@@ -296,16 +331,20 @@ class WinModel:
                 fold = _stratified_folds(y, 5, s.seed)
                 fit_rows, imp_rows = np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
                 judge = self.classifier.refit_copy().fit(
-                    self.encoder.transform(closed.iloc[fit_rows], training=True), y[fit_rows])
+                    self.encoder.transform(closed.iloc[fit_rows], training=True), y[fit_rows]
+                )
             if len(imp_rows) > IMPORTANCE_MAX:
-                imp_rows = np.sort(np.random.default_rng(s.seed).choice(
-                    imp_rows, IMPORTANCE_MAX, replace=False))
-            self.importances = self._permutation_importance(closed.iloc[imp_rows], y[imp_rows],
-                                                            judge)
+                imp_rows = np.sort(
+                    np.random.default_rng(s.seed).choice(imp_rows, IMPORTANCE_MAX, replace=False)
+                )
+            self.importances = self._permutation_importance(
+                closed.iloc[imp_rows], y[imp_rows], judge
+            )
         return self
 
-    def _choose_on_holdout(self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _choose_on_holdout(
+        self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Fit candidates on most deals, choose on the held-out rest; returns its predictions."""
         assert self.encoder is not None
         seed = self.settings.seed
@@ -317,17 +356,26 @@ class WinModel:
         # very large data: candidates are compared on a sample, the winner refitted on all
         rng = np.random.default_rng(seed)
         sampled = len(fit_idx) > SELECTION_MAX and len(names) > 1
-        choose_fit = np.sort(rng.choice(fit_idx, SELECTION_MAX, replace=False)) if sampled \
-            else fit_idx
-        choose_held = np.sort(rng.choice(held, SELECTION_MAX // 4, replace=False)) \
-            if sampled and len(held) > SELECTION_MAX // 4 else held
+        choose_fit = (
+            np.sort(rng.choice(fit_idx, SELECTION_MAX, replace=False)) if sampled else fit_idx
+        )
+        choose_held = (
+            np.sort(rng.choice(held, SELECTION_MAX // 4, replace=False))
+            if sampled and len(held) > SELECTION_MAX // 4
+            else held
+        )
         if sampled:
-            self.validation = (f"stratified hold-out (candidates compared on {len(choose_fit):,} "
-                               f"+ {len(choose_held):,} sampled deals)")
+            self.validation = (
+                f"stratified hold-out (candidates compared on {len(choose_fit):,} "
+                f"+ {len(choose_held):,} sampled deals)"
+            )
         fit_data = self.encoder.transform(closed.iloc[choose_fit], training=True)
         held_data = self.encoder.transform(closed.iloc[choose_held], training=True)
-        fitted = {name: make_classifier(name, seed).fit(fit_data, y[choose_fit])
-                  for name in names if name != "blend"}
+        fitted = {
+            name: make_classifier(name, seed).fit(fit_data, y[choose_fit])
+            for name in names
+            if name != "blend"
+        }
         if "blend" in names:
             blend = Blend(seed)
             for part in ("logistic", "forest"):
@@ -339,13 +387,13 @@ class WinModel:
         preds = {name: clf.predict(held_data) for name, clf in fitted.items()}
         y_held = y[choose_held]
         self.selection = {k: log_loss(y_held, v) for k, v in preds.items()}
-        self.selection["base_rate"] = log_loss(y_held, np.full(len(y_held),
-                                                               y[choose_fit].mean()))
+        self.selection["base_rate"] = log_loss(y_held, np.full(len(y_held), y[choose_fit].mean()))
         best = self._best(names)
         self._boot_rows = fit_idx
         if not sampled:
             self.classifier = fitted.get(best) or make_classifier(best, seed).fit(
-                fit_data, y[fit_idx])
+                fit_data, y[fit_idx]
+            )
             return self.classifier.predict(held_data), y_held, held
         del fit_data, held_data, fitted, preds
         if best == "gradient_boosting":
@@ -355,13 +403,16 @@ class WinModel:
             full = self.encoder.transform(closed.iloc[fit_idx], training=True)
         self.classifier = make_classifier(best, seed).fit(full, y[fit_idx])
         del full
-        held_full = self.encoder.transform_dense(closed, held, training=True) \
-            if best == "gradient_boosting" else self.encoder.transform(closed.iloc[held],
-                                                                       training=True)
+        held_full = (
+            self.encoder.transform_dense(closed, held, training=True)
+            if best == "gradient_boosting"
+            else self.encoder.transform(closed.iloc[held], training=True)
+        )
         return self.classifier.predict(held_full), y[held], held
 
-    def _choose_out_of_fold(self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _choose_out_of_fold(
+        self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Choose by repeated 5-fold out-of-fold log loss, refit the winner on all deals.
 
         The blend is the default; another candidate replaces it only when its per-deal log loss is
@@ -399,13 +450,21 @@ class WinModel:
             oof["blend"] = (oof["logistic"] + oof["forest"]) / 2
         # compared after a Platt map (as calibration will apply one): an overconfident but
         # sharper candidate (boosting on few deals) is not lost to its raw log loss
-        losses = {name: np.mean([_row_log_loss(y, _platt(y, v[r])) for r in range(repeats)],
-                                axis=0) for name, v in oof.items()}
-        self.selection = {name: float(v.mean()) for name, v in losses.items()
-                          if name in names or name == "base_rate"}
+        losses = {
+            name: np.mean([_row_log_loss(y, _platt(y, v[r])) for r in range(repeats)], axis=0)
+            for name, v in oof.items()
+        }
+        self.selection = {
+            name: float(v.mean())
+            for name, v in losses.items()
+            if name in names or name == "base_rate"
+        }
         best = self._best(names, losses)
-        self.classifier = fresh(best).fit(data, y) if best != "base_rate" else \
-            make_classifier("base_rate").fit(data, y)
+        self.classifier = (
+            fresh(best).fit(data, y)
+            if best != "base_rate"
+            else make_classifier("base_rate").fit(data, y)
+        )
         self._boot_rows = np.arange(len(y))
         return oof[best].mean(axis=0), y, np.arange(len(y))
 
@@ -421,10 +480,14 @@ class WinModel:
             se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
             if float(diff.mean()) <= se:
                 best = "blend"
-        if (self.settings.model == "auto"
-                and self.selection[best] > self.selection["base_rate"] - MIN_SKILL):
-            self.caveats.append("no field predicts the outcome better than the overall win rate "
-                                "on held-out deals: the model falls back to the win rate")
+        if (
+            self.settings.model == "auto"
+            and self.selection[best] > self.selection["base_rate"] - MIN_SKILL
+        ):
+            self.caveats.append(
+                "no field predicts the outcome better than the overall win rate "
+                "on held-out deals: the model falls back to the win rate"
+            )
             return "base_rate"
         return best
 
@@ -449,8 +512,9 @@ class WinModel:
             data = everything.take(pick)  # = transform(closed.iloc[pick], training=True)
             self.replicas.append(self.classifier.refit_copy().fit(data, y[pick]))
 
-    def _permutation_importance(self, frame: pd.DataFrame, y: np.ndarray,
-                                judge: Classifier | None = None) -> pd.DataFrame:
+    def _permutation_importance(
+        self, frame: pd.DataFrame, y: np.ndarray, judge: Classifier | None = None
+    ) -> pd.DataFrame:
         """Increase in log loss when one field is shuffled, on deals ``judge`` (default: the
         fitted classifier) was not fitted on."""
         assert self.choice is not None
@@ -465,8 +529,13 @@ class WinModel:
         for p in self.choice.predictors:
             shuffled = frame.copy()
             shuffled[p.name] = frame[p.name].to_numpy()[rng.permutation(len(frame))]
-            rows.append({"field": p.name, "label": p.label,
-                         "importance": log_loss(y, self.predict_frame(shuffled, judge)) - base})
+            rows.append(
+                {
+                    "field": p.name,
+                    "label": p.label,
+                    "importance": log_loss(y, self.predict_frame(shuffled, judge)) - base,
+                }
+            )
         out = pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
         total = out["importance"].clip(lower=0).sum()
         out["share"] = out["importance"].clip(lower=0) / total if total > 0 else 0.0
@@ -477,8 +546,9 @@ class WinModel:
     def model_name(self) -> str:
         return self.classifier.name if self.classifier is not None else "unfitted"
 
-    def predict_frame(self, frame: pd.DataFrame, classifier: Classifier | None = None
-                      ) -> np.ndarray:
+    def predict_frame(
+        self, frame: pd.DataFrame, classifier: Classifier | None = None
+    ) -> np.ndarray:
         """Calibrated P(win) for each row of ``frame`` (by ``classifier``, default the model's)."""
         assert self.encoder is not None and self.classifier is not None
         if len(frame) == 0:
@@ -505,8 +575,7 @@ class WinModel:
             return out
         a = (1 - self.settings.interval) / 2
         if len(frame) <= EXACT_INTERVALS:
-            reps = np.column_stack([self.calibration.apply(r.predict(data))
-                                    for r in self.replicas])
+            reps = np.column_stack([self.calibration.apply(r.predict(data)) for r in self.replicas])
             lo, hi = np.quantile(reps, [a, 1 - a], axis=1)
             if self.bootstrap_scale < 1:
                 z = logit(np.clip(p, EPS, 1 - EPS))
@@ -515,21 +584,22 @@ class WinModel:
             out.attrs["interval_method"] = "bootstrap per deal"
         else:
             lo, hi = self._sampled_interval(frame, p, a)
-            out.attrs["interval_method"] = (f"bootstrap on {INTERVAL_SAMPLE:,} sampled deals, "
-                                            "spread by predicted probability")
+            out.attrs["interval_method"] = (
+                f"bootstrap on {INTERVAL_SAMPLE:,} sampled deals, spread by predicted probability"
+            )
         out["ci_low"] = np.minimum(lo, p)
         out["ci_high"] = np.maximum(hi, p)
         return out
 
-    def _sampled_interval(self, frame: pd.DataFrame, p: np.ndarray, a: float
-                          ) -> tuple[np.ndarray, np.ndarray]:
+    def _sampled_interval(
+        self, frame: pd.DataFrame, p: np.ndarray, a: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Bootstrap spreads measured on a sample, applied by bins of predicted probability."""
         assert self.encoder is not None
         rng = np.random.default_rng(self.settings.seed)
         take = np.sort(rng.choice(len(frame), INTERVAL_SAMPLE, replace=False))
         sample = self.encoder.transform(frame.iloc[take])
-        reps = np.column_stack([self.calibration.apply(r.predict(sample))
-                                for r in self.replicas])
+        reps = np.column_stack([self.calibration.apply(r.predict(sample)) for r in self.replicas])
         z = logit(np.clip(p, EPS, 1 - EPS))
         zs = z[take]
         q = logit(np.clip(np.quantile(reps, [a, 1 - a], axis=1), EPS, 1 - EPS))
@@ -572,26 +642,45 @@ class WinModel:
                 own = pd.to_numeric(rep[pred.name], errors="coerce").to_numpy(dtype=float)
                 what_if[f"{pred.name}__roundness"] = roundness(own)
                 what_if[f"{pred.name}__frequency"] = np.where(
-                    np.isfinite(own), pd.Series(own).map(num.value_counts).fillna(0).to_numpy(),
-                    np.nan)
+                    np.isfinite(own),
+                    pd.Series(own).map(num.value_counts).fillna(0).to_numpy(),
+                    np.nan,
+                )
                 q_value = self.predict_frame(what_if).reshape(n, k).mean(axis=1)
                 patterns[j] = effects[:, j] - (p - q_value)
                 effects[:, j] = p - q_value
         out = []
         for i in range(n):
             order = np.argsort(-effects[i])
-            factors = [{"field": self.choice.predictors[j].name,
-                        "text": describe_value(self.encoder, self.choice.predictors[j],
-                                               frame.iat[i, j]),
-                        "effect": float(effects[i, j])} for j in order]
-            pattern = [{"field": self.choice.predictors[j].name, "kind": "data pattern",
-                        "text": describe_pattern(self.encoder, self.choice.predictors[j],
-                                                 frame.iat[i, j]),
-                        "effect": float(v[i])} for j, v in patterns.items()
-                       if abs(v[i]) > 0.005]
-            out.append({"for": [f for f in factors if f["effect"] > 0.005][:top],
-                        "against": [f for f in factors[::-1] if f["effect"] < -0.005][:top],
-                        "data_patterns": pattern})
+            factors = [
+                {
+                    "field": self.choice.predictors[j].name,
+                    "text": describe_value(
+                        self.encoder, self.choice.predictors[j], frame.iat[i, j]
+                    ),
+                    "effect": float(effects[i, j]),
+                }
+                for j in order
+            ]
+            pattern = [
+                {
+                    "field": self.choice.predictors[j].name,
+                    "kind": "data pattern",
+                    "text": describe_pattern(
+                        self.encoder, self.choice.predictors[j], frame.iat[i, j]
+                    ),
+                    "effect": float(v[i]),
+                }
+                for j, v in patterns.items()
+                if abs(v[i]) > 0.005
+            ]
+            out.append(
+                {
+                    "for": [f for f in factors if f["effect"] > 0.005][:top],
+                    "against": [f for f in factors[::-1] if f["effect"] < -0.005][:top],
+                    "data_patterns": pattern,
+                }
+            )
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -599,8 +688,11 @@ class WinModel:
         assert self.choice is not None
         return {
             "purpose": self.settings.purpose,
-            "label": ("explanatory, not predictive" if self.settings.purpose == "explanatory"
-                      else "predictive"),
+            "label": (
+                "explanatory, not predictive"
+                if self.settings.purpose == "explanatory"
+                else "predictive"
+            ),
             "model": self.model_name,
             "selection_log_loss": self.selection,
             "validation": self.validation,
@@ -638,9 +730,14 @@ class ScoreResult(AnalysisResult):
         return self.scores
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "inputs": self.inputs.to_dict(), "model": self.model,
-                "importances": records(self.importances),
-                "deals": records(self.scores), "caveats": list(self.caveats)}
+        return {
+            "kind": self.kind,
+            "inputs": self.inputs.to_dict(),
+            "model": self.model,
+            "importances": records(self.importances),
+            "deals": records(self.scores),
+            "caveats": list(self.caveats),
+        }
 
 
 class ScoringOptions(TypedDict, total=False):
@@ -676,8 +773,13 @@ class Scoring:
     top: int = 3
     max_explained: int = 50_000
 
-    def run(self, source: DealSource, *, train_on: DealSource | None = None,
-            model: WinModel | None = None) -> ScoreResult:
+    def run(
+        self,
+        source: DealSource,
+        *,
+        train_on: DealSource | None = None,
+        model: WinModel | None = None,
+    ) -> ScoreResult:
         """Score the deals of ``source`` (:attr:`deal_filter`) with a model trained on
         ``train_on`` (default ``source``), or with an already fitted ``model``."""
         flt = self.deal_filter
@@ -687,31 +789,48 @@ class Scoring:
         if not self.include_closed:
             targets = targets[targets["outcome"] == "open"]
         targets = targets.reset_index(drop=True)
-        return score_frame(model, targets, kind="lead" if self.settings.purpose == "lead"
-                           else "score", explain=self.explain, top=self.top,
-                           max_explained=self.max_explained, flt=flt,
-                           inputs={"store": getattr(source, "path", None),
-                                   "filter": (flt.describe() if flt else None),
-                                   "include_closed": self.include_closed})
+        return score_frame(
+            model,
+            targets,
+            kind="lead" if self.settings.purpose == "lead" else "score",
+            explain=self.explain,
+            top=self.top,
+            max_explained=self.max_explained,
+            flt=flt,
+            inputs={
+                "store": getattr(source, "path", None),
+                "filter": (flt.describe() if flt else None),
+                "include_closed": self.include_closed,
+            },
+        )
 
     def fit(self, trainer: DealSource) -> WinModel:
         """The model :meth:`run` scores with: fitted on the closed deals of ``trainer``."""
         all_train = trainer.deals()
         closed = all_train[all_train["outcome"].isin(["won", "lost"])].reset_index(drop=True)
         open_train = all_train[all_train["outcome"] == "open"]
-        return WinModel(self.settings).fit(closed, trainer.field_catalog(),
-                                           open_deals=open_train)
+        return WinModel(self.settings).fit(closed, trainer.field_catalog(), open_deals=open_train)
 
 
-def score_frame(model: WinModel, targets: pd.DataFrame, *, kind: str = "score",
-                explain: bool = True, top: int = 3, max_explained: int = 50_000,
-                flt: DealFilter | None = None,
-                inputs: dict[str, Any] | None = None) -> ScoreResult:
+def score_frame(
+    model: WinModel,
+    targets: pd.DataFrame,
+    *,
+    kind: str = "score",
+    explain: bool = True,
+    top: int = 3,
+    max_explained: int = 50_000,
+    flt: DealFilter | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> ScoreResult:
     """Score ``targets`` with a fitted model: one row per deal, keyed by ``deal_id``."""
     caveats = list(model.caveats)
     pred = model.predict(targets)
-    keep = [c for c in ("deal_id", "account_name", "owner", "segment", "stage", "amount",
-                        "outcome") if c in targets.columns]
+    keep = [
+        c
+        for c in ("deal_id", "account_name", "owner", "segment", "stage", "amount", "outcome")
+        if c in targets.columns
+    ]
     scores = targets[keep].copy()
     scores["probability"] = pred["probability"].to_numpy()
     if "ci_low" in pred:
@@ -720,10 +839,10 @@ def score_frame(model: WinModel, targets: pd.DataFrame, *, kind: str = "score",
     if explain and 0 < len(targets) <= max_explained:
         factors = model.explain(targets, top=top)
         scores["factors_for"] = ["; ".join(phrase(f) for f in fx["for"]) for fx in factors]
-        scores["factors_against"] = ["; ".join(phrase(f) for f in fx["against"])
-                                     for fx in factors]
-        scores["data_pattern"] = ["; ".join(phrase(f) for f in fx["data_patterns"])
-                                  for fx in factors]
+        scores["factors_against"] = ["; ".join(phrase(f) for f in fx["against"]) for fx in factors]
+        scores["data_pattern"] = [
+            "; ".join(phrase(f) for f in fx["data_patterns"]) for fx in factors
+        ]
         scores["factors"] = factors
     elif explain and len(targets) > max_explained:
         caveats.append(f"factors not computed for more than {max_explained:,} deals")
@@ -733,7 +852,18 @@ def score_frame(model: WinModel, targets: pd.DataFrame, *, kind: str = "score",
         caveats.append("no deals to score: there are no open deals (score closed ones with --all)")
     scores = scores.sort_values("probability", ascending=False, ignore_index=True)
     info = AnalysisInputs.of(
-        len(scores), period=period_of(flt), flt=flt, n_scored=len(scores),
-        scored_at=dt.datetime.now().isoformat(timespec="seconds"), **(inputs or {}))
-    return ScoreResult(kind=kind, scores=scores, importances=model.importances,
-                       model=model.describe(), inputs=info, caveats=tuple(caveats))
+        len(scores),
+        period=period_of(flt),
+        flt=flt,
+        n_scored=len(scores),
+        scored_at=dt.datetime.now().isoformat(timespec="seconds"),
+        **(inputs or {}),
+    )
+    return ScoreResult(
+        kind=kind,
+        scores=scores,
+        importances=model.importances,
+        model=model.describe(),
+        inputs=info,
+        caveats=tuple(caveats),
+    )

@@ -206,8 +206,7 @@ class GradientBoosting:
         X, is_cat = self._columns(data)
         cat = is_cat if is_cat.any() else None
         if not self.tuned:
-            model = HistGradientBoostingClassifier(categorical_features=cat,
-                                                   random_state=self.seed)
+            model = HistGradientBoostingClassifier(categorical_features=cat, random_state=self.seed)
         else:
             n = len(y)
             early = self.max_iter is None and n >= 1000
@@ -257,8 +256,13 @@ class Forest:
         if self.plain:
             model = RandomForestClassifier(random_state=self.seed)
         else:
-            model = RandomForestClassifier(n_estimators=100, min_samples_leaf=3,
-                                           max_features="sqrt", random_state=self.seed, n_jobs=1)
+            model = RandomForestClassifier(
+                n_estimators=100,
+                min_samples_leaf=3,
+                max_features="sqrt",
+                random_state=self.seed,
+                n_jobs=1,
+            )
         self.model = model.fit(data.onehot, y)
         return self
 

@@ -157,15 +157,24 @@ class ModelEvaluation:
         deals = source.deals(flt)
         closed = deals[deals["outcome"].isin(["won", "lost"])].reset_index(drop=True)
         open_deals = deals[deals["outcome"] == "open"]
-        inputs = {"store": getattr(source, "path", None),
-                  "filter": flt.describe() if flt else None}
-        return self.run_frame(closed, source.field_catalog(), open_deals=open_deals,
-                              inputs=inputs, memo=memo_of(source))
+        inputs = {"store": getattr(source, "path", None), "filter": flt.describe() if flt else None}
+        return self.run_frame(
+            closed,
+            source.field_catalog(),
+            open_deals=open_deals,
+            inputs=inputs,
+            memo=memo_of(source),
+        )
 
-    def run_frame(self, closed: pd.DataFrame, catalog: list[DealField], *,
-                  open_deals: pd.DataFrame | None = None,
-                  inputs: dict[str, Any] | None = None,
-                  memo: Memo | None = None) -> EvaluationResult:
+    def run_frame(
+        self,
+        closed: pd.DataFrame,
+        catalog: list[DealField],
+        *,
+        open_deals: pd.DataFrame | None = None,
+        inputs: dict[str, Any] | None = None,
+        memo: Memo | None = None,
+    ) -> EvaluationResult:
         """Evaluate on a frame of closed deals with the workspace's field catalog."""
         if self.folds < 2:
             raise UsageError("cross-validation needs at least 2 folds")
@@ -173,8 +182,11 @@ class ModelEvaluation:
         check_enough(y, "model evaluation")
         settings = replace(self.settings, n_bootstrap=0)
         caveats: list[str] = []
-        dated = closed["closed_at"].notna().all() and closed["quarter"].nunique() >= 2 \
-            if "quarter" in closed.columns else False
+        dated = (
+            closed["closed_at"].notna().all() and closed["quarter"].nunique() >= 2
+            if "quarter" in closed.columns
+            else False
+        )
         method = self.method
         splits: list[tuple[np.ndarray, np.ndarray, str]] = []
         if method in ("auto", "time-split"):
@@ -185,7 +197,8 @@ class ModelEvaluation:
                     raise UsageError(
                         "a time split needs closed deals with dates in at least two quarters, "
                         f"each test quarter with {MIN_TEST}+ deals and {MIN_CLOSED}+ earlier "
-                        "closed deals of both outcomes; use --method cv")
+                        "closed deals of both outcomes; use --method cv"
+                    )
                 if dated:
                     caveats.append("too few deals per quarter for a time split: cross-validated")
             else:
@@ -194,14 +207,20 @@ class ModelEvaluation:
             method = "cv"
             k = min(self.folds, int(min(y.sum(), len(y) - y.sum())))
             fold = _stratified_folds(y, k, settings.seed)
-            splits = [(np.flatnonzero(fold != j), np.flatnonzero(fold == j), f"fold {j + 1}")
-                      for j in range(k)]
+            splits = [
+                (np.flatnonzero(fold != j), np.flatnonzero(fold == j), f"fold {j + 1}")
+                for j in range(k)
+            ]
         # the fully grown default forest is a small-data baseline: on 60k+ deals it takes minutes
-        baselines_run = tuple(b for b in self.baselines if b != "random_forest"
-                              or max(len(tr) for tr, _, _ in splits) <= FOREST_MAX)
+        baselines_run = tuple(
+            b
+            for b in self.baselines
+            if b != "random_forest" or max(len(tr) for tr, _, _ in splits) <= FOREST_MAX
+        )
         if len(baselines_run) < len(self.baselines):
-            caveats.append(f"the random_forest baseline is fitted up to {FOREST_MAX:,} training "
-                           "deals only")
+            caveats.append(
+                f"the random_forest baseline is fitted up to {FOREST_MAX:,} training deals only"
+            )
         pooled_y: list[np.ndarray] = []
         pooled: dict[str, list[np.ndarray]] = {"winloss": [], **{b: [] for b in baselines_run}}
         excluded: dict[str, dict[str, str]] = {}
@@ -211,12 +230,14 @@ class ModelEvaluation:
         split_info: list[dict[str, Any]] = []
         oos: list[pd.DataFrame] = []
         companions: set[str] = set()
-        keep = [c for c in ("deal_id", "segment", "owner", "region", "quarter")
-                if c in closed.columns]
+        keep = [
+            c for c in ("deal_id", "segment", "owner", "region", "quarter") if c in closed.columns
+        ]
         for train, test, name in splits:
             tr, te = closed.iloc[train].reset_index(drop=True), closed.iloc[test]
-            model = fit_win_model(settings, tr, catalog, open_deals=open_deals,
-                                  importance=False, memo=memo)
+            model = fit_win_model(
+                settings, tr, catalog, open_deals=open_deals, importance=False, memo=memo
+            )
             p = model.predict_frame(te)
             oos.append(te[keep].assign(split=name, probability=p, won=y[test]))
             if model.encoder is not None:
@@ -235,9 +256,16 @@ class ModelEvaluation:
                 clf = make_classifier(b, settings.seed).fit(tr_data, y[train])
                 pooled[b].append(clf.predict(te_data))
             m = score_predictions(y[test], p)
-            split_info.append({"split": name, "n_train": len(train), "n_test": len(test),
-                               "model": model.model_name,
-                               "calibration": model.calibration.method, **m.to_dict()})
+            split_info.append(
+                {
+                    "split": name,
+                    "n_train": len(train),
+                    "n_test": len(test),
+                    "model": model.model_name,
+                    "calibration": model.calibration.method,
+                    **m.to_dict(),
+                }
+            )
         y_all = np.concatenate(pooled_y)
         metrics = score_predictions(y_all, np.concatenate(pooled["winloss"])).to_dict()
         metrics.pop("n")
@@ -246,47 +274,73 @@ class ModelEvaluation:
             bm = score_predictions(y_all, np.concatenate(pooled[b])).to_dict()
             bm.pop("n")
             baselines[b] = bm
-        n_train = (split_info[-1]["n_train"] if method == "time-split"
-                   else int(round(np.mean([s["n_train"] for s in split_info]))))
+        n_train = (
+            split_info[-1]["n_train"]
+            if method == "time-split"
+            else int(round(np.mean([s["n_train"] for s in split_info])))
+        )
         if metrics["auc"] <= baselines.get("base_rate", {}).get("auc", 0.5) + 0.02:
-            caveats.append("the model barely beats the base rate: the fields say little about "
-                           "the outcome")
+            caveats.append(
+                "the model barely beats the base rate: the fields say little about the outcome"
+            )
         if companions:
             caveats.append(companion_caveat(sorted(companions)))
-        label = ("explanatory, not predictive" if settings.purpose == "explanatory"
-                 else "predictive")
+        label = "explanatory, not predictive" if settings.purpose == "explanatory" else "predictive"
         if settings.purpose == "explanatory":
-            caveats.append("explanatory fit: uses fields known only at or after the close; it "
-                           "explains past outcomes and must not be used to score open deals")
+            caveats.append(
+                "explanatory fit: uses fields known only at or after the close; it "
+                "explains past outcomes and must not be used to score open deals"
+            )
         return EvaluationResult(
-            method=method, label=label, metrics=metrics, n_train=n_train, n_test=len(y_all),
-            baselines=baselines, excluded_fields=tuple(excluded.values()),
-            fields_used=tuple(sorted(used)), models=dict(models),
+            method=method,
+            label=label,
+            metrics=metrics,
+            n_train=n_train,
+            n_test=len(y_all),
+            baselines=baselines,
+            excluded_fields=tuple(excluded.values()),
+            fields_used=tuple(sorted(used)),
+            models=dict(models),
             calibrations=dict(calibrations),
             reliability=reliability_curve(y_all, np.concatenate(pooled["winloss"])),
             splits=tuple(split_info),
-            settings={**settings.to_dict(), "method": self.method, "folds": self.folds,
-                      "max_splits": self.max_splits},
+            settings={
+                **settings.to_dict(),
+                "method": self.method,
+                "folds": self.folds,
+                "max_splits": self.max_splits,
+            },
             inputs=AnalysisInputs.of(
-                len(y), period=period_of(self.deal_filter), flt=self.deal_filter,
-                n_closed=len(y), won=int(y.sum()), lost=int(len(y) - y.sum()),
-                date_range=_date_range(closed), **(inputs or {})),
+                len(y),
+                period=period_of(self.deal_filter),
+                flt=self.deal_filter,
+                n_closed=len(y),
+                won=int(y.sum()),
+                lost=int(len(y) - y.sum()),
+                date_range=_date_range(closed),
+                **(inputs or {}),
+            ),
             caveats=tuple(caveats),
             predictions=pd.concat(oos, ignore_index=True) if oos else pd.DataFrame(),
         )
 
-    def _time_splits(self, closed: pd.DataFrame, y: np.ndarray
-                     ) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    def _time_splits(
+        self, closed: pd.DataFrame, y: np.ndarray
+    ) -> list[tuple[np.ndarray, np.ndarray, str]]:
         quarter = closed["quarter"].astype(str).to_numpy()
         out = []
         for q in sorted(set(quarter)):
             train, test = np.flatnonzero(quarter < q), np.flatnonzero(quarter == q)
             yt = y[train]
-            if (len(train) >= MIN_CLOSED and yt.sum() >= MIN_PER_CLASS
-                    and len(yt) - yt.sum() >= MIN_PER_CLASS and len(test) >= MIN_TEST
-                    and 0 < y[test].sum() < len(test)):
+            if (
+                len(train) >= MIN_CLOSED
+                and yt.sum() >= MIN_PER_CLASS
+                and len(yt) - yt.sum() >= MIN_PER_CLASS
+                and len(test) >= MIN_TEST
+                and 0 < y[test].sum() < len(test)
+            ):
                 out.append((train, test, f"train before {q}, test {q}"))
-        return out[-self.max_splits:]
+        return out[-self.max_splits :]
 
 
 def _date_range(frame: pd.DataFrame) -> list[str | None]:

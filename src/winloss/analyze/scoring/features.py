@@ -39,14 +39,31 @@ Purpose = Literal["win", "lead", "account", "explanatory"]
 #: criteria, pain, impact and critical event — is left out, and so is the owner (the rep is not a
 #: property of the lead).
 CREATION_TIME_FIELDS: tuple[str, ...] = (
-    "amount", "currency", "segment", "region", "industry", "product", "source", "introduced_by",
-    "champion_title", "champion_tenure_days",
+    "amount",
+    "currency",
+    "segment",
+    "region",
+    "industry",
+    "product",
+    "source",
+    "introduced_by",
+    "champion_title",
+    "champion_tenure_days",
 )
 #: Canonical fields that describe the account rather than the deal (ideal-customer profile).
 ACCOUNT_FIELDS: tuple[str, ...] = ("segment", "region", "industry")
 #: Fields never used as predictors even though known before the outcome: ids and raw dates.
-NEVER_PREDICTORS = frozenset({"deal_id", "account_id", "account_name", "created_at",
-                              "champion_start_date", "critical_event_date", "outcome"})
+NEVER_PREDICTORS = frozenset(
+    {
+        "deal_id",
+        "account_id",
+        "account_name",
+        "created_at",
+        "champion_start_date",
+        "critical_event_date",
+        "outcome",
+    }
+)
 #: Categories with fewer training deals than this are pooled into "(other)".
 MIN_LEVEL_COUNT = 5
 #: At most this many levels per categorical field (gradient boosting handles at most 255).
@@ -85,15 +102,27 @@ class FieldChoice:
 
 #: Short labels of canonical and derived fields for plain-words explanations.
 PLAIN_LABELS: dict[str, str] = {
-    "amount": "Amount", "owner": "Owner", "currency": "Currency", "segment": "Segment",
-    "region": "Region", "industry": "Industry", "product": "Product", "source": "Source",
-    "introduced_by": "Introduced by", "champion_title": "Champion's title",
-    "pain_category": "Main pain", "pain_consequence": "Consequence of the pain",
-    "impact_type": "Hoped-for impact", "impact_value": "Size of the impact",
+    "amount": "Amount",
+    "owner": "Owner",
+    "currency": "Currency",
+    "segment": "Segment",
+    "region": "Region",
+    "industry": "Industry",
+    "product": "Product",
+    "source": "Source",
+    "introduced_by": "Introduced by",
+    "champion_title": "Champion's title",
+    "pain_category": "Main pain",
+    "pain_consequence": "Consequence of the pain",
+    "impact_type": "Hoped-for impact",
+    "impact_value": "Size of the impact",
     "strategic_importance": "Strategic importance",
-    "criteria_co_created": "Decision criteria shaped with us", "stakeholders": "Stakeholders",
-    "decision_maker_engaged": "Decision maker engaged", "competitor": "Competitor",
-    "stage": "Stage", "cycle_days": "Sales cycle (days)",
+    "criteria_co_created": "Decision criteria shaped with us",
+    "stakeholders": "Stakeholders",
+    "decision_maker_engaged": "Decision maker engaged",
+    "competitor": "Competitor",
+    "stage": "Stage",
+    "cycle_days": "Sales cycle (days)",
     "days_to_critical_event": "Days from creation to the critical event",
     "champion_tenure_days": "Champion's tenure at creation (days)",
 }
@@ -120,9 +149,14 @@ def _kind(dtype: str) -> Literal["category", "numeric"] | None:
     return None
 
 
-def choose_fields(catalog: list[Any], frame: pd.DataFrame, *, purpose: Purpose = "win",
-                  exclude: tuple[str, ...] = (), account_level: tuple[str, ...] = ()
-                  ) -> FieldChoice:
+def choose_fields(
+    catalog: list[Any],
+    frame: pd.DataFrame,
+    *,
+    purpose: Purpose = "win",
+    exclude: tuple[str, ...] = (),
+    account_level: tuple[str, ...] = (),
+) -> FieldChoice:
     """The candidate predictors for ``purpose`` from the workspace's field catalog.
 
     ``catalog`` holds :class:`winloss.workspace.DealField` items. Fields without any value in
@@ -145,20 +179,35 @@ def choose_fields(catalog: list[Any], frame: pd.DataFrame, *, purpose: Purpose =
             continue
         share = _distinct_share(frame[f.name])
         if f.dtype != "float" and share >= ID_LIKE_SHARE and frame[f.name].notna().sum() >= 50:
-            excluded.append({"field": f.name, "reason": f"looks like an identifier ({share:.0%} "
-                             "distinct values): ids and free text say nothing about new deals"})
+            excluded.append(
+                {
+                    "field": f.name,
+                    "reason": f"looks like an identifier ({share:.0%} "
+                    "distinct values): ids and free text say nothing about new deals",
+                }
+            )
             continue
         if f.known == "after" and purpose != "explanatory":
             who = "the schema" if f.origin != "custom" else "the import preset or mapping"
-            excluded.append({"field": f.name, "reason": f"known only after the outcome ({who} "
-                             "marks it so): it would leak the result into the prediction"})
+            excluded.append(
+                {
+                    "field": f.name,
+                    "reason": f"known only after the outcome ({who} "
+                    "marks it so): it would leak the result into the prediction",
+                }
+            )
             continue
         if f.name == "quarter" or (f.name == "stage" and purpose == "explanatory"):
             excluded.append({"field": f.name, "reason": "restates the outcome or its date"})
             continue
         if purpose == "lead" and f.origin != "custom" and f.name not in CREATION_TIME_FIELDS:
-            excluded.append({"field": f.name, "reason": "not known when a deal is created "
-                             "(lead scoring uses creation-time fields only)"})
+            excluded.append(
+                {
+                    "field": f.name,
+                    "reason": "not known when a deal is created "
+                    "(lead scoring uses creation-time fields only)",
+                }
+            )
             continue
         if purpose == "account" and f.name not in (account_level or ACCOUNT_FIELDS):
             excluded.append({"field": f.name, "reason": "describes the deal, not the account"})
@@ -200,8 +249,14 @@ class _Category:
 class FeatureEncoder:
     """Fitted on training deals; turns frames of the predictor fields into model inputs."""
 
-    def __init__(self, predictors: tuple[Predictor, ...], *, max_bins: int = 10,
-                 companions: bool = True, min_level_count: int = MIN_LEVEL_COUNT) -> None:
+    def __init__(
+        self,
+        predictors: tuple[Predictor, ...],
+        *,
+        max_bins: int = 10,
+        companions: bool = True,
+        min_level_count: int = MIN_LEVEL_COUNT,
+    ) -> None:
         self.predictors = predictors
         self.max_bins = max_bins
         self.companions = companions
@@ -218,10 +273,14 @@ class FeatureEncoder:
             if p.kind == "numeric":
                 v = pd.to_numeric(col, errors="coerce").astype(float).to_numpy()
                 finite = v[np.isfinite(v)]
-                qs = np.quantile(finite, np.linspace(0, 1, self.max_bins + 1)[1:-1]) \
-                    if len(finite) else np.zeros(0)
-                many = (self.companions and p.dtype == "float"
-                        and len(np.unique(finite)) >= MANY_VALUES)
+                qs = (
+                    np.quantile(finite, np.linspace(0, 1, self.max_bins + 1)[1:-1])
+                    if len(finite)
+                    else np.zeros(0)
+                )
+                many = (
+                    self.companions and p.dtype == "float" and len(np.unique(finite)) >= MANY_VALUES
+                )
                 counts: dict[float, int] = {}
                 if many:
                     vc = pd.Series(finite).value_counts()
@@ -231,8 +290,7 @@ class FeatureEncoder:
             else:
                 s = _as_text(col)
                 vc = s.value_counts()
-                keep = [str(k) for k, n in vc.items()
-                        if n >= self.min_level_count and k != MISSING]
+                keep = [str(k) for k, n in vc.items() if n >= self.min_level_count and k != MISSING]
                 keep = sorted(keep[:MAX_LEVELS])
                 self.categories.append(_Category(p.name, [*keep, OTHER, MISSING]))
         return self
@@ -241,15 +299,18 @@ class FeatureEncoder:
         """Encode ``frame``; ``training=True`` excludes each deal from its own frequency count."""
         return EncodedDeals(self, frame, training)
 
-    def transform_dense(self, frame: pd.DataFrame, rows: np.ndarray, *, training: bool = False,
-                        chunk: int = 100_000) -> EncodedDeals:
+    def transform_dense(
+        self, frame: pd.DataFrame, rows: np.ndarray, *, training: bool = False, chunk: int = 100_000
+    ) -> EncodedDeals:
         """Encode ``frame.iloc[rows]`` for gradient boosting only, ``chunk`` rows at a time.
 
         Only :attr:`EncodedDeals.dense` is available: large data never copies the whole frame.
         """
         dense = np.empty((len(rows), len(self.dense_names())))
         for i in range(0, len(rows), chunk):
-            dense[i:i + chunk] = EncodedDeals(self, frame.iloc[rows[i:i + chunk]], training).dense
+            dense[i : i + chunk] = EncodedDeals(
+                self, frame.iloc[rows[i : i + chunk]], training
+            ).dense
         out = EncodedDeals(self, frame.iloc[:0], training)
         out.n = len(rows)
         out.__dict__["dense"] = dense
@@ -331,22 +392,32 @@ class EncodedDeals:
 
     @cached_property
     def _numeric_values(self) -> dict[str, np.ndarray]:
-        return {num.name: pd.to_numeric(self.frame[num.name], errors="coerce")
-                .astype(float).to_numpy() for num in self.encoder.numeric}
+        return {
+            num.name: pd.to_numeric(self.frame[num.name], errors="coerce").astype(float).to_numpy()
+            for num in self.encoder.numeric
+        }
 
     @cached_property
     def _category_codes(self) -> dict[str, np.ndarray]:
-        return {cat.name: self.encoder.category_codes(cat, self.frame[cat.name])
-                for cat in self.encoder.categories}
+        return {
+            cat.name: self.encoder.category_codes(cat, self.frame[cat.name])
+            for cat in self.encoder.categories
+        }
 
     def _companions(self, num: _Numeric, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Roundness and frequency of ``v``; columns ``NAME__roundness``/``NAME__frequency`` in
         the frame override them (what-if explanations hold them while the value moves)."""
         r_col, f_col = f"{num.name}__roundness", f"{num.name}__frequency"
-        r = (pd.to_numeric(self.frame[r_col]).to_numpy(dtype=float)
-             if r_col in self.frame.columns else roundness(v))
-        f = (pd.to_numeric(self.frame[f_col]).to_numpy(dtype=float)
-             if f_col in self.frame.columns else self._frequency(num, v))
+        r = (
+            pd.to_numeric(self.frame[r_col]).to_numpy(dtype=float)
+            if r_col in self.frame.columns
+            else roundness(v)
+        )
+        f = (
+            pd.to_numeric(self.frame[f_col]).to_numpy(dtype=float)
+            if f_col in self.frame.columns
+            else self._frequency(num, v)
+        )
         return r, f
 
     def _frequency(self, num: _Numeric, v: np.ndarray) -> np.ndarray:
@@ -403,11 +474,13 @@ class EncodedDeals:
         offsets = np.concatenate([[0], np.cumsum(widths)[:-1]])
         width = int(widths.sum())
         index_dtype = np.int32 if max(width, self.n * len(widths)) < 2**31 - 1 else np.int64
-        indices = (np.column_stack([codes for codes, _ in self.codes]) + offsets).astype(
-            index_dtype).ravel()
+        indices = (
+            (np.column_stack([codes for codes, _ in self.codes]) + offsets)
+            .astype(index_dtype)
+            .ravel()
+        )
         indptr = np.arange(0, self.n * len(widths) + 1, len(widths), dtype=index_dtype)
-        return sparse.csr_matrix((np.ones(len(indices)), indices, indptr),
-                                 shape=(self.n, width))
+        return sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(self.n, width))
 
     def _onehot_stacked(self) -> sparse.csr_matrix:
         """The one-hot matrix stacked block by block (the reference :attr:`onehot` equals)."""

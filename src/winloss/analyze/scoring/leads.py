@@ -23,8 +23,16 @@ if TYPE_CHECKING:
 #: Grade boundaries as shares of past deals from the top: A, B, C (the rest is D).
 GRADE_SHARES = (0.2, 0.5, 0.8)
 #: Columns of the CRM export, in order.
-EXPORT_COLUMNS = ("deal_id", "lead_score", "lead_grade", "probability", "ci_low", "ci_high",
-                  "factors_for", "factors_against")
+EXPORT_COLUMNS = (
+    "deal_id",
+    "lead_score",
+    "lead_grade",
+    "probability",
+    "ci_low",
+    "ci_high",
+    "factors_for",
+    "factors_against",
+)
 
 
 def grade_cutoffs(past_scores: np.ndarray) -> tuple[float, float, float]:
@@ -63,23 +71,36 @@ class LeadScoring:
         everything = trainer.deals()
         closed = everything[everything["outcome"].isin(["won", "lost"])].reset_index(drop=True)
         settings = replace(self.settings, purpose="lead")
-        model = WinModel(settings).fit(closed, trainer.field_catalog(),
-                                       open_deals=everything[everything["outcome"] == "open"])
+        model = WinModel(settings).fit(
+            closed, trainer.field_catalog(), open_deals=everything[everything["outcome"] == "open"]
+        )
         cutoffs = grade_cutoffs(model.predict_frame(closed))
         targets = source.deals(flt)
         if not self.include_closed:
             targets = targets[targets["outcome"] == "open"]
-        result = score_frame(model, targets.reset_index(drop=True), kind="lead",
-                             explain=self.explain, flt=flt,
-                             inputs={"store": getattr(source, "path", None),
-                                     "grade_cutoffs": list(cutoffs),
-                                     "include_closed": self.include_closed})
+        result = score_frame(
+            model,
+            targets.reset_index(drop=True),
+            kind="lead",
+            explain=self.explain,
+            flt=flt,
+            inputs={
+                "store": getattr(source, "path", None),
+                "grade_cutoffs": list(cutoffs),
+                "include_closed": self.include_closed,
+            },
+        )
         scores = result.scores
         scores.insert(1, "lead_score", np.round(scores["probability"] * 100).astype(int))
         if model.model_name == "base_rate" or cutoffs[0] <= cutoffs[2]:
             scores.insert(2, "lead_grade", "-")
-            return replace(result, caveats=(*result.caveats, "the creation-time fields do not "
-                                            "separate won from lost deals: no grades"))
+            return replace(
+                result,
+                caveats=(
+                    *result.caveats,
+                    "the creation-time fields do not separate won from lost deals: no grades",
+                ),
+            )
         scores.insert(2, "lead_grade", grades(scores["probability"].to_numpy(), cutoffs))
         return result
 

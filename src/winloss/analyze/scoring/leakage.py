@@ -64,8 +64,7 @@ def _binned(col: pd.Series, kind: str) -> np.ndarray:
         v = pd.to_numeric(col, errors="coerce").astype(float)
         ranks = v.rank(method="dense")
         n_distinct = int(v.nunique())
-        codes = (pd.qcut(ranks, 20, labels=False, duplicates="drop") if n_distinct > 20
-                 else ranks)
+        codes = pd.qcut(ranks, 20, labels=False, duplicates="drop") if n_distinct > 20 else ranks
         return np.asarray(codes.fillna(-1).to_numpy(dtype=float))
     text = col.astype("object").where(col.notna(), "(missing)").astype(str)
     return np.asarray(pd.factorize(text)[0], dtype=float)
@@ -89,9 +88,15 @@ def single_field_auc(col: pd.Series, kind: str, y: np.ndarray, *, seed: int = 0)
     return float(max(value, 1 - value)) if np.isfinite(value) else float("nan")
 
 
-def find_leaks(closed: pd.DataFrame, y: np.ndarray, predictors: tuple[Predictor, ...], *,
-               open_deals: pd.DataFrame | None = None, max_auc: float = MAX_AUC,
-               seed: int = 0) -> list[Leak]:
+def find_leaks(
+    closed: pd.DataFrame,
+    y: np.ndarray,
+    predictors: tuple[Predictor, ...],
+    *,
+    open_deals: pd.DataFrame | None = None,
+    max_auc: float = MAX_AUC,
+    seed: int = 0,
+) -> list[Leak]:
     """The predictors that leak the outcome, each with a plain-words reason.
 
     Parameters
@@ -118,22 +123,37 @@ def find_leaks(closed: pd.DataFrame, y: np.ndarray, predictors: tuple[Predictor,
         hi, lo = max(share_won, share_lost), min(share_won, share_lost)
         if hi >= SET_SHARE and lo <= UNSET_SHARE:
             set_for, not_for = ("won", "lost") if share_won > share_lost else ("lost", "won")
-            leaks.append(Leak(p.name, "one outcome only",
-                              f"set (non-empty, non-zero) for {hi:.0%} of {set_for} deals but "
-                              f"only {lo:.0%} of {not_for} deals: it is filled in at the outcome"))
+            leaks.append(
+                Leak(
+                    p.name,
+                    "one outcome only",
+                    f"set (non-empty, non-zero) for {hi:.0%} of {set_for} deals but "
+                    f"only {lo:.0%} of {not_for} deals: it is filled in at the outcome",
+                )
+            )
             continue
         if open_deals is not None and n_open >= MIN_OPEN and p.name in open_deals.columns:
             share_open = float(is_set(open_deals[p.name]).mean())
             share_closed = float(flag.mean())
             if share_closed >= SET_SHARE and share_open <= UNSET_SHARE:
-                leaks.append(Leak(p.name, "empty while open",
-                                  f"set for {share_closed:.0%} of closed deals but "
-                                  f"{share_open:.0%} of open deals: it is filled in at the close"))
+                leaks.append(
+                    Leak(
+                        p.name,
+                        "empty while open",
+                        f"set for {share_closed:.0%} of closed deals but "
+                        f"{share_open:.0%} of open deals: it is filled in at the close",
+                    )
+                )
                 continue
         value = single_field_auc(col, p.kind, y, seed=seed)
         if np.isfinite(value) and value >= max_auc:
-            leaks.append(Leak(p.name, "near-perfect separation",
-                              f"on its own it separates won from lost almost perfectly (AUC "
-                              f"{value:.3f} ≥ {max_auc}); a field like that is recorded at or "
-                              "after the close"))
+            leaks.append(
+                Leak(
+                    p.name,
+                    "near-perfect separation",
+                    f"on its own it separates won from lost almost perfectly (AUC "
+                    f"{value:.3f} ≥ {max_auc}); a field like that is recorded at or "
+                    "after the close",
+                )
+            )
     return leaks

@@ -131,15 +131,17 @@ def reliability_curve(y: Any, p: Any, n_bins: int = N_BINS) -> pd.DataFrame:
     keep = counts > 0
     lo, hi = wilson_interval(sum_y[keep], counts[keep])
     edges = np.arange(n_bins) / n_bins
-    return pd.DataFrame({
-        "bin_low": edges[keep],
-        "bin_high": edges[keep] + 1 / n_bins,
-        "n": counts[keep],
-        "mean_predicted": sum_p[keep] / counts[keep],
-        "observed": sum_y[keep] / counts[keep],
-        "ci_low": lo,
-        "ci_high": hi,
-    })
+    return pd.DataFrame(
+        {
+            "bin_low": edges[keep],
+            "bin_high": edges[keep] + 1 / n_bins,
+            "n": counts[keep],
+            "mean_predicted": sum_p[keep] / counts[keep],
+            "observed": sum_y[keep] / counts[keep],
+            "ci_low": lo,
+            "ci_high": hi,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -153,15 +155,25 @@ class Metrics:
     n: int
 
     def to_dict(self) -> dict[str, float | int]:
-        return {"auc": self.auc, "brier": self.brier, "log_loss": self.log_loss,
-                "ece": self.ece, "n": self.n}
+        return {
+            "auc": self.auc,
+            "brier": self.brier,
+            "log_loss": self.log_loss,
+            "ece": self.ece,
+            "n": self.n,
+        }
 
 
 def score_predictions(y: Any, p: Any) -> Metrics:
     """AUC, Brier, log loss and ECE of probabilities ``p`` for outcomes ``y`` (1 = won)."""
     ya, pa = _arrays(y, p)
-    return Metrics(auc=auc(ya, pa), brier=brier(ya, pa), log_loss=reported_log_loss(ya, pa),
-                   ece=ece(ya, pa), n=len(ya))
+    return Metrics(
+        auc=auc(ya, pa),
+        brier=brier(ya, pa),
+        log_loss=reported_log_loss(ya, pa),
+        ece=ece(ya, pa),
+        n=len(ya),
+    )
 
 
 # -- calibration maps ------------------------------------------------------------------------
@@ -234,8 +246,9 @@ def _fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(res.x[0]), float(res.x[1])
 
 
-def choose_calibration(p: np.ndarray, y: np.ndarray, *, method: str = "auto",
-                       seed: int = 0) -> tuple[CalibrationMap, dict[str, float]]:
+def choose_calibration(
+    p: np.ndarray, y: np.ndarray, *, method: str = "auto", seed: int = 0
+) -> tuple[CalibrationMap, dict[str, float]]:
     """Fit the calibration map on held-out predictions ``p`` with outcomes ``y``.
 
     With ``method="auto"`` the candidates are ``none``, ``sigmoid`` and (from :data:`ISOTONIC_MIN`

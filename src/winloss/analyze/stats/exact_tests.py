@@ -25,8 +25,12 @@ _TIE_TOLERANCE = 1e-7
 
 def _log_table_weight(x: FloatArray, n: FloatArray, k: FloatArray, total: FloatArray) -> FloatArray:
     """Log of the hypergeometric probability of ``x`` up to a constant per table."""
-    weight: FloatArray = -(special.gammaln(x + 1) + special.gammaln(k - x + 1)
-                           + special.gammaln(n - x + 1) + special.gammaln(total - k - n + x + 1))
+    weight: FloatArray = -(
+        special.gammaln(x + 1)
+        + special.gammaln(k - x + 1)
+        + special.gammaln(n - x + 1)
+        + special.gammaln(total - k - n + x + 1)
+    )
     return weight
 
 
@@ -40,8 +44,10 @@ def fisher_exact_two_sided(
     :func:`scipy.stats.fisher_exact` and R's ``fisher.test``). Tail sums come from
     :data:`scipy.stats.hypergeom`; the other tail's start is found by a vectorised bisection.
     """
-    x, n, k, total = (np.asarray(a, dtype=np.float64) for a in
-                      np.broadcast_arrays(wins_in, n_in, wins_total, n_total))
+    x, n, k, total = (
+        np.asarray(a, dtype=np.float64)
+        for a in np.broadcast_arrays(wins_in, n_in, wins_total, n_total)
+    )
     x, n, k, total = (a.ravel() for a in (x, n, k, total))
     p = np.ones_like(x)
     lo = np.maximum(0.0, n - (total - k))
@@ -67,8 +73,9 @@ def fisher_exact_two_sided(
             keep = _log_table_weight(mid, *args) >= target[idx]
             left = np.where(moving & keep, mid, left)
             right = np.where(moving & ~keep, mid - 1, right)
-        p[idx] = (stats.hypergeom.cdf(x[idx], total[idx], k[idx], n[idx])
-                  + stats.hypergeom.sf(left, total[idx], k[idx], n[idx]))
+        p[idx] = stats.hypergeom.cdf(x[idx], total[idx], k[idx], n[idx]) + stats.hypergeom.sf(
+            left, total[idx], k[idx], n[idx]
+        )
     if above.any():
         idx = np.flatnonzero(above)
         # first k in [lo, mode] more probable than the observed table (weights increase)
@@ -82,14 +89,20 @@ def fisher_exact_two_sided(
             keep = _log_table_weight(mid, *args) >= target[idx]
             right = np.where(moving & keep, mid, right)
             left = np.where(moving & ~keep, mid + 1, left)
-        p[idx] = (stats.hypergeom.sf(x[idx] - 1, total[idx], k[idx], n[idx])
-                  + stats.hypergeom.cdf(left - 1, total[idx], k[idx], n[idx]))
+        p[idx] = stats.hypergeom.sf(x[idx] - 1, total[idx], k[idx], n[idx]) + stats.hypergeom.cdf(
+            left - 1, total[idx], k[idx], n[idx]
+        )
     return np.clip(p, 0.0, 1.0)
 
 
 def fisher_p_where_it_matters(
-    wins_in: ArrayLike, n_in: ArrayLike, wins_total: ArrayLike, n_total: ArrayLike,
-    *, low: float = 1e-10, high: float = 0.25,
+    wins_in: ArrayLike,
+    n_in: ArrayLike,
+    wins_total: ArrayLike,
+    n_total: ArrayLike,
+    *,
+    low: float = 1e-10,
+    high: float = 0.25,
 ) -> tuple[FloatArray, NDArray[np.bool_]]:
     """Fisher p-values, exact where an approximation could change a decision.
 
@@ -98,8 +111,10 @@ def fisher_p_where_it_matters(
     approximation is kept (the exact tail sums are slow far out in the tail of large tables).
     Returns the p-values and a mask of the exact ones.
     """
-    x, n, k, total = (np.asarray(a, dtype=np.float64).ravel() for a in
-                      np.broadcast_arrays(wins_in, n_in, wins_total, n_total))
+    x, n, k, total = (
+        np.asarray(a, dtype=np.float64).ravel()
+        for a in np.broadcast_arrays(wins_in, n_in, wins_total, n_total)
+    )
     p = approximate_two_sided_p(x, n, k, total)
     exact = (p >= low) & (p <= high)
     if exact.any():
@@ -133,9 +148,7 @@ def approximate_two_sided_p(
     return np.asarray(special.erfc(z / np.sqrt(2.0)), dtype=np.float64)
 
 
-def interaction_p(
-    wins: NDArray[np.float64], deals: NDArray[np.float64]
-) -> FloatArray:
+def interaction_p(wins: NDArray[np.float64], deals: NDArray[np.float64]) -> FloatArray:
     """Wald test of a logit-scale interaction in 2×2×2 tables (two-sided p-values).
 
     ``wins`` and ``deals`` have shape ``(m, 4)`` for the cells A∧B, A∧¬B, ¬A∧B, ¬A∧¬B; 0.5 is
@@ -145,9 +158,7 @@ def interaction_p(
     return np.asarray(special.erfc(np.abs(z) / np.sqrt(2.0)), dtype=np.float64)
 
 
-def interaction_z(
-    wins: NDArray[np.float64], deals: NDArray[np.float64]
-) -> FloatArray:
+def interaction_z(wins: NDArray[np.float64], deals: NDArray[np.float64]) -> FloatArray:
     """Wald z of the logit-scale interaction (see :func:`interaction_p`)."""
     w = wins + 0.5
     losses = deals - wins + 0.5
@@ -183,8 +194,9 @@ def simes(p_values: ArrayLike) -> float:
     return float(min(1.0, np.min(p * p.size / np.arange(1, p.size + 1))))
 
 
-def family_simes(p_values: NDArray[np.float64], family: NDArray[np.int64],
-                 n_families: int) -> FloatArray:
+def family_simes(
+    p_values: NDArray[np.float64], family: NDArray[np.int64], n_families: int
+) -> FloatArray:
     """Simes p-value of every family at once (``family`` labels each hypothesis 0..F-1)."""
     order = np.lexsort((p_values, family))
     fam_sorted = family[order]
@@ -198,8 +210,9 @@ def family_simes(p_values: NDArray[np.float64], family: NDArray[np.int64],
     return np.minimum(combined, 1.0)
 
 
-def within_family_bh(p_values: NDArray[np.float64], family: NDArray[np.int64],
-                     n_families: int) -> FloatArray:
+def within_family_bh(
+    p_values: NDArray[np.float64], family: NDArray[np.int64], n_families: int
+) -> FloatArray:
     """Benjamini–Hochberg q-values computed separately inside every family."""
     order = np.lexsort((p_values, family))
     fam_sorted = family[order]

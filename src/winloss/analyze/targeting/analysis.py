@@ -55,20 +55,28 @@ def account_key(deals: pd.DataFrame) -> str:
     for key in ("account_id", "account_name"):
         if key in deals.columns and deals[key].notna().any():
             return key
-    raise InsufficientDataError("account targeting needs an account id or name on the deals; "
-                                "map a column to account_id or account_name when importing")
+    raise InsufficientDataError(
+        "account targeting needs an account id or name on the deals; "
+        "map a column to account_id or account_name when importing"
+    )
 
 
-def account_level_fields(deals: pd.DataFrame, catalog: list[Any], key: str,
-                         share: float = CONSTANT_SHARE) -> tuple[list[str], list[str]]:
+def account_level_fields(
+    deals: pd.DataFrame, catalog: list[Any], key: str, share: float = CONSTANT_SHARE
+) -> tuple[list[str], list[str]]:
     """Fields constant within accounts (account attributes), and candidates that are not."""
     multi = deals[deals[key].notna()]
     multi = multi[multi.groupby(key)[key].transform("size") >= 2]
     constant: list[str] = []
     varying: list[str] = []
     for f in catalog:
-        if (f.known != "before" or not f.analyse or f.name in NEVER_PREDICTORS
-                or f.name not in deals.columns or deals[f.name].notna().sum() == 0):
+        if (
+            f.known != "before"
+            or not f.analyse
+            or f.name in NEVER_PREDICTORS
+            or f.name not in deals.columns
+            or deals[f.name].notna().sum() == 0
+        ):
             continue
         if f.origin != "custom" and f.name not in ACCOUNT_FIELDS:
             continue
@@ -103,11 +111,16 @@ class TargetingResult(AnalysisResult):
         return self.accounts
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rank_by": self.rank_by, "base_rate": self.base_rate,
-                "profile_fields": list(self.profile_fields),
-                "accounts": records(self.accounts),
-                "importances": records(self.importances), "model": self.model,
-                "inputs": self.inputs.to_dict(), "caveats": list(self.caveats)}
+        return {
+            "rank_by": self.rank_by,
+            "base_rate": self.base_rate,
+            "profile_fields": list(self.profile_fields),
+            "accounts": records(self.accounts),
+            "importances": records(self.importances),
+            "model": self.model,
+            "inputs": self.inputs.to_dict(),
+            "caveats": list(self.caveats),
+        }
 
 
 class TargetingOptions(TypedDict, total=False):
@@ -135,12 +148,21 @@ class AccountTargeting:
     def run(self, source: DealSource) -> TargetingResult:
         deals = source.deals()
         subscriptions = source.table("subscriptions")
-        return self.run_frame(deals, source.field_catalog(), subscriptions=subscriptions,
-                              inputs={"store": getattr(source, "path", None)})
+        return self.run_frame(
+            deals,
+            source.field_catalog(),
+            subscriptions=subscriptions,
+            inputs={"store": getattr(source, "path", None)},
+        )
 
-    def run_frame(self, deals: pd.DataFrame, catalog: list[Any], *,
-                  subscriptions: pd.DataFrame | None = None,
-                  inputs: dict[str, Any] | None = None) -> TargetingResult:
+    def run_frame(
+        self,
+        deals: pd.DataFrame,
+        catalog: list[Any],
+        *,
+        subscriptions: pd.DataFrame | None = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> TargetingResult:
         """Rank the accounts of a frame of deals."""
         caveats: list[str] = []
         key = account_key(deals)
@@ -149,16 +171,20 @@ class AccountTargeting:
         constant, varying = account_level_fields(deals, catalog, key)
         profile_fields = constant or [f for f in ACCOUNT_FIELDS if f in varying]
         if not constant and profile_fields:
-            caveats.append(f"{', '.join(profile_fields)} vary within accounts; each account's "
-                           "profile uses its most common value")
+            caveats.append(
+                f"{', '.join(profile_fields)} vary within accounts; each account's "
+                "profile uses its most common value"
+            )
         if not profile_fields:
             raise InsufficientDataError(
                 "no account attribute to build a profile from: import segment, region, industry "
-                "or account-level custom fields (e.g. employees, revenue)")
+                "or account-level custom fields (e.g. employees, revenue)"
+            )
         settings = replace(self.settings, purpose="account", account_level=tuple(profile_fields))
         closed = deals[deals["outcome"].isin(["won", "lost"])].reset_index(drop=True)
-        model = WinModel(settings).fit(closed, catalog,
-                                       open_deals=deals[deals["outcome"] == "open"])
+        model = WinModel(settings).fit(
+            closed, catalog, open_deals=deals[deals["outcome"] == "open"]
+        )
         assert model.choice is not None
         used = model.choice.names()
         profiles = deals.groupby(key).agg({f: _mode for f in used}).reset_index()
@@ -178,8 +204,9 @@ class AccountTargeting:
             table["icp_low"] = shrink(pred["ci_low"].to_numpy())
             table["icp_high"] = shrink(pred["ci_high"].to_numpy())
         table["icp_lift"] = table["icp_fit"] / model.base_rate
-        table["tier"] = np.select([table["icp_lift"] >= TIER_A, table["icp_lift"] < TIER_C],
-                                  ["A", "C"], "B")
+        table["tier"] = np.select(
+            [table["icp_lift"] >= TIER_A, table["icp_lift"] < TIER_C], ["A", "C"], "B"
+        )
         factors = model.explain(profiles, top=2)
         table["fit_reasons"] = ["; ".join(phrase(f) for f in fx["for"]) for fx in factors]
         expansion, exp_caveat = _expansion(deals, key, profiles)
@@ -190,27 +217,50 @@ class AccountTargeting:
         table["next_products"] = table["next_products"].fillna("")
         if subscriptions is not None and not subscriptions.empty and key == "account_id":
             table = table.merge(_mrr(subscriptions), on="account_id", how="left")
-        order = (["icp_fit", "fit_evidence", "won_amount"] if self.rank_by == "fit"
-                 else ["expansion_potential", "won_amount"])
+        order = (
+            ["icp_fit", "fit_evidence", "won_amount"]
+            if self.rank_by == "fit"
+            else ["expansion_potential", "won_amount"]
+        )
         table = table.sort_values(order, ascending=False, ignore_index=True, kind="stable")
         table.insert(0, "rank", np.arange(1, len(table) + 1))
         caveats += model.caveats
         return TargetingResult(
-            accounts=table, rank_by=self.rank_by, base_rate=model.base_rate,
-            profile_fields=tuple(used), importances=model.importances, model=model.describe(),
+            accounts=table,
+            rank_by=self.rank_by,
+            base_rate=model.base_rate,
+            profile_fields=tuple(used),
+            importances=model.importances,
+            model=model.describe(),
             inputs=AnalysisInputs.of(len(deals), accounts=len(table), key=key, **(inputs or {})),
-            caveats=tuple(caveats))
+            caveats=tuple(caveats),
+        )
 
 
 def _account_stats(deals: pd.DataFrame, key: str) -> pd.DataFrame:
     amount = pd.to_numeric(deals.get("amount"), errors="coerce").fillna(0.0)
-    d = pd.DataFrame({key: deals[key], "won": deals["outcome"] == "won",
-                      "lost": deals["outcome"] == "lost", "open": deals["outcome"] == "open"})
+    d = pd.DataFrame(
+        {
+            key: deals[key],
+            "won": deals["outcome"] == "won",
+            "lost": deals["outcome"] == "lost",
+            "open": deals["outcome"] == "open",
+        }
+    )
     d["won_amount"] = np.where(d["won"], amount, 0.0)
     d["open_pipeline"] = np.where(d["open"], amount, 0.0)
-    g = d.groupby(key).agg(deals=("won", "size"), won=("won", "sum"), lost=("lost", "sum"),
-                           open=("open", "sum"), won_amount=("won_amount", "sum"),
-                           open_pipeline=("open_pipeline", "sum")).reset_index()
+    g = (
+        d.groupby(key)
+        .agg(
+            deals=("won", "size"),
+            won=("won", "sum"),
+            lost=("lost", "sum"),
+            open=("open", "sum"),
+            won_amount=("won_amount", "sum"),
+            open_pipeline=("open_pipeline", "sum"),
+        )
+        .reset_index()
+    )
     closed = g["won"] + g["lost"]
     g["win_rate"] = np.where(closed > 0, g["won"] / closed.where(closed > 0, 1), np.nan)
     if "account_name" in deals.columns and key != "account_name":
@@ -219,8 +269,7 @@ def _account_stats(deals: pd.DataFrame, key: str) -> pd.DataFrame:
     return g
 
 
-def profile_evidence(closed: pd.DataFrame, profiles: pd.DataFrame, model: WinModel
-                     ) -> np.ndarray:
+def profile_evidence(closed: pd.DataFrame, profiles: pd.DataFrame, model: WinModel) -> np.ndarray:
     """Per account, the closed deals sharing its rarest category value among the model's fields.
 
     Accounts whose profile has no categorical field get the number of closed deals (no shrinkage
@@ -250,31 +299,46 @@ def _size_factor(won: pd.DataFrame, key: str, amount: pd.Series) -> pd.Series:
     return (k * ratio + SIZE_M) / (k + SIZE_M)
 
 
-def _expansion(deals: pd.DataFrame, key: str, profiles: pd.DataFrame | None = None
-               ) -> tuple[pd.DataFrame, str | None]:
+def _expansion(
+    deals: pd.DataFrame, key: str, profiles: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, str | None]:
     """White-space products of each customer, weighted by their adoption among segment peers and
     valued at the product's median won amount times the customer's size factor."""
     won = deals[deals["outcome"] == "won"]
     amount = pd.to_numeric(won.get("amount"), errors="coerce")
     customers = won[key].unique()
     if len(customers) == 0:
-        return pd.DataFrame({key: [], "expansion_potential": [], "next_products": []}), \
-            "no won deals: no customer to expand"
+        return pd.DataFrame(
+            {key: [], "expansion_potential": [], "next_products": []}
+        ), "no won deals: no customer to expand"
     size = _size_factor(won, key, amount)
     if "product" not in won.columns or won["product"].isna().all():
         repeat = float((won.groupby(key).size() >= 2).mean())
         median = float(amount[amount > 0].median()) if (amount > 0).any() else 0.0
-        return pd.DataFrame({key: customers, "expansion_potential": [
-            repeat * median * float(size.get(c, 1.0)) for c in customers],
-            "next_products": ""}), \
-            ("no product field: expansion potential = repeat-purchase rate × median won amount "
-             "× the customer's size factor")
+        return pd.DataFrame(
+            {
+                key: customers,
+                "expansion_potential": [
+                    repeat * median * float(size.get(c, 1.0)) for c in customers
+                ],
+                "next_products": "",
+            }
+        ), (
+            "no product field: expansion potential = repeat-purchase rate × median won amount "
+            "× the customer's size factor"
+        )
     product = won["product"].astype("string").str.strip()
     owned = product.groupby(won[key]).agg(lambda s: set(s.dropna()))
     overall_adoption = won.groupby(product)[key].nunique() / len(customers)
     value = amount.where(amount > 0).groupby(product).median().fillna(0.0)
-    peer_field = next((f for f in PEER_FIELDS if profiles is not None and f in profiles.columns
-                       and profiles[f].notna().any()), None)
+    peer_field = next(
+        (
+            f
+            for f in PEER_FIELDS
+            if profiles is not None and f in profiles.columns and profiles[f].notna().any()
+        ),
+        None,
+    )
     peers: dict[Any, Any] = {}
     if peer_field is not None and profiles is not None:
         label = profiles.set_index(key)[peer_field].astype("string")
@@ -282,19 +346,30 @@ def _expansion(deals: pd.DataFrame, key: str, profiles: pd.DataFrame | None = No
         adopters = won.assign(_product=product).groupby("_product")[key].agg(set)
         for _label, members in peer_of.groupby(peer_of.fillna("(missing)")):
             ids = set(members.index)
-            rates = {p: (len(adopters[p] & ids) + PEER_M * float(overall_adoption[p]))
-                     / (len(ids) + PEER_M) for p in overall_adoption.index}
+            rates = {
+                p: (len(adopters[p] & ids) + PEER_M * float(overall_adoption[p]))
+                / (len(ids) + PEER_M)
+                for p in overall_adoption.index
+            }
             for c in ids:
                 peers[c] = rates
     rows = []
     for account, have in owned.items():
         adoption = peers.get(account) or overall_adoption.to_dict()
         factor = float(size.get(account, 1.0))
-        gaps = [(p, float(adoption[p] * value.get(p, 0.0) * factor))
-                for p in overall_adoption.index if p not in have]
+        gaps = [
+            (p, float(adoption[p] * value.get(p, 0.0) * factor))
+            for p in overall_adoption.index
+            if p not in have
+        ]
         gaps.sort(key=lambda x: -x[1])
-        rows.append({key: account, "expansion_potential": sum(v for _, v in gaps),
-                     "next_products": ", ".join(str(p) for p, _ in gaps[:3])})
+        rows.append(
+            {
+                key: account,
+                "expansion_potential": sum(v for _, v in gaps),
+                "next_products": ", ".join(str(p) for p, _ in gaps[:3]),
+            }
+        )
     return pd.DataFrame(rows), None
 
 
@@ -313,4 +388,3 @@ def _mrr(subscriptions: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"mrr": now}).join(pd.DataFrame({"mrr_year_ago": then}), how="left")
     out["mrr_change"] = out["mrr"] - out["mrr_year_ago"].fillna(0.0)
     return out.reset_index()
-

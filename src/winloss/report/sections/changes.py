@@ -22,30 +22,57 @@ def build(ctx: ReportContext) -> Section | None:
         return None
     prev = str(ctx.quarter.previous())
     if not result.register:
-        html = (f'<p class="note">Nothing to compare: no findings register for {escape(prev)}.'
-                " Each quarter's review records one.</p>")
-        return Section("changes", "What changed since last quarter", html,
-                       {"previous": prev, "register": []})
+        html = (
+            f'<p class="note">Nothing to compare: no findings register for {escape(prev)}.'
+            " Each quarter's review records one.</p>"
+        )
+        return Section(
+            "changes", "What changed since last quarter", html, {"previous": prev, "register": []}
+        )
     # predictive findings first; those on fields known only after the outcome last
-    entries = sorted(result.register,
-                     key=lambda e: ("known only after the outcome" in (e.statement or ""),
-                                    ORDER.get(e.status, 9), e.key))
+    entries = sorted(
+        result.register,
+        key=lambda e: (
+            "known only after the outcome" in (e.statement or ""),
+            ORDER.get(e.status, 9),
+            e.key,
+        ),
+    )
     counts: dict[str, int] = {}
     for e in entries:
         counts[e.status] = counts.get(e.status, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(),
-                                                        key=lambda kv: ORDER.get(kv[0], 9)))
+    summary = ", ".join(
+        f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: ORDER.get(kv[0], 9))
+    )
     table = table_html(
-        [{"status": e.status, "direction": e.direction, "statement": e.statement,
-          "difference": _points(e.difference),
-          "previous_difference": _points(e.previous_difference)} for e in entries],
-        [("status", "status"), ("direction", "direction"), ("statement", "finding"),
-         ("difference", f"difference {ctx.quarter}"), ("previous_difference",
-                                                        f"difference {prev}")])
-    html = (f"<p>Scope: the {result.deals:,} closed deals of {escape(str(ctx.quarter))} "
-            f"alone, against the findings recorded for {escape(prev)}: {escape(summary)}. One "
-            "quarter holds fewer deals than the window of the findings above, so its cut points "
-            "and rates differ from theirs.</p>"
-            f"{table}")
-    return Section("changes", "What changed since last quarter", html,
-                   {"previous": prev, "register": [e.to_dict() for e in entries]})
+        [
+            {
+                "status": e.status,
+                "direction": e.direction,
+                "statement": e.statement,
+                "difference": _points(e.difference),
+                "previous_difference": _points(e.previous_difference),
+            }
+            for e in entries
+        ],
+        [
+            ("status", "status"),
+            ("direction", "direction"),
+            ("statement", "finding"),
+            ("difference", f"difference {ctx.quarter}"),
+            ("previous_difference", f"difference {prev}"),
+        ],
+    )
+    html = (
+        f"<p>Scope: the {result.deals:,} closed deals of {escape(str(ctx.quarter))} "
+        f"alone, against the findings recorded for {escape(prev)}: {escape(summary)}. One "
+        "quarter holds fewer deals than the window of the findings above, so its cut points "
+        "and rates differ from theirs.</p>"
+        f"{table}"
+    )
+    return Section(
+        "changes",
+        "What changed since last quarter",
+        html,
+        {"previous": prev, "register": [e.to_dict() for e in entries]},
+    )

@@ -153,7 +153,9 @@ def _maps(ctx: ReportContext, result: CommitteeResult) -> list[CommitteeMap]:
 
 
 def build(ctx: ReportContext) -> Section | None:
-    result: CommitteeResult | None = ctx.cached("committee", lambda: CommitteeAnalysis().run(ctx.store))
+    result: CommitteeResult | None = ctx.cached(
+        "committee", lambda: CommitteeAnalysis().run(ctx.store)
+    )
     if result is None:
         return None
     parts = [

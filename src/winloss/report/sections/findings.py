@@ -31,17 +31,23 @@ def _conditions(f: Finding) -> list[dict[str, Any]]:
 def _finding_html(f: Finding) -> str:
     adjusted = ""
     if f.holds_when_adjusted is not None:
-        adjusted = ("holds when the other findings are accounted for" if f.holds_when_adjusted
-                    else "does not hold once the other findings are accounted for")
-    held = (f"; held in {f.quarters_held} of {f.quarters_seen} quarters"
-            if f.quarters_seen else "")
-    evidence = (f"{f.n:,} deals, {f.wins:,} won: {percent(f.win_rate)} "
-                f"(95 % CI {interval(f.ci_low, f.ci_high)}) against "
-                f"{percent(f.rest_win_rate)} for the rest; q = {f.q_value:.2g}{held}"
-                + (f"; {adjusted}" if adjusted else ""))
-    return (f'<div class="finding {escape(f.direction)}"><div><strong>{escape(f.id)}.'
-            f'</strong> {escape(f.statement)}</div><div class="evidence">{escape(evidence)}'
-            "</div></div>")
+        adjusted = (
+            "holds when the other findings are accounted for"
+            if f.holds_when_adjusted
+            else "does not hold once the other findings are accounted for"
+        )
+    held = f"; held in {f.quarters_held} of {f.quarters_seen} quarters" if f.quarters_seen else ""
+    evidence = (
+        f"{f.n:,} deals, {f.wins:,} won: {percent(f.win_rate)} "
+        f"(95 % CI {interval(f.ci_low, f.ci_high)}) against "
+        f"{percent(f.rest_win_rate)} for the rest; q = {f.q_value:.2g}{held}"
+        + (f"; {adjusted}" if adjusted else "")
+    )
+    return (
+        f'<div class="finding {escape(f.direction)}"><div><strong>{escape(f.id)}.'
+        f'</strong> {escape(f.statement)}</div><div class="evidence">{escape(evidence)}'
+        "</div></div>"
+    )
 
 
 def _related_table(related: tuple[Finding, ...]) -> str:
@@ -49,21 +55,35 @@ def _related_table(related: tuple[Finding, ...]) -> str:
     for f in related:
         effect = f.conditional_effect or {}
         diff = effect.get("difference")
-        given = ("" if diff is None else
-                 (f"{round(100 * diff):+d} pts" if round(100 * diff) else "0 pts")
-                 + ("" if effect.get("holds") else " (explained)"))
-        rows.append({
-            "id": f.id,
-            "finding": condition_label(_conditions(f)) + (" †" if f.post_outcome else ""),
-            "deals": f"{f.n:,}",
-            "won": f"{percent(f.win_rate)} vs {percent(f.rest_win_rate)}",
-            "related": ", ".join(f.explained_by or []) or "—",
-            "given": given,
-        })
-    return table_html(rows, [("id", "#"), ("finding", "deals where"), ("deals", "deals"),
-                             ("won", "won (vs rest)"), ("related", "related to"),
-                             ("given", "beyond the drivers")],
-                      numeric={"deals"}, css_class="related")
+        given = (
+            ""
+            if diff is None
+            else (f"{round(100 * diff):+d} pts" if round(100 * diff) else "0 pts")
+            + ("" if effect.get("holds") else " (explained)")
+        )
+        rows.append(
+            {
+                "id": f.id,
+                "finding": condition_label(_conditions(f)) + (" †" if f.post_outcome else ""),
+                "deals": f"{f.n:,}",
+                "won": f"{percent(f.win_rate)} vs {percent(f.rest_win_rate)}",
+                "related": ", ".join(f.explained_by or []) or "—",
+                "given": given,
+            }
+        )
+    return table_html(
+        rows,
+        [
+            ("id", "#"),
+            ("finding", "deals where"),
+            ("deals", "deals"),
+            ("won", "won (vs rest)"),
+            ("related", "related to"),
+            ("given", "beyond the drivers"),
+        ],
+        numeric={"deals"},
+        css_class="related",
+    )
 
 
 def _label(f: Finding) -> str:
@@ -87,38 +107,55 @@ def build(ctx: ReportContext) -> Section | None:
         period = f"{discovery[0]}–{discovery[-1]}" if len(discovery) > 1 else discovery[0]
     else:
         period = "all closed deals (no close dates)"
-    intro = (f"<p>Scope: {result.deals:,} closed deals of {escape(period)} — the window the "
-             f"action plan's rules are discovered on — {result.wins:,} won "
-             f"({percent(result.baseline_win_rate)}). {result.hypotheses_tested:,} hypotheses "
-             "were tested; a finding is shown when its q-value (corrected for every hypothesis "
-             "tried) is at most 0.05. <em>Drivers</em> are the short set that explains the "
-             "rest; <em>related findings</em> are also significant, and the drivers named "
-             "explain them.</p>")
+    intro = (
+        f"<p>Scope: {result.deals:,} closed deals of {escape(period)} — the window the "
+        f"action plan's rules are discovered on — {result.wins:,} won "
+        f"({percent(result.baseline_win_rate)}). {result.hypotheses_tested:,} hypotheses "
+        "were tested; a finding is shown when its q-value (corrected for every hypothesis "
+        "tried) is at most 0.05. <em>Drivers</em> are the short set that explains the "
+        "rest; <em>related findings</em> are also significant, and the drivers named "
+        "explain them.</p>"
+    )
     charts: list[str] = []
     names: tuple[str, ...] = ()
     parts = [intro]
     if before:
         top = before[:12]
-        charts.append(hbar_chart(
-            "findings-win-rates", "Win rate where each driver holds (95 % interval) against "
-            "the overall rate", [f"{f.id}. {condition_label(_conditions(f))}" for f in top],
-            [f.win_rate for f in top], lows=[f.ci_low for f in top],
-            highs=[f.ci_high for f in top], reference=result.baseline_win_rate,
-            colors=[WIN if f.direction == "win" else LOSS for f in top]))
+        charts.append(
+            hbar_chart(
+                "findings-win-rates",
+                "Win rate where each driver holds (95 % interval) against the overall rate",
+                [f"{f.id}. {condition_label(_conditions(f))}" for f in top],
+                [f.win_rate for f in top],
+                lows=[f.ci_low for f in top],
+                highs=[f.ci_high for f in top],
+                reference=result.baseline_win_rate,
+                colors=[WIN if f.direction == "win" else LOSS for f in top],
+            )
+        )
         names = ("findings-win-rates",)
         parts.append("<h3>Drivers known before the outcome</h3>")
         parts += charts
         parts += [_finding_html(f) for f in before]
     else:
-        parts.append('<p class="note">No driver on a field known before the outcome passed '
-                     "the significance bar in this window.</p>")
+        parts.append(
+            '<p class="note">No driver on a field known before the outcome passed '
+            "the significance bar in this window.</p>"
+        )
     if after:
         parts.append("<h3>† Known only after the outcome: they explain, they do not predict</h3>")
         parts += [_finding_html(f) for f in after]
     if related:
         parts.append("<h3>Related findings</h3>")
         parts.append(_related_table(related))
-    return Section("findings", "Where wins and losses concentrate", "".join(parts),
-                   {"period": period, "analysis": {k: v for k, v in result.to_dict().items()
-                                                   if k not in RUN_ONLY_KEYS}}, names,
-                   tuple(result.warnings))
+    return Section(
+        "findings",
+        "Where wins and losses concentrate",
+        "".join(parts),
+        {
+            "period": period,
+            "analysis": {k: v for k, v in result.to_dict().items() if k not in RUN_ONLY_KEYS},
+        },
+        names,
+        tuple(result.warnings),
+    )

@@ -13,8 +13,10 @@ from winloss.report.labels import model_name, percent
 
 
 def _kpi(label: str, value: str, sub: str = "") -> str:
-    return (f'<div class="kpi"><div class="label">{escape(label)}</div><div class="value">'
-            f'{escape(value)}</div><div class="delta">{escape(sub)}</div></div>')
+    return (
+        f'<div class="kpi"><div class="label">{escape(label)}</div><div class="value">'
+        f'{escape(value)}</div><div class="delta">{escape(sub)}</div></div>'
+    )
 
 
 def build(ctx: ReportContext) -> Section | None:
@@ -34,73 +36,140 @@ def build(ctx: ReportContext) -> Section | None:
         f = forecast
         data["forecast"] = f.to_dict()
         parts.append(f"<h3>Forecast for {escape(nxt)}</h3>")
-        parts.append('<div class="kpis">' + "".join([
-            _kpi("expected bookings", f"{f.expected:,.0f}", f"{f.n_deals:,} open deals"),
-            _kpi("P10 – P90", f"{f.p10:,.0f} – {f.p90:,.0f}", f"P50 {f.p50:,.0f}"),
-            _kpi("expected wins", f"{f.expected_wins:.0f}",
-                 f"P10 {f.wins_p10:.0f} · P90 {f.wins_p90:.0f}"),
-        ]) + "</div>")
+        parts.append(
+            '<div class="kpis">'
+            + "".join(
+                [
+                    _kpi("expected bookings", f"{f.expected:,.0f}", f"{f.n_deals:,} open deals"),
+                    _kpi("P10 – P90", f"{f.p10:,.0f} – {f.p90:,.0f}", f"P50 {f.p50:,.0f}"),
+                    _kpi(
+                        "expected wins",
+                        f"{f.expected_wins:.0f}",
+                        f"P10 {f.wins_p10:.0f} · P90 {f.wins_p90:.0f}",
+                    ),
+                ]
+            )
+            + "</div>"
+        )
         seg = forecast.summary
         seg = seg[seg["dimension"] == "segment"]
         if len(seg):
-            parts.append(table_html(
-                seg.to_dict(orient="records"),
-                [("group", "segment"), ("n_deals", "open deals"), ("pipeline", "pipeline"),
-                 ("expected", "expected"), ("p10", "P10"), ("p50", "P50"), ("p90", "P90")],
-                numeric={"n_deals", "pipeline", "expected", "p10", "p50", "p90"}))
+            parts.append(
+                table_html(
+                    seg.to_dict(orient="records"),
+                    [
+                        ("group", "segment"),
+                        ("n_deals", "open deals"),
+                        ("pipeline", "pipeline"),
+                        ("expected", "expected"),
+                        ("p10", "P10"),
+                        ("p50", "P50"),
+                        ("p90", "P90"),
+                    ],
+                    numeric={"n_deals", "pipeline", "expected", "p10", "p50", "p90"},
+                )
+            )
     if backtest is not None and len(backtest.summary):
         data["backtest"] = backtest.to_dict()
         bt = backtest.summary
         charts.append("forecast-backtest")
         parts.append("<h3>How good were past forecasts?</h3>")
-        parts.append(line_chart(
-            "forecast-backtest", "Forecast at quarter start (P10–P90) against actual bookings",
-            bt["quarter"].astype(str).tolist(),
-            {"forecast (expected)": bt["expected"].tolist(), "actual": bt["actual"].tolist()},
-            bands={"P10–P90": (bt["p10"].tolist(), bt["p90"].tolist())}, pct=False))
+        parts.append(
+            line_chart(
+                "forecast-backtest",
+                "Forecast at quarter start (P10–P90) against actual bookings",
+                bt["quarter"].astype(str).tolist(),
+                {"forecast (expected)": bt["expected"].tolist(), "actual": bt["actual"].tolist()},
+                bands={"P10–P90": (bt["p10"].tolist(), bt["p90"].tolist())},
+                pct=False,
+            )
+        )
         errors = backtest.errors or {}
-        parts.append(f"<p>The actual fell inside the P10–P90 interval in {backtest.coverage:.0%} "
-                     f"of {len(bt)} quarters (nominal {backtest.interval:.0%}). Mean absolute "
-                     "error: " + ", ".join(f"{escape(k)} {v:.0%}" for k, v in errors.items())
-                     + ".</p>")
+        parts.append(
+            f"<p>The actual fell inside the P10–P90 interval in {backtest.coverage:.0%} "
+            f"of {len(bt)} quarters (nominal {backtest.interval:.0%}). Mean absolute "
+            "error: " + ", ".join(f"{escape(k)} {v:.0%}" for k, v in errors.items()) + ".</p>"
+        )
     if evaluation is not None:
         e = evaluation
-        data["evaluation"] = {"method": e.method, "auc": e.auc, "brier": e.brier,
-                              "log_loss": e.log_loss, "ece": e.ece, "n_train": e.n_train,
-                              "n_test": e.n_test, "baselines": e.baselines,
-                              "excluded_fields": list(e.excluded_fields)}
+        data["evaluation"] = {
+            "method": e.method,
+            "auc": e.auc,
+            "brier": e.brier,
+            "log_loss": e.log_loss,
+            "ece": e.ece,
+            "n_train": e.n_train,
+            "n_test": e.n_test,
+            "baselines": e.baselines,
+            "excluded_fields": list(e.excluded_fields),
+        }
         excluded = ", ".join(x["field"] for x in e.excluded_fields) or "none"
         parts.append("<h3>Win-probability model</h3>")
-        parts.append(f"<p>Validated {escape(e.method)} on {e.n_test:,} held-out deals "
-                     f"({e.n_train:,} for training); fields known only after the outcome are "
-                     "excluded: " + escape(excluded) + ".</p>")
-        parts.append("<p>How well each model ranks and predicts held-out deals: AUC (0.5 is "
-                     "chance, 1 is perfect ranking), Brier score (lower is better) and "
-                     "calibration error (the average gap between predicted and observed win "
-                     "rates, lower is better).</p>")
-        parts.append(table_html(
-            [{"model": model_name(str(r["model"])), "auc": f"{r['auc']:.2f}",
-              "brier": f"{r['brier']:.3f}", "ece": percent(r["ece"], 1)}
-             for r in evaluation.summary.to_dict(orient="records")],
-            [("model", "model"), ("auc", "AUC"), ("brier", "Brier score"),
-             ("ece", "calibration error")], numeric={"auc", "brier", "ece"}))
+        parts.append(
+            f"<p>Validated {escape(e.method)} on {e.n_test:,} held-out deals "
+            f"({e.n_train:,} for training); fields known only after the outcome are "
+            "excluded: " + escape(excluded) + ".</p>"
+        )
+        parts.append(
+            "<p>How well each model ranks and predicts held-out deals: AUC (0.5 is "
+            "chance, 1 is perfect ranking), Brier score (lower is better) and "
+            "calibration error (the average gap between predicted and observed win "
+            "rates, lower is better).</p>"
+        )
+        parts.append(
+            table_html(
+                [
+                    {
+                        "model": model_name(str(r["model"])),
+                        "auc": f"{r['auc']:.2f}",
+                        "brier": f"{r['brier']:.3f}",
+                        "ece": percent(r["ece"], 1),
+                    }
+                    for r in evaluation.summary.to_dict(orient="records")
+                ],
+                [
+                    ("model", "model"),
+                    ("auc", "AUC"),
+                    ("brier", "Brier score"),
+                    ("ece", "calibration error"),
+                ],
+                numeric={"auc", "brier", "ece"},
+            )
+        )
         rel = evaluation.reliability
         if len(rel):
             charts.append("reliability")
-            parts.append(reliability_chart(
-                "reliability", "Reliability: predicted against observed win rate",
-                rel["mean_predicted"].astype(float).tolist(),
-                rel["observed"].astype(float).tolist(), rel["n"].astype(int).tolist()))
+            parts.append(
+                reliability_chart(
+                    "reliability",
+                    "Reliability: predicted against observed win rate",
+                    rel["mean_predicted"].astype(float).tolist(),
+                    rel["observed"].astype(float).tolist(),
+                    rel["n"].astype(int).tolist(),
+                )
+            )
     if scores is not None and len(scores.summary):
         top = scores.summary.head(10)
         data["top_open_deals"] = top[["deal_id", "probability", "ci_low", "ci_high"]].to_dict(
-            orient="records")
+            orient="records"
+        )
         parts.append("<h3>Open deals most likely to win</h3>")
-        parts.append(table_html(
-            [{**r, "p": f"{r['probability']:.0%} ({r['ci_low']:.0%}–{r['ci_high']:.0%})"}
-             for r in top.to_dict(orient="records")],
-            [("deal_id", "deal"), ("account_name", "account"), ("owner", "owner"),
-             ("p", "P(win)"), ("factors_for", "for"), ("factors_against", "against")]))
+        parts.append(
+            table_html(
+                [
+                    {**r, "p": f"{r['probability']:.0%} ({r['ci_low']:.0%}–{r['ci_high']:.0%})"}
+                    for r in top.to_dict(orient="records")
+                ],
+                [
+                    ("deal_id", "deal"),
+                    ("account_name", "account"),
+                    ("owner", "owner"),
+                    ("p", "P(win)"),
+                    ("factors_for", "for"),
+                    ("factors_against", "against"),
+                ],
+            )
+        )
     # target accounts are listed once, in the action plan (lists.target_accounts)
     notes = tuple(backtest.caveats) if backtest is not None else ()
     return Section("forecast", "Forecast and scores", "".join(parts), data, tuple(charts), notes)

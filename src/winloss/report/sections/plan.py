@@ -22,19 +22,36 @@ KIND_TITLES = {
 OWN_TABLES = {"remeasured", "rules_not_proposed"}
 
 LIST_COLUMNS: dict[str, list[tuple[str, str]]] = {
-    "segment_calibration": [("dimension", "by"), ("group", "group"), ("deals", "deals"),
-                            ("mean_predicted", "predicted"), ("observed", "won"),
-                            ("interval", "95 % interval"), ("correction", "correction")],
-    "target_accounts": [("account_name", "account"), ("tier", "tier"), ("icp_fit", "fit"),
-                        ("fit_reasons", "why"), ("open_pipeline", "open pipeline")],
-    "expansion": [("account_name", "account"), ("mrr", "recurring revenue"),
-                  ("expansion_potential", "potential"), ("next_products", "next products"),
-                  ("icp_fit", "fit")],
+    "segment_calibration": [
+        ("dimension", "by"),
+        ("group", "group"),
+        ("deals", "deals"),
+        ("mean_predicted", "predicted"),
+        ("observed", "won"),
+        ("interval", "95 % interval"),
+        ("correction", "correction"),
+    ],
+    "target_accounts": [
+        ("account_name", "account"),
+        ("tier", "tier"),
+        ("icp_fit", "fit"),
+        ("fit_reasons", "why"),
+        ("open_pipeline", "open pipeline"),
+    ],
+    "expansion": [
+        ("account_name", "account"),
+        ("mrr", "recurring revenue"),
+        ("expansion_potential", "potential"),
+        ("next_products", "next products"),
+        ("icp_fit", "fit"),
+    ],
 }
 PERCENT_COLUMNS = {"mean_predicted", "observed", "icp_fit"}
-LIST_TITLES = {"segment_calibration": "Forecast calibration by segment and owner",
-               "target_accounts": "Target accounts (best fit, no win yet)",
-               "expansion": "Customers to expand"}
+LIST_TITLES = {
+    "segment_calibration": "Forecast calibration by segment and owner",
+    "target_accounts": "Target accounts (best fit, no win yet)",
+    "expansion": "Customers to expand",
+}
 
 
 def _money(v: Any) -> str:
@@ -49,17 +66,33 @@ def _backtest_rows(plan: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
         t = a.evidence["backtest"]["totals"]
         if not t.get("quarters"):
             continue
-        rows.append({"rule": f"#{a.priority} {a.title}", "status": "proposed",
-                     "losses": t["avoided_losses"], "days": t["days_saved"],
-                     "saving": t["saving"], "wins": t["excluded_wins"],
-                     "revenue": t["excluded_won_revenue"], "net": t["net_value"],
-                     "unit": t["value_unit"]})
+        rows.append(
+            {
+                "rule": f"#{a.priority} {a.title}",
+                "status": "proposed",
+                "losses": t["avoided_losses"],
+                "days": t["days_saved"],
+                "saving": t["saving"],
+                "wins": t["excluded_wins"],
+                "revenue": t["excluded_won_revenue"],
+                "net": t["net_value"],
+                "unit": t["value_unit"],
+            }
+        )
     for r in data["lists"].get("rules_not_proposed") or []:
-        rows.append({"rule": r["rule"], "status": "not proposed: costs more than it saves",
-                     "losses": r["losses_avoided"], "days": r["days_saved"],
-                     "saving": r["saving"], "wins": r["wins_lost"],
-                     "revenue": r["won_revenue_lost"], "net": r["saving"] - r["cost"],
-                     "unit": r["value_unit"]})
+        rows.append(
+            {
+                "rule": r["rule"],
+                "status": "not proposed: costs more than it saves",
+                "losses": r["losses_avoided"],
+                "days": r["days_saved"],
+                "saving": r["saving"],
+                "wins": r["wins_lost"],
+                "revenue": r["won_revenue_lost"],
+                "net": r["saving"] - r["cost"],
+                "unit": r["value_unit"],
+            }
+        )
     return rows
 
 
@@ -74,18 +107,23 @@ def _list_table(key: str, rows: list[dict[str, Any]]) -> str:
             row[c] = percent(row[c]) if isinstance(row[c], (int, float)) else row[c]
         if key == "segment_calibration":
             row["interval"] = interval(r.get("ci_low"), r.get("ci_high"))
-            row["correction"] = (f"× {r['correction']:.2f}" if r.get("miscalibrated")
-                                 else "none needed")
+            row["correction"] = (
+                f"× {r['correction']:.2f}" if r.get("miscalibrated") else "none needed"
+            )
         if isinstance(row.get("next_products"), list):
             row["next_products"] = ", ".join(map(str, row["next_products"]))
         shown.append(row)
-    constant = [(k, h) for k, h in columns
-                if len(shown) > 1 and len({str(r.get(k)) for r in shown}) == 1]
+    constant = [
+        (k, h) for k, h in columns if len(shown) > 1 and len({str(r.get(k)) for r in shown}) == 1
+    ]
     varying = [(k, h) for k, h in columns if (k, h) not in constant]
     note = ""
     if constant:
-        note = ('<p class="note">Same on every row: ' + "; ".join(
-            f"{escape(h)} {escape(_text(shown[0].get(k)))}" for k, h in constant) + ".</p>")
+        note = (
+            '<p class="note">Same on every row: '
+            + "; ".join(f"{escape(h)} {escape(_text(shown[0].get(k)))}" for k, h in constant)
+            + ".</p>"
+        )
     if len(shown) > 1 and len({tuple(str(r.get(k)) for k, _ in varying) for r in shown}) == 1:
         return note + f'<p class="note">{len(shown)} rows, all alike.</p>'
     return note + table_html(shown, varying)
@@ -97,15 +135,21 @@ def build(ctx: ReportContext) -> Section | None:
         return None
     data = plan.to_dict()
     if plan.discovery_quarters:
-        scope = (f"Rules are discovered on {', '.join(plan.discovery_quarters)} and backtested "
-                 f"on {', '.join(plan.backtest_quarters) or 'no earlier quarter (judged in sample)'}"
-                 ".")
+        scope = (
+            f"Rules are discovered on {', '.join(plan.discovery_quarters)} and backtested "
+            f"on {', '.join(plan.backtest_quarters) or 'no earlier quarter (judged in sample)'}"
+            "."
+        )
     else:
-        scope = ("The deals have no close dates: rules are discovered and judged on every closed "
-                 "deal (in sample); there is no backtest on earlier quarters.")
-    parts = [f"<p>Plan for {escape(plan.period)}. {escape(scope)} Status: <em>proposed</em> is "
-             "new this quarter, <em>kept</em> was in an earlier plan and is re-measured below."
-             "</p>"]
+        scope = (
+            "The deals have no close dates: rules are discovered and judged on every closed "
+            "deal (in sample); there is no backtest on earlier quarters."
+        )
+    parts = [
+        f"<p>Plan for {escape(plan.period)}. {escape(scope)} Status: <em>proposed</em> is "
+        "new this quarter, <em>kept</em> was in an earlier plan and is re-measured below."
+        "</p>"
+    ]
     charts: list[str] = []
     by_kind: dict[str, list[Any]] = {}
     for a in plan.actions:
@@ -114,27 +158,56 @@ def build(ctx: ReportContext) -> Section | None:
     for number, kind in enumerate(order, start=1):
         actions = by_kind[kind]
         parts.append(f"<h3>{number}. {escape(KIND_TITLES.get(kind, kind))}</h3>")
-        parts.append(table_html(
-            [{"priority": a.priority, "status": a.status, "title": a.title, "detail": a.detail}
-             for a in actions],
-            [("priority", "#"), ("status", "status"), ("title", "action"), ("detail", "evidence")],
-            numeric={"priority"}))
+        parts.append(
+            table_html(
+                [
+                    {
+                        "priority": a.priority,
+                        "status": a.status,
+                        "title": a.title,
+                        "detail": a.detail,
+                    }
+                    for a in actions
+                ],
+                [
+                    ("priority", "#"),
+                    ("status", "status"),
+                    ("title", "action"),
+                    ("detail", "evidence"),
+                ],
+                numeric={"priority"},
+            )
+        )
         if kind == "qualification":
             parts.append(_backtest_html(plan, data, charts))
     remeasured = plan.lists.get("remeasured") or []
     if remeasured:
         parts.append("<h3>Did last quarter's changes work?</h3>")
-        parts.append(table_html(
-            [{**r, "then": _share(r, "then"), "now": _share(r, "now")} for r in remeasured],
-            [("proposed_in", "proposed"), ("title", "action"), ("then", "then"), ("now", "now"),
-             ("status", "status")]))
+        parts.append(
+            table_html(
+                [{**r, "then": _share(r, "then"), "now": _share(r, "now")} for r in remeasured],
+                [
+                    ("proposed_in", "proposed"),
+                    ("title", "action"),
+                    ("then", "then"),
+                    ("now", "now"),
+                    ("status", "status"),
+                ],
+            )
+        )
     for key, rows in plan.lists.items():
         if key in OWN_TABLES or not rows:
             continue
         parts.append(f"<h3>{escape(LIST_TITLES.get(key, field_label(key).capitalize()))}</h3>")
         parts.append(_list_table(key, rows))
-    return Section("plan", "Action plan", "".join(parts), data,
-                   ("rule-backtest",) if charts else (), tuple(plan.notes))
+    return Section(
+        "plan",
+        "Action plan",
+        "".join(parts),
+        data,
+        ("rule-backtest",) if charts else (),
+        tuple(plan.notes),
+    )
 
 
 def _backtest_html(plan: Any, data: dict[str, Any], charts: list[str]) -> str:
@@ -145,23 +218,45 @@ def _backtest_html(plan: Any, data: dict[str, Any], charts: list[str]) -> str:
     worth = "won revenue" if unit == "revenue" else "wins"
     for number, r in enumerate(rows, start=1):
         r["label"] = f"Rule {number}"
-    html = (f"<p>{escape(data['value_measure'].capitalize())}.</p>" + table_html(
-        [{**r, "losses": f"{r['losses']:,}", "days": f"{r['days']:,.0f}",
-          "saving": _money(r["saving"]) if unit == "revenue" else f"{r['saving']:.1f}",
-          "wins": f"{r['wins']:,}", "revenue": _money(r["revenue"]),
-          "net": _money(r["net"]) if unit == "revenue" else f"{r['net']:+.1f}"} for r in rows],
-        [("label", ""), ("rule", "rule"), ("status", "status"), ("losses", "losses avoided"),
-         ("days", "selling days saved"), ("saving", f"worth ({worth})"),
-         ("wins", "wins lost"), ("revenue", "won revenue lost"), ("net", "net")],
-        numeric={"losses", "days", "saving", "wins", "revenue", "net"}))
+    html = f"<p>{escape(data['value_measure'].capitalize())}.</p>" + table_html(
+        [
+            {
+                **r,
+                "losses": f"{r['losses']:,}",
+                "days": f"{r['days']:,.0f}",
+                "saving": _money(r["saving"]) if unit == "revenue" else f"{r['saving']:.1f}",
+                "wins": f"{r['wins']:,}",
+                "revenue": _money(r["revenue"]),
+                "net": _money(r["net"]) if unit == "revenue" else f"{r['net']:+.1f}",
+            }
+            for r in rows
+        ],
+        [
+            ("label", ""),
+            ("rule", "rule"),
+            ("status", "status"),
+            ("losses", "losses avoided"),
+            ("days", "selling days saved"),
+            ("saving", f"worth ({worth})"),
+            ("wins", "wins lost"),
+            ("revenue", "won revenue lost"),
+            ("net", "net"),
+        ],
+        numeric={"losses", "days", "saving", "wins", "revenue", "net"},
+    )
     labels, values, colors = [], [], []
     for r in rows:
         labels += [f"{r['label']}: selling time saved", f"{r['label']}: {worth} lost"]
         values += [float(r["saving"]), float(r["revenue"] if unit == "revenue" else r["wins"])]
         colors += [WIN, LOSS]
-    chart = hbar_chart("rule-backtest", f"Backtest of each rule: selling time saved (valued in "
-                       f"{worth}) against {worth} lost", labels, values, pct=False,
-                       colors=colors)
+    chart = hbar_chart(
+        "rule-backtest",
+        f"Backtest of each rule: selling time saved (valued in {worth}) against {worth} lost",
+        labels,
+        values,
+        pct=False,
+        colors=colors,
+    )
     charts.append(chart)
     return chart + html
 

@@ -23,34 +23,64 @@ def build(ctx: ReportContext) -> Section | None:
     spiced = comp[comp["importance"] == "spiced"]
     if len(spiced):
         charts.append("spiced-completeness")
-        parts.append(hbar_chart(
-            "spiced-completeness", "Completeness of each SPICED field on closed deals",
-            [f"{r.group}: {plain_label(str(r.field))}" for r in spiced.itertuples()],
-            spiced["completeness"].astype(float).tolist(),
-            colors=[WIN if c >= 0.9 else NEUTRAL if c >= 0.6 else LOSS
-                    for c in spiced["completeness"]]))
+        parts.append(
+            hbar_chart(
+                "spiced-completeness",
+                "Completeness of each SPICED field on closed deals",
+                [f"{r.group}: {plain_label(str(r.field))}" for r in spiced.itertuples()],
+                spiced["completeness"].astype(float).tolist(),
+                colors=[
+                    WIN if c >= 0.9 else NEUTRAL if c >= 0.6 else LOSS
+                    for c in spiced["completeness"]
+                ],
+            )
+        )
     by_q: pd.DataFrame = result.completeness_by_quarter
     if len(by_q) and by_q["quarter"].nunique() > 1:
         sq = by_q[by_q["importance"] == "spiced"]
         trend = sq.groupby("quarter").apply(
-            lambda g: g["filled"].sum() / max(1, g["deals"].sum()), include_groups=False)
+            lambda g: g["filled"].sum() / max(1, g["deals"].sum()), include_groups=False
+        )
         charts.append("spiced-completeness-trend")
-        parts.append(line_chart("spiced-completeness-trend",
-                                "SPICED completeness per quarter (all fields)",
-                                [str(q) for q in trend.index], {"completeness": trend.tolist()}))
+        parts.append(
+            line_chart(
+                "spiced-completeness-trend",
+                "SPICED completeness per quarter (all fields)",
+                [str(q) for q in trend.index],
+                {"completeness": trend.tolist()},
+            )
+        )
     fresh: pd.DataFrame = result.freshness_distribution
     if len(fresh) and fresh["deals"].sum() > 0:
         charts.append("capture-freshness")
-        parts.append(hbar_chart("capture-freshness", "Days from close to capture",
-                                fresh["days_to_capture"].astype(str).tolist(),
-                                fresh["deals"].astype(float).tolist(), pct=False))
+        parts.append(
+            hbar_chart(
+                "capture-freshness",
+                "Days from close to capture",
+                fresh["days_to_capture"].astype(str).tolist(),
+                fresh["deals"].astype(float).tolist(),
+                pct=False,
+            )
+        )
     fixes = result.summary.head(12)
     rows: list[dict[str, Any]] = fixes.to_dict(orient="records")
     parts.append("<h3>Ranked fix list</h3>")
-    parts.append(table_html(
-        [{**r, "share": f"{r['share']:.0%}"} for r in rows],
-        [("rank", "#"), ("severity", "severity"), ("issue", "issue"), ("deals", "deals"),
-         ("share", "share"), ("action", "what to do")], numeric={"rank", "deals"}))
-    data = {"issues": plain([i.to_dict() for i in result.issues]),
-            "spiced_completeness": spiced.to_dict(orient="records")}
+    parts.append(
+        table_html(
+            [{**r, "share": f"{r['share']:.0%}"} for r in rows],
+            [
+                ("rank", "#"),
+                ("severity", "severity"),
+                ("issue", "issue"),
+                ("deals", "deals"),
+                ("share", "share"),
+                ("action", "what to do"),
+            ],
+            numeric={"rank", "deals"},
+        )
+    )
+    data = {
+        "issues": plain([i.to_dict() for i in result.issues]),
+        "spiced_completeness": spiced.to_dict(orient="records"),
+    }
     return Section("quality", "Data quality", "".join(parts), data, tuple(charts))
