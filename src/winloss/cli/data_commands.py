@@ -167,7 +167,7 @@ def import_cmd(
                 p.unlink(missing_ok=True)
         if isinstance(exc, KeyboardInterrupt):
             raise ImportInterrupted(
-                f"{Path(file).name}: interrupted before anything was written; "
+                f"{Path(file).name}: interrupted before anything was written (nothing was imported); "
                 "the store is unchanged. Run the import again."
             ) from None
         raise
