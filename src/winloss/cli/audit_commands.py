@@ -6,27 +6,10 @@ import datetime as dt
 
 import click
 
+from winloss.analyze.audit import DETAIL_TABLES
 from winloss.cli.main import State, pass_state
 from winloss.cli.render import emit_frame, format_option, message
 from winloss.serialize import dumps
-
-DETAILS = (
-    "completeness",
-    "completeness_by_owner",
-    "completeness_by_quarter",
-    "capture_freshness",
-    "freshness_distribution",
-    "date_problems",
-    "back_dated",
-    "stage_order",
-    "stage_transitions",
-    "stage_skips_by_stage",
-    "close_date_pushes",
-    "close_date_pushes_by_owner",
-    "duplicates",
-    "vocabulary",
-    "suspicious_values",
-)
 
 
 @click.command()
@@ -35,7 +18,7 @@ DETAILS = (
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
 @click.option(
     "--detail",
-    type=click.Choice(DETAILS),
+    type=click.Choice(DETAIL_TABLES),
     default=None,
     help="Show one detail table instead of the fix list.",
 )

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 
+from winloss.analyze.audit import DETAIL_TABLES
 from winloss.analyze.audit.checks import (
     KEY_FIELDS,
     OUTCOME_CRITICAL_FIELDS,
@@ -85,24 +86,6 @@ IMPORTANCE_WEIGHTS: dict[str, float] = {
 #: Factor on the weight of an issue that blocks an analysis outright.
 BLOCKING_FACTOR = 2.0
 
-#: The detail tables of a result, in the order they are documented and exported.
-DETAIL_TABLES = (
-    "completeness",
-    "completeness_by_owner",
-    "completeness_by_quarter",
-    "capture_freshness",
-    "freshness_distribution",
-    "date_problems",
-    "back_dated",
-    "stage_order",
-    "stage_transitions",
-    "stage_skips_by_stage",
-    "close_date_pushes",
-    "close_date_pushes_by_owner",
-    "duplicates",
-    "vocabulary",
-    "suspicious_values",
-)
 
 _NAME_COLUMN = re.compile(r"^(deal|opportunity|opp)_?(name|title)$")
 
