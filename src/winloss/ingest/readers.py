@@ -54,6 +54,11 @@ def read_csv(path: Path) -> RawFrame:
     ]
     frame, rows, dropped = _drop_footer(frame, rows)
     if dropped:
+        # the CSV reader may already have set aside footer lines it could not parse: one note
+        earlier = [n for n in notes if n.endswith("line(s) at the end of the file")]
+        for n in earlier:
+            notes.remove(n)
+            dropped += int(n.split()[1])
         notes.append(f"dropped {dropped} blank or report footer line(s) at the end of the file")
     if len(frame.columns) and not frame.empty:
         blank = (frame.fillna("") == "").all(axis=1).to_numpy()
