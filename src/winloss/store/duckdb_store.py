@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from winloss.errors import ImportInterrupted, StoreError, UsageError
 from winloss.model.prepared_import import CustomField, PreparedImport
 from winloss.model.schema import DEALS, DUCKDB_TYPES, TABLES, Table
 from winloss.store.deal_reads import DealReads
+from winloss.store.engine import Dialect
 
 DEFAULT_DB = "winloss.duckdb"
 #: Bump when the SQL of the views changes, so existing stores rebuild them on open.
@@ -606,6 +607,20 @@ class DuckDBStore(DealReads):
         if found is None:
             raise StoreError(f"the store returned no row for: {sql}")
         return tuple(found)
+
+    @property
+    def dialect(self) -> Dialect:
+        """The SQL dialect of this engine (:mod:`winloss.store.engine`)."""
+        return "duckdb"
+
+    def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        """A named query's result as Arrow (the :class:`~winloss.store.engine.SqlEngine` side)."""
+        try:
+            return self.con.execute(sql, list(params)).to_arrow_table()
+        except duckdb.Error as exc:
+            if is_corruption(exc):
+                raise _damaged(self.path, exc) from exc
+            raise
 
     def query(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
         try:
