@@ -616,7 +616,7 @@ class DuckDBStore(DealReads):
     def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         """A named query's result as Arrow (the :class:`~winloss.store.engine.SqlEngine` side)."""
         try:
-            return self.con.execute(sql, list(params)).to_arrow_table()
+            return self.con.sql(sql, params=list(params) or None).to_arrow_table()
         except duckdb.Error as exc:
             if is_corruption(exc):
                 raise _damaged(self.path, exc) from exc

@@ -27,8 +27,11 @@ def transpile(sql: str, dialect: Dialect) -> str:
     if dialect == "duckdb":
         return sql
     import sqlglot
+    from sqlglot.errors import ErrorLevel
 
-    statements = sqlglot.transpile(sql, read="duckdb", write=dialect, unsupported_level="raise")
+    statements = sqlglot.transpile(
+        sql, read="duckdb", write=dialect, unsupported_level=ErrorLevel.RAISE
+    )
     if len(statements) != 1:
         raise ValueError(f"expected one SQL statement, got {len(statements)}: {sql[:80]}")
     return statements[0]
