@@ -94,3 +94,28 @@ def open_pipeline(store: DuckDBStore, start: dt.date, end: dt.date) -> pd.DataFr
         "WHERE outcome = 'open' AND closed_at BETWEEN ? AND ?",
         [start, end],
     )
+
+
+def recorded(store: DuckDBStore, names: list[str], where: str, params: list[Any]) -> list[str]:
+    """Which of ``names`` (columns of ``deals_enriched``) hold a value for a closed deal in scope.
+
+    A canonical column exists in every store; a CRM export that has no such column leaves it
+    empty, and a table of one "(none recorded)" row would say nothing.
+    """
+    if not names:
+        return []
+    counts = ", ".join(f"count({n}) AS {n}" for n in names)
+    row = store.query(
+        f"SELECT {counts} FROM deals_enriched WHERE outcome IN ('won', 'lost') AND ({where})",
+        params,
+    ).iloc[0]
+    return [n for n in names if int(row[n]) > 0]
+
+
+def open_deal_dates(store: DuckDBStore) -> tuple[int, int]:
+    """Open deals, and how many of them carry an expected close date."""
+    row = store.query(
+        "SELECT count(*) AS deals, count(closed_at) AS dated FROM deals_enriched "
+        "WHERE outcome = 'open'"
+    ).iloc[0]
+    return int(row["deals"]), int(row["dated"])

@@ -164,3 +164,29 @@ def test_cli_and_one_outcome_fields(store: tuple[Path, pd.DataFrame]) -> None:
     lost = frame[frame["outcome"] == "lost"]
     overall = {s["value"]: s["deals"] for s in data["shares"] if s["by"] == "all"}
     assert overall == lost["loss_reason"].value_counts().to_dict()
+
+
+def test_fields_absent_from_the_file_are_skipped_not_one_none_row(tmp_path: Path) -> None:
+    """A Maven-like export: no competitor, segment, source or reasons, open deals undated."""
+    frame = _deals(200, seed=9).drop(
+        columns=["competitor", "segment", "source", "loss_reason", "win_reason"]
+    )
+    frame.loc[frame["outcome"] == "open", "closed_at"] = None
+    ws = Workspace(tmp_path / "m.duckdb")
+    ws.import_deals(frame)
+    result = ws.qbr()
+    assert {r.dimension for r in result.win_rates} == {"owner"}
+    assert all(r.group != "(none recorded)" for r in result.win_rates)
+    assert result.reasons == ()
+    skipped = "\n".join(result.skipped)
+    for field in ("loss_reason", "win_reason", "competitor", "segment", "source"):
+        assert f"{field}: no value recorded" in skipped or f"{field} column" in skipped, field
+    open_deals = int((frame["outcome"] == "open").sum())
+    assert result.coverage is None
+    assert f"none of the {open_deals:,} open deals has an expected close date" in skipped
+    # owners still match pandas
+    closed = frame[frame["outcome"] != "open"]
+    expected = closed.groupby("owner").size().to_dict()
+    got = {r.group: r.deals for r in result.win_rates if r.quarter is None}
+    assert got == expected
+    ws.close()

@@ -204,7 +204,10 @@ class QbrAnalysis:
             raise InsufficientDataError(
                 "no closed deals in this scope: widen the period or import won and lost deals"
             )
-        present = set(q.available(store, q.GROUP_COLUMNS | q.REASON_COLUMNS))
+        columns = q.available(store, q.GROUP_COLUMNS | q.REASON_COLUMNS)
+        present = set(q.recorded(store, [c for c in columns if c != "quarter"], where, params))
+        if "quarter" in columns:
+            present.add("quarter")
         dated = bool(len(overall) and overall["quarter"].notna().any())
         skipped: list[str] = []
         warnings: list[str] = []
@@ -216,15 +219,19 @@ class QbrAnalysis:
         reasons: list[Share] = []
         for field, outcome in (("loss_reason", "lost"), ("win_reason", "won")):
             if field not in present:
-                skipped.append(f"{field}: not in the data")
+                skipped.append(f"{field}: {_absent(field, columns)}")
                 continue
             for by in (None, *dims):
                 reasons += self._shares(store, field, outcome, by, where, params, warnings)
         rates: list[Rate] = []
         if "competitor" in present:
             rates += self._rates(store, "competitor", False, where, params)
+        else:
+            skipped.append(f"win rate against each competitor: {_absent('competitor', columns)}")
         for dim in ("segment", "owner", "source"):
-            if dim in present:
+            if dim not in present:
+                skipped.append(f"win rate by {dim}: {_absent(dim, columns)}")
+            else:
                 rates += self._rates(store, dim, False, where, params)
                 if dated:
                     rates += self._rates(store, dim, True, where, params)
@@ -233,9 +240,17 @@ class QbrAnalysis:
             stages = stage_conversion(q.stage_entries(store, *self._any_outcome(store)))
         else:
             skipped.append("stage conversion: no stage history imported")
-        coverage = self._coverage(store, overall) if dated else None
+        coverage = None
+        open_deals, open_dated = q.open_deal_dates(store)
         if not dated:
             skipped.append("pipeline coverage: the deals have no close dates")
+        elif open_deals and not open_dated:
+            skipped.append(
+                f"pipeline coverage: none of the {open_deals:,} open deals has an expected "
+                "close date (import one as closed_at, e.g. --column closed_at='Close Date')"
+            )
+        else:
+            coverage = self._coverage(store, overall)
         flt = self.deal_filter
         period = _period(flt)
         scope = f"closed deals of {period}" if period != "all" else "all closed deals"
@@ -420,6 +435,13 @@ def stage_conversion(entries: pd.DataFrame) -> list[StageStep]:
         )
     )
     return steps
+
+
+def _absent(field: str, columns: list[str]) -> str:
+    """Why ``field`` has no table: not a column of the store, or no deal in scope records it."""
+    if field not in columns:
+        return "not in the data"
+    return f"no value recorded in these deals (import a {field} column to see it)"
 
 
 def _period(flt: DealFilter | None) -> str:
