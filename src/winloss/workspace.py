@@ -195,6 +195,8 @@ class Workspace:
         lost_values: tuple[str, ...] = (),
         on_duplicate: DuplicatePolicy = "keep-last",
         unknown_values: UnknownValuePolicy = "keep",
+        day_first: bool | None = None,
+        month_first: bool | None = None,
     ) -> Workspace:
         """An in-memory workspace holding one file of deals, for direct analysis.
 
@@ -211,6 +213,8 @@ class Workspace:
             lost_values=lost_values,
             on_duplicate=on_duplicate,
             unknown_values=unknown_values,
+            day_first=day_first,
+            month_first=month_first,
             generate_ids=True,
         )
         return ws

@@ -13,6 +13,7 @@ from tests.analyze.planted import planted_deals
 from tests.cli.runner import run
 from winloss import Workspace
 from winloss.cli.main import main
+from winloss.errors import UsageError, ValidationError
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +119,39 @@ def test_too_few_deals_is_a_one_line_error(
     assert main(["analyze", str(path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: only 10 closed deal(s)") and "\n" not in err
+
+
+def _dated_file(path: Path, day_first: bool) -> Path:
+    """A CRM-like export whose dates are all ambiguous except some with a day above 12."""
+    rows = ["Opportunity ID,Stage,Amount,Created Date,Close Date,Segment"]
+    for i in range(120):
+        created = pd.Timestamp("2025-01-01") + pd.Timedelta(days=(i * 7) % 300)
+        closed = created + pd.Timedelta(days=20 + i % 60)
+        fmt = "%d/%m/%Y" if day_first else "%m/%d/%Y"
+        segment = "SMB" if i % 3 else "ENT"
+        stage = "Closed Won" if (i % 2 == 0) == (segment == "ENT") or i % 5 == 0 else "Closed Lost"
+        rows.append(
+            f"OPP{i},{stage},{1000 * (1 + i % 40)},{created:{fmt}},{closed:{fmt}},{segment}"
+        )
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_analyze_file_takes_the_date_order(tmp_path: Path) -> None:
+    path = _dated_file(tmp_path / "dmy.csv", day_first=True)
+    frame = pd.read_csv(path)
+    closes = pd.to_datetime(frame["Close Date"], format="%d/%m/%Y")
+    code, out, err = run("analyze", str(path), "--day-first", "--format", "json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["inputs"]["n"] == len(frame)
+    first, last = str(closes.min().to_period("Q")), str(closes.max().to_period("Q"))
+    assert result["quarters"][0] == first and result["quarters"][-1] == last
+    # the stated order is binding: month-first on day-first dates is an error naming a cell
+    with pytest.raises(ValidationError) as raised:
+        run("analyze", str(path), "--month-first")
+    assert "not a month-first date" in str(raised.value)
+    assert "column 'Created Date'" in str(raised.value)
+    # and the flags apply to a FILE only
+    with pytest.raises(UsageError, match="apply to a FILE"):
+        run("analyze", "--day-first")

@@ -72,6 +72,8 @@ def analyze(
     columns: tuple[str, ...],
     won_values: tuple[str, ...],
     lost_values: tuple[str, ...],
+    day_first: bool,
+    month_first: bool,
     on_duplicate: str,
     depth: int,
     alpha: float,
@@ -115,6 +117,8 @@ def analyze(
         "won_values": won_values,
         "lost_values": lost_values,
         "on_duplicate": on_duplicate,
+        "day_first": day_first,
+        "month_first": month_first,
     }
     from winloss.model.schema import ONE_OUTCOME_FIELDS
 

@@ -21,6 +21,15 @@ def file_options(f: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="FILE only: what to do with an id that occurs more than once.",
     )(f)
+    f = click.option(
+        "--month-first", is_flag=True, help="FILE only: dates are month-first (12/31/2026)."
+    )(f)
+    f = click.option(
+        "--day-first",
+        is_flag=True,
+        help="FILE only: dates are day-first (31/12/2026); without either flag the file's "
+        "unambiguous dates decide, as in `winloss import`.",
+    )(f)
     f = mapping_options(f)
     return click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True))(f)
 
@@ -33,12 +42,22 @@ def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Itera
     from winloss.workspace import Workspace
 
     mapping_given = any(
-        opts.get(k) for k in ("preset", "mapping_file", "columns", "won_values", "lost_values")
+        opts.get(k)
+        for k in (
+            "preset",
+            "mapping_file",
+            "columns",
+            "won_values",
+            "lost_values",
+            "day_first",
+            "month_first",
+        )
     )
     if file is None:
         if mapping_given:
             raise UsageError(
-                "--preset, --mapping, --column, --won-value and --lost-value apply "
+                "--preset, --mapping, --column, --won-value, --lost-value, --day-first and "
+                "--month-first apply "
                 "to a FILE, e.g. `winloss analyze deals.csv --column "
                 "outcome=Status`"
             )
@@ -52,6 +71,8 @@ def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Itera
         won_values=opts.get("won_values") or (),
         lost_values=opts.get("lost_values") or (),
         on_duplicate=opts.get("on_duplicate", "keep-last"),
+        day_first=opts.get("day_first") or None,
+        month_first=opts.get("month_first") or None,
     )
     try:
         yield ws

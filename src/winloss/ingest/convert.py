@@ -91,9 +91,13 @@ def convert_numbers(f: Field, raw: pd.Series) -> tuple[pd.Series, list[Problem]]
     return values, problems
 
 
-def convert_dates(f: Field, raw: pd.Series, *, day_first: bool) -> tuple[pd.Series, list[Problem]]:
+def convert_dates(
+    f: Field, raw: pd.Series, *, day_first: bool, month_first: bool = False
+) -> tuple[pd.Series, list[Problem]]:
     """Dates and timestamps: unreadable values and years a store column cannot hold."""
-    values, bad = by_distinct(raw, lambda u: parse_dates(u, day_first=day_first))
+    values, bad = by_distinct(
+        raw, lambda u: parse_dates(u, day_first=day_first, month_first=month_first)
+    )
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
         values = pd.to_datetime(values, errors="coerce")
     if getattr(values.dt, "tz", None) is not None:
@@ -115,8 +119,15 @@ def convert_dates(f: Field, raw: pd.Series, *, day_first: bool) -> tuple[pd.Seri
     values = values.where(~out_of_range).astype("datetime64[ns]")
     if f.dtype == "date":
         values = values.dt.normalize()
+    unreadable = (
+        "not a month-first date (--month-first was given: is the file day-first?)"
+        if month_first
+        else "not a day-first date (--day-first was given: is the file month-first?)"
+        if day_first
+        else "not a date; use YYYY-MM-DD (or say --day-first / --month-first)"
+    )
     return values, [
-        (bad, "not a date; use YYYY-MM-DD (or say --day-first / --month-first)"),
+        (bad, unreadable),
         (out_of_range, "date out of range (years 1678 to 2261); check the year"),
     ]
 
@@ -128,7 +139,7 @@ def convert_field(
     if f.dtype in ("int", "float"):
         return convert_numbers(f, raw)
     if f.dtype in ("date", "timestamp"):
-        return convert_dates(f, raw, day_first=mapping.day_first)
+        return convert_dates(f, raw, day_first=mapping.day_first, month_first=mapping.month_first)
     if f.dtype == "bool":
         values, bad = by_distinct(raw, parse_bools)
         return values.astype("boolean"), [

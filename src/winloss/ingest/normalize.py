@@ -117,10 +117,19 @@ def parse_numbers(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values, ~ok.to_numpy(dtype=bool)
 
 
-def parse_dates(uniq: pd.Series, *, day_first: bool = False) -> tuple[pd.Series, np.ndarray]:
+#: Numeric formats that put the month before the day, and the day before the month.
+_MONTH_FIRST = ("%m/%d", "%m-%d")
+_DAY_FIRST = ("%d/%m", "%d-%m")
+
+
+def parse_dates(
+    uniq: pd.Series, *, day_first: bool = False, month_first: bool = False
+) -> tuple[pd.Series, np.ndarray]:
     """Dates and timestamps in common formats; the format reading most values wins per column.
 
-    A tie between month-first and day-first formats is settled by ``day_first``.
+    A tie between month-first and day-first formats is settled by ``day_first``. An order the
+    user stated is binding: with ``month_first`` a 31/05/2025 is not a date (no month 31), with
+    ``day_first`` a 05/31/2025 is not one, rather than read in the other order.
     """
     if pd.api.types.is_datetime64_any_dtype(uniq.dtype):
         return uniq.dt.tz_localize(None) if uniq.dt.tz else uniq, np.zeros(len(uniq), bool)
@@ -131,6 +140,10 @@ def parse_dates(uniq: pd.Series, *, day_first: bool = False) -> tuple[pd.Series,
     best: pd.Series | None = None
     best_count = -1
     order = list(DATE_FORMATS)
+    if month_first:
+        order = [f for f in order if not f.startswith(_DAY_FIRST)]
+    elif day_first:
+        order = [f for f in order if not f.startswith(_MONTH_FIRST)]
     if day_first:
         order.sort(key=lambda f: 0 if f.startswith("%d") else 1)
     for fmt in order:
