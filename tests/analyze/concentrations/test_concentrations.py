@@ -213,7 +213,11 @@ def test_json_has_the_documented_shape(planted_result: ConcentrationResult) -> N
         assert 0 <= finding["p_value"] <= 1 and 0 <= finding["q_value"] <= 0.05
         assert finding["quarters_seen"] == 8 and finding["quarters_held"] == 8
     summary = planted_result.summary
-    assert list(summary["id"]) == [f["id"] for f in data["findings"]]
+    listed = data["findings"] + data["related_findings"]
+    assert list(summary["id"]) == [f["id"] for f in listed]
+    assert list(summary["tier"]) == [f["tier"] for f in listed]
+    assert list(summary["n"]) == [f["n"] for f in listed]
+    assert list(summary["explained_by"]) == [" ".join(f["explained_by"]) for f in listed]
     assert not summary["statement"].isna().any()
 
 

@@ -159,10 +159,12 @@ class ConcentrationResult(AnalysisResult):
 
     @property
     def summary(self) -> pd.DataFrame:
-        """One row per finding: the numbers a table shows."""
+        """One row per finding, drivers then related findings (``tier``): the numbers a table
+        shows, with what explains a related finding and its effect beyond that."""
         rows = [
             {
                 "id": f.id,
+                "tier": f.tier,
                 "finding": short_text(f.conditions),
                 "direction": f.direction,
                 "n": f.n,
@@ -180,12 +182,15 @@ class ConcentrationResult(AnalysisResult):
                 "quarters_seen": f.quarters_seen,
                 "post_outcome": f.post_outcome,
                 "register_status": f.register_status,
+                "explained_by": " ".join(f.explained_by),
+                "conditional_effect": f.conditional_effect,
                 "statement": f.statement,
             }
-            for f in self.findings
+            for f in (*self.findings, *self.related)
         ]
         columns = [
             "id",
+            "tier",
             "finding",
             "direction",
             "n",
@@ -203,6 +208,8 @@ class ConcentrationResult(AnalysisResult):
             "quarters_seen",
             "post_outcome",
             "register_status",
+            "explained_by",
+            "conditional_effect",
             "statement",
         ]
         return pd.DataFrame(rows, columns=columns)
