@@ -221,11 +221,23 @@ def render(result: Any, fmt: str) -> None:
             "table",
             title="† Known only after the outcome: they explain, they do not predict",
         )
+    if result.related and not result.findings:
+        message(
+            "no driver passed q ≤ "
+            f"{result.alpha:g} over every hypothesis (pairs of conditions included); the "
+            "single conditions below pass it among the single conditions alone, and no "
+            "driver explains them"
+        )
     if result.related:
+        related = _related_table(result.related)
+        if not result.findings:  # nothing to relate them to
+            related = related.drop(columns=["related to", "given drivers"])
         emit_frame(
-            _related_table(result.related),
+            related,
             "table",
-            title="Related findings: also significant, explained by the drivers named",
+            title="Related findings: also significant, explained by the drivers named"
+            if result.findings
+            else "Significant single conditions",
         )
     for finding in (*before, *after):
         click.echo(f"{finding.id}. {finding.statement}")

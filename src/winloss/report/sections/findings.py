@@ -50,7 +50,12 @@ def _finding_html(f: Finding) -> str:
     )
 
 
-def _related_table(related: tuple[Finding, ...]) -> str:
+def _related_q(f: Finding) -> float:
+    """The q-value a related finding passed: over every hypothesis, or among single conditions."""
+    return min(f.q_value, f.q_value_single if f.q_value_single is not None else 1.0)
+
+
+def _related_table(related: tuple[Finding, ...], *, drivers: bool) -> str:
     rows = []
     for f in related:
         effect = f.conditional_effect or {}
@@ -67,20 +72,23 @@ def _related_table(related: tuple[Finding, ...]) -> str:
                 "finding": condition_label(_conditions(f)) + (" †" if f.post_outcome else ""),
                 "deals": f"{f.n:,}",
                 "won": f"{percent(f.win_rate)} vs {percent(f.rest_win_rate)}",
+                "q": f"{_related_q(f):.2g}",
                 "related": ", ".join(f.explained_by or []) or "—",
                 "given": given,
             }
         )
+    columns = [
+        ("id", "#"),
+        ("finding", "deals where"),
+        ("deals", "deals"),
+        ("won", "won (vs rest)"),
+        ("q", "q"),
+    ]
+    if drivers:
+        columns += [("related", "related to"), ("given", "beyond the drivers")]
     return table_html(
         rows,
-        [
-            ("id", "#"),
-            ("finding", "deals where"),
-            ("deals", "deals"),
-            ("won", "won (vs rest)"),
-            ("related", "related to"),
-            ("given", "beyond the drivers"),
-        ],
+        columns,
         numeric={"deals"},
         css_class="related",
     )
@@ -113,8 +121,9 @@ def build(ctx: ReportContext) -> Section | None:
         f"({percent(result.baseline_win_rate)}). {result.hypotheses_tested:,} hypotheses "
         "were tested; a finding is shown when its q-value (corrected for every hypothesis "
         "tried) is at most 0.05. <em>Drivers</em> are the short set that explains the "
-        "rest; <em>related findings</em> are also significant, and the drivers named "
-        "explain them.</p>"
+        "rest, each significant over every hypothesis, pairs of conditions included; "
+        "<em>related findings</em> are single conditions significant over every hypothesis "
+        "or among the single conditions alone, with the drivers that explain them.</p>"
     )
     charts: list[str] = []
     names: tuple[str, ...] = ()
@@ -138,16 +147,23 @@ def build(ctx: ReportContext) -> Section | None:
         parts += charts
         parts += [_finding_html(f) for f in before]
     else:
+        single = (
+            " The single conditions listed below pass it when only single conditions are "
+            "counted; no driver explains them, so read each on its own."
+            if any(not f.post_outcome for f in related)
+            else ""
+        )
         parts.append(
             '<p class="note">No driver on a field known before the outcome passed '
-            "the significance bar in this window.</p>"
+            "the significance bar over every hypothesis tried in this window (pairs of "
+            f"conditions included).{single}</p>"
         )
     if after:
         parts.append("<h3>† Known only after the outcome: they explain, they do not predict</h3>")
         parts += [_finding_html(f) for f in after]
     if related:
         parts.append("<h3>Related findings</h3>")
-        parts.append(_related_table(related))
+        parts.append(_related_table(related, drivers=bool(findings)))
     return Section(
         "findings",
         "Where wins and losses concentrate",
