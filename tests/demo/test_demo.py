@@ -107,3 +107,10 @@ def test_demo_command_builds_the_store(tmp_path: Path) -> None:
     with Workspace(db) as ws2:
         assert set(ws2.users()["username"]) == {"admin", "manager", "rep1", "rep2"}
         assert (ws2.table("captures")["respondent"] == "buyer").sum() > 0
+        # what the demo printed is what the finished store shows: the interviews (which
+        # change SPICED answers) were imported before any analysis ran
+        after = ws2.analyze(record=False)
+        printed = f"{after.deals:,} closed deals, {after.hypotheses_tested:,} hypotheses tested"
+        assert printed in result.stdout
+        for f in after.findings:
+            assert f"  {f.id}. {f.statement}" in result.stdout

@@ -22,18 +22,21 @@ DemoStep = Callable[[Workspace, "DemoOptions"], str]
 #: (title, "module:function") in run order; each analysis adds its own line here.
 DEMO_STEPS: list[tuple[str, str]] = [
     ("The store", "winloss.demo.steps:store_summary"),
+    # buyer interviews change the store (buyer answers take precedence): imported before every
+    # analysis, so what the demo prints and its report file are what `winloss analyze`,
+    # `winloss report` … show on the demo store afterwards
+    (
+        "Capture, buyer interviews and the web app",
+        "winloss.demo.capture_step:capture_and_interviews",
+    ),
     ("Data integrity", "winloss.demo.steps:data_integrity"),
     ("Where wins and losses concentrate", "winloss.demo.steps:concentrations"),
     ("Win probability and forecast", "winloss.demo.steps:win_model"),
     ("Action paths and next best actions", "winloss.demo.steps:action_paths"),
     ("Buying committees", "winloss.demo.committee_steps:committees"),
     ("Product-led growth", "winloss.demo.committee_steps:product_led_growth"),
-    ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
     ("The Bowtie", "winloss.demo.steps:bowtie"),
-    (
-        "Capture, buyer interviews and the web app",
-        "winloss.demo.capture_step:capture_and_interviews",
-    ),
+    ("Action plan and quarterly report", "winloss.demo.steps:plan_and_report"),
 ]
 
 

@@ -17,13 +17,26 @@ def _cell(share: float, low: float, high: float) -> str:
     return f"{percent(share)} ({100 * low:.0f}–{100 * high:.0f})".replace(" (", "\u00a0(")
 
 
+#: More groups than this (and than reasons) are laid out as rows, so the table fits the page.
+MAX_GROUP_COLUMNS = 6
+#: The row-label key of a table with groups as rows (not a possible reason value).
+_GROUP_KEY = "\x00group"
+
+
 def _pivot(shares: list[Any], by: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """Reasons as rows, groups (quarters, segments, owners) as columns."""
-    groups = list(dict.fromkeys(s.group for s in shares if s.by == by))
+    """Reasons as rows and groups (quarters, segments, owners) as columns — or, for many groups
+    (a dozen owners), groups as rows and reasons as columns."""
+    mine = [s for s in shares if s.by == by]
+    groups = list(dict.fromkeys(s.group for s in mine))
+    reasons = list(dict.fromkeys(s.value for s in mine))
+    if len(groups) > max(MAX_GROUP_COLUMNS, len(reasons)):
+        by_group: dict[str, dict[str, Any]] = {}
+        for s in mine:
+            cell = _cell(s.share, s.ci_low, s.ci_high)
+            by_group.setdefault(s.group, {_GROUP_KEY: s.group})[s.value] = cell
+        return list(by_group.values()), [(_GROUP_KEY, by)] + [(r, r) for r in reasons]
     rows: dict[str, dict[str, Any]] = {}
-    for s in shares:
-        if s.by != by:
-            continue
+    for s in mine:
         rows.setdefault(s.value, {"reason": s.value})[s.group] = _cell(s.share, s.ci_low, s.ci_high)
     columns = [("reason", "reason")] + [(g, g) for g in groups]
     return list(rows.values()), columns
