@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from winloss.analyze.base import Analysis, AnalysisInputs, AnalysisResult
 from winloss.analyze.paths.data import PathTable, as_store, load_paths
 from winloss.analyze.paths.fitting import ChainFit, FittedPaths, fit_paths
+from winloss.analyze.stats.exact_tests import benjamini_hochberg
 from winloss.errors import InsufficientDataError, UsageError
 from winloss.store import paths_queries
 
@@ -139,43 +141,94 @@ def _removal_frame(fit: ChainFit, actions: tuple[int, ...]) -> pd.DataFrame:
     return frame.sort_values(["removal_effect"], ascending=False).reset_index(drop=True)
 
 
-def micro_actions(fitted: FittedPaths) -> pd.DataFrame:
-    """Actions that matter in one segment only: the segment's removal-effect interval lies above
-    every other segment's interval (bootstrap, 95 %)."""
-    cols = [
-        "group",
-        "action",
-        "removal_effect",
-        "ci_low",
-        "ci_high",
-        "others_ci_high",
-        "pooled_removal_effect",
-    ]
+MICRO_FDR = 0.05
+
+MICRO_TEST_COLUMNS = [
+    "group",
+    "action",
+    "removal_effect",
+    "ci_low",
+    "ci_high",
+    "others_max",
+    "others_ci_high",
+    "pooled_removal_effect",
+    "z",
+    "p_value",
+    "q_value",
+    "finding",
+]
+
+
+def micro_action_tests(fitted: FittedPaths, fdr: float = MICRO_FDR) -> pd.DataFrame:
+    """Every (segment, action) pair tested for "this action matters more here than in any other
+    segment", with Benjamini–Hochberg q-values over the whole family of pairs.
+
+    For segment g, action a and every other segment h, the one-sided Wald test of
+    ``RE_g(a) > RE_h(a)`` uses the bootstrap standard error of the difference (the replicates
+    resample deals, so the segments' replicates are independent); the pair's p-value is the largest
+    over h (an intersection–union test of "above every other segment"). The family is every pair
+    whose removal effect is defined; a pair is a finding when its q-value is below ``fdr``.
+    """
     if len(fitted.segments) < 2 or fitted.bootstrap == 0:
-        return pd.DataFrame(columns=cols)
-    frames = {
-        name: _removal_frame(fit, fitted.action_tokens).set_index("action")
-        for name, fit in fitted.segments.items()
-    }
-    pooled = _removal_frame(fitted.pooled, fitted.action_tokens).set_index("action")
-    rows = []
-    for name, frame in frames.items():
-        others = pd.concat([f["ci_high"] for n, f in frames.items() if n != name], axis=1)
-        others_high = others.max(axis=1)
-        for action, r in frame.iterrows():
-            if r["ci_low"] > others_high[action] and r["removal_effect"] > 0:
-                rows.append(
-                    {
-                        "group": name,
-                        "action": action,
-                        "removal_effect": r["removal_effect"],
-                        "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"],
-                        "others_ci_high": others_high[action],
-                        "pooled_removal_effect": pooled.loc[action, "removal_effect"],
-                    }
-                )
-    return pd.DataFrame(rows, columns=cols)
+        return pd.DataFrame(columns=MICRO_TEST_COLUMNS)
+    names = list(fitted.segments)
+    fits = [fitted.segments[n] for n in names]
+    vocab = fitted.pooled.model.vocabulary
+    pooled = fitted.pooled.removal
+    rows: list[dict[str, Any]] = []
+    for gi, fit in enumerate(fits):
+        lo, hi = fit.interval(fit.boot_removal)
+        for ai, tok in enumerate(fitted.action_tokens):
+            est = float(fit.removal[ai])
+            if not np.isfinite(est):
+                continue
+            p_worst, z_worst = 0.0, np.inf
+            others_max, others_high = -np.inf, -np.inf
+            for hi_, other in enumerate(fits):
+                if hi_ == gi or not np.isfinite(other.removal[ai]):
+                    continue
+                diff = est - float(other.removal[ai])
+                reps = fit.boot_removal[:, ai] - other.boot_removal[:, ai]
+                reps = reps[np.isfinite(reps)]
+                se = float(np.std(reps, ddof=1)) if reps.size > 1 else 0.0
+                if se > 0:
+                    z = diff / se
+                    p = float(norm.sf(z))
+                else:
+                    z = np.inf if diff > 0 else -np.inf
+                    p = 0.0 if diff > 0 else 1.0
+                if p >= p_worst:
+                    p_worst, z_worst = p, z
+                others_max = max(others_max, float(other.removal[ai]))
+                _, other_hi = other.interval(other.boot_removal[:, [ai]])
+                others_high = max(others_high, float(other_hi[0]))
+            if not np.isfinite(others_max):
+                continue
+            rows.append(
+                {
+                    "group": fit.name,
+                    "action": vocab[tok],
+                    "removal_effect": est,
+                    "ci_low": float(lo[ai]),
+                    "ci_high": float(hi[ai]),
+                    "others_max": others_max,
+                    "others_ci_high": others_high,
+                    "pooled_removal_effect": float(pooled[ai]),
+                    "z": float(z_worst),
+                    "p_value": p_worst,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=MICRO_TEST_COLUMNS[:-2])
+    frame["q_value"] = benjamini_hochberg(frame["p_value"].to_numpy(dtype=float))
+    frame["finding"] = frame["q_value"] < fdr
+    return frame.sort_values(["q_value", "group", "action"], kind="mergesort").reset_index(
+        drop=True
+    )
+
+
+def micro_actions(tests: pd.DataFrame) -> pd.DataFrame:
+    """The segment micro-actions: the tested pairs that survive the false-discovery control."""
+    return tests[tests["finding"].astype(bool)].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -192,6 +245,10 @@ class ChainResult(AnalysisResult):
     removal_effects: pd.DataFrame
     micro_actions: pd.DataFrame
     warnings: tuple[str, ...] = field(default=())
+    micro_action_tests: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=MICRO_TEST_COLUMNS)
+    )
+    micro_fdr: float = MICRO_FDR
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -207,6 +264,8 @@ class ChainResult(AnalysisResult):
             "p_win_start": dict(self.p_win_start),
             "removal_effects": self.removal_effects.to_dict(orient="records"),
             "micro_actions": self.micro_actions.to_dict(orient="records"),
+            "micro_action_fdr": self.micro_fdr,
+            "micro_action_tests": self.micro_action_tests.to_dict(orient="records"),
             "states": self.states.to_dict(orient="records"),
             "warnings": list(self.warnings),
         }
@@ -226,6 +285,7 @@ class PathChains(ChainSettings, Analysis[ChainResult]):
         )
         start = {f.name: f.chain.win_probability(0) for f in fits}
         warnings = _fit_warnings(fitted)
+        tests = micro_action_tests(fitted)
         return ChainResult(
             AnalysisInputs.of(table.n_deals, flt=self.deal_filter),
             fitted.order,
@@ -235,8 +295,9 @@ class PathChains(ChainSettings, Analysis[ChainResult]):
             start,
             states,
             removal,
-            micro_actions(fitted),
+            micro_actions(tests),
             tuple(warnings),
+            tests,
         )
 
 
@@ -268,6 +329,10 @@ class NextActionResult(AnalysisResult):
     micro_actions: pd.DataFrame
     caveat: str = CAVEAT
     warnings: tuple[str, ...] = field(default=())
+    micro_action_tests: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=MICRO_TEST_COLUMNS)
+    )
+    micro_fdr: float = MICRO_FDR
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -282,6 +347,8 @@ class NextActionResult(AnalysisResult):
             "caveat": self.caveat,
             "candidates": self.candidates.to_dict(orient="records"),
             "micro_actions": self.micro_actions.to_dict(orient="records"),
+            "micro_action_fdr": self.micro_fdr,
+            "micro_action_tests": self.micro_action_tests.to_dict(orient="records"),
             "warnings": list(self.warnings),
         }
 
@@ -340,6 +407,7 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
         ]
         frame = pd.DataFrame(rows, columns=cols)
         warnings = _fit_warnings(fitted)
+        tests = micro_action_tests(fitted)
         closed_ids = [d for d in wanted if paths_queries.deal_exists(store, d) != "open"]
         if closed_ids:
             warnings.append(
@@ -352,9 +420,10 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
             self.by,
             fitted.prior_strength,
             frame,
-            micro_actions(fitted),
+            micro_actions(tests),
             CAVEAT,
             tuple(warnings),
+            tests,
         )
 
     def _groups(
