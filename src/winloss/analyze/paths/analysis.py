@@ -401,6 +401,8 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
             "ci_low",
             "ci_high",
             "lift",
+            "lift_low",
+            "lift_high",
             "support",
             "step_probability",
             "low_support",
@@ -466,6 +468,8 @@ def _rank(
         if step[tok] <= 0:
             continue
         nxt = chain.index(model.next_state(state, tok))
+        # the lift's own bootstrap interval: P(win) after minus P(win) now, per replicate
+        lift_lo, lift_hi = fit.interval(fit.boot_win[:, [nxt]] - fit.boot_win[:, [i]])
         out.append(
             {
                 "deal_id": deal_id,
@@ -479,6 +483,8 @@ def _rank(
                 "ci_low": float(lo[nxt]),
                 "ci_high": float(hi[nxt]),
                 "lift": float(chain.p_win[nxt] - chain.p_win[i]),
+                "lift_low": float(lift_lo[0]),
+                "lift_high": float(lift_hi[0]),
                 "support": fit.support(state, tok),
                 "step_probability": float(step[tok]),
             }
