@@ -73,3 +73,22 @@ def test_shuffled_segments_give_no_micro_actions(ws: Workspace) -> None:
     assert len(tests) == 21
     assert not tests["finding"].any()
     assert tests["q_value"].min() >= MICRO_FDR
+
+
+def test_lift_interval_is_the_percentile_of_the_replicates_differences(ws: Workspace) -> None:
+    from winloss.analyze.paths.analysis import _rank
+
+    settings = ChainSettings(by="segment", bootstrap=60)
+    fitted = settings.fit(settings.load(ws.store))
+    fit = fitted.segments["Enterprise"]
+    history = ("email", "call", "discovery call")
+    rows = _rank("D", "Enterprise", history, fit, fitted.action_tokens, 5, None)
+    now = fit.chain.index(fit.model.state_code(history))
+    assert len(rows) >= 3
+    for r in rows:
+        after = fit.chain.index(fit.model.state_code((*history, r["action"])))
+        diff = fit.boot_win[:, after] - fit.boot_win[:, now]
+        low, high = np.percentile(diff, [2.5, 97.5])
+        assert r["lift_low"] == pytest.approx(low, abs=1e-12)
+        assert r["lift_high"] == pytest.approx(high, abs=1e-12)
+        assert r["lift"] == pytest.approx(fit.chain.p_win[after] - fit.chain.p_win[now])
