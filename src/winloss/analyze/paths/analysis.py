@@ -18,7 +18,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from winloss.analyze.base import Analysis, AnalysisInputs, AnalysisResult
-from winloss.analyze.paths.data import PathTable, as_store, load_paths
+from winloss.analyze.paths.data import PathTable, PathVariants, as_store, load_paths, load_variants
 from winloss.analyze.paths.fitting import ChainFit, FittedPaths, fit_paths
 from winloss.analyze.stats.exact_tests import benjamini_hochberg
 from winloss.errors import InsufficientDataError, UsageError
@@ -83,12 +83,33 @@ class ChainSettings:
             as_of=self.as_of,
         )
 
-    def fit(self, table: PathTable, extra: list[tuple[str, ...]] | None = None) -> FittedPaths:
-        closed = table.closed()
-        won = int((table.seqs.outcome == 1).sum())
-        if closed.sum() < 10 or won == 0 or won == closed.sum():
+    def load_for_chains(self, source: DealSource) -> PathTable | PathVariants:
+        """What the chains are fitted on: the distinct paths counted in the store for a fixed
+        order; every deal's path when the order is chosen (that needs their creation order)."""
+        if self.order is None:
+            return self.load(source)
+        if not 1 <= self.order <= 4:
+            raise UsageError("--order must be 1..4 (or auto)")
+        if self.bootstrap < 0:
+            raise UsageError("--bootstrap must be 0 or more")
+        return load_variants(
+            as_store(source),
+            self.deal_filter,
+            by=self.by,
+            silent_days=self.silent_days,
+            aged_days=self.aged_days,
+            as_of=self.as_of,
+        )
+
+    def fit(
+        self, table: PathTable | PathVariants, extra: list[tuple[str, ...]] | None = None
+    ) -> FittedPaths:
+        weight = table.seqs.weight
+        n_closed = int(round(weight[table.closed()].sum()))
+        won = int(round(weight[table.seqs.outcome == 1].sum()))
+        if n_closed < 10 or won == 0 or won == n_closed:
             raise InsufficientDataError(
-                f"{int(closed.sum())} closed deals with activities ({won} won): the chain needs at "
+                f"{n_closed} closed deals with activities ({won} won): the chain needs at "
                 "least 10 closed deals with both outcomes; import more deals or widen the filter"
             )
         return fit_paths(
@@ -276,7 +297,7 @@ class PathChains(ChainSettings, Analysis[ChainResult]):
     """``winloss paths markov``: the chains, their absorption probabilities and removal effects."""
 
     def run(self, source: DealSource) -> ChainResult:
-        table = self.load(source)
+        table = self.load_for_chains(source)
         fitted = self.fit(table)
         fits = [fitted.pooled, *fitted.segments.values()]
         states = pd.concat([_state_frame(f) for f in fits], ignore_index=True)
@@ -303,7 +324,8 @@ class PathChains(ChainSettings, Analysis[ChainResult]):
 
 def _fit_warnings(fitted: FittedPaths) -> list[str]:
     out = []
-    open_n = int((fitted.table.seqs.outcome < 0).sum())
+    seqs = fitted.table.seqs
+    open_n = int(round(seqs.weight[seqs.outcome < 0].sum()))
     if open_n:
         out.append(f"{open_n} open deals contribute their transitions but no outcome (censored)")
     if fitted.bootstrap and fitted.bootstrap < 100:
@@ -375,11 +397,26 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
                     f"no deal {deal_id!r} in the store; list open deals with "
                     "`winloss deals --outcome open`"
                 )
-        table = self.load(source)
-        where = {str(d): i for i, d in enumerate(table.deal_ids)}
-        histories = [table.seqs.path(where[d]) if d in where else () for d in wanted]
+        table = self.load_for_chains(source)
+        known: dict[str, tuple[str, tuple[str, ...]]] = {}  # deal → (group, token path)
+        if isinstance(table, PathTable):
+            for i, d in enumerate(table.deal_ids):
+                known[str(d)] = (str(table.group[i]), table.seqs.path(i))
+        else:
+            paths = paths_queries.deal_token_paths(
+                store,
+                wanted,
+                self.deal_filter,
+                by=self.by,
+                silent_days=self.silent_days,
+                aged_days=self.aged_days,
+                as_of=self.as_of,
+            )
+            for r in paths.itertuples(index=False):
+                known[str(r.deal_id)] = (str(r.grp), tuple(str(t) for t in r.tokens))
+        histories = [known[d][1] if d in known else () for d in wanted]
         fitted = self.fit(table, histories)
-        groups = self._groups(store, wanted, table, where)
+        groups = self._groups(store, wanted, {d: g for d, (g, _) in known.items()})
         rows: list[dict[str, Any]] = []
         for deal_id, history, group in zip(wanted, histories, groups, strict=True):
             fit = fitted.segments.get(group, fitted.pooled)
@@ -428,12 +465,10 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
             tests,
         )
 
-    def _groups(
-        self, store: Any, wanted: list[str], table: PathTable, where: dict[str, int]
-    ) -> list[str]:
+    def _groups(self, store: Any, wanted: list[str], known: dict[str, str]) -> list[str]:
         if self.by is None:
             return ["all"] * len(wanted)
-        missing = [d for d in wanted if d not in where]
+        missing = [d for d in wanted if d not in known]
         extra: dict[str, str] = {}
         if missing:
             frame = store.deals()
@@ -444,9 +479,7 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
                 else "(blank)"
                 for r in frame.itertuples(index=False)
             }
-        return [
-            str(table.group[where[d]]) if d in where else extra.get(d, "(blank)") for d in wanted
-        ]
+        return [known[d] if d in known else extra.get(d, "(blank)") for d in wanted]
 
 
 def _rank(
