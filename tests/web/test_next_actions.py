@@ -117,3 +117,15 @@ def test_store_without_activities_says_why(web: WebEnv) -> None:
     assert resp.status_code == 200
     assert _deals(resp.text) == []
     assert "no deal has activities; import them" in resp.text
+
+
+def test_long_lists_are_capped_with_a_note(
+    paths_app: tuple[Flask, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from winloss.web import routes_next
+
+    app, _ = paths_app
+    monkeypatch.setattr(routes_next, "MAX_DEALS", 3)
+    page = login(app, "boss").get("/next-actions").text
+    assert len(_deals(page)) == 3
+    assert "4 open deals match; the 3 created most recently are shown" in page

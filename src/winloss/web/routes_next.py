@@ -28,6 +28,8 @@ FILTERS: tuple[tuple[str, str], ...] = (
 #: Candidate actions shown per deal, and the bootstrap replicates behind the intervals.
 TOP_ACTIONS = 3
 BOOTSTRAP = 100
+#: At most this many deals on one page (the ranking runs per request).
+MAX_DEALS = 200
 
 
 def _text(value: Any) -> str | None:
@@ -65,6 +67,12 @@ def next_actions() -> Any:
                 options[col] = values
             if chosen[col]:
                 frame = frame[frame[col].astype("string") == chosen[col]]
+        if len(frame) > MAX_DEALS:
+            notes.append(
+                f"{len(frame):,} open deals match; the {MAX_DEALS} created most recently are "
+                "shown — choose a rep or a filter to see the others"
+            )
+            frame = frame.sort_values("created_at", kind="stable").iloc[-MAX_DEALS:]
         ids = tuple(str(d) for d in frame["deal_id"])
         if ids:
             try:
