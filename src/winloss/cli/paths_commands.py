@@ -185,8 +185,17 @@ def markov(
         + ", ".join(f"{k} {v:.1%}" for k, v in result.p_win_start.items())
     )
     emit_frame(result.removal_effects, fmt, title="Removal effects")
-    if fmt == "table" and not result.micro_actions.empty:
-        emit_frame(result.micro_actions, fmt, title="Segment micro-actions")
+    if fmt == "table" and not result.micro_action_tests.empty:
+        tests = result.micro_action_tests
+        message(
+            f"segment micro-actions: {int(tests['finding'].sum())} of {len(tests)} "
+            f"segment × action tests survive Benjamini–Hochberg at q < {result.micro_fdr:g}"
+        )
+        shown = tests[
+            ["group", "action", "removal_effect", "ci_low", "ci_high", "others_max"]
+            + ["p_value", "q_value", "finding"]
+        ]
+        emit_frame(shown.head(10), fmt, title="Segment micro-action tests (smallest q first)")
 
 
 @paths.command("evaluate")

@@ -135,7 +135,8 @@ def action_paths(ws: Workspace, options: DemoOptions) -> str:
     for r in chains.micro_actions.itertuples():
         lines.append(
             f"  micro-action in {r.group}: {r.action} (removal effect "
-            f"{r.removal_effect:.0%}, elsewhere at most {r.others_ci_high:.0%})"
+            f"{r.removal_effect:.0%}, elsewhere at most {r.others_max:.0%}; "
+            f"q = {r.q_value:.2g})"
         )
     nxt = ws.next_action(by="segment", top=1, bootstrap=50)
     lines.append(

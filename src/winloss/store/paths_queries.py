@@ -384,3 +384,65 @@ def stored_transition_counts(store: DuckDBStore, *, by_segment: bool = False) ->
     return store.query(
         f"SELECT {cols}, sum(n)::BIGINT AS n FROM path_deal_transitions GROUP BY ALL ORDER BY ALL"
     )
+
+
+# -- compact paths for the chains: bootstrap and higher orders (issue #14) -----------------------
+# The chains of a fixed order need each deal's token path only through the transitions it holds, and
+# deals that walked the same path (same group and outcome) hold the same transitions. DuckDB orders
+# the events and groups the deals into distinct paths; Python receives one row per distinct path
+# with its deal count (a weight) instead of one row per token, and the higher-order contexts and the
+# bootstrap replicates are counted over distinct paths.
+def chain_path_variants(
+    store: DuckDBStore,
+    flt: DealFilter | None = None,
+    *,
+    by: str | None = None,
+    silent_days: float = 30.0,
+    aged_days: float = 180.0,
+    as_of: dt.datetime | None = None,
+) -> pa.Table:
+    """The distinct token paths of the deals of ``flt`` with activities, with their deal counts.
+
+    Columns ``grp``, ``outcome``, ``tokens`` (the token path, a list), ``n`` (deals on it), ordered
+    by the first creation among its deals, then group, outcome and path.
+    """
+    sql, args = _token_sql(
+        store, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
+    )
+    return store.con.sql(
+        f"""
+        WITH t AS ({sql}),
+        per_deal AS (
+          SELECT deal_id, any_value(grp) AS grp, any_value(outcome) AS outcome,
+                 any_value(created_at) AS created_at, list(token ORDER BY pos) AS tokens
+          FROM t GROUP BY deal_id)
+        SELECT grp, outcome, tokens, count(*) AS n, min(created_at) AS first_created
+        FROM per_deal GROUP BY grp, outcome, tokens
+        ORDER BY first_created NULLS FIRST, grp, outcome, tokens""",
+        params=args,
+    ).to_arrow_table()
+
+
+def deal_token_paths(
+    store: DuckDBStore,
+    deal_ids: list[str],
+    flt: DealFilter | None = None,
+    *,
+    by: str | None = None,
+    silent_days: float = 30.0,
+    aged_days: float = 180.0,
+    as_of: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """The token paths of the named deals of ``flt`` that have activities: ``deal_id, grp,
+    tokens``."""
+    sql, args = _token_sql(
+        store, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
+    )
+    return store.con.sql(
+        f"""
+        WITH t AS ({sql})
+        SELECT deal_id, any_value(grp) AS grp, list(token ORDER BY pos) AS tokens
+        FROM t WHERE deal_id IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY deal_id ORDER BY deal_id""",
+        params=[*args, list(deal_ids)],
+    ).df()

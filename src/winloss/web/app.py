@@ -110,4 +110,7 @@ def create_app(
     app.register_blueprint(routes_capture.bp)
     app.register_blueprint(routes_dashboards.bp)
     app.register_blueprint(routes_admin.bp)
+    from winloss.web import routes_next
+
+    app.register_blueprint(routes_next.bp)
     return app

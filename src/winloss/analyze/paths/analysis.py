@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from winloss.analyze.base import Analysis, AnalysisInputs, AnalysisResult
-from winloss.analyze.paths.data import PathTable, as_store, load_paths
+from winloss.analyze.paths.data import PathTable, PathVariants, as_store, load_paths, load_variants
 from winloss.analyze.paths.fitting import ChainFit, FittedPaths, fit_paths
+from winloss.analyze.stats.exact_tests import benjamini_hochberg
 from winloss.errors import InsufficientDataError, UsageError
 from winloss.store import paths_queries
 
@@ -81,12 +83,33 @@ class ChainSettings:
             as_of=self.as_of,
         )
 
-    def fit(self, table: PathTable, extra: list[tuple[str, ...]] | None = None) -> FittedPaths:
-        closed = table.closed()
-        won = int((table.seqs.outcome == 1).sum())
-        if closed.sum() < 10 or won == 0 or won == closed.sum():
+    def load_for_chains(self, source: DealSource) -> PathTable | PathVariants:
+        """What the chains are fitted on: the distinct paths counted in the store for a fixed
+        order; every deal's path when the order is chosen (that needs their creation order)."""
+        if self.order is None:
+            return self.load(source)
+        if not 1 <= self.order <= 4:
+            raise UsageError("--order must be 1..4 (or auto)")
+        if self.bootstrap < 0:
+            raise UsageError("--bootstrap must be 0 or more")
+        return load_variants(
+            as_store(source),
+            self.deal_filter,
+            by=self.by,
+            silent_days=self.silent_days,
+            aged_days=self.aged_days,
+            as_of=self.as_of,
+        )
+
+    def fit(
+        self, table: PathTable | PathVariants, extra: list[tuple[str, ...]] | None = None
+    ) -> FittedPaths:
+        weight = table.seqs.weight
+        n_closed = int(round(weight[table.closed()].sum()))
+        won = int(round(weight[table.seqs.outcome == 1].sum()))
+        if n_closed < 10 or won == 0 or won == n_closed:
             raise InsufficientDataError(
-                f"{int(closed.sum())} closed deals with activities ({won} won): the chain needs at "
+                f"{n_closed} closed deals with activities ({won} won): the chain needs at "
                 "least 10 closed deals with both outcomes; import more deals or widen the filter"
             )
         return fit_paths(
@@ -139,43 +162,94 @@ def _removal_frame(fit: ChainFit, actions: tuple[int, ...]) -> pd.DataFrame:
     return frame.sort_values(["removal_effect"], ascending=False).reset_index(drop=True)
 
 
-def micro_actions(fitted: FittedPaths) -> pd.DataFrame:
-    """Actions that matter in one segment only: the segment's removal-effect interval lies above
-    every other segment's interval (bootstrap, 95 %)."""
-    cols = [
-        "group",
-        "action",
-        "removal_effect",
-        "ci_low",
-        "ci_high",
-        "others_ci_high",
-        "pooled_removal_effect",
-    ]
+MICRO_FDR = 0.05
+
+MICRO_TEST_COLUMNS = [
+    "group",
+    "action",
+    "removal_effect",
+    "ci_low",
+    "ci_high",
+    "others_max",
+    "others_ci_high",
+    "pooled_removal_effect",
+    "z",
+    "p_value",
+    "q_value",
+    "finding",
+]
+
+
+def micro_action_tests(fitted: FittedPaths, fdr: float = MICRO_FDR) -> pd.DataFrame:
+    """Every (segment, action) pair tested for "this action matters more here than in any other
+    segment", with Benjamini–Hochberg q-values over the whole family of pairs.
+
+    For segment g, action a and every other segment h, the one-sided Wald test of
+    ``RE_g(a) > RE_h(a)`` uses the bootstrap standard error of the difference (the replicates
+    resample deals, so the segments' replicates are independent); the pair's p-value is the largest
+    over h (an intersection–union test of "above every other segment"). The family is every pair
+    whose removal effect is defined; a pair is a finding when its q-value is below ``fdr``.
+    """
     if len(fitted.segments) < 2 or fitted.bootstrap == 0:
-        return pd.DataFrame(columns=cols)
-    frames = {
-        name: _removal_frame(fit, fitted.action_tokens).set_index("action")
-        for name, fit in fitted.segments.items()
-    }
-    pooled = _removal_frame(fitted.pooled, fitted.action_tokens).set_index("action")
-    rows = []
-    for name, frame in frames.items():
-        others = pd.concat([f["ci_high"] for n, f in frames.items() if n != name], axis=1)
-        others_high = others.max(axis=1)
-        for action, r in frame.iterrows():
-            if r["ci_low"] > others_high[action] and r["removal_effect"] > 0:
-                rows.append(
-                    {
-                        "group": name,
-                        "action": action,
-                        "removal_effect": r["removal_effect"],
-                        "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"],
-                        "others_ci_high": others_high[action],
-                        "pooled_removal_effect": pooled.loc[action, "removal_effect"],
-                    }
-                )
-    return pd.DataFrame(rows, columns=cols)
+        return pd.DataFrame(columns=MICRO_TEST_COLUMNS)
+    names = list(fitted.segments)
+    fits = [fitted.segments[n] for n in names]
+    vocab = fitted.pooled.model.vocabulary
+    pooled = fitted.pooled.removal
+    rows: list[dict[str, Any]] = []
+    for gi, fit in enumerate(fits):
+        lo, hi = fit.interval(fit.boot_removal)
+        for ai, tok in enumerate(fitted.action_tokens):
+            est = float(fit.removal[ai])
+            if not np.isfinite(est):
+                continue
+            p_worst, z_worst = 0.0, np.inf
+            others_max, others_high = -np.inf, -np.inf
+            for hi_, other in enumerate(fits):
+                if hi_ == gi or not np.isfinite(other.removal[ai]):
+                    continue
+                diff = est - float(other.removal[ai])
+                reps = fit.boot_removal[:, ai] - other.boot_removal[:, ai]
+                reps = reps[np.isfinite(reps)]
+                se = float(np.std(reps, ddof=1)) if reps.size > 1 else 0.0
+                if se > 0:
+                    z = diff / se
+                    p = float(norm.sf(z))
+                else:
+                    z = np.inf if diff > 0 else -np.inf
+                    p = 0.0 if diff > 0 else 1.0
+                if p >= p_worst:
+                    p_worst, z_worst = p, z
+                others_max = max(others_max, float(other.removal[ai]))
+                _, other_hi = other.interval(other.boot_removal[:, [ai]])
+                others_high = max(others_high, float(other_hi[0]))
+            if not np.isfinite(others_max):
+                continue
+            rows.append(
+                {
+                    "group": fit.name,
+                    "action": vocab[tok],
+                    "removal_effect": est,
+                    "ci_low": float(lo[ai]),
+                    "ci_high": float(hi[ai]),
+                    "others_max": others_max,
+                    "others_ci_high": others_high,
+                    "pooled_removal_effect": float(pooled[ai]),
+                    "z": float(z_worst),
+                    "p_value": p_worst,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=MICRO_TEST_COLUMNS[:-2])
+    frame["q_value"] = benjamini_hochberg(frame["p_value"].to_numpy(dtype=float))
+    frame["finding"] = frame["q_value"] < fdr
+    return frame.sort_values(["q_value", "group", "action"], kind="mergesort").reset_index(
+        drop=True
+    )
+
+
+def micro_actions(tests: pd.DataFrame) -> pd.DataFrame:
+    """The segment micro-actions: the tested pairs that survive the false-discovery control."""
+    return tests[tests["finding"].astype(bool)].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -192,6 +266,10 @@ class ChainResult(AnalysisResult):
     removal_effects: pd.DataFrame
     micro_actions: pd.DataFrame
     warnings: tuple[str, ...] = field(default=())
+    micro_action_tests: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=MICRO_TEST_COLUMNS)
+    )
+    micro_fdr: float = MICRO_FDR
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -207,6 +285,8 @@ class ChainResult(AnalysisResult):
             "p_win_start": dict(self.p_win_start),
             "removal_effects": self.removal_effects.to_dict(orient="records"),
             "micro_actions": self.micro_actions.to_dict(orient="records"),
+            "micro_action_fdr": self.micro_fdr,
+            "micro_action_tests": self.micro_action_tests.to_dict(orient="records"),
             "states": self.states.to_dict(orient="records"),
             "warnings": list(self.warnings),
         }
@@ -217,7 +297,7 @@ class PathChains(ChainSettings, Analysis[ChainResult]):
     """``winloss paths markov``: the chains, their absorption probabilities and removal effects."""
 
     def run(self, source: DealSource) -> ChainResult:
-        table = self.load(source)
+        table = self.load_for_chains(source)
         fitted = self.fit(table)
         fits = [fitted.pooled, *fitted.segments.values()]
         states = pd.concat([_state_frame(f) for f in fits], ignore_index=True)
@@ -226,6 +306,7 @@ class PathChains(ChainSettings, Analysis[ChainResult]):
         )
         start = {f.name: f.chain.win_probability(0) for f in fits}
         warnings = _fit_warnings(fitted)
+        tests = micro_action_tests(fitted)
         return ChainResult(
             AnalysisInputs.of(table.n_deals, flt=self.deal_filter),
             fitted.order,
@@ -235,14 +316,16 @@ class PathChains(ChainSettings, Analysis[ChainResult]):
             start,
             states,
             removal,
-            micro_actions(fitted),
+            micro_actions(tests),
             tuple(warnings),
+            tests,
         )
 
 
 def _fit_warnings(fitted: FittedPaths) -> list[str]:
     out = []
-    open_n = int((fitted.table.seqs.outcome < 0).sum())
+    seqs = fitted.table.seqs
+    open_n = int(round(seqs.weight[seqs.outcome < 0].sum()))
     if open_n:
         out.append(f"{open_n} open deals contribute their transitions but no outcome (censored)")
     if fitted.bootstrap and fitted.bootstrap < 100:
@@ -268,6 +351,10 @@ class NextActionResult(AnalysisResult):
     micro_actions: pd.DataFrame
     caveat: str = CAVEAT
     warnings: tuple[str, ...] = field(default=())
+    micro_action_tests: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=MICRO_TEST_COLUMNS)
+    )
+    micro_fdr: float = MICRO_FDR
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -282,6 +369,8 @@ class NextActionResult(AnalysisResult):
             "caveat": self.caveat,
             "candidates": self.candidates.to_dict(orient="records"),
             "micro_actions": self.micro_actions.to_dict(orient="records"),
+            "micro_action_fdr": self.micro_fdr,
+            "micro_action_tests": self.micro_action_tests.to_dict(orient="records"),
             "warnings": list(self.warnings),
         }
 
@@ -308,11 +397,26 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
                     f"no deal {deal_id!r} in the store; list open deals with "
                     "`winloss deals --outcome open`"
                 )
-        table = self.load(source)
-        where = {str(d): i for i, d in enumerate(table.deal_ids)}
-        histories = [table.seqs.path(where[d]) if d in where else () for d in wanted]
+        table = self.load_for_chains(source)
+        known: dict[str, tuple[str, tuple[str, ...]]] = {}  # deal → (group, token path)
+        if isinstance(table, PathTable):
+            for i, d in enumerate(table.deal_ids):
+                known[str(d)] = (str(table.group[i]), table.seqs.path(i))
+        else:
+            paths = paths_queries.deal_token_paths(
+                store,
+                wanted,
+                self.deal_filter,
+                by=self.by,
+                silent_days=self.silent_days,
+                aged_days=self.aged_days,
+                as_of=self.as_of,
+            )
+            for r in paths.itertuples(index=False):
+                known[str(r.deal_id)] = (str(r.grp), tuple(str(t) for t in r.tokens))
+        histories = [known[d][1] if d in known else () for d in wanted]
         fitted = self.fit(table, histories)
-        groups = self._groups(store, wanted, table, where)
+        groups = self._groups(store, wanted, {d: g for d, (g, _) in known.items()})
         rows: list[dict[str, Any]] = []
         for deal_id, history, group in zip(wanted, histories, groups, strict=True):
             fit = fitted.segments.get(group, fitted.pooled)
@@ -334,12 +438,15 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
             "ci_low",
             "ci_high",
             "lift",
+            "lift_low",
+            "lift_high",
             "support",
             "step_probability",
             "low_support",
         ]
         frame = pd.DataFrame(rows, columns=cols)
         warnings = _fit_warnings(fitted)
+        tests = micro_action_tests(fitted)
         closed_ids = [d for d in wanted if paths_queries.deal_exists(store, d) != "open"]
         if closed_ids:
             warnings.append(
@@ -352,17 +459,16 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
             self.by,
             fitted.prior_strength,
             frame,
-            micro_actions(fitted),
+            micro_actions(tests),
             CAVEAT,
             tuple(warnings),
+            tests,
         )
 
-    def _groups(
-        self, store: Any, wanted: list[str], table: PathTable, where: dict[str, int]
-    ) -> list[str]:
+    def _groups(self, store: Any, wanted: list[str], known: dict[str, str]) -> list[str]:
         if self.by is None:
             return ["all"] * len(wanted)
-        missing = [d for d in wanted if d not in where]
+        missing = [d for d in wanted if d not in known]
         extra: dict[str, str] = {}
         if missing:
             frame = store.deals()
@@ -373,9 +479,7 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
                 else "(blank)"
                 for r in frame.itertuples(index=False)
             }
-        return [
-            str(table.group[where[d]]) if d in where else extra.get(d, "(blank)") for d in wanted
-        ]
+        return [known[d] if d in known else extra.get(d, "(blank)") for d in wanted]
 
 
 def _rank(
@@ -397,6 +501,8 @@ def _rank(
         if step[tok] <= 0:
             continue
         nxt = chain.index(model.next_state(state, tok))
+        # the lift's own bootstrap interval: P(win) after minus P(win) now, per replicate
+        lift_lo, lift_hi = fit.interval(fit.boot_win[:, [nxt]] - fit.boot_win[:, [i]])
         out.append(
             {
                 "deal_id": deal_id,
@@ -410,6 +516,8 @@ def _rank(
                 "ci_low": float(lo[nxt]),
                 "ci_high": float(hi[nxt]),
                 "lift": float(chain.p_win[nxt] - chain.p_win[i]),
+                "lift_low": float(lift_lo[0]),
+                "lift_high": float(lift_hi[0]),
                 "support": fit.support(state, tok),
                 "step_probability": float(step[tok]),
             }

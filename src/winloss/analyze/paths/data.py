@@ -190,3 +190,68 @@ def creation_rank(table: PathTable) -> NDArray[np.float64]:
     rank = np.empty(len(order), dtype=np.float64)
     rank[order] = np.arange(len(order))
     return rank / max(len(order) - 1, 1)
+
+
+@dataclass(frozen=True)
+class PathVariants:
+    """The distinct token paths of the deals (grouped in the store), each weighted by its deals.
+
+    What the chains of a fixed order are fitted on: the same counts as the deals' own paths
+    (:class:`PathTable`), with one path per distinct (group, outcome, path).
+    """
+
+    seqs: Sequences  # weight = deals on the path
+    group: NDArray[np.object_]
+
+    @property
+    def n_deals(self) -> int:
+        return int(self.seqs.weight.sum())
+
+    def closed(self) -> NDArray[np.bool_]:
+        return np.asarray(self.seqs.outcome >= 0)
+
+    def actions(self) -> tuple[str, ...]:
+        """The action types (no reserved or timing tokens)."""
+        timing = {paths_queries.SILENT, paths_queries.AGED}
+        return tuple(t for t in self.seqs.vocabulary[3:] if t not in timing)
+
+
+def load_variants(
+    source: DuckDBStore,
+    flt: DealFilter | None = None,
+    *,
+    by: str | None = None,
+    silent_days: float = 30.0,
+    aged_days: float = 180.0,
+    as_of: dt.datetime | None = None,
+) -> PathVariants:
+    """Read the distinct token paths with their deal counts (grouped in DuckDB) and encode them."""
+    table = paths_queries.chain_path_variants(
+        source, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
+    )
+    if table.num_rows == 0:
+        raise InsufficientDataError(
+            "no deal has activities; import them with `winloss import "
+            "activities FILE` (or `winloss paths import` for an event log)"
+        )
+    lists = table.column("tokens").combine_chunks()
+    offsets = np.asarray(lists.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    offsets = offsets - offsets[0]
+    tok_enc = pc.dictionary_encode(lists.flatten())
+    names = tok_enc.dictionary.to_numpy(zero_copy_only=False).astype(str)
+    clash = set(RESERVED) & set(names)
+    if clash:
+        raise InsufficientDataError(
+            f"activity types {sorted(clash)} collide with the path "
+            "markers; rename them in the activities file"
+        )
+    order = np.argsort(names, kind="stable")
+    remap = np.empty(len(names), dtype=np.int64)
+    remap[order] = np.arange(len(names))
+    symbols = remap[tok_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)] + len(RESERVED)
+    vocab = tuple(RESERVED) + tuple(str(t) for t in names[order])
+    outcome_text = table.column("outcome").to_numpy(zero_copy_only=False)
+    outcome = np.select([outcome_text == "won", outcome_text == "lost"], [1, 0], -1).astype(np.int8)
+    weight = table.column("n").to_numpy().astype(np.float64)
+    group = table.column("grp").to_numpy(zero_copy_only=False).astype(object)
+    return PathVariants(Sequences(vocab, symbols, offsets, outcome, weight), group)

@@ -14,10 +14,10 @@ payment before the final one was a real step). The deal's creation is its first 
 from __future__ import annotations
 
 import gzip
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from xml.parsers import expat
 from xml.sax.saxutils import quoteattr
 
 import pandas as pd
@@ -46,10 +46,23 @@ def _open_text(path: Path) -> object:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
+_ATTR, _EVENT, _TRACE, _OTHER = 1, 2, 3, 0
+_KINDS = {"string": _ATTR, "date": _ATTR, "event": _EVENT, "trace": _TRACE}
+
+
+class _EnoughTraces(Exception):
+    """Raised inside the parser's callback to stop after ``max_traces`` traces."""
+
+
 def read_xes(path: str | Path, *, max_traces: int | None = None) -> pd.DataFrame:
     """Events of an XES file (``.xes`` or ``.xes.gz``): ``case, activity, timestamp, resource``.
 
     ``max_traces`` stops after that many traces (a quick look at a large log).
+
+    A streaming parse with expat's callbacks (no element tree is built): ``<string>`` and ``<date>``
+    attributes are applied when their element ends, in document order, so nested attributes
+    resolve as in the file; an event's attributes come from anywhere inside the event, a trace's
+    case id is the first ``concept:name`` attribute of the trace outside its events.
     """
     p = Path(path)
     cases: list[str] = []
@@ -58,36 +71,63 @@ def read_xes(path: str | Path, *, max_traces: int | None = None) -> pd.DataFrame
     res: list[str | None] = []
     case_id: str | None = None
     in_event = False
-    event: dict[str, str] = {}
     n_traces = 0
+    event: dict[str, str] = {}
+    pending: list[tuple[str, str | None] | None] = []  # one entry per open element
+    push, pop = pending.append, pending.pop
+    kinds: dict[str, int] = {}  # element name (maybe prefixed) → _ATTR, _EVENT, _TRACE or _OTHER
+
+    def kind(name: str) -> int:
+        tag = name.rpartition(":")[2]
+        k = kinds[name] = _KINDS.get(tag, _OTHER)
+        return k
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal case_id, in_event, n_traces
+        k = kinds.get(name)
+        if k is None:
+            k = kind(name)
+        if k == _ATTR:
+            key = attrs.get("key")
+            push((key, attrs.get("value")) if key is not None else None)
+            return
+        push(None)
+        if k == _EVENT:
+            in_event = True
+            event.clear()
+        elif k == _TRACE:
+            case_id = None
+            n_traces += 1
+
+    def end(name: str) -> None:
+        nonlocal case_id, in_event
+        attr = pop()
+        if attr is not None:
+            key, value = attr
+            if in_event:
+                event[key] = str(value)
+            elif case_id is None and key == "concept:name":
+                case_id = str(value)
+            return
+        k = kinds[name]
+        if k == _EVENT:
+            in_event = False
+            cases.append(case_id if case_id is not None else f"trace-{n_traces}")
+            acts.append(event.get("concept:name"))
+            stamps.append(event.get("time:timestamp"))
+            res.append(event.get("org:resource"))
+        elif k == _TRACE and max_traces is not None and n_traces >= max_traces:
+            raise _EnoughTraces
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     try:
         with _open_text(p) as fh:  # type: ignore[attr-defined]
-            for ev, el in ET.iterparse(fh, events=("start", "end")):
-                tag = el.tag.rsplit("}", 1)[-1]
-                if ev == "start":
-                    if tag == "trace":
-                        case_id, n_traces = None, n_traces + 1
-                    elif tag == "event":
-                        in_event, event = True, {}
-                    continue
-                if tag in ("string", "date") and el.get("key") is not None:
-                    key, value = el.get("key"), el.get("value")
-                    if in_event:
-                        event[str(key)] = str(value)
-                    elif key == "concept:name" and case_id is None:
-                        case_id = str(value)
-                elif tag == "event":
-                    in_event = False
-                    cases.append(case_id if case_id is not None else f"trace-{n_traces}")
-                    acts.append(event.get("concept:name"))
-                    stamps.append(event.get("time:timestamp"))
-                    res.append(event.get("org:resource"))
-                    el.clear()
-                elif tag == "trace":
-                    el.clear()
-                    if max_traces is not None and n_traces >= max_traces:
-                        break
-    except (ET.ParseError, OSError, EOFError) as exc:
+            parser.ParseFile(fh)
+    except _EnoughTraces:
+        pass
+    except (expat.ExpatError, OSError, EOFError) as exc:
         raise InputError(
             f"{p}: not a readable XES file ({exc}); export the log as XES or CSV "
             "with case, activity and timestamp columns"

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
-from winloss.analyze.paths.data import PathTable, creation_rank
+from winloss.analyze.paths.data import PathTable, PathVariants, creation_rank
 from winloss.analyze.paths.markov import (
     AbsorbingChain,
     MarkovModel,
@@ -74,7 +74,7 @@ class ChainFit:
 class FittedPaths:
     """The pooled chain, the segment chains shrunk towards it, and how they were chosen."""
 
-    table: PathTable
+    table: PathTable | PathVariants
     order: int
     order_scores: dict[int, float]
     action_tokens: tuple[int, ...]
@@ -108,7 +108,7 @@ def _removal(chain: AbsorbingChain, probs: FloatArray, tokens: tuple[int, ...]) 
 
 
 def fit_paths(
-    table: PathTable,
+    table: PathTable | PathVariants,
     *,
     order: int | None = 1,
     max_order: int = 3,
@@ -118,10 +118,17 @@ def fit_paths(
     segments: bool = False,
     extra_histories: list[tuple[str, ...]] | None = None,
 ) -> FittedPaths:
-    """Fit the chains; ``order=None`` chooses it by held-out likelihood (1..``max_order``)."""
+    """Fit the chains; ``order=None`` chooses it by held-out likelihood (1..``max_order``, which
+    needs the deals' creation order: a :class:`PathTable`).
+
+    A path's weight counts the deals on it; a bootstrap replicate draws each path's deals as
+    Poisson(weight) (the sum of the deals' independent Poisson(1) weights), so fitting the distinct
+    paths of :class:`PathVariants` is the same bootstrap as fitting every deal's path."""
     seqs = table.seqs
     scores: dict[int, float] = {}
     if order is None:
+        if not isinstance(table, PathTable):
+            raise ValueError("choosing the order needs the deals' paths (a PathTable)")
         order, scores = select_order(
             seqs, creation_rank(table), max_order=max_order, backoff=backoff
         )
@@ -169,7 +176,7 @@ def fit_paths(
     boot_seg: dict[str, list[FloatArray]] = {n: [] for n in seg_models}
     boot_seg_rm: dict[str, list[FloatArray]] = {n: [] for n in seg_models}
     for _ in range(bootstrap):
-        w = seqs.weight * rng.poisson(1.0, seqs.n_paths)
+        w = rng.poisson(seqs.weight).astype(np.float64)
         rep = MarkovModel.fit(seqs, order, backoff=backoff, transitions=tr, path_weight=w)
         p = _replicate_probs(rep, pooled_chain)
         win, _ = _absorb(pooled_model, pooled_chain.states, p)
@@ -198,13 +205,13 @@ def fit_paths(
         wins: list[FloatArray],
         rms: list[FloatArray],
     ) -> ChainFit:
-        out = seqs.outcome[mask]
+        out, weight = seqs.outcome[mask], seqs.weight[mask]
         n_states, n_act = len(chain.states), len(actions)
         return ChainFit(
             name,
-            int(mask.sum()),
-            int((out == 1).sum()),
-            int((out == 0).sum()),
+            int(round(weight.sum())),
+            int(round(weight[out == 1].sum())),
+            int(round(weight[out == 0].sum())),
             model,
             chain,
             np.array(wins) if wins else np.zeros((0, n_states)),

@@ -114,13 +114,26 @@ def build(ctx: ReportContext) -> Section | None:
         charts.append("path-removal")
         micro = chains.micro_actions
         data["micro_actions"] = micro.to_dict(orient="records")
+        data["micro_action_fdr"] = chains.micro_fdr
+        tested = len(chains.micro_action_tests)
         if len(micro):
             items = "".join(
                 f"<li><b>{escape(str(r.group))}</b>: {escape(str(r.action))} (removal effect "
-                f"{r.removal_effect:.0%}, elsewhere at most {r.others_ci_high:.0%})</li>"
+                f"{r.removal_effect:.0%}, elsewhere at most {r.others_max:.0%}; "
+                f"q = {r.q_value:.2g})</li>"
                 for r in micro.itertuples(index=False)
             )
-            parts.append(f"<h3>Segment micro-actions</h3><ul>{items}</ul>")
+            parts.append(
+                f"<h3>Segment micro-actions</h3><p>{len(micro)} of {tested} segment × action "
+                "tests survive the Benjamini–Hochberg false-discovery control at "
+                f"q &lt; {chains.micro_fdr:g}.</p><ul>{items}</ul>"
+            )
+        elif tested:
+            parts.append(
+                f"<p>No segment micro-action: none of {tested} segment × action tests survives "
+                f"the Benjamini–Hochberg false-discovery control at q &lt; {chains.micro_fdr:g}."
+                "</p>"
+            )
     notes = tuple(graph.warnings) + (tuple(chains.warnings) if chains is not None else ())
     return Section(
         key="paths",
