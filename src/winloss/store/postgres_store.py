@@ -206,6 +206,7 @@ class PostgresStore(DuckDBStore):
         self.read_only = read_only
         self._pk: dict[str, list[str]] = {}
         self._in_tx = False
+        self._converter: Any = None
         try:
             self.pg = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
@@ -300,7 +301,9 @@ class PostgresStore(DuckDBStore):
         import duckdb
 
         table = self.arrow(sql, list(params) if params is not None else [])
-        return duckdb.from_arrow(table).df()
+        if self._converter is None:  # the module's default connection is shared by threads
+            self._converter = duckdb.connect(":memory:")
+        return self._converter.from_arrow(table).df()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -623,6 +626,8 @@ class PostgresStore(DuckDBStore):
 
     def close(self) -> None:
         self.pg.close()
+        if self._converter is not None:
+            self._converter.close()
 
 
 #: Functions the translated queries call where PostgreSQL lacks DuckDB's (created by ``migrate``).
