@@ -62,14 +62,36 @@ def pg_server() -> Iterator[str]:
     run = {"check": True, "capture_output": True, "text": True}
     try:
         subprocess.run(
-            [*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "winloss",
-             "-E", "UTF8", "--locale=C", "--no-sync"],
+            [
+                *prefix,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "winloss",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
             **run,  # type: ignore[call-overload]
         )
         options = f"-k {root} -p {port} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
         subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-             str(root / "log"), "-w", "start"],
+            [
+                *prefix,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "log"),
+                "-w",
+                "start",
+            ],
             **run,  # type: ignore[call-overload]
         )
     except subprocess.CalledProcessError as exc:

@@ -103,9 +103,13 @@ def create_capture_views(
     if deal_columns is None:
         select = "d.* REPLACE (" + ", ".join(replace) + ")"
     else:
-        replaced = dict(zip([*RESOLVED_FIELDS, *REASON_FIELDS.values(), "captured_at"], replace))
+        replaced = dict(
+            zip([*RESOLVED_FIELDS, *REASON_FIELDS.values(), "captured_at"], replace, strict=True)
+        )
         select = ", ".join(replaced.get(c, f"d.{_q(c)}") for c in deal_columns)
-    con.execute("CREATE OR REPLACE VIEW deals_resolved AS SELECT " + select + " FROM deals d" + joins)
+    con.execute(
+        "CREATE OR REPLACE VIEW deals_resolved AS SELECT " + select + " FROM deals d" + joins
+    )
 
     selects = []
     for name in (*RESOLVED_FIELDS, *REASON_FIELDS.values()):

@@ -38,6 +38,7 @@ class SqlConnection(Protocol):
 
     def execute(self, query: str, parameters: Any = None, /) -> Any: ...
 
+
 DEFAULT_DB = "winloss.duckdb"
 #: Bump when the SQL of the views changes, so existing stores rebuild them on open.
 _VIEWS_VERSION = "2"

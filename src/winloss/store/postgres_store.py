@@ -99,6 +99,24 @@ def _pg_node(node: Any) -> Any:
     if isinstance(node, exp.BitwiseLeftShift):  # PostgreSQL shifts by an INTEGER only
         node.set("expression", exp.cast(node.expression, "INT"))
         return node
+    if isinstance(node, exp.ToDays):  # to_days(n) → n * INTERVAL '1 day'
+        return exp.Mul(
+            this=exp.paren(node.this, copy=False),
+            expression=exp.Interval(this=exp.Literal.string("1"), unit=exp.var("DAY")),
+        )
+    if isinstance(node, exp.Join) and str(node.args.get("method") or "").upper() == "ASOF":
+        return _asof_join(node)
+    if isinstance(node, exp.Mode) and node.this is not None:  # an ordered-set aggregate there
+        import sqlglot
+
+        text = f"SELECT MODE() WITHIN GROUP (ORDER BY {node.this.sql('postgres')})"
+        return sqlglot.parse_one(text, read="postgres").expressions[0]
+    if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue | exp.Last):
+        node = node.this  # the replacement below skips NULLs itself
+    if isinstance(node, exp.AnyValue | exp.Last) and not isinstance(node.parent, exp.Window):
+        # PostgreSQL 15 has neither: the store's aggregates (created by ``migrate``)
+        name = "winloss_any_value" if isinstance(node, exp.AnyValue) else "winloss_last_value"
+        return exp.Anonymous(this=name, expressions=[node.this])
     if isinstance(node, exp.Quarter):
         return exp.Extract(this=exp.var("QUARTER"), expression=node.this)
     if isinstance(node, exp.DataType):
@@ -133,6 +151,40 @@ def _arg_extreme(agg: Any, condition: Any) -> Any:
     return sqlglot.parse_one(text, read="postgres")
 
 
+def _asof_join(join: Any) -> Any:
+    """DuckDB's ``ASOF [LEFT] JOIN t r ON <equalities> AND r.x <= l.y`` as a LATERAL join: per
+    left row, the matching right row with the nearest ``r.x`` (the greatest for ``<=``/``<``, the
+    least for ``>=``/``>``); ``LEFT`` keeps left rows without a match."""
+    import sqlglot
+    from sqlglot import exp
+
+    right = join.this
+    alias = right.alias_or_name
+    conjuncts = (
+        list(join.args["on"].flatten())
+        if isinstance(join.args["on"], exp.And)
+        else [join.args["on"]]
+    )
+    order = None
+    for cond in conjuncts:
+        if not isinstance(cond, exp.LT | exp.LTE | exp.GT | exp.GTE):
+            continue
+        left_side = {c.table for c in cond.this.find_all(exp.Column)}
+        if alias in left_side:  # r.x OP l.y: the right column on the left
+            key, descending = cond.this, isinstance(cond, exp.LT | exp.LTE)
+        else:  # l.y OP r.x
+            key, descending = cond.expression, isinstance(cond, exp.GT | exp.GTE)
+        order = f"{key.sql('postgres')} {'DESC' if descending else 'ASC'}"
+    if order is None:
+        raise ValueError("an ASOF join needs one inequality on the right table")
+    kind = "LEFT JOIN" if str(join.args.get("side") or "").upper() == "LEFT" else "JOIN"
+    text = (
+        f"SELECT * FROM _l {kind} LATERAL (SELECT * FROM {right.sql('postgres')} WHERE "
+        f"{join.args['on'].sql('postgres')} ORDER BY {order} LIMIT 1) AS {alias} ON TRUE"
+    )
+    return sqlglot.parse_one(text, read="postgres").args["joins"][0]
+
+
 @functools.lru_cache(maxsize=4096)
 def pg_sql(sql: str) -> str:
     """``sql`` (DuckDB dialect, one statement, ``?`` placeholders) as PostgreSQL text for psycopg
@@ -142,7 +194,7 @@ def pg_sql(sql: str) -> str:
 
     tree = sqlglot.parse_one(sql, read="duckdb")
     tree = tree.transform(_pg_node)
-    return tree.sql(dialect="postgres", unsupported_level=ErrorLevel.RAISE)
+    return str(tree.sql(dialect="postgres", unsupported_level=ErrorLevel.RAISE))
 
 
 _PG_TYPES: dict[int, pa.DataType] = {
@@ -190,6 +242,68 @@ class _Migrator:
         return self._store._cursor(query, parameters)
 
 
+class _Result:
+    """What DuckDB's ``execute``/``sql`` return, for the query modules not yet engine-neutral."""
+
+    def __init__(self, store: PostgresStore, sql: str, params: Any) -> None:
+        self._store, self._sql, self._params = store, sql, params
+        self._cursor: Any = None
+
+    def _run(self) -> Any:
+        if self._cursor is None:
+            self._cursor = self._store._cursor(self._sql, self._params)
+        return self._cursor
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self._run().fetchall())
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self._run().fetchone()
+        return None if row is None else tuple(row)
+
+    def to_arrow_table(self) -> pa.Table:
+        return self._store.arrow(self._sql, list(self._params or []))
+
+    def arrow(self) -> pa.Table:
+        return self.to_arrow_table()
+
+    def df(self) -> pd.DataFrame:
+        return self._store.query(self._sql, self._params)
+
+
+class _DuckDBConnectionShim:
+    """``store.con`` for the query modules that still call DuckDB's connection directly
+    (store/paths_queries.py and store/bowtie_queries.py, being made engine-portable in
+    store/heavy_queries.py): their DuckDB SQL runs translated, frames become temp tables."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self._frames: dict[str, contextlib.ExitStack] = {}
+
+    def execute(self, query: str, parameters: Any = None, /) -> _Result:
+        head = query.strip().upper()
+        if head in ("BEGIN", "BEGIN TRANSACTION", "COMMIT", "ROLLBACK"):
+            self._store.pg.execute(head.split()[0])
+            return _Result(self._store, "SELECT 1 WHERE FALSE", None)
+        result = _Result(self._store, query, parameters)
+        result._run()  # statements run now, as DuckDB's do
+        return result
+
+    def sql(self, query: str, params: Any = None) -> _Result:
+        return _Result(self._store, query, params)
+
+    def register(self, name: str, frame: Any) -> None:
+        self.unregister(name)
+        stack = contextlib.ExitStack()
+        stack.enter_context(self._store.register_frame(name, frame))
+        self._frames[name] = stack
+
+    def unregister(self, name: str) -> None:
+        stack = self._frames.pop(name, None)
+        if stack is not None:
+            stack.close()
+
+
 class PostgresStore(DuckDBStore):
     """A winloss store in a PostgreSQL database, shared by a team.
 
@@ -207,6 +321,7 @@ class PostgresStore(DuckDBStore):
         self._pk: dict[str, list[str]] = {}
         self._in_tx = False
         self._converter: Any = None
+        self.con = _DuckDBConnectionShim(self)  # type: ignore[assignment]
         try:
             self.pg = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
@@ -248,20 +363,19 @@ class PostgresStore(DuckDBStore):
         return sql
 
     def _text(self, sql: str) -> str:
-        return pg_sql(self._rewrite(sql))
+        # sqlglot reads ``?::TYPE`` as a parse error: spelled as a CAST first
+        return pg_sql(re.sub(r"\?::(\w+)", r"CAST(? AS \1)", self._rewrite(sql)))
 
     def _cursor(self, sql: str, params: Iterable[Any] | None = None) -> Any:
         import psycopg
 
         args = [_adapt(v) for v in params] if params is not None else []
-        match = re.match(
-            r"\s*CREATE OR REPLACE TEMP(?:ORARY)? TABLE\s+(\"[^\"]+\"|\w+)", sql, re.I
-        )
+        match = re.match(r"\s*CREATE OR REPLACE TEMP(?:ORARY)? TABLE\s+(\"[^\"]+\"|\w+)", sql, re.I)
         if match:
             self.pg.execute(f"DROP TABLE IF EXISTS {match.group(1)}")
             sql = re.sub(r"(?i)CREATE OR REPLACE TEMP", "CREATE TEMP", sql, count=1)
         try:
-            return self.pg.execute(self._text(sql), args)  # type: ignore[arg-type]
+            return self.pg.execute(self._text(sql), args)
         except psycopg.OperationalError as exc:
             raise StoreError(
                 f"the PostgreSQL store {mask_url(self.url)} failed ({str(exc).strip()[:200]}); "
@@ -320,8 +434,10 @@ class PostgresStore(DuckDBStore):
     @contextlib.contextmanager
     def register_frame(self, name: str, frame: pd.DataFrame | pa.Table) -> Iterator[None]:
         """``frame`` as the temporary table ``name`` (created, filled by COPY, dropped)."""
-        table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(
-            frame, preserve_index=False
+        table = (
+            frame
+            if isinstance(frame, pa.Table)
+            else pa.Table.from_pandas(frame, preserve_index=False)
         )
         cols = ", ".join(f"{_q(f.name)} {_arrow_pg_type(f.type)}" for f in table.schema)
         self.pg.execute(f"DROP TABLE IF EXISTS {_q(name)}")
@@ -337,10 +453,9 @@ class PostgresStore(DuckDBStore):
         names = ", ".join(_q(c) for c in table.column_names)
         data = table.to_pydict()
         columns = [data[c] for c in table.column_names]
-        with self.pg.cursor() as cur:
-            with cur.copy(f"COPY {_q(name)} ({names}) FROM STDIN") as copy:
-                for row in zip(*columns, strict=True):
-                    copy.write_row(row)
+        with self.pg.cursor() as cur, cur.copy(f"COPY {_q(name)} ({names}) FROM STDIN") as copy:
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
 
     @contextlib.contextmanager
     def engine_settings(self, **settings: str | bool) -> Iterator[None]:
@@ -380,7 +495,9 @@ class PostgresStore(DuckDBStore):
             return  # the common case (the web app opens the store per request): no lock taken
         with self.transaction():
             self.pg.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
-            self.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            self.execute(
+                "CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+            )
             current = self.schema_version
             if current > len(MIGRATIONS):
                 raise StoreError(
@@ -407,7 +524,7 @@ class PostgresStore(DuckDBStore):
             self.get_setting("_views_signature") == self._signature()
             and self.pg.execute(
                 "SELECT to_regclass('deals_enriched') IS NOT NULL AND "
-                "to_regprocedure('winloss_last_value(anyelement)') IS NOT NULL"
+                "to_regprocedure('winloss_any_value(anyelement)') IS NOT NULL"
             ).fetchone()
             == (True,)
         )
@@ -634,6 +751,11 @@ class PostgresStore(DuckDBStore):
 _COMPAT_FUNCTIONS = (
     "CREATE OR REPLACE FUNCTION winloss_keep_last(anyelement, anyelement) RETURNS anyelement "
     "LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($2, $1)'",
+    "CREATE OR REPLACE FUNCTION winloss_keep_first(anyelement, anyelement) RETURNS anyelement "
+    "LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, $2)'",
+    # DuckDB's any_value (the first non-NULL value)
+    "CREATE OR REPLACE AGGREGATE winloss_any_value(anyelement) "
+    "(SFUNC = winloss_keep_first, STYPE = anyelement)",
     # last_value ignoring NULLs (DuckDB's lag(x IGNORE NULLS) over the preceding rows)
     "CREATE OR REPLACE AGGREGATE winloss_last_value(anyelement) "
     "(SFUNC = winloss_keep_last, STYPE = anyelement)",

@@ -67,7 +67,5 @@ def recent_imports(store: DuckDBStore, limit: int = 10) -> pd.DataFrame:
 
 def deal_import_notes(store: DuckDBStore) -> list[str]:
     """What reading the deal files noted (generated ids, no dates, duplicates), in order."""
-    rows = store.fetchall(
-        "SELECT notes FROM imports WHERE table_name = 'deals' ORDER BY import_id"
-    )
+    rows = store.fetchall("SELECT notes FROM imports WHERE table_name = 'deals' ORDER BY import_id")
     return [str(note) for (raw,) in rows for note in json.loads(raw or "[]")]
