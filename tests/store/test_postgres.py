@@ -50,6 +50,9 @@ def test_unreachable_server_names_the_url_with_the_password_masked(tmp_path: Pat
     msg = str(info.value)
     assert "s3cret" not in msg and "ann:***@" in msg and "check that the server runs" in msg
     assert mask_url("postgres://u@h/db") == "postgres://u@h/db"
+    assert (
+        mask_url("postgres://u@h/db?password=pw&port=5") == "postgres://u@h/db?password=***&port=5"
+    )
 
 
 def test_translation_of_duckdb_only_sql() -> None:

@@ -58,6 +58,7 @@ def is_postgres_url(target: str) -> bool:
 
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages)."""
+    url = re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", url)
     parts = urlsplit(url)
     if parts.password is None:
         return url
