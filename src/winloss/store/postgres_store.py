@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import decimal
 import functools
+import io
 import itertools
 import json
 import re
@@ -451,11 +452,37 @@ class PostgresStore(DuckDBStore):
                 self.pg.execute(f"DROP TABLE IF EXISTS {_q(name)}")
 
     def _copy(self, name: str, table: pa.Table) -> None:
+        """Load ``table`` into ``name`` with COPY: as CSV written by Arrow (every value quoted,
+        NULL unquoted, so an empty string stays one), or row by row for nested types."""
+        import pyarrow.csv as pacsv
+
         names = ", ".join(_q(c) for c in table.column_names)
-        data = table.to_pydict()
-        columns = [data[c] for c in table.column_names]
+        columns = []
+        for field, col in zip(table.schema, table.columns, strict=True):
+            kind = field.type
+            if pa.types.is_dictionary(kind):
+                col = col.cast(kind.value_type)
+            elif pa.types.is_timestamp(kind) and kind.unit == "ns":
+                col = col.cast(pa.timestamp("us", kind.tz), safe=False)
+            columns.append(col)
+        flat = pa.Table.from_arrays(columns, names=table.column_names)
+        if all(_csv_safe(f.type) for f in flat.schema):
+            buffer = io.BytesIO()
+            pacsv.write_csv(
+                flat,
+                buffer,
+                pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
+            )
+            with (
+                self.pg.cursor() as cur,
+                cur.copy(f"COPY {_q(name)} ({names}) FROM STDIN (FORMAT csv)") as copy,
+            ):
+                copy.write(buffer.getvalue())
+            return
+        data = flat.to_pydict()
+        values = [data[c] for c in flat.column_names]
         with self.pg.cursor() as cur, cur.copy(f"COPY {_q(name)} ({names}) FROM STDIN") as copy:
-            for row in zip(*columns, strict=True):
+            for row in zip(*values, strict=True):
                 copy.write_row(row)
 
     @contextlib.contextmanager
@@ -782,6 +809,20 @@ def _adapt(value: Any) -> Any:
     except (TypeError, ValueError):
         pass
     return value
+
+
+def _csv_safe(kind: pa.DataType) -> bool:
+    """Whether Arrow writes this type as CSV text PostgreSQL reads back unchanged."""
+    return bool(
+        pa.types.is_boolean(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_date32(kind)
+        or (pa.types.is_timestamp(kind) and kind.tz is None)
+        or pa.types.is_null(kind)
+    )
 
 
 def _arrow_pg_type(kind: pa.DataType) -> str:
