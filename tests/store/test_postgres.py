@@ -364,3 +364,41 @@ def test_transition_counts_and_plg_identical(both_demo_stores: Any) -> None:
         for account in d.get("accounts", []):
             account.pop("segment", None)
     _same(da, db)
+
+
+def test_web_app_capture_round_trip_on_postgres(pg_url: str) -> None:
+    """The web app on the shared store: a rep's capture posted through the routes lands, resolves
+    into the deal and leaves the pending list, while another connection analyses meanwhile."""
+    import re
+
+    from tests.web.conftest import build_store, login, token
+    from winloss.web import create_app
+
+    build_store(pg_url)  # type: ignore[arg-type]
+    app = create_app(pg_url, today=lambda: dt.date(2024, 3, 20), testing=True)
+    ann = login(app, "ann")
+    assert re.findall(r'href="/deals/([A-Z0-9]+)"', ann.get("/captures").text) == ["A1", "A2"]
+    reader = Workspace(pg_url)
+    before = reader.qbr().to_dict()
+    form = ann.get("/deals/A2/capture").text
+    ok = ann.post(
+        "/deals/A2/capture",
+        data={
+            "csrf_token": token(form),
+            "pain_category": "process",
+            "primary_reason": "Relationship",
+            "stakeholders": "4",
+            "decision_maker_engaged": "yes",
+        },
+    )
+    assert ok.status_code == 302
+    after = reader.qbr().to_dict()  # the reader's next query sees the committed capture
+    assert before["inputs"]["n"] == after["inputs"]["n"]
+    caps = reader.deal_captures("A2")
+    deal = reader.deal("A2")
+    assert len(caps) == 1 and caps.iloc[0]["captured_by"] == "ann"
+    assert deal is not None
+    assert deal["pain_category"] == "process" and deal["win_reason"] == "Relationship"
+    assert deal["stakeholders"] == 4
+    assert re.findall(r'href="/deals/([A-Z0-9]+)"', ann.get("/captures").text) == ["A1"]
+    reader.close()
