@@ -28,12 +28,12 @@ from winloss.model.prepared_import import (
 )
 from winloss.model.schema import DEALS, Table, table_for
 from winloss.store.duckdb_store import (
-    DuckDBStore,
     ImportResult,
     default_db_path,
     file_sha256,
     frame_sha256,
 )
+from winloss.store.open import open_store
 
 if TYPE_CHECKING:
     from winloss.analyze.audit.analysis import AuditOptions, AuditResult
@@ -175,7 +175,8 @@ class Workspace:
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
         self.path = str(path) if path is not None else default_db_path()
-        self.store = DuckDBStore(self.path, read_only=read_only)
+        # a postgresql:// URL opens the shared PostgreSQL store (winloss.store.open)
+        self.store = open_store(self.path, read_only=read_only)
 
     # -- construction -----------------------------------------------------------------------
     @staticmethod

@@ -158,7 +158,8 @@ pass_state = click.make_pass_decorator(State)
     envvar="WINLOSS_DB",
     default=None,
     metavar="PATH",
-    help="The DuckDB store file [env WINLOSS_DB; default ./winloss.duckdb].",
+    help="The DuckDB store file, or a postgresql:// URL for a shared PostgreSQL store "
+    "[env WINLOSS_DB; default ./winloss.duckdb].",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(package_name="winloss", prog_name="winloss")

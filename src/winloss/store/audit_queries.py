@@ -52,13 +52,16 @@ class Scope:
 @contextlib.contextmanager
 def progress_bar_off(store: DuckDBStore) -> Iterator[None]:
     """DuckDB draws a progress bar on the terminal for long queries: never from a library."""
-    progress = store.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
-    store.con.execute("SET enable_progress_bar = false")
+    if store.dialect != "duckdb":  # a server draws nothing on this terminal
+        yield
+        return
+    progress = store.scalar("SELECT current_setting('enable_progress_bar')")
+    store.execute("SET enable_progress_bar = false")
     try:
         yield
     finally:
-        if progress and progress[0]:
-            store.con.execute("SET enable_progress_bar = true")
+        if progress:
+            store.execute("SET enable_progress_bar = true")
 
 
 def scope_facts(store: DuckDBStore, scope: Scope) -> pd.Series:
@@ -351,26 +354,32 @@ def deals_with_stage_history(store: DuckDBStore, scope: Scope) -> int:
 def sorted_stage_history(store: DuckDBStore, scope: Scope) -> Iterator[None]:
     """The stage history of the deals in scope, numbered per deal in time order, as a temp table
     for the stage queries below (dropped on exit with every table they made)."""
+    previous_close = (
+        "lag(h.close_date IGNORE NULLS) OVER w"
+        if store.dialect == "duckdb"
+        # PostgreSQL has no IGNORE NULLS: the store's last-non-null aggregate over earlier rows
+        else "winloss_last_value(h.close_date) OVER (PARTITION BY h.deal_id ORDER BY "
+        "h.entered_at, h.stage ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+    )
     sql = (
         f"WITH scope AS (SELECT * FROM deals_enriched WHERE {scope.condition}) "
         f"SELECT h.deal_id, h.stage, h.close_date, s.outcome, "
         "coalesce(s.owner, '(no owner)') AS owner, "
         "row_number() OVER w AS pos, count(*) OVER (PARTITION BY h.deal_id) AS last_pos, "
         "lag(h.stage) OVER w AS previous_stage, "
-        "lag(h.close_date IGNORE NULLS) OVER w AS previous_close_date "
+        f"{previous_close} AS previous_close_date "
         "FROM stage_history h JOIN scope s USING (deal_id) "
         "WINDOW w AS (PARTITION BY h.deal_id ORDER BY h.entered_at, h.stage)"
     )
     # the history is sorted once into temp tables; insertion order is irrelevant here and not
     # keeping it makes the window and the aggregations markedly faster on millions of rows
-    store.con.execute("SET preserve_insertion_order = false")
-    try:
-        store.con.execute(f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS {sql}", list(scope.params))
-        yield
-    finally:
-        for table in (_TEMP, _VISITS, _MOVES, _PUSHES):
-            store.con.execute(f"DROP TABLE IF EXISTS {table}")
-        store.con.execute("RESET preserve_insertion_order")
+    with store.engine_settings(preserve_insertion_order=False):
+        try:
+            store.execute(f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS {sql}", list(scope.params))
+            yield
+        finally:
+            for table in (_TEMP, _VISITS, _MOVES, _PUSHES):
+                store.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def stage_entry_stats(store: DuckDBStore) -> pd.DataFrame:
@@ -395,7 +404,7 @@ def stage_visit_counts(
     params: list[object] = []
     for stage, bit in stage_bits:
         params += [stage, int(bit)]
-    store.con.execute(
+    store.execute(
         f"CREATE OR REPLACE TEMP TABLE {_VISITS} AS WITH b(stage, bit) AS (VALUES {bits}) "
         "SELECT p.deal_id, bit_or(CAST(1 AS UBIGINT) << CAST(b.bit AS UBIGINT)) AS visited "
         f"FROM {_TEMP} p JOIN b USING (stage) GROUP BY p.deal_id",
@@ -409,8 +418,8 @@ def stage_visit_counts(
             f"count(*) FILTER (WHERE visited & {beyond}::UBIGINT <> 0 "
             f"AND visited & {mask}::UBIGINT <> 0)",
         ]
-    row = store.con.execute(f"SELECT {', '.join(counts)} FROM {_VISITS}").fetchone()
-    return [int(v) for v in row] if row else [0] * len(counts)
+    rows = store.fetchall(f"SELECT {', '.join(counts)} FROM {_VISITS}")
+    return [int(v) for v in rows[0]] if rows else [0] * len(counts)
 
 
 def _levels_values(levels: Sequence[tuple[str, int, bool]]) -> tuple[str, list[object]]:
@@ -444,7 +453,7 @@ def stage_moves(
             f"lag(lv.level) OVER w AS from_level FROM {_TEMP} p JOIN lv USING (stage) "
             "WINDOW w AS (PARTITION BY p.deal_id ORDER BY p.pos)"
         )
-    store.con.execute(
+    store.execute(
         f"CREATE OR REPLACE TEMP TABLE {_MOVES} AS WITH {values}, path AS ({path}) "
         "SELECT *, CASE WHEN to_level - from_level > 1 AND NOT to_lost THEN 'skip' "
         "ELSE 'regression' END AS kind FROM path "
@@ -475,7 +484,7 @@ def close_date_pushes(
 ) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
     """Deals whose close date moved later ``min_pushes`` times or more: (count and median days
     pushed, the deals (at most ``max_rows``), per owner)."""
-    store.con.execute(
+    store.execute(
         f"CREATE OR REPLACE TEMP TABLE {_PUSHES} AS SELECT deal_id, owner, "
         "count(*) FILTER (WHERE close_date > previous_close_date) AS pushes, "
         "arg_min(close_date, pos) FILTER (WHERE close_date IS NOT NULL) AS first_close_date, "

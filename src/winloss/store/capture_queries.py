@@ -22,8 +22,6 @@ from winloss.errors import UsageError
 from winloss.model.schema import CAPTURES, DEALS
 
 if TYPE_CHECKING:
-    import duckdb
-
     from winloss.store.duckdb_store import DuckDBStore
 
 #: The SPICED fields a capture answers that are also deal fields, in capture order.
@@ -60,8 +58,15 @@ def _alias(source: str) -> str:
     return {"buyer": "b", "rep": "r", "crm": "d"}[source]
 
 
-def create_capture_views(con: duckdb.DuckDBPyConnection, precedence: tuple[str, ...]) -> None:
-    """(Re)create ``capture_values``, ``deals_resolved`` and ``deal_field_sources``."""
+def create_capture_views(
+    store: DuckDBStore, precedence: tuple[str, ...], *, deal_columns: list[str] | None = None
+) -> None:
+    """(Re)create ``capture_values``, ``deals_resolved`` and ``deal_field_sources``.
+
+    ``deal_columns`` (every column of ``deals``, in order) spells ``deals_resolved`` out column by
+    column for engines without DuckDB's ``* REPLACE``; without it the view uses ``* REPLACE``.
+    """
+    con = store
     aggs = []
     for name in (*RESOLVED_FIELDS, "primary_reason"):
         aggs.append(
@@ -95,11 +100,15 @@ def create_capture_views(con: duckdb.DuckDBPyConnection, precedence: tuple[str, 
         f"CAST({_alias(s)}.last_captured_at AS DATE)" for s in ("buyer", "rep") if s in precedence
     ]
     replace.append(f"greatest({', '.join(captured)}) AS captured_at")
+    if deal_columns is None:
+        select = "d.* REPLACE (" + ", ".join(replace) + ")"
+    else:
+        replaced = dict(
+            zip([*RESOLVED_FIELDS, *REASON_FIELDS.values(), "captured_at"], replace, strict=True)
+        )
+        select = ", ".join(replaced.get(c, f"d.{_q(c)}") for c in deal_columns)
     con.execute(
-        "CREATE OR REPLACE VIEW deals_resolved AS SELECT d.* REPLACE ("
-        + ", ".join(replace)
-        + ") FROM deals d"
-        + joins
+        "CREATE OR REPLACE VIEW deals_resolved AS SELECT " + select + " FROM deals d" + joins
     )
 
     selects = []
@@ -245,7 +254,7 @@ def insert_capture(store: DuckDBStore, row: dict[str, Any]) -> None:
     cols = [c for c in row if c in CAPTURES.names or c == "captured_by"]
     key = list(CAPTURES.key)
     updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in cols if c not in key)
-    store.con.execute(
+    store.execute(
         f"INSERT INTO captures ({', '.join(_q(c) for c in cols)}) VALUES "
         f"({', '.join('?' for _ in cols)}) ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
         [row[c] for c in cols],
@@ -256,9 +265,9 @@ def owners(store: DuckDBStore) -> list[str]:
     """Distinct deal owners, sorted."""
     return [
         str(r[0])
-        for r in store.con.execute(
+        for r in store.fetchall(
             "SELECT DISTINCT owner FROM deals WHERE owner IS NOT NULL ORDER BY 1"
-        ).fetchall()
+        )
     ]
 
 
@@ -316,11 +325,12 @@ class UserRecord(TypedDict):
 
 
 def get_user(store: DuckDBStore, username: str) -> UserRecord | None:
-    row = store.con.execute(
+    rows = store.fetchall(
         "SELECT username, password_hash, role, owner_name FROM users WHERE username = ?", [username]
-    ).fetchone()
-    if row is None:
+    )
+    if not rows:
         return None
+    row = rows[0]
     return UserRecord(
         username=str(row[0]),
         password_hash=str(row[1]),
@@ -337,7 +347,7 @@ def upsert_user(
     owner_name: str | None,
     now: dt.datetime,
 ) -> None:
-    store.con.execute(
+    store.execute(
         "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?)",
         [username, password_hash, role, owner_name, now],
     )
@@ -351,19 +361,19 @@ def reason_values(store: DuckDBStore) -> list[str]:
     """Win and loss reasons already used (CRM fields and captures), sorted: the reason list."""
     return [
         str(r[0])
-        for r in store.con.execute(
+        for r in store.fetchall(
             "SELECT DISTINCT v FROM (SELECT win_reason AS v FROM deals UNION ALL "
             "SELECT loss_reason FROM deals UNION ALL SELECT primary_reason FROM captures) "
             "WHERE v IS NOT NULL ORDER BY 1"
-        ).fetchall()
+        )
     ]
 
 
 def buyer_interviews_by_outcome(store: DuckDBStore) -> dict[str, int]:
     """Closed deals with a buyer interview, per outcome."""
-    rows = store.con.execute(
+    rows = store.fetchall(
         "SELECT d.outcome, count(DISTINCT d.deal_id) FROM deals d JOIN captures c "
         "ON c.deal_id = d.deal_id AND c.respondent = 'buyer' "
         "WHERE d.outcome IN ('won', 'lost') GROUP BY 1"
-    ).fetchall()
+    )
     return {str(r[0]): int(r[1]) for r in rows}

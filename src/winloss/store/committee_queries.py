@@ -138,9 +138,7 @@ def orphan_rows(store: DuckDBStore, *, limit: int = 20) -> dict[str, tuple[int, 
         keys = (
             [
                 str(r[0])
-                for r in store.con.execute(
-                    f"SELECT {key} {where} ORDER BY 1 LIMIT {int(limit)}"
-                ).fetchall()
+                for r in store.fetchall(f"SELECT {key} {where} ORDER BY 1 LIMIT {int(limit)}")
             ]
             if count
             else []

@@ -6,6 +6,7 @@ SQL lives in store/: analyses call these methods and never write SQL of their ow
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from winloss.model.deals import DealField, DealFilter
@@ -31,6 +32,9 @@ class DealReads:
     con: duckdb.DuckDBPyConnection
 
     # provided by the engine class
+    def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:  # pragma: no cover
+        raise NotImplementedError
+
     def query(self, sql: str, params: Any = None) -> pd.DataFrame:  # pragma: no cover
         raise NotImplementedError
 
@@ -146,6 +150,4 @@ class DealReads:
             params.append(until)
         select = ", ".join(["outcome = 'won' AS _won"] + [quote_identifier(n) for n in names])
         # no ORDER BY: every statistic is order-free, and DuckDB keeps the stored order by default
-        return self.con.sql(
-            f"SELECT {select} FROM deals_enriched WHERE {where}", params=params
-        ).to_arrow_table()
+        return self.arrow(f"SELECT {select} FROM deals_enriched WHERE {where}", params)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
@@ -30,6 +30,14 @@ from winloss.model.prepared_import import CustomField, PreparedImport
 from winloss.model.schema import DEALS, DUCKDB_TYPES, TABLES, Table
 from winloss.store.deal_reads import DealReads
 from winloss.store.engine import Dialect
+
+
+class SqlConnection(Protocol):
+    """What a migration runs its DuckDB-dialect SQL on: DuckDB's connection, or the PostgreSQL
+    store's translating adapter (:mod:`winloss.store.postgres_store`)."""
+
+    def execute(self, query: str, parameters: Any = None, /) -> Any: ...
+
 
 DEFAULT_DB = "winloss.duckdb"
 #: Bump when the SQL of the views changes, so existing stores rebuild them on open.
@@ -50,7 +58,7 @@ def _create_table_sql(table: Table) -> str:
     return f"CREATE TABLE IF NOT EXISTS {_q(table.name)} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
-def _migration_1(con: duckdb.DuckDBPyConnection) -> None:
+def _migration_1(con: SqlConnection) -> None:
     for table in TABLES.values():
         con.execute(_create_table_sql(table))
     con.execute(
@@ -73,7 +81,7 @@ def _migration_1(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
+def _migration_2(con: SqlConnection) -> None:
     """Analysis runs and the quarterly registers (findings, actions) that make the repeat a
     first-class operation; model scores for open deals."""
     con.execute(
@@ -99,7 +107,7 @@ def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _migration_paths(con: duckdb.DuckDBPyConnection) -> None:
+def _migration_paths(con: SqlConnection) -> None:
     """Action paths (#14): per-deal first-order transition counts, refreshed incrementally
     (see :func:`winloss.store.paths_queries.refresh_transition_counts`)."""
     con.execute(
@@ -109,6 +117,27 @@ def _migration_paths(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE TABLE IF NOT EXISTS path_deal_fingerprints (deal_id VARCHAR PRIMARY KEY, "
         "fingerprint VARCHAR, counted_at TIMESTAMP)"
+    )
+
+
+def enriched_view_sql(month: int) -> str:
+    """The ``deals_enriched`` view (DuckDB dialect) for a fiscal year starting in ``month``."""
+    # fiscal year named by the calendar year in which it ends (FY starting Feb 2026 = FY2027)
+    shift = (12 - (month - 1)) % 12
+    quarter = (
+        "CASE WHEN closed_at IS NULL THEN NULL ELSE "
+        f"CAST(year(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) || 'Q' || "
+        f"CAST(quarter(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) END"
+    )
+    return (
+        "CREATE OR REPLACE VIEW deals_enriched AS SELECT *, "
+        f"{quarter} AS quarter, "
+        "CAST(date_diff('day', created_at, closed_at) AS BIGINT) AS cycle_days, "
+        "CAST(date_diff('day', created_at, critical_event_date) AS BIGINT) "
+        "AS days_to_critical_event, "
+        "CAST(date_diff('day', champion_start_date, created_at) AS BIGINT) "
+        "AS champion_tenure_days "
+        "FROM deals_resolved"
     )
 
 
@@ -199,7 +228,7 @@ def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise _damaged(path, exc) from exc
 
 
-def _migration_capture_users(con: duckdb.DuckDBPyConnection) -> None:
+def _migration_capture_users(con: SqlConnection) -> None:
     """Who answered a capture (the web app records it) and the web app's accounts."""
     from winloss.model.schema import USERS
 
@@ -214,14 +243,14 @@ def _migration_capture_users(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_create_table_sql(USERS))
 
 
-def _migration_committee(con: duckdb.DuckDBPyConnection) -> None:
+def _migration_committee(con: SqlConnection) -> None:
     """Buying-committee fields of stakeholders: who introduced whom and when a person left."""
     con.execute("ALTER TABLE stakeholders ADD COLUMN IF NOT EXISTS introduced_by VARCHAR")
     con.execute("ALTER TABLE stakeholders ADD COLUMN IF NOT EXISTS left_at DATE")
 
 
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
+MIGRATIONS: list[Callable[[SqlConnection], None]] = [
     _migration_1,
     _migration_2,
     _migration_paths,
@@ -354,13 +383,6 @@ class DuckDBStore(DealReads):
         m = self.fiscal_year_start_month
         if not 1 <= m <= 12:
             raise UsageError("fiscal_year_start_month must be 1..12")
-        # fiscal year named by the calendar year in which it ends (FY starting Feb 2026 = FY2027)
-        shift = (12 - (m - 1)) % 12
-        quarter = (
-            "CASE WHEN closed_at IS NULL THEN NULL ELSE "
-            f"CAST(year(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) || 'Q' || "
-            f"CAST(quarter(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) END"
-        )
         from winloss.store.capture_queries import create_capture_views, parse_precedence
 
         # unchanged views are not rewritten: opening a store then writes nothing (the web app
@@ -373,17 +395,8 @@ class DuckDBStore(DealReads):
         ):
             return
         # captures fill the SPICED fields (deals_resolved); every analysis reads deals_enriched
-        create_capture_views(self.con, parse_precedence(self.get_setting("capture_precedence")))
-        self.con.execute(
-            "CREATE OR REPLACE VIEW deals_enriched AS SELECT *, "
-            f"{quarter} AS quarter, "
-            "CAST(date_diff('day', created_at, closed_at) AS BIGINT) AS cycle_days, "
-            "CAST(date_diff('day', created_at, critical_event_date) AS BIGINT) "
-            "AS days_to_critical_event, "
-            "CAST(date_diff('day', champion_start_date, created_at) AS BIGINT) "
-            "AS champion_tenure_days "
-            "FROM deals_resolved"
-        )
+        create_capture_views(self, parse_precedence(self.get_setting("capture_precedence")))
+        self.con.execute(enriched_view_sql(m))
         self.con.execute("INSERT OR REPLACE INTO _meta VALUES ('_views_signature', ?)", [signature])
 
     def _deal_columns(self) -> str:
@@ -621,6 +634,46 @@ class DuckDBStore(DealReads):
             if is_corruption(exc):
                 raise _damaged(self.path, exc) from exc
             raise
+
+    # -- engine-neutral statements (the query modules use these, never ``con``) ----------------
+    def execute(self, sql: str, params: Iterable[Any] | None = None) -> None:
+        """Run one statement (DuckDB dialect, ``?`` parameters) for its effect."""
+        self.con.execute(sql, list(params) if params is not None else [])
+
+    def fetchall(self, sql: str, params: Iterable[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Every row of a query as tuples."""
+        return self.con.execute(sql, list(params) if params is not None else []).fetchall()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction around the block: committed at its end, rolled back on an error."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def register_frame(self, name: str, frame: pd.DataFrame | pa.Table) -> Iterator[None]:
+        """``frame`` readable as the table ``name`` inside the block."""
+        self.con.register(name, frame)
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
+
+    @contextlib.contextmanager
+    def engine_settings(self, **settings: str | bool) -> Iterator[None]:
+        """DuckDB settings for the block (reset after it); other engines ignore them."""
+        for name, value in settings.items():
+            self.con.execute(f"SET {name} = {str(value).lower()}")
+        try:
+            yield
+        finally:
+            for name in settings:
+                self.con.execute(f"RESET {name}")
 
     def query(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
         try:

@@ -95,9 +95,7 @@ def orphan_usage(store: DuckDBStore, *, limit: int = 20) -> tuple[int, int, list
     rows, accounts = store.row(f"SELECT count(*), count(DISTINCT account_id) {where}")
     ids = [
         str(r[0])
-        for r in store.con.execute(
-            f"SELECT DISTINCT account_id {where} ORDER BY 1 LIMIT {int(limit)}"
-        ).fetchall()
+        for r in store.fetchall(f"SELECT DISTINCT account_id {where} ORDER BY 1 LIMIT {int(limit)}")
     ]
     return int(rows), int(accounts), ids
 

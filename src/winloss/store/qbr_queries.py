@@ -23,9 +23,9 @@ REASON_COLUMNS = frozenset({"loss_reason", "win_reason", "competitor"})
 
 
 def _columns(store: DuckDBStore) -> set[str]:
-    rows = store.con.execute(
+    rows = store.fetchall(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'deals_enriched'"
-    ).fetchall()
+    )
     return {str(r[0]) for r in rows}
 
 
@@ -83,8 +83,7 @@ def stage_entries(store: DuckDBStore, where: str, params: list[Any]) -> pd.DataF
 
 
 def has_stage_history(store: DuckDBStore) -> bool:
-    row = store.con.execute("SELECT count(*) FROM stage_history").fetchone()
-    return bool(row and row[0])
+    return bool(store.scalar("SELECT count(*) FROM stage_history"))
 
 
 def open_pipeline(store: DuckDBStore, start: dt.date, end: dt.date) -> pd.DataFrame:

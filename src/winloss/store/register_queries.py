@@ -26,7 +26,7 @@ def insert_analysis_run(
     created_at: dt.datetime,
 ) -> None:
     """One ``analysis_runs`` row (``params`` and ``result`` are JSON text)."""
-    store.con.execute(
+    store.execute(
         "INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?)",
         [run_id, kind, period, params, result, created_at],
     )
@@ -35,33 +35,27 @@ def insert_analysis_run(
 def insert_scores(store: DuckDBStore, rows: pd.DataFrame) -> None:
     """Append rows (run_id, deal_id, probability, ci_low, ci_high, factors, scored_at) to
     ``scores``."""
-    store.con.register("_scores_in", rows)
-    try:
-        store.con.execute(
+    with store.register_frame("_scores_in", rows):
+        store.execute(
             "INSERT INTO scores SELECT run_id, deal_id, probability, ci_low, "
             "ci_high, factors, scored_at FROM _scores_in"
         )
-    finally:
-        store.con.unregister("_scores_in")
 
 
 # -- the findings register ------------------------------------------------------------------------
 def findings_recorded(store: DuckDBStore, period: str) -> bool:
     """Whether the findings register holds rows for ``period``."""
-    row = store.con.execute(
-        "SELECT count(*) FROM findings_register WHERE period = ?", [period]
-    ).fetchone()
-    return bool(row and row[0])
+    return bool(store.scalar("SELECT count(*) FROM findings_register WHERE period = ?", [period]))
 
 
 def recorded_findings(store: DuckDBStore, period: str) -> list[tuple[str, str, str, str | None]]:
     """(finding_key, direction, statement, payload JSON) of the period's findings, gone ones
     excluded."""
-    rows = store.con.execute(
+    rows = store.fetchall(
         "SELECT finding_key, direction, statement, payload FROM findings_register "
         "WHERE period = ? AND status <> 'gone'",
         [period],
-    ).fetchall()
+    )
     return [(str(k), str(d), str(s), p) for k, d, s, p in rows]
 
 
@@ -76,27 +70,21 @@ def replace_findings(
     """In one transaction: record the run (``analysis_runs`` values), replace the period's
     register rows with ``rows`` (every column) and add the ``gone`` rows (period, finding_key,
     run_id, statement, direction, status, payload, recorded_at)."""
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?)", list(run))
-        con.execute("DELETE FROM findings_register WHERE period = ?", [period])
+    with store.transaction():
+        store.execute("INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?)", list(run))
+        store.execute("DELETE FROM findings_register WHERE period = ?", [period])
         for row in rows:
-            con.execute(
+            store.execute(
                 "INSERT INTO findings_register VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                 "?, ?)",
                 list(row),
             )
         for row in gone:
-            con.execute(
+            store.execute(
                 "INSERT INTO findings_register (period, finding_key, run_id, statement, "
                 "direction, status, payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 list(row),
             )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 # -- the action register --------------------------------------------------------------------------
@@ -108,13 +96,7 @@ def actions_before(store: DuckDBStore, period: str) -> pd.DataFrame:
 def replace_actions(store: DuckDBStore, period: str, rows: Sequence[Sequence[Any]]) -> None:
     """Replace the period's actions (period, key, kind, title, status, payload, measured,
     recorded_at) in one transaction."""
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM action_register WHERE period = ?", [period])
+    with store.transaction():
+        store.execute("DELETE FROM action_register WHERE period = ?", [period])
         for row in rows:
-            con.execute("INSERT INTO action_register VALUES (?, ?, ?, ?, ?, ?, ?, ?)", list(row))
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+            store.execute("INSERT INTO action_register VALUES (?, ?, ?, ?, ?, ?, ?, ?)", list(row))

@@ -13,19 +13,17 @@ if TYPE_CHECKING:
 
 def closed_quarters(store: DuckDBStore) -> list[str]:
     """Fiscal quarters with closed (won or lost) deals, in order."""
-    rows = store.con.execute(
+    rows = store.fetchall(
         "SELECT DISTINCT quarter FROM deals_enriched WHERE outcome IN ('won','lost') "
         "AND quarter IS NOT NULL ORDER BY 1"
-    ).fetchall()
+    )
     return [str(r[0]) for r in rows]
 
 
 def latest_closed_quarter(store: DuckDBStore) -> str | None:
     """The most recent quarter with closed deals."""
-    row = store.con.execute(
-        "SELECT max(quarter) FROM deals_enriched WHERE outcome IN ('won','lost')"
-    ).fetchone()
-    return str(row[0]) if row and row[0] else None
+    value = store.scalar("SELECT max(quarter) FROM deals_enriched WHERE outcome IN ('won','lost')")
+    return str(value) if value else None
 
 
 def quarterly_summary(store: DuckDBStore, until: str) -> pd.DataFrame:
@@ -44,7 +42,7 @@ def quarterly_summary(store: DuckDBStore, until: str) -> pd.DataFrame:
 
 def outcome_counts(store: DuckDBStore) -> dict[str, int]:
     """Deals per outcome."""
-    rows = store.con.execute("SELECT outcome, count(*) FROM deals GROUP BY 1 ORDER BY 1").fetchall()
+    rows = store.fetchall("SELECT outcome, count(*) FROM deals GROUP BY 1 ORDER BY 1")
     return {str(k): int(v) for k, v in rows}
 
 
@@ -69,7 +67,5 @@ def recent_imports(store: DuckDBStore, limit: int = 10) -> pd.DataFrame:
 
 def deal_import_notes(store: DuckDBStore) -> list[str]:
     """What reading the deal files noted (generated ids, no dates, duplicates), in order."""
-    rows = store.con.execute(
-        "SELECT notes FROM imports WHERE table_name = 'deals' ORDER BY import_id"
-    ).fetchall()
+    rows = store.fetchall("SELECT notes FROM imports WHERE table_name = 'deals' ORDER BY import_id")
     return [str(note) for (raw,) in rows for note in json.loads(raw or "[]")]
