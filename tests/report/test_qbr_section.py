@@ -9,9 +9,7 @@ from winloss.report.sections.qbr import MAX_GROUP_COLUMNS, _pivot
 
 def _shares(groups: int, reasons: tuple[str, ...]) -> list[SimpleNamespace]:
     return [
-        SimpleNamespace(
-            by="owner", group=f"Rep {g}", value=r, share=0.25, ci_low=0.1, ci_high=0.5
-        )
+        SimpleNamespace(by="owner", group=f"Rep {g}", value=r, share=0.25, ci_low=0.1, ci_high=0.5)
         for g in range(groups)
         for r in reasons
     ]
