@@ -7,7 +7,10 @@ stored exactly once (none lost, none duplicated) and reports p50/p95/max latency
 Baseline in the same run: the same 200 captures written one after another through the facade
 (``Workspace.record_capture``) in one process, with no HTTP; the ratio is the cost of the app.
 
-    PYTHONPATH=src python benchmarks/bench_capture.py [--submissions 200]
+    PYTHONPATH=src python benchmarks/bench_capture.py [--submissions 200] [--db-url URL]
+
+With ``--db-url postgresql://…`` (an empty scratch database) the app serves a PostgreSQL team
+store, whose requests are not serialised; the baseline stays the DuckDB facade.
 """
 
 from __future__ import annotations
@@ -84,22 +87,23 @@ def _login(port: int, user: str, password: str) -> tuple[str, str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--submissions", type=int, default=200)
+    ap.add_argument("--db-url", help="serve this PostgreSQL store (an empty scratch database)")
     args = ap.parse_args()
     n = args.submissions
     tmp = Path(tempfile.mkdtemp())
-    db = tmp / "bench.duckdb"
+    demo = generate_demo(600, seed=3)
+    db: str = args.db_url or str(tmp / "bench.duckdb")
     with Workspace(db) as ws:
-        import_demo(ws, generate_demo(600, seed=3))
+        import_demo(ws, demo)
         for i in range(SESSIONS):
             ws.add_user(f"m{i}", hash_password(f"bench-pass-{i}"), "manager")
         closed = ws.closed_deals()["deal_id"].tolist()
     deals = [closed[i % len(closed)] for i in range(n)]
 
-    # baseline: the facade, sequentially, in this process (its own copy of the store)
+    # baseline: the DuckDB facade, sequentially, in this process (its own store)
     base_db = tmp / "baseline.duckdb"
-    import shutil
-
-    shutil.copy(db, base_db)
+    with Workspace(base_db) as ws:
+        import_demo(ws, demo)
     t0 = time.perf_counter()
     with Workspace(base_db) as ws:
         for i, d in enumerate(deals):
@@ -116,7 +120,7 @@ def main() -> None:
             "-m",
             "winloss",
             "--db",
-            str(db),
+            db,
             "serve",
             "--host",
             "127.0.0.1",
@@ -169,6 +173,7 @@ def main() -> None:
 
     with Workspace(db, read_only=True) as ws:
         caps = ws.table("captures")
+    print(f"store: {'PostgreSQL' if args.db_url else 'DuckDB file'}")
     notes = caps["notes"].dropna()
     marked = notes[notes.str.startswith("bench-")]
     stored = set(marked)

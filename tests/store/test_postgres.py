@@ -402,3 +402,42 @@ def test_web_app_capture_round_trip_on_postgres(pg_url: str) -> None:
     assert deal["stakeholders"] == 4
     assert re.findall(r'href="/deals/([A-Z0-9]+)"', ann.get("/captures").text) == ["A1"]
     reader.close()
+
+
+def test_web_requests_to_postgres_are_not_serialised(pg_url: str, tmp_path: Path) -> None:
+    """Two requests hold a PostgreSQL workspace at the same time; on a DuckDB file the second
+    waits for the first (one writer per file)."""
+    from flask import Flask
+
+    from winloss.web.access import workspace
+
+    Workspace(pg_url).close()  # the schema, once
+    app = Flask(__name__)
+
+    def overlap(target: str) -> bool:
+        holding, second_in = threading.Event(), threading.Event()
+        release = threading.Event()
+
+        def first() -> None:
+            with app.test_request_context(), workspace(target):
+                holding.set()
+                release.wait(10)
+
+        def second() -> None:
+            holding.wait(10)
+            with app.test_request_context(), workspace(target):
+                second_in.set()
+
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for t in threads:
+            t.start()
+        inside = second_in.wait(3)  # did the second get in while the first held its workspace?
+        release.set()
+        for t in threads:
+            t.join(20)
+        return inside
+
+    assert overlap(pg_url)
+    duck = str(tmp_path / "w.duckdb")
+    Workspace(duck).close()
+    assert not overlap(duck)

@@ -6,6 +6,10 @@ process-wide lock serialises the app's own threads meanwhile). A CLI command tha
 meanwhile holds the file for its run; the app's requests wait for it (``$WINLOSS_LOCK_TIMEOUT``
 seconds, default 30), and a CLI command started while a request holds the file waits the same
 way (see :class:`winloss.store.duckdb_store.DuckDBStore`).
+
+A PostgreSQL team store (``--db postgresql://…``) takes many writers at once: each request opens
+its own connection and requests are not serialised — the server's transactions and the import's
+advisory lock keep them apart.
 """
 
 from __future__ import annotations
@@ -16,9 +20,24 @@ from contextlib import contextmanager
 
 from flask import Flask, g, has_request_context
 
+from winloss.store.open import is_server_url
 from winloss.workspace import Workspace
 
 _LOCK = threading.Lock()
+
+
+class _NoLock:
+    """Requests to a PostgreSQL store run side by side."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+def _lock_for(path: str) -> threading.Lock | _NoLock:
+    return _NoLock() if is_server_url(path) else _LOCK
 
 
 @contextmanager
@@ -28,21 +47,27 @@ def workspace(path: str) -> Iterator[Workspace]:
     if has_request_context():
         ws = g.get("_winloss_ws")
         if ws is None:
-            _LOCK.acquire()
+            lock = _lock_for(path)
+            lock.acquire()
             try:
                 ws = Workspace(path)
             except BaseException:
-                _LOCK.release()
+                lock.release()
                 raise
             g._winloss_ws = ws
+            g._winloss_lock = lock
         yield ws
         return
-    with _LOCK:
+    lock = _lock_for(path)
+    lock.acquire()
+    try:
         ws = Workspace(path)
         try:
             yield ws
         finally:
             ws.close()
+    finally:
+        lock.release()
 
 
 def install(app: Flask) -> None:
@@ -51,8 +76,10 @@ def install(app: Flask) -> None:
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:
         ws = g.pop("_winloss_ws", None)
+        lock = g.pop("_winloss_lock", None)
         if ws is not None:
             try:
                 ws.close()
             finally:
-                _LOCK.release()
+                if lock is not None:
+                    lock.release()
