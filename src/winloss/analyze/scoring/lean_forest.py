@@ -78,12 +78,16 @@ class LeanForest:
         rs = np.random.RandomState(self.random_state)
         seeds = [rs.randint(MAX_INT) for _ in range(self.n_estimators)]
         self.trees = []
+        # one generator re-seeded per tree: ``seed(s)`` gives the state of ``RandomState(s)``
+        # (which scikit-learn creates twice per tree, at ~0.1 ms each: a third of the CPU time
+        # of a 100-tree forest on 450 deals)
+        rs = np.random.RandomState()
         for seed in seeds:
-            draws = np.random.RandomState(seed).randint(0, n, n).astype(np.int32)
+            rs.seed(seed)
+            draws = rs.randint(0, n, n).astype(np.int32)
             weight = np.bincount(draws, minlength=n).astype(np.float64)
-            splitter = BestSparseSplitter(
-                Gini(1, n_classes), max_features, leaf, 0.0, np.random.RandomState(seed), None
-            )
+            rs.seed(seed)  # the splitter draws its own state from a fresh generator when built
+            splitter = BestSparseSplitter(Gini(1, n_classes), max_features, leaf, 0.0, rs, None)
             tree = Tree(p, n_classes, 1)
             DepthFirstTreeBuilder(splitter, split, leaf, 0.0, MAX_INT, 0.0).build(
                 tree, Xc, y2, weight, None
