@@ -27,17 +27,18 @@ def _onehot_like(n: int, p: int, seed: int) -> tuple[sparse.csr_matrix, np.ndarr
 def test_probabilities_equal_scikit_learns_forest(n: int, p: int, leaf: int, seed: int) -> None:
     X, y = _onehot_like(n, p, seed)
     X_new, _ = _onehot_like(97, p, seed + 100)
-    ours = LeanForest(100, leaf, seed).fit(X, y)
     ref = RandomForestClassifier(
         n_estimators=100, min_samples_leaf=leaf, max_features="sqrt", random_state=seed, n_jobs=1
     ).fit(X, y)
-    assert list(ours.classes_) == list(ref.classes_)
-    for data in (X, X_new):
-        # bit for bit, not approximately: same trees, summed in the same order
-        np.testing.assert_array_equal(ours.predict_proba(data), ref.predict_proba(data))
-    for mine, theirs in zip(ours.trees, ref.estimators_, strict=True):
-        np.testing.assert_array_equal(mine.feature, theirs.tree_.feature)
-        np.testing.assert_array_equal(mine.threshold, theirs.tree_.threshold)
+    for threads in (1, 3):  # trees grown in threads keep the forest's order
+        ours = LeanForest(100, leaf, seed, threads=threads).fit(X, y)
+        assert list(ours.classes_) == list(ref.classes_)
+        for data in (X, X_new):
+            # bit for bit, not approximately: same trees, summed in the same order
+            np.testing.assert_array_equal(ours.predict_proba(data), ref.predict_proba(data))
+        for mine, theirs in zip(ours.trees, ref.estimators_, strict=True):
+            np.testing.assert_array_equal(mine.feature, theirs.tree_.feature)
+            np.testing.assert_array_equal(mine.threshold, theirs.tree_.threshold)
 
 
 def test_one_outcome_only_gives_one_class_like_scikit_learn() -> None:
