@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -40,9 +41,10 @@ import sys, time
 sys.path.insert(0, {src!r})
 from winloss import Workspace
 ws = Workspace({path!r})
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 report = ws.report()
 _extra["report_seconds"] = time.perf_counter() - t0
+_extra["report_cpu_seconds"] = time.process_time() - c0
 open({out!r}, "w").write(report.to_json())
 ws.close()
 """
@@ -78,6 +80,11 @@ def differences(a: Any, b: Any, path: str = "$") -> list[str]:
     return [] if a == b else [f"{path}: {a!r} → {b!r}"[:200]]
 
 
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages (the machine is shared)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--baseline-src", required=True, help="src/ folder of the baseline")
@@ -91,18 +98,23 @@ def main() -> None:
         help="builds per tree, alternating baseline and this tree (median shown)",
     )
     args = parser.parse_args()
+    load0 = _load()
     work = Path(tempfile.mkdtemp(prefix="bench-report-"))
     try:
-        store = work / "demo.duckdb"
-        measure(
-            MAKE_STORE.format(src=str(HERE_SRC), path=str(store), deals=args.deals, seed=args.seed)
-        )
+        trees = {"baseline": args.baseline_src, "this tree": str(HERE_SRC)}
+        # each tree generates the demo company with its own code (same size and seed): a store
+        # written by a newer schema cannot be opened by the baseline
+        stores = {name: work / f"{name.replace(' ', '_')}.duckdb" for name in trees}
+        for name, src in trees.items():
+            measure(
+                MAKE_STORE.format(src=src, path=str(stores[name]), deals=args.deals, seed=args.seed)
+            )
         runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this tree": []}
         reports: dict[str, Any] = {}
         for i in range(args.repeat):
-            for name, src in (("baseline", args.baseline_src), ("this tree", str(HERE_SRC))):
+            for name, src in trees.items():
                 copy = work / f"{name.replace(' ', '_')}-{i}.duckdb"
-                shutil.copy(store, copy)
+                shutil.copy(stores[name], copy)
                 out = work / f"{name.replace(' ', '_')}-{i}.json"
                 runs[name].append(
                     measure(BUILD_REPORT.format(src=src, path=str(copy), out=str(out)))
@@ -111,18 +123,29 @@ def main() -> None:
         results = {}
         for name, rs in runs.items():
             seconds = sorted(r["report_seconds"] for r in rs)
-            median = dict(rs[0], report_seconds=seconds[len(seconds) // 2], all_seconds=seconds)
+            cpu = sorted(r["report_cpu_seconds"] for r in rs)
+            median = dict(
+                rs[0],
+                report_seconds=seconds[len(seconds) // 2],
+                all_seconds=seconds,
+                report_cpu_seconds=cpu[len(cpu) // 2],
+            )
             results[name] = (median, reports[name])
         (base, base_json), (_new, new_json) = results["baseline"], results["this tree"]
         print(f"demo company: {args.deals:,} deals, seed {args.seed}")
-        print("| job | report build s, median (each run) | peak MB | speed-up |")
-        print("|---|---:|---:|---:|")
+        print(f"load average before / after: {load0} / {_load()}")
+        print(
+            "| job | report build s, median (each run) | CPU s, median | peak MB | "
+            "speed-up (wall) | speed-up (CPU) |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
         for name, (r, _) in results.items():
             ratio = base["report_seconds"] / r["report_seconds"]
+            cpu_ratio = base["report_cpu_seconds"] / r["report_cpu_seconds"]
             each = ", ".join(f"{x:.1f}" for x in r["all_seconds"])
             print(
-                f"| {name} | {r['report_seconds']:.1f} ({each}) | {r['peak_mb']:,.0f} | "
-                f"{ratio:.2f}× |"
+                f"| {name} | {r['report_seconds']:.1f} ({each}) | {r['report_cpu_seconds']:.1f} | "
+                f"{r['peak_mb']:,.0f} | {ratio:.2f}× | {cpu_ratio:.2f}× |"
             )
         diff = differences(strip(base_json), strip(new_json))
         changed = [d for d in diff if not d.endswith(": added")]

@@ -85,6 +85,9 @@ class DemoReport:
     html: str
     json_text: str
     data: dict[str, Any]
+    #: Every win-model fit of the build: (settings, importance, training deal ids) — see
+    #: tests/report/test_report_fits.py.
+    fits: tuple[tuple[Any, bool, tuple[str, ...]], ...] = ()
 
 
 @pytest.fixture(scope="session")
@@ -93,11 +96,21 @@ def demo_report(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> D
     at :data:`REPORT_NOW` and the store opened by a relative path (the report names the store
     ``demo.duckdb``, not a temporary directory)."""
     from winloss import Workspace
+    from winloss.analyze.scoring.analysis import WinModel
 
     out = tmp_path_factory.mktemp("report")
     shutil.copy(demo_store, out / "demo.duckdb")
+    fits: list[tuple[Any, bool, tuple[str, ...]]] = []
+    fit = WinModel.fit
+
+    def counted_fit(self: WinModel, closed: Any, *args: Any, **kwargs: Any) -> WinModel:
+        ids = tuple(str(i) for i in closed["deal_id"]) if "deal_id" in closed else ()
+        fits.append((self.settings, bool(kwargs.get("importance", True)), ids))
+        return fit(self, closed, *args, **kwargs)
+
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(out)
+        mp.setattr(WinModel, "fit", counted_fit)
         ws = Workspace("demo.duckdb")
         try:
             report = ws.report(now=REPORT_NOW)
@@ -112,6 +125,7 @@ def demo_report(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> D
         html_path.read_text(encoding="utf-8"),
         json_text,
         json.loads(json_text),
+        tuple(fits),
     )
 
 

@@ -346,6 +346,7 @@ def adjustment_actions(
     source: DealSource, cache: Cache | None = None
 ) -> tuple[list[Action], dict[str, list[dict[str, Any]]], list[str]]:
     """Forecast, scoring and targeting actions; ``cache(key, compute)`` shares model runs."""
+    from winloss.analyze.scoring.analysis import ModelSettings
     from winloss.analyze.scoring.evaluation import ModelEvaluation
     from winloss.analyze.scoring.leads import LeadScoring
     from winloss.analyze.targeting.analysis import AccountTargeting
@@ -363,7 +364,10 @@ def adjustment_actions(
             return None
 
     evaluation = get("evaluation", lambda: ModelEvaluation().run(source))
-    leads = get("leads", lambda: LeadScoring().run(source))
+    # the plan reads the lead model's importances and name only: no bootstrap refits (they
+    # give the per-lead intervals) and no per-lead factors, which leave both unchanged
+    lead_settings = ModelSettings(purpose="lead", n_bootstrap=0)
+    leads = get("leads", lambda: LeadScoring(settings=lead_settings, explain=False).run(source))
     accounts = get("accounts", lambda: AccountTargeting().run(source))
     f_actions, calibration = forecast_actions(evaluation)
     t_actions, lists = targeting_actions(accounts)

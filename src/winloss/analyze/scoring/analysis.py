@@ -23,6 +23,7 @@ workspace and scores the open ones.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
@@ -182,21 +183,27 @@ def fit_win_model(
     """``WinModel(settings).fit(...)``, shared through ``memo`` when given: two analyses of one
     report that fit the same settings on the same deals (by id, in order) get one fit."""
 
-    def compute() -> WinModel:
-        return WinModel(settings).fit(closed, catalog, open_deals=open_deals, importance=importance)
-
     if memo is None or "deal_id" not in closed.columns:
-        return compute()
-    key = (
-        "win_model",
-        settings,
-        importance,
+        return WinModel(settings).fit(closed, catalog, open_deals=open_deals, importance=importance)
+    data = (
         tuple(catalog),
         tuple(closed.columns),
         tuple(closed["deal_id"]),
         None if open_deals is None else tuple(open_deals["deal_id"]),
     )
-    return memo(key, compute)
+    # the model without refits or importances is shared by every variant (e.g. the forecast's,
+    # without either, and the scores', with both); each variant adds what it needs once
+    bare = replace(settings, n_bootstrap=0)
+    core = memo(
+        ("win_model", bare, False, *data),
+        lambda: WinModel(bare).fit(closed, catalog, open_deals=open_deals, importance=False),
+    )
+    if settings == bare and not importance:
+        return core
+    return memo(
+        ("win_model", settings, importance, *data),
+        lambda: core.extended(closed, settings, importance=importance),
+    )
 
 
 def memo_of(source: object) -> Memo | None:
@@ -252,6 +259,7 @@ class WinModel:
         self.base_rate = float("nan")
         self.caveats: list[str] = []
         self._background = pd.DataFrame()
+        self._imp_rows = np.zeros(0, dtype=np.intp)
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(
@@ -321,26 +329,49 @@ class WinModel:
         rng = np.random.default_rng(s.seed)
         take = rng.choice(len(closed), size=min(BACKGROUND, len(closed)), replace=False)
         self._background = closed.iloc[np.sort(take)][self.choice.names()].reset_index(drop=True)
+        self._imp_rows = imp_rows
         self._fit_replicas(closed, y)
         if importance:
-            judge: Classifier | None = None
-            if self.validation.endswith("out-of-fold") and self.model_name != "base_rate":
-                # the final model has seen every deal: a forest would credit noise in-sample, so
-                # importances are measured on a fold held out from a refit of the chosen model
-                assert self.classifier is not None
-                fold = _stratified_folds(y, 5, s.seed)
-                fit_rows, imp_rows = np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
-                judge = self.classifier.refit_copy().fit(
-                    self.encoder.transform(closed.iloc[fit_rows], training=True), y[fit_rows]
-                )
-            if len(imp_rows) > IMPORTANCE_MAX:
-                imp_rows = np.sort(
-                    np.random.default_rng(s.seed).choice(imp_rows, IMPORTANCE_MAX, replace=False)
-                )
-            self.importances = self._permutation_importance(
-                closed.iloc[imp_rows], y[imp_rows], judge
-            )
+            self._fit_importances(closed, y)
         return self
+
+    def extended(
+        self, closed: pd.DataFrame, settings: ModelSettings, *, importance: bool
+    ) -> WinModel:
+        """A copy of this model (fitted on ``closed`` without bootstrap refits or importances)
+        as :meth:`fit` with ``settings`` — differing at most in ``n_bootstrap`` — would have
+        returned it: the refits and the importances are added, the rest is shared. Each draws
+        from its own seeded generator, so the result equals a fit from scratch."""
+        assert replace(settings, n_bootstrap=0) == replace(self.settings, n_bootstrap=0)
+        assert not self.replicas and self.importances.empty
+        out = copy.copy(self)
+        out.settings = settings
+        out.caveats = list(self.caveats)
+        y = outcome_vector(closed)
+        out._fit_replicas(closed, y)
+        if importance:
+            out._fit_importances(closed, y)
+        return out
+
+    def _fit_importances(self, closed: pd.DataFrame, y: np.ndarray) -> None:
+        s = self.settings
+        imp_rows = self._imp_rows
+        assert self.encoder is not None
+        judge: Classifier | None = None
+        if self.validation.endswith("out-of-fold") and self.model_name != "base_rate":
+            # the final model has seen every deal: a forest would credit noise in-sample, so
+            # importances are measured on a fold held out from a refit of the chosen model
+            assert self.classifier is not None
+            fold = _stratified_folds(y, 5, s.seed)
+            fit_rows, imp_rows = np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
+            judge = self.classifier.refit_copy().fit(
+                self.encoder.transform(closed.iloc[fit_rows], training=True), y[fit_rows]
+            )
+        if len(imp_rows) > IMPORTANCE_MAX:
+            imp_rows = np.sort(
+                np.random.default_rng(s.seed).choice(imp_rows, IMPORTANCE_MAX, replace=False)
+            )
+        self.importances = self._permutation_importance(closed.iloc[imp_rows], y[imp_rows], judge)
 
     def _choose_on_holdout(
         self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
@@ -809,7 +840,13 @@ class Scoring:
         all_train = trainer.deals()
         closed = all_train[all_train["outcome"].isin(["won", "lost"])].reset_index(drop=True)
         open_train = all_train[all_train["outcome"] == "open"]
-        return WinModel(self.settings).fit(closed, trainer.field_catalog(), open_deals=open_train)
+        return fit_win_model(
+            self.settings,
+            closed,
+            trainer.field_catalog(),
+            open_deals=open_train,
+            memo=memo_of(trainer),
+        )
 
 
 def score_frame(

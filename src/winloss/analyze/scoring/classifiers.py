@@ -251,19 +251,17 @@ class Forest:
         self.model: object | None = None
 
     def fit(self, data: EncodedDeals, y: np.ndarray) -> Forest:
-        from sklearn.ensemble import RandomForestClassifier
+        # scikit-learn's RandomForestClassifier (plain: its defaults, 100 trees and leaves of 1),
+        # built tree for tree without its per-tree overhead (lean_forest.py: identical trees)
+        from winloss.analyze.scoring.lean_forest import fit_forest
 
-        if self.plain:
-            model = RandomForestClassifier(random_state=self.seed)
-        else:
-            model = RandomForestClassifier(
-                n_estimators=100,
-                min_samples_leaf=3,
-                max_features="sqrt",
-                random_state=self.seed,
-                n_jobs=1,
-            )
-        self.model = model.fit(data.onehot, y)
+        self.model = fit_forest(
+            data.onehot,
+            y,
+            n_estimators=100,
+            min_samples_leaf=1 if self.plain else 3,
+            random_state=self.seed,
+        )
         return self
 
     def predict(self, data: EncodedDeals) -> np.ndarray:
