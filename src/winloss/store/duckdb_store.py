@@ -276,6 +276,31 @@ def sigint_deferred() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
+
+def deals_enriched_sql(deals: str, fiscal_year_start_month: int) -> str:
+    """``SELECT`` (DuckDB dialect) of the deals of table/view ``deals`` with the derived fields.
+
+    ``quarter`` (fiscal, named by the calendar year in which the fiscal year ends: FY starting
+    Feb 2026 = FY2027), ``cycle_days``, ``days_to_critical_event``, ``champion_tenure_days``.
+    Written once: the DuckDB view ``deals_enriched`` and the Spark engine's view run this text.
+    """
+    shift = (12 - (fiscal_year_start_month - 1)) % 12
+    quarter = (
+        "CASE WHEN closed_at IS NULL THEN NULL ELSE "
+        f"CAST(year(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) || 'Q' || "
+        f"CAST(quarter(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) END"
+    )
+    return (
+        "SELECT *, "
+        f"{quarter} AS quarter, "
+        "CAST(date_diff('day', created_at, closed_at) AS BIGINT) AS cycle_days, "
+        "CAST(date_diff('day', created_at, critical_event_date) AS BIGINT) "
+        "AS days_to_critical_event, "
+        "CAST(date_diff('day', champion_start_date, created_at) AS BIGINT) "
+        "AS champion_tenure_days "
+        f"FROM {deals}"
+    )
+
 class DuckDBStore(DealReads):
     """A winloss store in one DuckDB file (or in memory with ``":memory:"``)."""
 
@@ -354,13 +379,6 @@ class DuckDBStore(DealReads):
         m = self.fiscal_year_start_month
         if not 1 <= m <= 12:
             raise UsageError("fiscal_year_start_month must be 1..12")
-        # fiscal year named by the calendar year in which it ends (FY starting Feb 2026 = FY2027)
-        shift = (12 - (m - 1)) % 12
-        quarter = (
-            "CASE WHEN closed_at IS NULL THEN NULL ELSE "
-            f"CAST(year(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) || 'Q' || "
-            f"CAST(quarter(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) END"
-        )
         from winloss.store.capture_queries import create_capture_views, parse_precedence
 
         # unchanged views are not rewritten: opening a store then writes nothing (the web app
@@ -375,14 +393,7 @@ class DuckDBStore(DealReads):
         # captures fill the SPICED fields (deals_resolved); every analysis reads deals_enriched
         create_capture_views(self.con, parse_precedence(self.get_setting("capture_precedence")))
         self.con.execute(
-            "CREATE OR REPLACE VIEW deals_enriched AS SELECT *, "
-            f"{quarter} AS quarter, "
-            "CAST(date_diff('day', created_at, closed_at) AS BIGINT) AS cycle_days, "
-            "CAST(date_diff('day', created_at, critical_event_date) AS BIGINT) "
-            "AS days_to_critical_event, "
-            "CAST(date_diff('day', champion_start_date, created_at) AS BIGINT) "
-            "AS champion_tenure_days "
-            "FROM deals_resolved"
+            "CREATE OR REPLACE VIEW deals_enriched AS " + deals_enriched_sql("deals_resolved", m)
         )
         self.con.execute("INSERT OR REPLACE INTO _meta VALUES ('_views_signature', ?)", [signature])
 
