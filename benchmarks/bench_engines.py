@@ -140,13 +140,12 @@ class Postgres:
         with self.con.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS deals_enriched")
             cur.execute(
-                "CREATE TABLE deals_enriched ("
-                + ", ".join(f"{c} {types[c]}" for c in cols)
-                + ")"
+                "CREATE TABLE deals_enriched (" + ", ".join(f"{c} {types[c]}" for c in cols) + ")"
             )
-            with cur.copy("COPY deals_enriched FROM STDIN (FORMAT csv)") as copy, open(
-                csv, "rb"
-            ) as fh:
+            with (
+                cur.copy("COPY deals_enriched FROM STDIN (FORMAT csv)") as copy,
+                open(csv, "rb") as fh,
+            ):
                 while chunk := fh.read(1 << 20):
                     copy.write(chunk)
             cur.execute("ANALYZE deals_enriched")
@@ -177,8 +176,14 @@ def throwaway_postgres() -> Iterator[str]:
 
     run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
     run(
-        str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
-        "-o", f"-k {sock} -p 55439 -c listen_addresses='' -c shared_buffers=512MB "
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-w",
+        "-l",
+        str(folder / "log"),
+        "-o",
+        f"-k {sock} -p 55439 -c listen_addresses='' -c shared_buffers=512MB "
         "-c work_mem=256MB -c max_parallel_workers_per_gather=2",
         "start",
     )
@@ -238,8 +243,11 @@ def main() -> None:
         for n in sizes:
             events[n] = folder / f"events_{n}.parquet"
             make_events(events[n], n)
-        print(f"generated {args.deals:,} deals and events {sizes} in "
-              f"{time.perf_counter() - started:.1f} s ({folder})", flush=True)
+        print(
+            f"generated {args.deals:,} deals and events {sizes} in "
+            f"{time.perf_counter() - started:.1f} s ({folder})",
+            flush=True,
+        )
 
         from winloss.store.spark_engine import SparkEngine, spark_session
 
@@ -267,10 +275,14 @@ def main() -> None:
             ok = same(d_out, s_out, ["source", "target"])
             path_secs["duckdb"][n], path_secs["spark"][n] = d_sec, s_sec
             rows.append((f"transitions {n / 1e6:g}M events", "duckdb", d_sec, ""))
-            rows.append((f"transitions {n / 1e6:g}M events", "spark", s_sec,
-                         "equal" if ok else "DIFFERENT"))
-            print(f"transitions {n:>11,}: duckdb {d_sec:7.2f} s  spark {s_sec:7.2f} s  "
-                  f"({'equal' if ok else 'DIFFERENT'})", flush=True)
+            rows.append(
+                (f"transitions {n / 1e6:g}M events", "spark", s_sec, "equal" if ok else "DIFFERENT")
+            )
+            print(
+                f"transitions {n:>11,}: duckdb {d_sec:7.2f} s  spark {s_sec:7.2f} s  "
+                f"({'equal' if ok else 'DIFFERENT'})",
+                flush=True,
+            )
 
         # -- the concentration scan on 1M deals ----------------------------------------------
         duck = DuckParquet(deals, None)
@@ -283,8 +295,11 @@ def main() -> None:
         label = f"concentration scan {args.deals / 1e6:g}M deals"
         rows.append((label, "duckdb", d_sec + d_sec2, ""))
         rows.append((label, "spark", s_sec + s_sec2, "equal" if ok else "DIFFERENT"))
-        print(f"{label}: duckdb {d_sec + d_sec2:.2f} s  spark {s_sec + s_sec2:.2f} s "
-              f"({'equal' if ok else 'DIFFERENT'})", flush=True)
+        print(
+            f"{label}: duckdb {d_sec + d_sec2:.2f} s  spark {s_sec + s_sec2:.2f} s "
+            f"({'equal' if ok else 'DIFFERENT'})",
+            flush=True,
+        )
         pg_ctx: contextlib.AbstractContextManager[str | None]
         if args.pg_url:
             pg_ctx = contextlib.nullcontext(args.pg_url)
@@ -311,8 +326,10 @@ def main() -> None:
         print("|---|---|---:|---:|---|")
         for job, eng, sec, note in rows:
             print(f"| {job} | {eng} | {sec:.2f} | {sec / base[job]:.2f}x | {note or 'reference'} |")
-        print("\nscaling of the transition counting (seconds per million events; growth ratio "
-              "per ten-fold size, > 1.2 = faster than linear):")
+        print(
+            "\nscaling of the transition counting (seconds per million events; growth ratio "
+            "per ten-fold size, > 1.2 = faster than linear):"
+        )
         for eng, secs in path_secs.items():
             parts = []
             for a, b in zip(sizes, sizes[1:], strict=False):

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from winloss.plan.action_plan import ActionPlan
     from winloss.report.document import QuarterlyReport
     from winloss.store.capture_queries import UserRecord
+    from winloss.store.deal_reads import DealReads
 
 
 class ImportOptions(TypedDict, total=False):
@@ -502,6 +503,22 @@ class Workspace:
         from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 
         return ConcentrationAnalysis(deal_filter=flt, **options).run(self.store)
+
+    @staticmethod
+    def analyze_source(
+        source: DealReads, flt: DealFilter | None = None, **options: Unpack[ConcentrationOptions]
+    ) -> ConcentrationResult:
+        """:meth:`analyze` on another engine's deals (``SparkEngine``, issue 16): read-only, so
+        pass ``record=False``; one quarter is compared with a fresh analysis of the previous."""
+        from typing import cast
+
+        from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
+        from winloss.store.duckdb_store import DuckDBStore
+
+        # the analysis reads deals through DealReads only (field_catalog, closed_deal_columns,
+        # quarter); with record=False nothing is written to the source
+        store = source if isinstance(source, DuckDBStore) else cast(DuckDBStore, source)
+        return ConcentrationAnalysis(deal_filter=flt, **options).run(store)
 
     # -- data-integrity audit -----------------------------------------------------------------
     def audit(

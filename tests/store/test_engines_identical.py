@@ -139,7 +139,15 @@ def test_duckdb_condition_counts_match_pandas(demo_parquet: DemoParquet, duck: A
     got = condition_counts(duck, CATEGORICAL).to_pandas()
     for attr in CATEGORICAL:
         col = closed[attr]
-        text = col.map(lambda v: None if pd.isna(v) else str(v).lower() if isinstance(v, (bool, np.bool_)) else str(v))
+        text = col.map(
+            lambda v: (
+                None
+                if pd.isna(v)
+                else str(v).lower()
+                if isinstance(v, (bool, np.bool_))
+                else str(v)
+            )
+        )
         expect = (
             pd.DataFrame({"value": text, "won": closed["outcome"] == "won"})
             .groupby("value", dropna=False)["won"]
@@ -166,7 +174,9 @@ def test_duckdb_threshold_scan_matches_numpy(demo_parquet: DemoParquet, duck: An
         x, won = x[keep], won[keep]
         mine = got[got["attribute"] == attr]
         assert np.array_equal(mine["value"].to_numpy(), np.unique(x))
-        for t, n_le, wins_le in list(zip(mine["value"], mine["n_le"], mine["wins_le"]))[::7]:
+        for t, n_le, wins_le in list(
+            zip(mine["value"], mine["n_le"], mine["wins_le"], strict=True)
+        )[::7]:
             assert n_le == int((x <= t).sum()) and wins_le == int(won[x <= t].sum())
         assert (mine["n_total"] == len(x)).all() and (mine["wins_total"] == int(won.sum())).all()
 
@@ -194,13 +204,19 @@ def test_duckdb_transition_counts_match_pandas(demo_parquet: DemoParquet, duck: 
 def test_condition_counts_identical(duck: Any, engine: Any) -> None:
     from winloss.store.heavy_queries import condition_counts
 
-    _same(condition_counts(duck, CATEGORICAL), condition_counts(engine, CATEGORICAL),
-          ["attribute", "value"])
+    _same(
+        condition_counts(duck, CATEGORICAL),
+        condition_counts(engine, CATEGORICAL),
+        ["attribute", "value"],
+    )
     where, params = duck.filter_sql(None)
     where = "segment = ? AND closed_at >= ?"
     params = ["Mid-Market", dt.date(2025, 1, 1)]
-    _same(condition_counts(duck, CATEGORICAL, where, params),
-          condition_counts(engine, CATEGORICAL, where, params), ["attribute", "value"])
+    _same(
+        condition_counts(duck, CATEGORICAL, where, params),
+        condition_counts(engine, CATEGORICAL, where, params),
+        ["attribute", "value"],
+    )
 
 
 def test_threshold_scan_identical(duck: Any, engine: Any) -> None:
@@ -215,8 +231,11 @@ def test_transition_counts_identical(duck: Any, engine: Any) -> None:
     group = "coalesce(CAST(d.segment AS VARCHAR), '(blank)')"
     keys = ["grp", "outcome", "source", "target"]
     _same(transition_counts(duck, group), transition_counts(engine, group), keys)
-    _same(duck.arrow(directly_follows_sql()), engine.arrow(directly_follows_sql()),
-          ["source", "target"])
+    _same(
+        duck.arrow(directly_follows_sql()),
+        engine.arrow(directly_follows_sql()),
+        ["source", "target"],
+    )
 
 
 def test_funnels_identical(duck: Any, engine: Any) -> None:
@@ -224,12 +243,20 @@ def test_funnels_identical(duck: Any, engine: Any) -> None:
 
     for cohort in ("quarter", "month"):
         kwargs = {"as_of": AS_OF, "cohort": cohort, "fiscal_year_start_month": 2}
-        _same(deal_cycle_counts(duck, **kwargs), deal_cycle_counts(engine, **kwargs),
-              ["cohort", "days"])
-    bounded = {"as_of": AS_OF, "cohort": "quarter", "since": dt.date(2025, 1, 1),
-               "until": dt.date(2025, 12, 31)}
-    _same(deal_cycle_counts(duck, **bounded), deal_cycle_counts(engine, **bounded),
-          ["cohort", "days"])
+        _same(
+            deal_cycle_counts(duck, **kwargs),
+            deal_cycle_counts(engine, **kwargs),
+            ["cohort", "days"],
+        )
+    bounded = {
+        "as_of": AS_OF,
+        "cohort": "quarter",
+        "since": dt.date(2025, 1, 1),
+        "until": dt.date(2025, 12, 31),
+    }
+    _same(
+        deal_cycle_counts(duck, **bounded), deal_cycle_counts(engine, **bounded), ["cohort", "days"]
+    )
 
 
 def test_retention_identical_and_equal_to_the_asof_query(duck: Any, engine: Any) -> None:
@@ -257,7 +284,7 @@ def test_concentration_findings_identical(duck: Any, engine: Any) -> None:
         assert len(a.findings) == len(b.findings)
         assert len(a.findings) > 0 or not some
         assert a.notes == b.notes
-        for x, y in zip(a.findings, b.findings):
+        for x, y in zip(a.findings, b.findings, strict=True):
             assert x.statement == y.statement
             assert (x.n, x.wins) == (y.n, y.wins)
             assert x.p_value == pytest.approx(y.p_value, rel=1e-9)

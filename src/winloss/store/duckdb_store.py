@@ -276,7 +276,6 @@ def sigint_deferred() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-
 def deals_enriched_sql(deals: str, fiscal_year_start_month: int) -> str:
     """``SELECT`` (DuckDB dialect) of the deals of table/view ``deals`` with the derived fields.
 
@@ -300,6 +299,7 @@ def deals_enriched_sql(deals: str, fiscal_year_start_month: int) -> str:
         "AS champion_tenure_days "
         f"FROM {deals}"
     )
+
 
 class DuckDBStore(DealReads):
     """A winloss store in one DuckDB file (or in memory with ``":memory:"``)."""

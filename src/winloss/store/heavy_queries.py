@@ -40,9 +40,7 @@ def _closed_base(columns: Sequence[str], where: str) -> str:
         ["CASE WHEN outcome = 'won' THEN 1 ELSE 0 END AS _won"]
         + [quote_identifier(c) for c in columns]
     )
-    return (
-        f"SELECT {select} FROM deals_enriched WHERE outcome IN ('won', 'lost') AND ({where})"
-    )
+    return f"SELECT {select} FROM deals_enriched WHERE outcome IN ('won', 'lost') AND ({where})"
 
 
 # -- concentration counts ----------------------------------------------------------------------
@@ -234,8 +232,7 @@ def mrr_windows_sql(n_windows: int) -> str:
     if n_windows < 1:
         raise ValueError("mrr_windows needs at least one window")
     windows = " UNION ALL ".join(
-        "SELECT CAST(? AS VARCHAR) AS label, CAST(? AS DATE) AS start_at, "
-        "CAST(? AS DATE) AS end_at"
+        "SELECT CAST(? AS VARCHAR) AS label, CAST(? AS DATE) AS start_at, CAST(? AS DATE) AS end_at"
         for _ in range(n_windows)
     )
     return f"""
@@ -262,9 +259,7 @@ def mrr_windows_sql(n_windows: int) -> str:
     ORDER BY "window", e.account_id"""
 
 
-def mrr_windows(
-    engine: SqlEngine, windows: Sequence[tuple[str, dt.date, dt.date]]
-) -> pa.Table:
+def mrr_windows(engine: SqlEngine, windows: Sequence[tuple[str, dt.date, dt.date]]) -> pa.Table:
     """MRR at the start and end of each retention window, for customers with MRR > 0 at its start.
 
     ``windows`` are (label, start, end). The MRR of an account at a date is that of its latest

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 SILENT = "silent"
 AGED = "aged"
 
+
 def _group_sql(store: DuckDBStore, by: str | None) -> str:
     if by is None:
         return "'all'"

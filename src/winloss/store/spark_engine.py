@@ -136,8 +136,9 @@ class SparkEngine(DealReads):
         for name in SPARK_TABLES:
             if name not in tables:
                 self._register_empty(TABLES[name])
-        self.spark.sql(transpile(deals_enriched_sql("deals", self._fiscal), "spark")) \
-            .createOrReplaceTempView("deals_enriched")
+        self.spark.sql(
+            transpile(deals_enriched_sql("deals", self._fiscal), "spark")
+        ).createOrReplaceTempView("deals_enriched")
         self._custom = (
             list(custom_fields) if custom_fields is not None else self._infer_custom_fields()
         )
@@ -171,7 +172,9 @@ class SparkEngine(DealReads):
         frame.createOrReplaceTempView(name)
 
     def _register_empty(self, table: Table) -> None:
-        cols = ", ".join(f"CAST(NULL AS {SPARK_TYPES[f.dtype]}) AS `{f.name}`" for f in table.fields)
+        cols = ", ".join(
+            f"CAST(NULL AS {SPARK_TYPES[f.dtype]}) AS `{f.name}`" for f in table.fields
+        )
         self.spark.sql(f"SELECT {cols} WHERE 1 = 0").createOrReplaceTempView(table.name)
 
     def _infer_custom_fields(self) -> list[CustomField]:
