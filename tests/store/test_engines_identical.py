@@ -289,3 +289,30 @@ def test_concentration_findings_identical(duck: Any, engine: Any) -> None:
             assert (x.n, x.wins) == (y.n, y.wins)
             assert x.p_value == pytest.approx(y.p_value, rel=1e-9)
             assert x.q_value == pytest.approx(y.q_value, rel=1e-9)
+
+
+def test_presale_funnel_identical_and_equal_to_the_store_query(duck: Any, engine: Any) -> None:
+    from winloss.analyze.bowtie.stages import PRE_SALE, StageMapping
+    from winloss.store import bowtie_queries
+    from winloss.store.heavy_queries import presale_spell_counts
+
+    mapping = StageMapping.default()
+    orders = mapping.orders(bowtie_queries.stage_name_counts(duck)["name"])
+    assert any(o < 0 for _, o in orders) and any(o == 3 for _, o in orders)
+    keys = ["ord", "cohort", "days"]
+    for cohort, since in (("quarter", None), ("month", dt.date(2025, 3, 1))):
+        kwargs: dict[str, Any] = {
+            "as_of": AS_OF,
+            "cohort": cohort,
+            "entry_stage_order": PRE_SALE.index(mapping.deal_entry_stage),
+            "since": since,
+        }
+        ours = presale_spell_counts(
+            duck, orders, fiscal_year_start_month=duck.fiscal_year_start_month, **kwargs
+        )
+        # the DuckDB query of bowtie_queries (a registered stage map) is the reference
+        _same(ours, bowtie_queries.presale_spell_counts(duck, orders, **kwargs), keys)
+        other = presale_spell_counts(
+            engine, orders, fiscal_year_start_month=duck.fiscal_year_start_month, **kwargs
+        )
+        _same(ours, other, keys)

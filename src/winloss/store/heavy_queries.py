@@ -268,3 +268,97 @@ def mrr_windows(engine: SqlEngine, windows: Sequence[tuple[str, dt.date, dt.date
     """
     params: list[Any] = [x for w in windows for x in w]
     return engine.arrow(mrr_windows_sql(len(windows)), params)
+
+
+def presale_spell_counts_sql(n_stages: int, cohort: str, fiscal_year_start_month: int = 1) -> str:
+    """SQL of :func:`presale_spell_counts` (DuckDB dialect) for ``n_stages`` mapped stage names."""
+    stage_map = " UNION ALL ".join(
+        "SELECT CAST(? AS VARCHAR) AS raw, CAST(? AS INTEGER) AS ord" for _ in range(n_stages)
+    )
+    label = cohort_label_sql("CAST(entered AS DATE)", cohort, fiscal_year_start_month)
+    firsts = ", ".join(
+        f"min(CASE WHEN m.ord = {k} THEN h.entered_at END) AS h{k}" for k in range(4)
+    )
+    entries = []
+    for k in range(4):
+        own = f"h.h{k}"
+        if k == 3:
+            own = "least(h.h3, CASE WHEN d.outcome = 'won' THEN CAST(d.closed_at AS TIMESTAMP) END)"
+        plain = (
+            f"CASE WHEN coalesce(CASE WHEN d.outcome = 'open' THEN m.ord END, "
+            f"CAST(? AS INTEGER)) = {k} THEN CAST(d.created_at AS TIMESTAMP) END"
+        )
+        if k == 3:
+            plain = "CASE WHEN d.outcome = 'won' THEN CAST(d.closed_at AS TIMESTAMP) END"
+        entries.append(f"CASE WHEN h.deal_id IS NULL THEN {plain} ELSE {own} END AS r{k}")
+    known = ", ".join(
+        f"CASE WHEN r{k} <= CAST(? AS TIMESTAMP) THEN r{k} END AS e{k}" for k in range(4)
+    )
+    spells = " UNION ALL ".join(
+        f"SELECT {k} AS ord, e{k} AS entered, "
+        + (f"least({', '.join(f'e{j}' for j in range(k + 1, 4))})" if k < 3 else "NULL")
+        + f" AS next_at, lost_at FROM known WHERE e{k} IS NOT NULL"
+        for k in range(4)
+    )
+    days = (
+        "greatest(0, date_diff('day', CAST(entered AS DATE), "
+        "CAST(coalesce(next_at, lost_at, CAST(? AS TIMESTAMP)) AS DATE)))"
+    )
+    return f"""
+    WITH m AS ({stage_map}),
+    hist AS (
+      SELECT h.deal_id, {firsts},
+             min(CASE WHEN m.ord < 0 THEN h.entered_at END) AS lost_stage_at
+      FROM stage_history h JOIN m ON h.stage = m.raw
+      GROUP BY h.deal_id),
+    wide AS (
+      SELECT d.outcome, d.closed_at, h.lost_stage_at, {", ".join(entries)}
+      FROM deals d LEFT JOIN hist h ON h.deal_id = d.deal_id
+      LEFT JOIN m ON d.stage = m.raw AND m.ord >= 0
+      WHERE h.deal_id IS NOT NULL OR d.created_at IS NOT NULL),
+    known AS (
+      SELECT {known},
+             CASE WHEN outcome = 'lost'
+                   AND coalesce(CAST(closed_at AS TIMESTAMP), lost_stage_at)
+                       <= CAST(? AS TIMESTAMP)
+                  THEN coalesce(CAST(closed_at AS TIMESTAMP), lost_stage_at) END AS lost_at
+      FROM wide),
+    spells AS ({spells}),
+    ended AS (
+      SELECT ord, {label} AS cohort, {days} AS days, next_at,
+             CASE WHEN next_at IS NULL THEN lost_at END AS lost_at
+      FROM spells
+      WHERE (CAST(? AS DATE) IS NULL OR CAST(entered AS DATE) >= CAST(? AS DATE))
+        AND (CAST(? AS DATE) IS NULL OR CAST(entered AS DATE) <= CAST(? AS DATE)))
+    SELECT ord, cohort, days,
+           count(*) FILTER (WHERE next_at IS NOT NULL) AS advanced,
+           count(*) FILTER (WHERE next_at IS NULL AND lost_at IS NOT NULL) AS lost,
+           count(*) FILTER (WHERE next_at IS NULL AND lost_at IS NULL) AS censored
+    FROM ended GROUP BY ord, cohort, days ORDER BY ord, cohort, days"""
+
+
+def presale_spell_counts(
+    engine: SqlEngine,
+    stage_orders: Sequence[tuple[str, int]],
+    *,
+    as_of: dt.date,
+    cohort: str,
+    entry_stage_order: int,
+    fiscal_year_start_month: int = 1,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> pa.Table:
+    """The Bowtie's pre-sale funnel: counts of stage spells per stage order, cohort and days.
+
+    Columns ``ord, cohort, days, advanced, lost, censored``; the definitions are those of
+    :func:`winloss.store.bowtie_queries.presale_spell_counts` (``stage_orders`` maps raw CRM stage
+    names to Bowtie stage orders 0–3, −1 for losing stages).
+    """
+    # no mapped stage: one NULL name, which no stage equals
+    pairs = list(stage_orders) or [(None, 0)]
+    mapping: list[Any] = [x for pair in pairs for x in (pair[0], int(pair[1]))]
+    sql = presale_spell_counts_sql(len(pairs), cohort, fiscal_year_start_month)
+    # the map, the entry stage once per pre-commit stage, as_of for the four entries and the
+    # loss, as_of for the censoring days, the period bounds
+    params = [*mapping, *[entry_stage_order] * 3, *[as_of] * 6, since, since, until, until]
+    return engine.arrow(sql, params)
