@@ -355,7 +355,7 @@ def presale_spell_counts(
     names to Bowtie stage orders 0–3, −1 for losing stages).
     """
     # no mapped stage: one NULL name, which no stage equals
-    pairs = list(stage_orders) or [(None, 0)]
+    pairs: list[tuple[str | None, int]] = list(stage_orders) or [(None, 0)]
     mapping: list[Any] = [x for pair in pairs for x in (pair[0], int(pair[1]))]
     sql = presale_spell_counts_sql(len(pairs), cohort, fiscal_year_start_month)
     # the map, the entry stage once per pre-commit stage, as_of for the four entries and the
