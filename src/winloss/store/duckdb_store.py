@@ -609,12 +609,16 @@ class DuckDBStore(DealReads):
     # -- reading ----------------------------------------------------------------------------
     def scalar(self, sql: str, params: Iterable[Any] | None = None) -> Any:
         """The first value of the first row of a query (``None`` when there is no row)."""
-        row = self.con.execute(sql, list(params) if params is not None else []).fetchone()
+        result = self.con.execute(sql, list(params) if params is not None else [])
+        row = result.fetchone()
+        result.fetchall()  # complete the result: a later con.sql() refuses an unfinished one
         return row[0] if row else None
 
     def row(self, sql: str, params: Iterable[Any] | None = None) -> tuple[Any, ...]:
         """The first row of a query that always returns one (aggregates)."""
-        found = self.con.execute(sql, list(params) if params is not None else []).fetchone()
+        result = self.con.execute(sql, list(params) if params is not None else [])
+        found = result.fetchone()
+        result.fetchall()  # complete the result: a later con.sql() refuses an unfinished one
         if found is None:
             raise StoreError(f"the store returned no row for: {sql}")
         return tuple(found)
