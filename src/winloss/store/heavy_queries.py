@@ -270,6 +270,13 @@ def mrr_windows(engine: SqlEngine, windows: Sequence[tuple[str, dt.date, dt.date
     return engine.arrow(mrr_windows_sql(len(windows)), params)
 
 
+def _least(columns: list[str]) -> str:
+    """``least`` of the columns (NULLs ignored), or NULL for none (Spark's takes two or more)."""
+    if not columns:
+        return "NULL"
+    return columns[0] if len(columns) == 1 else f"least({', '.join(columns)})"
+
+
 def presale_spell_counts_sql(n_stages: int, cohort: str, fiscal_year_start_month: int = 1) -> str:
     """SQL of :func:`presale_spell_counts` (DuckDB dialect) for ``n_stages`` mapped stage names."""
     stage_map = " UNION ALL ".join(
@@ -296,7 +303,7 @@ def presale_spell_counts_sql(n_stages: int, cohort: str, fiscal_year_start_month
     )
     spells = " UNION ALL ".join(
         f"SELECT {k} AS ord, e{k} AS entered, "
-        + (f"least({', '.join(f'e{j}' for j in range(k + 1, 4))})" if k < 3 else "NULL")
+        + _least([f"e{j}" for j in range(k + 1, 4)])
         + f" AS next_at, lost_at FROM known WHERE e{k} IS NOT NULL"
         for k in range(4)
     )
