@@ -149,6 +149,8 @@ class SparkEngine(DealReads):
         frame: DataFrame
         if path.exists():
             frame = self.spark.read.parquet(str(path.resolve()))
+        elif "://" in ref:  # hdfs://, s3a://, abfss://: read by the cluster's file system
+            frame = self.spark.read.parquet(ref)
         elif "/" in ref or ref.endswith(".parquet"):
             raise UsageError(f"{name}: no Parquet file or folder at {ref}")
         else:
