@@ -316,3 +316,38 @@ def test_presale_funnel_identical_and_equal_to_the_store_query(duck: Any, engine
             engine, orders, fiscal_year_start_month=duck.fiscal_year_start_month, **kwargs
         )
         _same(ours, other, keys)
+
+
+def test_cli_engine_options_are_checked_before_spark_starts(tmp_path: Path) -> None:
+    from tests.cli.runner import run
+    from winloss.errors import UsageError
+
+    db = str(tmp_path / "empty.duckdb")
+    with pytest.raises(UsageError, match="apply to --engine spark"):
+        run("--db", db, "analyze", "--deals", "deals.parquet")
+    with pytest.raises(UsageError, match="--engine spark needs the deals"):
+        run("--db", db, "analyze", "--engine", "spark")
+
+
+def test_cli_analyze_on_spark_matches_the_store(
+    demo_parquet: DemoParquet, spark_session: Any, tmp_path: Path
+) -> None:
+    """`winloss analyze --engine spark --deals …` prints the store's findings (JSON compared)."""
+    import json
+
+    from tests.cli.runner import run
+
+    store = tmp_path / "copy.duckdb"
+    shutil.copy(demo_parquet.store_path, store)
+    flags = ["--depth", "1", "--no-record", "--format", "json"]
+    code, out, _ = run("--db", str(store), "analyze", *flags)
+    assert code == 0
+    deals = str(demo_parquet.folder / "deals.parquet")
+    code, out_spark, _ = run("analyze", "--engine", "spark", "--deals", deals, *flags)
+    assert code == 0
+    a, b = json.loads(out), json.loads(out_spark)
+    assert (a["deals"], a["wins"]) == (b["deals"], b["wins"])
+    assert len(a["findings"]) > 0
+    assert [f["statement"] for f in a["findings"]] == [f["statement"] for f in b["findings"]]
+    q_spark = [f["q_value"] for f in b["findings"]]
+    assert [f["q_value"] for f in a["findings"]] == pytest.approx(q_spark, rel=1e-9)
