@@ -351,3 +351,27 @@ def test_cli_analyze_on_spark_matches_the_store(
     assert [f["statement"] for f in a["findings"]] == [f["statement"] for f in b["findings"]]
     q_spark = [f["q_value"] for f in b["findings"]]
     assert [f["q_value"] for f in a["findings"]] == pytest.approx(q_spark, rel=1e-9)
+
+
+def test_cli_paths_edges_on_spark_match_the_store(
+    demo_parquet: DemoParquet, spark_session: Any, tmp_path: Path
+) -> None:
+    """`winloss paths --engine spark … --edges` prints the store's edges table (CSV compared)."""
+    import io
+
+    from tests.cli.runner import run
+    from winloss.errors import UsageError
+
+    store = tmp_path / "copy.duckdb"
+    shutil.copy(demo_parquet.store_path, store)
+    flags = ["--by", "segment", "--edges", "--format", "csv"]
+    code, out, _ = run("--db", str(store), "paths", *flags)
+    assert code == 0
+    tables = ["--deals", str(demo_parquet.folder / "deals.parquet")]
+    tables += ["--activities", str(demo_parquet.folder / "activities.parquet")]
+    code, out_spark, _ = run("paths", "--engine", "spark", *tables, *flags)
+    assert code == 0
+    keys = ["group", "source", "target"]
+    _same(pd.read_csv(io.StringIO(out)), pd.read_csv(io.StringIO(out_spark)), keys)
+    with pytest.raises(UsageError, match="--edges"):
+        run("paths", "--engine", "spark", *tables)

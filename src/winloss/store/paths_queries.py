@@ -27,12 +27,13 @@ if TYPE_CHECKING:
 
     from winloss.model.deals import DealFilter
     from winloss.store.duckdb_store import DuckDBStore
+    from winloss.store.spark_engine import SparkEngine
 
 SILENT = "silent"
 AGED = "aged"
 
 
-def _group_sql(store: DuckDBStore, by: str | None) -> str:
+def _group_sql(store: DuckDBStore | SparkEngine, by: str | None) -> str:
     if by is None:
         return "'all'"
     if by not in store.deal_columns_present():
@@ -74,7 +75,7 @@ def activity_coverage(store: DuckDBStore, flt: DealFilter | None = None) -> dict
 
 
 def directly_follows(
-    store: DuckDBStore, flt: DealFilter | None = None, *, by: str | None = None
+    store: DuckDBStore | SparkEngine, flt: DealFilter | None = None, *, by: str | None = None
 ) -> pd.DataFrame:
     """Directly-follows edges by group and deal outcome: ``n`` and the median days between.
 
