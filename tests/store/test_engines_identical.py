@@ -259,16 +259,41 @@ def test_funnels_identical(duck: Any, engine: Any) -> None:
     )
 
 
-def test_retention_identical_and_equal_to_the_asof_query(duck: Any, engine: Any) -> None:
-    from winloss.store import bowtie_queries
+def _mrr_reference(subs: pd.DataFrame, windows: list[tuple[str, dt.date, dt.date]]) -> pd.DataFrame:
+    """MRR at each window's start and end by pandas: the latest row on or before the date."""
+    subs = subs.assign(period_start=pd.to_datetime(subs["period_start"]))
+    subs = subs.assign(churn=subs["event"] == "churn")
+    rows = (
+        subs.groupby(["account_id", "period_start"])
+        .agg(churn=("churn", "any"), mrr=("mrr", "max"))
+        .reset_index()
+    )
+    rows["mrr"] = np.where(rows["churn"], 0.0, rows["mrr"].astype(float))
+    out = []
+    for label, start, end in windows:
+        for account, g in rows.groupby("account_id"):
+            before = g[g["period_start"] <= pd.Timestamp(start)]
+            if before.empty:
+                continue
+            at_start = before.sort_values("period_start")["mrr"].iloc[-1]
+            at_end = g[g["period_start"] <= pd.Timestamp(end)].sort_values("period_start")
+            if at_start > 0:
+                out.append((label, account, at_start, at_end["mrr"].iloc[-1]))
+    return pd.DataFrame(out, columns=["window", "account_id", "mrr_start", "mrr_end"])
+
+
+def test_retention_identical_and_equal_to_pandas(
+    demo_parquet: DemoParquet, duck: Any, engine: Any
+) -> None:
     from winloss.store.heavy_queries import mrr_windows
 
     windows = [("12m", dt.date(2025, 6, 30), AS_OF), ("6m", dt.date(2025, 12, 31), AS_OF)]
     keys = ["window", "account_id"]
     ours = mrr_windows(duck, windows)
-    # the DuckDB ASOF-join query of bowtie_queries is the reference
-    _same(ours, bowtie_queries.mrr_windows(duck, windows), keys)
+    subs = pd.read_parquet(demo_parquet.folder / "subscriptions.parquet")
+    _same(ours, _mrr_reference(subs, windows), keys)
     _same(ours, mrr_windows(engine, windows), keys)
+    assert mrr_windows(duck, []).num_rows == 0
 
 
 def test_concentration_findings_identical(duck: Any, engine: Any) -> None:

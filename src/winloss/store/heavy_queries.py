@@ -266,6 +266,17 @@ def mrr_windows(engine: SqlEngine, windows: Sequence[tuple[str, dt.date, dt.date
     subscription row starting on or before the date (0 after a churn). Columns ``window,
     account_id, mrr_start, mrr_end``.
     """
+    if not windows:
+        import pyarrow as pa
+
+        return pa.table(
+            {
+                "window": pa.array([], pa.string()),
+                "account_id": pa.array([], pa.string()),
+                "mrr_start": pa.array([], pa.float64()),
+                "mrr_end": pa.array([], pa.float64()),
+            }
+        )
     params: list[Any] = [x for w in windows for x in w]
     return engine.arrow(mrr_windows_sql(len(windows)), params)
 
