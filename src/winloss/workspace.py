@@ -71,6 +71,8 @@ if TYPE_CHECKING:
     from winloss.plan.action_plan import ActionPlan
     from winloss.report.document import QuarterlyReport
     from winloss.store.capture_queries import UserRecord
+    from winloss.store.deal_reads import DealReads
+    from winloss.store.spark_engine import SparkEngine
 
 
 class ImportOptions(TypedDict, total=False):
@@ -507,6 +509,37 @@ class Workspace:
         from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 
         return ConcentrationAnalysis(deal_filter=flt, **options).run(self.store)
+
+    @staticmethod
+    def analyze_source(
+        source: DealReads, flt: DealFilter | None = None, **options: Unpack[ConcentrationOptions]
+    ) -> ConcentrationResult:
+        """:meth:`analyze` on another engine's deals (``SparkEngine``, issue 16): read-only, so
+        pass ``record=False``; one quarter is compared with a fresh analysis of the previous."""
+        from typing import cast
+
+        from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
+        from winloss.store.duckdb_store import DuckDBStore
+
+        # the analysis reads deals through DealReads only (field_catalog, closed_deal_columns,
+        # quarter); with record=False nothing is written to the source
+        store = source if isinstance(source, DuckDBStore) else cast(DuckDBStore, source)
+        return ConcentrationAnalysis(deal_filter=flt, **options).run(store)
+
+    @staticmethod
+    def path_edges_on(
+        engine: SparkEngine,
+        flt: DealFilter | None = None,
+        *,
+        by: str | None = None,
+        min_edge: int = 1,
+    ) -> pd.DataFrame:
+        """The directly-follows edges of :meth:`path_graph` (``.edges``), counted on another
+        engine (``SparkEngine``, issue 16) by the same SQL as the store's."""
+        from winloss.analyze.paths.graph import _pivot_edges
+        from winloss.store.paths_queries import directly_follows
+
+        return _pivot_edges(directly_follows(engine, flt, by=by), min_edge)
 
     # -- data-integrity audit -----------------------------------------------------------------
     def audit(

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from winloss.cli.engine_options import engine_options, spark_engine
 from winloss.cli.file_input import file_options, workspace_for
 from winloss.cli.main import State, pass_state
 from winloss.cli.render import emit_frame, format_option, message
@@ -57,10 +58,12 @@ from winloss.cli.render import emit_frame, format_option, message
     "--exclude", multiple=True, metavar="NAME", help="Leave out this attribute (repeatable)."
 )
 @click.option("--no-record", is_flag=True, help="Do not record the findings register.")
+@engine_options
 @format_option
 @pass_state
 def analyze(
     state: State,
+    /,
     file: str | None,
     quarter: str | None,
     since: dt.datetime | None,
@@ -83,12 +86,15 @@ def analyze(
     exclude: tuple[str, ...],
     no_record: bool,
     fmt: str,
+    **engine_opts: Any,
 ) -> None:
     """Find where wins and losses concentrate, with counts, intervals and corrected q-values.
 
     Without FILE the store's closed deals are analysed. With FILE (CSV, Excel or Parquet) the
     file is analysed directly with the same mapping options as `winloss import`; a file without
-    ids or dates works too (the quarter-over-quarter parts are then skipped).
+    ids or dates works too (the quarter-over-quarter parts are then skipped). With `--engine
+    spark --deals PATH` the deals (Parquet or a catalogue table, canonical column names) are
+    read on Spark; nothing is recorded there.
     """
     from rich.console import Console
 
@@ -124,6 +130,10 @@ def analyze(
 
     one_outcome = tuple(f for f in fields if f in ONE_OUTCOME_FIELDS)
     rest = tuple(f for f in fields if f not in ONE_OUTCOME_FIELDS)
+    if engine_opts.get("engine") == "spark":
+        _analyze_on_spark(file, flt, settings, one_outcome, engine_opts, fmt)
+        return
+    spark_engine(engine_opts)  # --engine duckdb: rejects Spark-only options
     with workspace_for(state, file, opts) as ws:
         if one_outcome:
             # a loss reason exists on lost deals only: described among them, not compared
@@ -133,6 +143,34 @@ def analyze(
             settings["fields"] = rest
         with Console(stderr=True).status("looking for concentrations of wins and losses…"):
             result = ws.analyze(flt, **settings)
+    render(result, fmt)
+
+
+def _analyze_on_spark(
+    file: str | None,
+    flt: Any,
+    settings: dict[str, Any],
+    one_outcome: tuple[str, ...],
+    engine_opts: dict[str, Any],
+    fmt: str,
+) -> None:
+    """The concentration analysis on Spark (read-only: the findings register is not recorded)."""
+    from rich.console import Console
+
+    from winloss.errors import UsageError
+    from winloss.workspace import Workspace
+
+    if file is not None:
+        raise UsageError("--engine spark reads --deals PATH|TABLE, not FILE: drop FILE")
+    if one_outcome:
+        raise UsageError(
+            f"--field {one_outcome[0]}: fields of one outcome are described with the DuckDB "
+            "engine only; drop it or run without --engine spark"
+        )
+    engine = spark_engine(engine_opts)
+    assert engine is not None
+    with Console(stderr=True).status(f"looking for concentrations on Spark ({engine.master})…"):
+        result = Workspace.analyze_source(engine, flt, **{**settings, "record": False})
     render(result, fmt)
 
 

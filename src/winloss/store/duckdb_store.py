@@ -122,23 +122,7 @@ def _migration_paths(con: SqlConnection) -> None:
 
 def enriched_view_sql(month: int) -> str:
     """The ``deals_enriched`` view (DuckDB dialect) for a fiscal year starting in ``month``."""
-    # fiscal year named by the calendar year in which it ends (FY starting Feb 2026 = FY2027)
-    shift = (12 - (month - 1)) % 12
-    quarter = (
-        "CASE WHEN closed_at IS NULL THEN NULL ELSE "
-        f"CAST(year(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) || 'Q' || "
-        f"CAST(quarter(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) END"
-    )
-    return (
-        "CREATE OR REPLACE VIEW deals_enriched AS SELECT *, "
-        f"{quarter} AS quarter, "
-        "CAST(date_diff('day', created_at, closed_at) AS BIGINT) AS cycle_days, "
-        "CAST(date_diff('day', created_at, critical_event_date) AS BIGINT) "
-        "AS days_to_critical_event, "
-        "CAST(date_diff('day', champion_start_date, created_at) AS BIGINT) "
-        "AS champion_tenure_days "
-        "FROM deals_resolved"
-    )
+    return "CREATE OR REPLACE VIEW deals_enriched AS " + deals_enriched_sql("deals_resolved", month)
 
 
 TABLES_BY_NAME = {t.name: t for t in TABLES.values()}
@@ -303,6 +287,31 @@ def sigint_deferred() -> Iterator[list[bool]]:
         yield arrived
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def deals_enriched_sql(deals: str, fiscal_year_start_month: int) -> str:
+    """``SELECT`` (DuckDB dialect) of the deals of table/view ``deals`` with the derived fields.
+
+    ``quarter`` (fiscal, named by the calendar year in which the fiscal year ends: FY starting
+    Feb 2026 = FY2027), ``cycle_days``, ``days_to_critical_event``, ``champion_tenure_days``.
+    Written once: the DuckDB view ``deals_enriched`` and the Spark engine's view run this text.
+    """
+    shift = (12 - (fiscal_year_start_month - 1)) % 12
+    quarter = (
+        "CASE WHEN closed_at IS NULL THEN NULL ELSE "
+        f"CAST(year(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) || 'Q' || "
+        f"CAST(quarter(closed_at + INTERVAL {shift} MONTH) AS VARCHAR) END"
+    )
+    return (
+        "SELECT *, "
+        f"{quarter} AS quarter, "
+        "CAST(date_diff('day', created_at, closed_at) AS BIGINT) AS cycle_days, "
+        "CAST(date_diff('day', created_at, critical_event_date) AS BIGINT) "
+        "AS days_to_critical_event, "
+        "CAST(date_diff('day', champion_start_date, created_at) AS BIGINT) "
+        "AS champion_tenure_days "
+        f"FROM {deals}"
+    )
 
 
 class DuckDBStore(DealReads):
@@ -611,12 +620,16 @@ class DuckDBStore(DealReads):
     # -- reading ----------------------------------------------------------------------------
     def scalar(self, sql: str, params: Iterable[Any] | None = None) -> Any:
         """The first value of the first row of a query (``None`` when there is no row)."""
-        row = self.con.execute(sql, list(params) if params is not None else []).fetchone()
+        result = self.con.execute(sql, list(params) if params is not None else [])
+        row = result.fetchone()
+        result.fetchall()  # complete the result: a later con.sql() refuses an unfinished one
         return row[0] if row else None
 
     def row(self, sql: str, params: Iterable[Any] | None = None) -> tuple[Any, ...]:
         """The first row of a query that always returns one (aggregates)."""
-        found = self.con.execute(sql, list(params) if params is not None else []).fetchone()
+        result = self.con.execute(sql, list(params) if params is not None else [])
+        found = result.fetchone()
+        result.fetchall()  # complete the result: a later con.sql() refuses an unfinished one
         if found is None:
             raise StoreError(f"the store returned no row for: {sql}")
         return tuple(found)

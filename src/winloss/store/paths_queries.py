@@ -27,24 +27,13 @@ if TYPE_CHECKING:
 
     from winloss.model.deals import DealFilter
     from winloss.store.duckdb_store import DuckDBStore
+    from winloss.store.spark_engine import SparkEngine
 
 SILENT = "silent"
 AGED = "aged"
 
-# one ordered event per activity of the filtered deals; the WINDOW orders each deal's events
-_EVENTS = """
-SELECT a.deal_id, a.type AS action, a.occurred_at, d.created_at, d.closed_at, d.outcome,
-       {group} AS grp,
-       row_number() OVER w AS step,
-       lag(a.type) OVER w AS prev_action,
-       lag(a.occurred_at) OVER w AS prev_at,
-       lead(a.type) OVER w AS next_action
-FROM activities a JOIN {deals} d ON a.deal_id = d.deal_id
-WINDOW w AS (PARTITION BY a.deal_id ORDER BY a.occurred_at, a.activity_id)
-"""
 
-
-def _group_sql(store: DuckDBStore, by: str | None) -> str:
+def _group_sql(store: DuckDBStore | SparkEngine, by: str | None) -> str:
     if by is None:
         return "'all'"
     if by not in store.deal_columns_present():
@@ -86,7 +75,7 @@ def activity_coverage(store: DuckDBStore, flt: DealFilter | None = None) -> dict
 
 
 def directly_follows(
-    store: DuckDBStore, flt: DealFilter | None = None, *, by: str | None = None
+    store: DuckDBStore | SparkEngine, flt: DealFilter | None = None, *, by: str | None = None
 ) -> pd.DataFrame:
     """Directly-follows edges by group and deal outcome: ``n`` and the median days between.
 
@@ -94,34 +83,20 @@ def directly_follows(
     creation) into the first action and from the last action into ``(won)``/``(lost)`` (the close)
     or ``(open)`` are included, so every deal with activities is one walk through the graph.
     """
-    deals, params = _deals(store, flt)
-    events = _EVENTS.format(group=_group_sql(store, by), deals=deals)
-    sql = f"""
-    WITH ev AS ({events})
-    SELECT grp, outcome, coalesce(prev_action, '(start)') AS source, action AS target,
-           count(*) AS n,
-           median(date_diff('second', coalesce(prev_at, created_at), occurred_at)) / 86400.0
-             AS median_days
-    FROM ev GROUP BY ALL
-    UNION ALL
-    SELECT grp, outcome, action AS source, '(' || outcome || ')' AS target, count(*) AS n,
-           median(CASE WHEN outcome = 'open' THEN NULL
-                       ELSE date_diff('second', occurred_at, closed_at) END) / 86400.0
-    FROM ev WHERE next_action IS NULL GROUP BY ALL
-    ORDER BY grp, outcome, n DESC, source, target
-    """
-    return store.query(sql, params)
+    from winloss.store.heavy_queries import transition_counts
+
+    where, params = store.filter_sql(flt)
+    # the portable query (store/heavy_queries.py): the same text runs on PostgreSQL and Spark
+    return transition_counts(store, _group_sql(store, by), where, params).to_pandas()
 
 
 def directly_follows_counts(store: DuckDBStore) -> pd.DataFrame:
     """Plain directly-follows counts over all activities (``source, target, n``), as process-mining
     tools count them: consecutive activities of a case, no start/end edges (the benchmark's
     reference query)."""
-    return store.query("""
-        SELECT prev AS source, type AS target, count(*) AS n FROM (
-          SELECT type, lag(type) OVER (PARTITION BY deal_id ORDER BY occurred_at, activity_id)
-            AS prev FROM activities)
-        WHERE prev IS NOT NULL GROUP BY ALL ORDER BY n DESC, source, target""")
+    from winloss.store.heavy_queries import directly_follows_sql
+
+    return store.query(directly_follows_sql())
 
 
 def variants(
