@@ -9,7 +9,9 @@ To add an engine: name it in ``OTHER_ENGINES`` and give it a module-scoped fixtu
 ``<name>_engine(demo_parquet)`` returning a :class:`~winloss.store.engine.SqlEngine` over the
 Parquet tables (a ``DealReads`` for the concentration test).
 
-Without PySpark or Java the Spark cases skip with the reason; with ``CI`` set they fail.
+PostgreSQL reads the same demo company imported into a store on a throwaway cluster.
+Without PySpark or Java (or PostgreSQL's binaries) the cases skip with the reason; with ``CI``
+set they fail.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pytest
 
 from tests.browser import in_ci
 
-OTHER_ENGINES = ("spark",)
+OTHER_ENGINES = ("spark", "postgres")
 AS_OF = dt.date(2026, 6, 30)
 PARQUET_TABLES = ("deals", "activities", "stage_history", "subscriptions", "usage_events")
 CATEGORICAL = ["segment", "region", "industry", "source", "lead_temperature", "criteria_co_created"]
@@ -104,6 +106,29 @@ def spark_engine(demo_parquet: DemoParquet, duck: Any, spark_session: Any) -> An
         session=spark_session,
         fiscal_year_start_month=duck.fiscal_year_start_month,
     )
+
+
+@pytest.fixture(scope="module")
+def postgres_engine(pg_server: str) -> Iterator[Any]:
+    """The same demo company imported into a PostgreSQL store (a new database on the session's
+    throwaway cluster, tests/store/conftest.py): the store is its own engine."""
+    import uuid
+
+    import psycopg
+
+    from winloss import Workspace
+    from winloss.demo.generator import generate_demo
+    from winloss.demo.run import import_demo
+
+    name = "engines_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(pg_server, autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    ws = Workspace(pg_server.replace("/postgres?", f"/{name}?"))
+    import_demo(ws, generate_demo(1500, seed=3))  # as the session's demo_store_1500
+    yield ws.store
+    ws.close()
+    with psycopg.connect(pg_server, autocommit=True) as con:
+        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(params=OTHER_ENGINES)

@@ -61,6 +61,8 @@ def test_translation_of_duckdb_only_sql() -> None:
     assert "ARRAY_AGG(x ORDER BY y DESC)" in text and "[1]" in text
     assert "EXTRACT(QUARTER FROM d)" in pg_sql("SELECT quarter(d) FROM t")
     assert pg_sql("SELECT 1 FROM t WHERE a LIKE '%x' AND b = ?").endswith("LIKE '%%x' AND b = %s")
+    # a strftime format becomes TO_CHAR's tokens, not a doubled-% literal
+    assert "TO_CHAR(d, 'YYYY-MM')" in pg_sql("SELECT strftime(d, '%Y-%m') FROM t WHERE a = ?")
 
 
 # -- the import transaction and idempotency (the DuckDB tests of tests/ingest, on PostgreSQL) ------

@@ -129,7 +129,14 @@ def _pg_node(node: Any) -> Any:
             exp.DataType.Type.UINT128: "NUMERIC",
         }.get(node.this)
         return exp.DataType.build(mapped) if mapped else node
-    if isinstance(node, exp.Literal) and node.is_string and "%" in node.this:
+    time_format = (exp.TimeToStr, exp.StrToTime, exp.StrToDate, exp.UnixToStr)
+    if (
+        isinstance(node, exp.Literal)
+        and node.is_string
+        and "%" in node.this
+        # a strftime/strptime format: sqlglot rewrites it to TO_CHAR's tokens (no % left)
+        and not isinstance(node.parent, time_format)
+    ):
         return exp.Literal.string(node.this.replace("%", "%%"))
     return node
 
