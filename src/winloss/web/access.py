@@ -8,12 +8,13 @@ seconds, default 30), and a CLI command started while a request holds the file w
 way (see :class:`winloss.store.duckdb_store.DuckDBStore`).
 
 A PostgreSQL team store (``--db postgresql://…``) takes many writers at once: each request opens
-its own connection and requests are not serialised — the server's transactions and the import's
-advisory lock keep them apart.
+its own connection and up to ``WINLOSS_WEB_CONNECTIONS`` (16) requests run side by side — the
+server's transactions and the import's advisory lock keep them apart.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,18 +27,14 @@ from winloss.workspace import Workspace
 _LOCK = threading.Lock()
 
 
-class _NoLock:
-    """Requests to a PostgreSQL store run side by side."""
-
-    def acquire(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        return None
+#: Requests to a PostgreSQL store that hold a connection at once (``WINLOSS_WEB_CONNECTIONS``);
+#: the others wait for a slot. PostgreSQL refuses clients beyond its ``max_connections`` (100 by
+#: default), so an unbounded burst of 200 submissions failed half of them.
+_SLOTS = threading.BoundedSemaphore(int(os.environ.get("WINLOSS_WEB_CONNECTIONS", "16")))
 
 
-def _lock_for(path: str) -> threading.Lock | _NoLock:
-    return _NoLock() if is_server_url(path) else _LOCK
+def _lock_for(path: str) -> threading.Lock | threading.BoundedSemaphore:
+    return _SLOTS if is_server_url(path) else _LOCK
 
 
 @contextmanager
