@@ -440,6 +440,15 @@ def test_web_requests_to_postgres_are_not_serialised(pg_url: str, tmp_path: Path
         return inside
 
     assert overlap(pg_url)
+    # at most WINLOSS_WEB_CONNECTIONS requests hold a connection; with one slot the second waits
+    import winloss.web.access as access
+
+    slots = access._SLOTS
+    access._SLOTS = threading.BoundedSemaphore(1)
+    try:
+        assert not overlap(pg_url)
+    finally:
+        access._SLOTS = slots
     duck = str(tmp_path / "w.duckdb")
     Workspace(duck).close()
     assert not overlap(duck)
