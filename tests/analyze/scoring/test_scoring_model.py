@@ -405,7 +405,7 @@ def test_very_large_data_compares_candidates_on_a_sample(monkeypatch: pytest.Mon
     model = WinModel(
         ModelSettings(n_bootstrap=0, candidates=("gradient_boosting", "logistic"))
     ).fit(closed, ws.field_catalog())
-    assert "800 + 200 sampled deals" in model.validation
+    assert "800 + 400 sampled deals" in model.validation
     assert model.model_name in ("gradient_boosting", "logistic")
     p = model.predict_frame(closed)
     gap = float(pd.Series(p).groupby(closed["outcome"].to_numpy()).mean().diff().iloc[-1])

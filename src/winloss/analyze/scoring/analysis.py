@@ -2,13 +2,13 @@
 
 :class:`WinModel` is fitted on closed deals. It picks its predictors for a purpose (see
 :mod:`winloss.analyze.scoring.features`), drops leaking fields (:mod:`winloss.analyze.scoring.leakage`), chooses a
-classifier by held-out log loss among gradient boosting, logistic regression, a random forest, the
-forest–logistic blend and Odoo-style naive Bayes (:mod:`winloss.analyze.scoring.classifiers`), and
+classifier by held-out log loss among gradient boosting, logistic regression, a random forest,
+Odoo-style naive Bayes and the average of them, the blend (:mod:`winloss.analyze.scoring.classifiers`), and
 calibrates it on held-out predictions (:mod:`winloss.analyze.stats.calibration`):
 
 * from :data:`HOLDOUT_MIN` closed deals one stratified held-out split serves model choice and
-  calibration (above :data:`SELECTION_MAX` training deals the candidates are compared on a sample
-  and the winner refitted on all);
+  calibration (above :data:`SELECTION_MAX` training deals the candidates are compared on a
+  :data:`SELECTION_SAMPLE`-deal sample and the winner refitted on all);
 * below that, :data:`REPEATS` × 5-fold out-of-fold predictions serve both — the blend stays unless
   another candidate's Platt-mapped log loss is lower by more than one standard error — and the
   chosen model is refitted on all deals; gradient boosting is only tried from :data:`BOOSTING_MIN`
@@ -34,6 +34,7 @@ from scipy.special import expit, logit
 
 from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.analyze.scoring.classifiers import (
+    BLEND_PARTS,
     CANDIDATES,
     FOREST_MAX,
     Blend,
@@ -67,9 +68,14 @@ MIN_PER_CLASS = 5
 BOOSTING_MIN = 200
 #: From this many closed deals one held-out split replaces 5-fold out-of-fold predictions.
 HOLDOUT_MIN = 2000
-#: Above this many training deals the candidates are compared on a sample of this many (and a
-#: quarter as many held-out deals); the winner is then refitted on all of them.
+#: Above this many training deals the candidates are compared on a sample of
+#: :data:`SELECTION_SAMPLE` of them (and half as many held-out deals); the winner is then refitted
+#: on all of them.
 SELECTION_MAX = 200_000
+#: Training deals the candidates are fitted on above :data:`SELECTION_MAX` (at most that many).
+#: 200,000 was tried first: the candidates' order was the same, the boosted candidate alone cost
+#: as much as the final refit (and ran on all threads, which a busy machine punishes).
+SELECTION_SAMPLE = 50_000
 #: Permutation importances are measured on at most this many held-out deals.
 IMPORTANCE_MAX = 20_000
 #: Repeats of the 5-fold out-of-fold model choice below :data:`HOLDOUT_MIN` deals.
@@ -356,12 +362,11 @@ class WinModel:
         # very large data: candidates are compared on a sample, the winner refitted on all
         rng = np.random.default_rng(seed)
         sampled = len(fit_idx) > SELECTION_MAX and len(names) > 1
-        choose_fit = (
-            np.sort(rng.choice(fit_idx, SELECTION_MAX, replace=False)) if sampled else fit_idx
-        )
+        n_fit = min(SELECTION_MAX, SELECTION_SAMPLE)
+        choose_fit = np.sort(rng.choice(fit_idx, n_fit, replace=False)) if sampled else fit_idx
         choose_held = (
-            np.sort(rng.choice(held, SELECTION_MAX // 4, replace=False))
-            if sampled and len(held) > SELECTION_MAX // 4
+            np.sort(rng.choice(held, n_fit // 2, replace=False))
+            if sampled and len(held) > n_fit // 2
             else held
         )
         if sampled:
@@ -377,12 +382,15 @@ class WinModel:
             if name != "blend"
         }
         if "blend" in names:
-            blend = Blend(seed)
-            for part in ("logistic", "forest"):
+            blend = Blend(seed, parts=self._blend_parts(len(y)))
+            for part in blend.parts:
                 if part in fitted:  # reuse the candidate already fitted on the same deals
-                    setattr(blend, part, fitted[part])
+                    reused = fitted[part]
+                    blend.parts[part] = reused
+                    if isinstance(reused, Logistic):
+                        blend.logistic = reused
                 else:
-                    getattr(blend, part).fit(fit_data, y[choose_fit])
+                    blend.parts[part].fit(fit_data, y[choose_fit])
             fitted["blend"] = blend
         preds = {name: clf.predict(held_data) for name, clf in fitted.items()}
         y_held = y[choose_held]
@@ -428,16 +436,18 @@ class WinModel:
         uses_logistic = "logistic" in names or "blend" in names
         penalty = Logistic(seed=seed).fit(data, y).C if uses_logistic else None
 
+        parts = self._blend_parts(len(y))
+
         def fresh(name: str) -> Classifier:
             if name == "logistic":
                 return Logistic(penalty, seed)
             if name == "blend":
-                return Blend(seed, penalty)
+                return Blend(seed, penalty, parts)
             return make_classifier(name, seed)
 
         fitted = [n for n in names if n != "blend"]
         if "blend" in names:
-            fitted += [n for n in ("logistic", "forest") if n not in fitted]
+            fitted += [n for n in parts if n not in fitted]
         oof = {name: np.zeros((repeats, len(y))) for name in [*fitted, "base_rate"]}
         for r in range(repeats):
             fold = _stratified_folds(y, k, seed + r)
@@ -447,7 +457,7 @@ class WinModel:
                 for name in oof:
                     oof[name][r, te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
         if "blend" in names:
-            oof["blend"] = (oof["logistic"] + oof["forest"]) / 2
+            oof["blend"] = np.mean([oof[p] for p in parts], axis=0)
         # compared after a Platt map (as calibration will apply one): an overconfident but
         # sharper candidate (boosting on few deals) is not lost to its raw log loss
         losses = {
@@ -467,6 +477,11 @@ class WinModel:
         )
         self._boot_rows = np.arange(len(y))
         return oof[best].mean(axis=0), y, np.arange(len(y))
+
+    @staticmethod
+    def _blend_parts(n: int) -> tuple[str, ...]:
+        """The blend's members for ``n`` closed deals: boosting only from :data:`BOOSTING_MIN`."""
+        return tuple(p for p in BLEND_PARTS if p != "gradient_boosting" or n >= BOOSTING_MIN)
 
     def _best(self, names: list[str], losses: dict[str, np.ndarray] | None = None) -> str:
         """The candidate with the lowest held-out log loss; the win rate if none beats it.
@@ -523,17 +538,21 @@ class WinModel:
             frame = frame.sample(20000, random_state=self.settings.seed)
             y = y[frame.index.to_numpy()]
             frame = frame.reset_index(drop=True)
-        base = log_loss(y, self.predict_frame(frame, judge))
+        assert self.encoder is not None and self.classifier is not None
+        clf = judge or self.classifier
+        # encoded once; each field's encoded values are shuffled (= encoding a shuffled frame)
+        data = self.encoder.transform(frame)
+        base = log_loss(y, self.calibration.apply(clf.predict(data)))
         rng = np.random.default_rng(self.settings.seed)
         rows = []
         for p in self.choice.predictors:
-            shuffled = frame.copy()
-            shuffled[p.name] = frame[p.name].to_numpy()[rng.permutation(len(frame))]
+            shuffled = data.permuted(p.name, rng.permutation(len(frame)))
             rows.append(
                 {
                     "field": p.name,
                     "label": p.label,
-                    "importance": log_loss(y, self.predict_frame(shuffled, judge)) - base,
+                    "importance": log_loss(y, self.calibration.apply(clf.predict(shuffled)))
+                    - base,
                 }
             )
         out = pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
