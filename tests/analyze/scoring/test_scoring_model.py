@@ -411,3 +411,25 @@ def test_very_large_data_compares_candidates_on_a_sample(monkeypatch: pytest.Mon
     gap = float(pd.Series(p).groupby(closed["outcome"].to_numpy()).mean().diff().iloc[-1])
     assert gap > 0.1  # won deals score higher on average than lost ones
     assert set(model.importances["field"].head(3)) == {"region", "source", "stakeholders"}
+
+
+def test_permuted_encoding_equals_encoding_the_shuffled_frame() -> None:
+    """Permutation importance shuffles encoded values: the same matrices as encoding a frame whose
+    column was shuffled (a number with value companions, and a category)."""
+    from winloss.analyze.scoring.features import FeatureEncoder, choose_fields
+
+    ws = workspace(make_deals(300, seed=6))
+    closed = ws.closed_deals()
+    choice = choose_fields(ws.field_catalog(), closed)
+    encoder = FeatureEncoder(choice.predictors).fit(closed)
+    frame = closed[choice.names()].reset_index(drop=True)
+    data = encoder.transform(frame)
+    order = np.random.default_rng(1).permutation(len(frame))
+    for name in ("amount", "region"):
+        shuffled = frame.copy()
+        shuffled[name] = frame[name].to_numpy()[order]
+        expected = encoder.transform(shuffled)
+        got = data.permuted(name, order)
+        np.testing.assert_array_equal(got.dense, expected.dense)
+        assert (got.onehot != expected.onehot).nnz == 0
+    assert any(n.name == "amount" and n.companions for n in encoder.numeric)

@@ -2,8 +2,8 @@
 
 :class:`WinModel` is fitted on closed deals. It picks its predictors for a purpose (see
 :mod:`winloss.analyze.scoring.features`), drops leaking fields (:mod:`winloss.analyze.scoring.leakage`), chooses a
-classifier by held-out log loss among gradient boosting, logistic regression, a random forest,
-Odoo-style naive Bayes and the average of them, the blend (:mod:`winloss.analyze.scoring.classifiers`), and
+classifier by held-out log loss among gradient boosting, logistic regression, a random forest, the
+forest–logistic blend and Odoo-style naive Bayes (:mod:`winloss.analyze.scoring.classifiers`), and
 calibrates it on held-out predictions (:mod:`winloss.analyze.stats.calibration`):
 
 * from :data:`HOLDOUT_MIN` closed deals one stratified held-out split serves model choice and
@@ -34,7 +34,6 @@ from scipy.special import expit, logit
 
 from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.analyze.scoring.classifiers import (
-    BLEND_PARTS,
     CANDIDATES,
     FOREST_MAX,
     Blend,
@@ -73,8 +72,8 @@ HOLDOUT_MIN = 2000
 #: on all of them.
 SELECTION_MAX = 200_000
 #: Training deals the candidates are fitted on above :data:`SELECTION_MAX` (at most that many).
-#: 200,000 was tried first: the candidates' order was the same, the boosted candidate alone cost
-#: as much as the final refit (and ran on all threads, which a busy machine punishes).
+#: 200,000 was tried first: the candidates' order was the same (boosting, logistic, naive Bayes
+#: on 300,000 demo deals), and boosting on the sample cost over half as much as the final refit.
 SELECTION_SAMPLE = 50_000
 #: Permutation importances are measured on at most this many held-out deals.
 IMPORTANCE_MAX = 20_000
@@ -382,15 +381,12 @@ class WinModel:
             if name != "blend"
         }
         if "blend" in names:
-            blend = Blend(seed, parts=self._blend_parts(len(y)))
-            for part in blend.parts:
+            blend = Blend(seed)
+            for part in ("logistic", "forest"):
                 if part in fitted:  # reuse the candidate already fitted on the same deals
-                    reused = fitted[part]
-                    blend.parts[part] = reused
-                    if isinstance(reused, Logistic):
-                        blend.logistic = reused
+                    setattr(blend, part, fitted[part])
                 else:
-                    blend.parts[part].fit(fit_data, y[choose_fit])
+                    getattr(blend, part).fit(fit_data, y[choose_fit])
             fitted["blend"] = blend
         preds = {name: clf.predict(held_data) for name, clf in fitted.items()}
         y_held = y[choose_held]
@@ -436,18 +432,16 @@ class WinModel:
         uses_logistic = "logistic" in names or "blend" in names
         penalty = Logistic(seed=seed).fit(data, y).C if uses_logistic else None
 
-        parts = self._blend_parts(len(y))
-
         def fresh(name: str) -> Classifier:
             if name == "logistic":
                 return Logistic(penalty, seed)
             if name == "blend":
-                return Blend(seed, penalty, parts)
+                return Blend(seed, penalty)
             return make_classifier(name, seed)
 
         fitted = [n for n in names if n != "blend"]
         if "blend" in names:
-            fitted += [n for n in parts if n not in fitted]
+            fitted += [n for n in ("logistic", "forest") if n not in fitted]
         oof = {name: np.zeros((repeats, len(y))) for name in [*fitted, "base_rate"]}
         for r in range(repeats):
             fold = _stratified_folds(y, k, seed + r)
@@ -457,7 +451,7 @@ class WinModel:
                 for name in oof:
                     oof[name][r, te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
         if "blend" in names:
-            oof["blend"] = np.mean([oof[p] for p in parts], axis=0)
+            oof["blend"] = (oof["logistic"] + oof["forest"]) / 2
         # compared after a Platt map (as calibration will apply one): an overconfident but
         # sharper candidate (boosting on few deals) is not lost to its raw log loss
         losses = {
@@ -477,11 +471,6 @@ class WinModel:
         )
         self._boot_rows = np.arange(len(y))
         return oof[best].mean(axis=0), y, np.arange(len(y))
-
-    @staticmethod
-    def _blend_parts(n: int) -> tuple[str, ...]:
-        """The blend's members for ``n`` closed deals: boosting only from :data:`BOOSTING_MIN`."""
-        return tuple(p for p in BLEND_PARTS if p != "gradient_boosting" or n >= BOOSTING_MIN)
 
     def _best(self, names: list[str], losses: dict[str, np.ndarray] | None = None) -> str:
         """The candidate with the lowest held-out log loss; the win rate if none beats it.
@@ -551,8 +540,7 @@ class WinModel:
                 {
                     "field": p.name,
                     "label": p.label,
-                    "importance": log_loss(y, self.calibration.apply(clf.predict(shuffled)))
-                    - base,
+                    "importance": log_loss(y, self.calibration.apply(clf.predict(shuffled))) - base,
                 }
             )
         out = pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)

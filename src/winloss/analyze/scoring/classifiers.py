@@ -14,12 +14,9 @@ Every classifier takes :class:`winloss.analyze.scoring.features.EncodedDeals` an
     least 3 deals (tried on 448-deal samples of IBM and Telco: AUC within ±0.02 of the logistic
     model, and different errors — hence the blend).
 ``blend``
-    the plain average of the probabilities of ``logistic``, ``forest``, ``naive_bayes`` and (from
-    200 training deals, see ``BOOSTING_MIN``) ``gradient_boosting``: on a few hundred categorical
-    deals no single one reliably beats the others — which is best changes from sample to sample —
-    their average rarely loses to the best by much, and a fixed average needs no noisy choice of
-    weights. (The forest–logistic average alone was 0.004–0.04 AUC below the best single model
-    on 448-deal samples where naive Bayes or boosting was best; see docs/scoring.md.)
+    the plain average of ``forest`` and ``logistic`` probabilities: on a few hundred categorical
+    deals neither reliably beats the other, their average rarely loses to either by much, and a
+    fixed average needs no noisy choice of weights.
 ``naive_bayes``
     like Odoo's predictive lead scoring: per-field value frequencies among won and lost deals,
     multiplied as if independent, with additive smoothing.
@@ -280,39 +277,26 @@ class Forest:
         return Forest(self.seed, plain=self.plain)
 
 
-#: The members of the blend, in order (``gradient_boosting`` only where it is a candidate by size).
-BLEND_PARTS = ("logistic", "forest", "naive_bayes", "gradient_boosting")
-
-
 class Blend:
-    """The plain average of its parts' probabilities (:data:`BLEND_PARTS` by default)."""
+    """The average of the forest's and the logistic model's probabilities."""
 
     name = "blend"
 
-    def __init__(
-        self,
-        seed: int = 0,
-        C: float | None = None,  # noqa: N803
-        parts: tuple[str, ...] = BLEND_PARTS,
-    ) -> None:
-        if not parts or any(p not in BLEND_PARTS for p in parts):
-            raise ValueError(f"blend parts must be among {BLEND_PARTS}, got {parts!r}")
+    def __init__(self, seed: int = 0, C: float | None = None) -> None:  # noqa: N803
         self.seed = seed
         self.logistic = Logistic(C, seed)
-        self.parts: dict[str, Classifier] = {
-            p: self.logistic if p == "logistic" else make_classifier(p, seed) for p in parts
-        }
+        self.forest = Forest(seed)
 
     def fit(self, data: EncodedDeals, y: np.ndarray) -> Blend:
-        for part in self.parts.values():
-            part.fit(data, y)
+        self.logistic.fit(data, y)
+        self.forest.fit(data, y)
         return self
 
     def predict(self, data: EncodedDeals) -> np.ndarray:
-        return np.asarray(np.mean([p.predict(data) for p in self.parts.values()], axis=0))
+        return np.asarray((self.logistic.predict(data) + self.forest.predict(data)) / 2)
 
     def refit_copy(self) -> Blend:
-        return Blend(self.seed, self.logistic.C, tuple(self.parts))
+        return Blend(self.seed, self.logistic.C)
 
 
 def make_classifier(name: str, seed: int = 0) -> Classifier:
