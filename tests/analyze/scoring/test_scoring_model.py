@@ -433,3 +433,18 @@ def test_permuted_encoding_equals_encoding_the_shuffled_frame() -> None:
         np.testing.assert_array_equal(got.dense, expected.dense)
         assert (got.onehot != expected.onehot).nnz == 0
     assert any(n.name == "amount" and n.companions for n in encoder.numeric)
+
+
+def test_small_data_keeps_logistic_unless_beaten_by_one_standard_error() -> None:
+    """Below HOLDOUT_MIN the default (logistic) stays when another candidate's per-deal log loss
+    is lower by less than one standard error of the paired difference, and yields beyond it."""
+    rng = np.random.default_rng(0)
+    logistic = 0.5 + rng.normal(0, 0.1, 400)
+    for gain, expected in ((0.001, "logistic"), (0.05, "blend")):
+        blend = logistic - gain + rng.normal(0, 0.1, 400)  # SE of the difference ≈ 0.005
+        model = WinModel(ModelSettings())
+        losses = {"logistic": logistic, "blend": blend, "base_rate": np.full(400, 0.69)}
+        model.selection = {k: float(v.mean()) for k, v in losses.items()}
+        diff = logistic - blend
+        assert (diff.mean() > diff.std(ddof=1) / 20) == (expected == "blend")
+        assert model._best(["logistic", "blend"], losses) == expected
