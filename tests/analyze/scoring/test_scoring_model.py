@@ -405,9 +405,46 @@ def test_very_large_data_compares_candidates_on_a_sample(monkeypatch: pytest.Mon
     model = WinModel(
         ModelSettings(n_bootstrap=0, candidates=("gradient_boosting", "logistic"))
     ).fit(closed, ws.field_catalog())
-    assert "800 + 200 sampled deals" in model.validation
+    assert "800 + 400 sampled deals" in model.validation
     assert model.model_name in ("gradient_boosting", "logistic")
     p = model.predict_frame(closed)
     gap = float(pd.Series(p).groupby(closed["outcome"].to_numpy()).mean().diff().iloc[-1])
     assert gap > 0.1  # won deals score higher on average than lost ones
     assert set(model.importances["field"].head(3)) == {"region", "source", "stakeholders"}
+
+
+def test_permuted_encoding_equals_encoding_the_shuffled_frame() -> None:
+    """Permutation importance shuffles encoded values: the same matrices as encoding a frame whose
+    column was shuffled (a number with value companions, and a category)."""
+    from winloss.analyze.scoring.features import FeatureEncoder, choose_fields
+
+    ws = workspace(make_deals(300, seed=6))
+    closed = ws.closed_deals()
+    choice = choose_fields(ws.field_catalog(), closed)
+    encoder = FeatureEncoder(choice.predictors).fit(closed)
+    frame = closed[choice.names()].reset_index(drop=True)
+    data = encoder.transform(frame)
+    order = np.random.default_rng(1).permutation(len(frame))
+    for name in ("amount", "region"):
+        shuffled = frame.copy()
+        shuffled[name] = frame[name].to_numpy()[order]
+        expected = encoder.transform(shuffled)
+        got = data.permuted(name, order)
+        np.testing.assert_array_equal(got.dense, expected.dense)
+        assert (got.onehot != expected.onehot).nnz == 0
+    assert any(n.name == "amount" and n.companions for n in encoder.numeric)
+
+
+def test_small_data_keeps_logistic_unless_beaten_by_one_standard_error() -> None:
+    """Below HOLDOUT_MIN the default (logistic) stays when another candidate's per-deal log loss
+    is lower by less than one standard error of the paired difference, and yields beyond it."""
+    rng = np.random.default_rng(0)
+    logistic = 0.5 + rng.normal(0, 0.1, 400)
+    for gain, expected in ((0.001, "logistic"), (0.05, "blend")):
+        blend = logistic - gain + rng.normal(0, 0.1, 400)  # SE of the difference ≈ 0.005
+        model = WinModel(ModelSettings())
+        losses = {"logistic": logistic, "blend": blend, "base_rate": np.full(400, 0.69)}
+        model.selection = {k: float(v.mean()) for k, v in losses.items()}
+        diff = logistic - blend
+        assert (diff.mean() > diff.std(ddof=1) / 20) == (expected == "blend")
+        assert model._best(["logistic", "blend"], losses) == expected

@@ -390,6 +390,24 @@ class EncodedDeals:
         sub.__dict__["_category_codes"] = {k: v[rows] for k, v in self._category_codes.items()}
         return sub
 
+    def permuted(self, name: str, order: np.ndarray) -> EncodedDeals:
+        """This encoding with field ``name``'s values reordered by ``order``, the others unchanged.
+
+        Equal to encoding the frame with column ``name`` shuffled so (every encoded value depends
+        on its own deal's value only), without encoding every field again: permutation importance
+        shuffles each field in turn.
+        """
+        if any(c.endswith(("__roundness", "__frequency")) for c in self.frame.columns):
+            raise ValueError("permuted() needs a frame without companion override columns")
+        out = EncodedDeals(self.encoder, self.frame, self.training)
+        out.__dict__["_numeric_values"] = {
+            k: (v[order] if k == name else v) for k, v in self._numeric_values.items()
+        }
+        out.__dict__["_category_codes"] = {
+            k: (v[order] if k == name else v) for k, v in self._category_codes.items()
+        }
+        return out
+
     @cached_property
     def _numeric_values(self) -> dict[str, np.ndarray]:
         return {

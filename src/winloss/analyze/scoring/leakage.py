@@ -31,6 +31,9 @@ UNSET_SHARE = 0.02
 MAX_AUC = 0.95
 #: The open-deal check needs at least this many open deals.
 MIN_OPEN = 20
+#: Above this many closed deals the single-field AUC is measured on a random sample of this many
+#: (its standard error there is below 0.002: the 0.95 threshold is not near it by chance).
+AUC_SAMPLE = 200_000
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,11 @@ def is_set(col: pd.Series) -> np.ndarray:
     elif pd.api.types.is_numeric_dtype(s.dtype):
         value = pd.to_numeric(s, errors="coerce").fillna(0).to_numpy() != 0
     else:
-        text = s.astype("object").where(s.notna(), "").map(lambda v: str(v).strip())
-        value = (text != "").to_numpy(dtype=bool)
+        # each distinct value is converted once (not once per row); missing is never set
+        codes, uniques = pd.factorize(s.astype("object"), use_na_sentinel=True)
+        nonblank = np.array([str(v).strip() != "" for v in uniques], dtype=bool)
+        value = np.zeros(len(codes), dtype=bool)
+        value[codes >= 0] = nonblank[codes[codes >= 0]]
     return np.asarray(present & value, dtype=bool)
 
 
@@ -115,6 +121,11 @@ def find_leaks(
     leaks: list[Leak] = []
     won = y == 1
     n_open = 0 if open_deals is None else len(open_deals)
+    auc_rows = (
+        np.sort(np.random.default_rng(seed).choice(len(y), AUC_SAMPLE, replace=False))
+        if len(y) > AUC_SAMPLE
+        else None
+    )
     for p in predictors:
         col = closed[p.name]
         flag = is_set(col)
@@ -145,7 +156,11 @@ def find_leaks(
                     )
                 )
                 continue
-        value = single_field_auc(col, p.kind, y, seed=seed)
+        value = (
+            single_field_auc(col, p.kind, y, seed=seed)
+            if auc_rows is None
+            else single_field_auc(col.iloc[auc_rows], p.kind, y[auc_rows], seed=seed)
+        )
         if np.isfinite(value) and value >= max_auc:
             leaks.append(
                 Leak(
