@@ -411,10 +411,11 @@ def test_web_requests_to_postgres_are_not_serialised(pg_url: str, tmp_path: Path
     waits for the first (one writer per file)."""
     from flask import Flask
 
-    from winloss.web.access import workspace
+    from winloss.web.access import install, workspace
 
     Workspace(pg_url).close()  # the schema, once
     app = Flask(__name__)
+    install(app)  # the request's workspace is closed, and its lock released, at teardown
 
     def overlap(target: str) -> bool:
         holding, second_in = threading.Event(), threading.Event()
@@ -430,13 +431,17 @@ def test_web_requests_to_postgres_are_not_serialised(pg_url: str, tmp_path: Path
             with app.test_request_context(), workspace(target):
                 second_in.set()
 
-        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        threads = [
+            threading.Thread(target=first, daemon=True),
+            threading.Thread(target=second, daemon=True),
+        ]
         for t in threads:
             t.start()
         inside = second_in.wait(3)  # did the second get in while the first held its workspace?
         release.set()
         for t in threads:
             t.join(20)
+        assert not any(t.is_alive() for t in threads), "a request never finished"
         return inside
 
     assert overlap(pg_url)
@@ -452,3 +457,5 @@ def test_web_requests_to_postgres_are_not_serialised(pg_url: str, tmp_path: Path
     duck = str(tmp_path / "w.duckdb")
     Workspace(duck).close()
     assert not overlap(duck)
+    assert access._LOCK.acquire(blocking=False), "the DuckDB lock was left held"
+    access._LOCK.release()
