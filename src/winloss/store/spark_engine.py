@@ -16,7 +16,9 @@ Only compact results come back to the driver (counts, the closed deals' analysed
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,12 @@ from winloss.model.schema import DEALS, TABLES, Table
 from winloss.store.deal_reads import DealReads, quote_identifier
 from winloss.store.duckdb_store import deals_enriched_sql
 from winloss.store.engine import Dialect, transpile
+
+#: Tables an analysis writes (the registers): kept in a private in-memory DuckDB store, since the
+#: Spark tables are read-only here.
+_LOCAL_TABLES = re.compile(
+    r"\b(analysis_runs|findings_register|action_register|scores|_meta)\b", re.IGNORECASE
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -221,12 +229,33 @@ class SparkEngine(DealReads):
         return self._fiscal
 
     def query(self, sql: str, params: Any = None) -> pd.DataFrame:
+        if _LOCAL_TABLES.search(sql):
+            return self._register_store().query(sql, params)
         frame: pd.DataFrame = self.arrow(sql, list(params or [])).to_pandas()
         return frame
 
     def scalar(self, sql: str, params: Any = None) -> Any:
+        if _LOCAL_TABLES.search(sql):
+            return self._register_store().scalar(sql, params)
         table = self.arrow(sql, list(params or []))
         return table.column(0)[0].as_py() if table.num_rows else None
+
+    # the registers (analysis runs, findings, actions, scores) live in the local store
+    def execute(self, sql: str, params: Any = None) -> None:
+        self._register_store().execute(sql, params)
+
+    def fetchall(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        return self._register_store().fetchall(sql, params)
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return self._register_store().transaction()
+
+    def _register_store(self) -> DuckDBStore:
+        if self._local is None:
+            from winloss.store.duckdb_store import DuckDBStore
+
+            self._local = DuckDBStore(":memory:")
+        return self._local
 
     def custom_fields(self, table: str = "deals") -> list[CustomField]:
         return list(self._custom) if table == "deals" else []
@@ -255,11 +284,7 @@ class SparkEngine(DealReads):
     @property
     def con(self) -> duckdb.DuckDBPyConnection:  # type: ignore[override]
         """A private, empty in-memory store for the findings register (Spark is read-only)."""
-        if self._local is None:
-            from winloss.store.duckdb_store import DuckDBStore
-
-            self._local = DuckDBStore(":memory:")
-        return self._local.con
+        return self._register_store().con
 
     def close(self) -> None:
         """Close the local register (the Spark session stays: it may be shared)."""
