@@ -496,39 +496,8 @@ class DuckDBStore(DealReads):
                     else "DO NOTHING"
                 )
                 self.con.execute(f"{insert} ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}")
-            self._insert_rows(
-                "reference_values",
-                [
-                    [fieldname, str(v), prepared.file]
-                    for fieldname, values in prepared.references.items()
-                    for v in values
-                ],
-            )
-            self._insert_rows(
-                "unmatched_values",
-                [
-                    [fieldname, str(v), int(n), prepared.file]
-                    for fieldname, counts in prepared.unmatched.items()
-                    for v, n in counts.items()
-                ],
-            )
-            next_id = self.scalar("SELECT coalesce(max(import_id), 0) + 1 FROM imports")
             inserted = len(frame) - int(updated)
-            self.con.execute(
-                "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    next_id,
-                    table.name,
-                    prepared.file,
-                    content_sha256,
-                    preset,
-                    prepared.rows_read,
-                    inserted,
-                    int(updated),
-                    dt.datetime.now(),
-                    json.dumps(prepared.notes),
-                ],
-            )
+            self._record_import(prepared, content_sha256, preset, inserted, int(updated))
             interrupted = defer.enter_context(sigint_deferred())
             self.con.execute("COMMIT")
         except BaseException as exc:
@@ -566,6 +535,49 @@ class DuckDBStore(DealReads):
                 orphans_dropped=prepared.orphans_dropped,
                 interrupted_after_commit=bool(interrupted),
             )
+
+    def _record_import(
+        self,
+        prepared: PreparedImport,
+        content_sha256: str,
+        preset: str | None,
+        inserted: int,
+        updated: int,
+    ) -> None:
+        """The import's bookkeeping, inside its transaction (every engine): the reference values
+        it brought, the values that matched no reference, and its line in ``imports``."""
+        self._insert_rows(
+            "reference_values",
+            [
+                [fieldname, str(v), prepared.file]
+                for fieldname, values in prepared.references.items()
+                for v in values
+            ],
+        )
+        self._insert_rows(
+            "unmatched_values",
+            [
+                [fieldname, str(v), int(n), prepared.file]
+                for fieldname, counts in prepared.unmatched.items()
+                for v, n in counts.items()
+            ],
+        )
+        next_id = self.scalar("SELECT coalesce(max(import_id), 0) + 1 FROM imports")
+        self.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                next_id,
+                prepared.table.name,
+                prepared.file,
+                content_sha256,
+                preset,
+                prepared.rows_read,
+                inserted,
+                updated,
+                dt.datetime.now(),
+                json.dumps(prepared.notes),
+            ],
+        )
 
     def _add_columns(self, table: str, fields: list[CustomField]) -> None:
         """Add custom columns, inside the import's transaction.

@@ -22,7 +22,6 @@ import decimal
 import functools
 import io
 import itertools
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -681,39 +680,8 @@ class PostgresStore(DuckDBStore):
                     f"SELECT {', '.join(_q(c) for c in cols)} FROM _incoming "
                     f"ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}"
                 )
-                self._insert_rows(
-                    "reference_values",
-                    [
-                        [fieldname, str(v), prepared.file]
-                        for fieldname, values in prepared.references.items()
-                        for v in values
-                    ],
-                )
-                self._insert_rows(
-                    "unmatched_values",
-                    [
-                        [fieldname, str(v), int(n), prepared.file]
-                        for fieldname, counts in prepared.unmatched.items()
-                        for v, n in counts.items()
-                    ],
-                )
-                next_id = self.scalar("SELECT coalesce(max(import_id), 0) + 1 FROM imports")
                 inserted = len(frame) - updated
-                self.execute(
-                    "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        next_id,
-                        table.name,
-                        prepared.file,
-                        content_sha256,
-                        preset,
-                        prepared.rows_read,
-                        inserted,
-                        updated,
-                        dt.datetime.now(),
-                        json.dumps(prepared.notes),
-                    ],
-                )
+                self._record_import(prepared, content_sha256, preset, inserted, updated)
                 if table is DEALS or changes_views or table.name == "captures":
                     self._create_views()
                 interrupted = defer.enter_context(sigint_deferred())

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from winloss.errors import UsageError
 from winloss.model.prepared_import import CustomField
 from winloss.model.schema import DEALS, TABLES, Table
-from winloss.store.deal_reads import DealReads, quote_identifier
+from winloss.store.deal_reads import DealReads
 from winloss.store.duckdb_store import deals_enriched_sql
 from winloss.store.engine import Dialect, transpile
 
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
-    from winloss.model.deals import DealFilter
     from winloss.store.duckdb_store import DuckDBStore
 
 SPARK_TYPES: dict[str, str] = {
@@ -262,24 +261,6 @@ class SparkEngine(DealReads):
 
     def deal_columns_present(self) -> set[str]:
         return set(self.spark.table("deals_enriched").columns)
-
-    def closed_deal_columns(
-        self,
-        names: list[str],
-        flt: DealFilter | None = None,
-        *,
-        since: Any = None,
-        until: Any = None,
-    ) -> pa.Table:
-        where, params = self.filter_sql(flt, closed_only=True)
-        if since is not None:
-            where += " AND closed_at >= ?"
-            params.append(since)
-        if until is not None:
-            where += " AND closed_at <= ?"
-            params.append(until)
-        select = ", ".join(["outcome = 'won' AS _won"] + [quote_identifier(n) for n in names])
-        return self.arrow(f"SELECT {select} FROM deals_enriched WHERE {where}", params)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:  # type: ignore[override]
