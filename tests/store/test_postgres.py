@@ -459,3 +459,22 @@ def test_web_requests_to_postgres_are_not_serialised(pg_url: str, tmp_path: Path
     assert not overlap(duck)
     assert access._LOCK.acquire(blocking=False), "the DuckDB lock was left held"
     access._LOCK.release()
+
+
+def test_token_paths_and_bowtie_identical(both_demo_stores: Any) -> None:
+    """The paths queries next-action and the chains read (token paths of named deals, distinct
+    paths), and the Bowtie's stage table, on both engines."""
+    from winloss.store import paths_queries as q
+
+    duck, pg = both_demo_stores
+    ids = duck.deals()["deal_id"].head(25).tolist()
+    a, b = q.deal_token_paths(duck.store, ids), q.deal_token_paths(pg.store, ids)
+    assert len(a) > 0 and list(a["deal_id"]) == list(b["deal_id"])
+    assert a["tokens"].map(list).tolist() == b["tokens"].map(list).tolist()
+    va, vb = q.chain_path_variants(duck.store), q.chain_path_variants(pg.store)
+    assert va.num_rows > 0
+    for column in ("grp", "outcome", "n"):
+        assert va.column(column).to_pylist() == vb.column(column).to_pylist()
+    assert va.column("tokens").to_pylist() == vb.column("tokens").to_pylist()
+    sa, sb = duck.bowtie().summary, pg.bowtie().summary
+    pd.testing.assert_frame_equal(sa, sb, check_dtype=False, rtol=1e-9)

@@ -7,12 +7,10 @@ the survival arithmetic runs on these in :mod:`winloss.analyze.bowtie`.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import duckdb
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -29,16 +27,6 @@ def cohort_sql(column: str, cohort: str, fiscal_year_start_month: int = 1) -> st
     shift = (12 - (fiscal_year_start_month - 1)) % 12
     moved = f"({column} + INTERVAL {shift} MONTH)"
     return f"(CAST(year({moved}) AS VARCHAR) || 'Q' || CAST(quarter({moved}) AS VARCHAR))"
-
-
-@contextlib.contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[None]:
-    con.register(name, frame)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister(name)
 
 
 def stage_name_counts(store: DuckDBStore) -> pd.DataFrame:
@@ -87,7 +75,6 @@ def presale_spell_counts(
     ``since``/``until`` bound the entry date (inclusive).
     """
     frame = pd.DataFrame(list(stage_orders), columns=["raw", "ord"])
-    con = store.con
     label = cohort_sql("entered", cohort, store.fiscal_year_start_month)
     firsts = ", ".join(f"min(h.entered_at) FILTER (WHERE m.ord = {k}) AS h{k}" for k in range(4))
     # e_k: the first entry of Bowtie stage k known at the as-of date (NULL when none)
@@ -151,8 +138,8 @@ def presale_spell_counts(
     # parameters: the entry stage once per pre-commit stage, as_of for the four entries and the
     # loss, the period filters, as_of for the censoring
     params = [entry_stage_order] * 3 + [as_of] * 5 + [since, since, until, until, as_of]
-    with _registered(con, _MAP, frame):
-        return con.execute(sql, params).df()
+    with store.register_frame(_MAP, frame):
+        return store.query(sql, params)
 
 
 def deal_cycle_counts(
@@ -270,8 +257,8 @@ def customer_lives(
     LEFT JOIN segment g USING (account_id)
     ORDER BY f.start, f.account_id
     """
-    with _registered(store.con, "_bowtie_events", events):
-        return store.con.execute(sql, [as_of, as_of]).df()
+    with store.register_frame("_bowtie_events", events):
+        return store.query(sql, [as_of, as_of])
 
 
 def mrr_windows(

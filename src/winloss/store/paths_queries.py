@@ -211,9 +211,7 @@ def token_stream(
     sql, args = _token_sql(
         store, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
     )
-    return store.con.sql(
-        f"{sql} ORDER BY created_at NULLS FIRST, deal_id, pos", params=args
-    ).to_arrow_table()
+    return store.arrow(f"{sql} ORDER BY created_at NULLS FIRST, deal_id, pos", args)
 
 
 def first_order_counts(
@@ -231,7 +229,7 @@ def first_order_counts(
     order 1, without moving the tokens out of the database.
     """
     sql, args = _token_sql(store, flt, silent_days=silent_days, aged_days=aged_days, as_of=as_of)
-    return store.con.sql(
+    return store.query(
         f"""
         WITH t AS ({sql}),
         w AS (SELECT token, outcome,
@@ -243,8 +241,8 @@ def first_order_counts(
         SELECT token, '(' || outcome || ')', count(*) FROM w
         WHERE nxt IS NULL AND outcome IN ('won', 'lost') GROUP BY ALL
         ORDER BY source, target""",
-        params=args,
-    ).df()
+        args,
+    )
 
 
 def data_as_of(store: DuckDBStore) -> dt.datetime:
@@ -384,7 +382,7 @@ def chain_path_variants(
     sql, args = _token_sql(
         store, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
     )
-    return store.con.sql(
+    return store.arrow(
         f"""
         WITH t AS ({sql}),
         per_deal AS (
@@ -394,8 +392,8 @@ def chain_path_variants(
         SELECT grp, outcome, tokens, count(*) AS n, min(created_at) AS first_created
         FROM per_deal GROUP BY grp, outcome, tokens
         ORDER BY first_created NULLS FIRST, grp, outcome, tokens""",
-        params=args,
-    ).to_arrow_table()
+        args,
+    )
 
 
 def deal_token_paths(
@@ -413,11 +411,11 @@ def deal_token_paths(
     sql, args = _token_sql(
         store, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
     )
-    return store.con.sql(
+    return store.query(
         f"""
         WITH t AS ({sql})
         SELECT deal_id, any_value(grp) AS grp, list(token ORDER BY pos) AS tokens
-        FROM t WHERE deal_id IN (SELECT unnest(?::VARCHAR[]))
+        FROM t WHERE deal_id IN (SELECT unnest(CAST(? AS VARCHAR[])))
         GROUP BY deal_id ORDER BY deal_id""",
-        params=[*args, list(deal_ids)],
-    ).df()
+        [*args, list(deal_ids)],
+    )
