@@ -247,7 +247,8 @@ class QbrAnalysis:
         elif open_deals and not open_dated:
             skipped.append(
                 f"pipeline coverage: none of the {open_deals:,} open deals has an expected "
-                "close date (import one as closed_at, e.g. --column closed_at='Close Date')"
+                "close date (an open deal's closed_at is read as its expected close: fill the "
+                "close date of open opportunities in the CRM export)"
             )
         else:
             coverage = self._coverage(store, overall)
