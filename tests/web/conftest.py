@@ -3,8 +3,11 @@ and one user per role."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,3 +110,31 @@ def login(app: Flask, username: str) -> FlaskClient:
     )
     assert resp.status_code == 302, resp.text
     return client
+
+
+@contextlib.contextmanager
+def serve(db: Path) -> Iterator[str]:
+    """The web app on ``db`` served on a free loopback port for a browser test: its base URL."""
+    from werkzeug.serving import make_server
+
+    app = create_app(db, today=lambda: TODAY)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def browser_login(driver: object, base: str, user: str) -> None:
+    """Sign ``user`` in through the login form and wait until the app has left the login page."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    d = driver  # selenium WebDriver
+    d.get(f"{base}/login")  # type: ignore[attr-defined]
+    d.find_element("name", "username").send_keys(user)  # type: ignore[attr-defined]
+    d.find_element("name", "password").send_keys(PASSWORDS[user])  # type: ignore[attr-defined]
+    d.find_element("css selector", "form.login button").click()  # type: ignore[attr-defined]
+    WebDriverWait(d, 20).until(lambda drv: "/login" not in drv.current_url)

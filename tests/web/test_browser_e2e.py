@@ -3,16 +3,13 @@ capture, a manager sees it in the coverage. Screenshots are kept in test-artifac
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.browser import chromium_driver
-from tests.web.conftest import PASSWORDS, TODAY, build_store
-from winloss.web import create_app
+from tests.web.conftest import browser_login, build_store, serve
 from winloss.workspace import Workspace
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -22,26 +19,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     db = tmp_path / "e2e.duckdb"
     build_store(db)
-    app = create_app(db, today=lambda: TODAY)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", db
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-def _login(driver: object, base: str, user: str) -> None:
-    d = driver  # selenium WebDriver
-    d.get(f"{base}/login")  # type: ignore[attr-defined]
-    d.find_element("name", "username").send_keys(user)  # type: ignore[attr-defined]
-    d.find_element("name", "password").send_keys(PASSWORDS[user])  # type: ignore[attr-defined]
-    d.find_element("css selector", "form.login button").click()  # type: ignore[attr-defined]
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(d, 20).until(lambda drv: "/login" not in drv.current_url)
+    with serve(db) as base:
+        yield base, db
 
 
 @pytest.mark.browser
@@ -53,7 +32,7 @@ def test_rep_captures_and_manager_sees_coverage(
     base, db = served
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium_driver(tmp_path, height=1400) as driver:
-        _login(driver, base, "ann")
+        browser_login(driver, base, "ann")
         assert driver.current_url.endswith("/captures")
         rows = driver.find_elements("css selector", "main table tbody tr")
         assert [r.find_element("css selector", "td a").text for r in rows] == ["A1", "A2"]
@@ -78,7 +57,7 @@ def test_rep_captures_and_manager_sees_coverage(
         assert remaining == ["A2"]
         driver.find_element("css selector", "header.top button").click()  # sign out
         WebDriverWait(driver, 20).until(lambda drv: drv.current_url.endswith("/login"))
-        _login(driver, base, "boss")
+        browser_login(driver, base, "boss")
         assert driver.current_url.endswith("/coverage")
         cells = {
             r.find_element("css selector", "td").text: r.find_elements("css selector", "td")

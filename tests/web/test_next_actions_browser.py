@@ -4,17 +4,14 @@ test-artifacts/web-next-*.png."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.browser import chromium_driver
-from tests.web.conftest import PASSWORDS, TODAY
+from tests.web.conftest import browser_login, serve
 from tests.web.paths_store import build_paths_store
-from winloss.web import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -23,26 +20,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def served(tmp_path: Path) -> Iterator[str]:
     db = tmp_path / "next.duckdb"
     build_paths_store(db)
-    app = create_app(db, today=lambda: TODAY)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-def _login(driver: object, base: str, user: str) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    d = driver  # selenium WebDriver
-    d.get(f"{base}/login")  # type: ignore[attr-defined]
-    d.find_element("name", "username").send_keys(user)  # type: ignore[attr-defined]
-    d.find_element("name", "password").send_keys(PASSWORDS[user])  # type: ignore[attr-defined]
-    d.find_element("css selector", "form.login button").click()  # type: ignore[attr-defined]
-    WebDriverWait(d, 20).until(lambda drv: "/login" not in drv.current_url)
+    with serve(db) as base:
+        yield base
 
 
 def _shown(driver: object) -> list[str]:
@@ -59,7 +38,7 @@ def test_rep_and_manager_use_the_next_actions_page(
     base = served
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium_driver(tmp_path, height=1200) as driver:
-        _login(driver, base, "ann")
+        browser_login(driver, base, "ann")
         driver.find_element("link text", "Next actions").click()
         WebDriverWait(driver, 30).until(lambda drv: drv.current_url.endswith("/next-actions"))
         assert _shown(driver) == ["O-A1", "O-A2"]
@@ -70,7 +49,7 @@ def test_rep_and_manager_use_the_next_actions_page(
         driver.save_screenshot(str(ARTIFACTS / "web-next-1-rep.png"))
         driver.find_element("css selector", "header.top button").click()  # sign out
         WebDriverWait(driver, 20).until(lambda drv: drv.current_url.endswith("/login"))
-        _login(driver, base, "boss")
+        browser_login(driver, base, "boss")
         driver.get(f"{base}/next-actions")
         assert _shown(driver) == ["O-A1", "O-A2", "O-B1", "O-B2"]
         Select(driver.find_element("name", "segment")).select_by_visible_text("Enterprise")
