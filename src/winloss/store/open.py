@@ -11,11 +11,13 @@ from pathlib import Path
 from winloss.store.duckdb_store import DuckDBStore
 
 
+#: ``--db`` values that name a PostgreSQL server.
+SERVER_PREFIXES = ("postgresql://", "postgres://")
+
+
 def is_server_url(target: str | Path) -> bool:
     """Whether ``target`` names a PostgreSQL server rather than a DuckDB file."""
-    from winloss.store.postgres_store import is_postgres_url
-
-    return is_postgres_url(str(target))
+    return str(target).startswith(SERVER_PREFIXES)
 
 
 def open_store(target: str | Path, *, read_only: bool = False) -> DuckDBStore:

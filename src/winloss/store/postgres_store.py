@@ -48,13 +48,6 @@ ADVISORY_LOCK = 0x77696E6C6F7373
 #: The views of the store, dependants first (dropped in this order, created in reverse).
 VIEWS = ("deals_enriched", "deal_field_sources", "deals_resolved", "capture_values")
 
-_PG_PREFIXES = ("postgresql://", "postgres://")
-
-
-def is_postgres_url(target: str) -> bool:
-    """Whether a ``--db`` value names a PostgreSQL server rather than a DuckDB file."""
-    return target.startswith(_PG_PREFIXES)
-
 
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages)."""
