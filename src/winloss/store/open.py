@@ -10,7 +10,6 @@ from pathlib import Path
 
 from winloss.store.duckdb_store import DuckDBStore
 
-
 #: ``--db`` values that name a PostgreSQL server.
 SERVER_PREFIXES = ("postgresql://", "postgres://")
 
