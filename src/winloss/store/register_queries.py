@@ -45,7 +45,9 @@ def insert_scores(store: DuckDBStore, rows: pd.DataFrame) -> None:
 # -- the findings register ------------------------------------------------------------------------
 def findings_recorded(store: DuckDBStore, period: str) -> bool:
     """Whether the findings register holds rows for ``period``."""
-    return bool(store.scalar("SELECT count(*) FROM findings_register WHERE period = ?", [period]))
+    return bool(
+        store.fetchall("SELECT count(*) FROM findings_register WHERE period = ?", [period])[0][0]
+    )
 
 
 def recorded_findings(store: DuckDBStore, period: str) -> list[tuple[str, str, str, str | None]]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,12 +28,6 @@ from winloss.model.schema import DEALS, TABLES, Table
 from winloss.store.deal_reads import DealReads
 from winloss.store.duckdb_store import deals_enriched_sql
 from winloss.store.engine import Dialect, transpile
-
-#: Tables an analysis writes (the registers): kept in a private in-memory DuckDB store, since the
-#: Spark tables are read-only here.
-_LOCAL_TABLES = re.compile(
-    r"\b(analysis_runs|findings_register|action_register|scores|_meta)\b", re.IGNORECASE
-)
 
 if TYPE_CHECKING:
     import duckdb
@@ -228,18 +221,15 @@ class SparkEngine(DealReads):
         return self._fiscal
 
     def query(self, sql: str, params: Any = None) -> pd.DataFrame:
-        if _LOCAL_TABLES.search(sql):
-            return self._register_store().query(sql, params)
         frame: pd.DataFrame = self.arrow(sql, list(params or [])).to_pandas()
         return frame
 
     def scalar(self, sql: str, params: Any = None) -> Any:
-        if _LOCAL_TABLES.search(sql):
-            return self._register_store().scalar(sql, params)
         table = self.arrow(sql, list(params or []))
         return table.column(0)[0].as_py() if table.num_rows else None
 
-    # the registers (analysis runs, findings, actions, scores) live in the local store
+    # the registers (analysis runs, findings, actions, scores), which register_queries writes with
+    # execute and reads with fetchall, live in a private local store: Spark is read-only here
     def execute(self, sql: str, params: Any = None) -> None:
         self._register_store().execute(sql, params)
 
