@@ -10,7 +10,7 @@ import click
 from winloss.cli.engine_options import engine_options, spark_engine
 from winloss.cli.file_input import file_options, workspace_for
 from winloss.cli.main import State, pass_state
-from winloss.cli.render import emit_frame, format_option, message
+from winloss.cli.render import emit_frame, format_option, message, period_filter_options
 
 
 @click.command()
@@ -20,10 +20,7 @@ from winloss.cli.render import emit_frame, format_option, message
     help="Deals closed in this fiscal quarter, e.g. 2026Q3 (also records "
     "the findings register and compares with the previous quarter).",
 )
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
-@click.option("--segment", help="Only this segment.")
-@click.option("--owner", help="Only this owner.")
+@period_filter_options
 @click.option(
     "--depth",
     type=click.IntRange(1, 2),

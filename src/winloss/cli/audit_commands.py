@@ -8,14 +8,13 @@ import click
 
 from winloss.analyze.audit import DETAIL_TABLES
 from winloss.cli.main import State, pass_state
-from winloss.cli.render import emit_frame, format_option, message
+from winloss.cli.render import date_range_options, emit_frame, format_option, message
 from winloss.serialize import dumps
 
 
 @click.command()
 @click.option("--quarter", help="Deals closed in this fiscal quarter, e.g. 2026Q3.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
+@date_range_options
 @click.option(
     "--detail",
     type=click.Choice(DETAIL_TABLES),

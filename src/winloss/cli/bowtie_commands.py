@@ -97,6 +97,7 @@ def bowtie_options(f: Any) -> Any:
 
 def _settings(
     state: State,
+    *,
     cohort: str,
     period: str | None,
     since: dt.datetime | None,
@@ -108,6 +109,7 @@ def _settings(
     discount_rate: float,
     acquisition_cost: float | None,
 ) -> dict[str, Any]:
+    """The Bowtie settings from the values of :func:`bowtie_options` (by flag name)."""
     start, end = _period(state, period, since, until)
     return {
         "cohort": cohort,
@@ -144,16 +146,7 @@ def _settings(
 @pass_state
 def bowtie(
     state: State,
-    cohort: str,
-    period: str | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
-    as_of: dt.datetime | None,
-    horizon_days: float | None,
-    mapping: str | None,
-    gross_margin: float,
-    discount_rate: float,
-    acquisition_cost: float | None,
+    /,
     churn_table: str | None,
     tenure_column: str | None,
     churn_column: str | None,
@@ -161,6 +154,7 @@ def bowtie(
     group_column: str | None,
     detail: str | None,
     fmt: str,
+    **bowtie_opts: Any,
 ) -> None:
     """The Bowtie: volume, conversion and time per stage on both sides of the sale (open deals
     censored, not lost), retention, GRR/NRR, lifetime value and the two loops.
@@ -176,27 +170,13 @@ def bowtie(
             churn_column=churn_column,
             charge_column=charge_column,
             group_column=group_column,
-            gross_margin=gross_margin,
-            annual_discount_rate=discount_rate,
-            acquisition_cost=acquisition_cost,
+            gross_margin=bowtie_opts["gross_margin"],
+            annual_discount_rate=bowtie_opts["discount_rate"],
+            acquisition_cost=bowtie_opts["acquisition_cost"],
         )
         detail = detail or "ltv"
     else:
-        result = ws.bowtie(
-            **_settings(
-                state,
-                cohort,
-                period,
-                since,
-                until,
-                as_of,
-                horizon_days,
-                mapping,
-                gross_margin,
-                discount_rate,
-                acquisition_cost,
-            )
-        )
+        result = ws.bowtie(**_settings(state, **bowtie_opts))
     for warning in result.warnings:
         message(f"note: {warning}")
     if fmt == "json":
@@ -276,43 +256,22 @@ def bowtie(
 @pass_state
 def simulate(
     state: State,
-    cohort: str,
-    period: str | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
-    as_of: dt.datetime | None,
-    horizon_days: float | None,
-    mapping: str | None,
-    gross_margin: float,
-    discount_rate: float,
-    acquisition_cost: float | None,
+    /,
     years: int,
     levers: tuple[str, ...],
     target_growth: float | None,
     draws: int,
     seed: int,
     fmt: str,
+    **bowtie_opts: Any,
 ) -> None:
     """Project new and recurring revenue per quarter from the measured Bowtie; rank levers by
     their effect on year-3 revenue; the Monte Carlo chance of reaching a growth target.
     """
     from winloss.analyze.bowtie.analysis import Bowtie
 
-    bowtie_settings = Bowtie(
-        **_settings(
-            state,
-            "quarter",
-            period,
-            since,
-            until,
-            as_of,
-            horizon_days,
-            mapping,
-            gross_margin,
-            discount_rate,
-            acquisition_cost,
-        )
-    )
+    # The projection runs on quarterly cohorts whatever --cohort says.
+    bowtie_settings = Bowtie(**_settings(state, **{**bowtie_opts, "cohort": "quarter"}))
     result = state.workspace().simulate(
         years=years,
         levers=levers,

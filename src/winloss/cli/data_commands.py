@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from winloss.cli.main import State, pass_state
-from winloss.cli.render import emit_frame, emit_mapping, format_option, message
+from winloss.cli.render import (
+    date_range_options,
+    emit_frame,
+    emit_mapping,
+    format_option,
+    message,
+)
 
 TABLE_CHOICES = (
     "deals",
@@ -229,8 +235,7 @@ def schema(markdown: bool, fmt: str) -> None:
 
 @click.command()
 @click.option("--quarter", help="Deals closed in this fiscal quarter, e.g. 2026Q3.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
+@date_range_options
 @click.option("--segment", help="Only this segment.")
 @click.option("--outcome", type=click.Choice(["won", "lost", "open"]), help="Only this outcome.")
 @click.option("--owner", help="Only this owner.")

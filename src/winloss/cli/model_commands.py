@@ -27,6 +27,21 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+train_on_store_option = click.option(
+    "--train-on-store",
+    is_flag=True,
+    help="FILE: score its deals with a model trained on the store's closed deals.",
+)
+save_scores_option = click.option(
+    "--save", is_flag=True, help="Store the scores (table `scores`) under a run id."
+)
+
+
+def _trainer(state: State, file: str | None, train_on_store: bool) -> Any:
+    """The store to train on when scoring a FILE with ``--train-on-store``; else None."""
+    return state.workspace().store if (file is not None and train_on_store) else None
+
+
 def busy(text: str) -> Any:
     from rich.console import Console
 
@@ -137,11 +152,7 @@ def evaluate(
 @click.option(
     "--all", "include_closed", is_flag=True, help="Score closed deals too (in-sample: optimistic)."
 )
-@click.option(
-    "--train-on-store",
-    is_flag=True,
-    help="FILE: score its deals with a model trained on the store's closed deals.",
-)
+@train_on_store_option
 @click.option(
     "--top",
     type=click.IntRange(1, 10),
@@ -158,7 +169,7 @@ def evaluate(
     help="Table: at most this many deals (0 = all); JSON and CSV hold all.",
 )
 @model_options
-@click.option("--save", is_flag=True, help="Store the scores (table `scores`) under a run id.")
+@save_scores_option
 @format_option
 @pass_state
 def score(
@@ -186,8 +197,7 @@ def score(
         top=top,
     )
     with workspace_for(state, file, opts) as ws, busy("fitting and scoring…"):
-        trainer = state.workspace().store if (file is not None and train_on_store) else None
-        result = analysis.run(ws.store, train_on=trainer)
+        result = analysis.run(ws.store, train_on=_trainer(state, file, train_on_store))
         if save and file is None:
             message(f"stored {len(result.scores):,} scores as run {ws.save_scores(result)}")
         elif save:
@@ -251,11 +261,7 @@ def _emit_scores(
 @click.command("leads")
 @file_options
 @click.option("--all", "include_closed", is_flag=True, help="Score closed deals too.")
-@click.option(
-    "--train-on-store",
-    is_flag=True,
-    help="FILE: score its deals with a model trained on the store's closed deals.",
-)
+@train_on_store_option
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
@@ -264,7 +270,7 @@ def _emit_scores(
     help="Table: at most this many leads (0 = all).",
 )
 @model_options
-@click.option("--save", is_flag=True, help="Store the scores (table `scores`) under a run id.")
+@save_scores_option
 @format_option
 @pass_state
 def leads(
@@ -288,8 +294,7 @@ def leads(
         ModelSettings(purpose="lead", exclude=exclude, seed=seed), include_closed=include_closed
     )
     with workspace_for(state, file, opts) as ws, busy("scoring leads…"):
-        trainer = state.workspace().store if (file is not None and train_on_store) else None
-        result = analysis.run(ws.store, train_on=trainer)
+        result = analysis.run(ws.store, train_on=_trainer(state, file, train_on_store))
         if save and file is None:
             message(f"stored {len(result.scores):,} lead scores as run {ws.save_scores(result)}")
     _emit_scores(result, fmt, limit, title="lead scores", columns=EXPORT_COLUMNS)

@@ -84,6 +84,7 @@ def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _chain_settings(
+    *,
     by: str | None,
     order: str,
     silent_days: float,
@@ -92,6 +93,7 @@ def _chain_settings(
     seed: int,
     as_of: dt.datetime | None,
 ) -> dict[str, Any]:
+    """The ChainSettings fields from the values of :func:`chain_options` (less ``--segment``)."""
     return {
         "by": by,
         "order": _order(order),
@@ -178,20 +180,14 @@ def paths(
 def markov(
     state: State,
     /,
-    by: str | None,
     segment: str | None,
-    order: str,
-    silent_days: float,
-    aged_days: float,
-    bootstrap: int,
-    seed: int,
-    as_of: dt.datetime | None,
     fmt: str,
+    **chain: Any,
 ) -> None:
     """Markov chain of the paths: removal effect of each action, P(win | state), micro-actions."""
     result = state.workspace().path_chains(
         _filter(segment),
-        **_chain_settings(by, order, silent_days, aged_days, bootstrap, seed, as_of),
+        **_chain_settings(**chain),
     )
     _warn(result)
     if fmt == "json":
@@ -406,15 +402,9 @@ def next_action(
     all_open: bool,
     top: int | None,
     min_support: int,
-    by: str | None,
     segment: str | None,
-    order: str,
-    silent_days: float,
-    aged_days: float,
-    bootstrap: int,
-    seed: int,
-    as_of: dt.datetime | None,
     fmt: str,
+    **chain: Any,
 ) -> None:
     """Rank the next actions of an open deal (DEAL_ID …) or of every open deal (--all).
 
@@ -428,14 +418,14 @@ def next_action(
     if top is None and all_open:
         top = 3
     ws = state.workspace()
-    if by is None and "segment" in ws.store.deal_columns_present():
-        by = "segment"
+    if chain["by"] is None and "segment" in ws.store.deal_columns_present():
+        chain["by"] = "segment"
     result = ws.next_action(
         deal_ids or None,
         _filter(segment),
         top=top,
         min_support=min_support,
-        **_chain_settings(by, order, silent_days, aged_days, bootstrap, seed, as_of),
+        **_chain_settings(**chain),
     )
     _warn(result)
     if fmt == "json":

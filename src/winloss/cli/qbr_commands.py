@@ -8,15 +8,12 @@ from typing import Any
 import click
 
 from winloss.cli.main import State, pass_state
-from winloss.cli.render import emit_frame, format_option, message
+from winloss.cli.render import emit_frame, format_option, message, period_filter_options
 
 
 @click.command()
 @click.option("--quarter", help="Deals closed in this fiscal quarter, e.g. 2026Q3.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")
-@click.option("--segment", help="Only this segment.")
-@click.option("--owner", help="Only this owner.")
+@period_filter_options
 @click.option(
     "--table",
     "tables",

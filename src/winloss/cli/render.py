@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any, Literal
 
 import click
@@ -20,6 +21,21 @@ format_option = click.option(
     show_default=True,
     help="Output format: a table for people, JSON or CSV for automation.",
 )
+
+
+def date_range_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--since`` and ``--until`` (YYYY-MM-DD), in that order in ``--help``."""
+    f = click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this date.")(f)
+    return click.option(
+        "--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (YYYY-MM-DD)."
+    )(f)
+
+
+def period_filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The deal filters ``--since``, ``--until``, ``--segment`` and ``--owner``, in that order."""
+    f = click.option("--owner", help="Only this owner.")(f)
+    f = click.option("--segment", help="Only this segment.")(f)
+    return date_range_options(f)
 
 
 def emit_frame(frame: Any, fmt: str, *, title: str | None = None, max_rows: int = 200) -> None:
