@@ -300,10 +300,12 @@ def test_too_few_deals_or_a_single_outcome_is_insufficient_data() -> None:
 
 
 def test_bad_settings_and_unknown_fields_are_usage_errors(planted_ws: Workspace) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="max_depth must be 1"):
         ConcentrationAnalysis(max_depth=3)
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="alpha must be between 0 and 1"):
         ConcentrationAnalysis(alpha=1.5)
+    with pytest.raises(UsageError, match="min_support must be at least 1"):
+        ConcentrationAnalysis(min_support=0)
     with pytest.raises(UsageError, match="no_such_field"):
         ConcentrationAnalysis(fields=("no_such_field",)).run(planted_ws.store)
 
