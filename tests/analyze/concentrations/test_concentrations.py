@@ -300,10 +300,12 @@ def test_too_few_deals_or_a_single_outcome_is_insufficient_data() -> None:
 
 
 def test_bad_settings_and_unknown_fields_are_usage_errors(planted_ws: Workspace) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="max_depth must be 1"):
         ConcentrationAnalysis(max_depth=3)
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="alpha must be between 0 and 1"):
         ConcentrationAnalysis(alpha=1.5)
+    with pytest.raises(UsageError, match="min_support must be at least 1"):
+        ConcentrationAnalysis(min_support=0)
     with pytest.raises(UsageError, match="no_such_field"):
         ConcentrationAnalysis(fields=("no_such_field",)).run(planted_ws.store)
 
@@ -383,3 +385,34 @@ def test_conditions_select_deals_and_read_as_words() -> None:
         "where the decision maker was not engaged"
     )
     assert Condition("pain_category", "is_missing", True).phrase() == ("with no main pain recorded")
+
+
+def test_statistics_of_every_related_finding_match_a_direct_count(
+    planted_ws: Workspace, planted_result: ConcentrationResult
+) -> None:
+    """The related tier's counts, interval, lift and p-value. References: pandas counts,
+    statsmodels' Wilson interval, scipy's Fisher exact test (tolerance 1e-9)."""
+    deals = planted_ws.closed_deals()
+    won = (deals["outcome"] == "won").to_numpy()
+    total, wins = len(deals), int(won.sum())
+    assert planted_result.related
+    for f in planted_result.related:
+        assert f.id.startswith("R") and f.tier == "related" and len(f.conditions) == 1
+        mask = _direct_mask(deals, f.to_dict()["conditions"])
+        n, w = int(mask.sum()), int((mask & won).sum())
+        assert (f.n, f.wins, f.rest_n, f.rest_wins) == (n, w, total - n, wins - w)
+        assert f.win_rate == pytest.approx(w / n)
+        assert f.difference == pytest.approx(w / n - (wins - w) / (total - n))
+        assert f.lift == pytest.approx((w / n) / (wins / total))
+        low, high = proportion_confint(w, n, method="wilson")
+        assert (f.ci_low, f.ci_high) == (
+            pytest.approx(low, abs=1e-9),
+            pytest.approx(high, abs=1e-9),
+        )
+        # the search's p-value: exact Fisher from 1e-10 up; below, a screen that stays below 1e-6
+        reference = stats.fisher_exact([[w, n - w], [wins - w, total - n - (wins - w)]]).pvalue
+        if reference >= 1e-10:
+            assert f.p_value == pytest.approx(reference, rel=1e-9)
+        else:
+            assert f.p_value < 1e-6
+        assert f.adjusted_effect is None and f.quarters_held is None

@@ -190,3 +190,26 @@ def test_fields_absent_from_the_file_are_skipped_not_one_none_row(tmp_path: Path
     got = {r.group: r.deals for r in result.win_rates if r.quarter is None}
     assert got == expected
     ws.close()
+
+
+def test_a_filtered_qbr_records_its_period_and_counts_only_that_scope(
+    store: tuple[Path, pd.DataFrame],
+) -> None:
+    """The inputs name the period the filter selects; n is the closed deals in it (pandas)."""
+    from winloss.model.deals import DealFilter
+
+    path, frame = store
+    closed = frame[frame["outcome"] != "open"]
+    closed_at = pd.to_datetime(closed["closed_at"])
+    ws = Workspace(path)
+    by_quarter = ws.qbr(DealFilter(quarter="2025q2"))
+    since, until = dt.date(2025, 3, 1), dt.date(2025, 5, 31)
+    by_dates = ws.qbr(DealFilter(since=since, until=until))
+    everything = ws.qbr()
+    ws.close()
+    in_q2 = (closed_at >= "2025-04-01") & (closed_at <= "2025-06-30")
+    assert (by_quarter.inputs.period, by_quarter.inputs.n) == ("2025Q2", int(in_q2.sum()))
+    in_range = (closed_at >= pd.Timestamp(since)) & (closed_at <= pd.Timestamp(until))
+    assert by_dates.inputs.period == "2025-03-01..2025-05-31"
+    assert by_dates.inputs.n == int(in_range.sum())
+    assert (everything.inputs.period, everything.inputs.n) == ("all", len(closed))

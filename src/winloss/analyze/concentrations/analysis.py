@@ -36,6 +36,7 @@ from winloss.analyze.concentrations.candidate_attributes import (
 )
 from winloss.analyze.concentrations.conditions import Condition
 from winloss.analyze.concentrations.finding_selection import (
+    Candidate,
     bootstrap_cut_interval,
     discoveries,
     exact_p_values,
@@ -442,20 +443,12 @@ class ConcentrationAnalysis:
         self, core: _Core, table: DealTable, history: dict[int, list[QuarterRate]], *, earlier: bool
     ) -> list[Finding]:
         total, wins = table.n, table.wins
-        baseline = wins / total
-        integers = frozenset(
-            name
-            for name, col in table.columns.items()
-            if isinstance(col, NumericColumn) and col.integer
-        )
+        integers = _integer_fields(table)
         out: list[Finding] = []
         for number, f in enumerate(core.findings, start=1):
             cand = f["candidate"]
-            n, w = cand.n, cand.wins
-            rate = w / n
-            rest_n, rest_w = total - n, wins - w
-            rest_rate = rest_w / rest_n if rest_n else float("nan")
-            low, high = (float(v[0]) for v in wilson_interval([w], [n]))
+            conditions = f["conditions"]
+            counts = _counts(cand, conditions, total, wins)
             effect = f["adjusted"]
             holds = None
             if effect is not None:
@@ -467,16 +460,15 @@ class ConcentrationAnalysis:
             seen = [r for r in rates if r.seen]
             held = sum(r.held(cand.direction) for r in seen) if rates else None
             n_seen = len(seen) if rates else None
-            conditions = f["conditions"]
             post_fields = f["post_fields"]
             text = statement(
                 conditions,
                 direction=cand.direction,
-                n=n,
-                win_rate=rate,
-                ci_low=low,
-                ci_high=high,
-                rest_win_rate=rest_rate,
+                n=counts["n"],
+                win_rate=counts["win_rate"],
+                ci_low=counts["ci_low"],
+                ci_high=counts["ci_high"],
+                rest_win_rate=counts["rest_win_rate"],
                 quarters_held=held,
                 quarters_seen=n_seen,
                 earlier_quarters=earlier,
@@ -487,21 +479,7 @@ class ConcentrationAnalysis:
             out.append(
                 Finding(
                     id=f"F{number}",
-                    key=_finding_key(conditions, cand.direction),
-                    conditions=conditions,
-                    direction=cand.direction,
-                    n=n,
-                    wins=w,
-                    win_rate=rate,
-                    ci_low=low,
-                    ci_high=high,
-                    rest_n=rest_n,
-                    rest_wins=rest_w,
-                    rest_win_rate=rest_rate,
-                    difference=rate - rest_rate,
-                    lift=rate / baseline,
-                    p_value=cand.p_value,
-                    q_value=cand.q_value,
+                    **counts,
                     p_value_added=cand.p_added,
                     adjusted_effect=finite(effect.average_effect) if effect else None,
                     adjusted_odds_ratio=finite(effect.odds_ratio) if effect else None,
@@ -524,22 +502,13 @@ class ConcentrationAnalysis:
         """The related tier: each significant single condition that is not a driver, with the
         drivers that explain it and its effect given them."""
         total, wins = table.n, table.wins
-        baseline = wins / total
-        integers = frozenset(
-            name
-            for name, col in table.columns.items()
-            if isinstance(col, NumericColumn) and col.integer
-        )
+        integers = _integer_fields(table)
         driver_ids = [f"F{i}" for i in range(1, len(core.findings) + 1)]
         out: list[Finding] = []
         for number, r in enumerate(core.related, start=1):
             cand = r.candidate
             conditions = (r.condition,)
-            n, w = cand.n, cand.wins
-            rate = w / n
-            rest_n, rest_w = total - n, wins - w
-            rest_rate = rest_w / rest_n if rest_n else float("nan")
-            low, high = (float(v[0]) for v in wilson_interval([w], [n]))
+            counts = _counts(cand, conditions, total, wins)
             post_fields = tuple(
                 c.field
                 for c in conditions
@@ -553,11 +522,11 @@ class ConcentrationAnalysis:
             text = statement(
                 conditions,
                 direction=cand.direction,
-                n=n,
-                win_rate=rate,
-                ci_low=low,
-                ci_high=high,
-                rest_win_rate=rest_rate,
+                n=counts["n"],
+                win_rate=counts["win_rate"],
+                ci_low=counts["ci_low"],
+                ci_high=counts["ci_high"],
+                rest_win_rate=counts["rest_win_rate"],
                 quarters_held=None,
                 quarters_seen=None,
                 earlier_quarters=False,
@@ -578,21 +547,7 @@ class ConcentrationAnalysis:
             out.append(
                 Finding(
                     id=f"R{number}",
-                    key=_finding_key(conditions, cand.direction),
-                    conditions=conditions,
-                    direction=cand.direction,
-                    n=n,
-                    wins=w,
-                    win_rate=rate,
-                    ci_low=low,
-                    ci_high=high,
-                    rest_n=rest_n,
-                    rest_wins=rest_w,
-                    rest_win_rate=rest_rate,
-                    difference=rate - rest_rate,
-                    lift=rate / baseline,
-                    p_value=cand.p_value,
-                    q_value=cand.q_value,
+                    **counts,
                     p_value_added=None,
                     adjusted_effect=None,
                     adjusted_odds_ratio=None,
@@ -804,6 +759,45 @@ def _scope_suffix(flt: DealFilter) -> str:
 
 def _finding_key(conditions: tuple[Condition, ...], direction: str) -> str:
     return f"{direction}: " + " & ".join(sorted(c.key() for c in conditions))
+
+
+def _integer_fields(table: DealTable) -> frozenset[str]:
+    """The numeric columns holding whole numbers (their thresholds are worded as integers)."""
+    return frozenset(
+        name
+        for name, col in table.columns.items()
+        if isinstance(col, NumericColumn) and col.integer
+    )
+
+
+def _counts(
+    cand: Candidate, conditions: tuple[Condition, ...], total: int, wins: int
+) -> dict[str, Any]:
+    """The :class:`Finding` fields a driver and a related finding share: the key, the deals in
+    and outside the group with their win rates (Wilson interval inside), the difference, the lift
+    over the overall win rate, and the raw and corrected p-values."""
+    n, w = cand.n, cand.wins
+    rate = w / n
+    rest_n, rest_w = total - n, wins - w
+    rest_rate = rest_w / rest_n if rest_n else float("nan")
+    low, high = (float(v[0]) for v in wilson_interval([w], [n]))
+    return {
+        "key": _finding_key(conditions, cand.direction),
+        "conditions": conditions,
+        "direction": cand.direction,
+        "n": n,
+        "wins": w,
+        "win_rate": rate,
+        "ci_low": low,
+        "ci_high": high,
+        "rest_n": rest_n,
+        "rest_wins": rest_w,
+        "rest_win_rate": rest_rate,
+        "difference": rate - rest_rate,
+        "lift": rate / (wins / total),
+        "p_value": cand.p_value,
+        "q_value": cand.q_value,
+    }
 
 
 def _register_row(f: Finding) -> RegisterRow:

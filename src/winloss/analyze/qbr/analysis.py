@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import numpy as np
 import pandas as pd
 
-from winloss.analyze.base import AnalysisInputs, AnalysisResult
+from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.analyze.stats.exact_tests import wilson_interval
 from winloss.errors import InsufficientDataError
 from winloss.store import qbr_queries as q
@@ -253,7 +253,7 @@ class QbrAnalysis:
         else:
             coverage = self._coverage(store, overall)
         flt = self.deal_filter
-        period = _period(flt)
+        period = period_of(flt)
         scope = f"closed deals of {period}" if period != "all" else "all closed deals"
         if flt is not None and (flt.segment or flt.owner):
             scope += "".join(
@@ -443,13 +443,3 @@ def _absent(field: str, columns: list[str]) -> str:
     if field not in columns:
         return "not in the data"
     return f"no value recorded in these deals (import a {field} column to see it)"
-
-
-def _period(flt: DealFilter | None) -> str:
-    if flt is None:
-        return "all"
-    if flt.quarter:
-        return str(flt.quarter).upper()
-    if flt.since or flt.until:
-        return f"{flt.since or ''}..{flt.until or ''}"
-    return "all"
