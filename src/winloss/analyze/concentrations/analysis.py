@@ -333,6 +333,19 @@ class ConcentrationAnalysis:
         related, left_off = related_conditions(
             hyp, q, attrs, table.won, chosen, post_attr, alpha=self.alpha, ridge=self.ridge
         )
+        # the exact Fisher p-value, as for the drivers (the search approximates far in the tail)
+        related = [
+            dataclasses.replace(
+                r,
+                candidate=dataclasses.replace(
+                    r.candidate,
+                    p_value=exact_p_values(
+                        r.candidate, r.candidate.n, r.candidate.wins, total, wins, hyp
+                    )[0],
+                ),
+            )
+            for r in related
+        ]
         won_amount = None
         if table.amount is not None and np.isfinite(table.amount[table.won]).any():
             won_amount = np.where(table.won & np.isfinite(table.amount), table.amount, 0.0)
