@@ -348,7 +348,8 @@ def stored_transition_counts(store: DuckDBStore, *, by_segment: bool = False) ->
     """The incremental first-order counts summed over deals: ``[segment,] source, target, n``."""
     cols = "segment, source, target" if by_segment else "source, target"
     return store.query(
-        f"SELECT {cols}, sum(n)::BIGINT AS n FROM path_deal_transitions GROUP BY ALL ORDER BY ALL"
+        f"SELECT {cols}, sum(n)::BIGINT AS n FROM path_deal_transitions GROUP BY {cols} "
+        f"ORDER BY {cols}"
     )
 
 
