@@ -348,8 +348,8 @@ def test_summary_and_capture_queries_identical(both_demo_stores: Any) -> None:
 
 
 def test_transition_counts_and_plg_identical(both_demo_stores: Any) -> None:
-    """store/paths_queries.py still calls DuckDB's connection: on PostgreSQL it runs through the
-    store's translating ``con`` (ASOF joins, any_value, last, to_days and mode included)."""
+    """store/paths_queries.py's DuckDB-dialect SQL runs on PostgreSQL through the store's
+    translation (ASOF joins, any_value, last, to_days and mode included)."""
     from winloss.store import paths_queries as pq
 
     duck, pg = both_demo_stores
