@@ -29,44 +29,12 @@ DEFAULT = (
     / "Road_Traffic_Fine_Management_Process.xes.gz"
 )
 
-BASELINE = '''
-import gzip
-import xml.etree.ElementTree as ET
-import pandas as pd
-
-
-def read_xes_elementtree(path):
-    """The reader before this change: ElementTree iterparse, elements cleared at each event and
-    trace end."""
-    cases, acts, stamps, res = [], [], [], []
-    case_id, in_event, event, n_traces = None, False, {}, 0
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        for ev, el in ET.iterparse(fh, events=("start", "end")):
-            tag = el.tag.rsplit("}", 1)[-1]
-            if ev == "start":
-                if tag == "trace":
-                    case_id, n_traces = None, n_traces + 1
-                elif tag == "event":
-                    in_event, event = True, {}
-                continue
-            if tag in ("string", "date") and el.get("key") is not None:
-                key, value = el.get("key"), el.get("value")
-                if in_event:
-                    event[str(key)] = str(value)
-                elif key == "concept:name" and case_id is None:
-                    case_id = str(value)
-            elif tag == "event":
-                in_event = False
-                cases.append(case_id if case_id is not None else f"trace-{n_traces}")
-                acts.append(event.get("concept:name"))
-                stamps.append(event.get("time:timestamp"))
-                res.append(event.get("org:resource"))
-                el.clear()
-            elif tag == "trace":
-                el.clear()
-    return pd.DataFrame({"case": cases, "activity": acts, "timestamp": stamps, "resource": res})
-'''
+# the reader before this change, shared with the XES reader test (tests/analyze/paths/xes_baseline.py)
+BASELINE = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+from tests.analyze.paths.xes_baseline import read_xes_elementtree
+"""
 
 JOB = """
 import time

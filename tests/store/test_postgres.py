@@ -348,8 +348,8 @@ def test_summary_and_capture_queries_identical(both_demo_stores: Any) -> None:
 
 
 def test_transition_counts_and_plg_identical(both_demo_stores: Any) -> None:
-    """store/paths_queries.py still calls DuckDB's connection: on PostgreSQL it runs through the
-    store's translating ``con`` (ASOF joins, any_value, last, to_days and mode included)."""
+    """store/paths_queries.py's DuckDB-dialect SQL runs on PostgreSQL through the store's
+    translation (ASOF joins, any_value, last, to_days and mode included)."""
     from winloss.store import paths_queries as pq
 
     duck, pg = both_demo_stores
@@ -478,3 +478,17 @@ def test_token_paths_and_bowtie_identical(both_demo_stores: Any) -> None:
     assert va.column("tokens").to_pylist() == vb.column("tokens").to_pylist()
     sa, sb = duck.bowtie().summary, pg.bowtie().summary
     pd.testing.assert_frame_equal(sa, sb, check_dtype=False, rtol=1e-9)
+
+
+def test_incremental_path_counts_identical(both_demo_stores: Any) -> None:
+    """refresh_transition_counts runs through the store's transaction/execute/register_frame, so
+    the incremental per-deal counts build on PostgreSQL as on DuckDB."""
+    from winloss.store import paths_queries as pq
+
+    duck, pg = both_demo_stores
+    ra, rb = duck.refresh_path_counts(), pg.refresh_path_counts()
+    assert ra == rb and ra["recounted"] > 0
+    a = pq.stored_transition_counts(duck.store, by_segment=True)
+    b = pq.stored_transition_counts(pg.store, by_segment=True)
+    assert len(a) > 10
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)

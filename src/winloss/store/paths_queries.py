@@ -290,12 +290,10 @@ def refresh_transition_counts(
              coalesce(CAST(max(a.occurred_at) AS VARCHAR), '') || '|' || ? AS fingerprint
       FROM deals d JOIN activities a ON a.deal_id = d.deal_id GROUP BY d.deal_id, d.outcome,
            d.closed_at"""
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _path_fp AS {fp}", [params_key])
+    with store.transaction():
+        store.execute(f"CREATE OR REPLACE TEMP TABLE _path_fp AS {fp}", [params_key])
         # open deals are always recounted: their trailing silence grows with the calendar
-        con.execute("""CREATE OR REPLACE TEMP TABLE _path_stale AS
+        store.execute("""CREATE OR REPLACE TEMP TABLE _path_stale AS
             SELECT f.deal_id, f.fingerprint FROM _path_fp f
             LEFT JOIN path_deal_fingerprints p USING (deal_id)
             WHERE p.fingerprint IS DISTINCT FROM f.fingerprint
@@ -307,12 +305,12 @@ def refresh_transition_counts(
             )
         )
         recounted = int(store.scalar("SELECT count(*) FROM _path_stale"))
-        con.execute(
+        store.execute(
             "DELETE FROM path_deal_transitions WHERE deal_id IN "
             "(SELECT deal_id FROM _path_stale) OR deal_id NOT IN "
             "(SELECT deal_id FROM _path_fp)"
         )
-        con.execute(
+        store.execute(
             "DELETE FROM path_deal_fingerprints WHERE deal_id IN "
             "(SELECT deal_id FROM _path_stale) OR deal_id NOT IN "
             "(SELECT deal_id FROM _path_fp)"
@@ -321,32 +319,27 @@ def refresh_transition_counts(
             stream = token_stream(
                 store, None, by="segment", silent_days=silent_days, aged_days=aged_days, as_of=as_of
             )
-            con.register("_path_stream", stream)
-            con.execute(
-                """
-                INSERT INTO path_deal_transitions
-                SELECT deal_id, any_value(grp), source, target, count(*) FROM (
-                  SELECT deal_id, grp,
-                         coalesce(lag(token) OVER w, '(start)') AS source, token AS target
-                  FROM _path_stream WHERE deal_id IN (SELECT deal_id FROM _path_stale)
-                  WINDOW w AS (PARTITION BY deal_id ORDER BY rowid_))
-                GROUP BY deal_id, source, target
-                UNION ALL
-                SELECT deal_id, any_value(grp), last(token ORDER BY rowid_),
-                       '(' || any_value(outcome) || ')', 1
-                FROM _path_stream WHERE deal_id IN (SELECT deal_id FROM _path_stale)
-                  AND outcome IN ('won', 'lost')
-                GROUP BY deal_id""".replace("rowid_", "pos")
-            )
-            con.unregister("_path_stream")
-            con.execute(
+            with store.register_frame("_path_stream", stream):
+                store.execute(
+                    """
+                    INSERT INTO path_deal_transitions
+                    SELECT deal_id, any_value(grp), source, target, count(*) FROM (
+                      SELECT deal_id, grp,
+                             coalesce(lag(token) OVER w, '(start)') AS source, token AS target
+                      FROM _path_stream WHERE deal_id IN (SELECT deal_id FROM _path_stale)
+                      WINDOW w AS (PARTITION BY deal_id ORDER BY pos))
+                    GROUP BY deal_id, source, target
+                    UNION ALL
+                    SELECT deal_id, any_value(grp), last(token ORDER BY pos),
+                           '(' || any_value(outcome) || ')', 1
+                    FROM _path_stream WHERE deal_id IN (SELECT deal_id FROM _path_stale)
+                      AND outcome IN ('won', 'lost')
+                    GROUP BY deal_id"""
+                )
+            store.execute(
                 "INSERT INTO path_deal_fingerprints SELECT deal_id, fingerprint, "
                 "now() FROM _path_stale"
             )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     total = int(store.scalar("SELECT count(*) FROM path_deal_fingerprints"))
     return {"recounted": recounted, "removed": removed, "unchanged": total - recounted}
 
@@ -355,7 +348,8 @@ def stored_transition_counts(store: DuckDBStore, *, by_segment: bool = False) ->
     """The incremental first-order counts summed over deals: ``[segment,] source, target, n``."""
     cols = "segment, source, target" if by_segment else "source, target"
     return store.query(
-        f"SELECT {cols}, sum(n)::BIGINT AS n FROM path_deal_transitions GROUP BY ALL ORDER BY ALL"
+        f"SELECT {cols}, sum(n)::BIGINT AS n FROM path_deal_transitions GROUP BY {cols} "
+        f"ORDER BY {cols}"
     )
 
 

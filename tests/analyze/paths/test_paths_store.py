@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from winloss import Workspace
 from winloss.analyze.paths.graph import PathGraph
@@ -100,7 +101,9 @@ def test_token_stream_timing_tokens_equal_pandas(demo_store: Path) -> None:
     ws.close()
 
 
-def test_incremental_counts_update_only_changed_deals(demo_store: Path, tmp_path: Path) -> None:
+def test_incremental_counts_update_only_changed_deals(
+    demo_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "copy.duckdb"
     shutil.copy(demo_store, path)
     ws = Workspace(path)
@@ -138,10 +141,26 @@ def test_incremental_counts_update_only_changed_deals(demo_store: Path, tmp_path
     # and they equal the first-order counts of the token stream, counted in pandas
     stream = paths_queries.token_stream(ws.store, by="segment").to_pandas()
     stream["source"] = stream.groupby("deal_id")["token"].shift().fillna("(start)")
-    ref = stream.groupby(["source", "token"]).size()
+    ref = stream.groupby(["source", "token"]).size().to_dict()
+    last = stream.groupby("deal_id").tail(1)
+    last = last[last["outcome"].isin(["won", "lost"])]
+    for (s, t), n in last.groupby(["token", "outcome"]).size().items():
+        ref[(s, f"({t})")] = ref.get((s, f"({t})"), 0) + n
     got = full.set_index(["source", "target"])["n"]
-    for (s, t), n in ref.items():
-        assert got[(s, t)] == n
+    assert {k: int(v) for k, v in got.items()} == {k: int(v) for k, v in ref.items()}
+    # a refresh that fails part-way leaves the stored counts as they were
+    before = paths_queries.stored_transition_counts(ws.store)
+    n_fingerprints = ws.store.count("path_deal_fingerprints")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as m:
+        m.setattr(paths_queries, "token_stream", broken)
+        with pytest.raises(RuntimeError, match="disk full"):
+            ws.refresh_path_counts()
+    pd.testing.assert_frame_equal(paths_queries.stored_transition_counts(ws.store), before)
+    assert ws.store.count("path_deal_fingerprints") == n_fingerprints
     ws.close()
 
 

@@ -542,12 +542,8 @@ def _cycle_table(counts: pd.DataFrame, horizon: float | None) -> pd.DataFrame:
                 "lost": risks.n_lost,
                 "open": risks.n_censored,
                 "win_rate": rate,
-                "naive_win_rate": risks.n_advanced / n if n else float("nan"),
-                "closed_win_rate": (
-                    risks.n_advanced / (risks.n_advanced + risks.n_lost)
-                    if risks.n_advanced + risks.n_lost
-                    else float("nan")
-                ),
+                "naive_win_rate": risks.naive_rate,
+                "closed_win_rate": risks.closed_rate,
                 "median_days_to_close": risks.quantile(0.5),
                 "median_days_won": weighted_median(part["days"], part["won"]),
             }

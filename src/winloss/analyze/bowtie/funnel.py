@@ -70,12 +70,8 @@ def stage_row(
         "conversion": conversion,
         "conversion_ci_low": float(low[0]),
         "conversion_ci_high": float(high[0]),
-        "naive_conversion": risks.n_advanced / n if n else float("nan"),
-        "closed_conversion": (
-            risks.n_advanced / (risks.n_advanced + risks.n_lost)
-            if risks.n_advanced + risks.n_lost
-            else float("nan")
-        ),
+        "naive_conversion": risks.naive_rate,
+        "closed_conversion": risks.closed_rate,
         "q1_days": risks.quantile(0.25),
         "median_days": risks.quantile(0.5),
         "q3_days": risks.quantile(0.75),

@@ -49,6 +49,17 @@ class CompetingRisks:
         hit = np.nonzero(self.survival <= 1.0 - q + 1e-12)[0]
         return float(self.times[hit[0]]) if len(hit) else float("nan")
 
+    @property
+    def naive_rate(self) -> float:
+        """Advanced among all subjects, open ones counted as not advanced (NaN when none)."""
+        return self.n_advanced / self.n if self.n else float("nan")
+
+    @property
+    def closed_rate(self) -> float:
+        """Advanced among the subjects that advanced or were lost (NaN when none)."""
+        decided = self.n_advanced + self.n_lost
+        return self.n_advanced / decided if decided else float("nan")
+
     def known_by(self, horizon: float) -> int:
         """Subjects whose status at ``horizon`` is known: all but those censored before it."""
         return int(self.n - self.censorings[self.times < horizon].sum())

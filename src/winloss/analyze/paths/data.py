@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
@@ -118,8 +119,46 @@ class PathTable:
 
     def actions(self) -> tuple[str, ...]:
         """The action types (no reserved or timing tokens)."""
-        timing = {paths_queries.SILENT, paths_queries.AGED}
-        return tuple(t for t in self.seqs.vocabulary[3:] if t not in timing)
+        return _actions(self.seqs.vocabulary)
+
+
+def _actions(vocabulary: tuple[str, ...]) -> tuple[str, ...]:
+    """The action types of a vocabulary (no reserved or timing tokens)."""
+    timing = {paths_queries.SILENT, paths_queries.AGED}
+    return tuple(t for t in vocabulary[3:] if t not in timing)
+
+
+def _no_activities() -> InsufficientDataError:
+    return InsufficientDataError(
+        "no deal has activities; import them with `winloss import "
+        "activities FILE` (or `winloss paths import` for an event log)"
+    )
+
+
+def _encode_tokens(tokens: pa.Array) -> tuple[tuple[str, ...], NDArray[np.int64]]:
+    """The vocabulary (reserved markers, then the tokens sorted) and each token's symbol in it.
+
+    Dictionary encoding in Arrow (C++): no Python string per event.
+    """
+    tok_enc = pc.dictionary_encode(tokens)
+    names = tok_enc.dictionary.to_numpy(zero_copy_only=False).astype(str)
+    clash = set(RESERVED) & set(names)
+    if clash:
+        raise InsufficientDataError(
+            f"activity types {sorted(clash)} collide with the path "
+            "markers; rename them in the activities file"
+        )
+    order = np.argsort(names, kind="stable")
+    remap = np.empty(len(names), dtype=np.int64)
+    remap[order] = np.arange(len(names))
+    symbols = remap[tok_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)] + len(RESERVED)
+    vocab = tuple(RESERVED) + tuple(str(t) for t in names[order])
+    return vocab, symbols
+
+
+def _outcome_codes(outcome_text: Any) -> NDArray[np.int8]:
+    """``won`` → 1, ``lost`` → 0, anything else (open) → -1."""
+    return np.select([outcome_text == "won", outcome_text == "lost"], [1, 0], -1).astype(np.int8)
 
 
 def load_paths(
@@ -136,35 +175,18 @@ def load_paths(
         source, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
     )
     if stream.num_rows == 0:
-        raise InsufficientDataError(
-            "no deal has activities; import them with `winloss import "
-            "activities FILE` (or `winloss paths import` for an event log)"
-        )
+        raise _no_activities()
     # dictionary encoding in Arrow (C++): no Python string per event
     deal_enc = pc.dictionary_encode(stream.column("deal_id").combine_chunks())
     deal_code = deal_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     deal_ids = deal_enc.dictionary.to_numpy(zero_copy_only=False)
-    tok_enc = pc.dictionary_encode(stream.column("token").combine_chunks())
-    names = tok_enc.dictionary.to_numpy(zero_copy_only=False).astype(str)
-    order = np.argsort(names, kind="stable")
-    remap = np.empty(len(names), dtype=np.int64)
-    remap[order] = np.arange(len(names))
-    token_code = remap[tok_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
-    token_names = names[order]
-    clash = set(RESERVED) & set(token_names)
-    if clash:
-        raise InsufficientDataError(
-            f"activity types {sorted(clash)} collide with the path "
-            "markers; rename them in the activities file"
-        )
-    vocab = tuple(RESERVED) + tuple(str(t) for t in token_names)
-    symbols = token_code + len(RESERVED)
+    vocab, symbols = _encode_tokens(stream.column("token").combine_chunks())
     n = len(deal_ids)
     lengths = np.bincount(deal_code, minlength=n)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     first = offsets[:-1]
     outcome_text = stream.column("outcome").take(first).to_numpy(zero_copy_only=False)
-    outcome = np.select([outcome_text == "won", outcome_text == "lost"], [1, 0], -1).astype(np.int8)
+    outcome = _outcome_codes(outcome_text)
     created = pd.to_datetime(stream.column("created_at").take(first).to_pandas()).to_numpy()
     group = stream.column("grp").take(first).to_numpy(zero_copy_only=False).astype(object)
     n_actions = stream.column("n_actions").to_numpy()[first].astype(np.int64)
@@ -212,8 +234,7 @@ class PathVariants:
 
     def actions(self) -> tuple[str, ...]:
         """The action types (no reserved or timing tokens)."""
-        timing = {paths_queries.SILENT, paths_queries.AGED}
-        return tuple(t for t in self.seqs.vocabulary[3:] if t not in timing)
+        return _actions(self.seqs.vocabulary)
 
 
 def load_variants(
@@ -230,28 +251,13 @@ def load_variants(
         source, flt, by=by, silent_days=silent_days, aged_days=aged_days, as_of=as_of
     )
     if table.num_rows == 0:
-        raise InsufficientDataError(
-            "no deal has activities; import them with `winloss import "
-            "activities FILE` (or `winloss paths import` for an event log)"
-        )
+        raise _no_activities()
     lists = table.column("tokens").combine_chunks()
     offsets = np.asarray(lists.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
     offsets = offsets - offsets[0]
-    tok_enc = pc.dictionary_encode(lists.flatten())
-    names = tok_enc.dictionary.to_numpy(zero_copy_only=False).astype(str)
-    clash = set(RESERVED) & set(names)
-    if clash:
-        raise InsufficientDataError(
-            f"activity types {sorted(clash)} collide with the path "
-            "markers; rename them in the activities file"
-        )
-    order = np.argsort(names, kind="stable")
-    remap = np.empty(len(names), dtype=np.int64)
-    remap[order] = np.arange(len(names))
-    symbols = remap[tok_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)] + len(RESERVED)
-    vocab = tuple(RESERVED) + tuple(str(t) for t in names[order])
+    vocab, symbols = _encode_tokens(lists.flatten())
     outcome_text = table.column("outcome").to_numpy(zero_copy_only=False)
-    outcome = np.select([outcome_text == "won", outcome_text == "lost"], [1, 0], -1).astype(np.int8)
+    outcome = _outcome_codes(outcome_text)
     weight = table.column("n").to_numpy().astype(np.float64)
     group = table.column("grp").to_numpy(zero_copy_only=False).astype(object)
     return PathVariants(Sequences(vocab, symbols, offsets, outcome, weight), group)
