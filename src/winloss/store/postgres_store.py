@@ -243,68 +243,6 @@ class _Migrator:
         return self._store._cursor(query, parameters)
 
 
-class _Result:
-    """What DuckDB's ``execute``/``sql`` return, for the query modules not yet engine-neutral."""
-
-    def __init__(self, store: PostgresStore, sql: str, params: Any) -> None:
-        self._store, self._sql, self._params = store, sql, params
-        self._cursor: Any = None
-
-    def _run(self) -> Any:
-        if self._cursor is None:
-            self._cursor = self._store._cursor(self._sql, self._params)
-        return self._cursor
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return list(self._run().fetchall())
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        row = self._run().fetchone()
-        return None if row is None else tuple(row)
-
-    def to_arrow_table(self) -> pa.Table:
-        return self._store.arrow(self._sql, list(self._params or []))
-
-    def arrow(self) -> pa.Table:
-        return self.to_arrow_table()
-
-    def df(self) -> pd.DataFrame:
-        return self._store.query(self._sql, self._params)
-
-
-class _DuckDBConnectionShim:
-    """``store.con`` for the query modules that still call DuckDB's connection directly
-    (store/paths_queries.py and store/bowtie_queries.py, being made engine-portable in
-    store/heavy_queries.py): their DuckDB SQL runs translated, frames become temp tables."""
-
-    def __init__(self, store: PostgresStore) -> None:
-        self._store = store
-        self._frames: dict[str, contextlib.ExitStack] = {}
-
-    def execute(self, query: str, parameters: Any = None, /) -> _Result:
-        head = query.strip().upper()
-        if head in ("BEGIN", "BEGIN TRANSACTION", "COMMIT", "ROLLBACK"):
-            self._store.pg.execute(head.split()[0])
-            return _Result(self._store, "SELECT 1 WHERE FALSE", None)
-        result = _Result(self._store, query, parameters)
-        result._run()  # statements run now, as DuckDB's do
-        return result
-
-    def sql(self, query: str, params: Any = None) -> _Result:
-        return _Result(self._store, query, params)
-
-    def register(self, name: str, frame: Any) -> None:
-        self.unregister(name)
-        stack = contextlib.ExitStack()
-        stack.enter_context(self._store.register_frame(name, frame))
-        self._frames[name] = stack
-
-    def unregister(self, name: str) -> None:
-        stack = self._frames.pop(name, None)
-        if stack is not None:
-            stack.close()
-
-
 class PostgresStore(DuckDBStore):
     """A winloss store in a PostgreSQL database, shared by a team.
 
@@ -322,7 +260,6 @@ class PostgresStore(DuckDBStore):
         self._pk: dict[str, list[str]] = {}
         self._in_tx = False
         self._converter: Any = None
-        self.con = _DuckDBConnectionShim(self)  # type: ignore[assignment]
         try:
             self.pg = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
