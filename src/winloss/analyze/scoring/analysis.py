@@ -45,6 +45,7 @@ from winloss.analyze.scoring.classifiers import (
 )
 from winloss.analyze.scoring.features import (
     MIN_LEVEL_COUNT,
+    EncodedDeals,
     FeatureEncoder,
     FieldChoice,
     Purpose,
@@ -54,6 +55,7 @@ from winloss.analyze.scoring.features import (
     roundness,
 )
 from winloss.analyze.scoring.leakage import find_leaks
+from winloss.analyze.scoring.parallel import run_jobs
 from winloss.analyze.stats.calibration import EPS, CalibrationMap, choose_calibration, log_loss
 from winloss.errors import InsufficientDataError
 from winloss.serialize import records
@@ -248,6 +250,34 @@ def _stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
         rng.shuffle(idx)
         fold[idx] = np.arange(len(idx)) % k
     return fold
+
+
+def _fresh(name: str, penalty: float | None, seed: int) -> Classifier:
+    """An unfitted candidate of the out-of-fold choice (logistic penalty fixed beforehand)."""
+    if name == "logistic":
+        return Logistic(penalty, seed)
+    if name == "blend":
+        return Blend(seed, penalty)
+    return make_classifier(name, seed)
+
+
+def _repeat_predictions(
+    data: EncodedDeals,
+    y: np.ndarray,
+    fold: np.ndarray,
+    k: int,
+    names: list[str],
+    penalty: float | None,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Out-of-fold predictions of each candidate over one repeat's ``k`` folds."""
+    out = {name: np.zeros(len(y)) for name in names}
+    for j in range(k):
+        tr, te = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
+        tr_data, te_data = data.take(tr), data.take(te)  # = transform(closed.iloc[…])
+        for name in names:
+            out[name][te] = _fresh(name, penalty, seed).fit(tr_data, y[tr]).predict(te_data)
+    return out
 
 
 class WinModel:
@@ -469,24 +499,18 @@ class WinModel:
         uses_logistic = "logistic" in names or "blend" in names
         penalty = Logistic(seed=seed).fit(data, y).C if uses_logistic else None
 
-        def fresh(name: str) -> Classifier:
-            if name == "logistic":
-                return Logistic(penalty, seed)
-            if name == "blend":
-                return Blend(seed, penalty)
-            return make_classifier(name, seed)
-
         fitted = [n for n in names if n != "blend"]
         if "blend" in names:
             fitted += [n for n in ("logistic", "forest") if n not in fitted]
-        oof = {name: np.zeros((repeats, len(y))) for name in [*fitted, "base_rate"]}
-        for r in range(repeats):
-            fold = _stratified_folds(y, k, seed + r)
-            for j in range(k):
-                tr, te = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
-                tr_data, te_data = data.take(tr), data.take(te)  # = transform(closed.iloc[…])
-                for name in oof:
-                    oof[name][r, te] = fresh(name).fit(tr_data, y[tr]).predict(te_data)
+        fitted.append("base_rate")
+        folds = [_stratified_folds(y, k, seed + r) for r in range(repeats)]
+        # the repeats share nothing but their inputs: they run in worker processes when it pays
+        per_repeat = run_jobs(
+            _repeat_predictions,
+            [(data, y, fold, k, fitted, penalty, seed) for fold in folds],
+            rows=len(y),
+        )
+        oof = {name: np.stack([p[name] for p in per_repeat]) for name in fitted}
         if "blend" in names:
             oof["blend"] = (oof["logistic"] + oof["forest"]) / 2
         # compared after a Platt map (as calibration will apply one): an overconfident but
@@ -502,7 +526,7 @@ class WinModel:
         }
         best = self._best(names, losses)
         self.classifier = (
-            fresh(best).fit(data, y)
+            _fresh(best, penalty, seed).fit(data, y)
             if best != "base_rate"
             else make_classifier("base_rate").fit(data, y)
         )

@@ -1,0 +1,41 @@
+"""Independent model fits on more than one core.
+
+The repeated out-of-fold model choice (:meth:`WinModel._choose_out_of_fold`) fits every candidate
+on every fold of every repeat: fits that share nothing but their inputs. Python threads do not speed
+them up (scikit-learn's boosting grows its trees in Python and holds the GIL: two threads ran eight
+400-deal fits 1.7× *slower* than one), so they run in worker processes — joblib's ``loky`` executor,
+started once and reused by every later fit of the process, which neither forks a process that holds
+OpenMP or DuckDB threads nor re-runs the caller's ``__main__``.
+
+Each job is a function of its arguments only (fixed seeds, fixed folds), so the results are the same
+bit for bit whether the jobs run here or in workers, in any order (tested).
+``$WINLOSS_THREADS`` (default: every core) caps the processes; ``1`` runs everything in this process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Below this many deals per job the work is too small to pay for sending it to a worker (and, the
+#: first time, for starting the workers: about a second).
+MIN_ROWS = 200
+
+
+def workers() -> int:
+    """Processes available to independent fits: ``$WINLOSS_THREADS``, default every core."""
+    return int(os.environ.get("WINLOSS_THREADS", "0")) or os.cpu_count() or 1
+
+
+def run_jobs(fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]], *, rows: int) -> list[T]:
+    """``[fn(*job) for job in jobs]``, in worker processes when that pays (``rows`` per job)."""
+    n = min(workers(), len(jobs))
+    if n < 2 or rows < MIN_ROWS:
+        return [fn(*job) for job in jobs]
+    from joblib import Parallel, delayed
+
+    out: list[T] = Parallel(n_jobs=n, backend="loky")(delayed(fn)(*job) for job in jobs)
+    return out
