@@ -5,7 +5,8 @@ on every fold of every repeat: fits that share nothing but their inputs. Python 
 them up (scikit-learn's boosting grows its trees in Python and holds the GIL: two threads ran eight
 400-deal fits 1.7× *slower* than one), so they run in worker processes — joblib's ``loky`` executor,
 started once and reused by every later fit of the process, which neither forks a process that holds
-OpenMP or DuckDB threads nor re-runs the caller's ``__main__``.
+OpenMP or DuckDB threads nor re-runs the caller's ``__main__``. This process runs a share of the
+jobs itself, so on two cores one worker is started, not two.
 
 Each job is a function of its arguments only (fixed seeds, fixed folds), so the results are the same
 bit for bit whether the jobs run here or in workers, in any order (tested).
@@ -31,11 +32,14 @@ def workers() -> int:
 
 
 def run_jobs(fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]], *, rows: int) -> list[T]:
-    """``[fn(*job) for job in jobs]``, in worker processes when that pays (``rows`` per job)."""
+    """``[fn(*job) for job in jobs]``, spread over worker processes when that pays (``rows`` per
+    job): the first job runs here while up to ``workers() - 1`` workers run the others."""
     n = min(workers(), len(jobs))
     if n < 2 or rows < MIN_ROWS:
         return [fn(*job) for job in jobs]
-    from joblib import Parallel, delayed
+    from joblib.externals.loky import get_reusable_executor
 
-    out: list[T] = Parallel(n_jobs=n, backend="loky")(delayed(fn)(*job) for job in jobs)
-    return out
+    executor = get_reusable_executor(max_workers=workers() - 1)
+    futures = [executor.submit(fn, *job) for job in jobs[1:]]
+    first = fn(*jobs[0])
+    return [first, *(f.result() for f in futures)]
