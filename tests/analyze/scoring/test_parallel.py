@@ -54,3 +54,25 @@ def test_the_model_fitted_with_workers_equals_the_one_fitted_here(
     assert here[1] == workers[1]
     np.testing.assert_array_equal(here[2], workers[2])
     assert len(here[0]) >= 4  # boosting, logistic, forest, naive Bayes, … and the win rate
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path: os.PathLike[str]) -> None:
+    """The worker does not re-run the caller's script (as ``multiprocessing``'s spawn would)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    script = Path(tmp_path) / "no_guard.py"
+    script.write_text(
+        "print('top level')\n"
+        f"import sys; sys.path[:0] = [{str(root)!r}, {str(root / 'src')!r}]\n"
+        "from winloss.analyze.scoring import parallel\n"
+        "print(parallel.run_jobs(abs, [(-1,), (-2,), (-3,)], rows=1000))\n"
+    )
+    env = {**os.environ, "WINLOSS_THREADS": "2"}
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["top level", "[1, 2, 3]"]
