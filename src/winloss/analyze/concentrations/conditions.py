@@ -155,6 +155,15 @@ def _bound_words(op: str, value: Any, integer: bool) -> str:
     if op == "between":
         low, high = value
         return f"between {format_number(low, integer)} and {format_number(high, integer)}"
+    if integer and op in ("<", "<=", ">", ">=") and np.isfinite(float(value)):
+        # whole numbers read as the first or last count the rule keeps: "more than 1
+        # stakeholders" is "at least 2 stakeholders" (the same deals, in plain words)
+        v = float(value)
+        if op in (">", ">="):
+            low = math.floor(v) + 1 if op == ">" else math.ceil(v)
+            return f"at least {format_number(low, True)}"
+        high = math.ceil(v) - 1 if op == "<" else math.floor(v)
+        return f"at most {format_number(high, True)}"
     words = {
         "<": "less than",
         "<=": "at most",
