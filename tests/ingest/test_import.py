@@ -349,3 +349,22 @@ def test_bad_values_in_lookup_joined_columns_are_reported_not_dropped(
     d = ws.deals().set_index("deal_id")
     assert d["stakeholders"].to_dict() == {"a": 12, "b": 3}
     assert d.loc["b", "champion_start_date"] == pd.Timestamp("2021-02-03")
+
+
+def test_hubspot_won_flag_with_custom_stage_names(ws: Workspace, tmp_path: Path) -> None:
+    """A pipeline with its own stage names: "Is Closed Won" is the truth for won deals, a stage
+    that says lost is closed lost, the rest stay open (a stranger's HubSpot export read every
+    deal as open)."""
+    f = write(
+        tmp_path,
+        "hs.csv",
+        "Record ID,Deal Stage,Is Closed Won,Create Date,Amount\n"
+        "h1,Contract Signed,true,2026-01-01,100\n"
+        "h2,Lost - No Budget,false,2026-01-02,200\n"
+        "h3,Qualified To Buy,false,2026-01-03,300\n"
+        "h4,Closed Lost,false,2026-01-04,400\n"
+        "h5,Closed Won,true,2026-01-05,500\n",
+    )
+    ws.import_deals(f)
+    outcomes = ws.deals().set_index("deal_id")["outcome"].to_dict()
+    assert outcomes == {"h1": "won", "h2": "lost", "h3": "open", "h4": "lost", "h5": "won"}

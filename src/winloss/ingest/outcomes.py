@@ -149,8 +149,15 @@ def _from_won_flag(
     elif "stage" in mapped:
         explicit = explicit_outcomes(mapping)
         st = frame[mapped["stage"]].astype(object).fillna("").map(normalise_token)
+        # closed: the Won flag says won (custom won stages, e.g. "Contract Signed"), or the stage
+        # says closed or lost ("Closed Lost", "Lost - No Budget"), or is a given/known outcome
         closed = pd.Series(
-            st.str.contains("closed") | st.map(explicit).isin(["won", "lost"]), index=frame.index
+            _filled_bools(won, default=False)
+            | st.str.contains("closed")
+            | st.str.contains(r"\blost\b")
+            | st.map(explicit).isin(["won", "lost"])
+            | st.map(OUTCOME_SYNONYMS).isin(["won", "lost"]),
+            index=frame.index,
         ).astype(object)
     else:
         closed = pd.Series(True, index=frame.index, dtype=object)
