@@ -120,9 +120,11 @@ def convert_dates(
     if f.dtype == "date":
         values = values.dt.normalize()
     unreadable = (
-        "not a month-first date (--month-first was given: is the file day-first?)"
+        "not a month-first date (this file's dates are read month-first, MM/DD/YYYY, as "
+        "--month-first or its other dates say): check the value, or say --day-first"
         if month_first
-        else "not a day-first date (--day-first was given: is the file month-first?)"
+        else "not a day-first date (this file's dates are read day-first, DD/MM/YYYY, as "
+        "--day-first or its other dates say): check the value, or say --month-first"
         if day_first
         else "not a date; use YYYY-MM-DD (or say --day-first / --month-first)"
     )
