@@ -414,8 +414,18 @@ def forecast(
         click.echo(result.to_json())
         return
     t = result.totals
+    frame = result.summary
+    if fmt == "table":  # short headers on screen; CSV keeps the JSON keys
+        frame = frame.rename(
+            columns={
+                "dimension": "by",
+                "n_deals": "open",
+                "n_in_window": "due",
+                "pipeline_in_window": "due value",
+            }
+        )
     emit_frame(
-        result.summary,
+        frame,
         fmt,
         title=f"{result.quarter} bookings forecast as of "
         f"{result.as_of}: expected {t['expected']:,.0f} (P10 {t['p10']:,.0f}, "

@@ -124,15 +124,12 @@ def check_records(path: Path, text: str, delimiter: str, expected: int) -> tuple
     # footer marker vouches for, so a truncated last record is still an error
     loose = len(data)
     while loose > 0 and (
-        _is_trailer(data[loose - 1].fields)
-        or (len(data[loose - 1].fields) == 1 and expected > 1)
+        _is_trailer(data[loose - 1].fields) or (len(data[loose - 1].fields) == 1 and expected > 1)
     ):
         loose -= 1
     while loose < tail and not _is_trailer(data[loose].fields):
         loose += 1  # the block starts at a blank line or a marker, never at a short record
-    if loose < tail and any(
-        r.fields and FOOTER.match(r.fields[0].strip()) for r in data[loose:]
-    ):
+    if loose < tail and any(r.fields and FOOTER.match(r.fields[0].strip()) for r in data[loose:]):
         tail = loose
     good: list[int] = []
     bad: list[Record] = []

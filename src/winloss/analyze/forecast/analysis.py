@@ -265,6 +265,9 @@ def forecast_snapshot(
     totals = {
         "n_deals": len(pipeline),
         "pipeline": float(value.sum()),
+        # what of it is due in the quarter (by close date, else by past time-to-close): the
+        # base the expected bookings come from (deals due later add nothing to them)
+        "n_in_window": float(p_close.sum()),
         "pipeline_in_window": float((value * p_close).sum()),
         "expected": float((p_book * value).sum()),
         "p10": lo,
@@ -287,6 +290,8 @@ def forecast_snapshot(
                     dim: g,
                     "n_deals": int(mask.sum()),
                     "pipeline": float(value[mask].sum()),
+                    "n_in_window": float(p_close[mask].sum()),
+                    "pipeline_in_window": float((value * p_close)[mask].sum()),
                     "expected": float((p_book * value)[mask].sum()),
                     "p10": glo,
                     "p50": gmid,
@@ -398,7 +403,16 @@ class ForecastResult(AnalysisResult):
                 "group": "all",
                 **{
                     k: self.totals[k]
-                    for k in ("n_deals", "pipeline", "expected", "p10", "p50", "p90")
+                    for k in (
+                        "n_deals",
+                        "pipeline",
+                        "n_in_window",
+                        "pipeline_in_window",
+                        "expected",
+                        "p10",
+                        "p50",
+                        "p90",
+                    )
                 },
             }
         ]

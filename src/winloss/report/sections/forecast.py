@@ -61,12 +61,23 @@ def build(ctx: ReportContext) -> Section | None:
                         ("group", "segment"),
                         ("n_deals", "open deals"),
                         ("pipeline", "pipeline"),
+                        ("n_in_window", "due in quarter"),
+                        ("pipeline_in_window", "pipeline due"),
                         ("expected", "expected"),
                         ("p10", "P10"),
                         ("p50", "P50"),
                         ("p90", "P90"),
                     ],
-                    numeric={"n_deals", "pipeline", "expected", "p10", "p50", "p90"},
+                    numeric={
+                        "n_deals",
+                        "pipeline",
+                        "n_in_window",
+                        "pipeline_in_window",
+                        "expected",
+                        "p10",
+                        "p50",
+                        "p90",
+                    },
                 )
             )
     if backtest is not None and len(backtest.summary):
