@@ -74,6 +74,23 @@ def test_a_db_in_a_missing_folder_is_an_error_and_creates_nothing(
     assert not (tmp_path / "typo").exists()
 
 
+def test_analysis_commands_on_a_mistyped_db_create_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stranger's typo in --db made `analyze` and `forecast` create an empty 800 KB store and
+    then complain about 0 closed deals."""
+    db = tmp_path / "tpyo.duckdb"
+    for args in (("analyze",), ("forecast",), ("plan",), ("report",), ("model", "evaluate")):
+        code, _, err = run(capsys, "--db", str(db), *args)
+        assert code == 2, (args, err)
+        assert f"no store at {db}" in err and "winloss import deals" in err
+    assert not db.exists()
+    # importing still creates it
+    code, _, err = run(capsys, "--db", str(db), "import", "deals", str(_deals(tmp_path)))
+    assert code == 0, err
+    assert db.exists()
+
+
 def test_check_on_a_fresh_store_writes_nothing_and_shows_outcome_counts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

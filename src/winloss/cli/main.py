@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -145,9 +146,48 @@ class State:
         if self._workspace is None:
             from winloss.workspace import Workspace
 
+            self._check_store_exists(Workspace.default_path() if self.db is None else self.db)
             self._workspace = Workspace(self.db, read_only=read_only)
         return self._workspace
 
+    @staticmethod
+    def _check_store_exists(target: str) -> None:
+        """Commands that only analyse a store refuse a store file that is not there, rather
+        than create an empty one (a mistyped --db)."""
+        from winloss.errors import UsageError
+        from winloss.store.open import is_server_url
+
+        ctx = click.get_current_context(silent=True)
+        words = ctx.command_path.split()[1:] if ctx is not None else []
+        if (
+            words
+            and words[0] in ANALYSIS_COMMANDS
+            and target != ":memory:"
+            and not is_server_url(target)
+            and not Path(target).exists()
+        ):
+            raise UsageError(
+                f"no store at {target}: check --db (or $WINLOSS_DB), or import your deals "
+                "first with `winloss import deals FILE` (or try `winloss demo`)"
+            )
+
+
+#: Commands that only read and analyse the store: they never create it.
+ANALYSIS_COMMANDS = frozenset(
+    {
+        "accounts",
+        "analyze",
+        "audit",
+        "forecast",
+        "leads",
+        "model",
+        "next-action",
+        "plan",
+        "qbr",
+        "report",
+        "score",
+    }
+)
 
 pass_state = click.make_pass_decorator(State)
 
