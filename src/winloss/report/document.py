@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from winloss.plan.action_plan import ActionPlan
 from winloss.store.cached_source import CachedDealSource
-from winloss.store.summary_queries import latest_closed_quarter as _latest_quarter
-from winloss.store.summary_queries import outcome_counts
+from winloss.store.summary_queries import closed_quarters_and_data_end, outcome_counts
 
 if TYPE_CHECKING:
     from winloss.model.period import Quarter
@@ -186,10 +185,23 @@ def _blas_threads(n_deals: int) -> AbstractContextManager[Any]:
     return limiter
 
 
+#: A quarter the data covers less of than this (by its last date) is not the default review: the
+#: one before it is (a report about one deal closed two weeks into a quarter says little).
+MIN_COVERED = 0.5
+
+
 def latest_closed_quarter(store: DuckDBStore) -> Quarter | None:
-    """The most recent quarter with closed deals."""
-    name = _latest_quarter(store)
-    return store.quarter(name) if name else None
+    """The quarter to review by default: the most recent with closed deals, unless the data ends
+    before half of it has passed and an earlier quarter has closed deals."""
+    names, end = closed_quarters_and_data_end(store)
+    if not names:
+        return None
+    q = store.quarter(names[0])
+    if end is not None and len(names) > 1 and q.end > end:
+        covered = ((end - q.start).days + 1) / ((q.end - q.start).days + 1)
+        if covered < MIN_COVERED:
+            return store.quarter(names[1])
+    return q
 
 
 def build_report(

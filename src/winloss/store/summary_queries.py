@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +21,24 @@ def closed_quarters(store: DuckDBStore) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def latest_closed_quarter(store: DuckDBStore) -> str | None:
-    """The most recent quarter with closed deals."""
-    value = store.scalar("SELECT max(quarter) FROM deals_enriched WHERE outcome IN ('won','lost')")
-    return str(value) if value else None
+def closed_quarters_and_data_end(store: DuckDBStore) -> tuple[list[str], dt.date | None]:
+    """The quarters with closed deals, latest first, and the last date the store knows about
+    (the latest creation or actual close)."""
+    quarters = [
+        str(r[0])
+        for r in store.fetchall(
+            "SELECT DISTINCT quarter FROM deals_enriched "
+            "WHERE outcome IN ('won','lost') AND quarter IS NOT NULL ORDER BY quarter DESC"
+        )
+    ]
+    end = store.scalar(
+        "SELECT max(d) FROM (SELECT CAST(created_at AS DATE) AS d FROM deals_enriched "
+        "UNION ALL SELECT CAST(closed_at AS DATE) FROM deals_enriched "
+        "WHERE outcome IN ('won','lost')) AS t"
+    )
+    if end is not None and not isinstance(end, dt.date):
+        end = dt.date.fromisoformat(str(end)[:10])
+    return quarters, end
 
 
 def quarterly_summary(store: DuckDBStore, until: str) -> pd.DataFrame:
