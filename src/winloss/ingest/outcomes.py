@@ -123,7 +123,16 @@ def derive_outcome(
         return _from_won_flag(frame, mapped, mapping, report)
     if "stage" in mapped:
         explicit = explicit_outcomes(mapping)
-        tokens = frame[mapped["stage"]].astype(object).fillna("").map(normalise_token)
+        label = mapped["stage"]
+        tokens = frame[label].astype(object).fillna("").map(normalise_token)
+        # the stage is the only outcome here: a blank one cannot be read as open silently
+        report(
+            (tokens == "").to_numpy(dtype=bool),
+            frame[label],
+            label,
+            "stage is empty, so the deal's outcome (won, lost or open) cannot be told: fill the "
+            "stage in, or remove the row",
+        )
         out = tokens.map(explicit).astype(object)
         syn = tokens.map(OUTCOME_SYNONYMS).astype(object)
         out = out.fillna(syn.where(syn.isin(["won", "lost"]))).fillna("open")
