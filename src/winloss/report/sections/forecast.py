@@ -88,7 +88,7 @@ def build(ctx: ReportContext) -> Section | None:
         parts.append(
             line_chart(
                 "forecast-backtest",
-                "Forecast at quarter start (P10–P90) against actual bookings",
+                "Forecast at quarter start (P10–P90) against what those deals booked",
                 bt["quarter"].astype(str).tolist(),
                 {"forecast (expected)": bt["expected"].tolist(), "actual": bt["actual"].tolist()},
                 bands={"P10–P90": (bt["p10"].tolist(), bt["p90"].tolist())},
@@ -97,7 +97,10 @@ def build(ctx: ReportContext) -> Section | None:
         )
         errors = backtest.errors or {}
         parts.append(
-            f"<p>The actual fell inside the P10–P90 interval in {backtest.coverage:.0%} "
+            "<p>Both lines count the deals open at the quarter's start only: deals created "
+            "and won within the quarter are not forecast, so the actual here can be below the "
+            "quarter's won revenue. "
+            f"The actual fell inside the P10–P90 interval in {backtest.coverage:.0%} "
             f"of {len(bt)} quarters (nominal {backtest.interval:.0%}). Mean absolute "
             "error: " + ", ".join(f"{escape(k)} {v:.0%}" for k, v in errors.items()) + ".</p>"
         )
