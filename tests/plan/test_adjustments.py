@@ -128,3 +128,28 @@ def test_no_correction_when_calibrated() -> None:
     )
     actions, _ = forecast_actions(SimpleNamespace(predictions=preds))
     assert [a.key for a in actions] == ["forecast:calibration"]
+
+
+def test_no_targeting_action_when_no_account_field_predicts() -> None:
+    """A stranger's plan said "Target the 25 best-fitting accounts" while every account had the
+    same fit (the account model fell back to the win rate)."""
+    from tests.analyze.targeting.test_targeting import account_deals
+    from winloss import Workspace
+    from winloss.analyze.targeting.analysis import AccountTargeting
+    from winloss.plan.adjustments import targeting_actions
+
+    frame = account_deals(300, seed=1)
+    ws = Workspace.from_file(frame)
+    skilled = AccountTargeting().run(ws.store)
+    assert skilled.model["model"] != "base_rate"
+    assert "targeting:icp" in {a.key for a in targeting_actions(skilled)[0]}
+    # the outcome shuffled against the accounts: nothing predicts it
+    rng = np.random.default_rng(5)
+    noise = frame.assign(outcome=rng.permutation(frame["outcome"].to_numpy()))
+    noise["industry"] = "retail"
+    noise["employees"] = 100
+    flat = AccountTargeting().run(Workspace.from_file(noise).store)
+    assert flat.model["model"] == "base_rate"
+    actions, lists = targeting_actions(flat)
+    assert "targeting:icp" not in {a.key for a in actions}
+    assert "target_accounts" in lists

@@ -292,7 +292,8 @@ def targeting_actions(
         "expansion": _records(customers[cols_c]),
     }
     actions = []
-    if len(prospects):
+    no_skill = accounts.model.get("model") == "base_rate"
+    if len(prospects) and not no_skill:
         actions.append(
             Action(
                 key="targeting:icp",
@@ -371,5 +372,11 @@ def adjustment_actions(
     accounts = get("accounts", lambda: AccountTargeting().run(source))
     f_actions, calibration = forecast_actions(evaluation)
     t_actions, lists = targeting_actions(accounts)
+    if accounts is not None and accounts.model.get("model") == "base_rate":
+        notes.append(
+            "no targeting action: no account field predicts a win better than the overall win "
+            f"rate ({accounts.base_rate:.0%}), so every account without a win fits equally; "
+            "lists.target_accounts is not a ranking"
+        )
     lists = {"segment_calibration": calibration, **lists}
     return f_actions + scoring_actions(leads) + t_actions, lists, notes
