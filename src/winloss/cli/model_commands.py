@@ -248,7 +248,7 @@ def _emit_scores(
         shown,
         fmt,
         title=f"{title} (model: {result.model['model']}, calibration: "
-        f"{result.model['calibration']['method']})",
+        f"{_calibration_words(result.model['calibration']['method'])})",
         max_rows=len(shown) or 1,
     )
     if len(frame) > len(shown):
@@ -434,6 +434,13 @@ def forecast(
     )
     if fmt == "table":
         emit_frame(result.comparison, fmt, title="the same deals by other methods")
+
+
+def _calibration_words(method: str) -> str:
+    """``none`` means checked and not needed: no map lowered the held-out log loss."""
+    if method == "none":
+        return "checked on held-out deals, no correction needed"
+    return method
 
 
 # -- accounts ----------------------------------------------------------------------------------------
