@@ -718,9 +718,15 @@ class WinModel:
                 q_value = self.predict_frame(what_if).reshape(n, k).mean(axis=1)
                 patterns[j] = effects[:, j] - (p - q_value)
                 effects[:, j] = p - q_value
+        # a field that does not help on held-out deals (permutation importance ≤ 0) is not a
+        # reason to win or lose, however it moves this deal's score (noise a model fitted)
+        helps = np.ones(len(self.choice.predictors), dtype=bool)
+        if not self.importances.empty:
+            useful = set(self.importances.loc[self.importances["importance"] > 0, "field"])
+            helps = np.array([p.name in useful for p in self.choice.predictors])
         out = []
         for i in range(n):
-            order = np.argsort(-effects[i])
+            order = [j for j in np.argsort(-effects[i]) if helps[j]]
             factors = [
                 {
                     "field": self.choice.predictors[j].name,
