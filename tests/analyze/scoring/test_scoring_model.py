@@ -448,3 +448,23 @@ def test_small_data_keeps_logistic_unless_beaten_by_one_standard_error() -> None
         diff = logistic - blend
         assert (diff.mean() > diff.std(ddof=1) / 20) == (expected == "blend")
         assert model._best(["logistic", "blend"], losses) == expected
+
+
+def test_fields_that_do_not_help_out_of_sample_are_never_reasons() -> None:
+    """A stranger saw pure-noise fields among a deal's reasons to win; a field whose permutation
+    importance on held-out deals is not positive is left out of the reasons."""
+    frame = make_deals(600, seed=4)
+    rng = np.random.default_rng(9)
+    for j in range(4):
+        frame[f"noise_{j}"] = rng.choice(list("abcdef"), len(frame))
+    ws = Workspace.from_file(frame.drop(columns=["true_p"]))
+    model = WinModel(ModelSettings(n_bootstrap=0, model="logistic")).fit(
+        ws.closed_deals(), ws.field_catalog()
+    )
+    imp = model.importances.set_index("field")["importance"]
+    unhelpful = set(imp[imp <= 0].index)
+    assert unhelpful  # some noise fields do not help on held-out deals
+    factors = model.explain(ws.closed_deals().head(200))
+    named = {f["field"] for fx in factors for f in (*fx["for"], *fx["against"])}
+    assert named and not (named & unhelpful)
+    assert "region" in named  # the real driver stays
