@@ -341,6 +341,19 @@ def _comparison(
     return pd.DataFrame(rows)
 
 
+#: The figures of each row of :attr:`ForecastResult.summary` (total and groups), after its labels.
+SUMMARY_FIGURES = (
+    "n_deals",
+    "pipeline",
+    "n_in_window",
+    "pipeline_in_window",
+    "expected",
+    "p10",
+    "p50",
+    "p90",
+)
+
+
 @dataclass(frozen=True)
 class ForecastResult(AnalysisResult):
     """Expected bookings of a quarter with P10/P50/P90, by group, beside simpler methods."""
@@ -401,19 +414,7 @@ class ForecastResult(AnalysisResult):
             {
                 "dimension": "total",
                 "group": "all",
-                **{
-                    k: self.totals[k]
-                    for k in (
-                        "n_deals",
-                        "pipeline",
-                        "n_in_window",
-                        "pipeline_in_window",
-                        "expected",
-                        "p10",
-                        "p50",
-                        "p90",
-                    )
-                },
+                **{k: self.totals[k] for k in SUMMARY_FIGURES},
             }
         ]
         for dim, table in self.by.items():

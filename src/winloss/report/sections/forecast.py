@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from winloss.analyze.forecast.analysis import SUMMARY_FIGURES
 from winloss.report import shared
 from winloss.report.charts import line_chart, reliability_chart
 from winloss.report.document import ReportContext, Section, table_html
@@ -68,16 +69,7 @@ def build(ctx: ReportContext) -> Section | None:
                         ("p50", "P50"),
                         ("p90", "P90"),
                     ],
-                    numeric={
-                        "n_deals",
-                        "pipeline",
-                        "n_in_window",
-                        "pipeline_in_window",
-                        "expected",
-                        "p10",
-                        "p50",
-                        "p90",
-                    },
+                    numeric=set(SUMMARY_FIGURES),
                 )
             )
     if backtest is not None and len(backtest.summary):
