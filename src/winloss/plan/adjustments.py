@@ -248,6 +248,11 @@ def scoring_actions(leads: ScoreResult | None) -> list[Action]:
     ]
 
 
+def no_account_skill(accounts: TargetingResult) -> bool:
+    """Whether the account model fell back to the win rate (every account fits equally)."""
+    return accounts.model.get("model") == "base_rate"
+
+
 def targeting_actions(
     accounts: TargetingResult | None, *, top: int = 25
 ) -> tuple[list[Action], dict[str, list[dict[str, Any]]]]:
@@ -292,8 +297,7 @@ def targeting_actions(
         "expansion": _records(customers[cols_c]),
     }
     actions = []
-    no_skill = accounts.model.get("model") == "base_rate"
-    if len(prospects) and not no_skill:
+    if len(prospects) and not no_account_skill(accounts):
         actions.append(
             Action(
                 key="targeting:icp",
@@ -372,7 +376,7 @@ def adjustment_actions(
     accounts = get("accounts", lambda: AccountTargeting().run(source))
     f_actions, calibration = forecast_actions(evaluation)
     t_actions, lists = targeting_actions(accounts)
-    if accounts is not None and accounts.model.get("model") == "base_rate":
+    if accounts is not None and no_account_skill(accounts):
         notes.append(
             "no targeting action: no account field predicts a win better than the overall win "
             f"rate ({accounts.base_rate:.0%}), so every account without a win fits equally; "
