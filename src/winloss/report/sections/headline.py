@@ -122,8 +122,15 @@ def build(ctx: ReportContext) -> Section | None:
     prev_q = str(ctx.quarter.previous())
     prev = summary.set_index("quarter").loc[prev_q] if prev_q in set(summary["quarter"]) else None
     get = (lambda k: float(prev[k])) if prev is not None else (lambda k: None)
+    partial = now["partial"] if isinstance(now["partial"], str) else None
+    # a running (or cut-off) quarter holds fewer closes than a whole one: its counts and revenue
+    # are not compared with the previous quarter's (rates and medians still are)
     kpis = [
-        _kpi("closed deals", f"{int(now['deals']):,}", *_delta(now["deals"], get("deals"))),
+        _kpi(
+            "closed deals",
+            f"{int(now['deals']):,}",
+            *(("partial quarter", "") if partial else _delta(now["deals"], get("deals"))),
+        ),
         _kpi(
             "win rate",
             f"{now['win_rate']:.0%}",
@@ -133,7 +140,11 @@ def build(ctx: ReportContext) -> Section | None:
         _kpi(
             "won revenue",
             f"{now['won_revenue']:,.0f}",
-            *_delta(now["won_revenue"], get("won_revenue"), money=True),
+            *(
+                ("partial quarter", "")
+                if partial
+                else _delta(now["won_revenue"], get("won_revenue"), money=True)
+            ),
         ),
         _kpi(
             "median cycle (days)",
@@ -185,8 +196,15 @@ def build(ctx: ReportContext) -> Section | None:
         ci_low=summary["ci_low"].round(4),
         ci_high=summary["ci_high"].round(4),
     ).drop(columns=["first_close", "last_close"])
+    caution = (
+        f'<p class="note">{escape(q)} is a partial quarter ({escape(partial)}): its closed deals '
+        "and won revenue are not compared with the previous quarter's.</p>"
+        if partial
+        else ""
+    )
     html = (
-        f'<div class="kpis">{"".join(kpis)}</div>'
+        caution
+        + f'<div class="kpis">{"".join(kpis)}</div>'
         + "".join(charts)
         + "<h3>Quarter by quarter</h3>"
         + table_html(
@@ -224,7 +242,7 @@ def build(ctx: ReportContext) -> Section | None:
             float(now["median_cycle_days"]) if not np.isnan(now["median_cycle_days"]) else None
         ),
         "previous_quarter": prev_q if prev is not None else None,
-        "partial": now["partial"] if isinstance(now["partial"], str) else None,
+        "partial": partial,
         "trend": trend.to_dict(orient="records"),
         "by_segment": by_segment,
     }
