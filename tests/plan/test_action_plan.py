@@ -172,3 +172,51 @@ def test_proposed_rules_save_more_than_they_cost(ws: Workspace) -> None:
         if fields and fields <= {"stakeholders", "criteria_co_created", "decision_maker_engaged"}:
             assert a.evidence["action"] == "coach", a.title
     assert judged + len(data["lists"]["rules_not_proposed"]) > 0
+
+
+def test_findings_the_window_does_not_confirm_are_listed_not_dropped(ws: Workspace) -> None:
+    """Every significant pre-outcome finding over all quarters is either a rule of the window
+    or listed with the window's own numbers (counted here with pandas)."""
+    from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
+    from winloss.model.deals import DealFilter
+
+    plan = ws.plan(adjustments=False)
+    review = ws.quarter(plan.period)
+    everything = ConcentrationAnalysis(deal_filter=DealFilter(until=review.end), record=False)
+    strong = [
+        f for f in everything.run(ws.store).findings if not f.post_outcome and f.q_value <= 0.05
+    ]
+    assert strong
+    listed = {r["finding"]: r for r in plan.lists["findings_outside_window"]}
+    rule_keys = {
+        "|".join(sorted(f"{c['field']} {c['op']}" for c in a.evidence["finding"]["conditions"]))
+        for a in plan.actions
+        if a.kind == "qualification"
+    }
+    closed = ws.closed_deals()
+    window = closed[closed["quarter"].isin(plan.discovery_quarters)]
+    for f in strong:
+        key = "|".join(sorted(f"{c.field} {c.op}" for c in f.conditions))
+        if f.statement not in listed:
+            assert key in rule_keys, f.statement  # confirmed by the window: a rule
+            continue
+        row = listed.pop(f.statement)
+        mask = pd.Series(True, index=window.index)
+        for c in f.conditions:
+            col = window[c.field]
+            v = c.value
+            mask &= (
+                {"<=": col <= v, ">": col > v, "==": col == v, "<": col < v, ">=": col >= v}[c.op]
+                .fillna(False)
+                .astype(bool)
+                if c.op != "between"
+                else col.between(*v).fillna(False)
+            )
+        won = window["outcome"] == "won"
+        assert row["deals_all"] == f.n and row["q_value_all"] == f.q_value
+        assert row["deals_window"] == int(mask.sum())
+        assert row["win_rate_window"] == pytest.approx(won[mask].mean(), abs=1e-12)
+        assert row["rest_win_rate_window"] == pytest.approx(won[~mask].mean(), abs=1e-12)
+    assert not listed  # nothing listed that is not a significant finding over all quarters
+    if plan.lists["findings_outside_window"]:
+        assert any("lists.findings_outside_window" in n for n in plan.notes)

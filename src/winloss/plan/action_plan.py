@@ -421,6 +421,52 @@ def qualification_actions(
     return actions, result, rejected
 
 
+def findings_outside_window(
+    store: DuckDBStore,
+    review: Quarter,
+    discovery: list[str],
+    window: ConcentrationResult,
+    alpha: float,
+    *,
+    source: DealSource | None = None,
+) -> list[dict[str, Any]]:
+    """Significant findings over every closed deal up to ``review`` that the discovery window
+    does not confirm: the plan proposes no rule from them, and says so with both sets of numbers
+    (a fact `winloss findings` shows is never silently missing from the plan)."""
+    reads: DealSource = source if source is not None else store
+    everything = ConcentrationAnalysis(deal_filter=DealFilter(until=review.end), record=False).run(
+        store
+    )
+    confirmed = {f.key for f in window.findings if not f.post_outcome and f.q_value <= alpha}
+    closed = reads.closed_deals()
+    deals = closed[closed["quarter"].isin(discovery)]
+    won = (deals["outcome"] == "won").to_numpy()
+    out: list[dict[str, Any]] = []
+    for f in everything.findings:
+        if f.post_outcome or f.q_value > alpha or f.key in confirmed:
+            continue
+        inside = conditions_mask(deals, [c.to_dict() for c in f.conditions])
+        n_in, n_out = int(inside.sum()), int((~inside).sum())
+        out.append(
+            {
+                "finding": f.statement,
+                "deals_all": f.n,
+                "win_rate_all": f.win_rate,
+                "rest_win_rate_all": f.rest_win_rate,
+                "q_value_all": f.q_value,
+                "deals_window": n_in,
+                "win_rate_window": float(won[inside].mean()) if n_in else None,
+                "rest_win_rate_window": float(won[~inside].mean()) if n_out else None,
+                "reason": (
+                    f"not significant in {discovery[0]}–{discovery[-1]}"
+                    if len(discovery) > 1
+                    else f"not significant in {discovery[0]}"
+                ),
+            }
+        )
+    return out
+
+
 def _effort(t: dict[str, Any]) -> str:
     if t["effort_unit"] == "selling days":
         return f"{t['days_saved']:,.0f} selling days"
@@ -578,16 +624,28 @@ def build_plan(
     notes.append(audit_scope_note(store, review))
     quarter_audit = DataAudit(deal_filter=DealFilter(quarter=str(review))).run(store)
     rejected: list[dict[str, Any]] = []
+    outside: list[dict[str, Any]] = []
     try:
-        actions, _, rejected = qualification_actions(
+        actions, window, rejected = qualification_actions(
             store, settings, review, discovery, backtest, notes, analysis, source=reads
         )
+        if backtest:  # the window is not every quarter: what it leaves out is listed
+            outside = findings_outside_window(
+                store, review, discovery, window, settings.alpha, source=reads
+            )
     except WinlossError as exc:  # e.g. no lost deals: the capture fixes still stand
         actions = []
         notes.append(f"no qualification rules: {exc}")
+    if outside:
+        notes.append(
+            f"{len(outside)} finding(s) significant over all closed deals up to {review} are "
+            f"not significant in the discovery window ({', '.join(discovery)}): no rule is "
+            "proposed from them (lists.findings_outside_window gives both sets of numbers)"
+        )
     actions = capture_actions(audit) + actions + list(extra_actions or [])
     lists = dict(lists or {})
     lists["rules_not_proposed"] = rejected
+    lists["findings_outside_window"] = outside
     if settings.adjustments:
         from winloss.plan.adjustments import adjustment_actions
 

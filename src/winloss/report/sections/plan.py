@@ -38,6 +38,15 @@ LIST_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("fit_reasons", "why"),
         ("open_pipeline", "open pipeline"),
     ],
+    "findings_outside_window": [
+        ("finding", "finding (all closed deals)"),
+        ("deals_all", "deals, all"),
+        ("win_rate_all", "won, all"),
+        ("deals_window", "deals, window"),
+        ("win_rate_window", "won, window"),
+        ("rest_win_rate_window", "rest won, window"),
+        ("reason", "why no rule"),
+    ],
     "expansion": [
         ("account_name", "account"),
         ("mrr", "recurring revenue"),
@@ -46,11 +55,19 @@ LIST_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("icp_fit", "fit"),
     ],
 }
-PERCENT_COLUMNS = {"mean_predicted", "observed", "icp_fit"}
+PERCENT_COLUMNS = {
+    "mean_predicted",
+    "observed",
+    "icp_fit",
+    "win_rate_all",
+    "win_rate_window",
+    "rest_win_rate_window",
+}
 LIST_TITLES = {
     "segment_calibration": "Forecast calibration by segment and owner",
     "target_accounts": "Target accounts (best fit, no win yet)",
     "expansion": "Customers to expand",
+    "findings_outside_window": "Findings over all quarters that the discovery window does not confirm",
 }
 
 
