@@ -67,9 +67,9 @@ def test_a_db_in_a_missing_folder_is_an_error_and_creates_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "typo" / "dir" / "x.duckdb"
-    for args in (("info",), ("import", "deals", str(_deals(tmp_path)))):
+    for args, exit_code in ((("info",), 2), (("import", "deals", str(_deals(tmp_path))), 1)):
         code, _, err = run(capsys, "--db", str(db), *args)
-        assert code == 1
+        assert code == exit_code
         assert "does not exist" in err and str(db.parent) in err
     assert not (tmp_path / "typo").exists()
 
@@ -80,7 +80,25 @@ def test_analysis_commands_on_a_mistyped_db_create_nothing(
     """A stranger's typo in --db made `analyze` and `forecast` create an empty 800 KB store and
     then complain about 0 closed deals."""
     db = tmp_path / "tpyo.duckdb"
-    for args in (("analyze",), ("forecast",), ("plan",), ("report",), ("model", "evaluate")):
+    every_reader = (
+        ("analyze",),
+        ("forecast",),
+        ("plan",),
+        ("report",),
+        ("model", "evaluate"),
+        ("bowtie",),
+        ("committee",),
+        ("plg",),
+        ("deals",),
+        ("info",),
+        ("paths",),
+        ("paths", "markov"),
+        ("next-action", "--all"),
+        ("simulate",),
+        ("captures", "plan"),
+        ("user", "list"),
+    )
+    for args in every_reader:
         code, _, err = run(capsys, "--db", str(db), *args)
         assert code == 2, (args, err)
         assert f"no store at {db}" in err and "winloss import deals" in err
@@ -89,6 +107,27 @@ def test_analysis_commands_on_a_mistyped_db_create_nothing(
     code, _, err = run(capsys, "--db", str(db), "import", "deals", str(_deals(tmp_path)))
     assert code == 0, err
     assert db.exists()
+
+
+def test_a_failed_first_import_leaves_no_store_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "new.duckdb"
+    log = tmp_path / "log.csv"
+    log.write_text("case,activity,timestamp\nc1,A,2025-01-01\nc1,Paid,2025-01-02\n")
+    code, _, err = run(capsys, "--db", str(db), "paths", "import", str(log), "--won", "Paid",
+                       "--lost", "Lost")  # fmt: skip
+    assert code == 1 and "name them with --case" in err
+    code, _, err = run(capsys, "--db", str(db), "import", "deals", str(log))
+    assert code == 1 and "no outcome column" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+    # a failed import into an existing store keeps the store and what it holds
+    code, _, err = run(capsys, "--db", str(db), "import", "deals", str(_deals(tmp_path)))
+    assert code == 0, err
+    before = store_fingerprint(db)
+    code, _, err = run(capsys, "--db", str(db), "import", "deals", str(log))
+    assert code == 1
+    assert store_fingerprint(db) == before
 
 
 def test_check_on_a_fresh_store_writes_nothing_and_shows_outcome_counts(
@@ -130,8 +169,8 @@ def test_read_commands_open_the_store_read_only(
         assert code == 0, err
     assert store_fingerprint(db) == before and db.read_bytes() == raw
     missing = tmp_path / "none.duckdb"
-    code, out, _ = run(capsys, "--db", str(missing), "info", "--format", "json")
-    assert code == 0 and json.loads(out)["tables"]["deals"] == 0
+    code, out, err = run(capsys, "--db", str(missing), "info", "--format", "json")
+    assert code == 2 and out == "" and f"no store at {missing}" in err  # not "0 deals"
     assert not missing.exists()  # reading does not create a store
 
 

@@ -6,6 +6,7 @@ Commands are registered by name in :data:`COMMANDS` and imported only when invok
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -144,50 +145,73 @@ class State:
         """The workspace; ``read_only`` for commands that only read (a read-only store works,
         and a missing store is not created)."""
         if self._workspace is None:
+            from winloss.store.open import is_server_url
             from winloss.workspace import Workspace
 
-            self._check_store_exists(Workspace.default_path() if self.db is None else self.db)
+            target = str(Workspace.default_path() if self.db is None else self.db)
+            self._check_store_exists(target)
+            new = target != ":memory:" and not is_server_url(target) and not Path(target).exists()
             self._workspace = Workspace(self.db, read_only=read_only)
+            if new:  # one command, one store: the slot holds the latest only
+                CREATED[:] = [(Path(target), self._workspace)]
         return self._workspace
 
     @staticmethod
     def _check_store_exists(target: str) -> None:
-        """Commands that only analyse a store refuse a store file that is not there, rather
-        than create an empty one (a mistyped --db)."""
+        """Only the commands that write a new store (:data:`STORE_CREATING`) may create one;
+        every other command refuses a store file that is not there rather than create an empty
+        one (a mistyped --db would otherwise analyse nothing, and leave a stray file)."""
         from winloss.errors import UsageError
         from winloss.store.open import is_server_url
 
         ctx = click.get_current_context(silent=True)
-        words = ctx.command_path.split()[1:] if ctx is not None else []
+        names: list[str] = []
+        while ctx is not None and ctx.parent is not None:  # the root's name is the program's
+            names.insert(0, ctx.info_name or "")
+            ctx = ctx.parent
+        words = tuple(names)
+        creates = any(words[: len(prefix)] == prefix for prefix in STORE_CREATING)
         if (
             words
-            and words[0] in ANALYSIS_COMMANDS
+            and not creates
             and target != ":memory:"
             and not is_server_url(target)
             and not Path(target).exists()
         ):
+            folder = Path(target).parent
+            where = "" if folder.is_dir() else f" (the folder {folder} does not exist)"
             raise UsageError(
-                f"no store at {target}: check --db (or $WINLOSS_DB), or import your deals "
-                "first with `winloss import deals FILE` (or try `winloss demo`)"
+                f"no store at {target}{where}: check --db (or $WINLOSS_DB), or import your "
+                "deals first with `winloss import deals FILE` (or try `winloss demo`)"
             )
 
 
-#: Commands that only read and analyse the store: they never create it.
-ANALYSIS_COMMANDS = frozenset(
+#: Commands (command words) that may create the store; every other command needs it to exist.
+STORE_CREATING = frozenset(
     {
-        "accounts",
-        "analyze",
-        "audit",
-        "forecast",
-        "leads",
-        "model",
-        "next-action",
-        "plan",
-        "qbr",
-        "report",
-        "score",
+        ("import",),
+        ("demo",),
+        ("paths", "import"),
+        ("settings",),
+        ("user", "add"),
+        ("serve",),
     }
 )
+
+#: Store files this process created, with their workspace: removed again when the command
+#: fails (a failed first import leaves no empty store behind; see :func:`_discard_created`).
+CREATED: list[tuple[Path, Any]] = []
+
+
+def _discard_created() -> None:
+    """Close and delete the stores this failed command created."""
+    while CREATED:
+        path, workspace = CREATED.pop()
+        with contextlib.suppress(Exception):  # already closed, or never fully opened
+            workspace.close()
+        for file in (path, path.with_name(path.name + ".wal")):
+            file.unlink(missing_ok=True)
+
 
 pass_state = click.make_pass_decorator(State)
 
@@ -217,6 +241,18 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(
         os.environ.get("WINLOSS_DEBUG")
     )
+    CREATED.clear()
+    code = 1
+    try:
+        code = _run(argv, debug)
+        return code
+    finally:
+        if code != 0:
+            _discard_created()
+        CREATED.clear()
+
+
+def _run(argv: list[str] | None, debug: bool) -> int:
     try:
         cli.main(args=argv, prog_name="winloss", standalone_mode=False)
         if argv is None:  # a real process: a Ctrl-C while Python exits is not an error
