@@ -214,6 +214,10 @@ def test_findings_the_window_does_not_confirm_are_listed_not_dropped(ws: Workspa
             )
         won = window["outcome"] == "won"
         assert row["deals_all"] == f.n and row["q_value_all"] == f.q_value
+        if row["q_value_window"] is None:
+            assert row["reason"].startswith("not significant in ")
+        else:  # shown in the window as a related finding only
+            assert row["q_value_window"] > 0.05 and "related finding, not a driver" in row["reason"]
         assert row["deals_window"] == int(mask.sum())
         assert row["win_rate_window"] == pytest.approx(won[mask].mean(), abs=1e-12)
         assert row["rest_win_rate_window"] == pytest.approx(won[~mask].mean(), abs=1e-12)

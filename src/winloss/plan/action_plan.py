@@ -438,6 +438,8 @@ def findings_outside_window(
         store
     )
     confirmed = {f.key for f in window.findings if not f.post_outcome and f.q_value <= alpha}
+    related = {f.key: f for f in window.related}
+    span = f"{discovery[0]}–{discovery[-1]}" if len(discovery) > 1 else discovery[0]
     closed = reads.closed_deals()
     deals = closed[closed["quarter"].isin(discovery)]
     won = (deals["outcome"] == "won").to_numpy()
@@ -447,6 +449,19 @@ def findings_outside_window(
             continue
         inside = conditions_mask(deals, [c.to_dict() for c in f.conditions])
         n_in, n_out = int(inside.sum()), int((~inside).sum())
+        near = related.get(f.key)
+        if near is not None:  # the window shows it, as a related finding, not a driver
+            single = "" if near.q_value_single is None else f", {near.q_value_single:.2g} over "
+            reason = (
+                f"in {span} a related finding, not a driver: q {near.q_value:.2g} over all "
+                f"{window.hypotheses_tested:,} hypotheses (threshold and pairs included)"
+                f"{single and single + 'single conditions'}; rules come from drivers"
+            )
+        else:
+            reason = (
+                f"not significant in {span} (q > {alpha:g} after correcting for its "
+                f"{window.hypotheses_tested:,} hypotheses)"
+            )
         out.append(
             {
                 "finding": f.statement,
@@ -457,11 +472,8 @@ def findings_outside_window(
                 "deals_window": n_in,
                 "win_rate_window": float(won[inside].mean()) if n_in else None,
                 "rest_win_rate_window": float(won[~inside].mean()) if n_out else None,
-                "reason": (
-                    f"not significant in {discovery[0]}–{discovery[-1]}"
-                    if len(discovery) > 1
-                    else f"not significant in {discovery[0]}"
-                ),
+                "q_value_window": near.q_value if near is not None else None,
+                "reason": reason,
             }
         )
     return out
