@@ -66,7 +66,10 @@ def test_plg_json_and_accounts(demo_store_3000: Path) -> None:
 def test_empty_store_says_what_to_import(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from winloss import Workspace
+
     db = str(tmp_path / "empty.duckdb")
+    Workspace(db).close()  # a store with nothing in it (a missing one is refused earlier)
     assert main(["--db", db, "committee"]) == 1
     assert "winloss import stakeholders FILE" in capsys.readouterr().err
     assert main(["--db", db, "plg"]) == 1

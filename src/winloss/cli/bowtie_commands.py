@@ -162,21 +162,24 @@ def bowtie(
     JSON holds everything (stages, cohorts, cycle, retention, ltv, loops); the table and CSV show
     the stage table (or the --detail table).
     """
-    ws = state.workspace()
     if churn_table is not None:
-        result = ws.bowtie_churn_table(
-            churn_table,
-            tenure_column=tenure_column,
-            churn_column=churn_column,
-            charge_column=charge_column,
-            group_column=group_column,
-            gross_margin=bowtie_opts["gross_margin"],
-            annual_discount_rate=bowtie_opts["discount_rate"],
-            acquisition_cost=bowtie_opts["acquisition_cost"],
-        )
+        from winloss.workspace import Workspace
+
+        # a churn table is read on its own: no store is needed, none is opened or created
+        with Workspace(":memory:") as scratch:
+            result = scratch.bowtie_churn_table(
+                churn_table,
+                tenure_column=tenure_column,
+                churn_column=churn_column,
+                charge_column=charge_column,
+                group_column=group_column,
+                gross_margin=bowtie_opts["gross_margin"],
+                annual_discount_rate=bowtie_opts["discount_rate"],
+                acquisition_cost=bowtie_opts["acquisition_cost"],
+            )
         detail = detail or "ltv"
     else:
-        result = ws.bowtie(**_settings(state, **bowtie_opts))
+        result = state.workspace().bowtie(**_settings(state, **bowtie_opts))
     for warning in result.warnings:
         message(f"note: {warning}")
     if fmt == "json":
