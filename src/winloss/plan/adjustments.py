@@ -222,13 +222,23 @@ def scoring_actions(leads: ScoreResult | None) -> list[Action]:
         return []
     importances = leads.importances
     top = (
-        [i for i in records(importances) if (i.get("share") or 0) > 0][:5]
+        [i for i in records(importances) if (i.get("share") or 0) > 0 and i.get("helps", True)][:5]
         if "share" in importances.columns
         else []
     )
     if not top:
         return []
     words = ", ".join(f"{i['label']} ({i['share']:.0%})" for i in top)
+    unclear = [
+        i["label"]
+        for i in records(importances)
+        if (i.get("share") or 0) > 0 and not i.get("helps", True)
+    ]
+    if unclear:  # they carry some weight, but on held-out deals it is not told apart from noise
+        words += (
+            f"; {', '.join(unclear[:4])}{' and others' if len(unclear) > 4 else ''} add too "
+            "little on held-out deals to be told apart from noise"
+        )
     model = leads.model
     return [
         Action(

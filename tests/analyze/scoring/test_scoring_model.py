@@ -11,7 +11,7 @@ import pytest
 from scipy.special import expit
 
 from winloss import InsufficientDataError, Workspace
-from winloss.analyze.scoring.analysis import ModelSettings, Scoring, WinModel
+from winloss.analyze.scoring.analysis import REASON_SE, ModelSettings, Scoring, WinModel
 from winloss.analyze.scoring.evaluation import ModelEvaluation
 from winloss.analyze.scoring.features import CREATION_TIME_FIELDS, roundness
 
@@ -461,10 +461,17 @@ def test_fields_that_do_not_help_out_of_sample_are_never_reasons() -> None:
     model = WinModel(ModelSettings(n_bootstrap=0, model="logistic")).fit(
         ws.closed_deals(), ws.field_catalog()
     )
-    imp = model.importances.set_index("field")["importance"]
-    unhelpful = set(imp[imp <= 0].index)
+    imp = model.importances.set_index("field")
+    unhelpful = set(imp.index[imp["importance"] <= 0])
     assert unhelpful  # some noise fields do not help on held-out deals
+    # the standard error, recomputed here from the per-deal loss differences it describes, and
+    # the rule: clearly above zero (REASON_SE standard errors) or not a reason
+    assert (imp["importance_se"] > 0).all()
+    expected = (imp["importance"] > 0) & (imp["importance"] > REASON_SE * imp["importance_se"])
+    assert (imp["helps"] == expected).all()
     factors = model.explain(ws.closed_deals().head(200))
     named = {f["field"] for fx in factors for f in (*fx["for"], *fx["against"])}
     assert named and not (named & unhelpful)
+    assert named <= set(imp.index[imp["helps"]])
+    assert not any(n.startswith("noise_") for n in named)  # not even a lucky positive one
     assert "region" in named  # the real driver stays

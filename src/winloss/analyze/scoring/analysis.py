@@ -90,6 +90,10 @@ REPEATS = 2
 SMALL_DEFAULT = "logistic"
 #: A candidate must beat the win rate's held-out log loss by this much (nats) to be used.
 MIN_SKILL = 0.002
+#: A field is a reason to win or lose only when its permutation importance on held-out deals
+#: exceeds this many standard errors (paired per-deal loss differences): about a one-sided 2 %
+#: test, so a pure-noise field that the model fitted is not cited to a rep.
+REASON_SE = 2.0
 #: Background deals per field for the what-if explanations.
 BACKGROUND = 16
 #: Account targeting: a category level needs this many rows, else it joins "other".
@@ -398,21 +402,27 @@ class WinModel:
         s = self.settings
         imp_rows = self._imp_rows
         assert self.encoder is not None
-        judge: Classifier | None = None
         if self.validation.endswith("out-of-fold") and self.model_name != "base_rate":
             # the final model has seen every deal: a forest would credit noise in-sample, so
-            # importances are measured on a fold held out from a refit of the chosen model
+            # importances are measured out of fold — each of 5 folds on a refit of the chosen
+            # model without it — and pooled over every deal (a single fold of a few hundred
+            # deals is too noisy to tell a modest driver from noise)
             assert self.classifier is not None
             fold = _stratified_folds(y, 5, s.seed)
-            fit_rows, imp_rows = np.flatnonzero(fold != 0), np.flatnonzero(fold == 0)
-            judge = self.classifier.refit_copy().fit(
-                self.encoder.transform(closed.iloc[fit_rows], training=True), y[fit_rows]
-            )
+            parts = []
+            for j in range(5):
+                fit_rows, rows = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
+                judge = self.classifier.refit_copy().fit(
+                    self.encoder.transform(closed.iloc[fit_rows], training=True), y[fit_rows]
+                )
+                parts.append((rows, judge))
+            self.importances = self._permutation_importance(closed, y, parts)
+            return
         if len(imp_rows) > IMPORTANCE_MAX:
             imp_rows = np.sort(
                 np.random.default_rng(s.seed).choice(imp_rows, IMPORTANCE_MAX, replace=False)
             )
-        self.importances = self._permutation_importance(closed.iloc[imp_rows], y[imp_rows], judge)
+        self.importances = self._permutation_importance(closed, y, [(imp_rows, None)])
 
     def _choose_on_holdout(
         self, closed: pd.DataFrame, y: np.ndarray, names: list[str]
@@ -579,33 +589,58 @@ class WinModel:
             self.replicas.append(self.classifier.refit_copy().fit(data, y[pick]))
 
     def _permutation_importance(
-        self, frame: pd.DataFrame, y: np.ndarray, judge: Classifier | None = None
+        self,
+        closed: pd.DataFrame,
+        y: np.ndarray,
+        parts: list[tuple[np.ndarray, Classifier | None]],
     ) -> pd.DataFrame:
-        """Increase in log loss when one field is shuffled, on deals ``judge`` (default: the
-        fitted classifier) was not fitted on."""
+        """Increase in log loss when one field is shuffled, on deals each judge (``None``: the
+        fitted classifier) was not fitted on — ``parts`` pairs row positions with their judge —
+        pooled over the parts, with its standard error from the per-deal loss differences."""
         assert self.choice is not None
-        frame = frame[self.choice.names()].reset_index(drop=True)
-        if len(frame) > 20000:
-            frame = frame.sample(20000, random_state=self.settings.seed)
-            y = y[frame.index.to_numpy()]
-            frame = frame.reset_index(drop=True)
         assert self.encoder is not None and self.classifier is not None
-        clf = judge or self.classifier
-        # encoded once; each field's encoded values are shuffled (= encoding a shuffled frame)
-        data = self.encoder.transform(frame)
-        base = log_loss(y, self.calibration.apply(clf.predict(data)))
+        names = self.choice.names()
         rng = np.random.default_rng(self.settings.seed)
-        rows = []
+        base_rows: list[np.ndarray] = []
+        shuffled_rows: dict[str, list[np.ndarray]] = {p.name: [] for p in self.choice.predictors}
+        ys: list[np.ndarray] = []
+        for rows, judge in parts:
+            frame = closed.iloc[rows][names].reset_index(drop=True)
+            y_part = y[rows]
+            if len(frame) > 20000:
+                frame = frame.sample(20000, random_state=self.settings.seed)
+                y_part = y_part[frame.index.to_numpy()]
+                frame = frame.reset_index(drop=True)
+            clf = judge or self.classifier
+            # encoded once; each field's encoded values are shuffled (= encoding a shuffled frame)
+            data = self.encoder.transform(frame)
+            base_rows.append(_row_log_loss(y_part, self.calibration.apply(clf.predict(data))))
+            ys.append(y_part)
+            for p in self.choice.predictors:
+                shuffled = data.permuted(p.name, rng.permutation(len(frame)))
+                shuffled_rows[p.name].append(
+                    _row_log_loss(y_part, self.calibration.apply(clf.predict(shuffled)))
+                )
+        base = np.concatenate(base_rows)
+        rows_out = []
         for p in self.choice.predictors:
-            shuffled = data.permuted(p.name, rng.permutation(len(frame)))
-            rows.append(
+            diff = np.concatenate(shuffled_rows[p.name]) - base
+            rows_out.append(
                 {
                     "field": p.name,
                     "label": p.label,
-                    "importance": log_loss(y, self.calibration.apply(clf.predict(shuffled))) - base,
+                    "importance": float(diff.mean()),
+                    "importance_se": (
+                        float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else np.nan
+                    ),
                 }
             )
-        out = pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
+        out = pd.DataFrame(rows_out).sort_values("importance", ascending=False, ignore_index=True)
+        # clearly helps on held-out deals: only such fields are reasons (explain) or weights
+        # (the plan's lead-scoring action)
+        out["helps"] = (out["importance"] > 0) & (
+            out["importance"] > REASON_SE * out["importance_se"].fillna(0.0)
+        )
         total = out["importance"].clip(lower=0).sum()
         out["share"] = out["importance"].clip(lower=0) / total if total > 0 else 0.0
         return out
@@ -718,11 +753,12 @@ class WinModel:
                 q_value = self.predict_frame(what_if).reshape(n, k).mean(axis=1)
                 patterns[j] = effects[:, j] - (p - q_value)
                 effects[:, j] = p - q_value
-        # a field that does not help on held-out deals (permutation importance ≤ 0) is not a
-        # reason to win or lose, however it moves this deal's score (noise a model fitted)
+        # a field that does not clearly help on held-out deals (permutation importance not above
+        # REASON_SE of its standard errors) is not a reason to win or lose, however it moves
+        # this deal's score: noise a model fitted
         helps = np.ones(len(self.choice.predictors), dtype=bool)
         if not self.importances.empty:
-            useful = set(self.importances.loc[self.importances["importance"] > 0, "field"])
+            useful = set(self.importances.loc[self.importances["helps"], "field"])
             helps = np.array([p.name in useful for p in self.choice.predictors])
         out = []
         for i in range(n):
