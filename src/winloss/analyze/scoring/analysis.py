@@ -409,7 +409,7 @@ class WinModel:
             # deals is too noisy to tell a modest driver from noise)
             assert self.classifier is not None
             fold = _stratified_folds(y, 5, s.seed)
-            parts = []
+            parts: list[tuple[np.ndarray, Classifier | None]] = []
             for j in range(5):
                 fit_rows, rows = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
                 judge = self.classifier.refit_copy().fit(
