@@ -51,14 +51,28 @@ class CellProblem:
 class ValidationError(InputError):
     """Bad values in an input file; ``problems`` lists every bad cell found."""
 
-    def __init__(self, file: str, problems: list[CellProblem], *, hint: str = "") -> None:
+    def __init__(
+        self,
+        file: str,
+        problems: list[CellProblem],
+        *,
+        hint: str = "",
+        duplicates: dict[str, list[int]] | None = None,
+    ) -> None:
         self.file = file
         self.problems = problems
+        #: ids found on more than one row (with their rows), checked in the same pass
+        self.duplicates = dict(duplicates or {})
         shown = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         message = f"{file}: {len(problems)} invalid value(s): {shown}{more}."
         if hint:
             message += " " + hint
+        if self.duplicates:
+            message += (
+                f" Also {len(self.duplicates)} id(s) on more than one row (list them all with "
+                "--check)."
+            )
         message += " Nothing was imported."
         super().__init__(message)
 

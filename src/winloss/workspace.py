@@ -274,26 +274,19 @@ class Workspace:
         try:
             checking: ImportOptions = {**options, "on_orphan": "keep"}
             prepared, _ = self._prepare_file(table, file, **checking)
-        except ValidationError as exc:
-            return ImportCheck(
-                pd.DataFrame(
-                    [
-                        {
-                            "kind": "invalid value",
-                            "row": p.row,
-                            "column": p.column,
-                            "value": p.value,
-                            "problem": p.problem,
-                        }
-                        for p in exc.problems
-                    ],
-                    columns=columns,
-                )
-            )
-        except DuplicateKeyError as exc:
+        except (ValidationError, DuplicateKeyError) as exc:
             tbl = table if isinstance(table, Table) else table_for(table)
             key_name = "/".join(tbl.key)
-            rows = []
+            rows: list[dict[str, object]] = [
+                {
+                    "kind": "invalid value",
+                    "row": p.row,
+                    "column": p.column,
+                    "value": p.value,
+                    "problem": p.problem,
+                }
+                for p in (exc.problems if isinstance(exc, ValidationError) else [])
+            ]
             for key, found in exc.duplicates.items():
                 for r in found:
                     others = ", ".join(str(x) for x in found if x != r)

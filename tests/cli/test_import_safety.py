@@ -289,3 +289,42 @@ def test_neutralise_cell(value: str, expected: str) -> None:
 def test_ready_made_csv_text_is_neutralised_cell_by_cell() -> None:
     text = 'key,title\nr1,"=cmd, ""x"""\nr2,-5\n'
     assert neutralise_csv_text(text) == 'key,title\nr1,"\'=cmd, ""x"""\nr2,-5\n'
+
+
+def test_check_lists_invalid_values_and_duplicate_ids_in_one_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file with both kinds of problem is reported whole: fixing one kind never reveals the other."""
+    text = (
+        "deal_id,outcome,created_at,amount,account_name\n"
+        "a,maybe,2026-01-01,100,Acme\n"  # row 2: an outcome that is neither won, lost nor open
+        "b,lost,2026-01-05,50,Beta\n"  # rows 3 and 4: the same id twice
+        "b,won,2026-01-06,60,Beta\n"
+        "c,won,2026-02-01,70,Gamma\n"
+    )
+    db = str(tmp_path / "w.duckdb")
+    path = _deals(tmp_path, text)
+    code, out, _ = run(
+        capsys, "--db", db, "import", "deals", str(path), "--check", "--format", "csv"
+    )
+    assert code == 1
+    checked = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
+    invalid = checked[checked["kind"] == "invalid value"]
+    duplicate = checked[checked["kind"] == "duplicate id"]
+    assert list(invalid["row"]) == ["2"] and list(invalid["column"]) == ["outcome"]
+    assert sorted(duplicate["row"]) == ["3", "4"] and set(duplicate["value"]) == {"b"}
+    # the import itself refuses the file, names the invalid cell and says duplicates exist too
+    code, _, err = run(capsys, "--db", db, "import", "deals", str(path))
+    assert code != 0
+    assert "row 2" in err and "outcome" in err
+    assert "Also 1 id(s) on more than one row" in err and "Nothing was imported" in err
+
+
+def test_a_command_reading_a_file_never_says_it_imported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = _deals(tmp_path, DEALS.replace("a,won,", "a,maybe,"))
+    code, _, err = run(capsys, "--db", str(tmp_path / "w.duckdb"), "model", "evaluate", str(bad))
+    assert code != 0
+    assert "row 2" in err and "Nothing was analysed." in err and "imported" not in err
+    assert not (tmp_path / "w.duckdb").exists()

@@ -46,6 +46,22 @@ def _xlsx(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+def _zip(**members: bytes) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name.replace("_", "."), data)
+    return buf.getvalue()
+
+
 def _parquet(frame: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
@@ -525,6 +541,38 @@ CASES: list[Case] = [
         "a.parquet",
         PARQUET[: len(PARQUET) // 2],
         refused=("cannot read as Parquet",),
+    ),
+    # -- compressed exports: read as what they hold, errors naming the file given ----------
+    Case("csv-gzip", "a.csv.gz", _gzip(csv("g1,won,2026-01-05,7")), expect={"g1": {"amount": 7.0}}),
+    Case(
+        "csv-gzip-without-gz-name",
+        "a.csv",
+        _gzip(csv("g2,lost,2026-01-05,8")),
+        expect={"g2": {"outcome": "lost"}},
+    ),
+    Case(
+        "csv-gzip-bad-value",
+        "a.csv.gz",
+        _gzip(csv("g3,won,2026-01-05,1", "g4,maybe,2026-01-05,2")),
+        refused=("a.csv.gz", "row 3", "outcome"),
+    ),
+    Case(
+        "csv-gzip-truncated",
+        "a.csv.gz",
+        _gzip(csv(*[f"g{i},won,2026-01-05,{i}" for i in range(300)]))[:80],
+        refused=("a.csv.gz", "cannot decompress"),
+    ),
+    Case(
+        "zip-one-csv",
+        "a.zip",
+        _zip(deals_csv=csv("z1,won,2026-01-05,3")),
+        expect={"z1": {"amount": 3.0}},
+    ),
+    Case(
+        "zip-salesforce-export",
+        "export.zip",
+        _zip(Opportunity_csv=csv("z2,won,2026-01-05,3"), Account_csv=b"Id,Name\n1,A\n"),
+        refused=("export.zip", "2 files", "Opportunity.csv", "unzip"),
     ),
     # -- hostile strings -------------------------------------------------------------------
     Case(

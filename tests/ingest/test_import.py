@@ -92,10 +92,14 @@ def test_duplicates_refused_with_rows_or_kept_by_policy(ws: Workspace, tmp_path:
         ws.import_deals(f)
     assert info.value.duplicates == {"A": [2, 4]}
     assert ws.store.count("deals") == 0
-    ws.import_deals(f, on_duplicate="keep-last")
+    kept = ws.import_deals(f, on_duplicate="keep-last")
     assert ws.deals().set_index("deal_id").loc["A", "amount"] == 3
-    ws.import_deals(f, on_duplicate="keep-first")
+    # what was not stored is said with its rows, not only counted
+    assert kept.rows_read == 3 and kept.inserted == 2 and kept.duplicates_dropped == 1
+    assert "'A' on rows 2, 4 (row 4 kept)" in " ".join(kept.notes)
+    kept = ws.import_deals(f, on_duplicate="keep-first")
     assert ws.deals().set_index("deal_id").loc["A", "amount"] == 1
+    assert "'A' on rows 2, 4 (row 2 kept)" in " ".join(kept.notes)
 
 
 def test_failed_write_rolls_back_everything(

@@ -187,7 +187,12 @@ def import_cmd(
         message(
             f"imported {result.rows_read:,} rows from {Path(file).name} into "
             f"{result.table}: {result.inserted:,} new, {result.updated:,} updated"
-            f"{outcome_text} ({ws.path})"
+            + (
+                f", {result.duplicates_dropped:,} repeated id(s) not stored"
+                if result.duplicates_dropped
+                else ""
+            )
+            + f"{outcome_text} ({ws.path})"
         )
         emit_mapping(result.to_dict(), fmt, title="import")
     if result.interrupted_after_commit or late:

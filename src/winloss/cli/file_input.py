@@ -37,9 +37,7 @@ def file_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @contextmanager
 def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Iterator[Any]:
     """The store's workspace, or an in-memory one holding FILE (closed afterwards)."""
-    from winloss.errors import UsageError
-    from winloss.model.mapping import parse_column_flags
-    from winloss.workspace import Workspace
+    from winloss.errors import UsageError, WinlossError
 
     mapping_given = any(
         opts.get(k)
@@ -63,7 +61,26 @@ def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Itera
             )
         yield state.workspace()
         return
-    ws = Workspace.from_file(
+    try:
+        ws = _from_file(file, opts)
+    except WinlossError as exc:  # FILE is read for this command only: nothing is ever imported
+        exc.args = tuple(
+            a.replace("Nothing was imported.", "Nothing was analysed.") if isinstance(a, str) else a
+            for a in exc.args
+        )
+        raise
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def _from_file(file: str, opts: dict[str, Any]) -> Any:
+    """An in-memory workspace holding FILE, read with the command's mapping options."""
+    from winloss.model.mapping import parse_column_flags
+    from winloss.workspace import Workspace
+
+    return Workspace.from_file(
         file,
         preset=opts.get("preset"),
         mapping=opts.get("mapping_file"),
@@ -74,7 +91,3 @@ def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Itera
         day_first=opts.get("day_first") or None,
         month_first=opts.get("month_first") or None,
     )
-    try:
-        yield ws
-    finally:
-        ws.close()

@@ -84,8 +84,9 @@ def plan(
     if fmt in renders:
         click.echo(renders[fmt](), nl=False)
         return
+    found = ", ".join(result.discovery_quarters) or "every closed deal (no close dates)"
     message(
-        f"action plan for {result.period}: findings from {', '.join(result.discovery_quarters)}"
+        f"action plan for {result.period}: findings from {found}"
         f"; backtest on {', '.join(result.backtest_quarters) or 'no earlier quarter'}"
     )
     emit_frame(result.summary, "table", title=f"Action plan — {result.period}")

@@ -235,6 +235,26 @@ def _extra_labels(
     return [label for label in frame.columns if label not in used and not mapping.is_ignored(label)]
 
 
+def undated_closed_note(out: pd.DataFrame, rows: pd.Series, mapped: dict[str, str]) -> str | None:
+    """Say which closed deals have no close date while others have one: they are imported and
+    counted in totals and by group, but in no quarter, trend, backtest or forecast."""
+    if "closed_at" not in out or "outcome" not in out:
+        return None
+    closed = out["outcome"].isin(["won", "lost"]).to_numpy()
+    blank = out["closed_at"].isna().to_numpy() & closed
+    if not blank.any() or blank.sum() == closed.sum():
+        return None  # none, or an undated file (every closed deal without one): said elsewhere
+    at = [int(r) for r in rows.to_numpy()[blank][:5]]
+    where = ", ".join(str(r) for r in at) + (", …" if blank.sum() > len(at) else "")
+    column = mapped.get("closed_at", "the close date")
+    return (
+        f"{int(blank.sum()):,} closed deal(s) have no close date (column {column!r}, row(s) "
+        f"{where}): they are imported and count in totals and by owner, segment and source, "
+        "but in no quarter, trend, backtest or forecast; fill the close date in the CRM and "
+        "import again"
+    )
+
+
 def refuse_wide(
     frame: pd.DataFrame, table: Table, mapping: Mapping, mapped: dict[str, str], file: str
 ) -> None:
@@ -310,6 +330,19 @@ def custom_columns(stage: _Stage) -> list[CustomField]:
     return custom
 
 
+def duplicate_keys(out: pd.DataFrame, rows: pd.Series, key: list[str]) -> dict[str, list[int]]:
+    """Each key value found on more than one row, with those rows (file line numbers)."""
+    if not all(k in out.columns for k in key):
+        return {}
+    dup_mask = out.duplicated(subset=key, keep=False).to_numpy()
+    dups: dict[str, list[int]] = {}
+    sub = out.loc[dup_mask, key]
+    for pos, krow in zip(np.flatnonzero(dup_mask), sub.itertuples(index=False), strict=True):
+        k = "/".join(str(v) for v in krow)
+        dups.setdefault(k, []).append(int(rows.iloc[pos]))
+    return dups
+
+
 def resolve_duplicates(
     out: pd.DataFrame, rows: pd.Series, table: Table, file: str, policy: DuplicatePolicy
 ) -> tuple[pd.DataFrame, pd.Series, int, str | None]:
@@ -321,19 +354,23 @@ def resolve_duplicates(
     if not dup_mask.any():
         return out, rows, 0, None
     if policy == "error":
-        dups: dict[str, list[int]] = {}
-        sub = out.loc[dup_mask, key]
-        for pos, krow in zip(np.flatnonzero(dup_mask), sub.itertuples(index=False), strict=True):
-            k = "/".join(str(v) for v in krow)
-            dups.setdefault(k, []).append(int(rows.iloc[pos]))
-        raise DuplicateKeyError(file, "/".join(key), dups)
+        raise DuplicateKeyError(file, "/".join(key), duplicate_keys(out, rows, key))
     keep_mask = ~out.duplicated(subset=key, keep="last" if policy == "keep-last" else "first")
     dropped = int((~keep_mask).sum())
+    which = "last" if policy == "keep-last" else "first"
+    groups = list(duplicate_keys(out, rows, key).items())
+    shown = "; ".join(
+        f"{k!r} on rows {', '.join(map(str, found))} (row {found[-1 if which == 'last' else 0]} "
+        "kept)"
+        for k, found in groups[:5]
+    )
+    more = f"; and {len(groups) - 5} more id(s)" if len(groups) > 5 else ""
     return (
         out.loc[keep_mask],
         rows.loc[keep_mask.to_numpy()],
         dropped,
-        f"{dropped} duplicated row(s) dropped ({policy})",
+        f"{dropped} row(s) repeat an id of another row and were not stored ({policy}: the "
+        f"{which} row of each id is kept): {shown}{more}",
     )
 
 
@@ -388,8 +425,22 @@ def prepare(
     check_required(stage, generate_ids=generate_ids)
     refuse_ambiguous_dates(stage, generate_ids=generate_ids)
     if stage.problems.items:
+        # the duplicated ids too, so one check lists every problem of the file
+        keys = [k for k in table.key if k in stage.out]
+        dups = (
+            duplicate_keys(
+                pd.DataFrame({k: stage.out[k] for k in keys}, index=stage.frame.index),
+                raw.row_numbers,
+                list(table.key),
+            )
+            if on_duplicate == "error" and len(keys) == len(table.key)
+            else {}
+        )
         raise ValidationError(
-            raw.file, stage.problems.items, hint=f"{stage.problems.total} problem(s) in all."
+            raw.file,
+            stage.problems.items,
+            hint=f"{stage.problems.total} problem(s) in all.",
+            duplicates=dups,
         )
     custom = custom_columns(stage)
     refuse_ambiguous_dates(stage, generate_ids=generate_ids)
@@ -405,6 +456,10 @@ def prepare(
     )
     if note:
         notes.append(note)
+    if table is DEALS:
+        undated = undated_closed_note(out, rows, mapped)
+        if undated:
+            notes.append(undated)
     return PreparedImport(
         table=table,
         frame=out.reset_index(drop=True),

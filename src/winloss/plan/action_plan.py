@@ -27,7 +27,7 @@ import pandas as pd
 from winloss.analyze.audit.analysis import DataAudit
 from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 from winloss.analyze.scoring.features import CREATION_TIME_FIELDS
-from winloss.errors import InsufficientDataError, WinlossError
+from winloss.errors import InsufficientDataError, UsageError, WinlossError
 from winloss.model.deals import DealFilter
 from winloss.plan.rules import (
     VALUE_MEASURE,
@@ -172,6 +172,29 @@ class ActionPlan:
                 ]
             )
         return buf.getvalue()
+
+
+def check_review_quarter(store: DuckDBStore, review: Quarter, quarters: list[str]) -> None:
+    """Refuse a review quarter that lies wholly before the first or after the last closed deal:
+    it has no closed deals to review (a typo such as 2031Q4 for 2025Q4, most often).
+
+    ``quarters`` are the quarters with closed deals, in order. A quiet quarter inside the data
+    (no closes, but deals before and after it) is reviewed, with its re-measurements marked
+    not measurable.
+    """
+    if not quarters or str(review) in quarters:
+        return
+    first, last = store.quarter(quarters[0]), store.quarter(quarters[-1])
+    if review.start > last.end:
+        where = f"after the last quarter with closed deals ({last}, up to {last.end})"
+    elif review.end < first.start:
+        where = f"before the first quarter with closed deals ({first}, from {first.start})"
+    else:
+        return
+    raise UsageError(
+        f"{review} has no closed deals: it lies {where}. Give a quarter from {first} to "
+        f"{last} (e.g. --quarter {last}), or import the deals of {review} first"
+    )
 
 
 def closed_quarters(store: DuckDBStore) -> list[str]:
@@ -524,6 +547,18 @@ def remeasure(
     out: list[dict[str, Any]] = []
     now_issues = {i.key: i for i in quarter_audit.issues} if quarter_audit is not None else {}
     for row in previous.itertuples(index=False):
+        if row.kind in ("capture", "qualification") and not len(now):
+            # nothing closed in the review quarter: neither a capture share nor a rule's effect
+            # can be measured (an empty audit is not a fixed one)
+            out.append(
+                {
+                    "key": row.action_key,
+                    "proposed_in": row.period,
+                    "title": row.title,
+                    "status": f"not measurable: no deals closed in {review}",
+                }
+            )
+            continue
         if row.kind == "capture" and quarter_audit is not None:
             payload = json.loads(row.payload)
             key = row.action_key.split(":", 1)[1]
@@ -619,6 +654,7 @@ def build_plan(
             source=reads,
         )
     review = store.quarter(settings.quarter) if settings.quarter else store.quarter(quarters[-1])
+    check_review_quarter(store, review, quarters)
     discovery, backtest = split_quarters(quarters, str(review), settings.window)
     if not backtest:
         notes.append(

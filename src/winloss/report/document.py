@@ -217,6 +217,11 @@ def build_report(
     q = store.quarter(quarter) if isinstance(quarter, str) else quarter
     if q is None:
         q = latest_closed_quarter(store)
+    else:
+        from winloss.plan.action_plan import check_review_quarter
+        from winloss.store.summary_queries import closed_quarters
+
+        check_review_quarter(store, q, closed_quarters(store))
     targets = SECTIONS
     now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
     ctx = ReportContext(store, q, now)

@@ -170,3 +170,40 @@ def test_nurture_loop_by_hand(tmp_path: Path) -> None:
     assert nurture["median_days_to_return"] == 22
     assert nurture["returning_win_rate"]["rate"] == 1.0
     assert (nurture["first_time_win_rate"]["count"], nurture["first_time_win_rate"]["n"]) == (1, 3)
+
+
+def test_a_stage_every_deal_is_still_in_has_unknown_conversion(tmp_path: Path) -> None:
+    """Two open deals sit in Demo (selection) and nobody has left it: its conversion is unknown
+    (NaN), not 0 %; a stage with decided spells keeps its estimate."""
+    ws = Workspace(tmp_path / "open.duckdb")
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2", "D3"],
+            "created_at": [_ts(1), _ts(2), _ts(3)],
+            "closed_at": [_ts(20), None, None],
+            "outcome": ["won", "open", "open"],
+            "stage": ["Closed Won", "Demo", "Demo"],
+            "amount": [1000.0, 500.0, 700.0],
+        }
+    )
+    history = pd.DataFrame(
+        [
+            ("D1", "Prospecting", _ts(1)),
+            ("D1", "Discovery", _ts(5)),
+            ("D1", "Closed Won", _ts(20)),
+            ("D2", "Prospecting", _ts(2)),
+            ("D2", "Discovery", _ts(6)),
+            ("D2", "Demo", _ts(10)),
+            ("D3", "Prospecting", _ts(3)),
+            ("D3", "Discovery", _ts(8)),
+            ("D3", "Demo", _ts(12)),
+        ],
+        columns=["deal_id", "stage", "entered_at"],
+    )
+    ws.import_file("deals", deals)
+    ws.import_file("stages", history)
+    stages = ws.bowtie(as_of=AS_OF).stages.set_index("stage")
+    sel = stages.loc["selection"]
+    assert (sel["volume"], sel["advanced"], sel["lost"], sel["censored"]) == (2, 0, 0, 2)
+    assert pd.isna(sel["conversion"]) and pd.isna(sel["conversion_ci_low"])
+    assert stages.loc["awareness", "conversion"] == pytest.approx(1.0)

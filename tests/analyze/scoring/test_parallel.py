@@ -36,6 +36,25 @@ def test_jobs_run_in_workers_in_order_when_it_pays(monkeypatch: pytest.MonkeyPat
     assert set(parallel.run_jobs(_pid, [(i,) for i in range(4)], rows=1000)) == {os.getpid()}
 
 
+def _grow_or_count(shared: dict[str, int], i: int) -> int:
+    if i == 0:  # the job run in this process changes the object the other jobs were given
+        for k in range(200_000):
+            shared[f"new{k}"] = k
+    return len(shared)
+
+
+def test_the_jobs_sent_to_workers_are_taken_before_the_first_job_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A job running here may touch its arguments (a DataFrame fills its column cache as it is
+    read) while the others are sent to workers: they are pickled before it starts, so no
+    "dictionary changed size during iteration" and no job sees another's changes."""
+    monkeypatch.setenv("WINLOSS_THREADS", "2")
+    shared = {f"k{k}": k for k in range(200_000)}
+    counts = parallel.run_jobs(_grow_or_count, [(shared, i) for i in range(3)], rows=1000)
+    assert counts == [400_000, 200_000, 200_000]
+
+
 def test_the_model_fitted_with_workers_equals_the_one_fitted_here(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,7 +58,13 @@ def test_account_attributes_are_detected(ws: Workspace) -> None:
 def test_fit_ranks_the_planted_profile_first(ws: Workspace) -> None:
     result = AccountTargeting().run(ws.store)
     table = result.accounts
-    assert list(table["rank"]) == list(range(1, len(table) + 1))
+    # competition ranking: a tie shares the rank of its first member, the next score skips ahead
+    fit = table["icp_fit"].round(6).tolist()
+    expected = [1]
+    for i in range(1, len(fit)):
+        assert fit[i] <= fit[i - 1]
+        expected.append(expected[-1] if fit[i] == fit[i - 1] else i + 1)
+    assert list(table["rank"]) == expected
     assert table["account_id"].is_unique and len(table) == 300
     assert "region" not in result.profile_fields and "industry" in result.profile_fields
     top = table.head(50)
@@ -154,3 +162,28 @@ def test_maven_accounts() -> None:
     assert {"employees", "industry", "account_revenue"} <= set(result.profile_fields)
     assert result.accounts["won"].sum() == 4238
     ws.close()
+
+
+def test_accounts_with_the_same_fit_share_rank_one_and_say_so(tmp_path: Path) -> None:
+    """Account fields that do not predict the outcome: the model falls back to the win rate and
+    every account gets the same fit, so no account is ranked above another."""
+    rng = np.random.default_rng(5)
+    n = 400
+    deals = pd.DataFrame(
+        {
+            "deal_id": [f"D{i}" for i in range(n)],
+            "account_id": [f"A{i % 80}" for i in range(n)],
+            "industry": [f"ind{(i % 80) % 4}" for i in range(n)],
+            "created_at": pd.date_range("2024-01-01", periods=n, freq="D").astype(str),
+            "closed_at": pd.date_range("2024-02-01", periods=n, freq="D").astype(str),
+            "outcome": np.where(rng.random(n) < 0.3, "won", "lost"),
+            "amount": 1000.0,
+        }
+    )
+    ws = Workspace(tmp_path / "flat.duckdb")
+    ws.import_deals(deals)
+    result = AccountTargeting().run(ws.store)
+    table = result.accounts
+    assert table["icp_fit"].round(6).nunique() == 1
+    assert (table["rank"] == 1).all() and len(table) == 80
+    assert any("every account has the same fit" in c for c in result.caveats)

@@ -236,7 +236,9 @@ class Bowtie:
         as_of = self.as_of or q.data_as_of(store)
         if as_of is None:
             raise InsufficientDataError(
-                "the store holds no dated deals: import deals first (`winloss import deals FILE`)"
+                "the Bowtie needs dated deals and the store has none (no created or close date): "
+                "import the deals again with their created_at and closed_at columns (`winloss "
+                "import deals FILE --column created_at=COLUMN`), or import deals first"
             )
         warnings: list[str] = []
         fy = store.fiscal_year_start_month

@@ -58,6 +58,12 @@ def stage_row(
     conversion, reached = conversion_by(risks, h, pooled)
     known = risks.known_by(min(h, risks.max_follow_up) if h is not None else risks.max_follow_up)
     low, high = wilson_interval(np.array([conversion * known]), np.array([known]))
+    reference = pooled if pooled is not None else risks
+    if risks.n_advanced + risks.n_lost == 0 and reference.n_advanced + reference.n_lost == 0:
+        # every spell still open: nothing has left the stage yet, so its conversion is unknown,
+        # not 0 % (and the naive rates would call every open deal a failure)
+        conversion = float("nan")
+        low = high = np.array([float("nan")])
     n = risks.n
     return {
         "stage": stage,

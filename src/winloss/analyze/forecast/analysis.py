@@ -604,6 +604,23 @@ def _default_as_of(deals: pd.DataFrame, q: Quarter) -> dt.date:
             f"{q} ended before the latest data ({last}): forecast a current or "
             "future quarter, or replay past quarters with the backtest"
         )
+    if last is not None and q.start > last:
+        is_open = ~deals["outcome"].isin(["won", "lost"])
+        expected = pd.to_datetime(deals.loc[is_open, "closed_at"])
+        # an open deal without an expected close may close in any later quarter (the
+        # time-to-close curve times it); with none, only expected closes can reach q
+        if not expected.isna().any() and not (expected >= pd.Timestamp(q.start)).any():
+            horizon = (
+                f"the latest expected close of an open deal is {expected.max().date()}"
+                if len(expected)
+                else "the store holds no open deal"
+            )
+            raise UsageError(
+                f"{q} starts after the data ends ({last}) and {horizon}: no open deal is "
+                f"expected to close in {q} or later, so its forecast would be 0 by "
+                "construction. Forecast the current or next quarter, or import the open pipeline "
+                f"that closes in {q}"
+            )
     latest = last + dt.timedelta(days=1) if last is not None else q.start
     return min(max(q.start, latest), q.end)
 

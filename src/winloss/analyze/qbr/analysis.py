@@ -30,6 +30,7 @@ from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.analyze.stats.exact_tests import wilson_interval
 from winloss.errors import InsufficientDataError
 from winloss.store import qbr_queries as q
+from winloss.store.summary_queries import closed_quarters_and_data_end
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealFilter
@@ -216,6 +217,15 @@ class QbrAnalysis:
         ]
         if not dated:
             skipped.append("by quarter: the deals have no close dates")
+        else:
+            undated = overall[overall["quarter"].isna()]
+            n_undated = int(undated["deals"].sum())
+            if n_undated:
+                warnings.append(
+                    f"{n_undated:,} of the {total:,} closed deals have no close date: they count "
+                    "in the totals and by segment, owner and source, but in no quarter (fill "
+                    "their close dates in the CRM and import again)"
+                )
         reasons: list[Share] = []
         for field, outcome in (("loss_reason", "lost"), ("win_reason", "won")):
             if field not in present:
@@ -252,6 +262,16 @@ class QbrAnalysis:
             )
         else:
             coverage = self._coverage(store, overall)
+            if coverage is not None:
+                _, end = closed_quarters_and_data_end(store)
+                nxt = store.quarter(coverage["quarter"])
+                if end is not None and nxt.end <= end:
+                    skipped.append(
+                        f"pipeline coverage: {nxt} is over (the data runs to {end}); coverage "
+                        "compares today's open pipeline with the next quarter to come, so review "
+                        "the latest quarter to see it"
+                    )
+                    coverage = None
         flt = self.deal_filter
         period = period_of(flt)
         scope = f"closed deals of {period}" if period != "all" else "all closed deals"
@@ -360,8 +380,25 @@ class QbrAnalysis:
             return None
         last = store.quarter(str(dated["quarter"].iloc[-1]))
         nxt = last.next()
-        recent = dated.tail(4)
-        average = float(recent["won_revenue"].mean())
+        # bookings of the four quarters up to the last one in scope, whatever period the scope
+        # covers (the same average for the console and the report's window), a quarter without
+        # closes counting as 0 — not skipped, which would inflate the average
+        flt = self.deal_filter
+        wide = (
+            dataclasses.replace(flt, quarter=None, since=None, until=None)
+            if flt is not None
+            else None
+        )
+        where, params = store.filter_sql(wide, closed_only=True)
+        every = q.outcome_counts(store, ["quarter"], where, params).dropna(subset=["quarter"])
+        revenue = dict(zip(every["quarter"].astype(str), every["won_revenue"], strict=True))
+        first = min(revenue) if revenue else str(last)
+        recent: list[str] = []
+        at = last
+        while len(recent) < 4 and str(at) >= first:
+            recent.insert(0, str(at))
+            at = at.previous()
+        average = float(sum(float(revenue.get(r, 0.0)) for r in recent) / len(recent))
         pipe = q.open_pipeline(store, nxt.start, nxt.end).iloc[0]
         amount = float(pipe["amount"])
         return {
@@ -369,7 +406,7 @@ class QbrAnalysis:
             "open_deals": int(pipe["deals"]),
             "open_pipeline": amount,
             "average_bookings": average,
-            "quarters_averaged": list(recent["quarter"]),
+            "quarters_averaged": recent,
             "coverage": amount / average if average > 0 else None,
         }
 
@@ -442,4 +479,5 @@ def _absent(field: str, columns: list[str]) -> str:
     """Why ``field`` has no table: not a column of the store, or no deal in scope records it."""
     if field not in columns:
         return "not in the data"
-    return f"no value recorded in these deals (import a {field} column to see it)"
+    article = "an" if field[:1] in "aeiou" else "a"
+    return f"no value recorded in these deals (import {article} {field} column to see it)"

@@ -16,6 +16,7 @@ bit for bit whether the jobs run here or in workers, in any order (tested).
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -40,6 +41,17 @@ def run_jobs(fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]], *, rows: int
     from joblib.externals.loky import get_reusable_executor
 
     executor = get_reusable_executor(max_workers=workers() - 1)
-    futures = [executor.submit(fn, *job) for job in jobs[1:]]
+    # Each job is pickled here, before the first job runs in this thread: the executor would
+    # otherwise pickle its arguments in a background thread while the first job reads the same
+    # objects (a DataFrame fills its column cache as it is read: "dictionary changed size during
+    # iteration", an intermittent failure).
+    blobs = [pickle.dumps((fn, job), protocol=pickle.HIGHEST_PROTOCOL) for job in jobs[1:]]
+    futures = [executor.submit(_run_pickled, blob) for blob in blobs]
     first = fn(*jobs[0])
     return [first, *(f.result() for f in futures)]
+
+
+def _run_pickled(blob: bytes) -> Any:
+    """Run a job pickled by :func:`run_jobs` (in a worker process)."""
+    fn, job = pickle.loads(blob)
+    return fn(*job)

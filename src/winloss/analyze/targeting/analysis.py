@@ -223,7 +223,28 @@ class AccountTargeting:
             else ["expansion_potential", "won_amount"]
         )
         table = table.sort_values(order, ascending=False, ignore_index=True, kind="stable")
-        table.insert(0, "rank", np.arange(1, len(table) + 1))
+        # accounts with the same score share a rank (1, 1, 3, …): the order within a tie is by
+        # evidence and won revenue, which is no claim that one fits better than the other
+        score = table[order[0]].round(6)
+        table.insert(0, "rank", score.rank(method="min", ascending=False).astype(int))
+        if len(table) > 1 and score.nunique() == 1:
+            caveats.append(
+                f"every account has the same {'fit' if self.rank_by == 'fit' else 'potential'} "
+                f"({score.iloc[0]:.4g}): they all share rank 1 and the order shown is by "
+                + (
+                    "evidence and won revenue, not by fit"
+                    if self.rank_by == "fit"
+                    else "won revenue"
+                )
+            )
+        elif len(table) > 1:
+            tied = int(score.duplicated(keep=False).sum())
+            if tied > len(table) / 2:
+                caveats.append(
+                    f"{tied:,} of {len(table):,} accounts share their score with another: tied "
+                    "accounts share a rank, ordered within it by "
+                    + ("evidence and won revenue" if self.rank_by == "fit" else "won revenue")
+                )
         caveats += model.caveats
         return TargetingResult(
             accounts=table,

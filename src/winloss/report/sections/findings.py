@@ -133,7 +133,12 @@ def build(ctx: ReportContext) -> Section | None:
         charts.append(
             hbar_chart(
                 "findings-win-rates",
-                "Win rate where each driver holds (95 % interval) against the overall rate",
+                "Win rate where each driver holds (95 % interval) against the overall rate"
+                + (
+                    f" — the first {len(top)} of {len(before)} drivers; all are listed below"
+                    if len(before) > len(top)
+                    else ""
+                ),
                 [f"{f.id}. {condition_label(_conditions(f))}" for f in top],
                 [f.win_rate for f in top],
                 lows=[f.ci_low for f in top],
