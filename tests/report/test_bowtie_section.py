@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -58,3 +59,24 @@ def test_empty_store_has_no_section(tmp_path: Path) -> None:
         ctx = ReportContext(ws.store, ws.quarter("2026Q3"))
         assert bowtie.build(ctx) is None
         assert ctx.notes  # the reason is kept as a report note
+
+
+def test_a_store_without_customers_shows_dashes_not_nan(tmp_path: Path) -> None:
+    """Deals only (no subscriptions, no stage history): churn, NRR and LTV have no value and
+    say so with a dash; a stage whose deals are all still open has no conversion."""
+    csv = tmp_path / "deals.csv"
+    csv.write_text(
+        "deal_id,outcome,created_at,closed_at,amount\n"
+        + "".join(
+            f"d{i},{['won', 'lost', 'open'][i % 3]},2025-0{1 + i % 6}-03,"
+            f"{'' if i % 3 == 2 else f'2025-0{2 + i % 6}-10'},{100 * (i + 1)}\n"
+            for i in range(30)
+        )
+    )
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.import_deals(csv)
+        ctx = ReportContext(ws.store, ws.quarter("2025Q3"))
+        section = bowtie.build(ctx)
+    assert section is not None
+    assert not re.search(r"\bnan\b", section.html, flags=re.IGNORECASE)
+    assert "0 customers" in section.html and "(–––)" not in section.html

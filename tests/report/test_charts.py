@@ -95,3 +95,27 @@ def test_reliability_chart_skips_empty_bins_and_sizes_by_count() -> None:
     r_small, r_big = (float(c.attrs["r"] or "nan") for c in circles)
     assert r_big > r_small
     assert circles[1].children_named("title")[0].text == "predicted 90%, observed 80%, 90 deals"
+
+
+def _tick_labels(svg: Element) -> list[str]:
+    return [t.own_text for t in svg.iter("text") if t.attrs.get("text-anchor") == "middle"]
+
+
+def test_a_share_on_full_scale_is_drawn_on_0_to_100_percent() -> None:
+    """Completeness of 0 % and 3 % is drawn against 100 %, not on a 0–5 % axis that makes 3 %
+    look like a full bar; without full_scale the axis follows the values."""
+    svg = _svg(hbar_chart("c", "t", ["a", "b"], [0.0, 0.03], full_scale=True))
+    assert _tick_labels(svg)[0] == "0%" and _tick_labels(svg)[-1] == "100%"
+    widths = _bars(svg)
+    plot = 720 - 300 - 60
+    assert widths[1] == pytest.approx(0.03 * plot, abs=0.1)
+    assert _tick_labels(_svg(hbar_chart("c", "t", ["a", "b"], [0.0, 0.03])))[-1] == "5%"
+    line = _svg(line_chart("l", "t", ["2025Q1", "2025Q2"], {"s": [0.0, 0.0]}, full_scale=True))
+    labels = [t.own_text for t in line.iter("text")]
+    assert "0%" in labels and "100%" in labels
+
+
+def test_counts_that_are_all_zero_get_a_readable_axis() -> None:
+    svg = _svg(hbar_chart("n", "t", ["a", "b"], [0.0, 0.0], pct=False))
+    ticks = [float(t) for t in _tick_labels(svg)]
+    assert ticks[0] == 0 and ticks[-1] == 1

@@ -65,15 +65,21 @@ def hbar_chart(
     pct: bool = True,
     colors: Sequence[str] | None = None,
     width: int = 720,
+    full_scale: bool = False,
 ) -> str:
-    """Horizontal bars with optional interval whiskers and a reference line (e.g. baseline)."""
+    """Horizontal bars with optional interval whiskers and a reference line (e.g. baseline).
+
+    ``full_scale``: a share whose whole range matters (completeness) is drawn on 0–100 %, so 3 %
+    never looks like a full bar."""
     n = len(labels)
     row_h, left, right, top = 26, 300, 60, 24
     height = top + n * row_h + 24
     hi_vals = list(highs) if highs is not None else list(values)
     vmax = max([*hi_vals, reference or 0, 1e-9])
     if pct:
-        vmax = min(1.0, max(vmax, 0.05))
+        vmax = 1.0 if full_scale else min(1.0, max(vmax, 0.05))
+    elif vmax <= 1e-9:
+        vmax = 1.0  # every value is 0: a 0–1 axis, not 0–0.000000001
     ticks = nice_ticks(0.0, vmax)
     vmax = ticks[-1]
     plot_w = width - left - right
@@ -139,8 +145,11 @@ def line_chart(
     width: int = 720,
     height: int = 260,
     bands: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    full_scale: bool = False,
 ) -> str:
-    """Lines over ordered x labels (quarters); ``None`` leaves a gap; optional shaded bands."""
+    """Lines over ordered x labels (quarters); ``None`` leaves a gap; optional shaded bands.
+
+    ``full_scale``: shares drawn on 0–100 % (see :func:`hbar_chart`)."""
     left, right, top, bottom = 56, 150, 16, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series.values() for v in s if v is not None and not math.isnan(v)]
@@ -149,7 +158,9 @@ def line_chart(
     vmax = max(values + [1e-9])
     vmin = min(0.0, min(values + [0.0]))
     if pct:
-        vmax = min(1.0, vmax)
+        vmax = 1.0 if full_scale else min(1.0, max(vmax, 0.05))
+    elif vmax <= 1e-9:
+        vmax = 1.0  # every value is 0 (or below)
     ticks = nice_ticks(vmin, vmax)
     vmin, vmax = ticks[0], ticks[-1]
     n = max(1, len(x_labels) - 1)

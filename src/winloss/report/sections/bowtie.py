@@ -17,10 +17,16 @@ def _kpi(label: str, value: str, sub: str = "") -> str:
     )
 
 
-def _pct(value: Any) -> str:
+def _pct(value: Any, digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{float(value):.0%}"
+    return f"{float(value):.{digits}%}"
+
+
+def _days(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.0f} days"
 
 
 def build(ctx: ReportContext) -> Section | None:
@@ -47,7 +53,7 @@ def build(ctx: ReportContext) -> Section | None:
                 ),
                 _kpi(
                     "sales cycle (won deals)",
-                    f"{cycle.get('median_days_won', float('nan')):.0f} days" if cycle else "–",
+                    _days(cycle.get("median_days_won")),
                     "median, measured on the deals",
                 ),
                 _kpi(
@@ -57,7 +63,7 @@ def build(ctx: ReportContext) -> Section | None:
                 ),
                 _kpi(
                     "monthly logo churn",
-                    f"{ret['monthly_churn']:.1%}" if ret.get("monthly_churn") is not None else "–",
+                    _pct(ret.get("monthly_churn"), digits=1),
                     f"{ret.get('customers', 0):,} customers",
                 ),
                 _kpi(
@@ -77,7 +83,7 @@ def build(ctx: ReportContext) -> Section | None:
             **r,
             "cr": f"{_pct(r['conversion'])} ({_pct(r['conversion_ci_low'])}–"
             f"{_pct(r['conversion_ci_high'])})"
-            if r["stage"] != "commit"
+            if r["stage"] != "commit" and _pct(r["conversion"]) != "–"
             else "–",
             "naive": _pct(r["naive_conversion"]),
         }

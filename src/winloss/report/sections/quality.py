@@ -33,9 +33,12 @@ def build(ctx: ReportContext) -> Section | None:
                     WIN if c >= 0.9 else NEUTRAL if c >= 0.6 else LOSS
                     for c in spiced["completeness"]
                 ],
+                full_scale=True,
             )
         )
     by_q: pd.DataFrame = result.completeness_by_quarter
+    # a trend over quarters: deals without a close date are in no quarter (the table shows them)
+    by_q = by_q[by_q["quarter"].astype(str).str.fullmatch(r"\d{4}Q[1-4]")] if len(by_q) else by_q
     if len(by_q) and by_q["quarter"].nunique() > 1:
         sq = by_q[by_q["importance"] == "spiced"]
         trend = sq.groupby("quarter").apply(
@@ -48,6 +51,7 @@ def build(ctx: ReportContext) -> Section | None:
                 "SPICED completeness per quarter (all fields)",
                 [str(q) for q in trend.index],
                 {"completeness": trend.tolist()},
+                full_scale=True,
             )
         )
     fresh: pd.DataFrame = result.freshness_distribution
