@@ -112,3 +112,29 @@ def test_coverage_averages_quarters_without_closes_as_zero(quiet: Workspace) -> 
     past = quiet.qbr(DealFilter(quarter=recent[0]))
     assert past.coverage is None
     assert any(s.startswith(f"pipeline coverage: {recent[1]} is over") for s in past.skipped)
+
+
+def test_coverage_names_open_deals_expected_before_the_next_quarter(tmp_path: Path) -> None:
+    """Open deals whose expected close is before the quarter covered are not in its coverage:
+    the QBR says how many and how much, so a stale pipeline is not read as a thin one."""
+    csv = tmp_path / "deals.csv"
+    csv.write_text(
+        "deal_id,outcome,created_at,closed_at,amount\n"
+        "w1,won,2025-01-05,2025-03-01,1000\nl1,lost,2025-01-06,2025-03-02,500\n"
+        "w2,won,2025-04-05,2025-06-01,3000\n"
+        "o1,open,2025-05-01,2025-04-30,700\n"  # expected close already passed
+        "o2,open,2025-05-02,2025-06-20,800\n"  # expected in the quarter under review
+        "o3,open,2025-05-03,2025-08-15,900\n",  # expected in the next quarter
+        encoding="utf-8",
+    )
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.import_deals(csv)
+        result = ws.qbr()
+    c = result.coverage
+    assert c is not None and c["quarter"] == "2025Q3"
+    assert (c["open_deals"], c["open_pipeline"]) == (1, 900.0)
+    assert (c["earlier_open_deals"], c["earlier_open_pipeline"]) == (2, 1500.0)
+    assert c["average_bookings"] == pytest.approx((1000 + 3000) / 2)  # 2025Q1 and Q2 only
+    assert any(
+        "2 open deal(s) (1,500) expect to close before 2025Q3" in w for w in result.warnings
+    )

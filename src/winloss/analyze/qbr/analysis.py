@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -272,6 +273,13 @@ class QbrAnalysis:
                         "the latest quarter to see it"
                     )
                     coverage = None
+            if coverage is not None and coverage["earlier_open_deals"]:
+                warnings.append(
+                    f"pipeline coverage: {coverage['earlier_open_deals']:,} open deal(s) "
+                    f"({coverage['earlier_open_pipeline']:,.0f}) expect to close before "
+                    f"{coverage['quarter']} and are not in its coverage; those whose close date "
+                    "has passed need a new date (or closing) in the CRM"
+                )
         flt = self.deal_filter
         period = period_of(flt)
         scope = f"closed deals of {period}" if period != "all" else "all closed deals"
@@ -401,10 +409,14 @@ class QbrAnalysis:
         average = float(sum(float(revenue.get(r, 0.0)) for r in recent) / len(recent))
         pipe = q.open_pipeline(store, nxt.start, nxt.end).iloc[0]
         amount = float(pipe["amount"])
+        # open deals whose expected close is before that quarter: not in its coverage
+        earlier = q.open_pipeline(store, dt.date(1, 1, 1), nxt.start - dt.timedelta(days=1))
         return {
             "quarter": str(nxt),
             "open_deals": int(pipe["deals"]),
             "open_pipeline": amount,
+            "earlier_open_deals": int(earlier["deals"].iloc[0]),
+            "earlier_open_pipeline": float(earlier["amount"].iloc[0]),
             "average_bookings": average,
             "quarters_averaged": recent,
             "coverage": amount / average if average > 0 else None,
