@@ -406,6 +406,59 @@ CASES: list[Case] = [
         options={"won_values": ("Signed",), "lost_values": ("Dropped",)},
         refused=("row 4", "'Parked'", "neither a won value"),
     ),
+    # found in a stranger's trial: a named value that is not in the file, or that clashes with
+    # the stage's own words, must stop the import rather than be ignored or overridden
+    Case(
+        "won-value-not-in-the-file",
+        "a.csv",
+        csv("o30,Won,2026-01-05,1", "o31,Lost,2026-01-05,1"),
+        options={"won_values": ("Wonn",)},
+        refused=("'Wonn'", "not a value of column 'outcome'", "Lost, Won", "spelling"),
+    ),
+    Case(
+        "won-value-on-a-stage-that-says-lost",
+        "a.csv",
+        csv(
+            "s1,Closed Won,2026-01-05,1",
+            "s2,Closed Lost,2026-01-05,1",
+            "s3,Needs Analysis,2026-01-05,1",
+            head="deal_id,stage,created_at,amount",
+        ),
+        options={"won_values": ("Closed Lost",)},
+        refused=("row 2", "'Closed Won'", "not one of the won values (Closed Lost)"),
+    ),
+    Case(
+        "won-value-on-salesforce-stages",
+        "a.csv",
+        csv(
+            "s4,Closed Won,2026-01-05,1",
+            "s5,Closed Lost,2026-01-05,1",
+            "s6,Needs Analysis,2026-01-05,1",
+            "s7,Proposal/Price Quote,2026-01-05,1",
+            "s8,Negotiation/Review,2026-01-05,1",
+            "s9,Id. Decision Makers,2026-01-05,1",
+            head="deal_id,outcome,created_at,amount",
+        ),
+        options={"won_values": ("Closed Won",)},
+        expect={
+            "s4": {"outcome": "won"},
+            "s5": {"outcome": "lost"},
+            "s6": {"outcome": "open"},
+            "s7": {"outcome": "open"},
+            "s8": {"outcome": "open"},
+            "s9": {"outcome": "open"},
+        },
+    ),
+    Case(
+        "won-value-beside-a-won-flag-column",
+        "a.csv",
+        csv(
+            "006A,true,Closed Won,2026-01-05,1",
+            head="Opportunity ID,Won,Stage,Created Date,Amount",
+        ),
+        options={"won_values": ("Closed Won",), "preset": "salesforce"},
+        refused=("yes/no column 'Won'", "--column outcome="),
+    ),
     Case(
         "empty-outcome",
         "a.csv",

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from winloss.errors import InputError
 from winloss.ingest.normalize import by_distinct, parse_bools
 from winloss.model.mapping import Mapping
 from winloss.model.vocabulary import (
@@ -103,11 +104,35 @@ def _problem_text(mapping: Mapping) -> str:
     )
 
 
+def _check_named_values(frame: pd.DataFrame, label: str, mapping: Mapping, file: str) -> None:
+    """Every value named with --won-value/--lost-value occurs in the column read (a typo would
+    otherwise be ignored in silence)."""
+    if not mapping.explicit_values:
+        return
+    present = {normalise_token(str(v)) for v in frame[label].dropna().unique()}
+    absent = [v for v in mapping.explicit_values if normalise_token(v) not in present]
+    if absent:
+        shown = sorted({str(v) for v in frame[label].dropna().unique()})
+        listed = ", ".join(shown[:12]) + (
+            f" (and {len(shown) - 12} more)" if len(shown) > 12 else ""
+        )
+        raise InputError(
+            f"{file}: {', '.join(repr(v) for v in absent)} (named with --won-value/--lost-value) "
+            f"is not a value of column {label!r}, whose values are: {listed}; check the "
+            "spelling. Nothing was imported."
+        )
+
+
 def derive_outcome(
-    frame: pd.DataFrame, mapped: dict[str, str], mapping: Mapping, report: ReportProblem
+    frame: pd.DataFrame,
+    mapped: dict[str, str],
+    mapping: Mapping,
+    report: ReportProblem,
+    file: str = "the file",
 ) -> pd.Series | None:
     """The outcome of every row, or ``None`` when no outcome, Won or stage column is mapped."""
     if "outcome" in mapped:
+        _check_named_values(frame, mapped["outcome"], mapping, file)
         label = mapped["outcome"]
         values, bad = by_distinct(frame[label], outcome_reader(mapping, frame[label]))
         report(bad, frame[label], label, _problem_text(mapping))
@@ -120,10 +145,18 @@ def derive_outcome(
         )
         return values.astype("string")
     if "is_won" in mapped:
+        if mapping.explicit_values:
+            raise InputError(
+                f"{file}: --won-value/--lost-value name values of an outcome or stage column, but "
+                f"this file's outcome is read from its yes/no column {mapped['is_won']!r}; drop "
+                "the flag, or read the outcome from the stage with --column outcome=COLUMN. "
+                "Nothing was imported."
+            )
         return _from_won_flag(frame, mapped, mapping, report)
     if "stage" in mapped:
         explicit = explicit_outcomes(mapping)
         label = mapped["stage"]
+        _check_named_values(frame, label, mapping, file)
         tokens = frame[label].astype(object).fillna("").map(normalise_token)
         # the stage is the only outcome here: a blank one cannot be read as open silently
         report(
@@ -135,6 +168,15 @@ def derive_outcome(
         )
         out = tokens.map(explicit).astype(object)
         syn = tokens.map(OUTCOME_SYNONYMS).astype(object)
+        closed_word = syn.isin(["won", "lost"]) & out.isna()
+        if mapping.explicit_values:
+            # the values named are the whole truth for the closed side they name: a stage that
+            # is a word for that side but not named ("Closed Won" beside --won-value "Closed
+            # Lost") is an error, never counted on the side its words say
+            given = {"won"} if mapping.won_values else set()
+            given |= {"lost"} if mapping.lost_values else set()
+            clash = closed_word & syn.isin(list(given))
+            report(clash.to_numpy(dtype=bool), frame[label], label, _problem_text(mapping))
         out = out.fillna(syn.where(syn.isin(["won", "lost"]))).fillna("open")
         return out.astype("string")
     return None

@@ -415,7 +415,7 @@ def prepare(
     )
     convert_mapped(stage)
     if table is DEALS:
-        outcome = derive_outcome(stage.frame, mapped, mapping, stage.report)
+        outcome = derive_outcome(stage.frame, mapped, mapping, stage.report, raw.file)
         if outcome is None:
             raise InputError(
                 f"{raw.file}: no outcome column found; map it with --column outcome=COLUMN "

@@ -55,6 +55,8 @@ class Mapping:
     signature: tuple[str, ...] = ()  # labels whose presence identifies the preset
     #: roles the user named (flags, mapping file): their source column must exist in the file
     explicit_columns: tuple[str, ...] = ()
+    #: outcome values the user named with --won-value/--lost-value: each must occur in the file
+    explicit_values: tuple[str, ...] = ()
 
     def with_columns(self, overrides: dict[str, str]) -> Mapping:
         cols = dict(self.columns)
@@ -492,6 +494,8 @@ def resolve_mapping(
         m = replace(m, won_values=tuple(won_values))
     if lost_values:
         m = replace(m, lost_values=tuple(lost_values))
+    if won_values or lost_values:
+        m = replace(m, explicit_values=(*won_values, *lost_values))
     if no_dates is not None and no_dates:
         m = replace(m, no_dates=True)
     if day_first:

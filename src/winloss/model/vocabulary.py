@@ -94,6 +94,25 @@ OPEN_OUTCOME_VALUES: frozenset[str] = frozenset(
         "not yet closed",
         "undecided",
         "awaiting decision",
+        # Salesforce's default opportunity stages
+        "needs analysis",
+        "value proposition",
+        "id. decision makers",
+        "id decision makers",
+        "perception analysis",
+        "proposal price quote",
+        "negotiation review",
+        # HubSpot's default deal stages (labels and internal names)
+        "appointment scheduled",
+        "appointmentscheduled",
+        "qualified to buy",
+        "qualifiedtobuy",
+        "presentation scheduled",
+        "presentationscheduled",
+        "decision maker bought in",
+        "decisionmakerboughtin",
+        "contract sent",
+        "contractsent",
     )
 )
 OUTCOME_SYNONYMS.update({k: "open" for k in OPEN_OUTCOME_VALUES})
