@@ -459,6 +459,26 @@ CASES: list[Case] = [
         options={"won_values": ("Closed Won",), "preset": "salesforce"},
         refused=("yes/no column 'Won'", "--column outcome="),
     ),
+    # a HubSpot close date with a zone is the date the CRM showed, not the UTC date
+    Case(
+        "dates-with-time-zones-keep-their-wall-clock-date",
+        "a.csv",
+        csv(
+            "z1,won,2026-01-05,1,2026-03-31 20:00-05:00",
+            "z2,lost,2026-01-05,1,2026-03-31T22:30:00-04:00",
+            "z3,won,2026-01-05,1,2026-03-31 21:00 EST",
+            "z4,won,2026-01-05,1,2026-04-01T01:30:00Z",
+            "z5,lost,2026-01-05,1,2026-03-31 23:59 UTC+2",
+            head=HEAD + ",closed_at",
+        ),
+        expect={
+            "z1": {"closed_at": pd.Timestamp("2026-03-31")},
+            "z2": {"closed_at": pd.Timestamp("2026-03-31")},
+            "z3": {"closed_at": pd.Timestamp("2026-03-31")},
+            "z4": {"closed_at": pd.Timestamp("2026-04-01")},
+            "z5": {"closed_at": pd.Timestamp("2026-03-31")},
+        },
+    ),
     Case(
         "empty-outcome",
         "a.csv",
@@ -567,7 +587,7 @@ CASES: list[Case] = [
         "timezone-offset",
         "a.csv",
         csv("t9,won,2026-01-01T23:00:00-05:00,1"),
-        expect={"t9": {"created_at": T("2026-01-02")}},
+        expect={"t9": {"created_at": T("2026-01-01")}},  # the date written, not the UTC one
     ),
     Case(
         "custom-date-year-1500-kept-as-text",

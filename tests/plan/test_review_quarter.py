@@ -135,6 +135,4 @@ def test_coverage_names_open_deals_expected_before_the_next_quarter(tmp_path: Pa
     assert (c["open_deals"], c["open_pipeline"]) == (1, 900.0)
     assert (c["earlier_open_deals"], c["earlier_open_pipeline"]) == (2, 1500.0)
     assert c["average_bookings"] == pytest.approx((1000 + 3000) / 2)  # 2025Q1 and Q2 only
-    assert any(
-        "2 open deal(s) (1,500) expect to close before 2025Q3" in w for w in result.warnings
-    )
+    assert any("2 open deal(s) (1,500) expect to close before 2025Q3" in w for w in result.warnings)

@@ -122,6 +122,15 @@ _MONTH_FIRST = ("%m/%d", "%m-%d")
 _DAY_FIRST = ("%d/%m", "%d-%m")
 
 
+#: A time zone after a time: an offset (+02:00, -0500, Z), UTC/GMT with an offset, or a zone
+#: abbreviation (EST, CEST …; not AM/PM)
+_ZONE = (
+    r"(\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?)\s*"
+    r"(?:Z|[+-]\d{2}(?::?\d{2})?|(?:UTC|GMT)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?"
+    r"|(?!(?:AM|PM)$)[A-Z]{2,5})$"
+)
+
+
 def parse_dates(
     uniq: pd.Series, *, day_first: bool = False, month_first: bool = False
 ) -> tuple[pd.Series, np.ndarray]:
@@ -134,7 +143,11 @@ def parse_dates(
     if pd.api.types.is_datetime64_any_dtype(uniq.dtype):
         return uniq.dt.tz_localize(None) if uniq.dt.tz else uniq, np.zeros(len(uniq), bool)
     if len(uniq) and all(isinstance(v, (pd.Timestamp, np.datetime64)) for v in uniq):
-        stamps = pd.to_datetime(uniq, utc=True).dt.tz_localize(None)
+        # the wall-clock time each value carries, whatever its offset (see _wall_clock)
+        naive = [
+            v.tz_localize(None) if isinstance(v, pd.Timestamp) and v.tzinfo else v for v in uniq
+        ]
+        stamps = pd.to_datetime(pd.Series(naive, index=uniq.index))
         return stamps, np.zeros(len(uniq), bool)
     s = uniq.astype(str).str.strip()
     best: pd.Series | None = None
@@ -165,8 +178,20 @@ def parse_dates(
             result = result.where(~remaining, parsed.reindex(result.index))
             remaining = result.isna()
         if remaining.any():
-            iso = pd.to_datetime(s[remaining], format="ISO8601", errors="coerce", utc=True)
-            iso = iso.dt.tz_localize(None)
+            # a time with a zone ("2026-03-31 20:00-05:00", "… 20:00 EST", "…T20:00:00Z") is read
+            # as the wall-clock time written: the date a CRM user saw, never moved to the next
+            # day (and quarter) by a conversion to UTC
+            wall = s[remaining].str.replace(_ZONE, r"\1", regex=True).str.strip()
+            for fmt in order:
+                parsed = pd.to_datetime(wall, format=fmt, errors="coerce")
+                result = result.where(~remaining, parsed.reindex(result.index))
+                remaining = result.isna()
+                if not remaining.any():
+                    break
+                wall = wall[remaining[wall.index]]
+        if remaining.any():
+            wall = s[remaining].str.replace(_ZONE, r"\1", regex=True).str.strip()
+            iso = pd.to_datetime(wall, format="ISO8601", errors="coerce")
             result = result.where(~remaining, iso.reindex(result.index))
             remaining = result.isna()
     # microseconds: a year such as 1500 is held, so the caller can report it (ns would overflow)
