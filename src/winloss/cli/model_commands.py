@@ -413,7 +413,6 @@ def forecast(
     if fmt == "json":
         click.echo(result.to_json())
         return
-    t = result.totals
     frame = result.summary
     if fmt == "table":  # short headers on screen; CSV keeps the JSON keys
         frame = frame.rename(
@@ -427,9 +426,7 @@ def forecast(
     emit_frame(
         frame,
         fmt,
-        title=f"{result.quarter} bookings forecast as of "
-        f"{result.as_of}: expected {t['expected']:,.0f} (P10 {t['p10']:,.0f}, "
-        f"P90 {t['p90']:,.0f})",
+        title=f"{result.quarter} bookings forecast as of {result.as_of}: {result.headline()}",
         max_rows=500,
     )
     if fmt == "table":

@@ -197,11 +197,13 @@ def forecast_actions(
             Action(
                 key="forecast:calibration",
                 kind="forecast",
-                title="Keep forecast confidence as it is",
+                title="Keep the win probabilities as they are",
                 detail=(
                     "Out of sample, neither all deals together nor any segment or owner won "
                     "differently from the model's predictions beyond chance "
-                    "(Benjamini–Hochberg over the groups, q > 0.05): no correction needed."
+                    "(Benjamini–Hochberg over the groups, q > 0.05): no correction of the "
+                    "deals' win probabilities is needed. (The bookings forecast's range is "
+                    "corrected separately, by its own backtest: see the forecast.)"
                 ),
                 priority=1,
                 evidence={"action": "forecast", "overall": overall},

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from winloss.model.schema import CAPTURES, SPICED_GROUPS
+from winloss.web.form_checks import reason_words
 
 GROUP_TITLES = {
     "situation": "Situation",
@@ -33,6 +34,7 @@ class FormField:
     kind: str  # select, text, number, date, bool, textarea, reason
     options: tuple[str, ...]
     value: str
+    error: str = ""  # what is wrong with the submitted value, shown next to the field
 
 
 def _text(value: Any) -> str:
@@ -48,13 +50,19 @@ def _text(value: Any) -> str:
 
 
 def form_fields(
-    deal: dict[str, Any], submitted: dict[str, str] | None, reasons: list[str]
+    deal: dict[str, Any],
+    submitted: dict[str, str] | None,
+    reasons: list[str],
+    errors: dict[str, str] | None = None,
 ) -> list[tuple[str, list[FormField]]]:
-    """The form's fields by SPICED group, pre-filled from ``submitted`` or else the deal."""
+    """The form's fields by SPICED group, pre-filled from ``submitted`` or else the deal, each
+    with its problem from ``errors`` (field name → message)."""
     spiced = {name for names in SPICED_GROUPS.values() for name in names}
     out: dict[str, list[FormField]] = {}
     for f in FORM_FIELDS:
+        label = f.description
         if f.name == "primary_reason":
+            label = f"{f.description} (the {reason_words(deal.get('outcome'))})"
             current: Any = deal.get("win_reason" if deal.get("outcome") == "won" else "loss_reason")
             kind, options = "reason", tuple(reasons)
         elif f.vocabulary:
@@ -71,7 +79,7 @@ def form_fields(
             current, kind, options = (deal.get(f.name) if f.name in spiced else None), "text", ()
         value = submitted.get(f.name, "") if submitted is not None else _text(current)
         out.setdefault(f.group, []).append(
-            FormField(f.name, f.description, f.group, kind, options, value)
+            FormField(f.name, label, f.group, kind, options, value, (errors or {}).get(f.name, ""))
         )
     return [(GROUP_TITLES.get(g, g), fields) for g, fields in out.items()]
 

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from winloss.errors import WinlossError
 from winloss.web import access
 from winloss.web.auth import hash_password, requires
+from winloss.web.form_checks import check_user
 
 bp = Blueprint("admin", __name__)
 
@@ -20,20 +21,21 @@ def users() -> Any:
     status = 200
     db = str(current_app.config["WINLOSS_DB"])
     if request.method == "POST":
-        try:
-            hashed = hash_password(request.form.get("password", ""))
-            with access.workspace(db) as ws:
-                ws.add_user(
-                    request.form.get("username", ""),
-                    hashed,
-                    request.form.get("role", ""),
-                    request.form.get("owner") or None,
-                )
-        except WinlossError as exc:
-            errors, status = [str(exc)], 400
-        else:
-            flash(f"User {request.form.get('username', '').strip()} saved.")
-            return redirect(url_for("admin.users"))
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        role = request.form.get("role", "")
+        owner = request.form.get("owner") or None
+        errors = check_user(username, password, role, owner)
+        if not errors:
+            try:
+                with access.workspace(db) as ws:
+                    ws.add_user(username, hash_password(password), role, owner)
+            except WinlossError as exc:
+                errors = [str(exc)]
+            else:
+                flash(f"User {username} saved.")
+                return redirect(url_for("admin.users"))
+        status = 400
     with access.workspace(db) as ws:
         rows = ws.users().to_dict(orient="records")
         owners = ws.owners()

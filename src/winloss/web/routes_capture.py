@@ -20,6 +20,7 @@ from flask import (
 from winloss.errors import ValidationError, WinlossError
 from winloss.web import access
 from winloss.web.auth import User, requires
+from winloss.web.form_checks import check_capture, web_problem
 from winloss.web.forms import answers, form_fields
 
 bp = Blueprint("capture", __name__)
@@ -105,6 +106,7 @@ def deal(deal_id: str) -> Any:
 def _capture_form(deal_id: str, respondent: str) -> Any:
     user = _user()
     errors: list[str] = []
+    field_errors: dict[str, str] = {}
     status = 200
     with access.workspace(_db()) as ws:
         d = _load(ws, deal_id)
@@ -113,34 +115,39 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
         submitted: dict[str, str] | None = None
         if request.method == "POST":
             submitted = {k: str(v) for k, v in request.form.items()}
-            interviewee = submitted.get("interviewee", "").strip()
-            by = (
-                user.username
-                if respondent == "rep"
-                else (
-                    f"{user.username} (interviewed {interviewee})" if interviewee else user.username
-                )
-            )
-            try:
-                ws.record_capture(deal_id, respondent, answers(submitted), captured_by=by)
-            except ValidationError as exc:
-                errors = [f"{p.column}: {p.problem}" for p in exc.problems] or [str(exc)]
-                status = 400
-            except WinlossError as exc:
-                errors, status = [str(exc)], 400
-            else:
-                flash(
-                    f"{'Capture' if respondent == 'rep' else 'Buyer interview'} of {deal_id} saved."
-                )
-                return redirect(
-                    url_for("capture.pending")
-                    if respondent == "rep"
-                    else url_for("capture.deal", deal_id=deal_id)
-                )
-        groups = form_fields(d, submitted, ws.reason_values())
+            given = answers(submitted)
+            field_errors = check_capture(d, given, today=_today())
+            if not field_errors:
+                try:
+                    ws.record_capture(
+                        deal_id, respondent, given, captured_by=_by(respondent, submitted)
+                    )
+                except ValidationError as exc:
+                    field_errors = {p.column: web_problem(p) for p in exc.problems}
+                    errors = [] if field_errors else [str(exc)]
+                except WinlossError as exc:
+                    errors = [str(exc)]
+                else:
+                    done = "Capture" if respondent == "rep" else "Buyer interview"
+                    flash(f"{done} of {deal_id} saved.")
+                    return redirect(
+                        url_for("capture.pending")
+                        if respondent == "rep"
+                        else url_for("capture.deal", deal_id=deal_id)
+                    )
+            status = 400
+        groups = form_fields(d, submitted, ws.reason_values(), field_errors)
+    errors += [f"{f.label}: {f.error}" for _title, fields in groups for f in fields if f.error]
     return render_template(
         "capture.html", user=user, deal=d, groups=groups, errors=errors, respondent=respondent
     ), status
+
+
+def _by(respondent: str, submitted: dict[str, str]) -> str:
+    """``captured_by``: the user, and for a buyer interview whom they interviewed."""
+    name = _user().username
+    interviewee = submitted.get("interviewee", "").strip() if respondent == "buyer" else ""
+    return f"{name} (interviewed {interviewee})" if interviewee else name
 
 
 @bp.route("/deals/<deal_id>/capture", methods=["GET", "POST"])

@@ -298,3 +298,32 @@ def test_demo_step_summarises_model_scores_and_forecast(demo_store: Path, tmp_pa
     assert text.startswith("win model (time-split")
     assert f"{n_open:,} open deals scored" in text
     assert "2026Q4 forecast" in text and "P10" in text
+
+
+def test_the_headline_expected_belongs_with_its_range(store: Workspace) -> None:
+    """When P10–P90 are corrected by the backtest, the expected figure shown beside them is the
+    corrected one (a stranger saw 'expected 586,121 (P10 319,876, P90 549,890)'); the table of
+    groups stays the simulation, total and groups alike, so the groups still add up."""
+    result = Forecast("2026Q1").run(store.store)
+    t = result.totals
+    bias = t["backtest_bias"]
+    assert t["backtest_quarters"] >= 1 and bias is not None
+    assert result.corrected_expected is not None
+    assert result.headline_expected == result.corrected_expected
+    # moved by the same factor as the median: the one bias correction of the backtest
+    assert result.corrected_expected / t["expected"] == pytest.approx(t["p50"] / t["model_p50"])
+    line = result.headline()
+    assert line.startswith(
+        f"expected {result.corrected_expected:,.0f} (P10 {result.p10:,.0f}, P90 {result.p90:,.0f})"
+    )
+    assert f"{t['expected']:,.0f} from the open deals before the correction" in line
+    total = result.summary.iloc[0]
+    assert total["expected"] == pytest.approx(t["expected"])
+    assert (total["p10"], total["p90"]) == (t["model_p10"], t["model_p90"])
+    seg = result.summary[result.summary["dimension"] == "segment"]
+    assert seg["expected"].sum() == pytest.approx(total["expected"])
+    plain = Forecast("2026Q1", widen=False).run(store.store)
+    assert plain.corrected_expected is None and plain.headline_expected == plain.expected
+    assert plain.headline().startswith(
+        f"expected {plain.expected:,.0f} (P10 {plain.p10:,.0f}, P90 {plain.p90:,.0f})"
+    )

@@ -233,9 +233,16 @@ def forecast_snapshot(
     }
     spread, estimated = quarter_spread(train)
     if not estimated:
+        per_quarter = (
+            train.groupby(train["quarter"].astype(str)).size()
+            if "quarter" in train.columns
+            else pd.Series(dtype=int)
+        )
+        big = int((per_quarter >= 20).sum())
         caveats.append(
-            f"fewer than three quarters of history: the quarter-to-quarter spread of "
-            f"the win rate is assumed ({spread} on the logit scale)"
+            f"{big} of {len(per_quarter)} quarter(s) before {as_of} have 20 or more closed "
+            "deals with both wins and losses (3 are needed to measure how much the win rate "
+            f"moves between quarters): that spread is assumed ({spread} on the logit scale)"
         )
     sim = simulate_bookings(
         p_win,
@@ -408,13 +415,47 @@ class ForecastResult(AnalysisResult):
         return float(self.inputs.details["won_to_date"])
 
     @property
+    def corrected_expected(self) -> float | None:
+        """The expected bookings moved by the backtest's bias, when P10–P90 were corrected by it
+        (the range shown is then the corrected one: the headline must be, too)."""
+        value = self.totals.get("expected_corrected")
+        return float(value) if value is not None else None
+
+    @property
+    def headline_expected(self) -> float:
+        """The expected figure that belongs with :attr:`p10`–:attr:`p90`."""
+        corrected = self.corrected_expected
+        return corrected if corrected is not None else self.expected
+
+    def headline(self) -> str:
+        """The forecast in one line, the same in the console, the report and the web app."""
+        text = f"expected {self.headline_expected:,.0f} (P10 {self.p10:,.0f}, P90 {self.p90:,.0f})"
+        bias = self.totals.get("backtest_bias")
+        if self.corrected_expected is not None and bias is not None:
+            text += (
+                f", corrected for past forecasts ({abs(float(bias)):.0%} too "
+                f"{'high' if float(bias) > 0 else 'low'} in "
+                f"{int(self.totals.get('backtest_quarters') or 0)} replayed quarter(s)); "
+                f"{self.expected:,.0f} from the open deals before the correction"
+            )
+        won = self.won_to_date
+        if won > 0:
+            text += (
+                f"; not counting {won:,.0f} already won in {self.quarter} before {self.as_of} "
+                f"({int(self.inputs.details.get('won_to_date_deals') or 0):,} deal(s))"
+            )
+        return text
+
+    @property
     def summary(self) -> pd.DataFrame:
         """The total, then one row per group of each dimension."""
+        # the simulation of the open deals, total and groups alike (the groups sum to the total);
+        # the corrected range belongs to the headline (see headline())
         rows = [
             {
                 "dimension": "total",
                 "group": "all",
-                **{k: self.totals[k] for k in SUMMARY_FIGURES},
+                **{k: self.totals.get(f"model_{k}", self.totals[k]) for k in SUMMARY_FIGURES},
             }
         ]
         for dim, table in self.by.items():

@@ -41,7 +41,16 @@ def build(ctx: ReportContext) -> Section | None:
             '<div class="kpis">'
             + "".join(
                 [
-                    _kpi("expected bookings", f"{f.expected:,.0f}", f"{f.n_deals:,} open deals"),
+                    _kpi(
+                        "expected bookings",
+                        f"{f.headline_expected:,.0f}",
+                        f"{f.n_deals:,} open deals"
+                        + (
+                            f"; {f.expected:,.0f} before the correction by past forecasts"
+                            if f.corrected_expected is not None
+                            else ""
+                        ),
+                    ),
                     _kpi("P10 – P90", f"{f.p10:,.0f} – {f.p90:,.0f}", f"P50 {f.p50:,.0f}"),
                     _kpi(
                         "expected wins",
@@ -52,6 +61,7 @@ def build(ctx: ReportContext) -> Section | None:
             )
             + "</div>"
         )
+        parts.append(f"<p>{escape(nxt)}: {escape(f.headline())}.</p>")
         seg = forecast.summary
         seg = seg[seg["dimension"] == "segment"]
         if len(seg):
