@@ -183,3 +183,23 @@ def test_calibrated_probabilities_stay_in_unit_interval(raw: list[float], method
     assert np.all((out >= 0) & (out <= 1))
     metrics = score_predictions(y, out)
     assert 0 <= metrics.brier <= 1 and metrics.ece >= 0
+
+
+def test_a_model_worse_than_the_base_rate_is_called_worse_not_barely_better() -> None:
+    """A stranger's file: AUC 0.469 vs 0.479, Brier 0.2465 vs 0.2366 was told 'barely beats'."""
+    from winloss.analyze.scoring.evaluation import base_rate_caveat
+
+    base = {"auc": 0.4788, "brier": 0.2366, "log_loss": 0.666}
+    note = base_rate_caveat({"auc": 0.4689, "brier": 0.2465, "log_loss": 0.686}, base)
+    assert note is not None and note.startswith(
+        "the model is worse than the base rate on AUC, Brier, log loss out of sample"
+    )
+    # better on AUC but worse calibrated: still worse, on what it is worse
+    note = base_rate_caveat({"auc": 0.62, "brier": 0.2624, "log_loss": 0.7221}, {
+        "auc": 0.5, "brier": 0.2588, "log_loss": 0.7112})  # fmt: skip
+    assert note is not None and "on Brier, log loss out of sample" in note
+    close = {"auc": 0.51, "brier": 0.2, "log_loss": 0.6}
+    assert base_rate_caveat(close, {"auc": 0.5, "brier": 0.21, "log_loss": 0.61}) == (
+        "the model barely beats the base rate: the fields say little about the outcome"
+    )
+    assert base_rate_caveat({"auc": 0.8, "brier": 0.15, "log_loss": 0.45}, base) is None

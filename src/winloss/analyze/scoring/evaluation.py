@@ -279,10 +279,9 @@ class ModelEvaluation:
             if method == "time-split"
             else int(round(np.mean([s["n_train"] for s in split_info])))
         )
-        if metrics["auc"] <= baselines.get("base_rate", {}).get("auc", 0.5) + 0.02:
-            caveats.append(
-                "the model barely beats the base rate: the fields say little about the outcome"
-            )
+        base_note = base_rate_caveat(metrics, baselines.get("base_rate", {}))
+        if base_note:
+            caveats.append(base_note)
         if companions:
             caveats.append(companion_caveat(sorted(companions)))
         label = "explanatory, not predictive" if settings.purpose == "explanatory" else "predictive"
@@ -347,3 +346,24 @@ def _date_range(frame: pd.DataFrame) -> list[str | None]:
     if "closed_at" not in frame.columns or frame["closed_at"].isna().all():
         return [None, None]
     return [str(frame["closed_at"].min().date()), str(frame["closed_at"].max().date())]
+
+
+def base_rate_caveat(metrics: dict[str, Any], base: dict[str, Any]) -> str | None:
+    """What to say when the model does not clearly beat the base rate out of sample: worse on a
+    metric (AUC lower, Brier or log loss higher), or AUC within 0.02 of it."""
+    worse = [
+        name
+        for name, key in (("AUC", "auc"), ("Brier", "brier"), ("log loss", "log_loss"))
+        if metrics.get(key) is not None
+        and base.get(key) is not None
+        and (metrics[key] < base[key] if key == "auc" else metrics[key] > base[key])
+    ]
+    if worse:
+        return (
+            f"the model is worse than the base rate on {', '.join(worse)} out of sample: the "
+            "fields say little about the outcome here, so its scores and the forecast built on "
+            "them are no better than the overall win rate"
+        )
+    if metrics.get("auc") is not None and metrics["auc"] <= float(base.get("auc", 0.5)) + 0.02:
+        return "the model barely beats the base rate: the fields say little about the outcome"
+    return None
