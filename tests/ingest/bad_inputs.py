@@ -479,6 +479,27 @@ CASES: list[Case] = [
             "z5": {"closed_at": pd.Timestamp("2026-03-31")},
         },
     ),
+    # amounts that say their currency: one currency is kept, several are refused
+    Case(
+        "amounts-in-one-written-currency-set-the-currency",
+        "a.csv",
+        csv(
+            'c1,won,2026-01-05,"$12,500.00"',
+            'c2,lost,2026-01-05,"$1,200.50"',
+            "c3,open,2026-01-05,",
+        ),
+        expect={"c1": {"amount": 12500.0, "currency": "USD"}, "c2": {"currency": "USD"}},
+    ),
+    Case(
+        "amounts-in-mixed-currencies-are-refused",
+        "a.csv",
+        csv(
+            'c4,won,2026-01-05,"USD 12,500.00"',
+            'c5,lost,2026-01-05,"$1,200.00"',
+            'c6,won,2026-01-05,"€ 3.400,50"',
+        ),
+        refused=("row 4", "'amount'", "an amount in EUR while 2 other amount(s) are in USD"),
+    ),
     Case(
         "empty-outcome",
         "a.csv",

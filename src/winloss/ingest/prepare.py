@@ -13,6 +13,7 @@ error naming file, row, column and what to do. It runs five stages, one function
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -132,6 +133,101 @@ def _convert_into(stage: _Stage, f: Field, label: str, unknown: UnknownValuePoli
     if below is not None:
         stage.report(below[0], raw, shown, below[1])
     stage.out[f.name] = values
+
+
+#: Currency marks written in amount cells, as ISO codes ("$" is read as US dollars unless the
+#: file says otherwise: US$, C$, A$ and codes are read as written).
+_CURRENCY_SIGNS = (("US$", "USD"), ("C$", "CAD"), ("A$", "AUD"), ("€", "EUR"), ("£", "GBP"),
+                   ("¥", "JPY"), ("₹", "INR"), ("$", "USD"))  # fmt: skip
+_CURRENCY_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
+#: ISO 4217 codes a CRM writes beside an amount (other three-letter words, e.g. TBD, are not)
+_ISO_CODES = frozenset(
+    [
+        "USD",
+        "EUR",
+        "GBP",
+        "JPY",
+        "CHF",
+        "CAD",
+        "AUD",
+        "NZD",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "CZK",
+        "HUF",
+        "RON",
+        "INR",
+        "CNY",
+        "HKD",
+        "SGD",
+        "ZAR",
+        "BRL",
+        "MXN",
+        "KRW",
+        "TWD",
+        "ILS",
+        "AED",
+        "SAR",
+        "TRY",
+        "RUB",
+        "THB",
+        "MYR",
+        "IDR",
+        "PHP",
+        "CLP",
+        "COP",
+        "ARS",
+        "PEN",
+    ]
+)
+
+
+def _currency_of(cell: str) -> str | None:
+    code = _CURRENCY_CODE.search(cell)
+    if code and code.group(1) in _ISO_CODES:
+        return code.group(1)
+    return next((iso for sign, iso in _CURRENCY_SIGNS if sign in cell), None)
+
+
+def check_currencies(stage: _Stage) -> None:
+    """Amount cells that carry their currency ("$12,500.00", "EUR 3.400,50"): one currency
+    fills an unmapped currency column; several, without a currency column, are an error naming
+    the rows — amounts in different currencies would otherwise be added up as one."""
+    label = stage.mapped.get("amount")
+    if label is None or "amount" not in stage.out:
+        return
+    raw = stage.frame[label]
+    filled = raw.notna()
+    if not filled.any():
+        return
+    distinct = pd.Series(raw[filled].unique()).astype(str)
+    marks = dict(zip(distinct, distinct.map(_currency_of), strict=True))
+    cell_marks = raw.astype(object).map(lambda v: marks.get(str(v)) if pd.notna(v) else None)
+    found = cell_marks.dropna()
+    if found.empty:
+        return
+    counts = found.value_counts()
+    if len(counts) > 1:
+        if "currency" in stage.mapped:
+            return  # the file says each amount's currency in its own column
+        main = str(counts.index[0])
+        for code in counts.index[1:]:
+            stage.report(
+                (cell_marks == code).to_numpy(dtype=bool),
+                raw,
+                label,
+                f"an amount in {code} while {int(counts.iloc[0]):,} other amount(s) are in "
+                f"{main}: amounts in different currencies cannot be added up; export them "
+                "converted to one currency, or map the file's currency column with --column "
+                "currency=COLUMN",
+            )
+        return
+    if "currency" not in stage.mapped and "currency" in {f.name for f in stage.table.fields}:
+        code = str(counts.index[0])
+        stage.out["currency"] = pd.Series(code, index=raw.index, dtype="string").where(filled)
+        stage.notes.append(f"amounts are written in {code}: the currency is set to {code}")
 
 
 def refuse_ambiguous_dates(stage: _Stage, *, generate_ids: bool = False) -> None:
@@ -415,6 +511,7 @@ def prepare(
     )
     convert_mapped(stage)
     if table is DEALS:
+        check_currencies(stage)
         outcome = derive_outcome(stage.frame, mapped, mapping, stage.report, raw.file)
         if outcome is None:
             raise InputError(
