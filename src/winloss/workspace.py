@@ -490,7 +490,17 @@ class Workspace:
         :class:`winloss.analyze.qbr.analysis.QbrAnalysis`."""
         from winloss.analyze.qbr.analysis import QbrAnalysis
 
+        self._refuse_quarter_outside_data(flt)
         return QbrAnalysis(deal_filter=flt, **settings).run(self.store)
+
+    def _refuse_quarter_outside_data(self, flt: DealFilter | None) -> None:
+        """A filter's quarter wholly before or after the closed deals is a typo (2031Q4 for
+        2025Q4), refused with the quarters that exist rather than answered with empty tables."""
+        if flt is None or not flt.quarter:
+            return
+        from winloss.plan.action_plan import check_review_quarter, closed_quarters
+
+        check_review_quarter(self.store, self.quarter(flt.quarter), closed_quarters(self.store))
 
     # -- win/loss concentrations --------------------------------------------------------------
     def analyze(
@@ -550,6 +560,7 @@ class Workspace:
 
         if flt is None and (quarter or since or until):
             flt = DealFilter(quarter=quarter, since=since, until=until)
+        self._refuse_quarter_outside_data(flt)
         return DataAudit(deal_filter=flt, **options).run(self.store)
 
     # -- win probability, forecast, leads and accounts -----------------------------------------

@@ -136,3 +136,16 @@ def test_coverage_names_open_deals_expected_before_the_next_quarter(tmp_path: Pa
     assert (c["earlier_open_deals"], c["earlier_open_pipeline"]) == (2, 1500.0)
     assert c["average_bookings"] == pytest.approx((1000 + 3000) / 2)  # 2025Q1 and Q2 only
     assert any("2 open deal(s) (1,500) expect to close before 2025Q3" in w for w in result.warnings)
+
+
+def test_audit_and_qbr_refuse_a_quarter_outside_the_data(quiet: Workspace) -> None:
+    """Like the plan and the report: not 'audited 0 deals (0 closed): 0 issue(s)'."""
+    from winloss.model.deals import DealFilter
+
+    with pytest.raises(UsageError, match=r"2031Q4 has no closed deals: it lies after the last"):
+        quiet.audit(quarter="2031Q4")
+    with pytest.raises(UsageError, match=r"2010Q1 has no closed deals: it lies before the first"):
+        quiet.qbr(DealFilter(quarter="2010Q1"))
+    # a quiet quarter inside the data is still audited (nothing closed there, and it says so)
+    q = quiet.quiet  # type: ignore[attr-defined]
+    assert quiet.audit(quarter=q).inputs["closed_deals"] == 0

@@ -474,10 +474,13 @@ def capture_freshness(
             AuditIssue(
                 key="freshness:none",
                 check="capture freshness",
-                title=f"No capture date on any of {fmt_count(closed)} closed deals: freshness unknown",
+                title=(
+                    f"No capture date on any of the {fmt_count(closed)} closed deals with a close "
+                    "date: freshness unknown"
+                ),
                 deals=closed,
                 of=closed,
-                universe="closed deals",
+                universe="closed deals with a close date",
                 importance="process",
                 action=(
                     f"Record when each win/loss capture is made (captured_at) and make it within "
@@ -494,8 +497,8 @@ def capture_freshness(
                 key="freshness:never",
                 check="capture freshness",
                 title=(
-                    f"{fmt_count(never)} of {fmt_count(closed)} closed deals have no win/loss "
-                    "capture"
+                    f"{fmt_count(never)} of the {fmt_count(closed)} closed deals with a close "
+                    "date have no win/loss capture"
                 ),
                 deals=never,
                 of=closed,
