@@ -617,11 +617,18 @@ class Forecast:
             backtest_bias=backtest.bias,
             backtest_coverage=backtest.coverage,
             backtest_adjusted_coverage=backtest.adjusted_coverage,
-            expected_corrected=totals["expected"] * float(np.exp(w.bias)),
+            expected_corrected=(totals["expected"] * float(np.exp(w.bias)) if w.n_errors else None),
             interval_method=w.method,
         )
+        unmeasured = len(errors) - w.n_errors
         return totals, (
-            f"P10–P90 {w.method}: in {len(errors)} replayed quarter(s) the forecast "
+            f"P10–P90 {w.method}: in {w.n_errors} replayed quarter(s)"
+            + (
+                f" ({unmeasured} more had no forecast or no bookings to compare)"
+                if unmeasured
+                else ""
+            )
+            + " the forecast "
             f"was {abs(backtest.bias):.0%} too {'high' if backtest.bias > 0 else 'low'}"
             f" on average; the simulated interval held {backtest.coverage:.0%} of "
             f"them, the corrected one {backtest.adjusted_coverage:.0%} (nominal "
