@@ -146,3 +146,16 @@ def test_there_is_one_wilson_interval() -> None:
 
     assert exact_tests.wilson_interval is intervals.wilson_interval
     assert calibration.wilson_interval is intervals.wilson_interval
+
+
+def test_wilson_bounds_are_exact_at_zero_and_all_wins() -> None:
+    """0 of n has a lower bound of exactly 0 and n of n an upper bound of exactly 1 (a report
+    showed ci_low 5.551e-17); both equal the closed form z²/(n + z²) on the other side."""
+    from winloss.analyze.stats.intervals import wilson_interval
+
+    for n in (1, 3, 7, 40, 1000):
+        low, high = wilson_interval([0, n], [n, n])
+        z2 = 1.959963984540054**2
+        assert low[0] == 0.0 and high[1] == 1.0
+        assert high[0] == pytest.approx(z2 / (n + z2))
+        assert low[1] == pytest.approx(n / (n + z2))

@@ -36,6 +36,7 @@ def wilson_interval(wins: Any, n: Any, confidence: float = 0.95) -> tuple[FloatA
         centre = (rate + z * z / (2 * m)) / denominator
         half = z * np.sqrt(rate * (1 - rate) / m + z * z / (4 * m * m)) / denominator
     empty = m <= 0
-    low = np.where(empty, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(empty, 1.0, np.clip(centre + half, 0.0, 1.0))
+    # no wins: the lower bound is 0 exactly, all wins: the upper is 1 (not 5.6e-17 of rounding)
+    low = np.where(empty | (w <= 0), 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(empty | (w >= m), 1.0, np.clip(centre + half, 0.0, 1.0))
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
