@@ -328,3 +328,14 @@ def test_a_command_reading_a_file_never_says_it_imported(
     assert code != 0
     assert "row 2" in err and "Nothing was analysed." in err and "imported" not in err
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_json_dates_read_like_the_table_and_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "w.duckdb")
+    run(capsys, "--db", db, "import", "deals", str(_deals(tmp_path)))
+    code, out, _ = run(capsys, "--db", db, "deals", "--format", "json")
+    assert code == 0
+    dates = {r["deal_id"]: r["created_at"] for r in json.loads(out)}
+    assert dates == {"a": "2026-01-01", "b": "2026-01-05", "c": "2026-02-01"}

@@ -242,7 +242,12 @@ def _emit_scores(
     if table_columns:
         frame = frame[[c for c in table_columns if c in frame.columns]]
     if frame.empty:
-        message("no deals to score (no open deals; use --all to score closed deals)")
+        # the caveat above has said why; an empty table would only repeat it
+        if not any("no deals to score" in c for c in result.caveats):
+            message("no deals to score (no open deals; use --all to score closed deals)")
+        if not result.importances.empty:
+            emit_frame(result.importances, fmt, title="what matters (permutation importance)")
+        return
     shown = frame.head(limit) if limit else frame
     emit_frame(
         shown,

@@ -38,13 +38,28 @@ def period_filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return date_range_options(f)
 
 
+def _dates_as_text(df: Any) -> Any:
+    """Date columns as the table and CSV show them: 2025-01-07, with the time only when a value
+    has one (never 2025-01-07T00:00:00.000)."""
+    import pandas as pd
+
+    out = df
+    for col in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[col].dtype):
+            stamps = df[col]
+            timed = bool((stamps.dropna() != stamps.dropna().dt.normalize()).any())
+            text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S" if timed else "%Y-%m-%d")
+            out = out.assign(**{col: text.astype(object).where(stamps.notna(), None)})
+    return out
+
+
 def emit_frame(frame: Any, fmt: str, *, title: str | None = None, max_rows: int = 200) -> None:
     """Write a DataFrame to stdout in the chosen format."""
     import pandas as pd
 
     df: pd.DataFrame = frame
     if fmt == "json":
-        records = json.loads(df.to_json(orient="records", date_format="iso"))
+        records = json.loads(_dates_as_text(df).to_json(orient="records", date_format="iso"))
         click.echo(dumps(records))
     elif fmt == "csv":
         from winloss.csv_safety import neutralise_frame
