@@ -335,7 +335,7 @@ def _related_table(findings: Any) -> Any:
                 "n": f.n,
                 "win rate (95 % CI)": _rate(f),
                 "rest": f"{100 * f.rest_win_rate:.0f} %",
-                "q": _q(min(f.q_value, f.q_value_single if f.q_value_single is not None else 1.0)),
+                "q": f.q_text(),
                 "related to": ", ".join(f.explained_by) or "—",
                 "given drivers": (
                     ""

@@ -237,3 +237,17 @@ def test_telco_tenure_is_listed() -> None:
     # listed after the drivers in one order: pre-outcome before post-outcome
     posts = [g["post_outcome"] for g in data["related_findings"]]
     assert posts == sorted(posts)
+
+
+def test_a_related_finding_says_which_q_value_it_passed() -> None:
+    """A stranger saw q 3e-02 in the table and q_value 0.0563 in the JSON for one finding: the
+    table now says the 0.03 is among single conditions, and shows the 0.056 over all."""
+    from winloss.analyze.concentrations.result import Finding
+
+    base = dict.fromkeys(Finding.__dataclass_fields__)
+    base.update(conditions=(), by_quarter=(), post_outcome_fields=(), explained_by=())
+    single = Finding(**{**base, "q_value": 0.0563, "q_value_single": 0.031})  # type: ignore[arg-type]
+    assert single.q_text() == "0.031 among single conditions; 0.056 over all"
+    over_all = Finding(**{**base, "q_value": 0.012, "q_value_single": 0.02})  # type: ignore[arg-type]
+    assert over_all.q_text() == "0.012"
+    assert Finding(**{**base, "q_value": 0.0, "q_value_single": None}).q_text() == "<1e-300"  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ and a test pins its keys.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,15 @@ class Finding:
     def summary_text(self) -> str:
         """The conditions in compact form, e.g. ``pain_category == ux & stakeholders <= 1``."""
         return short_text(self.conditions)
+
+    def q_text(self) -> str:
+        """The q-value the finding passed, saying over which hypotheses when it passed among the
+        single conditions only (``0.03 among single conditions; 0.056 over all``): the same
+        finding never shows two unexplained q-values in two places."""
+        single = self.q_value_single
+        if single is None or single >= self.q_value:
+            return _q_number(self.q_value)
+        return f"{_q_number(single)} among single conditions; {_q_number(self.q_value)} over all"
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object of a finding."""
@@ -176,6 +186,7 @@ class ConcentrationResult(AnalysisResult):
                 "lift": f.lift,
                 "p_value": f.p_value,
                 "q_value": f.q_value,
+                "q_value_single": f.q_value_single,
                 "adjusted_effect": f.adjusted_effect,
                 "won_revenue_share": f.won_revenue_share,
                 "quarters_held": f.quarters_held,
@@ -183,7 +194,12 @@ class ConcentrationResult(AnalysisResult):
                 "post_outcome": f.post_outcome,
                 "register_status": f.register_status,
                 "explained_by": " ".join(f.explained_by),
-                "conditional_effect": f.conditional_effect,
+                # JSON text in a table cell (a CSV must not hold a Python dict's repr)
+                "conditional_effect": (
+                    json.dumps(f.conditional_effect, sort_keys=True, default=str)
+                    if f.conditional_effect is not None
+                    else None
+                ),
                 "statement": f.statement,
             }
             for f in (*self.findings, *self.related)
@@ -202,6 +218,7 @@ class ConcentrationResult(AnalysisResult):
             "lift",
             "p_value",
             "q_value",
+            "q_value_single",
             "adjusted_effect",
             "won_revenue_share",
             "quarters_held",
@@ -250,3 +267,7 @@ def finite(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return float(value)
+
+
+def _q_number(value: float) -> str:
+    return f"{value:.2g}" if value > 0 else "<1e-300"

@@ -50,11 +50,6 @@ def _finding_html(f: Finding) -> str:
     )
 
 
-def _related_q(f: Finding) -> float:
-    """The q-value a related finding passed: over every hypothesis, or among single conditions."""
-    return min(f.q_value, f.q_value_single if f.q_value_single is not None else 1.0)
-
-
 def _related_table(related: tuple[Finding, ...], *, drivers: bool) -> str:
     rows = []
     for f in related:
@@ -72,7 +67,7 @@ def _related_table(related: tuple[Finding, ...], *, drivers: bool) -> str:
                 "finding": condition_label(_conditions(f)) + (" †" if f.post_outcome else ""),
                 "deals": f"{f.n:,}",
                 "won": f"{percent(f.win_rate)} vs {percent(f.rest_win_rate)}",
-                "q": f"{_related_q(f):.2g}",
+                "q": f.q_text(),
                 "related": ", ".join(f.explained_by or []) or "—",
                 "given": given,
             }
