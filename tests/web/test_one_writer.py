@@ -85,9 +85,12 @@ def test_app_writes_while_cli_reads(tmp_path: Path) -> None:
 
         reader = threading.Thread(target=cli_reads)
         reader.start()
-        for deal_id, pain in (("A1", "process"), ("A2", "ux")):
+        for deal_id, pain, reason in (("A1", "process", "Price"), ("A2", "ux", "Product fit")):
             form = opener.open(f"{base}/deals/{deal_id}/capture", timeout=60).read().decode()
-            post(f"/deals/{deal_id}/capture", {"csrf_token": tok(form), "pain_category": pain})
+            post(
+                f"/deals/{deal_id}/capture",
+                {"csrf_token": tok(form), "pain_category": pain, "primary_reason": reason},
+            )
         reader.join(240)
         assert len(cli_results) == 3
         for r in cli_results:

@@ -56,9 +56,10 @@ def _day(value: object) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     try:
-        return pd.Timestamp(str(value)).date()
+        day: dt.date = pd.Timestamp(str(value)).date()
     except ValueError:
         return None
+    return day
 
 
 def _years_from(day: dt.date, years: int) -> dt.date:
@@ -101,7 +102,8 @@ def _check_date(f: Field, text: str, close: dt.date, today: dt.date) -> str | No
         return f"before {EARLIEST_DATE.year}: check the year"
     latest = max(close, today)
     if day > latest:
-        return f"after {latest.isoformat()}: this date is in the past, check the year"
+        when = "today" if latest == today else "the close"
+        return f"after {latest.isoformat()} ({when}): this date cannot be later, check the year"
     return None
 
 
