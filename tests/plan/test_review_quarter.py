@@ -133,9 +133,18 @@ def test_coverage_names_open_deals_expected_before_the_next_quarter(tmp_path: Pa
     c = result.coverage
     assert c is not None and c["quarter"] == "2025Q3"
     assert (c["open_deals"], c["open_pipeline"]) == (1, 900.0)
-    assert (c["earlier_open_deals"], c["earlier_open_pipeline"]) == (2, 1500.0)
-    assert c["average_bookings"] == pytest.approx((1000 + 3000) / 2)  # 2025Q1 and Q2 only
-    assert any("2 open deal(s) (1,500) expect to close before 2025Q3" in w for w in result.warnings)
+    # the data ends on 2025-06-01 (the last close): o1's expected close has passed, o2's is
+    # later in the running quarter
+    assert (c["past_due_deals"], c["past_due_pipeline"]) == (1, 700.0)
+    assert (c["due_before_deals"], c["due_before_pipeline"]) == (1, 800.0)
+    # 2025Q2's closes stop on 2025-06-01, 29 days before its end (a partial quarter, as the
+    # report's headline calls it): only the complete 2025Q1 is averaged
+    assert c["quarters_averaged"] == ["2025Q1"] and c["average_bookings"] == pytest.approx(1000)
+    assert any(
+        "1 open deal(s) (700) have an expected close date that has passed" in w
+        for w in result.warnings
+    )
+    assert any("1 open deal(s) (800) are expected to close after" in w for w in result.warnings)
 
 
 def test_audit_and_qbr_refuse_a_quarter_outside_the_data(quiet: Workspace) -> None:

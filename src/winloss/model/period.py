@@ -60,3 +60,9 @@ def quarter_of(day: dt.date, fiscal_year_start_month: int = 1) -> Quarter:
     month_index = day.month - 1 + shift
     year = day.year + month_index // 12
     return Quarter(year, (month_index % 12) // 3 + 1, fiscal_year_start_month)
+
+
+#: A first or last quarter whose closes start (end) more than this many days inside it is partial
+#: (the report's headline marks it; the QBR's coverage leaves a partial last quarter out of its
+#: average).
+PARTIAL_DAYS = 14

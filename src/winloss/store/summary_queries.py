@@ -41,6 +41,18 @@ def closed_quarters_and_data_end(store: DuckDBStore) -> tuple[list[str], dt.date
     return quarters, end
 
 
+def last_close_in(store: DuckDBStore, quarter: str) -> dt.date | None:
+    """The latest actual close of a deal closed in ``quarter`` (every deal, no filter)."""
+    value = store.scalar(
+        "SELECT max(CAST(closed_at AS DATE)) FROM deals_enriched "
+        "WHERE outcome IN ('won', 'lost') AND quarter = ?",
+        [quarter],
+    )
+    if value is None:
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
 def quarterly_summary(store: DuckDBStore, until: str) -> pd.DataFrame:
     """Closed deals, wins, won revenue, median cycle and first/last close per quarter up to
     ``until``."""

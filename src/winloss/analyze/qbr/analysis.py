@@ -30,8 +30,9 @@ import pandas as pd
 from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.analyze.stats.exact_tests import wilson_interval
 from winloss.errors import InsufficientDataError
+from winloss.model.period import PARTIAL_DAYS
 from winloss.store import qbr_queries as q
-from winloss.store.summary_queries import closed_quarters_and_data_end
+from winloss.store.summary_queries import closed_quarters_and_data_end, last_close_in
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealFilter
@@ -273,12 +274,19 @@ class QbrAnalysis:
                         "the latest quarter to see it"
                     )
                     coverage = None
-            if coverage is not None and coverage["earlier_open_deals"]:
+            if coverage is not None and coverage["past_due_deals"]:
                 warnings.append(
-                    f"pipeline coverage: {coverage['earlier_open_deals']:,} open deal(s) "
-                    f"({coverage['earlier_open_pipeline']:,.0f}) expect to close before "
-                    f"{coverage['quarter']} and are not in its coverage; those whose close date "
-                    "has passed need a new date (or closing) in the CRM"
+                    f"pipeline coverage: {coverage['past_due_deals']:,} open deal(s) "
+                    f"({coverage['past_due_pipeline']:,.0f}) have an expected close date that "
+                    f"has passed (before {end}) and are not in {coverage['quarter']}'s coverage: "
+                    "give them a new date, or close them, in the CRM"
+                )
+            if coverage is not None and coverage["due_before_deals"]:
+                warnings.append(
+                    f"pipeline coverage: {coverage['due_before_deals']:,} open deal(s) "
+                    f"({coverage['due_before_pipeline']:,.0f}) are expected to close after {end} "
+                    f"but before {coverage['quarter']}: they count for the current quarter, not "
+                    "in this coverage"
                 )
         flt = self.deal_filter
         period = period_of(flt)
@@ -401,22 +409,35 @@ class QbrAnalysis:
         every = q.outcome_counts(store, ["quarter"], where, params).dropna(subset=["quarter"])
         revenue = dict(zip(every["quarter"].astype(str), every["won_revenue"], strict=True))
         first = min(revenue) if revenue else str(last)
+        _, data_end = closed_quarters_and_data_end(store)
+        # complete quarters only: a last quarter whose closes stop more than PARTIAL_DAYS before
+        # its end (the report's "partial quarter") would pull the average down with bookings
+        # that are not in yet
+        last_close = last_close_in(store, str(last))
+        running = last_close is not None and (last.end - last_close).days > PARTIAL_DAYS
+        at = last.previous() if running else last
         recent: list[str] = []
-        at = last
         while len(recent) < 4 and str(at) >= first:
             recent.insert(0, str(at))
             at = at.previous()
+        if not recent:  # only the running quarter has closes: it is all there is
+            recent = [str(last)]
         average = float(sum(float(revenue.get(r, 0.0)) for r in recent) / len(recent))
         pipe = q.open_pipeline(store, nxt.start, nxt.end).iloc[0]
         amount = float(pipe["amount"])
-        # open deals whose expected close is before that quarter: not in its coverage
-        earlier = q.open_pipeline(store, dt.date(1, 1, 1), nxt.start - dt.timedelta(days=1))
+        # open deals expected to close before that quarter are not in its coverage: those whose
+        # expected close has passed (by the data's last date), and those due before it starts
+        today = data_end or nxt.start
+        past = q.open_pipeline(store, dt.date(1, 1, 1), today - dt.timedelta(days=1)).iloc[0]
+        due = q.open_pipeline(store, today, nxt.start - dt.timedelta(days=1)).iloc[0]
         return {
             "quarter": str(nxt),
             "open_deals": int(pipe["deals"]),
             "open_pipeline": amount,
-            "earlier_open_deals": int(earlier["deals"].iloc[0]),
-            "earlier_open_pipeline": float(earlier["amount"].iloc[0]),
+            "past_due_deals": int(past["deals"]),
+            "past_due_pipeline": float(past["amount"]),
+            "due_before_deals": int(due["deals"]),
+            "due_before_pipeline": float(due["amount"]),
             "average_bookings": average,
             "quarters_averaged": recent,
             "coverage": amount / average if average > 0 else None,

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from winloss.analyze.stats.intervals import wilson_interval
+from winloss.model.period import PARTIAL_DAYS
 from winloss.report.charts import hbar_chart, line_chart
 from winloss.report.document import ReportContext, Section, table_html
 from winloss.store import summary_queries
@@ -27,10 +28,6 @@ def quarterly_summary(store: DuckDBStore, until: str) -> pd.DataFrame:
     frame["ci_low"], frame["ci_high"] = lo, hi
     frame["partial"] = partial_quarters(store, frame)
     return frame
-
-
-#: A first or last quarter whose closes start (end) more than this many days inside it is partial.
-PARTIAL_DAYS = 14
 
 
 def partial_quarters(store: DuckDBStore, frame: pd.DataFrame) -> list[str | None]:
