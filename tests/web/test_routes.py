@@ -316,3 +316,33 @@ def test_analysis_dashboards_show_the_report_sections_of_the_demo(
         for key in sections:
             assert f'<section id="{key}">' in page.text, (url, key)
         assert "<svg" in page.text, url
+
+
+def test_a_dashboard_is_built_once_until_the_store_changes(
+    web: WebEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forecast dashboard fits models for a minute on a few thousand deals: a second visit
+    reuses the built sections; a change to the store file builds them again."""
+    import os
+
+    from winloss.report.sections import quality
+    from winloss.web import routes_dashboards
+
+    routes_dashboards._CACHE.clear()
+    calls: list[int] = []
+    real = quality.build
+
+    def counting(ctx: object) -> object:
+        calls.append(1)
+        return real(ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quality, "build", counting)
+    boss = login(web.app, "boss")
+    first = boss.get("/dashboards/quality").text
+    second = boss.get("/dashboards/quality").text
+    assert len(calls) == 1 and first.count('<section id="quality">') == 1
+    assert second.count('<section id="quality">') == 1 and "review of" in second
+    stat = os.stat(web.db)
+    os.utime(web.db, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # as a write would
+    boss.get("/dashboards/quality")
+    assert len(calls) == 2

@@ -25,6 +25,25 @@ DASHBOARDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+#: Built dashboards of a store file, by (dashboard, quarter): (the file's version, sections,
+#: notes). The forecast dashboard fits models for a minute on a few thousand deals; it is built
+#: again only when the store file changes (an import, a capture).
+_CACHE: dict[tuple[str, str], tuple[tuple[int, int], tuple[Any, ...], tuple[str, ...]]] = {}
+
+
+def _store_version(db: str) -> tuple[int, int] | None:
+    """The store file's modification time and size; ``None`` for a server store (not cached)."""
+    import os
+
+    try:
+        st = os.stat(db)
+    except (OSError, ValueError):
+        return None
+    wal = db + ".wal"
+    wal_time = os.stat(wal).st_mtime_ns if os.path.exists(wal) else 0
+    return (max(st.st_mtime_ns, wal_time), st.st_size)
+
+
 def _render(name: str) -> Any:
     from winloss.report.document import ReportContext, latest_closed_quarter
 
@@ -41,13 +60,21 @@ def _render(name: str) -> Any:
             q = None
         if q is not None:
             period = str(q)
-            ctx = ReportContext(ws.store, q, dt.datetime.now().replace(microsecond=0))
-            for key in keys:
-                build = importlib.import_module(f"winloss.report.sections.{key}").build
-                section = build(ctx)
-                if section is not None:
-                    sections.append(section)
-            notes += ctx.notes
+            version = _store_version(str(current_app.config["WINLOSS_DB"]))
+            cached = _CACHE.get((name, period))
+            if version is not None and cached is not None and cached[0] == version:
+                sections, built_notes = list(cached[1]), list(cached[2])
+            else:
+                ctx = ReportContext(ws.store, q, dt.datetime.now().replace(microsecond=0))
+                for key in keys:
+                    build = importlib.import_module(f"winloss.report.sections.{key}").build
+                    section = build(ctx)
+                    if section is not None:
+                        sections.append(section)
+                built_notes = list(ctx.notes)
+                if version is not None:
+                    _CACHE[(name, period)] = (version, tuple(sections), tuple(built_notes))
+            notes += built_notes
     return render_template(
         "dashboard.html", user=g.user, title=title, period=period, sections=sections, notes=notes
     )

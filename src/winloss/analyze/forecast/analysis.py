@@ -799,7 +799,11 @@ class ForecastBacktest:
                     "model": snap.model["model"],
                 }
             )
-            caveats.update(re.sub(r"^\d+ deal\(s\)", "some deals", c) for c in snap.caveats)
+            # a replayed quarter's own notes, said to be theirs (not the live forecast's)
+            caveats.update(
+                "in replayed quarters: " + re.sub(r"^\d+ deal\(s\)", "some deals", c)
+                for c in snap.caveats
+            )
         if not rows:
             raise InsufficientDataError(
                 "no past quarter can be replayed: each needs 30+ deals closed before it (both "

@@ -187,5 +187,11 @@ def build(ctx: ReportContext) -> Section | None:
             )
         )
     # target accounts are listed once, in the action plan (lists.target_accounts)
-    notes = tuple(backtest.caveats) if backtest is not None else ()
+    # the live forecast's notes, then the backtest's (its replayed quarters' notes say so)
+    notes = tuple(
+        dict.fromkeys(
+            (*(forecast.caveats if forecast is not None else ()),
+             *(backtest.caveats if backtest is not None else ()))
+        )
+    )  # fmt: skip
     return Section("forecast", "Forecast and scores", "".join(parts), data, tuple(charts), notes)
