@@ -116,6 +116,73 @@ def test_simulate_bad_lever_is_a_usage_error(db: str, capsys: pytest.CaptureFixt
     assert code == 2 and "name a stage" in capsys.readouterr().err
 
 
+def test_simulate_headline_goes_to_stdout(db: str) -> None:
+    """The results (interval, target probability) are on stdout, so `> file` keeps them."""
+    code, out, err = run(
+        "--db", db, "simulate", "--target-growth", "0.1", "--draws", "200", "--lever", "vm=+5%"
+    )
+    assert code == 0, err
+    assert "year-3 revenue 90% interval:" in out and "P(year-3 revenue ≥" in out
+    assert "+10%/year" in out
+    assert "interval:" not in err
+    assert "Levers ranked by their effect on year-3 revenue" in out
+
+
+def test_simulate_without_levers_titles_the_baseline(db: str) -> None:
+    code, out, err = run("--db", db, "simulate", "--draws", "200")
+    assert code == 0, err
+    assert "Baseline revenue per year" in out and "Levers ranked" not in out
+
+
+def test_simulate_csv_stays_parseable(db: str) -> None:
+    code, out, err = run("--db", db, "simulate", "--draws", "200", "--format", "csv")
+    assert code == 0, err
+    frame = pd.read_csv(pd.io.common.StringIO(out))
+    assert list(frame["lever"]) == ["baseline"]
+    assert "interval:" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--lever", "cr.selection=+5000%"), "stays within 0–100 %"),
+        (("--lever", "cr.selection=-150%"), "below -100%"),
+        (("--target-growth", "-2"), "above -1"),
+        (("--target-growth", "-1"), "above -1"),
+    ],
+)
+def test_simulate_refuses_impossible_inputs(
+    db: str, args: tuple[str, ...], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--db", db, "simulate", "--draws", "100", *args])
+    captured = capsys.readouterr()
+    assert code == 2 and expected in captured.err, captured.err
+    assert "interval" not in captured.out
+
+
+def test_simulate_on_deals_only_explains_zero_revenue(tmp_path: Path) -> None:
+    """A store with deals and no subscriptions: revenue 0, and the command says why, how many
+    won deals (and their amount, summed by pandas from the imported frame) and what to import."""
+    from winloss.demo.generator import generate_demo
+
+    deals = generate_demo(300, seed=5).tables()["deals"]
+    path = tmp_path / "deals.duckdb"
+    ws = Workspace(path)
+    ws.import_file("deals", deals)
+    ws.close()
+    won = deals[deals["outcome"] == "won"]
+    code, out, err = run("--db", str(path), "simulate", "--draws", "100")
+    assert code == 0, err
+    assert "revenue is 0" in out and "no subscriptions" in out
+    assert "winloss import subscriptions FILE" in out
+    assert f"{len(won):,} won deals" in out
+    assert f"{won['amount'].sum():,.0f}" in out
+    code, out, err = run("--db", str(path), "simulate", "--draws", "100", "--format", "json")
+    data = json.loads(out)
+    assert data["zero_revenue_reason"].startswith("revenue is 0")
+    assert all(q["revenue"] == 0 for q in data["quarters"])
+
+
 def test_bowtie_churn_table(tmp_path: Path) -> None:
     path = tmp_path / "churn.csv"
     pd.DataFrame(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from winloss import Workspace
 from winloss.report.document import ReportContext
@@ -37,4 +39,33 @@ def test_paths_section_charts_and_escaping(demo_store: Path, tmp_path: Path) -> 
     removal = pd.DataFrame(section.data["removal_effects"])
     assert set(removal["action"]) >= {"email", "call", "demo", "proposal"}
     assert removal["removal_effect"].between(0, 1).all()
+    ws.close()
+
+
+def test_graph_nodes_show_the_share_of_closed_deals_won(demo_store: Path) -> None:
+    """The chart's node labels are deal win rates, not activity shares: ``(start)`` reads the win
+    rate of the closed deals with activities and ``email`` that of the closed deals with an email
+    (reference: pandas on the stored activities, each deal once)."""
+    ws = Workspace(demo_store, read_only=True)
+    acts = ws.table("activities").drop(columns="outcome", errors="ignore")
+    acts = acts.merge(ws.deals()[["deal_id", "outcome"]], on="deal_id")
+    closed = acts[acts["outcome"].isin(["won", "lost"])]
+
+    def rate(deals: pd.DataFrame) -> float:
+        once = deals.drop_duplicates("deal_id")
+        return float((once["outcome"] == "won").mean())
+
+    expected = {
+        "(start)": rate(closed),
+        "email": rate(closed[closed["type"] == "email"]),
+        "demo": rate(closed[closed["type"] == "demo"]),
+    }
+    section = build(ReportContext(ws.store, ws.quarter("2026Q3")))
+    assert section is not None
+    labels = dict(re.findall(r">([^<>]+)</text><text[^>]*>(\d+)% won</text>", section.html))
+    for node, value in expected.items():
+        assert labels[node] == f"{value:.0%}".rstrip("%"), node
+    nodes = {r["node"]: r for r in section.data["nodes"]}
+    for node, value in expected.items():
+        assert nodes[node]["win_rate"] == pytest.approx(value, rel=1e-12), node
     ws.close()

@@ -239,13 +239,14 @@ def bowtie(
     multiple=True,
     metavar="NAME=CHANGE",
     help="A change to try (repeatable): cr.STAGE=+5%, dt.STAGE=-10%, nrr=+2pt, "
-    "grr=+1pt, vm=+10%, acv=+5%; cr.*=+10% changes every stage.",
+    "grr=+1pt, vm=+10%, acv=+5%; cr.*=+10% changes every stage. A conversion rate stays "
+    "within 0-100 %: a named stage pushed outside is refused, cr.* caps it.",
 )
 @click.option(
     "--target-growth",
     type=float,
     default=None,
-    help="Compound annual revenue growth to reach (0.3 = 30 %/year): its probability.",
+    help="Compound annual revenue growth to reach (0.3 = 30 %/year; above -1): its probability.",
 )
 @click.option(
     "--draws",
@@ -288,16 +289,20 @@ def simulate(
     if fmt == "json":
         click.echo(dumps(result.to_dict()))
         return
-    emit_frame(
-        result.levers, fmt, title=f"Levers ranked by their effect on year-{min(3, years)} revenue"
-    )
+    emit_frame(result.levers, fmt, title=result.levers_title)
     mc = result.monte_carlo
-    message(
+    headline = [
         f"year-{years} revenue {mc.level:.0%} interval: {mc.revenue_low:,.0f} – "
         f"{mc.revenue_high:,.0f} (median {mc.revenue_median:,.0f}; {mc.draws} draws)"
-    )
+    ]
     if mc.probability is not None and mc.target_revenue is not None:
-        message(
+        headline.append(
             f"P(year-{years} revenue ≥ {mc.target_revenue:,.0f}, i.e. "
-            f"{target_growth:.0%}/year) = {mc.probability:.1%}"
+            f"{target_growth:+.0%}/year) = {mc.probability:.1%}"
         )
+    if result.zero_revenue_reason:
+        headline.append(result.zero_revenue_reason)
+    # the headline is part of the result (stdout), except beside CSV, which must stay parseable
+    say = message if fmt == "csv" else click.echo
+    for line in headline:
+        say(line)

@@ -23,6 +23,22 @@ def _filter(segment: str | None) -> Any:
     return DealFilter(segment=segment) if segment else None
 
 
+def _store_filter(state: State, segment: str | None) -> Any:
+    """The deal filter of ``--segment``, refused when no stored deal has that segment: an unknown
+    value would otherwise give empty tables that look like a result."""
+    flt = _filter(segment)
+    if flt is None:
+        return None
+    ws = state.workspace()
+    if ws.deals(flt).empty:
+        known = sorted({str(v) for v in ws.deals()["segment"].dropna()})
+        listed = ", ".join(repr(v) for v in known) if known else "none (the deals have no segment)"
+        raise UsageError(
+            f"--segment {segment!r}: no deal has this segment; the segments are {listed}"
+        )
+    return flt
+
+
 def _order(value: str) -> int | None:
     if value == "auto":
         return None
@@ -120,6 +136,11 @@ def _warn(result: Any) -> None:
 @click.option("--segment", default=None, help="Only deals of this segment.")
 @click.option("--edges", is_flag=True, help="Show the directly-follows edges, not the variants.")
 @click.option(
+    "--nodes",
+    is_flag=True,
+    help="Show the graph's nodes: deals through each action and the share of closed ones won.",
+)
+@click.option(
     "--top",
     type=click.IntRange(1, 10_000),
     default=20,
@@ -137,15 +158,22 @@ def paths(
     by: str | None,
     segment: str | None,
     edges: bool,
+    nodes: bool,
     top: int,
     fmt: str,
     **engine_opts: Any,
 ) -> None:
     """The engagement graph: directly-follows edges by outcome and path variants with win rates.
 
+    Win rates count deals: a node's (`--nodes`) or an edge's (`--edges`, column win_rate) is the
+    share of the closed deals through it that were won, each deal once however often it repeats
+    the action. The edges' n/won/lost/open/win_share count transitions.
+
     Subcommands: markov, evaluate, export, import, refresh. `--engine spark --deals PATH
     --activities PATH --edges` counts the edges on Spark (docs/engines.md).
     """
+    if edges and nodes:
+        raise UsageError("give --edges or --nodes, not both")
     spark = spark_engine(engine_opts)
     if spark is not None:
         if ctx.invoked_subcommand is not None or not edges:
@@ -161,10 +189,12 @@ def paths(
         return
     if ctx.invoked_subcommand is not None:
         return
-    result = state.workspace().path_graph(_filter(segment), by=by, top_variants=top)
+    result = state.workspace().path_graph(_store_filter(state, segment), by=by, top_variants=top)
     _warn(result)
     if fmt == "json":
         click.echo(result.to_json())
+    elif nodes:
+        emit_frame(result.nodes, fmt, title="Nodes: deals through each action, share of closed won")
     else:
         emit_frame(
             result.edges if edges else result.variants,
@@ -186,7 +216,7 @@ def markov(
 ) -> None:
     """Markov chain of the paths: removal effect of each action, P(win | state), micro-actions."""
     result = state.workspace().path_chains(
-        _filter(segment),
+        _store_filter(state, segment),
         **_chain_settings(**chain),
     )
     _warn(result)
@@ -258,7 +288,7 @@ def evaluate(
             f"--prefix {prefix!r}: give comma-separated integers, e.g. 4,6,8"
         ) from None
     result = state.workspace().evaluate_paths(
-        _filter(segment),
+        _store_filter(state, segment),
         prefixes=prefixes,
         order=_order(order),
         train_share=train_share,
@@ -282,7 +312,7 @@ def evaluate(
 @pass_state
 def export(state: State, /, file: str, segment: str | None) -> None:
     """Write the activities as an event log: FILE.csv (case/activity/timestamp) or FILE.xes[.gz]."""
-    n = state.workspace().export_event_log(file, _filter(segment))
+    n = state.workspace().export_event_log(file, _store_filter(state, segment))
     message(f"wrote {n:,} events to {file}")
 
 
@@ -422,7 +452,7 @@ def next_action(
         chain["by"] = "segment"
     result = ws.next_action(
         deal_ids or None,
-        _filter(segment),
+        _store_filter(state, segment),
         top=top,
         min_support=min_support,
         **_chain_settings(**chain),

@@ -187,6 +187,21 @@ def plan(state: State, window_days: int, limit: int, today: dt.datetime | None, 
     emit_frame(frame, fmt, title="buyer interviews to run")
 
 
+def _unknown_deal(deal_id: str, known: list[str]) -> Exception:
+    """The error for ``--deal`` naming a deal the store does not have, with the closest ids."""
+    import difflib
+
+    from winloss.errors import UsageError
+
+    if not known:
+        return UsageError(f"no deal {deal_id!r}: the store has no deals; import them first")
+    near = difflib.get_close_matches(deal_id, known, n=5, cutoff=0.6) or sorted(known)[:5]
+    return UsageError(
+        f"no deal {deal_id!r} in the store ({len(known):,} deals; e.g. {', '.join(near)}); "
+        "`winloss deals` lists them"
+    )
+
+
 @captures.command("sources")
 @click.option("--deal", "deal_id", default=None, help="One deal's fields.")
 @format_option
@@ -194,6 +209,8 @@ def plan(state: State, window_days: int, limit: int, today: dt.datetime | None, 
 def sources(state: State, deal_id: str | None, fmt: str) -> None:
     """Where the deals' SPICED values come from (buyer, rep, crm or blank)."""
     ws = state.workspace()
+    if deal_id is not None and ws.deal(deal_id) is None:
+        raise _unknown_deal(deal_id, [str(d) for d in ws.store.deal_ids()])
     message(f"precedence: {' > '.join(ws.capture_precedence)}")
     frame = ws.field_sources(deal_id) if deal_id else ws.field_source_counts()
     if fmt == "json":

@@ -115,3 +115,20 @@ def test_maven_presale_funnel_by_quarter_with_open_deals_censored() -> None:
     last = cohorts.iloc[-1]
     assert last["conversion"] > last["naive_conversion"] + 0.03
     assert any("500 deal(s)" in w for w in result.warnings)  # Prospecting rows have no date
+
+
+def test_maven_simulation_explains_why_revenue_is_zero() -> None:
+    """Maven has deals only: the simulator projects no recurring revenue and says so, with the won
+    deals and their value (pandas: the Won rows' close_value, ≈ 10 M)."""
+    path = require(MAVEN_CSV)
+    ws = Workspace(":memory:")
+    ws.import_deals(path, preset="maven-crm")
+    result = ws.simulate(draws=200)
+    raw = pd.read_csv(path)
+    won = raw[raw["deal_stage"] == "Won"]
+    assert (result.quarters["revenue"] == 0).all()
+    reason = result.zero_revenue_reason
+    assert reason is not None and "no subscriptions" in reason
+    assert f"{len(won):,} won deals" in reason
+    assert f"{won['close_value'].sum():,.0f}" in reason
+    assert not any(w.startswith("NRR unknown") for w in result.warnings)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from winloss.analyze.bowtie.simulation import Simulate, lever_table
+from winloss.analyze.bowtie.simulation import Simulate, explain_zero_revenue, lever_table
 from winloss.analyze.bowtie.simulator import (
     GrowthModel,
     apply_lever,
+    check_lever,
     monte_carlo,
     parse_lever,
     project_model,
@@ -131,3 +132,93 @@ def test_simulate_run_model_reports_target_probability() -> None:
     assert result.quarters["revenue"].iloc[0] == pytest.approx(150_000)
     data = result.to_dict()
     assert data["levers"][1]["lever"] == "nrr=+2pt" and data["monte_carlo"]["probability"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "room"),
+    [
+        # s3 converts 70 %: +42.86 % takes it to 100 %, +30 points too; -70 points to 0
+        ("cr.s3=+5000%", "at most +42.86%"),
+        ("cr.s3=+31pt", "at most +30pt"),
+        ("cr.s3=-71pt", "at least -70pt"),
+    ],
+)
+def test_a_lever_pushing_a_named_stage_outside_0_to_100_percent_is_refused(
+    text: str, room: str
+) -> None:
+    """A named stage's conversion never leaves 0–100 %: the lever is refused, saying how far it
+    can go (not silently capped and ranked as if it were the change asked for)."""
+    model = toy()
+    with pytest.raises(UsageError, match="s3 converts 70.0%") as excinfo:
+        check_lever(model, parse_lever(text, SEVEN))
+    assert room in str(excinfo.value)
+    with pytest.raises(UsageError, match="0–100 %"):
+        lever_table(model, (text,), 3)
+    with pytest.raises(UsageError, match="0–100 %"):
+        Simulate(levers=(text,), draws=100).run_model(model)
+
+
+def test_the_largest_possible_change_of_a_named_stage_is_accepted() -> None:
+    model = toy()
+    assert check_lever(model, parse_lever("cr.s3=+30pt", SEVEN)) is None
+    levered = apply_lever(model, parse_lever("cr.s3=+30pt", SEVEN))
+    assert levered.conversion[2] == pytest.approx(1.0)
+
+
+def test_every_stage_lever_caps_at_100_percent_and_says_where() -> None:
+    """cr.*=+20% on rates up to 90 %: s7 (90 % → 108 %) is capped at 100 %, the note names it,
+    and the others move by exactly 20 %."""
+    model = toy()
+    lever = parse_lever("cr.*=+20%", SEVEN)
+    note = check_lever(model, lever)
+    assert note is not None and "capped at 100 %" in note and "s7 90.0% → 108.0%" in note
+    assert "s5" not in note  # 80 % → 96 % stays within
+    levered = apply_lever(model, lever)
+    assert levered.conversion[-1] == 1.0
+    np.testing.assert_allclose(
+        levered.conversion[:-1], [c * 1.2 for c in model.conversion[:-1]], rtol=1e-12
+    )
+    result = Simulate(levers=("cr.*=+20%",), draws=100).run_model(model)
+    assert note in result.warnings
+
+
+@pytest.mark.parametrize("text", ["cr.s1=-150%", "vm=-101%", "dt.*=-200%", "acv=-300%"])
+def test_a_relative_change_below_minus_100_percent_is_refused(text: str) -> None:
+    with pytest.raises(UsageError, match="below -100%"):
+        parse_lever(text, SEVEN)
+
+
+@pytest.mark.parametrize("growth", [-1.0, -2.0, -100.0])
+def test_a_growth_target_at_or_below_minus_100_percent_is_refused(growth: float) -> None:
+    with pytest.raises(UsageError, match="above -1"):
+        Simulate(target_growth=growth)
+
+
+def test_a_shrinking_target_above_minus_100_percent_is_kept() -> None:
+    """-50 %/year over 2 years: the target is 12 × MRR₀ × 0.25, met by a flat revenue."""
+    result = Simulate(years=2, target_growth=-0.5, draws=200).run_model(toy(volume=0.0, nrr=1.0))
+    assert result.monte_carlo.target_revenue == pytest.approx(12 * 50_000 * 0.25)
+    assert result.monte_carlo.probability == 1.0
+
+
+def test_zero_revenue_is_explained() -> None:
+    no_mrr = toy(mrr_per_deal=0.0, starting_mrr=0.0)
+    text = explain_zero_revenue(
+        no_mrr, has_subscriptions=False, won_deals=4238, won_amount=10_005_534.0
+    )
+    assert text is not None
+    assert "no subscriptions" in text and "winloss import subscriptions" in text
+    assert "4,238 won deals" in text and "10,005,534" in text
+    assert explain_zero_revenue(toy(), has_subscriptions=True) is None
+    result = Simulate(draws=100).run_model(no_mrr)
+    assert (result.quarters["revenue"] == 0).all()
+    assert result.zero_revenue_reason is not None
+    assert result.to_dict()["zero_revenue_reason"] == result.zero_revenue_reason
+
+
+def test_the_lever_table_title_says_what_it_holds() -> None:
+    baseline = Simulate(draws=100).run_model(toy())
+    assert len(baseline.levers) == 1 and "Baseline" in baseline.levers_title
+    assert "ranked" not in baseline.levers_title
+    ranked = Simulate(levers=("vm=+1%",), draws=100).run_model(toy())
+    assert ranked.levers_title.startswith("Levers ranked")

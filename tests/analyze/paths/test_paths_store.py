@@ -181,3 +181,73 @@ def test_sql_first_order_counts_give_the_same_chain(demo_store: Path) -> None:
     a, b = from_sql.chain(), fitted.chain()
     assert np.allclose(a.p_win, b.p_win, atol=1e-12)
     ws.close()
+
+
+def test_node_and_edge_win_rates_count_deals_not_activities(demo_store: Path) -> None:
+    """A node's win rate is won / (won + lost) over the closed deals that passed through it, each
+    deal once; an edge's the same over the deals that took the step at least once. Reference: a
+    pandas recomputation from the activities (a deal with three emails counts once for email)."""
+    ws = Workspace(demo_store, read_only=True)
+    acts = _ordered(ws)
+    result = PathGraph().run(ws.store)
+    # nodes: distinct (deal, action), plus (start) for every deal with activities
+    visits = pd.concat(
+        [acts.drop_duplicates("deal_id").assign(type="(start)"), acts]
+    ).drop_duplicates(["deal_id", "type"])
+    ref = visits.groupby("type")["outcome"].value_counts().unstack(fill_value=0)
+    ref["win_rate"] = ref["won"] / (ref["won"] + ref["lost"])
+    nodes = result.nodes.set_index("node")
+    assert set(nodes.index) == set(ref.index)
+    for col in ("won", "lost", "open"):
+        assert (nodes[col] == ref.loc[nodes.index, col]).all(), col
+    np.testing.assert_allclose(nodes["win_rate"], ref.loc[nodes.index, "win_rate"], rtol=1e-12)
+    assert (nodes["deals"] == nodes[["won", "lost", "open"]].sum(axis=1)).all()
+    # (start): every closed deal with activities, once; the same as the sum of its edges
+    closed = acts.drop_duplicates("deal_id")
+    closed = closed[closed["outcome"] != "open"]
+    start_rate = (closed["outcome"] == "won").mean()
+    assert nodes.loc["(start)", "win_rate"] == pytest.approx(start_rate, rel=1e-12)
+    starts = result.edges[result.edges["source"] == "(start)"]
+    won, lost = starts["deals_won"].sum(), starts["deals_lost"].sum()
+    assert won / (won + lost) == pytest.approx(start_rate, rel=1e-12)
+    # a repeated action does not add weight: the most repeated action has fewer deals than visits
+    repeated = acts.groupby(["deal_id", "type"]).size()
+    assert (repeated > 1).any()
+    # edges: distinct (deal, source, target) steps, ends included
+    acts["source"] = acts.groupby("deal_id")["type"].shift().fillna("(start)")
+    last = acts.drop_duplicates("deal_id", keep="last")
+    steps = pd.concat(
+        [
+            acts[["deal_id", "source", "type", "outcome"]],
+            last.assign(source=last["type"], type="(" + last["outcome"] + ")")[
+                ["deal_id", "source", "type", "outcome"]
+            ],
+        ]
+    ).drop_duplicates(["deal_id", "source", "type"])
+    ref_edges = steps.groupby(["source", "type"])["outcome"].value_counts().unstack(fill_value=0)
+    edges = result.edges.set_index(["source", "target"])
+    for col in ("won", "lost", "open"):
+        expected = ref_edges.loc[edges.index, col].to_numpy()
+        assert (edges[f"deals_{col}"].to_numpy() == expected).all(), col
+    closed_deals = edges["deals_won"] + edges["deals_lost"]
+    has_closed = closed_deals > 0
+    np.testing.assert_allclose(
+        edges.loc[has_closed, "win_rate"],
+        edges.loc[has_closed, "deals_won"] / closed_deals[has_closed],
+        rtol=1e-12,
+    )
+    # transitions stay counted as such: n ≥ deals, strictly where a deal repeats the step
+    assert (edges["n"] >= edges["deals"]).all() and (edges["n"] > edges["deals"]).any()
+    ws.close()
+
+
+def test_graph_counts_per_group_with_by(demo_store: Path) -> None:
+    """With --by, the node counts are per group and add up to the pooled ones."""
+    ws = Workspace(demo_store, read_only=True)
+    pooled = PathGraph().run(ws.store).nodes.set_index("node")
+    split = PathGraph(by="segment").run(ws.store).nodes
+    summed = split.groupby("node")[["deals", "won", "lost", "open"]].sum()
+    pd.testing.assert_frame_equal(
+        summed.loc[pooled.index], pooled[["deals", "won", "lost", "open"]], check_dtype=False
+    )
+    ws.close()

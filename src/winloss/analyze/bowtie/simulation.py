@@ -14,11 +14,12 @@ from winloss.analyze.bowtie.simulator import (
     GrowthModel,
     MonteCarlo,
     apply_lever,
+    check_lever,
     monte_carlo,
     parse_lever,
     project_model,
 )
-from winloss.errors import InsufficientDataError
+from winloss.errors import InsufficientDataError, UsageError
 from winloss.serialize import plain, records
 
 if TYPE_CHECKING:
@@ -38,10 +39,20 @@ class SimulationResult(AnalysisResult):
     levers: pd.DataFrame  # lever, revenue per year, effect on the ranking year, rank
     monte_carlo: MonteCarlo
     warnings: tuple[str, ...] = ()
+    #: why the projected revenue is zero (no recurring revenue to project) and what to import
+    zero_revenue_reason: str | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
         return self.levers
+
+    @property
+    def levers_title(self) -> str:
+        """What the lever table is: a ranking, or the baseline alone when no lever was given."""
+        year = min(RANK_YEAR, self.years)
+        if len(self.levers) > 1:
+            return f"Levers ranked by their effect on year-{year} revenue"
+        return "Baseline revenue per year (no lever to rank: add --lever, e.g. cr.*=+10%)"
 
     def to_dict(self) -> dict[str, Any]:
         mc = self.monte_carlo
@@ -71,6 +82,7 @@ class SimulationResult(AnalysisResult):
                     "probability": mc.probability,
                 },
                 "warnings": list(self.warnings),
+                "zero_revenue_reason": self.zero_revenue_reason,
             }
         )
         return data
@@ -101,14 +113,16 @@ def growth_model(
     days = pre["median_days_to_advance"].fillna(pre["median_days"]).fillna(0.0)
     mrr = bowtie.mrr_per_customer
     mrr_se = bowtie.mrr_per_customer_se
-    if not np.isfinite(mrr):
+    has_subscriptions = bool(np.isfinite(mrr))
+    if not has_subscriptions:
         warnings.append("no subscriptions: each won deal adds no recurring revenue")
         mrr, mrr_se = 0.0, 0.0
     latest = bowtie.retention.latest
     nrr = float(latest.get("nrr", float("nan"))) if latest else float("nan")
     nrr_se = bowtie.nrr_se
     if not np.isfinite(nrr):
-        warnings.append("NRR unknown (less than 12 months of subscriptions): taken as 100 %")
+        if has_subscriptions:
+            warnings.append("NRR unknown (less than 12 months of subscriptions): taken as 100 %")
         nrr, nrr_se = 1.0, 0.0
     model = GrowthModel(
         stages=tuple(str(s) for s in pre["stage"]),
@@ -133,6 +147,8 @@ def lever_table(model: GrowthModel, levers: tuple[str, ...], years: int) -> pd.D
     rank_year = min(RANK_YEAR, years)
     base = project_model(model, quarters)
     parsed = [parse_lever(text, model.stages) for text in levers]
+    for lever in parsed:
+        check_lever(model, lever)  # refuses a named stage pushed outside 0–100 %
     runs: list[tuple[str, GrowthModel]] = [("baseline", model)]
     for lever in parsed:
         runs.append((lever.text, apply_lever(model, lever)))
@@ -163,6 +179,44 @@ def lever_table(model: GrowthModel, levers: tuple[str, ...], years: int) -> pd.D
         table.loc[single, "effect"].rank(ascending=False, method="min").astype("Int64")
     )
     return table
+
+
+def lever_notes(model: GrowthModel, levers: tuple[str, ...]) -> list[str]:
+    """What capping did to the levers (``cr.*`` past 100 %); refuses the impossible ones."""
+    notes = [check_lever(model, parse_lever(text, model.stages)) for text in levers]
+    return [n for n in notes if n is not None]
+
+
+def explain_zero_revenue(
+    model: GrowthModel,
+    *,
+    has_subscriptions: bool | None,
+    won_deals: int = 0,
+    won_amount: float = 0.0,
+) -> str | None:
+    """Why a projection of ``model`` is zero revenue throughout, and what to import (``None`` when
+    it is not): the simulator projects recurring revenue (MRR), which only subscriptions carry.
+    ``has_subscriptions`` is ``None`` for a model given by hand."""
+    if model.mrr_per_deal > 0 or model.starting_mrr > 0:
+        return None
+    won = ""
+    if won_deals:
+        won = f" The store's {won_deals:,} won deals"
+        won += f" (worth {won_amount:,.0f} in amount)" if won_amount > 0 else ""
+        won += " are bookings, not recurring revenue."
+    if has_subscriptions is None:
+        why = "the model has neither MRR per won deal nor a starting MRR"
+        todo = "give it mrr_per_deal or starting_mrr"
+    elif not has_subscriptions:
+        why = "the store has no subscriptions"
+        todo = "import the subscriptions with `winloss import subscriptions FILE` (docs/bowtie.md)"
+    else:
+        why = "the subscriptions carry no MRR"
+        todo = "check the mrr column of the subscriptions and re-import them"
+    return (
+        f"revenue is 0: the simulator projects recurring revenue (MRR), and {why}.{won} "
+        f"To project revenue, {todo}."
+    )
 
 
 class SimulateOptions(TypedDict, total=False):
@@ -203,14 +257,36 @@ class Simulate:
     level: float = 0.9
     bowtie: Bowtie = field(default_factory=Bowtie)
 
+    def __post_init__(self) -> None:
+        if self.target_growth is not None and not self.target_growth > -1.0:
+            raise UsageError(
+                f"target growth {self.target_growth:g} ({self.target_growth:.0%}/year): revenue "
+                "cannot shrink by 100 % or more a year; give a growth above -1 "
+                "(0.3 = 30 %/year, -0.1 = 10 % less a year)"
+            )
+
     def run(self, source: DealSource) -> SimulationResult:
         settings = self.bowtie
         if settings.cohort != "quarter":
             settings = Bowtie(**{**settings.__dict__, "cohort": "quarter"})
         measured = settings.run(source)
         model, warnings = growth_model(measured)
+        has_subscriptions = bool(np.isfinite(measured.mrr_per_customer))
+        reason = None
+        if model.mrr_per_deal <= 0 and model.starting_mrr <= 0:
+            won = source.closed_deals()
+            won = won[won["outcome"] == "won"]
+            amount = float(pd.to_numeric(won["amount"], errors="coerce").sum())
+            reason = explain_zero_revenue(
+                model, has_subscriptions=has_subscriptions, won_deals=len(won), won_amount=amount
+            )
+            # the reason says it all; the bare note would repeat half of it
+            warnings = [w for w in warnings if not w.startswith("no subscriptions: each won")]
         return self.run_model(
-            model, inputs=measured.inputs, warnings=tuple(warnings) + measured.warnings
+            model,
+            inputs=measured.inputs,
+            warnings=tuple(warnings) + measured.warnings,
+            zero_revenue_reason=reason,
         )
 
     def run_model(
@@ -219,8 +295,12 @@ class Simulate:
         *,
         inputs: AnalysisInputs | None = None,
         warnings: tuple[str, ...] = (),
+        zero_revenue_reason: str | None = None,
     ) -> SimulationResult:
         """Project and rank levers for an explicit model (toy cases, what-if inputs)."""
+        notes = lever_notes(model, self.levers)
+        if zero_revenue_reason is None:
+            zero_revenue_reason = explain_zero_revenue(model, has_subscriptions=None)
         quarters = 4 * self.years
         base = project_model(model, quarters)
         table = pd.DataFrame(
@@ -247,5 +327,6 @@ class Simulate:
             quarters=table,
             levers=lever_table(model, self.levers, self.years),
             monte_carlo=mc,
-            warnings=warnings,
+            warnings=warnings + tuple(notes),
+            zero_revenue_reason=zero_revenue_reason,
         )

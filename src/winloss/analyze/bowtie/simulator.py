@@ -11,7 +11,10 @@ A deterministic flow model, vectorised over Monte Carlo draws:
 Because the flow is linear, multiplying every conversion rate by 1.1 multiplies bookings by
 exactly 1.1^k. Levers change one input (``cr.selection=+5%``, ``cr.*=+10%``, ``dt.selection=-10%``,
 ``nrr=+2pt``, ``grr=+2pt``, ``vm=+10%``, ``acv=+5%``); each is run alone and all together, and
-ranked by its effect on year-3 revenue. The Monte Carlo draws the measured rates from their
+ranked by its effect on year-3 revenue. A conversion rate stays within 0–100 %: a lever on one named
+stage that would push it outside is refused (:func:`check_lever` says how far it can go), while
+``cr.*`` caps the stages it would push past 100 % (or below 0) and says which. A relative change of
+less than −100 % is refused for every input (it would make the input negative). The Monte Carlo draws the measured rates from their
 sampling uncertainty: conversion ~ Beta(k + ½, n − k + ½) on the effective counts, volume ~
 Gamma(entries + ½, 1/quarters) (a Poisson rate), NRR and MRR per deal ~ Normal(estimate, s.e.).
 """
@@ -90,36 +93,78 @@ def parse_lever(text: str, stages: tuple[str, ...]) -> Lever:
         pass
     else:
         raise UsageError(f"lever {text!r}: {target} changes in % (e.g. {target}=+10%)")
+    if unit == "%" and amount < -100:
+        raise UsageError(
+            f"lever {text!r}: a change below -100% would make {target} negative; "
+            "-100% takes it to zero"
+        )
     return Lever(text=text.strip(), target=target, stage=stage, amount=amount, unit=unit.lower())
 
 
+def _changed(value: float, lever: Lever) -> float:
+    """``value`` after the lever's change (relative in %, absolute in points)."""
+    return value * (1 + lever.amount / 100) if lever.unit == "%" else value + lever.amount / 100
+
+
+def _hits(stage: str, lever: Lever) -> bool:
+    return lever.stage == "*" or lever.stage == stage
+
+
+def _room(rate: float, lever: Lever) -> str:
+    """How far a conversion ``rate`` can move in the lever's unit and direction within 0–100 %."""
+    if lever.amount > 0:
+        room = (1 / rate - 1) * 100 if lever.unit == "%" else (1 - rate) * 100
+        return f"at most +{room:.4g}{lever.unit}, which takes it to 100 %"
+    room = -100.0 if lever.unit == "%" else -rate * 100
+    return f"at least {room:.4g}{lever.unit}, which takes it to 0 %"
+
+
+def check_lever(model: GrowthModel, lever: Lever) -> str | None:
+    """Refuse a lever that would push a named stage's conversion rate above 100 % or below 0
+    (:class:`UsageError` saying how far it can go); for ``cr.*``, the note that the stages it
+    would push out of 0–100 % are capped there (``None`` when nothing is capped)."""
+    if lever.target != "cr":
+        return None
+    outside = [
+        (stage, rate, _changed(rate, lever))
+        for stage, rate in zip(model.stages, model.conversion, strict=True)
+        if _hits(stage, lever) and not 0.0 <= _changed(rate, lever) <= 1.0
+    ]
+    if not outside:
+        return None
+    if lever.stage != "*":
+        stage, rate, new = outside[0]
+        raise UsageError(
+            f"lever {lever.text!r}: {stage} converts {rate:.1%}; the change would make it "
+            f"{new:.1%}, and a conversion rate stays within 0–100 % ({_room(rate, lever)})"
+        )
+    bound = "100 %" if lever.amount > 0 else "0 %"
+    stages = ", ".join(f"{stage} {rate:.1%} → {new:.1%}" for stage, rate, new in outside)
+    return f"lever {lever.text!r}: capped at {bound} where it would go past ({stages})"
+
+
 def apply_lever(model: GrowthModel, lever: Lever) -> GrowthModel:
-    """The model with one lever applied (conversions capped at 1, NRR at ≥ 0)."""
-
-    def change(value: float) -> float:
-        return value * (1 + lever.amount / 100) if lever.unit == "%" else value + lever.amount / 100
-
-    def hits(stage: str) -> bool:
-        return lever.stage == "*" or lever.stage == stage
+    """The model with one lever applied (conversions capped within 0–1, NRR at ≥ 0; see
+    :func:`check_lever` for the refusal of a named stage pushed outside)."""
 
     if lever.target == "cr":
         conv = tuple(
-            min(1.0, max(0.0, change(c))) if hits(s) else c
+            min(1.0, max(0.0, _changed(c, lever))) if _hits(s, lever) else c
             for s, c in zip(model.stages, model.conversion, strict=True)
         )
         return replace(model, conversion=conv)
     if lever.target == "dt":
         days = tuple(
-            max(0.0, change(d)) if hits(s) else d
+            max(0.0, _changed(d, lever)) if _hits(s, lever) else d
             for s, d in zip(model.stages, model.days, strict=True)
         )
         return replace(model, days=days)
     if lever.target in ("nrr", "grr"):
         # NRR = GRR + expansion: a GRR gain moves NRR by the same amount
-        return replace(model, nrr=max(0.0, change(model.nrr)))
+        return replace(model, nrr=max(0.0, _changed(model.nrr, lever)))
     if lever.target == "vm":
-        return replace(model, volume=max(0.0, change(model.volume)))
-    return replace(model, mrr_per_deal=max(0.0, change(model.mrr_per_deal)))
+        return replace(model, volume=max(0.0, _changed(model.volume, lever)))
+    return replace(model, mrr_per_deal=max(0.0, _changed(model.mrr_per_deal, lever)))
 
 
 @dataclass(frozen=True)

@@ -16,22 +16,29 @@ from winloss.report.document import ReportContext, Section, table_html
 MAX_EDGES = 40
 
 
-def _nodes(edges: pd.DataFrame, variants: pd.DataFrame) -> list[tuple[str, float, float]]:
-    """Each action at its median position in the variants, with the win share of its edges in."""
+def _nodes(nodes: pd.DataFrame, variants: pd.DataFrame) -> list[tuple[str, float, float]]:
+    """Each action at its median position in the variants, with its win rate: the share of the
+    closed deals that passed through it (each deal once) that were won."""
     positions: dict[str, list[int]] = {}
     for variant, deals in zip(variants["variant"], variants["deals"], strict=True):
         for i, action in enumerate(str(variant).split(" > ")):
             positions.setdefault(action, []).extend([i + 1] * int(deals))
-    into = edges.groupby("target")[["won", "lost"]].sum()
-    out = [("(start)", 0.0, float(into["won"].sum() / max(into[["won", "lost"]].sum().sum(), 1)))]
+    rates = nodes.set_index("node")["win_rate"]
+    if "(start)" not in rates.index:
+        return []
+    # a node without closed deals is drawn half-way between lost and won
+    out = [("(start)", 0.0, _rate(rates["(start)"]))]
     for action, pos in positions.items():
-        if action == "(no activities)" or action not in into.index:
+        if action == "(no activities)" or action not in rates.index:
             continue
-        won, lost = into.loc[action, "won"], into.loc[action, "lost"]
-        out.append((action, float(np.median(pos)), float(won / max(won + lost, 1))))
+        out.append((action, float(np.median(pos)), _rate(rates[action])))
     last = max((p for _, p, _ in out), default=0.0) + 1
     out += [("(won)", last, 1.0), ("(lost)", last, 0.0)]
     return out
+
+
+def _rate(value: float) -> float:
+    return float(value) if value == value else 0.5
 
 
 def build(ctx: ReportContext) -> Section | None:
@@ -48,25 +55,27 @@ def build(ctx: ReportContext) -> Section | None:
             by="segment" if "segment" in store.deal_columns_present() else None, bootstrap=100
         ).run(store),
     )
-    data: dict[str, Any] = {"coverage": graph.coverage}
+    data: dict[str, Any] = {
+        "coverage": graph.coverage,
+        "nodes": graph.nodes[graph.nodes["group"] == "all"]
+        .drop(columns="group")
+        .to_dict("records"),
+    }
     parts = [
         "<p>Every deal is a walk through its actions, from its creation to won, lost or still "
-        "open. Edges are shaded by the share of closed deals on them that were won.</p>"
+        "open. A node's percentage is the share of the closed deals that passed through it that "
+        "were won, an edge's colour the same for the closed deals that took that step; each deal "
+        "counts once however often it repeats an action.</p>"
     ]
     edges = graph.edges
-    top_edges = edges.sort_values("n", ascending=False).head(MAX_EDGES)
+    top_edges = edges.sort_values(["deals", "n"], ascending=False).head(MAX_EDGES)
     parts.append(
         path_graph_chart(
             "path-graph",
-            "The engagement graph (edge width: deals; colour: won share)",
-            _nodes(edges, graph.variants),
+            "The engagement graph (edge width: deals; % and colour: share of closed deals won)",
+            _nodes(graph.nodes, graph.variants),
             [
-                (
-                    str(r.source),
-                    str(r.target),
-                    int(r.n),
-                    float(r.win_share) if r.win_share == r.win_share else 0.5,
-                )
+                (str(r.source), str(r.target), int(r.deals), _rate(r.win_rate))
                 for r in top_edges.itertuples(index=False)
             ],
         )
