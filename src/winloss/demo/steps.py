@@ -100,8 +100,7 @@ def win_model(ws: Workspace, options: DemoOptions) -> str:
         f"deals): AUC "
         f"{evaluation.auc:.3f}, Brier {evaluation.brier:.3f} (plain "
         f"boosting {plain['auc']:.3f} / {plain['brier']:.3f}); {len(scores.scores):,} open deals "
-        f"scored; {quarter} forecast {f.expected:,.0f} (P10 {f.p10:,.0f} – P90 "
-        f"{f.p90:,.0f}) from {f.n_deals:,} open deals"
+        f"scored; {quarter} forecast from {f.n_deals:,} open deals: {f.headline()}"
     )
 
 

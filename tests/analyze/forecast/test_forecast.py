@@ -298,6 +298,11 @@ def test_demo_step_summarises_model_scores_and_forecast(demo_store: Path, tmp_pa
     assert text.startswith("win model (time-split")
     assert f"{n_open:,} open deals scored" in text
     assert "2026Q4 forecast" in text and "P10" in text
+    # the figure beside the range is the one the console and the report show beside it
+    forecast = Workspace(copy).forecast("2026Q4")
+    assert text.endswith(
+        f"2026Q4 forecast from {forecast.n_deals:,} open deals: {forecast.headline()}"
+    )
 
 
 def test_the_headline_expected_belongs_with_its_range(store: Workspace) -> None:
