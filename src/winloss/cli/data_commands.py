@@ -185,7 +185,8 @@ def import_cmd(
         counts = dict(result.outcomes)
         outcome_text = ": " + " / ".join(f"{n:,} {k}" for k, n in counts.items()) if counts else ""
         message(
-            f"imported {result.rows_read:,} rows from {Path(file).name} into "
+            f"{'read' if result.duplicates_dropped else 'imported'} {result.rows_read:,} rows "
+            f"from {Path(file).name} into "
             f"{result.table}: {result.inserted:,} new, {result.updated:,} updated"
             + (
                 f", {result.duplicates_dropped:,} repeated id(s) not stored"
