@@ -65,7 +65,7 @@ _FEATURES = (
     SELECT deal_id, count(*) AS listed_stakeholders FROM people GROUP BY deal_id
 )
 SELECT d.deal_id, d.account_id, d.outcome, d.segment, d.amount, d.source, d.created_at,
-       d.closed_at, d.cycle_days,
+       d.closed_at, d.cycle_days, d.decision_maker_engaged AS captured_dm_engaged,
        coalesce(listed.listed_stakeholders, 0) AS listed_stakeholders,
        coalesce(roles.engaged_stakeholders, 0) AS engaged_stakeholders,
        coalesce(roles.seniority_levels, 0) AS seniority_levels,

@@ -164,6 +164,9 @@ class CommitteeAnalysis:
                 f"not significant at q ≤ {self.alpha} (no open-deal flag from them): "
                 + "; ".join(inactive)
             )
+        disagree = dm_disagreement(closed)
+        if disagree:
+            warnings.append(disagree)
         derived = int((features["dm_route_source"] == "derived").sum())
         if derived:
             warnings.append(
@@ -421,6 +424,30 @@ def _best_routes(routes: pd.DataFrame, alpha: float, min_n: int) -> list[BestRou
             )
         )
     return best
+
+
+def dm_disagreement(closed: pd.DataFrame) -> str | None:
+    """Where the captured "decision maker engaged" (a SPICED answer on the deal) and the
+    stakeholder list (an engaged decision maker or economic buyer) disagree on closed deals that
+    have both: the findings on the one and this analysis on the other then count different
+    deals, and the reader must know why the two figures differ."""
+    if "captured_dm_engaged" not in closed.columns:
+        return None
+    both = closed[closed["captured_dm_engaged"].notna() & (closed["listed_stakeholders"] > 0)]
+    if both.empty:
+        return None
+    said = both["captured_dm_engaged"].astype(bool).to_numpy()
+    listed = both["has_decision_maker"].astype(bool).to_numpy()
+    yes_no, no_yes = int((said & ~listed).sum()), int((~said & listed).sum())
+    if not yes_no and not no_yes:
+        return None
+    return (
+        f"decision maker: the captured 'decision maker engaged' and the stakeholder list disagree "
+        f"on {yes_no + no_yes:,} of {len(both):,} closed deals that have both ({yes_no:,} "
+        f"captured as engaged with no engaged decision maker listed, {no_yes:,} the reverse): "
+        "findings on decision_maker_engaged count the capture, this analysis the stakeholder "
+        "list; reconcile the two in the CRM"
+    )
 
 
 def _orphan_warnings(store: DuckDBStore) -> list[str]:
