@@ -93,3 +93,21 @@ def test_captures_sources_of_a_known_deal_lists_its_fields(
     assert code == 0, err
     frame = pd.read_csv(io.StringIO(out))
     assert len(frame) > 0 and set(frame["deal_id"]) == {deal_id}
+
+
+def test_one_bootstrap_default_for_every_place_that_shows_the_chains() -> None:
+    """The demo (50), the report (100) and the CLI (200) once printed three q-values for one
+    micro-action: every place now uses the chains' default."""
+    import inspect
+
+    from winloss.analyze.paths.analysis import BOOTSTRAP, PathChains
+    from winloss.cli.paths_commands import markov
+    from winloss.demo import steps
+    from winloss.report.sections import paths as paths_section
+    from winloss.web import routes_next
+
+    cli_default = next(p.default for p in markov.params if p.name == "bootstrap")
+    assert cli_default == BOOTSTRAP == PathChains().bootstrap
+    assert routes_next.BOOTSTRAP == BOOTSTRAP
+    for module in (steps, paths_section):
+        assert "bootstrap=" not in inspect.getsource(module).replace("bootstrap=BOOTSTRAP", "")

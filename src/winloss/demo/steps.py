@@ -124,7 +124,7 @@ def bowtie(ws: Workspace, options: DemoOptions) -> str:
 
 def action_paths(ws: Workspace, options: DemoOptions) -> str:
     """Removal effects of the actions, segment micro-actions and next actions of open deals."""
-    chains = ws.path_chains(by="segment", bootstrap=50)
+    chains = ws.path_chains(by="segment")  # the CLI's, report's and web app's defaults
     pooled = chains.removal_effects[chains.removal_effects["group"] == "all"]
     top = ", ".join(f"{r.action} {r.removal_effect:.0%}" for r in pooled.head(3).itertuples())
     lines = [
@@ -137,7 +137,7 @@ def action_paths(ws: Workspace, options: DemoOptions) -> str:
             f"{r.removal_effect:.0%}, elsewhere at most {r.others_max:.0%}; "
             f"q = {r.q_value:.2g})"
         )
-    nxt = ws.next_action(by="segment", top=1, bootstrap=50)
+    nxt = ws.next_action(by="segment", top=1)
     lines.append(
         f"next best action ranked for {nxt.candidates['deal_id'].nunique():,} open deals "
         "(`winloss next-action --all --format csv`); association, not causation"

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, request
 
+from winloss.analyze.paths.analysis import BOOTSTRAP
 from winloss.errors import WinlossError
 from winloss.web import access
 from winloss.web.auth import User, requires
@@ -25,9 +26,8 @@ FILTERS: tuple[tuple[str, str], ...] = (
     ("region", "Region"),
     ("industry", "Industry (market)"),
 )
-#: Candidate actions shown per deal, and the bootstrap replicates behind the intervals.
+#: Candidate actions shown per deal (the bootstrap replicates are the chains' default).
 TOP_ACTIONS = 3
-BOOTSTRAP = 100
 #: At most this many deals on one page (the ranking runs per request).
 MAX_DEALS = 200
 

@@ -54,6 +54,11 @@ class NextActionOptions(ChainOptions, total=False):
     min_support: int
 
 
+#: Bootstrap replicates behind every interval and micro-action test of the chains: one default
+#: for the CLI, the demo, the report and the web app, so one fact has one number.
+BOOTSTRAP = 200
+
+
 @dataclass(frozen=True)
 class ChainSettings:
     """Options shared by the chain analyses (each maps onto one CLI flag)."""
@@ -65,7 +70,7 @@ class ChainSettings:
     silent_days: float = 30.0
     aged_days: float = 180.0
     backoff: float = 5.0
-    bootstrap: int = 200
+    bootstrap: int = BOOTSTRAP
     seed: int = 0
     as_of: dt.datetime | None = None
 

@@ -51,9 +51,9 @@ def build(ctx: ReportContext) -> Section | None:
         return None
     chains = ctx.cached(
         "path_chains",
-        lambda: PathChains(
-            by="segment" if "segment" in store.deal_columns_present() else None, bootstrap=100
-        ).run(store),
+        lambda: PathChains(by="segment" if "segment" in store.deal_columns_present() else None).run(
+            store
+        ),
     )
     data: dict[str, Any] = {
         "coverage": graph.coverage,
