@@ -100,3 +100,26 @@ def test_filters(demo_store: Path) -> None:
     smb = ws.deals(DealFilter(segment="SMB"))
     assert set(smb["segment"]) == {"SMB"}
     ws.close()
+
+
+def test_a_store_opened_read_only_answers_its_first_arrow_query(tmp_path: Path) -> None:
+    """Opening read-only read the schema version with fetchone() and left the result
+    unfinished: the first con.sql() (every Arrow read) then failed with 'connection has an
+    unfinished result'. Likewise after get_setting()."""
+    from winloss import Workspace
+
+    db = tmp_path / "w.duckdb"
+    with Workspace(db) as ws:
+        ws.import_deals(
+            pd.DataFrame(
+                {
+                    "deal_id": ["a", "b"],
+                    "outcome": ["won", "lost"],
+                    "created_at": ["2026-01-05"] * 2,
+                }
+            )
+        )
+    with Workspace(db, read_only=True) as ws:
+        assert ws.store.closed_deal_columns(["deal_id"]).num_rows == 2
+        ws.store.get_setting("fiscal_year_start_month")
+        assert ws.store.closed_deal_columns(["deal_id"]).num_rows == 2

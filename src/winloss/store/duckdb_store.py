@@ -342,9 +342,10 @@ class DuckDBStore(DealReads):
     @property
     def schema_version(self) -> int:
         try:
-            row = self.con.execute(
+            rows = self.con.execute(
                 "SELECT value FROM _meta WHERE key = 'schema_version'"
-            ).fetchone()
+            ).fetchall()  # every row: an unfinished result makes a later con.sql() fail
+            row = rows[0] if rows else None
         except duckdb.CatalogException:
             return 0
         return int(row[0]) if row else 0
@@ -372,7 +373,8 @@ class DuckDBStore(DealReads):
         self._create_views()
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:
-        row = self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
+        rows = self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchall()
+        row = rows[0] if rows else None
         return str(row[0]) if row else default
 
     def set_setting(self, key: str, value: str) -> None:
