@@ -199,3 +199,11 @@ def test_bowtie_churn_table(tmp_path: Path) -> None:
     data = json.loads(out)
     assert data["ltv"][0]["ltv"] == pytest.approx(60.0)
     assert data["stages"] == []
+
+
+def test_simulate_says_what_a_growth_target_in_percent_means(db: str) -> None:
+    code, out, err = run("--db", db, "simulate", "--target-growth", "30", "--draws", "100")
+    assert code == 0, err
+    assert "--target-growth 30 means +3000% a year; for 30 % give --target-growth 0.3" in err
+    code, _, err = run("--db", db, "simulate", "--target-growth", "0.3", "--draws", "100")
+    assert code == 0 and "means" not in err

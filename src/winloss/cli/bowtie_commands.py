@@ -274,6 +274,12 @@ def simulate(
     """
     from winloss.analyze.bowtie.analysis import Bowtie
 
+    if target_growth is not None and target_growth >= 5:
+        # 30 for "30 %" reads as +3,000 % a year: say what was understood
+        message(
+            f"note: --target-growth {target_growth:g} means {target_growth:+.0%} a year; for "
+            f"{target_growth:g} % give --target-growth {target_growth / 100:g}"
+        )
     # The projection runs on quarterly cohorts whatever --cohort says.
     bowtie_settings = Bowtie(**_settings(state, **{**bowtie_opts, "cohort": "quarter"}))
     result = state.workspace().simulate(
