@@ -147,3 +147,12 @@ def test_interview_plan_ranks_candidates_with_reasons(ws: Workspace) -> None:
     h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
     assert w1["score"] == pytest.approx(h + 1 / 9 + 0.5 + 1.0, abs=1e-3)  # + surprise (won, p<.25)
     assert "balances interviews" in w1["reasons"]
+
+
+def test_a_plan_after_the_data_says_as_of_when_to_plan(ws: Workspace) -> None:
+    """Old data planned as of today finds nothing: the note names the latest close to plan from."""
+    last = pd.to_datetime(ws.closed_deals()["closed_at"]).max().date()
+    res = ws.interview_plan(today=last + dt.timedelta(days=400), window_days=60)
+    assert res.candidates == 0
+    assert any(f"the store's latest close is {last}: plan as of then" in w for w in res.warnings)
+    assert ws.interview_plan(today=last, window_days=60).candidates > 0

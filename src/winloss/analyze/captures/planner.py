@@ -197,7 +197,15 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
             pool = [r for r in pool if r is not best]
         warnings: list[str] = []
         if todo.empty:
-            warnings.append(f"no deal closed since {since} lacks a buyer interview")
+            note = f"no deal closed since {since} lacks a buyer interview"
+            last = pd.to_datetime(closed["closed_at"]).max() if len(closed) else pd.NaT
+            if pd.notna(last) and last.date() < since:
+                # old data planned as of today finds nothing: say as of when it would
+                note += (
+                    f"; the store's latest close is {last.date()}: plan as of then with "
+                    f"--today {last.date()} (or widen --window-days)"
+                )
+            warnings.append(note)
         return InterviewPlanResult(
             AnalysisInputs.of(len(todo), period=f"{since}..{today}"),
             pd.DataFrame(picked, columns=COLUMNS),
