@@ -346,3 +346,15 @@ def test_a_dashboard_is_built_once_until_the_store_changes(
     os.utime(web.db, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # as a write would
     boss.get("/dashboards/quality")
     assert len(calls) == 2
+
+
+def test_an_empty_dashboard_says_what_is_missing(web: WebEnv) -> None:
+    """The test store has closed deals but no activities: the paths dashboard must not say
+    'import closed deals first'."""
+    from winloss.web import routes_dashboards
+
+    routes_dashboards._CACHE.clear()
+    page = login(web.app, "boss").get("/dashboards/paths").text
+    assert "import closed deals first" not in page
+    assert "Nothing to show: the notes above say what is missing." in page
+    assert "activit" in page  # the note names what to import

@@ -47,7 +47,13 @@ def build(ctx: ReportContext) -> Section | None:
 
     store = ctx.store
     graph = ctx.cached("path_graph", lambda: PathGraph(top_variants=10_000).run(store))
-    if graph is None or graph.edges.empty:
+    if graph is None:
+        return None
+    if graph.edges.empty:
+        ctx.notes.append(
+            "paths: the deals have no activities: import them with `winloss import activities "
+            "FILE` (deal_id, type, occurred_at) to see the action paths"
+        )
         return None
     chains = ctx.cached(
         "path_chains",
