@@ -478,4 +478,10 @@ def next_action(
                 "support",
             ]
         ]
-    emit_frame(frame, fmt, title="Next best actions", max_rows=500)
+    emit_frame(
+        frame,
+        fmt,
+        title="Next best actions (p_win_now: from the deal's path so far; `winloss score` "
+        "gives the win model's, from its fields)",
+        max_rows=500,
+    )
