@@ -496,3 +496,35 @@ def test_each_deal_sits_inside_its_interval_not_at_its_edge() -> None:
     z = logit(np.clip(p, 1e-6, 1 - 1e-6))
     np.testing.assert_allclose(out["ci_low"], expit(z + lo - mid), rtol=1e-6)
     np.testing.assert_allclose(out["ci_high"], expit(z + hi - mid), rtol=1e-6)
+
+
+def test_scores_on_noise_give_no_reasons_and_say_why() -> None:
+    """A stranger's file where no field clears 2 standard errors: the factors were empty and the
+    only 'explanation' a data pattern of an amount that does not help; now nothing is cited and
+    a caveat says why."""
+    rng = np.random.default_rng(3)
+    n = 160
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "outcome": np.where(
+                rng.random(n) < 0.15, "open", np.where(rng.random(n) < 0.45, "won", "lost")
+            ),
+            "created_at": pd.date_range("2025-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "amount": rng.choice([1000, 2500, 7300, 12000, 51234], n),
+            "region": rng.choice(["north", "south", "east"], n),
+        }
+    )
+    ws = Workspace.from_file(frame)
+    result = Scoring().run(ws.store)
+    if not result.importances["helps"].any():
+        assert any("no field predicts the outcome beyond chance" in c for c in result.caveats)
+        assert (result.scores["factors_for"] == "").all()
+        assert (result.scores["factors_against"] == "").all()
+        assert (result.scores["data_pattern"] == "").all()
+    else:  # a chance importance above 2 SE: then its reasons are the only ones cited
+        useful = set(result.importances.loc[result.importances["helps"], "field"])
+        for fx in result.scores["factors"]:
+            assert {
+                f["field"] for f in [*fx["for"], *fx["against"], *fx["data_patterns"]]
+            } <= useful
