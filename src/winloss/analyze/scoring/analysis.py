@@ -958,14 +958,14 @@ def score_frame(
     if "ci_low" in pred:
         scores["ci_low"] = pred["ci_low"].to_numpy()
         scores["ci_high"] = pred["ci_high"].to_numpy()
-    if explain and 0 < len(targets) and not model.importances.empty:
-        if not model.importances["helps"].any():
-            caveats.append(
-                "no field predicts the outcome beyond chance on held-out deals (every "
-                f"importance within {REASON_SE:g} standard errors of 0): no reasons for or "
-                "against are given, and the differences between the deals' scores are not "
-                "backed by held-out evidence"
-            )
+    helpless = not model.importances.empty and not model.importances["helps"].any()
+    if explain and len(targets) > 0 and helpless:
+        caveats.append(
+            "no field predicts the outcome beyond chance on held-out deals (every "
+            f"importance within {REASON_SE:g} standard errors of 0): no reasons for or "
+            "against are given, and the differences between the deals' scores are not "
+            "backed by held-out evidence"
+        )
     if explain and 0 < len(targets) <= max_explained:
         factors = model.explain(targets, top=top)
         scores["factors_for"] = ["; ".join(phrase(f) for f in fx["for"]) for fx in factors]
