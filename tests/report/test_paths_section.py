@@ -39,6 +39,11 @@ def test_paths_section_charts_and_escaping(demo_store: Path, tmp_path: Path) -> 
     removal = pd.DataFrame(section.data["removal_effects"])
     assert set(removal["action"]) >= {"email", "call", "demo", "proposal"}
     assert removal["removal_effect"].between(0, 1).all()
+    # the common paths' win rates read as percentages with their interval (was "0.00627")
+    assert section.data["variants"]
+    for v in section.data["variants"]:
+        rate = f"{100 * v['win_rate']:.0f}\u00a0%"
+        assert f"<td class=num>{rate}</td>" in section.html, rate
     ws.close()
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from winloss.report.charts import hbar_chart, path_graph_chart
 from winloss.report.document import ReportContext, Section, table_html
+from winloss.report.labels import interval, percent
 
 #: Edges drawn in the chart (the most frequent), to keep it readable.
 MAX_EDGES = 40
@@ -93,18 +94,32 @@ def build(ctx: ReportContext) -> Section | None:
         shown = pd.concat([variants.head(5), variants.tail(5)]).drop_duplicates("variant")
         data["variants"] = shown.to_dict(orient="records")
         parts.append("<h3>Common paths (10+ closed deals): the best and the worst</h3>")
+        if shown["win_rate"].nunique() == 1:
+            parts.append(
+                f'<p class="note">Every path shown has the same win rate '
+                f"({percent(float(shown['win_rate'].iloc[0]))}): the common paths end alike, and "
+                "won deals took paths that differ deal by deal (see the chain below).</p>"
+            )
         parts.append(
             table_html(
-                shown.to_dict(orient="records"),
+                [
+                    {
+                        "variant": r["variant"],
+                        "won": r["won"],
+                        "lost": r["lost"],
+                        "win_rate": percent(r["win_rate"]),
+                        "interval": interval(r["ci_low"], r["ci_high"]),
+                    }
+                    for r in shown.to_dict(orient="records")
+                ],
                 [
                     ("variant", "path"),
                     ("won", "won"),
                     ("lost", "lost"),
                     ("win_rate", "win rate"),
-                    ("ci_low", "95% low"),
-                    ("ci_high", "95% high"),
+                    ("interval", "95 % interval"),
                 ],
-                numeric={"won", "lost", "win_rate", "ci_low", "ci_high"},
+                numeric={"won", "lost", "win_rate"},
             )
         )
     if chains is not None:
