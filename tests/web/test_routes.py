@@ -358,3 +358,17 @@ def test_an_empty_dashboard_says_what_is_missing(web: WebEnv) -> None:
     assert "import closed deals first" not in page
     assert "Nothing to show: the notes above say what is missing." in page
     assert "activit" in page  # the note names what to import
+
+
+def test_deal_page_values_read_as_a_person_writes_them() -> None:
+    """The deal page showed '2023-02-26 00:00:00' and '618100.0'."""
+    import numpy as np
+    import pandas as pd
+
+    from winloss.web.routes_capture import _shown
+
+    assert _shown(pd.Timestamp("2023-02-26")) == "2023-02-26"
+    assert _shown(pd.Timestamp("2023-02-26 14:30")) == "2023-02-26T14:30"
+    assert _shown(618100.0) == "618,100" and _shown(np.float64(12.5)) == "12.50"
+    assert _shown(np.bool_(True)) == "yes" and _shown(False) == "no"
+    assert _shown(None) is None and _shown("UX") == "UX" and _shown(3) == 3

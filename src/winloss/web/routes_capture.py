@@ -98,9 +98,30 @@ def deal(deal_id: str) -> Any:
         sources = _records(ws.field_sources(deal_id))
         caps = _records(ws.deal_captures(deal_id))
     for s in sources:
-        s["value"] = d.get(s["field"])
-        s["crm"] = crm.get(s["field"]) if crm else None
+        s["value"] = _shown(d.get(s["field"]))
+        s["crm"] = _shown(crm.get(s["field"])) if crm else None
     return render_template("deal.html", user=_user(), deal=d, sources=sources, captures=caps)
+
+
+def _shown(value: Any) -> Any:
+    """A stored value as a person reads it: 2023-02-26 (not 2023-02-26 00:00:00), 618,100 (not
+    618100.0); ``None`` stays ``None``."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    if value is None:
+        return None
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()[:16]
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+    return value
 
 
 def _capture_form(deal_id: str, respondent: str) -> Any:
