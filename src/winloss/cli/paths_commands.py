@@ -185,6 +185,10 @@ def paths(
         from winloss.workspace import Workspace
 
         frame = Workspace.path_edges_on(spark, _filter(segment), by=by)
+        message(
+            "note: on Spark each edge counts transitions (n, won, lost, open, win_share); the "
+            "deals through each edge and their win rate are counted on the store"
+        )
         emit_frame(frame, fmt, title="Directly-follows edges")
         return
     if ctx.invoked_subcommand is not None:
