@@ -110,6 +110,7 @@ def test_an_empty_buyer_interview_is_refused(web: WebEnv) -> None:
         ("champion_start_date", "1850-06-01", "before 1900: check the year"),
         ("critical_event_date", "2099-01-01", "more than 10 years from the close (2024-03-10)"),
         ("critical_event_date", "2014-03-09", "more than 10 years from the close"),
+        ("champion_title", "x" * 501, "501 characters: keep it to 500"),
     ],
 )
 def test_absurd_values_are_refused(web: WebEnv, field: str, value: str, message: str) -> None:
@@ -136,6 +137,11 @@ def test_values_at_the_bounds_are_saved(web: WebEnv) -> None:
         deal = ws.deal("A2")
     assert deal is not None
     assert deal["impact_value"] == 1e12 and deal["stakeholders"] == 1000
+    long = login(web.app, "ann")
+    form = long.get("/deals/A1/capture").text
+    answers = {"primary_reason": "Price", "champion_title": "y" * 500, "notes": "z" * 5000}
+    resp = long.post("/deals/A1/capture", data={"csrf_token": token(form), **answers})
+    assert resp.status_code == 302, resp.text  # 500 characters, and long notes, are kept
     assert str(deal["critical_event_date"])[:10] == "2034-03-10"
 
 

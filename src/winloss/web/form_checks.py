@@ -107,6 +107,11 @@ def _check_date(f: Field, text: str, close: dt.date, today: dt.date) -> str | No
     return None
 
 
+#: The longest answer a text field of the capture form takes (a reason, a pain, a title …);
+#: the free notes are capped by the request size only.
+MAX_TEXT = 500
+
+
 def check_capture(
     deal: Mapping[str, Any], answers: Mapping[str, str], *, today: dt.date
 ) -> dict[str, str]:
@@ -142,6 +147,10 @@ def check_capture(
         elif f.vocabulary:
             lookup = vocabulary_lookup(f.name, f.vocabulary)
             problem = _choose(f) if parse_vocabulary(_one(text), lookup)[1][0] else None
+        elif f.name != "notes" and len(text) > MAX_TEXT:
+            # a text answer appears in everyone's lists of reasons and pains: a paragraph, not
+            # a pasted document
+            problem = f"{len(text):,} characters: keep it to {MAX_TEXT:,} (the notes take more)"
         if problem:
             errors[name] = problem
     return errors
