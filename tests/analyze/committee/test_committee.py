@@ -24,3 +24,45 @@ def test_the_capture_and_the_stakeholder_list_disagreeing_is_said() -> None:
     assert (
         dm_disagreement(closed.iloc[[0, 3, 4, 5]]) is None
     )  # rows that agree, or are not compared
+
+
+def test_deals_without_stakeholder_rows_are_left_out_not_counted_as_nobody_engaged(
+    tmp_path: object,
+) -> None:
+    """A stranger's store: 56 product-led deals had no contact rows and were counted among the
+    deals without a decision maker (rest 32 % won instead of 14 %)."""
+    import pandas as pd
+
+    from winloss import Workspace
+
+    rows, people = [], []
+    for i in range(60):
+        has_list, has_dm = i < 40, i < 20
+        won = (i % 20) < (15 if has_dm else 3) if has_list else i % 2 == 0
+        rows.append(
+            {
+                "deal_id": f"d{i}",
+                "outcome": "won" if won else "lost",
+                "created_at": "2025-01-06",
+                "closed_at": "2025-03-20",
+                "segment": "SMB",
+            }
+        )
+        if has_list:
+            people.append(
+                {
+                    "deal_id": f"d{i}",
+                    "contact_id": f"c{i}",
+                    "role": "decision_maker" if has_dm else "user",
+                    "engaged_at": "2025-01-20",
+                }
+            )
+    ws = Workspace(str(tmp_path) + "/w.duckdb")
+    ws.import_deals(pd.DataFrame(rows))
+    ws.import_file("stakeholders", pd.DataFrame(people))
+    result = ws.committee()
+    dm = next(f for f in result.findings if f.key == "has_decision_maker")
+    assert (dm.group.n, dm.group.wins) == (20, 15)
+    assert (dm.rest.n, dm.rest.wins) == (20, 3)  # the 20 deals without rows are not in the rest
+    assert any("20 of 60 closed deals have no stakeholder rows" in w for w in result.warnings)
+    ws.close()

@@ -118,7 +118,17 @@ class CommitteeAnalysis:
         warnings = _orphan_warnings(store)
         features = add_routes(q.committee_features(store, as_of))
         features["size_band"] = size_bands(features)
-        closed = features[features["outcome"].isin(["won", "lost"])].reset_index(drop=True)
+        closed_all = features[features["outcome"].isin(["won", "lost"])]
+        # a closed deal without a single stakeholder row is a deal whose committee is unknown,
+        # not one with nobody engaged: it would count as "no decision maker" and mix two groups
+        unlisted = int((closed_all["listed_stakeholders"] == 0).sum())
+        closed = closed_all[closed_all["listed_stakeholders"] > 0].reset_index(drop=True)
+        if unlisted:
+            warnings.append(
+                f"{unlisted:,} of {len(closed_all):,} closed deals have no stakeholder rows: "
+                "their buying committee is unknown, so they are left out (not counted as deals "
+                "with nobody engaged); import their contacts to include them"
+            )
         if len(closed) < 2 * self.min_support:
             raise InsufficientDataError(
                 f"{len(closed)} closed deals: the committee analysis needs at least "
