@@ -500,6 +500,13 @@ CASES: list[Case] = [
         ),
         refused=("row 4", "'amount'", "an amount in EUR while 2 other amount(s) are in USD"),
     ),
+    # "NA" is North America in a region column, a missing marker elsewhere
+    Case(
+        "region-na-is-north-america",
+        "a.csv",
+        csv("r1,won,2026-01-05,1,NA", "r2,lost,2026-01-05,2,EMEA", head=HEAD + ",region"),
+        expect={"r1": {"region": "NA"}, "r2": {"region": "EMEA"}},
+    ),
     Case(
         "empty-outcome",
         "a.csv",

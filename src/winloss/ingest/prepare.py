@@ -69,10 +69,24 @@ class _Stage:
         self.problems.add(mask, raw, label, problem)
 
 
-def _clean(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
-    """Strip cells and turn the mapping's missing markers into missing values, in one pass."""
+#: Canonical fields where "NA" is a value (North America), not a missing marker.
+NA_IS_A_VALUE = ("region",)
+
+
+def _clean(
+    frame: pd.DataFrame, mapping: Mapping, mapped: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Strip cells and turn the mapping's missing markers into missing values, in one pass.
+
+    In a region column "NA" is North America: it stays a value unless the mapping's own
+    ``missing_values`` were changed to say otherwise."""
     markers = frozenset(mapping.missing_values)
-    cleaned = {label: clean_strings(frame[label], markers) for label in frame.columns}
+    regional = {mapped[f] for f in NA_IS_A_VALUE if mapped and f in mapped}
+    kept = markers - {"NA", "na"}
+    cleaned = {
+        label: clean_strings(frame[label], kept if label in regional else markers)
+        for label in frame.columns
+    }
     return pd.DataFrame(cleaned, index=frame.index)
 
 
@@ -496,7 +510,7 @@ def prepare(
         frame, joined = apply_lookups(raw, mapping, refs, unmatched, notes)
     frame, mapped = map_columns(frame, table, mapping, raw.file, list(raw.frame.columns))
     refuse_wide(frame, table, mapping, mapped, raw.file)
-    frame = _clean(frame, mapping)
+    frame = _clean(frame, mapping, mapped)
     mapping = settle_date_order(frame, table, mapped, mapping, notes)
     stage = _Stage(
         raw,
