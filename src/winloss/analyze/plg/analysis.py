@@ -107,20 +107,24 @@ class PLGAnalysis:
         warnings: list[str] = []
         rows, n_orphans, ids = q.orphan_usage(store)
         if rows:
+            # an account that used the product and has no deal yet is what a PLG motion is
+            # about: a trial that has not converted (or not yet); it is kept, and named in case
+            # its account_id was meant to match a CRM account
             warnings.append(
-                f"{rows} usage row(s) of {n_orphans} account(s) match no deal or subscription "
-                f"account and were left out: {', '.join(ids)}{' …' if n_orphans > len(ids) else ''}"
-                "; import those accounts' deals or fix their account_id"
+                f"{n_orphans} account(s) with usage ({rows} row(s)) have no deal or "
+                f"subscription yet: {', '.join(ids)}{' …' if n_orphans > len(ids) else ''}; they "
+                "count as trial accounts that have not converted — if an account_id should "
+                "match a CRM account, fix it"
             )
         accounts = q.usage_accounts(store, self.horizon_days)
-        customers = accounts["known"].astype(bool) & accounts["customer_at_first"].astype(bool)
+        customers = accounts["customer_at_first"].astype(bool)
         if customers.any():
             warnings.append(
                 f"{int(customers.sum())} account(s) were already customers at their first usage "
                 "event (a won deal closed before it): their usage is post-sale, left out of the "
                 "activation analysis and the list of accounts to contact"
             )
-        accounts = accounts[accounts["known"].astype(bool) & ~customers].reset_index(drop=True)
+        accounts = accounts[~customers].reset_index(drop=True)
         counts = wide_counts(q.usage_window_counts(store, windows), accounts["account_id"])
         first = pd.to_datetime(accounts["first_at"])
         converted_at = pd.to_datetime(accounts["converted_at"])
