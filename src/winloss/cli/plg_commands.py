@@ -164,6 +164,6 @@ def plg(
                 ]
             ],
             fmt,
-            title="sales-led deals at accounts that used the product before "
-            f"(segment interaction p = {result.heterogeneity_p:.2g})",
+            title="sales-led deals at accounts that used the product before: "
+            + result.prior_usage_text(),
         )

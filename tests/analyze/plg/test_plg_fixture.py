@@ -163,3 +163,32 @@ def test_prior_usage_odds_ratio_by_hand() -> None:
     pooled = (w * log_or).sum() / w.sum()
     assert q_stat == pytest.approx((w * (log_or - pooled) ** 2).sum())
     assert p == pytest.approx(stats.chi2.sf(q_stat, 1))
+
+
+def test_prior_usage_says_what_it_can_estimate() -> None:
+    """A store where no sales-led deal's account used the product printed odds ratio 1.22 for an
+    empty group and 'Cochran's Q p = nan'; the verdict now follows the test."""
+    from winloss.analyze.plg.motions import prior_usage_effect
+    from winloss.analyze.plg.result import PLGResult
+
+    deals = pd.DataFrame(
+        {
+            "product_led": [False] * 8,
+            "outcome": ["won", "lost"] * 4,
+            "new_logo": [True] * 8,
+            "segment": ["SMB"] * 4 + ["ENT"] * 4,
+            "used_before": [False] * 8,
+        }
+    )
+    table, _, p = prior_usage_effect(deals)
+    overall = table[table["segment"] == "all"].iloc[0]
+    assert overall["n_used"] == 0 and np.isnan(overall["odds_ratio"])
+    assert np.isnan(overall["p_value"]) and np.isnan(p)
+    fields = dict.fromkeys(PLGResult.__dataclass_fields__)
+    result = PLGResult(**{**fields, "prior_usage": table, "heterogeneity_p": p})  # type: ignore[arg-type]
+    assert result.prior_usage_text().startswith("no sales-led deal's account used the product")
+    both = dict(result.__dict__, heterogeneity_p=0.21)
+    both["prior_usage"] = table.assign(n_used=3)
+    assert PLGResult(**both).prior_usage_text() == (
+        "the segments do not differ beyond chance (Cochran's Q p = 0.21)"
+    )

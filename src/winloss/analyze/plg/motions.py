@@ -203,10 +203,13 @@ def prior_usage_effect(deals: pd.DataFrame) -> tuple[pd.DataFrame, float, float]
         lo0, hi0 = wilson_interval(c, c + d)
         log_or = np.log((a + 0.5) * (d + 0.5) / ((b + 0.5) * (c + 0.5)))
         se = np.sqrt(1 / (a + 0.5) + 1 / (b + 0.5) + 1 / (c + 0.5) + 1 / (d + 0.5))
+        estimable = bool(a + b) and bool(c + d)
+        if not estimable:  # one side is empty: no odds ratio, no test (not OR 1.2, p = 1)
+            log_or, se = float("nan"), float("nan")
         p = (
             float(fisher_exact_two_sided(a, a + b, a + c, a + b + c + d)[0])
-            if (a + b) and (c + d)
-            else 1.0
+            if estimable
+            else float("nan")
         )
         rows.append(
             {

@@ -72,6 +72,26 @@ class PLGResult(AnalysisResult):
     heterogeneity_p: float
     warnings: tuple[str, ...] = ()
 
+    def prior_usage_text(self) -> str:
+        """What the prior-usage comparison can say, in one sentence for the console and report."""
+        prior = self.prior_usage
+        overall = prior[prior["segment"] == "all"] if len(prior) else prior
+        if overall.empty or int(overall["n_used"].iloc[0]) == 0:
+            return (
+                "no sales-led deal's account used the product before the deal: the effect of "
+                "prior use cannot be estimated"
+            )
+        if int(overall["n_not_used"].iloc[0]) == 0:
+            return (
+                "every sales-led deal's account used the product before the deal: there is no "
+                "group without prior use to compare with"
+            )
+        p = self.heterogeneity_p
+        if p != p:  # NaN: fewer than two segments have both groups
+            return "fewer than two segments have deals with and without prior use: not compared"
+        verdict = "differ" if p <= 0.05 else "do not differ beyond chance"
+        return f"the segments {verdict} (Cochran's Q p = {p:.2g})"
+
     @property
     def ready(self) -> pd.DataFrame:
         """Accounts ready for a sales touch now, best first."""

@@ -131,8 +131,8 @@ def build(ctx: ReportContext) -> Section | None:
     prior = result.prior_usage
     parts.append(
         "<h3>Does product use help the sales-led motion?</h3><p>Sales-led deals at accounts "
-        "that used the product before, against those that had not, by segment; the segments "
-        f"differ (Cochran's Q p = {result.heterogeneity_p:.2g}).</p>"
+        "that used the product before, against those that had not, by segment: "
+        f"{escape(result.prior_usage_text())}.</p>"
     )
     parts.append(
         table_html(
