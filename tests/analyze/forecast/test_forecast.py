@@ -151,14 +151,14 @@ def test_forecast_of_the_next_quarter(store: Workspace) -> None:
     deals = result.deals
     due = pd.to_datetime(deals["expected_close"]).between("2026-01-01", "2026-03-31")
     assert (deals.loc[due, "p_close"] == 1).all() and (deals.loc[~due, "p_close"] == 0).all()
-    assert t["expected"] == pytest.approx((deals["p_win"] * deals["amount"])[due].sum())
+    assert result.model_expected == pytest.approx((deals["p_win"] * deals["amount"])[due].sum())
     assert t["p10"] <= t["p50"] <= t["p90"]
     assert t["p10"] < t["expected"] < t["p90"]
     north = deals.merge(store.deals()[["deal_id", "region"]], on="deal_id")
     rates = north.groupby("region")["p_win"].mean()
     assert rates["north"] > 0.5 > 0.35 > rates["south"]
     seg = result.by["segment"]
-    assert seg["expected"].sum() == pytest.approx(t["expected"])
+    assert seg["expected"].sum() == pytest.approx(result.model_expected)
     assert seg["n_deals"].sum() == len(deals) and set(result.by) == {"segment", "owner"}
     methods = dict(zip(result.comparison["method"], result.comparison["expected"], strict=True))
     pipeline_due = deals.loc[due, "amount"].sum()
@@ -306,29 +306,28 @@ def test_demo_step_summarises_model_scores_and_forecast(demo_store: Path, tmp_pa
 
 
 def test_the_headline_expected_belongs_with_its_range(store: Workspace) -> None:
-    """When P10–P90 are corrected by the backtest, the expected figure shown beside them is the
-    corrected one (a stranger saw 'expected 586,121 (P10 319,876, P90 549,890)'); the table of
-    groups stays the simulation, total and groups alike, so the groups still add up."""
+    """When P10–P90 are corrected by the backtest, the expected figure beside them is corrected
+    too — in the JSON, the console and the report (a stranger saw 'expected 586,121 (P10 319,876,
+    P90 549,890)', and JSON 'expected' above its own P90); the table of groups stays the
+    simulation, total and groups alike, so the groups still add up."""
     result = Forecast("2026Q1").run(store.store)
     t = result.totals
-    bias = t["backtest_bias"]
-    assert t["backtest_quarters"] >= 1 and bias is not None
-    assert result.corrected_expected is not None
-    assert result.headline_expected == result.corrected_expected
+    assert t["backtest_quarters"] >= 1 and t["backtest_bias"] is not None and result.corrected
     # moved by the same factor as the median: the one bias correction of the backtest
-    assert result.corrected_expected / t["expected"] == pytest.approx(t["p50"] / t["model_p50"])
+    assert t["expected"] / t["model_expected"] == pytest.approx(t["p50"] / t["model_p50"])
+    assert result.to_dict()["expected"] == t["expected"]  # the JSON's expected is the corrected
     line = result.headline()
     assert line.startswith(
-        f"expected {result.corrected_expected:,.0f} (P10 {result.p10:,.0f}, P90 {result.p90:,.0f})"
+        f"expected {result.expected:,.0f} (P10 {result.p10:,.0f}, P90 {result.p90:,.0f})"
     )
-    assert f"{t['expected']:,.0f} from the open deals before the correction" in line
+    assert f"{t['model_expected']:,.0f} from the open deals before the correction" in line
     total = result.summary.iloc[0]
-    assert total["expected"] == pytest.approx(t["expected"])
+    assert total["expected"] == pytest.approx(t["model_expected"])
     assert (total["p10"], total["p90"]) == (t["model_p10"], t["model_p90"])
     seg = result.summary[result.summary["dimension"] == "segment"]
     assert seg["expected"].sum() == pytest.approx(total["expected"])
     plain = Forecast("2026Q1", widen=False).run(store.store)
-    assert plain.corrected_expected is None and plain.headline_expected == plain.expected
+    assert not plain.corrected and plain.model_expected == plain.expected
     assert plain.headline().startswith(
         f"expected {plain.expected:,.0f} (P10 {plain.p10:,.0f}, P90 {plain.p90:,.0f})"
     )

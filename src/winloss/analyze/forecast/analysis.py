@@ -382,7 +382,8 @@ class ForecastResult(AnalysisResult):
 
     @property
     def expected(self) -> float:
-        """Expected bookings."""
+        """Expected bookings: corrected by the backtest whenever P10–P90 are (the figure that
+        belongs with them); :attr:`model_expected` is the simulation's."""
         return float(self.totals["expected"])
 
     @property
@@ -415,28 +416,26 @@ class ForecastResult(AnalysisResult):
         return float(self.inputs.details["won_to_date"])
 
     @property
-    def corrected_expected(self) -> float | None:
-        """The expected bookings moved by the backtest's bias, when P10–P90 were corrected by it
-        (the range shown is then the corrected one: the headline must be, too)."""
-        value = self.totals.get("expected_corrected")
-        return float(value) if value is not None else None
+    def model_expected(self) -> float:
+        """The simulation's expected bookings of the open deals (the groups add up to it); equal
+        to :attr:`expected` unless the backtest corrected the forecast."""
+        return float(self.totals.get("model_expected", self.totals["expected"]))
 
     @property
-    def headline_expected(self) -> float:
-        """The expected figure that belongs with :attr:`p10`–:attr:`p90`."""
-        corrected = self.corrected_expected
-        return corrected if corrected is not None else self.expected
+    def corrected(self) -> bool:
+        """Whether the expected figure and P10–P90 were corrected by past forecast errors."""
+        return "model_expected" in self.totals
 
     def headline(self) -> str:
         """The forecast in one line, the same in the console, the report and the web app."""
-        text = f"expected {self.headline_expected:,.0f} (P10 {self.p10:,.0f}, P90 {self.p90:,.0f})"
+        text = f"expected {self.expected:,.0f} (P10 {self.p10:,.0f}, P90 {self.p90:,.0f})"
         bias = self.totals.get("backtest_bias")
-        if self.corrected_expected is not None and bias is not None:
+        if self.corrected and bias is not None:
             text += (
                 f", corrected for past forecasts ({abs(float(bias)):.0%} too "
                 f"{'high' if float(bias) > 0 else 'low'} in "
                 f"{int(self.totals.get('backtest_quarters') or 0)} replayed quarter(s)); "
-                f"{self.expected:,.0f} from the open deals before the correction"
+                f"{self.model_expected:,.0f} from the open deals before the correction"
             )
         won = self.won_to_date
         if won > 0:
@@ -617,9 +616,13 @@ class Forecast:
             backtest_bias=backtest.bias,
             backtest_coverage=backtest.coverage,
             backtest_adjusted_coverage=backtest.adjusted_coverage,
-            expected_corrected=(totals["expected"] * float(np.exp(w.bias)) if w.n_errors else None),
             interval_method=w.method,
         )
+        if w.n_errors:
+            # the expected figure beside the corrected range is corrected too (one figure in the
+            # JSON, the console and the report); the simulation's stays as model_expected
+            totals["model_expected"] = totals["expected"]
+            totals["expected"] = totals["expected"] * float(np.exp(w.bias))
         unmeasured = len(errors) - w.n_errors
         return totals, (
             f"P10–P90 {w.method}: in {w.n_errors} replayed quarter(s)"

@@ -43,11 +43,11 @@ def build(ctx: ReportContext) -> Section | None:
                 [
                     _kpi(
                         "expected bookings",
-                        f"{f.headline_expected:,.0f}",
+                        f"{f.expected:,.0f}",
                         f"{f.n_deals:,} open deals"
                         + (
-                            f"; {f.expected:,.0f} before the correction by past forecasts"
-                            if f.corrected_expected is not None
+                            f"; {f.model_expected:,.0f} before the correction by past forecasts"
+                            if f.corrected
                             else ""
                         ),
                     ),
