@@ -391,9 +391,23 @@ def forecast(
                         "win_rate_method",
                         "stage_method",
                     )
-                    if c in frame.columns
+                    if c in frame.columns and frame[c].notna().any()
                 ]
-            ]
+            ].rename(
+                columns={
+                    "n_open": "open deals",
+                    "p10": "P10",
+                    "p90": "P90",
+                    "in_interval": "inside",
+                    "adj_p10": "corrected P10",
+                    "adj_p90": "corrected P90",
+                    "adj_in_interval": "inside corrected",
+                    "expected_wins": "expected wins",
+                    "actual_wins": "actual wins",
+                    "win_rate_method": "by win rate",
+                    "stage_method": "by stage rates",
+                }
+            )
         emit_frame(
             frame,
             fmt,

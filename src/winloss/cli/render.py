@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -71,14 +72,24 @@ def emit_frame(frame: Any, fmt: str, *, title: str | None = None, max_rows: int 
         from rich.table import Table
 
         table = Table(title=title, show_lines=False, header_style="bold")
-        for col in df.columns:
-            justify: Literal["right", "left"] = (
-                "right" if pd.api.types.is_numeric_dtype(df[col].dtype) else "left"
-            )
-            table.add_column(str(col), justify=justify, overflow="fold")
-        for row in df.head(max_rows).itertuples(index=False):
-            table.add_row(*[_cell(v) for v in row])
-        console = Console(file=sys.stdout, width=max(100, Console().width))
+        cells = [[_cell(v) for v in row] for row in df.head(max_rows).itertuples(index=False)]
+        for j, col in enumerate(df.columns):
+            numeric = pd.api.types.is_numeric_dtype(df[col].dtype)
+            justify: Literal["right", "left"] = "right" if numeric else "left"
+            # a number is never split across lines ("1,820" / ",171"): its column is as wide as
+            # its widest figure, and the text columns fold instead
+            widest = max((len(r[j]) for r in cells), default=0) if numeric else None
+            table.add_column(str(col), justify=justify, overflow="fold", min_width=widest)
+        for row_cells in cells:
+            table.add_row(*row_cells)
+        width = max(100, Console().width)
+        # wider than the screen: wider lines, never a cropped figure (a table of figures and
+        # short labels at its full width; one with long text at the least width rich folds to)
+        probe = Console(file=io.StringIO(), width=100_000)
+        short_text = all(len(c) <= 40 for row in cells for c in row)
+        measured = probe.measure(table)
+        needed = measured.maximum if short_text else measured.minimum
+        console = Console(file=sys.stdout, width=max(width, needed))
         console.print(table)
         if len(df) > max_rows:
             click.echo(f"… {len(df) - max_rows} more rows (use --format csv for all)", err=True)
