@@ -119,3 +119,42 @@ def test_counts_that_are_all_zero_get_a_readable_axis() -> None:
     svg = _svg(hbar_chart("n", "t", ["a", "b"], [0.0, 0.0], pct=False))
     ticks = [float(t) for t in _tick_labels(svg)]
     assert ticks[0] == 0 and ticks[-1] == 1
+
+
+def test_large_figures_never_read_in_scientific_notation() -> None:
+    """A plan chart said 'won revenue lost 1.09e+03M' for 1.09 billion."""
+    from winloss.report.charts import _fmt
+
+    assert _fmt(1.09e9, False) == "1.09B" and _fmt(950e6, False) == "950M"
+    assert _fmt(123_456_789, False) == "123M" and _fmt(12_345_678, False) == "12.3M"
+    assert _fmt(123_456, False) == "123k" and _fmt(999, False) == "999"
+    for v in (1e3, 5e5, 2e7, 3e8, 4e9, 5e11, 6e12):
+        assert "e+" not in _fmt(v, False)
+
+
+def test_rule_backtest_labels_keep_the_plans_numbers() -> None:
+    """A report labelled the rules not proposed 'Rule 4–6' under a plan whose #4–#6 were other
+    actions: a proposed rule keeps its plan number, the others never take one."""
+    from types import SimpleNamespace
+
+    from winloss.report.sections.plan import _backtest_rows
+
+    totals = {
+        "quarters": 2, "avoided_losses": 5, "days_saved": 30.0, "saving": 1e4,
+        "excluded_wins": 1, "excluded_won_revenue": 2e3, "net_value": 8e3, "value_unit": "revenue",
+    }  # fmt: skip
+    plan = SimpleNamespace(
+        actions=[
+            SimpleNamespace(
+                kind="qualification", priority=p, title=f"rule {p}",
+                evidence={"action": "require", "backtest": {"totals": totals}},
+            )  # fmt: skip
+            for p in (1, 3)
+        ]
+    )
+    unproposed = {
+        "rule": "deal size at least 4", "losses_avoided": 2, "days_saved": 3.0, "saving": 1.0,
+        "wins_lost": 9, "won_revenue_lost": 1.09e9, "cost": 5.0, "value_unit": "revenue",
+    }  # fmt: skip
+    rows = _backtest_rows(plan, {"lists": {"rules_not_proposed": [unproposed, unproposed]}})
+    assert [r["label"] for r in rows] == ["Rule #1", "Rule #3", "Not proposed 1", "Not proposed 2"]

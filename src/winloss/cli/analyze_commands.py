@@ -267,10 +267,15 @@ def render(result: Any, fmt: str) -> None:
         related = _related_table(result.related)
         if not result.findings:  # nothing to relate them to
             related = related.drop(columns=["related to", "given drivers"])
+        unexplained = any(not f.explained_by for f in result.related)
         emit_frame(
             related,
             "table",
-            title="Related findings: also significant, explained by the drivers named"
+            title=(
+                "Related findings: significant over every hypothesis or among the single "
+                "conditions (q says which); 'related to' names the drivers that explain them"
+                + (", — when none does: read those on their own" if unexplained else "")
+            )
             if result.findings
             else "Significant single conditions",
         )

@@ -7,6 +7,7 @@ import datetime as dt
 import click
 
 from winloss.analyze.audit import DETAIL_TABLES
+from winloss.analyze.audit.checks import share_text
 from winloss.cli.main import State, pass_state
 from winloss.cli.render import date_range_options, emit_frame, format_option, message
 from winloss.serialize import dumps
@@ -76,6 +77,6 @@ def audit(
     frame = result.summary
     if fmt == "table":
         frame = frame[["rank", "severity", "issue", "deals", "share", "action"]].assign(
-            share=lambda f: f["share"].map(lambda x: f"{x:.0%}" if x >= 0.01 else f"{x:.1%}")
+            share=lambda f: f["share"].map(share_text)
         )
     emit_frame(frame, fmt, title="data-integrity fix list", max_rows=100)

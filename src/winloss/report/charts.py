@@ -20,10 +20,12 @@ TEXT = "#1d2430"
 def _fmt(value: float, pct: bool) -> str:
     if pct:
         return f"{value:.0%}"
+    if abs(value) >= 1e9:
+        return f"{value / 1e9:,.3g}B" if abs(value) < 1e12 else f"{value / 1e9:,.0f}B"
     if abs(value) >= 1e6:
-        return f"{value / 1e6:.3g}M"
+        return f"{value / 1e6:.3g}M" if abs(value) < 1e8 else f"{value / 1e6:,.0f}M"
     if abs(value) >= 1e3:
-        return f"{value / 1e3:.3g}k"
+        return f"{value / 1e3:.3g}k" if abs(value) < 1e5 else f"{value / 1e3:,.0f}k"
     return f"{value:.3g}"
 
 

@@ -156,8 +156,12 @@ def fmt_count(n: int) -> str:
     return f"{n:,}"
 
 
-def _pct(x: float) -> str:
+def share_text(x: float) -> str:
+    """A share as the console and the report print it: 0.4 % below 1 %, whole percents above."""
     return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
+
+
+_pct = share_text
 
 
 # -- completeness ---------------------------------------------------------------------------------

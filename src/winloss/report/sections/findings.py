@@ -40,7 +40,7 @@ def _finding_html(f: Finding) -> str:
     evidence = (
         f"{f.n:,} deals, {f.wins:,} won: {percent(f.win_rate)} "
         f"(95 % CI {interval(f.ci_low, f.ci_high)}) against "
-        f"{percent(f.rest_win_rate)} for the rest; q = {f.q_value:.2g}{held}"
+        f"{percent(f.rest_win_rate)} for the rest; q = {f.q_text()}{held}"
         + (f"; {adjusted}" if adjusted else "")
     )
     return (

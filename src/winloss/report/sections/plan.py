@@ -85,6 +85,7 @@ def _backtest_rows(plan: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         rows.append(
             {
+                "label": f"Rule #{a.priority}",  # the plan's own number
                 "rule": f"#{a.priority} {a.title}",
                 "status": "proposed",
                 "losses": t["avoided_losses"],
@@ -96,9 +97,10 @@ def _backtest_rows(plan: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
                 "unit": t["value_unit"],
             }
         )
-    for r in data["lists"].get("rules_not_proposed") or []:
+    for k, r in enumerate(data["lists"].get("rules_not_proposed") or [], start=1):
         rows.append(
             {
+                "label": f"Not proposed {k}",  # never a number the plan gives another rule
                 "rule": r["rule"],
                 "status": "not proposed: costs more than it saves",
                 "losses": r["losses_avoided"],
@@ -233,8 +235,6 @@ def _backtest_html(plan: Any, data: dict[str, Any], charts: list[str]) -> str:
         return ""
     unit = rows[0]["unit"]
     worth = "won revenue" if unit == "revenue" else "wins"
-    for number, r in enumerate(rows, start=1):
-        r["label"] = f"Rule {number}"
     html = f"<p>{escape(data['value_measure'].capitalize())}.</p>" + table_html(
         [
             {

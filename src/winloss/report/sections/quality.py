@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from winloss.analyze.audit.checks import share_text
 from winloss.analyze.concentrations.conditions import plain_label
 from winloss.report.charts import LOSS, NEUTRAL, WIN, hbar_chart, line_chart
 from winloss.report.document import ReportContext, Section, table_html
@@ -71,7 +72,7 @@ def build(ctx: ReportContext) -> Section | None:
     parts.append("<h3>Ranked fix list</h3>")
     parts.append(
         table_html(
-            [{**r, "share": f"{r['share']:.0%}"} for r in rows],
+            [{**r, "share": share_text(r["share"])} for r in rows],
             [
                 ("rank", "#"),
                 ("severity", "severity"),
