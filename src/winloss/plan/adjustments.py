@@ -203,7 +203,7 @@ def forecast_actions(
                     "differently from the model's predictions beyond chance "
                     "(Benjamini–Hochberg over the groups, q > 0.05): no correction of the "
                     "deals' win probabilities is needed. (The bookings forecast's range is "
-                    "corrected separately, by its own backtest: see the forecast.)"
+                    "corrected separately, by its own backtest.)"
                 ),
                 priority=1,
                 evidence={"action": "forecast", "overall": overall},

@@ -234,8 +234,9 @@ def build_report(
         targets = [t for t in SECTIONS if t in UNDATED_SECTIONS]
         ctx.notes.append(
             "the deals have no close dates: the report covers every closed deal; "
-            "trends by quarter, what changed since last quarter, the backtest of "
-            "rules and the forecast need close dates and are skipped"
+            "trends by quarter, what changed since last quarter and the forecast need close "
+            "dates and are skipped, and the plan's rules are judged in sample on every closed "
+            "deal (not backtested on earlier quarters)"
         )
     sections: list[Section] = []
     with _blas_threads(sum(outcome_counts(store).values())):

@@ -55,7 +55,8 @@ def build(ctx: ReportContext) -> Section | None:
                     _kpi(
                         "expected wins",
                         f"{f.expected_wins:.0f}",
-                        f"P10 {f.wins_p10:.0f} · P90 {f.wins_p90:.0f}",
+                        f"P10 {f.wins_p10:.0f} · P90 {f.wins_p90:.0f}"
+                        + ("; simulated, not corrected by past forecasts" if f.corrected else ""),
                     ),
                 ]
             )

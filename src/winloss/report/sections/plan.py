@@ -164,11 +164,14 @@ def build(ctx: ReportContext) -> Section | None:
             "The deals have no close dates: rules are discovered and judged on every closed "
             "deal (in sample); there is no backtest on earlier quarters."
         )
-    parts = [
-        f"<p>Plan for {escape(plan.period)}. {escape(scope)} Status: <em>proposed</em> is "
-        "new this quarter, <em>kept</em> was in an earlier plan and is re-measured below."
-        "</p>"
-    ]
+    status = (
+        " Status: <em>proposed</em> is new this quarter, <em>kept</em> was in an earlier plan "
+        "and is re-measured below."
+        if plan.discovery_quarters
+        else ""  # without quarters there is no earlier plan to keep or re-measure
+    )
+    period = "all closed deals" if plan.period == "all" else plan.period
+    parts = [f"<p>Plan for {escape(period)}. {escape(scope)}{status}</p>"]
     charts: list[str] = []
     by_kind: dict[str, list[Any]] = {}
     for a in plan.actions:
