@@ -80,7 +80,9 @@ def qbr(
     if "competitors" in wanted and result.competitors:
         emit_frame(_rates(result.competitors), "table", title="Win rate against each competitor")
     if "win-rates" in wanted:
-        for dim in ("segment", "owner", "source"):
+        from winloss.analyze.qbr.analysis import RATE_DIMENSIONS
+
+        for dim in RATE_DIMENSIONS:
             rows = [r for r in result.win_rates if r.dimension == dim and r.quarter is None]
             if rows:
                 emit_frame(_rates(rows), "table", title=f"Win rate by {dim}")

@@ -213,3 +213,30 @@ def test_a_filtered_qbr_records_its_period_and_counts_only_that_scope(
     assert by_dates.inputs.period == "2025-03-01..2025-05-31"
     assert by_dates.inputs.n == int(in_range.sum())
     assert (everything.inputs.period, everything.inputs.n) == ("all", len(closed))
+
+
+def test_region_and_product_are_shown_when_the_deals_record_them(tmp_path: Path) -> None:
+    """IBM's file has region and product but no segment, owner or source: its QBR was empty."""
+    import pandas as pd
+
+    from winloss import Workspace
+
+    rng = np.random.default_rng(2)
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "outcome": rng.choice(["won", "lost"], n),
+            "region": rng.choice(["Pacific", "Midwest"], n),
+            "product": rng.choice(["A", "B", "C"], n),
+        }
+    )
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.import_deals(frame, no_dates=True)
+        result = ws.qbr()
+    for dim in ("region", "product"):
+        rates = {r.group: (r.deals, r.wins) for r in result.win_rates if r.dimension == dim}
+        expected = frame.groupby(dim)["outcome"].agg(["size", lambda s: (s == "won").sum()])
+        assert rates == {g: (int(a), int(b)) for g, (a, b) in expected.iterrows()}
+    assert not any("by region" in s or "by product" in s for s in result.skipped)
+    assert not any("by industry" in s for s in result.skipped)  # absent and not asked: quiet

@@ -42,6 +42,12 @@ if TYPE_CHECKING:
 TERMINAL_STAGE = re.compile(r"closed|won|lost", re.IGNORECASE)
 
 
+#: Win rates by these groups, over quarters and in all; the last three only when the deals record
+#: them (IBM's file has region and product but no segment, owner or source).
+MORE_DIMENSIONS = ("region", "product", "industry")
+RATE_DIMENSIONS = ("segment", "owner", "source", *MORE_DIMENSIONS)
+
+
 @dataclass(frozen=True)
 class Share:
     """One reason's share among the deals of one outcome in one group."""
@@ -240,9 +246,10 @@ class QbrAnalysis:
             rates += self._rates(store, "competitor", False, where, params)
         else:
             skipped.append(f"win rate against each competitor: {_absent('competitor', columns)}")
-        for dim in ("segment", "owner", "source"):
+        for dim in RATE_DIMENSIONS:
             if dim not in present:
-                skipped.append(f"win rate by {dim}: {_absent(dim, columns)}")
+                if dim not in MORE_DIMENSIONS:  # the others are shown when recorded, else quiet
+                    skipped.append(f"win rate by {dim}: {_absent(dim, columns)}")
             else:
                 rates += self._rates(store, dim, False, where, params)
                 if dated:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from winloss.analyze.qbr.analysis import RATE_DIMENSIONS
 from winloss.report.charts import hbar_chart, line_chart
 from winloss.report.document import ReportContext, Section, table_html
 from winloss.report.labels import percent
@@ -104,7 +105,8 @@ def build(ctx: ReportContext) -> Section | None:
                 "segment-win-rate-trend", "Win rate by segment per quarter", quarters, series
             )
         )
-    for dim in ("owner", "source"):
+    # segments over quarters are the chart above; without quarters they are a table too
+    for dim in [d for d in RATE_DIMENSIONS if d != "segment" or not segments]:
         group_rates = [r for r in result.win_rates if r.dimension == dim and r.quarter is None]
         if group_rates:
             parts.append(f"<h3>Win rate by {dim}</h3>")
