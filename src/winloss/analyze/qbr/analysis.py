@@ -486,7 +486,7 @@ def stage_conversion(entries: pd.DataFrame) -> list[StageStep]:
             StageStep(
                 str(order[i]),
                 str(order[i + 1]),
-                n,
+                int(reached.sum()),  # every deal that reached it (the docs' and Bowtie's count)
                 k,
                 int(censored.sum()),
                 k / n if n else float("nan"),
@@ -504,7 +504,7 @@ def stage_conversion(entries: pd.DataFrame) -> list[StageStep]:
         StageStep(
             str(order[last]),
             "won",
-            n,
+            int(reached.sum()),
             k,
             int(censored.sum()),
             k / n if n else float("nan"),
