@@ -71,6 +71,11 @@ def committee(
             click.echo(dumps(cmap.to_dict()))
             return
         deal = cmap.deal
+        if cmap.people.empty:
+            message(
+                f"note: no stakeholder is recorded for {deal_id}: import its contacts with "
+                "`winloss import stakeholders FILE` to see its committee"
+            )
         for reason in cmap.reasons:
             message(f"risk: {reason}")
         emit_frame(
@@ -96,6 +101,7 @@ def committee(
                     "engaged_stakeholders",
                     "flags",
                     "suggested_route",
+                    "suggestion_evidence",
                 ]
             ]
         emit_frame(

@@ -57,6 +57,13 @@ def test_deals_without_stakeholder_rows_are_left_out_not_counted_as_nobody_engag
                     "engaged_at": "2025-01-20",
                 }
             )
+    rows.append(  # an open deal with no decision maker: flagged, and no route can be suggested
+        {"deal_id": "o1", "outcome": "open", "created_at": "2025-03-01", "closed_at": None,
+         "segment": "SMB"}
+    )  # fmt: skip
+    people.append(
+        {"deal_id": "o1", "contact_id": "co1", "role": "user", "engaged_at": "2025-03-02"}
+    )
     ws = Workspace(str(tmp_path) + "/w.duckdb")
     ws.import_deals(pd.DataFrame(rows))
     ws.import_file("stakeholders", pd.DataFrame(people))
@@ -65,4 +72,7 @@ def test_deals_without_stakeholder_rows_are_left_out_not_counted_as_nobody_engag
     assert (dm.group.n, dm.group.wins) == (20, 15)
     assert (dm.rest.n, dm.rest.wins) == (20, 3)  # the 20 deals without rows are not in the rest
     assert any("20 of 60 closed deals have no stakeholder rows" in w for w in result.warnings)
+    risk = result.risks.set_index("deal_id").loc["o1"]
+    assert "no decision maker" in risk["flags"] and risk["suggested_route"] is None
+    assert risk["suggestion_evidence"].startswith("no route to suggest")
     ws.close()

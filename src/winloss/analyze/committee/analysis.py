@@ -546,7 +546,15 @@ def _risks(
         s[0] if need else None for s, need in zip(suggestions, needs_route, strict=True)
     ]
     open_deals["suggestion_evidence"] = [
-        s[1] if need else None for s, need in zip(suggestions, needs_route, strict=True)
+        (
+            s[1]
+            if s[0] is not None
+            else "no route to suggest: fewer than two routes to the decision maker have enough "
+            "closed deals in this segment to compare"
+        )
+        if need
+        else None
+        for s, need in zip(suggestions, needs_route, strict=True)
     ]
     open_deals["risk_count"] = [len(fl) for fl in flags]
     cols = [
