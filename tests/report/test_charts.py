@@ -146,7 +146,9 @@ def test_rule_backtest_labels_keep_the_plans_numbers() -> None:
     plan = SimpleNamespace(
         actions=[
             SimpleNamespace(
-                kind="qualification", priority=p, title=f"rule {p}",
+                kind="qualification",
+                priority=p,
+                title=f"rule {p}",
                 evidence={"action": "require", "backtest": {"totals": totals}},
             )  # fmt: skip
             for p in (1, 3)
@@ -158,3 +160,16 @@ def test_rule_backtest_labels_keep_the_plans_numbers() -> None:
     }  # fmt: skip
     rows = _backtest_rows(plan, {"lists": {"rules_not_proposed": [unproposed, unproposed]}})
     assert [r["label"] for r in rows] == ["Rule #1", "Rule #3", "Not proposed 1", "Not proposed 2"]
+
+
+def test_a_list_column_empty_on_every_row_is_left_out() -> None:
+    """The plan read 'Same on every row: tier B; why .' with nothing after 'why'."""
+    from winloss.report.sections.plan import _list_table
+
+    rows = [
+        {"account": "A", "tier": "B", "why": None, "score": 0.5},
+        {"account": "C", "tier": "B", "why": None, "score": 0.4},
+    ]
+    html = _list_table("target_accounts_test", rows)
+    assert "Same on every row: tier B." in html
+    assert "why" not in html

@@ -136,6 +136,8 @@ def _list_table(key: str, rows: list[dict[str, Any]]) -> str:
         (k, h) for k, h in columns if len(shown) > 1 and len({str(r.get(k)) for r in shown}) == 1
     ]
     varying = [(k, h) for k, h in columns if (k, h) not in constant]
+    # a column empty on every row says nothing: neither a column nor "Same on every row: why ."
+    constant = [(k, h) for k, h in constant if _text(shown[0].get(k)).strip()]
     note = ""
     if constant:
         note = (
