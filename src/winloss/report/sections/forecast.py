@@ -165,7 +165,19 @@ def build(ctx: ReportContext) -> Section | None:
                     rel["n"].astype(int).tolist(),
                 )
             )
-    if scores is not None and len(scores.summary):
+    alike = (
+        scores is not None
+        and len(scores.summary) > 1
+        and scores.summary["probability"].round(3).nunique() == 1
+    )
+    if scores is not None and len(scores.summary) and alike:
+        # one probability for every open deal (the win rate: no field predicts): no ranking
+        parts.append(
+            f'<p class="note">The model gives every open deal the same chance '
+            f"({scores.summary['probability'].iloc[0]:.0%}): no field separates them, so there "
+            "is no list of deals most likely to win.</p>"
+        )
+    elif scores is not None and len(scores.summary):
         top = scores.summary.head(10)
         data["top_open_deals"] = top[["deal_id", "probability", "ci_low", "ci_high"]].to_dict(
             orient="records"
