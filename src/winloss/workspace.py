@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 import pandas as pd
 
 from winloss.errors import UsageError
-from winloss.ingest.orphans import RELATED_TABLES, apply_orphan_policy, orphan_mask
+from winloss.ingest.orphans import (
+    EVENT_TIME,
+    RELATED_TABLES,
+    apply_orphan_policy,
+    before_creation_note,
+    orphan_mask,
+)
 from winloss.ingest.prepare import prepare
 from winloss.ingest.readers import RawFrame, frame_as_raw, read_file
 from winloss.model.deals import DealField, DealFilter
@@ -390,6 +396,10 @@ class Workspace:
             prepared = apply_orphan_policy(
                 prepared, self.store.deal_ids(), options.get("on_orphan", "error")
             )
+            if tbl.name in EVENT_TIME:
+                note = before_creation_note(prepared, self.store.deals()[["deal_id", "created_at"]])
+                if note:
+                    prepared.notes.append(note)
         return prepared, m
 
     def import_deals(

@@ -372,3 +372,19 @@ def test_hubspot_won_flag_with_custom_stage_names(ws: Workspace, tmp_path: Path)
     ws.import_deals(f)
     outcomes = ws.deals().set_index("deal_id")["outcome"].to_dict()
     assert outcomes == {"h1": "won", "h2": "lost", "h3": "open", "h4": "lost", "h5": "won"}
+
+
+def test_stage_rows_before_the_deal_was_created_are_kept_and_named(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A stage dated 2024 for a deal created in 2026 went into a 2024 Bowtie cohort unsaid."""
+    deals = "deal_id,outcome,created_at,closed_at\nA,won,2026-04-20,2026-06-01\nB,lost,2026-01-02,2026-03-01\n"
+    ws.import_deals(write(tmp_path, "d.csv", deals))
+    stages = (
+        "deal_id,stage,entered_at\nA,Prospecting,2024-01-15\nA,Proposal,2026-05-01\n"
+        "B,Prospecting,2026-01-02\n"
+    )
+    result = ws.import_file("stage_history", write(tmp_path, "s.csv", stages))
+    assert result.inserted == 3  # kept as they are
+    note = " ".join(result.notes)
+    assert "1 row(s) are dated before their deal was created (row(s) 2)" in note

@@ -73,3 +73,32 @@ def apply_orphan_policy(
         notes=[*prepared.notes, note],
         orphans_dropped=len(rows),
     )
+
+
+#: The time column of each related table whose rows describe a deal's life.
+EVENT_TIME = {"stage_history": "entered_at", "activities": "occurred_at"}
+
+
+def before_creation_note(prepared: PreparedImport, created: pd.DataFrame) -> str | None:
+    """A note naming the rows dated before their deal was created (``created``: deal_id and
+    created_at of the store's deals), or ``None``. They are kept — a CRM may back-date a stage —
+    but a Bowtie cohort or a path read from them would start before the deal did."""
+    column = EVENT_TIME.get(prepared.table.name)
+    frame = prepared.frame
+    if column is None or column not in frame.columns or created.empty:
+        return None
+    when = pd.to_datetime(frame[column], errors="coerce")
+    born = frame["deal_id"].map(
+        dict(zip(created["deal_id"], pd.to_datetime(created["created_at"]), strict=True))
+    )
+    early = (when.dt.normalize() < pd.to_datetime(born)).to_numpy(dtype=bool)
+    if not early.any():
+        return None
+    positions = np.flatnonzero(early)
+    rows = [prepared.row_numbers[i] if prepared.row_numbers else int(i) + 2 for i in positions]
+    shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+    return (
+        f"{len(rows)} row(s) are dated before their deal was created (row(s) {shown}): they are "
+        "imported as they are, but stage timing and paths read them as starting before the deal; "
+        "check those dates in the CRM"
+    )
