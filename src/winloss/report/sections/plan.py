@@ -13,7 +13,7 @@ from winloss.report.shared import action_plan
 KIND_TITLES = {
     "capture": "Data capture and integrity",
     "qualification": "Qualification rules and coaching",
-    "forecast": "Forecast confidence",
+    "forecast": "Win probabilities (forecast confidence)",
     "scoring": "Lead scoring",
     "targeting": "Target accounts and expansion",
 }
@@ -26,7 +26,7 @@ LIST_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("dimension", "by"),
         ("group", "group"),
         ("deals", "deals"),
-        ("mean_predicted", "predicted"),
+        ("mean_predicted", "predicted (after any overall correction)"),
         ("observed", "won"),
         ("interval", "95 % interval"),
         ("correction", "correction"),
@@ -64,7 +64,7 @@ PERCENT_COLUMNS = {
     "rest_win_rate_window",
 }
 LIST_TITLES = {
-    "segment_calibration": "Forecast calibration by segment and owner",
+    "segment_calibration": "Win-probability calibration by segment and owner",
     "target_accounts": "Target accounts (best fit, no win yet)",
     "expansion": "Customers to expand",
     "findings_outside_window": "Findings over all quarters that the discovery window does not confirm",
