@@ -42,6 +42,12 @@ def build(ctx: ReportContext) -> Section | None:
     ret = result.retention.to_dict()
     cycle = result.cycle.iloc[0].to_dict() if len(result.cycle) else {}
     all_ltv = result.ltv.iloc[0].to_dict() if len(result.ltv) else {}
+    # the Bowtie measures every deal in the store up to the data's last day, not the review
+    # quarter: said once, so its win rate and cycle are not read against the headline's
+    parts.append(
+        f'<p class="note">Every deal in the store, as of {escape(result.as_of.isoformat())} — '
+        "not only the quarter under review (its figures are in the headline above).</p>"
+    )
     parts.append(
         '<div class="kpis">'
         + "".join(
