@@ -25,6 +25,8 @@ def test_section_shows_the_bowtie_chart_table_and_loops(demo_store: Path, tmp_pa
     for row in result.stages.itertuples():
         assert f"VM {row.volume:,}" in section.html
     assert "Nurture loop" in section.html and "Growth loop" in section.html
+    # its period is said: every deal, as of the data's last day (not the review quarter)
+    assert f"Every deal in the store, as of {result.as_of.isoformat()}" in section.html
     assert [s["stage"] for s in section.data["stages"]] == list(result.stages["stage"])
 
 
