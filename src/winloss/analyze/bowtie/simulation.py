@@ -104,6 +104,17 @@ def growth_model(
             "history) before simulating"
         )
     first = str(pre.iloc[0]["stage"])
+    # deals that enter the funnel at a later stage (no history of the first) are not in the
+    # volume the simulation starts from: say so, with how many (a trial lost half the bookings)
+    later = pre.iloc[1:]
+    if len(later) and int(later["volume"].max()) > int(pre.iloc[0]["volume"]):
+        top = later.loc[later["volume"].idxmax()]
+        warnings.append(
+            f"at least {int(top['volume']) - int(pre.iloc[0]['volume']):,} more deals reached "
+            f"{top['stage']} ({int(top['volume']):,}) than entered {first} "
+            f"({int(pre.iloc[0]['volume']):,}): deals that skip the first stage are not in the "
+            "simulated volume, so new bookings are understated; import their full stage history"
+        )
     entries = bowtie.cohorts[(bowtie.cohorts["stage"] == first)].sort_values("cohort")
     # complete quarters only: the as-of quarter is usually partial
     entries = entries.iloc[:-1] if len(entries) > 1 else entries
