@@ -158,3 +158,21 @@ def test_audit_and_qbr_refuse_a_quarter_outside_the_data(quiet: Workspace) -> No
     # a quiet quarter inside the data is still audited (nothing closed there, and it says so)
     q = quiet.quiet  # type: ignore[attr-defined]
     assert quiet.audit(quarter=q).inputs["closed_deals"] == 0
+
+
+def test_audit_names_open_deals_without_dates(tmp_path: Path) -> None:
+    """Maven's 2,089 open deals have no expected close and 500 no created date: the QBR skipped
+    coverage for it and the forecast guessed timing, but the fix list did not say so."""
+    csv = tmp_path / "deals.csv"
+    csv.write_text(
+        "deal_id,outcome,created_at,closed_at,amount\n"
+        "w1,won,2025-01-05,2025-03-01,1000\nl1,lost,2025-01-06,2025-03-02,500\n"
+        "o1,open,2025-05-01,,700\no2,open,,,800\no3,open,2025-05-03,2025-08-15,900\n",
+        encoding="utf-8",
+    )
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.import_deals(csv)
+        audit = ws.audit()
+    titles = [i.title for i in audit.issues]
+    assert "2 of 3 open deals have no expected close date" in titles
+    assert "1 of 3 open deals have no created date" in titles

@@ -192,13 +192,18 @@ def rest_median_days(store: DuckDBStore, scope: Scope, owner: str) -> Any:
 
 # -- deal records -----------------------------------------------------------------------------------
 def date_problem_counts(store: DuckDBStore, scope: Scope) -> pd.DataFrame:
-    """Closed deals, deals created already closed, deals closed before they were created."""
+    """Closed deals, deals created already closed, deals closed before they were created; open
+    deals, and those without an expected close or a created date."""
     return scope.query(
         store,
         (
             f"SELECT count(*) FILTER (WHERE {CLOSED}) AS closed, "
             f"count(*) FILTER (WHERE {CLOSED} AND created_at = closed_at) AS created_closed, "
-            "count(*) FILTER (WHERE closed_at < created_at) AS closed_before_created FROM scope"
+            "count(*) FILTER (WHERE closed_at < created_at) AS closed_before_created, "
+            "count(*) FILTER (WHERE outcome = 'open') AS open_deals, "
+            "count(*) FILTER (WHERE outcome = 'open' AND closed_at IS NULL) AS open_no_close, "
+            "count(*) FILTER (WHERE outcome = 'open' AND created_at IS NULL) AS open_no_created "
+            "FROM scope"
         ),
     )
 
