@@ -191,6 +191,18 @@ def rest_median_days(store: DuckDBStore, scope: Scope, owner: str) -> Any:
 
 
 # -- deal records -----------------------------------------------------------------------------------
+def closed_with_stakeholders(store: DuckDBStore, scope: Scope) -> int:
+    """Closed deals in scope that have at least one stakeholder row."""
+    frame = scope.query(
+        store,
+        (
+            f"SELECT count(*) AS n FROM scope WHERE {CLOSED} AND EXISTS "
+            "(SELECT 1 FROM stakeholders s WHERE s.deal_id = scope.deal_id)"
+        ),
+    )
+    return int(frame["n"].iloc[0])
+
+
 def date_problem_counts(store: DuckDBStore, scope: Scope) -> pd.DataFrame:
     """Closed deals, deals created already closed, deals closed before they were created; open
     deals, and those without an expected close or a created date."""

@@ -493,3 +493,26 @@ def test_similar_labels_that_are_not_typos() -> None:
     # a common value is not merged into another common value one letter away
     assert column_variants({"Closed": 100, "Closer": 60}) == []
     assert np.isclose(column_variants({"healthcare": 90, "helthcare": 3})[0].similarity, 0.9)
+
+
+def test_spiced_gap_says_where_the_stakeholder_list_already_has_the_committee(
+    tmp_path: Path,
+) -> None:
+    import pandas as pd
+
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["a", "b", "c"],
+            "outcome": ["won", "lost", "won"],
+            "created_at": ["2025-01-05"] * 3,
+            "closed_at": ["2025-03-01"] * 3,
+        }
+    )
+    people = pd.DataFrame(
+        {"deal_id": ["a", "b"], "contact_id": ["c1", "c2"], "role": ["decision_maker", "user"]}
+    )
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.import_deals(deals)
+        ws.import_file("stakeholders", people)
+        issue = ws.audit().issue("completeness:never:spiced")
+    assert "2 of these deals have a stakeholder list" in issue.action

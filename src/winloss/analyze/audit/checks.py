@@ -263,6 +263,19 @@ def _completeness_issues(
                 "Start a SPICED capture for every closed deal, won and lost (the capture "
                 "form or `winloss import captures`), with these fields required."
             )
+            listed = (
+                aq.closed_with_stakeholders(store, scope)
+                if {"stakeholders", "decision_maker_engaged"} & set(names)
+                else 0
+            )
+            if listed:
+                # the committee reads the stakeholder list; these deal fields stay blank: say
+                # which figure is which (a report showed 0 % engaged beside n = 61 engaged)
+                action += (
+                    f" {fmt_count(listed)} of these deals have a stakeholder list: `winloss "
+                    "committee` reads their decision makers from it, but the deal fields "
+                    "stakeholders and decision_maker_engaged stay blank until captured."
+                )
         else:
             action = (
                 f"Map {', '.join(names)} from the CRM export (--column or a mapping file), "
