@@ -191,6 +191,19 @@ def rest_median_days(store: DuckDBStore, scope: Scope, owner: str) -> Any:
 
 
 # -- deal records -----------------------------------------------------------------------------------
+def orphan_related(store: DuckDBStore) -> pd.DataFrame:
+    """Rows of the related tables whose deal_id is not a stored deal (kept with ``--on-orphan
+    keep``): per table, the rows, the distinct missing deal ids and a few of them."""
+    parts = [
+        f"SELECT '{t}' AS source, count(*) AS records, count(DISTINCT deal_id) AS deals, "
+        f"list(DISTINCT deal_id ORDER BY deal_id)[1:5] AS examples FROM {t} r "
+        "WHERE NOT EXISTS (SELECT 1 FROM deals d WHERE d.deal_id = r.deal_id)"
+        for t in ("stage_history", "activities", "stakeholders")
+    ]
+    frame = store.query(" UNION ALL ".join(parts))
+    return frame[frame["records"] > 0].reset_index(drop=True)
+
+
 def closed_with_stakeholders(store: DuckDBStore, scope: Scope) -> int:
     """Closed deals in scope that have at least one stakeholder row."""
     frame = scope.query(

@@ -516,3 +516,26 @@ def test_spiced_gap_says_where_the_stakeholder_list_already_has_the_committee(
         ws.import_file("stakeholders", people)
         issue = ws.audit().issue("completeness:never:spiced")
     assert "2 of these deals have a stakeholder list" in issue.action
+
+
+def test_records_kept_without_their_deal_are_on_the_fix_list(tmp_path: Path) -> None:
+    """`import activities --on-orphan keep` for a deal not in the store: paths and committees
+    warned about it, the audit did not."""
+    deals = pd.DataFrame(
+        {"deal_id": ["a", "b"], "outcome": ["won", "lost"], "created_at": ["2025-01-05"] * 2}
+    )
+    acts = pd.DataFrame(
+        {
+            "activity_id": ["x1", "x2", "x3"],
+            "deal_id": ["a", "ghost", "ghost"],
+            "type": ["email"] * 3,
+            "occurred_at": ["2025-01-10"] * 3,
+        }
+    )
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.import_deals(deals)
+        ws.import_file("activities", acts, on_orphan="keep")
+        issue = ws.audit().issue("orphans:activities")
+        assert ws.audit(quarter=None).issue("orphans:activities") == issue
+    assert issue.title == "2 activities row(s) belong to 1 deal id(s) that are not in the store"
+    assert issue.examples == ("ghost",)

@@ -52,6 +52,7 @@ from winloss.analyze.audit.deal_record_checks import (
     back_dated,
     deal_dates,
     duplicates,
+    orphan_records,
     suspicious_values,
 )
 from winloss.analyze.audit.stage_history_checks import stage_checks
@@ -274,6 +275,7 @@ class DataAudit:
                 max_rows=self.max_detail_rows,
             ),
             back_dated(store, scope),
+            orphan_records(store, scope),
             duplicates(store, scope, name_cols, max_rows=self.max_detail_rows),
             vocabulary_check(store, scope, categorical),
             suspicious_values(store, scope),

@@ -116,6 +116,39 @@ def deal_dates(store: DuckDBStore, scope: Scope, *, max_rows: int) -> CheckOutpu
     return out
 
 
+def orphan_records(store: DuckDBStore, scope: Scope) -> CheckOutput:
+    """Stage entries, activities and contacts of deals that are not in the store (imported with
+    ``--on-orphan keep``): they count in paths and committees but belong to no deal here."""
+    out = CheckOutput()
+    if scope.condition != "TRUE":  # a filtered audit looks at its deals only
+        return out
+    found = aq.orphan_related(store)
+    for r in found.to_dict(orient="records"):
+        examples = tuple(str(x) for x in (r["examples"] or []))
+        out.issues.append(
+            AuditIssue(
+                key=f"orphans:{r['source']}",
+                check="records without a deal",
+                title=(
+                    f"{int(r['records']):,} {r['source'].replace('_', ' ')} row(s) belong to "
+                    f"{int(r['deals']):,} deal id(s) that are not in the store"
+                ),
+                deals=int(r["deals"]),
+                of=int(r["deals"]),
+                universe="deal ids referred to but not stored",
+                importance="process",
+                action=(
+                    "Import those deals (or correct the deal_id of these rows); until then paths "
+                    "and committees count them without a deal or an outcome."
+                ),
+                unblocks=("paths and committees that match every record to its deal",),
+                field="deal_id",
+                examples=examples,
+            )
+        )
+    return out
+
+
 def back_dated(store: DuckDBStore, scope: Scope) -> CheckOutput:
     """Records dated before their deal could have them: stage entries and activities before the
     deal was created, captures before it closed."""
