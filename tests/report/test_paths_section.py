@@ -41,6 +41,7 @@ def test_paths_section_charts_and_escaping(demo_store: Path, tmp_path: Path) -> 
     assert removal["removal_effect"].between(0, 1).all()
     # the common paths' win rates read as percentages with their interval (was "0.00627")
     assert section.data["variants"]
+    assert "(no activities)" not in {v["variant"] for v in section.data["variants"]}
     for v in section.data["variants"]:
         rate = f"{100 * v['win_rate']:.0f}\u00a0%"
         assert f"<td class=num>{rate}</td>" in section.html, rate

@@ -88,7 +88,11 @@ def build(ctx: ReportContext) -> Section | None:
         )
     )
     charts = ["path-graph"]
-    variants = graph.variants[(graph.variants["won"] + graph.variants["lost"]) >= 10]
+    # deals without activities share the variant '(no activities)': not a path anyone took
+    variants = graph.variants[
+        ((graph.variants["won"] + graph.variants["lost"]) >= 10)
+        & (graph.variants["variant"] != "(no activities)")
+    ]
     variants = variants.sort_values("win_rate", ascending=False)
     if len(variants):
         shown = pd.concat([variants.head(5), variants.tail(5)]).drop_duplicates("variant")
