@@ -397,7 +397,7 @@ class Workspace:
                 prepared, self.store.deal_ids(), options.get("on_orphan", "error")
             )
             if tbl.name in EVENT_TIME:
-                note = before_creation_note(prepared, self.store.deals()[["deal_id", "created_at"]])
+                note = before_creation_note(prepared, self.store.deal_created_dates())
                 if note:
                     prepared.notes.append(note)
         return prepared, m

@@ -129,6 +129,10 @@ class DealReads:
         tbl = table_for(name)
         return self.query(f"SELECT * FROM {quote_identifier(tbl.name)}")
 
+    def deal_created_dates(self) -> pd.DataFrame:
+        """``deal_id`` and ``created_at`` of every stored deal (no derived columns)."""
+        return self.query("SELECT deal_id, created_at FROM deals")
+
     def has_dates(self) -> bool:
         return bool(self.scalar("SELECT count(*) FROM deals WHERE created_at IS NOT NULL"))
 

@@ -25,10 +25,10 @@ DASHBOARDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-#: Built dashboards of a store file, by (dashboard, quarter): (the file's version, sections,
+#: Built dashboards, by (store file, dashboard, quarter): (the file's version, sections,
 #: notes). The forecast dashboard fits models for a minute on a few thousand deals; it is built
 #: again only when the store file changes (an import, a capture).
-_CACHE: dict[tuple[str, str], tuple[tuple[int, int], tuple[Any, ...], tuple[str, ...]]] = {}
+_CACHE: dict[tuple[str, str, str], tuple[tuple[int, int], tuple[Any, ...], tuple[str, ...]]] = {}
 
 
 def _store_version(db: str) -> tuple[int, int] | None:
@@ -60,8 +60,9 @@ def _render(name: str) -> Any:
             q = None
         if q is not None:
             period = str(q)
-            version = _store_version(str(current_app.config["WINLOSS_DB"]))
-            cached = _CACHE.get((name, period))
+            db = str(current_app.config["WINLOSS_DB"])
+            version = _store_version(db)
+            cached = _CACHE.get((db, name, period))
             if version is not None and cached is not None and cached[0] == version:
                 sections, built_notes = list(cached[1]), list(cached[2])
             else:
@@ -73,7 +74,7 @@ def _render(name: str) -> Any:
                         sections.append(section)
                 built_notes = list(ctx.notes)
                 if version is not None:
-                    _CACHE[(name, period)] = (version, tuple(sections), tuple(built_notes))
+                    _CACHE[(db, name, period)] = (version, tuple(sections), tuple(built_notes))
             notes += built_notes
     return render_template(
         "dashboard.html", user=g.user, title=title, period=period, sections=sections, notes=notes

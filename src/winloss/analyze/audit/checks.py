@@ -161,9 +161,6 @@ def share_text(x: float) -> str:
     return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
 
 
-_pct = share_text
-
-
 # -- completeness ---------------------------------------------------------------------------------
 def _filled_expr(col: DealColumn) -> str:
     return aq.filled_count(col.name, textual=col.textual, applies_to=APPLIES_TO.get(col.name))
@@ -315,7 +312,7 @@ def _completeness_issues(
                 title=(
                     f"{name} blank on {fmt_count(int(rec['blank']))} of "
                     f"{fmt_count(int(rec['deals']))} {rec['applies_to']} "
-                    f"({_pct(float(rec['completeness']))} complete; {state})"
+                    f"({share_text(float(rec['completeness']))} complete; {state})"
                 ),
                 deals=int(rec["blank"]),
                 of=int(rec["deals"]),
@@ -350,7 +347,7 @@ def _group_issue(
         else "weakens their analysis"
     )
     shown = ", ".join(
-        f"{r['field']} {_pct(float(r['completeness']))}"
+        f"{r['field']} {share_text(float(r['completeness']))}"
         for r in fields.sort_values(["completeness", "field"]).to_dict("records")
     )
     return AuditIssue(
@@ -360,7 +357,7 @@ def _group_issue(
             f"{group} fields blank on {fmt_count(int(counts['blank']))} of "
             f"{fmt_count(int(counts['closed']))} closed deals (complete: {shown}; {state})"
             + (
-                f"; {_pct(culprits[1])} of them from {' and '.join(culprits[0])}"
+                f"; {share_text(culprits[1])} of them from {' and '.join(culprits[0])}"
                 if culprits
                 else ""
             )
@@ -428,7 +425,7 @@ def _owner_issues(
                     key=f"owner-completeness:{owner}",
                     check="completeness by owner",
                     title=(
-                        f"{owner} leaves SPICED fields blank: {_pct(own)} complete vs {_pct(rest)} "
+                        f"{owner} leaves SPICED fields blank: {share_text(own)} complete vs {share_text(rest)} "
                         f"for the rest of the team (most often {', '.join(worst)})"
                     ),
                     deals=int(rec["deals"]),
@@ -566,7 +563,7 @@ def capture_freshness(
                     check="capture freshness",
                     title=(
                         f"{rec['owner']} captures late: median {own_median:.0f} days after the "
-                        f"close vs {rest_median:.0f} for the rest of the team; {_pct(share)} "
+                        f"close vs {rest_median:.0f} for the rest of the team; {share_text(share)} "
                         f"within {fresh_days} days"
                     ),
                     deals=int(rec["late"]),

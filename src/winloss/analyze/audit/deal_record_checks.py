@@ -75,44 +75,42 @@ def deal_dates(store: DuckDBStore, scope: Scope, *, max_rows: int) -> CheckOutpu
             )
         )
     open_deals = int(counts["open_deals"])
-    n = int(counts["open_no_close"])
-    if n:
-        out.issues.append(
-            AuditIssue(
-                key="dates:open-no-expected-close",
-                check="open deal dates",
-                title=f"{fmt_count(n)} of {fmt_count(open_deals)} open deals have no expected close date",
-                deals=n,
-                of=open_deals,
-                universe="open deals",
-                importance="process",
-                action=(
-                    "Fill the expected close date of open opportunities (the export's Close Date "
-                    "of an open deal) and make it required while a deal is open."
-                ),
-                unblocks=(
-                    "pipeline coverage and the forecast's timing (without it each deal is timed "
-                    "by past deals' time to close)",
-                ),
-                field="closed_at",
+    for key, column, missing, what, action, unblocks in (
+        (
+            "dates:open-no-expected-close",
+            "closed_at",
+            "open_no_close",
+            "expected close date",
+            "Fill the expected close date of open opportunities (the export's Close Date of an "
+            "open deal) and make it required while a deal is open.",
+            "pipeline coverage and the forecast's timing (without it each deal is timed by past "
+            "deals' time to close)",
+        ),
+        (
+            "dates:open-no-created",
+            "created_at",
+            "open_no_created",
+            "created date",
+            "Export the created date of every opportunity (Created Date).",
+            "deal age, stale-deal flags and the forecast's timing",
+        ),
+    ):
+        n = int(counts[missing])
+        if n:
+            out.issues.append(
+                AuditIssue(
+                    key=key,
+                    check="open deal dates",
+                    title=f"{fmt_count(n)} of {fmt_count(open_deals)} open deals have no {what}",
+                    deals=n,
+                    of=open_deals,
+                    universe="open deals",
+                    importance="process",
+                    action=action,
+                    unblocks=(unblocks,),
+                    field=column,
+                )
             )
-        )
-    n = int(counts["open_no_created"])
-    if n:
-        out.issues.append(
-            AuditIssue(
-                key="dates:open-no-created",
-                check="open deal dates",
-                title=f"{fmt_count(n)} of {fmt_count(open_deals)} open deals have no created date",
-                deals=n,
-                of=open_deals,
-                universe="open deals",
-                importance="process",
-                action="Export the created date of every opportunity (Created Date).",
-                unblocks=("deal age, stale-deal flags and the forecast's timing",),
-                field="created_at",
-            )
-        )
     return out
 
 

@@ -270,9 +270,9 @@ class QbrAnalysis:
                 "close date of open opportunities in the CRM export)"
             )
         else:
-            coverage = self._coverage(store, overall)
+            _, end = closed_quarters_and_data_end(store)
+            coverage = self._coverage(store, overall, end)
             if coverage is not None:
-                _, end = closed_quarters_and_data_end(store)
                 nxt = store.quarter(coverage["quarter"])
                 if end is not None and nxt.end <= end:
                     skipped.append(
@@ -397,7 +397,9 @@ class QbrAnalysis:
             )
         return out
 
-    def _coverage(self, store: DuckDBStore, by_quarter: pd.DataFrame) -> dict[str, Any] | None:
+    def _coverage(
+        self, store: DuckDBStore, by_quarter: pd.DataFrame, data_end: dt.date | None
+    ) -> dict[str, Any] | None:
         dated = by_quarter.dropna(subset=["quarter"])
         if dated.empty:
             return None
@@ -416,7 +418,6 @@ class QbrAnalysis:
         every = q.outcome_counts(store, ["quarter"], where, params).dropna(subset=["quarter"])
         revenue = dict(zip(every["quarter"].astype(str), every["won_revenue"], strict=True))
         first = min(revenue) if revenue else str(last)
-        _, data_end = closed_quarters_and_data_end(store)
         # complete quarters only: a last quarter whose closes stop more than PARTIAL_DAYS before
         # its end (the report's "partial quarter") would pull the average down with bookings
         # that are not in yet
