@@ -82,3 +82,18 @@ def test_a_store_without_customers_shows_dashes_not_nan(tmp_path: Path) -> None:
     assert section is not None
     assert not re.search(r"\bnan\b", section.html, flags=re.IGNORECASE)
     assert "0 customers" in section.html and "(–––)" not in section.html
+
+
+def test_chart_draws_a_stage_nobody_reached_as_an_empty_outline() -> None:
+    stages: list[dict[str, object]] = [
+        {"stage": "lead", "side": "pre", "volume": 40, "conversion": 0.5, "median_days": 3.0},
+        {"stage": "trial", "side": "pre", "volume": 0, "conversion": None, "median_days": None},
+        {"stage": "expand", "side": "post", "volume": 5, "conversion": 0.2, "median_days": 9.0},
+    ]
+    svg = bowtie_chart("b", "t", stages)
+    polygons = re.findall(r"<polygon [^>]*>", svg)
+    assert len(polygons) == 3
+    filled = [p for p in polygons if 'fill-opacity="0.18"' in p]
+    empty = [p for p in polygons if 'fill-opacity="0"' in p]
+    assert len(filled) == 2 and len(empty) == 1 and "stroke-dasharray" in empty[0]
+    assert "trial: no deals reached this stage" in svg

@@ -303,6 +303,7 @@ def bowtie_chart(
     ``stages`` are dicts with ``stage``, ``side`` (pre/post), ``volume``, ``conversion`` and
     ``median_days`` (``None``/NaN shown as "–"). Segment heights narrow towards the knot on the
     left and widen away from it on the right (the shape, not a scale); the numbers carry the data.
+    A stage with volume 0 is drawn as a dashed, unfilled outline ("no deals reached this stage").
     """
     pre = [s for s in stages if s.get("side") == "pre"]
     post = [s for s in stages if s.get("side") == "post"]
@@ -341,12 +342,22 @@ def bowtie_chart(
             f"{x0:.1f},{mid - h0:.1f} {x1:.1f},{mid - h1:.1f} {x1:.1f},{mid + h1:.1f} "
             f"{x0:.1f},{mid + h0:.1f}"
         )
+        volume = s.get("volume")
+        # a stage no deal reached keeps its place in the shape but is drawn as an empty outline,
+        # so that it does not look like a stage that holds deals
+        empty = isinstance(volume, (int, float)) and not volume
         parts.append(
-            f'<polygon points="{points}" fill="{color}" fill-opacity="0.18" '
-            f'stroke="{color}" stroke-width="1"/>'
+            f'<polygon points="{points}" fill="{color}" '
+            f'fill-opacity="{0 if empty else 0.18}" stroke="{color}" stroke-width="1"'
+            + (' stroke-dasharray="4 3"' if empty else "")
+            + (
+                f"><title>{escape(str(s.get('stage', '')))}: no deals reached this stage"
+                "</title></polygon>"
+                if empty
+                else "/>"
+            )
         )
         cx = (x0 + x1) / 2
-        volume = s.get("volume")
         conv = s.get("conversion")
         days = s.get("median_days")
         lines = [

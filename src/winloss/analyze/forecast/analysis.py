@@ -224,6 +224,10 @@ def forecast_snapshot(
         )
     value = np.where(impute, sampler.means(pipeline) if len(pipeline) else 0.0, amount)
     value = np.nan_to_num(value)
+    # the most these deals can book: each won at its amount (an estimated amount at the largest
+    # won amount it is drawn from)
+    largest = np.array([float(p.max()) if len(p) else 0.0 for p in sampler.pools(pipeline)])
+    ceiling = float(np.where(impute, largest, value).sum()) if len(pipeline) else 0.0
 
     p_book = p_win * p_close
     groups = {
@@ -272,6 +276,7 @@ def forecast_snapshot(
     totals = {
         "n_deals": len(pipeline),
         "pipeline": float(value.sum()),
+        "ceiling": ceiling,
         # what of it is due in the quarter (by close date, else by past time-to-close): the
         # base the expected bookings come from (deals due later add nothing to them)
         "n_in_window": float(p_close.sum()),
@@ -607,7 +612,14 @@ class Forecast:
                 "alone and is likely too narrow"
             )
         errors = backtest.quarters["log_error"].to_numpy(dtype=float)
-        w = widen_by_errors(totals["p10"], totals["p50"], totals["p90"], errors, self.interval)
+        w = widen_by_errors(
+            totals["p10"],
+            totals["p50"],
+            totals["p90"],
+            errors,
+            self.interval,
+            ceiling=totals.get("ceiling"),
+        )
         totals.update(
             p10=w.low,
             p50=w.median,
@@ -622,8 +634,16 @@ class Forecast:
             # the expected figure beside the corrected range is corrected too (one figure in the
             # JSON, the console and the report); the simulation's stays as model_expected
             totals["model_expected"] = totals["expected"]
-            totals["expected"] = totals["expected"] * float(np.exp(w.bias))
+            totals["expected"] = min(
+                totals["expected"] * float(np.exp(w.bias)), totals.get("ceiling") or np.inf
+            )
         unmeasured = len(errors) - w.n_errors
+        cap = (
+            f"; held at {totals['ceiling']:,.0f}, what the {totals['n_deals']:,} open deal(s) "
+            "would book if every one were won (the widened range reached beyond it)"
+            if w.capped
+            else ""
+        )
         return totals, (
             f"P10–P90 {w.method}: in {w.n_errors} replayed quarter(s)"
             + (
@@ -635,7 +655,7 @@ class Forecast:
             f"was {abs(backtest.bias):.0%} too {'high' if backtest.bias > 0 else 'low'}"
             f" on average; the simulated interval held {backtest.coverage:.0%} of "
             f"them, the corrected one {backtest.adjusted_coverage:.0%} (nominal "
-            f"{self.interval:.0%}, each quarter judged by the others' errors)"
+            f"{self.interval:.0%}, each quarter judged by the others' errors)" + cap
         )
 
 
@@ -785,6 +805,7 @@ class ForecastBacktest:
                     "p10": t["p10"],
                     "p50": t["p50"],
                     "p90": t["p90"],
+                    "ceiling": t["ceiling"],
                     "actual": actual,
                     "in_interval": t["p10"] <= actual <= t["p90"],
                     "expected_wins": t["expected_wins"],
@@ -864,10 +885,12 @@ def add_error_intervals(table: pd.DataFrame, interval: float) -> pd.DataFrame:
     errs = forecast_log_errors(table["actual"].to_numpy(), table["p50"].to_numpy())
     table["log_error"] = errs
     adj, seq = [], []
+    ceilings = table["ceiling"] if "ceiling" in table.columns else pd.Series(np.nan, table.index)
     for i, r in enumerate(table.itertuples(index=False)):
-        w = widen_by_errors(r.p10, r.p50, r.p90, np.delete(errs, i), interval)
+        top = float(ceilings.iloc[i])
+        w = widen_by_errors(r.p10, r.p50, r.p90, np.delete(errs, i), interval, ceiling=top)
         adj.append((w.low, w.median, w.high))
-        s = widen_by_errors(r.p10, r.p50, r.p90, errs[:i], interval)
+        s = widen_by_errors(r.p10, r.p50, r.p90, errs[:i], interval, ceiling=top)
         seq.append(bool(s.low <= r.actual <= s.high) if s.n_errors >= 2 else None)
     table["adj_p10"], table["adj_p50"], table["adj_p90"] = ([a[k] for a in adj] for k in range(3))
     table["adj_in_interval"] = (table["adj_p10"] <= table["actual"]) & (

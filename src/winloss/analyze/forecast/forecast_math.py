@@ -218,6 +218,7 @@ class ErrorInterval:
     bias: float  # mean log(actual / P50) of the past quarters: > 0 means forecasts were too low
     n_errors: int
     method: str
+    capped: bool = False  # the high end (or more) was held at the ceiling
 
 
 def forecast_log_errors(actual: np.ndarray, p50: np.ndarray) -> np.ndarray:
@@ -230,7 +231,12 @@ def forecast_log_errors(actual: np.ndarray, p50: np.ndarray) -> np.ndarray:
 
 
 def widen_by_errors(
-    p10: float, p50: float, p90: float, errors: np.ndarray, interval: float = 0.8
+    p10: float,
+    p50: float,
+    p90: float,
+    errors: np.ndarray,
+    interval: float = 0.8,
+    ceiling: float | None = None,
 ) -> ErrorInterval:
     """Correct a simulated interval by the errors of past forecasts, and widen it to hold.
 
@@ -242,6 +248,11 @@ def widen_by_errors(
     simulated interval moved by the bias: the simulation's own spread is never narrowed.
 
     With one past error only the bias is corrected; with none the interval is returned as is.
+
+    ``ceiling`` is the most the forecast deals can book (every one of them won at its full
+    value): a corrected figure above it is held at it (``capped``). With two or three past
+    errors the t quantile is large (3.1 at m = 2 for 80 %), so the widened high end can exceed
+    what the pipeline holds; bookings from these deals cannot.
     """
     from scipy import stats
 
@@ -253,15 +264,14 @@ def widen_by_errors(
     bias = float(e.mean())
     shift = float(np.exp(bias))
     lo, mid, hi = p10 * shift, p50 * shift, p90 * shift
-    if m == 1:
-        return ErrorInterval(lo, mid, hi, bias, m, "simulation moved by one past error")
-    s = float(e.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + interval / 2, m - 1)) * s * np.sqrt(1 + 1 / m)
-    return ErrorInterval(
-        min(lo, mid * np.exp(-half)),
-        mid,
-        max(hi, mid * np.exp(half)),
-        bias,
-        m,
-        f"bias-corrected, widened by {m} past forecast errors",
-    )
+    method = "simulation moved by one past error"
+    if m >= 2:
+        s = float(e.std(ddof=1))
+        half = float(stats.t.ppf(0.5 + interval / 2, m - 1)) * s * np.sqrt(1 + 1 / m)
+        lo, hi = min(lo, mid * np.exp(-half)), max(hi, mid * np.exp(half))
+        method = f"bias-corrected, widened by {m} past forecast errors"
+    capped = ceiling is not None and np.isfinite(ceiling) and ceiling > 0 and hi > ceiling
+    if capped:
+        assert ceiling is not None
+        lo, mid, hi = min(lo, ceiling), min(mid, ceiling), ceiling
+    return ErrorInterval(lo, mid, hi, bias, m, method, bool(capped))
