@@ -228,6 +228,10 @@ class Workspace:
         )
         return ws
 
+    def copy_to(self, dest: str | Path) -> None:
+        """Write a consistent copy of the store file to ``dest`` (a DuckDB store only)."""
+        self.store.copy_to(dest)
+
     def close(self) -> None:
         self.store.close()
 

@@ -372,3 +372,64 @@ def test_deal_page_values_read_as_a_person_writes_them() -> None:
     assert _shown(618100.0) == "618,100" and _shown(np.float64(12.5)) == "12.50"
     assert _shown(np.bool_(True)) == "yes" and _shown(False) == "no"
     assert _shown(None) is None and _shown("UX") == "UX" and _shown(3) == 3
+
+
+def test_a_dashboard_build_does_not_hold_the_store(
+    web: WebEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build runs on a private copy of the store: while it runs, another thread of the app
+    (a rep's capture) opens the store and writes to it without waiting; the write makes the
+    next visit build again, from a new copy that has it."""
+    import threading
+
+    from winloss.report.sections import quality
+    from winloss.web import access, routes_dashboards
+
+    routes_dashboards._CACHE.clear()
+    real = quality.build
+    done: list[str] = []
+
+    def writer() -> None:
+        with access.briefly(str(web.db)) as ws:
+            ws.store.set_setting("touched_during_build", "yes")
+        done.append("written")
+
+    def slow(ctx: object) -> object:
+        thread = threading.Thread(target=writer)
+        thread.start()
+        thread.join(15)  # deadlocks (and fails below) if the build held the store's lock
+        return real(ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quality, "build", slow)
+    boss = login(web.app, "boss")
+    assert '<section id="quality">' in boss.get("/dashboards/quality").text
+    assert done == ["written"]
+    snap = routes_dashboards._SNAPSHOTS[str(web.db)]
+    assert snap.ws.store.get_setting("touched_during_build") is None  # the copy predates it
+    boss.get("/dashboards/quality")
+    snap = routes_dashboards._SNAPSHOTS[str(web.db)]
+    assert snap.ws.store.get_setting("touched_during_build") == "yes"
+
+
+def test_warming_builds_every_dashboard_before_the_first_visit(
+    web: WebEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from winloss.report.sections import quality
+    from winloss.web import routes_dashboards
+
+    routes_dashboards._CACHE.clear()
+    calls: list[int] = []
+    real = quality.build
+
+    def counting(ctx: object) -> object:
+        calls.append(1)
+        return real(ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quality, "build", counting)
+    routes_dashboards.warm(str(web.db))
+    assert len(calls) == 1
+    assert {k[1] for k in routes_dashboards._CACHE if k[0] == str(web.db)} == set(
+        routes_dashboards.DASHBOARDS
+    )
+    page = login(web.app, "boss").get("/dashboards/quality").text
+    assert '<section id="quality">' in page and len(calls) == 1

@@ -4,6 +4,7 @@ capture analyses (rep vs buyer agreement, interview plan, where SPICED values co
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import click
 
@@ -63,6 +64,11 @@ def serve(
         raise UsageError("give both --cert and --key to serve over https")
     db = _db(state)
     app = create_app(db, freshness_days=fresh_days, secure_cookies=cert is not None)
+    from winloss.web.routes_dashboards import warm
+
+    # the dashboards are built in the background from a copy of the store, so that the first
+    # visit does not wait a minute for the forecast's model fits
+    threading.Thread(target=warm, args=(db,), name="winloss-warm", daemon=True).start()
     scheme = "https" if cert else "http"
     message(f"winloss web app on {scheme}://{host}:{port}/ (store {db}); Ctrl-C stops it")
     if not app.config.get("TESTING") and host not in ("127.0.0.1", "localhost", "::1"):

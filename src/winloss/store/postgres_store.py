@@ -24,6 +24,7 @@ import io
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -673,6 +674,11 @@ class PostgresStore(DuckDBStore):
 
     def count(self, table: str) -> int:
         return int(self.scalar(f"SELECT count(*) FROM {_q(table)}"))
+
+    def copy_to(self, dest: str | Path) -> None:
+        raise StoreError(
+            "a PostgreSQL store is not a file: copy it with pg_dump rather than winloss"
+        )
 
     def close(self) -> None:
         self.pg.close()

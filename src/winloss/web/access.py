@@ -55,6 +55,27 @@ def workspace(path: str) -> Iterator[Workspace]:
             g._winloss_lock = lock
         yield ws
         return
+    with briefly(path) as ws:
+        yield ws
+
+
+def release() -> None:
+    """Close the request's workspace now (and release the lock), for a request that goes on
+    with work that does not need the store: the next use opens it again."""
+    ws = g.pop("_winloss_ws", None)
+    lock = g.pop("_winloss_lock", None)
+    if ws is not None:
+        try:
+            ws.close()
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+@contextmanager
+def briefly(path: str) -> Iterator[Workspace]:
+    """The workspace at ``path`` for the block only, whether or not in a request (the request's
+    own workspace must have been released, see :func:`release`)."""
     lock = _lock_for(path)
     lock.acquire()
     try:
@@ -72,11 +93,4 @@ def install(app: Flask) -> None:
 
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:
-        ws = g.pop("_winloss_ws", None)
-        lock = g.pop("_winloss_lock", None)
-        if ws is not None:
-            try:
-                ws.close()
-            finally:
-                if lock is not None:
-                    lock.release()
+        release()
