@@ -39,7 +39,7 @@ from winloss.cli.render import emit_frame, format_option, message, period_filter
     "--min-support",
     type=click.IntRange(min=1),
     default=None,
-    help="Fewest deals a condition must cover [default: max(20, 1 % of the deals)].",
+    help="Fewest deals a condition must cover [default: max(10, 1 % of the deals)].",
 )
 @click.option(
     "--max-findings",

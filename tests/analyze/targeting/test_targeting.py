@@ -109,18 +109,13 @@ def test_expansion_is_white_space_times_peer_adoption_times_value(ws: Workspace)
     assert table.loc[table["won"] > 0, "expansion_potential"].nunique() > 20
 
 
-def test_a_rare_typo_category_cannot_reach_the_top_10() -> None:
-    """Two accounts with a misspelt industry ("fintec", 5 deals each, all won) against 300
-    accounts whose best real profile (fintech) wins ~65 %: shrinkage toward the base rate keeps
-    the typo out of the top 10, and the fit of such an account is a third of the way from
-    the base rate to its own raw model fit (m-estimate with 10 deals vs m = 20)."""
-    frame = account_deals()
+def _with_rare_accounts(industry: str) -> pd.DataFrame:
     typo = [
         {
             "deal_id": f"T{a}{i}",
             "account_id": f"TYPO{a}",
             "account_name": f"Typo {a}",
-            "industry": "fintec",
+            "industry": industry,
             "employees": 100,
             "region": "north",
             "product": "Core",
@@ -130,21 +125,42 @@ def test_a_rare_typo_category_cannot_reach_the_top_10() -> None:
         for a in range(2)
         for i in range(5)
     ]
-    frame = pd.concat([frame, pd.DataFrame(typo)], ignore_index=True)
-    result = AccountTargeting().run(Workspace.from_file(frame).store)
+    return pd.concat([account_deals(), pd.DataFrame(typo)], ignore_index=True)
+
+
+def test_a_rare_category_cannot_reach_the_top_10() -> None:
+    """Two accounts with an industry of their own ("quantum", 5 deals each, all won) against
+    300 accounts whose best real profile (fintech) wins ~65 %: shrinkage toward the base rate
+    keeps them out of the top 10, and the fit of such an account is a third of the way from
+    the base rate to its own raw model fit (m-estimate with 10 deals vs m = 20)."""
+    result = AccountTargeting().run(Workspace.from_file(_with_rare_accounts("quantum")).store)
     table = result.accounts
     top10 = set(table.head(10)["account_id"])
     assert not top10 & {"TYPO0", "TYPO1"}
     typo_rows = table[table["account_id"].str.startswith("TYPO")]
     assert (typo_rows["fit_evidence"] == 10).all()
-    # unshrunk, the model's own fit would have put the typo in the top 10
+    # unshrunk, the model's own fit would have put them in the top 10
     assert typo_rows["icp_model"].max() > table["icp_fit"].iloc[9]
     w = 10 / (10 + 20)
     expected = w * typo_rows["icp_model"] + (1 - w) * result.base_rate
     assert np.allclose(typo_rows["icp_fit"], expected)
+    assert not any("misspelling" in c for c in result.caveats)
     # ties in fit are ordered by the evidence behind them
     for _, group in table.groupby("icp_fit"):
         assert group["fit_evidence"].is_monotonic_decreasing
+
+
+def test_a_typo_category_is_read_as_the_value_it_misspells() -> None:
+    """The same two accounts with the misspelt industry "fintec" (10 deals, one edit from
+    fintech's hundreds): the ranking reads them as fintech, says so, and equals the ranking of
+    the file with the typo fixed by hand — the typo itself moves no account."""
+    typo = AccountTargeting().run(Workspace.from_file(_with_rare_accounts("fintec")).store)
+    fixed = AccountTargeting().run(Workspace.from_file(_with_rare_accounts("fintech")).store)
+    assert any("'fintec' (10 deal(s)) as 'fintech'" in c for c in typo.caveats)
+    cols = ["account_id", "rank", "icp_fit", "fit_evidence", "tier"]
+    pd.testing.assert_frame_equal(typo.accounts[cols], fixed.accounts[cols])
+    reasons = typo.accounts["fit_reasons"]
+    assert not reasons.str.contains("fintec ").any() and not reasons.str.endswith("fintec").any()
 
 
 def test_targeting_needs_accounts() -> None:

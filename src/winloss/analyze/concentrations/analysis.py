@@ -106,6 +106,10 @@ class ConcentrationOptions(TypedDict, total=False):
     seed: int
 
 
+#: The smallest group a condition may cover by default (see ``ConcentrationAnalysis.min_support``).
+MIN_SUPPORT = 10
+
+
 @dataclass(frozen=True)
 class ConcentrationAnalysis:
     """Settings of a concentration analysis; :meth:`run` it on a workspace.
@@ -119,8 +123,11 @@ class ConcentrationAnalysis:
     max_depth
         1: single conditions; 2: also pairs of conditions.
     min_support
-        Fewest deals a condition must cover (and leave out); by default the larger of 20 and
-        ``min_support_fraction`` of the deals.
+        Fewest deals a condition must cover (and leave out); by default the larger of
+        :data:`MIN_SUPPORT` (10) and ``min_support_fraction`` of the deals. (It was 20: on a
+        60-deal store a 16-deal source that won 88 % against 18 % — Fisher p = 1.5e-6 — went
+        untested and the analysis said nothing stood out. The false-discovery control, not the
+        group size, keeps small groups honest; their intervals say how little they prove.)
     max_cuts, range_cuts, pair_cuts
         Candidate cut points per numeric field for thresholds, ranges and combinations.
     max_findings, max_overlap
@@ -177,7 +184,7 @@ class ConcentrationAnalysis:
     def support_for(self, deals: int) -> int:
         if self.min_support is not None:
             return self.min_support
-        return max(20, math.ceil(self.min_support_fraction * deals))
+        return max(MIN_SUPPORT, math.ceil(self.min_support_fraction * deals))
 
     # -- running ----------------------------------------------------------------------------
     def run(self, store: DuckDBStore) -> ConcentrationResult:
@@ -680,6 +687,12 @@ class ConcentrationAnalysis:
             warnings.append(
                 f"no condition could be tested: a condition needs at least "
                 f"{support} deals (min_support) and deals outside it; lower it with "
+                "--min-support, knowing that small groups prove little"
+            )
+        elif not findings:
+            warnings.append(
+                f"conditions covering fewer than {self.support_for(table.n)} deals, or leaving "
+                "fewer outside them, were not tested (min_support); lower it with "
                 "--min-support, knowing that small groups prove little"
             )
         if any(f.post_outcome for f in findings):

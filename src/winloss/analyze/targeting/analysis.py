@@ -180,6 +180,8 @@ class AccountTargeting:
                 "no account attribute to build a profile from: import segment, region, industry "
                 "or account-level custom fields (e.g. employees, revenue)"
             )
+        deals, typo_notes = read_typos(deals, profile_fields)
+        caveats += typo_notes
         settings = replace(self.settings, purpose="account", account_level=tuple(profile_fields))
         closed = deals[deals["outcome"].isin(["won", "lost"])].reset_index(drop=True)
         model = WinModel(settings).fit(
@@ -208,7 +210,12 @@ class AccountTargeting:
             [table["icp_lift"] >= TIER_A, table["icp_lift"] < TIER_C], ["A", "C"], "B"
         )
         factors = model.explain(profiles, top=2)
-        table["fit_reasons"] = ["; ".join(phrase(f) for f in fx["for"]) for fx in factors]
+        # a reason's points are shrunk as the fit is (the "+56 pts" of a 7-deal profile was the
+        # model's own, beside a fit 14 points above the base rate)
+        table["fit_reasons"] = [
+            "; ".join(phrase({**f, "effect": f["effect"] * w}) for f in fx["for"])
+            for fx, w in zip(factors, weight, strict=True)
+        ]
         expansion, exp_caveat = _expansion(deals, key, profiles)
         if exp_caveat:
             caveats.append(exp_caveat)
@@ -256,6 +263,58 @@ class AccountTargeting:
             inputs=AnalysisInputs.of(len(deals), accounts=len(table), key=key, **(inputs or {})),
             caveats=tuple(caveats),
         )
+
+
+#: A profile value of at most this many deals, one edit from a value with at least
+#: :data:`TYPO_RATIO` times as many, is read as that value (a likely misspelling).
+TYPO_MAX_DEALS = 10
+TYPO_RATIO = 3
+
+
+def read_typos(deals: pd.DataFrame, fields: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Read rare misspellings of a profile field's frequent values as those values.
+
+    A typo'd industry ("Techonlogy", 7 deals, all won) is a category of its own to a model: its
+    accounts' fit is extreme and, even shrunk, tops the ranking. Targeting ranks accounts by
+    profile, so a value of at most :data:`TYPO_MAX_DEALS` deals that the audit's vocabulary
+    check finds one edit (or only case/spacing) away from a value with :data:`TYPO_RATIO` times
+    as many deals is read as that value, and each such reading is said (the audit lists it for
+    fixing in the CRM).
+    """
+    from winloss.analyze.audit.vocabulary_drift import column_variants
+
+    notes: list[str] = []
+    out = deals
+    for name in fields:
+        if name not in deals.columns:
+            continue
+        col = deals[name]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+            continue
+        counts = col.dropna().astype(str).value_counts()
+        mapping = {
+            v.value: v.suggested
+            for v in column_variants(counts.to_dict())
+            if v.suggested is not None
+            and v.deals <= TYPO_MAX_DEALS
+            and v.suggested_deals >= TYPO_RATIO * v.deals
+            and v.distance <= 1
+        }
+        if not mapping:
+            continue
+        if out is deals:
+            out = deals.copy()
+        text = out[name].astype("string")
+        out[name] = text.where(~text.isin(list(mapping)), text.map(mapping)).astype(object)
+        said = ", ".join(
+            f"'{a}' ({int(counts[a])} deal(s)) as '{b}'" for a, b in sorted(mapping.items())
+        )
+        notes.append(
+            f"{name}: read {said} — likely misspellings, so that a handful of deals does not "
+            "rank accounts as a category of its own; fix them in the CRM (winloss audit lists "
+            "them)"
+        )
+    return out, notes
 
 
 def _account_stats(deals: pd.DataFrame, key: str) -> pd.DataFrame:
