@@ -388,3 +388,22 @@ def test_stage_rows_before_the_deal_was_created_are_kept_and_named(
     assert result.inserted == 3  # kept as they are
     note = " ".join(result.notes)
     assert "1 row(s) are dated before their deal was created (row(s) 2)" in note
+
+
+def test_a_file_of_open_deals_imports_without_a_developer_warning(tmp_path: Path) -> None:
+    """A HubSpot export with only open stages: pandas' FutureWarning about downcasting on
+    fillna reached the user's terminal (outcomes.py)."""
+    import warnings
+
+    path = tmp_path / "open.csv"
+    path.write_text(
+        "Record ID,Deal Stage,Amount,Create Date\n"
+        "1,Appointment Scheduled,100,1/5/2026\n"
+        "2,Contract Sent,200,2/5/2026\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ws = Workspace.from_file(path, preset="hubspot")
+        outcomes = ws.deals()["outcome"].tolist()
+        ws.close()
+    assert outcomes == ["open", "open"]

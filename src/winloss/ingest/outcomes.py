@@ -177,7 +177,10 @@ def derive_outcome(
             given |= {"lost"} if mapping.lost_values else set()
             clash = closed_word & syn.isin(list(given))
             report(clash.to_numpy(dtype=bool), frame[label], label, _problem_text(mapping))
-        out = out.fillna(syn.where(syn.isin(["won", "lost"]))).fillna("open")
+        # .where rather than .fillna: fillna on object values warned (a FutureWarning reached
+        # users importing a file without a closed deal)
+        out = out.where(out.notna(), syn.where(syn.isin(["won", "lost"])))
+        out = out.where(out.notna(), "open")
         return out.astype("string")
     return None
 

@@ -385,3 +385,12 @@ def test_the_headline_expected_belongs_with_its_range(store: Workspace) -> None:
     assert plain.headline().startswith(
         f"expected {plain.expected:,.0f} (P10 {plain.p10:,.0f}, P90 {plain.p90:,.0f})"
     )
+
+
+def test_an_unknown_breakdown_is_an_error_naming_the_usable_ones(store: Workspace) -> None:
+    """`--by "Lead Source"` printed the total only; the default dimensions stay optional."""
+    with pytest.raises(UsageError, match=r"--by Lead Source: .*available: .*region"):
+        Forecast("2026Q1", by=("Lead Source",), widen=False).run(store.store)
+    frame = pipeline_deals(300, seed=1).drop(columns=["segment"])
+    result = Forecast("2026Q1", draws=500, widen=False).run(Workspace.from_file(frame).store)
+    assert set(result.by) == {"owner"}

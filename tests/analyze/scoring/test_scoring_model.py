@@ -216,6 +216,10 @@ def test_lead_scoring_uses_creation_time_fields_only() -> None:
     assert list(export.columns[:3]) == ["deal_id", "lead_score", "lead_grade"]
     assert export["deal_id"].is_unique and set(export["lead_grade"]) <= set("ABCD")
     assert export["lead_score"].between(0, 100).all()
+    # grades follow the score shown: one grade per score, better grades for higher scores
+    assert (export.groupby("lead_score")["lead_grade"].nunique() == 1).all()
+    order = export.sort_values("lead_score", ascending=False)["lead_grade"].map("ABCD".index)
+    assert order.is_monotonic_increasing
 
 
 def test_explanatory_fit_is_labelled_and_uses_after_outcome_fields() -> None:
@@ -309,7 +313,7 @@ def test_nothing_to_score_and_no_skill_are_said_plainly() -> None:
     )
     leads = LeadScoring().run(workspace(noise).store)
     assert leads.model["model"] == "base_rate"
-    assert (leads.scores["lead_grade"] == "-").all()
+    assert (leads.scores["lead_grade"] == "").all()  # an empty cell in the CRM file
     assert any("no grades" in c for c in leads.caveats)
 
 

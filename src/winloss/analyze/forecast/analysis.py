@@ -538,6 +538,7 @@ class Forecast:
         """Forecast; ``backtest`` (of the same store) is reused instead of replayed again."""
         q = source.quarter(self.quarter)
         deals = source.deals()
+        self._check_by(deals)
         as_of = self.as_of or _default_as_of(deals, q)
         history = source.table("stage_history")
         snap = forecast_snapshot(
@@ -586,6 +587,26 @@ class Forecast:
             inputs,
             tuple(caveats),
         )
+
+    def _check_by(self, deals: pd.DataFrame) -> None:
+        """A breakdown named that is not a field of the deals is an error (it was dropped in
+        silence: ``--by "Lead Source"`` printed the total only); the default dimensions
+        (segment, owner) are simply left out where the deals do not have them."""
+        unknown = [d for d in self.by if d not in deals.columns and d not in ("segment", "owner")]
+        if unknown:
+            usable = sorted(
+                c
+                for c in deals.columns
+                if (deals[c].dtype == object or pd.api.types.is_string_dtype(deals[c]))
+                and c not in ("deal_id", "outcome", "quarter")
+                and deals[c].notna().any()
+                and deals[c].nunique() <= 200
+            )
+            raise UsageError(
+                f"--by {', '.join(unknown)}: not a field of the stored deals; breakdowns "
+                f"available: {', '.join(usable) or '(none)'} (stored field names, as `winloss "
+                "schema` lists them, not the CRM's column names)"
+            )
 
     def _widened(
         self, source: DealSource, totals: dict[str, Any], backtest: BacktestResult | None = None

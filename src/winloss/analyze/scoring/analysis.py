@@ -160,7 +160,7 @@ def companion_caveat(fields: list[str]) -> str:
     return (
         f"uses how round {', '.join(fields)} is and how common its exact value is: fair when "
         "entered before the outcome, a leak if the CRM rewrites won deals' values at close "
-        "(compare with --no-value-companions)"
+        "(`winloss model evaluate --no-value-companions` measures the model without them)"
     )
 
 

@@ -41,6 +41,12 @@ def grade_cutoffs(past_scores: np.ndarray) -> tuple[float, float, float]:
     return float(qs[0]), float(qs[1]), float(qs[2])
 
 
+def score_cutoffs(cutoffs: tuple[float, float, float]) -> tuple[float, float, float]:
+    """The cut points on the 0–100 lead-score scale (rounded to whole points, as the score)."""
+    a, b, c = (float(np.round(x * 100)) / 100 for x in cutoffs)
+    return a, b, c
+
+
 def grades(p: np.ndarray, cutoffs: tuple[float, float, float]) -> np.ndarray:
     a, b, c = cutoffs
     return np.select([p >= a, p >= b, p >= c], ["A", "B", "C"], "D")
@@ -93,7 +99,9 @@ class LeadScoring:
         scores = result.scores
         scores.insert(1, "lead_score", np.round(scores["probability"] * 100).astype(int))
         if model.model_name == "base_rate" or cutoffs[0] <= cutoffs[2]:
-            scores.insert(2, "lead_grade", "-")
+            # no grade is an empty cell (a "-" placeholder reached the CRM file as "'-" through
+            # the CSV-injection guard)
+            scores.insert(2, "lead_grade", "")
             return replace(
                 result,
                 caveats=(
@@ -101,7 +109,11 @@ class LeadScoring:
                     "the creation-time fields do not separate won from lost deals: no grades",
                 ),
             )
-        scores.insert(2, "lead_grade", grades(scores["probability"].to_numpy(), cutoffs))
+        # graded on the score shown (whole points), so that equal scores get equal grades
+        # (score 40 was A at p = 0.4003 and B at p = 0.3996)
+        scores.insert(
+            2, "lead_grade", grades(scores["lead_score"].to_numpy() / 100, score_cutoffs(cutoffs))
+        )
         return result
 
 
