@@ -530,6 +530,6 @@ def accounts(
     emit_frame(
         frame,
         fmt,
-        title=f"accounts by {rank_by} (win rate overall {result.base_rate:.0%})",
+        title=f"accounts by {rank_by} (win rate of their closed deals {result.base_rate:.0%})",
         max_rows=max(len(frame), 1),
     )

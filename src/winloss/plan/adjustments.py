@@ -261,8 +261,12 @@ def scoring_actions(leads: ScoreResult | None) -> list[Action]:
 
 
 def no_account_skill(accounts: TargetingResult) -> bool:
-    """Whether the account model fell back to the win rate (every account fits equally)."""
-    return accounts.model.get("model") == "base_rate"
+    """Whether the account model fell back to the win rate (every account fits equally) or no
+    profile field helps on held-out deals (the fit differences are not backed: the accounts
+    themselves then give no tiers)."""
+    imp = accounts.importances
+    helpless = not imp.empty and "helps" in imp.columns and not imp["helps"].any()
+    return accounts.model.get("model") == "base_rate" or bool(helpless)
 
 
 def targeting_actions(

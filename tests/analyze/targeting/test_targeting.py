@@ -203,3 +203,44 @@ def test_accounts_with_the_same_fit_share_rank_one_and_say_so(tmp_path: Path) ->
     assert table["icp_fit"].round(6).nunique() == 1
     assert (table["rank"] == 1).all() and len(table) == 80
     assert any("every account has the same fit" in c for c in result.caveats)
+
+
+def test_deals_without_an_account_and_unknown_pipelines_are_said() -> None:
+    """A trial: Maven's 1,425 open deals without an account vanished without a note, and
+    accounts whose open deals have no amount showed an open pipeline of 0."""
+    frame = account_deals(120, seed=3)
+    frame.loc[frame.index[:7], "account_id"] = None
+    frame.loc[frame.index[-12:], "outcome"] = "open"
+    open_rows = frame.index[frame["outcome"] == "open"]
+    unknown_account = frame.loc[open_rows[-1], "account_id"]
+    frame.loc[open_rows[-1], "amount"] = np.nan
+    result = AccountTargeting().run(Workspace.from_file(frame).store)
+    gone = frame.loc[frame.index[:7]]
+    note = next(c for c in result.caveats if "without an account" in c)
+    assert note.startswith(
+        f"7 deal(s) without an account ({int((gone['outcome'] == 'won').sum())} won, "
+        f"{int((gone['outcome'] == 'lost').sum())} lost, {int((gone['outcome'] == 'open').sum())} "
+        "open)"
+    )
+    table = result.accounts.set_index("account_id")
+    assert np.isnan(table.loc[unknown_account, "open_pipeline"])
+    kept = frame[frame["account_id"].notna()]
+    closed = kept[kept["outcome"] != "open"]
+    assert result.base_rate == pytest.approx((closed["outcome"] == "won").mean())
+
+
+def test_no_tiers_when_no_profile_field_helps() -> None:
+    """Outcomes shuffled: whatever the fit model, no field helps on held-out deals, so no
+    account gets a tier and the plan does not propose targeting by fit."""
+    from winloss.plan.adjustments import no_account_skill
+
+    frame = account_deals(200, seed=4)
+    closed = frame["outcome"] != "open"
+    frame.loc[closed, "outcome"] = np.random.default_rng(5).permutation(
+        frame.loc[closed, "outcome"].to_numpy()
+    )
+    result = AccountTargeting().run(Workspace.from_file(frame).store)
+    assert not result.importances["helps"].any()
+    assert (result.accounts["tier"] == "").all()
+    assert any("no tiers are given" in c for c in result.caveats)
+    assert no_account_skill(result)

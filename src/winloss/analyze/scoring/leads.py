@@ -98,7 +98,8 @@ class LeadScoring:
         )
         scores = result.scores
         scores.insert(1, "lead_score", np.round(scores["probability"] * 100).astype(int))
-        if model.model_name == "base_rate" or cutoffs[0] <= cutoffs[2]:
+        helpless = not model.importances.empty and not model.importances["helps"].any()
+        if model.model_name == "base_rate" or cutoffs[0] <= cutoffs[2] or helpless:
             # no grade is an empty cell (a "-" placeholder reached the CRM file as "'-" through
             # the CSV-injection guard)
             scores.insert(2, "lead_grade", "")

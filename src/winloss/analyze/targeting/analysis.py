@@ -166,7 +166,17 @@ class AccountTargeting:
         """Rank the accounts of a frame of deals."""
         caveats: list[str] = []
         key = account_key(deals)
-        deals = deals[deals[key].notna()].copy()
+        missing = deals[key].isna() | (deals[key].astype("string").str.strip() == "")
+        if missing.any():
+            gone = deals[missing]
+            caveats.append(
+                f"{int(missing.sum()):,} deal(s) without an account "
+                f"({int((gone['outcome'] == 'won').sum()):,} won, "
+                f"{int((gone['outcome'] == 'lost').sum()):,} lost, "
+                f"{int((gone['outcome'] == 'open').sum()):,} open) are not ranked and not in "
+                "the fit model or its win rate; give them an account in the CRM to include them"
+            )
+        deals = deals[~missing].copy()
         deals[key] = deals[key].astype(str)
         constant, varying = account_level_fields(deals, catalog, key)
         profile_fields = constant or [f for f in ACCOUNT_FIELDS if f in varying]
@@ -209,6 +219,14 @@ class AccountTargeting:
         table["tier"] = np.select(
             [table["icp_lift"] >= TIER_A, table["icp_lift"] < TIER_C], ["A", "C"], "B"
         )
+        if not model.importances.empty and not model.importances["helps"].any():
+            # tiers would rank on differences the held-out deals do not back (the demo gave 59
+            # accounts tier A beside importances that all said "does not help")
+            table["tier"] = ""
+            caveats.append(
+                "no profile field predicts the outcome beyond chance on held-out deals: no "
+                "tiers are given, and the differences in fit are not backed by evidence"
+            )
         factors = model.explain(profiles, top=2)
         # a reason's points are shrunk as the fit is (the "+56 pts" of a 7-deal profile was the
         # model's own, beside a fit 14 points above the base rate)
@@ -329,6 +347,9 @@ def _account_stats(deals: pd.DataFrame, key: str) -> pd.DataFrame:
     )
     d["won_amount"] = np.where(d["won"], amount, 0.0)
     d["open_pipeline"] = np.where(d["open"], amount, 0.0)
+    # an open deal without an amount makes the account's open pipeline unknown, not 0
+    raw = pd.to_numeric(deals.get("amount"), errors="coerce")
+    d["open_unknown"] = d["open"] & (raw.isna() if raw is not None else True)
     g = (
         d.groupby(key)
         .agg(
@@ -338,9 +359,11 @@ def _account_stats(deals: pd.DataFrame, key: str) -> pd.DataFrame:
             open=("open", "sum"),
             won_amount=("won_amount", "sum"),
             open_pipeline=("open_pipeline", "sum"),
+            open_unknown=("open_unknown", "any"),
         )
         .reset_index()
     )
+    g["open_pipeline"] = g["open_pipeline"].where(~g.pop("open_unknown"))
     closed = g["won"] + g["lost"]
     g["win_rate"] = np.where(closed > 0, g["won"] / closed.where(closed > 0, 1), np.nan)
     if "account_name" in deals.columns and key != "account_name":
