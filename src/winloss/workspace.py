@@ -396,6 +396,10 @@ class Workspace:
             unknown_values=options.get("unknown_values", "error"),
             generate_ids=options.get("generate_ids", False),
         )
+        if tbl.name == "subscriptions":
+            from winloss.ingest.subscriptions import check_subscriptions
+
+            check_subscriptions(prepared, self.store.started_accounts())
         if tbl.name in RELATED_TABLES:
             prepared = apply_orphan_policy(
                 prepared, self.store.deal_ids(), options.get("on_orphan", "error")

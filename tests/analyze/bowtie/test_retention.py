@@ -79,6 +79,10 @@ def test_bowtie_reports_the_trailing_window(subs_ws: Workspace) -> None:
     assert ret["customers"] == 4 and ret["churned"] == 1
     onboarding = result.stages.set_index("stage").loc["onboarding"]
     assert onboarding["volume"] == 4 and onboarding["lost"] == 1
+    # no usage events, so no impact milestone: onboarding's conversion is not measured (it
+    # counted only the customers who expanded: A, 1 of 4)
+    assert np.isnan(onboarding["conversion"]) and np.isnan(onboarding["naive_conversion"])
+    assert any("no customer has an impact milestone" in w for w in result.warnings)
     # entries in a period: only D started its subscription after March 2025
     later = subs_ws.bowtie(as_of=dt.date(2026, 1, 1), since=dt.date(2025, 3, 1))
     assert later.stages.set_index("stage").loc["onboarding", "volume"] == 1
@@ -131,3 +135,47 @@ def test_churn_table_columns_and_errors(tmp_path: Path) -> None:
         ws.bowtie_churn_table(frame.assign(Churn=["Yes", "maybe", "No", "No"]))
     with pytest.raises(UsageError, match="no tenure column"):
         ws.bowtie_churn_table(frame.drop(columns=["tenure"]))
+
+
+def test_a_one_row_per_subscription_export_is_refused_with_the_layout(tmp_path: Path) -> None:
+    """Stripe's export mapped straight: churn rows carry the MRR at the subscription's start and
+    the account never starts; the Bowtie read such a file as GRR 100 %. Refused, naming the
+    rows (file lines) and columns, with nothing imported; the event layout imports."""
+    from winloss.errors import ValidationError
+
+    ws = Workspace(tmp_path / "s.duckdb")
+    stripe = pd.DataFrame(
+        {
+            "Customer ID": ["cus_1", "cus_2", "cus_3"],
+            "Status": ["new", "churn", "new"],
+            "Start Date (UTC)": ["2025-01-05", "2025-02-01", "2025-03-01"],
+            "MRR": [100.0, 250.0, 80.0],
+        }
+    )
+    columns = {
+        "account_id": "Customer ID",
+        "event": "Status",
+        "period_start": "Start Date (UTC)",
+        "mrr": "MRR",
+    }
+    with pytest.raises(ValidationError) as err:
+        ws.import_file("subscriptions", stripe, columns=columns)
+    problems = [(p.row, p.column) for p in err.value.problems]
+    assert problems == [(3, "MRR"), (3, "Status")]
+    assert "a 'churn' row at the cancel date with mrr 0" in str(err.value)
+    assert ws.table("subscriptions").empty
+    events = pd.DataFrame(
+        [("cus_2", "2025-02-01", 250.0, "new"), ("cus_2", "2025-09-01", 0.0, "churn")],
+        columns=["account_id", "period_start", "mrr", "event"],
+    )
+    ws.import_file("subscriptions", events)
+    # a later file may churn an account the store already started
+    ws.import_file(
+        "subscriptions",
+        pd.DataFrame(
+            [("cus_2", "2025-10-01", 0.0, "churn")],
+            columns=["account_id", "period_start", "mrr", "event"],
+        ),
+    )
+    assert len(ws.table("subscriptions")) == 3
+    ws.close()

@@ -314,6 +314,18 @@ class Bowtie:
             else counts[:0]
         )
         post, post_cohorts = stage_tables(post_counts, POST_SALE, "post", self.horizon_days)
+        if len(lives) and lives["impact_at"].isna().all():
+            # without a single impact milestone, onboarding "advanced" only where a customer
+            # expanded: a trial read 13 % (4 expansions of 30) as onboarding's conversion
+            blank = [c for c in STAGE_COLUMNS if "conversion" in c or "advance" in c]
+            for table in (post, post_cohorts):
+                table.loc[table["stage"] == "onboarding", blank] = np.nan
+            warnings.append(
+                "no customer has an impact milestone (usage events named "
+                f"{', '.join(mapping.impact_events)}): onboarding's conversion to impact is "
+                "not measured; import usage events, or name your milestone with impact_events "
+                "in --mapping"
+            )
         if lives.empty:
             warnings.append(
                 "no subscriptions: the post-sale side is empty (import them with "
