@@ -60,7 +60,9 @@ class ValidationError(InputError):
         duplicates: dict[str, list[int]] | None = None,
     ) -> None:
         self.file = file
-        self.problems = problems
+        # in file order (a lookup column's problems were found later and listed after)
+        self.problems = sorted(problems, key=lambda p: p.row)
+        problems = self.problems
         #: ids found on more than one row (with their rows), checked in the same pass
         self.duplicates = dict(duplicates or {})
         shown = "; ".join(str(p) for p in problems[:5])

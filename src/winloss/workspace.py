@@ -137,6 +137,8 @@ class ImportCheck:
     problems: pd.DataFrame
     rows: int | None = None
     outcomes: dict[str, int] = field(default_factory=dict)
+    #: what the import would say beside its counts (lookup files not found, dates missing, …)
+    notes: tuple[str, ...] = ()
 
     def summary(self, name: str) -> str:
         """One line for people: the verdict and what to do next."""
@@ -343,7 +345,12 @@ class Workspace:
                 ],
                 columns=columns,
             )
-        return ImportCheck(problems, rows=len(prepared.frame), outcomes=prepared.outcome_counts())
+        return ImportCheck(
+            problems,
+            rows=len(prepared.frame),
+            outcomes=prepared.outcome_counts(),
+            notes=tuple(prepared.notes),
+        )
 
     def check_file(
         self, table: str | Table, file: str | Path | pd.DataFrame, **options: Unpack[ImportOptions]

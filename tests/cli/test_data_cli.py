@@ -165,3 +165,48 @@ def test_settings_fiscal_year_start_moves_quarters(tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["fiscal_year_start_month"] == 4
     _, out, _ = run("--db", db, "deals", "--format", "json", "--columns", "deal_id,quarter")
     assert json.loads(out) == [{"deal_id": "a", "quarter": "2026Q1"}]
+
+
+def test_deals_filters_say_why_nothing_matched_and_open_deals_have_no_cycle(
+    tmp_path: Path,
+) -> None:
+    """A trial: `--owner "maria lopez"` printed only "0 deal(s)", `--limit -1` was accepted,
+    and an open deal showed a 403-day cycle from its expected close date."""
+    db = str(tmp_path / "w.duckdb")
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "deal_id,outcome,created_at,closed_at,owner\n"
+        "a,won,2026-01-01,2026-02-01,Maria Lopez\nb,lost,2026-01-05,2026-03-01,Bo\n"
+        "c,open,2026-01-10,2026-03-20,Bo\n"
+    )
+    assert run("--db", db, "import", "deals", str(csv))[0] == 0
+    code, out, err = run("--db", db, "deals", "--owner", "maria lopez")
+    assert code == 0 and "0 deal(s)" in err
+    assert "no deal has owner 'maria lopez'; owners in the store: Bo, Maria Lopez" in err
+    code, _, err = run("--db", db, "deals", "--segment", "SMB")
+    assert "no deal has a segment" in err
+    code, _, err = run("--db", db, "deals", "--limit", "-1")
+    assert code == 2 and "-1 is not in the range" in err
+    code, out, _ = run(
+        "--db", db, "deals", "--quarter", "2026Q1", "--format", "json", "--columns",
+        "deal_id,outcome,cycle_days",
+    )  # fmt: skip
+    rows = {d["deal_id"]: d for d in json.loads(out)}
+    assert set(rows) == {"a", "b", "c"}  # the help: closed in it, or open and due in it
+    assert rows["a"]["cycle_days"] == 31 and rows["c"]["cycle_days"] is None
+
+
+def test_import_check_says_what_the_import_would_note(tmp_path: Path) -> None:
+    """Maven's sales_pipeline.csv copied away from its lookup files: --check said "no
+    problems" while the import said that accounts, products and teams were not found."""
+    f = tmp_path / "sales_pipeline.csv"
+    f.write_text(
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,"
+        "close_value\n"
+        "1C1I7A6R,Moses Frase,GTX Plus Basic,Cancity,Won,2016-10-20,2017-03-01,1054\n"
+        "Z063OYW0,Darcel Schlecht,GTXPro,Isdom,Lost,2016-10-25,2017-03-11,0\n"
+    )
+    db = str(tmp_path / "w.duckdb")
+    code, _, err = run("--db", db, "import", "deals", str(f), "--check")
+    assert code == 0 and "no problems" in err
+    assert "note: lookup file accounts.csv not found beside the import" in err

@@ -407,3 +407,44 @@ def test_a_file_of_open_deals_imports_without_a_developer_warning(tmp_path: Path
         outcomes = ws.deals()["outcome"].tolist()
         ws.close()
     assert outcomes == ["open", "open"]
+
+
+def test_an_impossible_date_is_not_told_to_switch_the_date_order(tmp_path: Path) -> None:
+    """'2/30/2026' in a month-first file was told "or say --day-first", which would misread
+    every other date; a value the other order reads ('13/02/2026') keeps that advice. Problems
+    are listed in file order."""
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "deal_id,outcome,created_at,closed_at,amount\n"
+        "1,won,1/5/2026,3/31/2026,100\n"
+        "2,lost,1/6/2026,2/30/2026,100\n"
+        "3,won,1/7/2026,13/02/2026,1O0\n"
+        "4,lost,1/8/2026,4/15/2026,100\n"
+    )
+    with pytest.raises(ValidationError) as err:
+        Workspace.from_file(path, month_first=True)
+    problems = err.value.problems
+    assert [p.row for p in problems] == [3, 4, 4]
+    by_value = {p.value: p.problem for p in problems}
+    assert "no such day either way" in by_value["2/30/2026"]
+    assert "--day-first" not in by_value["2/30/2026"]
+    assert "--day-first" in by_value["13/02/2026"]
+
+
+def test_a_vocabulary_reading_is_said_on_import(tmp_path: Path) -> None:
+    """A Salesforce 'Lead Source' of 'Web' is stored as inbound; a trial's leader saw inbound
+    in a breakdown and no Web anywhere. The import says so with counts; values that differ
+    only in case or spacing are not listed."""
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "deal_id,outcome,created_at,source\n1,won,2026-01-01,Web\n2,lost,2026-01-02,Web\n"
+        "3,won,2026-01-03,Partner\n4,lost,2026-01-04,outbound \n"
+    )
+    ws = Workspace(":memory:")
+    result = ws.import_deals(path)
+    stored = ws.deals().set_index("deal_id")["source"].to_dict()
+    ws.close()
+    assert stored == {"1": "inbound", "2": "inbound", "3": "partner", "4": "outbound"}
+    note = next(n for n in result.notes if n.startswith("source: read"))
+    assert "'Web' as inbound (2 row(s))" in note
+    assert "Partner" not in note and "outbound" not in note

@@ -158,6 +158,8 @@ def import_cmd(
         # validation only: open the store read-only (a missing store is not created)
         found = state.workspace(read_only=True).check(table, file, **options)
         message(found.summary(Path(file).name))
+        for note in found.notes:  # e.g. lookup files not found: said by the import too
+            message(f"note: {note}")
         if found.problems.empty:
             return
         emit_frame(found.problems, fmt, title="problems", max_rows=10**9)
@@ -240,7 +242,11 @@ def schema(markdown: bool, fmt: str) -> None:
 
 
 @click.command()
-@click.option("--quarter", help="Deals closed in this fiscal quarter, e.g. 2026Q3.")
+@click.option(
+    "--quarter",
+    help="Deals closing in this fiscal quarter, e.g. 2026Q3: closed in it, or open with an "
+    "expected close date in it (--outcome won|lost|open narrows it).",
+)
 @date_range_options
 @click.option("--segment", help="Only this segment.")
 @click.option("--outcome", type=click.Choice(["won", "lost", "open"]), help="Only this outcome.")
@@ -254,7 +260,7 @@ def schema(markdown: bool, fmt: str) -> None:
 )
 @click.option(
     "--limit",
-    type=int,
+    type=click.IntRange(min=0),
     default=None,
     help="At most this many rows (0 = all; default 50 for a table, all for JSON and CSV).",
 )
@@ -287,6 +293,20 @@ def deals(
             owner=owner,
         )
     )
+    if frame.empty and (owner or segment):
+        # a filter value that no deal has (a different case, a segment the store lacks) said
+        # only "0 deal(s)"
+        every = ws.deals()
+        for name, value in (("owner", owner), ("segment", segment)):
+            if not value:
+                continue
+            have = sorted(every[name].dropna().astype(str).unique()) if name in every else []
+            if value not in have:
+                listed = ", ".join(have[:20]) + (" …" if len(have) > 20 else "")
+                message(
+                    f"note: no deal has {name} {value!r}; "
+                    + (f"{name}s in the store: {listed}" if have else f"no deal has a {name}")
+                )
     if cols != "all":
         wanted = [c.strip() for c in cols.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in frame.columns]

@@ -128,6 +128,22 @@ def convert_dates(
         if day_first
         else "not a date; use YYYY-MM-DD (or say --day-first / --month-first)"
     )
+    if (month_first or day_first) and bad.any():
+        # suggest the other order only for values it reads ("13/02/2026"); "2/30/2026" is no
+        # date either way, and --day-first would break every other date of the file
+        text = raw.astype("string").where(pd.Series(bad, index=raw.index))
+        other = pd.to_datetime(text, dayfirst=bool(month_first), format="mixed", errors="coerce")
+        swappable = bad & other.notna().to_numpy(dtype=bool)
+        order = "month-first, MM/DD/YYYY" if month_first else "day-first, DD/MM/YYYY"
+        invalid = (
+            f"not a valid date (this file's dates are read {order}; no such day either way): "
+            "check the value in the CRM"
+        )
+        return values, [
+            (swappable, unreadable),
+            (bad & ~swappable, invalid),
+            (out_of_range, "date out of range (years 1678 to 2261); check the year"),
+        ]
     return values, [
         (bad, unreadable),
         (out_of_range, "date out of range (years 1678 to 2261); check the year"),

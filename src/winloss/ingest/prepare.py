@@ -146,7 +146,34 @@ def _convert_into(stage: _Stage, f: Field, label: str, unknown: UnknownValuePoli
     below = minimum_problem(f, values)
     if below is not None:
         stage.report(below[0], raw, shown, below[1])
+    if f.vocabulary:
+        _note_readings(stage, f.name, shown, raw, values)
     stage.out[f.name] = values
+
+
+def _note_readings(stage: _Stage, name: str, label: str, raw: pd.Series, values: pd.Series) -> None:
+    """Say which written values a vocabulary field stores as another word ('Web' as inbound):
+    a trial's leader saw "inbound" in a breakdown and no "Web" anywhere."""
+    from winloss.model.vocabulary import normalise_token
+
+    pairs = pd.DataFrame({"raw": raw.astype("string"), "value": values.astype("string")}).dropna()
+    if pairs.empty:
+        return
+    counts = pairs.value_counts(sort=False)
+    changed = [
+        (str(a), str(b), int(n))
+        for (a, b), n in counts.items()
+        if normalise_token(str(a)) != normalise_token(str(b))
+    ]
+    if not changed:
+        return
+    changed.sort(key=lambda t: (-t[2], t[0]))
+    said = ", ".join(f"{a!r} as {b} ({n:,} row(s))" for a, b, n in changed[:8])
+    more = f" and {len(changed) - 8} more" if len(changed) > 8 else ""
+    stage.notes.append(
+        f"{label}: read {said}{more} — the values {name} takes in winloss; map them otherwise "
+        f"under value_maps: {name}: in a mapping file"
+    )
 
 
 #: Currency marks written in amount cells, as ISO codes ("$" is read as US dollars unless the

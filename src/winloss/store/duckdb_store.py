@@ -41,7 +41,7 @@ class SqlConnection(Protocol):
 
 DEFAULT_DB = "winloss.duckdb"
 #: Bump when the SQL of the views changes, so existing stores rebuild them on open.
-_VIEWS_VERSION = "2"
+_VIEWS_VERSION = "3"  # 3: cycle_days only for closed deals
 
 
 def default_db_path() -> str:
@@ -293,7 +293,8 @@ def deals_enriched_sql(deals: str, fiscal_year_start_month: int) -> str:
     """``SELECT`` (DuckDB dialect) of the deals of table/view ``deals`` with the derived fields.
 
     ``quarter`` (fiscal, named by the calendar year in which the fiscal year ends: FY starting
-    Feb 2026 = FY2027), ``cycle_days``, ``days_to_critical_event``, ``champion_tenure_days``.
+    Feb 2026 = FY2027), ``cycle_days`` (closed deals only), ``days_to_critical_event``,
+    ``champion_tenure_days``.
     Written once: the DuckDB view ``deals_enriched`` and the Spark engine's view run this text.
     """
     shift = (12 - (fiscal_year_start_month - 1)) % 12
@@ -305,7 +306,10 @@ def deals_enriched_sql(deals: str, fiscal_year_start_month: int) -> str:
     return (
         "SELECT *, "
         f"{quarter} AS quarter, "
-        "CAST(date_diff('day', created_at, closed_at) AS BIGINT) AS cycle_days, "
+        # an open deal's closed_at is its expected close: no cycle yet (a trial's open deal
+        # showed a 403-day cycle)
+        "CASE WHEN outcome IN ('won', 'lost') THEN "
+        "CAST(date_diff('day', created_at, closed_at) AS BIGINT) END AS cycle_days, "
         "CAST(date_diff('day', created_at, critical_event_date) AS BIGINT) "
         "AS days_to_critical_event, "
         "CAST(date_diff('day', champion_start_date, created_at) AS BIGINT) "

@@ -526,3 +526,12 @@ def test_scores_on_noise_give_no_reasons_and_say_why() -> None:
     assert (result.scores["factors_for"] == "").all()
     assert (result.scores["factors_against"] == "").all()
     assert (result.scores["data_pattern"] == "").all()
+
+
+def test_an_unknown_excluded_field_is_an_error() -> None:
+    """`--exclude industri` was ignored in silence: the model kept industry."""
+    from winloss.errors import UsageError
+
+    ws = workspace(make_deals(300))
+    with pytest.raises(UsageError, match=r"--exclude industri: not a field .*fields: .*amount"):
+        Scoring(settings=ModelSettings(exclude=("industri",))).run(ws.store)

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from winloss.errors import UsageError
+
 Purpose = Literal["win", "lead", "account", "explanatory"]
 
 #: Fields known when a deal is created; the lead score uses only these (plus custom fields known
@@ -162,6 +164,15 @@ def choose_fields(
     ``catalog`` holds :class:`winloss.workspace.DealField` items. Fields without any value in
     ``frame`` are skipped silently; fields excluded for a reason are listed with it.
     """
+    names = {f.name for f in catalog}
+    unknown = [x for x in exclude if x not in names]
+    if unknown:
+        # an excluded name that is no field was ignored in silence (`--exclude industri` kept
+        # industry in the model)
+        raise UsageError(
+            f"--exclude {', '.join(unknown)}: not a field of the stored deals; fields: "
+            f"{', '.join(sorted(n for n in names if n not in NEVER_PREDICTORS))}"
+        )
     chosen: list[Predictor] = []
     excluded: list[dict[str, str]] = []
     seen: set[str] = set()
