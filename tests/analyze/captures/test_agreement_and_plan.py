@@ -156,3 +156,29 @@ def test_a_plan_after_the_data_says_as_of_when_to_plan(ws: Workspace) -> None:
     assert res.candidates == 0
     assert any(f"the store's latest close is {last}: plan as of then" in w for w in res.warnings)
     assert ws.interview_plan(today=last, window_days=60).candidates > 0
+
+
+def test_a_plan_explains_its_order_and_a_store_without_segments() -> None:
+    """A trial: on Maven (no segment) the reasons said "segment win rate" and "in segment
+    (none)", and ranks read against the score column looked out of order with no word on why."""
+    w = Workspace(":memory:")
+    n = 12
+    w.import_deals(
+        pd.DataFrame(
+            {
+                "deal_id": [f"X{i}" for i in range(n)],
+                "created_at": ["2024-01-01"] * n,
+                "closed_at": [f"2024-03-{i + 1:02d}" for i in range(n)],
+                "outcome": ["won", "lost", "lost"] * 4,
+            }
+        )
+    )
+    res = w.interview_plan(today=dt.date(2024, 3, 31), window_days=60, limit=8)
+    w.close()
+    reasons = " ".join(res.deals["reasons"])
+    assert "overall win rate" in reasons and "in all" in reasons
+    assert "segment" not in reasons
+    scores = res.deals["score"].tolist()
+    inverted = any(b > a for a, b in zip(scores, scores[1:], strict=False))
+    assert inverted == any("ranks are the order of picking" in x for x in res.warnings)
+    assert inverted  # a won pick gives the next lost deals the balance bonus back

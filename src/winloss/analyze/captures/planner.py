@@ -117,13 +117,16 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
         existing = {"won": 0, "lost": 0}
         existing.update(capture_queries.buyer_interviews_by_outcome(source))
         todo = cand[~cand["has_buyer"]].copy()
+        # without any segment the "segment" is the whole store: say so in the reasons
+        segmented = bool(closed["segment"].notna().any()) if len(closed) else False
+        rate_source = "segment win rate" if segmented else "overall win rate"
         rows: list[dict[str, Any]] = []
         for rec in todo.to_dict(orient="records"):
             seg = rec["segment"] if not pd.isna(rec["segment"]) else "(none)"
             if not pd.isna(rec["probability"]):
                 p, p_source = float(rec["probability"]), "model score"
             else:
-                p, p_source = float(seg_rate.get(seg, overall)), "segment win rate"
+                p, p_source = float(seg_rate.get(seg, overall)), rate_source
             points: list[tuple[float, str]] = []
             h = entropy(p)
             if h > 0:
@@ -174,7 +177,7 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
                 (
                     1.0 / (1 + k),
                     f"{k} buyer interview{'s' if k != 1 else ''} (done or planned) "
-                    f"in segment {best['seg']}",
+                    + (f"in segment {best['seg']}" if segmented else "in all"),
                 ),
             ]
             per_seg[best["seg"]] = k + 1
@@ -196,6 +199,14 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
             counts[best["outcome"]] += 1
             pool = [r for r in pool if r is not best]
         warnings: list[str] = []
+        scores = [float(p["score"]) for p in picked]
+        if any(b > a for a, b in zip(scores, scores[1:], strict=False)):
+            # a trial read ranks against the score column as 499 inversions in 1,000 rows
+            warnings.append(
+                "ranks are the order of picking: score is a deal's points when it was picked; "
+                "each pick lowers the points of the deals left in its segment and can move "
+                "the win/loss balance bonus, so a later pick may score higher"
+            )
         if todo.empty:
             note = f"no deal closed since {since} lacks a buyer interview"
             last = pd.to_datetime(closed["closed_at"]).max() if len(closed) else pd.NaT
