@@ -3,6 +3,8 @@ it (a stranger's report was about one deal closed two weeks into a quarter)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from winloss import Workspace
@@ -48,3 +50,26 @@ def test_a_single_quarter_is_the_default_however_short() -> None:
     )
     q = latest_closed_quarter(Workspace.from_file(frame).store)
     assert q is not None and str(q) == "2026Q4"
+
+
+def test_a_context_that_does_not_record_leaves_the_register_alone(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    """The web dashboards build with ``record=False`` (on a copy of the store): the quarter's
+    findings are computed but not recorded; a report's context records them."""
+    import shutil
+
+    from winloss.report.document import ReportContext
+    from winloss.report.shared import quarter_findings
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_store, db)
+    with Workspace(db) as ws:
+        q = ws.quarter("2026Q2")
+        before = ws.store.count("analysis_runs")
+        quiet = quarter_findings(ReportContext(ws.store, q, record=False))
+        assert quiet is not None and quiet.findings is not None
+        assert ws.store.count("analysis_runs") == before
+        loud = quarter_findings(ReportContext(ws.store, q))
+        assert loud is not None
+        assert ws.store.count("analysis_runs") == before + 1

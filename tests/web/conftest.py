@@ -83,6 +83,16 @@ def build_store(path: Path) -> None:
         ws.add_user("bob", hash_password(PASSWORDS["bob"]), "rep", "Bob Roe")
 
 
+@pytest.fixture(autouse=True)
+def _close_dashboard_snapshots() -> Iterator[None]:
+    """Each test starts without dashboard snapshots and leaves none open (copies of stores)."""
+    from winloss.web.routes_dashboards import reset
+
+    reset()
+    yield
+    reset()
+
+
 @pytest.fixture()
 def web(tmp_path: Path) -> WebEnv:
     db = tmp_path / "web.duckdb"

@@ -318,17 +318,10 @@ def test_analysis_dashboards_show_the_report_sections_of_the_demo(
         assert "<svg" in page.text, url
 
 
-def test_a_dashboard_is_built_once_until_the_store_changes(
-    web: WebEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The forecast dashboard fits models for a minute on a few thousand deals: a second visit
-    reuses the built sections; a change to the store file builds them again."""
-    import os
-
+def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the builds of the quality section (one entry per build)."""
     from winloss.report.sections import quality
-    from winloss.web import routes_dashboards
 
-    routes_dashboards._CACHE.clear()
     calls: list[int] = []
     real = quality.build
 
@@ -337,23 +330,54 @@ def test_a_dashboard_is_built_once_until_the_store_changes(
         return real(ctx)  # type: ignore[arg-type]
 
     monkeypatch.setattr(quality, "build", counting)
+    return calls
+
+
+def test_a_dashboard_is_built_once_until_the_store_changes(
+    web: WebEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forecast dashboard fits models for a minute on a few thousand deals: a second visit
+    reuses the built sections, also when it names the same quarter explicitly; a change to the
+    store file builds them again."""
+    import os
+
+    calls = _count_builds(monkeypatch)
     boss = login(web.app, "boss")
     first = boss.get("/dashboards/quality").text
     second = boss.get("/dashboards/quality").text
     assert len(calls) == 1 and first.count('<section id="quality">') == 1
     assert second.count('<section id="quality">') == 1 and "review of" in second
+    quarter = re.search(r"review of (\d{4}Q\d)", second)
+    assert quarter
+    boss.get(f"/dashboards/quality?quarter={quarter.group(1)}")
+    assert len(calls) == 1
     stat = os.stat(web.db)
     os.utime(web.db, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # as a write would
     boss.get("/dashboards/quality")
     assert len(calls) == 2
 
 
+def test_each_dashboard_shows_its_own_notes_in_any_order(web: WebEnv) -> None:
+    """The dashboards of a quarter share one report context: the notes of a failed analysis
+    are shown on every dashboard that reads it, whichever was built first, and never on a
+    dashboard that does not (the test store has no activities: only paths says so)."""
+    from winloss.web.routes_dashboards import dashboard, reset
+
+    db = str(web.db)
+    alone = {name: dashboard(db, name)[2] for name in ("paths", "findings")}
+    reset()
+    together = {name: dashboard(db, name)[2] for name in ("findings", "paths", "quality")}
+    assert together["paths"] == alone["paths"] and together["findings"] == alone["findings"]
+    assert any("activit" in n for n in together["paths"])
+    assert not any("activit" in n for n in together["findings"] + together["quality"])
+    # the same quarter asked for by name reads what was built
+    period = dashboard(db, "findings")[0]
+    assert dashboard(db, "findings", period)[2] == alone["findings"]
+
+
 def test_an_empty_dashboard_says_what_is_missing(web: WebEnv) -> None:
     """The test store has closed deals but no activities: the paths dashboard must not say
     'import closed deals first'."""
-    from winloss.web import routes_dashboards
-
-    routes_dashboards._CACHE.clear()
     page = login(web.app, "boss").get("/dashboards/paths").text
     assert "import closed deals first" not in page
     assert "Nothing to show: the notes above say what is missing." in page
@@ -385,7 +409,6 @@ def test_a_dashboard_build_does_not_hold_the_store(
     from winloss.report.sections import quality
     from winloss.web import access, routes_dashboards
 
-    routes_dashboards._CACHE.clear()
     real = quality.build
     done: list[str] = []
 
@@ -414,22 +437,12 @@ def test_a_dashboard_build_does_not_hold_the_store(
 def test_warming_builds_every_dashboard_before_the_first_visit(
     web: WebEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from winloss.report.sections import quality
     from winloss.web import routes_dashboards
 
-    routes_dashboards._CACHE.clear()
-    calls: list[int] = []
-    real = quality.build
-
-    def counting(ctx: object) -> object:
-        calls.append(1)
-        return real(ctx)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(quality, "build", counting)
+    calls = _count_builds(monkeypatch)
     routes_dashboards.warm(str(web.db))
     assert len(calls) == 1
-    assert {k[1] for k in routes_dashboards._CACHE if k[0] == str(web.db)} == set(
-        routes_dashboards.DASHBOARDS
-    )
+    snap = routes_dashboards._SNAPSHOTS[str(web.db)]
+    assert {name for name, _ in snap.built} == set(routes_dashboards.DASHBOARDS)
     page = login(web.app, "boss").get("/dashboards/quality").text
     assert '<section id="quality">' in page and len(calls) == 1

@@ -14,8 +14,8 @@ import datetime as dt
 import importlib
 import json
 import warnings
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -82,14 +82,38 @@ class ReportContext:
     """
 
     def __init__(
-        self, store: DuckDBStore, quarter: Quarter | None, now: dt.datetime | None = None
+        self,
+        store: DuckDBStore,
+        quarter: Quarter | None,
+        now: dt.datetime | None = None,
+        *,
+        record: bool = True,
     ) -> None:
         self.store = store
         self.source = CachedDealSource(store)
         self.quarter = quarter
         self.now = (now if now is not None else dt.datetime.now()).replace(microsecond=0)
+        #: whether the quarter's findings and plan are recorded in the store's register (the
+        #: web dashboards build on a copy of the store and do not record)
+        self.record = record
         self._cache: dict[str, Any] = {}
+        self._failures: dict[str, str] = {}  # key -> its note
+        self._reads: list[str] | None = None  # keys read while collecting (see noting)
         self.notes: list[str] = []
+
+    @contextmanager
+    def noting(self) -> Iterator[list[str]]:
+        """The notes that concern what is built inside the block: those added in it, and those
+        of failed analyses it reads that an earlier block computed (a context shared by several
+        dashboards notes a failure once, where it first happened)."""
+        before, self._reads = len(self.notes), []
+        found: list[str] = []
+        try:
+            yield found
+        finally:
+            reads, self._reads = self._reads, None
+            notes = self.notes[before:] + [self._failures[k] for k in reads if k in self._failures]
+            found.extend(dict.fromkeys(notes))
 
     @property
     def plan(self) -> ActionPlan | None:
@@ -99,6 +123,8 @@ class ReportContext:
 
     def cached(self, key: str, compute: Callable[[], T], /) -> T | None:
         """Compute ``key`` once; a failure becomes a note, and ``None``, rather than no report."""
+        if self._reads is not None:
+            self._reads.append(key)
         if key not in self._cache:
             from winloss.errors import WinlossError
 
@@ -107,7 +133,8 @@ class ReportContext:
                     warnings.simplefilter("ignore")
                     self._cache[key] = compute()
             except WinlossError as exc:
-                self.notes.append(f"{key}: {exc}")
+                self._failures[key] = f"{key}: {exc}"
+                self.notes.append(self._failures[key])
                 self._cache[key] = None
         value: T | None = self._cache[key]
         return value

@@ -51,14 +51,15 @@ def window_findings(ctx: ReportContext) -> ConcentrationResult | None:
 
 
 def quarter_findings(ctx: ReportContext) -> ConcentrationResult | None:
-    """Concentrations of the review quarter alone; records the findings register."""
+    """Concentrations of the review quarter alone; records the findings register (unless the
+    context does not record)."""
     from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
 
     return ctx.cached(
         "quarter_findings",
-        lambda: ConcentrationAnalysis(deal_filter=DealFilter(quarter=str(ctx.quarter))).run(
-            ctx.store
-        ),
+        lambda: ConcentrationAnalysis(
+            deal_filter=DealFilter(quarter=str(ctx.quarter)), record=ctx.record
+        ).run(ctx.store),
     )
 
 
@@ -71,7 +72,7 @@ def action_plan(ctx: ReportContext) -> ActionPlan | None:
         "plan",
         lambda: build_plan(
             ctx.store,
-            PlanSettings(quarter=quarter),
+            PlanSettings(quarter=quarter, record=ctx.record),
             analysis=window_findings(ctx),
             cache=ctx.cached,
             source=ctx.source,

@@ -30,15 +30,31 @@ DASHBOARDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+#: Report contexts kept per snapshot (one per quarter browsed; each holds a deals frame and
+#: its model fits): the oldest is dropped beyond this.
+MAX_CONTEXTS = 4
+
+Built = tuple[str, tuple[Any, ...], tuple[str, ...]]  # quarter, sections, notes
+
+
 @dataclass
 class _Snapshot:
-    """A private copy of a store file at one version, open for the dashboards' builds, with one
-    report context per quarter (so that the dashboards share their model fits)."""
+    """A private copy of a store file at one version, open for the dashboards' builds: one
+    report context per quarter (the dashboards of a quarter share its analyses), the quarter
+    each ``?quarter=`` asked for resolves to, and the dashboards built."""
 
     version: tuple[int, int]
     folder: tempfile.TemporaryDirectory[str]
     ws: Workspace
     contexts: dict[str, Any] = field(default_factory=dict)
+    periods: dict[str, Built | str] = field(default_factory=dict)  # asked -> quarter or error
+    built: dict[tuple[str, str], Built] = field(default_factory=dict)  # (dashboard, quarter)
+
+    def lookup(self, name: str, wanted: str) -> Built | None:
+        period = self.periods.get(wanted)
+        if isinstance(period, tuple):  # the quarter asked for could not be resolved
+            return period
+        return self.built.get((name, period)) if period is not None else None
 
     def close(self) -> None:
         try:
@@ -47,16 +63,12 @@ class _Snapshot:
             self.folder.cleanup()
 
 
-#: Built dashboards, by (store file, dashboard, quarter asked for): (the file's version, the
-#: quarter, sections, notes). The forecast dashboard fits models for a minute on a few thousand
-#: deals; it is built again only when the store file changes (an import, a capture).
-_CACHE: dict[
-    tuple[str, str, str], tuple[tuple[int, int], str, tuple[Any, ...], tuple[str, ...]]
-] = {}
-#: The snapshot each store file's dashboards are built from (one version at a time).
+#: The snapshot each store file's dashboards are built from (one version at a time): the
+#: forecast dashboard fits models for a minute on a few thousand deals, so a dashboard is built
+#: again only when the store file changes (an import, a capture).
 _SNAPSHOTS: dict[str, _Snapshot] = {}
 #: Builds run one at a time (they are CPU-bound; a second visitor waits for the first build
-#: and then reads it from the cache instead of building it again).
+#: and then reads what it built instead of building it again).
 _BUILD_LOCK = threading.Lock()
 
 
@@ -73,69 +85,105 @@ def _store_version(db: str) -> tuple[int, int] | None:
     return (max(st.st_mtime_ns, wal_time), st.st_size)
 
 
-def _build(
-    ws: Workspace, contexts: dict[str, Any], name: str, wanted: str
-) -> tuple[str, tuple[Any, ...], tuple[str, ...]]:
-    """Build dashboard ``name`` for quarter ``wanted`` (latest closed if empty) on ``ws``."""
-    from winloss.report.document import ReportContext, latest_closed_quarter
+def _quarter(ws: Workspace, wanted: str) -> Any:
+    """The quarter ``wanted`` names (the latest with closed deals if empty), or ``None``."""
+    from winloss.report.document import latest_closed_quarter
 
-    try:
-        q = ws.quarter(wanted) if wanted else latest_closed_quarter(ws.store)
-    except WinlossError as exc:
-        return "", (), (str(exc),)
-    if q is None:
-        return "", (), ()
-    period = str(q)
-    ctx = contexts.get(period)
-    if ctx is None:
-        ctx = contexts[period] = ReportContext(ws.store, q, dt.datetime.now())
-    before = len(ctx.notes)
+    return ws.quarter(wanted) if wanted else latest_closed_quarter(ws.store)
+
+
+def _build(ctx: Any, name: str) -> Built:
+    """Build dashboard ``name`` with report context ``ctx``: the sections and their notes."""
     sections = []
-    for key in DASHBOARDS[name][1]:
-        build = importlib.import_module(f"winloss.report.sections.{key}").build
-        section = build(ctx)
-        if section is not None:
-            sections.append(section)
-    # the notes this build added; a dashboard left empty by an analysis another dashboard
-    # already tried (and noted) shows every note, so that it still says why
-    notes = ctx.notes[before:] if sections else ctx.notes
-    return period, tuple(sections), tuple(notes)
+    with ctx.noting() as notes:
+        for key in DASHBOARDS[name][1]:
+            build = importlib.import_module(f"winloss.report.sections.{key}").build
+            section = build(ctx)
+            if section is not None:
+                sections.append(section)
+    return str(ctx.quarter), tuple(sections), tuple(notes)
 
 
-def dashboard(db: str, name: str, wanted: str = "") -> tuple[str, tuple[Any, ...], tuple[str, ...]]:
+def _context(snap: _Snapshot, period: str) -> Any:
+    """The snapshot's report context of quarter ``period`` (created, or reused)."""
+    from winloss.report.document import ReportContext
+
+    ctx = snap.contexts.pop(period, None)
+    if ctx is None:
+        # a copy of the store: nothing is recorded in the findings register from a visit
+        ctx = ReportContext(snap.ws.store, snap.ws.quarter(period), dt.datetime.now(), record=False)
+    snap.contexts[period] = ctx  # most recently used last
+    while len(snap.contexts) > MAX_CONTEXTS:
+        snap.contexts.pop(next(iter(snap.contexts)))
+    return ctx
+
+
+def _snapshot(db: str, version: tuple[int, int]) -> _Snapshot:
+    """The snapshot of ``db`` at ``version``, copied now if the kept one is older."""
+    snap = _SNAPSHOTS.get(db)
+    if snap is not None and snap.version == version:
+        return snap
+    if snap is not None:
+        del _SNAPSHOTS[db]
+        snap.close()
+    folder = tempfile.TemporaryDirectory(prefix="winloss-dashboards-")
+    copy = Path(folder.name) / "store.duckdb"
+    with access.briefly(db) as live:
+        live.copy_to(copy)
+        version = _store_version(db) or version  # the copy's (a checkpoint may touch it)
+    snap = _SNAPSHOTS[db] = _Snapshot(version, folder, Workspace(copy))
+    return snap
+
+
+def dashboard(db: str, name: str, wanted: str = "") -> Built:
     """Dashboard ``name`` of the store ``db`` for quarter ``wanted``: (quarter, sections, notes).
 
     A store file is built from a private copy taken at its current version (the store is held
     only for the copy, so captures and CLI commands are not kept waiting by a build), and kept
     until the file changes; a server store is built in place on every visit.
     """
+    from winloss.report.document import ReportContext
+
     version = _store_version(db)
     if version is None:
         with access.briefly(db) as ws:
-            return _build(ws, {}, name, wanted)
-    cached = _CACHE.get((db, name, wanted))
-    if cached is not None and cached[0] == version:
-        return cached[1], cached[2], cached[3]
+            try:
+                q = _quarter(ws, wanted)
+            except WinlossError as exc:
+                return "", (), (str(exc),)
+            if q is None:
+                return "", (), ()
+            return _build(ReportContext(ws.store, q, dt.datetime.now(), record=False), name)
+    snap = _SNAPSHOTS.get(db)
+    found = snap.lookup(name, wanted) if snap is not None and snap.version == version else None
+    if found is not None:
+        return found
     with _BUILD_LOCK:
-        version = _store_version(db) or version
-        cached = _CACHE.get((db, name, wanted))
-        if cached is not None and cached[0] == version:
-            return cached[1], cached[2], cached[3]
-        snap = _SNAPSHOTS.get(db)
-        if snap is None or snap.version != version:
-            if snap is not None:
-                del _SNAPSHOTS[db]
-                snap.close()
-            folder = tempfile.TemporaryDirectory(prefix="winloss-dashboards-")
-            copy = Path(folder.name) / "store.duckdb"
-            with access.briefly(db) as live:
-                live.copy_to(copy)
-                version = _store_version(db) or version  # the copy's (a checkpoint may touch it)
-            snap = _Snapshot(version, folder, Workspace(copy))
-            _SNAPSHOTS[db] = snap
-        period, sections, notes = _build(snap.ws, snap.contexts, name, wanted)
-        _CACHE[(db, name, wanted)] = (snap.version, period, sections, notes)
-        return period, sections, notes
+        snap = _snapshot(db, _store_version(db) or version)
+        found = snap.lookup(name, wanted)
+        if found is not None:
+            return found
+        period = snap.periods.get(wanted)
+        if period is None:
+            failure: Built = ("", (), ())
+            try:
+                q = _quarter(snap.ws, wanted)
+            except WinlossError as exc:
+                q, failure = None, ("", (), (str(exc),))
+            if q is None:
+                snap.periods[wanted] = failure
+                return failure
+            period = snap.periods[wanted] = snap.periods.setdefault(str(q), str(q))
+        assert isinstance(period, str)
+        result = snap.built[(name, period)] = _build(_context(snap, period), name)
+        return result
+
+
+def reset() -> None:
+    """Close every snapshot (tests, and an app shutting down)."""
+    with _BUILD_LOCK:
+        while _SNAPSHOTS:
+            _SNAPSHOTS.popitem()[1].close()
 
 
 def warm(db: str) -> None:
