@@ -234,9 +234,8 @@ def test_error_widening_by_hand() -> None:
 
 def test_error_widening_is_held_at_the_ceiling() -> None:
     """Two past errors a factor 4 apart: the t(1) interval reaches 100 · 2 · e^(3.08·0.98·1.22),
-    about 8,000 — beyond the 400 the deals could book if all were won. The high end (and the
-    median, were it above) is held at the ceiling; below it nothing changes, so coverage of
-    actual bookings (never above the ceiling) is unchanged."""
+    about 8,000 — beyond the 400 the deals could book if all were won. The high end is held at
+    the ceiling, the rest is unchanged; a ceiling below the median holds the median too."""
     e = np.log([0.5, 2.0])
     free = widen_by_errors(90.0, 100.0, 110.0, e, 0.8)
     held = widen_by_errors(90.0, 100.0, 110.0, e, 0.8, ceiling=400.0)
@@ -245,21 +244,18 @@ def test_error_widening_is_held_at_the_ceiling() -> None:
     assert (held.low, held.median) == pytest.approx((free.low, free.median))
     low = widen_by_errors(90.0, 100.0, 110.0, np.log([1.2, 1.5]), 0.8, ceiling=1e9)
     assert not low.capped
-    rng = np.random.default_rng(8)
-    for _ in range(200):
-        errors = rng.normal(0, 0.8, 3)
-        ceiling = 100 * np.exp(rng.uniform(0, 2))
-        actual = min(100 * np.exp(rng.normal(0, 0.8)), ceiling)
-        a = widen_by_errors(95.0, 100.0, 105.0, errors[:2], 0.8)
-        b = widen_by_errors(95.0, 100.0, 105.0, errors[:2], 0.8, ceiling=ceiling)
-        assert (a.low <= actual <= a.high) == (b.low <= actual <= b.high)
+    plain = widen_by_errors(90.0, 100.0, 110.0, np.log([1.2, 1.5]), 0.8)
+    assert (low.low, low.median, low.high) == (plain.low, plain.median, plain.high)
+    under = widen_by_errors(90.0, 100.0, 110.0, e, 0.8, ceiling=50.0)
+    assert under.median == under.high == 50.0 and under.low == pytest.approx(free.low)
 
 
 def test_a_short_history_keeps_the_range_within_the_pipeline() -> None:
     """Three quarters of closes and a win rate that swings between them: the two or three
     replayed quarters' errors widen P10–P90 by a large t quantile; P90 and the expected figure
     stay at or below what the open deals would book if every one were won, and the note says
-    the range was held there."""
+    the range was held there (the live forecast only: replayed quarters are judged
+    unheld)."""
     frame = pipeline_deals(900, seed=4)
     created = pd.to_datetime(frame["created_at"])
     frame = frame[created >= AS_OF - pd.Timedelta(days=300)].reset_index(drop=True)
@@ -280,10 +276,6 @@ def test_a_short_history_keeps_the_range_within_the_pipeline() -> None:
     assert result.p10 <= result.expected <= result.p90
     assert t["model_p90"] < t["ceiling"] == pytest.approx(result.p90)  # widened, then held
     assert any("if every one were won" in c for c in result.caveats)
-    backtest = ForecastBacktest(draws=2000, settings=settings).run(ws.store)
-    table = backtest.quarters
-    assert (table["adj_p90"] <= table["ceiling"] + 1e-6).all()
-    assert (table["actual"] <= table["ceiling"] + 1e-6).all()
 
 
 def test_backtest_of_a_drifting_pipeline_reports_bias_and_widens() -> None:

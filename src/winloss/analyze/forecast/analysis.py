@@ -826,7 +826,6 @@ class ForecastBacktest:
                     "p10": t["p10"],
                     "p50": t["p50"],
                     "p90": t["p90"],
-                    "ceiling": t["ceiling"],
                     "actual": actual,
                     "in_interval": t["p10"] <= actual <= t["p90"],
                     "expected_wins": t["expected_wins"],
@@ -906,12 +905,12 @@ def add_error_intervals(table: pd.DataFrame, interval: float) -> pd.DataFrame:
     errs = forecast_log_errors(table["actual"].to_numpy(), table["p50"].to_numpy())
     table["log_error"] = errs
     adj, seq = [], []
-    ceilings = table["ceiling"] if "ceiling" in table.columns else pd.Series(np.nan, table.index)
+    # not held at a ceiling: a replayed quarter's actual bookings use today's amounts, which can
+    # exceed the amounts its pipeline showed at the snapshot
     for i, r in enumerate(table.itertuples(index=False)):
-        top = float(ceilings.iloc[i])
-        w = widen_by_errors(r.p10, r.p50, r.p90, np.delete(errs, i), interval, ceiling=top)
+        w = widen_by_errors(r.p10, r.p50, r.p90, np.delete(errs, i), interval)
         adj.append((w.low, w.median, w.high))
-        s = widen_by_errors(r.p10, r.p50, r.p90, errs[:i], interval, ceiling=top)
+        s = widen_by_errors(r.p10, r.p50, r.p90, errs[:i], interval)
         seq.append(bool(s.low <= r.actual <= s.high) if s.n_errors >= 2 else None)
     table["adj_p10"], table["adj_p50"], table["adj_p90"] = ([a[k] for a in adj] for k in range(3))
     table["adj_in_interval"] = (table["adj_p10"] <= table["actual"]) & (
