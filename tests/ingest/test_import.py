@@ -420,14 +420,16 @@ def test_an_impossible_date_is_not_told_to_switch_the_date_order(tmp_path: Path)
         "2,lost,1/6/2026,2/30/2026,100\n"
         "3,won,1/7/2026,13/02/2026,1O0\n"
         "4,lost,1/8/2026,4/15/2026,100\n"
+        "5,won,1/9/2026,March 2026,100\n"
     )
     with pytest.raises(ValidationError) as err:
         Workspace.from_file(path, month_first=True)
     problems = err.value.problems
-    assert [p.row for p in problems] == [3, 4, 4]
+    assert [p.row for p in problems] == [3, 4, 4, 6]
     by_value = {p.value: p.problem for p in problems}
-    assert "no such day either way" in by_value["2/30/2026"]
-    assert "--day-first" not in by_value["2/30/2026"]
+    for value in ("2/30/2026", "March 2026"):  # no date in either order
+        assert "the other order does not read it either" in by_value[value]
+        assert "--day-first" not in by_value[value]
     assert "--day-first" in by_value["13/02/2026"]
 
 

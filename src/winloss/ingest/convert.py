@@ -131,13 +131,14 @@ def convert_dates(
     if (month_first or day_first) and bad.any():
         # suggest the other order only for values it reads ("13/02/2026"); "2/30/2026" is no
         # date either way, and --day-first would break every other date of the file
-        text = raw.astype("string").where(pd.Series(bad, index=raw.index))
-        other = pd.to_datetime(text, dayfirst=bool(month_first), format="mixed", errors="coerce")
-        swappable = bad & other.notna().to_numpy(dtype=bool)
+        # read by the same parser in the other stated order ("March 2026" is read by neither)
+        unread = raw[bad].astype("string").drop_duplicates()
+        _, unread_bad = parse_dates(unread, day_first=month_first, month_first=day_first)
+        swappable = bad & raw.astype("string").isin(unread[~unread_bad]).to_numpy(dtype=bool)
         order = "month-first, MM/DD/YYYY" if month_first else "day-first, DD/MM/YYYY"
         invalid = (
-            f"not a valid date (this file's dates are read {order}; no such day either way): "
-            "check the value in the CRM"
+            f"not a date (this file's dates are read {order}, and the other order does not "
+            "read it either): check the value in the CRM"
         )
         return values, [
             (swappable, unreadable),
