@@ -406,7 +406,7 @@ class Workspace:
         if tbl.name == "subscriptions":
             from winloss.ingest.subscriptions import check_subscriptions
 
-            check_subscriptions(prepared, self.store.started_accounts())
+            check_subscriptions(prepared, self.store.subscription_accounts())
         if tbl.name in RELATED_TABLES:
             prepared = apply_orphan_policy(
                 prepared, self.store.deal_ids(), options.get("on_orphan", "error")

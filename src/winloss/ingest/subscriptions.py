@@ -22,10 +22,12 @@ _WAY = (
 )
 
 
-def check_subscriptions(prepared: PreparedImport, started: pd.Series) -> None:
-    """Refuse churn rows that carry revenue and accounts whose first event is a churn.
+def check_subscriptions(prepared: PreparedImport, known: pd.Series) -> None:
+    """Refuse churn rows that carry revenue, and accounts whose first event is a churn with no
+    earlier row in the file or any row in the store.
 
-    ``started``: accounts that already have a ``new`` row in the store.
+    ``known``: accounts that already have subscription rows in the store (a store whose history
+    starts with a renewal still knows the account).
     """
     frame = prepared.frame
     if prepared.table.name != "subscriptions" or frame.empty:
@@ -45,19 +47,18 @@ def check_subscriptions(prepared: PreparedImport, started: pd.Series) -> None:
                 "a churn row carries the revenue after the churn, so 0",
             )
         )
-    known = set(started.astype("string").dropna())
-    has_new = set(frame.loc[event == "new", "account_id"].astype("string"))
+    stored = set(known.astype("string").dropna())
     order = frame.assign(_e=event).sort_values(["account_id", "period_start"], kind="stable")
     first = order.groupby("account_id", sort=False).head(1)
     for i, r in first.iterrows():
         acc = str(r["account_id"])
-        if r["_e"] == "churn" and acc not in has_new and acc not in known:
+        if r["_e"] == "churn" and acc not in stored:
             problems.append(
                 CellProblem(
                     rows[int(str(i))],
                     label_event,
                     "churn",
-                    f"account {acc} churns without ever starting (no 'new' row)",
+                    f"account {acc} churns without ever starting (no earlier row)",
                 )
             )
     if problems:

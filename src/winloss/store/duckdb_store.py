@@ -635,11 +635,9 @@ class DuckDBStore(DealReads):
         """Every stored ``deal_id`` (for the orphan check of related tables)."""
         return self.con.execute("SELECT deal_id FROM deals").df()["deal_id"]
 
-    def started_accounts(self) -> pd.Series:
-        """Accounts with a ``new`` subscription row (for the subscriptions import's check)."""
-        return self.query("SELECT DISTINCT account_id FROM subscriptions WHERE event = 'new'")[
-            "account_id"
-        ]
+    def subscription_accounts(self) -> pd.Series:
+        """Accounts with any subscription row (for the subscriptions import's check)."""
+        return self.query("SELECT DISTINCT account_id FROM subscriptions")["account_id"]
 
     # -- reading ----------------------------------------------------------------------------
     def scalar(self, sql: str, params: Iterable[Any] | None = None) -> Any:

@@ -169,13 +169,18 @@ def test_a_one_row_per_subscription_export_is_refused_with_the_layout(tmp_path: 
         columns=["account_id", "period_start", "mrr", "event"],
     )
     ws.import_file("subscriptions", events)
-    # a later file may churn an account the store already started
+    # a later file may churn an account the store already knows, also when the store's
+    # history of it starts mid-life (a renewal, no 'new' row)
+    cols = ["account_id", "period_start", "mrr", "event"]
+    ws.import_file(
+        "subscriptions", pd.DataFrame([("cus_9", "2025-01-01", 90.0, "renewal")], columns=cols)
+    )
     ws.import_file(
         "subscriptions",
         pd.DataFrame(
-            [("cus_2", "2025-10-01", 0.0, "churn")],
-            columns=["account_id", "period_start", "mrr", "event"],
+            [("cus_2", "2025-10-01", 0.0, "churn"), ("cus_9", "2025-11-01", 0.0, "churn")],
+            columns=cols,
         ),
     )
-    assert len(ws.table("subscriptions")) == 3
+    assert len(ws.table("subscriptions")) == 5
     ws.close()
