@@ -264,9 +264,9 @@ def no_account_skill(accounts: TargetingResult) -> bool:
     """Whether the account model fell back to the win rate (every account fits equally) or no
     profile field helps on held-out deals (the fit differences are not backed: the accounts
     themselves then give no tiers)."""
-    imp = accounts.importances
-    helpless = not imp.empty and "helps" in imp.columns and not imp["helps"].any()
-    return accounts.model.get("model") == "base_rate" or bool(helpless)
+    from winloss.analyze.scoring.analysis import no_field_helps
+
+    return accounts.model.get("model") == "base_rate" or no_field_helps(accounts.importances)
 
 
 def targeting_actions(

@@ -220,6 +220,11 @@ def test_lead_scoring_uses_creation_time_fields_only() -> None:
     assert (export.groupby("lead_score")["lead_grade"].nunique() == 1).all()
     order = export.sort_values("lead_score", ascending=False)["lead_grade"].map("ABCD".index)
     assert order.is_monotonic_increasing
+    # the cut points recorded are the ones used: whole score points
+    cuts = result.inputs.details["grade_cutoffs"]
+    assert [round(c * 100) for c in cuts] == pytest.approx([c * 100 for c in cuts])
+    for grade, cut in zip("ABC", cuts, strict=True):
+        assert (export.loc[export["lead_grade"] == grade, "lead_score"] >= cut * 100 - 1e-9).all()
 
 
 def test_explanatory_fit_is_labelled_and_uses_after_outcome_fields() -> None:

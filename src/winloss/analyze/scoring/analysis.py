@@ -824,6 +824,12 @@ class WinModel:
         }
 
 
+def no_field_helps(importances: pd.DataFrame) -> bool:
+    """Whether importances were measured and none helps on held-out deals (the differences
+    between scores are then not backed by evidence: no reasons, grades or tiers)."""
+    return bool(not importances.empty and "helps" in importances and not importances["helps"].any())
+
+
 def phrase(factor: dict[str, Any]) -> str:
     """``Region is Pacific (+6 pts)``."""
     return f"{factor['text']} ({factor['effect'] * 100:+.0f} pts)"
@@ -958,8 +964,7 @@ def score_frame(
     if "ci_low" in pred:
         scores["ci_low"] = pred["ci_low"].to_numpy()
         scores["ci_high"] = pred["ci_high"].to_numpy()
-    helpless = not model.importances.empty and not model.importances["helps"].any()
-    if explain and len(targets) > 0 and helpless:
+    if explain and len(targets) > 0 and no_field_helps(model.importances):
         caveats.append(
             "no field predicts the outcome beyond chance on held-out deals (every "
             f"importance within {REASON_SE:g} standard errors of 0): no reasons for or "

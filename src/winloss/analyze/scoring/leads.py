@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 import pandas as pd
 
-from winloss.analyze.scoring.analysis import ModelSettings, ScoreResult, WinModel, score_frame
+from winloss.analyze.scoring.analysis import (
+    ModelSettings,
+    ScoreResult,
+    WinModel,
+    no_field_helps,
+    score_frame,
+)
 
 if TYPE_CHECKING:
     from winloss.model.deals import DealFilter, DealSource
@@ -80,7 +86,9 @@ class LeadScoring:
         model = WinModel(settings).fit(
             closed, trainer.field_catalog(), open_deals=everything[everything["outcome"] == "open"]
         )
-        cutoffs = grade_cutoffs(model.predict_frame(closed))
+        # cut on the whole-point score shown, so that equal scores get equal grades (score 40
+        # was A at p = 0.4003 and B at p = 0.3996); recorded as used
+        cutoffs = score_cutoffs(grade_cutoffs(model.predict_frame(closed)))
         targets = source.deals(flt)
         if not self.include_closed:
             targets = targets[targets["outcome"] == "open"]
@@ -98,7 +106,7 @@ class LeadScoring:
         )
         scores = result.scores
         scores.insert(1, "lead_score", np.round(scores["probability"] * 100).astype(int))
-        helpless = not model.importances.empty and not model.importances["helps"].any()
+        helpless = no_field_helps(model.importances)
         if model.model_name == "base_rate" or cutoffs[0] <= cutoffs[2] or helpless:
             # no grade is an empty cell (a "-" placeholder reached the CRM file as "'-" through
             # the CSV-injection guard)
@@ -110,11 +118,7 @@ class LeadScoring:
                     "the creation-time fields do not separate won from lost deals: no grades",
                 ),
             )
-        # graded on the score shown (whole points), so that equal scores get equal grades
-        # (score 40 was A at p = 0.4003 and B at p = 0.3996)
-        scores.insert(
-            2, "lead_grade", grades(scores["lead_score"].to_numpy() / 100, score_cutoffs(cutoffs))
-        )
+        scores.insert(2, "lead_grade", grades(scores["lead_score"].to_numpy() / 100, cutoffs))
         return result
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from winloss.analyze.base import AnalysisInputs, AnalysisResult
-from winloss.analyze.scoring.analysis import ModelSettings, WinModel, phrase
+from winloss.analyze.scoring.analysis import ModelSettings, WinModel, no_field_helps, phrase
 from winloss.analyze.scoring.features import ACCOUNT_FIELDS, NEVER_PREDICTORS
 from winloss.errors import InsufficientDataError
 from winloss.serialize import records
@@ -219,7 +219,7 @@ class AccountTargeting:
         table["tier"] = np.select(
             [table["icp_lift"] >= TIER_A, table["icp_lift"] < TIER_C], ["A", "C"], "B"
         )
-        if not model.importances.empty and not model.importances["helps"].any():
+        if no_field_helps(model.importances):
             # tiers would rank on differences the held-out deals do not back (the demo gave 59
             # accounts tier A beside importances that all said "does not help")
             table["tier"] = ""
