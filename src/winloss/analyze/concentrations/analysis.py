@@ -689,7 +689,7 @@ class ConcentrationAnalysis:
                 f"{support} deals (min_support) and deals outside it; lower it with "
                 "--min-support, knowing that small groups prove little"
             )
-        elif not findings:
+        elif not findings and not core.related:
             warnings.append(
                 f"conditions covering fewer than {self.support_for(table.n)} deals, or leaving "
                 "fewer outside them, were not tested (min_support); lower it with "
