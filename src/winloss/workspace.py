@@ -916,11 +916,12 @@ class Workspace:
 
         return capture_queries.list_users(self.store)
 
-    def reason_values(self) -> list[str]:
-        """Win and loss reasons in use (the capture form's reason list)."""
+    def reason_use(self) -> pd.DataFrame:
+        """Closed deals per reason and outcome (``reason``, ``outcome``, ``deals``): which
+        reasons a won deal and a lost deal have been given."""
         from winloss.store import capture_queries
 
-        return capture_queries.reason_values(self.store)
+        return capture_queries.reason_use(self.store)
 
     def capture_agreement(self, **settings: Unpack[AgreementOptions]) -> AgreementResult:
         """Rep vs buyer agreement per field, rep and reason

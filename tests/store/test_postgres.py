@@ -344,7 +344,7 @@ def test_summary_and_capture_queries_identical(both_demo_stores: Any) -> None:
         (cq.field_sources(duck.store), cq.field_sources(pg.store)),
     ]:
         pd.testing.assert_frame_equal(frame_a, frame_b, check_dtype=False)
-    assert cq.reason_values(duck.store) == cq.reason_values(pg.store)
+    assert cq.reason_use(duck.store).equals(cq.reason_use(pg.store))
 
 
 def test_transition_counts_and_plg_identical(both_demo_stores: Any) -> None:

@@ -232,3 +232,69 @@ def test_user_form_says_every_problem_in_web_words(web: WebEnv) -> None:
     assert status == 400 and errors == ["choose a role: admin, manager, rep"]
     with Workspace(web.db) as ws:
         assert len(ws.users()) == before
+
+
+def test_a_reason_only_ever_given_to_the_other_outcome_asks_to_be_kept(web: WebEnv) -> None:
+    """A2 was won; "Timing" is B1's loss reason (CRM and captures) and never a win reason."""
+    ann = login(web.app, "ann")
+    form = ann.get("/deals/A2/capture").text
+    root, _doctype = parse_html(form)
+    suggested = [o.attrs["value"] for o in root.find("datalist", id="reasons").find_all("option")]
+    # the won deals' reasons only, most used first: Price (B2), Product fit (A2)
+    assert suggested == ["Price", "Product fit"]
+    root = _refused(ann, "/deals/A2/capture", {"primary_reason": "timing"})
+    message = _field_errors(root)["primary_reason"]
+    assert message.startswith("“timing” has been the loss reason of 1 lost deal ")
+    assert "never a win reason" in message and "keep this reason" in message
+    assert root.find("input", name="keep_reason") is not None
+    assert _captures(web, "A2") == 0
+    # a reason given to both outcomes is not questioned; the rep may keep a mismatched one
+    for reason, keep in (("Price", {}), ("Timing", {"keep_reason": "yes"})):
+        resp = ann.post(
+            "/deals/A2/capture",
+            data={"csrf_token": token(form), "primary_reason": reason, **keep},
+        )
+        assert resp.status_code == 302, resp.text
+    with Workspace(web.db) as ws:
+        assert ws.deal("A2")["win_reason"] == "Timing"
+
+
+def test_the_rep_form_records_only_what_the_rep_gives(web: WebEnv) -> None:
+    """CRM values are hints, kept when a field is left blank, never saved as the rep's answer."""
+    ann = login(web.app, "ann")
+    form = ann.get("/deals/A1/capture").text
+    root, _doctype = parse_html(form)
+    pain = root.find("select", name="pain_category")
+    assert not any("selected" in o.attrs for o in pain.find_all("option"))
+    assert root.find("input", name="primary_reason").attrs.get("value") == ""
+    hints = [s.text for s in root.find_all("span") if s.attrs.get("class") == "hint"]
+    assert "CRM: cost" in hints and "CRM: Price" in hints
+    resp = ann.post(
+        "/deals/A1/capture", data={"csrf_token": token(form), "primary_reason": "Price"}
+    )
+    assert resp.status_code == 302
+    with Workspace(web.db) as ws:
+        sources = ws.field_sources("A1").set_index("field")["source"]
+        deal = ws.deal("A1")
+    assert sources["loss_reason"] == "rep" and sources["pain_category"] == "crm"
+    assert deal["pain_category"] == "cost"
+    # the rep's own answers are filled in next time
+    again, _doctype = parse_html(ann.get("/deals/A1/capture").text)
+    assert again.find("input", name="primary_reason").attrs.get("value") == "Price"
+
+
+def test_a_buyer_interview_starts_empty(web: WebEnv) -> None:
+    """B1 has a rep capture (cost, Price) and a buyer interview: the next interview form shows
+    neither, so saving it cannot record the rep's answers as the buyer's."""
+    boss = login(web.app, "boss")
+    form = boss.get("/deals/B1/interview").text
+    root, _doctype = parse_html(form)
+    for select in root.find_all("select"):
+        assert not any("selected" in o.attrs for o in select.find_all("option")), select.attrs
+    for field in root.find_all("input"):
+        if field.attrs.get("name") not in ("csrf_token",):
+            assert not field.attrs.get("value"), field.attrs
+    assert not [s for s in root.find_all("span") if s.attrs.get("class") == "hint"]
+    before = _captures(web, "B1")
+    _refused(boss, "/deals/B1/interview", {})  # submitting it unchanged saves nothing
+    assert _captures(web, "B1") == before

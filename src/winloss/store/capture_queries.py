@@ -357,16 +357,17 @@ def list_users(store: DuckDBStore) -> pd.DataFrame:
     return store.query("SELECT username, role, owner_name, created_at FROM users ORDER BY 1")
 
 
-def reason_values(store: DuckDBStore) -> list[str]:
-    """Win and loss reasons already used (CRM fields and captures), sorted: the reason list."""
-    return [
-        str(r[0])
-        for r in store.fetchall(
-            "SELECT DISTINCT v FROM (SELECT win_reason AS v FROM deals UNION ALL "
-            "SELECT loss_reason FROM deals UNION ALL SELECT primary_reason FROM captures) "
-            "WHERE v IS NOT NULL ORDER BY 1"
-        )
-    ]
+def reason_use(store: DuckDBStore) -> pd.DataFrame:
+    """Closed deals per reason and outcome (``reason``, ``outcome``, ``deals``): the CRM's win
+    reason of won deals, loss reason of lost deals, and every capture's primary reason."""
+    return store.query(
+        "SELECT reason, outcome, count(DISTINCT deal_id) AS deals FROM ("
+        "SELECT deal_id, outcome, win_reason AS reason FROM deals WHERE outcome = 'won' "
+        "UNION ALL SELECT deal_id, outcome, loss_reason FROM deals WHERE outcome = 'lost' "
+        "UNION ALL SELECT c.deal_id, d.outcome, c.primary_reason FROM captures c "
+        "JOIN deals d ON d.deal_id = c.deal_id WHERE d.outcome IN ('won', 'lost')"
+        ") AS used WHERE reason IS NOT NULL GROUP BY reason, outcome ORDER BY reason, outcome"
+    )
 
 
 def buyer_interviews_by_outcome(store: DuckDBStore) -> dict[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -38,6 +39,49 @@ BOOL_HELP = "choose yes or no"
 def reason_words(outcome: object) -> str:
     """The primary reason's name for the deal's outcome: ``win reason`` or ``loss reason``."""
     return "win reason" if outcome == "won" else "loss reason"
+
+
+@dataclass(frozen=True)
+class ReasonUse:
+    """How many won and lost deals each reason has been given to (CRM fields and captures),
+    keyed by the reason in lower case; ``spelled`` keeps its most used spelling."""
+
+    deals: Mapping[str, Mapping[str, int]]
+    spelled: Mapping[str, str]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> ReasonUse:
+        """From :meth:`~winloss.Workspace.reason_use` (``reason``, ``outcome``, ``deals``)."""
+        deals: dict[str, dict[str, int]] = {}
+        spelled: dict[str, tuple[int, str]] = {}
+        for reason, outcome, n in frame[["reason", "outcome", "deals"]].itertuples(index=False):
+            key = str(reason).strip().casefold()
+            counts = deals.setdefault(key, {})
+            counts[str(outcome)] = counts.get(str(outcome), 0) + int(n)
+            if int(n) > spelled.get(key, (0, ""))[0]:
+                spelled[key] = (int(n), str(reason))
+        return cls(deals, {k: v for k, (_n, v) in spelled.items()})
+
+    def for_outcome(self, outcome: object) -> list[str]:
+        """The reasons given to deals of this outcome, the most used first: the form's list."""
+        used = [(n, self.spelled[k]) for k, c in self.deals.items() if (n := c.get(str(outcome)))]
+        return [name for _n, name in sorted(used, key=lambda t: (-t[0], t[1].casefold()))]
+
+    def mismatch(self, outcome: object, reason: str) -> str | None:
+        """Why ``reason`` looks like the other outcome's reason, or ``None``: it has been given
+        only to deals of the other outcome (the rep may still keep it, after a confirmation)."""
+        if outcome not in ("won", "lost"):
+            return None
+        counts = self.deals.get(reason.strip().casefold(), {})
+        other = "lost" if outcome == "won" else "won"
+        if counts.get(str(outcome)) or not counts.get(other):
+            return None
+        n = counts[other]
+        return (
+            f"“{reason.strip()}” has been the {reason_words(other)} of {n:,} {other} "
+            f"deal{'s' if n != 1 else ''} and never a {reason_words(outcome)}, and this deal was "
+            f"{outcome}: give why it was {outcome}, or tick “keep this reason”"
+        )
 
 
 def _one(value: str) -> pd.Series:
@@ -113,7 +157,12 @@ MAX_TEXT = 500
 
 
 def check_capture(
-    deal: Mapping[str, Any], answers: Mapping[str, str], *, today: dt.date
+    deal: Mapping[str, Any],
+    answers: Mapping[str, str],
+    *,
+    today: dt.date,
+    reasons: ReasonUse | None = None,
+    keep_reason: bool = False,
 ) -> dict[str, str]:
     """The problems of a capture form's answers, by field name (empty when it may be saved).
 
@@ -125,6 +174,9 @@ def check_capture(
         The non-blank answers, stripped (:func:`winloss.web.forms.answers`).
     today
         The app's clock: dates that describe the past may not be later than the close or today.
+    reasons
+        The reasons given so far: a reason only ever given to the other outcome is refused
+        unless ``keep_reason`` (the rep ticked "keep this reason").
     """
     close = _day(deal.get("closed_at")) or today
     errors: dict[str, str] = {}
@@ -133,6 +185,10 @@ def check_capture(
         errors["primary_reason"] = (
             f"a capture needs at least the {words}: say why the deal was {deal.get('outcome')}"
         )
+    elif reasons is not None and not keep_reason:
+        mismatch = reasons.mismatch(deal.get("outcome"), answers["primary_reason"])
+        if mismatch:
+            errors["primary_reason"] = mismatch
     for name, text in answers.items():
         if name not in CAPTURES.names or not text:
             continue

@@ -1,4 +1,4 @@
-"""The SPICED capture form: its fields from the schema, pre-filled from the deal."""
+"""The SPICED capture form: its fields from the schema, the rep's earlier answers and the CRM's hints."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from winloss.model.schema import CAPTURES, SPICED_GROUPS
+from winloss.model.schema import CAPTURES
 from winloss.web.form_checks import reason_words
 
 GROUP_TITLES = {
@@ -35,11 +35,20 @@ class FormField:
     options: tuple[str, ...]
     value: str
     error: str = ""  # what is wrong with the submitted value, shown next to the field
+    hint: str = ""  # the CRM's value, kept when the field is left blank (rep form)
+    ask_keep: bool = False  # the reason looks like the other outcome's: offer "keep this reason"
 
 
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (dt.date, dt.datetime)):
@@ -54,32 +63,64 @@ def form_fields(
     submitted: dict[str, str] | None,
     reasons: list[str],
     errors: dict[str, str] | None = None,
+    *,
+    respondent: str = "rep",
+    crm: dict[str, Any] | None = None,
+    previous: dict[str, Any] | None = None,
+    ask_keep: bool = False,
 ) -> list[tuple[str, list[FormField]]]:
-    """The form's fields by SPICED group, pre-filled from ``submitted`` or else the deal, each
-    with its problem from ``errors`` (field name → message)."""
-    spiced = {name for names in SPICED_GROUPS.values() for name in names}
+    """The form's fields by SPICED group, each with its problem from ``errors`` (field name →
+    message).
+
+    A submitted form shows what was submitted. Otherwise a rep's form shows the rep's own earlier
+    answers (``previous``) and, as a hint beside a field, the CRM's value (``crm``), which stays
+    the deal's value when the field is left blank: a value is recorded as the rep's only when
+    the rep gives it. A buyer interview starts empty, so the buyer's answers are the buyer's,
+    never the rep's saved again under the buyer's name.
+    """
     out: dict[str, list[FormField]] = {}
+    outcome = deal.get("outcome")
+    mine = previous or {}
     for f in FORM_FIELDS:
         label = f.description
+        crm_name = f.name
         if f.name == "primary_reason":
-            label = f"{f.description} (the {reason_words(deal.get('outcome'))})"
-            current: Any = deal.get("win_reason" if deal.get("outcome") == "won" else "loss_reason")
+            label = f"{f.description} (the {reason_words(outcome)})"
+            crm_name = "win_reason" if outcome == "won" else "loss_reason"
             kind, options = "reason", tuple(reasons)
         elif f.vocabulary:
-            current, kind, options = deal.get(f.name), "select", f.vocabulary
+            kind, options = "select", f.vocabulary
         elif f.dtype == "bool":
-            current, kind, options = deal.get(f.name), "bool", ("yes", "no")
+            kind, options = "bool", ("yes", "no")
         elif f.dtype in ("int", "float"):
-            current, kind, options = deal.get(f.name), "number", ()
+            kind, options = "number", ()
         elif f.dtype == "date":
-            current, kind, options = deal.get(f.name), "date", ()
+            kind, options = "date", ()
         elif f.name == "notes":
-            current, kind, options = None, "textarea", ()
+            kind, options = "textarea", ()
         else:
-            current, kind, options = (deal.get(f.name) if f.name in spiced else None), "text", ()
+            kind, options = "text", ()
+        hint = ""
+        if respondent == "buyer":
+            current: Any = None
+        else:
+            current = mine.get(f.name)
+            crm_value = _text((crm or {}).get(crm_name))
+            if crm_value and f.name != "notes":
+                hint = f"CRM: {crm_value}"
         value = submitted.get(f.name, "") if submitted is not None else _text(current)
         out.setdefault(f.group, []).append(
-            FormField(f.name, label, f.group, kind, options, value, (errors or {}).get(f.name, ""))
+            FormField(
+                f.name,
+                label,
+                f.group,
+                kind,
+                options,
+                value,
+                (errors or {}).get(f.name, ""),
+                hint,
+                ask_keep and f.name == "primary_reason",
+            )
         )
     return [(GROUP_TITLES.get(g, g), fields) for g, fields in out.items()]
 

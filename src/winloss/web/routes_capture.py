@@ -20,7 +20,7 @@ from flask import (
 from winloss.errors import ValidationError, WinlossError
 from winloss.web import access
 from winloss.web.auth import User, requires
-from winloss.web.form_checks import check_capture, web_problem
+from winloss.web.form_checks import ReasonUse, check_capture, web_problem
 from winloss.web.forms import answers, form_fields
 
 bp = Blueprint("capture", __name__)
@@ -133,11 +133,20 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
         d = _load(ws, deal_id)
         if d.get("outcome") not in ("won", "lost"):
             abort(400, description="only closed deals are captured")
+        use = ReasonUse.of(ws.reason_use())
         submitted: dict[str, str] | None = None
+        ask_keep = False
         if request.method == "POST":
             submitted = {k: str(v) for k, v in request.form.items()}
             given = answers(submitted)
-            field_errors = check_capture(d, given, today=_today())
+            field_errors = check_capture(
+                d,
+                given,
+                today=_today(),
+                reasons=use,
+                keep_reason=submitted.get("keep_reason") == "yes",
+            )
+            ask_keep = use.mismatch(d.get("outcome"), given.get("primary_reason", "")) is not None
             if not field_errors:
                 try:
                     ws.record_capture(
@@ -157,11 +166,37 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
                         else url_for("capture.deal", deal_id=deal_id)
                     )
             status = 400
-        groups = form_fields(d, submitted, ws.reason_values(), field_errors)
+        groups = form_fields(
+            d,
+            submitted,
+            use.for_outcome(d.get("outcome")),
+            field_errors,
+            respondent=respondent,
+            crm=ws.crm_deal(deal_id),
+            previous=_previous(ws, deal_id) if respondent == "rep" else None,
+            ask_keep=ask_keep,
+        )
     errors += [f"{f.label}: {f.error}" for _title, fields in groups for f in fields if f.error]
     return render_template(
         "capture.html", user=user, deal=d, groups=groups, errors=errors, respondent=respondent
     ), status
+
+
+def _previous(ws: Any, deal_id: str) -> dict[str, Any]:
+    """The rep's own latest answer per field (the rep form starts from them)."""
+    import pandas as pd
+
+    caps = ws.deal_captures(deal_id)  # latest first
+    mine: dict[str, Any] = {}
+    for rec in caps[caps["respondent"] == "rep"].to_dict(orient="records"):
+        for name, value in rec.items():
+            if (
+                name not in mine
+                and value is not None
+                and not (not isinstance(value, (list, tuple)) and pd.isna(value))
+            ):
+                mine[name] = value
+    return mine
 
 
 def _by(respondent: str, submitted: dict[str, str]) -> str:
