@@ -407,6 +407,12 @@ class Workspace:
             from winloss.ingest.subscriptions import check_subscriptions
 
             check_subscriptions(prepared, self.store.subscription_accounts())
+        if tbl.name == "activities":
+            from winloss.ingest.activity_types import fold_activity_types, stored_counts
+            from winloss.store import paths_queries
+
+            counts = paths_queries.activity_type_counts(self.store)
+            fold_activity_types(prepared, stored_counts(counts))
         if tbl.name in RELATED_TABLES:
             prepared = apply_orphan_policy(
                 prepared, self.store.deal_ids(), options.get("on_orphan", "error")

@@ -74,6 +74,11 @@ def activity_coverage(store: DuckDBStore, flt: DealFilter | None = None) -> dict
     }
 
 
+def activity_type_counts(store: DuckDBStore) -> pd.DataFrame:
+    """Activities per stored type (``type, n``): the spellings a new file's types are read as."""
+    return store.query("SELECT type, count(*) AS n FROM activities GROUP BY type ORDER BY type")
+
+
 def directly_follows(
     store: DuckDBStore | SparkEngine, flt: DealFilter | None = None, *, by: str | None = None
 ) -> pd.DataFrame:
