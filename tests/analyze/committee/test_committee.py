@@ -76,3 +76,57 @@ def test_deals_without_stakeholder_rows_are_left_out_not_counted_as_nobody_engag
     assert "no decision maker" in risk["flags"] and risk["suggested_route"] is None
     assert risk["suggestion_evidence"].startswith("no route to suggest")
     ws.close()
+
+
+def _committee_store(path: str, engaged: list[bool]) -> object:
+    """40 closed deals, one contact each; ``engaged[i]``: the contact has an engaged date."""
+    import pandas as pd
+
+    from winloss import Workspace
+
+    deals = pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(40)],
+            "outcome": ["won" if i % 2 else "lost" for i in range(40)],
+            "created_at": "2025-01-06",
+            "closed_at": "2025-03-20",
+        }
+    )
+    people = pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(40)],
+            "contact_id": [f"c{i}" for i in range(40)],
+            "role": ["decision_maker" if i % 3 else "user" for i in range(40)],
+            "engaged_at": ["2025-01-20" if e else None for e in engaged],
+        }
+    )
+    ws = Workspace(path)
+    ws.import_deals(deals)
+    ws.import_file("stakeholders", people)
+    return ws
+
+
+def test_contacts_without_engagement_dates_are_refused_not_read_as_nobody_engaged(
+    tmp_path: object,
+) -> None:
+    """A stranger's contacts export had no engaged_at and no activities named a contact: every
+    deal read as 'nobody engaged', silently."""
+    import pytest
+
+    from winloss import Workspace
+    from winloss.errors import InsufficientDataError
+
+    ws = _committee_store(str(tmp_path) + "/none.duckdb", [False] * 40)
+    assert isinstance(ws, Workspace)
+    with pytest.raises(InsufficientDataError, match="none of the 40 stakeholders") as exc:
+        ws.committee(min_support=10)
+    assert "--column engaged_at=COLUMN" in str(exc.value)
+    ws.close()
+    ws = _committee_store(str(tmp_path) + "/few.duckdb", [i < 12 for i in range(40)])
+    assert isinstance(ws, Workspace)
+    result = ws.committee(min_support=10)
+    assert any(
+        w.startswith("28 of 40 stakeholders of the closed deals have neither")
+        for w in result.warnings
+    )
+    ws.close()

@@ -129,6 +129,24 @@ class CommitteeAnalysis:
                 "their buying committee is unknown, so they are left out (not counted as deals "
                 "with nobody engaged); import their contacts to include them"
             )
+        listed, engaged = (
+            int(closed["listed_stakeholders"].sum()),
+            int(closed["engaged_stakeholders"].sum()),
+        )
+        if listed and not engaged:
+            raise InsufficientDataError(
+                f"none of the {listed:,} stakeholders of the closed deals has an engaged date "
+                "(engaged_at) or an activity naming them (contact_id): the store cannot tell who "
+                "was engaged, and every deal would read as 'nobody engaged'. Import the contacts "
+                "with the date each was engaged (map it with --column engaged_at=COLUMN), or "
+                "activities with a contact_id"
+            )
+        if listed and engaged < listed / 2:
+            warnings.append(
+                f"{listed - engaged:,} of {listed:,} stakeholders of the closed deals have neither "
+                "an engaged date (engaged_at) nor an activity naming them: they count as not "
+                "engaged; if they were, import their engaged dates or activities"
+            )
         if len(closed) < 2 * self.min_support:
             raise InsufficientDataError(
                 f"{len(closed)} closed deals: the committee analysis needs at least "
