@@ -74,3 +74,19 @@ def test_empty_store_says_what_to_import(
     assert "winloss import stakeholders FILE" in capsys.readouterr().err
     assert main(["--db", db, "plg"]) == 1
     assert "winloss import usage FILE" in capsys.readouterr().err
+
+
+def test_committee_map_heading_on_a_small_store(tmp_path: Path) -> None:
+    """A deal without a segment read "lost, None, decision maker via —"; a store under
+    2 × --min-support closed deals refused the map."""
+    from tests.analyze.committee.test_committee import _committee_store
+
+    db = tmp_path / "c.duckdb"
+    ws = _committee_store(str(db), [True] * 40)
+    ws.close()  # type: ignore[attr-defined]
+    code, out, err = run("--db", str(db), "committee", "d3", "--min-support", "30")
+    assert code == 0, err
+    assert "d3: won, no decision maker reached; flags: none" in " ".join(out.split())
+    assert "None" not in out and "too few to test what wins" in err
+    code, out, err = run("--db", str(db), "committee", "d4", "--min-support", "30")
+    assert "d4: lost, decision maker via direct;" in " ".join(out.split())

@@ -78,11 +78,13 @@ def committee(
             )
         for reason in cmap.reasons:
             message(f"risk: {reason}")
+        route = _given(deal.get("dm_route"))
+        said = [_given(deal.get("outcome")), _given(deal.get("segment"))]
+        said.append(f"decision maker via {route}" if route else "no decision maker reached")
         emit_frame(
             cmap.people,
             fmt,
-            title=f"{deal_id}: {deal['outcome']}, {deal['segment']}, "
-            f"decision maker via {deal['dm_route'] or '—'}; flags: "
+            title=f"{deal_id}: {', '.join(w for w in said if w)}; flags: "
             f"{', '.join(cmap.flags) or 'none'}",
         )
         return
@@ -142,3 +144,12 @@ def committee(
             ]
         )
         emit_frame(best, fmt, title="best route to the decision maker for similar deals")
+
+
+def _given(value: object) -> str:
+    """A deal value for a heading: blank for a missing one (never "None" or "nan")."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return ""
+    return str(value)

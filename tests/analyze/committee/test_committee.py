@@ -130,3 +130,22 @@ def test_contacts_without_engagement_dates_are_refused_not_read_as_nobody_engage
         for w in result.warnings
     )
     ws.close()
+
+
+def test_one_deals_map_needs_no_statistics(tmp_path: object) -> None:
+    """`winloss committee DEAL_ID` refused a rep's map on a store with under 40 closed deals."""
+    import pytest
+
+    from winloss import Workspace
+    from winloss.errors import InsufficientDataError
+
+    ws = _committee_store(str(tmp_path) + "/w.duckdb", [True] * 40)
+    assert isinstance(ws, Workspace)
+    with pytest.raises(InsufficientDataError, match="40 closed deals"):
+        ws.committee(min_support=30)  # the analysis itself still needs 2 × min_support
+    result = ws.committee(deal_id="d4", min_support=30)
+    assert result.committee_map is not None and result.committee_map.deal_id == "d4"
+    assert list(result.committee_map.people["contact_id"]) == ["c4"]
+    assert result.findings == ()
+    assert any("too few to test what wins" in w for w in result.warnings)
+    ws.close()

@@ -147,13 +147,21 @@ class CommitteeAnalysis:
                 "an engaged date (engaged_at) nor an activity naming them: they count as not "
                 "engaged; if they were, import their engaged dates or activities"
             )
-        if len(closed) < 2 * self.min_support:
+        too_few = len(closed) < 2 * self.min_support
+        if too_few and not self.deal_id:
             raise InsufficientDataError(
                 f"{len(closed)} closed deals: the committee analysis needs at least "
                 f"{2 * self.min_support} (or lower --min-support)"
             )
+        if too_few:
+            # one deal's committee map needs no statistics: shown, without findings to flag it by
+            warnings.append(
+                f"{len(closed)} closed deals with stakeholders: too few to test what wins "
+                f"(at least {2 * self.min_support} are needed, or lower --min-support); the map "
+                "shows the deal's committee without findings"
+            )
         won = (closed["outcome"] == "won").to_numpy()
-        hyps = self._questions(closed, won)
+        hyps = [] if too_few else self._questions(closed, won)
         routes, route_p = _route_table(closed, won)
         sizes = [h.p_values.size for h in hyps]
         all_p = np.concatenate([h.p_values for h in hyps] + [route_p])
