@@ -468,6 +468,13 @@ def next_action(
     frame = result.candidates
     if fmt == "table":
         message(result.caveat)
+        thin = frame["low_support"].astype(bool)
+        if thin.any():
+            frame = frame.assign(action=frame["action"].where(~thin, frame["action"] + " *"))
+            message(
+                f"note: * marks a step fewer than {min_support} past deals took from the same "
+                "state: ranked after the others, its P(win) is a guess from shorter histories"
+            )
         frame = frame[
             [
                 "deal_id",

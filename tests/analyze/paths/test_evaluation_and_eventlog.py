@@ -151,6 +151,16 @@ def test_next_action_all_csv_and_single_deal(demo_store: Path, tmp_path: Path) -
     assert list(frame.columns[:3]) == ["deal_id", "group", "state"]
     assert frame.groupby("deal_id").size().max() == 3
     assert (frame.groupby("deal_id")["rank"].min() == 1).all()
+    # per deal: supported steps by P(win) after, then thin ones by support, never a thin one first
+    for _deal, rows in frame.sort_values("rank").groupby("deal_id"):
+        thin = rows["low_support"].to_numpy(dtype=bool)
+        assert list(thin) == sorted(thin), rows
+        assert list(rows["p_win_after"][~thin]) == sorted(rows["p_win_after"][~thin], reverse=True)
+        assert list(rows["support"][thin]) == sorted(rows["support"][thin], reverse=True)
+    code, out, err = run("--db", str(path), "next-action", "--all", "--bootstrap", "20")
+    assert code == 0
+    if frame["low_support"].any():
+        assert "* marks a step fewer than 5 past deals took" in err and " *" in out
     deal = frame["deal_id"].iloc[0]
     code, out, err = run(
         "--db", str(path), "next-action", deal, "--bootstrap", "20", "--format", "json"

@@ -527,7 +527,15 @@ def _rank(
                 "step_probability": float(step[tok]),
             }
         )
-    out.sort(key=lambda r: (r["support"] < min_support, -r["p_win_after"]))
+    # supported steps by P(win) after them; then thin ones, the better-evidenced first (a step
+    # never taken from this state has a P(win) backed off from shorter histories only)
+    out.sort(
+        key=lambda r: (
+            r["support"] < min_support,
+            -r["support"] if r["support"] < min_support else 0,
+            -r["p_win_after"],
+        )
+    )
     for rank, r in enumerate(out, start=1):
         r["rank"] = rank
         r["low_support"] = r["support"] < min_support
