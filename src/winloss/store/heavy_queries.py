@@ -122,9 +122,11 @@ def transition_counts_sql(group: str, where: str = "TRUE", *, with_median: bool 
             ", median(date_diff('second', coalesce(prev_at, created_at), occurred_at)) / 86400.0"
             " AS median_days"
         )
+        # the close is a day (closed_at is a date): whole days from the last action's day, so
+        # an action on the close day is 0 days before it, not a negative fraction
         med_out = (
             ", median(CASE WHEN outcome = 'open' THEN NULL"
-            " ELSE date_diff('second', occurred_at, closed_at) END) / 86400.0"
+            " ELSE date_diff('day', CAST(occurred_at AS DATE), closed_at) END)"
         )
     return f"""
     WITH d AS (SELECT deal_id, outcome, created_at, closed_at, {group} AS grp

@@ -53,6 +53,14 @@ def test_directly_follows_edges_equal_pandas(demo_store: Path) -> None:
     expected = ((sel["occurred_at"] - sel["prev_at"]).dt.total_seconds() / 86400).median()
     row = edges[(edges["source"] == "email") & (edges["target"] == "call")].iloc[0]
     assert abs(row["median_days_won"] - expected) < 1e-9
+    # into the close (a day): whole days from the last action's day, never negative for an
+    # action on the close day
+    closing = last[last["outcome"] == "won"]
+    days = pd.to_datetime(closing["closed_at"]) - closing["occurred_at"].dt.normalize()
+    for source, group in days.dt.days.groupby(closing["type"]):
+        edge = edges[(edges["source"] == source) & (edges["target"] == "(won)")].iloc[0]
+        assert edge["median_days_won"] == group.median()
+    assert (edges.loc[edges["target"] == "(won)", "median_days_won"] >= 0).all()
     ws.close()
 
 
