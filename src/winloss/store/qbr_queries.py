@@ -72,6 +72,23 @@ def reason_counts(
     )
 
 
+def reason_sources(
+    store: DuckDBStore, reason: str, outcome: str, where: str, params: list[Any]
+) -> pd.DataFrame:
+    """Deals of ``outcome`` in scope per source of their ``reason`` (buyer, rep, crm, or NULL
+    when blank), and how many of them carry a value other than the CRM's field (``changed``)."""
+    if reason not in ("loss_reason", "win_reason"):
+        raise ValueError(f"no capture source for {reason}")
+    return store.query(
+        f"SELECT s.source, count(*) AS deals, count(*) FILTER (WHERE c.{reason} IS DISTINCT "
+        f"FROM e.{reason}) AS changed "
+        f"FROM (SELECT * FROM deals_enriched WHERE outcome = ? AND ({where})) AS e "
+        f"JOIN deal_field_sources s ON s.deal_id = e.deal_id AND s.field = '{reason}' "
+        "JOIN deals c ON c.deal_id = e.deal_id GROUP BY s.source ORDER BY s.source",
+        [outcome, *params],
+    )
+
+
 def stage_entries(store: DuckDBStore, where: str, params: list[Any]) -> pd.DataFrame:
     """Every stage entry of the deals in scope with the deal's outcome, in time order."""
     return store.query(

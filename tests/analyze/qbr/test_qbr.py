@@ -244,3 +244,57 @@ def test_region_and_product_are_shown_when_the_deals_record_them(tmp_path: Path)
         assert rates == {g: (int(a), int(b)) for g, (a, b) in expected.iterrows()}
     assert not any("by region" in s or "by product" in s for s in result.skipped)
     assert not any("by industry" in s for s in result.skipped)  # absent and not asked: quiet
+
+
+def test_reasons_from_captures_are_counted_resolved_and_said(tmp_path: Path) -> None:
+    """A stranger counted the demo's CRM export (390 "No decision") and read 404 in the QBR:
+    the QBR counts the resolved reasons (buyer, rep, CRM) and now says how many come from
+    captures and how many differ from the CRM's field."""
+    frame = _deals(120, seed=9)
+    lost_ids = frame.loc[frame["outcome"] == "lost", "deal_id"].tolist()
+    ws = Workspace(tmp_path / "q.duckdb")
+    ws.import_deals(frame)
+    crm = frame.set_index("deal_id")["loss_reason"]
+    captures = pd.DataFrame(
+        {
+            "deal_id": lost_ids[:6],
+            "captured_at": "2026-01-05 10:00",
+            "respondent": ["buyer", "buyer", "rep", "rep", "rep", "rep"],
+            # two buyers and one rep say "Timing"; the other reps repeat the CRM's reason
+            "primary_reason": ["Timing", "Timing", "Timing", *(crm[d] for d in lost_ids[3:6])],
+        }
+    )
+    ws.import_file("captures", captures)
+    result = ws.qbr()
+    ws.close()
+    resolved = crm.copy()
+    resolved[lost_ids[:3]] = "Timing"
+    expected = resolved[lost_ids].value_counts()
+    got = {s.value: s.deals for s in result.reasons if s.field == "loss_reason" and s.by == "all"}
+    assert got == expected.to_dict()
+    changed = int((crm[lost_ids[:3]] != "Timing").sum())
+    note = next(w for w in result.warnings if w.startswith("loss_reason: the counts use"))
+    assert f"of {len(lost_ids):,} deals, 2 from buyer interviews and 4 from rep captures" in note
+    assert f"; {changed:,} of them differ from the CRM's field" in note
+    assert not any(w.startswith("win_reason: the counts use") for w in result.warnings)
+
+
+def test_captures_that_repeat_the_crm_reason_are_not_noted(tmp_path: Path) -> None:
+    frame = _deals(60, seed=2)
+    lost = frame[frame["outcome"] == "lost"].head(3)
+    ws = Workspace(tmp_path / "q.duckdb")
+    ws.import_deals(frame)
+    ws.import_file(
+        "captures",
+        pd.DataFrame(
+            {
+                "deal_id": lost["deal_id"],
+                "captured_at": "2026-01-05 10:00",
+                "respondent": "rep",
+                "primary_reason": lost["loss_reason"],
+            }
+        ),
+    )
+    result = ws.qbr()
+    ws.close()
+    assert not any("the counts use each deal's resolved reason" in w for w in result.warnings)

@@ -31,6 +31,7 @@ from winloss.analyze.base import AnalysisInputs, AnalysisResult, period_of
 from winloss.analyze.stats.exact_tests import wilson_interval
 from winloss.errors import InsufficientDataError
 from winloss.model.period import PARTIAL_DAYS
+from winloss.store import capture_queries
 from winloss.store import qbr_queries as q
 from winloss.store.summary_queries import closed_quarters_and_data_end, last_close_in
 
@@ -241,6 +242,13 @@ class QbrAnalysis:
                 continue
             for by in (None, *dims):
                 reasons += self._shares(store, field, outcome, by, where, params, warnings)
+            said = _captured_reasons(
+                q.reason_sources(store, field, outcome, where, params),
+                field,
+                capture_queries.precedence(store),
+            )
+            if said:
+                warnings.append(said)
         rates: list[Rate] = []
         if "competitor" in present:
             rates += self._rates(store, "competitor", False, where, params)
@@ -522,3 +530,24 @@ def _absent(field: str, columns: list[str]) -> str:
         return "not in the data"
     article = "an" if field[:1] in "aeiou" else "a"
     return f"no value recorded in these deals (import {article} {field} column to see it)"
+
+
+def _captured_reasons(sources: pd.DataFrame, field: str, precedence: tuple[str, ...]) -> str | None:
+    """Say how many reasons come from captures rather than the CRM's field (None when no capture
+    changes one): the counts are the resolved values, so they differ from a count of the CRM
+    export."""
+    by = {str(r.source): (int(r.deals), int(r.changed)) for r in sources.itertuples() if r.source}
+    buyer, rep = by.get("buyer", (0, 0)), by.get("rep", (0, 0))
+    if not buyer[1] and not rep[1]:  # captures that repeat the CRM's reason change no count
+        return None
+    total = int(sources["deals"].sum())
+    parts = [
+        f"{n:,} from {words}"
+        for n, words in ((buyer[0], "buyer interviews"), (rep[0], "rep captures"))
+        if n
+    ]
+    return (
+        f"{field}: the counts use each deal's resolved reason — of {total:,} deals, "
+        f"{' and '.join(parts)} (precedence {', '.join(precedence)}); {buyer[1] + rep[1]:,} of them "
+        "differ from the CRM's field, so a count of the CRM export differs"
+    )
