@@ -65,6 +65,9 @@ class ValidationError(InputError):
         problems = self.problems
         #: ids found on more than one row (with their rows), checked in the same pass
         self.duplicates = dict(duplicates or {})
+        #: the deal each row names (file row → deal_id), for a related table whose rows were
+        #: read that far: ``--check`` also lists the rows naming no known deal
+        self.deal_ids: dict[int, str] = {}
         shown = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         message = f"{file}: {len(problems)} invalid value(s): {shown}{more}."

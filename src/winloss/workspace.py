@@ -81,6 +81,10 @@ if TYPE_CHECKING:
     from winloss.store.spark_engine import SparkEngine
 
 
+#: What ``--check`` says of a row naming a deal the store does not hold.
+ORPHAN_PROBLEM = "no such deal in the store; import the deal first, or choose --on-orphan keep|skip"
+
+
 class ImportOptions(TypedDict, total=False):
     """Keyword options of :meth:`Workspace.import_file` and :meth:`Workspace.check_file`.
 
@@ -311,6 +315,25 @@ class Workspace:
                             "problem": f"also on row(s) {others}",
                         }
                     )
+            named = exc.deal_ids if isinstance(exc, ValidationError) else {}
+            if (
+                named
+                and tbl.name in RELATED_TABLES
+                and options.get("on_orphan", "error") == "error"
+            ):
+                known = set(self.store.deal_ids().astype("string").dropna())
+                rows += [
+                    {
+                        "kind": "orphan",
+                        "row": row,
+                        "column": "deal_id",
+                        "value": deal_id,
+                        "problem": ORPHAN_PROBLEM,
+                    }
+                    for row, deal_id in named.items()
+                    if deal_id not in known
+                ]
+                rows.sort(key=lambda r: (int(str(r["row"])), str(r["column"])))
             return ImportCheck(pd.DataFrame(rows, columns=columns))
         except InputError as exc:
             return ImportCheck(
@@ -338,8 +361,7 @@ class Workspace:
                         "row": prepared.row_numbers[i],
                         "column": "deal_id",
                         "value": str(prepared.frame["deal_id"].iloc[i]),
-                        "problem": "no such deal in the store; import the deal first, or choose "
-                        "--on-orphan keep|skip",
+                        "problem": ORPHAN_PROBLEM,
                     }
                     for i in positions
                 ],

@@ -339,3 +339,44 @@ def test_json_dates_read_like_the_table_and_csv(
     assert code == 0
     dates = {r["deal_id"]: r["created_at"] for r in json.loads(out)}
     assert dates == {"a": "2026-01-01", "b": "2026-01-05", "c": "2026-02-01"}
+
+
+def test_check_lists_orphans_beside_invalid_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A captures file with a bad value and a row naming an unknown deal: --check listed the
+    orphan only once the bad value was fixed."""
+    db = str(tmp_path / "w.duckdb")
+    deals = _deals(
+        tmp_path,
+        "deal_id,outcome,created_at,closed_at\nD1,won,2026-01-01,2026-02-01\n"
+        "D2,lost,2026-01-02,2026-02-02\n",
+    )
+    assert run(capsys, "--db", db, "import", "deals", str(deals))[0] == 0
+    caps = tmp_path / "caps.csv"
+    caps.write_text(
+        "deal_id,captured_at,respondent,primary_reason,stakeholders\n"
+        "D1,2026-02-05,rep,Fit,3\n"
+        "D9,2026-02-05,rep,Fit,x\n"  # row 3: unknown deal and a bad number
+        "D2,2026-02-06,rep,Price,two\n"  # row 4: a bad number
+        "D8,2026-02-06,rep,Price,1\n",  # row 5: unknown deal
+        encoding="utf-8",
+    )
+    code, out, _ = run(
+        capsys, "--db", db, "import", "captures", str(caps), "--check", "--format", "csv"
+    )
+    assert code == 1
+    checked = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
+    assert list(zip(checked["kind"], checked["row"], checked["value"], strict=True)) == [
+        ("orphan", "3", "D9"),
+        ("invalid value", "3", "x"),
+        ("invalid value", "4", "two"),
+        ("orphan", "5", "D8"),
+    ]
+    # with a policy for orphans, only the invalid values remain
+    code, out, _ = run(
+        capsys, "--db", db, "import", "captures", str(caps), "--check", "--on-orphan", "skip",
+        "--format", "csv",
+    )  # fmt: skip
+    checked = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
+    assert set(checked["kind"]) == {"invalid value"}

@@ -574,12 +574,20 @@ def prepare(
             if on_duplicate == "error" and len(keys) == len(table.key)
             else {}
         )
-        raise ValidationError(
+        error = ValidationError(
             raw.file,
             stage.problems.items,
             hint=f"{stage.problems.total} problem(s) in all.",
             duplicates=dups,
         )
+        if table is not DEALS and "deal_id" in stage.out:
+            ids = stage.out["deal_id"]
+            error.deal_ids = {
+                int(row): str(v)
+                for row, v in zip(raw.row_numbers, ids.tolist(), strict=True)
+                if isinstance(v, str) and v
+            }
+        raise error
     custom = custom_columns(stage)
     refuse_ambiguous_dates(stage, generate_ids=generate_ids)
     if stage.problems.items:  # a lookup column joined onto a canonical field
