@@ -446,3 +446,10 @@ def test_warming_builds_every_dashboard_before_the_first_visit(
     assert {name for name, _ in snap.built} == set(routes_dashboards.DASHBOARDS)
     page = login(web.app, "boss").get("/dashboards/quality").text
     assert '<section id="quality">' in page and len(calls) == 1
+
+
+def test_a_forbidden_page_says_why_and_where_to_go(web: WebEnv) -> None:
+    resp = login(web.app, "ann").get("/coverage")
+    assert resp.status_code == 403
+    assert "This page is for admins and managers; you are signed in as ann (rep)" in resp.text
+    assert 'href="/"' in resp.text

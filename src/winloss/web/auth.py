@@ -70,7 +70,13 @@ def requires(*roles: str, deal_owner: bool = False) -> Callable[[F], F]:
             if user is None:
                 return redirect(url_for("auth.login", next=request.path))
             if user.role not in roles:
-                abort(403)
+                allowed = " and ".join(f"{r}s" for r in roles)
+                abort(
+                    403,
+                    description=f"This page is for {allowed}; you are signed in as "
+                    f"{user.username} ({user.role}). An admin can change your role on the "
+                    "Users page.",
+                )
             return view(*args, **kwargs)
 
         inner.required_roles = roles  # type: ignore[attr-defined]

@@ -754,7 +754,8 @@ def _check_sufficient(table: DealTable, flt: DealFilter | None) -> None:
     if table.n < MIN_CLOSED_DEALS:
         raise InsufficientDataError(
             f"only {table.n} closed deal(s){where}; concentrations need at least "
-            f"{MIN_CLOSED_DEALS}: widen the period (--since/--until) or import more deals"
+            f"{MIN_CLOSED_DEALS}: widen the period (an earlier start or a later end) or import "
+            "more deals"
         )
     if table.wins == 0 or table.wins == table.n:
         outcome = "lost" if table.wins == 0 else "won"

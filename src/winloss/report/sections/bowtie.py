@@ -46,7 +46,7 @@ def build(ctx: ReportContext) -> Section | None:
     # quarter: said once, so its win rate and cycle are not read against the headline's
     parts.append(
         f'<p class="note">Every deal in the store, as of {escape(result.as_of.isoformat())} — '
-        "not only the quarter under review (its figures are in the headline above).</p>"
+        "not only the quarter under review (the quarter's own figures are in the headline).</p>"
     )
     parts.append(
         '<div class="kpis">'
