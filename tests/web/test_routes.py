@@ -341,6 +341,8 @@ def test_a_dashboard_is_built_once_until_the_store_changes(
     store file builds them again."""
     import os
 
+    from winloss.web import routes_dashboards
+
     calls = _count_builds(monkeypatch)
     boss = login(web.app, "boss")
     first = boss.get("/dashboards/quality").text
@@ -353,8 +355,14 @@ def test_a_dashboard_is_built_once_until_the_store_changes(
     assert len(calls) == 1
     stat = os.stat(web.db)
     os.utime(web.db, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # as a write would
-    boss.get("/dashboards/quality")
+    # the previous build at once, saying so, while the new one is built in the background
+    stale = boss.get("/dashboards/quality").text
+    assert stale.count('<section id="quality">') == 1
+    assert "it has changed since (an import or a capture)" in stale
+    routes_dashboards.wait_for_rebuilds(60)
     assert len(calls) == 2
+    fresh = boss.get("/dashboards/quality").text
+    assert "it has changed since" not in fresh and len(calls) == 2
 
 
 def test_each_dashboard_shows_its_own_notes_in_any_order(web: WebEnv) -> None:
@@ -429,7 +437,8 @@ def test_a_dashboard_build_does_not_hold_the_store(
     assert done == ["written"]
     snap = routes_dashboards._SNAPSHOTS[str(web.db)]
     assert snap.ws.store.get_setting("touched_during_build") is None  # the copy predates it
-    boss.get("/dashboards/quality")
+    assert "it has changed since" in boss.get("/dashboards/quality").text
+    routes_dashboards.wait_for_rebuilds(60)
     snap = routes_dashboards._SNAPSHOTS[str(web.db)]
     assert snap.ws.store.get_setting("touched_during_build") == "yes"
 

@@ -46,6 +46,7 @@ class _Snapshot:
     version: tuple[int, int]
     folder: tempfile.TemporaryDirectory[str]
     ws: Workspace
+    taken_at: dt.datetime = field(default_factory=dt.datetime.now)
     contexts: dict[str, Any] = field(default_factory=dict)
     periods: dict[str, Built | str] = field(default_factory=dict)  # asked -> quarter or error
     built: dict[tuple[str, str], Built] = field(default_factory=dict)  # (dashboard, quarter)
@@ -70,6 +71,41 @@ _SNAPSHOTS: dict[str, _Snapshot] = {}
 #: Builds run one at a time (they are CPU-bound; a second visitor waits for the first build
 #: and then reads what it built instead of building it again).
 _BUILD_LOCK = threading.Lock()
+#: Background rebuilds of a changed store's dashboards, by (store, dashboard, quarter asked).
+_REBUILDS: dict[tuple[str, str, str], threading.Thread] = {}
+_REBUILDS_LOCK = threading.Lock()
+
+
+def _rebuild_later(db: str, name: str, wanted: str) -> None:
+    """Build dashboard ``name`` of the changed store in a background thread (once at a time)."""
+    key = (db, name, wanted)
+    with _REBUILDS_LOCK:
+        running = _REBUILDS.get(key)
+        if running is not None and running.is_alive():
+            return
+        thread = threading.Thread(
+            target=_quietly,
+            args=(db, name, wanted),
+            name=f"winloss-rebuild-{name}",
+            daemon=True,
+        )
+        _REBUILDS[key] = thread
+        thread.start()
+
+
+def _quietly(db: str, name: str, wanted: str) -> None:
+    try:
+        dashboard(db, name, wanted, wait=True)
+    except Exception:  # noqa: BLE001 - the next visit builds it in the foreground, with the error
+        return
+
+
+def wait_for_rebuilds(timeout: float | None = None) -> None:
+    """Wait for the background rebuilds started so far (tests, and an app shutting down)."""
+    with _REBUILDS_LOCK:
+        threads = list(_REBUILDS.values())
+    for thread in threads:
+        thread.join(timeout)
 
 
 def _store_version(db: str) -> tuple[int, int] | None:
@@ -135,12 +171,15 @@ def _snapshot(db: str, version: tuple[int, int]) -> _Snapshot:
     return snap
 
 
-def dashboard(db: str, name: str, wanted: str = "") -> Built:
+def dashboard(db: str, name: str, wanted: str = "", *, wait: bool = False) -> Built:
     """Dashboard ``name`` of the store ``db`` for quarter ``wanted``: (quarter, sections, notes).
 
     A store file is built from a private copy taken at its current version (the store is held
     only for the copy, so captures and CLI commands are not kept waiting by a build), and kept
-    until the file changes; a server store is built in place on every visit.
+    until the file changes. When the file has changed since (an import, a capture) and the
+    dashboard was built before, the previous build is returned at once with a note saying so,
+    and the new one is built in the background (``wait``: build it now instead). A server store
+    is built in place on every visit.
     """
     from winloss.report.document import ReportContext
 
@@ -158,6 +197,16 @@ def dashboard(db: str, name: str, wanted: str = "") -> Built:
     found = snap.lookup(name, wanted) if snap is not None and snap.version == version else None
     if found is not None:
         return found
+    if not wait and snap is not None:
+        stale = snap.lookup(name, wanted)
+        if stale is not None:
+            _rebuild_later(db, name, wanted)
+            note = (
+                f"Built from the store as it was at {snap.taken_at:%Y-%m-%d %H:%M}; it has "
+                "changed since (an import or a capture). The dashboard is being rebuilt from "
+                "the new data: reload the page in a minute or two."
+            )
+            return stale[0], stale[1], (note, *stale[2])
     with _BUILD_LOCK:
         snap = _snapshot(db, _store_version(db) or version)
         found = snap.lookup(name, wanted)
@@ -180,7 +229,8 @@ def dashboard(db: str, name: str, wanted: str = "") -> Built:
 
 
 def reset() -> None:
-    """Close every snapshot (tests, and an app shutting down)."""
+    """Close every snapshot (tests, and an app shutting down), after the running rebuilds."""
+    wait_for_rebuilds()
     with _BUILD_LOCK:
         while _SNAPSHOTS:
             _SNAPSHOTS.popitem()[1].close()
@@ -194,7 +244,7 @@ def warm(db: str) -> None:
         return
     for name in DASHBOARDS:
         try:
-            dashboard(db, name)
+            dashboard(db, name, wait=True)
         except Exception:  # noqa: BLE001 - a visit will build it again and show the error
             return
 
