@@ -78,3 +78,42 @@ def test_captures_commands(tmp_path: Path) -> None:
         assert ws.deal("B1")["pain_category"] == "cost"  # the rep's answer now wins
     with pytest.raises(UsageError, match="precedence"):
         run("--db", str(db), "captures", "precedence", "rep,boss")
+
+
+def test_serve_removes_its_store_copies_when_stopped(tmp_path: Path) -> None:
+    """A service manager stops `winloss serve` with SIGTERM: the dashboards' private copies of
+    the store were left in the temporary folder."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "w.duckdb"
+    build_store(db)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "TMPDIR": str(temp)}
+    code = "import sys; from winloss.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--db", str(db), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not list(temp.glob("winloss-dashboards-*")):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the dashboards were never warmed"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert list(temp.glob("winloss-dashboards-*")) == []

@@ -4,6 +4,9 @@ capture analyses (rep vs buyer agreement, interview plan, where SPICED values co
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import sys
 import threading
 
 import click
@@ -73,14 +76,30 @@ def serve(
     message(f"winloss web app on {scheme}://{host}:{port}/ (store {db}); Ctrl-C stops it")
     if not app.config.get("TESTING") and host not in ("127.0.0.1", "localhost", "::1"):
         message("warning: listening beyond this machine; serve over https (--cert/--key)")
-    run_simple(
-        host,
-        port,
-        app,
-        threaded=True,
-        use_reloader=False,
-        ssl_context=(cert, key) if cert and key else None,
-    )
+    from winloss.web.routes_dashboards import shutdown
+
+    def stop(signum: int, frame: object) -> None:
+        # remove the store copies and leave at once: a dashboard build may be running in a
+        # background thread, and the interpreter's normal exit would wait on (or abort in) it;
+        # the store itself is opened only for the moment of each request
+        shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    # a service manager stops the app with SIGTERM: leave no store copy behind
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        run_simple(
+            host,
+            port,
+            app,
+            threaded=True,
+            use_reloader=False,
+            ssl_context=(cert, key) if cert and key else None,
+        )
+    finally:
+        shutdown()
 
 
 @click.group()

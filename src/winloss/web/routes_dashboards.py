@@ -3,6 +3,7 @@ action paths, buying committees and PLG), rendered with the report's section par
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import tempfile
@@ -62,6 +63,8 @@ class _Snapshot:
             self.ws.close()
         finally:
             self.folder.cleanup()
+            with contextlib.suppress(ValueError):
+                _FOLDERS.remove(self.folder)
 
 
 #: The snapshot each store file's dashboards are built from (one version at a time): the
@@ -71,6 +74,8 @@ _SNAPSHOTS: dict[str, _Snapshot] = {}
 #: Builds run one at a time (they are CPU-bound; a second visitor waits for the first build
 #: and then reads what it built instead of building it again).
 _BUILD_LOCK = threading.Lock()
+#: Every copy's folder made by this process (a TemporaryDirectory is removed twice harmlessly).
+_FOLDERS: list[tempfile.TemporaryDirectory[str]] = []
 #: Background rebuilds of a changed store's dashboards, by (store, dashboard, quarter asked).
 _REBUILDS: dict[tuple[str, str, str], threading.Thread] = {}
 _REBUILDS_LOCK = threading.Lock()
@@ -163,6 +168,7 @@ def _snapshot(db: str, version: tuple[int, int]) -> _Snapshot:
         del _SNAPSHOTS[db]
         snap.close()
     folder = tempfile.TemporaryDirectory(prefix="winloss-dashboards-")
+    _FOLDERS.append(folder)  # removed by shutdown() even if stopped while copying
     copy = Path(folder.name) / "store.duckdb"
     with access.briefly(db) as live:
         live.copy_to(copy)
@@ -234,6 +240,25 @@ def reset() -> None:
     with _BUILD_LOCK:
         while _SNAPSHOTS:
             _SNAPSHOTS.popitem()[1].close()
+
+
+def shutdown() -> None:
+    """Remove every snapshot's copy now, without waiting for a build (the app is stopping).
+    A snapshot is closed first when no build is using it; one in use by a running build is
+    only removed from disk (closing a store under a running query would abort the process)."""
+    idle = _BUILD_LOCK.acquire(blocking=False)
+    try:
+        while _SNAPSHOTS:
+            _db, snap = _SNAPSHOTS.popitem()
+            if idle:
+                with contextlib.suppress(Exception):  # the copy is removed below all the same
+                    snap.ws.close()
+            snap.folder.cleanup()
+        while _FOLDERS:
+            _FOLDERS.pop().cleanup()
+    finally:
+        if idle:
+            _BUILD_LOCK.release()
 
 
 def warm(db: str) -> None:
