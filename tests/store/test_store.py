@@ -123,3 +123,42 @@ def test_a_store_opened_read_only_answers_its_first_arrow_query(tmp_path: Path) 
         assert ws.store.closed_deal_columns(["deal_id"]).num_rows == 2
         ws.store.get_setting("fiscal_year_start_month")
         assert ws.store.closed_deal_columns(["deal_id"]).num_rows == 2
+
+
+def test_a_read_only_open_of_an_older_store_reads_todays_views(tmp_path: Path) -> None:
+    """A store whose views an older winloss wrote (open deals with a cycle_days) kept them when
+    opened read-only: today's views are made temporary for that connection, the file untouched."""
+    import hashlib
+
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    with Workspace(db) as ws:
+        ws.import_deals(
+            pd.DataFrame(
+                {
+                    "deal_id": ["a", "b"],
+                    "outcome": ["won", "open"],
+                    "created_at": ["2026-01-01", "2026-01-02"],
+                    "closed_at": ["2026-02-01", "2026-05-01"],
+                }
+            )
+        )
+    con = duckdb.connect(str(db))  # what an older version left: other views, older signature
+    con.execute(
+        "CREATE OR REPLACE VIEW deals_enriched AS SELECT *, 999 AS old_marker, "
+        "CAST(date_diff('day', created_at, closed_at) AS BIGINT) AS cycle_days FROM deals"
+    )
+    con.execute("UPDATE _meta SET value = '2|old' WHERE key = '_views_signature'")
+    con.close()
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    with Workspace(db, read_only=True) as ws:
+        deals = ws.deals().set_index("deal_id")
+    assert "old_marker" not in deals.columns
+    assert pd.isna(deals.loc["b", "cycle_days"]) and deals.loc["a", "cycle_days"] == 31
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    with Workspace(db) as ws:  # a writable open rewrites them for good
+        assert "old_marker" not in ws.deals().columns
+    con = duckdb.connect(str(db), read_only=True)
+    assert "old_marker" not in {r[0] for r in con.execute("DESCRIBE deals_enriched").fetchall()}
+    con.close()

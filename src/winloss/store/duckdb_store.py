@@ -321,6 +321,9 @@ def deals_enriched_sql(deals: str, fiscal_year_start_month: int) -> str:
 class DuckDBStore(DealReads):
     """A winloss store in one DuckDB file (or in memory with ``":memory:"``)."""
 
+    #: Write views as temporary ones (a read-only open of an older store; see _views_for_reading)
+    _temp_views = False
+
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
         self.read_only = read_only
@@ -338,6 +341,7 @@ class DuckDBStore(DealReads):
                 self.migrate()
             else:
                 self.schema_version  # noqa: B018 - reads the catalog: a damaged file fails here
+                self._views_for_reading()
         except duckdb.Error as exc:
             self.con.close()
             raise _damaged(self.path, exc) from exc
@@ -394,25 +398,48 @@ class DuckDBStore(DealReads):
     def fiscal_year_start_month(self) -> int:
         return int(self.get_setting("fiscal_year_start_month", "1") or 1)
 
-    def _create_views(self) -> None:
+    def _views_signature(self) -> str:
         m = self.fiscal_year_start_month
         if not 1 <= m <= 12:
             raise UsageError("fiscal_year_start_month must be 1..12")
-        from winloss.store.capture_queries import create_capture_views, parse_precedence
-
-        # unchanged views are not rewritten: opening a store then writes nothing (the web app
-        # opens it per request)
-        signature = (
+        return (
             f"{_VIEWS_VERSION}|{m}|{self.get_setting('capture_precedence')}|{self._deal_columns()}"
         )
-        if self.get_setting("_views_signature") == signature and self.scalar(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'deals_enriched'"
-        ):
+
+    def _duck_views_current(self, signature: str) -> bool:
+        return self.get_setting("_views_signature") == signature and bool(
+            self.scalar("SELECT count(*) FROM duckdb_views() WHERE view_name = 'deals_enriched'")
+        )
+
+    def _create_views(self) -> None:
+        # unchanged views are not rewritten: opening a store then writes nothing (the web app
+        # opens it per request)
+        signature = self._views_signature()
+        if self._duck_views_current(signature):
             return
+        self._write_views()
+        self.con.execute("INSERT OR REPLACE INTO _meta VALUES ('_views_signature', ?)", [signature])
+
+    def _write_views(self) -> None:
+        from winloss.store.capture_queries import create_capture_views, parse_precedence
+
         # captures fill the SPICED fields (deals_resolved); every analysis reads deals_enriched
         create_capture_views(self, parse_precedence(self.get_setting("capture_precedence")))
-        self.con.execute(enriched_view_sql(m))
-        self.con.execute("INSERT OR REPLACE INTO _meta VALUES ('_views_signature', ?)", [signature])
+        self.execute(enriched_view_sql(self.fiscal_year_start_month))
+
+    def _views_for_reading(self) -> None:
+        """A store opened read-only whose views predate this version (or its settings) gets
+        today's views as temporary ones, for this connection only: it reads what a writable
+        open would, and the file is not touched."""
+        if not self.scalar(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'deals'"
+        ) or self._duck_views_current(self._views_signature()):
+            return
+        self._temp_views = True
+        try:
+            self._write_views()
+        finally:
+            self._temp_views = False
 
     def _deal_columns(self) -> str:
         return ",".join(
@@ -673,6 +700,8 @@ class DuckDBStore(DealReads):
     # -- engine-neutral statements (the query modules use these, never ``con``) ----------------
     def execute(self, sql: str, params: Iterable[Any] | None = None) -> None:
         """Run one statement (DuckDB dialect, ``?`` parameters) for its effect."""
+        if self._temp_views and sql.startswith("CREATE OR REPLACE VIEW "):
+            sql = "CREATE OR REPLACE TEMP VIEW " + sql[len("CREATE OR REPLACE VIEW ") :]
         self.con.execute(sql, list(params) if params is not None else [])
 
     def fetchall(self, sql: str, params: Iterable[Any] | None = None) -> list[tuple[Any, ...]]:
