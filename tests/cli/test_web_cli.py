@@ -30,6 +30,12 @@ def test_user_add_and_list(tmp_path: Path) -> None:
         "cara-pass-1",
     )
     assert code == 0, err
+    assert "user cara (rep, Ann Lee) saved" in err
+    # adding an existing name replaces the account: said, not a silent "saved"
+    code, _out, err = run(
+        "--db", str(db), "user", "add", "ann", "--role", "manager", "--password", "ann-pass-99"
+    )
+    assert code == 0 and "user ann (manager) replaced" in err
     with Workspace(db) as ws:
         row = ws.user("cara")
     assert row is not None and row["owner_name"] == "Ann Lee"

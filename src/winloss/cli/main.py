@@ -90,7 +90,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "next-action": (
         "winloss.cli.paths_commands:next_action",
-        "Next best actions for open deals, ranked by P(win) after them; --all as CSV.",
+        "Next best actions for open deals, ranked by P(win) after them; --all for every open deal.",
     ),
     "serve": (
         "winloss.cli.web_commands:serve",

@@ -473,7 +473,8 @@ def next_action(
             frame = frame.assign(action=frame["action"].where(~thin, frame["action"] + " *"))
             message(
                 f"note: * marks a step fewer than {min_support} past deals took from the same "
-                "state: ranked after the others, its P(win) is a guess from shorter histories"
+                "state: ranked after the others, the better-evidenced first (by support), as "
+                "its P(win) is mostly a guess from shorter histories"
             )
         frame = frame[
             [

@@ -130,8 +130,12 @@ def user_add(
     ws = state.workspace()
     if owner is not None and owner not in ws.owners():
         raise UsageError(f"no deal has owner {owner!r}; `winloss deals` shows the owner names")
+    existed = ws.user(username) is not None
     ws.add_user(username, hash_password(password), role, owner)
-    message(f"user {username} ({role}{', ' + owner if owner else ''}) saved")
+    what = (
+        "replaced (the earlier account's role, owner and password are gone)" if existed else "saved"
+    )
+    message(f"user {username} ({role}{', ' + owner if owner else ''}) {what}")
 
 
 @user.command("list")

@@ -358,14 +358,12 @@ def list_users(store: DuckDBStore) -> pd.DataFrame:
 
 
 def reason_use(store: DuckDBStore) -> pd.DataFrame:
-    """Closed deals per reason and outcome (``reason``, ``outcome``, ``deals``): the CRM's win
-    reason of won deals, loss reason of lost deals, and every capture's primary reason."""
+    """Closed deals per reason and outcome (``reason``, ``outcome``, ``deals``): each deal's
+    resolved win reason (won deals) or loss reason (lost deals), the figures the QBR counts."""
     return store.query(
-        "SELECT reason, outcome, count(DISTINCT deal_id) AS deals FROM ("
-        "SELECT deal_id, outcome, win_reason AS reason FROM deals WHERE outcome = 'won' "
-        "UNION ALL SELECT deal_id, outcome, loss_reason FROM deals WHERE outcome = 'lost' "
-        "UNION ALL SELECT c.deal_id, d.outcome, c.primary_reason FROM captures c "
-        "JOIN deals d ON d.deal_id = c.deal_id WHERE d.outcome IN ('won', 'lost')"
+        "SELECT reason, outcome, count(*) AS deals FROM ("
+        "SELECT outcome, win_reason AS reason FROM deals_enriched WHERE outcome = 'won' "
+        "UNION ALL SELECT outcome, loss_reason FROM deals_enriched WHERE outcome = 'lost'"
         ") AS used WHERE reason IS NOT NULL GROUP BY reason, outcome ORDER BY reason, outcome"
     )
 
