@@ -78,8 +78,9 @@ def convert_numbers(f: Field, raw: pd.Series) -> tuple[pd.Series, list[Problem]]
     values = values.astype(float)
     infinite = (~np.isfinite(values.to_numpy(dtype=float, na_value=0.0))) & ~bad
     values = values.where(~infinite)
+    example = "3" if f.dtype == "int" else "1200 or 1,200.50"
     problems: list[Problem] = [
-        (bad, "not a number; write digits such as 1200 or 1,200.50"),
+        (bad, f"not a number; write digits such as {example}"),
         (infinite, "number too large to store (beyond ±1.8e308); check the value"),
     ]
     if f.dtype == "int":
@@ -196,8 +197,11 @@ def minimum_problem(f: Field, values: pd.Series) -> Problem | None:
     if f.minimum is None or f.dtype not in ("int", "float"):
         return None
     below = (values.astype(float) < f.minimum).fillna(False).to_numpy(dtype=bool)
+    # money columns get the usual cause of a negative amount; counts and days do not
+    money = f.name in ("amount", "mrr", "impact_value") or "amount" in f.name
+    why = " (refunds and credits do not belong in this column)" if money else ""
     return (
         below,
-        f"must be at least {f.minimum:g}; correct the value (refunds and credits do not belong "
-        "in this column), or leave the cell empty if it is unknown",
+        f"must be at least {f.minimum:g}; correct the value{why}, or leave the cell empty if it "
+        "is unknown",
     )

@@ -44,8 +44,8 @@ def reason_words(outcome: object) -> str:
 @dataclass(frozen=True)
 class ReasonUse:
     """How many won and lost deals have each reason (resolved from captures and the CRM, as the
-    QBR counts them),
-    keyed by the reason in lower case; ``spelled`` keeps its most used spelling."""
+    QBR counts them), keyed by the reason in lower case; ``spelled`` keeps its most used
+    spelling."""
 
     deals: Mapping[str, Mapping[str, int]]
     spelled: Mapping[str, str]
