@@ -61,21 +61,3 @@ def test_case_and_spacing_variants_are_one_type(tmp_path: Path) -> None:
         # nothing to fold: no note
         plain = ws.import_file("activities", _activities(["Demo", "Email"], start=20))
         assert not any(n.startswith("type: read") for n in plain.notes)
-
-
-def test_number_messages_fit_the_column() -> None:
-    """A stakeholder count of -3 read "refunds and credits do not belong in this column", and
-    "x" was told to write "1200 or 1,200.50"."""
-    from winloss.ingest.convert import convert_numbers, minimum_problem
-    from winloss.model.schema import CAPTURES, DEALS
-
-    count, amount = CAPTURES.field("stakeholders"), DEALS.field("amount")
-    values = pd.Series([-3.0, 2.0])
-    count_problem, amount_problem = minimum_problem(count, values), minimum_problem(amount, values)
-    assert count_problem is not None and amount_problem is not None
-    assert "refunds" not in count_problem[1] and "refunds and credits" in amount_problem[1]
-    assert list(count_problem[0]) == [True, False]
-    _values, problems = convert_numbers(count, pd.Series(["x", "4"], dtype=object))
-    assert problems[0][1] == "not a number; write digits such as 3"
-    _values, problems = convert_numbers(amount, pd.Series(["x"], dtype=object))
-    assert problems[0][1] == "not a number; write digits such as 1200 or 1,200.50"
