@@ -429,6 +429,18 @@ class Workspace:
             from winloss.ingest.subscriptions import check_subscriptions
 
             check_subscriptions(prepared, self.store.subscription_accounts())
+        if tbl.name == "captures":
+            from winloss.ingest.capture_checks import capture_notes
+            from winloss.store import capture_queries
+
+            ids = prepared.frame["deal_id"].astype("string").dropna().unique().tolist()
+            prepared.notes.extend(
+                capture_notes(
+                    prepared,
+                    capture_queries.deal_outcomes(self.store, [str(i) for i in ids]),
+                    capture_queries.reason_use(self.store),
+                )
+            )
         if tbl.name == "activities":
             from winloss.ingest.activity_types import fold_activity_types, stored_counts
             from winloss.store import paths_queries

@@ -357,6 +357,19 @@ def list_users(store: DuckDBStore) -> pd.DataFrame:
     return store.query("SELECT username, role, owner_name, created_at FROM users ORDER BY 1")
 
 
+def deal_outcomes(store: DuckDBStore, deal_ids: list[str]) -> dict[str, str]:
+    """The outcome of each of ``deal_ids`` the store holds."""
+    if not deal_ids:
+        return {}
+    frame = store.query("SELECT deal_id, outcome FROM deals")
+    wanted = set(deal_ids)
+    return {
+        str(d): str(o)
+        for d, o in frame.itertuples(index=False)
+        if str(d) in wanted and o is not None
+    }
+
+
 def reason_use(store: DuckDBStore) -> pd.DataFrame:
     """Closed deals per reason and outcome (``reason``, ``outcome``, ``deals``): each deal's
     resolved win reason (won deals) or loss reason (lost deals), the figures the QBR counts."""
