@@ -123,3 +123,24 @@ def test_serve_removes_its_store_copies_when_stopped(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     assert list(temp.glob("winloss-dashboards-*")) == []
+
+
+def test_copies_left_by_a_killed_server_are_swept(tmp_path: Path) -> None:
+    """A server killed outright (SIGKILL) cannot remove its store copies: the next one does,
+    and only those whose process is gone."""
+    import os
+    import subprocess
+    import sys
+
+    from winloss.web.routes_dashboards import COPY_PREFIX, sweep_left_copies
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = tmp_path / f"{COPY_PREFIX}{gone.stdout.strip()}-abc123"
+    alive = tmp_path / f"{COPY_PREFIX}{os.getpid()}-def456"
+    older = tmp_path / f"{COPY_PREFIX}5ino6tan"  # named before folders carried their process id
+    for folder in (dead, alive, older):
+        folder.mkdir()
+        (folder / "store.duckdb").write_bytes(b"copy")
+    assert sweep_left_copies(str(tmp_path)) == [str(dead)]
+    assert not dead.exists() and alive.exists() and older.exists()

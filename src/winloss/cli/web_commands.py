@@ -67,7 +67,10 @@ def serve(
         raise UsageError("give both --cert and --key to serve over https")
     db = _db(state)
     app = create_app(db, freshness_days=fresh_days, secure_cookies=cert is not None)
-    from winloss.web.routes_dashboards import warm
+    from winloss.web.routes_dashboards import sweep_left_copies, warm
+
+    for left in sweep_left_copies():
+        message(f"note: removed {left}, a store copy a stopped server left behind")
 
     # the dashboards are built in the background from a copy of the store, so that the first
     # visit does not wait a minute for the forecast's model fits

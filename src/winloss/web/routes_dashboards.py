@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ _SNAPSHOTS: dict[str, _Snapshot] = {}
 #: Builds run one at a time (they are CPU-bound; a second visitor waits for the first build
 #: and then reads what it built instead of building it again).
 _BUILD_LOCK = threading.Lock()
+#: The temporary folders of the store copies: ``winloss-dashboards-<pid>-<random>``.
+COPY_PREFIX = "winloss-dashboards-"
 #: Every copy's folder made by this process (a TemporaryDirectory is removed twice harmlessly).
 _FOLDERS: list[tempfile.TemporaryDirectory[str]] = []
 #: Background rebuilds of a changed store's dashboards, by (store, dashboard, quarter asked).
@@ -167,7 +170,7 @@ def _snapshot(db: str, version: tuple[int, int]) -> _Snapshot:
     if snap is not None:
         del _SNAPSHOTS[db]
         snap.close()
-    folder = tempfile.TemporaryDirectory(prefix="winloss-dashboards-")
+    folder = tempfile.TemporaryDirectory(prefix=f"{COPY_PREFIX}{os.getpid()}-")
     _FOLDERS.append(folder)  # removed by shutdown() even if stopped while copying
     copy = Path(folder.name) / "store.duckdb"
     with access.briefly(db) as live:
@@ -259,6 +262,27 @@ def shutdown() -> None:
     finally:
         if idle:
             _BUILD_LOCK.release()
+
+
+def sweep_left_copies(folder: str | None = None) -> list[str]:
+    """Remove the store copies that stopped servers left in the temporary folder (a server
+    killed outright cannot remove its own): those whose process, named in the folder's name,
+    is gone. Returns the folders removed."""
+    import shutil
+
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{COPY_PREFIX}*-*"):
+        pid_text = path.name[len(COPY_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or not path.is_dir():
+            continue  # not ours, or made before the folders carried their process id
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(str(path))
+        except (PermissionError, OverflowError):
+            continue  # someone else's live process, or not a process id
+    return removed
 
 
 def warm(db: str) -> None:
