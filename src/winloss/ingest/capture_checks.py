@@ -21,6 +21,21 @@ def _rows(rows: list[str]) -> str:
     return ", ".join(rows[:_SHOWN]) + more
 
 
+def reason_key(reason: object) -> str:
+    """A reason as compared: stripped, case-folded ("price " and "Price" are one reason)."""
+    return str(reason).strip().casefold()
+
+
+def reason_counts(reasons: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Deals per reason key and outcome, from ``reason``, ``outcome``, ``deals`` rows (the
+    store's :func:`~winloss.store.capture_queries.reason_use`)."""
+    used: dict[str, dict[str, int]] = {}
+    for reason, outcome, n in reasons[["reason", "outcome", "deals"]].itertuples(index=False):
+        counts = used.setdefault(reason_key(reason), {})
+        counts[str(outcome)] = counts.get(str(outcome), 0) + int(n)
+    return used
+
+
 def capture_notes(
     prepared: PreparedImport, outcomes: Mapping[str, str], reasons: pd.DataFrame
 ) -> list[str]:
@@ -30,10 +45,7 @@ def capture_notes(
     frame = prepared.frame
     if prepared.table.name != "captures" or "deal_id" not in frame.columns:
         return []
-    used: dict[str, dict[str, int]] = {}
-    for reason, outcome, n in reasons[["reason", "outcome", "deals"]].itertuples(index=False):
-        counts = used.setdefault(str(reason).strip().casefold(), {})
-        counts[str(outcome)] = counts.get(str(outcome), 0) + int(n)
+    used = reason_counts(reasons)
     given = (
         frame["primary_reason"]
         if "primary_reason" in frame.columns
@@ -50,7 +62,7 @@ def capture_notes(
             blank.append(row)
             continue
         other = "lost" if outcome == "won" else "won"
-        counts = used.get(str(reason).strip().casefold(), {})
+        counts = used.get(reason_key(reason), {})
         if counts.get(other) and not counts.get(outcome):
             crossed.append(
                 f"{row} ({reason!r} on {outcome} deal {deal_id}; {counts[other]:,} {other} "

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from winloss.errors import CellProblem
+from winloss.ingest.capture_checks import reason_counts, reason_key
 from winloss.ingest.normalize import parse_bools, parse_dates, parse_numbers, parse_vocabulary
 from winloss.model.schema import CAPTURES, Field
 from winloss.model.vocabulary import vocabulary_lookup
@@ -53,15 +54,12 @@ class ReasonUse:
     @classmethod
     def of(cls, frame: pd.DataFrame) -> ReasonUse:
         """From :meth:`~winloss.Workspace.reason_use` (``reason``, ``outcome``, ``deals``)."""
-        deals: dict[str, dict[str, int]] = {}
         spelled: dict[str, tuple[int, str]] = {}
-        for reason, outcome, n in frame[["reason", "outcome", "deals"]].itertuples(index=False):
-            key = str(reason).strip().casefold()
-            counts = deals.setdefault(key, {})
-            counts[str(outcome)] = counts.get(str(outcome), 0) + int(n)
+        for reason, n in frame[["reason", "deals"]].itertuples(index=False):
+            key = reason_key(reason)
             if int(n) > spelled.get(key, (0, ""))[0]:
                 spelled[key] = (int(n), str(reason))
-        return cls(deals, {k: v for k, (_n, v) in spelled.items()})
+        return cls(reason_counts(frame), {k: v for k, (_n, v) in spelled.items()})
 
     def for_outcome(self, outcome: object) -> list[str]:
         """The reasons given to deals of this outcome, the most used first: the form's list."""
@@ -73,7 +71,7 @@ class ReasonUse:
         only to deals of the other outcome (the rep may still keep it, after a confirmation)."""
         if outcome not in ("won", "lost"):
             return None
-        counts = self.deals.get(reason.strip().casefold(), {})
+        counts = self.deals.get(reason_key(reason), {})
         other = "lost" if outcome == "won" else "won"
         if counts.get(str(outcome)) or not counts.get(other):
             return None
