@@ -210,3 +210,25 @@ def test_import_check_says_what_the_import_would_note(tmp_path: Path) -> None:
     code, _, err = run("--db", db, "import", "deals", str(f), "--check")
     assert code == 0 and "no problems" in err
     assert "note: lookup file accounts.csv not found beside the import" in err
+
+
+def test_import_says_each_note_once_and_names_the_custom_fields(tmp_path: Path) -> None:
+    """The console import used to print a key/value table after the summary that repeated
+    every note, the counts and the outcomes; the people's format now says each once."""
+    db = str(tmp_path / "w.duckdb")
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "deal_id,outcome,created_at,closed_at,amount,Partner Tier\n"
+        "a,won,2026-01-01,2026-02-01,100,Gold\nb,lost,2026-01-05,2026-03-01,50,Silver\n"
+        "c,open,,,70,Gold\n"
+    )
+    code, out, err = run("--db", db, "import", "deals", str(csv))
+    assert code == 0, err
+    both = out + err
+    assert both.count("have no created date") == 1
+    assert both.count("imported 3 rows") == 1
+    assert "custom fields: partner_tier" in err
+    assert "rows_read" not in both  # no raw key dump
+    code, out, err = run("--db", db, "import", "deals", str(csv), "--format", "json")
+    data = json.loads(out)  # automation still gets every figure
+    assert data["custom_fields"] == ["partner_tier"] and data["updated"] == 3

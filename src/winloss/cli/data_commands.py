@@ -197,7 +197,16 @@ def import_cmd(
             )
             + f"{outcome_text} ({ws.path})"
         )
-        emit_mapping(result.to_dict(), fmt, title="import")
+        if fmt == "table":
+            # the line and notes above already say everything but the custom fields: a
+            # key/value table would repeat them (issue: import notes printed twice)
+            if result.custom_fields:
+                message(
+                    f"kept {len(result.custom_fields)} column(s) with no winloss field as custom "
+                    f"fields: {', '.join(result.custom_fields)}"
+                )
+        else:
+            emit_mapping(result.to_dict(), fmt, title="import")
     if result.interrupted_after_commit or late:
         message("note: Ctrl-C arrived after the import was committed: every row above is stored")
 
