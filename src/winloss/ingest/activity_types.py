@@ -33,21 +33,22 @@ def fold_activity_types(prepared: PreparedImport, stored: Mapping[str, int]) -> 
     written = column.dropna().astype(str).value_counts()
     if written.empty:
         return
-    chosen: dict[str, tuple[int, int, str]] = {}  # key -> (stored?, count, spelling)
+    order = {v: i for i, v in enumerate(column.dropna().astype(str).drop_duplicates())}
+    chosen: dict[str, tuple[int, int, int, int, str]] = {}  # key -> rank, spelling last
     for spelling, n in stored.items():
-        rank = (1, int(n), str(spelling))
+        rank = (1, int(n), _case_score(str(spelling)), 0, str(spelling))
         key = type_key(str(spelling))
         if key not in chosen or _better(rank, chosen[key]):
             chosen[key] = rank
     for spelling, n in written.items():
-        rank = (0, int(n), str(spelling))
+        rank = (0, int(n), _case_score(str(spelling)), -order[str(spelling)], str(spelling))
         key = type_key(str(spelling))
         if key not in chosen or _better(rank, chosen[key]):
             chosen[key] = rank
     renamed = {
-        str(s): chosen[type_key(str(s))][2]
+        str(s): chosen[type_key(str(s))][-1]
         for s in written.index
-        if chosen[type_key(str(s))][2] != str(s)
+        if chosen[type_key(str(s))][-1] != str(s)
     }
     if not renamed:
         return
@@ -61,9 +62,20 @@ def fold_activity_types(prepared: PreparedImport, stored: Mapping[str, int]) -> 
     )
 
 
-def _better(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
-    """Is spelling ``a`` preferred to ``b``: stored first, then more used, then alphabetical."""
-    return (a[0], a[1]) > (b[0], b[1]) or ((a[0], a[1]) == (b[0], b[1]) and a[2] < b[2])
+def _case_score(spelling: str) -> int:
+    """How well written a spelling is: single spacing counts most (``Demo call`` over ``Demo
+    call `` or ``Demo  call``), then case: ``Call`` over ``call`` over ``CALL`` (or no letters)."""
+    spaced = 3 if _SPACES.sub(" ", spelling.strip()) == spelling else 0
+    letters = [c for c in spelling if c.isalpha()]
+    if not letters or not any(c.islower() for c in letters):
+        return spaced
+    return spaced + (2 if letters[0].isupper() else 1)
+
+
+def _better(a: tuple[int, int, int, int, str], b: tuple[int, int, int, int, str]) -> bool:
+    """Is spelling ``a`` preferred to ``b``: stored, more used, written out, earlier in the
+    file, then alphabetical (two stored spellings of one type)."""
+    return a[:4] > b[:4] or (a[:4] == b[:4] and a[4] < b[4])
 
 
 def stored_counts(frame: pd.DataFrame) -> dict[str, int]:
