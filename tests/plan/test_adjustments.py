@@ -152,4 +152,6 @@ def test_no_targeting_action_when_no_account_field_predicts() -> None:
     assert flat.model["model"] == "base_rate"
     actions, lists = targeting_actions(flat)
     assert "targeting:icp" not in {a.key for a in actions}
-    assert "target_accounts" in lists
+    # no list either: 25 accounts picked among equals read as a ranking a team would call down
+    assert lists["target_accounts"] == []
+    assert lists["expansion"]  # customers to expand are not ranked by the fit model alone

@@ -279,6 +279,10 @@ def targeting_actions(
         return [], {}
     frame: pd.DataFrame = accounts.summary
     prospects = frame[frame["won"] == 0].sort_values("icp_fit", ascending=False).head(top)
+    if no_account_skill(accounts):
+        # every account fits alike: a "top 25" would be an arbitrary list a team would still
+        # call down; the plan's note says why there is none
+        prospects = prospects.iloc[0:0]
     customers = (
         frame[frame["won"] > 0].sort_values("expansion_potential", ascending=False).head(top)
     )
@@ -313,7 +317,7 @@ def targeting_actions(
         "expansion": _records(customers[cols_c]),
     }
     actions = []
-    if len(prospects) and not no_account_skill(accounts):
+    if len(prospects):
         actions.append(
             Action(
                 key="targeting:icp",
@@ -395,8 +399,8 @@ def adjustment_actions(
     if accounts is not None and no_account_skill(accounts):
         notes.append(
             "no targeting action: no account field predicts a win better than the overall win "
-            f"rate ({accounts.base_rate:.0%}), so every account without a win fits equally; "
-            "lists.target_accounts is not a ranking"
+            f"rate ({accounts.base_rate:.0%}), so every account without a win fits equally and "
+            "no target accounts are listed"
         )
     lists = {"segment_calibration": calibration, **lists}
     return f_actions + scoring_actions(leads) + t_actions, lists, notes
