@@ -79,6 +79,7 @@ def serve(
     message(f"winloss web app on {scheme}://{host}:{port}/ (store {db}); Ctrl-C stops it")
     if not app.config.get("TESTING") and host not in ("127.0.0.1", "localhost", "::1"):
         message("warning: listening beyond this machine; serve over https (--cert/--key)")
+    from winloss.analyze.scoring.parallel import stop_workers
     from winloss.web.routes_dashboards import shutdown
 
     def stop(signum: int, frame: object) -> None:
@@ -86,6 +87,7 @@ def serve(
         # background thread, and the interpreter's normal exit would wait on (or abort in) it;
         # the store itself is opened only for the moment of each request
         shutdown()
+        stop_workers()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
@@ -103,6 +105,7 @@ def serve(
         )
     finally:
         shutdown()
+        stop_workers()
 
 
 @click.group()

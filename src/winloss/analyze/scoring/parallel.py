@@ -51,6 +51,18 @@ def run_jobs(fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]], *, rows: int
     return [first, *(f.result() for f in futures)]
 
 
+def stop_workers() -> None:
+    """Stop the worker processes if this process started any (a server stopping): their
+    semaphores are released, so the interpreter's resource tracker has nothing left to warn
+    about ("leaked semlock objects")."""
+    import sys
+
+    module = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(module, "_executor", None) if module is not None else None
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
+
+
 def _run_pickled(blob: bytes) -> Any:
     """Run a job pickled by :func:`run_jobs` (in a worker process)."""
     fn, job = pickle.loads(blob)
