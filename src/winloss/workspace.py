@@ -963,6 +963,12 @@ class Workspace:
 
         return capture_queries.reason_use(self.store)
 
+    def competitor_names(self) -> list[str]:
+        """The competitors the deals name, most named first (the capture form suggests them)."""
+        from winloss.store import capture_queries
+
+        return capture_queries.competitor_names(self.store)
+
     def capture_agreement(self, **settings: Unpack[AgreementOptions]) -> AgreementResult:
         """Rep vs buyer agreement per field, rep and reason
         (:class:`winloss.analyze.captures.agreement.AgreementResult`)."""

@@ -162,3 +162,48 @@ def test_a_read_only_open_of_an_older_store_reads_todays_views(tmp_path: Path) -
     con = duckdb.connect(str(db), read_only=True)
     assert "old_marker" not in {r[0] for r in con.execute("DESCRIBE deals_enriched").fetchall()}
     con.close()
+
+
+def test_migration_splits_the_interviewee_out_of_captured_by(tmp_path: Path) -> None:
+    """The web app wrote a buyer interview's interviewee into captured_by ("boss (interviewed Jo,
+    CFO)"); the migration that adds the interviewee and competitor columns splits it out."""
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    with Workspace(db) as ws:
+        ws.import_deals(
+            pd.DataFrame(
+                {
+                    "deal_id": ["a"],
+                    "outcome": ["lost"],
+                    "created_at": ["2026-01-01"],
+                    "closed_at": ["2026-02-01"],
+                    "competitor": ["Acme"],
+                }
+            )
+        )
+    con = duckdb.connect(str(db))  # the store as the previous schema left it
+    con.execute("DROP VIEW IF EXISTS deal_field_sources")
+    con.execute("DROP VIEW IF EXISTS deals_enriched")
+    con.execute("DROP VIEW IF EXISTS deals_resolved")
+    con.execute("DROP VIEW IF EXISTS capture_values")
+    con.execute("ALTER TABLE captures DROP COLUMN competitor")
+    con.execute("ALTER TABLE captures DROP COLUMN interviewee")
+    con.execute(
+        "UPDATE _meta SET value = ? WHERE key = 'schema_version'", [str(len(MIGRATIONS) - 1)]
+    )
+    con.execute(
+        "INSERT INTO captures (deal_id, captured_at, respondent, primary_reason, captured_by) "
+        "VALUES ('a', '2026-02-03 10:00', 'buyer', 'Price', 'boss (interviewed Jo, CFO (EMEA))'),"
+        " ('a', '2026-02-02 10:00', 'rep', 'Price', 'ann (interviewed nobody)')"
+    )
+    con.close()
+    with Workspace(db) as ws:
+        assert ws.store.schema_version == len(MIGRATIONS)
+        caps = ws.deal_captures("a").set_index("respondent")
+        assert caps.loc["buyer", "captured_by"] == "boss"
+        assert caps.loc["buyer", "interviewee"] == "Jo, CFO (EMEA)"
+        # only buyer interviews were written so; a rep's own text stays as it was
+        assert caps.loc["rep", "captured_by"] == "ann (interviewed nobody)"
+        assert pd.isna(caps.loc["rep", "interviewee"])
+        assert ws.deal("a")["competitor"] == "Acme"  # no capture names one: the CRM's stays

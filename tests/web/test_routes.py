@@ -158,6 +158,7 @@ def test_buyer_interview_takes_precedence(web: WebEnv) -> None:
             "interviewee": "Jo, CFO",
             "primary_reason": "No decision",
             "pain_category": "ux",
+            "competitor": "Acme BI",
         },
     )
     assert resp.status_code == 302
@@ -166,6 +167,13 @@ def test_buyer_interview_takes_precedence(web: WebEnv) -> None:
     with Workspace(web.db) as ws:
         assert ws.deal("A1")["loss_reason"] == "No decision"
         assert ws.crm_deal("A1")["loss_reason"] == "Price"
+        # whom the buyer chose outranks the CRM's field, like the SPICED answers
+        assert ws.deal("A1")["competitor"] == "Acme BI"
+        cap = ws.deal_captures("A1").iloc[0]
+        # the interviewee has its own column; captured_by is the user (was "boss (interviewed …)")
+        assert cap["captured_by"] == "boss" and cap["interviewee"] == "Jo, CFO"
+    # the next form suggests the competitors deals already name
+    assert '<option value="Acme BI">' in boss.get("/deals/A1/interview").text
 
 
 def test_csrf_required_on_every_form(web: WebEnv) -> None:

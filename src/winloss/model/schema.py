@@ -378,6 +378,22 @@ CAPTURES = Table(
             group=_A,
             analyse=False,
         ),
+        # added by a migration (appended, so that new and migrated stores list the same order)
+        Field(
+            "competitor",
+            "category",
+            "Main competitor (the one chosen instead of us, or beaten)",
+            known="after",
+            group=_A,
+        ),
+        Field(
+            "interviewee",
+            "string",
+            "Whom a buyer interview was with (name, title)",
+            known="after",
+            group=_A,
+            analyse=False,
+        ),
     ),
 )
 

@@ -2,7 +2,7 @@
 of the web app (pending captures, coverage, users).
 
 Resolution (the ``deals_resolved`` view, which ``deals_enriched`` is built on): for each SPICED
-field that a capture can answer, the value comes from the first source in the precedence that has
+field that a capture can answer, and the competitor, the value comes from the first source in the precedence that has
 one — by default ``buyer`` (a buyer interview), then ``rep`` (a rep capture), then ``crm`` (the
 imported deal field). Within one respondent the latest non-blank answer wins. A capture's
 ``primary_reason`` fills ``win_reason`` of a won deal and ``loss_reason`` of a lost one under the
@@ -24,11 +24,13 @@ from winloss.model.schema import CAPTURES, DEALS
 if TYPE_CHECKING:
     from winloss.store.duckdb_store import DuckDBStore
 
-#: The SPICED fields a capture answers that are also deal fields, in capture order.
+#: The fields a capture answers that are also deal fields, in capture order: the SPICED fields
+#: and the competitor (the buyer's word on whom they chose outranks the CRM's field).
 RESOLVED_FIELDS: tuple[str, ...] = tuple(
     f.name
     for f in CAPTURES.fields
-    if f.name in DEALS.names and f.group not in ("deal", "after_outcome")
+    if f.name in DEALS.names
+    and (f.group not in ("deal", "after_outcome") or f.name == "competitor")
 )
 #: Deal fields filled from a capture's primary_reason, by outcome.
 REASON_FIELDS: dict[str, str] = {"won": "win_reason", "lost": "loss_reason"}
@@ -379,6 +381,17 @@ def reason_use(store: DuckDBStore) -> pd.DataFrame:
         "UNION ALL SELECT outcome, loss_reason FROM deals_enriched WHERE outcome = 'lost'"
         ") AS used WHERE reason IS NOT NULL GROUP BY reason, outcome ORDER BY reason, outcome"
     )
+
+
+def competitor_names(store: DuckDBStore) -> list[str]:
+    """The competitors deals name (resolved), most named first: the capture form's suggestions."""
+    return [
+        str(r[0])
+        for r in store.fetchall(
+            "SELECT competitor, count(*) AS n FROM deals_enriched WHERE competitor IS NOT NULL "
+            "GROUP BY competitor ORDER BY n DESC, competitor"
+        )
+    ]
 
 
 def buyer_interviews_by_outcome(store: DuckDBStore) -> dict[str, int]:

@@ -233,6 +233,23 @@ def _migration_committee(con: SqlConnection) -> None:
     con.execute("ALTER TABLE stakeholders ADD COLUMN IF NOT EXISTS left_at DATE")
 
 
+def _migration_capture_competitor(con: SqlConnection) -> None:
+    """A capture's competitor (resolved into the deal's like its SPICED fields) and, in its own
+    column, whom a buyer interview was with: the web app wrote that into ``captured_by`` as
+    ``"user (interviewed Name, Title)"``, which is split here."""
+    con.execute("ALTER TABLE captures ADD COLUMN IF NOT EXISTS competitor VARCHAR")
+    con.execute("ALTER TABLE captures ADD COLUMN IF NOT EXISTS interviewee VARCHAR")
+    mark = "' (interviewed '"
+    con.execute(
+        "UPDATE captures SET "
+        f"interviewee = substr(captured_by, strpos(captured_by, {mark}) + 14, "
+        f"length(captured_by) - strpos(captured_by, {mark}) - 14), "
+        f"captured_by = substr(captured_by, 1, strpos(captured_by, {mark}) - 1) "
+        "WHERE respondent = 'buyer' AND interviewee IS NULL "
+        "AND captured_by LIKE '_% (interviewed _%)'"
+    )
+
+
 #: Ordered migrations; the schema version is the number applied. Later work appends to this list.
 MIGRATIONS: list[Callable[[SqlConnection], None]] = [
     _migration_1,
@@ -240,6 +257,7 @@ MIGRATIONS: list[Callable[[SqlConnection], None]] = [
     _migration_paths,
     _migration_capture_users,
     _migration_committee,
+    _migration_capture_competitor,
 ]
 
 

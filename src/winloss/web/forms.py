@@ -19,10 +19,19 @@ GROUP_TITLES = {
 }
 #: The capture's fields shown on the form (deal_id, captured_at, respondent, captured_by are set
 #: by the app).
-FORM_FIELDS = tuple(
+#: The interviewee is asked on the buyer form only, above the groups. The competitor is asked
+#: before the reason ("Lost to competitor" then names whom).
+_ASKED = [
     f
     for f in CAPTURES.fields
-    if f.name not in ("deal_id", "captured_at", "respondent", "captured_by")
+    if f.name not in ("deal_id", "captured_at", "respondent", "captured_by", "interviewee")
+]
+FORM_FIELDS = tuple(
+    [f for f in _ASKED if f.group != "after_outcome"]
+    + sorted(
+        (f for f in _ASKED if f.group == "after_outcome"),
+        key=lambda f: ("competitor", "primary_reason", "notes").index(f.name),
+    )
 )
 
 
@@ -68,6 +77,7 @@ def form_fields(
     crm: dict[str, Any] | None = None,
     previous: dict[str, Any] | None = None,
     ask_keep: bool = False,
+    competitors: list[str] | None = None,
 ) -> list[tuple[str, list[FormField]]]:
     """The form's fields by SPICED group, each with its problem from ``errors`` (field name →
     message).
@@ -76,7 +86,8 @@ def form_fields(
     answers (``previous``) and, as a hint beside a field, the CRM's value (``crm``), which stays
     the deal's value when the field is left blank: a value is recorded as the rep's only when
     the rep gives it. A buyer interview starts empty, so the buyer's answers are the buyer's,
-    never the rep's saved again under the buyer's name.
+    never the rep's saved again under the buyer's name. The competitor field suggests the
+    ``competitors`` the deals already name (a new one may be typed).
     """
     out: dict[str, list[FormField]] = {}
     outcome = deal.get("outcome")
@@ -88,6 +99,8 @@ def form_fields(
             label = f"{f.description} (the {reason_words(outcome)})"
             crm_name = "win_reason" if outcome == "won" else "loss_reason"
             kind, options = "reason", tuple(reasons)
+        elif f.name == "competitor":
+            kind, options = "suggest", tuple(competitors or ())
         elif f.vocabulary:
             kind, options = "select", f.vocabulary
         elif f.dtype == "bool":
@@ -125,6 +138,8 @@ def form_fields(
     return [(GROUP_TITLES.get(g, g), fields) for g, fields in out.items()]
 
 
-def answers(form: dict[str, str]) -> dict[str, str]:
-    """The submitted answers of the form's fields (blank ones left out)."""
-    return {f.name: form[f.name].strip() for f in FORM_FIELDS if form.get(f.name, "").strip()}
+def answers(form: dict[str, str], *, respondent: str = "rep") -> dict[str, str]:
+    """The submitted answers of the form's fields (blank ones left out); a buyer interview's
+    also names whom it was with (``interviewee``)."""
+    names = [f.name for f in FORM_FIELDS] + (["interviewee"] if respondent == "buyer" else [])
+    return {n: form[n].strip() for n in names if form.get(n, "").strip()}

@@ -138,7 +138,7 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
         ask_keep = False
         if request.method == "POST":
             submitted = {k: str(v) for k, v in request.form.items()}
-            given = answers(submitted)
+            given = answers(submitted, respondent=respondent)
             field_errors = check_capture(
                 d,
                 given,
@@ -149,9 +149,7 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
             ask_keep = use.mismatch(d.get("outcome"), given.get("primary_reason", "")) is not None
             if not field_errors:
                 try:
-                    ws.record_capture(
-                        deal_id, respondent, given, captured_by=_by(respondent, submitted)
-                    )
+                    ws.record_capture(deal_id, respondent, given, captured_by=_user().username)
                 except ValidationError as exc:
                     field_errors = {p.column: web_problem(p) for p in exc.problems}
                     errors = [] if field_errors else [str(exc)]
@@ -175,6 +173,7 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
             crm=ws.crm_deal(deal_id),
             previous=_previous(ws, deal_id) if respondent == "rep" else None,
             ask_keep=ask_keep,
+            competitors=ws.competitor_names(),
         )
     errors += [f"{f.label}: {f.error}" for _title, fields in groups for f in fields if f.error]
     return render_template(
@@ -197,13 +196,6 @@ def _previous(ws: Any, deal_id: str) -> dict[str, Any]:
             ):
                 mine[name] = value
     return mine
-
-
-def _by(respondent: str, submitted: dict[str, str]) -> str:
-    """``captured_by``: the user, and for a buyer interview whom they interviewed."""
-    name = _user().username
-    interviewee = submitted.get("interviewee", "").strip() if respondent == "buyer" else ""
-    return f"{name} (interviewed {interviewee})" if interviewee else name
 
 
 @bp.route("/deals/<deal_id>/capture", methods=["GET", "POST"])
