@@ -176,3 +176,39 @@ def test_adjusted_effects_match_an_unpenalised_logistic_model() -> None:
     np.testing.assert_allclose([e.coefficient for e in effects], fit.params[1:], atol=1e-5)
     np.testing.assert_allclose([e.p_value for e in effects], fit.pvalues[1:], atol=1e-5)
     assert effects[0].average_effect > 0 > effects[1].average_effect
+
+
+def test_no_shown_q_value_is_below_its_exact_p_value() -> None:
+    """On IBM's file a related finding showed p = 5.3e-102 with q = 1.1e-107: the q-values came
+    from the search's normal approximation far in the tail, the p from Fisher's exact test. The
+    q-values are now recomputed with the exact p-values of what is shown; Benjamini–Hochberg
+    never lowers a p-value, so every q is at least its p (for a combination: its added-over-
+    the-parts p)."""
+    import pandas as pd
+
+    from winloss import Workspace
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    # a tenth of the deals win half the time against 17 % elsewhere: Fisher's p is about 1e-200,
+    # the normal approximation's about 1e-240
+    channel = np.where(np.arange(n) < 2_000, "reseller", rng.choice(["field", "online"], n))
+    region = rng.choice(["north", "south", "east", "west"], n)
+    rate = np.where(channel == "reseller", 0.5, 0.17) + 0.04 * (region == "east")
+    won = rng.random(n) < rate
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "outcome": np.where(won, "won", "lost"),
+            "route": channel,
+            "region": region,
+        }
+    )
+    result = Workspace.from_file(frame).analyze()
+    shown = [*result.findings, *result.related]
+    assert any(0 < f.p_value < 1e-150 for f in shown)  # far enough in the tail to be approximated
+    for f in shown:
+        p = f.p_value_added if f.p_value_added is not None else f.p_value
+        assert f.q_value >= p * (1 - 1e-9), (f.statement, p, f.q_value)
+        if f.q_value_single is not None:
+            assert f.q_value_single >= f.p_value * (1 - 1e-9), (f.statement, f.q_value_single)

@@ -56,9 +56,15 @@ from winloss.analyze.concentrations.findings_register import (
 from winloss.analyze.concentrations.related_findings import (
     RelatedCondition,
     related_conditions,
+    single_q_values,
 )
 from winloss.analyze.concentrations.result import ConcentrationResult, Finding, finite
-from winloss.analyze.concentrations.subgroup_search import SearchSettings, search, to_condition
+from winloss.analyze.concentrations.subgroup_search import (
+    Hypotheses,
+    SearchSettings,
+    search,
+    to_condition,
+)
 from winloss.analyze.deal_table import DealTable, NumericColumn, load_deal_table
 from winloss.analyze.stats.intervals import wilson_interval
 from winloss.errors import InsufficientDataError, UsageError
@@ -340,25 +346,39 @@ class ConcentrationAnalysis:
         related, left_off = related_conditions(
             hyp, q, attrs, table.won, chosen, post_attr, alpha=self.alpha, ridge=self.ridge
         )
-        # the exact Fisher p-value, as for the drivers (the search approximates far in the tail)
+        # the exact Fisher p-values of what is shown (the search approximates far in the tail),
+        # and the q-values recomputed with them: a q from the approximation (1e-107) printed
+        # beside the exact p (5e-102) read as a corrected value below its own raw one
+        driver_p = [exact_p_values(cand, cand.n, cand.wins, total, wins, hyp) for cand, _ in chosen]
+        related_p = [
+            exact_p_values(r.candidate, r.candidate.n, r.candidate.wins, total, wins, hyp)[0]
+            for r in related
+        ]
+        tested = dict(zip([r.candidate.hypothesis for r in related], related_p, strict=True))
+        for (cand, _), (p_rest, p_added) in zip(chosen, driver_p, strict=True):
+            tested[cand.hypothesis] = p_added if p_added is not None else p_rest
+        q, q_single = _exact_q_values(hyp, attrs, tested, self.alpha)
+        chosen = [
+            (dataclasses.replace(cand, q_value=float(q[cand.hypothesis])), mask)
+            for cand, mask in chosen
+        ]
         related = [
             dataclasses.replace(
                 r,
                 candidate=dataclasses.replace(
-                    r.candidate,
-                    p_value=exact_p_values(
-                        r.candidate, r.candidate.n, r.candidate.wins, total, wins, hyp
-                    )[0],
+                    r.candidate, p_value=p, q_value=float(q[r.candidate.hypothesis])
                 ),
+                q_single=float(q_single[r.candidate.hypothesis]),
             )
-            for r in related
+            for r, p in zip(related, related_p, strict=True)
         ]
         won_amount = None
         if table.amount is not None and np.isfinite(table.amount[table.won]).any():
             won_amount = np.where(table.won & np.isfinite(table.amount), table.amount, 0.0)
         findings: list[dict[str, Any]] = []
-        for number, ((cand, mask), effect) in enumerate(zip(chosen, adjusted, strict=True)):
-            p_rest, p_added = exact_p_values(cand, cand.n, cand.wins, total, wins, hyp)
+        for number, ((cand, mask), effect, (p_rest, p_added)) in enumerate(
+            zip(chosen, adjusted, driver_p, strict=True)
+        ):
             cand = dataclasses.replace(cand, p_value=p_rest, p_added=p_added)
             conditions = tuple(to_condition(c, attrs[c.attribute]) for c in cand.conditions)
             interval = None
@@ -829,3 +849,18 @@ def _counts(
 
 def _register_row(f: Finding) -> RegisterRow:
     return RegisterRow(f.key, f.direction, f.statement, f.difference, f.to_dict())
+
+
+def _exact_q_values(
+    hyp: Hypotheses, attrs: list[Any], exact: dict[int, float], alpha: float
+) -> tuple[Any, Any]:
+    """The q-values over every hypothesis and among the single conditions, with the exact
+    p-values of the shown hypotheses (``exact``: hypothesis → p) in place of the search's
+    approximations, so that every shown q is at least its exact p."""
+    p = hyp.p_value.copy()
+    for h, value in exact.items():
+        if np.isfinite(value):
+            p[h] = value
+    exact_hyp = dataclasses.replace(hyp, p_value=p)
+    q, _selected, _families = family_q_values(exact_hyp, alpha)
+    return q, single_q_values(exact_hyp, attrs)
