@@ -462,3 +462,12 @@ def test_a_small_store_without_findings_says_what_was_not_tested() -> None:
     assert sum(bool(r.findings) for r in results) <= 1
     empty = next(r for r in results if not r.findings)
     assert any("fewer than 10 deals" in w and "--min-support" in w for w in empty.warnings)
+
+
+def test_an_interval_narrower_than_a_point_is_printed_with_a_decimal() -> None:
+    """IBM's 38,760-deal finding read "won only 15 % (95 % CI 15–15 %)"."""
+    from winloss.analyze.concentrations.finding_statements import percent_range
+
+    assert percent_range(0.1468, 0.1537) == "14.7–15.4"
+    assert percent_range(0.48, 0.56) == "48–56"
+    assert percent_range(0.0, 0.0) == "0–0"  # no interval to show: nothing invented

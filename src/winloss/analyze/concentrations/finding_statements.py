@@ -17,6 +17,15 @@ def percent(rate: float) -> str:
     return f"{value:.0f}"
 
 
+def percent_range(low: float, high: float) -> str:
+    """``"48–56"``: whole percentages, or one decimal where whole ones would print one number
+    for a real interval (``15–15`` read as no uncertainty at all)."""
+    a, b = percent(low), percent(high)
+    if a == b and high > low:
+        a, b = f"{100 * low:.1f}", f"{100 * high:.1f}"
+    return f"{a}–{b}"
+
+
 def statement(
     conditions: tuple[Condition, ...],
     *,
@@ -37,7 +46,7 @@ def statement(
     only = "only " if direction == "loss" else ""
     text = (
         f"Deals {describe(conditions, integers)} won {only}{percent(win_rate)} % "
-        f"(95 % CI {percent(ci_low)}–{percent(ci_high)} %) against "
+        f"(95 % CI {percent_range(ci_low, ci_high)} %) against "
         f"{percent(rest_win_rate)} % for the rest — {n:,} deals"
     )
     if quarters_seen:
