@@ -481,6 +481,13 @@ class Workspace:
     def has_dates(self) -> bool:
         return self.store.has_dates()
 
+    def imported_files(self) -> list[str]:
+        """The files imported into this store with ``import`` (most recent first); empty for a
+        store the demo or the Python API filled."""
+        from winloss.store import summary_queries as sq
+
+        return sq.imported_files(self.store)
+
     def info(self) -> StoreInfo:
         """A summary of the store: counts per table, outcomes, date range, custom fields."""
         from winloss.store import summary_queries as sq

@@ -232,3 +232,26 @@ def test_import_says_each_note_once_and_names_the_custom_fields(tmp_path: Path) 
     code, out, err = run("--db", db, "import", "deals", str(csv), "--format", "json")
     data = json.loads(out)  # automation still gets every figure
     assert data["custom_fields"] == ["partner_tier"] and data["updated"] == 3
+
+
+def test_demo_never_deletes_imported_data_nor_mixes_into_existing_deals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`winloss demo` deleted whatever store --db named (a user's imported CRM data included), and
+    `demo --keep` wrote the demo company over existing deal ids, adding its contacts and stage
+    history on top (798 → 1,027 stakeholders for 300 deals)."""
+    db = tmp_path / "crm.duckdb"
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "deal_id,outcome,created_at,closed_at\n"
+        "a,won,2026-01-01,2026-02-01\nb,lost,2026-01-05,2026-03-01\n"
+    )
+    assert main(["--db", str(db), "import", "deals", str(csv)]) == 0
+    before = db.read_bytes()
+    capsys.readouterr()
+    assert main(["--db", str(db), "demo", "--deals", "300"]) == 2
+    err = capsys.readouterr().err
+    assert "holds data imported from" in err and "d.csv" in err and "--db demo.duckdb" in err
+    assert main(["--db", str(db), "demo", "--deals", "300", "--keep"]) == 2
+    assert "already holds 2 deals" in capsys.readouterr().err
+    assert db.read_bytes() == before  # nothing deleted, nothing written

@@ -115,3 +115,18 @@ def test_demo_command_builds_the_store(tmp_path: Path) -> None:
         assert after.findings
         for f in after.findings:
             assert " ".join(f"{f.id}. {f.statement}".split()) in printed
+
+
+def test_the_smallest_demo_runs_and_says_what_it_skipped(tmp_path: Path) -> None:
+    """`demo --deals 50` (the minimum --help allows) failed: "only 9 closed deal(s) in 2026Q2;
+    concentrations need at least 20", the store deleted. Analyses a 50-deal company is too small
+    for are now skipped with that reason, and every other step runs."""
+    db = tmp_path / "demo.duckdb"
+    result = CliRunner().invoke(
+        cli, ["--db", str(db), "demo", "--deals", "50", "--report", str(tmp_path / "r.html")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped: only" in result.stdout and "need at least" in result.stdout
+    assert (tmp_path / "r.html").exists()
+    with Workspace(db, read_only=True) as ws:
+        assert ws.info()["tables"]["deals"] == 50

@@ -409,6 +409,7 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
     from winloss.workspace import Workspace
 
     path = state.db or Workspace.default_path()
+    _check_demo_target(path, fresh)
     if fresh and path != ":memory:":
         for suffix in ("", ".wal"):
             p = Path(path + suffix)
@@ -435,6 +436,33 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
     report = Path(report_path).resolve()
     if report.exists():
         message(f"report: {report}")
+
+
+def _check_demo_target(path: str, fresh: bool) -> None:
+    """Refuse a demo that would delete imported data (``--fresh`` on a store holding imports)
+    or mix the demo company into existing deals (``--keep``: same deal ids, other people)."""
+    from winloss.errors import UsageError
+    from winloss.workspace import Workspace
+
+    if path == ":memory:" or not Path(path).exists():
+        return
+    with Workspace(path, read_only=True) as ws:
+        files = ws.imported_files()
+        deals = ws.store.count("deals")
+    if fresh and files:
+        more = f" and {len(files) - 1} more file(s)" if len(files) > 1 else ""
+        raise UsageError(
+            f"{path} holds data imported from {files[0]}{more}: `winloss demo` starts from an "
+            "empty store and would delete it. Run the demo on a store of its own: "
+            "winloss --db demo.duckdb demo"
+        )
+    if not fresh and deals:
+        raise UsageError(
+            f"{path} already holds {deals:,} deals: --keep adds the demo company to a store "
+            "without deals (one whose settings you chose); here the demo's deal ids would "
+            "overwrite those deals and mix two companies' contacts and activities. Drop --keep "
+            "(the demo then starts from an empty store) or choose another --db"
+        )
 
 
 @click.command()

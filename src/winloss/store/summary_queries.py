@@ -92,6 +92,18 @@ def recent_imports(store: DuckDBStore, limit: int = 10) -> pd.DataFrame:
     )
 
 
+def imported_files(store: DuckDBStore) -> list[str]:
+    """The files imported into the store (not data frames handed over in Python, as the demo's
+    are), most recent first."""
+    return [
+        str(r[0])
+        for r in store.fetchall(
+            "SELECT file FROM imports WHERE file <> '<dataframe>' "
+            "GROUP BY file ORDER BY max(imported_at) DESC"
+        )
+    ]
+
+
 def deal_import_notes(store: DuckDBStore) -> list[str]:
     """What reading the deal files noted (generated ids, no dates, duplicates), in order."""
     rows = store.fetchall("SELECT notes FROM imports WHERE table_name = 'deals' ORDER BY import_id")
