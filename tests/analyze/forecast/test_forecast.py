@@ -386,3 +386,27 @@ def test_an_unknown_breakdown_is_an_error_naming_the_usable_ones(store: Workspac
     frame = pipeline_deals(300, seed=1).drop(columns=["segment"])
     result = Forecast("2026Q1", draws=500, widen=False).run(Workspace.from_file(frame).store)
     assert set(result.by) == {"owner"}
+
+
+def test_forecasts_of_consecutive_quarters_count_each_open_deal_once() -> None:
+    """The forecast of a quarter after the next was made at that quarter's start, so every deal
+    due earlier read as overdue and was timed again: on an 800-deal demo four consecutive
+    quarters summed to 5.15M where all open deals together could book 2.87M. A deal's chances
+    to close in disjoint quarters now add up to at most one."""
+    from winloss.demo.generator import generate_demo
+    from winloss.demo.run import import_demo
+
+    ws = Workspace(":memory:")
+    import_demo(ws, generate_demo(600, seed=11))
+    runs = [Forecast(q, widen=False).run(ws.store) for q in ("2026Q4", "2027Q1", "2027Q2")]
+    assert len({r.as_of for r in runs}) == 1  # one snapshot: the day after the data ends
+    both = pd.concat([r.deals[["deal_id", "p_close"]] for r in runs])
+    per_deal = both.groupby("deal_id")["p_close"].sum()
+    assert per_deal.max() <= 1 + 1e-9
+    first = runs[0].deals  # every open deal; amount is its value (estimated where missing)
+    assert first["expected"].to_numpy() == pytest.approx(
+        (first["p_win"] * first["p_close"] * first["amount"]).to_numpy()
+    )
+    ceiling = (first["p_win"] * first["amount"]).sum()
+    assert sum(r.model_expected for r in runs) <= ceiling + 1e-6
+    assert any("days before 2027Q1 starts" in c for c in runs[1].caveats)

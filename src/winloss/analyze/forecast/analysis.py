@@ -573,6 +573,13 @@ class Forecast:
             interval=self.interval,
         )
         totals, caveats = dict(snap.totals), list(snap.caveats)
+        if as_of < q.start:
+            caveats.append(
+                f"forecast made on {as_of}, {(q.start - as_of).days} days before {q} starts: "
+                f"an open deal counts for its chance to close within {q} (one due earlier is "
+                f"not counted here), so forecasts of consecutive quarters add up; past forecasts "
+                "were replayed from each quarter's start, a shorter horizon than this one"
+            )
         if self.widen:
             totals, note = self._widened(source, totals, backtest)
             caveats.append(note)
@@ -713,8 +720,12 @@ def _default_as_of(deals: pd.DataFrame, q: Quarter) -> dt.date:
                 "construction. Forecast the current or next quarter, or import the open pipeline "
                 f"that closes in {q}"
             )
-    latest = last + dt.timedelta(days=1) if last is not None else q.start
-    return min(max(q.start, latest), q.end)
+    if last is None:
+        return q.start
+    # the snapshot is the latest knowledge: the day after the data ends, also for a later quarter
+    # (a snapshot at that quarter's start read every deal due before it as overdue and counted
+    # it again: four consecutive quarters summed to 180 % of what the open deals can book)
+    return min(last + dt.timedelta(days=1), q.end)
 
 
 @dataclass(frozen=True)
