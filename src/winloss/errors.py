@@ -58,8 +58,11 @@ class ValidationError(InputError):
         *,
         hint: str = "",
         duplicates: dict[str, list[int]] | None = None,
+        total: int | None = None,
     ) -> None:
         self.file = file
+        #: every bad cell found; ``problems`` keeps the first ones (ingest.convert.MAX_PROBLEMS)
+        self.total = max(total or 0, len(problems))
         # in file order (a lookup column's problems were found later and listed after)
         self.problems = sorted(problems, key=lambda p: p.row)
         problems = self.problems
@@ -70,7 +73,12 @@ class ValidationError(InputError):
         self.deal_ids: dict[int, str] = {}
         shown = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        message = f"{file}: {len(problems)} invalid value(s): {shown}{more}."
+        listed = (
+            f" (the first {len(problems):,} kept: fix those, or the mapping, and run --check again)"
+            if self.total > len(problems)
+            else ""
+        )
+        message = f"{file}: {self.total:,} invalid value(s){listed}: {shown}{more}."
         if hint:
             message += " " + hint
         if self.duplicates:

@@ -143,14 +143,22 @@ class ImportCheck:
     outcomes: dict[str, int] = field(default_factory=dict)
     #: what the import would say beside its counts (lookup files not found, dates missing, …)
     notes: tuple[str, ...] = ()
+    #: invalid values found in all, when more than the listed ones (the first 1,000 are kept)
+    invalid_total: int | None = None
 
     def summary(self, name: str) -> str:
         """One line for people: the verdict and what to do next."""
         if not self.problems.empty:
-            kinds = self.problems["kind"].value_counts()
+            kinds = self.problems["kind"].value_counts().to_dict()
+            listed = int(kinds.get("invalid value", 0))
+            if self.invalid_total and self.invalid_total > listed:
+                kinds["invalid value"] = self.invalid_total
+            total = sum(kinds.values())
             what = ", ".join(f"{n:,} {k}" for k, n in kinds.items())
+            if self.invalid_total and self.invalid_total > listed:
+                what += f"; the first {listed:,} invalid values are listed"
             return (
-                f"{name}: {len(self.problems):,} problem(s) ({what}); nothing was imported. "
+                f"{name}: {total:,} problem(s) ({what}); nothing was imported. "
                 "Fix the rows listed (or choose a policy: --on-duplicate, --unknown-values, "
                 "--on-orphan) and run --check again"
             )
@@ -334,7 +342,10 @@ class Workspace:
                     if deal_id not in known
                 ]
                 rows.sort(key=lambda r: (int(str(r["row"])), str(r["column"])))
-            return ImportCheck(pd.DataFrame(rows, columns=columns))
+            return ImportCheck(
+                pd.DataFrame(rows, columns=columns),
+                invalid_total=exc.total if isinstance(exc, ValidationError) else None,
+            )
         except InputError as exc:
             return ImportCheck(
                 pd.DataFrame(

@@ -255,3 +255,22 @@ def test_demo_never_deletes_imported_data_nor_mixes_into_existing_deals(
     assert main(["--db", str(db), "demo", "--deals", "300", "--keep"]) == 2
     assert "already holds 2 deals" in capsys.readouterr().err
     assert db.read_bytes() == before  # nothing deleted, nothing written
+
+
+def test_check_says_how_many_bad_values_there_are_beyond_those_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """IBM's file with the wrong --won-value has 17,548 bad outcomes; --check said "1,000
+    problem(s)" (the listed ones) as if that were all of them."""
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "deal_id,outcome,created_at\n"
+        + "".join(f"d{i},{'maybe' if i < 1500 else 'won'},2026-01-01\n" for i in range(1600))
+    )
+    db = str(tmp_path / "w.duckdb")
+    code, out, err = run("--db", db, "import", "deals", str(csv), "--check", "--format", "json")
+    assert code == 1
+    assert "1,500 problem(s) (1,500 invalid value; the first 1,000" in err
+    assert len(json.loads(out)) == 1000
+    assert main(["--db", db, "import", "deals", str(csv)]) == 1
+    assert "1,500 invalid value(s) (the first 1,000 kept" in capsys.readouterr().err

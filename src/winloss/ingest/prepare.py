@@ -575,10 +575,7 @@ def prepare(
             else {}
         )
         error = ValidationError(
-            raw.file,
-            stage.problems.items,
-            hint=f"{stage.problems.total} problem(s) in all.",
-            duplicates=dups,
+            raw.file, stage.problems.items, duplicates=dups, total=stage.problems.total
         )
         if table is not DEALS and "deal_id" in stage.out:
             ids = stage.out["deal_id"]
@@ -591,9 +588,7 @@ def prepare(
     custom = custom_columns(stage)
     refuse_ambiguous_dates(stage, generate_ids=generate_ids)
     if stage.problems.items:  # a lookup column joined onto a canonical field
-        raise ValidationError(
-            raw.file, stage.problems.items, hint=f"{stage.problems.total} problem(s) in all."
-        )
+        raise ValidationError(raw.file, stage.problems.items, total=stage.problems.total)
     ordered = [f.name for f in table.fields if f.name in stage.out]
     ordered += [c for c in stage.out if c not in ordered]
     out = pd.DataFrame({c: stage.out[c] for c in ordered}, index=stage.frame.index)
