@@ -468,3 +468,23 @@ def test_number_messages_fit_the_column() -> None:
     assert problems[0][1] == "not a number; write digits such as 3"
     _values, problems = convert_numbers(amount, pd.Series(["x"], dtype=object))
     assert problems[0][1] == "not a number; write digits such as 1200 or 1,200.50"
+
+
+@pytest.mark.parametrize(
+    "header", ["Owner Full Name", "Opportunity Owner: Full Name", "Owner Name"]
+)
+def test_a_salesforce_report_owner_column_is_the_owner(
+    ws: Workspace, tmp_path: Path, header: str
+) -> None:
+    """A Salesforce report's "Owner Full Name" became a custom field and every deal's owner was
+    blank, silently (per-rep findings, freshness and coaching all lost)."""
+    path = tmp_path / "sf.csv"
+    path.write_text(
+        f'Opportunity ID,Stage,Amount,Created Date,Close Date,"{header}"\n'
+        '006A,Closed Won,"$1,200.00",3/14/2025,4/30/2025,Priya Patel\n'
+        "006B,Closed Lost,500,3/15/2025,5/2/2025,Tom O'Brien\n"
+    )
+    result = ws.import_file("deals", path)
+    assert not result.custom_fields
+    owners = ws.deals().set_index("deal_id")["owner"].to_dict()
+    assert owners == {"006A": "Priya Patel", "006B": "Tom O'Brien"}
