@@ -274,3 +274,27 @@ def test_check_says_how_many_bad_values_there_are_beyond_those_listed(
     assert len(json.loads(out)) == 1000
     assert main(["--db", db, "import", "deals", str(csv)]) == 1
     assert "1,500 invalid value(s) (the first 1,000 kept" in capsys.readouterr().err
+
+
+def test_bad_mapping_files_and_missing_output_folders_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A YAML mapping with a syntax error printed "unexpected ParserError … please report it";
+    `plan -o /no/such/dir/p.csv` computed the whole plan, then failed with FileNotFoundError."""
+    csv = tmp_path / "d.csv"
+    csv.write_text("deal_id,outcome\na,won\n")
+    db = str(tmp_path / "w.duckdb")
+    yaml_file = tmp_path / "m.yaml"
+    yaml_file.write_text("columns:\n  owner: [Owner\n")
+    assert main(["--db", db, "import", "deals", str(csv), "--mapping", str(yaml_file)]) == 2
+    err = capsys.readouterr().err
+    assert "m.yaml, line 3" in err and "not valid YAML" in err and "unexpected" not in err
+    json_file = tmp_path / "m.json"
+    json_file.write_text('{"columns": {"owner": }')
+    assert main(["--db", db, "import", "deals", str(csv), "--mapping", str(json_file)]) == 2
+    assert "m.json, line 1, column 23: not valid JSON" in capsys.readouterr().err
+    missing = str(tmp_path / "nowhere" / "p.csv")
+    assert main(["--db", db, "plan", "-o", missing]) == 2
+    assert "does not exist; create it first" in capsys.readouterr().err
+    assert main(["--db", db, "report", "-o", str(tmp_path / "nowhere" / "r.html")]) == 2
+    assert not Path(db).exists()  # refused before any store was opened or created

@@ -9,6 +9,7 @@ import click
 
 from winloss.cli.main import State, pass_state
 from winloss.cli.render import (
+    check_output_path,
     date_range_options,
     emit_frame,
     emit_mapping,
@@ -409,6 +410,7 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
     from winloss.workspace import Workspace
 
     path = state.db or Workspace.default_path()
+    check_output_path(report_path, "--report")
     _check_demo_target(path, fresh)
     if fresh and path != ":memory:":
         for suffix in ("", ".wal"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from winloss.cli.main import State, pass_state
-from winloss.cli.render import emit_frame, message
+from winloss.cli.render import check_output_path, emit_frame, message
 
 
 @click.command()
@@ -57,6 +57,12 @@ def plan(
 ) -> None:
     """The action plan: capture fixes, backtested qualification rules, forecast, scoring and
     targeting adjustments — kept in a quarterly register and re-measured every quarter."""
+    if output:
+        check_output_path(output, "--output")
+        if Path(output).suffix.lower() not in (".csv", ".json", ".yaml", ".yml"):
+            from winloss.errors import UsageError
+
+            raise UsageError(f"{output}: export as .csv, .json or .yaml")
     ws = state.workspace()
     result = ws.plan(
         quarter=quarter, window=window, record=not no_record, adjustments=not no_adjustments

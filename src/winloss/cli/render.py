@@ -124,3 +124,20 @@ def emit_mapping(data: dict[str, Any], fmt: str, *, title: str | None = None) ->
 def message(text: str) -> None:
     """A message for people: stderr, so stdout stays data."""
     click.echo(text, err=True)
+
+
+def check_output_path(path: str | None, option: str) -> None:
+    """Refuse an output path whose folder does not exist (or is not writable) before any work is
+    done: the plan computed for a minute and then failed with a bare FileNotFoundError."""
+    import os
+    from pathlib import Path
+
+    from winloss.errors import UsageError
+
+    if not path:
+        return
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path}: the folder {folder} is not writable")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from winloss.cli.main import State, pass_state
-from winloss.cli.render import message
+from winloss.cli.render import check_output_path, message
 
 
 @click.command()
@@ -34,6 +34,8 @@ from winloss.cli.render import message
 @pass_state
 def report(state: State, quarter: str | None, output: str, json_output: str | None) -> None:
     """Write the quarterly review: one self-contained HTML file that opens offline."""
+    check_output_path(output, "--output")
+    check_output_path(json_output, "--json")
     ws = state.workspace()
     result = ws.report(quarter=quarter)
     path = result.save(output)

@@ -407,14 +407,34 @@ def load_mapping_file(path: str | Path) -> Mapping:
     p = Path(path)
     if not p.exists():
         raise UsageError(f"mapping file {p} does not exist")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"mapping file {p} is not UTF-8 text ({exc.reason}); save it as UTF-8"
+        ) from None
     data: Any
     if p.suffix.lower() == ".json":
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(
+                f"mapping file {p}, line {exc.lineno}, column {exc.colno}: not valid JSON "
+                f"({exc.msg}); fix it (or write the mapping as YAML, .yaml)"
+            ) from None
     else:
         import yaml
 
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise UsageError(
+                f"mapping file {p}{where}: not valid YAML ({problem}); see the README's "
+                '"Mapping files" for the form (columns:, won_values:, …)'
+            ) from None
     if not isinstance(data, dict):
         raise UsageError(f"{p}: a mapping file is a mapping of keys such as columns:, won_values:")
     return mapping_from_dict(data, origin=str(p))
