@@ -229,3 +229,39 @@ def test_findings_the_window_does_not_confirm_are_listed_not_dropped(ws: Workspa
     assert not listed  # nothing listed that is not a significant finding over all quarters
     if plan.lists["findings_outside_window"]:
         assert any("lists.findings_outside_window" in n for n in plan.notes)
+
+
+def test_every_high_severity_audit_issue_becomes_a_capture_action() -> None:
+    """On the 3,000-deal demo a high-severity issue ranked 10th ("Kira Novak captures late")
+    was left out of the plan while medium ones ranked above it were in, and nothing said so."""
+    from dataclasses import dataclass, field
+    from typing import Any, cast
+
+    from winloss.plan.action_plan import capture_actions, capture_left_note
+
+    @dataclass
+    class Issue:
+        rank: int
+        severity: str
+        key: str
+        action: str = "fix it"
+        title: str = "an issue"
+        share: float = 0.1
+        unblocks: tuple[str, ...] = field(default_factory=tuple)
+
+        def to_dict(self) -> dict[str, Any]:
+            return {"rank": self.rank, "severity": self.severity}
+
+    @dataclass
+    class Audit:
+        issues: list[Issue]
+
+    issues = [Issue(r, "medium", f"m{r}") for r in range(1, 10)]
+    issues += [Issue(10, "high", "late"), Issue(11, "low", "l11")]
+    audit = cast(Any, Audit(issues))
+    actions = capture_actions(audit)
+    keys = [a.key for a in actions]
+    assert "capture:late" in keys and len(actions) == 8
+    assert keys == sorted(keys, key=lambda k: next(i.rank for i in issues if k.endswith(i.key)))
+    note = capture_left_note(audit, actions)
+    assert note is not None and note.startswith("3 more data-quality issue(s) (2 medium, 1 low")

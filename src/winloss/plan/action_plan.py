@@ -280,12 +280,17 @@ def _unblocks_words(items: tuple[str, ...]) -> str:
 
 
 def capture_actions(audit: AuditResult | None, *, max_actions: int = 8) -> list[Action]:
-    """Data-capture and integrity changes: the audit's ranked fix list, high and medium first."""
+    """Data-capture and integrity changes from the audit's ranked fix list: every high-severity
+    issue, then medium ones up to ``max_actions`` in all (low ones only when nothing ranks
+    higher). A high issue ranked below eight medium ones was left out, silently."""
     if audit is None:  # the audit could not run (the report notes why)
         return []
-    issues = [i for i in audit.issues if i.severity in ("high", "medium")] or list(audit.issues)
+    high = [i for i in audit.issues if i.severity == "high"]
+    medium = [i for i in audit.issues if i.severity == "medium"]
+    issues = (high + medium[: max(0, max_actions - len(high))]) or list(audit.issues)[:max_actions]
+    issues.sort(key=lambda i: i.rank)
     out = []
-    for i in issues[:max_actions]:
+    for i in issues:
         unblocks = f" Unblocks: {_unblocks_words(i.unblocks)}." if i.unblocks else ""
         out.append(
             Action(
@@ -691,6 +696,9 @@ def build_plan(
             "proposed from them (lists.findings_outside_window gives both sets of numbers)"
         )
     actions = capture_actions(audit) + actions + list(extra_actions or [])
+    left_note = capture_left_note(audit, actions)
+    if left_note:
+        notes.append(left_note)
     lists = dict(lists or {})
     lists["rules_not_proposed"] = rejected
     lists["findings_outside_window"] = outside
@@ -734,6 +742,22 @@ def plan_audit(store: DuckDBStore, review: Quarter | None) -> AuditResult:
     if review is None or _is_latest(store, review):
         return DataAudit().run(store)
     return DataAudit(deal_filter=DealFilter(until=review.end)).run(store)
+
+
+def capture_left_note(audit: AuditResult | None, actions: list[Action]) -> str | None:
+    """The audit issues the plan does not turn into actions, counted by severity."""
+    if audit is None:
+        return None
+    taken = {a.key for a in actions if a.kind == "capture"}
+    left = [i for i in audit.issues if f"capture:{i.key}" not in taken]
+    if not left:
+        return None
+    counts = {s: sum(1 for i in left if i.severity == s) for s in ("high", "medium", "low")}
+    said = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    return (
+        f"{len(left)} more data-quality issue(s) ({said} severity) are not plan actions: "
+        "`winloss audit` lists every one"
+    )
 
 
 def audit_scope_note(store: DuckDBStore, review: Quarter | None) -> str:
@@ -784,6 +808,9 @@ def _undated_plan(
         actions = []
         notes.append(f"no qualification rules: {exc}")
     actions = capture_actions(audit) + actions + list(extra_actions or [])
+    left_note = capture_left_note(audit, actions)
+    if left_note:
+        notes.append(left_note)
     all_lists = dict(lists or {})
     all_lists["rules_not_proposed"] = rejected
     if settings.adjustments:
