@@ -173,3 +173,57 @@ def test_a_list_column_empty_on_every_row_is_left_out() -> None:
     html = _list_table("target_accounts_test", rows)
     assert "Same on every row: tier B." in html
     assert "why" not in html
+
+
+def test_report_notes_name_the_tables_a_reader_sees_not_json_keys() -> None:
+    """The report printed "lists.findings_outside_window gives both sets of numbers" and
+    "(as `winloss audit`)" with the backticks: the notes were written for the CLI and JSON."""
+    from winloss.report.template import note_html
+
+    shown = str(note_html("no rule (lists.expansion; lists.some_new_list) as `winloss audit` <b>"))
+    assert "lists." not in shown and "`" not in shown
+    assert "the table “Customers to expand”" in shown and "some new list" in shown
+    assert "<code>winloss audit</code>" in shown and "&lt;b&gt;" in shown  # still escaped
+
+
+def test_plg_motion_metrics_read_as_words_and_percentages() -> None:
+    """The PLG table listed `win_rate` 0.307 and `median_cycle_days_won` beside each other."""
+    from winloss.report.sections.plg import _motion_row, _prior_row
+
+    row = _motion_row(
+        {
+            "motion": "PLG-sourced",
+            "metric": "win_rate",
+            "value": 0.307,
+            "ci_low": 0.214,
+            "ci_high": 0.418,
+            "n": 75,
+        }
+    )
+    assert (row["metric"], row["value"], row["ci_low"], row["ci_high"]) == (
+        "win rate",
+        "31%",
+        "21%",
+        "42%",
+    )
+    days = _motion_row(
+        {
+            "motion": "x",
+            "metric": "median_cycle_days_won",
+            "value": 89.5,
+            "ci_low": 59.0,
+            "ci_high": 114.0,
+            "n": 23,
+        }
+    )
+    assert days["metric"] == "median days to a win" and days["value"] == "90"
+    prior = _prior_row(
+        {
+            "win_rate_used": 0.279,
+            "win_rate_not_used": 0.308,
+            "odds_ratio": 0.876,
+            "or_ci_low": 0.538,
+            "or_ci_high": 1.43,
+        }
+    )
+    assert prior["win_rate_used"] == "28%" and prior["odds_ratio"] == "0.88"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,13 +19,40 @@ if TYPE_CHECKING:
 @functools.cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of report/templates (autoescaping on), shared with the web app."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("winloss.report", "templates"),
         autoescape=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
         finalize=_escape,
     )
+    env.filters["note"] = note_html
+    return env
+
+
+#: The plan's lists as the report titles them (a note written for the CLI and JSON names
+#: ``lists.rules_not_proposed``; the report's reader sees the table's heading instead).
+_LIST_WORDS = {
+    "rules_not_proposed": "the rules marked “not proposed” in the backtest table",
+    "findings_outside_window": "the table “Findings over all quarters that the discovery "
+    "window does not confirm”",
+    "target_accounts": "the table “Target accounts”",
+    "expansion": "the table “Customers to expand”",
+    "segment_calibration": "the table “Win-probability calibration by segment and owner”",
+    "remeasured": "“Did last quarter's changes work?”",
+}
+_LIST_REF = re.compile(r"\blists\.([a-z_]+)")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def note_html(text: object) -> markupsafe.Markup:
+    """A note as the report shows it: escaped, `commands` as code, and a plan list named by the
+    heading the reader sees rather than by its JSON key (``lists.expansion``)."""
+    escaped = html.escape(str(text))
+    escaped = _LIST_REF.sub(
+        lambda m: _LIST_WORDS.get(m.group(1), m.group(1).replace("_", " ")), escaped
+    )
+    return markupsafe.Markup(_CODE.sub(r"<code>\1</code>", escaped))
 
 
 def _escape(value: object) -> object:

@@ -64,6 +64,7 @@ def create_app(
     app.extensions["winloss_limiter"] = LoginLimiter(login_attempts, login_window)
     # the web pages and the report share base.html, style.css and the section partial
     from winloss.report.template import environment as report_environment
+    from winloss.report.template import note_html
 
     report_loader = report_environment().loader
     assert report_loader is not None
@@ -71,6 +72,7 @@ def create_app(
         [jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")), report_loader]
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.filters["note"] = note_html  # the section partial's notes
 
     @app.before_request
     def _load_user() -> None:

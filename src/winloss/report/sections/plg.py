@@ -100,14 +100,14 @@ def build(ctx: ReportContext) -> Section | None:
     parts.append("<h3>PLG-sourced against sales-led deals</h3>")
     parts.append(
         table_html(
-            motions.to_dict(orient="records"),
+            [_motion_row(r) for r in motions.to_dict(orient="records")],
             [
                 ("motion", "motion"),
                 ("metric", "metric"),
                 ("value", "value"),
                 ("ci_low", "95 % low"),
                 ("ci_high", "95 % high"),
-                ("n", "n"),
+                ("n", "deals"),
             ],
             numeric={"value", "ci_low", "ci_high", "n"},
         )
@@ -136,7 +136,7 @@ def build(ctx: ReportContext) -> Section | None:
     )
     parts.append(
         table_html(
-            prior.to_dict(orient="records"),
+            [_prior_row(r) for r in prior.to_dict(orient="records")],
             [
                 ("segment", "segment"),
                 ("n_used", "used before"),
@@ -164,3 +164,43 @@ def build(ctx: ReportContext) -> Section | None:
     return Section(
         "plg", "Product-led growth", "".join(parts), data, tuple(charts), result.warnings
     )
+
+
+#: The motion metrics in words, and how their values read (a share, days, money).
+METRIC_WORDS = {
+    "win_rate": ("win rate", "share"),
+    "median_cycle_days_won": ("median days to a win", "days"),
+    "median_amount_won": ("median won amount", "money"),
+    "expansion_rate": ("customers who expanded", "share"),
+    "nrr_12m": ("net revenue retention, 12 months", "share"),
+}
+
+
+def _shown(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    number = float(value)
+    if kind == "share":
+        return f"{number:.0%}"
+    return f"{number:,.0f}"
+
+
+def _motion_row(r: dict[str, Any]) -> dict[str, Any]:
+    """A motion metric as people read it: "win rate 31 %" rather than "win_rate 0.307"."""
+    words, kind = METRIC_WORDS.get(str(r["metric"]), (str(r["metric"]).replace("_", " "), ""))
+    return {
+        **r,
+        "metric": words,
+        **{k: _shown(r.get(k), kind) for k in ("value", "ci_low", "ci_high")},
+    }
+
+
+def _prior_row(r: dict[str, Any]) -> dict[str, Any]:
+    """Win rates as percentages, odds ratios to two decimals."""
+    out = dict(r)
+    for k in ("win_rate_used", "win_rate_not_used"):
+        out[k] = _shown(r.get(k), "share")
+    for k in ("odds_ratio", "or_ci_low", "or_ci_high"):
+        v = r.get(k)
+        out[k] = "" if v is None or v != v else f"{float(v):.2f}"
+    return out
