@@ -488,3 +488,24 @@ def test_a_salesforce_report_owner_column_is_the_owner(
     assert not result.custom_fields
     owners = ws.deals().set_index("deal_id")["owner"].to_dict()
     assert owners == {"006A": "Priya Patel", "006B": "Tom O'Brien"}
+
+
+def test_a_column_named_as_an_id_with_distinct_values_is_the_deal_id(tmp_path: Path) -> None:
+    """Telco's file keys customers by "customerID": rows were numbered row-N, so a score CSV
+    could not be joined back to the CRM (and the folds, ordered by id, depended on it)."""
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "customerID,Paid,Contract,Churn\n0016-QLJIS,1,Monthly,No\n0076-LVEPS,1,Yearly,Yes\n"
+    )
+    ws = Workspace.from_file(path, columns={"outcome": "Churn"}, won_values=("No",))
+    assert sorted(ws.deals()["deal_id"]) == ["0016-QLJIS", "0076-LVEPS"]
+    # two candidates: no guess, rows numbered as before ("Paid" is not named as an id)
+    two = tmp_path / "two.csv"
+    two.write_text("customerID,orderId,Churn\na,x,No\nb,y,Yes\n")
+    ws2 = Workspace.from_file(two, columns={"outcome": "Churn"}, won_values=("No",))
+    assert sorted(ws2.deals()["deal_id"]) == ["row-2", "row-3"]
+    # a repeated value is not an id
+    rep = tmp_path / "rep.csv"
+    rep.write_text("customerID,Churn\na,No\na,Yes\n")
+    ws3 = Workspace.from_file(rep, columns={"outcome": "Churn"}, won_values=("No",))
+    assert sorted(ws3.deals()["deal_id"]) == ["row-2", "row-3"]

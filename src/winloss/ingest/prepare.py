@@ -295,9 +295,39 @@ def refuse_ambiguous_dates(stage: _Stage, *, generate_ids: bool = False) -> None
     )
 
 
+#: A column named as an identifier: ``customerID``, ``CustomerId``, ``record_id``, ``Case ID``.
+_ID_NAME = re.compile(r"(?:^|[_\s\-.])[iI][dD]$|[a-z](?:ID|Id)$")
+
+
+def infer_deal_id(stage: _Stage) -> None:
+    """A deals file whose id column has no known name (Telco's ``customerID``): the one column
+    named as an identifier whose values are present and distinct on every row is the deal id,
+    said in a note (rows were numbered row-N, so scores could not be joined back)."""
+    if stage.table.name != "deals" or "deal_id" in stage.out:
+        return
+    used = set(stage.mapped.values())
+    found = []
+    for label in stage.frame.columns:
+        if label in used or not _ID_NAME.search(str(label)):
+            continue
+        values = stage.frame[label].astype("string").str.strip()
+        if len(values) and values.notna().all() and (values != "").all() and values.is_unique:
+            found.append((str(label), values))
+    if len(found) != 1:
+        return
+    label, values = found[0]
+    stage.out["deal_id"] = values.astype("string")
+    stage.mapped["deal_id"] = label
+    stage.notes.append(
+        f"read {label!r} as the deal id (named as an id, a distinct value on every row); "
+        "map another column with --column deal_id=COLUMN"
+    )
+
+
 def check_required(stage: _Stage, *, generate_ids: bool) -> None:
     """Every required column mapped and every required value present."""
     table, mapping, rows = stage.table, stage.mapping, stage.raw.row_numbers
+    infer_deal_id(stage)
     no_dates = mapping.no_dates or generate_ids
     labels = list(stage.frame.columns)
     missing = [
