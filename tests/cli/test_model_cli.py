@@ -144,6 +144,13 @@ def test_forecast_json_and_backtest(store: Path) -> None:
     data = json.loads(out)
     assert data["quarter"] == "2026Q1" and data["p10"] <= data["p50"] <= data["p90"]
     assert set(data["by"]) == {"segment", "owner"}
+    # on screen: the headline gives the P50 too, and a total row that differs from the
+    # (corrected) headline says it is before the correction (a stranger read two P10/P90 sets)
+    code, out, err = run("--db", str(store), "forecast", "--quarter", "2026Q1", "--draws", "2000")
+    assert code == 0, err
+    assert f"P50 {data['p50']:,.0f}" in " ".join(out.split())
+    if "model_expected" in data:
+        assert "all, before the correction" in out
     code, out, err = run("--db", str(store), "forecast", "--backtest", "--format", "csv")
     assert code == 0, err
     table = pd.read_csv(io.StringIO(out))

@@ -442,6 +442,8 @@ def forecast(
                 "pipeline_in_window": "due value",
             }
         )
+        if result.corrected:  # the headline's corrected figures differ from this row's
+            frame.loc[frame["by"] == "total", "group"] = "all, before the correction"
     emit_frame(
         frame,
         fmt,

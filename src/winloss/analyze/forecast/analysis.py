@@ -433,7 +433,10 @@ class ForecastResult(AnalysisResult):
 
     def headline(self) -> str:
         """The forecast in one line, the same in the console, the report and the web app."""
-        text = f"expected {self.expected:,.0f} (P10 {self.p10:,.0f}, P90 {self.p90:,.0f})"
+        text = (
+            f"expected {self.expected:,.0f} (P10 {self.p10:,.0f}, P50 {self.p50:,.0f}, "
+            f"P90 {self.p90:,.0f})"
+        )
         bias = self.totals.get("backtest_bias")
         if self.corrected and bias is not None:
             text += (
