@@ -137,8 +137,9 @@ def test_simulate_run_model_reports_target_probability() -> None:
 @pytest.mark.parametrize(
     ("text", "room"),
     [
-        # s3 converts 70 %: +42.86 % takes it to 100 %, +30 points too; -70 points to 0
-        ("cr.s3=+5000%", "at most +42.86%"),
+        # s3 converts 70 %: +42.857… % takes it to 100 % (said rounded down: +42.8 %), +30
+        # points too; -70 points to 0
+        ("cr.s3=+5000%", "at most +42.8%"),
         ("cr.s3=+31pt", "at most +30pt"),
         ("cr.s3=-71pt", "at least -70pt"),
     ],
@@ -152,6 +153,9 @@ def test_a_lever_pushing_a_named_stage_outside_0_to_100_percent_is_refused(
     with pytest.raises(UsageError, match="s3 converts 70.0%") as excinfo:
         check_lever(model, parse_lever(text, SEVEN))
     assert room in str(excinfo.value)
+    # the change suggested is accepted (a rounded-up "+148.6%" was refused)
+    suggested = room.split()[-1].replace("+", "=+").replace("-", "=-")
+    assert check_lever(model, parse_lever("cr.s3" + suggested, SEVEN)) is None
     with pytest.raises(UsageError, match="0–100 %"):
         lever_table(model, (text,), 3)
     with pytest.raises(UsageError, match="0–100 %"):

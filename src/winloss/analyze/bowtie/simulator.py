@@ -21,6 +21,7 @@ Gamma(entries + ½, 1/quarters) (a Poisson rate), NRR and MRR per deal ~ Normal(
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 
@@ -112,11 +113,13 @@ def _hits(stage: str, lever: Lever) -> bool:
 
 def _room(rate: float, lever: Lever) -> str:
     """How far a conversion ``rate`` can move in the lever's unit and direction within 0–100 %."""
+    # rounded towards zero, so that the change suggested is one the check accepts (a rounded-up
+    # "+148.6%" was refused as going past 100 %)
     if lever.amount > 0:
         room = (1 / rate - 1) * 100 if lever.unit == "%" else (1 - rate) * 100
-        return f"at most +{room:.4g}{lever.unit}, which takes it to 100 %"
+        return f"at most +{math.floor(room * 10) / 10:g}{lever.unit}, which takes it to 100 %"
     room = -100.0 if lever.unit == "%" else -rate * 100
-    return f"at least {room:.4g}{lever.unit}, which takes it to 0 %"
+    return f"at least {math.ceil(room * 10) / 10:g}{lever.unit}, which takes it to 0 %"
 
 
 def check_lever(model: GrowthModel, lever: Lever) -> str | None:
@@ -128,7 +131,7 @@ def check_lever(model: GrowthModel, lever: Lever) -> str | None:
     outside = [
         (stage, rate, _changed(rate, lever))
         for stage, rate in zip(model.stages, model.conversion, strict=True)
-        if _hits(stage, lever) and not 0.0 <= _changed(rate, lever) <= 1.0
+        if _hits(stage, lever) and not -1e-12 <= _changed(rate, lever) <= 1.0 + 1e-12
     ]
     if not outside:
         return None
