@@ -155,3 +155,5 @@ def test_no_targeting_action_when_no_account_field_predicts() -> None:
     # no list either: 25 accounts picked among equals read as a ranking a team would call down
     assert lists["target_accounts"] == []
     assert lists["expansion"]  # customers to expand are not ranked by the fit model alone
+    # numbered from 1 within its kind (was "targeting #2" with no #1)
+    assert [a.priority for a in actions if a.kind == "targeting"] == [1]

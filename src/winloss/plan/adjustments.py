@@ -342,7 +342,7 @@ def targeting_actions(
                     "Ranked by expansion potential (products not yet bought, recurring revenue "
                     "trend); the list is under lists.expansion."
                 ),
-                priority=2,
+                priority=len(actions) + 1,  # 1 when there is no account list to target
                 evidence={"action": "targeting"},
             )
         )
