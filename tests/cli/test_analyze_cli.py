@@ -155,3 +155,28 @@ def test_analyze_file_takes_the_date_order(tmp_path: Path) -> None:
     # and the flags apply to a FILE only
     with pytest.raises(UsageError, match="apply to a FILE"):
         run("analyze", "--day-first")
+
+
+def test_too_few_deals_advice_fits_the_filter_and_an_inverted_period_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`analyze --segment SMB` on a store without segments said "only 0 closed deal(s) in all;
+    … widen the period", and `--since` after `--until` was accepted with the same advice."""
+
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "deal_id,outcome,created_at,closed_at,region\n"
+        + "".join(
+            f"d{i},{'won' if i % 3 else 'lost'},2026-01-01,2026-02-01,{'n' if i % 2 else 's'}\n"
+            for i in range(40)
+        )
+    )
+    db = str(tmp_path / "w.duckdb")
+    assert main(["--db", db, "import", "deals", str(csv)]) == 0
+    capsys.readouterr()
+    main(["--db", db, "analyze", "--segment", "SMB"])
+    err = capsys.readouterr().err
+    assert "only 0 closed deal(s);" in err and "drop or change the filter (segment 'SMB')" in err
+    assert "widen the period" not in err
+    assert main(["--db", db, "analyze", "--since", "2026-03-01", "--until", "2026-01-01"]) == 2
+    assert "--since 2026-03-01 is after --until 2026-01-01" in capsys.readouterr().err

@@ -44,6 +44,34 @@ class DealFilter:
     outcome: str | None = None
     owner: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.since > self.until:
+            from winloss.errors import UsageError
+
+            raise UsageError(
+                f"--since {self.since} is after --until {self.until}: no deal can fall in "
+                "between; swap them"
+            )
+
+    def advice(self) -> str:
+        """What to change when too few deals pass this filter."""
+        parts = []
+        named = [
+            f"{k} {v!r}"
+            for k, v in (
+                ("segment", self.segment),
+                ("owner", self.owner),
+                ("outcome", self.outcome),
+            )
+            if v is not None
+        ]
+        if named:
+            parts.append(f"drop or change the filter ({', '.join(named)})")
+        if self.quarter or self.since or self.until:
+            parts.append("widen the period (an earlier start or a later end)")
+        parts.append("import more deals")
+        return ", or ".join(parts)
+
     def describe(self) -> dict[str, str | None]:
         return {k: (str(v) if v is not None else None) for k, v in self.__dict__.items()}
 

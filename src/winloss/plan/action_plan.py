@@ -688,7 +688,11 @@ def build_plan(
             )
     except WinlossError as exc:  # e.g. no lost deals: the capture fixes still stand
         actions = []
-        notes.append(f"no qualification rules: {exc}")
+        text = str(exc).replace(
+            "widen the period (an earlier start or a later end)",
+            "take more quarters into the discovery window (plan --window N)",
+        )
+        notes.append(f"no qualification rules: {text}")
     if outside:
         notes.append(
             f"{len(outside)} finding(s) significant over all closed deals up to {review} are "

@@ -770,12 +770,13 @@ def _file_notes(store: DuckDBStore) -> list[str]:
 
 
 def _check_sufficient(table: DealTable, flt: DealFilter | None) -> None:
-    where = f" in {_period_label(flt)}" if flt is not None else ""
+    label = _period_label(flt) if flt is not None else "all"
+    where = f" in {label}" if label != "all" else ""
     if table.n < MIN_CLOSED_DEALS:
+        advice = flt.advice() if flt is not None else "import more deals"
         raise InsufficientDataError(
             f"only {table.n} closed deal(s){where}; concentrations need at least "
-            f"{MIN_CLOSED_DEALS}: widen the period (an earlier start or a later end) or import "
-            "more deals"
+            f"{MIN_CLOSED_DEALS}: {advice}"
         )
     if table.wins == 0 or table.wins == table.n:
         outcome = "lost" if table.wins == 0 else "won"
