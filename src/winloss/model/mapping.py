@@ -520,10 +520,13 @@ def resolve_mapping(
         m = replace(load_mapping_file(mapping_file), preset=m.preset)
     if columns:
         m = m.with_columns(columns)
+    # the values named on the command line are the whole truth: a preset's values for the
+    # other side go (IBM's preset with --won-value Loss said "neither a won value (Loss) nor a
+    # lost value (Loss)")
     if won_values:
-        m = replace(m, won_values=tuple(won_values))
-    if lost_values:
-        m = replace(m, lost_values=tuple(lost_values))
+        m = replace(m, won_values=tuple(won_values), lost_values=tuple(lost_values))
+    elif lost_values:
+        m = replace(m, lost_values=tuple(lost_values), won_values=())
     if won_values or lost_values:
         m = replace(m, explicit_values=(*won_values, *lost_values))
     if no_dates is not None and no_dates:
