@@ -180,3 +180,19 @@ def test_too_few_deals_advice_fits_the_filter_and_an_inverted_period_is_refused(
     assert "widen the period" not in err
     assert main(["--db", db, "analyze", "--since", "2026-03-01", "--until", "2026-01-01"]) == 2
     assert "--since 2026-03-01 is after --until 2026-01-01" in capsys.readouterr().err
+
+
+def test_bowtie_and_simulate_refuse_an_inverted_period(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bowtie --since 2026-09-01 --until 2026-06-01` printed all-zero stages beside the
+    unfiltered NRR."""
+    db = str(tmp_path / "w.duckdb")
+    csv = tmp_path / "d.csv"
+    csv.write_text("deal_id,outcome,created_at,closed_at\na,won,2026-01-01,2026-02-01\n")
+    assert main(["--db", db, "import", "deals", str(csv)]) == 0
+    capsys.readouterr()
+    for command in ("bowtie", "simulate"):
+        code = main(["--db", db, command, "--since", "2026-09-01", "--until", "2026-06-01"])
+        assert code == 2
+        assert "--since 2026-09-01 is after --until 2026-06-01" in capsys.readouterr().err

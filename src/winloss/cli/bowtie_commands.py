@@ -18,6 +18,13 @@ def _period(
     state: State, period: str | None, since: dt.datetime | None, until: dt.datetime | None
 ) -> tuple[dt.date | None, dt.date | None]:
     if period is None:
+        if since and until and since > until:
+            from winloss.errors import UsageError
+
+            raise UsageError(
+                f"--since {since.date()} is after --until {until.date()}: no deal can fall in "
+                "between; swap them"
+            )
         return (since.date() if since else None, until.date() if until else None)
     if since or until:
         raise click.UsageError("give --period or --since/--until, not both")

@@ -100,8 +100,8 @@ def growth_model(
     ]
     if pre.empty:
         raise InsufficientDataError(
-            "no pre-sale stage has entries: import deals (and their stage "
-            "history) before simulating"
+            "no pre-sale stage has entries in the period: choose a period with deals "
+            "(--since/--until or --period), or import deals (and their stage history)"
         )
     first = str(pre.iloc[0]["stage"])
     # deals that enter the funnel at a later stage (no history of the first) are not in the
