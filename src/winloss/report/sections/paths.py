@@ -97,8 +97,13 @@ def build(ctx: ReportContext) -> Section | None:
     if len(variants):
         shown = pd.concat([variants.head(5), variants.tail(5)]).drop_duplicates("variant")
         data["variants"] = shown.to_dict(orient="records")
-        parts.append("<h3>Common paths (10+ closed deals): the best and the worst</h3>")
-        if shown["win_rate"].nunique() == 1:
+        alike = shown["win_rate"].nunique() == 1
+        parts.append(
+            "<h3>Common paths (10+ closed deals)"
+            + ("" if alike else ": the best and the worst")
+            + "</h3>"
+        )
+        if alike:
             parts.append(
                 f'<p class="note">Every path shown has the same win rate '
                 f"({percent(float(shown['win_rate'].iloc[0]))}): the common paths end alike, and "
