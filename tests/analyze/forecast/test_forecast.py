@@ -364,7 +364,8 @@ def test_the_headline_expected_belongs_with_its_range(store: Workspace) -> None:
     assert result.to_dict()["expected"] == t["expected"]  # the JSON's expected is the corrected
     line = result.headline()
     assert line.startswith(
-        f"expected {result.expected:,.0f} (P10 {result.p10:,.0f}, P90 {result.p90:,.0f})"
+        f"expected {result.expected:,.0f} (P10 {result.p10:,.0f}, P50 {result.p50:,.0f}, "
+        f"P90 {result.p90:,.0f})"
     )
     assert f"{t['model_expected']:,.0f} from the open deals before the correction" in line
     total = result.summary.iloc[0]
@@ -375,7 +376,8 @@ def test_the_headline_expected_belongs_with_its_range(store: Workspace) -> None:
     plain = Forecast("2026Q1", widen=False).run(store.store)
     assert not plain.corrected and plain.model_expected == plain.expected
     assert plain.headline().startswith(
-        f"expected {plain.expected:,.0f} (P10 {plain.p10:,.0f}, P90 {plain.p90:,.0f})"
+        f"expected {plain.expected:,.0f} (P10 {plain.p10:,.0f}, P50 {plain.p50:,.0f}, "
+        f"P90 {plain.p90:,.0f})"
     )
 
 
