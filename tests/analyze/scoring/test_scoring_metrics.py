@@ -203,3 +203,10 @@ def test_a_model_worse_than_the_base_rate_is_called_worse_not_barely_better() ->
         "the model barely beats the base rate: the fields say little about the outcome"
     )
     assert base_rate_caveat({"auc": 0.8, "brier": 0.15, "log_loss": 0.45}, base) is None
+    # a model that is the win rate scores the base rate's figures up to rounding: not "worse"
+    # (Maven said "worse on Brier, log loss" beside identical numbers)
+    same = {"auc": 0.5068, "brier": 0.2529, "log_loss": 0.7097}
+    jitter = {k: v + 1e-13 for k, v in same.items()}
+    assert base_rate_caveat(jitter, same) == (
+        "the model barely beats the base rate: the fields say little about the outcome"
+    )

@@ -356,7 +356,9 @@ def base_rate_caveat(metrics: dict[str, Any], base: dict[str, Any]) -> str | Non
         for name, key in (("AUC", "auc"), ("Brier", "brier"), ("log loss", "log_loss"))
         if metrics.get(key) is not None
         and base.get(key) is not None
-        and (metrics[key] < base[key] if key == "auc" else metrics[key] > base[key])
+        # beyond rounding: a model that fell back to the win rate scores the base rate's own
+        # figures (Maven: "worse on Brier, log loss" beside identical numbers)
+        and (metrics[key] < base[key] - 1e-9 if key == "auc" else metrics[key] > base[key] + 1e-9)
     ]
     if worse:
         return (
