@@ -265,3 +265,13 @@ def test_every_high_severity_audit_issue_becomes_a_capture_action() -> None:
     assert keys == sorted(keys, key=lambda k: next(i.rank for i in issues if k.endswith(i.key)))
     note = capture_left_note(audit, actions)
     assert note is not None and note.startswith("3 more data-quality issue(s) (2 medium, 1 low")
+
+
+def test_a_rule_win_rate_change_smaller_than_a_percent_is_printed_with_a_decimal() -> None:
+    """IBM's rules each read "win rate 23% → 23%" (22.5 % → 23.1 %): useless-looking."""
+    from winloss.plan.action_plan import _pct_change
+
+    assert _pct_change(0.2254, 0.2312) == "22.5% → 23.1%"
+    assert _pct_change(0.2, 0.31) == "20% → 31%"
+    assert _pct_change(0.2, 0.2) == "20% → 20%"
+    assert _pct_change(None, 0.2) == "n/a → 20%"

@@ -407,8 +407,7 @@ def qualification_actions(
                     f"{t['avoided_losses']:,} losses avoided ({_effort(t)}, worth "
                     f"{_value(t['saving'], t)}) against "
                     f"{t['excluded_wins']:,} wins lost ({t['excluded_won_revenue']:,.0f} won "
-                    f"revenue); win rate {_pct(t['win_rate_before'])} → "
-                    f"{_pct(t['win_rate_after'])}."
+                    f"revenue); win rate {_pct_change(t['win_rate_before'], t['win_rate_after'])}."
                 )
         else:
             detail = f"{finding.statement} No earlier quarter to backtest on."
@@ -519,6 +518,15 @@ def _value(v: float, totals: dict[str, Any]) -> str:
 
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.0%}"
+
+
+def _pct_change(before: float | None, after: float | None) -> str:
+    """``"22% → 31%"``; one decimal where whole percentages would print a change as none
+    (IBM's rules read "win rate 23% → 23%" for 22.5 % → 23.1 %)."""
+    a, b = _pct(before), _pct(after)
+    if a == b and before is not None and after is not None and before != after:
+        a, b = f"{before:.1%}", f"{after:.1%}"
+    return f"{a} → {b}"
 
 
 def _rank_rules(actions: list[Action]) -> list[Action]:
