@@ -134,3 +134,17 @@ def test_by_distinct_maps_back_and_keeps_missing() -> None:
 )
 def test_infer_type(values: list[str], dtype: str) -> None:
     assert infer_type(pd.Series(values, dtype="string")) == dtype
+
+
+def test_a_negative_amount_reads_the_same_however_the_export_signs_it() -> None:
+    """ "-$2,500.00" was "not a number" and "$(2,500.00)" too, while "$-2,500.00", "-2,500.00"
+    and "($2,500.00)" read as -2,500 (and were refused by the amount's minimum as such)."""
+    import pandas as pd
+
+    from winloss.ingest.normalize import parse_numbers
+
+    written = ["-$2,500.00", "$-2,500.00", "-2,500.00", "($2,500.00)", "$(2,500.00)", "-EUR 2500"]
+    values, bad = parse_numbers(pd.Series(written))
+    assert values.tolist() == [-2500.0] * len(written) and not bad.any()
+    values, bad = parse_numbers(pd.Series(["$1,200.00", "-", "$", "(abc)"]))
+    assert values.iloc[0] == 1200.0 and bad.tolist() == [False, True, True, True]

@@ -94,7 +94,12 @@ def parse_numbers(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if pd.api.types.is_numeric_dtype(uniq.dtype):
         return uniq.astype(float), np.zeros(len(uniq), dtype=bool)
     s = uniq.astype(str).str.strip()
-    negative = s.str.match(r"^\(.*\)$")
+    # a sign or accounting parentheses outside the currency ("-$2,500.00", "$(2,500.00)",
+    # "($2,500.00)"): the same negative number however the export wrote it
+    sign = s.str.match(r"^-\s*(?:[A-Z]{3}\s*[$€£¥₹]?|[$€£¥₹])")
+    s = s.str.replace(r"^-\s*((?:[A-Z]{3}\s*[$€£¥₹]?|[$€£¥₹]))", r"\1", regex=True)
+    s = s.str.replace(_CURRENCY, "", regex=True)
+    negative = s.str.match(r"^\(.*\)$") | sign
     s = s.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     s = s.str.replace(_CURRENCY, "", regex=True).str.replace("%", "", regex=False)
     # literal no-break spaces: pyarrow's regex engine (RE2) rejects \u escapes
