@@ -227,3 +227,21 @@ def test_plg_motion_metrics_read_as_words_and_percentages() -> None:
         }
     )
     assert prior["win_rate_used"] == "28%" and prior["odds_ratio"] == "0.88"
+
+
+def test_remeasured_actions_say_what_then_and_now_count() -> None:
+    """ "Before the proposal, require ≥2 stakeholders: 34% → 36%, effect faded" read as a win
+    rate; it is the share of deals matching the rule, and those deals' win rate now was hidden."""
+    from winloss.report.sections.plan import _measured, percent
+
+    assert _measured({"share_then": 0.38, "share_now": 0.37}) == "with the problem"
+    rule = {
+        "share_matching_then": 0.34,
+        "share_matching_now": 0.36,
+        "win_rate_matching_now": 0.2286,
+        "win_rate_rest_now": 0.4182,
+    }
+    assert _measured(rule) == (
+        f"matching the rule (now winning {percent(0.2286)} against {percent(0.4182)} for the rest)"
+    )
+    assert percent(0.2286).startswith("23") and percent(0.4182).startswith("42")

@@ -208,11 +208,25 @@ def build(ctx: ReportContext) -> Section | None:
     if remeasured:
         parts.append("<h3>Did last quarter's changes work?</h3>")
         parts.append(
+            "<p>Then and now: the share of closed deals with the problem (a capture action) or "
+            "matching the rule (a qualification rule), in the quarter the action was proposed "
+            "and in this one; for a rule, how the deals it names win now.</p>"
+        )
+        parts.append(
             table_html(
-                [{**r, "then": _share(r, "then"), "now": _share(r, "now")} for r in remeasured],
+                [
+                    {
+                        **r,
+                        "then": _share(r, "then"),
+                        "now": _share(r, "now"),
+                        "measured": _measured(r),
+                    }
+                    for r in remeasured
+                ],
                 [
                     ("proposed_in", "proposed"),
                     ("title", "action"),
+                    ("measured", "share of deals"),
                     ("then", "then"),
                     ("now", "now"),
                     ("status", "status"),
@@ -281,6 +295,17 @@ def _backtest_html(plan: Any, data: dict[str, Any], charts: list[str]) -> str:
     )
     charts.append(chart)
     return chart + html
+
+
+def _measured(r: dict[str, Any]) -> str:
+    """What "then" and "now" count for one re-measured action."""
+    if "share_matching_now" not in r and "share_matching_then" not in r:
+        return "with the problem"
+    text = "matching the rule"
+    won, rest = r.get("win_rate_matching_now"), r.get("win_rate_rest_now")
+    if won is not None and rest is not None:
+        text += f" (now winning {percent(won)} against {percent(rest)} for the rest)"
+    return text
 
 
 def _share(r: dict[str, Any], when: str) -> str:
