@@ -245,3 +245,13 @@ def test_remeasured_actions_say_what_then_and_now_count() -> None:
         f"matching the rule (now winning {percent(0.2286)} against {percent(0.4182)} for the rest)"
     )
     assert percent(0.2286).startswith("23") and percent(0.4182).startswith("42")
+
+
+def test_committee_routes_and_plg_calibration_read_as_words() -> None:
+    """The report showed "customer_introduction" and "calibration none"."""
+    from winloss.report.sections.committee import _words
+    from winloss.report.sections.plg import _calibration_words
+
+    assert _words("customer_introduction") == "customer introduction" and _words(None) == ""
+    assert _calibration_words("none").startswith("calibration checked")
+    assert _calibration_words("sigmoid") == "calibrated by a Platt (sigmoid) map"

@@ -192,11 +192,11 @@ def build(ctx: ReportContext) -> Section | None:
                 [
                     {
                         "segment": b.segment,
-                        "route": b.route,
+                        "route": _words(b.route),
                         "win_rate": f"{b.evidence.win_rate:.0%}",
                         "ci": f"{b.evidence.ci_low:.0%}–{b.evidence.ci_high:.0%}",
                         "n": b.evidence.n,
-                        "next": f"{b.runner_up} {b.runner_up_win_rate:.0%}",
+                        "next": f"{_words(b.runner_up)} {b.runner_up_win_rate:.0%}",
                         "q": f"{b.q_value:.2g}",
                     }
                     for b in best
@@ -221,7 +221,10 @@ def build(ctx: ReportContext) -> Section | None:
     if len(risky):
         parts.append(
             table_html(
-                risky.head(15).to_dict(orient="records"),
+                [
+                    {**r, "suggested_route": _words(r.get("suggested_route"))}
+                    for r in risky.head(15).to_dict(orient="records")
+                ],
                 [
                     ("deal_id", "deal"),
                     ("segment", "segment"),
@@ -255,3 +258,10 @@ def build(ctx: ReportContext) -> Section | None:
         tuple(charts),
         result.warnings,
     )
+
+
+def _words(route: object) -> str:
+    """A route as people write it: ``customer_introduction`` → ``customer introduction``."""
+    if route is None or (isinstance(route, float) and route != route):
+        return ""
+    return str(route).replace("_", " ")
