@@ -178,8 +178,11 @@ def test_accounts_csv(store: Path) -> None:
 def test_errors_are_one_line_messages(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], store: Path
 ) -> None:
-    assert main(["--db", str(store), "forecast"]) == 2
-    assert "give --quarter" in capsys.readouterr().err
+    # without --quarter: the quarter the report forecasts (was an error while `report` chose)
+    assert main(["--db", str(store), "forecast", "--draws", "500", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    said = captured.err.split("forecasting ", 1)[1].split(",", 1)[0]
+    assert json.loads(captured.out)["quarter"] == said
     assert main(["--db", str(store), "model", "evaluate", "--preset", "ibm-win-loss"]) == 2
     assert "apply to a FILE" in capsys.readouterr().err
     tiny = tmp_path / "tiny.csv"

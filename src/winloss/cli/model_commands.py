@@ -307,7 +307,11 @@ def leads(
 
 # -- forecast ----------------------------------------------------------------------------------------
 @click.command("forecast")
-@click.option("--quarter", help="The fiscal quarter to forecast, e.g. 2026Q4.")
+@click.option(
+    "--quarter",
+    help="The fiscal quarter to forecast, e.g. 2026Q4 (default: the one the report forecasts, "
+    "after the latest quarter with closed deals).",
+)
 @click.option(
     "--as-of",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -418,7 +422,20 @@ def forecast(
         )
         return
     if not quarter:
-        raise UsageError("give --quarter, e.g. --quarter 2026Q4 (or --backtest)")
+        # the quarter the report forecasts: the one after the quarter it reviews
+        from winloss.report.document import latest_closed_quarter
+
+        reviewed = latest_closed_quarter(ws.store)
+        if reviewed is None:
+            raise UsageError(
+                "no closed deal with a close date to forecast from: give --quarter, e.g. "
+                "--quarter 2026Q4, after importing closed deals"
+            )
+        quarter = str(reviewed.next())
+        message(
+            f"forecasting {quarter}, the quarter after the latest reviewed one ({reviewed}), as "
+            "the report does; --quarter chooses another"
+        )
     with busy(f"forecasting {quarter}…"):
         result = ws.forecast(
             quarter,
