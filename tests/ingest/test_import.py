@@ -501,9 +501,14 @@ def test_a_column_named_as_an_id_with_distinct_values_is_the_deal_id(tmp_path: P
     assert sorted(ws.deals()["deal_id"]) == ["0016-QLJIS", "0076-LVEPS"]
     # two candidates: no guess, rows numbered as before ("Paid" is not named as an id)
     two = tmp_path / "two.csv"
-    two.write_text("customerID,orderId,Churn\na,x,No\nb,y,Yes\n")
+    two.write_text("customerID,recordId,Churn\na,x,No\nb,y,Yes\n")
     ws2 = Workspace.from_file(two, columns={"outcome": "Churn"}, won_values=("No",))
     assert sorted(ws2.deals()["deal_id"]) == ["row-2", "row-3"]
+    # another thing's id is never the deal's (a converted lead's id is unique per deal too)
+    lead = tmp_path / "lead.csv"
+    lead.write_text("Lead ID,Churn\nL1,No\nL2,Yes\n")
+    ws4 = Workspace.from_file(lead, columns={"outcome": "Churn"}, won_values=("No",))
+    assert sorted(ws4.deals()["deal_id"]) == ["row-2", "row-3"]
     # a repeated value is not an id
     rep = tmp_path / "rep.csv"
     rep.write_text("customerID,Churn\na,No\na,Yes\n")

@@ -146,5 +146,5 @@ def test_a_negative_amount_reads_the_same_however_the_export_signs_it() -> None:
     written = ["-$2,500.00", "$-2,500.00", "-2,500.00", "($2,500.00)", "$(2,500.00)", "-EUR 2500"]
     values, bad = parse_numbers(pd.Series(written))
     assert values.tolist() == [-2500.0] * len(written) and not bad.any()
-    values, bad = parse_numbers(pd.Series(["$1,200.00", "-", "$", "(abc)"]))
-    assert values.iloc[0] == 1200.0 and bad.tolist() == [False, True, True, True]
+    values, bad = parse_numbers(pd.Series(["$1,200.00", "-", "$", "(abc)", "-$-2,500", "-$(25)"]))
+    assert values.iloc[0] == 1200.0 and bad.tolist() == [False] + [True] * 5

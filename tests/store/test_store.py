@@ -207,3 +207,40 @@ def test_migration_splits_the_interviewee_out_of_captured_by(tmp_path: Path) -> 
         assert caps.loc["rep", "captured_by"] == "ann (interviewed nobody)"
         assert pd.isna(caps.loc["rep", "interviewee"])
         assert ws.deal("a")["competitor"] == "Acme"  # no capture names one: the CRM's stays
+
+
+def test_a_read_only_open_of_a_store_before_the_competitor_migration_reads_its_deals(
+    tmp_path: Path,
+) -> None:
+    """A read-only open builds today's views for that connection without running migrations:
+    the views read captures.competitor, which an older store lacks ("damaged or unreadable:
+    Binder Error: Column competitor")."""
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    with Workspace(db) as ws:
+        ws.import_deals(
+            pd.DataFrame(
+                {
+                    "deal_id": ["a", "b"],
+                    "outcome": ["lost", "won"],
+                    "created_at": ["2026-01-01", "2026-01-02"],
+                    "closed_at": ["2026-02-01", "2026-02-03"],
+                    "competitor": ["Acme", None],
+                }
+            )
+        )
+    con = duckdb.connect(str(db))
+    for view in ("deal_field_sources", "deals_enriched", "deals_resolved", "capture_values"):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+    con.execute("ALTER TABLE captures DROP COLUMN competitor")
+    con.execute("ALTER TABLE captures DROP COLUMN interviewee")
+    con.execute(
+        "UPDATE _meta SET value = ? WHERE key = 'schema_version'", [str(len(MIGRATIONS) - 1)]
+    )
+    con.execute("UPDATE _meta SET value = '2|old' WHERE key = '_views_signature'")
+    con.close()
+    with Workspace(db, read_only=True) as ws:
+        deals = ws.deals().set_index("deal_id")
+        assert deals.loc["a", "competitor"] == "Acme" and len(deals) == 2
+        assert ws.capture_agreement().summary is not None

@@ -173,7 +173,14 @@ def test_buyer_interview_takes_precedence(web: WebEnv) -> None:
         # the interviewee has its own column; captured_by is the user (was "boss (interviewed …)")
         assert cap["captured_by"] == "boss" and cap["interviewee"] == "Jo, CFO"
     # the next form suggests the competitors deals already name
-    assert '<option value="Acme BI">' in boss.get("/deals/A1/interview").text
+    form = boss.get("/deals/A1/interview").text
+    assert '<option value="Acme BI">' in form
+    # a bad interviewee is said, not silently refused (it is asked above the SPICED groups)
+    resp = boss.post(
+        "/deals/A1/interview",
+        data={"csrf_token": token(form), "interviewee": "x" * 501, "primary_reason": "Price"},
+    )
+    assert resp.status_code == 400 and "Interviewee:" in resp.text
 
 
 def test_csrf_required_on_every_form(web: WebEnv) -> None:

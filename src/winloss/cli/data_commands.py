@@ -395,7 +395,8 @@ def info(state: State, fmt: str) -> None:
     "--fresh/--keep",
     default=True,
     show_default=True,
-    help="Start from an empty store (default) or add to the existing one.",
+    help="Start from an empty store (default; refused when the store holds imported files) "
+    "or add to an existing store without deals, e.g. one whose settings you chose.",
 )
 @format_option
 @pass_state
@@ -446,11 +447,20 @@ def _check_demo_target(path: str, fresh: bool) -> None:
     from winloss.errors import UsageError
     from winloss.workspace import Workspace
 
-    if path == ":memory:" or not Path(path).exists():
+    shared = "://" in path  # a PostgreSQL store: never deleted, and shared by a team
+    if path == ":memory:" or (not shared and not Path(path).exists()):
         return
     with Workspace(path, read_only=True) as ws:
         files = ws.imported_files()
         deals = ws.store.count("deals")
+    if shared and deals:
+        from winloss.store.postgres_store import mask_url
+
+        raise UsageError(
+            f"{mask_url(path)} already holds {deals:,} deals: the demo would write its company "
+            "over a shared store's deals. Run it on a store of its own: winloss --db "
+            "demo.duckdb demo"
+        )
     if fresh and files:
         more = f" and {len(files) - 1} more file(s)" if len(files) > 1 else ""
         raise UsageError(

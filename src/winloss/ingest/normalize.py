@@ -99,6 +99,8 @@ def parse_numbers(uniq: pd.Series) -> tuple[pd.Series, np.ndarray]:
     sign = s.str.match(r"^-\s*(?:[A-Z]{3}\s*[$€£¥₹]?|[$€£¥₹])")
     s = s.str.replace(r"^-\s*((?:[A-Z]{3}\s*[$€£¥₹]?|[$€£¥₹]))", r"\1", regex=True)
     s = s.str.replace(_CURRENCY, "", regex=True)
+    # a second sign after the currency ("-$-2,500", "-$(2,500)") is not a number
+    s = s.where(~(sign & s.str.match(r"^\s*[-+(]")), "not a number")
     negative = s.str.match(r"^\(.*\)$") | sign
     s = s.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     s = s.str.replace(_CURRENCY, "", regex=True).str.replace("%", "", regex=False)

@@ -297,6 +297,13 @@ def refuse_ambiguous_dates(stage: _Stage, *, generate_ids: bool = False) -> None
 
 #: A column named as an identifier: ``customerID``, ``CustomerId``, ``record_id``, ``Case ID``.
 _ID_NAME = re.compile(r"(?:^|[_\s\-.])[iI][dD]$|[a-z](?:ID|Id)$")
+#: Identifiers of other things than the deal (a converted lead's id is unique per opportunity
+#: too, but stage history and activities name the opportunity): never read as the deal id.
+_OTHER_IDS = re.compile(
+    r"^(?:contact|lead|owner|account|invoice|row|user|product|campaign|activity|task|event|"
+    r"company|parent|org|organi[sz]ation|person|employee|territory|quote|order|line|item)",
+    re.IGNORECASE,
+)
 
 
 def infer_deal_id(stage: _Stage) -> None:
@@ -308,7 +315,13 @@ def infer_deal_id(stage: _Stage) -> None:
     used = set(stage.mapped.values())
     found = []
     for label in stage.frame.columns:
-        if label in used or not _ID_NAME.search(str(label)):
+        name = str(label)
+        if (
+            label in used
+            or not _ID_NAME.search(name)
+            or _OTHER_IDS.match(name.strip())
+            or stage.mapping.is_ignored(name)
+        ):
             continue
         values = stage.frame[label].astype("string").str.strip()
         if len(values) and values.notna().all() and (values != "").all() and values.is_unique:

@@ -45,7 +45,11 @@ class DealFilter:
     owner: str | None = None
 
     def __post_init__(self) -> None:
-        if self.since is not None and self.until is not None and self.since > self.until:
+        since, until = self.since, self.until
+        # a datetime for one bound and a date for the other do not compare: compare the days
+        since = since.date() if isinstance(since, dt.datetime) else since
+        until = until.date() if isinstance(until, dt.datetime) else until
+        if since is not None and until is not None and since > until:
             from winloss.errors import UsageError
 
             raise UsageError(

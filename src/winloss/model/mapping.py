@@ -520,13 +520,20 @@ def resolve_mapping(
         m = replace(load_mapping_file(mapping_file), preset=m.preset)
     if columns:
         m = m.with_columns(columns)
-    # the values named on the command line are the whole truth: a preset's values for the
-    # other side go (IBM's preset with --won-value Loss said "neither a won value (Loss) nor a
-    # lost value (Loss)")
+    # the values named on the command line are the whole truth beside a preset: its values for
+    # the other side go (IBM's preset with --won-value Loss said "neither a won value (Loss) nor
+    # a lost value (Loss)"); a mapping file's own values are the user's and stay
+    keep_other = bool(mapping_file)
     if won_values:
-        m = replace(m, won_values=tuple(won_values), lost_values=tuple(lost_values))
+        m = replace(
+            m,
+            won_values=tuple(won_values),
+            lost_values=tuple(lost_values) or (m.lost_values if keep_other else ()),
+        )
     elif lost_values:
-        m = replace(m, lost_values=tuple(lost_values), won_values=())
+        m = replace(
+            m, lost_values=tuple(lost_values), won_values=m.won_values if keep_other else ()
+        )
     if won_values or lost_values:
         m = replace(m, explicit_values=(*won_values, *lost_values))
     if no_dates is not None and no_dates:

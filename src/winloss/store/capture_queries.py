@@ -69,8 +69,12 @@ def create_capture_views(
     column for engines without DuckDB's ``* REPLACE``; without it the view uses ``* REPLACE``.
     """
     con = store
+    # a store read before its migrations ran (a read-only open of an older store) lacks the
+    # newest capture columns (competitor): resolve the fields it has
+    present = set(store.query("SELECT * FROM captures WHERE 1 = 0").columns)
+    resolved = tuple(n for n in RESOLVED_FIELDS if n in present)
     aggs = []
-    for name in (*RESOLVED_FIELDS, "primary_reason"):
+    for name in (*resolved, "primary_reason"):
         aggs.append(
             f"arg_max({_q(name)}, captured_at) FILTER (WHERE {_q(name)} IS NOT NULL) AS {_q(name)}"
         )
@@ -92,7 +96,7 @@ def create_capture_views(
         parts = [f"{_alias(s)}.{_q(col if s != 'crm' else crm_col)}" for s in precedence]
         return f"coalesce({', '.join(parts)})" if len(parts) > 1 else parts[0]
 
-    replace = [f"{value(n, n)} AS {_q(n)}" for n in RESOLVED_FIELDS]
+    replace = [f"{value(n, n)} AS {_q(n)}" for n in resolved]
     for outcome, col in REASON_FIELDS.items():
         replace.append(
             f"CASE WHEN d.outcome = '{outcome}' THEN {value('primary_reason', col)} "
@@ -106,7 +110,7 @@ def create_capture_views(
         select = "d.* REPLACE (" + ", ".join(replace) + ")"
     else:
         replaced = dict(
-            zip([*RESOLVED_FIELDS, *REASON_FIELDS.values(), "captured_at"], replace, strict=True)
+            zip([*resolved, *REASON_FIELDS.values(), "captured_at"], replace, strict=True)
         )
         select = ", ".join(replaced.get(c, f"d.{_q(c)}") for c in deal_columns)
     con.execute(
@@ -114,10 +118,10 @@ def create_capture_views(
     )
 
     selects = []
-    for name in (*RESOLVED_FIELDS, *REASON_FIELDS.values()):
-        cap_col = name if name in RESOLVED_FIELDS else "primary_reason"
+    for name in (*resolved, *REASON_FIELDS.values()):
+        cap_col = name if name in resolved else "primary_reason"
         guard = ""
-        if name not in RESOLVED_FIELDS:
+        if name not in resolved:
             outcome = next(o for o, c in REASON_FIELDS.items() if c == name)
             guard = f"d.outcome = '{outcome}' AND "
         src_cases, at_cases = [], []
@@ -276,7 +280,8 @@ def owners(store: DuckDBStore) -> list[str]:
 def both_respondents(store: DuckDBStore) -> pd.DataFrame:
     """Deals with a rep capture and a buyer interview: the latest answers of each, side by side
     (columns ``<field>_rep`` and ``<field>_buyer``), with owner and outcome."""
-    fields = (*RESOLVED_FIELDS, "primary_reason")
+    present = set(store.query("SELECT * FROM capture_values WHERE 1 = 0").columns)
+    fields = tuple(f for f in (*RESOLVED_FIELDS, "primary_reason") if f in present)
     cols = ", ".join(
         f"r.{_q(f)} AS {_q(f + '_rep')}, b.{_q(f)} AS {_q(f + '_buyer')}" for f in fields
     )

@@ -176,6 +176,8 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
             competitors=ws.competitor_names(),
         )
     errors += [f"{f.label}: {f.error}" for _title, fields in groups for f in fields if f.error]
+    if field_errors.get("interviewee"):  # asked above the groups, on the buyer form
+        errors.append(f"Interviewee: {field_errors['interviewee']}")
     return render_template(
         "capture.html", user=user, deal=d, groups=groups, errors=errors, respondent=respondent
     ), status

@@ -99,6 +99,8 @@ class CaptureAgreement(Analysis[AgreementResult]):
         rows: list[dict[str, Any]] = []
         for rec in both.to_dict(orient="records"):
             for f in FIELDS:
+                if f"{f}_rep" not in rec:  # a store read before its migrations ran
+                    continue
                 r, b = rec[f"{f}_rep"], rec[f"{f}_buyer"]
                 if pd.isna(r) or pd.isna(b):
                     continue
