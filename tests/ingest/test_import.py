@@ -490,27 +490,28 @@ def test_a_salesforce_report_owner_column_is_the_owner(
     assert owners == {"006A": "Priya Patel", "006B": "Tom O'Brien"}
 
 
-def test_a_column_named_as_an_id_with_distinct_values_is_the_deal_id(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("header", "rows", "ids"),
+    [
+        # the one column named as an id, distinct on every row ("Paid" is not named as an id)
+        ("customerID,Paid", ["0016-QLJIS,1", "0076-LVEPS,1"], ["0016-QLJIS", "0076-LVEPS"]),
+        # two candidates: no guess, rows numbered as before
+        ("customerID,recordId", ["a,x", "b,y"], ["row-2", "row-3"]),
+        # another thing's id is never the deal's (a converted lead's id is unique per deal too)
+        ("Lead ID", ["L1", "L2"], ["row-2", "row-3"]),
+        # a repeated value is not an id
+        ("customerID", ["a", "a"], ["row-2", "row-3"]),
+    ],
+)
+def test_a_column_named_as_an_id_with_distinct_values_is_the_deal_id(
+    tmp_path: Path, header: str, rows: list[str], ids: list[str]
+) -> None:
     """Telco's file keys customers by "customerID": rows were numbered row-N, so a score CSV
     could not be joined back to the CRM (and the folds, ordered by id, depended on it)."""
     path = tmp_path / "t.csv"
+    outcomes = ["No", "Yes"]
     path.write_text(
-        "customerID,Paid,Contract,Churn\n0016-QLJIS,1,Monthly,No\n0076-LVEPS,1,Yearly,Yes\n"
+        f"{header},Churn\n" + "".join(f"{r},{o}\n" for r, o in zip(rows, outcomes, strict=True))
     )
     ws = Workspace.from_file(path, columns={"outcome": "Churn"}, won_values=("No",))
-    assert sorted(ws.deals()["deal_id"]) == ["0016-QLJIS", "0076-LVEPS"]
-    # two candidates: no guess, rows numbered as before ("Paid" is not named as an id)
-    two = tmp_path / "two.csv"
-    two.write_text("customerID,recordId,Churn\na,x,No\nb,y,Yes\n")
-    ws2 = Workspace.from_file(two, columns={"outcome": "Churn"}, won_values=("No",))
-    assert sorted(ws2.deals()["deal_id"]) == ["row-2", "row-3"]
-    # another thing's id is never the deal's (a converted lead's id is unique per deal too)
-    lead = tmp_path / "lead.csv"
-    lead.write_text("Lead ID,Churn\nL1,No\nL2,Yes\n")
-    ws4 = Workspace.from_file(lead, columns={"outcome": "Churn"}, won_values=("No",))
-    assert sorted(ws4.deals()["deal_id"]) == ["row-2", "row-3"]
-    # a repeated value is not an id
-    rep = tmp_path / "rep.csv"
-    rep.write_text("customerID,Churn\na,No\na,Yes\n")
-    ws3 = Workspace.from_file(rep, columns={"outcome": "Churn"}, won_values=("No",))
-    assert sorted(ws3.deals()["deal_id"]) == ["row-2", "row-3"]
+    assert sorted(ws.deals()["deal_id"]) == ids

@@ -249,9 +249,11 @@ def test_remeasured_actions_say_what_then_and_now_count() -> None:
 
 def test_committee_routes_and_plg_calibration_read_as_words() -> None:
     """The report showed "customer_introduction" and "calibration none"."""
+    from winloss.report.labels import calibration_words
     from winloss.report.sections.committee import _words
-    from winloss.report.sections.plg import _calibration_words
 
     assert _words("customer_introduction") == "customer introduction" and _words(None) == ""
-    assert _calibration_words("none").startswith("calibration checked")
-    assert _calibration_words("sigmoid") == "calibrated by a Platt (sigmoid) map"
+    assert calibration_words("none", "accounts") == (
+        "checked on held-out accounts, no correction needed"
+    )
+    assert calibration_words("sigmoid") == "a Platt (sigmoid) map"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -164,34 +165,40 @@ def test_a_read_only_open_of_an_older_store_reads_todays_views(tmp_path: Path) -
     con.close()
 
 
-def test_migration_splits_the_interviewee_out_of_captured_by(tmp_path: Path) -> None:
-    """The web app wrote a buyer interview's interviewee into captured_by ("boss (interviewed Jo,
-    CFO)"); the migration that adds the interviewee and competitor columns splits it out."""
+def _store_before_the_competitor_migration(db: Path) -> Any:
+    """A store as the schema before captures.competitor/interviewee left it (deal a lost to
+    Acme, deal b won): views dropped, both columns dropped, the schema version one back. Returns
+    an open DuckDB connection to it for the caller's own rows; the caller closes it."""
     import duckdb
 
-    db = tmp_path / "old.duckdb"
     with Workspace(db) as ws:
         ws.import_deals(
             pd.DataFrame(
                 {
-                    "deal_id": ["a"],
-                    "outcome": ["lost"],
-                    "created_at": ["2026-01-01"],
-                    "closed_at": ["2026-02-01"],
-                    "competitor": ["Acme"],
+                    "deal_id": ["a", "b"],
+                    "outcome": ["lost", "won"],
+                    "created_at": ["2026-01-01", "2026-01-02"],
+                    "closed_at": ["2026-02-01", "2026-02-03"],
+                    "competitor": ["Acme", None],
                 }
             )
         )
-    con = duckdb.connect(str(db))  # the store as the previous schema left it
-    con.execute("DROP VIEW IF EXISTS deal_field_sources")
-    con.execute("DROP VIEW IF EXISTS deals_enriched")
-    con.execute("DROP VIEW IF EXISTS deals_resolved")
-    con.execute("DROP VIEW IF EXISTS capture_values")
+    con = duckdb.connect(str(db))
+    for view in ("deal_field_sources", "deals_enriched", "deals_resolved", "capture_values"):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
     con.execute("ALTER TABLE captures DROP COLUMN competitor")
     con.execute("ALTER TABLE captures DROP COLUMN interviewee")
     con.execute(
         "UPDATE _meta SET value = ? WHERE key = 'schema_version'", [str(len(MIGRATIONS) - 1)]
     )
+    return con
+
+
+def test_migration_splits_the_interviewee_out_of_captured_by(tmp_path: Path) -> None:
+    """The web app wrote a buyer interview's interviewee into captured_by ("boss (interviewed Jo,
+    CFO)"); the migration that adds the interviewee and competitor columns splits it out."""
+    db = tmp_path / "old.duckdb"
+    con = _store_before_the_competitor_migration(db)
     con.execute(
         "INSERT INTO captures (deal_id, captured_at, respondent, primary_reason, captured_by) "
         "VALUES ('a', '2026-02-03 10:00', 'buyer', 'Price', 'boss (interviewed Jo, CFO (EMEA))'),"
@@ -215,32 +222,19 @@ def test_a_read_only_open_of_a_store_before_the_competitor_migration_reads_its_d
     """A read-only open builds today's views for that connection without running migrations:
     the views read captures.competitor, which an older store lacks ("damaged or unreadable:
     Binder Error: Column competitor")."""
-    import duckdb
-
     db = tmp_path / "old.duckdb"
-    with Workspace(db) as ws:
-        ws.import_deals(
-            pd.DataFrame(
-                {
-                    "deal_id": ["a", "b"],
-                    "outcome": ["lost", "won"],
-                    "created_at": ["2026-01-01", "2026-01-02"],
-                    "closed_at": ["2026-02-01", "2026-02-03"],
-                    "competitor": ["Acme", None],
-                }
-            )
-        )
-    con = duckdb.connect(str(db))
-    for view in ("deal_field_sources", "deals_enriched", "deals_resolved", "capture_values"):
-        con.execute(f"DROP VIEW IF EXISTS {view}")
-    con.execute("ALTER TABLE captures DROP COLUMN competitor")
-    con.execute("ALTER TABLE captures DROP COLUMN interviewee")
+    con = _store_before_the_competitor_migration(db)
     con.execute(
-        "UPDATE _meta SET value = ? WHERE key = 'schema_version'", [str(len(MIGRATIONS) - 1)]
+        "INSERT INTO captures (deal_id, captured_at, respondent, primary_reason) VALUES "
+        "('a', '2026-02-03 10:00', 'buyer', 'Price'), ('a', '2026-02-02 10:00', 'rep', 'Price')"
     )
     con.execute("UPDATE _meta SET value = '2|old' WHERE key = '_views_signature'")
     con.close()
     with Workspace(db, read_only=True) as ws:
         deals = ws.deals().set_index("deal_id")
         assert deals.loc["a", "competitor"] == "Acme" and len(deals) == 2
-        assert ws.capture_agreement().summary is not None
+        assert deals.loc["a", "loss_reason"] == "Price"  # resolved from the captures it has
+        # rep and buyer agree on the one field both answered; the missing column is not a field
+        fields = ws.capture_agreement().fields.set_index("field")
+        assert "competitor" not in fields.index
+        assert fields.loc["primary_reason", "deals"] == 1

@@ -18,14 +18,11 @@ def _period(
     state: State, period: str | None, since: dt.datetime | None, until: dt.datetime | None
 ) -> tuple[dt.date | None, dt.date | None]:
     if period is None:
-        if since and until and since > until:
-            from winloss.errors import UsageError
+        from winloss.model.deals import DealFilter
 
-            raise UsageError(
-                f"--since {since.date()} is after --until {until.date()}: no deal can fall in "
-                "between; swap them"
-            )
-        return (since.date() if since else None, until.date() if until else None)
+        start, end = (since.date() if since else None, until.date() if until else None)
+        DealFilter(since=start, until=end)  # refuses --since after --until, as everywhere
+        return start, end
     if since or until:
         raise click.UsageError("give --period or --since/--until, not both")
     q = state.workspace().quarter(period)

@@ -248,12 +248,14 @@ def _emit_scores(
         if not result.importances.empty:
             emit_frame(result.importances, fmt, title="what matters (permutation importance)")
         return
+    from winloss.report.labels import calibration_words
+
     shown = frame.head(limit) if limit else frame
     emit_frame(
         shown,
         fmt,
         title=f"{title} (model: {result.model['model']}, calibration: "
-        f"{_calibration_words(result.model['calibration']['method'])})",
+        f"{calibration_words(result.model['calibration']['method'])})",
         max_rows=len(shown) or 1,
     )
     if len(frame) > len(shown):
@@ -469,13 +471,6 @@ def forecast(
     )
     if fmt == "table":
         emit_frame(result.comparison, fmt, title="the same deals by other methods")
-
-
-def _calibration_words(method: str) -> str:
-    """``none`` means checked and not needed: no map lowered the held-out log loss."""
-    if method == "none":
-        return "checked on held-out deals, no correction needed"
-    return method
 
 
 # -- accounts ----------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import pandas as pd
 
 from winloss.analyze.audit.analysis import DataAudit
 from winloss.analyze.concentrations.analysis import ConcentrationAnalysis
+from winloss.analyze.concentrations.finding_statements import percent_pair
 from winloss.analyze.scoring.features import CREATION_TIME_FIELDS
 from winloss.errors import InsufficientDataError, UsageError, WinlossError
 from winloss.model.deals import DealFilter
@@ -523,10 +524,10 @@ def _pct(v: float | None) -> str:
 def _pct_change(before: float | None, after: float | None) -> str:
     """``"22% → 31%"``; one decimal where whole percentages would print a change as none
     (IBM's rules read "win rate 23% → 23%" for 22.5 % → 23.1 %)."""
-    a, b = _pct(before), _pct(after)
-    if a == b and before is not None and after is not None and before != after:
-        a, b = f"{before:.1%}", f"{after:.1%}"
-    return f"{a} → {b}"
+    if before is None or after is None:
+        return f"{_pct(before)} → {_pct(after)}"
+    a, b = percent_pair(before, after)
+    return f"{a}% → {b}%"
 
 
 def _rank_rules(actions: list[Action]) -> list[Action]:

@@ -19,6 +19,16 @@ def field_label(name: str) -> str:
     return FIELD_LABELS.get(name, name.replace("_", " "))
 
 
+def calibration_words(method: str, units: str = "deals") -> str:
+    """A calibration map in words; ``none`` means checked on held-out ``units`` and not needed
+    (no map lowered the held-out log loss)."""
+    return {
+        "none": f"checked on held-out {units}, no correction needed",
+        "sigmoid": "a Platt (sigmoid) map",
+        "isotonic": "an isotonic map",
+    }.get(method, method)
+
+
 def model_name(name: str) -> str:
     """A model's plain name (``winloss (…)`` labels keep their words in brackets)."""
     if name.startswith("winloss (") and name.endswith(")"):

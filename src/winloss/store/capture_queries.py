@@ -42,6 +42,11 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _columns(store: DuckDBStore, relation: str) -> set[str]:
+    """The columns of a table or view, on either engine (no rows read)."""
+    return set(store.query(f"SELECT * FROM {_q(relation)} WHERE 1 = 0").columns)
+
+
 def parse_precedence(text: str | None) -> tuple[str, ...]:
     """``"buyer,rep,crm"`` → ``("buyer", "rep", "crm")``; every source at most once."""
     if not text:
@@ -71,7 +76,7 @@ def create_capture_views(
     con = store
     # a store read before its migrations ran (a read-only open of an older store) lacks the
     # newest capture columns (competitor): resolve the fields it has
-    present = set(store.query("SELECT * FROM captures WHERE 1 = 0").columns)
+    present = _columns(store, "captures")
     resolved = tuple(n for n in RESOLVED_FIELDS if n in present)
     aggs = []
     for name in (*resolved, "primary_reason"):
@@ -280,7 +285,7 @@ def owners(store: DuckDBStore) -> list[str]:
 def both_respondents(store: DuckDBStore) -> pd.DataFrame:
     """Deals with a rep capture and a buyer interview: the latest answers of each, side by side
     (columns ``<field>_rep`` and ``<field>_buyer``), with owner and outcome."""
-    present = set(store.query("SELECT * FROM capture_values WHERE 1 = 0").columns)
+    present = _columns(store, "capture_values")
     fields = tuple(f for f in (*RESOLVED_FIELDS, "primary_reason") if f in present)
     cols = ", ".join(
         f"r.{_q(f)} AS {_q(f + '_rep')}, b.{_q(f)} AS {_q(f + '_buyer')}" for f in fields

@@ -29,8 +29,7 @@ _ASKED = [
 FORM_FIELDS = tuple(
     [f for f in _ASKED if f.group != "after_outcome"]
     + sorted(
-        (f for f in _ASKED if f.group == "after_outcome"),
-        key=lambda f: ("competitor", "primary_reason", "notes").index(f.name),
+        (f for f in _ASKED if f.group == "after_outcome"), key=lambda f: f.name != "competitor"
     )
 )
 

@@ -17,13 +17,18 @@ def percent(rate: float) -> str:
     return f"{value:.0f}"
 
 
+def percent_pair(a: float, b: float) -> tuple[str, str]:
+    """Two rates as :func:`percent`, with one decimal where whole ones would print one number for
+    two different rates (``15–15`` read as no uncertainty, ``23% → 23%`` as no change)."""
+    x, y = percent(a), percent(b)
+    if x == y and a != b:
+        x, y = f"{100 * a:.1f}", f"{100 * b:.1f}"
+    return x, y
+
+
 def percent_range(low: float, high: float) -> str:
-    """``"48–56"``: whole percentages, or one decimal where whole ones would print one number
-    for a real interval (``15–15`` read as no uncertainty at all)."""
-    a, b = percent(low), percent(high)
-    if a == b and high > low:
-        a, b = f"{100 * low:.1f}", f"{100 * high:.1f}"
-    return f"{a}–{b}"
+    """``"48–56"``: an interval as :func:`percent_pair`."""
+    return "–".join(percent_pair(low, high))
 
 
 def statement(

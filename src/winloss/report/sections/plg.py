@@ -10,6 +10,7 @@ from winloss.analyze.plg.analysis import PLGAnalysis
 from winloss.analyze.plg.result import PLGResult
 from winloss.report.charts import LOSS, NEUTRAL, WIN, hbar_chart, reliability_chart
 from winloss.report.document import ReportContext, Section, table_html
+from winloss.report.labels import calibration_words
 
 
 def _pct(k: int, n: int) -> str:
@@ -63,7 +64,8 @@ def build(ctx: ReportContext) -> Section | None:
             f"<h3>Product-qualified-lead score</h3><p>Held-out AUC {s.held_out_auc:.2f}, Brier "
             f"{s.held_out_brier:.3f}, calibration error {s.held_out_ece:.3f} on "
             f"{s.held_out_accounts:,} later accounts; "
-            f"{escape(_calibration_words(str(s.calibration.get('method'))))}.</p>"
+            "calibration: "
+            f"{escape(calibration_words(str(s.calibration.get('method')), 'accounts'))}.</p>"
         )
         rel = s.reliability
         if len(rel):
@@ -204,12 +206,3 @@ def _prior_row(r: dict[str, Any]) -> dict[str, Any]:
         v = r.get(k)
         out[k] = "" if v is None or v != v else f"{float(v):.2f}"
     return out
-
-
-def _calibration_words(method: str) -> str:
-    """The calibration map in words (``none`` means checked and not needed)."""
-    return {
-        "none": "calibration checked on held-out accounts, no correction needed",
-        "sigmoid": "calibrated by a Platt (sigmoid) map",
-        "isotonic": "calibrated by an isotonic map",
-    }.get(method, f"calibration {method}")
