@@ -52,7 +52,7 @@ def run_jobs(fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]], *, rows: int
 
 
 def stop_workers() -> None:
-    """Stop the worker processes if this process started any (a server stopping): their
+    """Stop the worker processes if this process started any (a server about to exit): their
     semaphores are released, so the interpreter's resource tracker has nothing left to warn
     about ("leaked semlock objects")."""
     import sys
@@ -61,6 +61,14 @@ def stop_workers() -> None:
     executor = getattr(module, "_executor", None) if module is not None else None
     if executor is not None:
         executor.shutdown(wait=True, kill_workers=True)
+        # the executor's queues hold named semaphores, unregistered from the tracker by their
+        # finalizers, which run at the interpreter's exit: a server leaving by os._exit (SIGTERM)
+        # skips that, and on a busy machine the tracker then warned of leaked semaphores
+        import multiprocessing.util
+
+        run_finalizers = getattr(multiprocessing.util, "_run_finalizers", None)
+        if run_finalizers is not None:
+            run_finalizers(0)
 
 
 def _run_pickled(blob: bytes) -> Any:
