@@ -94,3 +94,27 @@ def test_table_html_escapes_and_formats_cells() -> None:
     cells = table.find("tbody").find_all("td")
     assert [c.text for c in cells] == [EVIL, "1,234", "0.123", "", "a, b", ""]
     assert [c.attrs.get("class") for c in cells][:3] == [None, "num", "num"]
+
+
+def test_table_html_prose_columns_show_commands_as_code_and_stay_escaped() -> None:
+    # a plan action's text is written for the console: `winloss audit` between backticks and the
+    # JSON key of a list; in the report the command is code and the list is named by its heading
+    rows = [
+        {
+            "title": f"Fix {EVIL}: run `winloss audit`",
+            "detail": "the list is under lists.expansion",
+            "raw": "keep `this` as typed",
+        }
+    ]
+    html = table_html(
+        rows,
+        [("title", "action"), ("detail", "evidence"), ("raw", "raw")],
+        prose={"title", "detail"},
+    )
+    assert "<script" not in html and "`winloss audit`" not in html
+    root, _ = parse_html(html)
+    cells = root.find("tbody").find_all("td")
+    assert [c.find("code").text for c in cells[:1]] == ["winloss audit"]
+    assert cells[0].text == f"Fix {EVIL}: run winloss audit"
+    assert cells[1].text == "the list is under the table “Customers to expand”"
+    assert cells[2].text == "keep `this` as typed" and cells[2].find_all("code") == []

@@ -289,16 +289,23 @@ def table_html(
     *,
     numeric: set[str] | None = None,
     css_class: str = "",
+    prose: set[str] | None = None,
 ) -> str:
-    """A plain HTML table; ``columns`` is (key, header)."""
+    """A plain HTML table; ``columns`` is (key, header). The ``prose`` columns are sentences
+    written for the console (an action's text): shown as the report shows a note, `commands` as
+    code rather than between backticks."""
+    from winloss.report.template import note_html
+
     numeric = numeric or set()
+    prose = prose or set()
     head = "".join(
         f"<th{' class=num' if k in numeric else ''}>{escape(h)}</th>" for k, h in columns
     )
     body = []
     for r in rows:
         cells = "".join(
-            f"<td{' class=num' if k in numeric else ''}>{escape(_text(r.get(k)))}</td>"
+            f"<td{' class=num' if k in numeric else ''}>"
+            f"{note_html(_text(r.get(k))) if k in prose else escape(_text(r.get(k)))}</td>"
             for k, _ in columns
         )
         body.append(f"<tr>{cells}</tr>")

@@ -200,6 +200,7 @@ def build(ctx: ReportContext) -> Section | None:
                     ("detail", "evidence"),
                 ],
                 numeric={"priority"},
+                prose={"title", "detail"},
             )
         )
         if kind == "qualification":
