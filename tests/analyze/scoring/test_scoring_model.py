@@ -85,7 +85,7 @@ def test_planted_effects_are_found_explained_and_ranked() -> None:
     assert len(south) > 0
     first = scores["factors"].iloc[0]  # the most likely win has reasons for it, largest first
     assert first["for"] and set(first["for"][0]) == {"field", "text", "effect"}
-    assert set(first) == {"for", "against", "data_patterns"}
+    assert set(first) == {"for", "against", "data_patterns", "not_reasons"}
     effects = [f["effect"] for f in first["for"]]
     assert effects == sorted(effects, reverse=True) and effects[0] > 0
 
@@ -540,3 +540,34 @@ def test_an_unknown_excluded_field_is_an_error() -> None:
     ws = workspace(make_deals(300))
     with pytest.raises(UsageError, match=r"--exclude industri: not a field .*fields: .*amount"):
         Scoring(settings=ModelSettings(exclude=("industri",))).run(ws.store)
+
+
+def test_fields_that_move_scores_but_are_not_reasons_are_said() -> None:
+    """A field within chance on held-out deals is never a reason for or against, but when it
+    still moves the scores a caveat names it, and each deal's factors carry its what-if effect."""
+    from winloss.analyze.scoring.analysis import score_frame
+
+    frame = make_deals(900, open_share=0.1)
+    ws = workspace(frame)
+    model = WinModel(ModelSettings(n_bootstrap=0)).fit(ws.closed_deals(), ws.field_catalog())
+    fitted = score_frame(model, ws.deals().query("outcome == 'open'").reset_index(drop=True))
+    assert not any("Region" in c and "no reason given" in c for c in fitted.caveats)
+    # as if region had not shown itself beyond chance: it moves every score, and is no reason
+    model.importances.loc[model.importances["field"] == "region", "helps"] = False
+    targets = ws.deals().query("outcome == 'open'").reset_index(drop=True)
+    result = score_frame(model, targets)
+    said = [c for c in result.caveats if "no reason given" in c]
+    assert len(said) == 1 and "Region" in said[0]
+    assert not result.scores["factors_for"].str.contains("Region").any()
+    assert not result.scores["factors_against"].str.contains("Region").any()
+    # the effect is the what-if of the model: P(deal) − mean P(deal with a background region)
+    row = result.scores.iloc[0]
+    deal = targets[targets["deal_id"] == row["deal_id"]]
+    what_if = deal.loc[deal.index.repeat(len(model._background))].reset_index(drop=True)
+    what_if["region"] = model._background["region"].to_numpy()
+    expected = model.predict_frame(deal)[0] - model.predict_frame(what_if).mean()
+    region = [f for f in row["factors"]["not_reasons"] if f["field"] == "region"]
+    if abs(expected) > 0.005:
+        assert region and region[0]["effect"] == pytest.approx(expected, abs=1e-9)
+    else:
+        assert not region

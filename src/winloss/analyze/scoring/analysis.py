@@ -795,6 +795,16 @@ class WinModel:
                     "for": [f for f in factors if f["effect"] > 0.005][:top],
                     "against": [f for f in factors[::-1] if f["effect"] < -0.005][:top],
                     "data_patterns": pattern,
+                    # fields that move this deal's score but are not reasons (within chance)
+                    "not_reasons": [
+                        {
+                            "field": self.choice.predictors[j].name,
+                            "label": self.choice.predictors[j].label,
+                            "effect": float(effects[i, j]),
+                        }
+                        for j in np.argsort(-np.abs(effects[i]))
+                        if not helps[j] and abs(effects[i, j]) > 0.005
+                    ],
                 }
             )
         return out
@@ -940,6 +950,26 @@ class Scoring:
         )
 
 
+def _not_reasons_caveat(factors: list[dict[str, list[dict[str, Any]]]]) -> str | None:
+    """Say when the factors for and against do not account for the scores: fields that do not
+    predict beyond chance on held-out deals are never given as reasons, yet the model still moves
+    scores with them (named, the ones moving most deals by more than half a point first)."""
+    moved: dict[str, int] = {}
+    for fx in factors:
+        for f in fx.get("not_reasons", []):
+            moved[str(f["label"])] = moved.get(str(f["label"]), 0) + 1
+    if not moved:
+        return None
+    names = sorted(moved, key=lambda k: (-moved[k], k))
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    fields = "field" if len(names) == 1 else "fields"
+    return (
+        "the factors for and against name only fields that predict the outcome beyond chance on "
+        f"held-out deals; the scores also move with {len(names)} {fields} that do not ({shown}), "
+        "so part of a score has no reason given"
+    )
+
+
 def score_frame(
     model: WinModel,
     targets: pd.DataFrame,
@@ -979,6 +1009,9 @@ def score_frame(
             "; ".join(phrase(f) for f in fx["data_patterns"]) for fx in factors
         ]
         scores["factors"] = factors
+        unexplained = _not_reasons_caveat(factors)
+        if unexplained:
+            caveats.append(unexplained)
     elif explain and len(targets) > max_explained:
         caveats.append(f"factors not computed for more than {max_explained:,} deals")
     if (targets.get("outcome", pd.Series(dtype=str)) != "open").any():

@@ -210,10 +210,13 @@ def build(ctx: ReportContext) -> Section | None:
         )
     # target accounts are listed once, in the action plan (lists.target_accounts)
     # the live forecast's notes, then the backtest's (its replayed quarters' notes say so)
+    # and, under a table of deals with their reasons, the scores' own (what the reasons leave out)
+    listed = scores.caveats if "top_open_deals" in data and scores is not None else ()
     notes = tuple(
         dict.fromkeys(
             (*(forecast.caveats if forecast is not None else ()),
-             *(backtest.caveats if backtest is not None else ()))
+             *(backtest.caveats if backtest is not None else ()),
+             *listed)
         )
     )  # fmt: skip
     return Section("forecast", "Forecast and scores", "".join(parts), data, tuple(charts), notes)
