@@ -610,7 +610,14 @@ CASES: list[Case] = [
         refused=("'created_at'", "out of range", "check the year"),
     ),
     Case("year-9999", "a.csv", csv("t7,won,9999-12-31,1"), refused=("out of range",)),
-    Case("february-30", "a.csv", csv("t8,won,2026-02-30,1"), refused=("not a date",)),
+    # a year-first value no day/month order can read: the CRM's value is wrong, no flag helps
+    Case(
+        "february-30",
+        "a.csv",
+        csv("t8,won,2026-02-30,1"),
+        refused=("'created_at'", "no such day", "check the value in the CRM"),
+    ),
+    Case("month-13-with-time", "a.csv", csv("t8,won,2024-13-01 00:00,1"), refused=("no such day",)),
     Case(
         "timezone-offset",
         "a.csv",

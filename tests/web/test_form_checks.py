@@ -108,6 +108,10 @@ def test_an_empty_buyer_interview_is_refused(web: WebEnv) -> None:
         ),
         ("champion_start_date", "2024-03-21", "after 2024-03-20"),
         ("champion_start_date", "1850-06-01", "before 1900: check the year"),
+        # typed by hand: one value cannot say whether it is day or month first
+        ("champion_start_date", "03/04/2023", "reads as 2023-03-04 or 2023-04-03: use the date"),
+        ("critical_event_date", "31/12/2024", "not a date: use the date picker or YYYY-MM-DD"),
+        ("champion_start_date", "2023-02-30", "not a date: use the date picker or YYYY-MM-DD"),
         ("critical_event_date", "2099-01-01", "more than 10 years from the close (2024-03-10)"),
         ("critical_event_date", "2014-03-09", "more than 10 years from the close"),
         ("champion_title", "x" * 501, "501 characters: keep it to 500"),

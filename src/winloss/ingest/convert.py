@@ -117,6 +117,20 @@ def convert_dates(
     )
     out_of_range = out_of_range | (beyond & bad)
     bad = bad & ~beyond
+    # a year-first date that is still unreadable names a day that does not exist (2024-02-30):
+    # no --day-first / --month-first reads it, the CRM's value is wrong
+    iso_like = (
+        raw.astype("string")
+        .str.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}(?:[ T][\d:.]+)?\s*")
+        .fillna(False)
+        .to_numpy(dtype=bool)
+    )
+    no_day = bad & iso_like
+    bad = bad & ~no_day
+    no_such_day = (
+        "no such day (read as year-month-day, the month has no such day or there is no such "
+        "month): check the value in the CRM"
+    )
     values = values.where(~out_of_range).astype("datetime64[ns]")
     if f.dtype == "date":
         values = values.dt.normalize()
@@ -144,10 +158,12 @@ def convert_dates(
         return values, [
             (swappable, unreadable),
             (bad & ~swappable, invalid),
+            (no_day, no_such_day),
             (out_of_range, "date out of range (years 1678 to 2261); check the year"),
         ]
     return values, [
         (bad, unreadable),
+        (no_day, no_such_day),
         (out_of_range, "date out of range (years 1678 to 2261); check the year"),
     ]
 

@@ -10,6 +10,7 @@ here, because an import of old CRM data must not be refused for them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -127,7 +128,26 @@ def _check_number(f: Field, text: str) -> str | None:
     return None
 
 
+#: What the form's date picker sends (a timestamp field may add a time): the only date text taken.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?")
+
+
 def _check_date(f: Field, text: str, close: dt.date, today: dt.date) -> str | None:
+    """Only an ISO date is taken: typed by hand, 03/04/2025 is 3 April to one rep and 4 March to
+    another, and a single value cannot tell which (an import decides by the whole column)."""
+    if not ISO_DATE.fullmatch(text.strip()):
+        readings = {
+            pd.Timestamp(v.iloc[0]).date().isoformat()
+            for v, _ in (
+                parse_dates(_one(text), month_first=True),
+                parse_dates(_one(text), day_first=True),
+            )
+            if not pd.isna(v.iloc[0])
+        }
+        if len(readings) == 2:
+            first, second = sorted(readings)
+            return f"reads as {first} or {second}: use the date picker or YYYY-MM-DD"
+        return DATE_HELP
     values, bad = parse_dates(_one(text))
     if bad[0] or pd.isna(values.iloc[0]):
         return DATE_HELP
