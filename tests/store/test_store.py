@@ -91,6 +91,24 @@ def test_derived_fields(ws: Workspace) -> None:
     assert d.loc["b", "champion_tenure_days"] == (dt.date(2026, 2, 1) - dt.date(2020, 2, 1)).days
 
 
+def test_a_close_before_the_creation_has_no_cycle(ws: Workspace) -> None:
+    """Back-dated or swapped dates (the audit lists them) give no cycle: -342 days was counted
+    among the shortest cycles by the concentration search. A same-day close is a 0-day cycle."""
+    ws.import_deals(
+        pd.DataFrame(
+            {
+                "deal_id": ["swapped", "same-day", "normal"],
+                "outcome": ["won", "lost", "won"],
+                "created_at": ["2025-02-05", "2025-03-01 09:00", "2025-01-01"],
+                "closed_at": ["2024-02-29", "2025-03-01 08:00", "2025-01-31"],
+            }
+        )
+    )
+    d = ws.deals().set_index("deal_id")
+    assert pd.isna(d.loc["swapped", "cycle_days"]) and d.loc["swapped", "quarter"] == "2024Q1"
+    assert d.loc["same-day", "cycle_days"] == 0 and d.loc["normal", "cycle_days"] == 30
+
+
 def test_filters(demo_store: Path) -> None:
     from winloss import DealFilter
 

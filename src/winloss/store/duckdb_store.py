@@ -41,7 +41,7 @@ class SqlConnection(Protocol):
 
 DEFAULT_DB = "winloss.duckdb"
 #: Bump when the SQL of the views changes, so existing stores rebuild them on open.
-_VIEWS_VERSION = "3"  # 3: cycle_days only for closed deals
+_VIEWS_VERSION = "4"  # 3: cycle_days only for closed deals; 4: and not negative
 
 
 def default_db_path() -> str:
@@ -326,7 +326,10 @@ def deals_enriched_sql(deals: str, fiscal_year_start_month: int) -> str:
         f"{quarter} AS quarter, "
         # an open deal's closed_at is its expected close: no cycle yet (a trial's open deal
         # showed a 403-day cycle)
-        "CASE WHEN outcome IN ('won', 'lost') THEN "
+        # a close before the creation (back-dated or swapped dates; the audit lists them) has
+        # no cycle either: a cycle of -342 days counted among the shortest cycles
+        "CASE WHEN outcome IN ('won', 'lost') "
+        "AND date_diff('day', created_at, closed_at) >= 0 THEN "
         "CAST(date_diff('day', created_at, closed_at) AS BIGINT) END AS cycle_days, "
         "CAST(date_diff('day', created_at, critical_event_date) AS BIGINT) "
         "AS days_to_critical_event, "
