@@ -342,6 +342,12 @@ def test_demo_step_summarises_model_scores_and_forecast(demo_store: Path, tmp_pa
     n_open = int((ws.deals()["outcome"] == "open").sum())
     ws.close()
     assert text.startswith("win model (time-split")
+    # the figures `model evaluate` prints, on the same deals (not a shorter evaluation)
+    evaluation = Workspace(copy).evaluate_model()
+    assert text.startswith(
+        f"win model (time-split, {evaluation.n_test:,} test deals): AUC {evaluation.auc:.3f}, "
+        f"Brier {evaluation.brier:.3f}"
+    )
     assert f"{n_open:,} open deals scored" in text
     assert "2026Q4 forecast" in text and "P10" in text
     # the figure beside the range is the one the console and the report show beside it
