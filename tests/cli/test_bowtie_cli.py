@@ -76,7 +76,7 @@ def test_bowtie_table_csv_and_details(db: str) -> None:
     code, out, err = run("--db", db, "bowtie")
     assert code == 0 and "awareness" in out and "NRR" in err
     code, out, _ = run("--db", db, "bowtie", "--detail", "ltv", "--format", "csv")
-    assert code == 0 and out.splitlines()[0].startswith("group,customers,arpu")
+    assert code == 0 and out.splitlines()[0].startswith("group,customers,churned,arpu")
     code, out, _ = run(
         "--db", db, "bowtie", "--cohort", "month", "--detail", "cohorts", "--format", "csv"
     )

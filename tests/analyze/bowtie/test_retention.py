@@ -184,3 +184,33 @@ def test_a_one_row_per_subscription_export_is_refused_with_the_layout(tmp_path: 
     )
     assert len(ws.table("subscriptions")) == 5
     ws.close()
+
+
+def test_groups_with_few_churned_customers_are_warned_with_the_rates_interval() -> None:
+    """Mid-Market's LTV (1 churned of 19, churn 0.39 % a month) ranked above Enterprise's from a
+    21-year extrapolation: a group under FEW_CHURNED churned customers is named, with the exact
+    Poisson interval of its churn rate."""
+    from scipy.stats import poisson
+
+    from winloss.analyze.bowtie.retention import (
+        FEW_CHURNED,
+        churn_interval,
+        few_churned_warning,
+    )
+
+    few = lifetime_value(
+        "Mid-Market", np.full(19, 12.0), np.r_[1.0, np.zeros(18)], np.full(19, 100.0)
+    )
+    many = lifetime_value(
+        "SMB", np.full(40, 12.0), np.r_[np.ones(FEW_CHURNED), np.zeros(30)], np.full(40, 50.0)
+    )
+    assert few.churned == 1 and many.churned == FEW_CHURNED
+    text = few_churned_warning(pd.DataFrame([few.__dict__, many.__dict__]))
+    assert text is not None and "Mid-Market: 1 churned of 19 customers" in text
+    assert "SMB" not in text and f"{few.ltv:,.0f} of which {few.ltv_observed:,.0f}" in text
+    # the interval: P(X ≥ k | μ = low·E) = 2.5 % and P(X ≤ k | μ = high·E) = 2.5 %
+    exposure = 19 * 12.0
+    low, high = churn_interval(3, 3 / exposure)
+    assert poisson.sf(2, low * exposure) == pytest.approx(0.025, rel=1e-6)
+    assert poisson.cdf(3, high * exposure) == pytest.approx(0.025, rel=1e-6)
+    assert few_churned_warning(pd.DataFrame([many.__dict__])) is None

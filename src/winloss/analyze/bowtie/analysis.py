@@ -453,6 +453,9 @@ class Bowtie:
             self.gross_margin,
             self.annual_discount_rate,
         )
+        few = retention.few_churned_warning(ltv)
+        if few:
+            warnings.append(few)
         start_mrr = lives["start_mrr"].dropna().to_numpy(float)
         se = float(start_mrr.std(ddof=1) / np.sqrt(len(start_mrr))) if len(start_mrr) > 1 else 0.0
         current = float(lives["current_mrr"].fillna(0.0).sum())

@@ -45,6 +45,7 @@ class LifetimeValue:
 
     group: str
     customers: int
+    churned: int
     arpu: float
     monthly_churn: float
     expected_months: float
@@ -85,12 +86,60 @@ def lifetime_value(
     return LifetimeValue(
         group=group,
         customers=int(len(d)),
+        churned=int(e.sum()),
         arpu=arpu,
         monthly_churn=c,
         expected_months=observed + tail,
         ltv=value * (observed + tail),
         ltv_observed=value * observed,
         ltv_simple=simple,
+    )
+
+
+#: A group's LTV beyond its observed months rests on its churn rate: below this many churned
+#: customers the rate is too uncertain to rank groups by (with 10, the rate's 95 % interval still
+#: spans about 0.5× to 1.8× of it).
+FEW_CHURNED = 10
+
+
+def churn_interval(churned: int, rate: float, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) Poisson interval of a monthly churn ``rate`` of ``churned`` events."""
+    from scipy.stats import chi2
+
+    if not np.isfinite(rate) or rate <= 0 or churned <= 0:
+        return float("nan"), float("nan")
+    exposure = churned / rate
+    a = (1 - level) / 2
+    low = float(chi2.ppf(a, 2 * churned)) / 2 / exposure
+    high = float(chi2.ppf(1 - a, 2 * churned + 2)) / 2 / exposure
+    return low, high
+
+
+def few_churned_warning(ltv: pd.DataFrame) -> str | None:
+    """A warning naming the groups whose extrapolated LTV rests on fewer than
+    :data:`FEW_CHURNED` churned customers (``ltv``: rows of :class:`LifetimeValue`), with the
+    churn rate's interval."""
+    if ltv.empty or "churned" not in ltv:
+        return None
+    few = ltv[(ltv["churned"] < FEW_CHURNED) & (ltv["ltv"] > ltv["ltv_observed"])]
+    if few.empty:
+        return None
+    parts = []
+    for r in few.itertuples():
+        low, high = churn_interval(int(r.churned), float(r.monthly_churn))
+        rate = (
+            f"churn {r.monthly_churn:.2%} a month (95% {low:.2%}–{high:.2%})"
+            if np.isfinite(low)
+            else "no churn seen yet"
+        )
+        parts.append(
+            f"{r.group}: {int(r.churned)} churned of {int(r.customers):,} customers, {rate}, "
+            f"LTV {r.ltv:,.0f} of which {r.ltv_observed:,.0f} observed"
+        )
+    return (
+        "LTV extrapolates a group's churn rate beyond the months observed; with fewer than "
+        f"{FEW_CHURNED} churned customers that rate is too uncertain to rank groups by "
+        f"({'; '.join(parts)}): compare 'LTV observed only'"
     )
 
 

@@ -134,12 +134,13 @@ def build(ctx: ReportContext) -> Section | None:
                 [
                     ("group", "group"),
                     ("customers", "customers"),
+                    ("churned", "churned"),
                     ("arpu", "MRR/customer"),
                     ("monthly_churn", "monthly churn"),
                     ("ltv", "LTV"),
                     ("ltv_observed", "LTV observed only"),
                 ],
-                numeric={"customers", "arpu", "monthly_churn", "ltv", "ltv_observed"},
+                numeric={"customers", "churned", "arpu", "monthly_churn", "ltv", "ltv_observed"},
             )
         )
     nurture = result.loops.get("nurture") or {}
