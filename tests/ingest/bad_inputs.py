@@ -742,6 +742,26 @@ CASES: list[Case] = [
         csv("w2,won,2026-01-05,1," + ",".join(str(i) for i in range(500)), head=MEDIUM_HEAD),
         expect={"w2": {"m0": 0, "m499": 499}},
     ),
+    # HubSpot's default buying roles read as the committee's roles
+    Case(
+        "hubspot-buying-roles",
+        "a.csv",
+        csv(
+            "B1,c1,Budget Holder",
+            "B1,c2,Legal & Compliance",
+            "B1,c3,End User",
+            "B1,c4,Blocker",
+            head="deal_id,contact_id,role",
+        ),
+        table="stakeholders",
+        expect={
+            "c1": {"role": "economic_buyer"},
+            "c2": {"role": "influencer"},
+            "c3": {"role": "user"},
+            "c4": {"role": "blocker"},
+        },
+        rows=4,
+    ),
     # -- related tables: orphans -----------------------------------------------------------
     Case(
         "stakeholder-orphan-refused",

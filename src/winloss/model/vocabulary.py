@@ -228,6 +228,11 @@ FIELD_SYNONYMS: dict[str, dict[str, str]] = {
         "end user": "user",
         "detractor": "blocker",
         "coach": "champion",
+        # HubSpot's default buying roles (Blocker, Budget Holder, Champion, Decision Maker, End
+        # User, Executive Sponsor, Influencer, Legal & Compliance, Other)
+        "budget holder": "economic_buyer",
+        "legal & compliance": "influencer",
+        "legal and compliance": "influencer",
     },
     "event": {
         "upgrade": "expansion",
