@@ -302,3 +302,14 @@ def test_a_buyer_interview_starts_empty(web: WebEnv) -> None:
     before = _captures(web, "B1")
     _refused(boss, "/deals/B1/interview", {})  # submitting it unchanged saves nothing
     assert _captures(web, "B1") == before
+
+
+def test_the_rep_form_says_which_field_cannot_be_left_blank(web: WebEnv) -> None:
+    """The note says a blank field keeps the CRM's value; the main reason is required all the
+    same (a capture that says nothing is refused), so the note says so."""
+    ann = login(web.app, "ann")
+    root, _ = parse_html(ann.get("/deals/A2/capture").text)
+    note = next(p for p in root.iter("p") if "leave blank keeps it" in p.text)
+    assert "The main reason is the one answer every capture gives" in note.text
+    required = [i.attrs.get("name") for i in root.iter("input") if "required" in i.attrs]
+    assert required == ["primary_reason"]
