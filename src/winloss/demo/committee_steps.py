@@ -13,11 +13,15 @@ def committees(ws: Workspace, options: DemoOptions) -> str:
     """Significant committee findings, the best route per segment, open deals flagged."""
     result = ws.committee()
     lines = [f"{result.inputs.n:,} closed deals, {result.hypotheses_tested} hypotheses:"]
-    lines += [
+    significant = [
         f"  {'wins' if f.direction == 'win' else 'loses'} more: {f.statement} "
         f"({f.group.win_rate:.0%} vs {f.rest.win_rate:.0%}, q = {f.q_value:.1g})"
         for f in result.findings
         if f.significant
+    ]
+    lines += significant or [
+        f"  none is significant after the correction for {result.hypotheses_tested} tests "
+        "(winloss committee lists them all)"
     ]
     lines += [
         f"  best route to the decision maker in {b.segment}: {b.route} "
