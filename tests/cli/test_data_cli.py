@@ -298,3 +298,22 @@ def test_bad_mapping_files_and_missing_output_folders_are_one_line_errors(
     assert "does not exist; create it first" in capsys.readouterr().err
     assert main(["--db", db, "report", "-o", str(tmp_path / "nowhere" / "r.html")]) == 2
     assert not Path(db).exists()  # refused before any store was opened or created
+
+
+def test_console_tables_show_crm_text_in_brackets_as_typed(tmp_path: Path) -> None:
+    """Rich read "[high] renewal" as a style and dropped "[high]"; "[/x]" stopped the command
+    with a markup error. The console shows a CRM value as it is, in tables and in `info`."""
+    db = str(tmp_path / "w.duckdb")
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "deal_id,outcome,created_at,closed_at,account_name,segment,[tier]\n"
+        "a,won,2026-01-01,2026-02-01,[high] renewal,SMB,1\n"
+        "b,lost,2026-01-05,2026-03-01,Acme [/x] Ltd,SMB,2\n"
+    )
+    code, _, err = run("--db", db, "import", "deals", str(csv))
+    assert code == 0, err
+    code, out, err = run("--db", db, "deals", "--columns", "deal_id,account_name")
+    assert code == 0, err
+    assert "[high] renewal" in out and "Acme [/x] Ltd" in out
+    code, out, err = run("--db", db, "info")
+    assert code == 0, err

@@ -345,26 +345,29 @@ def info(state: State, fmt: str) -> None:
         emit_mapping(data, fmt)
         return
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console()
-    console.print(f"[bold]store[/] {data['store']} (schema v{data['schema_version']})")
-    console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in data["tables"].items()))
-    console.print(
-        "deals by outcome: " + ", ".join(f"{k} {v:,}" for k, v in data["outcomes"].items())
-    )
+    console.print(f"[bold]store[/] {escape(str(data['store']))} (schema v{data['schema_version']})")
+
+    def say(text: str) -> None:  # a custom field's name is text, not markup ("[tier]")
+        console.print(text, markup=False)
+
+    say("rows: " + ", ".join(f"{k} {v:,}" for k, v in data["tables"].items()))
+    say("deals by outcome: " + ", ".join(f"{k} {v:,}" for k, v in data["outcomes"].items()))
     if data["created"][0] or data["closed"][0]:
-        console.print(
+        say(
             f"created {data['created'][0] or '—'} … {data['created'][1] or '—'}; "
             f"closed {data['closed'][0] or '—'} … {data['closed'][1] or '—'}"
         )
     else:
-        console.print("no dates (quarter-over-quarter and time-ordered analyses are skipped)")
-    console.print(
+        say("no dates (quarter-over-quarter and time-ordered analyses are skipped)")
+    say(
         f"quarters: {', '.join(data['quarters']) or '(no close dates)'} "
         f"(fiscal year starts in month {data['fiscal_year_start_month']})"
     )
     if data["custom_fields"]:
-        console.print(
+        say(
             "custom fields: "
             + ", ".join(
                 f"{c['name']} ({c['dtype']}{', after outcome' if c['known'] == 'after' else ''})"
@@ -435,7 +438,7 @@ def demo(state: State, n_deals: int, seed: int, report_path: str, fresh: bool, f
     out = Console()
     for name, summary in result.steps:
         out.rule(f"[bold]{name}")
-        out.print(summary, highlight=False)
+        out.print(summary, highlight=False, markup=False)  # "[high]" is text, not a style
     report = Path(report_path).resolve()
     if report.exists():
         message(f"report: {report}")

@@ -97,7 +97,9 @@ def plan(
     )
     emit_frame(result.summary, "table", title=f"Action plan — {result.period}")
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console()
     for a in result.actions:
-        console.print(f"[bold]{a.kind} #{a.priority}[/] {a.title}\n  {a.detail}")
+        # an action's words quote the data (a rule's value, a rep's name): text, not markup
+        console.print(f"[bold]{a.kind} #{a.priority}[/] {escape(a.title)}\n  {escape(a.detail)}")

@@ -80,8 +80,12 @@ def emit_frame(frame: Any, fmt: str, *, title: str | None = None, max_rows: int 
             # its widest figure, and the text columns fold instead
             widest = max((len(r[j]) for r in cells), default=0) if numeric else None
             table.add_column(str(col), justify=justify, overflow="fold", min_width=widest)
+        from rich.text import Text
+
         for row_cells in cells:
-            table.add_row(*row_cells)
+            # plain text, never markup: a CRM value "[high] renewal" lost its "[high]" and
+            # "[/x]" stopped the command with a markup error
+            table.add_row(*(Text(c) for c in row_cells))
         width = max(100, Console().width)
         # wider than the screen: wider lines, never a cropped figure (a table of figures and
         # short labels at its full width; one with long text at the least width rich folds to)
