@@ -170,6 +170,8 @@ def test_proposed_rules_save_more_than_they_cost(ws: Workspace) -> None:
             assert totals["excluded_deals"] == 0
     for r in data["lists"]["rules_not_proposed"]:
         assert r["won_revenue_lost"] >= r["saving"]
+        # "in the backtest" only when there was one (else: in sample, on the discovery quarters)
+        assert ("in the backtest" in r["reason"]) == bool(plan.backtest_quarters)
         assert r["saving"] == pytest.approx(r["days_saved"] * per_day)
     # things the rep controls are never "deprioritise"
     for a in plan.actions:
@@ -263,6 +265,9 @@ def test_every_high_severity_audit_issue_becomes_a_capture_action() -> None:
     keys = [a.key for a in actions]
     assert "capture:late" in keys and len(actions) == 8
     assert keys == sorted(keys, key=lambda k: next(i.rank for i in issues if k.endswith(i.key)))
+    # numbered 1 … 8 (the high issue ranked 10th is #8, not "#10" after "#7"), with its fix-list rank
+    assert [a.priority for a in actions] == list(range(1, 9))
+    assert actions[-1].key == "capture:late" and actions[-1].detail.startswith("Fix list #10: ")
     note = capture_left_note(audit, actions)
     assert note is not None and note.startswith("3 more data-quality issue(s) (2 medium, 1 low")
 

@@ -291,15 +291,17 @@ def capture_actions(audit: AuditResult | None, *, max_actions: int = 8) -> list[
     issues = (high + medium[: max(0, max_actions - len(high))]) or list(audit.issues)[:max_actions]
     issues.sort(key=lambda i: i.rank)
     out = []
-    for i in issues:
+    # numbered 1, 2, 3 … like every other kind (a skipped low issue made "#7" jump to "#10");
+    # the detail names the issue's rank in `winloss audit`'s fix list
+    for number, i in enumerate(issues, start=1):
         unblocks = f" Unblocks: {_unblocks_words(i.unblocks)}." if i.unblocks else ""
         out.append(
             Action(
                 key=f"capture:{i.key}",
                 kind="capture",
                 title=i.action,
-                detail=f"{i.title}.{unblocks}",
-                priority=i.rank,
+                detail=f"Fix list #{i.rank}: {i.title}.{unblocks}",
+                priority=number,
                 evidence={"issue": i.to_dict(), "share": i.share, "action": "capture"},
             )
         )
@@ -435,7 +437,12 @@ def qualification_actions(
                     "won_revenue_lost": totals["excluded_won_revenue"],
                     "cost": totals["cost"],
                     "value_unit": totals["value_unit"],
-                    "reason": "gives up more than it saves in the backtest",
+                    "reason": (
+                        "gives up more than it saves on the discovery quarters (in sample: "
+                        "no earlier quarter to backtest on)"
+                        if totals.get("in_sample")
+                        else "gives up more than it saves in the backtest"
+                    ),
                 }
             )
             continue
