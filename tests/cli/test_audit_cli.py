@@ -53,6 +53,32 @@ def test_csv_and_table_and_detail(db: str) -> None:
     assert any(r["value"] == "helthcare" for r in json.loads(out))
 
 
+def test_the_table_shows_what_the_rank_follows(db: str) -> None:
+    """A trial read a "low" issue ranked above a "medium" one as a bug: the rank follows the score
+    (deals × weight, docs/audit.md), the severity the share. The table now shows the score beside
+    the severity, and says the rule."""
+    code, out, err = run("--db", db, "audit")
+    assert code == 0
+    assert "Ranked by score = deals × weight" in " ".join(err.split())
+    header = next(line for line in out.splitlines() if "severity" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")] == [
+        "rank",
+        "severity",
+        "issue",
+        "deals",
+        "share",
+        "score",
+        "action",
+    ]
+    with Workspace(db) as ws:
+        issues = ws.audit().issues
+    scores = [i.deals * i.weight for i in issues]
+    assert scores == sorted(scores, reverse=True) == [i.score for i in issues]
+    rows = [line for line in out.splitlines() if line.startswith("│") and line[1:7].strip()]
+    shown = [int(r.split("│")[6]) for r in rows]  # the first line of each issue's row
+    assert shown == [round(s) for s in scores]
+
+
 def test_a_bad_quarter_is_a_usage_error(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--db", db, "audit", "--quarter", "next"]) == 2
     assert "2026Q3" in capsys.readouterr().err  # the message says how to write it

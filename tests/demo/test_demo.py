@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,22 @@ def test_demo_command_builds_the_store(tmp_path: Path) -> None:
     assert all(info["tables"][t] > 0 for t in info["tables"])
     assert len(info["quarters"]) == 8
     assert "The store" in result.stdout
+    # the demo's counts are the finished store's, as `winloss info` shows them: a trial read
+    # "captures 257" in the summary and "captures 328" in `info` right after (the 71 buyer
+    # interviews were imported after the count was printed)
+    printed = " ".join(result.stdout.split())  # the console wraps long lines
+    tables = ", ".join(f"{k} {v:,}" for k, v in info["tables"].items() if k != "deals")
+    assert tables in printed
+    assert f"demo store {db}: deals 300, {tables}" in result.stderr
+    with Workspace(db, read_only=True) as ro:
+        respondents = ro.table("captures")["respondent"].value_counts()
+    assert respondents["buyer"] + respondents["rep"] == info["tables"]["captures"]
+    assert (
+        f"{respondents['buyer']} buyer interviews imported with the demo data, beside "
+        f"{respondents['rep']} rep captures" in printed
+    )
+    # the fix list's severities are printed as text ("[high]" was read as console markup)
+    assert re.search(r"  1\. \[(high|medium|low)\] \S", result.stdout)
     # the report the demo wrote, read back: every section, its charts, the latest quarter's numbers
     report = tmp_path / "r.html"
     root, _ = parse_html(report.read_text(encoding="utf-8"))
@@ -110,7 +127,6 @@ def test_demo_command_builds_the_store(tmp_path: Path) -> None:
         # what the demo printed is what the finished store shows: the interviews (which
         # change SPICED answers) were imported before any analysis ran
         after = ws2.analyze(record=False)
-        printed = " ".join(result.stdout.split())  # the console wraps long lines
         assert f"{after.deals:,} closed deals, {after.hypotheses_tested:,} hypotheses" in printed
         assert after.findings
         for f in after.findings:

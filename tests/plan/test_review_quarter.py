@@ -175,4 +175,4 @@ def test_audit_names_open_deals_without_dates(tmp_path: Path) -> None:
         audit = ws.audit()
     titles = [i.title for i in audit.issues]
     assert "2 of 3 open deals have no expected close date" in titles
-    assert "1 of 3 open deals have no created date" in titles
+    assert "1 of 3 open deals has no created date" in titles

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from markupsafe import escape
 
 from tests.web.conftest import PASSWORDS, TODAY, XSS, WebEnv, login, token
 from winloss.workspace import Workspace
@@ -296,6 +297,14 @@ def test_agreement_and_plan_pages_show_results(web: WebEnv) -> None:
     plan = boss.get("/interviews/plan").text
     ids = re.findall(r'href="/deals/([A-Z0-9]+)"', plan)
     assert set(ids) == {"A1", "A2", "B2", "B3"}  # closed within 90 days, no buyer interview
+    # the page shows the plan's own reasons (one computation with `winloss captures plan`):
+    # interviews done (B1's in Enterprise) apart from the deals planned above in the list
+    with Workspace(web.db, read_only=True) as ws:
+        reasons = ws.interview_plan(today=TODAY).deals.set_index("deal_id")["reasons"]
+    for deal_id, text in reasons.items():
+        assert f"<td>{escape(text)}</td>" in plan, deal_id
+    assert "1 buyer interview done in segment Enterprise, 1 already planned above" in plan
+    assert "0 buyer interviews done in segment SMB, 1 already planned above" in plan
 
 
 def test_dashboards_render_report_sections(web: WebEnv) -> None:
@@ -331,6 +340,37 @@ def test_analysis_dashboards_show_the_report_sections_of_the_demo(
         for key in sections:
             assert f'<section id="{key}">' in page.text, (url, key)
         assert "<svg" in page.text, url
+
+
+def test_coverage_shows_the_audits_median_days_to_capture(demo_store: Path, tmp_path: Path) -> None:
+    """A trial: the coverage page showed Ben Okafor 4 and Grace Kim 6 where `winloss audit
+    --detail capture_freshness` printed 4.5 and 6.5 (the page rounded a half to even with
+    '%.0f'). The page now shows the audit's median, with its half. Checked against pandas on the
+    generated demo data: median days from the close to the capture per owner."""
+    import shutil
+
+    from winloss.demo.generator import generate_demo
+    from winloss.web import create_app
+    from winloss.web.auth import hash_password
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_store, db)
+    with Workspace(db) as ws:
+        ws.add_user("boss", hash_password(PASSWORDS["boss"]), "manager", None)
+        audited = ws.audit().capture_freshness.set_index("owner")["median_days"]
+    page = login(create_app(db, today=lambda: TODAY, testing=True), "boss").get("/coverage").text
+    # owner, then closed, captured, coverage, interval, fresh, and the median days to capture
+    cells = r'>([^<]+)</a></td>(?:<td[^>]*>[^<]*</td>){5}<td class="num">([^<]*)</td>'
+    shown = dict(re.findall(cells, page))
+    data = generate_demo(600, seed=3)  # the demo_store fixture's data
+    closed = data.deals[data.deals["outcome"] != "open"]
+    days = (closed["captured_at"] - closed["closed_at"]).dt.days
+    expected = days[days >= 0].groupby(closed["owner"]).median()
+    assert set(shown) == set(expected.index)
+    assert expected["Isla Brown"] == 5.5 and shown["Isla Brown"] == "5.5"
+    for owner, median in expected.items():
+        assert shown[owner] == (str(int(median)) if median == int(median) else str(median))
+        assert float(shown[owner]) == audited[owner]  # the audit's figure, not a second one
 
 
 def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -7,6 +7,7 @@ import datetime as dt
 import click
 
 from winloss.analyze.audit import DETAIL_TABLES
+from winloss.analyze.audit.analysis import RANK_RULE
 from winloss.analyze.audit.checks import share_text
 from winloss.cli.main import State, pass_state
 from winloss.cli.render import date_range_options, emit_frame, format_option, message
@@ -76,7 +77,9 @@ def audit(
         return
     frame = result.summary
     if fmt == "table":
-        frame = frame[["rank", "severity", "issue", "deals", "share", "action"]].assign(
-            share=lambda f: f["share"].map(share_text)
+        message(RANK_RULE)
+        frame = frame[["rank", "severity", "issue", "deals", "share", "score", "action"]].assign(
+            share=lambda f: f["share"].map(share_text),
+            score=lambda f: f["score"].round().astype(int),
         )
     emit_frame(frame, fmt, title="data-integrity fix list", max_rows=100)

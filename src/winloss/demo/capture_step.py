@@ -5,7 +5,8 @@ on lost deals where the rep's reason is "Price", the buyer names another loss re
 time (reps over-state price, the classic finding); on every other deal the buyer gives the rep's
 reason 85 % of the time and another reason of the same outcome otherwise. The buyer's pain
 category equals the rep's 80 % of the time. Buyer answers take precedence, so these deals'
-SPICED fields and reasons change; the report written earlier in the demo is unaffected.
+SPICED fields and reasons change: :func:`import_buyer_interviews` runs with the demo's import,
+before any step, so every step (the store summary's counts included) sees the finished store.
 
 Demo users (local demo only — change them for real use): ``admin``/``demo-admin``,
 ``manager``/``demo-manager`` and one rep per CRM owner of the first two owners,
@@ -71,14 +72,21 @@ def buyer_interviews(captures: pd.DataFrame, deals: pd.DataFrame, seed: int) -> 
 DEMO_USERS = (("admin", "demo-admin", "admin", None), ("manager", "demo-manager", "manager", None))
 
 
-def capture_and_interviews(ws: Workspace, options: DemoOptions) -> str:
-    """Import the buyer interviews, create the demo users, show agreement and the plan."""
-    from winloss.web.auth import hash_password
-
-    caps = ws.table("captures")
-    interviews = buyer_interviews(caps, ws.deals(), options.seed)
+def import_buyer_interviews(ws: Workspace, seed: int) -> int:
+    """Import the demo's buyer interviews (drawn from the imported rep captures); how many."""
+    interviews = buyer_interviews(ws.table("captures"), ws.deals(), seed)
     if not interviews.empty:
         ws.import_file("captures", interviews, on_duplicate="keep-last")
+    return len(interviews)
+
+
+def capture_and_interviews(ws: Workspace, options: DemoOptions) -> str:
+    """Create the demo users, show the buyer interviews (imported with the demo's data, before
+    any step: see :func:`winloss.demo.run.run_demo`), agreement and the plan."""
+    from winloss.web.auth import hash_password
+
+    captures = ws.table("captures")
+    interviews = int(captures["respondent"].eq("buyer").sum())
     owners = ws.owners()
     users = list(DEMO_USERS) + [
         (f"rep{i + 1}", f"demo-rep{i + 1}", "rep", o) for i, o in enumerate(owners[:2])
@@ -87,7 +95,10 @@ def capture_and_interviews(ws: Workspace, options: DemoOptions) -> str:
         ws.add_user(name, hash_password(password), role, owner)
     agreement = ws.capture_agreement()
     reason = agreement.fields[agreement.fields["field"] == "primary_reason"]
-    lines = [f"{len(interviews)} buyer interviews imported (buyer answers take precedence)."]
+    lines = [
+        f"{interviews} buyer interviews imported with the demo data, beside "
+        f"{len(captures) - interviews} rep captures (buyer answers take precedence)."
+    ]
     if not reason.empty:
         r = reason.iloc[0]
         lines.append(

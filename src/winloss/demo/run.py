@@ -23,9 +23,6 @@ DemoStep = Callable[[Workspace, "DemoOptions"], str]
 #: (title, "module:function") in run order; each analysis adds its own line here.
 DEMO_STEPS: list[tuple[str, str]] = [
     ("The store", "winloss.demo.steps:store_summary"),
-    # buyer interviews change the store (buyer answers take precedence): imported before every
-    # analysis, so what the demo prints and its report file are what `winloss analyze`,
-    # `winloss report` … show on the demo store afterwards
     (
         "Capture, buyer interviews and the web app",
         "winloss.demo.capture_step:capture_and_interviews",
@@ -51,7 +48,7 @@ class DemoOptions:
 
 @dataclass
 class DemoResult:
-    """What the demo did: rows per table and a summary per analysis step."""
+    """What the demo did: the finished store's rows per table and a summary per step."""
 
     store: str
     rows: dict[str, int]
@@ -83,12 +80,23 @@ def import_demo(
 def run_demo(
     ws: Workspace, options: DemoOptions, progress: Callable[[str], None] | None = None
 ) -> DemoResult:
-    """Generate, import and analyse the demo company in ``ws``."""
+    """Generate, import and analyse the demo company in ``ws``.
+
+    ``rows`` of the result are the finished store's rows per table (the figures `winloss info`
+    shows), not the rows imported from the generated tables: the buyer interviews add captures.
+    """
+    from winloss.demo.capture_step import import_buyer_interviews
+
     say = progress or (lambda _msg: None)
     say(f"generating {options.deals:,} deals (seed {options.seed})")
     data = generate_demo(options.deals, seed=options.seed, as_of=options.as_of)
-    rows = import_demo(ws, data, progress=say)
-    out = DemoResult(store=ws.path, rows=rows)
+    import_demo(ws, data, progress=say)
+    # buyer interviews change the store (more captures; buyer answers take precedence): imported
+    # before every step, so the store summary counts them and what the demo prints and its report
+    # file are what `winloss info`, `winloss analyze`, `winloss report` … show afterwards
+    say("importing buyer interviews")
+    import_buyer_interviews(ws, options.seed)
+    out = DemoResult(store=ws.path, rows={})
     for name, target in DEMO_STEPS:
         say(f"running {name}")
         module_name, attr = target.split(":")
@@ -99,4 +107,5 @@ def run_demo(
             # a small demo company (the --deals minimum) is too small for some analyses: say
             # which and why, and run the others, as `winloss report` does with its sections
             out.steps.append((name, f"skipped: {exc}"))
+    out.rows = dict(ws.info()["tables"])
     return out

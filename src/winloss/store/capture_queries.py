@@ -237,14 +237,20 @@ def coverage(
 
     ``captured`` deals have a rep capture; ``fresh`` ones were captured within
     ``freshness_days`` of the close; ``buyer`` ones also have a buyer interview;
-    ``median_days`` is the median days from close to the first rep capture.
+    ``median_days`` is the audit's median days from the close to the deal's first capture
+    (:func:`winloss.store.audit_queries.freshness_by_owner`): one figure for the coverage page and
+    ``winloss audit``, computed once.
     """
+    from winloss.store.audit_queries import Scope, freshness_by_owner
+
     params: list[Any] = [freshness_days]
     where = "d.outcome IN ('won', 'lost')"
+    scope = Scope()
     if since is not None:
         where += " AND d.closed_at >= ?"
         params.append(since)
-    return store.query(
+        scope = Scope("closed_at >= ?", (since,))
+    frame = store.query(
         "WITH first AS (SELECT deal_id, respondent, min(captured_at) AS first_at FROM captures "
         "GROUP BY 1, 2), per AS (SELECT d.owner, d.deal_id, r.first_at AS rep_at, "
         "b.first_at AS buyer_at, date_diff('day', CAST(d.closed_at AS DATE), "
@@ -254,10 +260,14 @@ def coverage(
         f"WHERE {where}) "
         "SELECT coalesce(owner, '(no owner)') AS owner, count(*) AS closed, "
         "count(rep_at) AS captured, count(*) FILTER (WHERE days <= ?) AS fresh, "
-        "count(buyer_at) AS buyer, CAST(median(days) AS DOUBLE) AS median_days, "
-        "count(*) - count(rep_at) AS missing FROM per GROUP BY 1 ORDER BY 1",
+        "count(buyer_at) AS buyer, count(*) - count(rep_at) AS missing FROM per "
+        "GROUP BY 1 ORDER BY 1",
         [*params[1:], params[0]],
     )
+    timing = freshness_by_owner(store, scope, freshness_days).dropna(subset=["owner"])
+    medians = dict(zip(timing["owner"], timing["median_days"].astype(float), strict=True))
+    frame.insert(5, "median_days", frame["owner"].map(medians).astype(float))
+    return frame
 
 
 def insert_capture(store: DuckDBStore, row: dict[str, Any]) -> None:

@@ -63,6 +63,7 @@ def create_app(
     app.extensions["winloss_today"] = today or dt.date.today
     app.extensions["winloss_limiter"] = LoginLimiter(login_attempts, login_window)
     # the web pages and the report share base.html, style.css and the section partial
+    from winloss.analyze.audit.checks import days_text
     from winloss.report.template import environment as report_environment
     from winloss.report.template import note_html
 
@@ -73,6 +74,7 @@ def create_app(
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.filters["note"] = note_html  # the section partial's notes
+    app.jinja_env.filters["days"] = days_text  # a median of days as the audit prints it
 
     @app.before_request
     def _load_user() -> None:

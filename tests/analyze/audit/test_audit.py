@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -170,7 +171,14 @@ def test_demo_finds_the_late_capturing_rep(demo: tuple[AuditResult, DemoData]) -
     assert per_owner.loc["(all)", "late"] == (captured > 7).sum()
     late_owners = [i.examples[0] for i in result.issues if i.key.startswith("freshness:owner:")]
     assert late_owners == [LATE_CAPTURE_OWNER]
-    assert result.issue(f"freshness:owner:{LATE_CAPTURE_OWNER}").deals == (kira > 7).sum()
+    issue = result.issue(f"freshness:owner:{LATE_CAPTURE_OWNER}")
+    assert issue.deals == (kira > 7).sum()
+    # a trial: this row's share read 100 % (late of the rep's own captures) beside rows measured
+    # on the team's deals; it is the team's captured deals, as the team's late row counts them
+    assert issue.of == len(captured) == result.issue("freshness:late").of
+    assert issue.share == pytest.approx((kira > 7).sum() / len(captured))
+    rest = captured[(closed.loc[captured.index, "owner"] != LATE_CAPTURE_OWNER) & (captured >= 0)]
+    assert f"median {kira.median():g} days after the close vs {rest.median():g} for" in issue.title
     never = result.issue("freshness:never")
     assert never.deals == closed["captured_at"].isna().sum()
 
@@ -374,6 +382,28 @@ def test_duplicates_and_impossible_dates(stage_ws: Workspace) -> None:
     assert result.issue("values:lost-amount-zero").deals == 2
 
 
+def test_counts_of_one_read_in_the_singular(stage_ws: Workspace) -> None:
+    """A trial read "1 deals close before they were created". The fixture has one deal of each
+    (SWAPPED, SAMEDAY, EARLY, N0, SKIP, BACK) and one pair of duplicates."""
+    titles = {i.key: i.title for i in stage_ws.audit().issues}
+    assert titles["dates:closed-before-created"] == (
+        "1 deal closes before it was created (back-dated or swapped dates)"
+    )
+    assert titles["dates:created-closed"] == (
+        "1 closed deal was created already closed (created = closed date)"
+    )
+    assert titles["back-dated:activities"] == (
+        "1 deal has activities before the deal was created (1 record)"
+    )
+    assert titles["duplicates:account, amount and created date"] == (
+        "2 deals in 1 group share the same account, amount and created date (1 likely duplicate)"
+    )
+    assert titles["stages:skip"].startswith("1 deal skipped stages")
+    assert titles["stages:regression"] == "1 deal moved back to an earlier stage"
+    one_plural = re.compile(r"(?<![\d,.])1 (\w+ )?(deals|records|groups|rows|ids|duplicates)\b")
+    assert [t for t in titles.values() if one_plural.search(t)] == []
+
+
 def test_quarter_filter(stage_ws: Workspace) -> None:
     result = stage_ws.audit(quarter="2026Q1")
     assert result.inputs["deals"] == 19 and result.inputs["filter"]["quarter"] == "2026Q1"
@@ -537,5 +567,5 @@ def test_records_kept_without_their_deal_are_on_the_fix_list(tmp_path: Path) -> 
         ws.import_file("activities", acts, on_orphan="keep")
         issue = ws.audit().issue("orphans:activities")
         assert ws.audit(quarter=None).issue("orphans:activities") == issue
-    assert issue.title == "2 activities row(s) belong to 1 deal id(s) that are not in the store"
+    assert issue.title == "2 activities rows belong to 1 deal id that is not in the store"
     assert issue.examples == ("ghost",)

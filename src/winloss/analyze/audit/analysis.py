@@ -72,6 +72,7 @@ __all__ = [
     "DataAudit",
     "IMPORTANCE_WEIGHTS",
     "BLOCKING_FACTOR",
+    "RANK_RULE",
     "rank_issues",
 ]
 
@@ -86,6 +87,13 @@ IMPORTANCE_WEIGHTS: dict[str, float] = {
 }
 #: Factor on the weight of an issue that blocks an analysis outright.
 BLOCKING_FACTOR = 2.0
+#: The order of the fix list in words, beside it wherever it is shown: the rank follows the score,
+#: not the severity, so a lower severity can rank above a higher one (a trial read it as a bug).
+RANK_RULE = (
+    "Ranked by score = deals × weight (the importance of what the issue damages, doubled when "
+    "it blocks an analysis); severity says how widespread an issue is (its share), so a "
+    "lower severity can rank higher."
+)
 
 
 _NAME_COLUMN = re.compile(r"^(deal|opportunity|opp)_?(name|title)$")

@@ -156,9 +156,26 @@ def fmt_count(n: int) -> str:
     return f"{n:,}"
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` agreeing with it: "1 deal", "2 deals", "1,204 closed deals"."""
+    return f"{fmt_count(n)} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def agree(n: int, singular: str, plural: str) -> str:
+    """The word agreeing with a count ``n``: ``agree(1, "has", "have")`` is "has"."""
+    return singular if n == 1 else plural
+
+
 def share_text(x: float) -> str:
     """A share as the console and the report print it: 0.4 % below 1 %, whole percents above."""
     return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
+
+
+def days_text(x: float) -> str:
+    """A median of whole days as the audit, the console and the web app print it: a half keeps
+    its decimal (4.5), a whole number has none (6). Never rounded to a whole day: ``'%.0f'``
+    rounds halves to even, so the coverage page showed 4 for the audit's 4.5."""
+    return f"{float(x):.1f}".removesuffix(".0")
 
 
 # -- completeness ---------------------------------------------------------------------------------
@@ -253,7 +270,7 @@ def _completeness_issues(
         n = int(group["deals"].max())
         title = (
             f"{label} field{'s' if len(names) > 1 else ''} never filled on "
-            f"{fmt_count(n)} closed deals: {', '.join(names)}"
+            f"{counted(n, 'closed deal')}: {', '.join(names)}"
         )
         if importance == "spiced":
             action = (
@@ -269,7 +286,8 @@ def _completeness_issues(
                 # the committee reads the stakeholder list; these deal fields stay blank: say
                 # which figure is which (a report showed 0 % engaged beside n = 61 engaged)
                 action += (
-                    f" {fmt_count(listed)} of these deals have a stakeholder list: `winloss "
+                    f" {fmt_count(listed)} of these deals {agree(listed, 'has', 'have')} a "
+                    "stakeholder list: `winloss "
                     "committee` reads their decision makers from it, but the deal fields "
                     "stakeholders and decision_maker_engaged stay blank until captured."
                 )
@@ -311,7 +329,7 @@ def _completeness_issues(
                 check="completeness",
                 title=(
                     f"{name} blank on {fmt_count(int(rec['blank']))} of "
-                    f"{fmt_count(int(rec['deals']))} {rec['applies_to']} "
+                    f"{counted(int(rec['deals']), str(rec['applies_to']).removesuffix('s'))} "
                     f"({share_text(float(rec['completeness']))} complete; {state})"
                 ),
                 deals=int(rec["blank"]),
@@ -355,7 +373,7 @@ def _group_issue(
         check="completeness",
         title=(
             f"{group} fields blank on {fmt_count(int(counts['blank']))} of "
-            f"{fmt_count(int(counts['closed']))} closed deals (complete: {shown}; {state})"
+            f"{counted(int(counts['closed']), 'closed deal')} (complete: {shown}; {state})"
             + (
                 f"; {share_text(culprits[1])} of them from {' and '.join(culprits[0])}"
                 if culprits
@@ -489,8 +507,8 @@ def capture_freshness(
                 key="freshness:none",
                 check="capture freshness",
                 title=(
-                    f"No capture date on any of the {fmt_count(closed)} closed deals with a close "
-                    "date: freshness unknown"
+                    f"No capture date on any of the {counted(closed, 'closed deal')} with a "
+                    "close date: freshness unknown"
                 ),
                 deals=closed,
                 of=closed,
@@ -511,8 +529,8 @@ def capture_freshness(
                 key="freshness:never",
                 check="capture freshness",
                 title=(
-                    f"{fmt_count(never)} of the {fmt_count(closed)} closed deals with a close "
-                    "date have no win/loss capture"
+                    f"{fmt_count(never)} of the {counted(closed, 'closed deal')} with a close "
+                    f"date {agree(never, 'has', 'have')} no win/loss capture"
                 ),
                 deals=never,
                 of=closed,
@@ -532,9 +550,9 @@ def capture_freshness(
                 key="freshness:late",
                 check="capture freshness",
                 title=(
-                    f"{fmt_count(late)} of {fmt_count(captured)} captures were made more than "
-                    f"{fresh_days} days after the close (median {float(t['median_days']):.0f} "
-                    "days)"
+                    f"{fmt_count(late)} of {counted(captured, 'captured deal')} "
+                    f"{agree(late, 'was', 'were')} first captured more than {fresh_days} days "
+                    f"after the close (median {days_text(t['median_days'])} days)"
                 ),
                 deals=late,
                 of=captured,
@@ -562,13 +580,15 @@ def capture_freshness(
                     key=f"freshness:owner:{rec['owner']}",
                     check="capture freshness",
                     title=(
-                        f"{rec['owner']} captures late: median {own_median:.0f} days after the "
-                        f"close vs {rest_median:.0f} for the rest of the team; {share_text(share)} "
-                        f"within {fresh_days} days"
+                        f"{rec['owner']} captures late: median {days_text(own_median)} days "
+                        f"after the close vs {days_text(rest_median)} for the rest of the team; "
+                        f"{share_text(share)} within {fresh_days} days"
                     ),
+                    # the share of the team's captured deals, as the team's late captures and
+                    # every other row of the fix list count (the owner's own share is in the title)
                     deals=int(rec["late"]),
-                    of=int(rec["captured"]),
-                    universe=f"captured deals of {rec['owner']}",
+                    of=captured,
+                    universe="captured deals",
                     importance="process",
                     action=(
                         f"Ask {rec['owner']} to capture within {fresh_days} days of each close; "

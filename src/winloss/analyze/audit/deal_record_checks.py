@@ -11,6 +11,8 @@ from winloss.analyze.audit.checks import (
     AuditIssue,
     CheckOutput,
     Scope,
+    agree,
+    counted,
     example_ids,
     fmt_count,
 )
@@ -35,8 +37,8 @@ def deal_dates(store: DuckDBStore, scope: Scope, *, max_rows: int) -> CheckOutpu
                 key="dates:created-closed",
                 check="created already closed",
                 title=(
-                    f"{fmt_count(n)} closed deals were created already closed (created = closed "
-                    "date)"
+                    f"{counted(n, 'closed deal')} {agree(n, 'was', 'were')} created already "
+                    "closed (created = closed date)"
                 ),
                 deals=n,
                 of=closed,
@@ -60,8 +62,9 @@ def deal_dates(store: DuckDBStore, scope: Scope, *, max_rows: int) -> CheckOutpu
                 key="dates:closed-before-created",
                 check="impossible dates",
                 title=(
-                    f"{fmt_count(n)} deals close before they were created (back-dated or swapped "
-                    "dates)"
+                    f"{counted(n, 'deal')} "
+                    f"{agree(n, 'closes before it was', 'close before they were')} created "
+                    "(back-dated or swapped dates)"
                 ),
                 deals=n,
                 of=closed,
@@ -101,7 +104,10 @@ def deal_dates(store: DuckDBStore, scope: Scope, *, max_rows: int) -> CheckOutpu
                 AuditIssue(
                     key=key,
                     check="open deal dates",
-                    title=f"{fmt_count(n)} of {fmt_count(open_deals)} open deals have no {what}",
+                    title=(
+                        f"{fmt_count(n)} of {counted(open_deals, 'open deal')} "
+                        f"{agree(n, 'has', 'have')} no {what}"
+                    ),
                     deals=n,
                     of=open_deals,
                     universe="open deals",
@@ -128,8 +134,10 @@ def orphan_records(store: DuckDBStore, scope: Scope) -> CheckOutput:
                 key=f"orphans:{r['source']}",
                 check="records without a deal",
                 title=(
-                    f"{int(r['records']):,} {r['source'].replace('_', ' ')} row(s) belong to "
-                    f"{int(r['deals']):,} deal id(s) that are not in the store"
+                    f"{counted(int(r['records']), r['source'].replace('_', ' ') + ' row')} "
+                    f"{agree(int(r['records']), 'belongs', 'belong')} to "
+                    f"{counted(int(r['deals']), 'deal id')} that "
+                    f"{agree(int(r['deals']), 'is', 'are')} not in the store"
                 ),
                 deals=int(r["deals"]),
                 of=int(r["deals"]),
@@ -175,8 +183,8 @@ def back_dated(store: DuckDBStore, scope: Scope) -> CheckOutput:
                     key=f"back-dated:{table}",
                     check="back-dated records",
                     title=(
-                        f"{fmt_count(n)} deals have {what} "
-                        f"({fmt_count(int(found['records'].sum()))} records)"
+                        f"{counted(n, 'deal')} {agree(n, 'has', 'have')} {what} "
+                        f"({counted(int(found['records'].sum()), 'record')})"
                     ),
                     deals=n,
                     of=total,
@@ -221,8 +229,9 @@ def duplicates(
                     key=f"duplicates:{label}",
                     check="duplicates",
                     title=(
-                        f"{fmt_count(n_deals)} deals in {fmt_count(n_groups)} groups share the "
-                        f"same {label} ({fmt_count(n_deals - n_groups)} likely duplicates)"
+                        f"{counted(n_deals, 'deal')} in {counted(n_groups, 'group')} "
+                        f"{agree(n_deals, 'shares', 'share')} the same {label} "
+                        f"({counted(n_deals - n_groups, 'likely duplicate')})"
                     ),
                     deals=n_deals,
                     of=total,
@@ -258,7 +267,10 @@ def suspicious_values(store: DuckDBStore, scope: Scope) -> CheckOutput:
             AuditIssue(
                 key="values:lost-amount-zero",
                 check="suspicious values",
-                title=f"{fmt_count(lost_zero)} of {fmt_count(lost)} lost deals have amount 0",
+                title=(
+                    f"{fmt_count(lost_zero)} of {counted(lost, 'lost deal')} "
+                    f"{agree(lost_zero, 'has', 'have')} amount 0"
+                ),
                 deals=lost_zero,
                 of=lost,
                 universe="lost deals",
@@ -282,7 +294,8 @@ def suspicious_values(store: DuckDBStore, scope: Scope) -> CheckOutput:
                 key="values:amount-not-positive",
                 check="suspicious values",
                 title=(
-                    f"{fmt_count(zero_other + negative)} won or open deals have an amount of 0 or "
+                    f"{counted(zero_other + negative, 'won or open deal')} "
+                    f"{agree(zero_other + negative, 'has', 'have')} an amount of 0 or "
                     f"less ({fmt_count(negative)} negative)"
                 ),
                 deals=zero_other + negative,
@@ -305,7 +318,10 @@ def suspicious_values(store: DuckDBStore, scope: Scope) -> CheckOutput:
             AuditIssue(
                 key="values:no-account",
                 check="suspicious values",
-                title=f"{fmt_count(missing)} deals have no account ({parts})",
+                title=(
+                    f"{counted(missing, 'deal')} {agree(missing, 'has', 'have')} no account "
+                    f"({parts})"
+                ),
                 deals=missing,
                 of=total,
                 universe="deals",

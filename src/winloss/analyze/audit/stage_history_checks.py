@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from winloss.analyze.audit.checks import AuditIssue, CheckOutput, Scope
+from winloss.analyze.audit.checks import AuditIssue, CheckOutput, Scope, agree, counted
 from winloss.store import audit_queries as aq
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def _skips_and_regressions(
             AuditIssue(
                 key=f"stages:{kind}",
                 check=f"stage {kind}s",
-                title=f"{n:,} deals {label}{detail}",
+                title=f"{counted(n, 'deal')} {label}{detail}",
                 deals=n,
                 of=n_deals,
                 universe="deals with stage history",
@@ -202,7 +202,8 @@ def _pushes(
                 key="stages:close-date-pushes",
                 check="close-date pushes",
                 title=(
-                    f"{n:,} deals had their close date pushed {min_pushes} or more times "
+                    f"{counted(n, 'deal')} had {agree(n, 'its', 'their')} close date pushed "
+                    f"{min_pushes} or more times "
                     f"(median {float(summary['median_days']):.0f} days in total)"
                 ),
                 deals=n,

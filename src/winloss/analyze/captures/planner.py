@@ -13,6 +13,10 @@ points, documented here and shown as its reasons:
 - **few interviews** — 1 / (1 + buyer interviews in the deal's segment, done or already picked).
 - **balance** — picked greedily (ties: the most recently closed first): 0.5 points while the deal's outcome is the rarer one among
   existing interviews plus those already picked, so the list stays balanced wins/losses.
+
+The points count the deals picked above as if interviewed (so the list spreads over segments and
+outcomes), but a reason says the two apart: interviews done (stored buyer captures) and deals
+already planned above in this list, never one sum called interviews.
 """
 
 from __future__ import annotations
@@ -60,6 +64,20 @@ def _reverse(text: str) -> str:
 
 def _differs(a: Any, b: Any) -> bool:
     return not pd.isna(a) and not pd.isna(b) and normalise_token(str(a)) != normalise_token(str(b))
+
+
+def _interviews_text(done: int, planned: int, where: str) -> str:
+    """The few-interviews reason: interviews done and deals planned above, said apart."""
+    text = f"{done} buyer interview{'s' if done != 1 else ''} done {where}"
+    return text + (f", {planned} already planned above" if planned else "")
+
+
+def _balance_text(done: dict[str, int], planned: dict[str, int]) -> str:
+    """The balance reason: won and lost interviews done, and those planned above if any."""
+    text = f"balances won and lost interviews ({done['won']} won and {done['lost']} lost done"
+    if planned["won"] or planned["lost"]:
+        text += f", {planned['won']} won and {planned['lost']} lost already planned above"
+    return text + ")"
 
 
 @dataclass(frozen=True)
@@ -151,8 +169,10 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
                 }
             )
         picked: list[dict[str, Any]] = []
-        counts = dict(existing)
-        per_seg = {str(k): int(v) for k, v in interviews.items()}  # done + picked so far
+        counts = dict(existing)  # done + picked above: the points
+        planned = {"won": 0, "lost": 0}  # picked above only: the reasons say it apart
+        done_per_seg = {str(k): int(v) for k, v in interviews.items()}
+        per_seg = dict(done_per_seg)  # done + picked above
         pool = rows
         while pool and len(picked) < self.limit:
             minority = (
@@ -172,20 +192,22 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
             assert best is not None
             best_score = best_key[0]
             k = per_seg.get(best["seg"], 0)
+            done = done_per_seg.get(best["seg"], 0)
             best["points"] = [
                 *best["points"],
                 (
                     1.0 / (1 + k),
-                    f"{k} buyer interview{'s' if k != 1 else ''} (done or planned) "
-                    + (f"in segment {best['seg']}" if segmented else "in all"),
+                    _interviews_text(
+                        done,
+                        k - done,
+                        f"in segment {best['seg']}" if segmented else "across all deals",
+                    ),
                 ),
             ]
             per_seg[best["seg"]] = k + 1
             reasons = [t for _, t in sorted(best["points"], key=lambda x: -x[0])]
             if best["outcome"] == minority:
-                reasons.append(
-                    f"balances interviews ({counts['won']} won, {counts['lost']} lost so far)"
-                )
+                reasons.append(_balance_text(existing, planned))
             picked.append(
                 {
                     "rank": len(picked) + 1,
@@ -197,6 +219,7 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
                 }
             )
             counts[best["outcome"]] += 1
+            planned[best["outcome"]] += 1
             pool = [r for r in pool if r is not best]
         warnings: list[str] = []
         scores = [float(p["score"]) for p in picked]

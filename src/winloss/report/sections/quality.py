@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import pandas as pd
 
+from winloss.analyze.audit.analysis import RANK_RULE
 from winloss.analyze.audit.checks import share_text
 from winloss.analyze.concentrations.conditions import plain_label
 from winloss.report.charts import LOSS, NEUTRAL, WIN, hbar_chart, line_chart
@@ -74,19 +76,21 @@ def build(ctx: ReportContext) -> Section | None:
     fixes = result.summary.head(MAX_FIXES)
     rows: list[dict[str, Any]] = fixes.to_dict(orient="records")
     parts.append("<h3>Ranked fix list</h3>")
+    parts.append(f'<p class="note">{escape(RANK_RULE)}</p>')
     left = len(result.summary) - len(fixes)
     parts.append(
         table_html(
-            [{**r, "share": share_text(r["share"])} for r in rows],
+            [{**r, "share": share_text(r["share"]), "score": round(r["score"])} for r in rows],
             [
                 ("rank", "#"),
                 ("severity", "severity"),
                 ("issue", "issue"),
                 ("deals", "deals"),
                 ("share", "share"),
+                ("score", "score"),
                 ("action", "what to do"),
             ],
-            numeric={"rank", "deals"},
+            numeric={"rank", "deals", "score"},
         )
     )
     if left > 0:
