@@ -6,6 +6,7 @@ import math
 
 from tests.html_tree import parse_html
 from winloss.report.document import QuarterlyReport, Section, table_html
+from winloss.report.template import CSS
 
 EVIL = "<script>alert(1)</script>"
 
@@ -118,3 +119,13 @@ def test_table_html_prose_columns_show_commands_as_code_and_stay_escaped() -> No
     assert cells[0].text == f"Fix {EVIL}: run winloss audit"
     assert cells[1].text == "the list is under the table “Customers to expand”"
     assert cells[2].text == "keep `this` as typed" and cells[2].find_all("code") == []
+
+
+def test_table_html_keeps_ids_on_one_line() -> None:
+    """A deal id wrapped at its hyphen ("D-" / "000094") in the report's narrow columns."""
+    html = table_html(
+        [{"deal_id": "D-000094", "n": 3}], [("deal_id", "deal"), ("n", "n")], numeric={"n"}
+    )
+    root, _ = parse_html(html)
+    assert [c.attrs.get("class") for c in root.iter("td")] == ["id", "num"]
+    assert "td.id, th.id { white-space: nowrap; }" in CSS

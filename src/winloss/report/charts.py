@@ -397,7 +397,7 @@ def path_graph_chart(
     nodes: Sequence[tuple[str, float, float]],
     edges: Sequence[tuple[str, str, int, float]],
     *,
-    width: int = 760,
+    width: int = 1000,
 ) -> str:
     """The engagement graph: nodes ``(label, column position, win share)`` laid out left to right
     by their typical step, edges ``(source, target, count, win share)`` with width by count and
@@ -409,13 +409,14 @@ def path_graph_chart(
         columns.setdefault(int(round(position)), []).append((label, share))
     ordered = sorted(columns)
     per_col = max(len(v) for v in columns.values())
-    height = 90 + per_col * 64
-    xs = {c: 60 + i * (width - 160) / max(len(ordered) - 1, 1) for i, c in enumerate(ordered)}
+    step, stagger = 84, 42  # a row's labels (name above, share below) clear the next row's
+    height = 40 + (per_col - 1) * step + stagger + 40
+    xs = {c: 60 + i * (width - 130) / max(len(ordered) - 1, 1) for i, c in enumerate(ordered)}
     where: dict[str, tuple[float, float]] = {}
     for i, c in enumerate(ordered):
         for j, (label, _share) in enumerate(sorted(columns[c])):
             # alternate columns are staggered so that edges and labels do not overlap
-            where[label] = (xs[c], 40 + j * 64 + (i % 2) * 32)
+            where[label] = (xs[c], 30 + j * step + (i % 2) * stagger)
     top = max((n for _, _, n, _ in edges), default=1) or 1
     body: list[str] = []
     for source, target, count, share in sorted(edges, key=lambda e: e[2]):

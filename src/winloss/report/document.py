@@ -298,13 +298,16 @@ def table_html(
 
     numeric = numeric or set()
     prose = prose or set()
-    head = "".join(
-        f"<th{' class=num' if k in numeric else ''}>{escape(h)}</th>" for k, h in columns
-    )
+
+    def cls(key: str) -> str:
+        # an id ("D-000094") never breaks at its hyphen
+        return " class=num" if key in numeric else " class=id" if key.endswith("_id") else ""
+
+    head = "".join(f"<th{cls(k)}>{escape(h)}</th>" for k, h in columns)
     body = []
     for r in rows:
         cells = "".join(
-            f"<td{' class=num' if k in numeric else ''}>"
+            f"<td{cls(k)}>"
             f"{note_html(_text(r.get(k))) if k in prose else escape(_text(r.get(k)))}</td>"
             for k, _ in columns
         )
