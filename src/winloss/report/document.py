@@ -312,8 +312,8 @@ def table_html(
             for k, _ in columns
         )
         body.append(f"<tr>{cells}</tr>")
-    cls = f' class="{css_class}"' if css_class else ""
-    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    table_class = f' class="{css_class}"' if css_class else ""
+    return f"<table{table_class}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _text(value: Any) -> str:
