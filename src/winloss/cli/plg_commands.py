@@ -142,11 +142,8 @@ def plg(
         )
     if result.score is not None:
         s = result.score
-        message(
-            f"PQL score: held-out AUC {s.held_out_auc:.2f}, Brier {s.held_out_brier:.3f}, "
-            f"ECE {s.held_out_ece:.3f} on {s.held_out_accounts} accounts; "
-            f"{len(result.ready)} accounts ready now (winloss plg --accounts)"
-        )
+        message(f"PQL score: {s.verdict()}")
+        message(f"{len(result.ready)} accounts ready now (winloss plg --accounts)")
     emit_frame(result.motions, fmt, title="PLG-sourced vs sales-led deals")
     if fmt == "table":
         emit_frame(

@@ -45,6 +45,6 @@ def product_led_growth(ws: Workspace, options: DemoOptions) -> str:
             f"activation milestone: {m.statement}; held-out conversion {k1}/{n1} vs {k0}/{n0}"
         )
     if result.score is not None:
-        lines.append(f"PQL score: held-out AUC {result.score.held_out_auc:.2f}")
+        lines.append(f"PQL score: {result.score.verdict()}")
     lines.append(f"{len(result.ready)} accounts ready for a sales touch (winloss plg --accounts)")
     return "\n".join(lines)

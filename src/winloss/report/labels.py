@@ -9,6 +9,7 @@ from typing import Any
 
 from winloss.analyze.concentrations.conditions import PLAIN_LABELS
 from winloss.analyze.scoring.model_names import MODEL_NAMES
+from winloss.analyze.stats.calibration import calibration_words as calibration_words
 
 #: Short labels of the canonical and derived deal fields (shared with the finding sentences).
 FIELD_LABELS = PLAIN_LABELS
@@ -17,16 +18,6 @@ FIELD_LABELS = PLAIN_LABELS
 def field_label(name: str) -> str:
     """A field's plain label."""
     return FIELD_LABELS.get(name, name.replace("_", " "))
-
-
-def calibration_words(method: str, units: str = "deals") -> str:
-    """A calibration map in words; ``none`` means checked on held-out ``units`` and not needed
-    (no map lowered the held-out log loss)."""
-    return {
-        "none": f"checked on held-out {units}, no correction needed",
-        "sigmoid": "a Platt (sigmoid) map",
-        "isotonic": "an isotonic map",
-    }.get(method, method)
 
 
 def model_name(name: str) -> str:

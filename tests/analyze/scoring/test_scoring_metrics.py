@@ -12,12 +12,15 @@ from winloss.analyze.stats.calibration import (
     ISOTONIC_MIN,
     CalibrationMap,
     auc,
+    auc_p_value,
     brier,
+    chance_ece,
     choose_calibration,
     ece,
     log_loss,
     reliability_curve,
     score_predictions,
+    within_group_auc,
 )
 from winloss.analyze.stats.intervals import wilson_interval
 
@@ -48,6 +51,62 @@ def test_auc_by_hand() -> None:
     """
     assert auc([1, 1, 0, 0], [0.8, 0.4, 0.4, 0.2]) == pytest.approx(0.875, abs=1e-15)
     assert np.isnan(auc([1, 1], [0.2, 0.3]))
+
+
+def test_within_group_auc_counts_pairs_inside_each_group_only() -> None:
+    """Hand count over every (won, lost) pair of the same group, ties 1/2, against the function;
+    a score constant within each group is 0.5 whatever its level, though pooled it is not."""
+    rng = np.random.default_rng(5)
+    groups = np.repeat([0, 1, 2], [40, 25, 35])
+    y = (rng.random(100) < np.array([0.2, 0.5, 0.7])[groups]).astype(int)
+    p = np.round(rng.random(100), 1)  # ties within groups
+    concordant, pairs = 0.0, 0
+    for g in range(3):
+        won = p[(groups == g) & (y == 1)]
+        lost = p[(groups == g) & (y == 0)]
+        for w in won:
+            concordant += float((w > lost).sum()) + 0.5 * float((w == lost).sum())
+        pairs += len(won) * len(lost)
+    assert within_group_auc(y, p, groups) == pytest.approx(concordant / pairs, abs=1e-12)
+    level = np.array([0.6, 0.4, 0.3])[groups]  # the training win rate of each split
+    assert auc(y, level) < 0.4  # pooled: a level that falls as the groups' win rates rise
+    assert within_group_auc(y, level, groups) == 0.5
+    assert score_predictions(y, level, groups).auc == 0.5
+    assert score_predictions(y, level).auc == auc(y, level)
+    assert within_group_auc(y, p, np.zeros(100)) == pytest.approx(auc(y, p), abs=1e-12)
+    assert np.isnan(within_group_auc([1, 0], [0.3, 0.3], [0, 1]))  # no group holds both
+
+
+def test_auc_p_value_is_the_exact_permutation_p_value() -> None:
+    """Hand reference: every way of choosing which 4 of 11 scores are the won ones (330), the
+    share whose AUC is at least the observed one is the exact one-sided p-value; tolerance 1e-12."""
+    from itertools import combinations
+
+    p = np.array([0.91, 0.15, 0.62, 0.33, 0.78, 0.05, 0.47, 0.29, 0.84, 0.58, 0.12])
+    y = np.array([1, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0])
+    observed = auc(y, p)
+    at_least = 0
+    splits = list(combinations(range(11), 4))
+    for won in splits:
+        yy = np.zeros(11)
+        yy[list(won)] = 1
+        at_least += auc(yy, p) >= observed - 1e-12
+    assert auc_p_value(y, p) == pytest.approx(at_least / len(splits), abs=1e-12)
+    assert auc_p_value(1 - y, p) > 0.5  # ranks the wrong way: far from beating chance
+    assert np.isnan(auc_p_value([1, 1], [0.2, 0.3]))
+
+
+def test_chance_ece_bounds_a_calibrated_score_95_percent_of_the_time() -> None:
+    """Outcomes drawn from the scores themselves (a calibrated score): the observed calibration
+    error stays within chance_ece in about 95 % of 300 repetitions (binomial 95 % band 92–98 %),
+    and the bound shrinks with the number of accounts (19 → 400)."""
+    rng = np.random.default_rng(8)
+    p19 = rng.uniform(0.05, 0.6, 19)
+    bound = chance_ece(p19, seed=1)
+    inside = np.mean([ece((rng.random(19) < p19).astype(float), p19) <= bound for _ in range(300)])
+    assert 0.92 <= inside <= 0.98
+    assert bound > 0.2  # on 19 accounts an error of 0.2 says nothing
+    assert chance_ece(rng.uniform(0.05, 0.6, 400), seed=1) < 0.1
 
 
 def test_brier_and_log_loss_match_scikit_learn(sample: tuple[np.ndarray, np.ndarray]) -> None:

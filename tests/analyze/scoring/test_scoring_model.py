@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import expit
+from scipy.special import expit, logit
 
 from winloss import InsufficientDataError, Workspace
 from winloss.analyze.scoring.analysis import REASON_SE, ModelSettings, Scoring, WinModel
 from winloss.analyze.scoring.evaluation import ModelEvaluation
-from winloss.analyze.scoring.features import CREATION_TIME_FIELDS, roundness
+from winloss.analyze.scoring.features import CREATION_TIME_FIELDS, choose_fields, roundness
 
 
 def make_deals(
@@ -164,6 +164,46 @@ def test_time_split_trains_on_earlier_quarters_only() -> None:
     assert result.n_test == int(quarters.isin(tested).sum())
     first = result.splits[0]
     assert first["n_train"] == int((quarters < tested[0]).sum())
+
+
+def test_overall_win_rate_ranks_at_chance_in_every_split() -> None:
+    """The no-model baseline (the training win rate) is constant within a split, so it ranks at
+    chance: AUC exactly 0.5. Pooled over splits whose win rates drift (here from ~35 % to ~70 %),
+    its AUC was not (0.40 on the 300-deal demo). Every row's AUC compares deals of one split: the
+    model's equals its splits' AUCs weighted by won × lost pairs, recomputed with scikit-learn;
+    Brier stays the average over every test deal."""
+    from sklearn.metrics import roc_auc_score
+
+    frame = make_deals(1500, dated=True, seed=3)
+    rng = np.random.default_rng(3)
+    month = ((frame["closed_at"] - frame["closed_at"].min()).dt.days // 30).to_numpy()
+    drift = expit(logit(frame["true_p"].to_numpy()) + 0.12 * (month - 9))
+    frame["outcome"] = np.where(rng.random(len(frame)) < drift, "won", "lost")
+    ws = workspace(frame)
+    result = ModelEvaluation(max_splits=4).run(ws.store)
+    assert result.method == "time-split" and len(result.splits) == 4
+    base = result.baselines["base_rate"]
+    assert base["auc"] == 0.5
+    closed = ws.closed_deals()
+    won = (closed["outcome"] == "won").to_numpy()
+    quarter = closed["quarter"].astype(str).to_numpy()
+    rates, squared, n = [], 0.0, 0
+    for s in result.splits:
+        q = s["split"].split("test ")[1]
+        rate = won[quarter < q].mean()  # the training win rate, constant in the split
+        rates.append(rate)
+        squared += float(((won[quarter == q] - rate) ** 2).sum())
+        n += int((quarter == q).sum())
+    assert max(rates) - min(rates) > 0.05  # the premise: the level differs between splits
+    assert base["brier"] == pytest.approx(squared / n, abs=1e-12)
+    pred = result.predictions
+    weighted, pairs = 0.0, 0.0
+    for _, part in pred.groupby("split"):
+        k = float(part["won"].sum()) * float((1 - part["won"]).sum())
+        weighted += k * roc_auc_score(part["won"], part["probability"])
+        pairs += k
+    assert result.auc == pytest.approx(weighted / pairs, abs=1e-12)
+    assert result.auc != pytest.approx(roc_auc_score(pred["won"], pred["probability"]), abs=1e-4)
 
 
 def test_file_without_dates_is_cross_validated() -> None:
@@ -332,6 +372,54 @@ def test_identifier_like_columns_are_not_predictors() -> None:
     assert reasons["opportunity_number"].startswith("looks like an identifier (100% distinct")
     assert model.choice is not None and "stakeholders" in model.choice.names()
     assert "note" not in model.choice.names()  # free text: the import marks it not analysed
+
+
+def test_measurements_with_many_values_are_predictors_and_numeric_ids_are_not() -> None:
+    """A day count or a whole-number amount has a distinct value on nearly every deal and is a
+    measurement; a number named as an id, or running like record numbers, is an id. The demo's
+    champion_tenure_days (14–3,853 days, 93 % distinct over 230 deals) was excluded as an id."""
+    rng = np.random.default_rng(21)
+    frame = make_deals(300, dated=True, seed=21)
+    tenure = rng.integers(14, 3854, 300)
+    frame["champion_start_date"] = frame["created_at"] - pd.to_timedelta(tenure, unit="D")
+    frame["list_price_usd"] = np.round(rng.lognormal(11, 0.8, 300)).astype(int)  # whole amounts
+    frame["opportunity_number"] = rng.choice(np.arange(1_000_000, 9_000_000), 300, replace=False)
+    frame["record"] = rng.permutation(np.arange(5_001, 5_301))  # record numbers, no id name
+    ws = workspace(frame)
+    choice = choose_fields(ws.field_catalog(), ws.closed_deals())
+    closed = ws.closed_deals()
+    # the premise: both measurements are ≥ 90 % distinct, the old rule's threshold
+    for name in ("champion_tenure_days", "list_price_usd"):
+        assert closed[name].nunique() / closed[name].notna().sum() >= 0.9
+    reasons = {e["field"]: e["reason"] for e in choice.excluded}
+    assert {"champion_tenure_days", "list_price_usd"} <= set(choice.names())
+    assert reasons["opportunity_number"].startswith(
+        "looks like an identifier (100% distinct values, named as an id)"
+    )
+    assert reasons["record"].startswith(
+        "looks like an identifier (100% distinct values, running like record numbers)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "is_id"),
+    [
+        ("opportunity_number", True),
+        ("case_id", True),
+        ("Case ID", True),
+        ("customerID", True),
+        ("record_no", True),
+        ("ticket #", True),
+        ("number_of_seats", False),
+        ("tenure_days", False),
+        ("video", False),
+        ("android_installs", False),
+    ],
+)
+def test_id_names(name: str, is_id: bool) -> None:
+    from winloss.analyze.scoring.features import named_like_an_id
+
+    assert named_like_an_id(name) is is_id
 
 
 def test_small_categorical_file_reaches_its_best_baseline_calibrated() -> None:

@@ -10,9 +10,14 @@ milestone (:mod:`.milestones`) and fit the score, the later ones check both.
 The score is a ridge logistic regression (the concentration engine's
 :func:`~winloss.analyze.concentrations.adjusted_effects.fit_pooled_logistic`) of conversion on the
 usage within the milestone's window (``log1p`` of users and events per event name, and the
-milestone itself); its held-out AUC, Brier score and calibration error are reported, and a
-calibration map (:func:`~winloss.analyze.stats.calibration.choose_calibration`) fitted on the
-held-out predictions is applied to the final model, refitted on every labelled account.
+milestone itself); a calibration map (:func:`~winloss.analyze.stats.calibration.choose_calibration`)
+fitted on the held-out predictions is applied to the final model, refitted on every labelled
+account. The held-out check reports the score's AUC on the later accounts with a one-sided
+Mann-Whitney p-value, and the Brier score and calibration error of its calibrated probabilities
+(each held-out account mapped by a map fitted on the other held-out half) beside the training
+conversion rate's Brier score and the calibration error a calibrated score shows there by chance;
+:meth:`~winloss.analyze.plg.result.ScoreModel.verdict` says what that allows. A score that does
+not rank beyond chance or does not beat the conversion rate makes no account ready.
 """
 
 from __future__ import annotations
@@ -285,7 +290,10 @@ class PLGAnalysis:
         p_test = special.expit(design[test_rows] @ beta)
         y_test = y[test_rows]
         cal, _ = calibration.choose_calibration(p_test, y_test, seed=self.seed)
-        metrics = calibration.score_predictions(y_test, cal.apply(p_test))
+        # the map is fitted on these accounts: each is scored by a map fitted on the other half
+        p_held = calibration.cross_fitted(p_test, y_test, cal.method, seed=self.seed)
+        metrics = calibration.score_predictions(y_test, p_held)
+        train_rate = float(y[fit_rows].mean())
         every = labelled & eligible_w
         beta_all, _, _ = fit_pooled_logistic(
             design[every], np.ones(int(every.sum())), y[every], ridge=1.0
@@ -298,12 +306,17 @@ class PLGAnalysis:
             },
             train_accounts=int(fit_rows.sum()),
             held_out_accounts=int(test_rows.sum()),
-            held_out_auc=float(metrics.auc),
+            # the score's own ranking (a map with a negative slope would reverse it)
+            held_out_auc=calibration.auc(y_test, p_test),
             held_out_brier=float(metrics.brier),
             held_out_ece=float(metrics.ece),
             base_rate=float(y[every].mean()),
             calibration=cal.to_dict(),
-            reliability=calibration.reliability_curve(y_test, cal.apply(p_test)),
+            reliability=calibration.reliability_curve(y_test, p_held),
+            held_out_p_value=calibration.auc_p_value(y_test, p_test),
+            train_rate=train_rate,
+            held_out_base_brier=calibration.brier(y_test, np.full(len(y_test), train_rate)),
+            held_out_chance_ece=calibration.chance_ece(p_held, seed=self.seed),
         )
         return model, np.asarray(scored)
 
@@ -332,7 +345,10 @@ class PLGAnalysis:
             if milestone and milestone.train_met[0]
             else (2 * score.base_rate if score else np.inf)
         )
-        rows["ready"] = met | (rows["pql_score"].fillna(0).to_numpy() >= bar)
+        # a score that does not beat chance and the conversion rate on later accounts is shown,
+        # never acted on
+        usable = score is not None and score.actionable
+        rows["ready"] = met | (usable & (rows["pql_score"].fillna(0).to_numpy() >= bar))
         evidence = []
         for r, m in zip(rows.itertuples(), met, strict=True):
             parts = [
@@ -344,7 +360,11 @@ class PLGAnalysis:
             if milestone is not None:
                 parts.append(("reached: " if m else "not reached: ") + milestone.statement)
             if score is not None and not np.isnan(r.pql_score):
-                parts.append(f"PQL score {r.pql_score:.0%} (base {score.base_rate:.0%})")
+                parts.append(
+                    f"PQL score {r.pql_score:.0%} (base {score.base_rate:.0%}"
+                    + ("" if usable else "; not used: no better than chance on later accounts")
+                    + ")"
+                )
             evidence.append("; ".join(parts))
         rows["evidence"] = evidence
         cols = [

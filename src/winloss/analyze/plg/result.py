@@ -9,13 +9,30 @@ import pandas as pd
 
 from winloss.analyze.base import AnalysisInputs, AnalysisResult
 from winloss.analyze.plg.milestones import Milestone
+from winloss.analyze.stats.calibration import calibration_words
 from winloss.serialize import plain as jsonable
 from winloss.serialize import records as frame_records
+
+#: The held-out ranking beats chance when a one-sided Mann-Whitney test of AUC > 0.5 gives p ≤ this.
+SCORE_ALPHA = 0.05
+#: "No correction needed" is said only when a calibrated score's chance calibration error on the
+#: held-out accounts (:func:`~winloss.analyze.stats.calibration.chance_ece`) is below this: a
+#: 10-point gap between predicted and observed conversion is one a sales team would act on.
+CALIBRATION_TOLERANCE = 0.10
 
 
 @dataclass(frozen=True)
 class ScoreModel:
-    """The product-qualified-lead score: features, held-out metrics, calibration."""
+    """The product-qualified-lead score: features, held-out metrics, calibration.
+
+    ``held_out_auc`` ranks the later accounts by the score fitted on the earlier ones;
+    ``held_out_brier`` and ``held_out_ece`` are of its calibrated probabilities, each held-out
+    account mapped by a calibration map fitted on the other held-out half. ``held_out_p_value``
+    tests AUC > 0.5 (one-sided Mann-Whitney); ``held_out_base_brier`` is the Brier score of the
+    training accounts' conversion rate (``train_rate``) on the held-out accounts;
+    ``held_out_chance_ece`` the calibration error a calibrated score shows on them by chance (95th
+    percentile). :meth:`verdict` says in one sentence what the held-out check shows.
+    """
 
     features: tuple[str, ...]
     coefficients: dict[str, float]
@@ -27,6 +44,84 @@ class ScoreModel:
     base_rate: float
     calibration: dict[str, Any]
     reliability: pd.DataFrame
+    held_out_p_value: float
+    train_rate: float
+    held_out_base_brier: float
+    held_out_chance_ece: float
+
+    @property
+    def ranks_beyond_chance(self) -> bool:
+        """Whether the score ranks later accounts better than chance (AUC > 0.5, p ≤ 0.05)."""
+        return bool(self.held_out_auc > 0.5 and self.held_out_p_value <= SCORE_ALPHA)
+
+    @property
+    def beats_base_rate(self) -> bool:
+        """Whether its probabilities beat the training conversion rate's on later accounts."""
+        return bool(self.held_out_brier < self.held_out_base_brier)
+
+    @property
+    def actionable(self) -> bool:
+        """Ranks beyond chance and predicts better than the conversion rate: worth acting on."""
+        return self.ranks_beyond_chance and self.beats_base_rate
+
+    @property
+    def calibration_check(self) -> str:
+        """``off`` (calibration error beyond chance), ``too few`` (a calibrated score's chance
+        error exceeds :data:`CALIBRATION_TOLERANCE`) or the map's method (``none`` …)."""
+        if self.held_out_ece > self.held_out_chance_ece:
+            return "off"
+        if not self.held_out_chance_ece <= CALIBRATION_TOLERANCE:  # NaN: nothing to tell from
+            return "too few"
+        return str(self.calibration.get("method"))
+
+    def verdict(self) -> str:
+        """What the held-out check says, in one sentence for the console, JSON and report."""
+        n, auc = self.held_out_accounts, self.held_out_auc
+        p = self.held_out_p_value
+        p_text = "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+        brier = (
+            f"Brier {self.held_out_brier:.3f} against {self.held_out_base_brier:.3f} for the "
+            f"training conversion rate of {self.train_rate:.0%}"
+        )
+        if auc <= 0.5:
+            head = (
+                f"on {n:,} later accounts the score ranks no better than chance (AUC {auc:.2f}; "
+                f"{brier}): do not act on it"
+            )
+        elif not self.ranks_beyond_chance:
+            head = (
+                f"on {n:,} later accounts the score does not rank beyond chance (AUC {auc:.2f}, "
+                f"{p_text}; {brier}): do not act on it"
+            )
+        elif not self.beats_base_rate:
+            head = (
+                f"on {n:,} later accounts the score ranks beyond chance (AUC {auc:.2f}, {p_text}) "
+                f"but its probabilities are no closer than the conversion rate ({brier}): rank "
+                "by it, do not read it as a chance to convert"
+            )
+        else:
+            head = (
+                f"on {n:,} later accounts the score ranks beyond chance (AUC {auc:.2f}, {p_text}) "
+                f"and predicts better than the conversion rate ({brier})"
+            )
+        ece, chance = self.held_out_ece, self.held_out_chance_ece
+        check, method = self.calibration_check, str(self.calibration.get("method"))
+        mapped = "" if method == "none" else f"{calibration_words(method)}, yet "
+        if check == "off":
+            cal = (
+                f"{mapped}off beyond chance (calibration error {ece:.3f}, where a calibrated "
+                f"score shows up to {chance:.3f} on {n:,} accounts): read the score as a "
+                "ranking, not as a probability"
+            )
+        elif check == "too few":
+            cal = (
+                f"{mapped}too few held-out accounts to tell whether the probabilities are "
+                f"right (calibration error {ece:.3f}; a calibrated score shows up to "
+                f"{chance:.3f} on {n:,} accounts by chance)"
+            )
+        else:
+            cal = f"{calibration_words(check, 'accounts')} (calibration error {ece:.3f})"
+        return f"{head}; calibration: {cal}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = jsonable(
@@ -36,9 +131,17 @@ class ScoreModel:
                 "train_accounts": self.train_accounts,
                 "held_out_accounts": self.held_out_accounts,
                 "held_out_auc": self.held_out_auc,
+                "held_out_p_value": self.held_out_p_value,
                 "held_out_brier": self.held_out_brier,
+                "held_out_base_brier": self.held_out_base_brier,
                 "held_out_ece": self.held_out_ece,
+                "held_out_chance_ece": self.held_out_chance_ece,
                 "base_rate": self.base_rate,
+                "train_rate": self.train_rate,
+                "ranks_beyond_chance": self.ranks_beyond_chance,
+                "beats_base_rate": self.beats_base_rate,
+                "calibration_check": self.calibration_check,
+                "verdict": self.verdict(),
                 "calibration": self.calibration,
                 "reliability": frame_records(self.reliability),
             }

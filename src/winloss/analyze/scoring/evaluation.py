@@ -2,7 +2,10 @@
 
 With dates, validation is time-ordered: for each of the last quarters, the model is trained on the
 deals closed before it and tested on the deals closed in it; the test predictions of all splits are
-pooled. Without dates (a file of attributes and an outcome) it is stratified k-fold
+pooled for Brier, log loss and calibration, while AUC compares only deals of the same split (each
+split's AUC weighted by its won × lost pairs: a model refitted per split has a level per split, and
+ranking deals across splits would score those levels — the training win rate, constant within a
+split, is exactly 0.5). Without dates (a file of attributes and an outcome) it is stratified k-fold
 cross-validation. In every split the whole model is refitted — field choice, leakage checks, model
 choice and calibration — so nothing learnt from the test deals reaches their predictions.
 
@@ -72,7 +75,7 @@ class EvaluationResult(AnalysisResult):
 
     @property
     def auc(self) -> float:
-        """Out-of-sample AUC of the model (pooled test predictions)."""
+        """Out-of-sample AUC of the model (deals ranked within their test split)."""
         return float(self.metrics["auc"])
 
     @property
@@ -267,11 +270,14 @@ class ModelEvaluation:
                 }
             )
         y_all = np.concatenate(pooled_y)
-        metrics = score_predictions(y_all, np.concatenate(pooled["winloss"])).to_dict()
+        # AUC within each split (pairs of deals tested together), the rest over all test deals:
+        # fits of different splits differ in level, and a pooled AUC scores those differences
+        split_of = np.concatenate([np.full(len(t), i) for i, t in enumerate(pooled_y)])
+        metrics = score_predictions(y_all, np.concatenate(pooled["winloss"]), split_of).to_dict()
         metrics.pop("n")
         baselines = {}
         for b in baselines_run:
-            bm = score_predictions(y_all, np.concatenate(pooled[b])).to_dict()
+            bm = score_predictions(y_all, np.concatenate(pooled[b]), split_of).to_dict()
             bm.pop("n")
             baselines[b] = bm
         n_train = (

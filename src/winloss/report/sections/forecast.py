@@ -137,8 +137,9 @@ def build(ctx: ReportContext) -> Section | None:
             "the outcome are excluded: " + escape(excluded) + ".</p>"
         )
         parts.append(
-            "<p>How well each model ranks and predicts held-out deals: AUC (0.5 is "
-            "chance, 1 is perfect ranking), Brier score (lower is better) and "
+            "<p>How well each model ranks and predicts held-out deals: AUC (how often a won "
+            "deal outranks a lost one held out in the same split: 0.5 is chance, 1 is perfect "
+            "ranking), Brier score (lower is better) and "
             "calibration error (the average gap between predicted and observed win "
             "rates, lower is better).</p>"
         )

@@ -10,7 +10,6 @@ from winloss.analyze.plg.analysis import PLGAnalysis
 from winloss.analyze.plg.result import PLGResult
 from winloss.report.charts import LOSS, NEUTRAL, WIN, hbar_chart, reliability_chart
 from winloss.report.document import ReportContext, Section, table_html
-from winloss.report.labels import calibration_words
 
 
 def _pct(k: int, n: int) -> str:
@@ -60,12 +59,10 @@ def build(ctx: ReportContext) -> Section | None:
         )
     s = result.score
     if s is not None:
+        verdict = s.verdict()
         parts.append(
-            f"<h3>Product-qualified-lead score</h3><p>Held-out AUC {s.held_out_auc:.2f}, Brier "
-            f"{s.held_out_brier:.3f}, calibration error {s.held_out_ece:.3f} on "
-            f"{s.held_out_accounts:,} later accounts; "
-            "calibration: "
-            f"{escape(calibration_words(str(s.calibration.get('method')), 'accounts'))}.</p>"
+            "<h3>Product-qualified-lead score</h3>"
+            f"<p>{escape(verdict[:1].upper() + verdict[1:])}.</p>"
         )
         rel = s.reliability
         if len(rel):
