@@ -313,7 +313,9 @@ def table_html(
         )
         body.append(f"<tr>{cells}</tr>")
     table_class = f' class="{css_class}"' if css_class else ""
-    return f"<table{table_class}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f"<table{table_class}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _text(value: Any) -> str:
