@@ -120,7 +120,15 @@ def build(ctx: ReportContext) -> Section | None:
             "baselines": e.baselines,
             "excluded_fields": list(e.excluded_fields),
         }
-        excluded = ", ".join(x["field"] for x in e.excluded_fields) or "none"
+        # each field with its own reason (an id, a leak, a field known after the outcome): the
+        # text said "known only after the outcome" of every one
+        by_reason: dict[str, list[str]] = {}
+        for x in e.excluded_fields:
+            by_reason.setdefault(str(x.get("reason") or "left out"), []).append(str(x["field"]))
+        excluded = (
+            " · ".join(f"{', '.join(fields)} — {reason}" for reason, fields in by_reason.items())
+            or "none"
+        )
         parts.append("<h3>Win-probability model</h3>")
         n_splits = len(e.splits)
         if e.method == "time-split":
@@ -133,8 +141,8 @@ def build(ctx: ReportContext) -> Section | None:
         # the held-out deals of all splits are pooled; the training sets overlap, so the two
         # counts do not add up to the closed deals (a reader added 1,368 + 2,312 > 2,643)
         parts.append(
-            f"<p>Validated on {e.n_test:,} held-out deals {trained}; fields known only after "
-            "the outcome are excluded: " + escape(excluded) + ".</p>"
+            f"<p>Validated on {e.n_test:,} held-out deals {trained}. Fields left out of the "
+            "model: " + escape(excluded) + ".</p>"
         )
         parts.append(
             "<p>How well each model ranks and predicts held-out deals: AUC (how often a won "

@@ -77,9 +77,16 @@ def build(ctx: ReportContext) -> Section | None:
                 )
             )
     ready = result.ready
+    m = result.milestone
+    caution = (
+        " The milestone that marks them does not hold on the held-out accounts: a list to test, "
+        "not a proven signal."
+        if len(ready) and m is not None and not m.holds_on_held_out
+        else ""
+    )
     parts.append(
         f"<h3>Accounts ready for a sales touch now</h3><p>{len(ready):,} of "
-        f"{len(result.accounts):,} accounts in their trial with no deal yet.</p>"
+        f"{len(result.accounts):,} accounts in their trial with no deal yet.{escape(caution)}</p>"
     )
     if len(ready):
         parts.append(
