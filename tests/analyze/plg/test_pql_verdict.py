@@ -201,3 +201,12 @@ def test_held_out_metrics_are_not_graded_by_the_map_fitted_on_them() -> None:
     held = cross_fitted(p, y, "sigmoid", seed=0)
     assert brier(y, held) > brier(y, in_sample)
     np.testing.assert_array_equal(cross_fitted(p, y, "none"), p)
+
+
+def test_later_accounts_all_alike_cannot_check_the_score() -> None:
+    """Every later account converted (or none did): no AUC, and the sentence says why rather
+    than print "AUC nan"."""
+    s = score_model(held_out_auc=float("nan"), held_out_p_value=float("nan"))
+    text = s.verdict()
+    assert text.startswith("on 19 later accounts the score cannot be checked: they all have the")
+    assert "nan" not in text.split(";")[0] and not s.actionable
