@@ -83,7 +83,7 @@ class ScoreModel:
             f"Brier {self.held_out_brier:.3f} against {self.held_out_base_brier:.3f} for the "
             f"training conversion rate of {self.train_rate:.0%}"
         )
-        if not auc == auc:  # NaN: every later account converted, or none did
+        if auc != auc:  # NaN: every later account converted, or none did
             head = (
                 f"on {n:,} later accounts the score cannot be checked: they all have the same "
                 f"outcome ({brier}): do not act on it"
