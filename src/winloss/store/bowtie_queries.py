@@ -281,14 +281,24 @@ def nurture_returns(store: DuckDBStore) -> dict[str, float]:
     """Lost deals and whether the account opened a new deal after the loss, summarised.
 
     Keys: lost_deals, returned, median_days_to_return (NaN when none returned), returning_won,
-    returning_closed, returning_open (the outcome of each account's next deal).
+    returning_closed, returning_open (the outcome of each account's next deal), and
+    lost_in_flight: losses at an account that had another deal in flight at the time (created by
+    the loss and still open after it), left out of the loop — its next deal is not a return
+    (Maven's accounts run deals side by side: 95 % of losses "came back" after a median 3 days).
     """
     row = store.query(
         """
-        WITH lost AS (
+        WITH all_lost AS (
           SELECT deal_id, account_id, closed_at FROM deals
           WHERE outcome = 'lost' AND account_id IS NOT NULL AND closed_at IS NOT NULL
         ),
+        busy AS (
+          SELECT DISTINCT l.deal_id FROM all_lost l JOIN deals o
+            ON o.account_id = l.account_id AND o.deal_id <> l.deal_id
+           AND o.created_at <= l.closed_at
+           AND (o.outcome = 'open' OR o.closed_at > l.closed_at)
+        ),
+        lost AS (SELECT * FROM all_lost WHERE deal_id NOT IN (SELECT deal_id FROM busy)),
         later AS (
           SELECT account_id, created_at, outcome FROM deals
           WHERE account_id IS NOT NULL AND created_at IS NOT NULL
@@ -302,7 +312,8 @@ def nurture_returns(store: DuckDBStore) -> dict[str, float]:
                median(date_diff('day', closed_at, next_created_at)) AS median_days_to_return,
                count(*) FILTER (WHERE next_outcome = 'won') AS returning_won,
                count(*) FILTER (WHERE next_outcome IN ('won', 'lost')) AS returning_closed,
-               count(*) FILTER (WHERE next_outcome = 'open') AS returning_open
+               count(*) FILTER (WHERE next_outcome = 'open') AS returning_open,
+               (SELECT count(*) FROM busy) AS lost_in_flight
         FROM nxt"""
     ).iloc[0]
     return {str(k): float(v) if v is not None else float("nan") for k, v in row.items()}

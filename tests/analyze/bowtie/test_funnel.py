@@ -172,6 +172,38 @@ def test_nurture_loop_by_hand(tmp_path: Path) -> None:
     assert (nurture["first_time_win_rate"]["count"], nurture["first_time_win_rate"]["n"]) == (1, 3)
 
 
+def test_a_loss_while_the_account_has_another_deal_in_flight_is_not_a_nurture_case(
+    tmp_path: Path,
+) -> None:
+    """Maven's accounts run deals side by side: 95 % of losses "came back" after a median 3 days.
+    A loss at an account with another deal open at the time (w2, open Jan 15 – Mar 1; v2 still
+    open) is left out and counted apart; X's quiet loss and return stay as by hand above."""
+    ws = Workspace(tmp_path / "busy.duckdb")
+    ws.import_file(
+        "deals",
+        pd.DataFrame(
+            {
+                "deal_id": ["x1", "x2", "w1", "w2", "w3", "v1", "v2"],
+                "account_id": ["X", "X", "W", "W", "W", "V", "V"],
+                "created_at": [
+                    "2026-01-01", "2026-02-23", "2026-01-01", "2026-01-15", "2026-03-10",
+                    "2026-01-02", "2026-01-20",
+                ],
+                "closed_at": [
+                    "2026-02-01", "2026-03-20", "2026-02-01", "2026-03-01", "2026-04-01",
+                    "2026-02-05", "2026-06-30",
+                ],
+                "outcome": ["lost", "won", "lost", "won", "won", "lost", "open"],
+            }
+        ),
+    )  # fmt: skip
+    nurture = ws.bowtie().loops["nurture"]
+    assert nurture["lost_in_flight"] == 2  # w1 (w2 in flight) and v1 (v2 open since Jan 20)
+    assert nurture["lost_deals"] == 1
+    assert (nurture["returned"]["count"], nurture["returned"]["n"]) == (1, 1)
+    assert nurture["median_days_to_return"] == 22
+
+
 def test_a_stage_every_deal_is_still_in_has_unknown_conversion(tmp_path: Path) -> None:
     """Two open deals sit in Demo (selection) and nobody has left it: its conversion is unknown
     (NaN), not 0 %; a stage with decided spells keeps its estimate."""

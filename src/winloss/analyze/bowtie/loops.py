@@ -41,6 +41,7 @@ def nurture_loop(returns: dict[str, float], first_time: tuple[int, int]) -> dict
         ),
         "returning_open": int(returns["returning_open"]),
         "first_time_win_rate": _rate(first_time[0], first_time[1]),
+        "lost_in_flight": int(returns.get("lost_in_flight", 0) or 0),
     }
 
 

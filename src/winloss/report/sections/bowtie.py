@@ -145,6 +145,13 @@ def build(ctx: ReportContext) -> Section | None:
         )
     nurture = result.loops.get("nurture") or {}
     growth = result.loops.get("growth") or {}
+    busy = int(nurture.get("lost_in_flight") or 0)
+    aside = (
+        f" ({busy:,} more losses were at accounts with another deal in flight: their next deal "
+        "is not a return, so they are left out)"
+        if busy
+        else ""
+    )
     if nurture.get("lost_deals"):
         back = nurture["returned"]
         parts.append(
@@ -153,7 +160,12 @@ def build(ctx: ReportContext) -> Section | None:
             f"{nurture['median_days_to_return'] or 0:.0f} days; returning deals won "
             f"{_pct(nurture['returning_win_rate']['rate'])} vs "
             f"{_pct(nurture['first_time_win_rate']['rate'])} for first-time "
-            "accounts.</p>"
+            f"accounts{escape(aside)}.</p>"
+        )
+    elif busy:
+        parts.append(
+            f"<p><b>Nurture loop:</b> none to measure: every one of the {busy:,} losses was at "
+            "an account with another deal in flight, so no account went quiet after a loss.</p>"
         )
     if growth.get("customers"):
         w, wo = growth["expanded_with_impact"], growth["expanded_without_impact"]
