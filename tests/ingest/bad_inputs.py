@@ -619,6 +619,12 @@ CASES: list[Case] = [
     ),
     Case("month-13-with-time", "a.csv", csv("t8,won,2024-13-01 00:00,1"), refused=("no such day",)),
     Case(
+        "feb-30-utc",
+        "a.csv",
+        csv("t8,won,2024-02-30T10:00:00Z,1"),
+        refused=("no such day",),
+    ),
+    Case(
         "timezone-offset",
         "a.csv",
         csv("t9,won,2026-01-01T23:00:00-05:00,1"),

@@ -119,12 +119,13 @@ def convert_dates(
     bad = bad & ~beyond
     # a year-first date that is still unreadable names a day that does not exist (2024-02-30):
     # no --day-first / --month-first reads it, the CRM's value is wrong
-    iso_like = (
-        raw.astype("string")
-        .str.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}(?:[ T][\d:.]+)?\s*")
-        .fillna(False)
-        .to_numpy(dtype=bool)
+    # (only when the date part itself is no day: "2024-03-05 25:00" has a bad time, not a bad day)
+    date_part = raw.astype("string").str.extract(
+        r"^\s*(\d{4}-\d{1,2}-\d{1,2})(?:$|[ T\s])", expand=False
     )
+    iso_like = (
+        date_part.notna() & pd.to_datetime(date_part, format="%Y-%m-%d", errors="coerce").isna()
+    ).to_numpy(dtype=bool)
     no_day = bad & iso_like
     bad = bad & ~no_day
     no_such_day = (

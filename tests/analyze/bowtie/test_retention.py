@@ -214,3 +214,7 @@ def test_groups_with_few_churned_customers_are_warned_with_the_rates_interval() 
     assert poisson.sf(2, low * exposure) == pytest.approx(0.025, rel=1e-6)
     assert poisson.cdf(3, high * exposure) == pytest.approx(0.025, rel=1e-6)
     assert few_churned_warning(pd.DataFrame([many.__dict__])) is None
+    # no churn at all: the extrapolation is unbounded, said in words rather than "LTV inf"
+    none = lifetime_value("SMB", np.full(30, 6.0), np.zeros(30), np.full(30, 10.0))
+    text = few_churned_warning(pd.DataFrame([none.__dict__]))
+    assert text is not None and "inf" not in text and "LTV unbounded (no churn" in text

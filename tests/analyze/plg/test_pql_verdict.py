@@ -147,7 +147,11 @@ def test_the_trial_score_says_it_does_not_beat_chance(trial: PLGResult) -> None:
     accounts = trial.accounts
     assert not (accounts["ready"] & ~accounts["milestone_met"]).any()
     scored = accounts["pql_score"].notna()
-    assert accounts.loc[scored, "evidence"].str.contains("not used: no better than chance").all()
+    assert (
+        accounts.loc[scored, "evidence"]
+        .str.contains("not used: it does not rank later accounts beyond chance")
+        .all()
+    )
 
 
 def test_console_json_report_and_web_show_the_same_verdict(
@@ -210,3 +214,32 @@ def test_later_accounts_all_alike_cannot_check_the_score() -> None:
     text = s.verdict()
     assert text.startswith("on 19 later accounts the score cannot be checked: they all have the")
     assert "nan" not in text.split(";")[0] and not s.actionable
+
+
+def test_a_score_that_ranks_but_does_not_beat_the_rate_says_so_per_account() -> None:
+    """An account's evidence said "no better than chance" beside a verdict that the score ranks
+    beyond chance (its probabilities only are no closer than the conversion rate)."""
+    import numpy as np
+
+    from winloss.analyze.plg.analysis import PLGAnalysis
+
+    s = score_model(held_out_auc=0.70, held_out_p_value=0.001, held_out_brier=0.25,
+                    held_out_base_brier=0.22, held_out_accounts=80)  # fmt: skip
+    assert s.ranks_beyond_chance and not s.beats_base_rate and not s.actionable
+    assert "ranks beyond chance" in s.verdict()
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "segment": ["SMB"],
+            "first_at": [pd.Timestamp("2026-01-01")],
+            "days_since_first_event": [30],
+            "users": [3],
+        }
+    )
+    counts = pd.DataFrame({"*|users_14": [3.0], "*|events_14": [9.0]})
+    table = PLGAnalysis()._ready(
+        accounts, counts, np.array([0.9]), np.array([True]), np.array([30]), 14, None, s
+    )
+    evidence = table["evidence"].iloc[0]
+    assert "not used: its probabilities are no closer than the conversion rate" in evidence
+    assert "no better than chance" not in evidence and not table["ready"].iloc[0]

@@ -414,6 +414,8 @@ def test_measurements_with_many_values_are_predictors_and_numeric_ids_are_not() 
         ("tenure_days", False),
         ("video", False),
         ("android_installs", False),
+        ("annual_revenue_num", False),  # a warehouse's "numeric" suffix
+        ("list_price_ref", False),
     ],
 )
 def test_id_names(name: str, is_id: bool) -> None:

@@ -132,9 +132,13 @@ def few_churned_warning(ltv: pd.DataFrame) -> str | None:
             if np.isfinite(low)
             else "no churn seen yet"
         )
-        parts.append(
-            f"{r.group}: {int(r.churned)} churned of {int(r.customers):,} customers, {rate}, "
+        ltv = (
             f"LTV {r.ltv:,.0f} of which {r.ltv_observed:,.0f} observed"
+            if np.isfinite(r.ltv)
+            else f"LTV unbounded (no churn to extrapolate), {r.ltv_observed:,.0f} observed"
+        )
+        parts.append(
+            f"{r.group}: {int(r.churned)} churned of {int(r.customers):,} customers, {rate}, {ltv}"
         )
     return (
         "LTV extrapolates a group's churn rate beyond the months observed; with fewer than "

@@ -348,6 +348,15 @@ class PLGAnalysis:
         # a score that does not beat chance and the conversion rate on later accounts is shown,
         # never acted on
         usable = score is not None and score.actionable
+        # why it is not used, in the verdict's own terms (an evidence row said "no better than
+        # chance" beside a verdict that it ranks beyond chance)
+        unused = (
+            ""
+            if score is None or usable
+            else "; not used: it does not rank later accounts beyond chance"
+            if not score.ranks_beyond_chance
+            else "; not used: its probabilities are no closer than the conversion rate"
+        )
         rows["ready"] = met | (usable & (rows["pql_score"].fillna(0).to_numpy() >= bar))
         evidence = []
         for r, m in zip(rows.itertuples(), met, strict=True):
@@ -361,9 +370,7 @@ class PLGAnalysis:
                 parts.append(("reached: " if m else "not reached: ") + milestone.statement)
             if score is not None and not np.isnan(r.pql_score):
                 parts.append(
-                    f"PQL score {r.pql_score:.0%} (base {score.base_rate:.0%}"
-                    + ("" if usable else "; not used: no better than chance on later accounts")
-                    + ")"
+                    f"PQL score {r.pql_score:.0%} (base {score.base_rate:.0%}" + unused + ")"
                 )
             evidence.append("; ".join(parts))
         rows["evidence"] = evidence
