@@ -317,3 +317,29 @@ def test_console_tables_show_crm_text_in_brackets_as_typed(tmp_path: Path) -> No
     assert "[high] renewal" in out and "Acme [/x] Ltd" in out
     code, out, err = run("--db", db, "info")
     assert code == 0, err
+
+
+def test_a_mapping_file_adds_to_the_preset_named_on_the_command_line(tmp_path: Path) -> None:
+    """`--preset maven-crm --mapping fix.yaml` (only value_maps in the file) lost the preset's
+    columns: "no outcome column found". A file naming another preset is refused."""
+    csv = tmp_path / "sales_pipeline.csv"
+    csv.write_text(
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        "X1,Ann,GTXPro,Acme,Won,2017-01-02,2017-02-03,1000\n"
+        "X2,Bob,MG Special,Beta,Lost,2017-01-05,2017-03-01,0\n"
+    )
+    fix = tmp_path / "fix.yaml"
+    fix.write_text("value_maps:\n  product:\n    GTXPro: GTX Pro\n")
+    db = str(tmp_path / "w.duckdb")
+    code, _, err = run(
+        "--db", db, "import", "deals", str(csv), "--preset", "maven-crm", "--mapping", str(fix)
+    )
+    assert code == 0, err
+    code, out, _ = run(
+        "--db", db, "deals", "--format", "csv", "--columns", "deal_id,product,outcome"
+    )
+    assert out.splitlines()[1:] == ["X1,GTX Pro,won", "X2,MG Special,lost"]
+    other = tmp_path / "other.yaml"
+    other.write_text("preset: hubspot\n")
+    args = ["--db", db, "import", "deals", str(csv), "--preset", "maven-crm", "--mapping"]
+    assert main([*args, str(other)]) == 2

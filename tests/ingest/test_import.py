@@ -515,3 +515,31 @@ def test_a_column_named_as_an_id_with_distinct_values_is_the_deal_id(
     )
     ws = Workspace.from_file(path, columns={"outcome": "Churn"}, won_values=("No",))
     assert sorted(ws.deals()["deal_id"]) == ids
+
+
+def test_a_value_map_of_the_lookup_key_applies_before_the_join(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """The audit's fix for Maven's 'GTXPro' (missing from products.csv) is a value map to
+    'GTX Pro': the deals took the new name but kept their joined series empty, and the import
+    still said they were not found."""
+    from winloss.model.mapping import Lookup, Mapping
+
+    write(tmp_path, "products.csv", "product,series\nGTX Pro,GTX\nMG Special,MG\n")
+    deals = write(
+        tmp_path,
+        "d.csv",
+        "deal_id,outcome,created_at,product\na,won,2026-01-01,GTXPro\nb,lost,2026-01-02,"
+        "MG Special\nc,won,2026-01-03,Nope\n",
+    )
+    mapping = Mapping(
+        lookups=(Lookup("products.csv", "product", "product", {"series": "product_series"},
+                        reference_for="product"),),
+        value_maps={"product": {"GTXPro": "GTX Pro"}},
+    )  # fmt: skip
+    result = ws.import_deals(deals, mapping=mapping)
+    d = ws.deals().set_index("deal_id")
+    assert d.loc["a", "product"] == "GTX Pro" and d.loc["a", "product_series"] == "GTX"
+    assert d.loc["b", "product_series"] == "MG" and pd.isna(d.loc["c", "product_series"])
+    missing = [n for n in result.notes if "not found in products.csv" in n]
+    assert len(missing) == 1 and "'Nope' (1)" in missing[0] and "GTXPro" not in missing[0]

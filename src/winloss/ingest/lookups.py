@@ -43,9 +43,20 @@ def apply_lookups(
         side = side[[key_right, *keep]].drop_duplicates(subset=[key_right])
         side = side.rename(columns={c: f"__lk__{t}" for c, t in keep.items()})
         side = side.rename(columns={key_right: "__lk_key"})
-        merged = frame.merge(side, how="left", left_on=key_left, right_on="__lk_key")
+        # the mapping's corrections of the key field apply before the join: the audit's fix for a
+        # product missing from products.csv ("value_maps: product: {GTXPro: GTX Pro}") renamed
+        # the deals' product but left their joined columns empty
+        fixes = mapping.value_maps.get(lk.reference_for or "") if lk.reference_for else None
+        left_key = key_left
+        if fixes:
+            left_key = "__lk_left"
+            frame = frame.assign(__lk_left=frame[key_left].astype("string").replace(fixes))
+        merged = frame.merge(side, how="left", left_on=left_key, right_on="__lk_key")
         merged.index = frame.index
-        left_vals = frame[key_left]
+        if fixes:
+            merged = merged.drop(columns=["__lk_left"])
+            frame = frame.drop(columns=["__lk_left"])
+        left_vals = frame[key_left].astype("string").replace(fixes) if fixes else frame[key_left]
         matched = left_vals.isin(side["__lk_key"])
         miss = left_vals[~matched & left_vals.notna() & (left_vals.str.strip() != "")]
         if lk.reference_for:

@@ -402,8 +402,9 @@ def parse_column_flags(flags: tuple[str, ...] | list[str]) -> dict[str, str]:
     return out
 
 
-def load_mapping_file(path: str | Path) -> Mapping:
-    """Read a YAML or JSON mapping file (see README: "Mapping files")."""
+def load_mapping_file(path: str | Path, *, preset: str | None = None) -> Mapping:
+    """Read a YAML or JSON mapping file (see README: "Mapping files"); ``preset`` (from
+    ``--preset``) is the base of a file that names none, so the file adds to the preset."""
     p = Path(path)
     if not p.exists():
         raise UsageError(f"mapping file {p} does not exist")
@@ -437,6 +438,13 @@ def load_mapping_file(path: str | Path) -> Mapping:
             ) from None
     if not isinstance(data, dict):
         raise UsageError(f"{p}: a mapping file is a mapping of keys such as columns:, won_values:")
+    if preset and not data.get("preset"):
+        data = {**data, "preset": preset}
+    elif preset and str(data["preset"]) != preset:
+        raise UsageError(
+            f"--preset {preset} and the mapping file {p} (preset: {data['preset']}) disagree; "
+            "drop one of them"
+        )
     return mapping_from_dict(data, origin=str(p))
 
 
@@ -517,7 +525,9 @@ def resolve_mapping(
     else:
         m = (detect_preset(labels) if labels else None) or GENERIC_DEALS
     if mapping_file and preset and preset != "auto":
-        m = replace(load_mapping_file(mapping_file), preset=m.preset)
+        # the file adds to the preset (its value_maps beside the preset's columns): loaded on
+        # top of it, the Maven preset's outcome column was lost ("no outcome column found")
+        m = load_mapping_file(mapping_file, preset=preset)
     if columns:
         m = m.with_columns(columns)
     # the values named on the command line are the whole truth beside a preset: its values for

@@ -588,7 +588,7 @@ def column_findings(
     found: list[Variant] = []
     ref_values = set(reference or ())
     if ref_values:
-        reason = f"not in the reference file {reference_file or '(joined at import)'}"
+        reason = f"the deals' value is missing from the reference file {reference_file or '(joined at import)'}"
         missing = sorted({v for v in counts if v not in ref_values} | set(unmatched))
         matched = term_variants(
             counts, sorted(ref_values), source="reference", reason=reason, only=missing
