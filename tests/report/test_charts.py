@@ -175,6 +175,17 @@ def test_a_list_column_empty_on_every_row_is_left_out() -> None:
     assert "why" not in html
 
 
+def test_a_long_list_says_how_many_rows_the_table_leaves_out() -> None:
+    """Maven's calibration table showed 25 of 30 owners, the other 5 gone without a word."""
+    from winloss.report.sections.plan import _list_table
+
+    rows = [{"account": f"A{i}", "score": i / 100} for i in range(30)]
+    html = _list_table("target_accounts_test", rows)
+    assert html.count("<tr>") == 26  # header and 25 rows
+    assert "The first 25 of 30 rows; <code>winloss plan --format json</code> lists them all" in html
+    assert "The first" not in _list_table("target_accounts_test", rows[:25])
+
+
 def test_report_notes_name_the_tables_a_reader_sees_not_json_keys() -> None:
     """The report printed "lists.findings_outside_window gives both sets of numbers" and
     "(as `winloss audit`)" with the backticks: the notes were written for the CLI and JSON."""

@@ -264,8 +264,14 @@ def test_a_model_worse_than_the_base_rate_is_called_worse_not_barely_better() ->
     assert base_rate_caveat({"auc": 0.8, "brier": 0.15, "log_loss": 0.45}, base) is None
     # a model that is the win rate scores the base rate's figures up to rounding: not "worse"
     # (Maven said "worse on Brier, log loss" beside identical numbers)
-    same = {"auc": 0.5068, "brier": 0.2529, "log_loss": 0.7097}
-    jitter = {k: v + 1e-13 for k, v in same.items()}
+    same = {"auc": 0.5, "brier": 0.2529, "log_loss": 0.7097}
+    jitter = {"auc": 0.5, "brier": 0.2529 + 1.6e-6, "log_loss": 0.7097 + 2e-6}
     assert base_rate_caveat(jitter, same) == (
-        "the model barely beats the base rate: the fields say little about the outcome"
+        "the model scores as the base rate out of sample: the fields say nothing about the "
+        "outcome here, so its scores and the forecast built on them are the overall win rate"
+    )
+    # one printed digit apart is a difference
+    apart = {"auc": 0.5, "brier": 0.2530, "log_loss": 0.7097}
+    assert base_rate_caveat(apart, same) is not None and "worse" in str(
+        base_rate_caveat(apart, same)
     )

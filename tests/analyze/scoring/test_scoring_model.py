@@ -661,3 +661,23 @@ def test_fields_that_move_scores_but_are_not_reasons_are_said() -> None:
         assert region and region[0]["effect"] == pytest.approx(expected, abs=1e-9)
     else:
         assert not region
+
+
+def test_a_model_that_falls_back_to_the_win_rate_has_no_caveat_about_amounts() -> None:
+    """Maven: "uses how round account_revenue is … a leak if the CRM rewrites won deals' values"
+    was printed right above "the model falls back to the win rate" — which uses no field."""
+    rng = np.random.default_rng(1)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"D{i}" for i in range(n)],
+            "outcome": rng.choice(["won", "lost"], n),
+            "amount": np.round(rng.lognormal(10, 0.6, n), -2),
+            "noise": rng.choice(["x", "y", "z"], n),
+        }
+    )
+    ws = Workspace.from_file(frame)
+    model = WinModel(ModelSettings(n_bootstrap=0)).fit(ws.closed_deals(), ws.field_catalog())
+    assert model.model_name == "base_rate"
+    assert any("falls back to the win rate" in c for c in model.caveats)
+    assert not any("how round" in c for c in model.caveats)

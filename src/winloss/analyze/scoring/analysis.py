@@ -346,8 +346,9 @@ class WinModel:
             predictors, companions=s.value_companions, min_level_count=min_level
         ).fit(closed)
         with_companions = [n.name for n in self.encoder.numeric if n.companions]
-        if with_companions:
-            self.caveats.append(companion_caveat(with_companions))
+        companions_note = companion_caveat(with_companions) if with_companions else None
+        if companions_note:
+            self.caveats.append(companions_note)
         names = (
             [s.model]
             if s.model != "auto"
@@ -368,6 +369,9 @@ class WinModel:
             raw_cal, y_cal, imp_rows = self._choose_on_holdout(closed, y, names)
         else:
             raw_cal, y_cal, imp_rows = self._choose_out_of_fold(closed, y, names)
+        if companions_note and self.model_name == "base_rate":
+            # the win rate uses no field: a caveat about how it reads the amounts is untrue
+            self.caveats.remove(companions_note)
         self.calibration, self.calibration_scores = choose_calibration(
             raw_cal, y_cal, method=s.calibration, seed=s.seed
         )

@@ -357,15 +357,22 @@ def _date_range(frame: pd.DataFrame) -> list[str | None]:
 def base_rate_caveat(metrics: dict[str, Any], base: dict[str, Any]) -> str | None:
     """What to say when the model does not clearly beat the base rate out of sample: worse on a
     metric (AUC lower, Brier or log loss higher), or AUC within 0.02 of it."""
+    keys = (("AUC", "auc"), ("Brier", "brier"), ("log loss", "log_loss"))
+    both = [(n, k) for n, k in keys if metrics.get(k) is not None and base.get(k) is not None]
+    # beyond the printed rounding (4 decimals): a model that fell back to the win rate scores the
+    # base rate's own figures, up to its calibration (Maven: "worse on Brier, log loss" beside
+    # 0.2529 and 0.2529, 1.6e-6 apart)
+    tol = 5e-5
     worse = [
         name
-        for name, key in (("AUC", "auc"), ("Brier", "brier"), ("log loss", "log_loss"))
-        if metrics.get(key) is not None
-        and base.get(key) is not None
-        # beyond rounding: a model that fell back to the win rate scores the base rate's own
-        # figures (Maven: "worse on Brier, log loss" beside identical numbers)
-        and (metrics[key] < base[key] - 1e-9 if key == "auc" else metrics[key] > base[key] + 1e-9)
+        for name, key in both
+        if (metrics[key] < base[key] - tol if key == "auc" else metrics[key] > base[key] + tol)
     ]
+    if both and all(abs(metrics[k] - base[k]) <= tol for _, k in both):
+        return (
+            "the model scores as the base rate out of sample: the fields say nothing about the "
+            "outcome here, so its scores and the forecast built on them are the overall win rate"
+        )
     if worse:
         return (
             f"the model is worse than the base rate on {', '.join(worse)} out of sample: the "

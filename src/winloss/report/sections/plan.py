@@ -145,9 +145,17 @@ def _list_table(key: str, rows: list[dict[str, Any]]) -> str:
             + "; ".join(f"{escape(h)} {escape(_text(shown[0].get(k)))}" for k, h in constant)
             + ".</p>"
         )
+    # the rest of a long list is in the JSON and the CLI: say so (5 of Maven's 30 owners went
+    # missing from the calibration table without a word)
+    more = (
+        f'<p class="note">The first {len(shown)} of {len(rows):,} rows; '
+        "<code>winloss plan --format json</code> lists them all.</p>"
+        if len(rows) > len(shown)
+        else ""
+    )
     if len(shown) > 1 and len({tuple(str(r.get(k)) for k, _ in varying) for r in shown}) == 1:
-        return note + f'<p class="note">{len(shown)} rows, all alike.</p>'
-    return note + table_html(shown, varying)
+        return note + f'<p class="note">{len(shown)} rows, all alike.</p>' + more
+    return note + table_html(shown, varying) + more
 
 
 def build(ctx: ReportContext) -> Section | None:
