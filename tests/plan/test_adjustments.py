@@ -157,3 +157,47 @@ def test_no_targeting_action_when_no_account_field_predicts() -> None:
     assert lists["expansion"]  # customers to expand are not ranked by the fit model alone
     # numbered from 1 within its kind (was "targeting #2" with no #1)
     assert [a.priority for a in actions if a.kind == "targeting"] == [1]
+
+
+def test_the_overall_correction_is_measured_on_models_like_the_one_in_use() -> None:
+    """Maven: the first split's model, trained on one quarter (82 % won), predicted 82 % for a
+    quarter that won 62 %; pooled with the others the plan scaled every probability by 0.86. Only
+    splits trained on at least half the latest split's deals measure the live model."""
+    from types import SimpleNamespace
+
+    from winloss.plan.adjustments import forecast_actions, like_the_live_model
+
+    rng = np.random.default_rng(7)
+
+    def split(name: str, p: float, rate: float, n: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "split": name,
+                "segment": "all",
+                "owner": "x",
+                "probability": np.full(n, p),
+                "won": (rng.random(n) < rate).astype(int),
+            }
+        )
+
+    preds = pd.concat(
+        [
+            split("q2", 0.82, 0.62, 2000),
+            split("q3", 0.62, 0.62, 2000),
+            split("q4", 0.61, 0.6, 2000),
+        ],
+        ignore_index=True,
+    )
+    splits = [
+        {"split": "q2", "n_train": 647},
+        {"split": "q3", "n_train": 2679},
+        {"split": "q4", "n_train": 4726},
+    ]
+    evaluation = SimpleNamespace(predictions=preds, splits=splits)
+    kept = like_the_live_model(evaluation)  # type: ignore[arg-type]
+    assert set(kept["split"]) == {"q3", "q4"} and len(kept) == 4000
+    actions, _ = forecast_actions(evaluation)  # type: ignore[arg-type]
+    assert not any(a.key == "forecast:overall" for a in actions)
+    # with every split (the old rule) the first split's bias reads as a drift of everyone
+    pooled, _ = forecast_actions(SimpleNamespace(predictions=preds))  # type: ignore[arg-type]
+    assert any(a.key == "forecast:overall" for a in pooled)
