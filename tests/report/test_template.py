@@ -129,3 +129,15 @@ def test_table_html_keeps_ids_on_one_line() -> None:
     root, _ = parse_html(html)
     assert [c.attrs.get("class") for c in root.iter("td")] == ["id", "num"]
     assert "td.id, th.id { white-space: nowrap; }" in CSS
+
+
+def test_whole_numbers_in_numeric_columns_have_their_thousands_separated() -> None:
+    """'Quarter by quarter' read closed 2032 beside won 1,254; an id column keeps its digits."""
+    rows = [{"closed": 2032, "won": 1254, "deal_id": 16720411000, "flag": True}]
+    html = table_html(
+        rows,
+        [("closed", "closed"), ("won", "won"), ("deal_id", "deal"), ("flag", "flag")],
+        numeric={"closed", "won", "flag"},
+    )
+    root, _ = parse_html(html)
+    assert [c.text for c in root.iter("td")] == ["2,032", "1,254", "16720411000", "True"]

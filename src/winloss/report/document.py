@@ -21,6 +21,8 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+
 from winloss.plan.action_plan import ActionPlan
 from winloss.store.cached_source import CachedDealSource
 from winloss.store.summary_queries import closed_quarters_and_data_end, outcome_counts
@@ -308,7 +310,8 @@ def table_html(
     for r in rows:
         cells = "".join(
             f"<td{cls(k)}>"
-            f"{note_html(_text(r.get(k))) if k in prose else escape(_text(r.get(k)))}</td>"
+            f"{note_html(_text(r.get(k))) if k in prose else escape(_cell(r.get(k), k in numeric))}"
+            "</td>"
             for k, _ in columns
         )
         body.append(f"<tr>{cells}</tr>")
@@ -316,6 +319,14 @@ def table_html(
     return (
         f"<table{table_class}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def _cell(value: Any, numeric: bool) -> str:
+    """A cell's text; a whole number in a numeric column with its thousands separated (closed
+    2032 sat beside won 1,254)."""
+    if numeric and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    return _text(value)
 
 
 def _text(value: Any) -> str:
