@@ -58,8 +58,9 @@ def test_account_attributes_are_detected(ws: Workspace) -> None:
 def test_fit_ranks_the_planted_profile_first(ws: Workspace) -> None:
     result = AccountTargeting().run(ws.store)
     table = result.accounts
-    # competition ranking: a tie shares the rank of its first member, the next score skips ahead
-    fit = table["icp_fit"].round(6).tolist()
+    # competition ranking: a tie shares the rank of its first member, the next score skips ahead;
+    # a tie is a tie at the precision shown (0.6315 and 0.6315: Maven ranked them 1 and 43)
+    fit = table["icp_fit"].round(4).tolist()
     expected = [1]
     for i in range(1, len(fit)):
         assert fit[i] <= fit[i - 1]
