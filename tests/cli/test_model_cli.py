@@ -127,6 +127,10 @@ def test_score_csv_json_and_save(store: Path, tmp_path: Path) -> None:
     code, out, _ = run("--db", str(store), "score", "--format", "json", "--no-explain")
     data = json.loads(out)
     assert len(data["deals"]) == n_open and data["importances"]
+    assert data["model"]["interval"] == 0.8
+    # the table says which interval ci_low–ci_high are (every other command shows 95 %)
+    code, out, _ = run("--db", str(store), "score", "--no-explain", "--limit", "3")
+    assert "80% bootstrap" in " ".join(out.split())
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(store.read_bytes())
     code, _, err = run("--db", str(copy), "score", "--save", "--no-explain", "--format", "csv")

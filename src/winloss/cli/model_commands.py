@@ -255,7 +255,13 @@ def _emit_scores(
         shown,
         fmt,
         title=f"{title} (model: {result.model['model']}, calibration: "
-        f"{calibration_words(result.model['calibration']['method'])})",
+        f"{calibration_words(result.model['calibration']['method'])}"
+        + (
+            f"; ci_low–ci_high: {result.model.get('interval', 0.8):.0%} bootstrap interval"
+            if "ci_low" in shown.columns
+            else ""
+        )
+        + ")",
         max_rows=len(shown) or 1,
     )
     if len(frame) > len(shown):

@@ -829,6 +829,7 @@ class WinModel:
             "calibration": self.calibration.to_dict(),
             "calibration_log_loss": self.calibration_scores,
             "bootstrap_refits": len(self.replicas),
+            "interval": self.settings.interval,
             "bootstrap_scale": self.bootstrap_scale,
             "n_train": self.n_train,
             "base_rate": self.base_rate,
