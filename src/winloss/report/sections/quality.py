@@ -28,7 +28,16 @@ def build(ctx: ReportContext) -> Section | None:
     charts: list[str] = []
     comp: pd.DataFrame = result.completeness
     spiced = comp[comp["importance"] == "spiced"]
-    if len(spiced):
+    # no SPICED answer anywhere (a CRM export without captures, as Maven's): a sentence, not
+    # fifteen empty bars, a flat line and one "not captured" bar
+    nothing = bool(len(spiced)) and float(spiced["completeness"].astype(float).max()) == 0.0
+    if nothing:
+        parts.append(
+            '<p class="note">No SPICED field is filled on any closed deal: the store has no '
+            "captures yet. Start with the capture form (<code>winloss serve</code>) or "
+            "<code>winloss import captures FILE</code>; the fix list below starts there.</p>"
+        )
+    if len(spiced) and not nothing:
         charts.append("spiced-completeness")
         parts.append(
             hbar_chart(
@@ -46,7 +55,7 @@ def build(ctx: ReportContext) -> Section | None:
     by_q: pd.DataFrame = result.completeness_by_quarter
     # a trend over quarters: deals without a close date are in no quarter (the table shows them)
     by_q = by_q[by_q["quarter"].astype(str).str.fullmatch(r"\d{4}Q[1-4]")] if len(by_q) else by_q
-    if len(by_q) and by_q["quarter"].nunique() > 1:
+    if len(by_q) and by_q["quarter"].nunique() > 1 and not nothing:
         sq = by_q[by_q["importance"] == "spiced"]
         trend = sq.groupby("quarter").apply(
             lambda g: g["filled"].sum() / max(1, g["deals"].sum()), include_groups=False
@@ -62,7 +71,7 @@ def build(ctx: ReportContext) -> Section | None:
             )
         )
     fresh: pd.DataFrame = result.freshness_distribution
-    if len(fresh) and fresh["deals"].sum() > 0:
+    if len(fresh) and fresh["deals"].sum() > 0 and not nothing:
         charts.append("capture-freshness")
         parts.append(
             hbar_chart(
