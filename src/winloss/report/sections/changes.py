@@ -63,9 +63,16 @@ def build(ctx: ReportContext) -> Section | None:
             ("previous_difference", f"difference {prev}"),
         ],
     )
+    # the register of the previous quarter, or (not recorded) a fresh analysis of it: said as it is
+    fresh = any(f"{prev} was not recorded" in str(n) for n in result.notes)
+    against = (
+        f"against a fresh analysis of {escape(prev)} (its findings were not recorded)"
+        if fresh
+        else f"against the findings recorded for {escape(prev)}"
+    )
     html = (
         f"<p>Scope: the {result.deals:,} closed deals of {escape(str(ctx.quarter))} "
-        f"alone, against the findings recorded for {escape(prev)}: {escape(summary)}. One "
+        f"alone, {against}: {escape(summary)}. One "
         "quarter holds fewer deals than the window of the findings above, so its cut points "
         "and rates differ from theirs.</p>"
         f"{table}"
