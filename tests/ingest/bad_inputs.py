@@ -757,6 +757,9 @@ CASES: list[Case] = [
             "B1,c2,Legal & Compliance",
             "B1,c3,End User",
             "B1,c4,Blocker",
+            # HubSpot's buying role is a multi-select: the most decisive role named is kept
+            'B1,c5,"Budget Holder;Decision Maker"',
+            'B1,c6,"End User; Champion"',
             head="deal_id,contact_id,role",
         ),
         table="stakeholders",
@@ -765,8 +768,17 @@ CASES: list[Case] = [
             "c2": {"role": "influencer"},
             "c3": {"role": "user"},
             "c4": {"role": "blocker"},
+            "c5": {"role": "decision_maker"},
+            "c6": {"role": "champion"},
         },
-        rows=4,
+        rows=6,
+    ),
+    Case(
+        "multi-select-with-an-unknown-part-refused",
+        "a.csv",
+        csv('B1,c7,"Decision Maker;Astrologer"', head="deal_id,contact_id,role"),
+        table="stakeholders",
+        refused=("not one of",),
     ),
     # -- related tables: orphans -----------------------------------------------------------
     Case(

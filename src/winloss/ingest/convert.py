@@ -169,6 +169,39 @@ def convert_dates(
     ]
 
 
+#: A multi-select cell ("Decision Maker;Budget Holder": HubSpot exports a contact's buying
+#: roles so) stores one role: the first of this order among the ones it names.
+ROLE_PRECEDENCE = (
+    "decision_maker",
+    "economic_buyer",
+    "champion",
+    "blocker",
+    "influencer",
+    "user",
+    "other",
+)
+
+
+def _parse_multi(
+    name: str, uniq: pd.Series, lookup: dict[str, str]
+) -> tuple[pd.Series, np.ndarray]:
+    """:func:`parse_vocabulary`, and a cell of several ``;``-separated values read as one: every
+    part must be known; a role takes the first of :data:`ROLE_PRECEDENCE`, another field the first
+    value written. (The import's note says which cells were read as what.)"""
+    values, bad = parse_vocabulary(uniq, lookup)
+    multi = bad & uniq.astype(str).str.contains(";", regex=False).to_numpy(dtype=bool)
+    for i in np.flatnonzero(multi):
+        parts = [p for p in str(uniq.iloc[i]).split(";") if p.strip()]
+        read, unread = parse_vocabulary(pd.Series(parts), lookup)
+        if not parts or unread.any():
+            continue
+        found = [str(v) for v in read]
+        rank = ROLE_PRECEDENCE if name == "role" else tuple(found)
+        values.iloc[i] = min(found, key=lambda v: rank.index(v) if v in rank else len(rank))
+        bad[i] = False
+    return values, bad
+
+
 def convert_field(
     f: Field, raw: pd.Series, *, mapping: Mapping, unknown: UnknownValuePolicy
 ) -> tuple[pd.Series, list[Problem]]:
@@ -187,7 +220,7 @@ def convert_field(
         lookup.update(
             {normalise_token(k): v for k, v in mapping.value_maps.get(f.name, {}).items()}
         )
-        values, bad = by_distinct(raw, lambda u: parse_vocabulary(u, lookup))
+        values, bad = by_distinct(raw, lambda u: _parse_multi(f.name, u, lookup))
         if unknown == "other" and "other" in f.vocabulary:
             values = values.where(~bad, "other")
             bad = np.zeros(len(bad), dtype=bool)
