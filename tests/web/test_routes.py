@@ -371,6 +371,8 @@ def test_coverage_shows_the_audits_median_days_to_capture(demo_store: Path, tmp_
     for owner, median in expected.items():
         assert shown[owner] == (str(int(median)) if median == int(median) else str(median))
         assert float(shown[owner]) == audited[owner]  # the audit's figure, not a second one
+    # and the page says whose figure it is, beside columns that count rep captures only
+    assert "figure: days from the close to the deal's first capture of any kind" in page
 
 
 def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
