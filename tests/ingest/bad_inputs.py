@@ -619,6 +619,12 @@ CASES: list[Case] = [
     ),
     Case("month-13-with-time", "a.csv", csv("t8,won,2024-13-01 00:00,1"), refused=("no such day",)),
     Case(
+        "hour-25",
+        "a.csv",
+        csv("t8,won,2024-03-05 25:00,1"),
+        refused=("the day is right but the time is not",),
+    ),
+    Case(
         "feb-30-utc",
         "a.csv",
         csv("t8,won,2024-02-30T10:00:00Z,1"),

@@ -123,11 +123,16 @@ def convert_dates(
     date_part = raw.astype("string").str.extract(
         r"^\s*(\d{4}-\d{1,2}-\d{1,2})(?:$|[ T\s])", expand=False
     )
-    iso_like = (
-        date_part.notna() & pd.to_datetime(date_part, format="%Y-%m-%d", errors="coerce").isna()
-    ).to_numpy(dtype=bool)
+    day_ok = pd.to_datetime(date_part, format="%Y-%m-%d", errors="coerce").notna()
+    iso_like = (date_part.notna() & ~day_ok).to_numpy(dtype=bool)
     no_day = bad & iso_like
-    bad = bad & ~no_day
+    # … and one whose day is a day but is unreadable has a bad time ("2024-03-05 25:00")
+    no_time = bad & day_ok.to_numpy(dtype=bool)
+    bad = bad & ~no_day & ~no_time
+    no_such_time = (
+        "the day is right but the time is not (hours 00–23, minutes 00–59): check the value in "
+        "the CRM"
+    )
     no_such_day = (
         "no such day (read as year-month-day, the month has no such day or there is no such "
         "month): check the value in the CRM"
@@ -160,11 +165,13 @@ def convert_dates(
             (swappable, unreadable),
             (bad & ~swappable, invalid),
             (no_day, no_such_day),
+            (no_time, no_such_time),
             (out_of_range, "date out of range (years 1678 to 2261); check the year"),
         ]
     return values, [
         (bad, unreadable),
         (no_day, no_such_day),
+        (no_time, no_such_time),
         (out_of_range, "date out of range (years 1678 to 2261); check the year"),
     ]
 
