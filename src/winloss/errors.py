@@ -59,8 +59,11 @@ class ValidationError(InputError):
         hint: str = "",
         duplicates: dict[str, list[int]] | None = None,
         total: int | None = None,
+        key_column: str | None = None,
     ) -> None:
         self.file = file
+        #: the file's own column of the duplicated key ("Record ID" for deal_id)
+        self.column = key_column
         #: every bad cell found; ``problems`` keeps the first ones (ingest.convert.MAX_PROBLEMS)
         self.total = max(total or 0, len(problems))
         # in file order (a lookup column's problems were found later and listed after)
@@ -93,9 +96,15 @@ class ValidationError(InputError):
 class DuplicateKeyError(InputError):
     """The same key more than once in one file."""
 
-    def __init__(self, file: str, key: str, duplicates: dict[str, list[int]]) -> None:
+    def __init__(
+        self, file: str, key: str, duplicates: dict[str, list[int]], *, column: str | None = None
+    ) -> None:
         self.file = file
         self.duplicates = duplicates
+        #: the file's own column of the key ("Record ID" for deal_id), when it has another name
+        self.column = column if column and column != key else None
+        if self.column:
+            key = f"{key} (column {self.column!r})"
         shown = "; ".join(
             f"{k!r} on rows {', '.join(map(str, rows))}" for k, rows in list(duplicates.items())[:5]
         )

@@ -311,6 +311,8 @@ class Workspace:
                 }
                 for p in (exc.problems if isinstance(exc, ValidationError) else [])
             ]
+            if exc.column:
+                key_name = exc.column  # the file's own header ("Record ID"), as other problems
             for key, found in exc.duplicates.items():
                 for r in found:
                     others = ", ".join(str(x) for x in found if x != r)

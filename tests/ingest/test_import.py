@@ -543,3 +543,20 @@ def test_a_value_map_of_the_lookup_key_applies_before_the_join(
     assert d.loc["b", "product_series"] == "MG" and pd.isna(d.loc["c", "product_series"])
     missing = [n for n in result.notes if "not found in products.csv" in n]
     assert len(missing) == 1 and "'Nope' (1)" in missing[0] and "GTXPro" not in missing[0]
+
+
+def test_a_duplicated_id_is_named_by_the_files_own_column(ws: Workspace, tmp_path: Path) -> None:
+    """`--check` of a HubSpot export named its duplicated "Record ID" as `deal_id`, beside a bad
+    date named "Close Date"; the import's error says both."""
+    from winloss.errors import DuplicateKeyError
+
+    head = "Record ID,Deal Stage,Create Date,Close Date\n"
+    rows = "1,Closed Won,2026-01-01,2026-02-01\n1,Closed Lost,2026-01-02,2026-02-02\n"
+    clean = write(tmp_path, "hs.csv", head + rows)
+    found = ws.check("deals", clean, columns={"deal_id": "Record ID", "stage": "Deal Stage"})
+    assert set(found.problems["column"]) == {"Record ID"}
+    with pytest.raises(DuplicateKeyError, match="deal_id \\(column 'Record ID'\\)"):
+        ws.import_deals(clean, columns={"deal_id": "Record ID", "stage": "Deal Stage"})
+    bad = write(tmp_path, "hs2.csv", head + rows + "2,Closed Won,2026-01-03,2026-02-30\n")
+    found = ws.check("deals", bad, columns={"deal_id": "Record ID", "stage": "Deal Stage"})
+    assert set(found.problems["column"]) == {"Record ID", "Close Date"}

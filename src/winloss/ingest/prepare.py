@@ -524,7 +524,12 @@ def duplicate_keys(out: pd.DataFrame, rows: pd.Series, key: list[str]) -> dict[s
 
 
 def resolve_duplicates(
-    out: pd.DataFrame, rows: pd.Series, table: Table, file: str, policy: DuplicatePolicy
+    out: pd.DataFrame,
+    rows: pd.Series,
+    table: Table,
+    file: str,
+    policy: DuplicatePolicy,
+    mapped: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series, int, str | None]:
     """Apply the duplicate-key policy: (frame, row numbers, rows dropped, note)."""
     key = list(table.key)
@@ -534,7 +539,8 @@ def resolve_duplicates(
     if not dup_mask.any():
         return out, rows, 0, None
     if policy == "error":
-        raise DuplicateKeyError(file, "/".join(key), duplicate_keys(out, rows, key))
+        column = "/".join((mapped or {}).get(k, k) for k in key)
+        raise DuplicateKeyError(file, "/".join(key), duplicate_keys(out, rows, key), column=column)
     keep_mask = ~out.duplicated(subset=key, keep="last" if policy == "keep-last" else "first")
     dropped = int((~keep_mask).sum())
     which = "last" if policy == "keep-last" else "first"
@@ -618,7 +624,11 @@ def prepare(
             else {}
         )
         error = ValidationError(
-            raw.file, stage.problems.items, duplicates=dups, total=stage.problems.total
+            raw.file,
+            stage.problems.items,
+            duplicates=dups,
+            total=stage.problems.total,
+            key_column="/".join(stage.mapped.get(k, k) for k in table.key),
         )
         if table is not DEALS and "deal_id" in stage.out:
             ids = stage.out["deal_id"]
@@ -636,7 +646,7 @@ def prepare(
     ordered += [c for c in stage.out if c not in ordered]
     out = pd.DataFrame({c: stage.out[c] for c in ordered}, index=stage.frame.index)
     out, rows, dropped, note = resolve_duplicates(
-        out, raw.row_numbers, table, raw.file, on_duplicate
+        out, raw.row_numbers, table, raw.file, on_duplicate, mapped
     )
     if note:
         notes.append(note)
