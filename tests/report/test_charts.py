@@ -260,7 +260,7 @@ def test_remeasured_actions_say_what_then_and_now_count() -> None:
 
 def test_committee_routes_and_plg_calibration_read_as_words() -> None:
     """The report showed "customer_introduction" and "calibration none"."""
-    from winloss.report.labels import calibration_words
+    from winloss.analyze.stats.calibration import calibration_words
     from winloss.report.sections.committee import _words
 
     assert _words("customer_introduction") == "customer introduction" and _words(None) == ""

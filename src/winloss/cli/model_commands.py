@@ -248,7 +248,7 @@ def _emit_scores(
         if not result.importances.empty:
             emit_frame(result.importances, fmt, title="what matters (permutation importance)")
         return
-    from winloss.report.labels import calibration_words
+    from winloss.analyze.stats.calibration import calibration_words
 
     shown = frame.head(limit) if limit else frame
     emit_frame(

@@ -23,7 +23,7 @@ from winloss.ingest.normalize import (
 from winloss.model.mapping import Mapping
 from winloss.model.prepared_import import UnknownValuePolicy
 from winloss.model.schema import Field
-from winloss.model.vocabulary import normalise_token, vocabulary_lookup
+from winloss.model.vocabulary import MULTI_VALUE_ORDER, normalise_token, vocabulary_lookup
 
 MAX_PROBLEMS = 1000
 INT64_MAX = 2**63 - 1
@@ -176,25 +176,13 @@ def convert_dates(
     ]
 
 
-#: A multi-select cell ("Decision Maker;Budget Holder": HubSpot exports a contact's buying
-#: roles so) stores one role: the first of this order among the ones it names.
-ROLE_PRECEDENCE = (
-    "decision_maker",
-    "economic_buyer",
-    "champion",
-    "blocker",
-    "influencer",
-    "user",
-    "other",
-)
-
-
 def _parse_multi(
-    name: str, uniq: pd.Series, lookup: dict[str, str]
+    order: tuple[str, ...], uniq: pd.Series, lookup: dict[str, str]
 ) -> tuple[pd.Series, np.ndarray]:
-    """:func:`parse_vocabulary`, and a cell of several ``;``-separated values read as one: every
-    part must be known; a role takes the first of :data:`ROLE_PRECEDENCE`, another field the first
-    value written. (The import's note says which cells were read as what.)"""
+    """:func:`parse_vocabulary`, and a cell of several ``;``-separated values read as one when
+    every part is known: the first of ``order`` among them (the field's
+    :data:`~winloss.model.vocabulary.MULTI_VALUE_ORDER`), else the first written. (The import's
+    note says which cells were read as what.)"""
     values, bad = parse_vocabulary(uniq, lookup)
     multi = bad & uniq.astype(str).str.contains(";", regex=False).to_numpy(dtype=bool)
     for i in np.flatnonzero(multi):
@@ -203,7 +191,7 @@ def _parse_multi(
         if not parts or unread.any():
             continue
         found = [str(v) for v in read]
-        rank = ROLE_PRECEDENCE if name == "role" else tuple(found)
+        rank = order or tuple(found)
         values.iloc[i] = min(found, key=lambda v: rank.index(v) if v in rank else len(rank))
         bad[i] = False
     return values, bad
@@ -227,7 +215,8 @@ def convert_field(
         lookup.update(
             {normalise_token(k): v for k, v in mapping.value_maps.get(f.name, {}).items()}
         )
-        values, bad = by_distinct(raw, lambda u: _parse_multi(f.name, u, lookup))
+        order = MULTI_VALUE_ORDER.get(f.name, ())
+        values, bad = by_distinct(raw, lambda u: _parse_multi(order, u, lookup))
         if unknown == "other" and "other" in f.vocabulary:
             values = values.where(~bad, "other")
             bad = np.zeros(len(bad), dtype=bool)

@@ -46,17 +46,14 @@ def apply_lookups(
         # the mapping's corrections of the key field apply before the join: the audit's fix for a
         # product missing from products.csv ("value_maps: product: {GTXPro: GTX Pro}") renamed
         # the deals' product but left their joined columns empty
-        fixes = mapping.value_maps.get(lk.reference_for or "") if lk.reference_for else None
-        left_key = key_left
-        if fixes:
-            left_key = "__lk_left"
-            frame = frame.assign(__lk_left=frame[key_left].astype("string").replace(fixes))
-        merged = frame.merge(side, how="left", left_on=left_key, right_on="__lk_key")
-        merged.index = frame.index
-        if fixes:
-            merged = merged.drop(columns=["__lk_left"])
-            frame = frame.drop(columns=["__lk_left"])
+        fixes = mapping.value_maps.get(lk.reference_for) if lk.reference_for else None
         left_vals = frame[key_left].astype("string").replace(fixes) if fixes else frame[key_left]
+        merged = (
+            frame.assign(__lk_left=left_vals)
+            .merge(side, how="left", left_on="__lk_left", right_on="__lk_key")
+            .drop(columns=["__lk_left"])
+        )
+        merged.index = frame.index
         matched = left_vals.isin(side["__lk_key"])
         miss = left_vals[~matched & left_vals.notna() & (left_vals.str.strip() != "")]
         if lk.reference_for:

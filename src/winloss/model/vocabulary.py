@@ -123,6 +123,21 @@ BOOL_SYNONYMS: dict[str, bool] = {
 }
 
 #: Per canonical field: raw token → vocabulary value. Values equal to a vocabulary entry map to it.
+#: Fields whose multi-select cells ("Decision Maker;Budget Holder": HubSpot exports a contact's
+#: buying roles so) store the first of this order among the values named; another field stores the
+#: first value written.
+MULTI_VALUE_ORDER: dict[str, tuple[str, ...]] = {
+    "role": (
+        "decision_maker",
+        "economic_buyer",
+        "champion",
+        "blocker",
+        "influencer",
+        "user",
+        "other",
+    ),
+}
+
 FIELD_SYNONYMS: dict[str, dict[str, str]] = {
     "source": {
         # Salesforce LeadSource defaults

@@ -9,7 +9,6 @@ from typing import Any
 
 from winloss.analyze.concentrations.conditions import PLAIN_LABELS
 from winloss.analyze.scoring.model_names import MODEL_NAMES
-from winloss.analyze.stats.calibration import calibration_words as calibration_words
 
 #: Short labels of the canonical and derived deal fields (shared with the finding sentences).
 FIELD_LABELS = PLAIN_LABELS

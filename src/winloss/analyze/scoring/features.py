@@ -82,9 +82,8 @@ ID_LIKE_SHARE = 0.9
 #: 215 values over 14–3,853, a 6 % fill).
 SEQUENCE_FILL = 0.5
 #: A column named as a record's identifier or number: ``opportunity_number``, ``Case ID``,
-#: ``record_no``, ``contract_ref``, ``ticket #`` (never ``number_of_seats``).
-#: (``_num`` and ``_ref`` are not among them: warehouse exports name numeric measures
-#: ``annual_revenue_num``, and ``list_price_ref`` is a reference price.)
+#: ``record_no``, ``ticket #`` (never ``number_of_seats``; nor ``_num`` and ``_ref``: warehouse
+#: exports name numeric measures ``annual_revenue_num``, and ``list_price_ref`` is a price).
 _ID_WORDS = re.compile(r"(?:^|[_\s\-.])(?:id|number|no|nr|uuid|guid)$|#$", re.IGNORECASE)
 #: ``customerID``, ``dealId``.
 _CAMEL_ID = re.compile(r"[a-z](?:ID|Id)$")
