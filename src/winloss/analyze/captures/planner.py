@@ -169,12 +169,12 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
                 }
             )
         picked: list[dict[str, Any]] = []
-        counts = dict(existing)  # done + picked above: the points
-        planned = {"won": 0, "lost": 0}  # picked above only: the reasons say it apart
+        planned = {"won": 0, "lost": 0}  # picked above: points count them beside those done
         done_per_seg = {str(k): int(v) for k, v in interviews.items()}
         per_seg = dict(done_per_seg)  # done + picked above
         pool = rows
         while pool and len(picked) < self.limit:
+            counts = {o: existing[o] + planned[o] for o in ("won", "lost")}
             minority = (
                 "won"
                 if counts["won"] < counts["lost"]
@@ -218,7 +218,6 @@ class InterviewPlanner(Analysis[InterviewPlanResult]):
                     "reasons": "; ".join(reasons),
                 }
             )
-            counts[best["outcome"]] += 1
             planned[best["outcome"]] += 1
             pool = [r for r in pool if r is not best]
         warnings: list[str] = []
