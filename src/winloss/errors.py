@@ -86,8 +86,9 @@ class ValidationError(InputError):
             message += " " + hint
         if self.duplicates:
             message += (
-                f" Also {len(self.duplicates)} id(s) on more than one row (list them all with "
-                "--check)."
+                f" Also {len(self.duplicates)} id(s) on more than one row"
+                + (f" in column {key_column!r}" if key_column else "")
+                + " (list them all with --check, or choose --on-duplicate keep-last|keep-first)."
             )
         message += " Nothing was imported."
         super().__init__(message)

@@ -560,3 +560,5 @@ def test_a_duplicated_id_is_named_by_the_files_own_column(ws: Workspace, tmp_pat
     bad = write(tmp_path, "hs2.csv", head + rows + "2,Closed Won,2026-01-03,2026-02-30\n")
     found = ws.check("deals", bad, columns={"deal_id": "Record ID", "stage": "Deal Stage"})
     assert set(found.problems["column"]) == {"Record ID", "Close Date"}
+    with pytest.raises(ValidationError, match="more than one row in column 'Record ID'"):
+        ws.import_deals(bad, columns={"deal_id": "Record ID", "stage": "Deal Stage"})

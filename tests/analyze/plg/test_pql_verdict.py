@@ -62,7 +62,7 @@ def test_a_score_below_chance_on_few_accounts_is_not_to_be_acted_on() -> None:
         # above 0.5 but within chance on 19 accounts
         (
             {"held_out_auc": 0.58, "held_out_p_value": 0.27},
-            "the score does not rank beyond chance (AUC 0.58, p = 0.27; Brier",
+            "the score is not shown to rank beyond chance (AUC 0.58, p = 0.27; Brier",
             "too few",
         ),
         # ranks, but its probabilities are worse than the conversion rate's

@@ -680,4 +680,4 @@ def test_a_model_that_falls_back_to_the_win_rate_has_no_caveat_about_amounts() -
     model = WinModel(ModelSettings(n_bootstrap=0)).fit(ws.closed_deals(), ws.field_catalog())
     assert model.model_name == "base_rate"
     assert any("falls back to the win rate" in c for c in model.caveats)
-    assert not any("how round" in c for c in model.caveats)
+    assert not any("how round" in c for c in model.caveats) and model.companion_fields == []

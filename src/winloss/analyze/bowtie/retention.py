@@ -143,7 +143,8 @@ def few_churned_warning(ltv: pd.DataFrame) -> str | None:
     return (
         "LTV extrapolates a group's churn rate beyond the months observed; with fewer than "
         f"{FEW_CHURNED} churned customers that rate is too uncertain to rank groups by "
-        f"({'; '.join(parts)}): compare 'LTV observed only'"
+        f"({'; '.join(parts)}): compare the LTV observed only (ltv_observed, "
+        "`winloss bowtie --detail ltv`)"
     )
 
 

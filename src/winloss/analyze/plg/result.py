@@ -95,7 +95,7 @@ class ScoreModel:
             )
         elif not self.ranks_beyond_chance:
             head = (
-                f"on {n:,} later accounts the score does not rank beyond chance (AUC {auc:.2f}, "
+                f"on {n:,} later accounts the score is not shown to rank beyond chance (AUC {auc:.2f}, "
                 f"{p_text}; {brier}): do not act on it"
             )
         elif not self.beats_base_rate:

@@ -345,10 +345,6 @@ class WinModel:
         self.encoder = FeatureEncoder(
             predictors, companions=s.value_companions, min_level_count=min_level
         ).fit(closed)
-        with_companions = [n.name for n in self.encoder.numeric if n.companions]
-        companions_note = companion_caveat(with_companions) if with_companions else None
-        if companions_note:
-            self.caveats.append(companions_note)
         names = (
             [s.model]
             if s.model != "auto"
@@ -369,9 +365,8 @@ class WinModel:
             raw_cal, y_cal, imp_rows = self._choose_on_holdout(closed, y, names)
         else:
             raw_cal, y_cal, imp_rows = self._choose_out_of_fold(closed, y, names)
-        if companions_note and self.model_name == "base_rate":
-            # the win rate uses no field: a caveat about how it reads the amounts is untrue
-            self.caveats.remove(companions_note)
+        if self.companion_fields:
+            self.caveats.append(companion_caveat(self.companion_fields))
         self.calibration, self.calibration_scores = choose_calibration(
             raw_cal, y_cal, method=s.calibration, seed=s.seed
         )
@@ -650,6 +645,15 @@ class WinModel:
         return out
 
     # -- predicting -------------------------------------------------------------------------
+    @property
+    def companion_fields(self) -> list[str]:
+        """The numbers the model reads with their roundness and frequency: none when it fell
+        back to the win rate, which reads no field (Maven's caveat about account_revenue sat
+        above "the model falls back to the win rate")."""
+        if self.encoder is None or self.model_name == "base_rate":
+            return []
+        return [n.name for n in self.encoder.numeric if n.companions]
+
     @property
     def model_name(self) -> str:
         return self.classifier.name if self.classifier is not None else "unfitted"

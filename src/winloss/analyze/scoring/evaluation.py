@@ -243,8 +243,7 @@ class ModelEvaluation:
             )
             p = model.predict_frame(te)
             oos.append(te[keep].assign(split=name, probability=p, won=y[test]))
-            if model.encoder is not None:
-                companions.update(n.name for n in model.encoder.numeric if n.companions)
+            companions.update(model.companion_fields)
             pooled_y.append(y[test])
             pooled["winloss"].append(p)
             for ex in model.excluded:
