@@ -74,6 +74,9 @@ class ValidationError(InputError):
         #: the deal each row names (file row → deal_id), for a related table whose rows were
         #: read that far: ``--check`` also lists the rows naming no known deal
         self.deal_ids: dict[int, str] = {}
+        #: how other values were read before the problems stopped it (a multi-role cell kept as
+        #: one role, day-first dates …): ``--check`` shows them beside the problems
+        self.notes: list[str] = []
         shown = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         listed = (

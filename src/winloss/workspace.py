@@ -347,6 +347,7 @@ class Workspace:
             return ImportCheck(
                 pd.DataFrame(rows, columns=columns),
                 invalid_total=exc.total if isinstance(exc, ValidationError) else None,
+                notes=tuple(exc.notes) if isinstance(exc, ValidationError) else (),
             )
         except InputError as exc:
             return ImportCheck(

@@ -212,6 +212,23 @@ def test_import_check_says_what_the_import_would_note(tmp_path: Path) -> None:
     assert "note: lookup file accounts.csv not found beside the import" in err
 
 
+def test_a_failing_check_still_says_how_other_values_were_read(tmp_path: Path) -> None:
+    """A failing --check listed the bad cells but dropped the notes of how the other values
+    were read (here: day-first dates), which a clean check and the import both print."""
+    f = tmp_path / "d.csv"
+    f.write_text(
+        "deal_id,outcome,created_at,closed_at,amount\n"
+        "a,won,31/01/2026,15/03/2026,100\n"
+        "b,lost,02/02/2026,20/03/2026,lots\n"
+    )
+    db = str(tmp_path / "w.duckdb")
+    code, out, err = run("--db", db, "import", "deals", str(f), "--check")
+    assert code == 1
+    assert "note: dates are day-first" in err
+    assert "lots" in out + err  # the problem is listed too
+    assert not Path(db).exists()  # and nothing was written
+
+
 def test_import_says_each_note_once_and_names_the_custom_fields(tmp_path: Path) -> None:
     """The console import used to print a key/value table after the summary that repeated
     every note, the counts and the outcomes; the people's format now says each once."""

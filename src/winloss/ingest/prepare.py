@@ -630,6 +630,7 @@ def prepare(
             total=stage.problems.total,
             key_column="/".join(stage.mapped.get(k, k) for k in table.key),
         )
+        error.notes = list(notes)
         if table is not DEALS and "deal_id" in stage.out:
             ids = stage.out["deal_id"]
             error.deal_ids = {
@@ -641,7 +642,9 @@ def prepare(
     custom = custom_columns(stage)
     refuse_ambiguous_dates(stage, generate_ids=generate_ids)
     if stage.problems.items:  # a lookup column joined onto a canonical field
-        raise ValidationError(raw.file, stage.problems.items, total=stage.problems.total)
+        error = ValidationError(raw.file, stage.problems.items, total=stage.problems.total)
+        error.notes = list(notes)
+        raise error
     ordered = [f.name for f in table.fields if f.name in stage.out]
     ordered += [c for c in stage.out if c not in ordered]
     out = pd.DataFrame({c: stage.out[c] for c in ordered}, index=stage.frame.index)
