@@ -133,10 +133,7 @@ def convert_dates(
         "the day is right but the time is not (hours 00–23, minutes 00–59): check the value in "
         "the CRM"
     )
-    no_such_day = (
-        "no such day (read as year-month-day, the month has no such day or there is no such "
-        "month): check the value in the CRM"
-    )
+    no_such_day = _no_such_day(date_part, no_day)
     values = values.where(~out_of_range).astype("datetime64[ns]")
     if f.dtype == "date":
         values = values.dt.normalize()
@@ -164,15 +161,41 @@ def convert_dates(
         return values, [
             (swappable, unreadable),
             (bad & ~swappable, invalid),
-            (no_day, no_such_day),
+            *no_such_day,
             (no_time, no_such_time),
             (out_of_range, "date out of range (years 1678 to 2261); check the year"),
         ]
     return values, [
         (bad, unreadable),
-        (no_day, no_such_day),
+        *no_such_day,
         (no_time, no_such_time),
         (out_of_range, "date out of range (years 1678 to 2261); check the year"),
+    ]
+
+
+def _no_such_day(date_part: pd.Series, no_day: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """What is wrong with each year-month-day that names no day, one message per case: a month
+    that does not exist ("2024-13-01") or a day the month does not have ("2023-02-29")."""
+    import calendar
+
+    if not no_day.any():
+        return []
+    parts = date_part.str.extract(r"^(\d{4})-(\d{1,2})-(\d{1,2})$").astype("float")
+    cases: dict[str, np.ndarray] = {}
+    for i in np.flatnonzero(no_day):
+        y, m, d = (int(v) for v in parts.iloc[i])
+        if not 1 <= m <= 12:
+            what = f"there is no month {m} (read as year-month-day)"
+        else:
+            days = calendar.monthrange(y, m)[1]
+            what = (
+                f"{calendar.month_name[m]} {y} has {days} days, not {d} (read as year-month-day)"
+                if d > days
+                else f"there is no day {d} (read as year-month-day)"
+            )
+        cases.setdefault(what, np.zeros(len(no_day), dtype=bool))[i] = True
+    return [
+        (mask, f"no such day: {what}: check the value in the CRM") for what, mask in cases.items()
     ]
 
 
