@@ -207,3 +207,39 @@ def test_simulate_says_what_a_growth_target_in_percent_means(db: str) -> None:
     assert "--target-growth 30 means +3000% a year; for 30 % give --target-growth 0.3" in err
     code, _, err = run("--db", db, "simulate", "--target-growth", "0.3", "--draws", "100")
     assert code == 0 and "means" not in err
+
+
+def test_the_console_says_the_loops_as_the_report_does(db: str, tmp_path: Path) -> None:
+    """The console printed the stage table only: on Maven, where every loss is at an account
+    with another deal in flight, nothing said that the nurture loop has nothing to measure."""
+    code, out, err = run("--db", db, "bowtie", "--format", "json")
+    loops = json.loads(out)["loops"]
+    nurture = loops["nurture"]
+    code, out, err = run("--db", db, "bowtie")
+    assert code == 0, err
+    back = nurture["returned"]
+    assert (
+        f"Nurture loop: {back['count']:,} of {nurture['lost_deals']:,} lost deals' accounts "
+        f"came back ({back['rate']:.0%})"
+    ) in err
+    assert "Growth loop: " in err
+    busy = tmp_path / "busy.duckdb"
+    with Workspace(busy) as ws:
+        ws.import_file(
+            "deals",
+            pd.DataFrame(
+                {
+                    "deal_id": ["w1", "w2", "v1", "v2"],
+                    "account_id": ["W", "W", "V", "V"],
+                    "created_at": ["2026-01-01", "2026-01-15", "2026-01-02", "2026-01-20"],
+                    "closed_at": ["2026-02-01", "2026-03-01", "2026-02-05", "2026-06-30"],
+                    "outcome": ["lost", "won", "lost", "open"],
+                }
+            ),
+        )
+    code, out, err = run("--db", str(busy), "bowtie")
+    assert code == 0, err
+    assert (
+        "Nurture loop: none to measure: every one of the 2 losses was at an account with "
+        "another deal in flight"
+    ) in err

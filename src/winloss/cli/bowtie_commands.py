@@ -226,6 +226,10 @@ def bowtie(
             message(
                 f"CAC {result.cac['cac']:,.0f}, payback {result.cac['payback_months']:.1f} months"
             )
+        from winloss.analyze.bowtie.loops import describe_loops
+
+        for name, text in describe_loops(result.loops):
+            message(f"{name}: {text}")
 
 
 @click.command()

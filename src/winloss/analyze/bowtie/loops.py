@@ -72,3 +72,56 @@ def growth_loop(lives: pd.DataFrame, as_of: dt.date) -> dict[str, Any]:
             int((expanded & ~with_impact).sum()), int((~with_impact).sum())
         ),
     }
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{float(value):.0%}"
+
+
+def describe_loops(loops: dict[str, Any]) -> list[tuple[str, str]]:
+    """The two loops in words, as (name, sentence): the report and the console say the same.
+
+    A nurture loop with nothing to measure says why (every loss was at an account with another
+    deal in flight) rather than staying silent.
+    """
+    nurture = loops.get("nurture") or {}
+    growth = loops.get("growth") or {}
+    out: list[tuple[str, str]] = []
+    busy = int(nurture.get("lost_in_flight") or 0)
+    aside = (
+        f" ({busy:,} more losses were at accounts with another deal in flight: their next deal "
+        "is not a return, so they are left out)"
+        if busy
+        else ""
+    )
+    if nurture.get("lost_deals"):
+        back = nurture["returned"]
+        out.append(
+            (
+                "Nurture loop",
+                f"{back['count']:,} of {nurture['lost_deals']:,} lost deals' accounts came back "
+                f"({_pct(back['rate'])}), after a median "
+                f"{nurture['median_days_to_return'] or 0:.0f} days; returning deals won "
+                f"{_pct(nurture['returning_win_rate']['rate'])} vs "
+                f"{_pct(nurture['first_time_win_rate']['rate'])} for first-time accounts{aside}.",
+            )
+        )
+    elif busy:
+        out.append(
+            (
+                "Nurture loop",
+                f"none to measure: every one of the {busy:,} losses was at an account with "
+                "another deal in flight, so no account went quiet after a loss.",
+            )
+        )
+    if growth.get("customers"):
+        w, wo = growth["expanded_with_impact"], growth["expanded_without_impact"]
+        out.append(
+            (
+                "Growth loop",
+                f"{growth['expansions_per_customer_year']:.2f} expansions per customer-year; "
+                f"customers with a delivered impact milestone expanded {_pct(w['rate'])} vs "
+                f"{_pct(wo['rate'])} without (an association, not an effect).",
+            )
+        )
+    return out

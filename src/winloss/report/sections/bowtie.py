@@ -6,6 +6,7 @@ import math
 from html import escape
 from typing import Any
 
+from winloss.analyze.bowtie.loops import describe_loops
 from winloss.report.charts import bowtie_chart, line_chart
 from winloss.report.document import ReportContext, Section, table_html
 
@@ -143,38 +144,10 @@ def build(ctx: ReportContext) -> Section | None:
                 numeric={"customers", "churned", "arpu", "monthly_churn", "ltv", "ltv_observed"},
             )
         )
-    nurture = result.loops.get("nurture") or {}
-    growth = result.loops.get("growth") or {}
-    busy = int(nurture.get("lost_in_flight") or 0)
-    aside = (
-        f" ({busy:,} more losses were at accounts with another deal in flight: their next deal "
-        "is not a return, so they are left out)"
-        if busy
-        else ""
-    )
-    if nurture.get("lost_deals"):
-        back = nurture["returned"]
-        parts.append(
-            f"<p><b>Nurture loop:</b> {back['count']:,} of {nurture['lost_deals']:,} "
-            f"lost deals' accounts came back ({_pct(back['rate'])}), after a median "
-            f"{nurture['median_days_to_return'] or 0:.0f} days; returning deals won "
-            f"{_pct(nurture['returning_win_rate']['rate'])} vs "
-            f"{_pct(nurture['first_time_win_rate']['rate'])} for first-time "
-            f"accounts{escape(aside)}.</p>"
-        )
-    elif busy:
-        parts.append(
-            f"<p><b>Nurture loop:</b> none to measure: every one of the {busy:,} losses was at "
-            "an account with another deal in flight, so no account went quiet after a loss.</p>"
-        )
-    if growth.get("customers"):
-        w, wo = growth["expanded_with_impact"], growth["expanded_without_impact"]
-        parts.append(
-            f"<p><b>Growth loop:</b> {growth['expansions_per_customer_year']:.2f} "
-            "expansions per customer-year; customers with a delivered impact milestone "
-            f"expanded {_pct(w['rate'])} vs {_pct(wo['rate'])} without "
-            "(an association, not an effect).</p>"
-        )
+    parts += [
+        f"<p><b>{escape(name)}:</b> {escape(text, quote=False)}</p>"
+        for name, text in describe_loops(result.loops)
+    ]
     data = result.to_dict()
     return Section(
         "bowtie",
