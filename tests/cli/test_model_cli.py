@@ -131,6 +131,15 @@ def test_score_csv_json_and_save(store: Path, tmp_path: Path) -> None:
     # the table says which interval ci_low–ci_high are (every other command shows 95 %)
     code, out, _ = run("--db", str(store), "score", "--no-explain", "--limit", "3")
     assert "80% bootstrap" in " ".join(out.split())
+    # "no correction needed" only after a held-out check that could tell, with its error
+    check = data["model"]["calibration"]
+    held = data["model"]["calibration_check"]
+    assert held["n"] >= 100 and held["ece"] <= held["chance_ece"] <= 0.10
+    if check["method"] == "none":
+        assert (
+            f"checked on {int(held['n']):,} held-out deals, no correction needed "
+            f"(calibration error {held['ece']:.3f})"
+        ) in " ".join(out.split())
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(store.read_bytes())
     code, _, err = run("--db", str(copy), "score", "--save", "--no-explain", "--format", "csv")

@@ -248,14 +248,14 @@ def _emit_scores(
         if not result.importances.empty:
             emit_frame(result.importances, fmt, title="what matters (permutation importance)")
         return
-    from winloss.analyze.stats.calibration import calibration_words
+    from winloss.analyze.stats.calibration import checked_calibration_words
 
     shown = frame.head(limit) if limit else frame
     emit_frame(
         shown,
         fmt,
         title=f"{title} (model: {result.model['model']}, calibration: "
-        f"{calibration_words(result.model['calibration']['method'])}"
+        f"{checked_calibration_words(result.model['calibration']['method'], result.model.get('calibration_check') or {})}"
         + (
             f"; ci_low–ci_high: {result.model.get('interval', 0.8):.0%} bootstrap interval"
             if "ci_low" in shown.columns

@@ -159,3 +159,27 @@ def test_wilson_bounds_are_exact_at_zero_and_all_wins() -> None:
         assert low[0] == 0.0 and high[1] == 1.0
         assert high[0] == pytest.approx(z2 / (n + z2))
         assert low[1] == pytest.approx(n / (n + z2))
+
+
+def test_no_correction_needed_is_said_only_after_a_check_that_could_tell() -> None:
+    """`winloss score` said "checked on held-out deals, no correction needed" whatever the
+    held-out calibration error: the words now follow the check (beyond chance → off; a chance
+    error above 0.10 → too few to tell)."""
+    from winloss.analyze.stats.calibration import chance_ece, checked_calibration_words
+
+    ok = {"ece": 0.012, "chance_ece": 0.031, "n": 2000.0}
+    assert checked_calibration_words("none", ok) == (
+        "checked on 2,000 held-out deals, no correction needed (calibration error 0.012)"
+    )
+    off = {"ece": 0.09, "chance_ece": 0.031, "n": 2000.0}
+    assert checked_calibration_words("none", off).startswith("off beyond chance on 2,000")
+    assert checked_calibration_words("sigmoid", off).startswith("a Platt (sigmoid) map, yet off")
+    few = {"ece": 0.05, "chance_ece": 0.21, "n": 19.0}
+    assert "too few held-out deals (19)" in checked_calibration_words("none", few)
+    assert "no correction needed" not in checked_calibration_words("none", few)
+    # chance_ece is the 95 % quantile of the error of outcomes drawn from the scores themselves:
+    # on 19 deals at 0.5 it is large, on 20,000 small (independent draw here)
+    rng = np.random.default_rng(1)
+    p = np.full(19, 0.5)
+    draws = np.abs((rng.random((4000, 19)) < 0.5).mean(axis=1) - 0.5)
+    assert abs(chance_ece(p) - np.quantile(draws, 0.95)) < 0.03

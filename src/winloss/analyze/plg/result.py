@@ -9,16 +9,12 @@ import pandas as pd
 
 from winloss.analyze.base import AnalysisInputs, AnalysisResult
 from winloss.analyze.plg.milestones import Milestone
-from winloss.analyze.stats.calibration import calibration_words
+from winloss.analyze.stats.calibration import calibration_state, calibration_words
 from winloss.serialize import plain as jsonable
 from winloss.serialize import records as frame_records
 
 #: The held-out ranking beats chance when a one-sided Mann-Whitney test of AUC > 0.5 gives p ≤ this.
 SCORE_ALPHA = 0.05
-#: "No correction needed" is said only when a calibrated score's chance calibration error on the
-#: held-out accounts (:func:`~winloss.analyze.stats.calibration.chance_ece`) is below this: a
-#: 10-point gap between predicted and observed conversion is one a sales team would act on.
-CALIBRATION_TOLERANCE = 0.10
 
 
 @dataclass(frozen=True)
@@ -67,12 +63,9 @@ class ScoreModel:
     @property
     def calibration_check(self) -> str:
         """``off`` (calibration error beyond chance), ``too few`` (a calibrated score's chance
-        error exceeds :data:`CALIBRATION_TOLERANCE`) or the map's method (``none`` …)."""
-        if self.held_out_ece > self.held_out_chance_ece:
-            return "off"
-        if not self.held_out_chance_ece <= CALIBRATION_TOLERANCE:  # NaN: nothing to tell from
-            return "too few"
-        return str(self.calibration.get("method"))
+        error exceeds :data:`~winloss.analyze.stats.calibration.CALIBRATION_TOLERANCE`) or the map's method (``none`` …)."""
+        state = calibration_state(self.held_out_ece, self.held_out_chance_ece)
+        return state if state != "ok" else str(self.calibration.get("method"))
 
     def verdict(self) -> str:
         """What the held-out check says, in one sentence for the console, JSON and report."""

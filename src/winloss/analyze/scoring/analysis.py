@@ -56,7 +56,15 @@ from winloss.analyze.scoring.features import (
 )
 from winloss.analyze.scoring.leakage import find_leaks
 from winloss.analyze.scoring.parallel import run_jobs
-from winloss.analyze.stats.calibration import EPS, CalibrationMap, choose_calibration, log_loss
+from winloss.analyze.stats.calibration import (
+    EPS,
+    CalibrationMap,
+    chance_ece,
+    choose_calibration,
+    cross_fitted,
+    ece,
+    log_loss,
+)
 from winloss.errors import InsufficientDataError
 from winloss.serialize import records
 
@@ -295,6 +303,10 @@ class WinModel:
         self.classifier: Classifier | None = None
         self.calibration = CalibrationMap()
         self.calibration_scores: dict[str, float] = {}
+        #: the held-out check of the chosen map: its calibration error on the held-out
+        #: predictions (each half mapped by a map fitted on the other) beside the error a
+        #: calibrated score shows there by chance (95 %), and how many predictions
+        self.calibration_check: dict[str, float] = {}
         self.selection: dict[str, float] = {}
         self.replicas: list[Classifier] = []
         self.bootstrap_scale = 1.0
@@ -370,6 +382,12 @@ class WinModel:
         self.calibration, self.calibration_scores = choose_calibration(
             raw_cal, y_cal, method=s.calibration, seed=s.seed
         )
+        checked = cross_fitted(raw_cal, y_cal, self.calibration.method, seed=s.seed)
+        self.calibration_check = {
+            "ece": ece(y_cal, checked),
+            "chance_ece": chance_ece(checked, draws=1000 if len(checked) <= 20_000 else 200),
+            "n": float(len(checked)),
+        }
         rng = np.random.default_rng(s.seed)
         take = rng.choice(len(closed), size=min(BACKGROUND, len(closed)), replace=False)
         self._background = closed.iloc[np.sort(take)][self.choice.names()].reset_index(drop=True)
@@ -832,6 +850,7 @@ class WinModel:
             "validation": self.validation,
             "calibration": self.calibration.to_dict(),
             "calibration_log_loss": self.calibration_scores,
+            "calibration_check": self.calibration_check,
             "bootstrap_refits": len(self.replicas),
             "interval": self.settings.interval,
             "bootstrap_scale": self.bootstrap_scale,

@@ -384,3 +384,47 @@ def calibration_words(method: str, units: str = "deals") -> str:
         "sigmoid": "a Platt (sigmoid) map",
         "isotonic": "an isotonic map",
     }.get(method, method)
+
+
+#: "No correction needed" is said only when a calibrated score's chance calibration error on the
+#: held-out predictions (:func:`chance_ece`) is below this: a 10-point gap between predicted and
+#: observed win rates is one a sales team would act on.
+CALIBRATION_TOLERANCE = 0.10
+
+
+def calibration_state(error: float, chance: float) -> str:
+    """``off`` (the held-out calibration error is beyond what a calibrated score shows by
+    chance), ``too few`` (that chance error exceeds :data:`CALIBRATION_TOLERANCE`: nothing to
+    tell) or ``ok``."""
+    if error > chance:
+        return "off"
+    if not chance <= CALIBRATION_TOLERANCE:  # NaN: nothing to tell from
+        return "too few"
+    return "ok"
+
+
+def checked_calibration_words(method: str, check: dict[str, float], units: str = "deals") -> str:
+    """A model's calibration in words with its held-out check (``ece``, ``chance_ece``, ``n``):
+    "no correction needed" only when the check could tell and found nothing beyond chance."""
+    if not check:
+        return calibration_words(method, units)
+    error, chance, n = check["ece"], check["chance_ece"], int(check["n"])
+    state = calibration_state(error, chance)
+    mapped = "" if method == "none" else f"{calibration_words(method, units)}, yet "
+    if state == "off":
+        return (
+            f"{mapped}off beyond chance on {n:,} held-out {units} (calibration error "
+            f"{error:.3f}; a calibrated score shows up to {chance:.3f}): read the scores as a "
+            "ranking"
+        )
+    if state == "too few":
+        return (
+            f"{mapped}too few held-out {units} ({n:,}) to tell whether the probabilities are "
+            f"right (calibration error {error:.3f}; up to {chance:.3f} by chance)"
+        )
+    if method == "none":
+        return (
+            f"checked on {n:,} held-out {units}, no correction needed (calibration error "
+            f"{error:.3f})"
+        )
+    return f"{calibration_words(method, units)} (held-out calibration error {error:.3f})"
