@@ -85,7 +85,10 @@ engagement timeline); route spellings vary ("top-down", "through champion", "cus
 
 Data-quality defects planted for the audit: two reps leave most SPICED fields blank; a few industry
 values are misspelt ("helthcare", "fintec"); some deals are created already
-closed; some close dates are pushed three or more times; captures of one rep come late.
+closed; some close dates are pushed three or more times; captures of one rep come late; on deals
+with a single listed contact (the champion) the rep's capture can say the decision maker was engaged
+although no decision maker is on the stakeholder list — the meeting happened, the contact was never
+added — which ``winloss committee`` reports as a disagreement between the two sources.
 """
 
 from __future__ import annotations
