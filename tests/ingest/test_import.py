@@ -562,3 +562,39 @@ def test_a_duplicated_id_is_named_by_the_files_own_column(ws: Workspace, tmp_pat
     assert set(found.problems["column"]) == {"Record ID", "Close Date"}
     with pytest.raises(ValidationError, match="more than one row in column 'Record ID'"):
         ws.import_deals(bad, columns={"deal_id": "Record ID", "stage": "Deal Stage"})
+
+
+def test_a_closed_stage_winloss_does_not_know_is_never_read_as_open(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A Salesforce stage "Closed Disqualified" (0 %, closed 22 months ago) was imported as an
+    open deal and inflated the forecast pipeline, with no word; "Lost - No Budget" too."""
+    path = tmp_path / "sf.csv"
+    header = "Opportunity ID,Stage,Created Date,Close Date,Amount\n"
+    rows = [
+        "1,Closed Won,2025-01-02,2025-02-03,100",
+        "2,Closed Lost,2025-01-02,2025-02-03,100",
+        "3,Closed Disqualified,2025-01-02,2025-02-03,100",
+        "4,Lost - No Budget,2025-01-02,2025-02-03,100",
+        "5,Prospecting,2025-01-02,2026-02-03,100",
+    ]
+    path.write_text(header + "\n".join(rows) + "\n")
+    with pytest.raises(ValidationError) as caught:
+        ws.import_deals(path)
+    text = str(caught.value)
+    assert "row 4, column 'Stage'" in text and "not whether it was won or lost" in text
+    assert "--lost-value 'Closed Lost' --lost-value 'Lost - No Budget' --lost-value" in text
+    assert ws.store.count("deals") == 0
+    # without that row, a stage that says lost in so many words is read as lost, and said
+    path.write_text(header + "\n".join(r for r in rows if "Disqualified" not in r) + "\n")
+    result = ws.import_deals(path)
+    assert dict(result.outcomes) == {"won": 1, "lost": 2, "open": 1}
+    assert any("'Lost - No Budget' as lost (1)" in n for n in result.notes)
+    # named by the user, the values are the whole truth (no reading of words)
+    path.write_text(header + "\n".join(rows) + "\n")
+    result = ws.import_deals(
+        path,
+        lost_values=("Closed Lost", "Lost - No Budget", "Closed Disqualified"),
+    )
+    assert dict(result.outcomes) == {"won": 1, "lost": 3, "open": 1}
+    assert not any("as lost" in n for n in result.notes)

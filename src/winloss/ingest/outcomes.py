@@ -129,8 +129,14 @@ def derive_outcome(
     mapping: Mapping,
     report: ReportProblem,
     file: str = "the file",
+    notes: list[str] | None = None,
 ) -> pd.Series | None:
-    """The outcome of every row, or ``None`` when no outcome, Won or stage column is mapped."""
+    """The outcome of every row, or ``None`` when no outcome, Won or stage column is mapped.
+
+    From a stage alone, a stage that is no known outcome but says lost (or won) in so many words
+    ("Lost - No Budget") is read so, and ``notes`` says which values were; one that says closed
+    without saying how ("Closed Disqualified") is refused — never read as open.
+    """
     if "outcome" in mapped:
         _check_named_values(frame, mapped["outcome"], mapping, file)
         label = mapped["outcome"]
@@ -180,6 +186,43 @@ def derive_outcome(
         # .where rather than .fillna: fillna on object values warned (a FutureWarning reached
         # users importing a file without a closed deal)
         out = out.where(out.notna(), syn.where(syn.isin(["won", "lost"])))
+        unread = out.isna() & ~syn.isin(["open"]) & (tokens != "")
+        says_lost = tokens.str.contains(r"\blost\b")
+        says_won = tokens.str.contains(r"\bwon\b")
+        # values named with --won-value/--lost-value are the whole truth: no reading of words
+        worded = unread & (says_lost ^ says_won) & (not mapping.explicit_values)
+        if worded.any():
+            out = out.where(~worded, np.where(says_lost, "lost", "won"))
+            read = frame.loc[worded, label].astype(str).str.strip()
+            shown = ", ".join(
+                f"{v!r} as {'lost' if 'lost' in normalise_token(v).split() else 'won'} ({n:,})"
+                for v, n in read.value_counts().sort_index().items()
+            )
+            if notes is not None:
+                notes.append(
+                    f"stage values that are no stage winloss knows but say lost or won were read "
+                    f"so: {shown}; name them with --won-value/--lost-value to say otherwise"
+                )
+        closed_looking = (
+            unread & ~worded & tokens.str.contains(r"\b(?:closed|lost|won|disqualified)\b")
+        )
+        if closed_looking.any():
+            # values named with --lost-value are the whole list of lost stages: the suggestion
+            # names the file's other lost stages too
+            lost_named = sorted(
+                {str(v).strip() for v in frame.loc[out == "lost", label].dropna().unique()}
+            )
+            for value in sorted(set(frame.loc[closed_looking, label].astype(str).str.strip())):
+                flags = " ".join(f"--lost-value {v!r}" for v in [*lost_named, value])
+                report(
+                    (closed_looking & (frame[label].astype(str).str.strip() == value)).to_numpy(
+                        dtype=bool
+                    ),
+                    frame[label],
+                    label,
+                    "the stage says the deal is closed but not whether it was won or lost (it "
+                    f"would have been read as open): name it, e.g. {flags} (or --won-value)",
+                )
         out = out.where(out.notna(), "open")
         return out.astype("string")
     return None

@@ -602,7 +602,9 @@ def prepare(
     convert_mapped(stage)
     if table is DEALS:
         check_currencies(stage)
-        outcome = derive_outcome(stage.frame, mapped, mapping, stage.report, raw.file)
+        outcome = derive_outcome(
+            stage.frame, mapped, mapping, stage.report, raw.file, notes=stage.notes
+        )
         if outcome is None:
             raise InputError(
                 f"{raw.file}: no outcome column found; map it with --column outcome=COLUMN "
