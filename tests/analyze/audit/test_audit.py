@@ -523,6 +523,10 @@ def test_similar_labels_that_are_not_typos() -> None:
     # a common value is not merged into another common value one letter away
     assert column_variants({"Closed": 100, "Closer": 60}) == []
     assert np.isclose(column_variants({"healthcare": 90, "helthcare": 3})[0].similarity, 0.9)
+    # a doubled space is the typo even when it is the commoner spelling (the audit said
+    # "Merge 'Mark Chen' into 'Mark  Chen'")
+    found = {(v.value, v.suggested) for v in column_variants({"Mark  Chen": 55, "Mark Chen": 10})}
+    assert found == {("Mark  Chen", "Mark Chen")}
 
 
 def test_spiced_gap_says_where_the_stakeholder_list_already_has_the_committee(
