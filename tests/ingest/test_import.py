@@ -598,3 +598,21 @@ def test_a_closed_stage_winloss_does_not_know_is_never_read_as_open(
     )
     assert dict(result.outcomes) == {"won": 1, "lost": 3, "open": 1}
     assert not any("as lost" in n for n in result.notes)
+
+
+def test_the_files_currency_is_every_deals_currency(ws: Workspace, tmp_path: Path) -> None:
+    """A Salesforce export without a currency column ("$12,500.00"): the currency was set only
+    beside amounts, so the audit then reported "currency blank on 15 closed deals … make
+    currency required at close" — a blank the CRM never had."""
+    path = tmp_path / "sf.csv"
+    path.write_text(
+        "Opportunity ID,Stage,Created Date,Close Date,Amount\n"
+        '1,Closed Won,2025-01-02,2025-02-03,"$12,500.00"\n'
+        "2,Closed Lost,2025-01-02,2025-02-03,\n"
+        '3,Prospecting,2025-01-02,2026-02-03,"$900.00"\n'
+    )
+    result = ws.import_deals(path)
+    assert any("the currency of every deal is set to USD" in n for n in result.notes)
+    deals = ws.deals().set_index("deal_id")
+    assert deals["currency"].tolist() == ["USD", "USD", "USD"]
+    assert pd.isna(deals.loc["2", "amount"])  # the blank amount stays blank

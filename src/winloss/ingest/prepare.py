@@ -267,8 +267,12 @@ def check_currencies(stage: _Stage) -> None:
         return
     if "currency" not in stage.mapped and "currency" in {f.name for f in stage.table.fields}:
         code = str(counts.index[0])
-        stage.out["currency"] = pd.Series(code, index=raw.index, dtype="string").where(filled)
-        stage.notes.append(f"amounts are written in {code}: the currency is set to {code}")
+        # every deal of the file: a deal without an amount is in the file's currency too (set
+        # only beside amounts, the audit blamed the CRM for a blank currency it never had)
+        stage.out["currency"] = pd.Series(code, index=raw.index, dtype="string")
+        stage.notes.append(
+            f"amounts are written in {code}: the currency of every deal is set to {code}"
+        )
 
 
 def refuse_ambiguous_dates(stage: _Stage, *, generate_ids: bool = False) -> None:
