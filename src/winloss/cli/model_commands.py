@@ -439,11 +439,16 @@ def forecast(
                 "no closed deal with a close date to forecast from: give --quarter, e.g. "
                 "--quarter 2026Q4, after importing closed deals"
             )
-        quarter = str(reviewed.next())
-        message(
-            f"forecasting {quarter}, the quarter after the latest reviewed one ({reviewed}), as "
-            "the report does; --quarter chooses another"
+        from winloss.analyze.forecast.analysis import forecast_quarter_after
+
+        chosen = forecast_quarter_after(reviewed, ws.deals())
+        quarter = str(chosen)
+        why = (
+            "the quarter still running (its closes so far are reviewed)"
+            if chosen == reviewed
+            else f"the quarter after the latest reviewed one ({reviewed})"
         )
+        message(f"forecasting {quarter}, {why}, as the report does; --quarter chooses another")
     with busy(f"forecasting {quarter}…"):
         result = ws.forecast(
             quarter,

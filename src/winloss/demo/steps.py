@@ -84,16 +84,12 @@ def win_model(ws: Workspace, options: DemoOptions) -> str:
     # splits the demo printed AUC 0.655 on 62 deals beside the CLI's 0.63 on 129)
     evaluation = ws.evaluate_model()
     scores = ws.score_deals(explain=False)
-    import datetime as dt
+    from winloss.analyze.forecast.analysis import forecast_quarter_after
+    from winloss.report.document import latest_closed_quarter
 
-    from winloss.analyze.forecast.analysis import data_end
-    from winloss.model.period import quarter_of
-
-    deals = ws.deals()
-    last = data_end(deals) or options.as_of
-    quarter = quarter_of(last + dt.timedelta(days=1), ws.fiscal_year_start_month)
-    if (quarter.end - last).days < 14:  # the quarter is all but over: forecast the next one
-        quarter = quarter.next()
+    reviewed = latest_closed_quarter(ws.store)
+    assert reviewed is not None  # the demo company has closed deals
+    quarter = forecast_quarter_after(reviewed, ws.deals())
     forecast = ws.forecast(str(quarter))  # the report's and the CLI's defaults: one figure
     plain = evaluation.baselines["gradient_boosting_plain"]
     f = forecast

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from winloss.analyze.scoring.analysis import ScoreResult
     from winloss.analyze.scoring.evaluation import EvaluationResult
     from winloss.analyze.targeting.analysis import TargetingResult
+    from winloss.model.period import Quarter
     from winloss.plan.action_plan import ActionPlan
 
 
@@ -108,10 +109,18 @@ def forecast(ctx: ReportContext) -> ForecastResult | None:
     errors of the report's own backtest (replayed once, computed first)."""
     from winloss.analyze.forecast.analysis import Forecast
 
-    assert ctx.quarter is not None
-    nxt = str(ctx.quarter.next())
+    nxt = str(forecast_quarter(ctx))
     past = backtest(ctx)
     return ctx.cached("forecast", lambda: Forecast(quarter=nxt).run(ctx.source, backtest=past))
+
+
+def forecast_quarter(ctx: ReportContext) -> Quarter:
+    """The quarter the report forecasts: the one after the review, or the reviewed quarter
+    itself while it is still running (:func:`~winloss.analyze.forecast.analysis.forecast_quarter_after`)."""
+    from winloss.analyze.forecast.analysis import forecast_quarter_after
+
+    assert ctx.quarter is not None
+    return forecast_quarter_after(ctx.quarter, ctx.source.deals())
 
 
 def backtest(ctx: ReportContext) -> BacktestResult | None:

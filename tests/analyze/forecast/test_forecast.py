@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -453,3 +454,32 @@ def test_undated_open_deals_say_how_much_of_the_forecast_they_make() -> None:
     assert f"40 open deal(s) without a created date are treated as new ({part:,.0f}, " in said[0]
     assert f"{part / whole:.0%} of the expected bookings" in said[0]
     assert "replays only deals with a created date" in said[0]
+
+
+def test_the_running_quarter_is_forecast_not_the_one_after_it(tmp_path: Path) -> None:
+    """Exported on 1 December, the report and `winloss forecast` reviewed the running quarter
+    and forecast the next one, skipping the December closes of the quarter still running."""
+    from tests.cli.runner import run
+    from winloss.analyze.forecast.analysis import forecast_quarter_after
+    from winloss.report.document import latest_closed_quarter
+
+    frame = pipeline_deals(1500, seed=2)
+    cut = pd.Timestamp("2025-11-30")
+    frame = frame[frame["created_at"] <= cut].copy()
+    frame.loc[frame["closed_at"] > cut, "outcome"] = "open"  # still open on the export day
+    path = tmp_path / "s.duckdb"
+    with Workspace(path) as ws:
+        ws.import_deals(frame)
+        reviewed = latest_closed_quarter(ws.store)
+        assert str(reviewed) == "2025Q4"
+        assert reviewed is not None
+        assert str(forecast_quarter_after(reviewed, ws.deals())) == "2025Q4"
+        # a quarter all but over (data to 20 December: 11 days left) → the next one
+        late = ws.deals().assign(created_at=pd.Timestamp("2025-12-20"))
+        assert str(forecast_quarter_after(reviewed, late)) == "2026Q1"
+        # an earlier review → the quarter after it
+        assert str(forecast_quarter_after(ws.quarter("2025Q3"), ws.deals())) == "2025Q4"
+    code, out, err = run("--db", str(path), "forecast", "--format", "json")
+    assert code == 0, err
+    assert "forecasting 2025Q4, the quarter still running" in err
+    assert json.loads(out)["quarter"] == "2025Q4"

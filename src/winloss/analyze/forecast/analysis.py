@@ -49,6 +49,7 @@ from winloss.analyze.scoring.analysis import (
     outcome_vector,
 )
 from winloss.errors import InsufficientDataError, UsageError
+from winloss.model.period import PARTIAL_DAYS
 from winloss.serialize import records
 
 if TYPE_CHECKING:
@@ -724,6 +725,20 @@ def data_end(deals: pd.DataFrame) -> dt.date | None:
         [pd.to_datetime(deals["created_at"]), pd.to_datetime(deals.loc[closed, "closed_at"])]
     ).max()
     return last.date() if pd.notna(last) else None
+
+
+def forecast_quarter_after(reviewed: Quarter, deals: pd.DataFrame) -> Quarter:
+    """The quarter a review of ``reviewed`` forecasts: the next one — or ``reviewed`` itself while
+    it is still running (the data end in it, at least ``PARTIAL_DAYS`` before its end: on 3
+    December the December closes are what a sales team needs, not next quarter's)."""
+    last = data_end(deals)
+    if (
+        last is not None
+        and reviewed.start <= last <= reviewed.end
+        and (reviewed.end - last).days >= PARTIAL_DAYS
+    ):
+        return reviewed
+    return reviewed.next()
 
 
 def _default_as_of(deals: pd.DataFrame, q: Quarter) -> dt.date:

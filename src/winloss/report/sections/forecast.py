@@ -23,7 +23,7 @@ def _kpi(label: str, value: str, sub: str = "") -> str:
 def build(ctx: ReportContext) -> Section | None:
     if ctx.quarter is None:
         return None
-    nxt = str(ctx.quarter.next())
+    nxt = str(shared.forecast_quarter(ctx))
     backtest = shared.backtest(ctx)
     forecast = shared.forecast(ctx)
     evaluation = shared.evaluation(ctx)
