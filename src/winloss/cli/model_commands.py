@@ -317,8 +317,8 @@ def leads(
 @click.command("forecast")
 @click.option(
     "--quarter",
-    help="The fiscal quarter to forecast, e.g. 2026Q4 (default: the one the report forecasts, "
-    "after the latest quarter with closed deals).",
+    help="The fiscal quarter to forecast, e.g. 2026Q4 (default: the one the report forecasts: "
+    "the quarter still running, or the one after the latest quarter with closed deals).",
 )
 @click.option(
     "--as-of",
