@@ -428,6 +428,7 @@ def forecast(
             f"error-corrected one (nominal {result.interval:.0%}; wins "
             f"{result.wins_coverage:.0%}); bias {result.bias:+.0%}",
         )
+        message(result.actual_note())
         return
     if not quarter:
         # the quarter the report forecasts: the one after the quarter it reviews

@@ -483,3 +483,33 @@ def test_the_running_quarter_is_forecast_not_the_one_after_it(tmp_path: Path) ->
     assert code == 0, err
     assert "forecasting 2025Q4, the quarter still running" in err
     assert json.loads(out)["quarter"] == "2025Q4"
+
+
+def test_a_backtest_values_a_win_without_an_amount_as_the_forecast_did(tmp_path: Path) -> None:
+    """The backtest counted a won deal without an amount as 0 in "actual" while the forecast
+    valued an open deal without one at the won amounts of past deals: the bias was pushed up."""
+    frame = pipeline_deals(1500, seed=4)
+    won = frame.index[frame["outcome"] == "won"]
+    blank = won[::9]
+    frame.loc[blank, "amount"] = np.nan
+    with Workspace(tmp_path / "b.duckdb") as ws:
+        ws.import_deals(frame)
+        result = ForecastBacktest(quarters=("2025Q3", "2025Q4")).run(ws.store)
+    q = result.quarters.set_index("quarter")
+    created, closed = pd.to_datetime(frame["created_at"]), pd.to_datetime(frame["closed_at"])
+    for name, start, end in (
+        ("2025Q3", "2025-07-01", "2025-09-30"),
+        ("2025Q4", "2025-10-01", "2025-12-31"),
+    ):
+        booked = frame[
+            (frame["outcome"] == "won")
+            & (created < pd.Timestamp(start))
+            & closed.between(pd.Timestamp(start), pd.Timestamp(end))
+        ]
+        n_blank = int(booked["amount"].isna().sum())
+        assert n_blank > 0
+        assert q.loc[name, "actual_wins_valued_as_forecast"] == n_blank
+        assert q.loc[name, "actual_wins"] == len(booked)
+        # each blank win adds a positive value (a won amount of past deals), never 0
+        assert q.loc[name, "actual"] > booked["amount"].sum() + n_blank * frame["amount"].min()
+    assert "win(s) without an amount are valued as the forecast valued them" in result.actual_note()

@@ -800,9 +800,30 @@ class BacktestResult(AnalysisResult):
     def summary(self) -> pd.DataFrame:
         return self.quarters
 
+    def actual_note(self) -> str:
+        """What "actual" counts, in one sentence for the console and the report."""
+        valued = (
+            int(self.quarters["actual_wins_valued_as_forecast"].sum())
+            if "actual_wins_valued_as_forecast" in self.quarters.columns
+            else 0
+        )
+        return (
+            "Forecast and actual count the deals open at each quarter's start only: deals created "
+            "and won within the quarter are not forecast, so the actual can be below the "
+            "quarter's won revenue"
+            + (
+                f"; {valued:,} win(s) without an amount are valued as the forecast valued them "
+                "(by the won amounts of past deals)"
+                if valued
+                else ""
+            )
+            + "."
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "quarters": records(self.quarters),
+            "actual_note": self.actual_note(),
             "coverage": self.coverage,
             "adjusted_coverage": self.adjusted_coverage,
             "sequential_coverage": self.sequential_coverage,
@@ -870,7 +891,14 @@ class ForecastBacktest:
             in_q = (closed_at >= pd.Timestamp(q.start)) & (closed_at <= pd.Timestamp(q.end))
             won_q = deals[(deals["outcome"] == "won") & in_q]
             booked = won_q[won_q["deal_id"].isin(ids)]
-            actual = float(pd.to_numeric(booked["amount"]).fillna(0).sum())
+            # a win without an amount is valued as the forecast valued it (by the won amounts of
+            # past deals): counted as 0 it pushed the measured bias upwards
+            valued = dict(zip(snap.deals["deal_id"], snap.deals["amount"], strict=True))
+            won_amount = pd.to_numeric(booked["amount"], errors="coerce")
+            unvalued = ~(won_amount > 0)
+            actual = float(
+                won_amount.where(~unvalued, booked["deal_id"].map(valued)).fillna(0).sum()
+            )
             t = snap.totals
             comp = dict(zip(snap.comparison["method"], snap.comparison["expected"], strict=True))
             rows.append(
@@ -888,6 +916,7 @@ class ForecastBacktest:
                     "wins_p10": t["wins_p10"],
                     "wins_p90": t["wins_p90"],
                     "actual_wins": len(booked),
+                    "actual_wins_valued_as_forecast": int(unvalued.sum()),
                     "wins_in_interval": t["wins_p10"] <= len(booked) <= t["wins_p90"],
                     "win_rate_method": comp.get("historical win rate"),
                     "stage_method": comp.get("stage win rates"),

@@ -100,9 +100,7 @@ def build(ctx: ReportContext) -> Section | None:
         )
         errors = backtest.errors or {}
         parts.append(
-            "<p>Both lines count the deals open at the quarter's start only: deals created "
-            "and won within the quarter are not forecast, so the actual here can be below the "
-            "quarter's won revenue. "
+            f"<p>{escape(backtest.actual_note(), quote=False)} "
             f"The actual fell inside the P10–P90 interval in {backtest.coverage:.0%} "
             f"of {len(bt)} quarters (nominal {backtest.interval:.0%}). Mean absolute "
             "error: " + ", ".join(f"{escape(k)} {v:.0%}" for k, v in errors.items()) + ".</p>"
