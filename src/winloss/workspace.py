@@ -439,6 +439,19 @@ class Workspace:
             unknown_values=options.get("unknown_values", "error"),
             generate_ids=options.get("generate_ids", False),
         )
+        if tbl is DEALS:
+            # a custom field of an earlier import whose column this file maps onto a field
+            field_of = {label: name for name, label in prepared.mapped.items()}
+            kept = {c.name for c in prepared.custom_fields}
+            for cf in self.store.custom_fields("deals"):
+                if cf.label in field_of and cf.name not in kept:
+                    prepared.superseded_custom[cf.name] = field_of[cf.label]
+                    prepared.notes.append(
+                        f"column {cf.label!r}, kept as the custom field {cf.name} by an earlier "
+                        f"import, is now imported as {field_of[cf.label]}: the custom field is "
+                        "cleared on this file's deals (and dropped once no deal keeps a value), "
+                        "so the fact is counted once"
+                    )
         if tbl.name == "subscriptions":
             from winloss.ingest.subscriptions import check_subscriptions
 

@@ -50,6 +50,9 @@ class PreparedImport:
     duplicates_dropped: int = 0
     row_numbers: list[int] = field(default_factory=list)
     orphans_dropped: int = 0
+    #: custom fields of earlier imports that this file maps onto a winloss field (custom name →
+    #: field): the import clears them on its deals, so the fact is held once
+    superseded_custom: dict[str, str] = field(default_factory=dict)
 
     def outcome_counts(self) -> dict[str, int]:
         """Deals per outcome (won, lost, open) in the prepared frame; empty for other tables."""

@@ -28,6 +28,7 @@ import pyarrow as pa
 from winloss.errors import ImportInterrupted, StoreError, UsageError
 from winloss.model.prepared_import import CustomField, PreparedImport
 from winloss.model.schema import DEALS, DUCKDB_TYPES, TABLES, Table
+from winloss.store.custom_columns import clear_superseded
 from winloss.store.deal_reads import DealReads
 from winloss.store.engine import Dialect
 
@@ -550,6 +551,8 @@ class DuckDBStore(DealReads):
                     else "DO NOTHING"
                 )
                 self.con.execute(f"{insert} ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}")
+            if prepared.superseded_custom and len(key) == 1:
+                clear_superseded(self, table.name, key[0], prepared.superseded_custom)
             inserted = len(frame) - int(updated)
             self._record_import(prepared, content_sha256, preset, inserted, int(updated))
             interrupted = defer.enter_context(sigint_deferred())

@@ -34,6 +34,7 @@ import pyarrow as pa
 from winloss.errors import ImportInterrupted, StoreError, UsageError
 from winloss.model.prepared_import import CustomField, PreparedImport
 from winloss.model.schema import DEALS, DUCKDB_TYPES
+from winloss.store.custom_columns import clear_superseded
 from winloss.store.duckdb_store import (
     _VIEWS_VERSION,
     MIGRATIONS,
@@ -611,6 +612,8 @@ class PostgresStore(DuckDBStore):
                     f"SELECT {', '.join(_q(c) for c in cols)} FROM _incoming "
                     f"ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}"
                 )
+                if prepared.superseded_custom and len(key) == 1:
+                    clear_superseded(self, table.name, key[0], prepared.superseded_custom)
                 inserted = len(frame) - updated
                 self._record_import(prepared, content_sha256, preset, inserted, updated)
                 if table is DEALS or changes_views or table.name == "captures":
