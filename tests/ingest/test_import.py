@@ -616,3 +616,39 @@ def test_the_files_currency_is_every_deals_currency(ws: Workspace, tmp_path: Pat
     deals = ws.deals().set_index("deal_id")
     assert deals["currency"].tolist() == ["USD", "USD", "USD"]
     assert pd.isna(deals.loc["2", "amount"])  # the blank amount stays blank
+
+
+def test_a_formatted_salesforce_excel_export_finds_its_header(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A formatted Salesforce report in Excel has a title and its filters above the header and an
+    empty first column: the import said "no outcome column found"."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append([None, "Opportunities with Stage"])
+    sheet.append([None, "Filtered By: Close Date = All Time"])
+    sheet.append([])
+    sheet.append([None, "Opportunity ID", "Stage", "Created Date", "Close Date", "Amount"])
+    sheet.append([None, "1", "Closed Won", "2025-01-02", "2025-02-03", "100"])
+    sheet.append([None, "2", "Closed Lost", "2025-01-02", "2025-02-03", "xx"])
+    path = tmp_path / "formatted.xlsx"
+    book.save(path)
+    checked = ws.check("deals", path)
+    assert any("the header is row 4" in n for n in checked.notes)
+    bad = checked.problems.iloc[0]
+    assert (bad["row"], bad["column"], bad["value"]) == (6, "Amount", "xx")  # the sheet's row
+    sheet["F6"] = "250"
+    book.save(path)
+    result = ws.import_deals(path)
+    assert dict(result.outcomes) == {"won": 1, "lost": 1, "open": 0}
+    assert ws.deals().set_index("deal_id").loc["2", "amount"] == 250
+    # a header with some blank labels is still the header (no title lines above it)
+    plain = tmp_path / "plain.xlsx"
+    pd.DataFrame(
+        [["3", "Closed Won", "2025-01-02", "2025-02-03", "5", "x", "y", "z"]],
+        columns=["Opportunity ID", "Stage", "Created Date", "Close Date", "Amount", "", " ", "  "],
+    ).to_excel(plain, index=False)
+    assert ws.check("deals", plain).rows == 1

@@ -98,12 +98,13 @@ def _drop_footer(frame: pd.DataFrame, rows: pd.Series) -> tuple[pd.DataFrame, pd
 
 def read_excel(path: Path, sheet: str | int | None = None) -> RawFrame:
     try:
-        frame = pd.read_excel(
+        grid = pd.read_excel(
             path,
             sheet_name=sheet if sheet is not None else 0,
             dtype=str,
             keep_default_na=False,
             na_values=[],
+            header=None,
         )
     except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
         raise InputError(f"{path}: reading Excel needs openpyxl ({exc})") from exc
@@ -120,12 +121,43 @@ def read_excel(path: Path, sheet: str | int | None = None) -> RawFrame:
             f"({type(exc).__name__}: {exc}); export it again, or save it as CSV. "
             "Nothing was imported."
         ) from exc
-    frame.columns = _unique_labels([str(c) for c in frame.columns])
+    head = _header_row(grid)
+    notes = (
+        [
+            f"skipped {head} row(s) above the header (a report title or its filters, as a "
+            f"formatted Salesforce export writes them): the header is row {head + 1}"
+        ]
+        if head
+        else []
+    )
+    filled = grid.fillna("").astype(str).apply(lambda c: c.str.strip() != "")
+    # a column with neither a label nor a value (a formatted report's empty margin) holds nothing
+    keep = filled.iloc[head:].any(axis=0).to_numpy()
+    grid = grid.loc[:, keep]
+    labels = ["" if pd.isna(v) else str(v) for v in grid.iloc[head]] if len(grid) else []
+    frame = grid.iloc[head + 1 :].reset_index(drop=True) if len(grid) else grid
+    frame.columns = _unique_labels(labels)
     frame = frame.astype("string")
-    rows = pd.Series(range(2, len(frame) + 2), index=frame.index)
+    rows = pd.Series(range(head + 2, len(frame) + head + 2), index=frame.index)
     frame, rows, dropped = _drop_footer(frame, rows)
-    notes = [f"dropped {dropped} footer row(s)"] if dropped else []
+    if dropped:
+        notes.append(f"dropped {dropped} footer row(s)")
     return RawFrame(frame, rows, str(path), notes)
+
+
+def _header_row(grid: pd.DataFrame, look: int = 30) -> int:
+    """The sheet's header row (0-based): the first row about as wide as the widest of the first
+    rows. A formatted report puts its title and filters (one or two cells each) above it."""
+    if grid.empty:
+        return 0
+    top = grid.iloc[:look].fillna("").astype(str)
+    widths = (top.apply(lambda c: c.str.strip() != "")).sum(axis=1).to_numpy()
+    widest = int(widths.max())
+    if widest < 2 or widths[0] >= 0.8 * widest:
+        return 0
+    head = int(next(i for i, w in enumerate(widths) if w >= 0.8 * widest))
+    # only title lines above it (a cell or two each): a header with some blank labels stays
+    return head if (widths[:head] <= 2).all() else 0
 
 
 def read_parquet(path: Path) -> RawFrame:
