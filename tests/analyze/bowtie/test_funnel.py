@@ -239,3 +239,39 @@ def test_a_stage_every_deal_is_still_in_has_unknown_conversion(tmp_path: Path) -
     assert (sel["volume"], sel["advanced"], sel["lost"], sel["censored"]) == (2, 0, 0, 2)
     assert pd.isna(sel["conversion"]) and pd.isna(sel["conversion_ci_low"])
     assert stages.loc["awareness", "conversion"] == pytest.approx(1.0)
+
+
+def test_a_funnel_that_grows_towards_the_deal_stage_says_why(tmp_path: Path) -> None:
+    """A CRM export with the stage history of two leads only drew awareness 2 and selection 6:
+    a funnel that widens reads as a mistake unless it is said that every deal enters at the
+    stage it is created in."""
+    ws = Workspace(tmp_path / "grow.duckdb")
+    ids = [f"d{i}" for i in range(6)]
+    ws.import_file(
+        "deals",
+        pd.DataFrame(
+            {
+                "deal_id": ids,
+                "created_at": ["2026-01-05"] * 6,
+                "closed_at": ["2026-03-01"] * 6,
+                "outcome": ["won", "lost", "won", "lost", "lost", "won"],
+            }
+        ),
+    )
+    ws.import_file(
+        "stages",
+        pd.DataFrame(
+            {
+                "deal_id": ["d0", "d0", "d1", "d1"],
+                "stage": ["Awareness", "Discovery", "Awareness", "Discovery"],
+                "entered_at": ["2025-12-01", "2026-01-05", "2025-12-03", "2026-01-05"],
+            }
+        ),
+    )
+    result = ws.bowtie()
+    volume = dict(zip(result.summary["stage"], result.summary["volume"], strict=True))
+    assert volume["awareness"] < volume["selection"]
+    note = next(w for w in result.warnings if w.startswith("volumes grow towards selection"))
+    assert f"awareness {int(volume['awareness'])}" in note
+    assert f"selection {int(volume['selection'])}" in note
+    ws.close()

@@ -280,6 +280,23 @@ class Bowtie:
         # the knot has no spell of its own: nothing is censored in it
         pre.loc[commit, ["advanced", "lost", "censored"]] = 0
         pre_cohorts = pre_cohorts[pre_cohorts["stage"] != "commit"].reset_index(drop=True)
+        entry = mapping.deal_entry_stage
+        volume = dict(zip(pre["stage"], pre["volume"], strict=True))
+        before_entry = [
+            st
+            for st in PRE_SALE[: PRE_SALE.index(entry)]
+            if volume.get(st, 0) < volume.get(entry, 0)
+        ]
+        if before_entry and any(volume.get(st, 0) for st in before_entry):
+            # a funnel whose first stages hold fewer deals than a later one reads as a mistake
+            shown = ", ".join(f"{st} {int(volume.get(st, 0)):,}" for st in before_entry)
+            warnings.append(
+                f"volumes grow towards {entry} ({shown}; {entry} "
+                f"{int(volume.get(entry, 0)):,}): every deal enters the funnel at {entry}, the "
+                "stage a deal is created in, while earlier stages count only the deals whose "
+                "stage history records them; import the lead stages' history, or set "
+                "deal_entry_stage in --mapping"
+            )
         unmapped = names[[mapping.target(n) is None for n in names["name"]]].reset_index(drop=True)
         if len(unmapped):
             shown = ", ".join(f"{n!r}" for n in unmapped["name"].head(8))
