@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import pandas as pd
 
-from winloss.errors import UsageError
+from winloss.errors import InputError, UsageError
 from winloss.ingest.orphans import (
     EVENT_TIME,
     RELATED_TABLES,
@@ -128,6 +128,29 @@ class ImportOptions(TypedDict, total=False):
     on_orphan: OrphanPolicy
     sheet: str | int | None
     generate_ids: bool
+
+
+def _preset_hint(preset: str | None, labels: list[str]) -> str:
+    """When ``--preset`` names another CRM than the file's labels fit, which preset they fit
+    (a Salesforce file read with the IBM preset lost its dates and accounts without a word)."""
+    from winloss.model.mapping import PRESETS, detect_preset
+
+    if not preset or preset == "auto" or preset not in PRESETS:
+        return ""
+    fits = detect_preset(labels)
+    if fits is None or fits is PRESETS[preset]:
+        return ""
+    name = next(k for k, v in PRESETS.items() if v is fits)
+    have = {label.casefold(): label for label in labels}
+    shown = [
+        have[c.casefold()] for cands in fits.columns.values() for c in cands if c.casefold() in have
+    ]
+    found = list(dict.fromkeys(shown))
+    listed = ", ".join(repr(x) for x in found[:4]) + (" …" if len(found) > 4 else "")
+    return (
+        f"the file's columns ({listed}) are those of a {name} export, not of the {preset} "
+        f"preset: import it with --preset {name} (or without --preset: it is recognised)"
+    )
 
 
 @dataclass(frozen=True)
@@ -431,14 +454,22 @@ class Workspace:
             m = replace(m, month_first=True)
         if m.day_first and m.month_first:
             raise UsageError("dates cannot be both day-first and month-first; choose one")
-        prepared = prepare(
-            raw,
-            tbl,
-            m,
-            on_duplicate=options.get("on_duplicate", "error"),
-            unknown_values=options.get("unknown_values", "error"),
-            generate_ids=options.get("generate_ids", False),
-        )
+        hint = _preset_hint(preset, list(raw.frame.columns)) if tbl is DEALS else ""
+        try:
+            prepared = prepare(
+                raw,
+                tbl,
+                m,
+                on_duplicate=options.get("on_duplicate", "error"),
+                unknown_values=options.get("unknown_values", "error"),
+                generate_ids=options.get("generate_ids", False),
+            )
+        except InputError as exc:
+            if hint and type(exc) is InputError:  # a column the preset expects is not there
+                raise InputError(f"{exc} {hint[:1].upper()}{hint[1:]}.") from exc
+            raise
+        if hint:
+            prepared.notes.append(hint)
         if tbl is DEALS:
             # a custom field of an earlier import whose column this file maps onto a field
             field_of = {label: name for name, label in prepared.mapped.items()}

@@ -652,3 +652,28 @@ def test_a_formatted_salesforce_excel_export_finds_its_header(
         columns=["Opportunity ID", "Stage", "Created Date", "Close Date", "Amount", "", " ", "  "],
     ).to_excel(plain, index=False)
     assert ws.check("deals", plain).rows == 1
+
+
+def test_a_preset_of_another_crm_says_which_one_the_file_fits(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A Salesforce export read with --preset ibm-win-loss lost its dates ("the file has no
+    created date", although it has 'Created Date'); with --preset hubspot the error listed the
+    very column it wanted. Both now name the preset the columns fit."""
+    path = tmp_path / "sf.csv"
+    path.write_text(
+        "Opportunity ID,Account Name,Opportunity Owner,Stage,Amount,Close Date,Created Date\n"
+        "1,Acme,Ann,Closed Won,100,2025-02-03,2025-01-02\n"
+        "2,Beta,Bo,Closed Lost,100,2025-02-03,2025-01-02\n"
+    )
+    checked = ws.check("deals", path, preset="ibm-win-loss")
+    assert any(
+        "are those of a salesforce export, not of the ibm-win-loss" in n for n in checked.notes
+    )
+    with pytest.raises(InputError, match="import it with --preset salesforce"):
+        ws.import_deals(path, preset="hubspot")
+    # the right preset, or none: no such note
+    assert not any(
+        "export, not of the" in n for n in ws.check("deals", path, preset="salesforce").notes
+    )
+    assert not any("export, not of the" in n for n in ws.check("deals", path).notes)
