@@ -109,7 +109,7 @@ def qbr(
         cover = f"{c['coverage']:.1f}×" if c["coverage"] is not None else "n/a"
         click.echo(
             f"Pipeline coverage of {c['quarter']}: {c['open_pipeline']:,.0f} open "
-            f"({c['open_deals']:,} deals) against average bookings of "
+            f"({result.coverage_deals()}) against average bookings of "
             f"{c['average_bookings']:,.0f} ({', '.join(c['quarters_averaged'])}): {cover}"
         )
 

@@ -104,9 +104,11 @@ def has_stage_history(store: DuckDBStore) -> bool:
 
 
 def open_pipeline(store: DuckDBStore, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Open deals expected to close in ``[start, end]``: count and amount."""
+    """Open deals expected to close in ``[start, end]``: count, amount, and how many of them
+    have no amount (``unvalued``: they add nothing to the amount)."""
     return store.query(
-        "SELECT count(*) AS deals, coalesce(sum(amount), 0) AS amount FROM deals_enriched "
+        "SELECT count(*) AS deals, coalesce(sum(amount), 0) AS amount, "
+        "count(*) - count(amount) AS unvalued FROM deals_enriched "
         "WHERE outcome = 'open' AND closed_at BETWEEN ? AND ?",
         [start, end],
     )

@@ -298,3 +298,24 @@ def test_captures_that_repeat_the_crm_reason_are_not_noted(tmp_path: Path) -> No
     result = ws.qbr()
     ws.close()
     assert not any("the counts use each deal's resolved reason" in w for w in result.warnings)
+
+
+def test_coverage_says_how_many_open_deals_have_no_amount(tmp_path: Path) -> None:
+    """The QBR's coverage counted open deals without an amount as 0 in silence, while the
+    forecast of the same deals values them by past won amounts: the two disagreed unexplained."""
+    frame = _deals(300, seed=5)
+    is_open = frame["outcome"] == "open"
+    frame.loc[is_open, "closed_at"] = dt.date(2026, 5, 1)  # all due in the next quarter
+    blank = frame.index[is_open][:4]
+    frame.loc[blank, "amount"] = np.nan
+    with Workspace(tmp_path / "c.duckdb") as ws:
+        ws.import_deals(frame)
+        result = ws.qbr()
+    c = result.coverage
+    assert c is not None and c["quarter"] == "2026Q2"
+    assert c["open_deals"] == int(is_open.sum()) and c["open_deals_without_amount"] == 4
+    assert c["open_pipeline"] == frame.loc[is_open, "amount"].sum()  # pandas skips the blanks
+    assert (
+        result.coverage_deals()
+        == f"{int(is_open.sum())} deals, 4 of them without an amount and counted as 0"
+    )

@@ -114,6 +114,15 @@ class QbrResult(AnalysisResult):
     skipped: tuple[str, ...]
     warnings: tuple[str, ...] = ()
 
+    def coverage_deals(self) -> str:
+        """The coverage's open deals in words, with those that have no amount (counted as 0
+        here, while the forecast values them by past won amounts)."""
+        c = self.coverage or {}
+        n, blank = int(c.get("open_deals", 0)), int(c.get("open_deals_without_amount", 0))
+        return f"{n:,} deals" + (
+            f", {blank:,} of them without an amount and counted as 0" if blank else ""
+        )
+
     @property
     def competitors(self) -> tuple[Rate, ...]:
         return tuple(r for r in self.win_rates if r.dimension == "competitor")
@@ -449,6 +458,7 @@ class QbrAnalysis:
         return {
             "quarter": str(nxt),
             "open_deals": int(pipe["deals"]),
+            "open_deals_without_amount": int(pipe["unvalued"]),
             "open_pipeline": amount,
             "past_due_deals": int(past["deals"]),
             "past_due_pipeline": float(past["amount"]),

@@ -166,7 +166,7 @@ def build(ctx: ReportContext) -> Section | None:
         parts.append("<h3>Pipeline coverage</h3>")
         parts.append(
             f"<p>Open pipeline expected to close in {escape(c['quarter'])}: "
-            f"{c['open_pipeline']:,.0f} ({c['open_deals']:,} deals), "
+            f"{c['open_pipeline']:,.0f} ({escape(result.coverage_deals())}), "
             f"{c['coverage']:.1f}× the average won revenue of "
             f"{escape(', '.join(c['quarters_averaged']))} "
             f"({c['average_bookings']:,.0f}).</p>"
