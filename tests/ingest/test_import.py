@@ -677,3 +677,26 @@ def test_a_preset_of_another_crm_says_which_one_the_file_fits(
         "export, not of the" in n for n in ws.check("deals", path, preset="salesforce").notes
     )
     assert not any("export, not of the" in n for n in ws.check("deals", path).notes)
+
+
+def test_salesforce_custom_labels_map_and_left_out_columns_are_named(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """'Primary Competitor' and 'Region__c' became custom fields beside the empty competitor and
+    region; 'Opportunity Name' and 'Fiscal Period' were dropped without a word."""
+    path = tmp_path / "sf.csv"
+    path.write_text(
+        "Opportunity ID,Opportunity Name,Stage,Created Date,Close Date,Fiscal Period,"
+        "Primary Competitor,Region__c\n"
+        "1,Acme - New,Closed Won,2025-01-02,2025-02-03,Q1-2025,Gong,EMEA\n"
+        "2,Beta - New,Closed Lost,2025-01-02,2025-02-03,Q1-2025,Clari,AMER\n"
+    )
+    result = ws.import_deals(path)
+    assert result.custom_fields == ()
+    deals = ws.deals().set_index("deal_id")
+    assert deals["competitor"].tolist() == ["Gong", "Clari"]
+    assert deals["region"].tolist() == ["EMEA", "AMER"]
+    assert any(
+        "left out, as the salesforce preset says: 'Opportunity Name', 'Fiscal Period'" in n
+        for n in result.notes
+    )

@@ -490,6 +490,19 @@ def custom_columns(stage: _Stage) -> list[CustomField]:
     after = {a.casefold() for a in stage.mapping.after_outcome}
     day_first = stage.mapping.day_first
     labels = _custom_labels(stage)
+    used = set(stage.mapped.values())
+    ignored = [
+        str(label)
+        for label in stage.raw.frame.columns
+        if label not in used and stage.mapping.is_ignored(str(label))
+    ]
+    if ignored:
+        by = f"the {stage.mapping.preset} preset" if stage.mapping.preset else "the mapping"
+        stage.notes.append(
+            f"left out, as {by} says: {', '.join(repr(x) for x in ignored[:8])}"
+            + (f" and {len(ignored) - 8} more" if len(ignored) > 8 else "")
+            + " (name a column with --column ROLE=COLUMN to use it)"
+        )
     canonical = {n.casefold() for n in stage.table.names}
     fast = infer_columns(stage.frame, [lab for lab in labels if lab not in stage.joined])
     for label in labels:

@@ -121,9 +121,9 @@ SALESFORCE = Mapping(
         is_closed=("Closed", "IsClosed"),
         source=("Lead Source", "LeadSource"),
         loss_reason=("Loss Reason", "Loss_Reason__c", "Closed Lost Reason"),
-        competitor=("Competitor", "Competitor__c", "Main Competitor"),
+        competitor=("Competitor", "Competitor__c", "Main Competitor", "Primary Competitor"),
         industry=("Industry", "Account.Industry"),
-        region=("Region", "Billing State/Province", "Billing Country"),
+        region=("Region", "Region__c", "Sales Region", "Billing State/Province", "Billing Country"),
     ),
     after_outcome=(
         "Probability (%)",
@@ -364,6 +364,7 @@ GENERIC_DEALS = Mapping(
         source=("Source", "Lead Source", "Deal Source"),
         loss_reason=("Lost Reason", "Loss Reason", "Closed Lost Reason"),
         win_reason=("Win Reason", "Closed Won Reason"),
+        competitor=("Competitor", "Primary Competitor", "Main Competitor", "Competitor Name"),
     ),
 )
 
