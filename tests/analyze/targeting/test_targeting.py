@@ -204,6 +204,12 @@ def test_accounts_with_the_same_fit_share_rank_one_and_say_so(tmp_path: Path) ->
     assert table["icp_fit"].round(6).nunique() == 1
     assert (table["rank"] == 1).all() and len(table) == 80
     assert any("every account has the same fit" in c for c in result.caveats)
+    # the accounts' own fields, named: "no field predicts" read as contradicting a deal-level
+    # finding (a lead source) shown beside it
+    assert any(
+        c.startswith("no account field (industry) predicts the outcome better than")
+        for c in result.caveats
+    ), result.caveats
 
 
 def test_deals_without_an_account_and_unknown_pipelines_are_said() -> None:

@@ -577,8 +577,17 @@ class WinModel:
             self.settings.model == "auto"
             and self.selection[best] > self.selection["base_rate"] - MIN_SKILL
         ):
+            # an account model reads the accounts' own fields only: "no field" read as a
+            # contradiction of a deal-level finding (lead source) shown beside it
+            which = (
+                f"no account field ({', '.join(self.settings.account_level[:4])}"
+                + (" …" if len(self.settings.account_level) > 4 else "")
+                + ")"
+                if self.settings.purpose == "account" and self.settings.account_level
+                else "no field"
+            )
             self.caveats.append(
-                "no field predicts the outcome better than the overall win rate "
+                f"{which} predicts the outcome better than the overall win rate "
                 "on held-out deals: the model falls back to the win rate"
             )
             return "base_rate"

@@ -224,7 +224,7 @@ class AccountTargeting:
             # accounts tier A beside importances that all said "does not help")
             table["tier"] = ""
             caveats.append(
-                "no profile field predicts the outcome beyond chance on held-out deals: no "
+                "no account field predicts the outcome beyond chance on held-out deals: no "
                 "tiers are given, and the differences in fit are not backed by evidence"
             )
         factors = model.explain(profiles, top=2)
