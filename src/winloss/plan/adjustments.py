@@ -361,14 +361,29 @@ def targeting_actions(
                 kind="targeting",
                 title=f"Expand the {len(customers)} customers with the most potential",
                 detail=(
-                    "Ranked by expansion potential (products not yet bought, recurring revenue "
-                    "trend); the list is under lists.expansion."
+                    f"Ranked by expansion potential ({_expansion_basis(frame)}); the list is "
+                    "under lists.expansion."
                 ),
                 priority=len(actions) + 1,  # 1 when there is no account list to target
                 evidence={"action": "targeting"},
             )
         )
     return actions, lists
+
+
+def _expansion_basis(frame: pd.DataFrame) -> str:
+    """What the expansion potential was computed from, for this store: products not yet bought
+    only where a product field exists, recurring revenue only where subscriptions do (the plan
+    named both for a Salesforce export that had neither)."""
+    products = "next_products" in frame.columns and (frame["next_products"].fillna("") != "").any()
+    basis = (
+        "products not yet bought, weighted by their adoption among peers"
+        if products
+        else "repeat-purchase rate × median won amount × the customer's size (no product field)"
+    )
+    if "mrr_change" in frame.columns and frame["mrr_change"].notna().any():
+        basis += "; recurring revenue and its change over the year beside it"
+    return basis
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
