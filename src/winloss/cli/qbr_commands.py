@@ -102,7 +102,10 @@ def qbr(
                 ]
             ),
             "table",
-            title="Stage-to-stage conversion",
+            # its scope is not the closed deals of the header line: deals of every outcome
+            # reach stages, and those still open are censored
+            title="Stage-to-stage conversion — deals of every outcome in scope; those still "
+            "open at a stage are not counted as failures",
         )
     if "coverage" in wanted and result.coverage:
         c = result.coverage
