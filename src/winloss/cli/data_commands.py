@@ -312,9 +312,16 @@ def deals(
                 continue
             have = sorted(every[name].dropna().astype(str).unique()) if name in every else []
             if value not in have:
-                listed = ", ".join(have[:20]) + (" …" if len(have) > 20 else "")
+                # quoted, so a doubled space shows; the same name in another case or spacing
+                # is offered first ("Jane Doe" for the stored "jane doe")
+                def norm(text: str) -> str:
+                    return " ".join(text.split()).casefold()
+
+                near = [h for h in have if norm(h) == norm(value)]
+                listed = ", ".join(repr(h) for h in have[:20]) + (" …" if len(have) > 20 else "")
                 message(
                     f"note: no deal has {name} {value!r}; "
+                    + (f"did you mean {' or '.join(repr(h) for h in near)}? " if near else "")
                     + (f"{name}s in the store: {listed}" if have else f"no deal has a {name}")
                 )
     if cols != "all":
