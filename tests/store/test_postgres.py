@@ -497,12 +497,12 @@ def test_incremental_path_counts_identical(both_demo_stores: Any) -> None:
 def test_a_remapped_custom_field_is_held_once_on_both_engines(
     pg_ws: Workspace, tmp_path: Path
 ) -> None:
-    """Re-imported with --column competitor="Primary Competitor", a file whose column was kept
-    as the custom field primary_competitor held the fact twice (two identical findings)."""
+    """Re-imported with --column competitor="Main Rival", a file whose column was kept as the
+    custom field main_rival held the fact twice (two identical findings)."""
     f = write(
         tmp_path,
         "cf.csv",
-        "Opportunity ID,Stage,Created Date,Close Date,Amount,Primary Competitor\n"
+        "Opportunity ID,Stage,Created Date,Close Date,Amount,Main Rival\n"
         "1,Closed Won,2025-01-02,2025-02-03,100,Acme\n"
         "2,Closed Lost,2025-01-02,2025-02-03,100,In-house\n"
         "3,Prospecting,2025-01-02,2026-02-03,100,Acme\n",
@@ -510,11 +510,11 @@ def test_a_remapped_custom_field_is_held_once_on_both_engines(
     duck = Workspace(tmp_path / "cf.duckdb")
     for ws in (pg_ws, duck):
         first = ws.import_deals(f)
-        assert first.custom_fields == ("primary_competitor",)
-        again = ws.import_deals(f, columns={"competitor": "Primary Competitor"})
+        assert first.custom_fields == ("main_rival",)
+        again = ws.import_deals(f, columns={"competitor": "Main Rival"})
         assert any("now imported as competitor" in n for n in again.notes)
         assert [c.name for c in ws.store.custom_fields("deals")] == []
-        assert "primary_competitor" not in {c.name for c in ws.field_catalog()}
+        assert "main_rival" not in {c.name for c in ws.field_catalog()}
         frame = ws.deals().set_index("deal_id")
         assert frame["competitor"].tolist() == ["Acme", "In-house", "Acme"]
     duck.close()
