@@ -296,7 +296,7 @@ def test_a_buyer_interview_starts_empty(web: WebEnv) -> None:
     for select in root.find_all("select"):
         assert not any("selected" in o.attrs for o in select.find_all("option")), select.attrs
     for field in root.find_all("input"):
-        if field.attrs.get("name") not in ("csrf_token",):
+        if field.attrs.get("name") not in ("csrf_token", "form_id"):  # hidden, not answers
             assert not field.attrs.get("value"), field.attrs
     assert not [s for s in root.find_all("span") if s.attrs.get("class") == "hint"]
     before = _captures(web, "B1")

@@ -519,3 +519,37 @@ def test_a_forbidden_page_says_why_and_where_to_go(web: WebEnv) -> None:
     assert resp.status_code == 403
     assert "This page is for admins and managers; you are signed in as ann (rep)" in resp.text
     assert 'href="/"' in resp.text
+
+
+def test_a_form_sent_twice_is_saved_once_and_numbers_come_back_exact(web: WebEnv) -> None:
+    """A trial: the same capture form posted twice was stored twice, and a reopened capture
+    showed its impact 1,234,567 as "1.23457e+06", which saved unchanged became 1,234,570."""
+    ann = login(web.app, "ann")
+    form = ann.get("/deals/A2/capture").text
+    form_id = re.search(r'name="form_id" value="([^"]+)"', form)
+    assert form_id is not None
+    data = {
+        "csrf_token": token(form),
+        "form_id": form_id.group(1),
+        "pain_category": "process",
+        "primary_reason": "Relationship",
+        "impact_value": "1,234,567",
+    }
+    with Workspace(web.db) as ws:
+        before = len(ws.deal_captures("A2"))
+    first = ann.post("/deals/A2/capture", data=data)
+    again = ann.post("/deals/A2/capture", data=data)
+    assert first.status_code == again.status_code == 302
+    with Workspace(web.db) as ws:
+        assert len(ws.deal_captures("A2")) == before + 1
+    assert "was already saved" in ann.get(again.headers["Location"]).text
+    reopened = ann.get("/deals/A2/capture").text
+    assert 'value="1234567"' in reopened and "e+06" not in reopened
+    fresh = re.search(r'name="form_id" value="([^"]+)"', reopened)
+    assert fresh is not None and fresh.group(1) != form_id.group(1)  # a new form, a new id
+    resent = {k: v for k, v in data.items() if k != "impact_value"}
+    resent.update(form_id=fresh.group(1), impact_value="1234567")
+    assert ann.post("/deals/A2/capture", data=resent).status_code == 302
+    with Workspace(web.db) as ws:
+        assert ws.deal("A2")["impact_value"] == 1234567
+        assert len(ws.deal_captures("A2")) == before + 2

@@ -13,7 +13,7 @@ from flask import Flask, g, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
 from winloss.web import access
-from winloss.web.auth import LoginLimiter, User, check_csrf, csrf_token
+from winloss.web.auth import LoginLimiter, SentForms, User, check_csrf, csrf_token
 
 _SECRET_SETTING = "web_secret_key"
 
@@ -62,6 +62,7 @@ def create_app(
     access.install(app)
     app.extensions["winloss_today"] = today or dt.date.today
     app.extensions["winloss_limiter"] = LoginLimiter(login_attempts, login_window)
+    app.extensions["winloss_sent_forms"] = SentForms()
     # the web pages and the report share base.html, style.css and the section partial
     from winloss.analyze.audit.checks import days_text
     from winloss.report.template import environment as report_environment

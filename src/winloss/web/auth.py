@@ -110,6 +110,30 @@ def check_csrf() -> None:
         abort(400, description="missing or wrong CSRF token: reload the form and submit again")
 
 
+# -- forms sent once ------------------------------------------------------------------------------
+class SentForms:
+    """The ids of capture forms already saved: a form sent twice (a double click, a resent
+    request) is saved once. ``once(form_id, save)`` runs ``save`` unless that form was saved,
+    under one lock so that two requests at the same moment cannot both save."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.keep = keep
+        self._saved: dict[str, None] = {}  # insertion-ordered: the oldest ids are forgotten
+        self._lock = threading.Lock()
+
+    def once(self, form_id: str, save: Callable[[], object]) -> bool:
+        """``True`` when ``save`` ran (and returned); ``False`` for a form already saved."""
+        with self._lock:
+            if form_id and form_id in self._saved:
+                return False
+            save()  # raises on a refused capture: the id stays unused, the form can be fixed
+            if form_id:
+                self._saved[form_id] = None
+                while len(self._saved) > self.keep:
+                    self._saved.pop(next(iter(self._saved)))
+            return True
+
+
 # -- login rate limit ---------------------------------------------------------------------------
 class LoginLimiter:
     """At most ``attempts`` failed logins per client address and per user name in ``window``

@@ -62,7 +62,9 @@ def _text(value: Any) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()[:10]
     if isinstance(value, float):
-        return f"{value:g}"
+        # exact: "{:g}" wrote 1,234,567 as 1.23457e+06, and saving the form unchanged stored
+        # 1,234,570; an integral value without ".0", any other as Python's shortest repr
+        return str(int(value)) if value.is_integer() else repr(value)
     return str(value)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from flask import (
@@ -19,7 +20,7 @@ from flask import (
 
 from winloss.errors import ValidationError, WinlossError
 from winloss.web import access
-from winloss.web.auth import User, requires
+from winloss.web.auth import SentForms, User, requires
 from winloss.web.form_checks import ReasonUse, check_capture, web_problem
 from winloss.web.forms import answers, form_fields
 
@@ -136,6 +137,9 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
         use = ReasonUse.of(ws.reason_use())
         submitted: dict[str, str] | None = None
         ask_keep = False
+        # one id per form shown: the same form sent twice is saved once (kept when the form
+        # comes back with errors, so the corrected form is still that one)
+        form_id = request.form.get("form_id", "") or secrets.token_urlsafe(16)
         if request.method == "POST":
             submitted = {k: str(v) for k, v in request.form.items()}
             given = answers(submitted, respondent=respondent)
@@ -148,8 +152,14 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
             )
             ask_keep = use.mismatch(d.get("outcome"), given.get("primary_reason", "")) is not None
             if not field_errors:
+                sent: SentForms = current_app.extensions["winloss_sent_forms"]
                 try:
-                    ws.record_capture(deal_id, respondent, given, captured_by=_user().username)
+                    saved = sent.once(
+                        form_id,
+                        lambda: ws.record_capture(
+                            deal_id, respondent, given, captured_by=_user().username
+                        ),
+                    )
                 except ValidationError as exc:
                     field_errors = {p.column: web_problem(p) for p in exc.problems}
                     errors = [] if field_errors else [str(exc)]
@@ -157,7 +167,12 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
                     errors = [str(exc)]
                 else:
                     done = "Capture" if respondent == "rep" else "Buyer interview"
-                    flash(f"{done} of {deal_id} saved.")
+                    flash(
+                        f"{done} of {deal_id} saved."
+                        if saved
+                        else f"{done} of {deal_id} was already saved: the form was sent twice, "
+                        "and is kept once."
+                    )
                     return redirect(
                         url_for("capture.pending")
                         if respondent == "rep"
@@ -179,7 +194,13 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
     if field_errors.get("interviewee"):  # asked above the groups, on the buyer form
         errors.append(f"Interviewee: {field_errors['interviewee']}")
     return render_template(
-        "capture.html", user=user, deal=d, groups=groups, errors=errors, respondent=respondent
+        "capture.html",
+        user=user,
+        deal=d,
+        groups=groups,
+        errors=errors,
+        respondent=respondent,
+        form_id=form_id,
     ), status
 
 
