@@ -248,7 +248,8 @@ def test_a_reason_only_ever_given_to_the_other_outcome_asks_to_be_kept(web: WebE
     assert suggested == ["Price", "Product fit"]
     root = _refused(ann, "/deals/A2/capture", {"primary_reason": "timing"})
     message = _field_errors(root)["primary_reason"]
-    assert message.startswith("“timing” has been the loss reason of 1 lost deal ")
+    # named as the store spells it ("timing" is the store's "Timing")
+    assert message.startswith("“Timing” has been the loss reason of 1 lost deal ")
     assert "never a win reason" in message and "keep this reason" in message
     assert root.find("input", name="keep_reason") is not None
     assert _captures(web, "A2") == 0

@@ -553,3 +553,36 @@ def test_a_form_sent_twice_is_saved_once_and_numbers_come_back_exact(web: WebEnv
     with Workspace(web.db) as ws:
         assert ws.deal("A2")["impact_value"] == 1234567
         assert len(ws.deal_captures("A2")) == before + 2
+
+
+def test_a_reason_in_another_case_is_saved_as_the_stores_spelling(web: WebEnv) -> None:
+    """A trial saved the reason "price" beside the store's "Price" (the QBR then listed
+    "Price 60" and "price 1"); a competitor likewise."""
+    ann = login(web.app, "ann")
+    form = ann.get("/deals/A1/capture").text  # lost; "Price" is a known reason
+    resp = ann.post(
+        "/deals/A1/capture",
+        data={
+            "csrf_token": token(form),
+            "primary_reason": "  price ",
+            "competitor": "globex  corp",
+        },
+    )
+    assert resp.status_code == 302
+    with Workspace(web.db) as ws:
+        assert ws.deal("A1")["loss_reason"] == "Price"
+    form = ann.get("/deals/A2/capture").text
+    resp = ann.post(
+        "/deals/A2/capture",
+        data={
+            "csrf_token": token(form),
+            "primary_reason": "Product fit",
+            "competitor": "Globex Corp",
+        },
+    )
+    assert resp.status_code == 302
+    with Workspace(web.db) as ws:
+        # one space between words; the store's first spelling is kept for a later one in
+        # another case
+        assert ws.deal("A1")["competitor"] == "globex corp"
+        assert ws.deal("A2")["competitor"] == "globex corp"

@@ -270,3 +270,22 @@ def check_user(username: str, password: str, role: str, owner: str | None) -> li
     elif role == "rep" and not (owner or "").strip():
         errors.append("a rep needs an owner (the CRM owner name their deals carry)")
     return errors
+
+
+def known_spelling(
+    given: dict[str, str], reasons: ReasonUse, competitors: list[str]
+) -> dict[str, str]:
+    """``given`` with a reason or competitor written as one the store already has, in another
+    case or spacing ("price", "power  bi"), set to that spelling: counted apart, "Price 60" and
+    "price 1" stood side by side in the QBR."""
+    out = dict(given)
+    reason = out.get("primary_reason")
+    if reason:
+        reason = " ".join(reason.split())  # a category: one space between words
+        out["primary_reason"] = reasons.spelled.get(reason_key(reason), reason)
+    competitor = out.get("competitor")
+    if competitor:
+        competitor = " ".join(competitor.split())
+        known = {" ".join(c.split()).casefold(): c for c in reversed(competitors)}
+        out["competitor"] = known.get(competitor.casefold(), competitor)
+    return out

@@ -21,7 +21,7 @@ from flask import (
 from winloss.errors import ValidationError, WinlossError
 from winloss.web import access
 from winloss.web.auth import SentForms, User, requires
-from winloss.web.form_checks import ReasonUse, check_capture, web_problem
+from winloss.web.form_checks import ReasonUse, check_capture, known_spelling, web_problem
 from winloss.web.forms import answers, form_fields
 
 bp = Blueprint("capture", __name__)
@@ -142,7 +142,9 @@ def _capture_form(deal_id: str, respondent: str) -> Any:
         form_id = request.form.get("form_id", "") or secrets.token_urlsafe(16)
         if request.method == "POST":
             submitted = {k: str(v) for k, v in request.form.items()}
-            given = answers(submitted, respondent=respondent)
+            given = known_spelling(
+                answers(submitted, respondent=respondent), use, ws.competitor_names()
+            )
             field_errors = check_capture(
                 d,
                 given,
