@@ -586,3 +586,14 @@ def test_a_reason_in_another_case_is_saved_as_the_stores_spelling(web: WebEnv) -
         # another case
         assert ws.deal("A1")["competitor"] == "globex corp"
         assert ws.deal("A2")["competitor"] == "globex corp"
+
+
+def test_a_quarter_beyond_the_data_is_refused_as_the_cli_refuses_it(web: WebEnv) -> None:
+    """A trial: /dashboards/findings?quarter=2030Q1 showed the latest window's findings under
+    "review of 2030Q1", and the quality dashboard of a quarter before the data "nan%" bars."""
+    boss = login(web.app, "boss")
+    for url in ("/dashboards/findings?quarter=2030Q1", "/dashboards/quality?quarter=2020Q1"):
+        page = boss.get(url).text
+        assert "has no closed deals" in page, url
+        assert "?quarter=2024Q" in page  # says which quarters to give, in the app's own terms
+        assert "nan%" not in page and "--quarter" not in page

@@ -175,7 +175,9 @@ class ActionPlan:
         return buf.getvalue()
 
 
-def check_review_quarter(store: DuckDBStore, review: Quarter, quarters: list[str]) -> None:
+def check_review_quarter(
+    store: DuckDBStore, review: Quarter, quarters: list[str], *, ask: str = "--quarter"
+) -> None:
     """Refuse a review quarter that lies wholly before the first or after the last closed deal:
     it has no closed deals to review (a typo such as 2031Q4 for 2025Q4, most often).
 
@@ -192,9 +194,10 @@ def check_review_quarter(store: DuckDBStore, review: Quarter, quarters: list[str
         where = f"before the first quarter with closed deals ({first}, from {first.start})"
     else:
         return
+    example = f"{ask}{last}" if ask.endswith("=") else f"{ask} {last}"
     raise UsageError(
         f"{review} has no closed deals: it lies {where}. Give a quarter from {first} to "
-        f"{last} (e.g. --quarter {last}), or import the deals of {review} first"
+        f"{last} (e.g. {example}), or import the deals of {review} first"
     )
 
 

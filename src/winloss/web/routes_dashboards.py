@@ -131,9 +131,16 @@ def _store_version(db: str) -> tuple[int, int] | None:
 
 def _quarter(ws: Workspace, wanted: str) -> Any:
     """The quarter ``wanted`` names (the latest with closed deals if empty), or ``None``."""
+    from winloss.plan.action_plan import check_review_quarter, closed_quarters
     from winloss.report.document import latest_closed_quarter
 
-    return ws.quarter(wanted) if wanted else latest_closed_quarter(ws.store)
+    if not wanted:
+        return latest_closed_quarter(ws.store)
+    q = ws.quarter(wanted)
+    # a quarter beyond the data is refused as the CLI refuses it (it showed another period's
+    # findings under its own title, and "nan%" bars)
+    check_review_quarter(ws.store, q, closed_quarters(ws.store), ask="?quarter=")
+    return q
 
 
 def _build(ctx: Any, name: str) -> Built:
