@@ -48,3 +48,22 @@ def test_partial_quarter_is_said_and_not_compared(tmp_path: Path) -> None:
     assert whole.data["partial"] is None
     assert "partial quarter</div>" not in whole.html and "is a partial quarter" not in whole.html
     assert whole.html.count("vs last quarter</div>") == 4
+
+
+def test_the_median_cycle_is_one_number_in_the_headline_and_its_table(tmp_path: Path) -> None:
+    """A trial read "median cycle (days) 82" above a quarter table saying 82.5."""
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["a", "b", "c", "d"],
+            "created_at": ["2025-01-01", "2025-01-01", "2025-04-01", "2025-04-01"],
+            "closed_at": ["2025-03-24", "2025-03-25", "2025-06-22", "2025-06-23"],  # 82, 83 days
+            "outcome": ["won", "lost", "won", "lost"],
+        }
+    )
+    with Workspace(tmp_path / "m.duckdb") as ws:
+        ws.import_deals(deals)
+        section = build(ReportContext(ws.store, ws.quarter("2025Q2"), dt.datetime(2025, 7, 2)))
+    assert section is not None
+    assert section.data["median_cycle_days"] == 82.5  # the figure itself, for automation
+    assert "82.5" not in section.html
+    assert '<div class="value">82</div>' in section.html

@@ -213,6 +213,12 @@ def build(ctx: ReportContext) -> Section | None:
                     "win_rate": f"{r['win_rate']:.1%}",
                     "interval": f"{r['ci_low']:.0%}–{r['ci_high']:.0%}",
                     "won_revenue": f"{r['won_revenue']:,.0f}",
+                    # whole days, as the headline shows it (82.5 here beside 82 above)
+                    "median_cycle_days": (
+                        f"{r['median_cycle_days']:.0f}"
+                        if r["median_cycle_days"] == r["median_cycle_days"]
+                        else ""
+                    ),
                 }
                 for r in trend.to_dict(orient="records")
             ],
