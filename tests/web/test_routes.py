@@ -597,3 +597,20 @@ def test_a_quarter_beyond_the_data_is_refused_as_the_cli_refuses_it(web: WebEnv)
         assert "has no closed deals" in page, url
         assert "?quarter=2024Q" in page  # says which quarters to give, in the app's own terms
         assert "nan%" not in page and "--quarter" not in page
+
+
+def test_pages_say_what_they_show(web: WebEnv) -> None:
+    """A trial: an open deal's page said "closed 2024-06-30" for its expected close; a manager's
+    list of every owner's captures was "My captures"; an owner who does not exist read "every
+    closed deal has a capture"; the stakeholders field asked for "1,200.50"."""
+    boss = login(web.app, "boss")
+    assert "expected to close 2024-06-30" in boss.get("/deals/A3").text  # A3 is open
+    page = boss.get("/captures?owner=Nobody").text
+    assert "No deal has the owner “Nobody”" in page and "every closed deal" not in page
+    assert "Captures to do" in page and "My captures" not in page
+    ann = login(web.app, "ann")
+    assert "My captures" in ann.get("/captures").text
+    form = ann.get("/deals/A2/capture").text
+    bad = ann.post("/deals/A2/capture", data={"csrf_token": token(form), "stakeholders": "three"})
+    assert bad.status_code == 400
+    assert "write a whole number such as 3" in bad.text and "1,200.50" not in bad.text

@@ -241,8 +241,11 @@ def reliability_chart(
     counts: Sequence[int],
     *,
     width: int = 360,
+    unit: str = "deal",
+    rate: str = "win rate",
 ) -> str:
-    """Predicted vs observed win rate per probability bin, against the diagonal."""
+    """Predicted vs observed ``rate`` per probability bin, against the diagonal; each bin's
+    count is of ``unit`` (the PQL score's are accounts converting, not deals winning)."""
     height = width
     pad = 40
     plot = width - 2 * pad
@@ -277,14 +280,14 @@ def reliability_chart(
         pts.append(f"{p(pr):.1f},{q(ob):.1f}")
         parts.append(
             f'<circle cx="{p(pr):.1f}" cy="{q(ob):.1f}" r="{r:.1f}" fill="{NEUTRAL}" '
-            f'opacity="0.8"><title>predicted {pr:.0%}, observed {ob:.0%}, {c} deals'
-            f"</title></circle>"
+            f'opacity="0.8"><title>predicted {pr:.0%}, observed {ob:.0%}, {c} {unit}'
+            f"{'' if c == 1 else 's'}</title></circle>"
         )
     if len(pts) > 1:
         parts.append(f'<polyline points="{" ".join(pts)}" fill="none" stroke="{NEUTRAL}" />')
     parts.append(
         f'<text x="{width / 2}" y="{pad - 14}" font-size="12" fill="{TEXT}" '
-        f'text-anchor="middle">predicted vs observed win rate</text>'
+        f'text-anchor="middle">predicted vs observed {rate}</text>'
     )
     return _svg(name, title, width, height, "".join(parts))
 

@@ -35,6 +35,7 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 
 DATE_HELP = "not a date: use the date picker or YYYY-MM-DD"
 NUMBER_HELP = "not a number: write digits such as 1200 or 1,200.50"
+WHOLE_HELP = "not a number: write a whole number such as 3"
 BOOL_HELP = "choose yes or no"
 
 
@@ -113,10 +114,15 @@ def _years_from(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
+def _number_help(f: Field) -> str:
+    """What to write in a number field: a whole-number field is not told to write 1,200.50."""
+    return WHOLE_HELP if f.dtype == "int" else NUMBER_HELP
+
+
 def _check_number(f: Field, text: str) -> str | None:
     values, bad = parse_numbers(_one(text))
     if bad[0]:
-        return NUMBER_HELP
+        return _number_help(f)
     number = float(values.iloc[0])
     if f.minimum is not None and number < f.minimum:
         return f"must be {f.minimum:g} or more"
@@ -245,7 +251,7 @@ def web_problem(problem: CellProblem) -> str:
         if text.startswith("not a whole number"):
             return "must be a whole number, such as 3"
         if text.startswith("not a number"):
-            return NUMBER_HELP
+            return _number_help(f)
         return "too large: check the number"
     if f.dtype in ("date", "timestamp"):
         if text.startswith("date out of range"):

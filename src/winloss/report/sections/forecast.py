@@ -219,11 +219,16 @@ def build(ctx: ReportContext) -> Section | None:
     # the live forecast's notes, then the backtest's (its replayed quarters' notes say so)
     # and, under a table of deals with their reasons, the scores' own (what the reasons leave out)
     listed = scores.caveats if "top_open_deals" in data and scores is not None else ()
-    notes = tuple(
-        dict.fromkeys(
-            (*(forecast.caveats if forecast is not None else ()),
-             *(backtest.caveats if backtest is not None else ()),
-             *listed)
-        )
-    )  # fmt: skip
+    live = list(forecast.caveats if forecast is not None else ())
+    replayed = []
+    prefix = "in replayed quarters: "
+    for c in backtest.caveats if backtest is not None else ():
+        # a note that holds for the live forecast and the replayed quarters alike is said once
+        if c.startswith(prefix) and c[len(prefix) :] in live:
+            i = live.index(c[len(prefix) :])
+            live[i] = f"{live[i]} (in the replayed quarters too)"
+        else:
+            replayed.append(c)
+    said = set(forecast.caveats if forecast is not None else ())
+    notes = tuple(dict.fromkeys((*live, *replayed, *(c for c in listed if c not in said))))
     return Section("forecast", "Forecast and scores", "".join(parts), data, tuple(charts), notes)

@@ -74,6 +74,8 @@ def build(ctx: ReportContext) -> Section | None:
                     rel["mean_predicted"].tolist(),
                     rel["observed"].tolist(),
                     rel["n"].astype(int).tolist(),
+                    unit="account",
+                    rate="conversion",
                 )
             )
     ready = result.ready
