@@ -76,3 +76,32 @@ def test_rep_captures_and_manager_sees_coverage(
     assert deal is not None and deal["pain_category"] == "process"
     assert deal["loss_reason"] == "Lost to competitor" and deal["decision_maker_engaged"] is False
     assert caps.iloc[0]["captured_by"] == "ann"
+
+
+@pytest.mark.browser
+def test_a_long_note_wraps_inside_the_deal_page(browser: tuple[str, str], tmp_path: Path) -> None:
+    """A trial: a 20,000-character note without a break ran off the deal page."""
+    import pandas as pd
+
+    db = tmp_path / "notes.duckdb"
+    build_store(db)
+    with Workspace(db) as ws:
+        ws.import_file(
+            "captures",
+            pd.DataFrame(
+                {
+                    "deal_id": ["A1"],
+                    "captured_at": ["2024-03-05 10:00"],
+                    "respondent": ["rep"],
+                    "primary_reason": ["Price"],
+                    "notes": ["x" * 20_000],
+                }
+            ),
+        )
+    with serve(db) as base, chromium_driver(tmp_path, height=1000) as driver:
+        browser_login(driver, base, "boss")
+        driver.get(f"{base}/deals/A1")
+        page, view = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert page <= view, (page, view)
