@@ -614,3 +614,32 @@ def test_pages_say_what_they_show(web: WebEnv) -> None:
     bad = ann.post("/deals/A2/capture", data={"csrf_token": token(form), "stakeholders": "three"})
     assert bad.status_code == 400
     assert "write a whole number such as 3" in bad.text and "1,200.50" not in bad.text
+
+
+def test_a_dashboard_not_yet_rebuilt_is_shown_as_it_was_not_waited_for(
+    web: WebEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial: after a capture, the forecast dashboard came back at once (rebuilding in the
+    background), but the findings dashboard then took 25 s: the background rebuild had made a
+    new copy of the store, which had not built findings yet, so the visit waited to build it.
+    The earlier copy's build is shown instead, with the note, and rebuilt in the background."""
+    import os
+
+    from winloss.web import routes_dashboards
+
+    calls = _count_builds(monkeypatch)
+    boss = login(web.app, "boss")
+    boss.get("/dashboards/quality")
+    boss.get("/dashboards/paths")
+    assert len(calls) == 1
+    stat = os.stat(web.db)
+    os.utime(web.db, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # as a capture would
+    boss.get("/dashboards/paths")  # stale at once; rebuilt on a new copy in the background
+    routes_dashboards.wait_for_rebuilds(60)
+    assert len(calls) == 1  # the quality dashboard was not rebuilt by the paths rebuild
+    page = boss.get("/dashboards/quality").text  # the new copy has not built it: no wait
+    assert page.count('<section id="quality">') == 1
+    assert "it has changed since (an import or a capture)" in page  # the earlier copy's build
+    routes_dashboards.wait_for_rebuilds(60)
+    assert len(calls) == 2
+    assert "it has changed since" not in boss.get("/dashboards/quality").text

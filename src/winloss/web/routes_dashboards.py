@@ -52,12 +52,30 @@ class _Snapshot:
     contexts: dict[str, Any] = field(default_factory=dict)
     periods: dict[str, Built | str] = field(default_factory=dict)  # asked -> quarter or error
     built: dict[tuple[str, str], Built] = field(default_factory=dict)  # (dashboard, quarter)
+    #: the builds of the snapshot this one replaced (its periods, builds and time): shown, with
+    #: a note, while this one builds them again — a dashboard not yet rebuilt kept a visitor
+    #: waiting for the other dashboards' rebuild
+    earlier: tuple[dict[str, Built | str], dict[tuple[str, str], Built], dt.datetime] | None = None
 
     def lookup(self, name: str, wanted: str) -> Built | None:
         period = self.periods.get(wanted)
         if isinstance(period, tuple):  # the quarter asked for could not be resolved
             return period
         return self.built.get((name, period)) if period is not None else None
+
+    def stale(self, name: str, wanted: str) -> tuple[Built, dt.datetime] | None:
+        """A build of this snapshot, else of the one it replaced, with the time of its copy."""
+        found = self.lookup(name, wanted)
+        if found is not None:
+            return found, self.taken_at
+        if self.earlier is None:
+            return None
+        periods, built, taken_at = self.earlier
+        period = periods.get(wanted)
+        if isinstance(period, tuple):
+            return period, taken_at
+        old = built.get((name, period)) if period is not None else None
+        return (old, taken_at) if old is not None else None
 
     def close(self) -> None:
         try:
@@ -174,8 +192,13 @@ def _snapshot(db: str, version: tuple[int, int]) -> _Snapshot:
     snap = _SNAPSHOTS.get(db)
     if snap is not None and snap.version == version:
         return snap
+    earlier = None
     if snap is not None:
         del _SNAPSHOTS[db]
+        # what it built stays on show (with a note) until this snapshot has built it again
+        earlier = (dict(snap.periods), dict(snap.built), snap.taken_at)
+        if not snap.built and snap.earlier is not None:
+            earlier = snap.earlier
         snap.close()
     folder = tempfile.TemporaryDirectory(prefix=f"{COPY_PREFIX}{os.getpid()}-")
     _FOLDERS.append(folder)  # removed by shutdown() even if stopped while copying
@@ -183,7 +206,7 @@ def _snapshot(db: str, version: tuple[int, int]) -> _Snapshot:
     with access.briefly(db) as live:
         live.copy_to(copy)
         version = _store_version(db) or version  # the copy's (a checkpoint may touch it)
-    snap = _SNAPSHOTS[db] = _Snapshot(version, folder, Workspace(copy))
+    snap = _SNAPSHOTS[db] = _Snapshot(version, folder, Workspace(copy), earlier=earlier)
     return snap
 
 
@@ -214,15 +237,16 @@ def dashboard(db: str, name: str, wanted: str = "", *, wait: bool = False) -> Bu
     if found is not None:
         return found
     if not wait and snap is not None:
-        stale = snap.lookup(name, wanted)
+        stale = snap.stale(name, wanted)
         if stale is not None:
+            (quarter, sections, notes), taken_at = stale
             _rebuild_later(db, name, wanted)
             note = (
-                f"Built from the store as it was at {snap.taken_at:%Y-%m-%d %H:%M}; it has "
+                f"Built from the store as it was at {taken_at:%Y-%m-%d %H:%M}; it has "
                 "changed since (an import or a capture). The dashboard is being rebuilt from "
                 "the new data: reload the page in a minute or two."
             )
-            return stale[0], stale[1], (note, *stale[2])
+            return quarter, sections, (note, *notes)
     with _BUILD_LOCK:
         snap = _snapshot(db, _store_version(db) or version)
         found = snap.lookup(name, wanted)
