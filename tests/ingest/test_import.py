@@ -598,6 +598,11 @@ def test_a_closed_stage_winloss_does_not_know_is_never_read_as_open(
     )
     assert dict(result.outcomes) == {"won": 1, "lost": 3, "open": 1}
     assert not any("as lost" in n for n in result.notes)
+    # words that deny are not read as the side they name: refused, never won or open
+    for stage in ("Not Won", "Won't Proceed"):
+        path.write_text(header + f"9,{stage},2025-01-02,2025-02-03,100\n" + rows[0] + "\n")
+        with pytest.raises(ValidationError, match="not whether it was won or lost"):
+            ws.import_deals(path)
 
 
 def test_the_files_currency_is_every_deals_currency(ws: Workspace, tmp_path: Path) -> None:

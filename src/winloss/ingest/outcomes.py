@@ -188,9 +188,11 @@ def derive_outcome(
         out = out.where(out.notna(), syn.where(syn.isin(["won", "lost"])))
         unread = out.isna() & ~syn.isin(["open"]) & (tokens != "")
         says_lost = tokens.str.contains(r"\blost\b")
-        says_won = tokens.str.contains(r"\bwon\b")
+        says_won = tokens.str.contains(r"\bwon\b(?!['’]t)")
+        # "Not Won", "Won't Proceed": words that deny, never read as the side they name
+        negated = tokens.str.contains(r"\b(?:not|no|never)\s+(?:won|lost)\b|\bwon['’]t\b")
         # values named with --won-value/--lost-value are the whole truth: no reading of words
-        worded = unread & (says_lost ^ says_won) & (not mapping.explicit_values)
+        worded = unread & (says_lost ^ says_won) & ~negated & (not mapping.explicit_values)
         if worded.any():
             out = out.where(~worded, np.where(says_lost, "lost", "won"))
             read = frame.loc[worded, label].astype(str).str.strip()
