@@ -131,6 +131,8 @@ def test_score_csv_json_and_save(store: Path, tmp_path: Path) -> None:
     # the table says which interval ci_low–ci_high are (every other command shows 95 %)
     code, out, _ = run("--db", str(store), "score", "--no-explain", "--limit", "3")
     assert "80% bootstrap" in " ".join(out.split())
+    code, out, err = run("--db", str(store), "score", "--limit", "3")
+    assert "factors: the points of P(win) a field adds or takes for this deal" in err
     # "no correction needed" only after a held-out check that could tell, with its error
     check = data["model"]["calibration"]
     held = data["model"]["calibration_check"]

@@ -266,6 +266,14 @@ def _emit_scores(
     )
     if len(frame) > len(shown):
         message(f"… {len(frame) - len(shown)} more deals (use --limit 0, or --format csv)")
+    if "factors_for" in shown.columns:
+        # a trial read "Source is other (+2 pts)" as a reason to win although that source wins
+        # less often than most: the points are the deal's own what-if, not the value's win rate
+        message(
+            "factors: the points of P(win) a field adds or takes for this deal, against the same "
+            "deal with that field as in typical closed deals (its other fields kept); not the "
+            "value's own win rate"
+        )
     if not result.importances.empty:
         emit_frame(result.importances, fmt, title="what matters (permutation importance)")
 
