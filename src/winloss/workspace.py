@@ -24,7 +24,7 @@ from winloss.ingest.orphans import (
 from winloss.ingest.prepare import prepare
 from winloss.ingest.readers import RawFrame, frame_as_raw, read_file
 from winloss.model.deals import DealField, DealFilter
-from winloss.model.mapping import Mapping, resolve_mapping
+from winloss.model.mapping import Mapping, preset_mismatch, resolve_mapping
 from winloss.model.period import Quarter
 from winloss.model.prepared_import import (
     DuplicatePolicy,
@@ -128,29 +128,6 @@ class ImportOptions(TypedDict, total=False):
     on_orphan: OrphanPolicy
     sheet: str | int | None
     generate_ids: bool
-
-
-def _preset_hint(preset: str | None, labels: list[str]) -> str:
-    """When ``--preset`` names another CRM than the file's labels fit, which preset they fit
-    (a Salesforce file read with the IBM preset lost its dates and accounts without a word)."""
-    from winloss.model.mapping import PRESETS, detect_preset
-
-    if not preset or preset == "auto" or preset not in PRESETS:
-        return ""
-    fits = detect_preset(labels)
-    if fits is None or fits is PRESETS[preset]:
-        return ""
-    name = next(k for k, v in PRESETS.items() if v is fits)
-    have = {label.casefold(): label for label in labels}
-    shown = [
-        have[c.casefold()] for cands in fits.columns.values() for c in cands if c.casefold() in have
-    ]
-    found = list(dict.fromkeys(shown))
-    listed = ", ".join(repr(x) for x in found[:4]) + (" …" if len(found) > 4 else "")
-    return (
-        f"the file's columns ({listed}) are those of a {name} export, not of the {preset} "
-        f"preset: import it with --preset {name} (or without --preset: it is recognised)"
-    )
 
 
 @dataclass(frozen=True)
@@ -454,7 +431,7 @@ class Workspace:
             m = replace(m, month_first=True)
         if m.day_first and m.month_first:
             raise UsageError("dates cannot be both day-first and month-first; choose one")
-        hint = _preset_hint(preset, list(raw.frame.columns)) if tbl is DEALS else ""
+        hint = preset_mismatch(preset, list(raw.frame.columns)) if tbl is DEALS else ""
         try:
             prepared = prepare(
                 raw,

@@ -389,6 +389,27 @@ def detect_preset(labels: list[str]) -> Mapping | None:
     return best[1] if best else None
 
 
+def preset_mismatch(preset: str | None, labels: list[str]) -> str:
+    """When ``--preset`` names another CRM than the file's labels fit, which preset they fit
+    (a Salesforce file read with the IBM preset lost its dates and accounts without a word)."""
+    if not preset or preset == "auto" or preset not in PRESETS:
+        return ""
+    fits = detect_preset(labels)
+    if fits is None or fits is PRESETS[preset]:
+        return ""
+    name = next(k for k, v in PRESETS.items() if v is fits)
+    have = {label.casefold(): label for label in labels}
+    shown = [
+        have[c.casefold()] for cands in fits.columns.values() for c in cands if c.casefold() in have
+    ]
+    found = list(dict.fromkeys(shown))
+    listed = ", ".join(repr(x) for x in found[:4]) + (" …" if len(found) > 4 else "")
+    return (
+        f"the file's columns ({listed}) are those of a {name} export, not of the {preset} "
+        f"preset: import it with --preset {name} (or without --preset: it is recognised)"
+    )
+
+
 def parse_column_flags(flags: tuple[str, ...] | list[str]) -> dict[str, str]:
     """Parse ``ROLE=SOURCE_COLUMN`` flags."""
     out: dict[str, str] = {}
