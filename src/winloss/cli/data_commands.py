@@ -180,8 +180,10 @@ def import_cmd(
                 "the store is unchanged. Run the import again."
             ) from None
         raise
+    from winloss.cli.main import COMMITTED
     from winloss.store.duckdb_store import sigint_deferred
 
+    COMMITTED.append(result.table)
     with sigint_deferred() as late:  # committed: a Ctrl-C now must not read as a failure
         for note in result.notes:
             message(f"note: {note}")

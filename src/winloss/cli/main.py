@@ -201,6 +201,8 @@ STORE_CREATING = frozenset(
 #: Store files this process created, with their workspace: removed again when the command
 #: fails (a failed first import leaves no empty store behind; see :func:`_discard_created`).
 CREATED: list[tuple[Path, Any]] = []
+#: set by ``import`` once its rows are committed: a Ctrl-C after that says so, not "nothing"
+COMMITTED: list[str] = []
 
 
 def _discard_created() -> None:
@@ -242,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.get("WINLOSS_DEBUG")
     )
     CREATED.clear()
+    COMMITTED.clear()
     code = 1
     try:
         code = _run(argv, debug)
@@ -272,7 +275,9 @@ def _run(argv: list[str] | None, debug: bool) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         _settled(argv)
         click.echo(
-            "interrupted (Ctrl-C); an import is all-or-nothing, so nothing was half-written",
+            "note: Ctrl-C arrived after the import was committed: every row above is stored"
+            if COMMITTED
+            else "interrupted (Ctrl-C); an import is all-or-nothing, so nothing was half-written",
             err=True,
         )
         return 130
