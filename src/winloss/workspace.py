@@ -850,13 +850,25 @@ class Workspace:
         *,
         won: tuple[str, ...],
         lost: tuple[str, ...],
+        outcome_event: str = "final",
+        lifecycle: str = "complete",
         **csv_options: str | None,
     ) -> EventLogImport:
-        """Import a CSV/XES event log as deals and activities (outcome from final activities)."""
+        """Import a CSV/XES event log as deals and activities (outcome from final activities).
+
+        ``outcome_event="any"`` reads a case's outcome from its last won/lost activity wherever it
+        is (later events are after the close and not imported); with lifecycle transitions only
+        completions are steps unless ``lifecycle="all"``.
+        """
         from winloss.analyze.paths.eventlog import events_to_deals, read_event_log
 
         result = events_to_deals(
-            read_event_log(path, **csv_options), won=won, lost=lost, source=str(path)
+            read_event_log(path, **csv_options),
+            won=won,
+            lost=lost,
+            source=str(path),
+            outcome_event=outcome_event,
+            lifecycle=lifecycle,
         )
         self.import_file("deals", result.deals, on_duplicate="error")
         self.import_file("activities", result.activities, on_duplicate="error")

@@ -114,7 +114,7 @@ def test_a_failed_first_import_leaves_no_store_behind(
 ) -> None:
     db = tmp_path / "new.duckdb"
     log = tmp_path / "log.csv"
-    log.write_text("case,activity,timestamp\nc1,A,2025-01-01\nc1,Paid,2025-01-02\n")
+    log.write_text("id,step,when\nc1,A,2025-01-01\nc1,Paid,2025-01-02\n")
     code, _, err = run(capsys, "--db", str(db), "paths", "import", str(log), "--won", "Paid",
                        "--lost", "Lost")  # fmt: skip
     assert code == 1 and "name them with --case" in err

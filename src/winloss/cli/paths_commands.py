@@ -335,25 +335,40 @@ def export(state: State, /, file: str, segment: str | None) -> None:
     help="A final activity that means lost (repeatable); it is removed from the path.",
 )
 @click.option(
+    "--outcome-event",
+    type=click.Choice(["final", "any"]),
+    default="final",
+    show_default=True,
+    help="final: a case is won or lost when its last event is a --won/--lost activity; any: "
+    "its last --won/--lost activity decides wherever it is (the events after it are after the "
+    "close and are not imported).",
+)
+@click.option(
+    "--lifecycle",
+    type=click.Choice(["complete", "all"]),
+    default="complete",
+    show_default=True,
+    help="When the log records lifecycle transitions (start, complete …): complete takes only "
+    "completed events as steps; all takes every event.",
+)
+@click.option(
     "--case",
     "case_col",
-    default="case:concept:name",
-    show_default=True,
-    help="CSV: the case id column.",
+    default=None,
+    help="CSV: the case id column [default: case:concept:name, else a column such as 'Case ID'].",
 )
 @click.option(
     "--activity",
     "activity_col",
-    default="concept:name",
-    show_default=True,
-    help="CSV: the activity column.",
+    default=None,
+    help="CSV: the activity column [default: concept:name, else a column such as 'Activity'].",
 )
 @click.option(
     "--timestamp",
     "timestamp_col",
-    default="time:timestamp",
-    show_default=True,
-    help="CSV: the timestamp column.",
+    default=None,
+    help="CSV: the timestamp column [default: time:timestamp, else a column such as "
+    "'Complete Timestamp' or 'Timestamp'].",
 )
 @format_option
 @pass_state
@@ -363,14 +378,23 @@ def import_log(
     file: str,
     won: tuple[str, ...],
     lost: tuple[str, ...],
-    case_col: str,
-    activity_col: str,
-    timestamp_col: str,
+    outcome_event: str,
+    lifecycle: str,
+    case_col: str | None,
+    activity_col: str | None,
+    timestamp_col: str | None,
     fmt: str,
 ) -> None:
     """Import a CSV or XES (.xes.gz) event log as deals and activities."""
     result = state.workspace().import_event_log(
-        file, won=won, lost=lost, case=case_col, activity=activity_col, timestamp=timestamp_col
+        file,
+        won=won,
+        lost=lost,
+        outcome_event=outcome_event,
+        lifecycle=lifecycle,
+        case=case_col,
+        activity=activity_col,
+        timestamp=timestamp_col,
     )
     data = {
         "file": file,
@@ -381,6 +405,9 @@ def import_log(
         "open": result.open,
         "outcome_events_removed": result.outcome_events_removed,
         "activities": len(result.activities),
+        "lifecycle_events_skipped": result.lifecycle_events_skipped,
+        "events_after_outcome": result.events_after_outcome,
+        "notes": list(result.notes),
     }
     if fmt == "json":
         click.echo(dumps(data))
@@ -391,6 +418,8 @@ def import_log(
             f"{result.events_read:,} events; {result.outcome_events_removed:,} final outcome "
             "events became the outcomes"
         )
+        for note in result.notes:
+            message(f"note: {note}")
 
 
 @paths.command("refresh")

@@ -1,5 +1,5 @@
 """The XES reader winloss's streaming expat reader replaced (ElementTree ``iterparse``), kept as
-it was: the reference of tests/analyze/paths/test_xes_reader.py and the named baseline of
+it was (plus the ``lifecycle:transition`` column the streaming reader gained later): the reference of tests/analyze/paths/test_xes_reader.py and the named baseline of
 benchmarks/bench_xes_import.py."""
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import pandas as pd
 
 def read_xes_elementtree(path: str | Path) -> pd.DataFrame:
     """ElementTree iterparse, elements cleared at each event and trace end: columns ``case,
-    activity, timestamp, resource`` (a trace without a name is ``trace-N``, N counting from 1)."""
+    activity, timestamp, resource, lifecycle`` (a trace without a name is ``trace-N``, N counting from 1)."""
     cases: list[str] = []
     acts: list[str | None] = []
     stamps: list[str | None] = []
     res: list[str | None] = []
+    life: list[str | None] = []
     case_id: str | None = None
     in_event, n_traces = False, 0
     event: dict[str, str] = {}
@@ -43,7 +44,10 @@ def read_xes_elementtree(path: str | Path) -> pd.DataFrame:
                 acts.append(event.get("concept:name"))
                 stamps.append(event.get("time:timestamp"))
                 res.append(event.get("org:resource"))
+                life.append(event.get("lifecycle:transition"))
                 el.clear()
             elif tag == "trace":
                 el.clear()
-    return pd.DataFrame({"case": cases, "activity": acts, "timestamp": stamps, "resource": res})
+    return pd.DataFrame(
+        {"case": cases, "activity": acts, "timestamp": stamps, "resource": res, "lifecycle": life}
+    )

@@ -40,6 +40,13 @@ class EventLogImport:
     lost: int
     open: int
     outcome_events_removed: int
+    #: events not taken as steps because the log has lifecycle transitions and these are not
+    #: completions (a start and a completion of one activity are one step)
+    lifecycle_events_skipped: int = 0
+    #: events after a case's deciding event (``outcome_event="any"`` only): after the close
+    events_after_outcome: int = 0
+    cases_with_events_after_outcome: int = 0
+    notes: tuple[str, ...] = ()
 
 
 def _open_text(path: Path) -> object:
@@ -69,6 +76,7 @@ def read_xes(path: str | Path, *, max_traces: int | None = None) -> pd.DataFrame
     acts: list[str | None] = []
     stamps: list[str | None] = []
     res: list[str | None] = []
+    life: list[str | None] = []
     case_id: str | None = None
     in_event = False
     n_traces = 0
@@ -116,6 +124,7 @@ def read_xes(path: str | Path, *, max_traces: int | None = None) -> pd.DataFrame
             acts.append(event.get("concept:name"))
             stamps.append(event.get("time:timestamp"))
             res.append(event.get("org:resource"))
+            life.append(event.get("lifecycle:transition"))
         elif k == _TRACE and max_traces is not None and n_traces >= max_traces:
             raise _EnoughTraces
 
@@ -132,40 +141,114 @@ def read_xes(path: str | Path, *, max_traces: int | None = None) -> pd.DataFrame
             f"{p}: not a readable XES file ({exc}); export the log as XES or CSV "
             "with case, activity and timestamp columns"
         ) from exc
-    frame = pd.DataFrame({"case": cases, "activity": acts, "timestamp": stamps, "resource": res})
+    frame = pd.DataFrame(
+        {"case": cases, "activity": acts, "timestamp": stamps, "resource": res, "lifecycle": life}
+    )
     return frame
+
+
+#: Column names process-mining tools write (compared lower-case, letters and digits only), tried in
+#: order when the standard XES names are absent and no column was named.
+COLUMN_ALIASES = {
+    "case": ("caseconceptname", "caseid", "casenumber", "case", "traceid", "caseidentifier"),
+    "activity": ("conceptname", "activity", "activityname", "eventname", "event", "task"),
+    "timestamp": (
+        "timetimestamp",
+        "completetimestamp",
+        "timestamp",
+        "endtimestamp",
+        "completetime",
+        "datetime",
+        "eventtime",
+        "time",
+    ),
+    "resource": ("orgresource", "resource", "user", "performer"),
+    "lifecycle": ("lifecycletransition", "lifecycle", "transition"),
+}
+STANDARD_COLUMNS = {
+    "case": "case:concept:name",
+    "activity": "concept:name",
+    "timestamp": "time:timestamp",
+    "resource": "org:resource",
+    "lifecycle": "lifecycle:transition",
+}
+
+
+def _squash(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _find_column(columns: pd.Index, role: str) -> str | None:
+    """The column that plays ``role``: the standard XES name, else the first known alias."""
+    if STANDARD_COLUMNS[role] in columns:
+        return STANDARD_COLUMNS[role]
+    squashed: dict[str, str] = {}
+    for c in columns:
+        squashed.setdefault(_squash(str(c)), str(c))
+    return next((squashed[a] for a in COLUMN_ALIASES[role] if a in squashed), None)
 
 
 def read_csv_log(
     path: str | Path,
     *,
-    case: str = "case:concept:name",
-    activity: str = "concept:name",
-    timestamp: str = "time:timestamp",
-    resource: str | None = "org:resource",
+    case: str | None = None,
+    activity: str | None = None,
+    timestamp: str | None = None,
+    resource: str | None = None,
     sep: str | None = None,
 ) -> pd.DataFrame:
-    """Events of a CSV log with the named columns: ``case, activity, timestamp, resource``."""
+    """Events of a CSV log: ``case, activity, timestamp, resource, lifecycle``.
+
+    A column not named is found by its standard XES name (``case:concept:name`` …) or, failing
+    that, by the names process-mining tools export (``Case ID``, ``Activity``, ``Complete
+    Timestamp``, ``Resource``, ``lifecycle:transition``); the columns found are listed in the
+    frame's ``attrs["notes"]``.
+    """
     p = Path(path)
     try:
         raw = pd.read_csv(p, sep=sep, engine="python", dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: cannot read the CSV event log ({exc})") from exc
-    missing = [c for c in (case, activity, timestamp) if c not in raw.columns]
+    named = {"case": case, "activity": activity, "timestamp": timestamp, "resource": resource}
+    used: dict[str, str | None] = {}
+    missing: list[str] = []
+    for role in ("case", "activity", "timestamp", "resource", "lifecycle"):
+        given = named.get(role)
+        if given is not None:
+            if given not in raw.columns:
+                missing.append(repr(given))
+            used[role] = given
+            continue
+        used[role] = _find_column(raw.columns, role)
+        if used[role] is None and role in ("case", "activity", "timestamp"):
+            missing.append(
+                repr(STANDARD_COLUMNS[role])
+                + " (or a column such as "
+                + {"case": "'Case ID'", "activity": "'Activity'", "timestamp": "'Timestamp'"}[role]
+                + ")"
+            )
     if missing:
         raise InputError(
-            f"{p}: no column {', '.join(repr(m) for m in missing)}; the columns are "
+            f"{p}: no column {', '.join(missing)}; the columns are "
             f"{', '.join(map(repr, raw.columns[:12]))}; name them with --case, "
             "--activity and --timestamp"
         )
-    return pd.DataFrame(
-        {
-            "case": raw[case],
-            "activity": raw[activity],
-            "timestamp": raw[timestamp],
-            "resource": raw[resource] if resource and resource in raw.columns else None,
-        }
+    frame = pd.DataFrame(
+        {role: raw[col] if col is not None else None for role, col in used.items()}
     )
+    guessed = [
+        f"{role} {used[role]!r}"
+        for role in ("case", "activity", "timestamp", "resource", "lifecycle")
+        if named.get(role) is None
+        and used[role] is not None
+        and used[role] != STANDARD_COLUMNS[role]
+    ]
+    if guessed:
+        frame.attrs["notes"] = [
+            "columns read as: " + ", ".join(guessed) + " (name others with --case, --activity, "
+            "--timestamp)"
+        ]
+    return frame
 
 
 def read_event_log(path: str | Path, **csv_options: str | None) -> pd.DataFrame:
@@ -174,14 +257,79 @@ def read_event_log(path: str | Path, **csv_options: str | None) -> pd.DataFrame:
     if name.endswith((".xes", ".xes.gz")):
         return read_xes(path)
     if name.endswith((".csv", ".csv.gz", ".txt")):
-        return read_csv_log(path, **csv_options)  # type: ignore[arg-type]
+        return read_csv_log(path, **csv_options)
     raise UsageError(f"{path}: an event log must end in .xes, .xes.gz or .csv")
 
 
+#: How a case's outcome is read: from its last event only, or from its last won/lost event.
+OUTCOME_EVENTS = ("final", "any")
+LIFECYCLES = ("complete", "all")
+
+
+def _lifecycle_filter(ev: pd.DataFrame, lifecycle: str) -> tuple[pd.DataFrame, int, list[str]]:
+    """Only completions as steps when the log records lifecycle transitions (``complete``)."""
+    if lifecycle not in LIFECYCLES:
+        raise UsageError(f"--lifecycle must be one of {', '.join(LIFECYCLES)}")
+    if "lifecycle" not in ev.columns or lifecycle == "all":
+        return ev, 0, []
+    life = ev["lifecycle"].fillna("").astype(str).str.strip().str.lower()
+    is_complete = life == "complete"
+    if not is_complete.any():
+        return ev, 0, []
+    keep = is_complete | (life == "")
+    skipped = int((~keep).sum())
+    if not skipped:
+        return ev, 0, []
+    kinds = life[~keep].value_counts()
+    shown = ", ".join(f"{k} {v:,}" for k, v in kinds.head(4).items())
+    note = (
+        f"the log records lifecycle transitions: {int(is_complete.sum()):,} completed events are "
+        f"the steps; {skipped:,} other transitions ({shown}) are not counted as steps "
+        "(--lifecycle all keeps every event)"
+    )
+    return ev[keep.to_numpy()], skipped, [note]
+
+
+def _check_outcome_names(
+    ev: pd.DataFrame, won_set: set[str], lost_set: set[str], source: str, outcome_event: str
+) -> None:
+    """Refuse a --won/--lost activity that the log never has (a typo reads every case as open)."""
+    present = set(ev["activity"].unique())
+    last = ev.drop_duplicates("case", keep="last")["activity"].value_counts()
+    common = ", ".join(repr(str(a)) for a in last.index[:6])
+    for flag, names in (("--won", won_set), ("--lost", lost_set)):
+        absent = sorted(n for n in names if n not in present)
+        if absent:
+            raise UsageError(
+                f"{source}: {flag} {', '.join(map(repr, absent))} is not an activity in the log; "
+                f"the activities that end most cases are {common}"
+            )
+        if outcome_event == "final" and not last.index.isin(list(names)).any():
+            cases = ev.loc[ev["activity"].isin(list(names)), "case"].nunique()
+            raise UsageError(
+                f"{source}: {flag} {', '.join(map(repr, sorted(names)))} occurs in {cases:,} "
+                "cases but is the last event of none, and the outcome is read from a case's last "
+                "event; add --outcome-event any to read it from the case's last won or lost "
+                f"activity wherever it is (the activities that end most cases are {common})"
+            )
+
+
 def events_to_deals(
-    events: pd.DataFrame, *, won: Iterable[str], lost: Iterable[str], source: str = "event log"
+    events: pd.DataFrame,
+    *,
+    won: Iterable[str],
+    lost: Iterable[str],
+    source: str = "event log",
+    outcome_event: str = "final",
+    lifecycle: str = "complete",
 ) -> EventLogImport:
-    """Deals and activities from events; outcome from the named final activities (see above)."""
+    """Deals and activities from events; outcome from the named final activities (see above).
+
+    ``outcome_event="any"`` reads the outcome from the case's *last* won or lost activity wherever
+    it is; the events after it happened after the close and are not imported (counted in the
+    result). With lifecycle transitions in the log only completions are steps (``lifecycle=
+    "all"`` keeps every event).
+    """
     won_set, lost_set = set(won), set(lost)
     if not won_set or not lost_set:
         raise UsageError(
@@ -190,6 +338,9 @@ def events_to_deals(
         )
     if won_set & lost_set:
         raise UsageError(f"{sorted(won_set & lost_set)} named as both won and lost")
+    if outcome_event not in OUTCOME_EVENTS:
+        raise UsageError(f"--outcome-event must be one of {', '.join(OUTCOME_EVENTS)}")
+    notes = list(events.attrs.get("notes", []))
     ev = events.copy()
     bad_rows = (
         ev["case"].isna() | (ev["case"] == "") | ev["activity"].isna() | (ev["activity"] == "")
@@ -216,7 +367,26 @@ def events_to_deals(
         )
     ev["timestamp"] = stamps
     ev["seq"] = range(len(ev))
+    ev, skipped, life_notes = _lifecycle_filter(ev, lifecycle)
+    notes += life_notes
     ev = ev.sort_values(["case", "timestamp", "seq"], kind="stable").reset_index(drop=True)
+    _check_outcome_names(ev, won_set, lost_set, source, outcome_event)
+    after = pd.Series(False, index=ev.index)
+    if outcome_event == "any":
+        deciding = ev["activity"].isin(won_set | lost_set)
+        # position of each case's last deciding event; events after it are after the close
+        pos = ev.groupby("case", sort=False).cumcount()
+        last_pos = pos.where(deciding).groupby(ev["case"], sort=False).transform("max")
+        after = last_pos.notna() & (pos > last_pos)
+        n_after, cases_after = int(after.sum()), int(ev.loc[after, "case"].nunique())
+        if n_after:
+            notes.append(
+                f"{n_after:,} events in {cases_after:,} cases came after the case's won or lost "
+                "activity (after the close) and are not imported as steps"
+            )
+        ev = ev[~after.to_numpy()].reset_index(drop=True)
+    else:
+        n_after = cases_after = 0
     last = ~ev["case"].duplicated(keep="last")
     final_act = ev.loc[last, ["case", "activity", "timestamp"]].set_index("case")
     outcome = pd.Series("open", index=final_act.index)
@@ -257,6 +427,10 @@ def events_to_deals(
         int(counts.get("lost", 0)),
         int(counts.get("open", 0)),
         int(decisive.sum()),
+        lifecycle_events_skipped=skipped,
+        events_after_outcome=n_after,
+        cases_with_events_after_outcome=cases_after,
+        notes=tuple(notes),
     )
 
 
