@@ -5,6 +5,7 @@ The CLI, the web app and the tests all build a ``Workspace``; each CLI command i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping as ReadOnlyMapping
 from dataclasses import dataclass, field, replace
@@ -852,6 +853,7 @@ class Workspace:
         lost: tuple[str, ...],
         outcome_event: str = "final",
         lifecycle: str = "complete",
+        day_first: bool = False,
         **csv_options: str | None,
     ) -> EventLogImport:
         """Import a CSV/XES event log as deals and activities (outcome from final activities).
@@ -869,9 +871,28 @@ class Workspace:
             source=str(path),
             outcome_event=outcome_event,
             lifecycle=lifecycle,
+            day_first=day_first,
         )
         self.import_file("deals", result.deals, on_duplicate="error")
-        self.import_file("activities", result.activities, on_duplicate="error")
+        # the log holds each case's whole path: steps of an earlier reading of the same cases
+        # (another --outcome-event or --lifecycle) that this one does not have are deleted
+        prepared, m = self._prepare_file("activities", result.activities, on_duplicate="error")
+        written = self.store.write(
+            dataclasses.replace(prepared, whole_deals=True),
+            content_sha256=frame_sha256(prepared.frame),
+            preset=m.preset,
+        )
+        if written.replaced_rows:
+            result = dataclasses.replace(
+                result,
+                notes=(
+                    *result.notes,
+                    f"{written.replaced_rows:,} "
+                    + ("step" if written.replaced_rows == 1 else "steps")
+                    + " stored by an earlier import of these cases "
+                    "are not in this reading of the log and were removed",
+                ),
+            )
         return result
 
     # -- captures (the web app and `winloss captures`) ----------------------------------------

@@ -518,3 +518,26 @@ def test_a_remapped_custom_field_is_held_once_on_both_engines(
         frame = ws.deals().set_index("deal_id")
         assert frame["competitor"].tolist() == ["Acme", "In-house", "Acme"]
     duck.close()
+
+
+def test_an_event_log_reimport_replaces_the_cases_paths_on_both_engines(
+    pg_ws: Workspace, tmp_path: Path
+) -> None:
+    """Read again with --outcome-event any, a log whose cases went on after the decision left
+    the first reading's later steps (the decision itself among them) in the store."""
+    f = write(
+        tmp_path,
+        "log.csv",
+        "Case ID,Activity,Timestamp\n"
+        "A,Submit,2021-03-01\nA,Accepted,2021-03-02\nA,Archive,2021-03-09\n"
+        "B,Submit,2021-03-01\nB,Denied,2021-03-04\nC,Submit,2021-03-01\nC,Accepted,2021-03-05\n",
+    )
+    duck = Workspace(tmp_path / "log.duckdb")
+    for ws in (pg_ws, duck):
+        ws.import_event_log(f, won=("Accepted",), lost=("Denied",))
+        assert ws.store.count("activities") == 5  # A: Submit, Accepted, Archive; B, C: Submit
+        again = ws.import_event_log(f, won=("Accepted",), lost=("Denied",), outcome_event="any")
+        stored = ws.store.query("SELECT deal_id, type FROM activities ORDER BY deal_id")
+        assert stored.values.tolist() == [["A", "Submit"], ["B", "Submit"], ["C", "Submit"]]
+        assert any("2 steps stored by an earlier import" in n for n in again.notes)
+    duck.close()

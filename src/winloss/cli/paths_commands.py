@@ -352,6 +352,11 @@ def export(state: State, /, file: str, segment: str | None) -> None:
     "completed events as steps; all takes every event.",
 )
 @click.option(
+    "--day-first",
+    is_flag=True,
+    help="Read dates such as 06/03/2021 as 6 March (when every date reads both ways).",
+)
+@click.option(
     "--case",
     "case_col",
     default=None,
@@ -380,6 +385,7 @@ def import_log(
     lost: tuple[str, ...],
     outcome_event: str,
     lifecycle: str,
+    day_first: bool,
     case_col: str | None,
     activity_col: str | None,
     timestamp_col: str | None,
@@ -392,6 +398,7 @@ def import_log(
         lost=lost,
         outcome_event=outcome_event,
         lifecycle=lifecycle,
+        day_first=day_first,
         case=case_col,
         activity=activity_col,
         timestamp=timestamp_col,
@@ -415,8 +422,8 @@ def import_log(
         message(
             f"imported {result.cases:,} cases ({result.won:,} won, {result.lost:,} lost, "
             f"{result.open:,} open) and {len(result.activities):,} activities from "
-            f"{result.events_read:,} events; {result.outcome_events_removed:,} final outcome "
-            "events became the outcomes"
+            f"{result.events_read:,} events; {result.outcome_events_removed:,} won/lost "
+            "events became the outcomes (and are not steps)"
         )
         for note in result.notes:
             message(f"note: {note}")

@@ -53,6 +53,9 @@ class PreparedImport:
     #: custom fields of earlier imports that this file maps onto a winloss field (custom name →
     #: field): the import clears them on its deals, so the fact is held once
     superseded_custom: dict[str, str] = field(default_factory=dict)
+    #: the file holds *all* rows of this table for the deals it names (an event log holds each
+    #: case's whole path): the deals' stored rows that it does not have are deleted
+    whole_deals: bool = False
 
     def outcome_counts(self) -> dict[str, int]:
         """Deals per outcome (won, lost, open) in the prepared frame; empty for other tables."""

@@ -1,4 +1,5 @@
-"""Custom fields a re-import now maps onto a winloss field: one fact held once.
+"""What a re-import replaces: custom fields now mapped onto a winloss field (one fact held
+once), and rows of a whole-deal file (an event log) that the new file no longer has.
 
 A file imported first with "Primary Competitor" kept as the custom field ``primary_competitor``,
 then again with ``--column competitor="Primary Competitor"``, held the same fact twice: the
@@ -38,3 +39,20 @@ def clear_superseded(
             )
             gone.append(name)
     return gone
+
+
+def delete_rows_not_incoming(engine: _Statements, table: str, key: str) -> int:
+    """Delete the stored rows of the deals in ``_incoming`` that ``_incoming`` does not hold.
+
+    For a file that holds each of its deals' rows in full (an event log: a case's whole path),
+    so a re-import with a different reading (outcome events, lifecycle) leaves no step of the
+    earlier reading behind. Returns the rows deleted.
+    """
+    where = (
+        f"deal_id IN (SELECT deal_id FROM _incoming) "
+        f"AND {_q(key)} NOT IN (SELECT {_q(key)} FROM _incoming)"
+    )
+    n = int(engine.scalar(f"SELECT count(*) FROM {_q(table)} WHERE {where}") or 0)
+    if n:
+        engine.execute(f"DELETE FROM {_q(table)} WHERE {where}")
+    return n

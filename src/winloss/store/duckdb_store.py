@@ -28,7 +28,7 @@ import pyarrow as pa
 from winloss.errors import ImportInterrupted, StoreError, UsageError
 from winloss.model.prepared_import import CustomField, PreparedImport
 from winloss.model.schema import DEALS, DUCKDB_TYPES, TABLES, Table
-from winloss.store.custom_columns import clear_superseded
+from winloss.store.custom_columns import clear_superseded, delete_rows_not_incoming
 from winloss.store.deal_reads import DealReads
 from winloss.store.engine import Dialect
 
@@ -277,6 +277,9 @@ class ImportResult:
     outcomes: tuple[tuple[str, int], ...] = ()  # deals: (won, n), (lost, n), (open, n)
     orphans_dropped: int = 0
     interrupted_after_commit: bool = False  # Ctrl-C arrived once every row was stored
+    #: rows of the file's deals stored by an earlier import and absent from this one, deleted
+    #: (whole-deal files only: an event log)
+    replaced_rows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -501,6 +504,7 @@ class DuckDBStore(DealReads):
             raise StoreError(f"{self.path} is open read-only; open it for writing to import")
         defer = contextlib.ExitStack()  # Ctrl-C held from COMMIT until the result is built
         interrupted: list[bool] = []
+        replaced = 0
         self.con.execute("BEGIN TRANSACTION")
         try:
             registry: list[list[Any]] = []
@@ -553,6 +557,8 @@ class DuckDBStore(DealReads):
                 self.con.execute(f"{insert} ON CONFLICT ({', '.join(_q(k) for k in key)}) {action}")
             if prepared.superseded_custom and len(key) == 1:
                 clear_superseded(self, table.name, key[0], prepared.superseded_custom)
+            if prepared.whole_deals and len(key) == 1 and "deal_id" in cols:
+                replaced = delete_rows_not_incoming(self, table.name, key[0])
             inserted = len(frame) - int(updated)
             self._record_import(prepared, content_sha256, preset, inserted, int(updated))
             interrupted = defer.enter_context(sigint_deferred())
@@ -590,6 +596,7 @@ class DuckDBStore(DealReads):
                 notes=tuple(prepared.notes),
                 outcomes=tuple(prepared.outcome_counts().items()),
                 orphans_dropped=prepared.orphans_dropped,
+                replaced_rows=replaced,
                 interrupted_after_commit=bool(interrupted),
             )
 

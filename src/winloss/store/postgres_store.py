@@ -34,7 +34,7 @@ import pyarrow as pa
 from winloss.errors import ImportInterrupted, StoreError, UsageError
 from winloss.model.prepared_import import CustomField, PreparedImport
 from winloss.model.schema import DEALS, DUCKDB_TYPES
-from winloss.store.custom_columns import clear_superseded
+from winloss.store.custom_columns import clear_superseded, delete_rows_not_incoming
 from winloss.store.duckdb_store import (
     _VIEWS_VERSION,
     MIGRATIONS,
@@ -557,6 +557,7 @@ class PostgresStore(DuckDBStore):
         cols = list(frame.columns)
         defer = contextlib.ExitStack()
         interrupted: list[bool] = []
+        replaced = 0
         try:
             with self.transaction():
                 self.pg.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
@@ -614,6 +615,8 @@ class PostgresStore(DuckDBStore):
                 )
                 if prepared.superseded_custom and len(key) == 1:
                     clear_superseded(self, table.name, key[0], prepared.superseded_custom)
+                if prepared.whole_deals and len(key) == 1 and "deal_id" in cols:
+                    replaced = delete_rows_not_incoming(self, table.name, key[0])
                 inserted = len(frame) - updated
                 self._record_import(prepared, content_sha256, preset, inserted, updated)
                 if table is DEALS or changes_views or table.name == "captures":
@@ -644,6 +647,7 @@ class PostgresStore(DuckDBStore):
                 notes=tuple(prepared.notes),
                 outcomes=tuple(prepared.outcome_counts().items()),
                 orphans_dropped=prepared.orphans_dropped,
+                replaced_rows=replaced,
                 interrupted_after_commit=bool(interrupted),
             )
 

@@ -134,7 +134,9 @@ def test_event_log_errors_name_what_to_fix(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="won and lost"):
         events_to_deals(events, won=[], lost=["y"])
     events.loc[0, "timestamp"] = "not a date"
-    with pytest.raises(InputError, match="event 1, value 'not a date'"):
+    with pytest.raises(
+        InputError, match="line 2 of the file, column 'when', case 'A', value 'not a date'"
+    ):
         events_to_deals(events, won=["x"], lost=["y"])
     with pytest.raises(UsageError, match=".xes"):
         read_event_log(tmp_path / "log.json")

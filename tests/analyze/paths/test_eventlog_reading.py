@@ -14,7 +14,7 @@ from tests.cli.runner import run
 from winloss import Workspace
 from winloss.analyze.paths.eventlog import events_to_deals, read_event_log
 from winloss.cli.main import main
-from winloss.errors import UsageError
+from winloss.errors import InputError, UsageError
 
 # a loan-application log the way Disco or ProM write it: the decision is followed by back-office
 # work, and work items have a start and a completion
@@ -78,7 +78,7 @@ def test_only_completions_are_steps_and_any_outcome_drops_what_came_after(tmp_pa
     assert r.lifecycle_events_skipped == 3
     assert (r.events_after_outcome, r.cases_with_events_after_outcome) == (1, 1)
     assert any("start 2" in n and "schedule 1" in n for n in r.notes)
-    assert any("1 events in 1 cases came after" in n for n in r.notes)
+    assert any("1 event in 1 case came after" in n for n in r.notes)
     # every event kept: all transitions are steps
     everything = events_to_deals(
         events, won=["Accepted"], lost=["Denied"], outcome_event="any", lifecycle="all"
@@ -175,3 +175,73 @@ def test_xes_lifecycle_and_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture
         not (tmp_path / "other.duckdb").exists()
         or Workspace(tmp_path / "other.duckdb").deals().empty
     )
+
+
+def test_reimport_with_another_reading_leaves_no_step_of_the_first(tmp_path: Path) -> None:
+    db = tmp_path / "re.duckdb"
+    ws = Workspace(db)
+    first = ws.import_event_log(_disco(tmp_path), won=("Accepted",), lost=("Denied",))
+    assert first.events_after_outcome == 0
+    assert any("1 open case reached a --won or --lost activity" in n for n in first.notes)
+    second = ws.import_event_log(
+        _disco(tmp_path), won=("Accepted",), lost=("Denied",), outcome_event="any"
+    )
+    stored = ws.store.query("SELECT deal_id, type FROM activities ORDER BY activity_id")
+    # the store holds exactly the second reading's steps: L1's decision and archive are gone
+    assert len(stored) == len(second.activities) == 7
+    assert not stored["type"].isin(["Accepted", "Denied", "Archive"]).any()
+    assert any("2 steps stored by an earlier import" in n for n in second.notes)
+    again = ws.import_event_log(
+        _disco(tmp_path), won=("Accepted",), lost=("Denied",), outcome_event="any"
+    )
+    assert not any("earlier import" in n for n in again.notes)  # same reading: nothing removed
+    ws.close()
+
+
+def test_day_first_dates_are_read_in_one_order(tmp_path: Path) -> None:
+    rows = [
+        ("A", "Submit", "06/03/2020 09:00"),
+        ("A", "Review", "13/03/2020 09:00"),  # only day-first: the whole log is day-first
+        ("A", "Accepted", "02/04/2020 10:00"),
+        ("B", "Submit", "01/03/2020 09:00"),
+        ("B", "Denied", "05/03/2020 09:00"),
+    ]
+    path = tmp_path / "dmy.csv"
+    path.write_text("Case ID,Activity,Timestamp\n" + "".join(f"{c},{a},{t}\n" for c, a, t in rows))
+    r = events_to_deals(read_event_log(path), won=["Accepted"], lost=["Denied"])
+    acts = r.activities.set_index("activity_id")["occurred_at"]
+    assert acts["A#000001"] == pd.Timestamp("2020-03-06 09:00")
+    assert acts["A#000002"] == pd.Timestamp("2020-03-13 09:00")
+    closed = r.deals.set_index("deal_id")["closed_at"]
+    assert closed["A"] == pd.Timestamp("2020-04-02 10:00")  # 2 April, not 4 February
+    # both orders in one log: refused, naming both lines
+    path.write_text(path.read_text() + "B,Note,03/25/2020 09:00\n")
+    with pytest.raises(InputError, match=r"two orders: '13/03/2020 09:00' \(line 3 of the file\)"):
+        events_to_deals(read_event_log(path), won=["Accepted"], lost=["Denied"])
+    # every date reads both ways: month-first unless --day-first, and a note says so
+    path.write_text("Case ID,Activity,Timestamp\nA,Submit,06/03/2020\nA,Accepted,07/03/2020\n"
+                    "B,Denied,01/02/2020\n")  # fmt: skip
+    us = events_to_deals(read_event_log(path), won=["Accepted"], lost=["Denied"])
+    assert us.deals.set_index("deal_id")["closed_at"]["A"] == pd.Timestamp("2020-07-03")
+    assert any("--day-first" in n for n in us.notes)
+    eu = events_to_deals(read_event_log(path), won=["Accepted"], lost=["Denied"], day_first=True)
+    assert eu.deals.set_index("deal_id")["closed_at"]["A"] == pd.Timestamp("2020-03-07")
+
+
+def test_empty_and_header_only_logs_and_bad_timestamps_name_the_place(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InputError, match="empty.csv: the file is empty"):
+        read_event_log(empty)
+    header = tmp_path / "header.csv"
+    header.write_text("Case ID,Activity,Timestamp\n")
+    with pytest.raises(InputError, match="the log has no events"):
+        events_to_deals(read_event_log(header), won=["a"], lost=["b"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Case ID,Activity,Timestamp\nA,Submit,2021-03-01\nA,Paid,2021/02/30 25:61\n")
+    with pytest.raises(
+        InputError,
+        match=r"1 event has no readable timestamp \(first: line 3 of the file, column "
+        r"'Timestamp', case 'A', value '2021/02/30 25:61'\)",
+    ):
+        events_to_deals(read_event_log(bad), won=["Paid"], lost=["x"])

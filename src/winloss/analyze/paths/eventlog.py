@@ -13,8 +13,10 @@ payment before the final one was a real step). The deal's creation is its first 
 
 from __future__ import annotations
 
+import csv
 import gzip
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.parsers import expat
@@ -206,9 +208,21 @@ def read_csv_log(
     """
     p = Path(path)
     try:
+        with open(p, "rb") as fh:
+            head = fh.read(65536)
+        if not head.strip():
+            raise InputError(
+                f"{p}: the file is empty; export the event log with a header row (case id, "
+                "activity, timestamp) and one row per event"
+            )
         raw = pd.read_csv(p, sep=sep, engine="python", dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: cannot read the CSV event log ({exc})") from exc
+    except csv.Error as exc:  # the separator sniffer: one column, or no rows to look at
+        raise InputError(
+            f"{p}: cannot tell the CSV event log's separator ({exc}); the file needs a header "
+            "row and events separated by commas, semicolons or tabs"
+        ) from exc
     named = {"case": case, "activity": activity, "timestamp": timestamp, "resource": resource}
     used: dict[str, str | None] = {}
     missing: list[str] = []
@@ -243,6 +257,9 @@ def read_csv_log(
         and used[role] is not None
         and used[role] != STANDARD_COLUMNS[role]
     ]
+    # data row i is line i + 2 of the file (the header is line 1)
+    frame.attrs["first_line"] = 2
+    frame.attrs["columns"] = {role: col for role, col in used.items() if col is not None}
     if guessed:
         frame.attrs["notes"] = [
             "columns read as: " + ", ".join(guessed) + " (name others with --case, --activity, "
@@ -314,6 +331,81 @@ def _check_outcome_names(
             )
 
 
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?=$|[ T])(.*)$")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _event_position(events: pd.DataFrame, source: str) -> Callable[[int], str]:
+    """How to name event ``i`` to the user: its line in a CSV file, its position in an XES log."""
+    first_line = events.attrs.get("first_line")
+    if first_line is not None:
+        return lambda i: f"line {i + int(first_line)} of the file"
+    return lambda i: f"event {i + 1} of the log"
+
+
+def _read_timestamps(
+    raw: pd.Series, source: str, where: Callable[[int], str], *, day_first: bool
+) -> tuple[pd.Series, list[str]]:
+    """Timestamps as the wall-clock time written, with one day/month order for the whole log.
+
+    Parsing each value on its own (pandas' ``format="mixed"``) reads 06/03/2020 month-first and
+    13/03/2020 day-first, which scrambles the order of a case's events. Numeric dates
+    (``dd/mm/yyyy`` or ``mm/dd/yyyy``, with ``/``, ``.`` or ``-``) are therefore read in the one
+    order their values allow: day-first when a first part exceeds 12, month-first when a second
+    part does, refused when both happen; when every date reads both ways, month-first unless
+    ``day_first`` (and a note says so).
+    """
+    # the UTC offset is dropped, so a fine created at midnight stays on its day across
+    # daylight-saving changes
+    text = raw.astype(str).str.strip().str.replace(r"(Z|[+-]\d\d:?\d\d)$", "", regex=True)
+    notes: list[str] = []
+    parts = text.str.extract(_NUMERIC_DATE)
+    numeric = parts[0].notna()
+    if numeric.any():
+        a = parts.loc[numeric, 0].astype(int)
+        b = parts.loc[numeric, 1].astype(int)
+        says_day, says_month = bool((a > 12).any()), bool((b > 12).any())
+        if says_day and says_month:
+            i_day = int(numeric[numeric].index[(a > 12).to_numpy()][0])
+            i_month = int(numeric[numeric].index[(b > 12).to_numpy()][0])
+            raise InputError(
+                f"{source}: the dates are written in two orders: {raw.iloc[i_day]!r} "
+                f"({where(i_day)}) is day-first and {raw.iloc[i_month]!r} ({where(i_month)}) "
+                "month-first; write them in one order (ISO: 2021-03-15 09:00) and import again"
+            )
+        if day_first and says_month:
+            i_month = int(numeric[numeric].index[(b > 12).to_numpy()][0])
+            raise InputError(
+                f"{source}: --day-first, but {raw.iloc[i_month]!r} ({where(i_month)}) has no "
+                "month 13 or above: the dates are month-first; import without --day-first"
+            )
+        # dotted dates (06.03.2020) are day-first where they are written so
+        dotted = bool(text[numeric].str.match(r"^\d{1,2}\.").all())
+        first_is_day = says_day or ((day_first or dotted) and not says_month)
+        if not says_day and not says_month and not dotted and (a != b).any():
+            notes.append(
+                "every numeric date reads both ways (e.g. "
+                f"{raw[numeric].iloc[int((a != b).to_numpy().nonzero()[0][0])]!r}); read "
+                + (
+                    "day-first as --day-first says"
+                    if day_first
+                    else "month-first (add --day-first if they are day-first)"
+                )
+            )
+        day = parts.loc[numeric, 0 if first_is_day else 1]
+        month = parts.loc[numeric, 1 if first_is_day else 0]
+        year = parts.loc[numeric, 2].where(
+            parts.loc[numeric, 2].str.len() == 4, "20" + parts.loc[numeric, 2]
+        )
+        iso = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + parts.loc[numeric, 3]
+        text = text.where(~numeric, iso)
+    stamps = pd.to_datetime(text, errors="coerce", format="mixed")
+    return stamps, notes
+
+
 def events_to_deals(
     events: pd.DataFrame,
     *,
@@ -322,6 +414,7 @@ def events_to_deals(
     source: str = "event log",
     outcome_event: str = "final",
     lifecycle: str = "complete",
+    day_first: bool = False,
 ) -> EventLogImport:
     """Deals and activities from events; outcome from the named final activities (see above).
 
@@ -342,28 +435,32 @@ def events_to_deals(
         raise UsageError(f"--outcome-event must be one of {', '.join(OUTCOME_EVENTS)}")
     notes = list(events.attrs.get("notes", []))
     ev = events.copy()
+    if ev.empty:
+        raise InputError(f"{source}: the log has no events; nothing was imported")
+    where = _event_position(events, source)
     bad_rows = (
         ev["case"].isna() | (ev["case"] == "") | ev["activity"].isna() | (ev["activity"] == "")
     )
     if bad_rows.any():
         first = int(bad_rows.to_numpy().nonzero()[0][0])
+        n_bad = int(bad_rows.sum())
         raise InputError(
-            f"{source}: {int(bad_rows.sum())} events lack a case id or an activity "
-            f"(first: event {first + 1}); fix the log"
+            f"{source}: {n_bad:,} {'event lacks' if n_bad == 1 else 'events lack'} a case id or "
+            f"an activity (first: {where(first)}); fix the log"
         )
-    # the wall-clock time written in the log: the UTC offset is dropped, so a fine created at
-    # midnight stays on its day across daylight-saving changes
-    text = (
-        ev["timestamp"].astype(str).str.strip().str.replace(r"(Z|[+-]\d\d:?\d\d)$", "", regex=True)
-    )
-    stamps = pd.to_datetime(text, errors="coerce", format="mixed")
+    stamps, order_note = _read_timestamps(ev["timestamp"], source, where, day_first=day_first)
+    notes += order_note
     bad = stamps.isna()
     if bad.any():
         first = int(bad.to_numpy().nonzero()[0][0])
+        n_bad = int(bad.sum())
+        column = events.attrs.get("columns", {}).get("timestamp")
         raise InputError(
-            f"{source}: {int(bad.sum())} events have no readable timestamp (first: "
-            f"event {first + 1}, value {ev['timestamp'].iloc[first]!r}); fix them "
-            "or drop those events"
+            f"{source}: {n_bad:,} {'event has' if n_bad == 1 else 'events have'} no readable "
+            f"timestamp (first: {where(first)}"
+            + (f", column {column!r}" if column else "")
+            + f", case {ev['case'].iloc[first]!r}, value {ev['timestamp'].iloc[first]!r}); fix "
+            "them or drop those events"
         )
     ev["timestamp"] = stamps
     ev["seq"] = range(len(ev))
@@ -381,7 +478,7 @@ def events_to_deals(
         n_after, cases_after = int(after.sum()), int(ev.loc[after, "case"].nunique())
         if n_after:
             notes.append(
-                f"{n_after:,} events in {cases_after:,} cases came after the case's won or lost "
+                f"{_count(n_after, 'event')} in {_count(cases_after, 'case')} came after the case's won or lost "
                 "activity (after the close) and are not imported as steps"
             )
         ev = ev[~after.to_numpy()].reset_index(drop=True)
@@ -417,6 +514,17 @@ def events_to_deals(
             "occurred_at": kept["timestamp"],
         }
     ).reset_index(drop=True)
+    if outcome_event == "final":
+        # open cases that did reach a won/lost activity, but went on after it
+        reached = ev.loc[ev["activity"].isin(won_set | lost_set), "case"].unique()
+        still_open = outcome.index[outcome.eq("open").to_numpy()].intersection(reached)
+        if len(still_open):
+            after_names = final_act.loc[still_open, "activity"].value_counts().index[:3]
+            notes.append(
+                f"{_count(len(still_open), 'open case')} reached a --won or --lost activity and went on "
+                f"after it (they end with {', '.join(map(repr, after_names))}): the outcome is "
+                "read from a case's last event; --outcome-event any reads them as won or lost"
+            )
     counts = outcome.value_counts()
     return EventLogImport(
         deals.reset_index(drop=True),
