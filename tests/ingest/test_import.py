@@ -705,3 +705,27 @@ def test_salesforce_custom_labels_map_and_left_out_columns_are_named(
         "left out, as the salesforce preset says: 'Opportunity Name', 'Fiscal Period'" in n
         for n in result.notes
     )
+
+
+def test_a_winloss_field_written_for_people_beside_a_preset_is_that_field(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A HubSpot export with a "Critical event date" property kept it as the custom field
+    x_critical_event_date, so no days-to-critical-event were derived and the audit called the
+    field never filled; its "Number of Associated Contacts" is the stakeholder count."""
+    f = write(
+        tmp_path,
+        "hs.csv",
+        "Record ID,Deal Name,Deal Stage,Create Date,Close Date,Critical event date,"
+        "Number of Associated Contacts,Pipeline\n"
+        "h1,a,Closed Won,2026-01-01,2026-03-01,2026-02-15,3,Sales\n"
+        "h2,b,Closed Lost,2026-01-02,2026-03-02,,1,Sales\n",
+    )
+    result = ws.import_deals(f)
+    assert result.custom_fields == ("pipeline",)
+    d = ws.deals().set_index("deal_id")
+    assert d.loc["h1", "critical_event_date"] == pd.Timestamp("2026-02-15")
+    assert d.loc["h1", "days_to_critical_event"] == 45
+    assert pd.isna(d.loc["h2", "critical_event_date"])
+    assert d["stakeholders"].tolist() == [3, 1]
+    assert "x_critical_event_date" not in d.columns

@@ -95,10 +95,17 @@ def map_columns(
             raise _missing_source(file, role, candidates[0], header)
         if hit is not None:
             mapped[role] = hit
-    # canonical names present verbatim are mapped to themselves
+    # canonical names present verbatim are mapped to themselves, and so are labels that are the
+    # canonical name written for people ("Critical event date" = critical_event_date): beside a
+    # preset that does not list them they were kept as a custom x_critical_event_date, and the
+    # analysis never derived the days to the critical event
+    by_snake: dict[str, str] = {}
+    for label in labels:
+        if not mapping.is_ignored(str(label)):
+            by_snake.setdefault(snake_case(str(label)), label)
     for f in table.fields:
         if f.name not in mapped:
-            hit = find_label((f.name,), labels)
+            hit = find_label((f.name,), labels) or by_snake.get(f.name)
             if hit is not None and hit not in mapped.values():
                 mapped[f.name] = hit
     return frame, mapped

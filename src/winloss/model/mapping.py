@@ -158,6 +158,8 @@ HUBSPOT = Mapping(
         loss_reason=("Closed Lost Reason", "closed_lost_reason"),
         win_reason=("Closed Won Reason", "closed_won_reason"),
         source=("Original Source Type", "Original Source", "hs_analytics_source"),
+        # the contacts associated with the deal: the buying committee as the CRM knows it
+        stakeholders=("Number of Associated Contacts", "num_associated_contacts"),
     ),
     ignore=(
         "Deal Name",
