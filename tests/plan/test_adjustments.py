@@ -128,6 +128,33 @@ def test_no_correction_when_calibrated() -> None:
     )
     actions, _ = forecast_actions(SimpleNamespace(predictions=preds))
     assert [a.key for a in actions] == ["forecast:calibration"]
+    assert actions[0].title == "Keep the win probabilities as they are"
+    assert "within what a calibrated score shows by chance" in actions[0].detail
+
+
+def test_right_level_wrong_spread_is_read_as_a_ranking() -> None:
+    """A stranger's `score` said "off beyond chance: read the scores as a ranking" while the
+    plan said "Keep the win probabilities as they are": the plan tested the level only.
+    Here every deal's true chance is halfway between its prediction and 50 %: the mean is right,
+    the spread is too wide."""
+    from types import SimpleNamespace
+
+    from winloss.analyze.stats.calibration import chance_ece, ece
+    from winloss.plan.adjustments import forecast_actions
+
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0.05, 0.95, 3000)
+    truth = 0.5 + (p - 0.5) / 2
+    won = (rng.random(3000) < truth).astype(int)
+    preds = pd.DataFrame({"segment": "A", "owner": "x", "probability": p, "won": won})
+    actions, _ = forecast_actions(SimpleNamespace(predictions=preds))
+    assert [a.key for a in actions] == ["forecast:calibration"]
+    action = actions[0]
+    assert action.title.startswith("Read the win probabilities as a ranking")
+    spread = action.evidence["spread"]
+    assert spread["ece"] == pytest.approx(ece(won, p), abs=1e-12)
+    assert spread["ece"] > spread["chance_ece"] == pytest.approx(chance_ece(p), abs=1e-12)
+    assert f"calibration error {spread['ece']:.3f}" in action.detail
 
 
 def test_no_targeting_action_when_no_account_field_predicts() -> None:

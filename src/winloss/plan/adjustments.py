@@ -141,6 +141,22 @@ def like_the_live_model(evaluation: EvaluationResult) -> pd.DataFrame:
     return predictions[predictions["split"].astype(str).isin(keep)].reset_index(drop=True)
 
 
+def _spread_check(evaluation: EvaluationResult) -> dict[str, Any]:
+    """The evaluation's calibration error (the one ``model evaluate`` and the report show)
+    against what a calibrated score shows by chance on the same test deals: a level that is
+    right on average can hide probabilities too spread out or too bunched."""
+    from winloss.analyze.stats.calibration import calibration_state, chance_ece, ece
+
+    p = evaluation.predictions["probability"].to_numpy(dtype=float)
+    error, chance = ece(evaluation.predictions["won"].to_numpy(dtype=float), p), chance_ece(p)
+    return {
+        "n": len(p),
+        "ece": error,
+        "chance_ece": chance,
+        "state": calibration_state(error, chance),
+    }
+
+
 def forecast_actions(
     evaluation: EvaluationResult | None,
 ) -> tuple[list[Action], list[dict[str, Any]]]:
@@ -214,6 +230,29 @@ def forecast_actions(
                     },
                 )
             )
+    spread = _spread_check(evaluation) if not actions else None
+    if spread is not None and spread["state"] == "off":
+        actions.append(
+            Action(
+                key="forecast:calibration",
+                kind="forecast",
+                title="Read the win probabilities as a ranking: their level is right, their "
+                "spread is not",
+                detail=(
+                    "Out of sample, neither all deals together nor any segment or owner won "
+                    "differently from the model's predictions on average beyond chance "
+                    "(Benjamini–Hochberg over the groups, q > 0.05), so no scaling is proposed. "
+                    f"But the predictions are off beyond chance across the {spread['n']:,} "
+                    f"time-ordered test deals (calibration error {spread['ece']:.3f}; a "
+                    f"calibrated score shows up to {spread['chance_ece']:.3f} by chance): some "
+                    "deals' probabilities are too high and others too low. Rank and prioritise "
+                    "deals by them; do not read 70 % as seven wins in ten. (The bookings "
+                    "forecast's range is corrected separately, by its own backtest.)"
+                ),
+                priority=1,
+                evidence={"action": "forecast", "overall": overall, "spread": spread},
+            )
+        )
     if not actions:
         actions.append(
             Action(
@@ -224,8 +263,20 @@ def forecast_actions(
                     "Out of sample, neither all deals together nor any segment or owner won "
                     "differently from the model's predictions beyond chance "
                     "(Benjamini–Hochberg over the groups, q > 0.05): no correction of the "
-                    "deals' win probabilities is needed. (The bookings forecast's range is "
-                    "corrected separately, by its own backtest.)"
+                    "deals' win probabilities is needed"
+                    + (
+                        f", and across the {spread['n']:,} time-ordered test deals their "
+                        f"calibration error ({spread['ece']:.3f}) is within what a calibrated "
+                        f"score shows by chance (up to {spread['chance_ece']:.3f})"
+                        if spread is not None and spread["state"] == "ok"
+                        else f"; {spread['n']:,} time-ordered test deals are too few to tell "
+                        "whether the probabilities are spread right (calibration error "
+                        f"{spread['ece']:.3f}; up to {spread['chance_ece']:.3f} by chance)"
+                        if spread is not None
+                        else ""
+                    )
+                    + ". (The bookings forecast's range is corrected separately, by its own "
+                    "backtest.)"
                 ),
                 priority=1,
                 evidence={"action": "forecast", "overall": overall},
