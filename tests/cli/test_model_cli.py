@@ -69,6 +69,15 @@ def test_evaluate_file_json_has_the_documented_keys(attribute_file: Path) -> Non
         "json",
     )
     assert code == 0, err
+    # what reading the file noted is said (a stranger's keep-last duplicates went unsaid here
+    # while `analyze FILE` said them)
+    from winloss.store.summary_queries import deal_import_notes
+
+    with Workspace.from_file(
+        attribute_file, columns={"outcome": "Status"}, won_values=("Yes",), lost_values=("No",)
+    ) as ws:
+        notes = deal_import_notes(ws.store)
+    assert notes and all(f"note: {n}" in err for n in notes)
     data = json.loads(out)
     for key in (
         "method",

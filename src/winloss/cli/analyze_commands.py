@@ -131,7 +131,7 @@ def analyze(
         _analyze_on_spark(file, flt, settings, one_outcome, engine_opts, fmt)
         return
     spark_engine(engine_opts)  # --engine duckdb: rejects Spark-only options
-    with workspace_for(state, file, opts) as ws:
+    with workspace_for(state, file, opts, say_notes=False) as ws:  # the result holds them
         if one_outcome:
             # a loss reason exists on lost deals only: described among them, not compared
             describe_one_outcome(ws.qbr(flt), one_outcome, fmt)

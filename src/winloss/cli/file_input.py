@@ -35,8 +35,13 @@ def file_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Iterator[Any]:
-    """The store's workspace, or an in-memory one holding FILE (closed afterwards)."""
+def workspace_for(
+    state: State, file: str | None, opts: dict[str, Any], *, say_notes: bool = True
+) -> Iterator[Any]:
+    """The store's workspace, or an in-memory one holding FILE (closed afterwards).
+
+    What reading FILE noted (duplicates kept, values read as another word, columns left out) is
+    said on stderr unless ``say_notes`` is false (a command whose result carries the notes)."""
     from winloss.errors import UsageError, WinlossError
 
     mapping_given = any(
@@ -69,6 +74,12 @@ def workspace_for(state: State, file: str | None, opts: dict[str, Any]) -> Itera
             for a in exc.args
         )
         raise
+    if say_notes:
+        from winloss.cli.render import message
+        from winloss.store.summary_queries import deal_import_notes
+
+        for note in deal_import_notes(ws.store):
+            message(f"note: {note}")
     try:
         yield ws
     finally:
