@@ -573,3 +573,32 @@ def test_records_kept_without_their_deal_are_on_the_fix_list(tmp_path: Path) -> 
         assert ws.audit(quarter=None).issue("orphans:activities") == issue
     assert issue.title == "2 activities rows belong to 1 deal id that is not in the store"
     assert issue.examples == ("ghost",)
+
+
+def test_a_sparse_field_is_not_called_unanalysable_while_the_analyses_use_it(
+    tmp_path: Path,
+) -> None:
+    """A stranger's audit said critical_event_date at 59 % was "below the 60 % needed to
+    analyse" while analyze, score and the report used it."""
+    rng = np.random.default_rng(1)
+    n = 200
+    frame = pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "outcome": rng.choice(["won", "lost"], n),
+            "created_at": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+            "industry": np.where(rng.random(n) < 0.5, "retail", None),
+            "critical_event_date": pd.Timestamp("2025-06-01"),
+            "competitor": np.where(rng.random(n) < 0.5, "Acme", None),
+        }
+    )
+    frame["closed_at"] = frame["created_at"] + pd.Timedelta(days=60)
+    frame.loc[:79, "critical_event_date"] = pd.NaT  # 60 % filled
+    frame.loc[:89, "competitor"] = None
+    with Workspace(tmp_path / "a.duckdb") as ws:
+        ws.import_deals(frame)
+        titles = [i.title for i in ws.audit().issues if i.check == "completeness"]
+    text = " | ".join(titles)
+    assert "needed" not in text and "blocks its analysis" not in text
+    assert "describes only the deals where it is filled" in text

@@ -319,7 +319,8 @@ def _completeness_issues(
         name = str(rec["field"])
         blocking = bool(rec["completeness"] < blocking_below)
         state = (
-            f"blocks its analysis (below the {blocking_below:.0%} needed)"
+            f"below {blocking_below:.0%} complete: what is found on it describes only the "
+            "deals where it is filled"
             if blocking
             else "weakens its analysis"
         )
@@ -360,7 +361,9 @@ def _group_issue(
     culprits = _concentrated_in(per_owner)
     blocked = fields[fields["completeness"] < blocking_below]["field"].tolist()
     state = (
-        f"{', '.join(blocked)} below the {blocking_below:.0%} needed to analyse"
+        f"{', '.join(blocked)} below {blocking_below:.0%} complete: what is found on "
+        f"{'them' if len(blocked) > 1 else 'it'} describes only the deals where "
+        f"{'they are' if len(blocked) > 1 else 'it is'} filled"
         if blocked
         else "weakens their analysis"
     )
