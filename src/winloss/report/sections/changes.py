@@ -10,6 +10,12 @@ from winloss.report.shared import quarter_findings
 ORDER = {"new": 0, "stronger": 1, "weaker": 2, "gone": 3, "held": 4, "same": 4}
 
 
+#: How a status reads in the table: a finding of last quarter that is not one on this quarter's
+#: deals alone is "not beyond chance now" — it may still hold on fewer deals (a stranger's report
+#: called a champion effect of 26 % vs 41 % "gone").
+SHOWN = {"gone": "not beyond chance now"}
+
+
 def _points(value: float | None) -> str | None:
     return None if value is None else f"{value * 100:+.0f} pts"
 
@@ -42,12 +48,13 @@ def build(ctx: ReportContext) -> Section | None:
     for e in entries:
         counts[e.status] = counts.get(e.status, 0) + 1
     summary = ", ".join(
-        f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: ORDER.get(kv[0], 9))
+        f"{n} {SHOWN.get(s, s)}"
+        for s, n in sorted(counts.items(), key=lambda kv: ORDER.get(kv[0], 9))
     )
     table = table_html(
         [
             {
-                "status": e.status,
+                "status": SHOWN.get(e.status, e.status),
                 "direction": e.direction,
                 "statement": e.statement,
                 "difference": _points(e.difference),
@@ -74,7 +81,15 @@ def build(ctx: ReportContext) -> Section | None:
         f"<p>Scope: the {result.deals:,} closed deals of {escape(str(ctx.quarter))} "
         f"alone, {against}: {escape(summary)}. One "
         "quarter holds fewer deals than the window of the findings above, so its cut points "
-        "and rates differ from theirs.</p>"
+        "and rates differ from theirs."
+        + (
+            " A finding <em>not beyond chance now</em> was one last quarter and is not one on "
+            "this quarter's deals alone: it may have faded, or still hold on too few deals to "
+            "show it."
+            if "gone" in counts
+            else ""
+        )
+        + "</p>"
         f"{table}"
     )
     return Section(
