@@ -245,3 +245,19 @@ def test_empty_and_header_only_logs_and_bad_timestamps_name_the_place(tmp_path: 
         r"'Timestamp', case 'A', value '2021/02/30 25:61'\)",
     ):
         events_to_deals(read_event_log(bad), won=["Paid"], lost=["x"])
+
+
+def test_next_action_says_when_no_lift_is_clear() -> None:
+    """A stranger's --all ranked one action first for every open deal with lift intervals from
+    −0.005 to +0.020, and nothing said the ranking was no evidence."""
+    from winloss.analyze.paths.analysis import _deals_without_a_clear_lift
+
+    frame = pd.DataFrame(
+        {
+            "deal_id": ["a", "a", "b", "b", "c"],
+            "lift_low": [-0.005, 0.01, -0.02, 5.7e-17, -0.1],
+        }
+    )
+    # a has a lift wholly above zero; b's best bound is rounding noise; c has none
+    assert _deals_without_a_clear_lift(frame) == 2
+    assert _deals_without_a_clear_lift(frame.iloc[:0]) == 0

@@ -327,6 +327,14 @@ class PathChains(ChainSettings, Analysis[ChainResult]):
         )
 
 
+def _deals_without_a_clear_lift(frame: pd.DataFrame) -> int:
+    """Deals none of whose listed candidates has a lift interval wholly above zero."""
+    if frame.empty:
+        return 0
+    clear = frame["lift_low"].astype(float) > 1e-9  # bootstrap bounds carry rounding noise
+    return int((~clear.groupby(frame["deal_id"], sort=False).any()).sum())
+
+
 def _fit_warnings(fitted: FittedPaths) -> list[str]:
     out = []
     seqs = fitted.table.seqs
@@ -451,6 +459,14 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
         ]
         frame = pd.DataFrame(rows, columns=cols)
         warnings = _fit_warnings(fitted)
+        flat = _deals_without_a_clear_lift(frame)
+        if flat:
+            n_deals = int(frame["deal_id"].nunique())
+            warnings.append(
+                f"for {flat:,} of {n_deals:,} deal(s) no listed action raises P(win) beyond its "
+                "interval (every lift's interval reaches zero or below): there the ranking is a "
+                "weak hint, not evidence that one action beats another"
+            )
         tests = micro_action_tests(fitted)
         closed_ids = [d for d in wanted if paths_queries.deal_exists(store, d) != "open"]
         if closed_ids:
