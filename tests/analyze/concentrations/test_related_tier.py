@@ -251,3 +251,59 @@ def test_a_related_finding_says_which_q_value_it_passed() -> None:
     over_all = Finding(**{**base, "q_value": 0.012, "q_value_single": 0.02})  # type: ignore[arg-type]
     assert over_all.q_text() == "0.012"
     assert Finding(**{**base, "q_value": 0.0, "q_value_single": None}).q_text() == "<1e-300"  # type: ignore[arg-type]
+
+
+def test_a_strong_fields_cut_points_do_not_loosen_the_threshold_for_another_field() -> None:
+    """Flat Benjamini–Hochberg over every numeric cut point let one strong field's 40 discoveries
+    admit a chance band of another field (a stranger's 3-day cycle_days band, 30 deals, q = 1
+    over all, listed as related at 0.048). Each field's cut points are one family now."""
+    from winloss.analyze.concentrations.related_findings import single_q_values
+    from winloss.analyze.concentrations.subgroup_search import (
+        CodedCondition,
+        EncodedAttribute,
+        Hypotheses,
+    )
+
+    m = 40
+    strong = np.full(m, 1e-6)
+    noise = np.concatenate([[0.004], np.linspace(0.5, 1.0, m - 1)])
+    category = np.array([0.01, 0.6])
+    p = np.concatenate([strong, noise, category])
+    attribute = np.array([0] * m + [1] * m + [2, 2])
+    conditions = [
+        CodedCondition(int(a), "eq" if a == 2 else "le", a=i) for i, a in enumerate(attribute)
+    ]
+    size = len(p)
+    hyp = Hypotheses(
+        conditions=conditions,
+        family=attribute.astype(np.int64),
+        family_names=["strong", "noise", "plan"],
+        first=np.arange(size, dtype=np.int64),
+        second=np.full(size, -1, dtype=np.int64),
+        n=np.full(size, 50.0),
+        wins=np.full(size, 20.0),
+        p_value=p,
+        strength=np.ones(size),
+        exact=np.ones(size, dtype=bool),
+        part_n=np.full(size, np.nan),
+        part_wins=np.full(size, np.nan),
+    )
+    codes = np.zeros(3, dtype=np.int32)
+    attrs = [
+        EncodedAttribute(0, "strong", True, True, codes, 9),
+        EncodedAttribute(1, "noise", True, True, codes, 9),
+        EncodedAttribute(2, "plan", False, False, codes, 2),
+    ]
+    q = single_q_values(hyp, attrs, alpha=0.05)
+    # flat BH over the 80 cut points would give the noise band 0.004 * 80 / 41 < 0.05
+    assert 0.004 * 80 / 41 < 0.05
+    # by hand: Simes per field, BH over the two fields, within-field BH scaled by 2 / selected
+    simes_noise = min(p[m : 2 * m][np.argsort(p[m : 2 * m])] * m / np.arange(1, m + 1))
+    family_q = sorted([1e-6 * m / m, simes_noise])  # strong field: Simes = 1e-6
+    q_noise_family = min(1.0, family_q[1] * 2 / 2)
+    assert q_noise_family > 0.05
+    assert q[m] == pytest.approx(max(q_noise_family, min(1.0, 0.004 * m / 1 * 2 / 1)))
+    assert q[m] > 0.05
+    assert (q[:m] <= 0.05).all()  # the strong field's cut points stay
+    # category values keep plain Benjamini–Hochberg over their class
+    assert q[2 * m] == pytest.approx(min(0.01 * 2 / 1, 0.6 * 2 / 2))

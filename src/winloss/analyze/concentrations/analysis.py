@@ -864,4 +864,4 @@ def _exact_q_values(
             p[h] = value
     exact_hyp = dataclasses.replace(hyp, p_value=p)
     q, _selected, _families = family_q_values(exact_hyp, alpha)
-    return q, single_q_values(exact_hyp, attrs)
+    return q, single_q_values(exact_hyp, attrs, alpha)

@@ -9,10 +9,13 @@ Which single conditions are significant
     A single condition (a category value, missingness, a threshold or a range of one field) is
     significant when its q-value in the analysis (Benjamini–Bogomolov over every hypothesis
     tried, pairs included) or its q-value among the single conditions alone is at most ``alpha``.
-    The latter is Benjamini–Hochberg over the single conditions of one class — category values and
-    missingness in one, numeric thresholds and ranges in the other — so a file of categorical
-    fields gets exactly the correction a by-hand check would use (one Fisher test per value,
-    Benjamini–Hochberg over them), and dozens of correlated cut points do not dilute it.
+    The latter is computed over the single conditions of one class. Category values and
+    missingness get Benjamini–Hochberg, so a file of categorical fields gets exactly the
+    correction a by-hand check would use (one Fisher test per value, Benjamini–Hochberg over
+    them). Numeric thresholds and ranges get Benjamini–Bogomolov with each field's cut points as
+    one family (Simes across a field's cut points, Benjamini–Hochberg across fields, then within
+    the selected fields): dozens of correlated cut points neither dilute a real effect nor, by
+    their number, loosen the threshold for a chance band of another field.
 
 Compact listing
     Every significant category value is listed. The many significant cut points of one numeric
@@ -45,7 +48,7 @@ from winloss.analyze.concentrations.subgroup_search import (
     coded_mask,
     to_condition,
 )
-from winloss.analyze.stats.exact_tests import benjamini_hochberg
+from winloss.analyze.stats.exact_tests import benjamini_hochberg, family_simes, within_family_bh
 
 #: A driver explains a related condition when alone it removes this share of its raw difference.
 EXPLAINED_SHARE = 0.25
@@ -71,9 +74,12 @@ class RelatedCondition:
     won_revenue_share: float | None = None
 
 
-def single_q_values(hyp: Hypotheses, attrs: list[EncodedAttribute]) -> NDArray[np.float64]:
-    """Benjamini–Hochberg q-values of the single conditions, per class (categorical / numeric);
-    ``nan`` for combinations."""
+def single_q_values(
+    hyp: Hypotheses, attrs: list[EncodedAttribute], alpha: float = 0.05
+) -> NDArray[np.float64]:
+    """q-values of the single conditions, per class: Benjamini–Hochberg over category values and
+    missingness; Benjamini–Bogomolov over numeric cut points, each field's one family (``alpha``
+    sets how many families are selected); ``nan`` for combinations."""
     out = np.full(hyp.size, np.nan)
     single = hyp.second < 0
     numeric_attr = np.array([a.numeric for a in attrs], dtype=bool)
@@ -85,10 +91,20 @@ def single_q_values(hyp: Hypotheses, attrs: list[EncodedAttribute]) -> NDArray[n
         if hyp.size
         else np.zeros(0, dtype=bool)
     )
-    for cls in (False, True):
-        idx = np.flatnonzero(single & (is_numeric_test == cls))
-        if idx.size:
-            out[idx] = benjamini_hochberg(hyp.p_value[idx])
+    idx = np.flatnonzero(single & ~is_numeric_test)
+    if idx.size:
+        out[idx] = benjamini_hochberg(hyp.p_value[idx])
+    idx = np.flatnonzero(single & is_numeric_test)
+    if idx.size:
+        # a field's many cut points are one family (Benjamini–Bogomolov): flat BH over them let
+        # one strong field's dozens of discoveries loosen the threshold for the others, and a
+        # 3-day band of cycle_days (30 deals; q = 1 over all) was listed as related
+        fams, dense = np.unique(hyp.family[idx], return_inverse=True)
+        p = hyp.p_value[idx]
+        family_q = benjamini_hochberg(family_simes(p, dense, len(fams)))
+        selected = max(int(np.count_nonzero(family_q <= alpha)), 1)
+        within = within_family_bh(p, dense, len(fams))
+        out[idx] = np.maximum(family_q[dense], np.minimum(1.0, within * len(fams) / selected))
     return out
 
 
@@ -110,7 +126,7 @@ def related_conditions(
     """
     if hyp.size == 0:
         return [], 0
-    q_single = single_q_values(hyp, attrs)
+    q_single = single_q_values(hyp, attrs, alpha)
     total, wins = int(won.size), int(won.sum())
     single = np.flatnonzero((hyp.second < 0) & ((q <= alpha) | (q_single <= alpha)))
     driver_conditions = {d.conditions[0] for d, _ in drivers if len(d.conditions) == 1}
