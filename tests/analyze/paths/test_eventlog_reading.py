@@ -261,3 +261,15 @@ def test_next_action_says_when_no_lift_is_clear() -> None:
     # a has a lift wholly above zero; b's best bound is rounding noise; c has none
     assert _deals_without_a_clear_lift(frame) == 2
     assert _deals_without_a_clear_lift(frame.iloc[:0]) == 0
+
+
+def test_a_semicolon_windows_1252_log_reads_like_the_crm_files(tmp_path: Path) -> None:
+    """Event logs go through the CRM files' reader: any delimiter and encoding, no row lost."""
+    path = tmp_path / "de.csv"
+    text = "Case ID;Activity;Timestamp\nA;Prüfung;2021-03-01 09:00\nA;Zahlung;2021-03-04 10:00\nB;Mahnung;2021-03-02\n"
+    path.write_bytes(text.encode("cp1252"))
+    r = events_to_deals(
+        read_event_log(path), won=["Zahlung"], lost=["Mahnung"], outcome_event="any"
+    )
+    assert r.activities["type"].tolist() == ["Prüfung"]
+    assert r.deals["outcome"].tolist() == ["won", "lost"]
