@@ -182,7 +182,8 @@ class State:
             where = "" if folder.is_dir() else f" (the folder {folder} does not exist)"
             raise UsageError(
                 f"no store at {target}{where}: check --db (or $WINLOSS_DB), or import your "
-                "deals first with `winloss import deals FILE` (an event log: `winloss paths import FILE`; or try `winloss demo`)"
+                "deals first with `winloss import deals FILE` (an event log: `winloss paths "
+                "import FILE`; or try `winloss demo`)"
             )
 
 
