@@ -729,3 +729,21 @@ def test_a_winloss_field_written_for_people_beside_a_preset_is_that_field(
     assert pd.isna(d.loc["h2", "critical_event_date"])
     assert d["stakeholders"].tolist() == [3, 1]
     assert "x_critical_event_date" not in d.columns
+
+
+def test_a_column_named_like_a_derived_field_does_not_shadow_it(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A file's "Cycle Days" was kept as the custom field cycle_days and shadowed the store's
+    own closed_at − created_at (5 where the dates said 31)."""
+    f = write(
+        tmp_path,
+        "c.csv",
+        "deal_id,outcome,created_at,closed_at,Cycle Days\n"
+        "1,won,2026-01-01,2026-02-01,5\n2,lost,2026-01-01,2026-03-01,7\n",
+    )
+    result = ws.import_deals(f)
+    assert result.custom_fields == ("x_cycle_days",)
+    d = ws.deals().set_index("deal_id")
+    assert d["cycle_days"].tolist() == [31, 59]
+    assert d["x_cycle_days"].tolist() == [5, 7]

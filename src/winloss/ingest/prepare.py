@@ -34,7 +34,7 @@ from winloss.model.prepared_import import (
     PreparedImport,
     UnknownValuePolicy,
 )
-from winloss.model.schema import DEALS, Field, Table
+from winloss.model.schema import DEALS, DERIVED_DEAL_FIELDS, Field, Table
 
 __all__ = [
     "CustomField",
@@ -503,7 +503,10 @@ def custom_columns(stage: _Stage) -> list[CustomField]:
             + (f" and {len(ignored) - 8} more" if len(ignored) > 8 else "")
             + " (name a column with --column ROLE=COLUMN to use it)"
         )
-    canonical = {n.casefold() for n in stage.table.names}
+    # derived fields too: a file's "Cycle Days" kept as cycle_days shadowed the store's own
+    # closed_at − created_at (5 where the dates said 31)
+    derived = [f.name for f in DERIVED_DEAL_FIELDS] if stage.table is DEALS else []
+    canonical = {n.casefold() for n in (*stage.table.names, *derived)}
     fast = infer_columns(stage.frame, [lab for lab in labels if lab not in stage.joined])
     for label in labels:
         raw = stage.frame[label]
