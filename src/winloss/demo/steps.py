@@ -46,7 +46,9 @@ def concentrations(ws: Workspace, options: DemoOptions) -> str:
             f"{quarters[-1]} against {quarters[-2] if len(quarters) > 1 else '—'}: "
             f"{len(register) or 'no'} change(s)"
         )
-        lines += [f"  {e.status}: {e.statement}" for e in register[:6]]
+        from winloss.analyze.concentrations.findings_register import status_words
+
+        lines += [f"  {status_words(e.status)}: {e.statement}" for e in register[:6]]
     return "\n".join(lines)
 
 

@@ -33,6 +33,16 @@ STRENGTH_TOLERANCE = 0.02
 MIN_DEALS_PER_QUARTER = 5
 STATUSES = ("new", "stronger", "weaker", "steady", "gone")
 
+#: How a status reads to people: a finding of last quarter that is not one on this quarter's
+#: deals alone is "not beyond chance now" — it may still hold on fewer deals (a stranger's report
+#: called a champion effect of 26 % vs 41 % "gone").
+_STATUS_WORDS = {"gone": "not beyond chance now"}
+
+
+def status_words(status: str) -> str:
+    """A register status as the console, the report and the demo show it."""
+    return _STATUS_WORDS.get(status, status)
+
 
 @dataclass(frozen=True)
 class QuarterRate:

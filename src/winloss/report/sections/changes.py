@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
+from winloss.analyze.concentrations.findings_register import status_words
 from winloss.report.document import ReportContext, Section, table_html
 from winloss.report.shared import quarter_findings
 
 ORDER = {"new": 0, "stronger": 1, "weaker": 2, "gone": 3, "held": 4, "same": 4}
-
-
-#: How a status reads in the table: a finding of last quarter that is not one on this quarter's
-#: deals alone is "not beyond chance now" — it may still hold on fewer deals (a stranger's report
-#: called a champion effect of 26 % vs 41 % "gone").
-SHOWN = {"gone": "not beyond chance now"}
 
 
 def _points(value: float | None) -> str | None:
@@ -48,13 +43,13 @@ def build(ctx: ReportContext) -> Section | None:
     for e in entries:
         counts[e.status] = counts.get(e.status, 0) + 1
     summary = ", ".join(
-        f"{n} {SHOWN.get(s, s)}"
+        f"{n} {status_words(s)}"
         for s, n in sorted(counts.items(), key=lambda kv: ORDER.get(kv[0], 9))
     )
     table = table_html(
         [
             {
-                "status": SHOWN.get(e.status, e.status),
+                "status": status_words(e.status),
                 "direction": e.direction,
                 "statement": e.statement,
                 "difference": _points(e.difference),
