@@ -854,6 +854,7 @@ class Workspace:
         outcome_event: str = "final",
         lifecycle: str = "complete",
         day_first: bool = False,
+        month_first: bool = False,
         **csv_options: str | None,
     ) -> EventLogImport:
         """Import a CSV/XES event log as deals and activities (outcome from final activities).
@@ -872,6 +873,7 @@ class Workspace:
             outcome_event=outcome_event,
             lifecycle=lifecycle,
             day_first=day_first,
+            month_first=month_first,
         )
         self.import_file("deals", result.deals, on_duplicate="error")
         # the log holds each case's whole path: steps of an earlier reading of the same cases
@@ -885,6 +887,7 @@ class Workspace:
         if written.replaced_rows:
             result = dataclasses.replace(
                 result,
+                steps_replaced=written.replaced_rows,
                 notes=(
                     *result.notes,
                     f"{written.replaced_rows:,} "

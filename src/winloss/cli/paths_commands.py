@@ -354,7 +354,12 @@ def export(state: State, /, file: str, segment: str | None) -> None:
 @click.option(
     "--day-first",
     is_flag=True,
-    help="Read dates such as 06/03/2021 as 6 March (when every date reads both ways).",
+    help="Read dates such as 06/03/2021 as 6 March (needed when every date reads both ways).",
+)
+@click.option(
+    "--month-first",
+    is_flag=True,
+    help="Read dates such as 06/03/2021 as 3 June (needed when every date reads both ways).",
 )
 @click.option(
     "--case",
@@ -386,6 +391,7 @@ def import_log(
     outcome_event: str,
     lifecycle: str,
     day_first: bool,
+    month_first: bool,
     case_col: str | None,
     activity_col: str | None,
     timestamp_col: str | None,
@@ -399,6 +405,7 @@ def import_log(
         outcome_event=outcome_event,
         lifecycle=lifecycle,
         day_first=day_first,
+        month_first=month_first,
         case=case_col,
         activity=activity_col,
         timestamp=timestamp_col,
@@ -414,6 +421,7 @@ def import_log(
         "activities": len(result.activities),
         "lifecycle_events_skipped": result.lifecycle_events_skipped,
         "events_after_outcome": result.events_after_outcome,
+        "steps_replaced": result.steps_replaced,
         "notes": list(result.notes),
     }
     if fmt == "json":

@@ -191,6 +191,7 @@ def test_reimport_with_another_reading_leaves_no_step_of_the_first(tmp_path: Pat
     assert len(stored) == len(second.activities) == 7
     assert not stored["type"].isin(["Accepted", "Denied", "Archive"]).any()
     assert any("2 steps stored by an earlier import" in n for n in second.notes)
+    assert second.steps_replaced == 2
     again = ws.import_event_log(
         _disco(tmp_path), won=("Accepted",), lost=("Denied",), outcome_event="any"
     )
@@ -218,12 +219,11 @@ def test_day_first_dates_are_read_in_one_order(tmp_path: Path) -> None:
     path.write_text(path.read_text() + "B,Note,03/25/2020 09:00\n")
     with pytest.raises(InputError, match=r"two orders: '13/03/2020 09:00' \(line 3 of the file\)"):
         events_to_deals(read_event_log(path), won=["Accepted"], lost=["Denied"])
-    # every date reads both ways: month-first unless --day-first, and a note says so
+    # every date reads both ways: refused unless the order is named
     path.write_text("Case ID,Activity,Timestamp\nA,Submit,06/03/2020\nA,Accepted,07/03/2020\n"
                     "B,Denied,01/02/2020\n")  # fmt: skip
-    us = events_to_deals(read_event_log(path), won=["Accepted"], lost=["Denied"])
-    assert us.deals.set_index("deal_id")["closed_at"]["A"] == pd.Timestamp("2020-07-03")
-    assert any("--day-first" in n for n in us.notes)
+    with pytest.raises(InputError, match="--day-first or --month-first"):
+        events_to_deals(read_event_log(path), won=["Accepted"], lost=["Denied"])
     eu = events_to_deals(read_event_log(path), won=["Accepted"], lost=["Denied"], day_first=True)
     assert eu.deals.set_index("deal_id")["closed_at"]["A"] == pd.Timestamp("2020-03-07")
 
@@ -273,3 +273,30 @@ def test_a_semicolon_windows_1252_log_reads_like_the_crm_files(tmp_path: Path) -
     )
     assert r.activities["type"].tolist() == ["Prüfung"]
     assert r.deals["outcome"].tolist() == ["won", "lost"]
+
+
+def test_trailing_blank_lines_ambiguous_dates_and_the_order_that_decided(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("Case ID,Activity,Timestamp\nA,Submit,2021-03-01\nA,Paid,2021-03-02\n\n\n")
+    events = read_event_log(path)
+    assert len(events) == 2 and "dropped 2 blank line(s) at the end" in events.attrs["notes"][0]
+    header_then_blank = tmp_path / "h.csv"
+    header_then_blank.write_text("Case ID,Activity,Timestamp\n\n\n")
+    with pytest.raises(InputError, match="the log has no events"):
+        events_to_deals(read_event_log(header_then_blank), won=["a"], lost=["b"])
+    # every date reads both ways: the order must be named, as the CRM import asks
+    both = tmp_path / "both.csv"
+    both.write_text("Case ID,Activity,Timestamp\nA,Submit,06/03/2020\nA,Paid,07/03/2020\n"
+                    "B,Lost,01/02/2020\n")  # fmt: skip
+    with pytest.raises(InputError, match="--day-first or --month-first"):
+        events_to_deals(read_event_log(both), won=["Paid"], lost=["Lost"])
+    us = events_to_deals(read_event_log(both), won=["Paid"], lost=["Lost"], month_first=True)
+    assert us.deals.set_index("deal_id")["closed_at"]["A"] == pd.Timestamp("2020-07-03")
+    # a date that can only be day-first decides, and the note names it
+    dmy = tmp_path / "dmy.csv"
+    dmy.write_text("Case ID,Activity,Timestamp\nA,Submit,06/03/2020\nA,Paid,13/03/2020\n"
+                   "B,Lost,01/02/2020\n")  # fmt: skip
+    r = events_to_deals(read_event_log(dmy), won=["Paid"], lost=["Lost"])
+    assert any("dates read day-first, as '13/03/2020' (line 3 of the file)" in n for n in r.notes)
+    with pytest.raises(InputError, match=r"cannot be month-first \(13 is no month\)"):
+        events_to_deals(read_event_log(dmy), won=["Paid"], lost=["Lost"], month_first=True)

@@ -48,6 +48,8 @@ class EventLogImport:
     #: events after a case's deciding event (``outcome_event="any"`` only): after the close
     events_after_outcome: int = 0
     cases_with_events_after_outcome: int = 0
+    #: steps of the same cases stored by an earlier import and removed by this one
+    steps_replaced: int = 0
     notes: tuple[str, ...] = ()
 
 
@@ -232,6 +234,15 @@ def read_csv_log(
             f"{p}: cannot tell the CSV event log's separator ({exc}); the file needs a header "
             "row and events separated by commas, semicolons or tabs"
         ) from exc
+    # blank lines at the end of the file are no events (a header then blank lines: no events)
+    last_filled = len(raw)
+    while last_filled and all(str(v).strip() == "" for v in raw.iloc[last_filled - 1]):
+        last_filled -= 1
+    if last_filled < len(raw):
+        reading_notes.append(
+            f"dropped {len(raw) - last_filled:,} blank line(s) at the end of the file"
+        )
+        raw = raw.iloc[:last_filled]
     named = {"case": case, "activity": activity, "timestamp": timestamp, "resource": resource}
     used: dict[str, str | None] = {}
     missing: list[str] = []
@@ -310,9 +321,9 @@ def _lifecycle_filter(ev: pd.DataFrame, lifecycle: str) -> tuple[pd.DataFrame, i
     kinds = life[~keep].value_counts()
     shown = ", ".join(f"{k} {v:,}" for k, v in kinds.head(4).items())
     note = (
-        f"the log records lifecycle transitions: {int(is_complete.sum()):,} completed events are "
-        f"the steps; {skipped:,} other transitions ({shown}) are not counted as steps "
-        "(--lifecycle all keeps every event)"
+        f"the log records lifecycle transitions: only its {int(is_complete.sum()):,} completed "
+        f"events are read (as steps, or as outcomes); {skipped:,} other transitions ({shown}) "
+        "are not counted as steps (--lifecycle all keeps every event)"
     )
     return ev[keep.to_numpy()], skipped, [note]
 
@@ -357,7 +368,12 @@ def _event_position(events: pd.DataFrame, source: str) -> Callable[[int], str]:
 
 
 def _read_timestamps(
-    raw: pd.Series, source: str, where: Callable[[int], str], *, day_first: bool
+    raw: pd.Series,
+    source: str,
+    where: Callable[[int], str],
+    *,
+    day_first: bool,
+    month_first: bool = False,
 ) -> tuple[pd.Series, list[str]]:
     """Timestamps as the wall-clock time written, with one day/month order for the whole log.
 
@@ -365,9 +381,12 @@ def _read_timestamps(
     13/03/2020 day-first, which scrambles the order of a case's events. Numeric dates
     (``dd/mm/yyyy`` or ``mm/dd/yyyy``, with ``/``, ``.`` or ``-``) are therefore read in the one
     order their values allow: day-first when a first part exceeds 12, month-first when a second
-    part does, refused when both happen; when every date reads both ways, month-first unless
-    ``day_first`` (and a note says so).
+    part does (a note names the date that decided), refused when both happen. When every date
+    reads both ways the order must be named (``day_first`` / ``month_first``), as the CRM import
+    asks; dotted dates (06.03.2020) are day-first.
     """
+    if day_first and month_first:
+        raise UsageError("--day-first and --month-first contradict each other: give one")
     # the UTC offset is dropped, so a fine created at midnight stays on its day across
     # daylight-saving changes
     text = raw.astype(str).str.strip().str.replace(r"(Z|[+-]\d\d:?\d\d)$", "", regex=True)
@@ -378,32 +397,41 @@ def _read_timestamps(
         a = parts.loc[numeric, 0].astype(int)
         b = parts.loc[numeric, 1].astype(int)
         says_day, says_month = bool((a > 12).any()), bool((b > 12).any())
+        i_day = int(numeric[numeric].index[(a > 12).to_numpy()][0]) if says_day else -1
+        i_month = int(numeric[numeric].index[(b > 12).to_numpy()][0]) if says_month else -1
         if says_day and says_month:
-            i_day = int(numeric[numeric].index[(a > 12).to_numpy()][0])
-            i_month = int(numeric[numeric].index[(b > 12).to_numpy()][0])
             raise InputError(
                 f"{source}: the dates are written in two orders: {raw.iloc[i_day]!r} "
                 f"({where(i_day)}) is day-first and {raw.iloc[i_month]!r} ({where(i_month)}) "
                 "month-first; write them in one order (ISO: 2021-03-15 09:00) and import again"
             )
         if day_first and says_month:
-            i_month = int(numeric[numeric].index[(b > 12).to_numpy()][0])
             raise InputError(
-                f"{source}: --day-first, but {raw.iloc[i_month]!r} ({where(i_month)}) has no "
-                "month 13 or above: the dates are month-first; import without --day-first"
+                f"{source}: --day-first, but {raw.iloc[i_month]!r} ({where(i_month)}) cannot be "
+                f"day-first ({b.max()} is no month): the dates are month-first; import without "
+                "--day-first"
+            )
+        if month_first and says_day:
+            raise InputError(
+                f"{source}: --month-first, but {raw.iloc[i_day]!r} ({where(i_day)}) cannot be "
+                f"month-first ({a.max()} is no month): the dates are day-first; import without "
+                "--month-first"
             )
         # dotted dates (06.03.2020) are day-first where they are written so
         dotted = bool(text[numeric].str.match(r"^\d{1,2}\.").all())
+        ambiguous = not says_day and not says_month and not dotted and bool((a != b).any())
+        if ambiguous and not (day_first or month_first):
+            i = int(numeric[numeric].index[(a != b).to_numpy()][0])
+            raise InputError(
+                f"{source}: every numeric date reads both ways (e.g. {raw.iloc[i]!r}, "
+                f"{where(i)}); say which with --day-first or --month-first"
+            )
         first_is_day = says_day or ((day_first or dotted) and not says_month)
-        if not says_day and not says_month and not dotted and (a != b).any():
+        if says_day or says_month:
+            i = i_day if says_day else i_month
             notes.append(
-                "every numeric date reads both ways (e.g. "
-                f"{raw[numeric].iloc[int((a != b).to_numpy().nonzero()[0][0])]!r}); read "
-                + (
-                    "day-first as --day-first says"
-                    if day_first
-                    else "month-first (add --day-first if they are day-first)"
-                )
+                f"dates read {'day' if says_day else 'month'}-first, as {raw.iloc[i]!r} "
+                f"({where(i)}) can only be"
             )
         day = parts.loc[numeric, 0 if first_is_day else 1]
         month = parts.loc[numeric, 1 if first_is_day else 0]
@@ -425,6 +453,7 @@ def events_to_deals(
     outcome_event: str = "final",
     lifecycle: str = "complete",
     day_first: bool = False,
+    month_first: bool = False,
 ) -> EventLogImport:
     """Deals and activities from events; outcome from the named final activities (see above).
 
@@ -458,7 +487,9 @@ def events_to_deals(
             f"{source}: {n_bad:,} {'event lacks' if n_bad == 1 else 'events lack'} a case id or "
             f"an activity (first: {where(first)}); fix the log"
         )
-    stamps, order_note = _read_timestamps(ev["timestamp"], source, where, day_first=day_first)
+    stamps, order_note = _read_timestamps(
+        ev["timestamp"], source, where, day_first=day_first, month_first=month_first
+    )
     notes += order_note
     bad = stamps.isna()
     if bad.any():
@@ -531,8 +562,10 @@ def events_to_deals(
         if len(still_open):
             after_names = final_act.loc[still_open, "activity"].value_counts().index[:3]
             notes.append(
-                f"{_count(len(still_open), 'open case')} reached a --won or --lost activity and went on "
-                f"after it (they end with {', '.join(map(repr, after_names))}): the outcome is "
+                f"{_count(len(still_open), 'open case')} reached a --won or --lost activity and "
+                "went on "
+                f"after it ({'it ends' if len(still_open) == 1 else 'they end'} with "
+                f"{', '.join(map(repr, after_names))}): the outcome is "
                 "read from a case's last event; --outcome-event any reads them as won or lost"
             )
     counts = outcome.value_counts()
