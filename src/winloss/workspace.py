@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Mapping as ReadOnlyMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -876,6 +877,9 @@ class Workspace:
             month_first=month_first,
         )
         self.import_file("deals", result.deals, on_duplicate="error")
+        from winloss.analyze.paths.analysis import OUTCOME_ACTIVITIES_SETTING
+
+        self.store.set_setting(OUTCOME_ACTIVITIES_SETTING, json.dumps(sorted({*won, *lost})))
         # the log holds each case's whole path: steps of an earlier reading of the same cases
         # (another --outcome-event or --lifecycle) that this one does not have are deleted
         prepared, m = self._prepare_file("activities", result.activities, on_duplicate="error")

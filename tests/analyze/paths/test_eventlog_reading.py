@@ -300,3 +300,26 @@ def test_trailing_blank_lines_ambiguous_dates_and_the_order_that_decided(tmp_pat
     assert any("dates read day-first, as '13/03/2020' (line 3 of the file)" in n for n in r.notes)
     with pytest.raises(InputError, match=r"cannot be month-first \(13 is no month\)"):
         events_to_deals(read_event_log(dmy), won=["Paid"], lost=["Lost"], month_first=True)
+
+
+def test_outcome_activities_are_not_offered_as_next_actions(tmp_path: Path) -> None:
+    """With --outcome-event any, an "Accepted" before a cancellation stays a step of the path;
+    next-action then offered "Application Accepted" as a next action (P(win) 0.03)."""
+    rows = []
+    for i in range(60):
+        case = f"C{i}"
+        rows += [(case, "Submit", f"2021-01-{1 + i % 28:02d} 09:00")]
+        if i % 3 == 0:
+            rows += [(case, "Accepted", f"2021-02-{1 + i % 28:02d} 09:00")]
+        rows += [(case, "Call" if i % 2 else "Email", f"2021-03-{1 + i % 28:02d} 09:00")]
+        if i < 56:
+            final = "Cancelled" if i % 3 == 0 or i % 4 == 0 else "Accepted"
+            rows += [(case, final, f"2021-04-{1 + i % 28:02d} 09:00")]
+    path = tmp_path / "log.csv"
+    path.write_text("Case ID,Activity,Timestamp\n" + "".join(f"{c},{a},{t}\n" for c, a, t in rows))
+    with Workspace(tmp_path / "n.duckdb") as ws:
+        ws.import_event_log(path, won=("Accepted",), lost=("Cancelled",), outcome_event="any")
+        result = ws.next_action(["C57"])
+    offered = set(result.candidates["action"])
+    assert offered and not offered & {"Accepted", "Cancelled"}
+    assert any("are outcomes, not offered as next actions" in w for w in result.warnings)

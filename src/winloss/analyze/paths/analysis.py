@@ -10,6 +10,7 @@ the effect of taking the action: deals that got an executive meeting may have be
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -327,6 +328,10 @@ class PathChains(ChainSettings, Analysis[ChainResult]):
         )
 
 
+#: The store setting that holds the won/lost activities an event log was imported with (JSON).
+OUTCOME_ACTIVITIES_SETTING = "event_log_outcome_activities"
+
+
 def _deals_without_a_clear_lift(frame: pd.DataFrame) -> int:
     """Deals none of whose listed candidates has a lift interval wholly above zero."""
     if frame.empty:
@@ -429,13 +434,26 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
                 known[str(r.deal_id)] = (str(r.grp), tuple(str(t) for t in r.tokens))
         histories = [known[d][1] if d in known else () for d in wanted]
         fitted = self.fit(table, histories)
+        # the won/lost activities an event log was read with are outcomes, not actions to take
+        # (an earlier "Application Accepted" before a cancellation stays a step of the path)
+        outcome_names = set(json.loads(store.get_setting(OUTCOME_ACTIVITIES_SETTING) or "[]"))
         groups = self._groups(store, wanted, {d: g for d, (g, _) in known.items()})
         rows: list[dict[str, Any]] = []
         for deal_id, history, group in zip(wanted, histories, groups, strict=True):
             fit = fitted.segments.get(group, fitted.pooled)
             rows.extend(
                 _rank(
-                    deal_id, group, history, fit, fitted.action_tokens, self.min_support, self.top
+                    deal_id,
+                    group,
+                    history,
+                    fit,
+                    tuple(
+                        t
+                        for t in fitted.action_tokens
+                        if fit.model.vocabulary[t] not in outcome_names
+                    ),
+                    self.min_support,
+                    self.top,
                 )
             )
         cols = [
@@ -459,6 +477,12 @@ class NextAction(ChainSettings, Analysis[NextActionResult]):
         ]
         frame = pd.DataFrame(rows, columns=cols)
         warnings = _fit_warnings(fitted)
+        if outcome_names:
+            warnings.append(
+                "the event log's won/lost activities ("
+                + ", ".join(map(repr, sorted(outcome_names)))
+                + ") are outcomes, not offered as next actions"
+            )
         flat = _deals_without_a_clear_lift(frame)
         if flat:
             n_deals = int(frame["deal_id"].nunique())
