@@ -326,13 +326,15 @@ def export(state: State, /, file: str, segment: str | None) -> None:
     "--won",
     multiple=True,
     required=True,
-    help="A final activity that means won (repeatable); it is removed from the path.",
+    help="An activity that means won (repeatable); as the outcome it is removed from the path, "
+    "and it is never offered as a next action.",
 )
 @click.option(
     "--lost",
     multiple=True,
     required=True,
-    help="A final activity that means lost (repeatable); it is removed from the path.",
+    help="An activity that means lost (repeatable); as the outcome it is removed from the path, "
+    "and it is never offered as a next action.",
 )
 @click.option(
     "--outcome-event",
